@@ -1,0 +1,73 @@
+"""Plain data that crosses package boundaries (numpy arrays + frozen dataclasses; no tensors, no bpy).
+
+Conventions used everywhere:
+  * Camera space is OpenCV's: x right, y down, z forward (into the scene), millimetres.
+  * Intrinsics ``K`` are 3x3 pixel matrices of the frame (or of the crop, where said).
+  * Canonical coordinates are millimetres in the head frame of ``core.head_model`` (origin between the
+    ears, +X subject's left, +Y up, +Z forward); the network works with them normalised
+    (``HeadModel.to_norm``).
+  * Depth parametrisation of the network: ``depth = (z - z_origin) / canon_scale`` where ``z`` is the
+    camera-space depth (mm) of the surface seen at the pixel and ``z_origin`` the camera-space depth of
+    the head-frame origin. It is independent of the distance to the camera; the absolute anchor
+    ``z_origin`` is recovered per frame by PnP on the canonical correspondences (``core.points``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Output names of the ONNX network, equal to the FramePrediction fields below (order matters).
+PREDICTION_FIELDS = ("depth", "depth_conf", "canon", "canon_conf", "mask")
+
+
+@dataclass(frozen=True, eq=False)
+class FramePrediction:
+    """Network output for one square crop of size S (arrays are at crop resolution)."""
+    depth: np.ndarray        # (S, S) float32, (z - z_origin) / canon_scale
+    depth_conf: np.ndarray   # (S, S) float32 >= 1
+    canon: np.ndarray        # (S, S, 3) float32 normalised canonical coordinate
+    canon_conf: np.ndarray   # (S, S) float32 >= 1
+    mask: np.ndarray         # (S, S) float32 probability that the pixel is face skin with a valid canon
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """Square crop of a frame: top-left (x0, y0) and side in frame pixels (may extend past the frame)."""
+    x0: float
+    y0: float
+    size: float
+
+    def crop_intrinsics(self, K: np.ndarray, out_size: int) -> np.ndarray:
+        s = out_size / self.size
+        Kc = np.array(K, np.float64).copy()
+        Kc[0, 2] -= self.x0
+        Kc[1, 2] -= self.y0
+        Kc[:2] *= s
+        return Kc
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    index: int               # frame number in the source (after range/stride)
+    time: float              # seconds
+    image: np.ndarray        # (H, W, 3) uint8 RGB
+
+
+@dataclass(frozen=True, eq=False)
+class PointCloud:
+    """Canonical-linked point cloud of one frame."""
+    frame: int
+    cam_xyz: np.ndarray      # (N, 3) float32 mm, camera space
+    canon: np.ndarray        # (N, 3) float32 mm, canonical (head frame)
+    weight: np.ndarray       # (N,) float32 > 0
+    pixel: np.ndarray        # (N, 2) float32 frame pixel coordinates
+
+
+@dataclass(frozen=True, eq=False)
+class TrackResult:
+    """What the tracker reports per processed frame."""
+    frames: np.ndarray                 # (T,) int frame indices
+    boxes: np.ndarray                  # (T, 3) float crop boxes x0, y0, size (NaN where lost)
+    found: np.ndarray                  # (T,) bool, face detected or followed
+    warnings: tuple = field(default_factory=tuple)
