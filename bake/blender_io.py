@@ -1,0 +1,420 @@
+"""SceneTracks -> Blender objects, and Blender's FBX/glTF exporters (the only bpy module in bake).
+
+Spaces, converted in ONE place (``_HEAD_TO_BL``, ``_CV_TO_BLCAM``, ``MM``):
+  * head frame (mm, +X subject's left, +Y up, +Z forward) -> Blender object space (m, +Z up, -Y forward):
+    ``p_bl = MM * _HEAD_TO_BL @ p_head`` with ``_HEAD_TO_BL`` = (x, y, z) -> (x, -z, y), a 90 deg rotation about X;
+  * OpenCV camera (x right, y down, z forward) -> Blender camera local space (x right, y up, looking down -Z):
+    ``_CV_TO_BLCAM = diag(1, -1, -1)``;
+  * world: the camera sits at the origin looking along +Y (rotation (90 deg, 0, 0)), so a frontal head stands
+    at +Y facing the camera (-Y), like Blender's front view. With ``head_motion="object"`` (the default) the
+    camera is static and the head object carries the per-frame pose; with ``"camera"`` the head stays at the
+    origin and the camera carries the inverse pose.
+
+Scene frame ``tracks.frames[i]`` shows footage frame ``tracks.frames[i] - 1`` (the background clip starts at
+scene frame 1). Everything is built into a new collection that is linked to the scene only at the end; on
+error everything created is removed and the scene is left as it was.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from core.errors import ExportError, FootageError
+
+from .types import SceneTracks
+
+log = logging.getLogger(__name__)
+
+MM = 0.001                                                    # mm -> m
+_HEAD_TO_BL = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])   # head frame axes -> Blender axes
+_CV_TO_BLCAM = np.diag([1.0, -1.0, -1.0])                    # OpenCV camera -> Blender camera local
+_CAM_WORLD_ROT = _HEAD_TO_BL                                  # camera at origin looking along +Y, +Z up
+SENSOR_MM = 36.0
+VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".exr", ".webp"}
+
+
+# ---------------------------------------------------------------- conversions (pure numpy)
+def head_to_blender(points_mm: np.ndarray) -> np.ndarray:
+    """(..., 3) head-frame mm -> Blender object-space metres."""
+    return np.asarray(points_mm, np.float64) @ _HEAD_TO_BL.T * MM
+
+
+def head_world_pose(R: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame head object world rotation (T,3,3) and location (T,3) m for a camera at the origin."""
+    C = _CAM_WORLD_ROT @ _CV_TO_BLCAM
+    rot = C @ np.asarray(R, np.float64) @ _HEAD_TO_BL.T
+    loc = np.asarray(t, np.float64) @ C.T * MM
+    return rot, loc
+
+
+def euler_xyz(rot: np.ndarray) -> np.ndarray:
+    """(T,3,3) rotation matrices -> (T,3) Blender 'XYZ' Euler angles (R = Rz Ry Rx), unwrapped over time."""
+    a = np.arctan2(rot[:, 2, 1], rot[:, 2, 2])
+    b = np.arcsin(np.clip(-rot[:, 2, 0], -1.0, 1.0))
+    c = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+    return np.unwrap(np.stack([a, b, c], 1), axis=0)
+
+
+def camera_lens(K: np.ndarray, image_size) -> dict:
+    """Blender camera settings reproducing pinhole K on an image of (width, height) pixels."""
+    w, h = (int(v) for v in image_size)
+    fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+    if w >= h:
+        fit, size, f = "HORIZONTAL", w, fx
+    else:
+        fit, size, f = "VERTICAL", h, fy
+    return dict(sensor_fit=fit, sensor_width=SENSOR_MM, sensor_height=SENSOR_MM, lens=f * SENSOR_MM / size,
+                shift_x=(w / 2.0 - cx) / size, shift_y=(cy - h / 2.0) / size)
+
+
+# ---------------------------------------------------------------- animation helpers
+def _fcurve(action, datablock, data_path: str, index: int = 0, group: str = ""):
+    """An f-curve on ``action`` for ``datablock`` (4.4+: slotted actions; 4.2: Action.fcurves)."""
+    if hasattr(action, "fcurve_ensure_for_datablock"):
+        return action.fcurve_ensure_for_datablock(datablock, data_path, index=index, group_name=group)
+    return action.fcurves.new(data_path, index=index, action_group=group)   # Blender 4.2/4.3
+
+
+def _key_linear(fc, frames: np.ndarray, values: np.ndarray) -> None:
+    n = len(frames)
+    kp = fc.keyframe_points
+    kp.add(n)
+    co = np.empty((n, 2), np.float32)
+    co[:, 0] = frames
+    co[:, 1] = values
+    kp.foreach_set("co", co.ravel())
+    kp.foreach_set("interpolation", np.full(n, 1, np.int32))   # 1 = LINEAR
+    fc.update()
+
+
+def _new_action(datablock, name: str):
+    datablock.animation_data_create()
+    action = bpy.data.actions.new(name)
+    datablock.animation_data.action = action
+    return action
+
+
+# ---------------------------------------------------------------- footage
+def _footage_file(path: str) -> Path | None:
+    if not path:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        imgs = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTS)
+        return imgs[0] if imgs else None
+    return p if p.is_file() else None
+
+
+def _load_clip(path: str, created: list):
+    f = _footage_file(path)
+    if f is None:
+        if path:
+            log.warning("footage %s not found: camera has no background", path)
+        return None
+    try:
+        clip = bpy.data.movieclips.load(str(f.resolve()), check_existing=False)
+    except RuntimeError as e:
+        raise FootageError(f"Blender cannot load the footage {f} as a movie clip: {e}") from e
+    created.append(clip)
+    clip.frame_start = 1
+    return clip
+
+
+# ---------------------------------------------------------------- the scene
+def build_scene(tracks: SceneTracks, name: str = "FaceCapture", camera: bool = True, background: bool = True,
+                scene=None, head_motion: str = "object") -> "bpy.types.Collection":
+    """Build the animated head (+ camera) into a new collection linked to ``scene`` at the end.
+
+    Also sets the scene's fps, frame range, render resolution and active camera (only on success).
+    """
+    if head_motion not in ("object", "camera"):
+        raise ValueError(f"head_motion must be 'object' or 'camera', not {head_motion!r}")
+    scene = scene or bpy.context.scene
+    created: list = []
+    try:
+        coll = bpy.data.collections.new(name)
+        created.append(coll)
+        head = _build_head(tracks, name, coll, created)
+        frames = np.asarray(tracks.frames, np.float64)
+        rot, loc = head_world_pose(tracks.head_rotation, tracks.head_translation)
+        cam_obj = None
+        if camera:
+            cam_obj = _build_camera(tracks, name, coll, created, background)
+        if head_motion == "object" or cam_obj is None:
+            _animate_object(head, frames, rot, loc, name + "_HeadMotion", created)
+            if cam_obj is not None:
+                cam_obj.rotation_euler = euler_xyz(_CAM_WORLD_ROT[None])[0]
+        else:   # camera moves around a static head: camera = inverse head pose
+            inv = np.transpose(rot, (0, 2, 1))
+            _animate_object(cam_obj, frames, inv @ _CAM_WORLD_ROT, -np.einsum("tij,tj->ti", inv, loc),
+                            name + "_CameraMotion", created)
+    except BaseException:
+        _remove(created)
+        raise
+    # success: only now touch the scene
+    scene.collection.children.link(coll)
+    fps = float(tracks.fps)
+    scene.render.fps = max(1, int(round(fps)))
+    scene.render.fps_base = scene.render.fps / fps if fps > 0 else 1.0
+    scene.frame_start = int(frames.min())
+    scene.frame_end = int(frames.max())
+    scene.frame_current = scene.frame_start
+    scene.render.resolution_x, scene.render.resolution_y = (int(v) for v in tracks.image_size)
+    scene.render.resolution_percentage = 100
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+    if cam_obj is not None:
+        scene.camera = cam_obj
+        clip = cam_obj.data.background_images[0].clip if cam_obj.data.background_images else None
+        if clip is not None:
+            scene.active_clip = clip
+    log.info("built %s: %d vertices, %d keys, %d frames", name, len(tracks.basis), len(tracks.key_names),
+             len(frames))
+    return coll
+
+
+def _build_head(tracks: SceneTracks, name: str, coll, created: list):
+    verts = head_to_blender(tracks.basis).astype(np.float32)
+    faces = np.asarray(tracks.faces, np.int32)
+    me = bpy.data.meshes.new(name + "_Head")
+    created.append(me)
+    me.vertices.add(len(verts))
+    me.vertices.foreach_set("co", verts.ravel())
+    nf = len(faces)
+    me.loops.add(nf * 3)
+    me.loops.foreach_set("vertex_index", faces.ravel())
+    me.polygons.add(nf)
+    me.polygons.foreach_set("loop_start", np.arange(0, nf * 3, 3, dtype=np.int32))
+    me.polygons.foreach_set("use_smooth", np.ones(nf, bool))
+    me.update(calc_edges=True)
+    if me.validate(verbose=False):
+        log.warning("head mesh needed repairs (topology data was inconsistent)")
+    uv = me.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", np.asarray(tracks.uv, np.float32).ravel())
+    obj = bpy.data.objects.new(name + "_Head", me)
+    created.append(obj)
+    coll.objects.link(obj)
+    if tracks.region is not None and tracks.region_names:
+        region = np.asarray(tracks.region)
+        for i, rn in enumerate(tracks.region_names):
+            idx = np.flatnonzero(region == i)
+            if len(idx):
+                obj.vertex_groups.new(name=str(rn)).add(idx.tolist(), 1.0, "REPLACE")
+    # shape keys: Basis + one per key, positions via the fast ShapeKey.points path
+    obj.shape_key_add(name="Basis", from_mix=False)
+    deltas = head_to_blender(tracks.key_deltas).astype(np.float32)
+    weights = np.asarray(tracks.weights, np.float32)
+    for k, kname in enumerate(tracks.key_names):
+        kb = obj.shape_key_add(name=str(kname), from_mix=False)
+        kb.points.foreach_set("co", (verts + deltas[k]).ravel())
+        lo, hi = float(weights[:, k].min(initial=0.0)), float(weights[:, k].max(initial=1.0))
+        kb.slider_min = max(-10.0, min(0.0, math.floor(lo)))
+        kb.slider_max = min(10.0, max(1.0, math.ceil(hi)))
+    key = me.shape_keys
+    key.name = name + "_Keys"
+    key.use_relative = True
+    action = _new_action(key, name + "_Expressions")
+    created.append(action)
+    frames = np.asarray(tracks.frames, np.float64)
+    for k, kname in enumerate(tracks.key_names):
+        fc = _fcurve(action, key, f'key_blocks["{kname}"].value', group="Expressions")
+        _key_linear(fc, frames, weights[:, k])
+    return obj
+
+
+def _animate_object(obj, frames, rot, loc, action_name: str, created: list) -> None:
+    obj.rotation_mode = "XYZ"
+    eul = euler_xyz(rot)
+    obj.location = loc[0]
+    obj.rotation_euler = eul[0]
+    action = _new_action(obj, action_name)
+    created.append(action)
+    for i in range(3):
+        _key_linear(_fcurve(action, obj, "location", i, "Object Transforms"), frames, loc[:, i])
+    for i in range(3):
+        _key_linear(_fcurve(action, obj, "rotation_euler", i, "Object Transforms"), frames, eul[:, i])
+
+
+def _build_camera(tracks: SceneTracks, name: str, coll, created: list, background: bool):
+    cam = bpy.data.cameras.new(name + "_Camera")
+    created.append(cam)
+    for attr, val in camera_lens(np.asarray(tracks.K), tracks.image_size).items():
+        setattr(cam, attr, val)
+    cam.clip_start, cam.clip_end = 0.01, 100.0
+    obj = bpy.data.objects.new(name + "_Camera", cam)
+    created.append(obj)
+    coll.objects.link(obj)
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = euler_xyz(_CAM_WORLD_ROT[None])[0]
+    if background:
+        clip = _load_clip(tracks.footage_path, created)
+        if clip is not None:
+            bg = cam.background_images.new()
+            bg.source = "MOVIE_CLIP"
+            bg.clip = clip
+            bg.alpha = 1.0
+            bg.frame_method = "FIT"
+            cam.show_background_images = True
+    return obj
+
+
+def _remove(created: list) -> None:
+    """Remove every datablock in ``created`` (newest first); used to undo a failed build."""
+    colls = {
+        bpy.types.Object: bpy.data.objects, bpy.types.Mesh: bpy.data.meshes, bpy.types.Camera: bpy.data.cameras,
+        bpy.types.Action: bpy.data.actions, bpy.types.MovieClip: bpy.data.movieclips,
+        bpy.types.Collection: bpy.data.collections, bpy.types.Image: bpy.data.images,
+    }
+    for idb in reversed(created):
+        try:
+            for t, store in colls.items():
+                if isinstance(idb, t):
+                    store.remove(idb)
+                    break
+        except ReferenceError:
+            pass
+
+
+def remove_collection(coll) -> None:
+    """Remove a collection built by ``build_scene`` and all datablocks it created."""
+    objs = list(coll.objects)
+    data = [o.data for o in objs]
+    actions = set()
+    for o in objs:
+        if o.animation_data and o.animation_data.action:
+            actions.add(o.animation_data.action)
+        key = getattr(o.data, "shape_keys", None)
+        if key and key.animation_data and key.animation_data.action:
+            actions.add(key.animation_data.action)
+    clips = [bg.clip for o in objs if o.type == "CAMERA" for bg in o.data.background_images if bg.clip]
+    _remove([coll, *clips, *actions, *data, *objs])   # removed newest-first: objects first
+
+
+# ---------------------------------------------------------------- exports
+def check_writable(path) -> Path:
+    """Raise ExportError unless ``path`` can be created (called before any expensive work)."""
+    p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        raise ExportError(f"output path {p} is a directory; give a file name")
+    if not p.parent.is_dir():
+        raise ExportError(f"cannot write {p}: folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ExportError(f"cannot write {p}: permission denied")
+    return p
+
+
+def _tmp_for(p: Path) -> Path:
+    return p.with_name(f".{p.stem}.{os.getpid()}.partial{p.suffix}")
+
+
+def _write_atomic(path, write) -> Path:
+    p = check_writable(path)
+    tmp = _tmp_for(p)
+    try:
+        write(tmp)
+        if not tmp.is_file():
+            raise ExportError(f"exporter wrote nothing for {p}")
+        os.replace(tmp, p)
+    except ExportError:
+        raise
+    except (RuntimeError, OSError) as e:
+        raise ExportError(f"cannot write {p}: {e}") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+class _SelectOnly:
+    """Temporarily select exactly ``objects`` (restores selection and active object afterwards)."""
+
+    def __init__(self, objects):
+        self.objects = list(objects)
+
+    def __enter__(self):
+        vl = bpy.context.view_layer
+        self.prev = [o for o in vl.objects if o.select_get()]
+        self.active = vl.objects.active
+        for o in self.prev:
+            o.select_set(False)
+        for o in self.objects:
+            o.select_set(True)
+        vl.objects.active = next((o for o in self.objects if o.type == "MESH"), None)
+        return self
+
+    def __exit__(self, *exc):
+        vl = bpy.context.view_layer
+        for o in self.objects:
+            if o.name in vl.objects:
+                o.select_set(False)
+        for o in self.prev:
+            try:
+                o.select_set(True)
+            except ReferenceError:
+                pass
+        vl.objects.active = self.active
+
+
+def _frame_range(collection) -> tuple[int, int]:
+    lo, hi = [], []
+    for o in collection.all_objects:
+        for ad in (o.animation_data, getattr(getattr(o.data, "shape_keys", None), "animation_data", None)):
+            if ad and ad.action:
+                a, b = ad.action.frame_range
+                lo.append(a)
+                hi.append(b)
+    sc = bpy.context.scene
+    return (int(min(lo)), int(max(hi))) if lo else (sc.frame_start, sc.frame_end)
+
+
+def export_fbx(path, collection) -> Path:
+    """Write the collection's objects (mesh with blendshapes + baked curves, camera) as FBX, atomically."""
+    def write(tmp):
+        with _SelectOnly(collection.all_objects):
+            res = bpy.ops.export_scene.fbx(
+                filepath=str(tmp), check_existing=False, use_selection=True,
+                object_types={"MESH", "CAMERA", "EMPTY"},
+                use_mesh_modifiers=False,        # any modifier would silently drop every shape key
+                add_leaf_bones=False, mesh_smooth_type="FACE",
+                bake_anim=True, bake_anim_use_nla_strips=False, bake_anim_use_all_actions=False,
+                bake_anim_force_startend_keying=True, bake_anim_step=1.0,
+                bake_anim_simplify_factor=0.0,   # default 1.0 drops keys (error 1.5e-4)
+                axis_forward="-Z", axis_up="Y", path_mode="AUTO")
+        if "FINISHED" not in res:
+            raise ExportError(f"Blender's FBX exporter did not finish ({res})")
+    return _write_atomic(path, write)
+
+
+def export_glb(path, collection) -> Path:
+    """Write the collection as binary glTF with morph targets and their animation, atomically."""
+    start, end = _frame_range(collection)
+    sc = bpy.context.scene
+    keep = sc.frame_start, sc.frame_end
+
+    def write(tmp):
+        sc.frame_start, sc.frame_end = start, end
+        try:
+            with _SelectOnly(collection.all_objects):
+                res = bpy.ops.export_scene.gltf(
+                    filepath=str(tmp), check_existing=False, export_format="GLB", use_selection=True,
+                    export_morph=True, export_morph_normal=False, export_animations=True,
+                    export_morph_animation=True, export_animation_mode="ACTIONS", export_force_sampling=True,
+                    export_frame_range=False, export_optimize_animation_size=False, export_apply=False,
+                    export_cameras=True, export_materials="NONE", export_try_sparse_sk=False)
+        finally:
+            sc.frame_start, sc.frame_end = keep
+        if "FINISHED" not in res:
+            raise ExportError(f"Blender's glTF exporter did not finish ({res})")
+    return _write_atomic(path, write)
+
+
+def save_blend(path) -> Path:
+    """Save the current file as a copy at ``path`` atomically (the session's own file path is unchanged)."""
+    def write(tmp):
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False, compress=False)
+    return _write_atomic(path, write)

@@ -1,0 +1,244 @@
+"""bake.blender_io with the real bpy module: scene contents, animation values, camera geometry, exports."""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.errors import ExportError
+
+from .conftest import make_tracks
+
+FRAMES_TO_CHECK = (0, 5, 12, 23)
+
+
+def _datablock_counts(bpy):
+    return {k: len(getattr(bpy.data, k)) for k in
+            ("objects", "meshes", "cameras", "actions", "collections", "movieclips", "shape_keys", "images")}
+
+
+def _fcurves(action, datablock):
+    """All f-curves of ``action`` for ``datablock`` (5.0 channelbags, or 4.2 Action.fcurves)."""
+    if hasattr(action, "fcurves"):
+        return list(action.fcurves)
+    from bpy_extras import anim_utils
+    bag = anim_utils.action_get_channelbag_for_slot(action, datablock.animation_data.action_slot)
+    return list(bag.fcurves)
+
+
+def _project(K, p):
+    q = p @ K.T
+    return q[..., :2] / q[..., 2:3]
+
+
+@pytest.fixture()
+def built(bpy_mod, empty_scene, tracks):
+    from bake import blender_io
+    coll = blender_io.build_scene(tracks, name="FC")
+    return coll
+
+
+def test_collection_mesh_and_shape_keys(bpy_mod, built, tracks, head):
+    from bake.blender_io import head_to_blender
+    scene = bpy_mod.context.scene
+    assert built.name in scene.collection.children
+    names = sorted(o.name for o in built.objects)
+    assert names == ["FC_Camera", "FC_Head"]
+    obj = built.objects["FC_Head"]
+    me = obj.data
+    assert len(me.vertices) == head.n_vertices and len(me.polygons) == len(head.faces)
+    assert all(p.use_smooth for p in me.polygons[:50])
+    # UVs in loop order, vertex groups from region labels
+    uv = np.empty(len(me.loops) * 2, np.float32)
+    me.uv_layers["UVMap"].data.foreach_get("uv", uv)
+    np.testing.assert_allclose(uv.reshape(-1, 2), head.uv, atol=1e-6)
+    assert [g.name for g in obj.vertex_groups] == [n for i, n in enumerate(head.region_names)
+                                                  if (head.region == i).any()]
+    kbs = me.shape_keys.key_blocks
+    assert [k.name for k in kbs] == ["Basis", *head.arkit_names]
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    kbs["jawOpen"].points.foreach_get("co", co)
+    j = head.arkit_names.index("jawOpen")
+    expect = head_to_blender(head.vertices + head.arkit_deltas[j])
+    np.testing.assert_allclose(co.reshape(-1, 3), expect, atol=1e-6)
+    # the jaw opens downwards in Blender (-Z): mean displacement of moving vertices points down
+    d = co.reshape(-1, 3) - head_to_blender(head.vertices)
+    moving = np.linalg.norm(d, axis=1) > 1e-4
+    assert d[moving, 2].mean() < 0
+
+
+def test_fcurves_values_per_frame(bpy_mod, built, tracks):
+    scene = bpy_mod.context.scene
+    obj = built.objects["FC_Head"]
+    key = obj.data.shape_keys
+    fcs = _fcurves(key.animation_data.action, key)
+    assert len(fcs) == 52
+    assert all(len(fc.keyframe_points) == len(tracks.frames) for fc in fcs)
+    assert all(fc.keyframe_points[3].interpolation == "LINEAR" for fc in fcs)
+    for i in FRAMES_TO_CHECK:
+        scene.frame_set(int(tracks.frames[i]))
+        vals = np.array([key.key_blocks[n].value for n in tracks.key_names])
+        np.testing.assert_allclose(vals, tracks.weights[i], atol=1e-6)
+
+
+def test_scene_settings_and_camera(bpy_mod, built, tracks):
+    scene = bpy_mod.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, 24)
+    assert scene.render.fps == 24 and scene.render.fps_base == pytest.approx(1.0)
+    assert (scene.render.resolution_x, scene.render.resolution_y) == (640, 480)
+    cam = built.objects["FC_Camera"]
+    assert scene.camera == cam
+    assert cam.data.lens == pytest.approx(700 * 36 / 640)
+    assert cam.data.sensor_fit == "HORIZONTAL"
+
+
+def _check_projection(bpy_mod, tracks, obj_name="FC_Head", tol_px=0.05):
+    """Head vertices seen through the Blender camera land where K projects R p + t (pixels)."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+    scene = bpy_mod.context.scene
+    head = scene.objects[obj_name]
+    cam = scene.camera
+    w, h = tracks.image_size
+    idx = np.arange(0, len(tracks.basis), 97)
+    for i in FRAMES_TO_CHECK:
+        scene.frame_set(int(tracks.frames[i]))
+        mw = np.array(head.matrix_world)
+        local = np.array([head.data.vertices[j].co for j in idx])
+        world = local @ mw[:3, :3].T + mw[:3, 3]
+        ndc = np.array([world_to_camera_view(scene, cam, Vector(p))[:2] for p in world])
+        px = np.stack([ndc[:, 0] * w, (1 - ndc[:, 1]) * h], 1)
+        p_cam = tracks.basis[idx] @ tracks.head_rotation[i].T + tracks.head_translation[i]
+        np.testing.assert_allclose(px, _project(tracks.K, p_cam), atol=tol_px)
+
+
+def test_object_motion_matches_camera_projection(bpy_mod, built, tracks):
+    cam = built.objects["FC_Camera"]
+    assert cam.animation_data is None          # static camera, the head moves
+    assert built.objects["FC_Head"].animation_data.action is not None
+    _check_projection(bpy_mod, tracks)
+
+
+def test_camera_motion_mode_projects_the_same(bpy_mod, empty_scene, tracks):
+    from bake import blender_io
+    coll = blender_io.build_scene(tracks, name="FC", head_motion="camera")
+    head = coll.objects["FC_Head"]
+    assert head.animation_data is None and coll.objects["FC_Camera"].animation_data.action is not None
+    _check_projection(bpy_mod, tracks)
+
+
+def test_portrait_footage_and_29_97(bpy_mod, empty_scene, head):
+    from bake import blender_io
+    tr = make_tracks(head, n_frames=24, fps=30000 / 1001, image_size=(360, 640))
+    blender_io.build_scene(tr, name="FC")
+    scene = bpy_mod.context.scene
+    assert scene.render.fps == 30 and scene.render.fps / scene.render.fps_base == pytest.approx(29.97, abs=1e-3)
+    assert scene.camera.data.sensor_fit == "VERTICAL"
+    _check_projection(bpy_mod, tr)
+
+
+def test_residual_keys_beyond_unit_range(bpy_mod, empty_scene, head):
+    from bake import blender_io
+    tr = make_tracks(head, n_frames=10, residual=3)
+    coll = blender_io.build_scene(tr, name="FC")
+    key = coll.objects["FC_Head"].data.shape_keys
+    assert len(key.key_blocks) == 1 + 55
+    scene = bpy_mod.context.scene
+    for i in (0, 4, 9):
+        scene.frame_set(int(tr.frames[i]))
+        vals = np.array([key.key_blocks[n].value for n in tr.key_names])
+        np.testing.assert_allclose(vals, tr.weights[i], atol=1e-6)
+    assert (tr.weights[:, 52:] < 0).any()
+
+
+def test_error_leaves_scene_unchanged(bpy_mod, empty_scene, tracks):
+    from bake import blender_io
+    before = _datablock_counts(bpy_mod)
+    bad = replace(tracks, weights=tracks.weights[:, :10])    # fewer weight columns than keys -> IndexError
+    with pytest.raises(IndexError):
+        blender_io.build_scene(bad, name="FC")
+    assert _datablock_counts(bpy_mod) == before
+    assert len(bpy_mod.context.scene.collection.children) == 0
+    assert bpy_mod.context.scene.frame_end == 250 and bpy_mod.context.scene.camera is None
+
+
+def test_footage_becomes_camera_background(bpy_mod, empty_scene, head, tmp_path):
+    import cv2
+    from bake import blender_io
+    video = tmp_path / "clip.avi"
+    wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 24, (64, 48))
+    for i in range(5):
+        wr.write(np.full((48, 64, 3), i * 40, np.uint8))
+    wr.release()
+    tr = make_tracks(head, n_frames=5, image_size=(64, 48), footage_path=str(video))
+    coll = blender_io.build_scene(tr, name="FC")
+    cam = coll.objects["FC_Camera"].data
+    assert cam.show_background_images and cam.background_images[0].clip.frame_duration == 5
+    assert bpy_mod.context.scene.active_clip == cam.background_images[0].clip
+
+
+# ------------------------------------------------------------------ exports
+def test_fbx_round_trip(bpy_mod, built, tracks, tmp_path):
+    from bake import blender_io
+    out = blender_io.export_fbx(tmp_path / "head.fbx", built)
+    assert out.is_file() and not list(tmp_path.glob(".*partial*"))
+    bpy_mod.ops.wm.read_factory_settings(use_empty=True)
+    bpy_mod.ops.import_scene.fbx(filepath=str(out), use_anim=True, anim_offset=0.0)
+    meshes = [o for o in bpy_mod.context.scene.objects if o.type == "MESH"]
+    assert len(meshes) == 1
+    key = meshes[0].data.shape_keys
+    assert [k.name for k in key.key_blocks] == ["Basis", *tracks.key_names]
+    scene = bpy_mod.context.scene
+    for i in FRAMES_TO_CHECK:
+        scene.frame_set(int(tracks.frames[i]))
+        vals = np.array([key.key_blocks[n].value for n in tracks.key_names])
+        np.testing.assert_allclose(vals, tracks.weights[i], atol=1e-4)
+    assert any(o.type == "CAMERA" for o in scene.objects)
+
+
+def test_fbx_unwritable_path_fails_before_work(built, tmp_path):
+    from bake import blender_io
+    with pytest.raises(ExportError, match="does not exist"):
+        blender_io.export_fbx(tmp_path / "missing" / "head.fbx", built)
+    with pytest.raises(ExportError, match="directory"):
+        blender_io.export_fbx(tmp_path, built)
+
+
+def _glb_json(path):
+    data = path.read_bytes()
+    magic, version, _ = struct.unpack_from("<III", data, 0)
+    assert magic == 0x46546C67 and version == 2
+    length, kind = struct.unpack_from("<II", data, 12)
+    assert kind == 0x4E4F534A
+    return json.loads(data[20:20 + length])
+
+
+def test_glb_has_morph_targets_and_weight_animation(built, tracks, tmp_path):
+    from bake import blender_io
+    out = blender_io.export_glb(tmp_path / "head.glb", built)
+    gl = _glb_json(out)
+    mesh = gl["meshes"][0]
+    assert len(mesh["primitives"][0]["targets"]) == 52
+    assert mesh["extras"]["targetNames"] == list(tracks.key_names)
+    paths = {c["target"]["path"] for a in gl["animations"] for c in a["channels"]}
+    assert "weights" in paths and "translation" in paths and "rotation" in paths
+
+
+def test_fbx_read_by_assimp(built, tmp_path):
+    """Independent reader (Debian's assimp-utils): the file parses, has one mesh and an animation."""
+    exe = shutil.which("assimp")
+    if exe is None:
+        pytest.skip("assimp (apt package assimp-utils) is not installed")
+    from bake import blender_io
+    out = blender_io.export_fbx(tmp_path / "head.fbx", built)
+    info = subprocess.run([exe, "info", str(out)], capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stderr
+    text = info.stdout
+    assert "Meshes:" in text and "Animations:" in text
+    lines = {ln.split(":")[0].strip(): ln.split(":", 1)[1].strip() for ln in text.splitlines() if ":" in ln}
+    assert int(lines["Meshes"]) >= 1 and int(lines["Animations"]) >= 1
