@@ -1,0 +1,52 @@
+import csv
+
+import numpy as np
+import pytest
+
+from bake import export_csv
+from core.errors import ExportError
+from core.mesh_render import HEAD_TO_CV, rotation_y
+from tests.blender.conftest import make_tracks
+
+
+def test_header_is_live_link_face_layout():
+    h = export_csv.HEADER
+    assert len(h) == 2 + 52 + 9
+    assert h[:4] == ("Timecode", "BlendShapeCount", "EyeBlinkLeft", "EyeLookDownLeft")
+    assert h[16:20] == ("JawForward", "JawRight", "JawLeft", "JawOpen")
+    assert h[-10:] == ("TongueOut", "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch",
+                       "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+    from core.head_model import ARKIT_NAMES
+    assert sorted(n.lower() for n in export_csv.LIVE_LINK_FACE_BLENDSHAPES) == sorted(n.lower() for n in ARKIT_NAMES)
+
+
+@pytest.mark.parametrize("index,fps,expect", [(0, 24, "00:00:00:00.000"), (25, 24, "00:00:01:01.000"),
+                                              (30 * 3661 + 7, 29.97, "01:01:01:07.000")])
+def test_timecode(index, fps, expect):
+    assert export_csv.timecode(index, fps) == expect
+
+
+def test_head_angles_signs():
+    R = np.stack([HEAD_TO_CV @ rotation_y(20.0), HEAD_TO_CV])
+    ypr = export_csv.head_yaw_pitch_roll(R)
+    np.testing.assert_allclose(ypr[0], [np.deg2rad(20), 0, 0], atol=1e-9)
+    np.testing.assert_allclose(ypr[1], 0, atol=1e-12)
+
+
+def test_write_csv_values(head, tmp_path):
+    tr = make_tracks(head, n_frames=30, residual=2)
+    out = export_csv.write_csv(tmp_path / "take.csv", tr)
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == export_csv.HEADER and len(rows) == 31
+    assert rows[1][0] == "00:00:00:00.000" and rows[1][1] == "61" and rows[25][0] == "00:00:01:00.000"
+    j = tr.key_names.index("jawOpen")
+    col = rows[0].index("JawOpen")
+    np.testing.assert_allclose([float(r[col]) for r in rows[1:]], tr.weights[:, j], atol=1e-6)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_unwritable(head, tmp_path):
+    tr = make_tracks(head, n_frames=3)
+    with pytest.raises(ExportError):
+        export_csv.write_csv(tmp_path / "nope" / "a.csv", tr)
