@@ -1,0 +1,67 @@
+"""Run the Face Anything network with onnxruntime (no torch): batched, CPU by default, CUDA when present.
+
+Input: RGB uint8 crops (B, S, S, 3) cut with core.preprocess.crop_image at the preset's size; they are fed
+as float32 NCHW in [0, 1] (the network normalises inside, exactly as in training).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .presets import default_model_path
+from .types import PREDICTION_FIELDS, FramePrediction
+
+log = logging.getLogger(__name__)
+
+
+def available_providers() -> list[str]:
+    import onnxruntime as ort
+    return list(ort.get_available_providers())
+
+
+class Predictor:
+    def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None):
+        import onnxruntime as ort
+        path = Path(model_path) if model_path else default_model_path()
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path}"
+                             + ("" if model_path else " (the bundled default weights are missing from this install)"))
+        avail = ort.get_available_providers()
+        wanted = list(providers) if providers else ["CPUExecutionProvider"]
+        use = [p for p in wanted if p in avail] or ["CPUExecutionProvider"]
+        if use != wanted:
+            log.warning("execution providers %s not available, using %s", wanted, use)
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=use)
+        except Exception as e:   # onnxruntime raises its own Fail/InvalidGraph/... types
+            raise ModelError(f"cannot load model {path}: {e}") from e
+        inputs = self.session.get_inputs()
+        outputs = [o.name for o in self.session.get_outputs()]
+        if len(inputs) != 1 or inputs[0].name != "image" or outputs != list(PREDICTION_FIELDS):
+            raise ModelError(f"model {path} has inputs {[i.name for i in inputs]} and outputs {outputs}; "
+                             f"expected 'image' -> {list(PREDICTION_FIELDS)}")
+        shape = inputs[0].shape
+        if not (isinstance(shape[2], int) and shape[2] == shape[3]):
+            raise ModelError(f"model {path} has input shape {shape}; expected a fixed square crop size")
+        self.size = int(shape[2])
+        self.path = path
+        self.providers = self.session.get_providers()
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = dict(meta)
+
+    def predict(self, crops: np.ndarray) -> list[FramePrediction]:
+        crops = np.asarray(crops)
+        if crops.ndim == 3:
+            crops = crops[None]
+        if crops.shape[1:] != (self.size, self.size, 3):
+            raise ValueError(f"crops must be (B, {self.size}, {self.size}, 3) uint8 RGB, got {crops.shape}")
+        x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        outs = dict(zip(PREDICTION_FIELDS, self.session.run(list(PREDICTION_FIELDS), {"image": x})))
+        return [FramePrediction(**{k: outs[k][i] for k in PREDICTION_FIELDS}) for i in range(len(crops))]

@@ -1,0 +1,218 @@
+"""Train the Face Anything network on synthetic data rendered on the fly (core/train/synth.py).
+
+    python -m core.train.train --preset cpu --out runs/cpu --minutes 60          # CPU, in the background
+    python -m core.train.train --preset gpu --out runs/gpu --steps 20000 --batch 64   # lent GPU machine
+
+Resumable: re-running with the same --out continues from runs/<name>/last.pt. Every checkpoint also writes
+log.jsonl (one line per logged step) and curves.png. A replay buffer keeps ``--buffer`` rendered samples and
+replaces ``--refresh`` of them per step, so a CPU run is not bound by rendering speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..presets import PRESETS
+from .losses import total_loss
+from .model import FaceAnything, count_parameters
+
+log = logging.getLogger(__name__)
+KEYS = ("image", "depth", "canon", "mask")
+
+
+def synth_batch(preset, n: int, seed: int, device: str, split: str = "train") -> dict:
+    from .synth import SynthConfig, make_batch
+    b = make_batch(SynthConfig(size=preset.size), n, seed, split=split, device=device)
+    return {k: b[k] for k in KEYS}
+
+
+class ReplayBuffer:
+    """Fixed-size store of rendered samples (float16 on the training device)."""
+
+    def __init__(self, make, capacity: int, chunk: int, seed: int):
+        self.make, self.capacity, self.chunk = make, capacity, chunk
+        self.seed = seed
+        self.data = None
+        self.cursor = 0
+        self.rng = np.random.default_rng(seed)
+
+    def _render(self, n):
+        b = self.make(n, self.seed)
+        self.seed += 1
+        return b
+
+    def fill(self):
+        parts = [self._render(self.chunk) for _ in range(math.ceil(self.capacity / self.chunk))]
+        self.data = {k: torch.cat([p[k] for p in parts])[: self.capacity].half() for k in KEYS}
+
+    def refresh(self, n: int):
+        if n <= 0:
+            return
+        b = self._render(n)
+        idx = (torch.arange(n) + self.cursor) % self.capacity
+        for k in KEYS:
+            self.data[k][idx] = b[k].half()
+        self.cursor = int((self.cursor + n) % self.capacity)
+
+    def sample(self, n: int) -> dict:
+        idx = torch.as_tensor(self.rng.choice(self.capacity, n, replace=False))
+        return {k: v[idx].float() for k, v in self.data.items()}
+
+
+def plot_curves(rows: list[dict], path: Path) -> None:
+    """Loss and error curves as a PNG (OpenCV drawing; no plotting library needed)."""
+    import cv2
+    keys = [("loss", (255, 255, 255)), ("canon_err_mm", (80, 200, 255)), ("depth_err_mm", (120, 255, 120)),
+            ("eval_canon_mm", (0, 120, 255)), ("eval_depth_mm", (0, 200, 0))]
+    w, h, pad = 900, 500, 50
+    img = np.full((h, w, 3), 30, np.uint8)
+    steps = [r["step"] for r in rows]
+    if not steps:
+        return
+    s0, s1 = min(steps), max(max(steps), min(steps) + 1)
+    for i, (k, col) in enumerate(keys):
+        pts = [(r["step"], r[k]) for r in rows if k in r and np.isfinite(r[k]) and r[k] > 0]
+        if len(pts) < 2:
+            continue
+        xs, ys = np.array(pts).T
+        ly = np.log10(ys)
+        lo, hi = ly.min(), max(ly.max(), ly.min() + 1e-3)
+        px = pad + (xs - s0) / (s1 - s0) * (w - 2 * pad)
+        py = h - pad - (ly - lo) / (hi - lo) * (h - 2 * pad)
+        cv2.polylines(img, [np.stack([px, py], 1).astype(np.int32)], False, col, 1, cv2.LINE_AA)
+        cv2.putText(img, f"{k}: {ys[-1]:.3g} (log scale {10 ** lo:.3g}..{10 ** hi:.3g})", (pad, 20 + 18 * i),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, col, 1, cv2.LINE_AA)
+    cv2.putText(img, f"step {s0}..{s1}", (pad, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
+    cv2.imwrite(str(path), img)
+
+
+def train(args, data_fn=None) -> Path:
+    preset = PRESETS[args.preset]
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu" and args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = FaceAnything(preset).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
+    step, rows = 0, []
+    ckpt_path = out / "last.pt"
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, rows = ck["step"], ck.get("rows", [])
+        log.info("resumed from %s at step %d", ckpt_path, step)
+    make = data_fn or (lambda n, seed: synth_batch(preset, n, seed, device))
+    buf = ReplayBuffer(make, args.buffer, args.chunk, seed=args.seed * 1_000_003 + step * 7)
+    t_fill = time.time()
+    buf.fill()
+    log.info("buffer of %d samples rendered in %.1fs; model %.2fM params on %s",
+             args.buffer, time.time() - t_fill, count_parameters(model) / 1e6, device)
+    scale = _canon_scale()
+    amp = device == "cuda"
+    t0, t_last = time.time(), time.time()
+    deadline = t0 + args.minutes * 60 if args.minutes else None
+
+    def save():
+        tmp = out / "last.pt.tmp"
+        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), step=step, rows=rows,
+                        preset=preset.name, args=vars(args)), tmp)
+        tmp.replace(ckpt_path)
+        with open(out / "log.jsonl", "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+        plot_curves(rows, out / "curves.png")
+
+    model.train()
+    while step < args.steps and (deadline is None or time.time() < deadline):
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.5 * (1 + math.cos(math.pi * min(step / args.steps, 1))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        buf.refresh(args.refresh)
+        batch = buf.sample(args.batch)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+            pred = model(batch["image"])
+        pred = {k: v.float() for k, v in pred.items()}
+        loss, details = total_loss(pred, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % args.log_every == 0 or step == 1:
+            row = dict(step=step, loss=float(loss), lr=lr, sec=round(time.time() - t0, 1),
+                       canon_err_mm=details["canon_err"] * scale, depth_err_mm=details["depth_err"] * scale,
+                       **{f"l_{k}": v for k, v in details.items()})
+            if step % (args.log_every * 10) == 0:
+                row.update(_quick_eval(model, preset, device, scale))
+            rows.append(row)
+            log.info("step %d loss %.4f canon %.2fmm depth %.2fmm (%.2fs/step)", step, row["loss"],
+                     row["canon_err_mm"], row["depth_err_mm"], (time.time() - t_last) / args.log_every)
+            t_last = time.time()
+        if step % args.save_every == 0:
+            save()
+    save()
+    return ckpt_path
+
+
+_EVAL_CACHE = {}
+
+
+@torch.no_grad()
+def _quick_eval(model, preset, device, scale, n: int = 32) -> dict:
+    """Mean canonical / depth error in mm on a fixed batch of the held-out split."""
+    if "b" not in _EVAL_CACHE:
+        _EVAL_CACHE["b"] = synth_batch(preset, n, 12345, device, split="eval")
+    b = _EVAL_CACHE["b"]
+    model.eval()
+    out = model(b["image"])
+    model.train()
+    m = b["mask"][:, 0]
+    nm = m.sum().clamp_min(1)
+    ce = ((out["canon"] - b["canon"].permute(0, 2, 3, 1)).norm(dim=-1) * m).sum() / nm
+    de = ((out["depth"] - b["depth"][:, 0]).abs() * m).sum() / nm
+    return dict(eval_canon_mm=float(ce) * scale, eval_depth_mm=float(de) * scale)
+
+
+def _canon_scale() -> float:
+    from ..head_model import load
+    return load().canon_scale
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    ap.add_argument("--out", default="runs/cpu")
+    ap.add_argument("--steps", type=int, default=20000, help="schedule length (cosine decay to this step)")
+    ap.add_argument("--minutes", type=float, default=0, help="stop after this wall time (0 = no limit)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--buffer", type=int, default=1024, help="replay buffer size (rendered samples)")
+    ap.add_argument("--chunk", type=int, default=32, help="render batch size when filling the buffer")
+    ap.add_argument("--refresh", type=int, default=4, help="new samples rendered per step")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--save-every", type=int, default=100)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    path = train(parse_args(argv))
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Network, losses, training mechanics, ONNX export parity and the onnxruntime runtime."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from core.errors import ModelError  # noqa: E402
+from core.presets import PRESETS  # noqa: E402
+from core.types import PREDICTION_FIELDS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    from core.train.model import FaceAnything
+    torch.manual_seed(0)
+    return FaceAnything("cpu").eval()
+
+
+@pytest.fixture(scope="module")
+def onnx_file(small_model, tmp_path_factory):
+    from core.train.export_onnx import export
+    return export(small_model, tmp_path_factory.mktemp("onnx") / "m.onnx")
+
+
+def test_outputs_named_and_shaped(small_model):
+    s = PRESETS["cpu"].size
+    with torch.no_grad():
+        out = small_model(torch.rand(2, 3, s, s))
+    assert tuple(out) == PREDICTION_FIELDS
+    assert out["canon"].shape == (2, s, s, 3) and out["depth"].shape == (2, s, s)
+    assert (out["depth_conf"] >= 1).all() and (out["canon_conf"] >= 1).all()
+    assert ((out["mask"] >= 0) & (out["mask"] <= 1)).all()
+
+
+def _toy_batch(n, s, seed):
+    """A learnable toy target: a disc whose canonical/depth values are smooth functions of the pixel."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
+    cx, cy = (torch.rand(n, 1, 1, generator=g) - 0.5) * 0.6, (torch.rand(n, 1, 1, generator=g) - 0.5) * 0.6
+    r = ((xx - cx) ** 2 + (yy - cy) ** 2).sqrt()
+    mask = (r < 0.6).float()
+    img = torch.stack([mask * 0.8 + 0.1, (xx - cx) * 0.3 + 0.5, (yy - cy) * 0.3 + 0.5], 1)
+    canon = torch.stack([xx - cx, yy - cy, 0.6 - r], 1) * mask[:, None]
+    return dict(image=img, depth=(0.6 - r)[:, None] * mask[:, None], canon=canon, mask=mask[:, None])
+
+
+def test_training_reduces_loss_and_resumes(tmp_path):
+    from core.train import train as tr
+    args = tr.parse_args(["--out", str(tmp_path), "--steps", "30", "--batch", "4", "--buffer", "16", "--chunk", "8",
+                          "--refresh", "0", "--log-every", "5", "--save-every", "15", "--warmup", "5", "--lr", "2e-3"])
+    tr._EVAL_CACHE["b"] = _toy_batch(4, PRESETS["cpu"].size, 99)
+    data = lambda n, seed: _toy_batch(n, PRESETS["cpu"].size, seed)   # noqa: E731
+    ck = tr.train(args, data_fn=data)
+    rows = torch.load(ck, weights_only=False)["rows"]
+    assert rows[-1]["step"] == 30
+    assert np.mean([r["loss"] for r in rows[-2:]]) < rows[0]["loss"]
+    assert (tmp_path / "curves.png").exists() and (tmp_path / "log.jsonl").exists()
+    args2 = tr.parse_args(["--out", str(tmp_path), "--steps", "35", "--batch", "4", "--buffer", "16", "--chunk", "8",
+                           "--refresh", "0", "--log-every", "5", "--warmup", "5"])
+    ck2 = tr.train(args2, data_fn=data)
+    assert torch.load(ck2, weights_only=False)["step"] == 35          # continued, did not restart
+
+
+def test_onnx_parity_and_runtime(small_model, onnx_file):
+    from core.runtime import Predictor
+    p = Predictor(onnx_file, threads=1)
+    s = p.size
+    crops = np.random.default_rng(0).integers(0, 255, (3, s, s, 3), dtype=np.uint8)
+    preds = p.predict(crops)
+    assert len(preds) == 3
+    with torch.no_grad():
+        ref = small_model(torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255))
+    for i, pr in enumerate(preds):
+        for k in PREDICTION_FIELDS:
+            np.testing.assert_allclose(getattr(pr, k), ref[k][i].numpy(), atol=2e-3, rtol=1e-3)
+    assert p.metadata["preset"] == "cpu"
+    with pytest.raises(ValueError):
+        p.predict(crops[:, :10])
+
+
+def test_runtime_errors(tmp_path):
+    from core.runtime import Predictor
+    with pytest.raises(ModelError, match="not found"):
+        Predictor(tmp_path / "missing.onnx")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="bad.onnx"):
+        Predictor(bad)
