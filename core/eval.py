@@ -1,0 +1,217 @@
+"""Evaluate the network.
+
+    python -m core.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
+    python -m core.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
+
+Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
+origin, i.e. the network's own parametrisation times canon_scale), canonical correspondence error in mm
+(median, p90), mask IoU at 0.5, and ms/frame of the onnxruntime model on this machine. The synthetic mode
+needs the training extras (torch) to render the held-out set.
+
+Real mode: for every clip, the face is tracked, the network runs on the crops and an MP4 + a PNG strip show
+the canonical coordinates as colours, the mask and the depth. Stability: skin points are followed with
+pyramidal Lucas-Kanade optical flow in the frames; the canonical coordinate the network predicts under each
+followed point should not change. We report the median over points of the std over time (mm) and the
+median frame-to-frame change (mm). Flow drifts a little too, so this is an upper bound on the network's
+instability.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FaceCaptureError
+
+
+def _model_path(arg: str | None):
+    from .presets import default_model_path
+    return None if arg in (None, "default") else arg, (default_model_path() if arg in (None, "default") else Path(arg))
+
+
+def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777) -> dict:
+    from .head_model import load
+    from .runtime import Predictor
+    from .train.synth import SynthConfig, make_batch
+    head = load()
+    pred = Predictor(_model_path(model)[0], threads=None)
+    depth_err, canon_err, inter, union, ms = [], [], 0, 0, []
+    for start in range(0, count, batch):
+        n = min(batch, count - start)
+        b = make_batch(SynthConfig(size=pred.size), n, seed + start, split="eval")
+        crops = (b["image"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+        t0 = time.perf_counter()
+        out = pred.predict(crops)
+        ms.append(1000 * (time.perf_counter() - t0) / n)
+        for i, o in enumerate(out):
+            m = b["mask"][i, 0].numpy() > 0.5
+            d_gt = b["depth"][i, 0].numpy()
+            c_gt = b["canon"][i].permute(1, 2, 0).numpy()
+            depth_err.append(np.abs(o.depth - d_gt)[m] * head.canon_scale)
+            canon_err.append(np.linalg.norm(o.canon - c_gt, axis=-1)[m] * head.canon_scale)
+            pm = o.mask > 0.5
+            inter += int((pm & m).sum())
+            union += int((pm | m).sum())
+    de, ce = np.concatenate(depth_err), np.concatenate(canon_err)
+    return dict(split="eval", count=count, model=str(pred.path),
+                depth_mm_median=float(np.median(de)), depth_mm_p90=float(np.quantile(de, 0.9)),
+                canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
+                mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch)
+
+
+def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
+    return (np.clip((canon_norm + 1) / 2, 0, 1) * 255).astype(np.uint8)
+
+
+def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400) -> dict:
+    import cv2
+    from .footage import open_footage
+    from .preprocess import crop_image
+    from .runtime import Predictor
+    from .track import FaceTracker
+    from .head_model import load
+    head = load()
+    pred = Predictor(_model_path(model)[0])
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for clip in sorted(footage.glob("*.mp4")):
+        tracker = FaceTracker()
+        writer = None
+        strip = []
+        pts = None
+        traj = []            # per frame: canonical mm under each followed point (NaN where invalid)
+        prev_gray = None
+        found = total = 0
+        coverage = []
+        with open_footage(clip) as fo:
+            for k, frame in enumerate(fo):
+                if k >= max_frames:
+                    break
+                total += 1
+                img = frame.image
+                gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+                box = tracker.update(img)
+                vis = img.copy()
+                canon_at = None
+                if box is not None:
+                    found += 1
+                    crop = crop_image(img, box, pred.size)
+                    p = pred.predict(crop[None])[0]
+                    m = p.mask > 0.5
+                    coverage.append(float(m.mean()))
+                    # paste the overlay back into the frame
+                    col = canon_colors(p.canon)
+                    ov = np.where(m[..., None], (0.35 * crop + 0.65 * col).astype(np.uint8), crop)
+                    s = box.size / pred.size
+                    M = np.array([[s, 0, box.x0], [0, s, box.y0]], np.float64)
+                    warped = cv2.warpAffine(ov, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR)
+                    wm = cv2.warpAffine(np.ones(crop.shape[:2], np.uint8), M, (img.shape[1], img.shape[0])) > 0
+                    vis[wm] = warped[wm]
+                    cv2.rectangle(vis, (int(box.x0), int(box.y0)), (int(box.x0 + box.size), int(box.y0 + box.size)),
+                                  (255, 255, 0), 1)
+                    if pts is None:
+                        fm = cv2.warpAffine(m.astype(np.uint8) * 255, M, (img.shape[1], img.shape[0]))
+                        pts = cv2.goodFeaturesToTrack(gray, 60, 0.01, 6, mask=cv2.erode(fm, np.ones((9, 9), np.uint8)))
+                    canon_at = (p, box, m)
+                    tile = np.concatenate([crop, col * m[..., None], _depth_vis(p.depth, m)], 1)
+                    if k % max(1, min(max_frames, 300) // 8) == 0 and len(strip) < 8:
+                        strip.append(tile)
+                if pts is not None and prev_gray is not None:
+                    pts, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, pts, None, winSize=(21, 21), maxLevel=3)
+                    if st is not None:
+                        pts[st[:, 0] == 0] = np.nan
+                if pts is not None:
+                    traj.append(_sample_canon(canon_at, pts[:, 0], head, pred.size))
+                prev_gray = gray
+                if writer is None:
+                    writer = cv2.VideoWriter(str(out / f"{clip.stem}_overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                             fo.fps or 25, (img.shape[1], img.shape[0]))
+                writer.write(vis[..., ::-1])
+        if writer is not None:
+            writer.release()
+        if strip:
+            cv2.imwrite(str(out / f"{clip.stem}_strip.png"), np.concatenate(strip, 0)[..., ::-1])
+        results[clip.name] = dict(frames=total, face_found=found, mask_coverage_min=min(coverage, default=0),
+                                  **_stability(traj))
+    return dict(model=str(pred.path), clips=results)
+
+
+def _depth_vis(depth, m):
+    import cv2
+    d = depth.copy()
+    if m.any():
+        lo, hi = np.quantile(d[m], [0.02, 0.98])
+        d = np.clip((d - lo) / max(hi - lo, 1e-6), 0, 1)
+    v = cv2.applyColorMap((d * 255).astype(np.uint8), cv2.COLORMAP_VIRIDIS)[..., ::-1]
+    return v * m[..., None]
+
+
+def _sample_canon(canon_at, pts, head, size):
+    out = np.full((len(pts), 3), np.nan)
+    if canon_at is None:
+        return out
+    p, box, m = canon_at
+    c = (pts - [box.x0, box.y0]) * (size / box.size)
+    ok = np.isfinite(c).all(1)
+    ci = np.round(np.nan_to_num(c)).astype(int)
+    ok &= (ci >= 0).all(1) & (ci < size).all(1)
+    ok[ok] &= m[ci[ok, 1], ci[ok, 0]]
+    out[ok] = head.to_mm(p.canon[ci[ok, 1], ci[ok, 0]])
+    return out
+
+
+def _stability(traj):
+    if len(traj) < 3:
+        return dict(canon_std_mm=None, canon_step_mm=None, points=0)
+    t = np.stack(traj)                                   # (T, P, 3)
+    valid = np.isfinite(t).all(2)
+    keep = valid.mean(0) > 0.5
+    if not keep.any():
+        return dict(canon_std_mm=None, canon_step_mm=None, points=0)
+    t = t[:, keep]
+    std = np.sqrt(np.nanvar(t, axis=0).sum(1))
+    step = np.linalg.norm(np.diff(t, axis=0), axis=2)
+    return dict(canon_std_mm=float(np.nanmedian(std)), canon_step_mm=float(np.nanmedian(step)), points=int(keep.sum()))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m core.eval", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("synthetic")
+    s.add_argument("--model", default="default")
+    s.add_argument("--count", type=int, default=256)
+    s.add_argument("--batch", type=int, default=16)
+    s.add_argument("--json", type=Path, default=None, help="also write the metrics here")
+    r = sub.add_parser("real")
+    r.add_argument("--model", default="default")
+    r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--max-frames", type=int, default=400)
+    r.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    try:
+        if a.mode == "synthetic":
+            res = evaluate_synthetic(a.model, a.count, a.batch)
+        else:
+            if not a.footage.is_dir():
+                print(f"error: footage folder not found: {a.footage}", file=sys.stderr)
+                return 2
+            res = evaluate_real(a.model, a.footage, a.out, a.max_frames)
+    except FaceCaptureError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(res, indent=1)
+    print(text)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
