@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -229,7 +230,7 @@ def test_glb_has_morph_targets_and_weight_animation(built, tracks, tmp_path):
     assert "weights" in paths and "translation" in paths and "rotation" in paths
 
 
-def test_fbx_read_by_assimp(built, tmp_path):
+def test_fbx_read_by_assimp(built, tracks, tmp_path):
     """Independent reader (Debian's assimp-utils): the file parses, has one mesh and an animation."""
     exe = shutil.which("assimp")
     if exe is None:
@@ -239,6 +240,10 @@ def test_fbx_read_by_assimp(built, tmp_path):
     info = subprocess.run([exe, "info", str(out)], capture_output=True, text=True, timeout=120)
     assert info.returncode == 0, info.stderr
     text = info.stdout
-    assert "Meshes:" in text and "Animations:" in text
-    lines = {ln.split(":")[0].strip(): ln.split(":", 1)[1].strip() for ln in text.splitlines() if ":" in ln}
-    assert int(lines["Meshes"]) >= 1 and int(lines["Animations"]) >= 1
+
+    def count(label):
+        m = re.search(rf"^{label}:\s+(\d+)\s*$", text, re.M)
+        assert m, f"assimp info lacks {label!r}:\n{text}"
+        return int(m.group(1))
+    assert count("Meshes") == 1 and count("Faces") == len(tracks.faces)
+    assert count("Animations") == 1 and count("Animation Channels") >= 1 and count("Cameras") == 1

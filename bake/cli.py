@@ -1,0 +1,292 @@
+"""Headless face capture: footage -> .blend (+ FBX, GLB, Live Link Face CSV, overlay images).
+
+    python -m bake.cli INPUT --out scene.blend [--fbx f.fbx] [--glb f.glb] [--csv f.csv] [--overlay DIR] ...
+    blender -b --python bake/cli.py -- INPUT --out scene.blend ...
+
+Both call ``run(argv) -> int``; the add-on's operator calls the same steps (``reconstruct``,
+``bake.blender_io.build_scene``, ``write_outputs``). Progress goes to stderr. Exit codes (``EXIT_*``):
+0 ok, 1 unexpected error, 2 bad input (arguments, footage), 3 model/asset error, 4 bake error (no face),
+5 export error, 130 cancelled. Outputs are written to temporary files and renamed at the end; when a later
+output fails, the ones this run already wrote are removed, so a failed run leaves no output behind.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+if __package__ in (None, ""):
+    # Run as a script (blender -b --python bake/cli.py, python bake/cli.py): this folder must not shadow the
+    # standard library (bake/types.py vs types), and the repo/extension root must be importable.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+    sys.path.insert(0, os.path.dirname(_HERE))
+
+import argparse
+import importlib.util
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import (AssetError, BakeError, ExportError, FaceCaptureError,  # noqa: E402
+                         FootageError, ModelError)
+
+log = logging.getLogger("bake.cli")
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_MODEL, EXIT_BAKE, EXIT_EXPORT, EXIT_CANCELLED = 0, 1, 2, 3, 4, 5, 130
+
+
+class BadArguments(FaceCaptureError):
+    """The command line is invalid."""
+
+
+@dataclass(frozen=True)
+class Outputs:
+    blend: Path | None = None
+    fbx: Path | None = None
+    glb: Path | None = None
+    csv: Path | None = None
+    overlay: Path | None = None    # a folder
+
+
+def exit_code(exc: BaseException) -> int:
+    """The process exit code for an exception raised by a run."""
+    if _is_cancel(exc):
+        return EXIT_CANCELLED
+    for types, code in (((BadArguments, FootageError), EXIT_INPUT), ((ModelError, AssetError), EXIT_MODEL),
+                        ((BakeError,), EXIT_BAKE), ((ExportError,), EXIT_EXPORT)):
+        if isinstance(exc, types):
+            return code
+    return EXIT_ERROR
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    try:
+        from bake.pipeline import Cancelled
+    except ImportError:
+        return type(exc).__name__ == "Cancelled"
+    return isinstance(exc, Cancelled)
+
+
+# ---------------------------------------------------------------- arguments
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bake.cli", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", help="video file, image folder or single image")
+    p.add_argument("--out", required=True, type=Path, help="the .blend to write")
+    p.add_argument("--fbx", type=Path, help="also export FBX (blendshapes + baked curves)")
+    p.add_argument("--glb", type=Path, help="also export binary glTF (morph targets + animation)")
+    p.add_argument("--csv", type=Path, help="also export an ARKit-52 CSV in the Live Link Face layout")
+    p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
+    p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
+    p.add_argument("--end", type=int, default=None, help="last footage frame, exclusive (default: clip end)")
+    p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    p.add_argument("--focal", type=float, default=None, help="focal length in pixels (default: estimated)")
+    p.add_argument("--smoothing", type=float, default=0.5, help="temporal smoothing strength 0..1")
+    p.add_argument("--residual-keys", type=int, default=0, help="extra residual shape keys (default 0)")
+    p.add_argument("--head-motion", choices=("object", "camera"), default="object",
+                   help="animate the head object (default) or the camera")
+    p.add_argument("--model", type=Path, default=None, help="custom .onnx model (default: bundled)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = automatic)")
+    p.add_argument("--providers", default="CPUExecutionProvider",
+                   help="comma-separated onnxruntime execution providers")
+    p.add_argument("--name", default="FaceCapture", help="name of the collection and objects")
+    p.add_argument("--no-camera", action="store_true", help="do not create the camera")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    return p
+
+
+def script_argv(argv=None) -> list[str]:
+    """Arguments after "--" (blender -b --python cli.py -- ...), else everything after the program name."""
+    argv = list(sys.argv if argv is None else argv)
+    if "--" in argv:
+        return argv[argv.index("--") + 1:]
+    if "bpy" in sys.modules and sys.modules["bpy"].app.binary_path:
+        return []                                    # the blender binary with no script arguments
+    return argv[1:]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as e:          # argparse printed the message already
+        raise BadArguments("invalid command line (see the message above)") if e.code else e
+    if ns.stride < 1 or ns.start < 0 or (ns.end is not None and ns.end <= ns.start):
+        raise BadArguments(f"bad frame range: --start {ns.start} --end {ns.end} --stride {ns.stride}")
+    if not 0.0 <= ns.smoothing <= 1.0:
+        raise BadArguments(f"--smoothing must be within 0..1, not {ns.smoothing}")
+    if ns.residual_keys < 0 or ns.threads < 0 or (ns.focal is not None and ns.focal <= 0):
+        raise BadArguments("--residual-keys, --threads must be >= 0 and --focal > 0")
+    if ns.out.suffix.lower() != ".blend":
+        raise BadArguments(f"--out must name a .blend file, not {ns.out}")
+    return ns
+
+
+def outputs_from(ns: argparse.Namespace) -> Outputs:
+    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, overlay=ns.overlay)
+
+
+def check_outputs(outputs: Outputs) -> None:
+    """ExportError for any output that cannot be written (before any expensive work)."""
+    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv):
+        if f is None:
+            continue
+        p = Path(f).expanduser().resolve()
+        if p.is_dir():
+            raise ExportError(f"output {p} is a directory; give a file name")
+        if not p.parent.is_dir():
+            raise ExportError(f"cannot write {p}: folder {p.parent} does not exist")
+        if not os.access(p.parent, os.W_OK):
+            raise ExportError(f"cannot write {p}: folder {p.parent} is not writable")
+    if outputs.overlay is not None:
+        d = Path(outputs.overlay).expanduser().resolve()
+        if d.exists() and not d.is_dir():
+            raise ExportError(f"--overlay {d} exists and is not a folder")
+        parent = d if d.is_dir() else d.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise ExportError(f"cannot create overlay folder {d}")
+
+
+def make_config(ns: argparse.Namespace):
+    from bake.pipeline import ReconConfig   # lazy: heavy, and absent until the pipeline lands
+    return ReconConfig(
+        source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
+        model_path=str(ns.model) if ns.model else None,
+        providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
+        focal_px=ns.focal, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
+
+
+# ---------------------------------------------------------------- steps shared with the add-on
+def reconstruct(config, progress=None, cancel=None):
+    """bake.pipeline.reconstruct (imported lazily) -> (SceneTracks, BakeStats)."""
+    from bake import pipeline
+    return pipeline.reconstruct(config, progress=progress, cancel=cancel)
+
+
+def write_outputs(tracks, collection, outputs: Outputs, report=print) -> list[Path]:
+    """Write the requested files for a built collection; all-or-nothing (written files removed on failure)."""
+    from bake import blender_io, export_csv
+    written: list[Path] = []
+    steps = [(outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (collection,)),
+             (outputs.glb, blender_io.export_glb, (collection,)), (outputs.csv, export_csv.write_csv, (tracks,))]
+    try:
+        for path, fn, extra in steps:
+            if path is None:
+                continue
+            t = time.perf_counter()
+            written.append(fn(path, *extra))
+            report(f"wrote {written[-1]} ({time.perf_counter() - t:.2f} s)")
+        if outputs.overlay is not None:
+            written.extend(write_overlay(tracks, Path(outputs.overlay), report))
+    except BaseException:
+        for p in written:
+            Path(p).unlink(missing_ok=True)
+        raise
+    return written
+
+
+def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
+    """Overlay images of the fitted mesh over the footage (bake.overlay, when present)."""
+    try:
+        from bake import overlay
+    except ImportError:
+        report("overlay skipped: bake.overlay is not available in this version")
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    fn = getattr(overlay, "write_overlays", None) or getattr(overlay, "write_overlay", None)
+    if fn is None:
+        report("overlay skipped: bake.overlay has no write_overlays()")
+        return []
+    try:
+        out = fn(tracks, folder)
+    except OSError as e:
+        raise ExportError(f"cannot write overlay images to {folder}: {e}") from e
+    paths = [Path(p) for p in (out if isinstance(out, (list, tuple)) else [out] if out else [])]
+    for p in paths:
+        report(f"wrote {p}")
+    return paths
+
+
+class StderrProgress:
+    """A progress callback for reconstruct(): prints 'stage 42%' lines to stderr, at most every 0.5 s."""
+
+    def __init__(self, quiet=False):
+        self.quiet, self.last = quiet, 0.0
+
+    def __call__(self, *args, **kwargs):
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.5 and not (args and args[0] in (1, 1.0)):
+            return
+        self.last = now
+        print("  " + format_progress(*args, **kwargs), file=sys.stderr, flush=True)
+
+
+def format_progress(*args, **kwargs) -> str:
+    """Accepts (fraction, message), (done, total, message) or keyword forms."""
+    nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    text = " ".join(str(a) for a in args if isinstance(a, str)) or str(kwargs.get("message", kwargs.get("stage", "")))
+    if len(nums) >= 2 and nums[1]:
+        frac = nums[0] / nums[1]
+    elif nums:
+        frac = nums[0]
+    else:
+        frac = kwargs.get("fraction")
+    return f"{text} {100 * frac:5.1f}%" if frac is not None else text
+
+
+# ---------------------------------------------------------------- the one entry point
+def run(argv=None) -> int:
+    """Parse ``argv`` (list, default: script_argv()) and run the whole path; returns the exit code."""
+    t0 = time.perf_counter()
+    try:
+        ns = parse_args(script_argv() if argv is None else list(argv))
+    except BadArguments as e:
+        print(f"face capture: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    say = (lambda *a: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        outputs = outputs_from(ns)
+        check_outputs(outputs)
+        if not Path(ns.input).exists():
+            raise FootageError(f"input {ns.input} does not exist (give a video file, image folder or image)")
+        if importlib.util.find_spec("bpy") is None:
+            raise BadArguments("the bpy module is not installed: pip install bpy, or run inside "
+                               "blender -b --python bake/cli.py -- ...")
+        say(f"face capture: {ns.input}")
+        tracks, stats = reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
+        say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
+            f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
+        for w in stats.warnings:
+            say(f"warning: {w}")
+        import bpy
+        from bake import blender_io
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        coll = blender_io.build_scene(tracks, name=ns.name, camera=not ns.no_camera, background=True,
+                                      head_motion=ns.head_motion)
+        write_outputs(tracks, coll, outputs, report=say)
+    except BaseException as e:          # noqa: BLE001 -- every failure becomes a message and an exit code
+        code = exit_code(e)
+        if code == EXIT_CANCELLED:
+            print("face capture: cancelled", file=sys.stderr)
+        elif code == EXIT_ERROR and not isinstance(e, FaceCaptureError):
+            log.exception("unexpected error")
+            print(f"face capture: unexpected error: {type(e).__name__}: {e}", file=sys.stderr)
+        else:
+            print(f"face capture: error: {e}", file=sys.stderr)
+        return code
+    say(f"done in {time.perf_counter() - t0:.1f} s")
+    return EXIT_OK
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

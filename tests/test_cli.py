@@ -1,0 +1,77 @@
+"""bake.cli without bpy work: arguments, exit codes, early output checks, script mode."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bake import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _no_reconstruct(*a, **k):
+    raise AssertionError("reconstruct must not run")
+
+
+@pytest.mark.parametrize("argv", [[], ["x.mp4"], ["x.mp4", "--out", "a.fbx"], ["x.mp4", "--out", "a.blend", "--stride", "0"],
+                                  ["x.mp4", "--out", "a.blend", "--smoothing", "2"],
+                                  ["x.mp4", "--out", "a.blend", "--start", "5", "--end", "5"]])
+def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
+    assert cli.run(argv) == cli.EXIT_INPUT
+    assert "error" in capsys.readouterr().err
+
+
+def test_missing_input_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
+    assert cli.run([str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "a.blend")]) == cli.EXIT_INPUT
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--out", "--fbx", "--csv", "--glb"])
+def test_unwritable_output_exit_5_before_work(flag, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
+    src = tmp_path / "in.mp4"
+    src.write_bytes(b"x")
+    bad = tmp_path / "missing_dir" / ("a.blend" if flag == "--out" else "a" + flag.replace("--", "."))
+    argv = [str(src), "--out", str(tmp_path / "a.blend")]
+    argv = [a if a != str(tmp_path / "a.blend") or flag != "--out" else str(bad) for a in argv]
+    if flag != "--out":
+        argv += [flag, str(bad)]
+    assert cli.run(argv) == cli.EXIT_EXPORT
+    assert "does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_exit_codes_for_errors():
+    from core import errors
+    assert cli.exit_code(errors.FootageError("x")) == 2
+    assert cli.exit_code(errors.ModelError("x")) == 3
+    assert cli.exit_code(errors.AssetError("x")) == 3
+    assert cli.exit_code(errors.BakeError("x")) == 4
+    assert cli.exit_code(errors.ExportError("x")) == 5
+    assert cli.exit_code(KeyboardInterrupt()) == 130
+    assert cli.exit_code(RuntimeError("x")) == 1
+
+
+def test_script_argv():
+    assert cli.script_argv(["blender", "-b", "--python", "cli.py", "--", "a.mp4", "--out", "b.blend"]) == \
+        ["a.mp4", "--out", "b.blend"]
+    assert cli.script_argv(["cli.py", "a.mp4"]) == ["a.mp4"]
+
+
+def test_format_progress():
+    assert cli.format_progress(0.5, "tracking") == "tracking  50.0%"
+    assert cli.format_progress(3, 4, "bake") == "bake  75.0%"
+
+
+@pytest.mark.parametrize("mode", ["module", "script"])
+def test_runs_as_module_and_as_script(mode, tmp_path):
+    """`python -m bake.cli` and `python bake/cli.py -- ...` (the Blender --python form) share run()."""
+    args = [str(tmp_path / "none.mp4"), "--out", str(tmp_path / "a.blend")]
+    cmd = [sys.executable, "-m", "bake.cli", *args] if mode == "module" else \
+        [sys.executable, str(ROOT / "bake" / "cli.py"), "--", *args]
+    r = subprocess.run(cmd, cwd=ROOT if mode == "module" else tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "does not exist" in r.stderr
