@@ -1,0 +1,85 @@
+"""Scene settings (saved with the file) and window-manager run state (progress, last result; not saved)."""
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+
+def _device_items(self, context):
+    items = [("CPU", "CPU", "onnxruntime on the CPU")]
+    try:
+        import onnxruntime
+        if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            items.append(("CUDA", "CUDA", "onnxruntime-gpu on an NVIDIA GPU"))
+    except ImportError:
+        pass
+    return items
+
+
+QUALITY = {   # preset -> (network preset, frame stride)
+    "FAST": ("cpu", 2),
+    "BALANCED": ("cpu", 1),
+    "HIGH": ("gpu", 1),
+}
+
+
+class FaceCaptureSettings(bpy.types.PropertyGroup):
+    source: EnumProperty(name="Footage", items=[
+        ("CLIP", "Movie Clip", "The active Movie Clip (or the one chosen below)"),
+        ("FILE", "File", "A video file or a single image"),
+        ("FOLDER", "Image Folder", "A folder of images, sorted naturally")], default="CLIP")
+    clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, description="Movie Clip to capture")
+    filepath: StringProperty(name="File", subtype="FILE_PATH", description="Video file or image")
+    folder: StringProperty(name="Folder", subtype="DIR_PATH", description="Folder of images")
+    frame_start: IntProperty(name="Start", min=0, default=0, description="First footage frame (0-based)")
+    frame_end: IntProperty(name="End", min=0, default=0, description="Last footage frame, exclusive (0 = to the end)")
+    model: EnumProperty(name="Model", items=[
+        ("DEFAULT", "Bundled", "The model shipped with the extension"),
+        ("CUSTOM", "Custom", "A custom .onnx file")], default="DEFAULT")
+    model_path: StringProperty(name="Model File", subtype="FILE_PATH", description="Custom .onnx model")
+    device: EnumProperty(name="Device", items=_device_items, description="Where the network runs")
+    quality: EnumProperty(name="Quality", items=[
+        ("FAST", "Fast", "Small network, every second frame"),
+        ("BALANCED", "Balanced", "Small network, every frame"),
+        ("HIGH", "High", "Large network (best with CUDA), every frame")], default="BALANCED")
+    smoothing: FloatProperty(name="Smoothing", min=0.0, max=1.0, default=0.5, subtype="FACTOR",
+                             description="Temporal smoothing strength")
+    shape_keys: EnumProperty(name="Shape Keys", items=[
+        ("ARKIT", "ARKit-52", "The 52 ARKit blendshapes"),
+        ("ARKIT_RESIDUAL", "ARKit-52 + Residual", "ARKit plus residual keys for what ARKit cannot express")],
+        default="ARKIT")
+    residual_keys: IntProperty(name="Residual Keys", min=1, max=32, default=8)
+    head_motion: EnumProperty(name="Head Motion", items=[
+        ("OBJECT", "On Object", "The head object moves, the camera is fixed"),
+        ("CAMERA", "On Camera", "The head stays at the origin, the camera moves")], default="OBJECT")
+    create_camera: BoolProperty(name="Camera", default=True, description="Create a camera matching the footage")
+    background: BoolProperty(name="Background", default=True, description="Footage as the camera background")
+
+
+class FaceCaptureState(bpy.types.PropertyGroup):
+    running: BoolProperty(default=False)
+    progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
+    status: StringProperty(name="Status")
+    has_result: BoolProperty(default=False)
+    frames_total: IntProperty()
+    frames_tracked: IntProperty()
+    frames_bridged: IntProperty()
+    mean_confidence: FloatProperty()
+    seconds: FloatProperty()
+    collection: StringProperty()
+
+
+_CLASSES = (FaceCaptureSettings, FaceCaptureState)
+
+
+def register():
+    for c in _CLASSES:
+        bpy.utils.register_class(c)
+    bpy.types.Scene.face_capture = PointerProperty(type=FaceCaptureSettings)
+    bpy.types.WindowManager.face_capture = PointerProperty(type=FaceCaptureState)
+
+
+def unregister():
+    del bpy.types.WindowManager.face_capture
+    del bpy.types.Scene.face_capture
+    for c in reversed(_CLASSES):
+        bpy.utils.unregister_class(c)

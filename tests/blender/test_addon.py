@@ -1,0 +1,136 @@
+"""The add-on registered from the repository: registration, the capture operator's success, error and cancel
+paths (reconstruct replaced by synthetic tracks; the model is not involved)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from bake import cli
+from bake.types import BakeStats
+from core.errors import BakeError
+
+from .conftest import make_tracks
+from .test_blender_io import _datablock_counts
+
+
+@pytest.fixture()
+def addon(bpy_mod, empty_scene):
+    import blender_addon
+    blender_addon.register()
+    yield blender_addon
+    blender_addon.unregister()
+
+
+@pytest.fixture()
+def clip_file(tmp_path):
+    p = tmp_path / "clip.mp4"
+    p.write_bytes(b"x")
+    return p
+
+
+def _stats(n=12):
+    return BakeStats(frames_total=n, frames_tracked=n - 1, frames_bridged=1, mean_confidence=0.75, seconds=0.2)
+
+
+@pytest.fixture()
+def use_file(addon, bpy_mod, clip_file, monkeypatch):
+    from blender_addon import operators
+    monkeypatch.setattr(operators, "make_recon_config", lambda options: options)
+    s = bpy_mod.context.scene.face_capture
+    s.source = "FILE"
+    s.filepath = str(clip_file)
+    return s
+
+
+def test_register_unregister_leaves_nothing(bpy_mod, empty_scene):
+    import blender_addon
+    blender_addon.register()
+    assert hasattr(bpy_mod.types, "FACE_CAPTURE_OT_run") and hasattr(bpy_mod.types.Scene, "face_capture")
+    assert hasattr(bpy_mod.types, "VIEW3D_PT_face_capture") and hasattr(bpy_mod.types, "CLIP_PT_face_capture")
+    blender_addon.unregister()
+    for name in ("FACE_CAPTURE_OT_run", "FACE_CAPTURE_OT_cancel", "VIEW3D_PT_face_capture", "CLIP_PT_face_capture",
+                 "FaceCapturePreferences", "FaceCaptureSettings"):
+        assert not hasattr(bpy_mod.types, name), name
+    assert not hasattr(bpy_mod.types.Scene, "face_capture")
+
+
+def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch):
+    seen = {}
+
+    def fake(config, progress=None, cancel=None):
+        seen["config"], seen["thread"] = config, threading.current_thread().name
+        for i in range(5):
+            progress(i, 5, "tracking")
+        return make_tracks(head, n_frames=12), _stats()
+    monkeypatch.setattr(cli, "reconstruct", fake)
+    use_file.smoothing = 0.3
+    assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
+    assert seen["thread"] == "face-capture"               # reconstruct ran on the worker thread
+    assert seen["config"]["smoothing"] == pytest.approx(0.3) and seen["config"]["residual_keys"] == 0
+    scene = bpy_mod.context.scene
+    coll = scene.collection.children["FaceCapture"]
+    head_obj = coll.objects["FaceCapture_Head"]
+    assert len(head_obj.data.shape_keys.key_blocks) == 53
+    assert scene.camera.name == "FaceCapture_Camera" and scene.frame_end == 12
+    state = bpy_mod.context.window_manager.face_capture
+    assert state.has_result and state.frames_tracked == 11 and state.frames_bridged == 1 and not state.running
+    assert state.mean_confidence == pytest.approx(0.75)
+
+
+def test_invoke_default_falls_back_to_blocking_execute(bpy_mod, use_file, head, monkeypatch):
+    monkeypatch.setattr(cli, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
+    assert bpy_mod.ops.face_capture.run("INVOKE_DEFAULT") == {"FINISHED"}
+    assert "FaceCapture" in bpy_mod.context.scene.collection.children
+
+
+def test_operator_error_reports_and_leaves_scene(bpy_mod, use_file, monkeypatch):
+    def fake(config, progress=None, cancel=None):
+        raise BakeError("no face found in any of the 12 frames")
+    monkeypatch.setattr(cli, "reconstruct", fake)
+    before = _datablock_counts(bpy_mod)
+    with pytest.raises(RuntimeError, match="no face found"):
+        bpy_mod.ops.face_capture.run()
+    assert _datablock_counts(bpy_mod) == before
+    assert not bpy_mod.context.window_manager.face_capture.running
+
+
+def test_build_error_leaves_scene(bpy_mod, use_file, head, monkeypatch):
+    bad = replace(make_tracks(head, 6), weights=make_tracks(head, 6).weights[:, :3])
+    monkeypatch.setattr(cli, "reconstruct", lambda c, progress=None, cancel=None: (bad, _stats(6)))
+    before = _datablock_counts(bpy_mod)
+    with pytest.raises(RuntimeError, match="unexpected error"):
+        bpy_mod.ops.face_capture.run()
+    assert _datablock_counts(bpy_mod) == before
+
+
+def test_operator_cancel_leaves_scene(bpy_mod, use_file, monkeypatch):
+    from blender_addon import operators
+
+    class Cancelled(Exception):
+        pass
+
+    def fake(config, progress=None, cancel=None):
+        assert not cancel()
+        operators.request_cancel()          # what ESC / the panel's Cancel button do
+        for _ in range(100):
+            if cancel():
+                raise Cancelled("stopped")
+        raise AssertionError("cancel() never became true")
+    monkeypatch.setattr(cli, "reconstruct", fake)
+    before = _datablock_counts(bpy_mod)
+    assert bpy_mod.ops.face_capture.run() == {"CANCELLED"}
+    assert _datablock_counts(bpy_mod) == before
+    assert bpy_mod.context.window_manager.face_capture.status == "cancelled"
+
+
+def test_missing_footage_is_reported(bpy_mod, addon):
+    s = bpy_mod.context.scene.face_capture
+    s.source = "FILE"
+    s.filepath = "/nonexistent/clip.mp4"
+    with pytest.raises(RuntimeError, match="footage not found"):
+        bpy_mod.ops.face_capture.run()
+    s.source = "CLIP"
+    with pytest.raises(RuntimeError, match="no Movie Clip"):
+        bpy_mod.ops.face_capture.run()
