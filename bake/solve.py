@@ -71,13 +71,15 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
 
 
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
-          iterations: int = 5, l1: float = 2e-3, l2: float = 1e-3, identity_noise_mm: float = 1.0,
-          robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True) -> SolveResult:
+          iterations: int = 10, l1: float = 2e-3, l2: float = 1e-3, identity_noise_mm: float = 1.0,
+          robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
+          max_vertices: int = 1200) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction)."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
-    obs = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)
+    obs_all = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)
+    obs = _solve_subset(head, obs_all, max_vertices)
     rot = np.tile(np.eye(3), (T, 1, 1))
     tr = np.zeros((T, 3))
     dz = np.zeros(T)
@@ -99,13 +101,12 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     Tv, Vo = Cv.shape
     Af = A.reshape(52, -1)
     # per-frame Gram matrices of the ARKit deltas, weighted by confidence: G_t = sum_v c_tv A_v A_v^T
-    P = np.einsum("avk,bvk->vab", A, A).reshape(Vo, -1)
+    P = (A.transpose(1, 0, 2) @ A.transpose(1, 2, 0)).reshape(Vo, -1)
     G = (Cv.astype(np.float32) @ P.astype(np.float32)).reshape(Tv, 52, 52).astype(np.float64)
     dG = np.einsum("tii->ti", G)
     scale = dG.mean(1, keepdims=True) + 1e-9
     G[:, np.arange(52), np.arange(52)] += l2 * scale
-    Hid = np.einsum("v,kvj,lvj->kl", Cv.sum(0), B, B) + np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / Vo
-                                                                  / head.identity_std.astype(np.float64) ** 2)
+    prior = np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / Vo / head.identity_std.astype(np.float64) ** 2)
     Wv = np.zeros((Tv, 52))
     idv = np.zeros(n_id)
     dzv = np.zeros(Tv)
@@ -116,32 +117,63 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
 
     M = model()
     Ycorr = Yv
-    prior = Hid - np.einsum("v,kvj,lvj->kl", Cv.sum(0), B, B)
+    if Rv is not None:
+        # anchor depths first, with the template's overall size as the only shape freedom: head size and distance
+        # trade off, so a bigger or smaller head than the template otherwise needs many alternations to settle
+        c0 = mu.mean(0)
+        mu1 = (mu - c0)[None]
+        sc = np.ones(1)
+        for _ in range(4):
+            Rt, _ = kabsch(M, Ycorr, Rw)
+            sc, tt, dzv = _solve_identity_translation(Rt, Yv - (Rt @ c0)[:, None, :], Rw, mu1, Rv, np.eye(1) * 1e-9, sc)
+            Ycorr = Yv + dzv[:, None, None] * Rv
+            M = np.broadcast_to(c0 + sc[0] * mu1[0], (Tv, Vo, 3))
+        log.debug("template size factor from the anchor stage: %.3f", sc[0])
+        M = model()
     for it in range(iterations):
         Rt, tt = kabsch(M, Ycorr, Rw)
         # identity, translation and anchor depth jointly, given rotation and expression (exact linear solve)
-        E0 = Yv - np.einsum("tij,tvj->tvi", Rt, mu + (Wv @ Af).reshape(Tv, Vo, 3))
+        E0 = Yv - ((mu + (Wv @ Af).reshape(Tv, Vo, 3)) @ Rt.transpose(0, 2, 1))
         idv, tt, dzv = _solve_identity_translation(Rt, E0, Rw, B, Rv, prior if fit_identity else None, idv)
         Ycorr = Yv if Rv is None else Yv + dzv[:, None, None] * Rv
         M = model()
-        r = np.linalg.norm(np.einsum("tij,tvj->tvi", Rt, M) + tt[:, None] - Ycorr, axis=-1)
+        r = np.linalg.norm((M @ Rt.transpose(0, 2, 1)) + tt[:, None] - Ycorr, axis=-1)
         Rw = Cv / (1 + (r / robust_mm) ** 2)
         # expression given identity and pose: batched box QP in the head frame
-        X = np.einsum("tji,tvj->tvi", Rt, Ycorr - tt[:, None])
+        X = ((Ycorr - tt[:, None]) @ Rt)
         rE = (X - mu - np.tensordot(idv, B, 1)) * Cv[..., None]
         b = rE.reshape(Tv, -1) @ Af.T - l1 * scale
-        Wv = box_qp(G, b, Wv, sweeps=40 if it < iterations - 1 else 80)
+        Wv = box_qp(G, b, Wv, sweeps=20 if it < iterations - 1 else 60)
         M = model()
     Rt, tt = kabsch(M, Ycorr, Rw)
-    X = np.einsum("tji,tvj->tvi", Rt, Ycorr - tt[:, None])
+    X = ((Ycorr - tt[:, None]) @ Rt)
     E = X - M
     rms_v = np.sqrt((Cv * (E ** 2).sum(-1)).sum(1) / np.maximum(Cv.sum(1), 1e-12))
-    if n_residual > 0:
-        rd, rw = _residual_keys(E, Cv, n_residual)
-        res_d[:, obs] = rd
+    if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
+        Ca = C[vi][:, obs_all].astype(np.float64)
+        Ya = Y[vi][:, obs_all].astype(np.float64)
+        if ray is not None:
+            Ya = Ya + dzv[:, None, None] * ray[vi][:, obs_all]
+        Ma = head.vertices[obs_all] + np.tensordot(idv, head.identity_basis[:, obs_all], 1) \
+            + (Wv @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(Tv, -1, 3)
+        rd, rw = _residual_keys((Ya - tt[:, None]) @ Rt - Ma, Ca, n_residual)
+        res_d[:, obs_all] = rd
         res_w[vi] = rw
     rot[vi], tr[vi], dz[vi], W[vi], rms[vi] = Rt, tt, dzv, Wv, rms_v
     return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w)
+
+
+def _solve_subset(head: HeadModel, obs: np.ndarray, n: int) -> np.ndarray:
+    """At most n observed vertices for the solve: the half where ARKit moves most, then an even spread of the rest
+    (the model is linear with 92 unknowns per frame; a thousand vertices determine it, at a fraction of the cost)."""
+    if len(obs) <= n:
+        return obs
+    motion = np.linalg.norm(head.arkit_deltas[:, obs], axis=-1).max(0)
+    order = np.argsort(-motion, kind="stable")
+    top = order[: n // 2]
+    rest = np.sort(order[n // 2:])
+    spread = rest[np.linspace(0, len(rest) - 1, n - len(top)).astype(int)]
+    return np.sort(obs[np.concatenate([top, spread])])
 
 
 def _solve_identity_translation(R, E, w, B, ray, prior, id0):
@@ -167,15 +199,16 @@ def _solve_identity_translation(R, E, w, B, ray, prior, id0):
         sol = np.linalg.solve(Hll, (gl - _coupling(R, w, B, ray, id0))[..., None])[..., 0]
         return id0, sol[:, :3], (sol[:, 3] if ray is not None else np.zeros(T))
     Bf = B.transpose(1, 2, 0).reshape(Vo, 3 * n)                           # (Vo, 3n): [v, j*n + k] = B[k, v, j]
-    Hii = np.einsum("v,kvj,lvj->kl", w.sum(0), B, B) + prior
-    gi = np.einsum("kvj,tvi,tij->k", B, w[..., None] * E, R)               # sum_t B^T R_t^T (w E)
+    Bm = B.transpose(1, 2, 0).reshape(Vo * 3, n)
+    Hii = (Bm * np.repeat(w.sum(0), 3)[:, None]).T @ Bm + prior
+    gi = ((w[..., None] * E) @ R).sum(0).reshape(-1) @ Bm                   # sum_t B^T R_t^T (w E)
     # coupling Hil[t] (n, nl): sum_v w B_v^T R_t^T [I, -ray]
     SB = (w @ Bf).reshape(T, 3, n)                                         # sum_v w_tv B_v (3, n)
     Hil = np.zeros((T, n, nl))
     Hil[:, :, :3] = np.einsum("tjk,tij->tki", SB, R)                         # B^T R^T
     if ray is not None:
-        u = np.einsum("tij,tvi->tvj", R, w[..., None] * ray)               # R_t^T (w ray)
-        Hil[:, :, 3] = -(u.reshape(T, -1) @ B.transpose(1, 2, 0).reshape(-1, n))
+        u = (w[..., None] * ray) @ R                                       # R_t^T (w ray)
+        Hil[:, :, 3] = -(u.reshape(T, -1) @ Bm)
     Hinv = np.linalg.inv(Hll)
     HilHinv = Hil @ Hinv
     S = Hii - np.einsum("tkm,tlm->kl", HilHinv, Hil)
@@ -188,7 +221,7 @@ def _solve_identity_translation(R, E, w, B, ray, prior, id0):
 def _coupling(R, w, B, ray, idv):
     """[sum_v w (R B_v id)^T [I, -ray]] per frame (T, nl): the identity's contribution to the local normal equations."""
     T = len(R)
-    D = np.einsum("tij,vj->tvi", R, np.tensordot(idv, B, 1)) * w[..., None]
+    D = (np.tensordot(idv, B, 1) @ R.transpose(0, 2, 1)) * w[..., None]
     out = [D.sum(1)]
     if ray is not None:
         out.append(-(D * ray).sum((1, 2))[:, None])

@@ -1,0 +1,111 @@
+"""Temporal filtering of the solved curves, and bridging of frames without a face.
+
+One user-facing ``strength`` in [0, 1]: 0 leaves the curves untouched; otherwise a Gaussian of
+``sigma = strength * MAX_SIGMA_S * fps`` frames (strength 1 = 0.1 s, 3 frames at 30 fps) runs over the ARKit / residual
+weights, the translations and the rotations (as unit quaternions made sign-continuous, then re-normalised).
+Filtering is confidence-weighted (normalised convolution: ``G*(c x) / G*c``), so badly observed frames lean on their
+neighbours.
+
+Gaps (frames that were not solved): a gap of at most ``max_gap`` frames between two solved frames is bridged by
+linear interpolation (weights, translations) and slerp (rotations); longer gaps, and gaps at the start or end of the
+clip, hold the nearest solved value and are reported in ``warnings``. Every such frame has ``tracked = False``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial.transform import Rotation, Slerp
+
+MAX_SIGMA_S = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class Filtered:
+    weights: np.ndarray        # (T, K)
+    rotation: np.ndarray       # (T, 3, 3)
+    translation: np.ndarray    # (T, 3)
+    tracked: np.ndarray        # (T,) bool
+    warnings: tuple
+
+
+def sigma_frames(strength: float, fps: float) -> float:
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"smoothing strength must be in [0, 1], got {strength}")
+    return float(strength) * MAX_SIGMA_S * float(fps if fps and fps > 0 else 30.0)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of runs of True."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+
+
+def bridge(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
+           max_gap: int = 12, frames: np.ndarray | None = None):
+    """Fill unsolved frames; returns (weights, rotation, translation, warnings)."""
+    T = len(valid)
+    W, R, t = weights.astype(np.float64).copy(), rotation.astype(np.float64).copy(), translation.astype(np.float64).copy()
+    frames = np.arange(T) if frames is None else np.asarray(frames)
+    if valid.all():
+        return W, R, t, ()
+    if not valid.any():
+        raise ValueError("no solved frame to bridge from")
+    idx = np.nonzero(valid)[0]
+    warnings = []
+    for a, b in _runs(~valid):
+        n = b - a
+        if a > 0 and b < T and n <= max_gap:
+            s = (np.arange(a, b) - (a - 1)) / (b - (a - 1))
+            W[a:b] = (1 - s[:, None]) * W[a - 1] + s[:, None] * W[b]
+            t[a:b] = (1 - s[:, None]) * t[a - 1] + s[:, None] * t[b]
+            R[a:b] = Slerp([0.0, 1.0], Rotation.from_matrix(R[[a - 1, b]]))(s).as_matrix()
+            continue
+        src = a - 1 if a > 0 else b                       # hold the last solved value (the next one at the start)
+        W[a:b], R[a:b], t[a:b] = W[src], R[src], t[src]
+        where = "start" if a == 0 else "end" if b == T else "middle"
+        warnings.append(f"no face in frames {frames[a]}-{frames[b - 1]} ({n} frames, at the {where} of the clip): "
+                        f"the head holds its pose and expression there")
+    del idx
+    return W, R, t, tuple(warnings)
+
+
+def smooth(x: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.ndarray:
+    """Confidence-weighted Gaussian smoothing along axis 0."""
+    if sigma <= 0 or len(x) < 2:
+        return x.copy()
+    c = np.ones(len(x)) if conf is None else np.maximum(np.asarray(conf, np.float64), 1e-6)
+    cs = c.reshape((-1,) + (1,) * (x.ndim - 1))
+    num = gaussian_filter1d(x * cs, sigma, axis=0, mode="nearest")
+    den = gaussian_filter1d(np.broadcast_to(cs, x.shape).astype(np.float64), sigma, axis=0, mode="nearest")
+    return num / den
+
+
+def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.ndarray:
+    if sigma <= 0 or len(R) < 2:
+        return R.copy()
+    q = Rotation.from_matrix(R).as_quat()
+    flip = np.cumprod(np.where((q[1:] * q[:-1]).sum(1) < 0, -1.0, 1.0))   # make the sign continuous
+    q[1:] *= flip[:, None]
+    q = smooth(q, sigma, conf)
+    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix()
+
+
+def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
+                    fps: float, strength: float = 0.5, max_gap: int = 12, confidence: np.ndarray | None = None,
+                    frames: np.ndarray | None = None, n_bounded: int | None = None) -> Filtered:
+    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]."""
+    valid = np.asarray(valid, bool)
+    sigma = sigma_frames(strength, fps)
+    W, R, t, warnings = bridge(weights, rotation, translation, valid, max_gap, frames)
+    conf = None
+    if confidence is not None:
+        conf = np.where(valid, np.asarray(confidence, np.float64), 0.0)
+        conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
+    W = smooth(W, sigma, conf)
+    t = smooth(t, sigma, conf)
+    R = smooth_rotations(R, sigma, conf)
+    nb = W.shape[1] if n_bounded is None else n_bounded
+    W[:, :nb] = np.clip(W[:, :nb], 0.0, 1.0)
+    return Filtered(W.astype(np.float32), R, t, valid.copy(), warnings)

@@ -1,0 +1,68 @@
+"""The fitted mesh drawn over footage frames, for a person to judge: a PNG strip and optionally an MP4."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.mesh_render import render_mesh
+
+from .tracks import posed_vertices
+from .types import SceneTracks
+
+
+def overlay_frame(tracks: SceneTracks, i: int, image: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """RGB frame with the fitted head of tracks frame index i (0-based) drawn semi-transparently."""
+    h, w = image.shape[:2]
+    out = render_mesh(posed_vertices(tracks, i), tracks.faces, tracks.K, (h, w), background=image, alpha=alpha)
+    if not tracks.tracked[i]:
+        cv2.putText(out, "bridged", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 80, 80), 2, cv2.LINE_AA)
+    return out
+
+
+def _frames(tracks: SceneTracks, wanted: set[int]):
+    """(index into tracks, RGB image) for wanted source frame numbers, streamed from tracks.footage_path."""
+    from core.footage import open_footage
+    src = tracks.frames - 1
+    pos = {int(f): k for k, f in enumerate(src)}
+    with open_footage(tracks.footage_path, int(src.min()), int(src.max()) + 1) as footage:
+        for frame in footage:
+            if frame.index in wanted and frame.index in pos:
+                yield pos[frame.index], frame.image
+
+
+def write_overlays(tracks: SceneTracks, folder: str | Path, n_strip: int = 6, video: bool = False,
+                   tile_height: int = 360, alpha: float = 0.5) -> list[Path]:
+    """Write ``overlay_strip.png`` (n_strip evenly spaced frames side by side) and, with video=True,
+    ``overlay.mp4`` (every baked frame). Needs tracks.footage_path. Returns the written paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not tracks.footage_path:
+        return []
+    src = tracks.frames - 1
+    picks = set(int(src[k]) for k in np.linspace(0, len(src) - 1, min(n_strip, len(src))).astype(int))
+    wanted = set(int(f) for f in src) if video else picks
+    tiles, written, writer = [], [], None
+    try:
+        for k, image in _frames(tracks, wanted):
+            img = overlay_frame(tracks, k, image, alpha)
+            if video:
+                if writer is None:
+                    path = folder / "overlay.mp4"
+                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(tracks.fps),
+                                             (img.shape[1], img.shape[0]))
+                    written.append(path)
+                writer.write(img[..., ::-1])
+            if int(src[k]) in picks:
+                s = tile_height / img.shape[0]
+                tiles.append(cv2.resize(img, (int(round(img.shape[1] * s)), tile_height), interpolation=cv2.INTER_AREA))
+    finally:
+        if writer is not None:
+            writer.release()
+    if tiles:
+        path = folder / "overlay_strip.png"
+        if not cv2.imwrite(str(path), np.concatenate(tiles, 1)[..., ::-1]):
+            raise OSError(f"cannot write {path}")
+        written.append(path)
+    return written

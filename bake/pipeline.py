@@ -1,0 +1,166 @@
+"""The whole path from footage to SceneTracks, the one function the panel, the CLI and plain Python call.
+
+footage (streamed) -> face tracker -> crops -> network (batched) -> point clouds (PnP anchor) -> per-frame template
+vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose, identity, ARKit,
+residual keys) -> temporal filter + gap bridging -> SceneTracks.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from core import head_model
+from core.errors import BakeError, FaceCaptureError
+from core.points import intrinsics, to_point_cloud
+
+from .correspond import VertexObservation, correspond, stack
+from .filter import temporal_filter
+from .solve import solve
+from .tracks import HEAD_MOTIONS, build_tracks
+from .types import BakeStats, SceneTracks
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(FaceCaptureError):
+    """The user cancelled the reconstruction."""
+
+
+@dataclass(frozen=True)
+class ReconConfig:
+    source: str
+    start: int = 0
+    end: int | None = None
+    stride: int = 1
+    model_path: str | None = None          # None = the bundled default network
+    providers: tuple = ("CPUExecutionProvider",)
+    threads: int = 0                       # 0 = onnxruntime's default
+    focal_px: float | None = None          # None = core.points.default_focal (35 mm full-frame equivalent)
+    smoothing: float = 0.5                 # temporal filter strength in [0, 1]
+    residual_keys: int = 0                 # extra PCA shape keys for what ARKit cannot express
+    head_motion: str = "object"            # "object" | "static" (see bake.tracks)
+    max_gap: int = 12                      # longest run of faceless frames that is interpolated
+    batch: int = 8
+
+    def __post_init__(self):
+        if self.head_motion not in HEAD_MOTIONS:
+            raise BakeError(f"head_motion must be one of {HEAD_MOTIONS}, got {self.head_motion!r}")
+        if not 0.0 <= self.smoothing <= 1.0:
+            raise BakeError(f"smoothing must be in [0, 1], got {self.smoothing}")
+        if not 0 <= int(self.residual_keys) <= 16:
+            raise BakeError(f"residual_keys must be in 0..16, got {self.residual_keys}")
+        if self.focal_px is not None and not (np.isfinite(self.focal_px) and self.focal_px > 0):
+            raise BakeError(f"focal length must be a positive number of pixels, got {self.focal_px}")
+        if int(self.batch) < 1 or int(self.max_gap) < 0:
+            raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
+
+
+def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
+                      image_size: tuple, head=None, smoothing: float = 0.5, residual_keys: int = 0,
+                      head_motion: str = "object", max_gap: int = 12, footage_path: str = "",
+                      stage_seconds: dict | None = None) -> tuple[SceneTracks, BakeStats]:
+    """The pure bake from per-frame vertex observations (None = no face in that frame)."""
+    head = head or head_model.load()
+    stage = {} if stage_seconds is None else stage_seconds
+    t0 = time.perf_counter()
+    Y, ray, C = stack(observations, head.n_vertices)
+    res = solve(Y, C, head, ray=ray, n_residual=residual_keys)
+    t1 = time.perf_counter()
+    stage["solve"] = stage.get("solve", 0.0) + t1 - t0
+    if not res.valid.any():
+        raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
+                        "head); check the footage shows a face large enough, or the frame range")
+    W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
+    conf = C.sum(1)
+    f = temporal_filter(W, res.rotation, res.translation, res.valid, fps, smoothing, max_gap, confidence=conf,
+                        frames=frames, n_bounded=52)
+    t2 = time.perf_counter()
+    stage["filter"] = stage.get("filter", 0.0) + t2 - t1
+    tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,
+                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_motion)
+    stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
+    ntr = int(res.valid.sum())
+    stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
+                      mean_confidence=float(np.mean(C[res.valid].sum(1)) / head.n_vertices),
+                      seconds=float(sum(stage.values())), stage_seconds=dict(stage), warnings=f.warnings)
+    return tracks, stats
+
+
+def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> tuple[SceneTracks, BakeStats]:
+    """Run the whole path; raises FootageError / ModelError / BakeError / Cancelled."""
+    from core.footage import open_footage          # lazy: teammates' modules, heavy imports
+    from core.preprocess import crop_image
+    from core.runtime import Predictor
+    from core.track import FaceTracker
+
+    report = progress or (lambda f, s: None)
+    stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0}
+    t_start = time.perf_counter()
+    head = head_model.load()
+    with open_footage(config.source, config.start, config.end, config.stride) as footage:
+        predictor = Predictor(config.model_path, config.providers, config.threads or None)
+        S = predictor.size
+        W, H = int(footage.width), int(footage.height)
+        K = intrinsics(W, H, config.focal_px)
+        fps = float(footage.fps)
+        reported = int(getattr(footage, "frame_count_reported", 0) or 0)
+        last = reported if config.end is None else min(reported, int(config.end))
+        total = max(1, -(-(last - config.start) // config.stride))
+        tracker = FaceTracker(smoothing=0.5)
+        frames: list[int] = []
+        observations: list[VertexObservation | None] = []
+        pending: list[tuple[int, object, np.ndarray]] = []      # (slot, box, crop)
+
+        def flush():
+            if not pending:
+                return
+            t = time.perf_counter()
+            preds = predictor.predict(np.stack([c for _, _, c in pending]))
+            t2 = time.perf_counter()
+            stage["network"] += t2 - t
+            for (slot, box, _), pred in zip(pending, preds):
+                a = time.perf_counter()
+                cloud = to_point_cloud(pred, box, K, head, frames[slot])
+                b = time.perf_counter()
+                stage["points"] += b - a
+                observations[slot] = None if cloud is None else correspond(cloud, head)
+                stage["correspond"] += time.perf_counter() - b
+            pending.clear()
+
+        t = time.perf_counter()
+        for frame in footage:
+            box = tracker.update(frame.image)
+            slot = len(frames)
+            frames.append(int(frame.index))
+            observations.append(None)
+            if box is not None:
+                pending.append((slot, box, crop_image(frame.image, box, S)))
+            stage["decode+track"] += time.perf_counter() - t
+            if len(pending) >= config.batch:
+                if cancel is not None and cancel():
+                    raise Cancelled("reconstruction cancelled")
+                flush()
+                report(min(0.9, 0.9 * len(frames) / total) if total > 1 else 0.5,
+                       f"frame {len(frames)}: tracking and network")
+            t = time.perf_counter()
+        if cancel is not None and cancel():
+            raise Cancelled("reconstruction cancelled")
+        flush()
+        footage_path = str(config.source)
+        warnings = list(getattr(footage, "report", lambda: [])())
+    if not frames:
+        raise BakeError(f"{config.source}: no frames were decoded in the chosen range")
+    if all(o is None for o in observations):
+        raise BakeError(f"no face was found in any of the {len(frames)} frames of {config.source}")
+    report(0.92, "solving pose, identity and expressions")
+    tracks, stats = bake_observations(observations, np.array(frames), fps, K, (W, H), head, config.smoothing,
+                                      config.residual_keys, config.head_motion, config.max_gap, footage_path, stage)
+    report(1.0, "done")
+    stats = BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
+                      time.perf_counter() - t_start, stats.stage_seconds, tuple(warnings) + stats.warnings)
+    return tracks, stats

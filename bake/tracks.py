@@ -1,0 +1,56 @@
+"""Assemble bake.types.SceneTracks from the solved and filtered curves.
+
+* ``basis`` = the clip's identity at neutral; ``key_deltas`` = the 52 ARKit deltas (the model's, identity-independent)
+  then the residual keys ("residual_00", ...; their weights are in [-1, 1], the ARKit ones in [0, 1]).
+* ``frames`` are 1-based scene frames numbered like the source: source frame index i -> scene frame i + 1, so a Movie
+  Clip background starting at scene frame 1 lines up with the head whatever the start and stride.
+* Head motion: ``"object"`` (default) puts the per-frame pose in head_rotation/head_translation (the Blender side keys
+  it on the object). ``"static"`` keeps the head still in front of the camera (rotation = facing the camera,
+  translation = the clip's median head position): expressions only, for retargeting; the overlay then no longer
+  follows the footage. Baking rigid motion into shape keys ("keys") is not offered: a rotation is not linear in the
+  key weights, so keys cannot carry it faithfully.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.head_model import HeadModel
+from core.mesh_render import HEAD_TO_CV
+
+from .types import SceneTracks
+
+HEAD_MOTIONS = ("object", "static")
+
+
+def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
+                 translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
+                 tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
+                 head_motion: str = "object") -> SceneTracks:
+    if head_motion not in HEAD_MOTIONS:
+        raise ValueError(f"head_motion must be one of {HEAD_MOTIONS}, got {head_motion!r}")
+    n_res = 0 if residual_deltas is None else len(residual_deltas)
+    if weights.shape[1] != 52 + n_res:
+        raise ValueError(f"weights have {weights.shape[1]} columns, expected 52 + {n_res}")
+    basis = head.shape(identity=np.asarray(identity)).astype(np.float32)
+    deltas = head.arkit_deltas.astype(np.float32)
+    names = tuple(head.arkit_names)
+    if n_res:
+        deltas = np.concatenate([deltas, residual_deltas.astype(np.float32)], 0)
+        names += tuple(f"residual_{i:02d}" for i in range(n_res))
+    R = np.asarray(rotation, np.float64)
+    t = np.asarray(translation, np.float64)
+    if head_motion == "static":
+        R = np.repeat(HEAD_TO_CV[None], len(R), 0)
+        t = np.repeat(np.median(t, 0)[None], len(t), 0)
+    return SceneTracks(basis=basis, faces=head.faces.astype(np.int32), uv=head.uv.astype(np.float32), key_names=names,
+                       key_deltas=deltas, weights=np.asarray(weights, np.float32),
+                       frames=np.asarray(frames, np.int64) + 1, fps=float(fps), head_rotation=R, head_translation=t,
+                       K=np.asarray(K, np.float64), image_size=tuple(int(x) for x in image_size),
+                       tracked=np.asarray(tracked, bool), footage_path=str(footage_path),
+                       region=head.region.astype(np.uint8), region_names=tuple(head.region_names))
+
+
+def posed_vertices(tracks: SceneTracks, i: int) -> np.ndarray:
+    """Camera-space vertices (V, 3) of frame i (0-based index into tracks.frames)."""
+    v = tracks.basis + np.tensordot(tracks.weights[i], tracks.key_deltas, 1)
+    return v @ tracks.head_rotation[i].T + tracks.head_translation[i]

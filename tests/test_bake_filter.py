@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from bake.filter import temporal_filter
+
+
+def _curves(T=60, seed=0):
+    rng = np.random.default_rng(seed)
+    clean_w = 0.5 + 0.3 * np.sin(np.linspace(0, 3, T))[:, None] * np.ones((1, 4))
+    rv = np.stack([np.linspace(0, 0.4, T), 0.1 * np.sin(np.linspace(0, 2, T)), np.zeros(T)], 1)
+    t = np.stack([np.linspace(0, 50, T), np.zeros(T), np.full(T, 600.0)], 1)
+    return rng, clean_w, rv, t
+
+
+def test_strength_zero_is_identity():
+    rng, w, rv, t = _curves()
+    R = Rotation.from_rotvec(rv).as_matrix()
+    f = temporal_filter(w, R, t, np.ones(len(w), bool), fps=30, strength=0.0)
+    np.testing.assert_allclose(f.weights, w, atol=1e-6)
+    np.testing.assert_allclose(f.rotation, R, atol=1e-12)
+    np.testing.assert_allclose(f.translation, t)
+    assert f.tracked.all() and f.warnings == ()
+
+
+def test_smoothing_reduces_noise_and_keeps_bounds():
+    rng, w, rv, t = _curves()
+    noisy_w = np.clip(w + rng.normal(0, 0.05, w.shape), 0, 1)
+    noisy_rv = rv + rng.normal(0, 0.01, rv.shape)
+    noisy_t = t + rng.normal(0, 2.0, t.shape)
+    f = temporal_filter(noisy_w, Rotation.from_rotvec(noisy_rv).as_matrix(), noisy_t, np.ones(len(w), bool),
+                        fps=30, strength=1.0)
+    assert np.abs(f.weights - w).mean() < 0.6 * np.abs(noisy_w - w).mean()
+    assert np.abs(f.translation - t).mean() < 0.6 * np.abs(noisy_t - t).mean()
+    ang = (Rotation.from_matrix(f.rotation) * Rotation.from_rotvec(rv).inv()).magnitude()
+    ang0 = (Rotation.from_rotvec(noisy_rv) * Rotation.from_rotvec(rv).inv()).magnitude()
+    assert ang.mean() < 0.7 * ang0.mean()
+    assert f.weights.min() >= 0 and f.weights.max() <= 1
+    with pytest.raises(ValueError):
+        temporal_filter(noisy_w, Rotation.from_rotvec(noisy_rv).as_matrix(), noisy_t, np.ones(len(w), bool), 30, 1.5)
+
+
+def test_gaps_bridged_and_flagged():
+    rng, w, rv, t = _curves()
+    R = Rotation.from_rotvec(rv).as_matrix()
+    valid = np.ones(len(w), bool)
+    valid[10:15] = False         # short gap: interpolated
+    valid[30:50] = False         # long gap: held, reported
+    valid[:2] = False            # start: held from the first solved frame, reported
+    wg, Rg, tg = w.copy(), R.copy(), t.copy()
+    wg[~valid], tg[~valid] = 0.0, 0.0
+    Rg[~valid] = np.eye(3)
+    f = temporal_filter(wg, Rg, tg, valid, fps=30, strength=0.0, max_gap=12, frames=np.arange(100, 160))
+    assert (f.tracked == valid).all()
+    np.testing.assert_allclose(f.weights[10:15], w[10:15], atol=2e-3)         # linear data: exact-ish
+    np.testing.assert_allclose(f.translation[10:15], t[10:15], atol=1e-6)
+    assert (Rotation.from_matrix(f.rotation[10:15]) * Rotation.from_matrix(R[10:15]).inv()).magnitude().max() < 2e-3
+    np.testing.assert_allclose(f.translation[30:50], np.repeat(t[29:30], 20, 0))
+    np.testing.assert_allclose(f.weights[:2], np.repeat(w[2:3], 2, 0), atol=1e-6)
+    assert len(f.warnings) == 2 and "130-149" in " ".join(f.warnings) and "100-101" in " ".join(f.warnings)

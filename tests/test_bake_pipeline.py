@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from bake import groundtruth as gt
+from bake.correspond import correspond
+from bake.pipeline import Cancelled, ReconConfig, bake_observations, reconstruct
+from core.errors import BakeError, FootageError
+from core.points import to_point_cloud
+
+
+def _model_available():
+    try:
+        from core.presets import default_model_path
+        import core.runtime  # noqa: F401
+        import core.track  # noqa: F401
+        return default_model_path().is_file()
+    except Exception:
+        return False
+
+
+def test_config_validation():
+    with pytest.raises(BakeError):
+        ReconConfig("x.mp4", head_motion="keys")
+    with pytest.raises(BakeError):
+        ReconConfig("x.mp4", smoothing=2.0)
+    with pytest.raises(BakeError):
+        ReconConfig("x.mp4", focal_px=-3.0)
+
+
+def test_missing_file_is_footage_error(tmp_path):
+    with pytest.raises(FootageError):
+        reconstruct(ReconConfig(str(tmp_path / "nope.mp4")))
+
+
+def test_no_face_anywhere_is_bake_error(head):
+    with pytest.raises(BakeError, match="no face"):
+        bake_observations([None] * 5, np.arange(5), 30.0, np.eye(3), (640, 480), head)
+
+
+def test_bake_observations_builds_tracks(head):
+    T = 8
+    seq = gt.make_sequence(head, T, seed=9, id_scale=0.0)
+    obs = []
+    for t in range(T):
+        pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 96)
+        obs.append(None if t == 4 else correspond(to_point_cloud(pred, box, seq.K, head, t), head))
+    tracks, stats = bake_observations(obs, np.arange(10, 10 + T), 25.0, seq.K, seq.size, head, smoothing=0.3,
+                                      residual_keys=1)
+    assert tracks.key_names[:52] == head.arkit_names and tracks.key_names[52] == "residual_00"
+    assert tracks.weights.shape == (T, 53) and tracks.key_deltas.shape == (53, head.n_vertices, 3)
+    assert (tracks.weights[:, :52] >= 0).all() and (tracks.weights[:, :52] <= 1).all()
+    assert list(tracks.frames) == list(range(11, 11 + T)) and tracks.fps == 25.0
+    assert not tracks.tracked[4] and tracks.tracked.sum() == T - 1
+    assert stats.frames_tracked == T - 1 and stats.frames_bridged == 1 and "solve" in stats.stage_seconds
+    assert np.abs(tracks.head_translation[:, 2] - seq.translation[:, 2]).max() < 20.0
+    assert tracks.region.shape == (head.n_vertices,) and tracks.image_size == seq.size
+
+
+@pytest.mark.slow
+def test_blank_footage_no_face_and_cancel(tmp_path):
+    if not _model_available():
+        pytest.skip("core.runtime / core.track or the default model is absent")
+    import cv2
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"f{i:03d}.png"), np.full((240, 320, 3), 90, np.uint8))
+    with pytest.raises(BakeError, match="no face"):
+        reconstruct(ReconConfig(str(tmp_path)))
+    with pytest.raises(Cancelled):
+        reconstruct(ReconConfig(str(tmp_path), batch=1), cancel=lambda: True)

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from bake import groundtruth as gt
+from core.points import default_focal, estimate_focal, intrinsics, to_point_cloud
+from core.types import CropBox, FramePrediction
+
+
+@pytest.fixture(scope="module")
+def seq(head):
+    return gt.make_sequence(head, 12, seed=5, id_scale=0.0)
+
+
+def test_default_focal_formula():
+    assert default_focal(1920, 1080) == pytest.approx(35 / 43.2666 * np.hypot(1920, 1080))
+    assert default_focal(1080, 1920) == default_focal(1920, 1080)
+    K = intrinsics(640, 480, 700.0)
+    assert K[0, 0] == K[1, 1] == 700.0 and tuple(K[:2, 2]) == (320.0, 240.0)
+    with pytest.raises(ValueError):
+        default_focal(0, 10)
+
+
+def test_pnp_anchor_and_points_on_ground_truth(head, seq):
+    for t in (0, 11):
+        pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128)
+        cloud = to_point_cloud(pred, box, seq.K, head, frame=t)
+        assert cloud is not None and cloud.frame == t and len(cloud.cam_xyz) > 1000
+        # template identity, mild expression: PnP recovers the head origin depth to a few mm of 600
+        assert abs(cloud.z_origin - seq.translation[t, 2]) < 6.0
+        # the camera points lie on the true surface; projected back they hit their pixels
+        z = cloud.cam_xyz[:, 2:3]
+        px = cloud.cam_xyz[:, :2] / z * np.diag(seq.K)[:2] + seq.K[:2, 2]
+        assert np.abs(px - cloud.pixel).max() < 1e-2
+        np.testing.assert_allclose(cloud.ray[:, :2] * z, cloud.cam_xyz[:, :2], atol=1e-2)
+        assert (cloud.weight > 0).all() and np.isfinite(cloud.canon).all()
+
+
+def test_exact_anchor_at_neutral(head):
+    seq0 = gt.make_sequence(head, 3, seed=2, id_scale=0.0)
+    verts = head.vertices @ seq0.rotation[0].T + seq0.translation[0]
+    pred, box = gt.render_prediction(head, verts, seq0.translation[0], seq0.K, 128)
+    cloud = to_point_cloud(pred, box, seq0.K, head, 0)
+    assert abs(cloud.z_origin - seq0.translation[0, 2]) < 0.5
+
+
+def test_too_few_points_is_none(head):
+    S = 64
+    z = np.zeros((S, S), np.float32)
+    pred = FramePrediction(z, z + 1, np.zeros((S, S, 3), np.float32), z + 1, z)
+    assert to_point_cloud(pred, CropBox(0, 0, 100), intrinsics(640, 480), head, 0) is None
+
+
+def test_estimate_focal_recovers_a_wide_lens(head):
+    seq_w = gt.make_sequence(head, 30, seed=7, id_scale=0.0, focal_px=400.0, dist=350.0, yaw=40.0)
+    clouds = []
+    for t in range(0, 30, 6):
+        pred, box = gt.render_prediction(head, seq_w.verts_cam[t], seq_w.translation[t], seq_w.K, 96)
+        clouds.append(to_point_cloud(pred, box, seq_w.K, head, t))
+    f = estimate_focal(clouds, 640, 480)
+    assert f is not None and abs(f - 400.0) < 40.0
