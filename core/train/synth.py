@@ -1,0 +1,881 @@
+"""Synthetic 4D face data with exact ground truth (depth, canonical map, masks, pose, ARKit weights).
+
+Everything is rendered by core/train/render.py (exact z-buffer, perspective-correct barycentrics) so the maps are
+exact at pixel centres; only the RGB image receives appearance randomisation and sensor effects.
+
+CROP FRAMING (make_batch; the face tracker maps detections to the same framing): a sample is rendered directly as
+a square S x S crop whose centre is the projection of the canonical point CROP_ANCHOR = (0, -10, 70) mm (nose area)
+and whose side covers CROP_SIDE_MM = 260 mm at depth z_origin (camera z of the head-frame origin), i.e. in a full
+frame with focal f the crop side is ``260 * f / z_origin`` pixels; the crop intrinsics are therefore
+``f_crop = S * z_origin / 260``. Then jitter: side x exp(N(0, 0.12)) and a shift of U(-8 %, +8 %) of the side
+on each axis.
+
+make_batch keys: image (n,3,S,S) RGB [0,1]; depth (n,1,S,S) = (z - z_origin) / canon_scale where any surface
+attached to the head is visible (head, hair, glasses, hands, microphone, strands; 0 on background and torso);
+canon (n,3,S,S) = head.to_norm(template mm) where mask, else 0; mask (n,1,S,S) 1 on visible head surface that is
+not the interior (mouth cavity/teeth/tongue) and not occluded; K (n,3,3); R (n,3,3), t (n,3) head -> camera;
+verts_cam (n,V,3) DEFORMED vertices in camera mm; arkit (n,52); identity (n,40) coefficients (mm along the
+orthonormal basis, i.e. already multiplied by identity_std).
+
+make_sequence: full frames, canon in MILLIMETRES (template positions, 0 where mask is 0), depth in mm (camera z,
+0 where no head-attached surface).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import head_model as hm
+from ..errors import FaceCaptureError
+from . import render
+from . import synth_appearance as ap
+from . import synth_occluders as occ
+
+log = logging.getLogger(__name__)
+
+CROP_ANCHOR = (0.0, -10.0, 70.0)
+CROP_SIDE_MM = 260.0
+HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])
+SPLITS = {"train": 0, "eval": 1}
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    size: int = 128
+    max_yaw: float = 90.0
+    max_pitch: float = 45.0
+    max_roll: float = 35.0
+    dist_mm: tuple = (350.0, 2000.0)          # z_origin range (log-uniform), phone selfie .. telephoto
+    identity_scale: float = 1.0
+    local_scale: float = 0.6
+    crop_scale_sd: float = 0.12
+    crop_shift: float = 0.08
+    p_hair: float = 0.85
+    p_glasses: float = 0.22
+    p_hand: float = 0.12
+    p_mic: float = 0.06
+    p_strands: float = 0.25
+    p_torso: float = 0.9
+    p_beard: float = 0.22
+    p_freckles: float = 0.2
+    p_makeup: float = 0.3
+    p_blur: float = 0.4
+    p_motion_blur: float = 0.15
+    p_jpeg: float = 0.5
+    p_lowres: float = 0.15
+    noise_max: float = 0.035
+    shadow_res: int = 72
+
+
+# ---------------------------------------------------------------- static assets per device
+
+class _Assets:
+    def __init__(self, head: hm.HeadModel, device):
+        self.head = head
+        self.device = device
+        V = head.n_vertices
+        f32 = lambda a: torch.as_tensor(np.asarray(a, np.float32), device=device)   # noqa: E731
+        self.template = f32(head.vertices)
+        self.faces = torch.as_tensor(head.faces.astype(np.int64), device=device)
+        self.basis = torch.cat([f32(head.identity_basis.reshape(len(head.identity_std), -1)),
+                                f32(head.arkit_deltas.reshape(52, -1)),
+                                f32(head.local_pos.reshape(len(head.local_names), -1)),
+                                f32(head.local_neg.reshape(len(head.local_names), -1))], 0)
+        reg = np.zeros((V, 6), np.float32)
+        reg[np.arange(V), head.region] = 1
+        self.region_corners = f32(reg[head.faces])                  # (F, 3, 6)
+        self.template_corners = self.template[self.faces]           # (F, 3, 3)
+        tv = head.vertices
+        eyes = head.region_mask("eyes")
+        self.eye_l = tv[eyes & (tv[:, 0] > 0)].mean(0)
+        self.eye_r = tv[eyes & (tv[:, 0] < 0)].mean(0)
+        self.eye_l[2] = tv[eyes & (tv[:, 0] > 0), 2].max()
+        self.eye_r[2] = tv[eyes & (tv[:, 0] < 0), 2].max()
+        self.front = np.nonzero((tv[:, 2] > 40) & ~head.region_mask("interior", "eyes"))[0]
+        bad = head.region_mask("interior", "eyes", "lips")
+        self.face_ok_for_hair = ~bad[head.faces].any(1)
+        self.mouth = tv[head.region_mask("lips")].mean(0)
+
+
+_ASSETS: dict = {}
+
+
+def _assets(device) -> _Assets:
+    key = str(device)
+    if key not in _ASSETS:
+        _ASSETS[key] = _Assets(hm.load(), device)
+    return _ASSETS[key]
+
+
+# ---------------------------------------------------------------- random parameters (numpy, per sample)
+
+_GROUPS = [  # (probability, {name: relative weight}) realistic co-activations
+    (0.18, {"eyeBlinkLeft": 1, "eyeBlinkRight": 1}),
+    (0.30, {"mouthSmileLeft": 1, "mouthSmileRight": 1, "cheekSquintLeft": .6, "cheekSquintRight": .6,
+            "eyeSquintLeft": .4, "eyeSquintRight": .4, "mouthDimpleLeft": .2, "mouthDimpleRight": .2}),
+    (0.35, {"jawOpen": 1, "mouthLowerDownLeft": .4, "mouthLowerDownRight": .4, "mouthUpperUpLeft": .15,
+            "mouthUpperUpRight": .15}),
+    (0.10, {"browInnerUp": 1, "browOuterUpLeft": .8, "browOuterUpRight": .8, "eyeWideLeft": .7,
+            "eyeWideRight": .7, "jawOpen": .4}),
+    (0.10, {"browDownLeft": 1, "browDownRight": 1, "mouthFrownLeft": .6, "mouthFrownRight": .6,
+            "mouthPressLeft": .4, "mouthPressRight": .4}),
+    (0.06, {"noseSneerLeft": 1, "noseSneerRight": 1, "mouthUpperUpLeft": .6, "mouthUpperUpRight": .6,
+            "browDownLeft": .3, "browDownRight": .3}),
+    (0.08, {"mouthPucker": 1, "mouthFunnel": .4}),
+    (0.06, {"mouthFunnel": 1, "jawOpen": .3}),
+    (0.08, {"mouthStretchLeft": 1, "mouthStretchRight": 1, "jawOpen": .2}),
+    (0.06, {"mouthRollLower": 1, "mouthRollUpper": .7}),
+    (0.05, {"cheekPuff": 1, "mouthClose": .3}),
+    (0.05, {"mouthShrugLower": 1, "mouthShrugUpper": .5, "mouthPressLeft": .3, "mouthPressRight": .3}),
+    (0.06, {"browInnerUp": 1, "mouthFrownLeft": .3, "mouthFrownRight": .3}),
+    (0.03, {"tongueOut": 1, "jawOpen": .5}),
+]
+_SIDE = [("jawLeft", "jawRight"), ("mouthLeft", "mouthRight"), ("eyeLookOutLeft", "eyeLookInRight"),
+         ("eyeLookInLeft", "eyeLookOutRight")]
+
+
+def sample_arkit(rng, names) -> np.ndarray:
+    w = np.zeros(52)
+    idx = {n: i for i, n in enumerate(names)}
+    for p, grp in _GROUPS:
+        if rng.random() < p:
+            a = rng.uniform(0.2, 1.0) ** 0.8
+            asym = rng.normal(0, 0.12)
+            for name, r in grp.items():
+                s = 1 + (asym if name.endswith("Left") else -asym if name.endswith("Right") else 0)
+                w[idx[name]] = max(w[idx[name]], a * r * s)
+    if rng.random() < 0.3:
+        pair = _SIDE[rng.integers(len(_SIDE))]
+        a = rng.uniform(0.1, 0.8)
+        for nme in pair:
+            w[idx[nme]] += a
+    if rng.random() < 0.35:        # vertical gaze
+        a = rng.uniform(0.1, 0.8)
+        for nme in (("eyeLookUpLeft", "eyeLookUpRight") if rng.random() < 0.4 else ("eyeLookDownLeft", "eyeLookDownRight")):
+            w[idx[nme]] += a
+    k = rng.poisson(1.2)
+    for i in rng.choice(52, size=min(k, 52), replace=False):
+        w[i] += rng.uniform(0, 0.35)
+    return np.clip(w, 0, 1)
+
+
+def _rot(yaw, pitch, roll) -> np.ndarray:
+    """Head rotation in the head frame: yaw about +Y, pitch about +X, roll about +Z (degrees)."""
+    y, p, r = np.deg2rad([yaw, pitch, roll])
+    Ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    Rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    Rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return Ry @ Rx @ Rz
+
+
+def _in_eval_identity_region(z: np.ndarray) -> bool:
+    """Held-out identity region: a corner of the first two identity coefficients (in std units)."""
+    return bool(z[0] > 1.0 and z[1] < -0.3)
+
+
+def sample_identity(rng, head, cfg, split) -> tuple[np.ndarray, np.ndarray]:
+    K = len(head.identity_std)
+    for _ in range(100):
+        z = rng.normal(0, 1, K) * cfg.identity_scale
+        if split == "eval":
+            z[0] = abs(z[0]) + 1.0
+            z[1] = -abs(z[1]) - 0.3
+        if _in_eval_identity_region(z) == (split == "eval"):
+            break
+    L = len(head.local_names)
+    loc = np.zeros(L)
+    k = rng.integers(3, 12)
+    loc[rng.choice(L, size=k, replace=False)] = rng.uniform(-1, 1, k) * cfg.local_scale
+    return z * head.identity_std, loc
+
+
+def sample_appearance(rng, cfg) -> dict:
+    lin = ap.srgb_to_linear
+    m = rng.uniform(0, len(ap.SKIN_SRGB) - 1)
+    i0 = int(np.floor(m))
+    i1 = min(i0 + 1, len(ap.SKIN_SRGB) - 1)
+    skin = ap.SKIN_SRGB[i0] * (1 - (m - i0)) + ap.SKIN_SRGB[i1] * (m - i0)
+    skin = skin * np.exp(rng.normal(0, [0.03, 0.04, 0.06]))              # hue variation (olive/pink/yellow)
+    hair = ap.HAIR_SRGB[rng.choice(len(ap.HAIR_SRGB), p=[.3, .25, .15, .1, .07, .05, .05, .03])]
+    hair = hair * np.exp(rng.normal(0, 0.1, 3))
+    beard = rng.uniform(0.3, 1.0) if rng.random() < cfg.p_beard else 0.0
+    makeup = rng.random() < cfg.p_makeup
+    lipstick = np.array([rng.uniform(0.4, 0.8), rng.uniform(0.05, 0.3), rng.uniform(0.1, 0.35)])
+    iris = ap.IRIS_SRGB[rng.integers(len(ap.IRIS_SRGB))] * np.exp(rng.normal(0, 0.15, 3))
+    return dict(
+        skin=lin(np.clip(skin, 0, 1)), redness=[rng.uniform(0, 1)],
+        freckles=[rng.uniform(0.4, 1.0) if rng.random() < cfg.p_freckles else 0.0],
+        beard=[beard], hair_col=lin(np.clip(hair, 0, 1)),
+        lip_tint=np.array([rng.uniform(0.75, 0.95), rng.uniform(0.5, 0.7), rng.uniform(0.55, 0.75)]),
+        lipstick=lin(lipstick), lipstick_a=[rng.uniform(0.3, 0.8) if makeup and rng.random() < 0.6 else 0.0],
+        eye_makeup=[rng.uniform(0.2, 1) if makeup else 0.0],
+        brow_col=lin(np.clip(hair * rng.uniform(0.5, 1.0), 0, 1)), brow_dens=[rng.uniform(0.5, 1.0)],
+        iris=lin(np.clip(iris, 0, 1)), iris_r=[rng.uniform(5.2, 6.2)],
+        spec=[rng.uniform(0.03, 0.35)], noff=rng.uniform(-1, 1, 3),
+    )
+
+
+def sample_lighting(rng) -> dict:
+    def unit(v):
+        v = np.asarray(v, np.float64)
+        return v / np.linalg.norm(v)
+    temp = rng.uniform(-1, 1)           # warm .. cool
+    col = lambda t, s: np.array([1 + 0.25 * t, 1.0, 1 - 0.3 * t]) * s   # noqa: E731
+    # key light direction in camera space (towards the light): mostly in front, from the side/above
+    az = rng.uniform(-100, 100)
+    el = rng.uniform(-25, 70)
+    a, e = np.deg2rad(az), np.deg2rad(el)
+    key = unit([np.sin(a) * np.cos(e), -np.sin(e), -np.cos(a) * np.cos(e)])
+    key_s = rng.uniform(0.4, 1.4) if rng.random() < 0.9 else 0.05
+    env_s = rng.uniform(0.12, 0.7)
+    up = unit([rng.normal(0, 0.3), -1, rng.normal(0, 0.3)])
+    fa = np.deg2rad(rng.uniform(-90, 90))
+    fill = unit([np.sin(fa), rng.uniform(-0.5, 0.3), -np.cos(fa)])
+    return dict(key_dir=key, key_col=col(rng.uniform(-1, 1), key_s), wrap=[rng.uniform(0.05, 0.45)],
+                env_up=up, env_sky=col(temp, env_s), env_ground=col(temp + rng.uniform(-.3, .3), env_s * rng.uniform(0.25, 0.7)),
+                fill_dir=fill, fill_col=col(rng.uniform(-1, 1), rng.uniform(0, 0.25)))
+
+
+def sample_sensor(rng, cfg) -> dict:
+    return dict(wb=np.exp(rng.normal(0, [0.08, 0.03, 0.1])), exposure=[rng.uniform(0.30, 0.55)],
+                contrast=[rng.uniform(0.85, 1.2)],
+                blur=[rng.uniform(0.3, 1.4) if rng.random() < cfg.p_blur else 0.35],
+                mblur=[rng.uniform(2, 9) if rng.random() < cfg.p_motion_blur else 0.0], mang=[rng.uniform(0, np.pi)],
+                noise=[rng.uniform(0, cfg.noise_max) ** 1.0], jpeg_q=rng.integers(25, 95),
+                jpeg=rng.random() < cfg.p_jpeg, lowres=rng.uniform(1.5, 3.0) if rng.random() < cfg.p_lowres else 1.0,
+                bg_kind=int(rng.choice(4, p=[.3, .25, .3, .15])), bg_blur=[rng.uniform(0, 2.5)],
+                bg_seed=int(rng.integers(2 ** 31)), noise_seed=int(rng.integers(2 ** 31)))
+
+
+def sample_occluders(rng, cfg, A: _Assets) -> dict:
+    hair = None
+    if rng.random() < cfg.p_hair:
+        hair = dict(y_front=rng.uniform(52, 100) if rng.random() < 0.8 else rng.uniform(38, 55),
+                    y_back=rng.uniform(-70, 10), side_drop=rng.uniform(0, 45), vol=rng.uniform(2, 22),
+                    ears=rng.random() < 0.35)
+    return dict(hair=hair, glasses=rng.random() < cfg.p_glasses, hand=rng.random() < cfg.p_hand,
+                mic=rng.random() < cfg.p_mic, strands=int(rng.integers(2, 14)) if rng.random() < cfg.p_strands else 0,
+                torso=rng.random() < cfg.p_torso, seed=int(rng.integers(2 ** 31)))
+
+
+def sample_pose_camera(rng, cfg, split, size) -> dict:
+    ext = split == "eval"
+    yaw = np.clip(rng.normal(0, 32) if rng.random() < 0.8 else rng.uniform(-90, 90), -cfg.max_yaw, cfg.max_yaw)
+    pitch = np.clip(rng.normal(0, 14), -cfg.max_pitch, cfg.max_pitch)
+    roll = np.clip(rng.normal(0, 9), -cfg.max_roll, cfg.max_roll)
+    lo, hi = cfg.dist_mm
+    if ext and rng.random() < 0.4:   # extreme distances the train stream never uses
+        z0 = rng.uniform(0.8 * lo, lo) if rng.random() < 0.5 else rng.uniform(hi, 1.3 * hi)
+    else:
+        z0 = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    off = np.deg2rad(rng.uniform(-15, 15, 2))       # head off the optical axis (perspective varies)
+    return dict(yaw=yaw, pitch=pitch, roll=roll, z0=z0, tx=z0 * np.tan(off[0]), ty=z0 * np.tan(off[1]),
+                scale=float(np.exp(rng.normal(0, cfg.crop_scale_sd))),
+                shift=rng.uniform(-cfg.crop_shift, cfg.crop_shift, 2))
+
+
+def crop_intrinsics(R: np.ndarray, t: np.ndarray, size: int, scale: float = 1.0, shift=(0.0, 0.0)) -> np.ndarray:
+    """Crop K for the documented framing: centre = projection of CROP_ANCHOR, side = 260 mm at z_origin."""
+    f = size * t[2] / CROP_SIDE_MM / scale
+    p = R @ np.asarray(CROP_ANCHOR) + t
+    cx = size / 2 - f * p[0] / p[2] + shift[0] * size
+    cy = size / 2 - f * p[1] / p[2] + shift[1] * size
+    return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1]])
+
+
+def sample_params(cfg: SynthConfig, seed: int, split: str, index: int, A: _Assets) -> dict:
+    rng = np.random.default_rng([int(seed), SPLITS[split], int(index)])
+    ident, loc = sample_identity(rng, A.head, cfg, split)
+    return dict(identity=ident, local=loc, arkit=sample_arkit(rng, A.head.arkit_names),
+                pose=sample_pose_camera(rng, cfg, split, cfg.size), app=sample_appearance(rng, cfg),
+                light=sample_lighting(rng), sensor=sample_sensor(rng, cfg), occ=sample_occluders(rng, cfg, A))
+
+
+# ---------------------------------------------------------------- scene assembly + rendering
+
+def _hair_shell(A: _Assets, hp: dict, verts: torch.Tensor, vn: torch.Tensor):
+    """Offset shell of the (deformed) head over the hair area. Returns (verts (V,3), faces (M,3) long, tex)."""
+    tv = A.head.vertices
+    x, y, z = tv[:, 0], tv[:, 1], tv[:, 2]
+    u = np.clip((120 - z) / 200, 0, 1)
+    hl = hp["y_front"] * (1 - u) + hp["y_back"] * u - hp["side_drop"] * (np.abs(x) / 85) ** 2
+    inside = y - hl
+    if not hp["ears"]:
+        ear = (np.abs(x) > 62) & (y > -35) & (y < 30) & (z > -25) & (z < 40)
+        inside = np.where(ear, -1, inside)
+    th = 1.5 + hp["vol"] * np.clip(inside / 25, 0, 1) ** 0.7
+    vmask = inside > 0
+    fm = vmask[A.head.faces].all(1) & A.face_ok_for_hair
+    faces = torch.as_tensor(A.head.faces[fm].astype(np.int64), device=verts.device)
+    shell = verts + vn * torch.as_tensor(th[:, None].astype(np.float32), device=verts.device)
+    return shell, faces
+
+
+def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor, t: torch.Tensor):
+    """Flat triangle list in camera space for a batch. Returns dict of tensors over triangles."""
+    dev = verts_head.device
+    n = len(P)
+    Fh = A.faces.shape[0]
+    vn_head = render.vertex_normals(verts_head, A.faces)
+    vcam = verts_head @ R.transpose(1, 2) + t[:, None]
+    ncam = vn_head @ R.transpose(1, 2)
+    tris, norms, texs, regs, objs, bidx, culls = [], [], [], [], [], [], []
+    tri_head = vcam[:, A.faces].reshape(n * Fh, 3, 3)
+    tris.append(tri_head)
+    norms.append(ncam[:, A.faces].reshape(n * Fh, 3, 3))
+    texs.append(A.template_corners.expand(n, Fh, 3, 3).reshape(n * Fh, 3, 3))
+    regs.append(A.region_corners.expand(n, Fh, 3, 6).reshape(n * Fh, 3, 6))
+    objs.append(torch.full((n * Fh,), ap.OBJ_HEAD, dtype=torch.long, device=dev))
+    bidx.append(torch.arange(n, device=dev).repeat_interleave(Fh))
+    culls.append(torch.ones(n * Fh, dtype=torch.bool, device=dev))
+    vh_np = verts_head.detach().cpu().numpy()
+
+    def add(v, f, obj, i, tex=None, nrm=None, cull=False):
+        if len(f) == 0:
+            return
+        v = torch.as_tensor(np.asarray(v, np.float32), device=dev) if not torch.is_tensor(v) else v
+        f = torch.as_tensor(np.asarray(f, np.int64), device=dev) if not torch.is_tensor(f) else f
+        if nrm is None:
+            nrm = render.vertex_normals(v[None], f)[0]
+        vc = v @ R[i].T + t[i]
+        tris.append(vc[f])
+        norms.append((nrm @ R[i].T)[f])
+        texs.append((v if tex is None else tex)[f])
+        regs.append(torch.zeros(len(f), 3, 6, device=dev))
+        objs.append(torch.full((len(f),), obj, dtype=torch.long, device=dev))
+        bidx.append(torch.full((len(f),), i, dtype=torch.long, device=dev))
+        culls.append(torch.full((len(f),), cull, dtype=torch.bool, device=dev))
+
+    for i, p in enumerate(P):
+        o = p["occ"]
+        rng = np.random.default_rng(o["seed"])
+        vh = vh_np[i]
+        if o["hair"] is not None:
+            shell, hf = _hair_shell(A, o["hair"], verts_head[i], vn_head[i])
+            add(shell, hf, ap.OBJ_HAIR, i, tex=A.template, nrm=vn_head[i], cull=True)
+        eyes = A.head.region_mask("eyes")
+        if o["glasses"]:
+            el = vh[eyes & (A.head.vertices[:, 0] > 0)]
+            er = vh[eyes & (A.head.vertices[:, 0] < 0)]
+            cl, cr = el.mean(0), er.mean(0)
+            cl[2], cr[2] = el[:, 2].max(), er[:, 2].max()
+            (gv, gf), lens = occ.glasses(rng, cl, cr, float(cl[1]))
+            add(gv, gf, ap.OBJ_FRAME, i)
+            if lens is not None:
+                add(lens[0], lens[1], ap.OBJ_LENS, i)
+        if o["hand"]:
+            cand = A.front[(A.head.vertices[A.front, 1] < 20) & (A.head.vertices[A.front, 1] > -120)]
+            j = cand[rng.integers(len(cand))]
+            nrm = vn_head[i, j].cpu().numpy().astype(np.float64)
+            hv, hf = occ.hand(rng, vh[j], nrm)
+            add(hv, hf, ap.OBJ_HAND, i)
+        if o["mic"]:
+            mv, mf = occ.microphone(rng, vh[A.head.region_mask("lips")].mean(0))
+            add(mv, mf, ap.OBJ_MIC, i)
+        if o["strands"]:
+            hl = o["hair"]["y_front"] if o["hair"] is not None else 80.0
+            sv, sf = occ.strands(rng, vh, A.front, o["strands"], hl)
+            add(sv, sf, ap.OBJ_STRAND, i)
+        if o["torso"]:
+            # the body does not follow head rotation: express it in the head frame of this sample
+            pose = p["pose"]
+            Rb = _rot(pose["yaw"] * 0.3, 0, 0)
+            Rh = _rot(pose["yaw"], pose["pitch"], pose["roll"])
+            tv, tf = occ.torso(rng)
+            tv = tv @ Rb.T @ Rh        # body pose in camera-aligned head frame, mapped back into the head frame
+            add(tv, tf, ap.OBJ_TORSO, i)
+    return dict(tri=torch.cat(tris), normal=torch.cat(norms), tex=torch.cat(texs), reg=torch.cat(regs),
+                obj=torch.cat(objs), batch=torch.cat(bidx), cull=torch.cat(culls), verts_cam=vcam)
+
+
+def _light_frame(d: np.ndarray):
+    """Rotation whose +z is d (direction of propagation)."""
+    z = d / np.linalg.norm(d)
+    a = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(a, z)
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z])
+
+
+def _shadows(S, P, pos, hit, centres, dev, res):
+    """Shadow visibility (n,h,w) in [0,1] of camera-space points pos from a distant key light (shadow map)."""
+    n = len(P)
+    D = 20000.0
+    Rl = torch.as_tensor(np.stack([_light_frame(-np.asarray(p["light"]["key_dir"])) for p in P]), dtype=torch.float32,
+                         device=dev)
+    c = centres
+    tri_l = torch.einsum("tij,tkj->tki", Rl[S["batch"]], S["tri"] - c[S["batch"]][:, None]) + \
+        torch.tensor([0, 0, D], device=dev)
+    f = res * D / 520.0
+    Kl = torch.tensor([[f, 0, res / 2], [0, f, res / 2], [0, 0, 1]], device=dev).expand(n, 3, 3)
+    cull = torch.zeros(len(tri_l), dtype=torch.bool, device=dev)
+    _, _, dmap = render.rasterize_triangles(tri_l, S["batch"], Kl, n, (res, res), cull)
+    dmap = torch.where(dmap > 0, dmap, torch.full_like(dmap, 1e9))
+    pl = torch.einsum("nij,nhwj->nhwi", Rl, pos - c[:, None, None]) + torch.tensor([0, 0, D], device=dev)
+    uv = pl[..., :2] / pl[..., 2:3] * f + res / 2
+    vis = torch.zeros(pos.shape[:3], device=dev)
+    offs = [(0, 0), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7), (-0.7, -0.7)]
+    bidx = torch.arange(n, device=dev)[:, None, None].expand(pos.shape[:3])
+    for ox, oy in offs:
+        u = (uv[..., 0] + ox).floor().long().clamp(0, res - 1)
+        v = (uv[..., 1] + oy).floor().long().clamp(0, res - 1)
+        occ_d = dmap[bidx, v, u]
+        vis += (pl[..., 2] <= occ_d + 4.0).float()
+    return torch.where(hit, vis / len(offs), torch.ones_like(vis))
+
+
+def _pstack(P, group, key, dev):
+    return torch.as_tensor(np.stack([np.asarray(p[group][key], np.float64) for p in P]), dtype=torch.float32,
+                           device=dev)
+
+
+def render_params(P: list[dict], K: np.ndarray, size: tuple[int, int], device="cpu", cfg: SynthConfig | None = None,
+                  R: np.ndarray | None = None, t: np.ndarray | None = None) -> dict:
+    """Render a batch from explicit parameter dicts (see sample_params). K (n,3,3); R,t (n,3,3),(n,3)."""
+    cfg = cfg or SynthConfig()
+    A = _assets(device)
+    dev = A.device
+    n = len(P)
+    h, w = size
+    coeff = np.stack([np.concatenate([p["identity"], p["arkit"], np.maximum(p["local"], 0),
+                                      np.maximum(-p["local"], 0)]) for p in P])
+    coeff_t = torch.as_tensor(coeff, dtype=torch.float32, device=dev)
+    verts_head = A.template[None] + (coeff_t @ A.basis).view(n, -1, 3)
+    Rt = torch.as_tensor(R, dtype=torch.float32, device=dev)
+    tt = torch.as_tensor(t, dtype=torch.float32, device=dev)
+    Kt = torch.as_tensor(K, dtype=torch.float32, device=dev)
+    S = _scene(A, P, verts_head, Rt, tt)
+    face, bary, zbuf = render.rasterize_triangles(S["tri"], S["batch"], Kt, n, size, S["cull"])
+    hit = face >= 0
+    fidx = face.clamp_min(0)
+    obj = torch.where(hit, S["obj"][fidx], torch.full_like(face, ap.OBJ_BG))
+    attr = torch.cat([S["normal"], S["tex"], S["reg"]], -1)
+    pix = render.interpolate(attr, face, bary)
+    normal = F.normalize(pix[..., :3], dim=-1, eps=1e-9)
+    tex = pix[..., 3:6]
+    reg = pix[..., 6:12]
+    # camera-space point of each pixel from the exact depth
+    ys, xs = torch.meshgrid(torch.arange(h, device=dev) + 0.5, torch.arange(w, device=dev) + 0.5, indexing="ij")
+    rx = (xs[None] - Kt[:, 0, 2, None, None]) / Kt[:, 0, 0, None, None]
+    ry = (ys[None] - Kt[:, 1, 2, None, None]) / Kt[:, 1, 1, None, None]
+    pos = torch.stack([rx * zbuf, ry * zbuf, zbuf], -1)
+    normal = torch.where(((normal * pos).sum(-1, keepdim=True) > 0), -normal, normal)
+    is_head = obj == ap.OBJ_HEAD
+    region = reg.argmax(-1)
+    mask = is_head & (region != 5)
+    # ---- appearance
+    Pa = {k: _pstack(P, "app", k, dev) for k in P[0]["app"]}
+    Pl = {k: _pstack(P, "light", k, dev) for k in P[0]["light"]}
+    Pa.update(Pl)
+    alb, spec, shin = ap.head_albedo(tex, reg, Pa, A.eye_l, A.eye_r)
+    hair = ap.hair_albedo(tex, Pa)
+    skin = Pa["skin"][:, None, None] * (0.9 + 0.2 * ap.noise3(tex, 8.0, Pa["noff"])[..., :1])
+    cloth = torch.as_tensor(np.stack([np.random.default_rng(p["occ"]["seed"] + 7).uniform(0.02, 0.6, 3) for p in P]),
+                            dtype=torch.float32, device=dev)[:, None, None]
+    frame_col = torch.as_tensor(np.stack([np.random.default_rng(p["occ"]["seed"] + 3).uniform(0.01, 0.4, 3) ** 1.5
+                                          for p in P]), dtype=torch.float32, device=dev)[:, None, None]
+    o = obj[..., None]
+    alb = torch.where(o == ap.OBJ_HAIR, hair, alb)
+    alb = torch.where(o == ap.OBJ_STRAND, hair * 1.2, alb)
+    alb = torch.where(o == ap.OBJ_HAND, skin, alb)
+    alb = torch.where(o == ap.OBJ_FRAME, frame_col.expand_as(alb), alb)
+    alb = torch.where(o == ap.OBJ_LENS, torch.full_like(alb, 0.01), alb)
+    alb = torch.where(o == ap.OBJ_MIC, torch.full_like(alb, 0.03) * (1 + ap.noise3(tex, 1.0, Pa["noff"])[..., :1]), alb)
+    alb = torch.where(o == ap.OBJ_TORSO, cloth * (0.8 + 0.4 * ap.noise3(tex, 30.0, Pa["noff"])[..., :1]), alb)
+    spec = torch.where(is_head, spec, torch.where((obj == ap.OBJ_LENS) | (obj == ap.OBJ_FRAME), 0.8,
+                                                  torch.where(obj == ap.OBJ_HAIR, 0.15, 0.05)))
+    shin = torch.where(is_head, shin, torch.where(obj == ap.OBJ_LENS, 300.0, 20.0))
+    # ---- lighting
+    centres = Rt @ torch.tensor([0.0, 0.0, 30.0], device=dev) + tt
+    shadow = _shadows(S, P, pos, hit, centres, dev, cfg.shadow_res)
+    irr = ap.lights(normal, pos, Pa, shadow)
+    ao = 1 - 0.35 * (reg[..., 5] * (obj == ap.OBJ_HEAD))                   # interior darker
+    col = alb * irr * ao[..., None] + ap.specular(normal, pos, Pa, spec, shin, shadow)
+    # ---- background + exposure on the face
+    img = torch.empty(n, 3, h, w, device=dev)
+    for i, p in enumerate(P):
+        g = torch.Generator().manual_seed(p["sensor"]["bg_seed"])
+        bgi = ap.background(1, h, w, g, dev, torch.tensor([p["sensor"]["bg_kind"]]))
+        img[i] = ap.gaussian_blur(bgi, torch.tensor([p["sensor"]["bg_blur"][0]], device=dev))[0]
+    img = img ** 2.2                                                        # backgrounds are drawn in sRGB
+    colc = col.permute(0, 3, 1, 2)
+    img = torch.where(hit[:, None], colc, img)
+    Ps = {k: _pstack(P, "sensor", k, dev) for k in ("wb", "exposure", "contrast", "blur", "mblur", "mang", "noise")}
+    lum = (colc * torch.tensor([0.2126, 0.7152, 0.0722], device=dev)[:, None, None]).sum(1)
+    m = is_head & ~((reg[..., 5] > 0.5))
+    med = torch.stack([lum[i][m[i]].median() if m[i].any() else lum[i].mean() for i in range(n)]).clamp_min(1e-3)
+    target = Ps["exposure"][:, 0] ** 2.2
+    img = img * (target / med)[:, None, None, None] * Ps["wb"][:, :, None, None]
+    # ---- sensor: optics blur, motion blur, low resolution, noise, tone curve, JPEG
+    img = ap.gaussian_blur(img, Ps["blur"][:, 0])
+    if (Ps["mblur"] > 0).any():
+        mb = ap.motion_blur(img, Ps["mblur"][:, 0], Ps["mang"][:, 0])
+        img = torch.where((Ps["mblur"][:, 0] > 0)[:, None, None, None], mb, img)
+    for i, p in enumerate(P):
+        f = p["sensor"]["lowres"]
+        if f > 1:
+            small = F.interpolate(img[i:i + 1], scale_factor=1 / f, mode="area", recompute_scale_factor=False)
+            img[i] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0]
+    noise = torch.stack([torch.randn(3, h, w, generator=torch.Generator().manual_seed(p["sensor"]["noise_seed"]))
+                         for p in P]).to(dev)
+    sig = Ps["noise"][:, 0, None, None, None]
+    img = img + noise * sig * (0.3 + img.clamp(0, 1).sqrt())
+    img = ap.to_srgb(img)
+    c = Ps["contrast"][:, 0, None, None, None]
+    img = ((img - 0.5) * c + 0.5).clamp(0, 1)
+    img = ap.jpeg(img, np.array([p["sensor"]["jpeg_q"] for p in P]), np.array([p["sensor"]["jpeg"] for p in P]))
+    attached = hit & (obj != ap.OBJ_TORSO)
+    return dict(image=img, zbuf=zbuf, attached=attached, mask=mask, canon_mm=tex * mask[..., None],
+                verts_cam=S["verts_cam"], obj=obj, verts_head=verts_head)
+
+
+def _pose_Rt(pose):
+    R = HEAD_TO_CV @ _rot(pose["yaw"], pose["pitch"], pose["roll"])
+    t = np.array([pose["tx"], pose["ty"], pose["z0"]])
+    return R, t
+
+
+def make_batch(cfg: SynthConfig, n: int, seed: int, split: str = "train", device="cpu") -> dict[str, torch.Tensor]:
+    """n training crops, deterministic per (seed, split); sample i depends only on (seed, split, i)."""
+    if split not in SPLITS:
+        raise FaceCaptureError(f"unknown split {split!r}; use 'train' or 'eval'")
+    if n < 1 or cfg.size < 16:
+        raise FaceCaptureError(f"make_batch needs n >= 1 and size >= 16 (got n={n}, size={cfg.size})")
+    A = _assets(torch.device(device))
+    P = [sample_params(cfg, seed, split, i, A) for i in range(n)]
+    return _batch_from_params(cfg, P, A)
+
+
+def _batch_from_params(cfg: SynthConfig, P: list[dict], A: _Assets) -> dict[str, torch.Tensor]:
+    Rs, ts, Ks = [], [], []
+    for p in P:
+        R, t = _pose_Rt(p["pose"])
+        Rs.append(R)
+        ts.append(t)
+        Ks.append(crop_intrinsics(R, t, cfg.size, p["pose"]["scale"], p["pose"]["shift"]))
+    R, t, K = np.stack(Rs), np.stack(ts), np.stack(Ks)
+    out = render_params(P, K, (cfg.size, cfg.size), A.device, cfg, R, t)
+    dev = A.device
+    f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)   # noqa: E731
+    z0 = f32(t[:, 2])[:, None, None]
+    head = A.head
+    depth = torch.where(out["attached"], (out["zbuf"] - z0) / head.canon_scale, torch.zeros_like(out["zbuf"]))
+    canon = (out["canon_mm"] - f32(head.canon_center)) / head.canon_scale
+    canon = canon * out["mask"][..., None]
+    return dict(image=out["image"].float().contiguous(), depth=depth[:, None].contiguous(),
+                canon=canon.permute(0, 3, 1, 2).contiguous(), mask=out["mask"][:, None].float(),
+                K=f32(K), R=f32(R), t=f32(t), verts_cam=out["verts_cam"].contiguous(),
+                arkit=f32(np.stack([p["arkit"] for p in P])), identity=f32(np.stack([p["identity"] for p in P])))
+
+
+# ---------------------------------------------------------------- 4D sequences
+
+def _smooth_noise(rng, T: int, fps: float, rate_hz: float, lo=-1.0, hi=1.0) -> np.ndarray:
+    """Smooth random curve (T,) in [lo, hi]: random knots at rate_hz, cubic interpolation."""
+    from scipy.interpolate import CubicSpline
+    dur = T / fps
+    m = max(4, int(math.ceil(dur * rate_hz)) + 3)
+    kt = np.linspace(-1.0 / rate_hz, dur + 1.0 / rate_hz, m)
+    kv = rng.uniform(lo, hi, m)
+    return np.clip(CubicSpline(kt, kv)(np.arange(T) / fps), lo, hi)
+
+
+def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0, split: str = "eval"):
+    """One person, smooth pose and expression curves (talking, blinking, smiling, head turns)."""
+    A = _assets(torch.device("cpu"))
+    rng = np.random.default_rng([int(seed), SPLITS[split], 10 ** 6])
+    base = sample_params(cfg, seed, split, 10 ** 6, A)
+    base["occ"].update(hand=False, mic=False, strands=0)
+    T = frames
+    tt = np.arange(T) / fps
+    names = A.head.arkit_names
+    idx = {n: i for i, n in enumerate(names)}
+    W = np.zeros((T, 52))
+    # talking: syllables ~4 Hz, phrases with pauses
+    env = (_smooth_noise(rng, T, fps, 0.8, -0.3, 1.0) > 0).astype(float)
+    env = np.convolve(env, np.ones(5) / 5, mode="same")
+    syl = 0.5 + 0.5 * np.sin(2 * np.pi * np.cumsum(np.full(T, rng.uniform(3.5, 5.0)) / fps) + rng.uniform(0, 6.28))
+    jaw = env * syl ** 1.5 * rng.uniform(0.25, 0.5) + 0.02
+    W[:, idx["jawOpen"]] = jaw
+    W[:, idx["mouthLowerDownLeft"]] = W[:, idx["mouthLowerDownRight"]] = 0.5 * jaw
+    for nme, amp in (("mouthFunnel", 0.35), ("mouthPucker", 0.35), ("mouthStretchLeft", 0.2), ("mouthClose", 0.15),
+                     ("mouthRollLower", 0.2), ("mouthShrugUpper", 0.2)):
+        W[:, idx[nme]] = env * np.clip(_smooth_noise(rng, T, fps, 3.0, -1, 1), 0, 1) * amp
+    W[:, idx["mouthStretchRight"]] = W[:, idx["mouthStretchLeft"]]
+    # smile episodes
+    sm = np.clip(_smooth_noise(rng, T, fps, 0.6, -1.2, 1.0), 0, 1) * rng.uniform(0.5, 0.9)
+    for nme, r in (("mouthSmileLeft", 1), ("mouthSmileRight", 1), ("cheekSquintLeft", .5), ("cheekSquintRight", .5),
+                   ("eyeSquintLeft", .3), ("eyeSquintRight", .3)):
+        W[:, idx[nme]] = np.maximum(W[:, idx[nme]], sm * r)
+    br = np.clip(_smooth_noise(rng, T, fps, 1.0, -1.5, 1.0), 0, 1) * 0.6
+    W[:, idx["browInnerUp"]] = br
+    W[:, idx["browOuterUpLeft"]] = W[:, idx["browOuterUpRight"]] = 0.7 * br
+    # blinks every 2-5 s, ~0.25 s long
+    tb = rng.uniform(0.2, 1.5)
+    while tb < tt[-1] + 1:
+        d = np.abs(tt - tb) / 0.12
+        W[:, idx["eyeBlinkLeft"]] = np.maximum(W[:, idx["eyeBlinkLeft"]], np.clip(1 - d, 0, 1) ** 0.7)
+        tb += rng.uniform(1.5, 4.5)
+    W[:, idx["eyeBlinkRight"]] = W[:, idx["eyeBlinkLeft"]]
+    # gaze follows the head a little
+    W = np.clip(W, 0, 1)
+    yaw = _smooth_noise(rng, T, fps, 0.7, -1, 1) * rng.uniform(20, 50)
+    pitch = _smooth_noise(rng, T, fps, 0.6, -1, 1) * rng.uniform(5, 15)
+    roll = _smooth_noise(rng, T, fps, 0.5, -1, 1) * rng.uniform(3, 10)
+    return base, W, np.stack([yaw, pitch, roll], 1)
+
+
+def make_sequence(cfg: SynthConfig, frames: int, seed: int, width: int, height: int, fps: float = 25.0,
+                  device="cpu", split: str = "eval") -> dict:
+    """A smooth full-frame 4D sequence of one synthetic person with exact ground truth.
+
+    Returns numpy arrays: image (T,H,W,3) uint8 RGB; depth (T,H,W) float32 camera z in mm (0 where no
+    head-attached surface); canon (T,H,W,3) float32 canonical TEMPLATE position in mm (0 where mask is 0);
+    mask (T,H,W) bool; K (3,3); R (T,3,3), t (T,3) head -> camera; verts_cam (T,V,3) deformed vertices mm;
+    arkit (T,52); identity (40,); fps."""
+    if frames < 1 or width < 16 or height < 16:
+        raise FaceCaptureError(f"make_sequence needs frames >= 1 and a frame of at least 16x16 "
+                               f"(got {frames}, {width}x{height})")
+    base, W, pose = sequence_params(cfg, frames, seed, fps, split)
+    rng = np.random.default_rng([int(seed), 77])
+    frac = rng.uniform(0.75, 1.05)                  # crop side (260 mm) as a fraction of the frame height
+    f = rng.uniform(0.9, 1.6) * max(width, height)
+    z0 = f * CROP_SIDE_MM / (frac * height)
+    K = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]])
+    drift = np.stack([_smooth_noise(rng, frames, fps, 0.3, -1, 1), _smooth_noise(rng, frames, fps, 0.3, -1, 1)], 1)
+    out = {k: [] for k in ("image", "depth", "canon", "mask", "R", "t", "verts_cam")}
+    chunk = 8
+    for s in range(0, frames, chunk):
+        P, Rs, ts = [], [], []
+        for i in range(s, min(frames, s + chunk)):
+            p = dict(base)
+            p["arkit"] = W[i]
+            p["pose"] = dict(base["pose"], yaw=pose[i, 0], pitch=pose[i, 1], roll=pose[i, 2], z0=z0,
+                             tx=drift[i, 0] * 0.08 * z0, ty=drift[i, 1] * 0.05 * z0 + 0.03 * z0)
+            p["sensor"] = dict(base["sensor"], noise_seed=int(base["sensor"]["noise_seed"]) + i, mblur=[0.0],
+                               lowres=1.0)
+            R, t = _pose_Rt(p["pose"])
+            P.append(p)
+            Rs.append(R)
+            ts.append(t)
+        r = render_params(P, np.repeat(K[None], len(P), 0), (height, width), device, cfg, np.stack(Rs), np.stack(ts))
+        out["image"].append((r["image"].permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8))
+        out["depth"].append(torch.where(r["attached"], r["zbuf"], torch.zeros_like(r["zbuf"])).cpu().numpy())
+        out["canon"].append(r["canon_mm"].cpu().numpy())
+        out["mask"].append(r["mask"].cpu().numpy())
+        out["R"].append(np.stack(Rs))
+        out["t"].append(np.stack(ts))
+        out["verts_cam"].append(r["verts_cam"].cpu().numpy())
+    res = {k: np.concatenate(v).astype(np.float32) if k not in ("image", "mask") else np.concatenate(v)
+           for k, v in out.items()}
+    res.update(K=K.astype(np.float32), arkit=W.astype(np.float32), identity=base["identity"].astype(np.float32),
+               fps=float(fps))
+    return res
+
+
+# ---------------------------------------------------------------- files, checks, CLI
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp" + path.suffix)
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    def w(p):
+        if not cv2.imwrite(str(p), np.ascontiguousarray(rgb[..., ::-1])):
+            raise FaceCaptureError(f"could not write {p}")
+    _atomic_write(path, w)
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    def w(p):
+        with open(p, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    _atomic_write(path, w)
+
+
+def contact_sheet(images: np.ndarray, cols: int = 8) -> np.ndarray:
+    """images (N,H,W,3) uint8 -> one grid image."""
+    N, H, W, _ = images.shape
+    rows = int(math.ceil(N / cols))
+    sheet = np.zeros((rows * H, cols * W, 3), np.uint8)
+    for i in range(N):
+        r, c = divmod(i, cols)
+        sheet[r * H:(r + 1) * H, c * W:(c + 1) * W] = images[i]
+    return sheet
+
+
+def write_samples(out: Path, cfg: SynthConfig, count: int, seed: int, split: str, device="cpu", chunk: int = 32):
+    out.mkdir(parents=True, exist_ok=True)
+    thumbs = []
+    for s in range(0, count, chunk):
+        n = min(chunk, count - s)
+        b = _batch_range(cfg, s, n, seed, split, device)
+        img = (b["image"].permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+        arr = {k: v.cpu().numpy() for k, v in b.items() if k != "image"}
+        for j in range(n):
+            i = s + j
+            _save_png(out / f"sample_{i:05d}.png", img[j])
+            _save_npz(out / f"sample_{i:05d}.npz", **{k: v[j] for k, v in arr.items()})
+            if len(thumbs) < 64:
+                thumbs.append(img[j])
+    _save_png(out / "contact_sheet.png", contact_sheet(np.stack(thumbs)))
+    (out / "synth_config.json").write_text(json.dumps(dict(asdict(cfg), count=count, seed=seed, split=split), indent=1))
+
+
+def _batch_range(cfg, start, n, seed, split, device):
+    """Samples start..start+n of the stream (sample i depends only on (seed, split, i))."""
+    A = _assets(torch.device(device))
+    P = [sample_params(cfg, seed, split, i, A) for i in range(start, start + n)]
+    return _batch_from_params(cfg, P, A)
+
+
+def check_sample(arrays: dict, head: hm.HeadModel | None = None, tol_mm: float = 0.5) -> dict:
+    """Re-verify ground truth of one written sample (make_batch layout, arrays without the batch axis).
+
+    Unprojects depth with K and checks every masked pixel lies on the mesh (distance to the triangle that the
+    canonical coordinate identifies is below tol_mm); canonical coordinates must lie on the template surface
+    near the same barycentric point. Returns stats; raises FaceCaptureError on failure."""
+    head = head or hm.load()
+    K, R, t = arrays["K"], arrays["R"], arrays["t"]
+    m = arrays["mask"][0] > 0.5
+    if not m.any():
+        return dict(pixels=0, max_mesh_err_mm=0.0, max_canon_err_mm=0.0)
+    ys, xs = np.nonzero(m)
+    z = arrays["depth"][0][m] * head.canon_scale + t[2]
+    p = np.stack([(xs + 0.5 - K[0, 2]) / K[0, 0] * z, (ys + 0.5 - K[1, 2]) / K[1, 1] * z, z], 1)
+    canon = head.to_mm(arrays["canon"][:, m].T)
+    V = arrays["verts_cam"].astype(np.float64)
+    # find, for every point, the mesh triangle it lies on (inside, nearest plane) and compare canon there
+    tri = V[head.faces]                                              # (F, 3, 3)
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    nrm = np.cross(e1, e2)
+    nlen = np.linalg.norm(nrm, axis=1)
+    good = nlen > 1e-9
+    tri, e1, e2, nrm, nlen = tri[good], e1[good], e2[good], nrm[good], nlen[good]
+    ctri = head.vertices[head.faces[good]].astype(np.float64)
+    d11, d12, d22 = (e1 * e1).sum(1), (e1 * e2).sum(1), (e2 * e2).sum(1)
+    den = d11 * d22 - d12 ** 2
+    mesh_err = np.full(len(p), np.inf)
+    canon_err = np.full(len(p), np.inf)
+    for s0 in range(0, len(p), 64):
+        q = p[s0:s0 + 64, None] - tri[None, :, 0]                    # (B, F, 3)
+        dist = np.abs((q * nrm).sum(-1)) / nlen
+        q1, q2 = (q * e1).sum(-1), (q * e2).sum(-1)
+        l1 = (d22 * q1 - d12 * q2) / den
+        l2 = (d11 * q2 - d12 * q1) / den
+        inside = (l1 >= -1e-4) & (l2 >= -1e-4) & (1 - l1 - l2 >= -1e-4)
+        dd = np.where(inside, dist, np.inf)
+        j = dd.argmin(1)
+        r = np.arange(len(j))
+        mesh_err[s0:s0 + 64] = dd[r, j]
+        bc = np.stack([1 - l1[r, j] - l2[r, j], l1[r, j], l2[r, j]], 1)
+        cpos = (bc[:, :, None] * ctri[j]).sum(1)
+        canon_err[s0:s0 + 64] = np.linalg.norm(cpos - canon[s0:s0 + 64], axis=1)
+    ok = np.isfinite(mesh_err)
+    stats = dict(pixels=int(len(p)), matched=float(ok.mean()),
+                 max_mesh_err_mm=float(np.nanmax(np.where(ok, mesh_err, np.nan))) if ok.any() else float("nan"),
+                 max_canon_err_mm=float(np.nanmax(np.where(ok, canon_err, np.nan))) if ok.any() else float("nan"))
+    if ok.mean() < 0.95 or stats["max_mesh_err_mm"] > tol_mm or stats["max_canon_err_mm"] > tol_mm:
+        raise FaceCaptureError(f"ground-truth check failed: {stats}")
+    return stats
+
+
+def check_dir(out: Path, max_samples: int = 8, pixels: int = 400) -> list[dict]:
+    files = sorted(out.glob("sample_*.npz"))
+    if not files:
+        raise FaceCaptureError(f"no sample_*.npz files in {out}; write some with --out {out} --count N")
+    head = hm.load()
+    rng = np.random.default_rng(0)
+    res = []
+    for fpath in files[:max_samples]:
+        with np.load(fpath) as z:
+            a = {k: z[k] for k in z.files}
+        m = a["mask"][0] > 0.5
+        idx = np.flatnonzero(m)
+        if len(idx) > pixels:                       # check a random subset of pixels (speed)
+            keep = np.zeros(m.size, bool)
+            keep[rng.choice(idx, pixels, replace=False)] = True
+            a["mask"] = keep.reshape(a["mask"].shape).astype(np.float32)
+        st = check_sample(a, head)
+        st["file"] = fpath.name
+        res.append(st)
+    return res
+
+
+def write_sample_clip(path: Path, seed: int = 7, frames: int = 75, size: int = 384, fps: int = 25) -> None:
+    import cv2
+    cfg = SynthConfig(p_blur=0.0, p_motion_blur=0.0, p_jpeg=0.0, p_lowres=0.0, noise_max=0.01)
+    seq = make_sequence(cfg, frames, seed, size, size, fps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def w(p):
+        vw = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
+        if not vw.isOpened():
+            raise FaceCaptureError(f"OpenCV cannot write video {p}")
+        for im in seq["image"]:
+            vw.write(np.ascontiguousarray(im[..., ::-1]))
+        vw.release()
+    _atomic_write(path, w)
+
+
+def main(argv=None) -> int:
+    apa = argparse.ArgumentParser(prog="python -m core.train.synth", description=__doc__.split("\n")[0])
+    apa.add_argument("--out", type=Path, help="output folder for samples (PNG + .npz) and contact_sheet.png")
+    apa.add_argument("--count", type=int, default=None, help="number of samples (default 64)")
+    apa.add_argument("--seed", type=int, default=0)
+    apa.add_argument("--size", type=int, default=128)
+    apa.add_argument("--split", choices=sorted(SPLITS), default="train")
+    apa.add_argument("--sequence", type=int, default=0, metavar="FRAMES",
+                     help="write a full-frame 4D sequence of FRAMES frames instead of crops")
+    apa.add_argument("--check", action="store_true", help="re-verify ground truth of what is in --out")
+    apa.add_argument("--sample-clip", type=Path, default=None, help="render the README demo clip (mp4) to this path")
+    apa.add_argument("--device", default="cpu")
+    a = apa.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if a.sample_clip is not None:
+            write_sample_clip(a.sample_clip, seed=a.seed or 7)
+            print(a.sample_clip)
+            return 0
+        if a.out is None:
+            apa.error("--out is required (or --sample-clip)")
+        cfg = SynthConfig(size=a.size)
+        if a.sequence:
+            seq = make_sequence(cfg, a.sequence, a.seed, a.size * 2, a.size * 2, split=a.split)
+            a.out.mkdir(parents=True, exist_ok=True)
+            for i, im in enumerate(seq["image"]):
+                _save_png(a.out / f"frame_{i:05d}.png", im)
+            _save_npz(a.out / "sequence.npz", **{k: v for k, v in seq.items() if k != "image"})
+            _save_png(a.out / "contact_sheet.png", contact_sheet(seq["image"][:64]))
+        elif a.count is not None or not a.check:
+            write_samples(a.out, cfg, a.count or 64, a.seed, a.split, a.device)
+        if a.check and not a.sequence:
+            for st in check_dir(a.out):
+                print(json.dumps(st))
+            print("check: ok")
+        print(a.out)
+    except FaceCaptureError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
