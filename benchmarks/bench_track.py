@@ -1,0 +1,137 @@
+"""Face tracking on the real clips: fraction of decodable frames with a face, crop jitter, speed; PNG strips.
+
+    /work/venv/bin/python benchmarks/bench_track.py [--footage ../shared/footage] [--png /tmp/track]
+        [--json benchmarks/results/track.json] [clip.mp4 ...]
+
+jitter = median over consecutive tracked triples of |c[t+1] - 2 c[t] + c[t-1]| (crop centre, pixels) / crop side.
+Speed counts tracking only (decoding is timed apart). The PNG strip per clip shows sampled frames with the face box
+(green), the crop box (red) and its centre (red cross), and under each frame the crop at 192 px with a centre cross.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.footage import open_footage  # noqa: E402
+from core.preprocess import crop_image  # noqa: E402
+from core.track import FaceTracker  # noqa: E402
+from core.types import CropBox  # noqa: E402
+
+CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
+
+
+def jitter(boxes: np.ndarray, found: np.ndarray) -> float:
+    c = boxes[:, :2] + 0.5 * boxes[:, 2:3]
+    ok = found[2:] & found[1:-1] & found[:-2]
+    if not ok.any():
+        return float("nan")
+    d2 = np.linalg.norm(c[2:] - 2 * c[1:-1] + c[:-2], axis=1)[ok]
+    return float(np.median(d2 / boxes[1:-1, 2][ok]))
+
+
+def draw_tile(image: np.ndarray, box: CropBox | None, face, tile_h: int = 192, crop_px: int = 192) -> np.ndarray:
+    vis = image.copy()
+    t = max(2, image.shape[0] // 200)
+    if face is not None:
+        x, y, w, h = (int(round(v)) for v in face)
+        cv2.rectangle(vis, (x, y), (x + w, y + h), (0, 255, 0), t)
+    if box is not None:
+        cv2.rectangle(vis, (int(box.x0), int(box.y0)), (int(box.x0 + box.size), int(box.y0 + box.size)), (255, 0, 0), t)
+        c = (int(box.x0 + box.size / 2), int(box.y0 + box.size / 2))
+        cv2.drawMarker(vis, c, (255, 0, 0), cv2.MARKER_CROSS, 6 * t, t)
+    s = tile_h / vis.shape[0]
+    top = cv2.resize(vis, (int(vis.shape[1] * s), tile_h), interpolation=cv2.INTER_AREA)
+    bottom = np.zeros((crop_px, top.shape[1], 3), np.uint8)
+    if box is not None:
+        crop = crop_image(image, box, crop_px)
+        m = crop_px // 2
+        cv2.drawMarker(crop, (m, m), (255, 0, 0), cv2.MARKER_CROSS, 16, 1)
+        x = max(0, (top.shape[1] - crop_px) // 2)
+        bottom[:, x:x + crop_px] = crop[:, : top.shape[1] - x]
+    else:
+        cv2.putText(bottom, "no face", (10, crop_px // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 80, 80), 2)
+    return np.vstack([top, bottom])
+
+
+def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8, **tracker_kw) -> dict:
+    tracker = FaceTracker(**tracker_kw)
+    boxes, found, tiles = [], [], []
+    t_track = t_decode = 0.0
+    with open_footage(path) as footage:
+        n_expected = footage.frame_count_reported
+        step = max(1, n_expected // n_tiles)
+        it = iter(footage)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(it, None)
+            t_decode += time.perf_counter() - t0
+            if frame is None:
+                break
+            t0 = time.perf_counter()
+            box = tracker.update(frame.image)
+            t_track += time.perf_counter() - t0
+            found.append(box is not None)
+            boxes.append((box.x0, box.y0, box.size) if box else (np.nan,) * 3)
+            if png_dir is not None and frame.index % step == 0 and len(tiles) < n_tiles:
+                tiles.append(draw_tile(frame.image, box, tracker.face_box))
+        report = footage.report()
+    boxes, found = np.asarray(boxes, np.float64), np.asarray(found, bool)
+    n = len(found)
+    out = {"clip": path.name, "frames_decoded": n, "frames_reported": n_expected,
+           "found_fraction": float(found.mean()) if n else 0.0, "frames_without_face": int(n - found.sum()),
+           "jitter_center_per_side": jitter(boxes, found),
+           "track_fps": n / t_track if t_track else float("nan"),
+           "decode_fps": n / t_decode if t_decode else float("nan"),
+           "detections": tracker.detections, "footage_report": report}
+    if png_dir is not None and tiles:
+        png_dir.mkdir(parents=True, exist_ok=True)
+        width = max(t.shape[1] for t in tiles)
+        tiles = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in tiles]
+        rows = [np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)]
+        rows = [np.pad(r, ((0, 0), (0, rows[0].shape[1] - r.shape[1]), (0, 0))) for r in rows]
+        png = png_dir / f"track_{path.stem}.png"
+        cv2.imwrite(str(png), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+        out["png"] = str(png)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", nargs="*", default=list(CLIPS))
+    ap.add_argument("--footage", type=Path, default=ROOT.parent / "shared" / "footage")
+    ap.add_argument("--png", type=Path, default=Path("/tmp/track"))
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "track.json")
+    ap.add_argument("--smoothing", type=float, default=0.5)
+    ap.add_argument("--redetect-every", type=int, default=10)
+    args = ap.parse_args(argv)
+    if not args.footage.is_dir():
+        print(f"footage folder {args.footage} is absent; nothing to measure", file=sys.stderr)
+        return 1
+    results = []
+    for name in args.clips:
+        r = run_clip(args.footage / name, args.png, smoothing=args.smoothing, redetect_every=args.redetect_every)
+        results.append(r)
+        print(f"{r['clip']:28s} frames {r['frames_decoded']:4d}/{r['frames_reported']:<4d} "
+              f"found {100 * r['found_fraction']:6.2f}%  jitter {r['jitter_center_per_side']:.5f} side  "
+              f"track {r['track_fps']:6.1f} fps  decode {r['decode_fps']:6.1f} fps  detections {r['detections']}")
+        for line in r["footage_report"]:
+            print(f"    footage: {line}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"machine": "see README / run notes", "cpu_count": __import__("os").cpu_count(),
+            "smoothing": args.smoothing, "redetect_every": args.redetect_every}
+    args.json.write_text(json.dumps({"meta": meta, "clips": results}, indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""core.preprocess: crops agree with CropBox.crop_intrinsics; padding; network normalisation."""
+import numpy as np
+import pytest
+
+from core.preprocess import MEAN, STD, crop_image, denormalize, frame_to_crop, normalize, normalize_chw
+from core.types import CropBox
+
+
+def blob_image(h, w, centre, sigma):
+    """Gaussian blob centred at continuous image coordinate ``centre`` (pixel (i, j) centred at (j+.5, i+.5))."""
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    g = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * sigma ** 2))
+    return np.repeat(np.round(255 * g).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def centroid(img):
+    wgt = img[..., 0].astype(np.float64)
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]] + 0.5
+    return np.array([(xx * wgt).sum(), (yy * wgt).sum()]) / wgt.sum()
+
+
+@pytest.mark.parametrize("box,size,sigma", [
+    (CropBox(60.3, 20.7, 120.0), 64, 6.0),     # downscale ~0.53
+    (CropBox(60.5, 40.25, 150.0), 192, 5.0),  # box leaves the frame (right, bottom), upscale
+    (CropBox(10.0, 5.0, 180.0), 48, 9.0),      # strong downscale (anti-alias path)
+])
+def test_crop_matches_crop_intrinsics(box, size, sigma):
+    K = np.array([[300.0, 0, 101.3], [0, 310.0, 79.6], [0, 0, 1]])
+    X = np.array([12.0, -4.0, 150.0])
+    uv = (K @ X)[:2] / X[2]
+    Kc = box.crop_intrinsics(K, size)
+    uv_crop = (Kc @ X)[:2] / X[2]
+    np.testing.assert_allclose(frame_to_crop(uv, box, size), uv_crop, atol=1e-9)
+    img = blob_image(160, 200, uv, sigma)
+    crop = crop_image(img, box, size, border="constant")
+    assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
+    np.testing.assert_allclose(centroid(crop), uv_crop, atol=0.08)
+
+
+def test_padding_modes():
+    img = np.zeros((20, 30, 3), np.uint8)
+    img[:, 0] = (200, 100, 50)        # left column coloured
+    box = CropBox(-10.0, 0.0, 20.0)   # left half outside the frame
+    rep = crop_image(img, box, 20, border="replicate")
+    np.testing.assert_array_equal(rep[:, :9], np.broadcast_to([200, 100, 50], (20, 9, 3)))
+    con = crop_image(img, box, 20, border="constant", fill=(1, 2, 3))
+    np.testing.assert_array_equal(con[:, :9], np.broadcast_to([1, 2, 3], (20, 9, 3)))
+    np.testing.assert_array_equal(con[:, 11:], 0)
+    with pytest.raises(ValueError):
+        crop_image(img, box, 20, border="wrap")
+    with pytest.raises(ValueError):
+        crop_image(img, CropBox(0, 0, 0), 20)
+
+
+def test_identity_crop_is_exact():
+    img = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(crop_image(img, CropBox(5.0, 3.0, 32.0), 32), img[3:35, 5:37])
+
+
+def test_normalize():
+    crop = np.zeros((4, 6, 3), np.uint8)
+    crop[..., 0] = 255               # red
+    crop[0, 0] = (0, 128, 255)
+    x = normalize(crop)
+    assert x.shape == (1, 3, 4, 6) and x.dtype == np.float32
+    assert MEAN == (0.5, 0.5, 0.5) and STD == (0.5, 0.5, 0.5)
+    assert x[0, 0, 1, 1] == 1.0 and x[0, 1, 1, 1] == -1.0 and x[0, 2, 1, 1] == -1.0
+    np.testing.assert_allclose(x[0, :, 0, 0], [-1.0, 128 / 255 * 2 - 1, 1.0], atol=1e-6)
+    np.testing.assert_allclose(normalize_chw(crop.transpose(2, 0, 1)[None] / np.float32(255)), x, atol=1e-6)
+    np.testing.assert_array_equal(denormalize(x)[0], crop)
+    assert normalize(np.stack([crop, crop])).shape == (2, 3, 4, 6)
+    with pytest.raises(ValueError):
+        normalize(crop.astype(np.float32))
+
+
+def test_normalize_chw_on_torch_tensor():
+    torch = pytest.importorskip("torch")
+    crop = np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    t = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255
+    np.testing.assert_allclose(normalize_chw(t).numpy(), normalize(crop), atol=1e-6)
