@@ -142,7 +142,7 @@ class FaceTracker:
 
     def __init__(self, smoothing: float = 0.5, redetect_every: int = 10, min_face: int = 24,
                  choose: str | tuple[float, float] = "largest", detect_side: int = 640, max_unconfirmed: int = 50,
-                 correction: float = 0.5):
+                 correction: float = 0.5, work_side: int = 1280):
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
         if redetect_every < 1 or min_face < 1:
@@ -156,6 +156,7 @@ class FaceTracker:
         self.detect_side = int(detect_side)
         self.max_unconfirmed = int(max_unconfirmed)
         self.correction = float(correction)
+        self.work_side = int(work_side)
         # min cutoff from 0.5 cycles/frame (almost no smoothing) down to 0.005 at smoothing = 1
         self._filter = OneEuro(0.5 * 0.01 ** self.smoothing, ONE_EURO_BETA) if smoothing > 0 else None
         self.reset()
@@ -175,6 +176,8 @@ class FaceTracker:
         self.appearance = float("nan")  # correlation of the current face patch with the last detected one
         self.frames_seen = 0
         self.detections = 0
+        self._lost_frames = 0
+        self._ws = 1.0
         if self._filter is not None:
             self._filter.reset()
 
@@ -183,12 +186,17 @@ class FaceTracker:
         """Next frame (H, W, 3) uint8 RGB -> the smoothed crop box, or ``None`` when no face is found."""
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
             raise ValueError(f"update expects an (H, W, 3) RGB frame, got {frame_rgb.shape}")
-        gray = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
+        full = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
+        ws = min(1.0, self.work_side / max(full.shape))   # large frames are tracked on a downscaled copy
+        if ws != self._ws:
+            self.reset()
+            self._ws = ws
+        gray = cv2.resize(full, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else full
         self.frames_seen += 1
         if self.face is not None and self._gray_prev is not None:
             self._follow(self._gray_prev, gray)
         if self.face is None:
-            self._acquire(gray)
+            self._acquire(gray, full)
         else:
             self._since_detect += 1
             suspect = self.appearance < MIN_APPEARANCE
@@ -201,7 +209,7 @@ class FaceTracker:
             if self._filter is not None:
                 self._filter.reset()
             return None
-        cx, cy, w = self.face
+        cx, cy, w = self.face / ws
         self.face_box = (cx - 0.5 * w, cy - 0.5 * w, w, w)
         crop = face_to_crop(self.face_box)
         return self._smooth(crop)
@@ -238,14 +246,20 @@ class FaceTracker:
         return CropBox(cx - 0.5 * new_side, cy - 0.5 * new_side, new_side)
 
     def _seed_points(self, gray: np.ndarray) -> None:
+        """Corner points inside an ellipse in the face box (searched in the box's region only)."""
         cx, cy, w = self.face
-        mask = np.zeros(gray.shape, np.uint8)
-        cv2.ellipse(mask, (int(round(cx)), int(round(cy))), (max(1, int(0.4 * w)), max(1, int(0.5 * w))),
+        h, wd = gray.shape
+        xa, ya = int(max(0, cx - 0.5 * w)), int(max(0, cy - 0.5 * w))
+        xb, yb = int(min(wd, cx + 0.5 * w + 1)), int(min(h, cy + 0.5 * w + 1))
+        if xb - xa < 4 or yb - ya < 4:
+            self._points = None
+            return
+        mask = np.zeros((yb - ya, xb - xa), np.uint8)
+        cv2.ellipse(mask, (int(round(cx - xa)), int(round(cy - ya))), (max(1, int(0.4 * w)), max(1, int(0.5 * w))),
                     0, 0, 360, 255, -1)
-        min_dist = max(2.0, w / 20)
-        pts = cv2.goodFeaturesToTrack(gray, maxCorners=100, qualityLevel=0.01, minDistance=min_dist, mask=mask,
-                                      blockSize=max(3, int(w / 25) | 1))
-        self._points = None if pts is None else pts.reshape(-1, 2).astype(np.float32)
+        pts = cv2.goodFeaturesToTrack(gray[ya:yb, xa:xb], maxCorners=100, qualityLevel=0.01,
+                                      minDistance=max(2.0, w / 20), mask=mask, blockSize=max(3, int(w / 25) | 1))
+        self._points = None if pts is None else (pts.reshape(-1, 2) + np.array([xa, ya])).astype(np.float32)
 
     def _follow(self, prev: np.ndarray, gray: np.ndarray) -> None:
         pts = self._points
@@ -290,11 +304,18 @@ class FaceTracker:
             self._seed_points(gray)
 
     def _patch(self, gray: np.ndarray) -> np.ndarray:
+        """The face box as a zero-mean unit-norm PATCH_PX^2 patch (area-averaged; replicated past the frame)."""
         cx, cy, w = self.face
-        s = PATCH_PX / w
-        M = np.array([[s, 0, s * (0.5 * w - cx)], [0, s, s * (0.5 * w - cy)]])
-        p = cv2.warpAffine(gray, M, (PATCH_PX, PATCH_PX), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-        p = p.astype(np.float32)
+        h, wd = gray.shape
+        xa, ya = int(round(cx - 0.5 * w)), int(round(cy - 0.5 * w))
+        n = max(2, int(round(w)))
+        region = gray[max(0, ya):max(0, min(h, ya + n)), max(0, xa):max(0, min(wd, xa + n))]
+        if region.size == 0:
+            return np.zeros((PATCH_PX, PATCH_PX), np.float32)
+        pads = (max(0, -ya), max(0, ya + n - h), max(0, -xa), max(0, xa + n - wd))
+        if any(pads):
+            region = cv2.copyMakeBorder(region, *pads, cv2.BORDER_REPLICATE)
+        p = cv2.resize(region, (PATCH_PX, PATCH_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
         p -= p.mean()
         return p / (np.linalg.norm(p) + 1e-6)
 
@@ -316,18 +337,26 @@ class FaceTracker:
             return boxes[np.argmax(boxes[:, 2])]
         return boxes[np.argmin(np.linalg.norm(centres - near, axis=1))]
 
-    def _acquire(self, gray: np.ndarray) -> None:
-        h, w = gray.shape
-        scale = min(1.0, max(self.detect_side / max(h, w), HAAR_WINDOW / self.min_face))
-        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-        boxes = detect_faces(small, self.min_face * scale) / scale
+    def _acquire(self, gray: np.ndarray, full: np.ndarray) -> None:
+        """Search the whole frame: on a copy with long side ``detect_side`` every frame; where that is too coarse
+        for ``min_face``, also at the scale ``min_face`` needs, every ``redetect_every`` frames while lost."""
+        ws = self._ws
+        h, w = full.shape
+        coarse = min(1.0, self.detect_side / max(h, w))    # relative to the full frame
+        fine = min(1.0, HAAR_WINDOW / self.min_face)
+        boxes = self._detect_full(gray, full, coarse)
+        if not len(boxes) and fine > coarse and self._lost_frames % self.redetect_every == 0:
+            boxes = self._detect_full(gray, full, fine)
         if not len(boxes):
+            self._lost_frames += 1
             return
+        boxes = boxes * ws   # full-frame -> working pixels
+        self._lost_frames = 0
         self.detections += 1
         if self.choose == "largest":
             near = None
         else:
-            near = self._last_center if self._last_center is not None else np.asarray(self.choose, np.float64)
+            near = self._last_center if self._last_center is not None else np.asarray(self.choose, np.float64) * ws
         x, y, bw, bh = self._pick(boxes, near)
         self.last_detection = (x, y, bw, bh)
         self.face = np.array([x + 0.5 * bw, y + 0.5 * bh, bw])
@@ -339,6 +368,12 @@ class FaceTracker:
             # a face without texture to follow (e.g. tiny): keep it for this frame, re-detect next frame
             self._points = None
             self._unconfirmed = 1
+
+    def _detect_full(self, gray: np.ndarray, full: np.ndarray, scale: float) -> np.ndarray:
+        """Detect on the frame resized by ``scale`` (from the working copy when it has enough pixels); full pixels."""
+        src, rel = (gray, scale / self._ws) if scale <= self._ws else (full, scale)
+        small = cv2.resize(src, None, fx=rel, fy=rel, interpolation=cv2.INTER_AREA) if rel < 0.999 else src
+        return detect_faces(small, self.min_face * scale) / scale
 
     def _confirm(self, gray: np.ndarray, strict: bool = False) -> None:
         """Search around the track; pull the track towards the detection, or count an unconfirmed frame.

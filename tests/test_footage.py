@@ -165,3 +165,25 @@ def test_mixed_sizes_in_folder_is_an_error(tmp_path):
     with open_footage(tmp_path) as f:
         with pytest.raises(FootageError, match="2.png.*share one size"):
             list(f)
+
+
+def test_exr_sequence_is_tone_mapped(tmp_path):
+    import cv2 as _cv2
+    img = np.full((8, 10, 3), 0.5, np.float32)  # linear 0.5 -> sRGB ~188
+    if not _cv2.imwrite(str(tmp_path / "a_1.exr"), img):
+        pytest.skip("this OpenCV build cannot write EXR")
+    _cv2.imwrite(str(tmp_path / "a_2.exr"), img * 0)
+    with open_footage(tmp_path) as f:
+        frames = list(f)
+    assert len(frames) == 2 and frames[0].image.dtype == np.uint8
+    assert abs(int(frames[0].image[0, 0, 0]) - 188) <= 1 and frames[1].image.max() == 0
+
+
+def test_variable_frame_rate_is_reported(tmp_path):
+    p = tmp_path / "clip.avi"
+    write_video(p, 3, fps=10)
+    f = open_footage(p)
+    f._check_frame_rate([0.0, 0.1, 0.2, 0.3])
+    assert f.report() == []
+    f._check_frame_rate([0.0, 0.1, 0.15, 0.3, 0.4])
+    assert any("variable frame rate" in line for line in f.report())

@@ -112,3 +112,24 @@ def test_real_clip_tracked(footage_dir, clip):
     assert np.nanmedian(d2) < 0.01   # crop centre steady: < 1 % of the crop side per frame^2
     # face roughly centred horizontally in these clips, crop about the head size
     assert np.all(np.abs(c[:, 0] - 256) < 120) and np.all((result.boxes[:, 2] > 250) & (result.boxes[:, 2] < 700))
+
+
+def test_large_frame_tracked_on_downscaled_copy(face_sprite):
+    import cv2
+    sprite = cv2.resize(face_sprite, (480, 480), interpolation=cv2.INTER_LINEAR)
+    bg = cv2.resize(background(), (2560, 1440), interpolation=cv2.INTER_LINEAR)
+    tracker = FaceTracker()
+    for t in range(5):
+        box = tracker.update(paste(bg, sprite, 1000 + 20 * t, 500))
+        assert box is not None
+        centre = np.array([box.x0 + box.size / 2, box.y0 + box.size / 2])
+        assert np.linalg.norm(centre - [1240 + 20 * t, 740 + 32]) < 50, (t, centre)
+        assert 350 < box.size < 800
+
+
+def test_small_face_needs_min_face(face_sprite):
+    import cv2
+    sprite = cv2.resize(face_sprite, (40, 40), interpolation=cv2.INTER_AREA)   # face box about 28 px
+    frame = paste(cv2.resize(background(), (1280, 720)), sprite, 600, 300)
+    assert FaceTracker(min_face=24).update(frame) is not None    # fine pass at the scale min_face needs
+    assert FaceTracker(min_face=80).update(frame) is None
