@@ -9,7 +9,7 @@ How it works
   * Detection: OpenCV's bundled Haar cascades (``cv2.data.haarcascades``; nothing is downloaded): frontal face (alt2)
     first, then the profile cascade on the frame and on its mirror image (the cascade knows one profile side only).
     Profile boxes are converted to the frontal box convention (``PROFILE_TO_FRONTAL``). When the face is lost the whole
-    frame is searched (downscaled so its long side is about ``detect_side`` unless ``min_face`` needs more pixels);
+    frame is searched (downscaled so its long side is about ``detect_side``, see "Large frames");
     while tracking, every ``redetect_every`` frames a small region around the track is searched at a scale where the
     face is about ``ROI_FACE_PX`` pixels wide (cheap), and the track is pulled towards the detection.
   * Following between detections: pyramidal Lucas-Kanade optical flow (``cv2.calcOpticalFlowPyrLK``) on corner
@@ -25,7 +25,16 @@ How it works
 Crop convention (the synthetic training data uses the same framing): a square crop whose centre is near the nose and
 whose side is about 260 mm at the head's depth (above the hair top to below the chin). From the frontal detector box
 (x, y, w, h): ``centre = (x + w/2, y + h*CROP_CENTER_Y)``, ``side = CROP_SCALE * w`` (constants below, calibrated by
-looking at crops of real clips with the face box drawn; see benchmarks/bench_track.py).
+looking at crops of real clips with the face box drawn; see benchmarks/bench_track.py). Derivation: the training
+crop (core/train/synth.py) is centred on the canonical point (0, -10, 70) mm and spans 260 mm at the head-origin depth.
+On the real clips the eye cascade puts the pupils 0.32-0.40 (median 0.36) face-box widths apart and at 0.39 box
+heights; with the template's 62.8 mm inter-pupil distance that gives side = 260 / 62.8 * 0.36 = 1.49 w (less by
+(D - 95) / D for a camera D mm away) and centre = eye line + 27 mm = 0.39 h + 0.155 w = 0.545 h. On the clips the
+crop then spans from the hair top (touching the top edge, as the training framing cuts ~14 mm of scalp) to well
+below the chin, nose at the centre.
+
+Large frames: everything runs on a copy with long side <= ``work_side`` (1280); the whole-frame search uses a
+``detect_side`` copy every frame and, while lost, the scale ``min_face`` needs every ``redetect_every`` frames.
 """
 from __future__ import annotations
 
