@@ -1,0 +1,54 @@
+"""The layering rules of the project, checked on the source (AST), not by convention."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BLENDER_SIDE = {"bake/blender_io.py", "bake/cli.py"}     # cli imports bpy lazily inside run()
+
+
+def _imports(path: Path, top_level_only: bool):
+    tree = ast.parse(path.read_text(), str(path))
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module.split(".")[0]
+
+
+def _files(*folders):
+    for folder in folders:
+        for p in sorted((ROOT / folder).rglob("*.py")):
+            yield p, p.relative_to(ROOT).as_posix()
+
+
+def test_no_bpy_outside_the_blender_side():
+    bad = [rel for p, rel in _files("core", "bake") if rel not in BLENDER_SIDE
+           and {"bpy", "bmesh", "mathutils"} & set(_imports(p, False))]
+    assert not bad, f"bpy imported outside blender_addon/ and bake/blender_io.py: {bad}"
+
+
+def test_torch_only_in_training_code():
+    bad = [rel for p, rel in _files("core", "bake", "blender_addon") if not rel.startswith("core/train/")
+           and "torch" in set(_imports(p, False))]
+    assert not bad, f"torch imported by runtime code: {bad}"
+
+
+def test_runtime_core_never_imports_training_code_at_module_level():
+    bad = []
+    for p, rel in _files("core", "bake", "blender_addon"):
+        if rel.startswith("core/train/"):
+            continue
+        tree = ast.parse(p.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and "train" in node.module.split("."):
+                bad.append(rel)
+    assert not bad, bad
+
+
+def test_data_flows_one_way():
+    """core never imports bake or blender_addon; bake never imports blender_addon."""
+    bad = [rel for p, rel in _files("core") if {"bake", "blender_addon"} & set(_imports(p, False))]
+    bad += [rel for p, rel in _files("bake") if "blender_addon" in set(_imports(p, False))]
+    assert not bad, bad
