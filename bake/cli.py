@@ -47,6 +47,7 @@ class Outputs:
     glb: Path | None = None
     csv: Path | None = None
     overlay: Path | None = None    # a folder
+    render: Path | None = None     # a PNG: Workbench render of the middle frame over the footage
 
 
 def exit_code(exc: BaseException) -> int:
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--glb", type=Path, help="also export binary glTF (morph targets + animation)")
     p.add_argument("--csv", type=Path, help="also export an ARKit-52 CSV in the Live Link Face layout")
     p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
+    p.add_argument("--render", type=Path, help="PNG: the baked head rendered over the middle footage frame")
     p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
     p.add_argument("--end", type=int, default=None, help="last footage frame, exclusive (default: clip end)")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
@@ -126,12 +128,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def outputs_from(ns: argparse.Namespace) -> Outputs:
-    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, overlay=ns.overlay)
+    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, overlay=ns.overlay, render=ns.render)
 
 
 def check_outputs(outputs: Outputs) -> None:
     """ExportError for any output that cannot be written (before any expensive work)."""
-    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv):
+    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.render):
         if f is None:
             continue
         p = Path(f).expanduser().resolve()
@@ -179,6 +181,10 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print) -> list[Pa
             t = time.perf_counter()
             written.append(fn(path, *extra))
             report(f"wrote {written[-1]} ({time.perf_counter() - t:.2f} s)")
+        if outputs.render is not None:
+            mid = int(tracks.frames[len(tracks.frames) // 2])
+            written.append(blender_io.render_over_footage(outputs.render, mid, tracks.footage_path))
+            report(f"wrote {written[-1]} (frame {mid})")
         if outputs.overlay is not None:
             written.extend(write_overlay(tracks, Path(outputs.overlay), report))
     except BaseException:

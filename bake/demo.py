@@ -2,7 +2,7 @@
 
     python -m bake.demo --out out/demo      (or ./run.sh demo)
 
-Writes out/demo/demo.blend, demo.fbx, demo.glb, demo.csv and overlay images (out/demo/overlay/, when
+Writes out/demo/demo.blend, demo.fbx, demo.glb, demo.csv, demo_render.png (Blender render over the footage) and overlay images (out/demo/overlay/, when
 bake.overlay is available). Same code path as ``python -m bake.cli`` (``bake.cli.run``).
 """
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     o = a.out
     return cli.run([str(a.clip), "--out", str(o / "demo.blend"), "--fbx", str(o / "demo.fbx"),
                     "--glb", str(o / "demo.glb"), "--csv", str(o / "demo.csv"), "--overlay", str(o / "overlay"),
+                    "--render", str(o / "demo_render.png"),
                     *rest])
 
 

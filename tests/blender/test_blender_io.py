@@ -247,3 +247,41 @@ def test_fbx_read_by_assimp(built, tracks, tmp_path):
         return int(m.group(1))
     assert count("Meshes") == 1 and count("Faces") == len(tracks.faces)
     assert count("Animations") == 1 and count("Animation Channels") >= 1 and count("Cameras") == 1
+
+
+def test_workbench_render_matches_opencv_projection(bpy_mod, empty_scene, head, tmp_path):
+    """The head rendered by Blender from the scene camera covers the pixels core.mesh_render rasterises with
+    K, R, t (footage drawn by the project's own OpenCV-convention renderer)."""
+    import cv2
+    from core.mesh_render import rasterize
+    from bake import blender_io
+    tr = make_tracks(head, n_frames=6, image_size=(320, 240))
+    tr = replace(tr, K=tr.K * np.array([[0.5], [0.5], [1]]))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    masks = []
+    for i in range(6):
+        v = tr.basis + np.tensordot(tr.weights[i], tr.key_deltas, axes=(0, 0))
+        face_id, _, _ = rasterize(v @ tr.head_rotation[i].T + tr.head_translation[i], tr.faces, tr.K, (240, 320))
+        masks.append(face_id >= 0)
+        cv2.imwrite(str(folder / f"f{i:03d}.png"), np.where(masks[-1][..., None], 200, 30).astype(np.uint8)
+                    .repeat(3, 2))
+    tr = replace(tr, footage_path=str(folder))
+    blender_io.build_scene(tr, name="FC")
+    out = blender_io.render_over_footage(tmp_path / "over.png", 4, str(folder), alpha=1.0)
+    img = cv2.imread(str(out))
+    assert img.shape == (240, 320, 3)
+    raw = tmp_path / "raw.png"
+    scene = bpy_mod.context.scene
+    scene.render.engine = "BLENDER_WORKBENCH"     # render_over_footage restored the default (EEVEE: slow)
+    scene.render.film_transparent, scene.render.filepath = True, str(raw)
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.frame_set(4)
+    bpy_mod.ops.render.render(write_still=True)
+    a8 = cv2.imread(str(raw), cv2.IMREAD_UNCHANGED)[..., 3]
+    alpha = a8 > 127
+    gt = masks[3]                                   # scene frame 4 = footage frame 3
+    iou = (alpha & gt).sum() / (alpha | gt).sum()
+    assert iou > 0.97, iou
+    assert (img[(a8 == 0) & ~gt] == 30).all()       # footage visible where there is no head
+    assert (np.abs(img[alpha & gt].astype(int) - 200) > 8).mean() > 0.5   # the render covers the head
