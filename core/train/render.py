@@ -67,9 +67,9 @@ def rasterize_triangles(tri: torch.Tensor, batch: torch.Tensor, K: torch.Tensor,
     if total > max_pairs:
         raise MemoryError(f"rasterize_triangles: {total} triangle-pixel pairs exceed max_pairs={max_pairs}; "
                           "render fewer samples at once")
-    t = torch.repeat_interleave(tid, counts)
-    start = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    k = torch.arange(total, device=dev) - start
+    seg = torch.repeat_interleave(torch.arange(tid.numel(), device=dev), counts)
+    k = torch.arange(total, device=dev) - (torch.cumsum(counts, 0) - counts)[seg]
+    t = tid[seg]
     bwt = bw[t]
     x = lo[t, 0] + k % bwt
     y = lo[t, 1] + torch.div(k, bwt, rounding_mode="floor")

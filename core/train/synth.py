@@ -122,7 +122,7 @@ _GROUPS = [  # (probability, {name: relative weight}) realistic co-activations
     (0.18, {"eyeBlinkLeft": 1, "eyeBlinkRight": 1}),
     (0.30, {"mouthSmileLeft": 1, "mouthSmileRight": 1, "cheekSquintLeft": .6, "cheekSquintRight": .6,
             "eyeSquintLeft": .4, "eyeSquintRight": .4, "mouthDimpleLeft": .2, "mouthDimpleRight": .2}),
-    (0.35, {"jawOpen": 1, "mouthLowerDownLeft": .4, "mouthLowerDownRight": .4, "mouthUpperUpLeft": .15,
+    (0.22, {"jawOpen": 1, "mouthLowerDownLeft": .4, "mouthLowerDownRight": .4, "mouthUpperUpLeft": .15,
             "mouthUpperUpRight": .15}),
     (0.10, {"browInnerUp": 1, "browOuterUpLeft": .8, "browOuterUpRight": .8, "eyeWideLeft": .7,
             "eyeWideRight": .7, "jawOpen": .4}),
@@ -220,7 +220,7 @@ def sample_appearance(rng, cfg) -> dict:
         eye_makeup=[rng.uniform(0.2, 1) if makeup else 0.0],
         brow_col=lin(np.clip(hair * rng.uniform(0.5, 1.0), 0, 1)), brow_dens=[rng.uniform(0.5, 1.0)],
         iris=lin(np.clip(iris, 0, 1)), iris_r=[rng.uniform(5.2, 6.2)],
-        spec=[rng.uniform(0.03, 0.35)], noff=rng.uniform(-1, 1, 3),
+        spec=[rng.uniform(0.02, 0.22)], noff=rng.uniform(-1, 1, 3),
     )
 
 
@@ -261,7 +261,8 @@ def sample_occluders(rng, cfg, A: _Assets) -> dict:
     if rng.random() < cfg.p_hair:
         hair = dict(y_front=rng.uniform(52, 100) if rng.random() < 0.8 else rng.uniform(38, 55),
                     y_back=rng.uniform(-70, 10), side_drop=rng.uniform(0, 45), vol=rng.uniform(2, 22),
-                    ears=rng.random() < 0.35)
+                    ears=rng.random() < 0.35,
+                    long=rng.uniform(20, 200) if rng.random() < 0.4 else 0.0, z_cut=rng.uniform(20, 70))
     return dict(hair=hair, glasses=rng.random() < cfg.p_glasses, hand=rng.random() < cfg.p_hand,
                 mic=rng.random() < cfg.p_mic, strands=int(rng.integers(2, 14)) if rng.random() < cfg.p_strands else 0,
                 torso=rng.random() < cfg.p_torso, seed=int(rng.integers(2 ** 31)))
@@ -362,6 +363,9 @@ def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor,
         if o["hair"] is not None:
             shell, hf = _hair_shell(A, o["hair"], verts_head[i], vn_head[i])
             add(shell, hf, ap.OBJ_HAIR, i, tex=A.template, nrm=vn_head[i], cull=True)
+            if o["hair"].get("long", 0) > 0:
+                cv, cf = occ.hair_curtain(rng, o["hair"]["vol"], o["hair"]["long"], o["hair"]["z_cut"])
+                add(cv, cf, ap.OBJ_HAIR, i)
         eyes = A.head.region_mask("eyes")
         if o["glasses"]:
             el = vh[eyes & (A.head.vertices[:, 0] > 0)]
@@ -406,31 +410,30 @@ def _light_frame(d: np.ndarray):
     return np.stack([x, np.cross(z, x), z])
 
 
-def _shadows(S, P, pos, hit, centres, dev, res):
-    """Shadow visibility (n,h,w) in [0,1] of camera-space points pos from a distant key light (shadow map)."""
+def _shadows(S, P, pos, normal, bidx, centres, dev, res):
+    """Key-light visibility (N,) in [0,1] of camera-space points pos (N,3) of samples bidx (N,) (shadow map of
+    all scene triangles seen from the distant key light, 5-tap percentage-closer filtering)."""
     n = len(P)
     D = 20000.0
     Rl = torch.as_tensor(np.stack([_light_frame(-np.asarray(p["light"]["key_dir"])) for p in P]), dtype=torch.float32,
                          device=dev)
-    c = centres
-    tri_l = torch.einsum("tij,tkj->tki", Rl[S["batch"]], S["tri"] - c[S["batch"]][:, None]) + \
-        torch.tensor([0, 0, D], device=dev)
+    off = torch.tensor([0, 0, D], device=dev)
+    tri_l = torch.einsum("tij,tkj->tki", Rl[S["batch"]], S["tri"] - centres[S["batch"]][:, None]) + off
     f = res * D / 520.0
     Kl = torch.tensor([[f, 0, res / 2], [0, f, res / 2], [0, 0, 1]], device=dev).expand(n, 3, 3)
-    cull = torch.zeros(len(tri_l), dtype=torch.bool, device=dev)
-    _, _, dmap = render.rasterize_triangles(tri_l, S["batch"], Kl, n, (res, res), cull)
+    _, _, dmap = render.rasterize_triangles(tri_l, S["batch"], Kl, n, (res, res), S["cull"])
     dmap = torch.where(dmap > 0, dmap, torch.full_like(dmap, 1e9))
-    pl = torch.einsum("nij,nhwj->nhwi", Rl, pos - c[:, None, None]) + torch.tensor([0, 0, D], device=dev)
-    uv = pl[..., :2] / pl[..., 2:3] * f + res / 2
-    vis = torch.zeros(pos.shape[:3], device=dev)
+    texel = 520.0 / res
+    pos = pos + normal * (1.5 * texel)                      # normal-offset lookup: no self-shadowing acne
+    pl = torch.einsum("nij,nj->ni", Rl[bidx], pos - centres[bidx]) + off
+    uv = pl[:, :2] / pl[:, 2:3] * f + res / 2
+    vis = torch.zeros(len(pos), device=dev)
     offs = [(0, 0), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7), (-0.7, -0.7)]
-    bidx = torch.arange(n, device=dev)[:, None, None].expand(pos.shape[:3])
     for ox, oy in offs:
-        u = (uv[..., 0] + ox).floor().long().clamp(0, res - 1)
-        v = (uv[..., 1] + oy).floor().long().clamp(0, res - 1)
-        occ_d = dmap[bidx, v, u]
-        vis += (pl[..., 2] <= occ_d + 4.0).float()
-    return torch.where(hit, vis / len(offs), torch.ones_like(vis))
+        u = (uv[:, 0] + ox).floor().long().clamp(0, res - 1)
+        v = (uv[:, 1] + oy).floor().long().clamp(0, res - 1)
+        vis += (pl[:, 2] <= dmap[bidx, v, u] + 0.5 * texel).float()
+    return vis / len(offs)
 
 
 def _pstack(P, group, key, dev):
@@ -460,58 +463,83 @@ def render_params(P: list[dict], K: np.ndarray, size: tuple[int, int], device="c
     obj = torch.where(hit, S["obj"][fidx], torch.full_like(face, ap.OBJ_BG))
     attr = torch.cat([S["normal"], S["tex"], S["reg"]], -1)
     pix = render.interpolate(attr, face, bary)
-    normal = F.normalize(pix[..., :3], dim=-1, eps=1e-9)
-    tex = pix[..., 3:6]
-    reg = pix[..., 6:12]
-    # camera-space point of each pixel from the exact depth
-    ys, xs = torch.meshgrid(torch.arange(h, device=dev) + 0.5, torch.arange(w, device=dev) + 0.5, indexing="ij")
-    rx = (xs[None] - Kt[:, 0, 2, None, None]) / Kt[:, 0, 0, None, None]
-    ry = (ys[None] - Kt[:, 1, 2, None, None]) / Kt[:, 1, 1, None, None]
-    pos = torch.stack([rx * zbuf, ry * zbuf, zbuf], -1)
-    normal = torch.where(((normal * pos).sum(-1, keepdim=True) > 0), -normal, normal)
     is_head = obj == ap.OBJ_HEAD
-    region = reg.argmax(-1)
+    region = pix[..., 6:12].argmax(-1)
     mask = is_head & (region != 5)
-    # ---- appearance
-    Pa = {k: _pstack(P, "app", k, dev) for k in P[0]["app"]}
-    Pl = {k: _pstack(P, "light", k, dev) for k in P[0]["light"]}
-    Pa.update(Pl)
-    alb, spec, shin = ap.head_albedo(tex, reg, Pa, A.eye_l, A.eye_r)
-    hair = ap.hair_albedo(tex, Pa)
-    skin = Pa["skin"][:, None, None] * (0.9 + 0.2 * ap.noise3(tex, 8.0, Pa["noff"])[..., :1])
-    cloth = torch.as_tensor(np.stack([np.random.default_rng(p["occ"]["seed"] + 7).uniform(0.02, 0.6, 3) for p in P]),
-                            dtype=torch.float32, device=dev)[:, None, None]
-    frame_col = torch.as_tensor(np.stack([np.random.default_rng(p["occ"]["seed"] + 3).uniform(0.01, 0.4, 3) ** 1.5
-                                          for p in P]), dtype=torch.float32, device=dev)[:, None, None]
-    o = obj[..., None]
-    alb = torch.where(o == ap.OBJ_HAIR, hair, alb)
-    alb = torch.where(o == ap.OBJ_STRAND, hair * 1.2, alb)
-    alb = torch.where(o == ap.OBJ_HAND, skin, alb)
-    alb = torch.where(o == ap.OBJ_FRAME, frame_col.expand_as(alb), alb)
-    alb = torch.where(o == ap.OBJ_LENS, torch.full_like(alb, 0.01), alb)
-    alb = torch.where(o == ap.OBJ_MIC, torch.full_like(alb, 0.03) * (1 + ap.noise3(tex, 1.0, Pa["noff"])[..., :1]), alb)
-    alb = torch.where(o == ap.OBJ_TORSO, cloth * (0.8 + 0.4 * ap.noise3(tex, 30.0, Pa["noff"])[..., :1]), alb)
-    spec = torch.where(is_head, spec, torch.where((obj == ap.OBJ_LENS) | (obj == ap.OBJ_FRAME), 0.8,
-                                                  torch.where(obj == ap.OBJ_HAIR, 0.15, 0.05)))
-    shin = torch.where(is_head, shin, torch.where(obj == ap.OBJ_LENS, 300.0, 20.0))
+    ys, xs = torch.meshgrid(torch.arange(h, device=dev) + 0.5, torch.arange(w, device=dev) + 0.5, indexing="ij")
+    # ---- shading only at covered pixels (flat arrays of N pixels)
+    flat = torch.nonzero(hit.reshape(-1)).squeeze(1)
+    bq = torch.div(flat, h * w, rounding_mode="floor")
+    pq = pix.reshape(-1, 12)[flat]
+    normal = F.normalize(pq[:, :3], dim=-1, eps=1e-9)
+    tex, reg = pq[:, 3:6], pq[:, 6:12]
+    oq = obj.reshape(-1)[flat]
+    zq = zbuf.reshape(-1)[flat]
+    xq, yq = xs.reshape(-1)[flat % (h * w)], ys.reshape(-1)[flat % (h * w)]
+    pos = torch.stack([(xq - Kt[bq, 0, 2]) / Kt[bq, 0, 0] * zq, (yq - Kt[bq, 1, 2]) / Kt[bq, 1, 1] * zq, zq], -1)
+    normal = torch.where(((normal * pos).sum(-1, keepdim=True) > 0), -normal, normal)
+    Pa = {k: _pstack(P, "app", k, dev)[bq] for k in P[0]["app"]}
+    Pa.update({k: _pstack(P, "light", k, dev)[bq] for k in P[0]["light"]})
+    Nq = len(flat)
+    seeds = [p["occ"]["seed"] for p in P]
+    cloth = torch.as_tensor(np.stack([np.random.default_rng(sd + 7).uniform(0.02, 0.6, 3) for sd in seeds]),
+                            dtype=torch.float32, device=dev)
+    frame_col = torch.as_tensor(np.stack([np.random.default_rng(sd + 3).uniform(0.01, 0.4, 3) ** 1.5 for sd in seeds]),
+                                dtype=torch.float32, device=dev)
+    alb = torch.zeros(Nq, 3, device=dev)
+    spec = torch.full((Nq,), 0.05, device=dev)
+    shin = torch.full((Nq,), 20.0, device=dev)
+
+    def sub(*objs):
+        sel = torch.zeros(Nq, dtype=torch.bool, device=dev)
+        for ob in objs:
+            sel |= oq == ob
+        return torch.nonzero(sel).squeeze(1)
+
+    sel = sub(ap.OBJ_HEAD)
+    if len(sel):   # albedo is computed only where each material is visible
+        a_h, s_h, sh_h = ap.head_albedo(tex[sel], reg[sel], {k: v[sel] for k, v in Pa.items()}, A.eye_l, A.eye_r)
+        alb[sel], spec[sel], shin[sel] = a_h, s_h, sh_h
+    sel = sub(ap.OBJ_HAIR, ap.OBJ_STRAND)
+    if len(sel):
+        hcol = ap.hair_albedo(tex[sel], {k: Pa[k][sel] for k in ("hair_col", "noff")})
+        alb[sel] = hcol * torch.where(oq[sel] == ap.OBJ_STRAND, 1.2, 1.0)[:, None]
+        spec[sel] = 0.15
+    sel = sub(ap.OBJ_HAND)
+    if len(sel):
+        alb[sel] = Pa["skin"][sel] * (0.9 + 0.2 * ap.noise3(tex[sel], 8.0, Pa["noff"][sel])[:, :1])
+    sel = sub(ap.OBJ_FRAME)
+    alb[sel], spec[sel] = frame_col[bq[sel]], 0.8
+    sel = sub(ap.OBJ_LENS)
+    alb[sel], spec[sel], shin[sel] = 0.01, 0.8, 300.0
+    sel = sub(ap.OBJ_MIC)
+    if len(sel):
+        alb[sel] = 0.03 * (1 + ap.noise3(tex[sel], 1.0, Pa["noff"][sel])[:, :1]).expand(-1, 3)
+    sel = sub(ap.OBJ_TORSO)
+    if len(sel):
+        alb[sel] = cloth[bq[sel]] * (0.8 + 0.4 * ap.noise3(tex[sel], 30.0, Pa["noff"][sel])[:, :1])
+    hq = oq == ap.OBJ_HEAD
     # ---- lighting
     centres = Rt @ torch.tensor([0.0, 0.0, 30.0], device=dev) + tt
-    shadow = _shadows(S, P, pos, hit, centres, dev, cfg.shadow_res)
+    shadow = _shadows(S, P, pos, normal, bq, centres, dev, cfg.shadow_res)
     irr = ap.lights(normal, pos, Pa, shadow)
-    ao = 1 - 0.35 * (reg[..., 5] * (obj == ap.OBJ_HEAD))                   # interior darker
-    col = alb * irr * ao[..., None] + ap.specular(normal, pos, Pa, spec, shin, shadow)
+    ao = 1 - 0.35 * (reg[:, 5] * hq)                                       # interior darker
+    colq = alb * irr * ao[:, None] + ap.specular(normal, pos, Pa, spec, shin, shadow)
+    col = torch.zeros(n * h * w, 3, device=dev).index_copy(0, flat, colq).view(n, h, w, 3)
     # ---- background + exposure on the face
     img = torch.empty(n, 3, h, w, device=dev)
     for i, p in enumerate(P):
         g = torch.Generator().manual_seed(p["sensor"]["bg_seed"])
-        bgi = ap.background(1, h, w, g, dev, torch.tensor([p["sensor"]["bg_kind"]]))
-        img[i] = ap.gaussian_blur(bgi, torch.tensor([p["sensor"]["bg_blur"][0]], device=dev))[0]
+        hb, wb = max(16, h // 2), max(16, w // 2)                  # drawn at half resolution (defocused anyway)
+        bgi = ap.background(1, hb, wb, g, dev, torch.tensor([p["sensor"]["bg_kind"]]))
+        bgi = ap.gaussian_blur(bgi, torch.tensor([p["sensor"]["bg_blur"][0]] , device=dev) / 2)
+        img[i] = F.interpolate(bgi, size=(h, w), mode="bilinear", align_corners=False)[0]
     img = img ** 2.2                                                        # backgrounds are drawn in sRGB
     colc = col.permute(0, 3, 1, 2)
     img = torch.where(hit[:, None], colc, img)
     Ps = {k: _pstack(P, "sensor", k, dev) for k in ("wb", "exposure", "contrast", "blur", "mblur", "mang", "noise")}
     lum = (colc * torch.tensor([0.2126, 0.7152, 0.0722], device=dev)[:, None, None]).sum(1)
-    m = is_head & ~((reg[..., 5] > 0.5))
+    m = mask
     med = torch.stack([lum[i][m[i]].median() if m[i].any() else lum[i].mean() for i in range(n)]).clamp_min(1e-3)
     target = Ps["exposure"][:, 0] ** 2.2
     img = img * (target / med)[:, None, None, None] * Ps["wb"][:, :, None, None]
@@ -534,7 +562,7 @@ def render_params(P: list[dict], K: np.ndarray, size: tuple[int, int], device="c
     img = ((img - 0.5) * c + 0.5).clamp(0, 1)
     img = ap.jpeg(img, np.array([p["sensor"]["jpeg_q"] for p in P]), np.array([p["sensor"]["jpeg"] for p in P]))
     attached = hit & (obj != ap.OBJ_TORSO)
-    return dict(image=img, zbuf=zbuf, attached=attached, mask=mask, canon_mm=tex * mask[..., None],
+    return dict(image=img, zbuf=zbuf, attached=attached, mask=mask, canon_mm=pix[..., 3:6] * mask[..., None],
                 verts_cam=S["verts_cam"], obj=obj, verts_head=verts_head)
 
 

@@ -36,23 +36,36 @@ def to_srgb(x: torch.Tensor) -> torch.Tensor:
 _NOISE: dict = {}
 
 
+NOISE_RES = 32
+
+
 def noise_volume(device) -> torch.Tensor:
+    """Band-limited periodic value noise (1, 4, R+1, R+1, R+1): the last slice repeats the first, so trilinear
+    sampling of wrapped coordinates is continuous everywhere."""
     key = str(device)
     if key not in _NOISE:
-        g = torch.Generator().manual_seed(1234)
-        v = torch.rand((1, 4, 40, 40, 40), generator=g)
-        _NOISE[key] = v.to(device)
+        rng = np.random.default_rng(1234)
+        R = NOISE_RES
+        v = rng.normal(size=(4, R, R, R))
+        k = np.fft.fftfreq(R)
+        kk = k[:, None, None] ** 2 + k[None, :, None] ** 2 + k[None, None, :] ** 2
+        v = np.real(np.fft.ifftn(np.fft.fftn(v, axes=(1, 2, 3)) * np.exp(-kk * (2 * np.pi * 1.0) ** 2 / 2)[None],
+                                 axes=(1, 2, 3)))
+        v = (v - v.mean((1, 2, 3), keepdims=True)) / v.std((1, 2, 3), keepdims=True)
+        v = 1 / (1 + np.exp(-1.7 * v))                              # ~uniform-ish in (0, 1), mean 0.5
+        v = np.pad(v, ((0, 0), (0, 1), (0, 1), (0, 1)), mode="wrap")
+        _NOISE[key] = torch.as_tensor(v[None], dtype=torch.float32, device=device)
     return _NOISE[key]
 
 
 def noise3(p: torch.Tensor, scale: float, offset: torch.Tensor) -> torch.Tensor:
-    """Smooth value noise in [0, 1]^4 at points p (n, h, w, 3) mm, feature size ~scale mm; offset (n, 3)."""
-    n, h, w, _ = p.shape
-    q = p / (scale * 40.0) * 2 + offset[:, None, None]
-    q = torch.abs(torch.remainder(q + 1, 4.0) - 2) - 1           # triangle wave into [-1, 1]: continuous tiling
-    out = F.grid_sample(noise_volume(p.device), q.reshape(1, n, h, w, 3), mode="bilinear",
+    """Smooth periodic noise in (0, 1)^4 at points p (N, 3) mm, feature size ~2 * scale mm; offset (N, 3)."""
+    N = p.shape[0]
+    R = NOISE_RES
+    q = torch.remainder(p / scale + offset * R, R) / R * 2 - 1
+    out = F.grid_sample(noise_volume(p.device), q.reshape(1, N, 1, 1, 3), mode="bilinear",
                         padding_mode="border", align_corners=True)
-    return out[0].permute(1, 2, 3, 0)                             # (n, h, w, 4)
+    return out[0, :, :, 0, 0].T                                   # (N, 4)
 
 
 def _blob(p, center, radii):
@@ -66,13 +79,13 @@ def smoothstep(e0, e1, x):
 
 
 def head_albedo(c, reg, P, eye_l, eye_r):
-    """c (n,h,w,3) canonical mm, reg (n,h,w,6) soft region weights, P per-sample params (tensors (n, ...)).
+    """c (N,3) canonical mm, reg (N,6) soft region weights, P params gathered per pixel (tensors (N, ...)).
 
-    Returns linear albedo (n,h,w,3), specular strength (n,h,w), shininess (n,h,w)."""
-    e = lambda k: P[k][:, None, None]                             # noqa: E731
-    n1 = noise3(c, 14.0, P["noff"])
-    n2 = noise3(c, 3.0, P["noff"] + 0.37)
-    n3 = noise3(c, 0.9, P["noff"] + 0.71)
+    Returns linear albedo (N,3), specular strength (N,), shininess (N,)."""
+    e = lambda k: P[k]                                            # noqa: E731
+    n1 = noise3(c, 9.0, P["noff"])
+    n2 = noise3(c, 2.5, P["noff"] + 0.37)
+    n3 = noise3(c, 0.8, P["noff"] + 0.71)
     skin = e("skin")                                              # (n,1,1,3) linear
     # large-scale tone variation, redness on cheeks/nose/ears, darker around eyes and jaw
     red = e("redness")[..., 0] * (_blob(c, (45, -15, 95), (25, 22, 30)) + _blob(c, (-45, -15, 95), (25, 22, 30))
@@ -94,7 +107,8 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     bd = e("beard")[..., 0] * beard_zone * (0.55 + 0.9 * (n3[..., 0] - 0.5) + 0.4 * (n2[..., 2] - 0.5)).clamp(0, 1)
     alb = alb * (1 - bd[..., None]) + e("hair_col") * bd[..., None]
     # lips (soft boundary from region weights), lipstick
-    lw = smoothstep(0.25, 0.75, reg[..., 1])[..., None]
+    ell = (c[..., 0] / 25.0) ** 2 + ((c[..., 1] + 58.5) / 12.0) ** 2
+    lw = (smoothstep(0.2, 0.7, reg[..., 1]) * smoothstep(1.15, 0.75, ell))[..., None]
     lip = alb * e("lip_tint") * (1 + 0.1 * (n2[..., :1] - 0.5))
     lip = lip * (1 - e("lipstick_a")) + e("lipstick") * e("lipstick_a")
     alb = alb * (1 - lw) + lip * lw
@@ -103,7 +117,7 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     lash = smoothstep(0.02, 0.35, eyes_w) * (1 - smoothstep(0.5, 0.9, eyes_w))
     alb = alb * (1 - (0.45 + 0.4 * e("eye_makeup")) * lash[..., None])
     # brows: hair colour with strand noise
-    bw = smoothstep(0.15, 0.6, reg[..., 2]) * (0.6 + 0.8 * (n3[..., 1] - 0.5)).clamp(0, 1) * e("brow_dens")[..., 0]
+    bw = smoothstep(0.2, 0.7, reg[..., 2]) * (0.75 + 0.6 * (n3[..., 1] - 0.5)).clamp(0, 1) * e("brow_dens")[..., 0]
     alb = alb * (1 - bw[..., None]) + e("brow_col") * bw[..., None]
     # eyes: sclera, iris, pupil by distance from the eye axis (canonical, seen from the front)
     is_eye = (reg[..., 3] > 0.5)[..., None]
@@ -136,13 +150,13 @@ def hair_albedo(tex, P, strand_dir_scale=(3.0, 30.0)):
     s = tex * tex.new_tensor([1 / 1.0, 1 / 12.0, 1 / 1.0])
     a = noise3(s, 1.2, P["noff"] + 0.13)
     b = noise3(tex, 20.0, P["noff"] + 0.5)
-    col = P["hair_col"][:, None, None] * (0.55 + 0.9 * a[..., :1]) * (0.8 + 0.4 * b[..., 1:2])
+    col = P["hair_col"] * (0.55 + 0.9 * a[..., :1]) * (0.8 + 0.4 * b[..., 1:2])
     return col.clamp(0, 1)
 
 
 def lights(normal, pos, P, shadow):
-    """Irradiance (n,h,w,3) from environment + key (+fill) light; returns (diffuse, key_vis) for specular."""
-    e = lambda k: P[k][:, None, None]                             # noqa: E731
+    """Irradiance (N,3) at pixels with normals (N,3) from environment + key (+fill) light; shadow (N,) in [0,1]."""
+    e = lambda k: P[k]                                            # noqa: E731
     up = e("env_up")
     hemi = 0.5 + 0.5 * (normal * up).sum(-1, keepdim=True)
     env = e("env_sky") * hemi + e("env_ground") * (1 - hemi)
@@ -160,20 +174,26 @@ def lights(normal, pos, P, shadow):
 
 def specular(normal, pos, P, spec, shin, shadow):
     v = -F.normalize(pos, dim=-1)
-    L = P["key_dir"][:, None, None]
+    L = P["key_dir"]
     hv = F.normalize(v + L, dim=-1)
     ndh = (normal * hv).sum(-1).clamp_min(0)
     ndl = (normal * L).sum(-1).clamp_min(0)
     fres = 0.04 + 0.96 * (1 - (normal * v).sum(-1).clamp(0, 1)) ** 5
     s = spec * (ndh ** shin) * (shin + 8) / 25.0 * shadow * (ndl > 0).float() * (0.6 + 2 * fres)
-    return s[..., None] * P["key_col"][:, None, None]
+    return s[..., None] * P["key_col"]
 
 
 def background(n, h, w, g: torch.Generator, device, kinds: torch.Tensor):
     """Backgrounds: 0 gradient + noise, 1 smooth texture, 2 clutter (shapes, defocused), 3 flat (screen/wall)."""
     yy, xx = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
-    c1 = torch.rand(n, 3, 1, 1, generator=g) ** 1.8
-    c2 = torch.rand(n, 3, 1, 1, generator=g) ** 1.8
+    def colours(*shape):   # mostly muted indoor colours (walls, wood, fabric), sometimes saturated
+        c = torch.rand(*shape, 3, generator=g) ** 1.3
+        lum = c.mean(-1, keepdim=True)
+        sat = torch.rand(*shape, 1, generator=g) ** 2 * 0.9 + 0.05
+        warm = torch.tensor([1.06, 1.0, 0.9]) ** torch.rand(*shape, 1, generator=g)
+        return ((lum + sat * (c - lum)) * warm).clamp(0, 1)
+    c1 = colours(n).view(n, 3, 1, 1)
+    c2 = colours(n).view(n, 3, 1, 1)
     ang = torch.rand(n, 1, 1, generator=g) * 2 * math.pi
     tpar = (torch.cos(ang) * (xx - 0.5) + torch.sin(ang) * (yy - 0.5) + 0.5).clamp(0, 1)[:, None]
     grad = c1 * (1 - tpar) + c2 * tpar
@@ -189,7 +209,7 @@ def background(n, h, w, g: torch.Generator, device, kinds: torch.Tensor):
     cy = torch.rand(n, m, 1, 1, generator=g)
     sx = 0.04 + 0.35 * torch.rand(n, m, 1, 1, generator=g) ** 2
     sy = 0.04 + 0.35 * torch.rand(n, m, 1, 1, generator=g) ** 2
-    col = torch.rand(n, m, 3, generator=g) ** 1.5
+    col = colours(n, m)
     kind = torch.rand(n, m, 1, 1, generator=g) < 0.5
     dx, dy = (xx - cx).abs() / sx, (yy - cy).abs() / sy
     inside = torch.where(kind, torch.maximum(dx, dy) < 1, dx ** 2 + dy ** 2 < 1)   # (n, m, h, w)

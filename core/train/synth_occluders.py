@@ -173,3 +173,24 @@ def torso(rng):
     """Shoulders/upper body below the neck (head frame at rest), clothing."""
     return ellipsoid([0, -240 - rng.uniform(0, 15), -25], [rng.uniform(170, 230), 120, rng.uniform(95, 125)],
                      rings=8, segs=16)
+
+
+def hair_curtain(rng, vol: float, length: float, z_cut: float):
+    """Long hair falling behind/beside the face: an open elliptic sheet from the temples down past the jaw."""
+    rx, rz, cz = 90 + vol, 100 + vol, -5.0
+    ys = np.linspace(45.0, -60.0 - length, 10)
+    c0 = np.clip((z_cut - cz) / rz, -0.95, 0.95)
+    phi0 = np.arccos(c0)
+    phis = np.linspace(phi0, 2 * np.pi - phi0, 24)
+    flare = 1 + 0.25 * np.clip((45 - ys) / (105 + length), 0, 1) ** 2 * rng.uniform(0.3, 1.2)
+    wob = rng.uniform(-4, 4, (len(ys), len(phis)))
+    x = (rx * flare[:, None] + wob) * np.sin(phis)[None]
+    z = cz + (rz * flare[:, None] + wob) * np.cos(phis)[None]
+    y = np.broadcast_to(ys[:, None], x.shape) + rng.uniform(-3, 3, x.shape)
+    v = np.stack([x, y, z], -1).reshape(-1, 3)
+    m = len(phis)
+    i = np.arange(len(ys) - 1)[:, None]
+    j = np.arange(m - 1)[None]
+    q00, q01, q10, q11 = i * m + j, i * m + j + 1, (i + 1) * m + j, (i + 1) * m + j + 1
+    f = np.concatenate([np.stack([q00, q10, q11], -1).reshape(-1, 3), np.stack([q00, q11, q01], -1).reshape(-1, 3)])
+    return v, f.astype(np.int64)
