@@ -134,3 +134,81 @@ def test_missing_footage_is_reported(bpy_mod, addon):
     s.source = "CLIP"
     with pytest.raises(RuntimeError, match="no Movie Clip"):
         bpy_mod.ops.face_capture.run()
+
+
+def _tiny_model(path, size=32):
+    """An ONNX file with the runtime's interface ('image' -> depth, depth_conf, canon, canon_conf, mask)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    mean = helper.make_node("ReduceMean", ["image"], ["m"], keepdims=1, axes=[1])
+    nodes = [mean, helper.make_node("Squeeze", ["m", "one"], ["depth"]),
+             helper.make_node("Identity", ["depth"], ["depth_conf"]),
+             helper.make_node("Transpose", ["image"], ["canon"], perm=[0, 2, 3, 1]),
+             helper.make_node("Identity", ["depth"], ["canon_conf"]),
+             helper.make_node("Identity", ["depth"], ["mask"])]
+    one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
+    out = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+           for n in ("depth", "depth_conf", "canon", "canon_conf", "mask")]
+    g = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                       ["b", 3, size, size])], out, [one])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, str(path))
+    return path
+
+
+def test_check_installation_reports_timing(tmp_path):
+    from blender_addon.preferences import check_installation
+    msg = check_installation(_tiny_model(tmp_path / "tiny.onnx"))
+    assert "tiny.onnx on CPUExecutionProvider" in msg and "one 32x32 crop in" in msg and "ms" in msg
+
+
+def test_check_installation_operator_reports_bad_model(bpy_mod, addon, monkeypatch, tmp_path):
+    from blender_addon import preferences
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    monkeypatch.setattr(preferences, "get", lambda context=None: type("P", (), dict(
+        model_path=str(bad), provider="CPUExecutionProvider", threads=0))())
+    with pytest.raises(RuntimeError, match="cannot load model"):
+        bpy_mod.ops.face_capture.check_installation()
+
+
+def test_modal_timer_drains_and_esc_cancels(bpy_mod, use_file, head, monkeypatch):
+    """The modal path driven by hand (background Blender has no event loop): TIMER events drain the
+    queue, ESC sets the cancel flag, the scene stays unchanged."""
+    import types
+
+    from blender_addon.operators import FACE_CAPTURE_OT_run
+    started = threading.Event()
+
+    def fake(config, progress=None, cancel=None):
+        progress(0.25, "tracking")
+        started.set()
+        while not cancel():
+            threading.Event().wait(0.01)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "reconstruct", fake)
+    reports = []
+    op = types.SimpleNamespace(report=lambda kind, msg: reports.append((kind, msg)), _job=None, _timer=None)
+    op._start = lambda ctx: FACE_CAPTURE_OT_run._start(op, ctx)
+    op._finish = lambda ctx: FACE_CAPTURE_OT_run._finish(op, ctx)
+    ctx = bpy_mod.context
+    before = _datablock_counts(bpy_mod)
+    # invoke() minus modal_handler_add (which needs a real operator instance)
+    assert op._start(ctx)
+    op._timer = ctx.window_manager.event_timer_add(0.1, window=ctx.window)
+    assert started.wait(10)
+    timer = types.SimpleNamespace(type="TIMER", value="NOTHING")
+    assert FACE_CAPTURE_OT_run.modal(op, ctx, timer) == {"PASS_THROUGH"}
+    state = ctx.window_manager.face_capture
+    assert state.running and state.progress == pytest.approx(0.25) and "tracking" in state.status
+    FACE_CAPTURE_OT_run.modal(op, ctx, types.SimpleNamespace(type="ESC", value="PRESS"))
+    result = {"PASS_THROUGH"}
+    for _ in range(500):
+        threading.Event().wait(0.01)
+        result = FACE_CAPTURE_OT_run.modal(op, ctx, timer)
+        if result != {"PASS_THROUGH"}:
+            break
+    assert result == {"CANCELLED"} and not state.running and state.status == "cancelled"
+    assert reports and "cancelled" in reports[-1][1]
+    assert _datablock_counts(bpy_mod) == before
