@@ -1,21 +1,28 @@
-"""Template vertex positions per frame by canonical lookup.
+"""Template vertex positions per frame by canonical lookup (splatting, about 1 ms per frame).
 
-For each template vertex, the frame's points whose canonical coordinate lies within ``radius`` mm of the vertex's
-canonical coordinate (its template position) are found with a KD-tree over the frame's canonical coordinates
-(``scipy.spatial.cKDTree``, k nearest within the radius). Their camera positions are combined by a weighted local
-affine fit ``cam ~ b + A (canon - canon_v)`` (weights: point weight x Gaussian of the canonical distance, one robust
-re-weighting round against mixed surfaces such as touching lips); ``b`` is the vertex's camera position, unbiased where
-the points do not surround the vertex (silhouettes, mask borders), unlike a plain mean.
+Each point of the frame's cloud carries a canonical coordinate ``c_p`` (mm, on the template surface) and a camera
+position ``x_p``. The point is assigned to the template vertex nearest to ``c_p`` through a voxel look-up table built
+once per head model (``VOXEL_MM`` voxels within ``band_mm`` of the observed face vertices; points farther off the
+template are dropped as outliers). The vertex's camera position is then the confidence-weighted mean over its points of
+    x_p - R (c_p - c_v)
+with ``R`` the frame's head rotation (the cloud's PnP rotation, else a weighted Kabsch of canon -> camera): the small
+canonical offset of each point to its vertex is carried into the camera with the local rigid motion. The error of
+that first-order transport is (J - R)(c_p - c_v) for the true local Jacobian J (stretch from identity and
+expression), a fraction of a millimetre for offsets of half a vertex spacing, and it averages out around the vertex.
+One robust (Cauchy) re-weighting round then down-weights points that disagree with their vertex (outlier pixels,
+mixed surfaces such as touching lips).
 
-Per vertex the output also holds ``ray``, the same fit applied to the points' unprojection directions (z = 1), so the
-bake can move a frame's anchor depth by ``dz``: ``position(z0 + dz) = position + dz * ray``.
-Confidence: the summed weights / ``k``, times a penalty when the neighbours lie off to one side of the vertex; 0 where
-unobserved (fewer than ``min_neighbors`` points, or a vertex outside ``vertex_mask``).
+Per vertex the output also holds ``ray``, the weighted mean of the points' unprojection directions (z = 1), so the bake
+can move the frame's anchor depth by ``dz``: ``position(z0 + dz) = position + dz * ray``, and ``z_origin``, the anchor
+depth the positions were unprojected with (``None`` when the positions are not tied to an anchor, e.g. exact vertices;
+the solve then leaves the depth free).
+Confidence: the summed robust weights of the vertex's points (0 where unobserved or outside ``vertex_mask``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -23,6 +30,8 @@ from core.head_model import HeadModel
 from core.types import PointCloud
 
 OBSERVED_REGIONS = ("skin", "lips", "brows", "eyes")
+VOXEL_MM = 1.5
+BAND_MM = 6.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,79 +40,107 @@ class VertexObservation:
     position: np.ndarray     # (V, 3) float32 camera mm (0 where unobserved)
     ray: np.ndarray          # (V, 3) float32 d position / d z_origin
     confidence: np.ndarray   # (V,) float32 >= 0
+    z_origin: float | None = None   # anchor depth (mm) the positions were unprojected with; None = not anchored
 
 
 def default_vertex_mask(head: HeadModel) -> np.ndarray:
     return head.region_mask(*OBSERVED_REGIONS)
 
 
-def correspond(cloud: PointCloud, head: HeadModel, radius: float = 4.0, k: int = 16, min_neighbors: int = 6,
-               vertex_mask: np.ndarray | None = None, robust_mm: float = 2.0) -> VertexObservation:
-    V = head.n_vertices
-    vmask = default_vertex_mask(head) if vertex_mask is None else vertex_mask
+@dataclass(frozen=True, eq=False)
+class _Lookup:
+    origin: np.ndarray       # (3,) canonical mm of voxel (0, 0, 0)'s corner
+    shape: tuple             # grid shape
+    table: np.ndarray        # flat int32 vertex index per voxel, -1 = off the template
+    verts: np.ndarray        # (V, 3) float32 template positions
+
+
+_LOOKUPS: dict = {}
+
+
+def _lookup(head: HeadModel, vmask: np.ndarray, voxel: float = VOXEL_MM, band: float = BAND_MM) -> _Lookup:
+    """Voxel table: nearest vertex of ``vmask`` for every voxel whose centre lies within ``band`` mm of one."""
+    key = (id(head), vmask.tobytes(), voxel, band)
+    hit = _LOOKUPS.get(key)
+    if hit is not None and hit[0] is head:
+        return hit[1]
     vid = np.nonzero(vmask)[0]
-    canon = np.asarray(cloud.canon, np.float64)
-    n = len(canon)
+    cv = head.vertices[vid].astype(np.float64)
+    origin = cv.min(0) - band - voxel
+    shape = tuple(np.ceil((cv.max(0) + band + voxel - origin) / voxel).astype(int) + 1)
+    r = int(np.ceil(band / voxel))
+    o = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    o = o[np.linalg.norm(o, axis=1) * voxel <= band + voxel]
+    base = np.floor((cv - origin) / voxel).astype(np.int64)
+    cells = np.unique((base[:, None] + o[None]).reshape(-1, 3), axis=0)
+    cells = cells[((cells >= 0) & (cells < shape)).all(1)]
+    d, nn = cKDTree(cv).query(origin + (cells + 0.5) * voxel, k=1, distance_upper_bound=band)
+    near = np.isfinite(d)
+    table = np.full(int(np.prod(shape)), -1, np.int32)
+    table[np.ravel_multi_index(cells[near].T, shape)] = vid[nn[near]]
+    lut = _Lookup(origin.astype(np.float32), shape, table, head.vertices.astype(np.float32))
+    if len(_LOOKUPS) > 8:
+        _LOOKUPS.clear()
+    _LOOKUPS[key] = (head, lut)
+    return lut
+
+
+def nearest_vertex(lut: _Lookup, canon: np.ndarray) -> np.ndarray:
+    """Template vertex index per canonical point (N,), -1 where the point is off the template."""
+    g = np.floor((canon - lut.origin) / VOXEL_MM).astype(np.int64)
+    inside = ((g >= 0) & (g < np.asarray(lut.shape))).all(1)
+    out = np.full(len(canon), -1, np.int32)
+    out[inside] = lut.table[np.ravel_multi_index(g[inside].T, lut.shape)]
+    return out
+
+
+def _rotation(rvec, c: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Head rotation of the frame: the PnP's when given, else a weighted Kabsch of canonical -> camera points."""
+    if rvec is not None:
+        return cv2.Rodrigues(np.asarray(rvec, np.float64).reshape(3, 1))[0]
+    sw = w.sum()
+    cc, xc = (w @ c) / sw, (w @ x) / sw
+    U, _, Vt = np.linalg.svd(((c - cc) * w[:, None]).T @ (x - xc))
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(Vt.T @ U.T))])
+    return Vt.T @ D @ U.T
+
+
+def correspond(cloud: PointCloud, head: HeadModel, vertex_mask: np.ndarray | None = None,
+               robust_mm: float = 2.0) -> VertexObservation:
+    V = head.n_vertices
+    vmask = default_vertex_mask(head) if vertex_mask is None else np.asarray(vertex_mask, bool)
+    lut = _lookup(head, vmask)
+    canon = np.asarray(cloud.canon, np.float32)
+    idx = nearest_vertex(lut, canon)
+    keep = idx >= 0
+    z0 = getattr(cloud, "z_origin", None)
     pos = np.zeros((V, 3), np.float32)
     ray_out = np.zeros((V, 3), np.float32)
     conf = np.zeros(V, np.float32)
-    if n < min_neighbors:
-        return VertexObservation(cloud.frame, pos, ray_out, conf)
-    tree = cKDTree(canon)
-    cv = head.vertices[vid].astype(np.float64)
-    dist, idx = tree.query(cv, k=min(k, n), distance_upper_bound=radius)
-    if dist.ndim == 1:
-        dist, idx = dist[:, None], idx[:, None]
-    found = idx < n
-    idx = np.where(found, idx, 0)
-    sigma = radius / 2
-    w = np.where(found, np.asarray(cloud.weight, np.float64)[idx] * np.exp(-0.5 * (np.where(found, dist, 0) / sigma) ** 2), 0)
-    dc = canon[idx] - cv[:, None]                                            # (Vm, k, 3)
+    if keep.sum() < 3:
+        return VertexObservation(cloud.frame, pos, ray_out, conf, z0)
+    idx = idx[keep]
+    w = np.asarray(cloud.weight, np.float64)[keep]
+    cam = np.asarray(cloud.cam_xyz, np.float64)[keep]
     ray = getattr(cloud, "ray", None)
-    cam = np.asarray(cloud.cam_xyz, np.float64)[idx]
-    if ray is None:
-        ray = cloud.cam_xyz / np.maximum(cloud.cam_xyz[:, 2:3], 1e-6)
-    rays = np.asarray(ray, np.float64)[idx]
-    rhs = np.concatenate([cam, rays], -1)                                    # (Vm, k, 6)
-    ridge = np.eye(3) * (0.05 * sigma ** 2)
+    ray = cam / np.maximum(cam[:, 2:3], 1e-6) if ray is None else np.asarray(ray, np.float64)[keep]
+    ck = canon[keep].astype(np.float64)
+    R = _rotation(getattr(cloud, "rvec", None), ck, cam, w)
+    est = cam - (ck - lut.verts[idx]) @ R.T
 
-    def fit(wt):
-        """Weighted affine fit per vertex; returns (b (Vm, 6), A (Vm, 3, 6)) with rhs ~ b + dc @ A."""
-        sw = np.maximum(wt.sum(1), 1e-12)[:, None]
-        m = (wt[..., None] * dc).sum(1) / sw                               # weighted mean offset
-        ybar = (wt[..., None] * rhs).sum(1) / sw
-        d = dc - m[:, None]
-        dw = (d * wt[..., None]).transpose(0, 2, 1)
-        cov = dw @ d + ridge * sw[:, :, None]
-        A = _inv3(cov) @ (dw @ (rhs - ybar[:, None]))
-        return ybar - (m[:, None, :] @ A)[:, 0], A
+    def mean(wt, x):
+        sw = np.bincount(idx, wt, V)
+        s = np.stack([np.bincount(idx, wt * x[:, k], V) for k in range(3)], 1)
+        return s / np.maximum(sw, 1e-12)[:, None], sw
 
-    b, A = fit(w)
-    resid = np.linalg.norm(cam - b[:, None, :3] - dc @ A[:, :, :3], axis=-1)
-    w = w / (1 + (resid / robust_mm) ** 2)
-    b, _ = fit(w)
-    sol = b[:, None, :]
-    cnt = found.sum(1)
-    sw = w.sum(1)
-    off = np.linalg.norm((w[..., None] * dc).sum(1) / np.maximum(sw, 1e-12)[:, None], axis=1)
-    c = sw / k * np.exp(-(off / (0.5 * radius)) ** 2)
-    ok = (cnt >= min_neighbors) & np.isfinite(sol).all((1, 2)) & (sw > 0)
-    pos[vid[ok]] = sol[ok, 0, :3]
-    ray_out[vid[ok]] = sol[ok, 0, 3:]
-    conf[vid[ok]] = c[ok]
-    return VertexObservation(cloud.frame, pos, ray_out, conf)
-
-
-def _inv3(m: np.ndarray) -> np.ndarray:
-    """Inverse of a stack of 3x3 matrices by the adjugate (much faster than np.linalg for many small systems)."""
-    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
-    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
-    g, h, i = m[:, 2, 0], m[:, 2, 1], m[:, 2, 2]
-    co = np.stack([e * i - f * h, c * h - b * i, b * f - c * e,
-                   f * g - d * i, a * i - c * g, c * d - a * f,
-                   d * h - e * g, b * g - a * h, a * e - b * d], 1).reshape(-1, 3, 3)
-    det = a * co[:, 0, 0] + b * co[:, 1, 0] + c * co[:, 2, 0]
-    return co / np.where(np.abs(det) < 1e-30, 1e-30, det)[:, None, None]
+    m, _ = mean(w, est)
+    r = np.linalg.norm(est - m[idx], axis=1)
+    w = w / (1 + (r / robust_mm) ** 2)
+    m, sw = mean(w, est)
+    rm, _ = mean(w, ray)
+    ok = sw > 0
+    pos[ok], ray_out[ok], conf[ok] = m[ok], rm[ok], sw[ok]
+    return VertexObservation(cloud.frame, pos, ray_out, conf, z0)
 
 
 def stack(observations: list[VertexObservation | None], V: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,3 +153,8 @@ def stack(observations: list[VertexObservation | None], V: int) -> tuple[np.ndar
         if o is not None:
             P[i], Rr[i], C[i] = o.position, o.ray, o.confidence
     return P, Rr, C
+
+
+def anchors(observations: list[VertexObservation | None]) -> np.ndarray:
+    """(T,) anchor depth z_origin per frame, NaN where unknown (missing frame or an un-anchored observation)."""
+    return np.array([np.nan if o is None or o.z_origin is None else float(o.z_origin) for o in observations])

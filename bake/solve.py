@@ -73,9 +73,10 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
           iterations: int = 10, l1: float = 2e-3, l2: float = 1e-3, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
-          max_vertices: int = 1200) -> SolveResult:
+          max_vertices: int = 1200, z_origin: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
-    (no anchor correction)."""
+    (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
+    call; the anchor correction dz is solved freely per frame)."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
     obs_all = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)

@@ -65,9 +65,10 @@ def accuracy(head, T, seed, id_scale, crop, noise):
 def speed(head, T):
     seq = gt.make_sequence(head, T, seed=11, id_scale=1.0)
     conf = default_vertex_mask(head).astype(np.float32)
-    ray = np.zeros_like(seq.verts_cam)
-    ray[..., 2] = 1.0
-    obs = [VertexObservation(t, seq.verts_cam[t], ray[t], conf) for t in range(T)]
+    ray = seq.verts_cam / seq.verts_cam[..., 2:3]
+    z0 = seq.translation[:, 2] + np.random.default_rng(0).normal(0, 20, T)   # PnP-like anchor errors
+    Y = seq.verts_cam + (z0 - seq.translation[:, 2])[:, None, None] * ray
+    obs = [VertexObservation(t, Y[t] * conf[:, None], ray[t] * conf[:, None], conf, float(z0[t])) for t in range(T)]
     stage = {}
     a = time.perf_counter()
     tracks, _ = bake_observations(obs, np.arange(T), 30.0, seq.K, seq.size, head, smoothing=0.5,
