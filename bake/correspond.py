@@ -72,12 +72,12 @@ def _lookup(head: HeadModel, vmask: np.ndarray, voxel: float = VOXEL_MM, band: f
     o = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
     o = o[np.linalg.norm(o, axis=1) * voxel <= band + voxel]
     base = np.floor((cv - origin) / voxel).astype(np.int64)
-    cells = np.unique((base[:, None] + o[None]).reshape(-1, 3), axis=0)
-    cells = cells[((cells >= 0) & (cells < shape)).all(1)]
-    d, nn = cKDTree(cv).query(origin + (cells + 0.5) * voxel, k=1, distance_upper_bound=band)
+    flat = np.unique(np.ravel_multi_index((base[:, None] + o[None]).reshape(-1, 3).T, shape, mode="clip"))
+    cells = np.stack(np.unravel_index(flat, shape), 1)
+    d, nn = cKDTree(cv).query(origin + (cells + 0.5) * voxel, k=1, distance_upper_bound=band, workers=-1)
     near = np.isfinite(d)
     table = np.full(int(np.prod(shape)), -1, np.int32)
-    table[np.ravel_multi_index(cells[near].T, shape)] = vid[nn[near]]
+    table[flat[near]] = vid[nn[near]]
     lut = _Lookup(origin.astype(np.float32), shape, table, head.vertices.astype(np.float32))
     if len(_LOOKUPS) > 8:
         _LOOKUPS.clear()

@@ -38,11 +38,12 @@ class SolveResult:
 
 def kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Batched weighted rigid fit dst ~ R src + t. src, dst (T, V, 3), w (T, V) -> R (T, 3, 3), t (T, 3)."""
-    sw = np.maximum(w.sum(1), 1e-12)[:, None]
-    cs = (w[..., None] * src).sum(1) / sw
-    cd = (w[..., None] * dst).sum(1) / sw
-    H = ((src - cs[:, None]) * w[..., None]).transpose(0, 2, 1) @ (dst - cd[:, None])
-    U, _, Vt = np.linalg.svd(H)
+    src = np.broadcast_to(src, dst.shape) if src.ndim == 2 else src
+    sw = np.maximum(w.sum(1, dtype=np.float64), 1e-12)[:, None]
+    cs = (w[:, None, :] @ src)[:, 0] / sw
+    cd = (w[:, None, :] @ dst)[:, 0] / sw
+    H = (src * w[..., None]).transpose(0, 2, 1) @ dst - sw[:, :, None] * cs[:, :, None] * cd[:, None, :]
+    U, _, Vt = np.linalg.svd(H.astype(np.float64))
     d = np.sign(np.linalg.det(Vt.transpose(0, 2, 1) @ U.transpose(0, 2, 1)))
     D = np.zeros((len(w), 3, 3))
     D[:, 0, 0] = D[:, 1, 1] = 1
@@ -59,21 +60,24 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
     x = np.clip(np.zeros((T, n)) if x0 is None else x0.copy(), lo, hi)
     diag = np.maximum(np.einsum("tii->ti", G), 1e-12)
     g = np.einsum("tij,tj->ti", G, x) - b
+    Gc = np.ascontiguousarray(G.transpose(2, 1, 0))      # [a, i, t] = G[t, i, a]: column a of every frame
+    xc = np.ascontiguousarray(x.T)
+    gc = np.ascontiguousarray(g.T)
+    dc = np.ascontiguousarray(diag.T)
     for _ in range(sweeps):
         for a in range(n):
-            new = np.clip(x[:, a] - g[:, a] / diag[:, a], lo, hi)
-            step = new - x[:, a]
-            if not step.any():
-                continue
-            x[:, a] = new
-            g += G[:, :, a] * step[:, None]
+            new = np.minimum(np.maximum(xc[a] - gc[a] / dc[a], lo), hi)
+            step = new - xc[a]
+            xc[a] = new
+            gc += Gc[a] * step
+    x = xc.T.copy()
     return x
 
 
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
           iterations: int = 10, l1: float = 2e-3, l2: float = 1e-3, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
-          max_vertices: int = 1200, z_origin: np.ndarray | None = None) -> SolveResult:
+          max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
     call; the anchor correction dz is solved freely per frame)."""
@@ -93,17 +97,18 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     if not valid.any():
         return SolveResult(identity, W, rot, tr, dz, valid, rms, res_d, res_w)
     vi = np.nonzero(valid)[0]
-    Yv = Y[vi][:, obs].astype(np.float64)
-    Cv = C[vi][:, obs].astype(np.float64)
-    Rv = ray[vi][:, obs].astype(np.float64) if ray is not None else None
-    mu = head.vertices[obs].astype(np.float64)
-    B = head.identity_basis[:, obs].astype(np.float64)                    # (n_id, Vo, 3)
-    A = head.arkit_deltas[:, obs].astype(np.float64)                     # (52, Vo, 3)
+    f32 = np.float32                                  # the big per-frame arrays; small systems stay float64
+    Yv = Y[vi][:, obs].astype(f32)
+    Cv = C[vi][:, obs].astype(f32)
+    Rv = ray[vi][:, obs].astype(f32) if ray is not None else None
+    mu = head.vertices[obs].astype(f32)
+    B = head.identity_basis[:, obs].astype(f32)                          # (n_id, Vo, 3)
+    A = head.arkit_deltas[:, obs].astype(f32)                            # (52, Vo, 3)
     Tv, Vo = Cv.shape
     Af = A.reshape(52, -1)
     # per-frame Gram matrices of the ARKit deltas, weighted by confidence: G_t = sum_v c_tv A_v A_v^T
     P = (A.transpose(1, 0, 2) @ A.transpose(1, 2, 0)).reshape(Vo, -1)
-    G = (Cv.astype(np.float32) @ P.astype(np.float32)).reshape(Tv, 52, 52).astype(np.float64)
+    G = (Cv @ P).reshape(Tv, 52, 52).astype(np.float64)
     dG = np.einsum("tii->ti", G)
     scale = dG.mean(1, keepdims=True) + 1e-9
     G[:, np.arange(52), np.arange(52)] += l2 * scale
@@ -114,7 +119,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     Rw = Cv.copy()                                                         # robust pose weights
 
     def model():
-        return mu + np.tensordot(idv, B, 1) + (Wv @ Af).reshape(Tv, Vo, 3)
+        return mu + np.tensordot(idv.astype(f32), B, 1) + (Wv.astype(f32) @ Af).reshape(Tv, Vo, 3)
 
     M = model()
     Ycorr = Yv
@@ -127,27 +132,27 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         for _ in range(4):
             Rt, _ = kabsch(M, Ycorr, Rw)
             sc, tt, dzv = _solve_identity_translation(Rt, Yv - (Rt @ c0)[:, None, :], Rw, mu1, Rv, np.eye(1) * 1e-9, sc)
-            Ycorr = Yv + dzv[:, None, None] * Rv
+            Ycorr = Yv + dzv[:, None, None].astype(f32) * Rv
             M = np.broadcast_to(c0 + sc[0] * mu1[0], (Tv, Vo, 3))
         log.debug("template size factor from the anchor stage: %.3f", sc[0])
         M = model()
     for it in range(iterations):
         Rt, tt = kabsch(M, Ycorr, Rw)
         # identity, translation and anchor depth jointly, given rotation and expression (exact linear solve)
-        E0 = Yv - ((mu + (Wv @ Af).reshape(Tv, Vo, 3)) @ Rt.transpose(0, 2, 1))
+        E0 = Yv - ((mu + (Wv.astype(f32) @ Af).reshape(Tv, Vo, 3)) @ Rt.transpose(0, 2, 1).astype(f32))
         idv, tt, dzv = _solve_identity_translation(Rt, E0, Rw, B, Rv, prior if fit_identity else None, idv)
-        Ycorr = Yv if Rv is None else Yv + dzv[:, None, None] * Rv
+        Ycorr = Yv if Rv is None else Yv + dzv[:, None, None].astype(f32) * Rv
         M = model()
-        r = np.linalg.norm((M @ Rt.transpose(0, 2, 1)) + tt[:, None] - Ycorr, axis=-1)
-        Rw = Cv / (1 + (r / robust_mm) ** 2)
         # expression given identity and pose: batched box QP in the head frame
-        X = ((Ycorr - tt[:, None]) @ Rt)
-        rE = (X - mu - np.tensordot(idv, B, 1)) * Cv[..., None]
+        X = (Ycorr - tt[:, None].astype(f32)) @ Rt.astype(f32)
+        r = np.linalg.norm(X - M, axis=-1)
+        Rw = Cv / (1 + (r / robust_mm) ** 2)
+        rE = (X - mu - np.tensordot(idv.astype(f32), B, 1)) * Cv[..., None]
         b = rE.reshape(Tv, -1) @ Af.T - l1 * scale
-        Wv = box_qp(G, b, Wv, sweeps=20 if it < iterations - 1 else 60)
+        Wv = box_qp(G, b, Wv, sweeps=sweeps if it < iterations - 1 else 4 * sweeps)
         M = model()
     Rt, tt = kabsch(M, Ycorr, Rw)
-    X = ((Ycorr - tt[:, None]) @ Rt)
+    X = (Ycorr - tt[:, None].astype(f32)) @ Rt.astype(f32)
     E = X - M
     rms_v = np.sqrt((Cv * (E ** 2).sum(-1)).sum(1) / np.maximum(Cv.sum(1), 1e-12))
     if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
@@ -201,18 +206,19 @@ def _solve_identity_translation(R, E, w, B, ray, prior, id0):
         return id0, sol[:, :3], (sol[:, 3] if ray is not None else np.zeros(T))
     Bf = B.transpose(1, 2, 0).reshape(Vo, 3 * n)                           # (Vo, 3n): [v, j*n + k] = B[k, v, j]
     Bm = B.transpose(1, 2, 0).reshape(Vo * 3, n)
-    Hii = (Bm * np.repeat(w.sum(0), 3)[:, None]).T @ Bm + prior
-    gi = ((w[..., None] * E) @ R).sum(0).reshape(-1) @ Bm                   # sum_t B^T R_t^T (w E)
+    Hii = ((Bm * np.repeat(w.sum(0), 3)[:, None]).T @ Bm).astype(np.float64) + prior
+    R32 = R.astype(B.dtype)
+    gi = (((w[..., None] * E) @ R32).sum(0).reshape(-1) @ Bm).astype(np.float64)   # sum_t B^T R_t^T (w E)
     # coupling Hil[t] (n, nl): sum_v w B_v^T R_t^T [I, -ray]
     SB = (w @ Bf).reshape(T, 3, n)                                         # sum_v w_tv B_v (3, n)
     Hil = np.zeros((T, n, nl))
     Hil[:, :, :3] = np.einsum("tjk,tij->tki", SB, R)                         # B^T R^T
     if ray is not None:
-        u = (w[..., None] * ray) @ R                                       # R_t^T (w ray)
+        u = (w[..., None] * ray) @ R32                                     # R_t^T (w ray)
         Hil[:, :, 3] = -(u.reshape(T, -1) @ Bm)
     Hinv = np.linalg.inv(Hll)
     HilHinv = Hil @ Hinv
-    S = Hii - np.einsum("tkm,tlm->kl", HilHinv, Hil)
+    S = Hii - HilHinv.transpose(1, 0, 2).reshape(n, -1) @ Hil.transpose(1, 0, 2).reshape(n, -1).T
     rhs = gi - np.einsum("tkm,tm->k", HilHinv, gl)
     idv = np.linalg.solve(S, rhs)
     sol = np.einsum("tab,tb->ta", Hinv, gl - np.einsum("tkm,k->tm", Hil, idv))
