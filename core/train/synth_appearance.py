@@ -16,8 +16,8 @@ OBJ_BG, OBJ_HEAD, OBJ_HAIR, OBJ_FRAME, OBJ_LENS, OBJ_HAND, OBJ_MIC, OBJ_STRAND, 
 REGIONS = ("skin", "lips", "brows", "eyes", "scalp", "interior")
 
 # sRGB skin reflectances from very light to very dark (roughly Fitzpatrick I..VI)
-SKIN_SRGB = np.array([[0.93, 0.78, 0.70], [0.87, 0.69, 0.58], [0.78, 0.58, 0.45], [0.66, 0.46, 0.33],
-                      [0.50, 0.33, 0.23], [0.36, 0.23, 0.16], [0.24, 0.15, 0.11]])
+SKIN_SRGB = np.array([[0.94, 0.76, 0.69], [0.89, 0.67, 0.57], [0.80, 0.57, 0.45], [0.68, 0.45, 0.33],
+                      [0.52, 0.33, 0.24], [0.38, 0.23, 0.17], [0.25, 0.15, 0.11]])
 HAIR_SRGB = np.array([[0.05, 0.04, 0.035], [0.12, 0.08, 0.05], [0.25, 0.16, 0.09], [0.45, 0.32, 0.18],
                       [0.70, 0.56, 0.36], [0.55, 0.25, 0.10], [0.55, 0.55, 0.55], [0.85, 0.85, 0.82]])
 IRIS_SRGB = np.array([[0.25, 0.13, 0.05], [0.40, 0.25, 0.10], [0.30, 0.42, 0.55], [0.35, 0.45, 0.30],
@@ -104,7 +104,9 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     beard_zone = smoothstep(-5, -25, c[..., 1] + 0.25 * (c[..., 2] - 100)) * smoothstep(20, 55, c[..., 2]) \
         * (1 - smoothstep(-75, -110, c[..., 1] * 0 + c[..., 1] - 0.2 * c[..., 2]) * 0)
     beard_zone = beard_zone * (1 - reg[..., 1]) * (1 - smoothstep(20, 40, c[..., 1]))
-    bd = e("beard")[..., 0] * beard_zone * (0.55 + 0.9 * (n3[..., 0] - 0.5) + 0.4 * (n2[..., 2] - 0.5)).clamp(0, 1)
+    cheek_edge = smoothstep(0.0, 12.0, -(c[..., 1] + 20) + 0.45 * (c[..., 0].abs() - 20).clamp_min(0) * 0)
+    bd = e("beard")[..., 0] * beard_zone * cheek_edge \
+        * (0.6 + 0.5 * (n2[..., 2] - 0.5) + 0.35 * (n3[..., 0] - 0.5)).clamp(0, 1)
     alb = alb * (1 - bd[..., None]) + e("hair_col") * bd[..., None]
     # lips (soft boundary from region weights), lipstick
     ell = (c[..., 0] / 25.0) ** 2 + ((c[..., 1] + 58.5) / 12.0) ** 2
@@ -117,7 +119,8 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     lash = smoothstep(0.02, 0.35, eyes_w) * (1 - smoothstep(0.5, 0.9, eyes_w))
     alb = alb * (1 - (0.45 + 0.4 * e("eye_makeup")) * lash[..., None])
     # brows: hair colour with strand noise
-    bw = smoothstep(0.2, 0.7, reg[..., 2]) * (0.75 + 0.6 * (n3[..., 1] - 0.5)).clamp(0, 1) * e("brow_dens")[..., 0]
+    streak = noise3(c * c.new_tensor([0.25, 1.0, 1.0]), 0.6, P["noff"] + 0.43)[..., 0]
+    bw = smoothstep(0.15, 0.75, reg[..., 2]) * (0.75 + 0.5 * (streak - 0.5)).clamp(0, 1) * e("brow_dens")[..., 0]
     alb = alb * (1 - bw[..., None]) + e("brow_col") * bw[..., None]
     # eyes: sclera, iris, pupil by distance from the eye axis (canonical, seen from the front)
     is_eye = (reg[..., 3] > 0.5)[..., None]

@@ -120,24 +120,30 @@ def glasses(rng, eye_l: np.ndarray, eye_r: np.ndarray, ear_y: float):
 
 
 def hand(rng, anchor: np.ndarray, normal: np.ndarray):
-    """A palm with fingers near a face-surface point (anchor) along its outward normal."""
-    rot = random_rotation(rng, 180)
-    dist = rng.uniform(12, 45)
-    ctr = anchor + normal * dist
+    """A hand resting near a face-surface point (anchor, outward normal), fingers roughly up, with a forearm
+    that leaves the frame downwards (chin/cheek/mouth touches as in real footage)."""
     s = rng.uniform(0.85, 1.15)
-    parts = [ellipsoid(ctr, np.array([42, 48, 14]) * s, rot)]
-    for k, (dx, ln) in enumerate(((-27, 70), (-9, 80), (9, 76), (27, 60))):
-        base = ctr + rot @ (np.array([dx * 0.95, 42, 0]) * s)
-        d = rot @ np.array([dx * 0.12, 1.0, rng.uniform(-0.3, 0.5)])
-        d /= np.linalg.norm(d)
-        bend = rot @ np.array([0, 0, rng.uniform(-0.6, 0.6)])
+    up = np.array([rng.uniform(-0.5, 0.5), 1.0, rng.uniform(-0.2, 0.3)])
+    nz = normal / np.linalg.norm(normal)
+    up = up - (up @ nz) * nz
+    up /= np.linalg.norm(up)
+    side = np.cross(up, nz)
+    rot = np.stack([side, up, nz], 1)                   # columns: palm width, finger direction, palm normal
+    ctr = anchor + nz * rng.uniform(14, 30) - up * rng.uniform(20, 60) * s
+    parts = [ellipsoid(ctr, np.array([40, 45, 13]) * s, rot)]
+    curl = rng.uniform(0.0, 0.9)
+    for dx, ln in ((-24, 62), (-8, 72), (8, 68), (24, 54)):
+        base = ctr + rot @ (np.array([dx, 38, 0]) * s)
         t = np.linspace(0, 1, 6)[:, None]
-        path = base + t * d * ln * s + (t ** 2) * bend * ln * s
-        parts.append(tube(path, 8.5 * s * (1 - 0.2 * t[:, 0]), 6))
-    thumb_base = ctr + rot @ (np.array([-38, 0, 5]) * s)
-    d = rot @ np.array([-0.7, 0.7, 0.2])
+        path = base + (t * ln * s) * (rot @ np.array([dx * 0.004, 1.0, 0])) \
+            + (t ** 2 * ln * s * curl) * (rot @ np.array([0, -0.3, -0.8]))
+        parts.append(tube(path, 8.5 * s * (1 - 0.15 * t[:, 0]), 6))
+    tb = ctr + rot @ (np.array([-36, 5, 6]) * s)
     t = np.linspace(0, 1, 5)[:, None]
-    parts.append(tube(thumb_base + t * d * 60 * s, 10 * s, 6))
+    parts.append(tube(tb + t * 55 * s * (rot @ np.array([-0.5, 0.8, 0.3])), 10 * s, 6))
+    down = -up + rng.uniform(-0.3, 0.3) * side + 0.2 * nz
+    t = np.linspace(0, 1, 6)[:, None]
+    parts.append(tube(ctr - up * 35 * s + t * down * 320, np.linspace(27, 36, 6) * s, 8))
     return merge(parts)
 
 
@@ -177,13 +183,14 @@ def torso(rng):
 
 def hair_curtain(rng, vol: float, length: float, z_cut: float):
     """Long hair falling behind/beside the face: an open elliptic sheet from the temples down past the jaw."""
-    rx, rz, cz = 90 + vol, 100 + vol, -5.0
-    ys = np.linspace(45.0, -60.0 - length, 10)
+    rx, rz, cz = 84 + vol, 98 + vol, -5.0
+    ys = np.linspace(110.0, -60.0 - length, 12)
     c0 = np.clip((z_cut - cz) / rz, -0.95, 0.95)
     phi0 = np.arccos(c0)
     phis = np.linspace(phi0, 2 * np.pi - phi0, 24)
-    flare = 1 + 0.25 * np.clip((45 - ys) / (105 + length), 0, 1) ** 2 * rng.uniform(0.3, 1.2)
-    wob = rng.uniform(-4, 4, (len(ys), len(phis)))
+    dome = np.sqrt(np.clip(1 - (np.maximum(ys - 10, 0) / 135) ** 2, 0.05, 1))     # follows the skull on top
+    flare = dome * (1 + 0.12 * np.clip(-ys / (60 + length), 0, 1) ** 2 * rng.uniform(0.0, 1.0))
+    wob = rng.uniform(-2.5, 2.5, (len(ys), len(phis)))
     x = (rx * flare[:, None] + wob) * np.sin(phis)[None]
     z = cz + (rz * flare[:, None] + wob) * np.cos(phis)[None]
     y = np.broadcast_to(ys[:, None], x.shape) + rng.uniform(-3, 3, x.shape)
