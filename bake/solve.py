@@ -75,12 +75,13 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
 
 
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
-          iterations: int = 10, l1: float = 2e-3, l2: float = 1e-3, identity_noise_mm: float = 1.0,
+          iterations: int = 5, l1: float = 2e-4, l2: float = 1e-5, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
           max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
-    call; the anchor correction dz is solved freely per frame)."""
+    call; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps, ``sweeps`` the
+    coordinate-descent sweeps of the final box QP polish of the ARKit weights."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
     obs_all = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)
@@ -89,84 +90,166 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     tr = np.zeros((T, 3))
     dz = np.zeros(T)
     n_id = len(head.identity_std)
-    identity = np.zeros(n_id)
     W = np.zeros((T, 52))
     res_d = np.zeros((n_residual, V, 3), np.float32)
     res_w = np.zeros((T, n_residual), np.float32)
     rms = np.full(T, np.nan)
     if not valid.any():
-        return SolveResult(identity, W, rot, tr, dz, valid, rms, res_d, res_w)
+        return SolveResult(np.zeros(n_id), W, rot, tr, dz, valid, rms, res_d, res_w)
     vi = np.nonzero(valid)[0]
-    f32 = np.float32                                  # the big per-frame arrays; small systems stay float64
+    f32 = np.float32
     Yv = Y[vi][:, obs].astype(f32)
     Cv = C[vi][:, obs].astype(f32)
     Rv = ray[vi][:, obs].astype(f32) if ray is not None else None
-    mu = head.vertices[obs].astype(f32)
-    B = head.identity_basis[:, obs].astype(f32)                          # (n_id, Vo, 3)
-    A = head.arkit_deltas[:, obs].astype(f32)                            # (52, Vo, 3)
-    Tv, Vo = Cv.shape
-    Af = A.reshape(52, -1)
-    # per-frame Gram matrices of the ARKit deltas, weighted by confidence: G_t = sum_v c_tv A_v A_v^T
-    P = (A.transpose(1, 0, 2) @ A.transpose(1, 2, 0)).reshape(Vo, -1)
-    G = (Cv @ P).reshape(Tv, 52, 52).astype(np.float64)
-    dG = np.einsum("tii->ti", G)
-    scale = dG.mean(1, keepdims=True) + 1e-9
-    G[:, np.arange(52), np.arange(52)] += l2 * scale
-    prior = np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / Vo / head.identity_std.astype(np.float64) ** 2)
-    Wv = np.zeros((Tv, 52))
-    idv = np.zeros(n_id)
-    dzv = np.zeros(Tv)
-    Rw = Cv.copy()                                                         # robust pose weights
-
-    def model():
-        return mu + np.tensordot(idv.astype(f32), B, 1) + (Wv.astype(f32) @ Af).reshape(Tv, Vo, 3)
-
-    M = model()
-    Ycorr = Yv
-    if Rv is not None:
-        # anchor depths first, with the template's overall size as the only shape freedom: head size and distance
-        # trade off, so a bigger or smaller head than the template otherwise needs many alternations to settle
-        c0 = mu.mean(0)
-        mu1 = (mu - c0)[None]
-        sc = np.ones(1)
-        for _ in range(4):
-            Rt, _ = kabsch(M, Ycorr, Rw)
-            sc, tt, dzv = _solve_identity_translation(Rt, Yv - (Rt @ c0)[:, None, :], Rw, mu1, Rv, np.eye(1) * 1e-9, sc)
-            Ycorr = Yv + dzv[:, None, None].astype(f32) * Rv
-            M = np.broadcast_to(c0 + sc[0] * mu1[0], (Tv, Vo, 3))
-        log.debug("template size factor from the anchor stage: %.3f", sc[0])
-        M = model()
-    for it in range(iterations):
-        Rt, tt = kabsch(M, Ycorr, Rw)
-        # identity, translation and anchor depth jointly, given rotation and expression (exact linear solve)
-        E0 = Yv - ((mu + (Wv.astype(f32) @ Af).reshape(Tv, Vo, 3)) @ Rt.transpose(0, 2, 1).astype(f32))
-        idv, tt, dzv = _solve_identity_translation(Rt, E0, Rw, B, Rv, prior if fit_identity else None, idv)
-        Ycorr = Yv if Rv is None else Yv + dzv[:, None, None].astype(f32) * Rv
-        M = model()
-        # expression given identity and pose: batched box QP in the head frame
-        X = (Ycorr - tt[:, None].astype(f32)) @ Rt.astype(f32)
-        r = np.linalg.norm(X - M, axis=-1)
-        Rw = Cv / (1 + (r / robust_mm) ** 2)
-        rE = (X - mu - np.tensordot(idv.astype(f32), B, 1)) * Cv[..., None]
-        b = rE.reshape(Tv, -1) @ Af.T - l1 * scale
-        Wv = box_qp(G, b, Wv, sweeps=sweeps if it < iterations - 1 else 4 * sweeps)
-        M = model()
-    Rt, tt = kabsch(M, Ycorr, Rw)
-    X = (Ycorr - tt[:, None].astype(f32)) @ Rt.astype(f32)
-    E = X - M
-    rms_v = np.sqrt((Cv * (E ** 2).sum(-1)).sum(1) / np.maximum(Cv.sum(1), 1e-12))
+    prior = None
+    if fit_identity:
+        prior = np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / len(obs)
+                        / head.identity_std.astype(np.float64) ** 2)
+    st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps)
+    Rt, tt, dzv, Wv, idv, rms_v = st
     if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
         Ca = C[vi][:, obs_all].astype(np.float64)
         Ya = Y[vi][:, obs_all].astype(np.float64)
         if ray is not None:
             Ya = Ya + dzv[:, None, None] * ray[vi][:, obs_all]
         Ma = head.vertices[obs_all] + np.tensordot(idv, head.identity_basis[:, obs_all], 1) \
-            + (Wv @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(Tv, -1, 3)
+            + (Wv @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(len(vi), -1, 3)
         rd, rw = _residual_keys((Ya - tt[:, None]) @ Rt - Ma, Ca, n_residual)
         res_d[:, obs_all] = rd
         res_w[vi] = rw
     rot[vi], tr[vi], dz[vi], W[vi], rms[vi] = Rt, tt, dzv, Wv, rms_v
     return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w)
+
+
+_EPS = np.zeros((3, 3, 3))
+_EPS[0, 1, 2] = _EPS[1, 2, 0] = _EPS[2, 0, 1] = 1
+_EPS[0, 2, 1] = _EPS[2, 1, 0] = _EPS[1, 0, 2] = -1
+
+
+def _rodrigues(om: np.ndarray) -> np.ndarray:
+    """Batched exp([om]x): (T, 3) -> (T, 3, 3)."""
+    th = np.linalg.norm(om, axis=1)
+    Kx = np.einsum("ijk,tk->tij", -_EPS, om / np.maximum(th, 1e-12)[:, None])
+    s, c = np.sin(th)[:, None, None], np.cos(th)[:, None, None]
+    return np.eye(3) + s * Kx + (1 - c) * (Kx @ Kx)
+
+
+def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps):
+    """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
+    shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
+
+    Residual in the head frame (isotropic weights, so rotating it changes nothing):
+        e_tv = R_t^T (Y_tv + dz_t ray_tv) - s_t - (mu_v + B_v id + A_v w_t),   camera translation = R_t s_t.
+    With R_t <- R_t exp([om]x) the Jacobian is [X]x (om), -I (s), R^T ray (dz), -A (w), -B (id), X = R^T (Y + dz ray).
+    """
+    f32 = np.float32
+    T, Vo = Cv.shape
+    n = head.identity_basis.shape[0]
+    mu = head.vertices[obs].astype(f32)
+    A = head.arkit_deltas[:, obs].astype(f32)                            # (52, Vo, 3)
+    B = head.identity_basis[:, obs].astype(f32)                          # (n, Vo, 3)
+    Af = A.reshape(52, -1)
+    Bm = B.transpose(1, 2, 0).reshape(Vo * 3, n)
+    Ap = np.ascontiguousarray(A.transpose(1, 0, 2).reshape(Vo, 52 * 3))  # [v, a*3+k]
+    Bp = np.ascontiguousarray(B.transpose(1, 0, 2).reshape(Vo, n * 3))
+    P_AA = np.einsum("avk,bvk->vab", A, A).reshape(Vo, -1)
+    P_AB = np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1)
+    P_BB = np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1)
+    nf = 7 + 52
+    has_ray = Rv is not None
+    ABp = np.concatenate([Ap, Bp], 1)                                    # (Vo, 3 * (52 + n))
+    # rigid start on the template
+    Rt, tt = kabsch(np.broadcast_to(mu, Yv.shape), Yv, Cv)
+    s = np.einsum("tji,tj->ti", Rt, tt)                                    # R^T t
+    dz = np.zeros(T)
+    w = np.zeros((T, 52))
+    idv = np.zeros(n)
+    c = Cv
+    scale = None
+    F = np.zeros((T, Vo, 10), f32)                                         # per vertex [X, r, e, 1]
+    F[..., 9] = 1
+    for it in range(iterations + 1):
+        R32 = Rt.astype(f32)
+        Yc = Yv if not has_ray else Yv + dz[:, None, None].astype(f32) * Rv
+        X = Yc @ R32                                                        # R^T Y (row vectors)
+        M = mu + np.tensordot(idv.astype(f32), B, 1) + (w.astype(f32) @ Af).reshape(T, Vo, 3)
+        e = X - s[:, None, :].astype(f32) - M
+        if it >= 1:
+            c = Cv / (1 + (e * e).sum(-1) / robust_mm ** 2)
+        if it == iterations:
+            break
+        F[..., :3] = X
+        if has_ray:
+            F[..., 3:6] = Rv @ R32                                          # R^T ray
+        F[..., 6:9] = e
+        Fc = F.transpose(0, 2, 1) * c[:, None, :]                           # (T, 10, Vo)
+        mom = (Fc @ F).astype(np.float64)                                  # weighted moments (T, 10, 10)
+        if it <= 2 or it % 2 == 0:        # the weight-dependent Gram blocks; later steps reuse them (quasi-Newton)
+            Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
+            Hwi = (c @ P_AB).reshape(T, 52, n).astype(np.float64)
+            Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + (prior if prior is not None else 0)
+            if scale is None:
+                scale = np.einsum("tii->ti", Gw).mean(1, keepdims=True) + 1e-9
+        XX, XR_, Xe = mom[:, :3, :3], mom[:, 3:6, :3], mom[:, 6:9, :3]
+        sc, SX, Sr, Se = mom[:, 9, 9], mom[:, 9, :3], mom[:, 9, 3:6], mom[:, 9, 6:9]
+        H = np.zeros((T, nf, nf))
+        H[:, :3, :3] = np.trace(XX, axis1=1, axis2=2)[:, None, None] * np.eye(3) - XX
+        Hos = np.einsum("ijk,tk->tij", -_EPS, SX)                          # [SX]x
+        H[:, :3, 3:6] = Hos
+        H[:, 3:6, :3] = Hos.transpose(0, 2, 1)
+        H[:, :3, 6] = H[:, 6, :3] = np.einsum("ijk,tjk->ti", _EPS, XR_)   # sum c r x X
+        H[:, 3:6, 3:6] = sc[:, None, None] * np.eye(3)
+        H[:, 3:6, 6] = H[:, 6, 3:6] = -Sr
+        H[:, 6, 6] = np.trace(mom[:, 3:6, 3:6], axis1=1, axis2=2) + 1e-6 * sc
+        S = (Fc[:, [0, 1, 2, 3, 4, 5, 9]].reshape(T * 7, Vo) @ ABp).reshape(T, 7, 52 + n, 3).astype(np.float64)
+        Hfx = np.concatenate([np.einsum("ijk,tjak->tia", _EPS, S[:, :3]), S[:, 6].transpose(0, 2, 1),
+                              -np.einsum("tkak->ta", S[:, 3:6])[:, None]], 1)   # (T, 7, 52 + n)
+        H[:, :7, 7:] = Hfx[..., :52]
+        H[:, 7:, :7] = Hfx[..., :52].transpose(0, 2, 1)
+        H[:, 7:, 7:] = Gw
+        H[:, np.arange(7, nf), np.arange(7, nf)] += l2 * scale
+        Hxi = np.concatenate([Hfx[..., 52:], Hwi], 1)                      # (T, nf, n)
+        ce = (c[..., None] * e).reshape(T, -1)
+        g = np.zeros((T, nf))
+        g[:, :3] = np.einsum("ijk,tjk->ti", _EPS, Xe)                      # sum c e x X
+        g[:, 3:6] = -Se
+        g[:, 6] = np.trace(mom[:, 3:6, 6:9], axis1=1, axis2=2)
+        g[:, 7:] = -(ce @ Af.T) + l1 * scale + l2 * scale * w
+        # projected Newton: weights at a bound whose gradient pushes outwards stay there
+        act = ((w <= 0) & (g[:, 7:] > 0)) | ((w >= 1) & (g[:, 7:] < 0))
+        if act.any():
+            ta, ia = np.nonzero(act)
+            ia = ia + 7
+            H[ta, ia, :] = 0
+            H[ta, :, ia] = 0
+            H[ta, ia, ia] = 1
+            g[ta, ia] = 0
+            Hxi[ta, ia, :] = 0
+        if prior is not None:
+            gi = -(ce.sum(0, dtype=np.float64) @ Bm) + prior @ idv
+            sol = np.linalg.solve(H, np.concatenate([Hxi, g[..., None]], 2))
+            Hinv_Hxi, Hinv_g = sol[..., :n], sol[..., n]
+            Sch = Hii - np.einsum("tfa,tfb->ab", Hxi, Hinv_Hxi)
+            di = -np.linalg.solve(Sch, gi - np.einsum("tfa,tf->a", Hxi, Hinv_g))
+            d = -(Hinv_g + np.einsum("tfa,a->tf", Hinv_Hxi, di))
+            idv = idv + di
+        else:
+            d = -np.linalg.solve(H, g[..., None])[..., 0]
+        Rt = Rt @ _rodrigues(d[:, :3])
+        s = s + d[:, 3:6]
+        if has_ray:
+            dz = dz + d[:, 6]
+        w = np.clip(w + d[:, 7:], 0.0, 1.0)
+    # polish the weights at the final pose: the exact box QP of each frame
+    Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
+    Gw[:, np.arange(52), np.arange(52)] += l2 * scale
+    rE = (X - s[:, None, :].astype(f32) - mu - np.tensordot(idv.astype(f32), B, 1)) * c[..., None]
+    w = box_qp(Gw, rE.reshape(T, -1) @ Af.T - l1 * scale, w, sweeps=sweeps)
+    M = mu + np.tensordot(idv.astype(f32), B, 1) + (w.astype(f32) @ Af).reshape(T, Vo, 3)
+    e = X - s[:, None, :].astype(f32) - M
+    rms = np.sqrt((Cv * (e ** 2).sum(-1)).sum(1) / np.maximum(Cv.sum(1), 1e-12))
+    tt = np.einsum("tij,tj->ti", Rt, s)
+    return Rt, tt, dz, w, idv, rms
 
 
 def _solve_subset(head: HeadModel, obs: np.ndarray, n: int) -> np.ndarray:
