@@ -41,6 +41,7 @@ class VertexObservation:
     ray: np.ndarray          # (V, 3) float32 d position / d z_origin
     confidence: np.ndarray   # (V,) float32 >= 0
     z_origin: float | None = None   # anchor depth (mm) the positions were unprojected with; None = not anchored
+    offset: np.ndarray | None = None  # (V, 3) float32 weighted mean canonical offset c_p - c_v of the vertex's points
 
 
 def default_vertex_mask(head: HeadModel) -> np.ndarray:
@@ -138,9 +139,11 @@ def correspond(cloud: PointCloud, head: HeadModel, vertex_mask: np.ndarray | Non
     w = w / (1 + (r / robust_mm) ** 2)
     m, sw = mean(w, est)
     rm, _ = mean(w, ray)
+    om, _ = mean(w, ck - lut.verts[idx])
+    off = np.zeros((V, 3), np.float32)
     ok = sw > 0
-    pos[ok], ray_out[ok], conf[ok] = m[ok], rm[ok], sw[ok]
-    return VertexObservation(cloud.frame, pos, ray_out, conf, z0)
+    pos[ok], ray_out[ok], conf[ok], off[ok] = m[ok], rm[ok], sw[ok], om[ok]
+    return VertexObservation(cloud.frame, pos, ray_out, conf, z0, off)
 
 
 def stack(observations: list[VertexObservation | None], V: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,6 +156,17 @@ def stack(observations: list[VertexObservation | None], V: int) -> tuple[np.ndar
         if o is not None:
             P[i], Rr[i], C[i] = o.position, o.ray, o.confidence
     return P, Rr, C
+
+
+def offsets(observations: list[VertexObservation | None], V: int) -> np.ndarray | None:
+    """(T, V, 3) canonical offsets of the observations (0 where missing), or None when none carries them."""
+    if not any(o is not None and o.offset is not None for o in observations):
+        return None
+    out = np.zeros((len(observations), V, 3), np.float32)
+    for i, o in enumerate(observations):
+        if o is not None and o.offset is not None:
+            out[i] = o.offset
+    return out
 
 
 def anchors(observations: list[VertexObservation | None]) -> np.ndarray:

@@ -17,7 +17,7 @@ from core import head_model
 from core.errors import BakeError, FaceCaptureError
 from core.points import intrinsics, to_point_cloud
 
-from .correspond import VertexObservation, anchors, correspond, stack
+from .correspond import VertexObservation, anchors, correspond, offsets, stack
 from .filter import temporal_filter
 from .solve import solve
 from .tracks import HEAD_MOTIONS, build_tracks
@@ -68,7 +68,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
     Y, ray, C = stack(observations, head.n_vertices)
-    res = solve(Y, C, head, ray=ray, n_residual=residual_keys, z_origin=anchors(observations))
+    res = solve(Y, C, head, ray=ray, n_residual=residual_keys, z_origin=anchors(observations),
+                offset=offsets(observations, head.n_vertices))
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
     if not res.valid.any():

@@ -77,11 +77,15 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
           iterations: int = 5, l1: float = 2e-4, l2: float = 1e-5, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
-          max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None) -> SolveResult:
+          max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None,
+          offset: np.ndarray | None = None, transport_passes: int = 1) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
     call; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps, ``sweeps`` the
-    coordinate-descent sweeps of the final box QP polish of the ARKit weights."""
+    coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the canonical
+    offsets of the observations (``VertexObservation.offset``): the correspondence carried each point to its vertex
+    with the rigid rotation only; with the offsets the solve adds the model's own stretch over that offset
+    ((J_v - I) o_v, J_v the local Jacobian of the fitted shape) in ``transport_passes`` re-solves."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
     obs_all = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)
@@ -106,6 +110,11 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         prior = np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / len(obs)
                         / head.identity_std.astype(np.float64) ** 2)
     st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps)
+    if offset is not None and transport_passes > 0:
+        stretch = _Stretch(head, obs, offset[vi][:, obs])
+        for _ in range(transport_passes):
+            st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, max(2, iterations // 2), l1, l2, robust_mm, sweeps,
+                               init=st, delta=stretch(st[4], st[3]))
     Rt, tt, dzv, Wv, idv, rms_v = st
     if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
         Ca = C[vi][:, obs_all].astype(np.float64)
@@ -134,7 +143,7 @@ def _rodrigues(om: np.ndarray) -> np.ndarray:
     return np.eye(3) + s * Kx + (1 - c) * (Kx @ Kx)
 
 
-def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps):
+def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=None, delta=None):
     """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
     shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
 
@@ -158,12 +167,16 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     nf = 7 + 52
     has_ray = Rv is not None
     ABp = np.concatenate([Ap, Bp], 1)                                    # (Vo, 3 * (52 + n))
-    # rigid start on the template
-    Rt, tt = kabsch(np.broadcast_to(mu, Yv.shape), Yv, Cv)
+    if init is None:                                                       # rigid start on the template
+        Rt, tt = kabsch(np.broadcast_to(mu, Yv.shape), Yv, Cv)
+        dz = np.zeros(T)
+        w = np.zeros((T, 52))
+        idv = np.zeros(n)
+    else:
+        Rt, tt, dz, w, idv = (np.array(x, np.float64) for x in init[:5])
     s = np.einsum("tji,tj->ti", Rt, tt)                                    # R^T t
-    dz = np.zeros(T)
-    w = np.zeros((T, 52))
-    idv = np.zeros(n)
+    if delta is not None:
+        mu = mu + delta                                                    # (T, Vo, 3): per-frame template
     c = Cv
     scale = None
     F = np.zeros((T, Vo, 10), f32)                                         # per vertex [X, r, e, 1]
@@ -250,6 +263,43 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     rms = np.sqrt((Cv * (e ** 2).sum(-1)).sum(1) / np.maximum(Cv.sum(1), 1e-12))
     tt = np.einsum("tij,tj->ti", Rt, s)
     return Rt, tt, dz, w, idv, rms
+
+
+class _Stretch:
+    """delta_tv = (J_tv - I) o_tv: what the fitted shape adds to the rigid transport of the canonical offset o_tv.
+    J o is taken on the template's 1-ring: o = sum_k lam_k (c_nk - c_v) (least norm, tangent plane), so
+    delta = sum_k lam_k (D_nk - D_v) with D = B id + A w the displacement from the template."""
+
+    def __init__(self, head: HeadModel, obs: np.ndarray, offset: np.ndarray, rcond: float = 0.25):
+        V = head.n_vertices
+        f = head.faces
+        ring = [set() for _ in range(V)]
+        for a, b in ((0, 1), (1, 2), (2, 0)):
+            for i, j in zip(f[:, a], f[:, b]):
+                ring[i].add(j)
+                ring[j].add(i)
+        k = max(len(ring[v]) for v in obs)
+        nb = np.array([sorted(ring[v]) + [v] * (k - len(ring[v])) for v in obs])          # (Vo, k) padded
+        D = head.vertices[nb] - head.vertices[obs][:, None]                               # (Vo, k, 3)
+        pinv = np.linalg.pinv(D.transpose(0, 2, 1), rcond=rcond)                          # (Vo, k, 3)
+        self.lam = np.einsum("vkj,tvj->tvk", pinv.astype(np.float32), offset.astype(np.float32))
+        U, inv = np.unique(np.concatenate([obs, nb.ravel()]), return_inverse=True)
+        self.self_idx = inv[: len(obs)]
+        self.nb_idx = inv[len(obs):].reshape(nb.shape)
+        self.B = head.identity_basis[:, U].astype(np.float32)
+        self.A = head.arkit_deltas[:, U].reshape(52, -1).astype(np.float32)
+        self.nU = len(U)
+
+    def __call__(self, identity: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        T = len(weights)
+        Dd = (weights.astype(np.float32) @ self.A).reshape(T, self.nU, 3) \
+            + np.tensordot(identity.astype(np.float32), self.B, 1)
+        out = np.empty((T,) + self.lam.shape[1:2] + (3,), np.float32)
+        for a in range(0, T, 128):                                                         # bounded memory
+            d = Dd[a:a + 128]
+            diff = d[:, self.nb_idx] - d[:, self.self_idx][:, :, None]                     # (t, Vo, k, 3)
+            out[a:a + 128] = np.einsum("tvk,tvkj->tvj", self.lam[a:a + 128], diff)
+        return out
 
 
 def _solve_subset(head: HeadModel, obs: np.ndarray, n: int) -> np.ndarray:
