@@ -79,6 +79,10 @@ class SynthConfig:
     p_lowres: float = 0.15
     noise_max: float = 0.035
     shadow_res: int = 72
+    # torch intra-op threads while rendering on CPU (restored afterwards). 1 is fastest here: the renderer runs
+    # many small ops and on a shared 2-core machine multi-threaded small ops stall (measured 10x slower with 2);
+    # parallelise with DataLoader worker processes instead. 0 leaves the caller's setting.
+    cpu_threads: int = 1
 
 
 # ---------------------------------------------------------------- static assets per device
@@ -374,13 +378,13 @@ def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor,
 
     for i, p in enumerate(P):
         o = p["occ"]
-        rng = np.random.default_rng(o["seed"])
+        sub = lambda k: np.random.default_rng([o["seed"], k])     # noqa: E731  one stream per occluder kind
         vh = vh_np[i]
         if o["hair"] is not None:
             shell, hf = _hair_shell(A, o["hair"], verts_head[i], vn_head[i])
             add(shell, hf, ap.OBJ_HAIR, i, tex=A.template, nrm=vn_head[i], cull=True)
             if o["hair"].get("long", 0) > 0:
-                cv, cf = occ.hair_curtain(rng, o["hair"]["vol"], o["hair"]["long"], o["hair"]["z_cut"])
+                cv, cf = occ.hair_curtain(sub(1), o["hair"]["vol"], o["hair"]["long"], o["hair"]["z_cut"])
                 add(cv, cf, ap.OBJ_HAIR, i)
         eyes = A.head.region_mask("eyes")
         if o["glasses"]:
@@ -388,29 +392,30 @@ def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor,
             er = vh[eyes & (A.head.vertices[:, 0] < 0)]
             cl, cr = el.mean(0), er.mean(0)
             cl[2], cr[2] = el[:, 2].max(), er[:, 2].max()
-            (gv, gf), lens = occ.glasses(rng, cl, cr, float(cl[1]))
+            (gv, gf), lens = occ.glasses(sub(2), cl, cr, float(cl[1]))
             add(gv, gf, ap.OBJ_FRAME, i)
             if lens is not None:
                 add(lens[0], lens[1], ap.OBJ_LENS, i)
         if o["hand"]:
             cand = A.front[(A.head.vertices[A.front, 1] < 20) & (A.head.vertices[A.front, 1] > -120)]
+            rng = sub(3)
             j = cand[rng.integers(len(cand))]
             nrm = vn_head[i, j].cpu().numpy().astype(np.float64)
             hv, hf = occ.hand(rng, vh[j], nrm)
             add(hv, hf, ap.OBJ_HAND, i)
         if o["mic"]:
-            mv, mf = occ.microphone(rng, vh[A.head.region_mask("lips")].mean(0))
+            mv, mf = occ.microphone(sub(4), vh[A.head.region_mask("lips")].mean(0))
             add(mv, mf, ap.OBJ_MIC, i)
         if o["strands"]:
             hl = o["hair"]["y_front"] if o["hair"] is not None else 80.0
-            sv, sf = occ.strands(rng, vh, A.front, o["strands"], hl)
+            sv, sf = occ.strands(sub(5), vh, A.front, o["strands"], hl)
             add(sv, sf, ap.OBJ_STRAND, i)
         if o["torso"]:
             # the body does not follow head rotation: express it in the head frame of this sample
             pose = p["pose"]
             Rb = _rot(pose["yaw"] * 0.3, 0, 0)
             Rh = _rot(pose["yaw"], pose["pitch"], pose["roll"])
-            tv, tf = occ.torso(rng)
+            tv, tf = occ.torso(sub(6))
             tv = tv @ Rb.T @ Rh        # body pose in camera-aligned head frame, mapped back into the head frame
             add(tv, tf, ap.OBJ_TORSO, i)
     return dict(tri=torch.cat(tris), normal=torch.cat(norms), tex=torch.cat(texs), reg=torch.cat(regs),
@@ -608,7 +613,22 @@ def make_batch(cfg: SynthConfig, n: int, seed: int, split: str = "train", device
         raise FaceCaptureError(f"make_batch needs n >= 1 and size >= 16 (got n={n}, size={cfg.size})")
     A = _assets(torch.device(device))
     P = [sample_params(cfg, seed, split, i, A) for i in range(n)]
-    return _batch_from_params(cfg, P, A)
+    with _cpu_threads(cfg.cpu_threads if A.device.type == "cpu" else 0):
+        return _batch_from_params(cfg, P, A)
+
+
+class _cpu_threads:
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        if self.n > 0 and self.n != self.old:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        if torch.get_num_threads() != self.old:
+            torch.set_num_threads(self.old)
 
 
 def _batch_from_params(cfg: SynthConfig, P: list[dict], A: _Assets) -> dict[str, torch.Tensor]:
@@ -723,7 +743,9 @@ def make_sequence(cfg: SynthConfig, frames: int, seed: int, width: int, height: 
             P.append(p)
             Rs.append(R)
             ts.append(t)
-        r = render_params(P, np.repeat(K[None], len(P), 0), (height, width), device, cfg, np.stack(Rs), np.stack(ts))
+        with _cpu_threads(cfg.cpu_threads if torch.device(device).type == "cpu" else 0):
+            r = render_params(P, np.repeat(K[None], len(P), 0), (height, width), device, cfg, np.stack(Rs),
+                              np.stack(ts))
         out["image"].append((r["image"].permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8))
         out["depth"].append(torch.where(r["attached"], r["zbuf"], torch.zeros_like(r["zbuf"])).cpu().numpy())
         out["canon"].append(r["canon_mm"].cpu().numpy())
@@ -799,7 +821,8 @@ def _batch_range(cfg, start, n, seed, split, device):
     """Samples start..start+n of the stream (sample i depends only on (seed, split, i))."""
     A = _assets(torch.device(device))
     P = [sample_params(cfg, seed, split, i, A) for i in range(start, start + n)]
-    return _batch_from_params(cfg, P, A)
+    with _cpu_threads(cfg.cpu_threads if A.device.type == "cpu" else 0):
+        return _batch_from_params(cfg, P, A)
 
 
 def check_sample(arrays: dict, head: hm.HeadModel | None = None, tol_mm: float = 0.5) -> dict:
@@ -878,6 +901,32 @@ def check_dir(out: Path, max_samples: int = 8, pixels: int = 400) -> list[dict]:
 SAMPLE_CLIP_SEED = 14
 
 
+def check_sequence(path: Path, max_frames: int = 4, pixels: int = 400) -> list[dict]:
+    """Re-verify a written sequence.npz (depth in mm, canon in mm) frame by frame on sampled pixels."""
+    if not path.is_file():
+        raise FaceCaptureError(f"{path} not found; write a sequence with --out DIR --sequence FRAMES")
+    head = hm.load()
+    with np.load(path) as z:
+        seq = {k: z[k] for k in z.files}
+    rng = np.random.default_rng(0)
+    T = len(seq["R"])
+    res = []
+    for i in np.linspace(0, T - 1, min(T, max_frames)).astype(int):
+        m = seq["mask"][i]
+        idx = np.flatnonzero(m)
+        keep = np.zeros(m.size, bool)
+        keep[rng.choice(idx, min(pixels, len(idx)), replace=False)] = True
+        z0 = seq["t"][i, 2]
+        arrays = dict(K=seq["K"], R=seq["R"][i], t=seq["t"][i], verts_cam=seq["verts_cam"][i],
+                      mask=keep.reshape(m.shape)[None].astype(np.float32),
+                      depth=np.where(m, (seq["depth"][i] - z0) / head.canon_scale, 0)[None],
+                      canon=np.moveaxis(np.where(m[..., None], head.to_norm(seq["canon"][i]), 0), -1, 0))
+        st = check_sample(arrays, head)
+        st["frame"] = int(i)
+        res.append(st)
+    return res
+
+
 def write_sample_clip(path: Path, seed: int = SAMPLE_CLIP_SEED, frames: int = 75, size: int = 384,
                       fps: int = 25) -> None:
     """The README demo clip: one synthetic person talking, blinking and turning (mp4v, ~3 s)."""
@@ -927,8 +976,8 @@ def main(argv=None) -> int:
             _save_png(a.out / "contact_sheet.png", contact_sheet(seq["image"][:64]))
         elif a.count is not None or not a.check:
             write_samples(a.out, cfg, a.count or 64, a.seed, a.split, a.device)
-        if a.check and not a.sequence:
-            for st in check_dir(a.out):
+        if a.check:
+            for st in (check_sequence(a.out / "sequence.npz") if a.sequence else check_dir(a.out)):
                 print(json.dumps(st))
             print("check: ok")
         print(a.out)

@@ -128,7 +128,7 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     ec = torch.where(left, c.new_tensor(eye_l), c.new_tensor(eye_r))
     r = torch.sqrt(((c[..., :2] - ec[..., :2]) ** 2).sum(-1))
     ir = e("iris_r")[..., 0]
-    sclera = c.new_tensor(srgb_to_linear(np.array([0.86, 0.80, 0.76]))) * (1 - 0.25 * (1 - smoothstep(ir, ir * 2.2, r)))[..., None]
+    sclera = c.new_tensor(srgb_to_linear(np.array([0.78, 0.72, 0.68]))) * (1 - 0.25 * (1 - smoothstep(ir, ir * 2.2, r)))[..., None]
     sclera = sclera * (1 + 0.1 * torch.stack([n2[..., 0], -n2[..., 0], -n2[..., 0]], -1))
     iris = e("iris") * (0.7 + 0.6 * n3[..., 1:2]) * (1 - 0.5 * smoothstep(ir * 0.75, ir, r))[..., None]
     eye = torch.where((r < ir)[..., None], iris, sclera)
@@ -143,8 +143,8 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     # specular: oily T-zone, wet lips and eyes
     tz = _blob(c, (0, 40, 115), (40, 25, 40)) + _blob(c, (0, -10, 130), (12, 30, 30))
     spec = e("spec")[..., 0] * (0.6 + 0.8 * tz) * (0.7 + 0.6 * n2[..., 3])
-    spec = spec + 0.25 * lw[..., 0] + 0.9 * is_eye[..., 0].float()
-    shin = 12 + 30 * lw[..., 0] + 200 * is_eye[..., 0].float()
+    spec = spec + 0.15 * lw[..., 0] + 0.12 * is_eye[..., 0].float()
+    shin = 12 + 20 * lw[..., 0] + 150 * is_eye[..., 0].float()
     return alb.clamp(0, 1), spec, shin
 
 

@@ -177,7 +177,7 @@ def strands(rng, template: np.ndarray, front: np.ndarray, count: int, hairline_y
 
 def torso(rng):
     """Shoulders/upper body below the neck (head frame at rest), clothing."""
-    return ellipsoid([0, -240 - rng.uniform(0, 15), -25], [rng.uniform(170, 230), 120, rng.uniform(95, 125)],
+    return ellipsoid([0, -198 - rng.uniform(0, 12), -20], [rng.uniform(190, 240), 85, rng.uniform(95, 120)],
                      rings=8, segs=16)
 
 
