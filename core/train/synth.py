@@ -99,8 +99,9 @@ class _Assets:
                                 f32(head.arkit_deltas.reshape(52, -1)),
                                 f32(head.local_pos.reshape(len(head.local_names), -1)),
                                 f32(head.local_neg.reshape(len(head.local_names), -1))], 0)
-        reg = np.zeros((V, 6), np.float32)
+        reg = np.zeros((V, 7), np.float32)
         reg[np.arange(V), head.region] = 1
+        reg[:, 6] = cavity_occlusion(head.vertices, head.faces)
         self.region_corners = f32(reg[head.faces])                  # (F, 3, 6)
         self.template_corners = self.template[self.faces]           # (F, 3, 3)
         tv = head.vertices
@@ -113,6 +114,30 @@ class _Assets:
         bad = head.region_mask("interior", "eyes", "lips")
         self.face_ok_for_hair = ~bad[head.faces].any(1)
         self.mouth = tv[head.region_mask("lips")].mean(0)
+
+
+def cavity_occlusion(verts: np.ndarray, faces: np.ndarray, strength: float = 0.55, smooth: int = 3) -> np.ndarray:
+    """Per-vertex ambient-occlusion proxy in [0.35, 1] from concavity (umbrella Laplacian along the normal):
+    eye sockets, nasolabial folds, mouth corners and ear folds get darker."""
+    from scipy.sparse import coo_matrix
+    V = len(verts)
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    e = np.concatenate([e, e[:, ::-1]])
+    A = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(V, V)).tocsr()
+    A.data[:] = 1.0
+    deg = np.asarray(A.sum(1)).ravel().clip(1)
+    tri = verts[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    vn = np.zeros_like(verts, dtype=np.float64)
+    for k in range(3):
+        np.add.at(vn, faces[:, k], fn)
+    vn /= np.linalg.norm(vn, axis=1, keepdims=True) + 1e-12
+    lap = (A @ verts) / deg[:, None] - verts
+    c = (lap * vn).sum(1)
+    c = np.clip(c / (np.percentile(c[c > 0], 97) + 1e-9), 0, 1)
+    for _ in range(smooth):
+        c = 0.5 * c + 0.5 * (A @ c) / deg
+    return np.clip(1 - strength * c / (c.max() + 1e-9) * 1.6, 0.35, 1).astype(np.float32)
 
 
 _ASSETS: dict = {}
@@ -354,7 +379,7 @@ def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor,
     tris.append(tri_head)
     norms.append(ncam[:, A.faces].reshape(n * Fh, 3, 3))
     texs.append(A.template_corners.expand(n, Fh, 3, 3).reshape(n * Fh, 3, 3))
-    regs.append(A.region_corners.expand(n, Fh, 3, 6).reshape(n * Fh, 3, 6))
+    regs.append(A.region_corners.expand(n, Fh, 3, 7).reshape(n * Fh, 3, 7))
     objs.append(torch.full((n * Fh,), ap.OBJ_HEAD, dtype=torch.long, device=dev))
     bidx.append(torch.arange(n, device=dev).repeat_interleave(Fh))
     culls.append(torch.ones(n * Fh, dtype=torch.bool, device=dev))
@@ -371,7 +396,7 @@ def _scene(A: _Assets, P: list[dict], verts_head: torch.Tensor, R: torch.Tensor,
         tris.append(vc[f])
         norms.append((nrm @ R[i].T)[f])
         texs.append((v if tex is None else tex)[f])
-        regs.append(torch.zeros(len(f), 3, 6, device=dev))
+        regs.append(torch.cat([torch.zeros(len(f), 3, 6, device=dev), torch.ones(len(f), 3, 1, device=dev)], -1))
         objs.append(torch.full((len(f),), obj, dtype=torch.long, device=dev))
         bidx.append(torch.full((len(f),), i, dtype=torch.long, device=dev))
         culls.append(torch.full((len(f),), cull, dtype=torch.bool, device=dev))
@@ -485,15 +510,15 @@ def render_params(P: list[dict], K: np.ndarray, size: tuple[int, int], device="c
     attr = torch.cat([S["normal"], S["tex"], S["reg"]], -1)
     pix = render.interpolate(attr, face, bary)
     is_head = obj == ap.OBJ_HEAD
-    region = pix[..., 6:12].argmax(-1)
+    region = pix[..., 6:12].argmax(-1)          # channels 6..11 region weights, 12 cavity occlusion
     mask = is_head & (region != 5)
     ys, xs = torch.meshgrid(torch.arange(h, device=dev) + 0.5, torch.arange(w, device=dev) + 0.5, indexing="ij")
     # ---- shading only at covered pixels (flat arrays of N pixels)
     flat = torch.nonzero(hit.reshape(-1)).squeeze(1)
     bq = torch.div(flat, h * w, rounding_mode="floor")
-    pq = pix.reshape(-1, 12)[flat]
+    pq = pix.reshape(-1, pix.shape[-1])[flat]
     normal = F.normalize(pq[:, :3], dim=-1, eps=1e-9)
-    tex, reg = pq[:, 3:6], pq[:, 6:12]
+    tex, reg, cav = pq[:, 3:6], pq[:, 6:12], pq[:, 12]
     oq = obj.reshape(-1)[flat]
     zq = zbuf.reshape(-1)[flat]
     xq, yq = xs.reshape(-1)[flat % (h * w)], ys.reshape(-1)[flat % (h * w)]
@@ -555,7 +580,7 @@ def render_params(P: list[dict], K: np.ndarray, size: tuple[int, int], device="c
     # ---- lighting
     centres = Rt @ torch.tensor([0.0, 0.0, 30.0], device=dev) + tt
     shadow = _shadows(S, P, pos, normal, bq, centres, dev, cfg.shadow_res)
-    irr = ap.lights(normal, pos, Pa, shadow)
+    irr = ap.lights(normal, pos, Pa, shadow, cav)
     ao = 1 - 0.35 * (reg[:, 5] * hq)                                       # interior darker
     colq = alb * irr * ao[:, None] + ap.specular(normal, pos, Pa, spec, shin, shadow)
     col = torch.zeros(n * h * w, 3, device=dev).index_copy(0, flat, colq).view(n, h, w, 3)

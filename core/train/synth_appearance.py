@@ -157,7 +157,7 @@ def hair_albedo(tex, P, strand_dir_scale=(3.0, 30.0)):
     return col.clamp(0, 1)
 
 
-def lights(normal, pos, P, shadow):
+def lights(normal, pos, P, shadow, occlusion=None):
     """Irradiance (N,3) at pixels with normals (N,3) from environment + key (+fill) light; shadow (N,) in [0,1]."""
     e = lambda k: P[k]                                            # noqa: E731
     up = e("env_up")
@@ -172,7 +172,10 @@ def lights(normal, pos, P, shadow):
     key = e("key_col") * d_rgb * shadow[..., None]
     F2 = e("fill_dir")
     fill = e("fill_col") * ((normal * F2).sum(-1, keepdim=True)).clamp_min(0)
-    return env + key + fill
+    if occlusion is None:
+        return env + key + fill
+    ao = occlusion[:, None]
+    return (env + fill) * ao + key * ao.sqrt()
 
 
 def specular(normal, pos, P, spec, shin, shadow):
