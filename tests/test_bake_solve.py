@@ -151,3 +151,20 @@ def test_stretch_correction_vanishes_on_the_template(head):
     assert np.abs(st(np.zeros(len(head.identity_std)), np.zeros((2, 52)))).max() < 1e-5
     d = st(np.zeros(len(head.identity_std)), np.full((2, 52), 0.5))
     assert np.isfinite(d).all() and np.abs(d).max() > 1e-3
+
+
+def test_noisy_observations_keep_a_plausible_head(head):
+    """A poor network (8 mm vertex noise): the priors grow with the residual, so the identity stays inside the
+    population (+-3 sd) and the expressions do not fit the noise."""
+    T = 20
+    seq = gt.make_sequence(head, T, seed=4, id_scale=0.0)
+    mask = default_vertex_mask(head)
+    rng = np.random.default_rng(2)
+    Y = seq.verts_cam.astype(np.float64) + rng.normal(0, 8.0, seq.verts_cam.shape)
+    C = np.tile(mask.astype(np.float32), (T, 1))
+    res = solve(Y, C, head)
+    assert np.all(np.abs(res.identity) <= 3.0 * head.identity_std + 1e-3)
+    assert np.abs(res.identity / head.identity_std).max() < 2.0
+    assert res.weights.mean() < seq.weights.mean() + 0.05
+    err = np.linalg.norm(_posed(head, res) - seq.verts_cam, axis=-1)[:, mask]
+    assert np.median(err) < 4.0          # far below the 8 mm noise: the model averages it out
