@@ -17,6 +17,11 @@ not the interior (mouth cavity/teeth/tongue) and not occluded; K (n,3,3); R (n,3
 verts_cam (n,V,3) DEFORMED vertices in camera mm; arkit (n,52); identity (n,40) coefficients (mm along the
 orthonormal basis, i.e. already multiplied by identity_std).
 
+SPLITS: ``split="train"`` is the endless training stream; ``split="eval"`` with a fixed seed (e.g. 0) is the held-out
+set. Sample i depends only on (seed, split, i). Eval identities come from a region of identity space the train
+stream rejects (``_in_eval_identity_region``: first identity coefficient > 1 sd and second < -0.3 sd) and 40 % of
+eval samples use camera distances outside the train range (``SynthConfig.dist_mm`` x 0.8 .. x 1.3).
+
 CLI: ``python -m core.train.synth --out DIR --count N --seed S [--size 256] [--sequence FRAMES] [--split eval]
 [--check]``; the README demo clip is regenerated (deterministically) with
 ``python -m core.train.synth --sample-clip core/assets/sample_clip.mp4``.
