@@ -258,7 +258,7 @@ def sample_appearance(rng, cfg) -> dict:
         lipstick=lin(lipstick), lipstick_a=[rng.uniform(0.3, 0.8) if makeup and rng.random() < 0.6 else 0.0],
         eye_makeup=[rng.uniform(0.2, 1) if makeup else 0.0],
         brow_col=lin(np.clip(np.minimum(hair, skin * 0.45) * rng.uniform(0.6, 1.0), 0, 1)), brow_dens=[rng.uniform(0.5, 1.0)],
-        iris=lin(np.clip(iris, 0, 1)), iris_r=[rng.uniform(5.2, 6.2)],
+        iris=lin(np.clip(iris, 0, 1)), iris_r=[rng.uniform(5.8, 6.8)],
         spec=[rng.uniform(0.02, 0.22)], noff=rng.uniform(-1, 1, 3),
     )
 

@@ -97,9 +97,9 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     under_eye = _blob(c, (33, 8, 98), (16, 6, 20)) + _blob(c, (-33, 8, 98), (16, 6, 20))
     alb = alb * (1 - 0.12 * under_eye[..., None])
     # freckles
-    fr = smoothstep(0.62, 0.72, n3[..., 3]) * e("freckles")[..., 0] \
-        * (_blob(c, (0, -5, 120), (60, 25, 60)) + 0.3)
-    alb = alb * (1 - 0.35 * fr[..., None] * torch.tensor([0.6, 0.9, 1.1], device=c.device))
+    fr = smoothstep(0.72, 0.80, n3[..., 3]) * e("freckles")[..., 0] \
+        * (_blob(c, (0, -2, 120), (55, 22, 50)) + 0.1)
+    alb = alb * (1 - 0.25 * fr[..., None] * torch.tensor([0.6, 0.9, 1.1], device=c.device))
     # stubble / beard on the lower face (below the cheekbones, around the mouth, chin, upper neck)
     beard_zone = smoothstep(-5, -25, c[..., 1] + 0.25 * (c[..., 2] - 100)) * smoothstep(20, 55, c[..., 2]) \
         * (1 - smoothstep(-75, -110, c[..., 1] * 0 + c[..., 1] - 0.2 * c[..., 2]) * 0)
@@ -116,8 +116,8 @@ def head_albedo(c, reg, P, eye_l, eye_r):
     alb = alb * (1 - lw) + lip * lw
     # eye make-up / lash line: darken skin next to the eyes region
     eyes_w = reg[..., 3]
-    lash = smoothstep(0.02, 0.35, eyes_w) * (1 - smoothstep(0.5, 0.9, eyes_w))
-    alb = alb * (1 - (0.45 + 0.4 * e("eye_makeup")) * lash[..., None])
+    lash = smoothstep(0.01, 0.3, eyes_w) * (1 - smoothstep(0.55, 0.95, eyes_w))
+    alb = alb * (1 - (0.7 + 0.25 * e("eye_makeup")) * lash[..., None])
     # brows: hair colour with strand noise
     streak = noise3(c * c.new_tensor([0.25, 1.0, 1.0]), 0.6, P["noff"] + 0.43)[..., 0]
     bw = smoothstep(0.15, 0.75, reg[..., 2]) * (0.75 + 0.5 * (streak - 0.5)).clamp(0, 1) * e("brow_dens")[..., 0]
