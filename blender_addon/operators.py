@@ -269,12 +269,10 @@ class FACE_CAPTURE_OT_cancel(bpy.types.Operator):
 _CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel)
 
 
-def register():
-    for c in _CLASSES:
-        bpy.utils.register_class(c)
+_register, _unregister = bpy.utils.register_classes_factory(_CLASSES)
+register = _register
 
 
 def unregister():
     request_cancel()
-    for c in reversed(_CLASSES):
-        bpy.utils.unregister_class(c)
+    _unregister()

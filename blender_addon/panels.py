@@ -82,11 +82,4 @@ class CLIP_PT_face_capture(bpy.types.Panel):
 _CLASSES = (VIEW3D_PT_face_capture, CLIP_PT_face_capture)
 
 
-def register():
-    for c in _CLASSES:
-        bpy.utils.register_class(c)
-
-
-def unregister():
-    for c in reversed(_CLASSES):
-        bpy.utils.unregister_class(c)
+register, unregister = bpy.utils.register_classes_factory(_CLASSES)

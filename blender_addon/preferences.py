@@ -91,11 +91,4 @@ class FACE_CAPTURE_OT_check_installation(bpy.types.Operator):
 _CLASSES = (FACE_CAPTURE_OT_check_installation, FaceCapturePreferences)
 
 
-def register():
-    for c in _CLASSES:
-        bpy.utils.register_class(c)
-
-
-def unregister():
-    for c in reversed(_CLASSES):
-        bpy.utils.unregister_class(c)
+register, unregister = bpy.utils.register_classes_factory(_CLASSES)

@@ -71,9 +71,11 @@ class FaceCaptureState(bpy.types.PropertyGroup):
 _CLASSES = (FaceCaptureSettings, FaceCaptureState)
 
 
+_register, _unregister = bpy.utils.register_classes_factory(_CLASSES)
+
+
 def register():
-    for c in _CLASSES:
-        bpy.utils.register_class(c)
+    _register()
     bpy.types.Scene.face_capture = PointerProperty(type=FaceCaptureSettings)
     bpy.types.WindowManager.face_capture = PointerProperty(type=FaceCaptureState)
 
@@ -81,5 +83,4 @@ def register():
 def unregister():
     del bpy.types.WindowManager.face_capture
     del bpy.types.Scene.face_capture
-    for c in reversed(_CLASSES):
-        bpy.utils.unregister_class(c)
+    _unregister()
