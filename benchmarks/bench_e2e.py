@@ -5,7 +5,8 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
-are separated. Errors: camera-space vertex distance (mm) over the observed face regions, ARKit weight MAE, and
+are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
+rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE, and
 jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
 inter-ocular distance (the ground truth's own value is reported for reference: real motion is not zero).
 Needs the training extras (torch) to render the sequence.
@@ -69,7 +70,16 @@ def metrics(tracks, seq, head, K):
     def jitter(v):
         p = proj(v[:, mask])
         return float(np.median(np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1)) / iod)
+    # shape only: each frame rigidly aligned (Kabsch) to the truth; image: reprojection error / inter-ocular
+    aligned = []
+    for p, g in zip(pv[:, mask], gt[:, mask]):
+        pc, gc = p - p.mean(0), g - g.mean(0)
+        u, _, vt = np.linalg.svd(pc.T @ gc)
+        r = u @ np.diag([1, 1, np.sign(np.linalg.det(u @ vt))]) @ vt
+        aligned.append(np.linalg.norm(pc @ r - gc, axis=-1))
+    reproj = np.linalg.norm(proj(pv[:, mask]) - proj(gt[:, mask]), axis=-1) / iod
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
+                aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 arkit_mae=float(np.abs(tracks.weights[:, :52] - seq["arkit"][idx]).mean()),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
 
