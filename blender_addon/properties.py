@@ -40,7 +40,7 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
     quality: EnumProperty(name="Quality", items=[
         ("FAST", "Fast", "Small network, every second frame"),
         ("BALANCED", "Balanced", "Small network, every frame"),
-        ("HIGH", "High", "Large network (best with CUDA), every frame")], default="BALANCED")
+        ("HIGH", "High", "Large network (best with CUDA) when its weights (face_anything_gpu.onnx) are installed, else the bundled small one; every frame")], default="BALANCED")
     smoothing: FloatProperty(name="Smoothing", min=0.0, max=1.0, default=0.5, subtype="FACTOR",
                              description="Temporal smoothing strength")
     shape_keys: EnumProperty(name="Shape Keys", items=[
