@@ -40,6 +40,11 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".exr", ".webp"}
 
 
 # ---------------------------------------------------------------- conversions (pure numpy)
+def reset_scene() -> None:
+    """An empty scene (factory settings) for headless runs, so nothing from a startup file leaks into outputs."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
 def head_to_blender(points_mm: np.ndarray) -> np.ndarray:
     """(..., 3) head-frame mm -> Blender object-space metres."""
     return np.asarray(points_mm, np.float64) @ _HEAD_TO_BL.T * MM

@@ -269,9 +269,8 @@ def run(argv=None) -> int:
             f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
         for w in stats.warnings:
             say(f"warning: {w}")
-        import bpy
         from bake import blender_io
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        blender_io.reset_scene()
         coll = blender_io.build_scene(tracks, name=ns.name, camera=not ns.no_camera, background=True,
                                       head_motion=ns.head_motion)
         write_outputs(tracks, coll, outputs, report=say)

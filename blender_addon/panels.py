@@ -59,24 +59,22 @@ def draw_panel(layout, context):
         grid.label(text=f"{state.seconds:.1f} s")
 
 
-class VIEW3D_PT_face_capture(bpy.types.Panel):
+class _FaceCapturePanel:
+    """The same sidebar panel in the 3D View and in the Clip Editor."""
     bl_label = "Face Capture"
+    bl_region_type = "UI"
+    bl_category = "Face Capture"
+
+    def draw(self, context):
+        draw_panel(self.layout, context)
+
+
+class VIEW3D_PT_face_capture(_FaceCapturePanel, bpy.types.Panel):
     bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Face Capture"
-
-    def draw(self, context):
-        draw_panel(self.layout, context)
 
 
-class CLIP_PT_face_capture(bpy.types.Panel):
-    bl_label = "Face Capture"
+class CLIP_PT_face_capture(_FaceCapturePanel, bpy.types.Panel):
     bl_space_type = "CLIP_EDITOR"
-    bl_region_type = "UI"
-    bl_category = "Face Capture"
-
-    def draw(self, context):
-        draw_panel(self.layout, context)
 
 
 _CLASSES = (VIEW3D_PT_face_capture, CLIP_PT_face_capture)

@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLENDER_SIDE = {"bake/blender_io.py", "bake/cli.py"}     # cli imports bpy lazily inside run()
+BLENDER_SIDE = {"bake/blender_io.py"}
 
 
 def _imports(path: Path, top_level_only: bool):
