@@ -149,7 +149,7 @@ def train(args, data_fn=None) -> Path:
         opt.step()
         step += 1
         if step % args.log_every == 0 or step == 1:
-            row = dict(step=step, loss=float(loss), lr=lr, sec=round(time.time() - t0, 1),
+            row = dict(step=step, loss=float(loss.detach()), lr=lr, sec=round(time.time() - t0, 1),
                        canon_err_mm=details["canon_err"] * scale, depth_err_mm=details["depth_err"] * scale,
                        **{f"l_{k}": v for k, v in details.items()})
             if step % (args.log_every * 10) == 0:
