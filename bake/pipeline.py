@@ -59,6 +59,23 @@ class ReconConfig:
             raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
 
 
+def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25) -> np.ndarray:
+    """Frames whose head position jumps away from its temporal neighbours (a failed frame of the network, e.g. the
+    head put halfway to the camera) are treated as untracked, so the filter bridges them. A frame is rejected when
+    its distance to the median position of the valid frames within +-window/2 exceeds tol x that median's depth."""
+    out = np.asarray(valid, bool).copy()
+    idx = np.nonzero(out)[0]
+    if len(idx) < 3:
+        return out
+    half = window // 2
+    for k, i in enumerate(idx):
+        near = idx[max(0, k - half): k + half + 1]
+        med = np.median(translation[near], axis=0)
+        if np.linalg.norm(translation[i] - med) > tol * max(abs(med[2]), 1e-6):
+            out[i] = False
+    return out
+
+
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
                       image_size: tuple, head=None, smoothing: float = 0.5, residual_keys: int = 0,
                       head_motion: str = "object", max_gap: int = 12, footage_path: str = "",
@@ -77,16 +94,17 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                         "head); check the footage shows a face large enough, or the frame range")
     W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
     conf = C.sum(1)
-    f = temporal_filter(W, res.rotation, res.translation, res.valid, fps, smoothing, max_gap, confidence=conf,
+    valid = reject_pose_outliers(res.translation, res.valid)
+    f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=52)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_motion)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
-    ntr = int(res.valid.sum())
+    ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
-                      mean_confidence=float(np.mean(C[res.valid].sum(1)) / head.n_vertices),
+                      mean_confidence=float(np.mean(C[valid].sum(1)) / head.n_vertices) if ntr else 0.0,
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage), warnings=f.warnings)
     return tracks, stats
 

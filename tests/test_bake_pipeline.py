@@ -67,3 +67,18 @@ def test_blank_footage_no_face_and_cancel(tmp_path):
         reconstruct(ReconConfig(str(tmp_path)))
     with pytest.raises(Cancelled):
         reconstruct(ReconConfig(str(tmp_path), batch=1), cancel=lambda: True)
+
+
+def test_pose_outliers_are_rejected_and_smooth_motion_kept():
+    from bake.pipeline import reject_pose_outliers
+    T = 40
+    t = np.stack([np.linspace(-30, 30, T), np.zeros(T), 600 + 40 * np.sin(np.linspace(0, 3, T))], 1)
+    valid = np.ones(T, bool)
+    assert reject_pose_outliers(t, valid).all()              # smooth head motion: nothing rejected
+    bad = t.copy()
+    bad[10, 2] = 250.0                                       # the head put halfway to the camera
+    bad[25, 0] += 300.0                                      # or thrown sideways
+    valid[33] = False                                        # already untracked stays untracked
+    out = reject_pose_outliers(bad, valid)
+    assert not out[10] and not out[25] and not out[33]
+    assert out.sum() == T - 3
