@@ -196,6 +196,7 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         mu = mu + delta                                                    # (T, Vo, 3): per-frame template
     c = Cv
     scale = None
+    depth = np.maximum((Cv * Yv[..., 2]).sum(1) / np.maximum(Cv.sum(1), 1e-9), 1.0).astype(np.float64)   # (T,) mm
     F = np.zeros((T, Vo, 10), f32)                                         # per vertex [X, r, e, 1]
     F[..., 9] = 1
     for it in range(iterations + 1):
@@ -265,6 +266,10 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
             idv = np.clip(idv + di, -ID_BOUND * std, ID_BOUND * std)   # stays a plausible human head
         else:
             d = -np.linalg.solve(H, g[..., None])[..., 0]
+        # trust region: a frame's step is shortened so that it turns the head by at most MAX_TURN, moves it by at
+        # most MAX_MOVE of its distance (pose and anchor depth are nearly degenerate along the line of sight, and an
+        # undamped Gauss-Newton step on noisy, unevenly weighted observations can otherwise run away)
+        d *= _step_scale(d, depth)[:, None]
         Rt = Rt @ _rodrigues(d[:, :3])
         s = s + d[:, 3:6]
         if has_ray:
@@ -282,6 +287,18 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     rms = np.nanmedian(dist, axis=1)
     tt = np.einsum("tij,tj->ti", Rt, s)
     return Rt, tt, dz, w, idv, rms
+
+
+MAX_TURN = 0.25     # rad per Gauss-Newton step
+MAX_MOVE = 0.1      # fraction of the head's distance per Gauss-Newton step (translation and anchor shift)
+
+
+def _step_scale(d: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(T,) factor <= 1 that keeps each frame's pose step (rotation d[:, :3], translation d[:, 3:6], anchor d[:, 6])
+    inside the trust region."""
+    turn = np.linalg.norm(d[:, :3], axis=1) / MAX_TURN
+    move = np.maximum(np.linalg.norm(d[:, 3:6], axis=1), np.abs(d[:, 6])) / (MAX_MOVE * depth)
+    return 1.0 / np.maximum(1.0, np.maximum(turn, move))
 
 
 class _Stretch:
