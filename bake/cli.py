@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
     p.add_argument("--end", type=int, default=None, help="last footage frame, exclusive (default: clip end)")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
-    p.add_argument("--focal", type=float, default=None, help="focal length in pixels (default: estimated)")
+    p.add_argument("--lens", type=float, default=35.0,
+                   help="lens focal length as a 35 mm full-frame equivalent, mm (default 35; phones ~24-28)")
+    p.add_argument("--focal", type=float, default=None, help="focal length in pixels (overrides --lens)")
     p.add_argument("--smoothing", type=float, default=0.5, help="temporal smoothing strength 0..1")
     p.add_argument("--residual-keys", type=int, default=0, help="extra residual shape keys (default 0)")
     p.add_argument("--head-motion", choices=("object", "camera"), default="object",
@@ -122,6 +124,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         raise BadArguments(f"--smoothing must be within 0..1, not {ns.smoothing}")
     if ns.residual_keys < 0 or ns.threads < 0 or (ns.focal is not None and ns.focal <= 0):
         raise BadArguments("--residual-keys, --threads must be >= 0 and --focal > 0")
+    if not 1.0 <= ns.lens <= 2000.0:
+        raise BadArguments(f"--lens must be a 35 mm-equivalent focal length in 1..2000 mm, not {ns.lens}")
     if ns.out.suffix.lower() != ".blend":
         raise BadArguments(f"--out must name a .blend file, not {ns.out}")
     return ns
@@ -158,7 +162,7 @@ def make_config(ns: argparse.Namespace):
         source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
         model_path=str(ns.model) if ns.model else None,
         providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
-        focal_px=ns.focal, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
+        focal_px=ns.focal, focal_mm=ns.lens, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
 
 
 # ---------------------------------------------------------------- steps shared with the add-on

@@ -26,6 +26,7 @@ def draw_panel(layout, context):
         col.prop(s, "model_path")
     col.prop(s, "device")
     col.prop(s, "quality")
+    col.prop(s, "lens")
     col.prop(s, "smoothing", slider=True)
     col.prop(s, "shape_keys")
     if s.shape_keys == "ARKIT_RESIDUAL":

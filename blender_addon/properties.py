@@ -41,6 +41,9 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         ("FAST", "Fast", "Small network, every second frame"),
         ("BALANCED", "Balanced", "Small network, every frame"),
         ("HIGH", "High", "Large network (best with CUDA) when its weights (face_anything_gpu.onnx) are installed, else the bundled small one; every frame")], default="BALANCED")
+    lens: FloatProperty(name="Lens (35 mm equiv.)", min=1.0, max=2000.0, soft_min=8.0, soft_max=300.0, default=35.0,
+                        description="Focal length of the footage's lens as a 35 mm full-frame equivalent, in mm "
+                                    "(phones ~24-28). It is not estimated from the face; the camera uses it")
     smoothing: FloatProperty(name="Smoothing", min=0.0, max=1.0, default=0.5, subtype="FACTOR",
                              description="Temporal smoothing strength")
     shape_keys: EnumProperty(name="Shape Keys", items=[

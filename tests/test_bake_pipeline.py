@@ -82,3 +82,14 @@ def test_pose_outliers_are_rejected_and_smooth_motion_kept():
     out = reject_pose_outliers(bad, valid)
     assert not out[10] and not out[25] and not out[33]
     assert out.sum() == T - 3
+
+
+def test_camera_matrix_from_lens_or_pixels():
+    from core.points import default_focal
+    K = ReconConfig("x.mp4").camera_matrix(1920, 1080)
+    assert K[0, 0] == pytest.approx(default_focal(1920, 1080)) and tuple(K[:2, 2]) == (960, 540)
+    K26 = ReconConfig("x.mp4", focal_mm=26.0).camera_matrix(1920, 1080)
+    assert K26[0, 0] == pytest.approx(26.0 / 35.0 * K[0, 0])
+    assert ReconConfig("x.mp4", focal_px=1234.0, focal_mm=26.0).camera_matrix(1920, 1080)[0, 0] == 1234.0
+    with pytest.raises(BakeError):
+        ReconConfig("x.mp4", focal_mm=0.0)

@@ -16,7 +16,8 @@ def _no_reconstruct(*a, **k):
 
 @pytest.mark.parametrize("argv", [[], ["x.mp4"], ["x.mp4", "--out", "a.fbx"], ["x.mp4", "--out", "a.blend", "--stride", "0"],
                                   ["x.mp4", "--out", "a.blend", "--smoothing", "2"],
-                                  ["x.mp4", "--out", "a.blend", "--start", "5", "--end", "5"]])
+                                  ["x.mp4", "--out", "a.blend", "--start", "5", "--end", "5"],
+                                  ["x.mp4", "--out", "a.blend", "--lens", "0"]])
 def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
     monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
     assert cli.run(argv) == cli.EXIT_INPUT
@@ -75,3 +76,10 @@ def test_runs_as_module_and_as_script(mode, tmp_path):
     r = subprocess.run(cmd, cwd=ROOT if mode == "module" else tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "does not exist" in r.stderr
+
+
+def test_lens_and_focal_reach_the_config():
+    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--lens", "26"]))
+    assert cfg.focal_mm == 26.0 and cfg.focal_px is None
+    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--focal", "900"]))
+    assert cfg.focal_px == 900.0
