@@ -221,6 +221,8 @@ class FACE_CAPTURE_OT_run(bpy.types.Operator):
             return {"CANCELLED"}
         name, stats = job.result
         wm.face_capture.status = "done"
+        for line in stats.warnings:          # odd footage (rotation, variable frame rate, short stream), bridged gaps
+            self.report({"WARNING"}, f"Face capture: {line}")
         self.report({"INFO"}, f"Face capture: {stats.frames_tracked}/{stats.frames_total} frames tracked, "
                               f"{stats.frames_bridged} bridged -> collection '{name}'")
         return {"FINISHED"}

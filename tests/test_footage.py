@@ -187,3 +187,60 @@ def test_variable_frame_rate_is_reported(tmp_path):
     assert f.report() == []
     f._check_frame_rate([0.0, 0.1, 0.15, 0.3, 0.4])
     assert any("variable frame rate" in line for line in f.report())
+
+
+def _ffmpeg() -> str:
+    return pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()   # dev requirement: a static ffmpeg build
+
+
+def _marked_frames(folder: Path, n: int = 12, size=(160, 120)) -> str:
+    """n frames with a red block in the top-left corner (to tell orientation) and the frame number encoded in the
+    grey level of the right half (to tell which frame came out)."""
+    w, h = size
+    for i in range(n):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:, w // 2:] = 10 + 20 * i
+        img[: h // 4, : w // 4] = (0, 0, 255)
+        cv2.imwrite(str(folder / f"f{i:03d}.png"), img)
+    return str(folder / "f%03d.png")
+
+
+def test_rotation_metadata_gives_upright_frames(tmp_path):
+    import subprocess
+    ff = _ffmpeg()
+    pattern = _marked_frames(tmp_path)
+    base, rotated = tmp_path / "base.mp4", tmp_path / "rotated.mp4"
+    subprocess.run([ff, "-loglevel", "error", "-y", "-framerate", "25", "-i", pattern, "-c:v", "mpeg4", "-q:v", "2",
+                    str(base)], check=True)
+    # a phone's portrait clip: landscape pixels + a display matrix saying "turn 90 degrees counter-clockwise"
+    subprocess.run([ff, "-loglevel", "error", "-y", "-display_rotation", "90", "-i", str(base), "-c", "copy",
+                    str(rotated)], check=True)
+    f = open_footage(rotated)
+    frames = list(f)
+    assert (f.width, f.height) == (120, 160) and f.rotation in (90, 270)
+    assert len(frames) == 12 and frames[0].image.shape == (160, 120, 3)
+    red = (frames[0].image[..., 0] > 150) & (frames[0].image[..., 1] < 80)
+    ys, xs = np.nonzero(red)
+    assert ys.min() > 160 * 0.7 and xs.max() < 120 * 0.3    # the top-left block turned to the bottom-left
+    assert any("rotation metadata" in line for line in f.report())
+    assert any("vertical" in line for line in f.report())
+
+
+def test_variable_frame_rate_clip_keeps_true_timestamps(tmp_path):
+    import subprocess
+    ff = _ffmpeg()
+    pattern = _marked_frames(tmp_path)
+    vfr = tmp_path / "vfr.mp4"
+    # frames 0-5 every 40 ms, then every 120 ms (a phone dropping its rate in low light); time base 1/25 s
+    subprocess.run([ff, "-loglevel", "error", "-y", "-framerate", "25", "-i", pattern, "-vf",
+                    "setpts='if(lt(N,6),N,5+(N-5)*3)'", "-fps_mode", "passthrough", "-c:v", "mpeg4",
+                    "-q:v", "2", str(vfr)], check=True)
+    f = open_footage(vfr)
+    frames = list(f)
+    assert len(frames) >= 10
+    t = np.array([fr.time for fr in frames])
+    assert np.allclose(np.diff(t[:6]), 0.04, atol=0.002)
+    assert np.allclose(np.diff(t[6:10]), 0.12, atol=0.002)
+    assert any("variable frame rate" in line for line in f.report())
+    grey = [int(np.median(fr.image[:, 100:, 1])) for fr in frames]
+    assert grey[:10] == pytest.approx([10 + 20 * i for i in range(10)], abs=6)   # no frame duplicated or dropped
