@@ -33,12 +33,12 @@ def _model_path(arg: str | None):
     return None if arg in (None, "default") else arg, (default_model_path() if arg in (None, "default") else Path(arg))
 
 
-def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777) -> dict:
+def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False) -> dict:
     from .head_model import load
     from .runtime import Predictor
     from .train.synth import SynthConfig, make_batch
     head = load()
-    pred = Predictor(_model_path(model)[0], threads=None)
+    pred = Predictor(_model_path(model)[0], threads=None, flip=flip)
     depth_err, canon_err, inter, union, ms = [], [], 0, 0, []
     for start in range(0, count, batch):
         n = min(batch, count - start)
@@ -60,7 +60,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
     return dict(split="eval", count=count, model=str(pred.path),
                 depth_mm_median=float(np.median(de)), depth_mm_p90=float(np.quantile(de, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
-                mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch)
+                mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip)
 
 
 def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
@@ -187,6 +187,7 @@ def main(argv=None) -> int:
     s.add_argument("--count", type=int, default=256)
     s.add_argument("--batch", type=int, default=16)
     s.add_argument("--json", type=Path, default=None, help="also write the metrics here")
+    s.add_argument("--flip", action="store_true", help="average each crop with its mirror image (runtime flip=True)")
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         if a.mode == "synthetic":
-            res = evaluate_synthetic(a.model, a.count, a.batch)
+            res = evaluate_synthetic(a.model, a.count, a.batch, flip=a.flip)
         else:
             if not a.footage.is_dir():
                 print(f"error: footage folder not found: {a.footage}", file=sys.stderr)

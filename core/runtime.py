@@ -23,7 +23,12 @@ def available_providers() -> list[str]:
 
 
 class Predictor:
-    def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None):
+    """``flip=True`` also runs every crop mirrored left-right and averages the two answers (the mirrored canonical
+    map is mirrored back through the head's plane of symmetry, x = 0 in the head frame): twice the network time for
+    less noise (measured in benchmarks/results/eval_synthetic.json)."""
+
+    def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None,
+                 flip: bool = False):
         import onnxruntime as ort
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
@@ -55,6 +60,11 @@ class Predictor:
         self.providers = self.session.get_providers()
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = dict(meta)
+        self.flip = bool(flip)
+        if self.flip:
+            from .head_model import load
+            head = load()
+            self._mirror_x = -2.0 * float(head.canon_center[0]) / float(head.canon_scale)   # c_x -> -c_x + this
 
     def predict(self, crops: np.ndarray) -> list[FramePrediction]:
         crops = np.asarray(crops)
@@ -63,5 +73,15 @@ class Predictor:
         if crops.shape[1:] != (self.size, self.size, 3):
             raise ValueError(f"crops must be (B, {self.size}, {self.size}, 3) uint8 RGB, got {crops.shape}")
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        if self.flip:
+            x = np.concatenate([x, x[..., ::-1]])
         outs = dict(zip(PREDICTION_FIELDS, self.session.run(list(PREDICTION_FIELDS), {"image": x})))
+        if self.flip:
+            n = len(crops)
+            for k in PREDICTION_FIELDS:
+                back = outs[k][n:][:, :, ::-1]     # (B, S, S[, 3]): axis 2 is the image width
+                if k == "canon":                   # normalised canonical: mirror x back
+                    back = back.copy()
+                    back[..., 0] = self._mirror_x - back[..., 0]
+                outs[k] = 0.5 * (outs[k][:n] + back)
         return [FramePrediction(**{k: outs[k][i] for k in PREDICTION_FIELDS}) for i in range(len(crops))]

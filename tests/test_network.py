@@ -86,3 +86,22 @@ def test_runtime_errors(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(ModelError, match="bad.onnx"):
         Predictor(bad)
+
+
+def test_flip_average_is_mirror_equivariant(onnx_file):
+    """With flip=True the answer for a mirrored crop is the mirror of the answer for the crop (canonical x mirrored
+    through the head's symmetry plane), whatever the weights: catches a wrong flip axis or sign."""
+    from core.head_model import load
+    from core.runtime import Predictor
+    head = load()
+    p = Predictor(onnx_file, threads=1, flip=True)
+    s = p.size
+    crop = np.random.default_rng(1).integers(0, 255, (1, s, s, 3), dtype=np.uint8)
+    a, b = p.predict(crop)[0], p.predict(crop[:, :, ::-1].copy())[0]
+    for k in ("depth", "depth_conf", "canon_conf", "mask"):
+        np.testing.assert_allclose(getattr(b, k), getattr(a, k)[:, ::-1], atol=1e-4)
+    ca, cb = head.to_mm(a.canon[:, ::-1]), head.to_mm(b.canon)
+    np.testing.assert_allclose(cb[..., 0], -ca[..., 0], atol=1e-2)
+    np.testing.assert_allclose(cb[..., 1:], ca[..., 1:], atol=1e-2)
+    plain = Predictor(onnx_file, threads=1).predict(crop)[0]
+    assert not np.allclose(plain.depth, a.depth)         # the average differs from a single pass
