@@ -1,6 +1,6 @@
 """The whole path from footage to SceneTracks, the one function the panel, the CLI and plain Python call.
 
-footage (streamed) -> face tracker -> crops -> network (batched) -> point clouds (PnP anchor) -> per-frame template
+footage (streamed) -> face tracker (frames before a (re)acquisition are tracked backwards) -> crops -> network (batched) -> point clouds (PnP anchor) -> per-frame template
 vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose, identity, ARKit,
 residual keys) -> temporal filter + gap bridging -> SceneTracks.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from core import head_model
 from core.errors import BakeError, FaceCaptureError
 from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
+from core.types import CropBox
 
 from .correspond import VertexObservation, anchors, correspond, offsets, stack
 from .filter import temporal_filter
@@ -46,6 +47,7 @@ class ReconConfig:
     head_motion: str = "object"            # "object" | "static" (see bake.tracks)
     max_gap: int = 12                      # longest run of faceless frames that is interpolated
     batch: int = 8
+    backfill: int = 90                     # faceless frames kept to be tracked backwards once the face is found
 
     def __post_init__(self):
         if self.head_motion not in HEAD_MOTIONS:
@@ -67,6 +69,8 @@ class ReconConfig:
         while a 35 mm-equivalent guess was within 15 %."""
         f = self.focal_px if self.focal_px is not None else default_focal(width, height, self.focal_mm)
         return intrinsics(width, height, f)
+        if int(self.backfill) < 0:
+            raise BakeError(f"backfill must be >= 0, got {self.backfill}")
         if int(self.batch) < 1 or int(self.max_gap) < 0:
             raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
 
@@ -121,6 +125,35 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     return tracks, stats
 
 
+BACKFILL_SIDE = 1280      # long side (pixels) of the faceless frames kept for backward tracking
+
+
+def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """A copy of the frame with its long side at most BACKFILL_SIDE, and the scale applied."""
+    import cv2
+    s = min(1.0, BACKFILL_SIDE / max(image.shape[:2]))
+    return (cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else image.copy()), s
+
+
+def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int, stride: int) -> list:
+    """(slot, box, crop) for the faceless frames before ``image`` (the frame where the face was found, at
+    ``face_box``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
+    partly hidden face, or a detector miss mid-clip, is recovered by optical flow from the first good frame.
+    Boxes are in full-frame pixels."""
+    from core.preprocess import crop_image
+    from core.track import FaceTracker
+    small, s = _small(image)
+    back = FaceTracker(smoothing=0.5, redetect_every=max(1, 10 // stride))
+    back.start(small, tuple(v * s for v in face_box))
+    out = []
+    for slot, img, s_k in reversed(missed):
+        box = back.update(img)
+        if box is None:
+            break
+        out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k), crop_image(img, box, size)))
+    return out
+
+
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
                 cancel: Callable[[], bool] | None = None) -> tuple[SceneTracks, BakeStats]:
     """Run the whole path; raises FootageError / ModelError / BakeError / Cancelled."""
@@ -163,13 +196,21 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
                 stage["correspond"] += time.perf_counter() - b
             pending.clear()
 
+        missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
         t = time.perf_counter()
         for frame in footage:
             box = tracker.update(frame.image)
             slot = len(frames)
             frames.append(int(frame.index))
             observations.append(None)
-            if box is not None:
+            if box is None:
+                if config.backfill:
+                    missed.append((slot, *_small(frame.image)))
+                    del missed[:-config.backfill]
+            else:
+                if missed:     # the face is found again: follow it backwards over the frames that had none
+                    pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride))
+                    missed.clear()
                 pending.append((slot, box, crop_image(frame.image, box, S)))
             stage["decode+track"] += time.perf_counter() - t
             if len(pending) >= config.batch:

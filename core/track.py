@@ -223,6 +223,27 @@ class FaceTracker:
         crop = face_to_crop(self.face_box)
         return self._smooth(crop)
 
+    def start(self, frame_rgb: np.ndarray, face_box: tuple) -> CropBox:
+        """Begin a track on a known face box (x, y, w, h, frame pixels; frontal-detector convention, e.g. another
+        tracker's ``face_box``) instead of detecting: used to follow a face backwards in time from where it was
+        found. Returns the crop box of this frame; continue with ``update``."""
+        self.reset()
+        full = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
+        self._ws = ws = min(1.0, self.work_side / max(full.shape))
+        gray = cv2.resize(full, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else full
+        x, y, w, h = (float(v) * ws for v in face_box)
+        self.face = np.array([x + 0.5 * w, y + 0.5 * h, w])
+        self._seed_points(gray)
+        self._template = self._patch(gray)
+        if self._points is None or len(self._points) < MIN_POINTS:
+            self._points = None
+            self._unconfirmed = 1
+        self._gray_prev = gray
+        self.frames_seen = 1
+        cx, cy, w = self.face / ws
+        self.face_box = (cx - 0.5 * w, cy - 0.5 * w, w, w)
+        return self._smooth(face_to_crop(self.face_box))
+
     def track(self, frames: Iterable[Frame]) -> TrackResult:
         """Run ``update`` over ``frames`` (after ``reset``); gaps without a face are listed in ``warnings``."""
         self.reset()
