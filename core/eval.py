@@ -4,7 +4,9 @@
     python -m core.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
-origin, i.e. the network's own parametrisation times canon_scale), canonical correspondence error in mm
+origin, i.e. the network's own parametrisation times canon_scale; ``depth_relief`` is the same with each crop's
+median offset removed: the surface shape alone, which is what the bake uses, as the PnP anchor and the solve set
+the head's distance), canonical correspondence error in mm
 (median, p90), mask IoU at 0.5, and ms/frame of the onnxruntime model on this machine. The synthetic mode
 needs the training extras (torch) to render the held-out set.
 
@@ -39,7 +41,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
     from .train.synth import SynthConfig, make_batch
     head = load()
     pred = Predictor(_model_path(model)[0], threads=None, flip=flip)
-    depth_err, canon_err, inter, union, ms = [], [], 0, 0, []
+    depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
     for start in range(0, count, batch):
         n = min(batch, count - start)
         b = make_batch(SynthConfig(size=pred.size), n, seed + start, split="eval")
@@ -51,14 +53,17 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
             m = b["mask"][i, 0].numpy() > 0.5
             d_gt = b["depth"][i, 0].numpy()
             c_gt = b["canon"][i].permute(1, 2, 0).numpy()
-            depth_err.append(np.abs(o.depth - d_gt)[m] * head.canon_scale)
+            diff = (o.depth - d_gt)[m] * head.canon_scale
+            depth_err.append(np.abs(diff))
+            depth_rel.append(np.abs(diff - np.median(diff)))   # relief only: the per-crop offset removed
             canon_err.append(np.linalg.norm(o.canon - c_gt, axis=-1)[m] * head.canon_scale)
             pm = o.mask > 0.5
             inter += int((pm & m).sum())
             union += int((pm | m).sum())
-    de, ce = np.concatenate(depth_err), np.concatenate(canon_err)
+    de, ce, dr = np.concatenate(depth_err), np.concatenate(canon_err), np.concatenate(depth_rel)
     return dict(split="eval", count=count, model=str(pred.path),
                 depth_mm_median=float(np.median(de)), depth_mm_p90=float(np.quantile(de, 0.9)),
+                depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
                 mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip)
 
