@@ -6,7 +6,9 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
-rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE, and
+rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE and the
+expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next
+to its "neutral" baseline (predicting no expression), and
 jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
 inter-ocular distance (the ground truth's own value is reported for reference: real motion is not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
@@ -70,9 +72,18 @@ def metrics(tracks, seq, head, K):
         r = u @ np.diag([1, 1, np.sign(np.linalg.det(u @ vt))]) @ vt
         aligned.append(np.linalg.norm(pc @ r - gc, axis=-1))
     reproj = np.linalg.norm(proj(pv[:, mask]) - proj(gt[:, mask]), axis=-1) / iod
+    # expression: the skin displacement of the fitted ARKit weights vs the true ones (mm), where the true expression
+    # moves the skin by more than 1 mm; "neutral" is the same for predicting no expression at all (the baseline)
+    A = head.arkit_deltas[:, mask].reshape(52, -1)
+    moved = (seq["arkit"][idx] @ A).reshape(len(idx), -1, 3)
+    fitted = (tracks.weights[:, :52] @ A).reshape(len(idx), -1, 3)
+    active = np.linalg.norm(moved, axis=-1) > 1.0
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 arkit_mae=float(np.abs(tracks.weights[:, :52] - seq["arkit"][idx]).mean()),
+                arkit_mae_neutral=float(np.abs(seq["arkit"][idx]).mean()),
+                expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
+                expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
 
 
