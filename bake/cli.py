@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lens", type=float, default=35.0,
                    help="lens focal length as a 35 mm full-frame equivalent, mm (default 35; phones ~24-28)")
     p.add_argument("--focal", type=float, default=None, help="focal length in pixels (overrides --lens)")
+    p.add_argument("--face", default=None, metavar="X,Y",
+                   help="with several faces, follow the one nearest this point (fractions of the frame width and "
+                        "height, e.g. 0.7,0.4); default: the largest face")
     p.add_argument("--smoothing", type=float, default=0.5, help="temporal smoothing strength 0..1")
     p.add_argument("--residual-keys", type=int, default=0, help="extra residual shape keys (default 0)")
     p.add_argument("--head-motion", choices=("object", "camera"), default="object",
@@ -126,6 +129,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         raise BadArguments("--residual-keys, --threads must be >= 0 and --focal > 0")
     if not 1.0 <= ns.lens <= 2000.0:
         raise BadArguments(f"--lens must be a 35 mm-equivalent focal length in 1..2000 mm, not {ns.lens}")
+    if ns.face is not None:
+        try:
+            x, y = (float(v) for v in ns.face.split(","))
+        except ValueError:
+            raise BadArguments(f"--face must be X,Y fractions of the frame, e.g. 0.7,0.4; not {ns.face!r}") from None
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise BadArguments(f"--face must be X,Y within 0..1 (fractions of the frame), not {ns.face!r}")
+        ns.face = (x, y)
     if ns.out.suffix.lower() != ".blend":
         raise BadArguments(f"--out must name a .blend file, not {ns.out}")
     return ns
@@ -162,7 +173,7 @@ def make_config(ns: argparse.Namespace):
         source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
         model_path=str(ns.model) if ns.model else None,
         providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
-        focal_px=ns.focal, focal_mm=ns.lens, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
+        focal_px=ns.focal, focal_mm=ns.lens, face_point=ns.face, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
 
 
 # ---------------------------------------------------------------- steps shared with the add-on

@@ -48,6 +48,7 @@ class ReconConfig:
     max_gap: int = 12                      # longest run of faceless frames that is interpolated
     batch: int = 8
     backfill: int = 90                     # faceless frames kept to be tracked backwards once the face is found
+    face_point: tuple | None = None        # (x, y) in 0..1 of the frame: follow the face nearest it; None = largest
 
     def __post_init__(self):
         if self.head_motion not in HEAD_MOTIONS:
@@ -60,6 +61,13 @@ class ReconConfig:
             raise BakeError(f"focal length must be a positive number of pixels, got {self.focal_px}")
         if not (np.isfinite(self.focal_mm) and 1.0 <= self.focal_mm <= 2000.0):
             raise BakeError(f"lens must be a 35 mm-equivalent focal length in 1..2000 mm, got {self.focal_mm}")
+        if self.face_point is not None and not (len(self.face_point) == 2
+                                                and all(np.isfinite(v) and 0.0 <= v <= 1.0 for v in self.face_point)):
+            raise BakeError(f"face_point must be (x, y) fractions of the frame in 0..1, got {self.face_point!r}")
+        if int(self.backfill) < 0:
+            raise BakeError(f"backfill must be >= 0, got {self.backfill}")
+        if int(self.batch) < 1 or int(self.max_gap) < 0:
+            raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
 
     def camera_matrix(self, width: int, height: int) -> np.ndarray:
         """Intrinsics of the footage: ``focal_px`` when given, else the ``focal_mm`` full-frame-equivalent lens
@@ -69,10 +77,6 @@ class ReconConfig:
         while a 35 mm-equivalent guess was within 15 %."""
         f = self.focal_px if self.focal_px is not None else default_focal(width, height, self.focal_mm)
         return intrinsics(width, height, f)
-        if int(self.backfill) < 0:
-            raise BakeError(f"backfill must be >= 0, got {self.backfill}")
-        if int(self.batch) < 1 or int(self.max_gap) < 0:
-            raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
 
 
 def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25) -> np.ndarray:
@@ -175,7 +179,8 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         reported = int(getattr(footage, "frame_count_reported", 0) or 0)
         last = reported if config.end is None else min(reported, int(config.end))
         total = max(1, -(-(last - config.start) // config.stride))
-        tracker = FaceTracker(smoothing=0.5)
+        choose = "largest" if config.face_point is None else (config.face_point[0] * W, config.face_point[1] * H)
+        tracker = FaceTracker(smoothing=0.5, choose=choose)
         frames: list[int] = []
         observations: list[VertexObservation | None] = []
         pending: list[tuple[int, object, np.ndarray]] = []      # (slot, box, crop)

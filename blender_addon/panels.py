@@ -27,6 +27,9 @@ def draw_panel(layout, context):
     col.prop(s, "device")
     col.prop(s, "quality")
     col.prop(s, "lens")
+    col.prop(s, "face")
+    if s.face == "POINT":
+        col.prop(s, "face_point")
     col.prop(s, "smoothing", slider=True)
     col.prop(s, "shape_keys")
     if s.shape_keys == "ARKIT_RESIDUAL":

@@ -1,7 +1,7 @@
 """Scene settings (saved with the file) and window-manager run state (progress, last result; not saved)."""
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
+                       PointerProperty, StringProperty)
 
 
 def _device_items(self, context):
@@ -41,6 +41,13 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         ("FAST", "Fast", "Small network, every second frame"),
         ("BALANCED", "Balanced", "Small network, every frame"),
         ("HIGH", "High", "Large network (best with CUDA) when its weights (face_anything_gpu.onnx) are installed, else the bundled small one; every frame")], default="BALANCED")
+    face: EnumProperty(name="Face", items=[
+        ("LARGEST", "Largest", "Follow the largest face in view"),
+        ("POINT", "Nearest Point", "Follow the face nearest a point of the frame (several people in view)")],
+        default="LARGEST", description="Which face to capture when several are in view")
+    face_point: FloatVectorProperty(name="Point", size=2, min=0.0, max=1.0, default=(0.5, 0.5), subtype="XYZ",
+                                    description="Point of the frame (0..1 from the left and from the top) nearest "
+                                                "the face to follow")
     lens: FloatProperty(name="Lens (35 mm equiv.)", min=1.0, max=2000.0, soft_min=8.0, soft_max=300.0, default=35.0,
                         description="Focal length of the footage's lens as a 35 mm full-frame equivalent, in mm "
                                     "(phones ~24-28). It is not estimated from the face; the camera uses it")

@@ -25,6 +25,10 @@ def test_config_validation():
         ReconConfig("x.mp4", smoothing=2.0)
     with pytest.raises(BakeError):
         ReconConfig("x.mp4", focal_px=-3.0)
+    for bad in (dict(batch=0), dict(max_gap=-1), dict(backfill=-1), dict(focal_mm=float("nan")),
+                dict(face_point=(0.5,))):
+        with pytest.raises(BakeError):
+            ReconConfig("x.mp4", **bad)
 
 
 def test_missing_file_is_footage_error(tmp_path):
@@ -124,3 +128,26 @@ def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
     assert stats.frames_bridged == 0 and stats.frames_tracked == 30
     step = np.linalg.norm(np.diff(tracks.head_translation, axis=0), axis=1)
     assert step[:12].max() < 3 * np.median(step[12:]) + 5.0  # the recovered start moves like the rest
+
+
+def test_face_point_chooses_which_of_two_faces(tmp_path):
+    """Two people in view (the sample clip's face and a smaller copy beside it): the largest face by default, the
+    one nearest face_point when given."""
+    if not _model_available():
+        pytest.skip("core.runtime / core.track or the default model is absent")
+    import cv2
+    from bake.demo import SAMPLE_CLIP
+    from core.footage import open_footage
+    with open_footage(SAMPLE_CLIP, end=8) as clip:
+        for f in clip:
+            h, w = f.image.shape[:2]
+            small = cv2.resize(f.image, (w * 2 // 3, h * 2 // 3), interpolation=cv2.INTER_AREA)
+            canvas = np.full((h, 2 * w, 3), 128, np.uint8)
+            canvas[:, :w] = f.image
+            canvas[(h - small.shape[0]) // 2:(h + small.shape[0]) // 2, w + w // 6: w + w // 6 + small.shape[1]] = small
+            cv2.imwrite(str(tmp_path / f"f{f.index:03d}.png"), canvas[..., ::-1])
+    largest, _ = reconstruct(ReconConfig(str(tmp_path)))
+    chosen, _ = reconstruct(ReconConfig(str(tmp_path), face_point=(0.75, 0.5)))
+    assert np.median(largest.head_translation[:, 0]) < 0 < np.median(chosen.head_translation[:, 0])
+    with pytest.raises(BakeError):
+        ReconConfig("x.mp4", face_point=(2.0, 0.5))

@@ -17,7 +17,9 @@ def _no_reconstruct(*a, **k):
 @pytest.mark.parametrize("argv", [[], ["x.mp4"], ["x.mp4", "--out", "a.fbx"], ["x.mp4", "--out", "a.blend", "--stride", "0"],
                                   ["x.mp4", "--out", "a.blend", "--smoothing", "2"],
                                   ["x.mp4", "--out", "a.blend", "--start", "5", "--end", "5"],
-                                  ["x.mp4", "--out", "a.blend", "--lens", "0"]])
+                                  ["x.mp4", "--out", "a.blend", "--lens", "0"],
+                                  ["x.mp4", "--out", "a.blend", "--face", "0.5"],
+                                  ["x.mp4", "--out", "a.blend", "--face", "1.5,0.2"]])
 def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
     monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
     assert cli.run(argv) == cli.EXIT_INPUT
@@ -81,5 +83,5 @@ def test_runs_as_module_and_as_script(mode, tmp_path):
 def test_lens_and_focal_reach_the_config():
     cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--lens", "26"]))
     assert cfg.focal_mm == 26.0 and cfg.focal_px is None
-    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--focal", "900"]))
-    assert cfg.focal_px == 900.0
+    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--focal", "900", "--face", "0.7,0.4"]))
+    assert cfg.focal_px == 900.0 and cfg.face_point == (0.7, 0.4)
