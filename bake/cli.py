@@ -173,7 +173,8 @@ def make_config(ns: argparse.Namespace):
         source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
         model_path=str(ns.model) if ns.model else None,
         providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
-        focal_px=ns.focal, focal_mm=ns.lens, face_point=ns.face, smoothing=ns.smoothing, residual_keys=ns.residual_keys, head_motion="object")
+        focal_px=ns.focal, focal_mm=ns.lens, face_point=ns.face, smoothing=ns.smoothing,
+        residual_keys=ns.residual_keys, head_motion="object")
 
 
 # ---------------------------------------------------------------- steps shared with the add-on

@@ -25,7 +25,7 @@ def available_providers() -> list[str]:
 class Predictor:
     """``flip=True`` also runs every crop mirrored left-right and averages the two answers (the mirrored canonical
     map is mirrored back through the head's plane of symmetry, x = 0 in the head frame): twice the network time for
-    less noise (measured in benchmarks/results/eval_synthetic.json)."""
+    less noise (measured: benchmarks/results/eval_synthetic_flip.json against eval_synthetic.json)."""
 
     def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None,
                  flip: bool = False):
