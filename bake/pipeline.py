@@ -1,8 +1,9 @@
 """The whole path from footage to SceneTracks, the one function the panel, the CLI and plain Python call.
 
 footage (streamed) -> face tracker (frames before a (re)acquisition are tracked backwards) -> crops -> network
-(batched) -> point clouds (PnP anchor) -> per-frame template vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose, identity, ARKit,
-residual keys) -> temporal filter + gap bridging -> SceneTracks.
+(batched) -> point clouds (PnP anchor) -> per-frame template vertex observations (kept, a few hundred kB per frame;
+images are dropped) -> clip solve (pose, identity, ARKit, residual keys) -> temporal filter + gap bridging ->
+SceneTracks.
 """
 from __future__ import annotations
 
