@@ -73,9 +73,10 @@ class ReconConfig:
     def camera_matrix(self, width: int, height: int) -> np.ndarray:
         """Intrinsics of the footage: ``focal_px`` when given, else the ``focal_mm`` full-frame-equivalent lens
         (``core.points.default_focal``); principal point at the image centre. The focal length is not estimated
-        from the face: measured on synthetic clips, ``core.points.estimate_focal`` missed the true lens by +30 to
-        +100 % (even from exact maps: a head whose size differs from the template's biases the perspective cue),
-        while a 35 mm-equivalent guess was within 15 %."""
+        from the face: on three held-out synthetic clips ``core.points.estimate_focal`` missed the true lens by +29 to
+        +122 % from the network's maps and by -20 to +60 % even from exact maps (a head whose size differs from the
+        template's biases the weak perspective cue), while the 35 mm-equivalent default was within 13 % (those
+        clips' lenses are drawn around it, so this only shows the estimate is no better than a sensible guess)."""
         f = self.focal_px if self.focal_px is not None else default_focal(width, height, self.focal_mm)
         return intrinsics(width, height, f)
 

@@ -13,8 +13,10 @@ then ``cv2.solvePnPRefineLM`` on the inliers); ``z_origin = tvec[2]``. On a head
 the PnP distance is off by the size ratio; ``ray`` (the unprojection direction with z = 1) is kept per point so the
 bake can correct ``z_origin`` per frame (``cam_xyz(z0 + d) = cam_xyz(z0) + d * ray``) once the identity is known.
 
-Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal),
-or ``estimate_focal`` from several frames' point clouds (``cv2.calibrateCamera`` with a fixed principal point).
+Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal).
+``estimate_focal`` (several frames' point clouds, ``cv2.calibrateCamera`` with a fixed principal point) works when
+the head matches the template and turns a lot, but on realistic clips it was no better than the default, so the
+pipeline does not use it (measurements: ``bake.pipeline.ReconConfig.camera_matrix``).
 """
 from __future__ import annotations
 
