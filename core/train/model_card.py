@@ -32,6 +32,10 @@ def card(ckpt_path: Path) -> str:
     # wall time summed over the resumed segments ("sec" restarts at 0 in each segment)
     secs = sum(a["sec"] for a, b in zip(rows, rows[1:] + [None]) if b is None or b["sec"] < a["sec"])
     syn, real, rt = _load("eval_synthetic.json"), _load("eval_real.json"), _load("runtime.json")
+    flip = _load("eval_synthetic_flip.json")
+    # warm restarts: the learning rate jumps up where a run was resumed with a longer schedule
+    restarts = [b["step"] for a, b in zip(rows, rows[1:]) if b.get("lr", 0) > 1.5 * a.get("lr", 0) + 1e-9
+                and a["step"] > 500]
     out = [f"# Model card: `{p.weights}`", "",
            "Face Anything network (core/train/model.py): ViT encoder over patch tokens + DPT-style decoder; outputs "
            "depth (relative to the head origin), canonical xyz, each with a confidence, and a face mask.", "",
@@ -41,8 +45,10 @@ def card(ckpt_path: Path) -> str:
            f"- Data: synthetic only, rendered on the fly by core/train/synth.py (anny head model, randomised "
            f"identity/expression/pose/camera/lighting/albedo/hair/occluders/background/sensor); replay buffer of "
            f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step.",
-           f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, lr {args.get('lr')}, cosine schedule over "
-           f"{args.get('steps')} steps) in {secs / 60:.0f} min of wall time (over resumed segments).",
+           f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, cosine schedule; the last segment: peak lr "
+           f"{args.get('lr')}, schedule over {args.get('steps')} steps"
+           + (f", warm restart(s) at step {', '.join(map(str, restarts))}" if restarts else "")
+           + f") in {secs / 60:.0f} min of wall time (over resumed segments).",
            "- Hardware: the project's 2-core x86-64 CPU machine (no GPU was available to this task), shared with "
            "other jobs during training.",
            "- Curves: core/assets/training_curves.png (loss, train and held-out errors in mm, log scale).", "",
@@ -55,6 +61,14 @@ def card(ckpt_path: Path) -> str:
                 f"| depth error, median / p90 | {syn['depth_mm_median']:.1f} / {syn['depth_mm_p90']:.1f} mm "
                 f"| <= 3 mm median |",
                 f"| mask IoU | {syn['mask_iou']:.3f} | >= 0.9 |", ""]
+        if "depth_relief_mm_median" in syn:
+            out += [f"Depth relief (each crop's median offset removed; the bake sets the distance itself): "
+                    f"{syn['depth_relief_mm_median']:.1f} / {syn['depth_relief_mm_p90']:.1f} mm median / p90.", ""]
+        if flip:
+            out += [f"With mirror averaging (`--flip`, runtime `Predictor(flip=True)`, twice the network time): "
+                    f"canonical {flip['canon_mm_median']:.1f} / {flip['canon_mm_p90']:.1f} mm, depth "
+                    f"{flip['depth_mm_median']:.1f} / {flip['depth_mm_p90']:.1f} mm, mask IoU {flip['mask_iou']:.3f}.",
+                    ""]
     if rt:
         out += [f"Inference with onnxruntime on {rt['machine']} (`benchmarks/bench_runtime.py --int8`): "
                 f"fp32 {rt['fp32']['ms_per_frame_median']:.1f} ms/frame at batch 1, "
