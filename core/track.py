@@ -233,11 +233,7 @@ class FaceTracker:
         gray = cv2.resize(full, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else full
         x, y, w, h = (float(v) * ws for v in face_box)
         self.face = np.array([x + 0.5 * w, y + 0.5 * h, w])
-        self._seed_points(gray)
-        self._template = self._patch(gray)
-        if self._points is None or len(self._points) < MIN_POINTS:
-            self._points = None
-            self._unconfirmed = 1
+        self._begin(gray)
         self._gray_prev = gray
         self.frames_seen = 1
         cx, cy, w = self.face / ws
@@ -390,6 +386,10 @@ class FaceTracker:
         x, y, bw, bh = self._pick(boxes, near)
         self.last_detection = (x, y, bw, bh)
         self.face = np.array([x + 0.5 * bw, y + 0.5 * bh, bw])
+        self._begin(gray)
+
+    def _begin(self, gray: np.ndarray) -> None:
+        """Start following ``self.face``: points to track and the appearance template."""
         self._since_detect = 0
         self._unconfirmed = 0
         self._seed_points(gray)
