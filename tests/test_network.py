@@ -1,4 +1,6 @@
 """Network, losses, training mechanics, ONNX export parity and the onnxruntime runtime."""
+import math
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,36 @@ def test_training_reduces_loss_and_resumes(tmp_path):
     assert torch.load(ck2, weights_only=False)["step"] == 35          # continued, did not restart
 
 
+def test_learning_rate_schedule_and_warm_restart():
+    from core.train import train as tr
+    plain = tr.parse_args(["--steps", "1000", "--lr", "1e-3", "--warmup", "10"])
+    assert tr.learning_rate(plain, 0) == pytest.approx(1e-4)                 # warm-up
+    assert tr.learning_rate(plain, 500) == pytest.approx(5e-4)               # cosine half way
+    assert tr.learning_rate(plain, 1000) == pytest.approx(0.0, abs=1e-12)
+    # warm restart on step budget: a fresh cycle from the resumed step 600 to 1000
+    rs = tr.parse_args(["--steps", "1000", "--lr", "1e-3", "--warmup", "10", "--restart"])
+    assert tr.learning_rate(rs, 610, cycle_start=600) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 10 / 400)))
+    assert tr.learning_rate(rs, 800, cycle_start=600) == pytest.approx(5e-4)
+    # warm restart on a time budget: decays with wall time, whatever the step
+    rt = tr.parse_args(["--lr", "1e-3", "--warmup", "10", "--restart", "--minutes", "10"])
+    assert tr.learning_rate(rt, 5000, cycle_start=4000, elapsed_s=300) == pytest.approx(5e-4)
+    assert tr.learning_rate(rt, 4100, cycle_start=4000, elapsed_s=600) == pytest.approx(0.0, abs=1e-12)
+    assert tr.learning_rate(rt, 4100, cycle_start=4000, elapsed_s=900) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_warm_restart_needs_a_budget(tmp_path):
+    from core.train import train as tr
+    args = tr.parse_args(["--out", str(tmp_path), "--steps", "5", "--batch", "2", "--buffer", "4", "--chunk", "4",
+                          "--refresh", "0", "--warmup", "2"])
+    tr._EVAL_CACHE["b"] = _toy_batch(2, PRESETS["cpu"].size, 99)
+    data = lambda n, seed: _toy_batch(n, PRESETS["cpu"].size, seed)   # noqa: E731
+    tr.train(args, data_fn=data)
+    again = tr.parse_args(["--out", str(tmp_path), "--steps", "5", "--batch", "2", "--buffer", "4", "--chunk", "4",
+                           "--refresh", "0", "--restart"])
+    with pytest.raises(ValueError, match="at step 5 needs --steps beyond"):
+        tr.train(again, data_fn=data)
+
+
 def test_onnx_parity_and_runtime(small_model, onnx_file):
     from core.runtime import Predictor
     p = Predictor(onnx_file, threads=1)
@@ -76,6 +108,53 @@ def test_onnx_parity_and_runtime(small_model, onnx_file):
     assert p.metadata["preset"] == "cpu"
     with pytest.raises(ValueError):
         p.predict(crops[:, :10])
+
+
+def test_onnx_weights_read_back(small_model, onnx_file, tmp_path):
+    """An export can be turned back into the torch model (to train on from the shipped weights)."""
+    from core.train.export_onnx import load_onnx_weights
+    back = load_onnx_weights(onnx_file)
+    ref = small_model.state_dict()
+    for k, v in back.state_dict().items():
+        if not k.startswith("head.fuse.3.skip."):               # unused by the forward pass, so not exported
+            assert torch.equal(v, ref[k]), k
+    x = torch.rand(2, 3, PRESETS["cpu"].size, PRESETS["cpu"].size)
+    with torch.no_grad():
+        for k in PREDICTION_FIELDS:
+            torch.testing.assert_close(back(x)[k], small_model(x)[k])
+    bad = tmp_path / "plain.onnx"
+    import onnx
+    m = onnx.load(str(onnx_file))
+    del m.metadata_props[:]
+    onnx.save(m, str(bad))
+    with pytest.raises(ValueError, match="not a Face Anything export"):
+        load_onnx_weights(bad)
+
+
+def test_training_from_exported_weights(small_model, onnx_file, tmp_path):
+    """--init takes the exported weights and their step count; the learning rate starts a fresh warm-up there."""
+    from core.train import train as tr
+    import onnx
+    m = onnx.load(str(onnx_file))
+    e = m.metadata_props.add()
+    e.key, e.value = "steps", "40"
+    init = tmp_path / "init.onnx"
+    onnx.save(m, str(init))
+    args = tr.parse_args(["--out", str(tmp_path / "run"), "--init", str(init), "--steps", "42", "--batch", "2",
+                          "--buffer", "4", "--chunk", "4", "--refresh", "0", "--warmup", "5", "--lr", "0"])
+    tr._EVAL_CACHE["b"] = _toy_batch(2, PRESETS["cpu"].size, 99)
+    ck = torch.load(tr.train(args, data_fn=lambda n, seed: _toy_batch(n, PRESETS["cpu"].size, seed)),
+                    weights_only=False)
+    assert ck["step"] == 42                                       # went on from the file's 40 steps
+    for k, v in small_model.state_dict().items():                 # lr 0: the weights are the exported ones
+        if not k.startswith("head.fuse.3.skip."):
+            assert torch.equal(ck["model"][k], v), k
+    assert tr.learning_rate(args, 40, cycle_start=40) == 0.0
+    args.lr = 1e-3
+    assert tr.learning_rate(args, 40, cycle_start=40) == pytest.approx(2e-4)    # warm-up restarts at step 40
+    other = tr.parse_args(["--preset", "gpu", "--out", str(tmp_path / "g"), "--init", str(init)])
+    with pytest.raises(ValueError, match="holds preset 'cpu'"):
+        tr.train(other, data_fn=lambda n, seed: _toy_batch(n, PRESETS["gpu"].size, seed))
 
 
 def test_runtime_errors(tmp_path):

@@ -3,6 +3,10 @@
     python -m core.train.export_onnx --ckpt runs/cpu/last.pt --out core/assets/face_anything_cpu.onnx
 
 Checks parity with onnxruntime on random input before writing the final file.
+
+The way back, ``load_onnx_weights``, rebuilds the torch model from an exported file, so that training can go on
+from the shipped weights (``python -m core.train.train --init core/assets/face_anything_cpu.onnx``) in a checkout
+that has no training checkpoint.
 """
 from __future__ import annotations
 
@@ -50,6 +54,67 @@ def export(model: FaceAnything, out: str | Path, metadata: dict | None = None) -
         raise RuntimeError(f"torch/onnxruntime parity failed: max abs diff {err:.2e}")
     tmp.replace(out)
     return out
+
+
+def load_onnx_weights(path: str | Path) -> FaceAnything:
+    """The torch model whose export is ``path`` (a file written by ``export``), checked by parity.
+
+    The exporter renames some weights (Linear weights are stored transposed under generated names) and merges
+    initializers with equal values (e.g. untrained LayerNorm scales), so names cannot be trusted. Instead a probe
+    model of the same preset, every parameter set to distinct random values, is exported the same way: where a
+    probe initializer enters a node, the file's initializer at the same node and input holds that parameter.
+    """
+    import io
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(str(path))
+    meta = {e.key: e.value for e in m.metadata_props}
+    if meta.get("format") != "face_anything/1" or meta.get("preset") not in PRESETS:
+        raise ValueError(f"{path} is not a Face Anything export (metadata {meta})")
+    model = FaceAnything(PRESETS[meta["preset"]]).eval()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for prm in model.parameters():
+            prm.copy_(torch.randn(prm.shape, generator=g))
+    buf = io.BytesIO()
+    s = model.preset.size
+    torch.onnx.export(OnnxWrapper(model), (torch.rand(2, 3, s, s),), buf, input_names=["image"],
+                      output_names=list(PREDICTION_FIELDS), opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"image": {0: "batch"}, **{k: {0: "batch"} for k in PREDICTION_FIELDS}})
+    probe = onnx.load_from_string(buf.getvalue())
+    p_init = {i.name: numpy_helper.to_array(i) for i in probe.graph.initializer}
+    f_init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    p_nodes, f_nodes = _compute_nodes(probe.graph), _compute_nodes(m.graph)
+    if [n[0] for n in p_nodes] != [n[0] for n in f_nodes]:
+        raise ValueError(f"{path}: its graph differs from this code's {meta['preset']!r} network")
+    params = dict(model.named_parameters())
+    state = {}
+    for (_, p_in), (_, f_in) in zip(p_nodes, f_nodes):
+        for pi, fi in zip(p_in, f_in):
+            if pi not in p_init:
+                continue
+            v = p_init[pi]
+            for k, prm in params.items():
+                t = prm.detach().numpy()
+                if t.shape == v.shape and np.array_equal(t, v):
+                    state[k] = f_init[fi]
+                elif t.ndim == 2 and t.T.shape == v.shape and np.array_equal(t.T, v):
+                    state[k] = f_init[fi].T
+    # parameters the forward pass never uses (head.fuse.3.skip) are not exported: they keep their fresh values
+    if any(not k.startswith("head.fuse.3.skip.") for k in set(params) - set(state)):
+        raise ValueError(f"{path}: no weights found for {sorted(set(params) - set(state))}")
+    model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()}, strict=False)
+    err = parity(model, path)
+    if err > 1e-3:
+        raise ValueError(f"{path}: weights read back do not reproduce the file's outputs (max diff {err:.2e})")
+    return model
+
+
+def _compute_nodes(graph) -> list[tuple[str, list[str]]]:
+    """(op, inputs) of every node but the Identity nodes, whose outputs are resolved to their inputs (the exporter
+    adds them where it merges initializers with equal values)."""
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
+    return [(n.op_type, [alias.get(x, x) for x in n.input]) for n in graph.node if n.op_type != "Identity"]
 
 
 @torch.no_grad()

@@ -2,6 +2,12 @@
 
     python -m core.train.train --preset cpu --out runs/cpu --minutes 60          # CPU, in the background
     python -m core.train.train --preset gpu --out runs/gpu --steps 20000 --batch 64   # lent GPU machine
+    python -m core.train.train --out runs/cpu --restart --minutes 120 --steps 100000 --lr 4e-4   # warm restart
+    python -m core.train.train --out runs/more --init core/assets/face_anything_cpu.onnx --minutes 120 --lr 4e-4
+
+``--init`` starts a new run from exported weights (an ONNX file written by core.train.export_onnx, or a
+last.pt): the shipped model can be trained further in a checkout that has no checkpoint. The optimizer starts
+fresh (hence its own warm-up) and the step count goes on from the file's (its "steps" metadata).
 
 Resumable: re-running with the same --out continues from runs/<name>/last.pt. Every checkpoint also writes
 log.jsonl (one line per logged step) and curves.png. A replay buffer keeps ``--buffer`` rendered samples and
@@ -111,6 +117,11 @@ def train(args, data_fn=None) -> Path:
         opt.load_state_dict(ck["opt"])
         step, rows = ck["step"], ck.get("rows", [])
         log.info("resumed from %s at step %d", ckpt_path, step)
+    elif args.init:
+        step = _load_init(model, args.init, preset)
+        log.info("initialised from %s (trained %d steps before)", args.init, step)
+    if _warm_restart(args) and step >= args.steps:
+        raise ValueError(f"--restart/--init at step {step} needs --steps beyond it (with --minutes, --steps is only a cap)")
     make = data_fn or (lambda n, seed: synth_batch(preset, n, seed, device))
     buf = ReplayBuffer(make, args.buffer, args.chunk, seed=args.seed * 1_000_003 + step * 7)
     t_fill = time.time()
@@ -132,9 +143,10 @@ def train(args, data_fn=None) -> Path:
                 f.write(json.dumps(r) + "\n")
         plot_curves(rows, out / "curves.png")
 
+    cycle_start = step if _warm_restart(args) else 0
     model.train()
     while step < args.steps and (deadline is None or time.time() < deadline):
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.5 * (1 + math.cos(math.pi * min(step / args.steps, 1))))
+        lr = learning_rate(args, step, cycle_start, time.time() - t0)
         for g in opt.param_groups:
             g["lr"] = lr
         buf.refresh(args.refresh)
@@ -162,6 +174,45 @@ def train(args, data_fn=None) -> Path:
             save()
     save()
     return ckpt_path
+
+
+def _warm_restart(args) -> bool:
+    return bool(args.restart or args.init)
+
+
+def learning_rate(args, step: int, cycle_start: int = 0, elapsed_s: float = 0.0) -> float:
+    """Linear warm-up then cosine decay to zero.
+
+    Normally the cosine runs over steps 0..--steps. With --restart the cycle starts again at the resumed step
+    (a warm restart; --init implies it); if --minutes is set as well, the decay follows wall time so that the learning rate reaches
+    zero exactly when the time budget ends, however fast the machine turns out to be.
+    """
+    k = step - cycle_start
+    if _warm_restart(args) and args.minutes:
+        progress = elapsed_s / (args.minutes * 60)
+    else:
+        progress = k / max(args.steps - cycle_start, 1)
+    warm = min(1.0, (k + 1) / args.warmup)
+    return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def _load_init(model, path: str, preset) -> int:
+    """Copy weights from an ONNX export or a checkpoint into ``model``; returns the steps they were trained for."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnx
+        from .export_onnx import load_onnx_weights
+        src = load_onnx_weights(path)
+        if src.preset != preset:
+            raise ValueError(f"--init {path} holds preset {src.preset.name!r}, not {preset.name!r}")
+        model.load_state_dict(src.state_dict())
+        meta = {e.key: e.value for e in onnx.load(str(path), load_external_data=False).metadata_props}
+        return int(meta.get("steps", 0))
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("preset") != preset.name:
+        raise ValueError(f"--init {path} holds preset {ck.get('preset')!r}, not {preset.name!r}")
+    model.load_state_dict(ck["model"])
+    return int(ck["step"])
 
 
 _EVAL_CACHE = {}
@@ -197,6 +248,10 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--restart", action="store_true",
+                    help="warm restart: new warm-up + cosine cycle from the resumed step (over --minutes if given)")
+    ap.add_argument("--init", default="",
+                    help="start a new run from these weights (.onnx export or .pt checkpoint); a warm restart")
     ap.add_argument("--buffer", type=int, default=1024, help="replay buffer size (rendered samples)")
     ap.add_argument("--chunk", type=int, default=32, help="render batch size when filling the buffer")
     ap.add_argument("--refresh", type=int, default=4, help="new samples rendered per step")
