@@ -157,6 +157,15 @@ def test_training_from_exported_weights(small_model, onnx_file, tmp_path):
         tr.train(other, data_fn=lambda n, seed: _toy_batch(n, PRESETS["gpu"].size, seed))
 
 
+def test_wall_minutes_over_segments_and_init():
+    from core.train.train import wall_minutes
+    rows = [dict(step=10, sec=60.0), dict(step=20, sec=120.0),      # first segment: 2 min
+            dict(step=30, sec=30.0), dict(step=40, sec=180.0)]      # resumed: 3 min
+    assert wall_minutes(dict(rows=rows)) == pytest.approx(5.0)
+    assert wall_minutes(dict(rows=rows, init=dict(steps=5, minutes=100.0))) == pytest.approx(105.0)
+    assert wall_minutes(dict(rows=rows, init=dict(steps=5, minutes=None))) is None    # unknown stays unknown
+
+
 def test_runtime_errors(tmp_path):
     from core.runtime import Predictor
     with pytest.raises(ModelError, match="not found"):

@@ -136,7 +136,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     model = load_checkpoint(a.ckpt)
     ck = torch.load(a.ckpt, map_location="cpu", weights_only=False)
-    path = export(model, a.out, dict(steps=ck["step"]))
+    from .train import wall_minutes
+    meta = dict(steps=ck["step"])
+    minutes = wall_minutes(ck)
+    if minutes is not None:
+        meta["train_minutes"] = f"{minutes:.0f}"
+    path = export(model, a.out, meta)
     print(json.dumps(dict(out=str(path), bytes=path.stat().st_size, steps=ck["step"])))
 
 

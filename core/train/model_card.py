@@ -29,13 +29,16 @@ def card(ckpt_path: Path) -> str:
     p = PRESETS[ck["preset"]]
     args = ck.get("args", {})
     rows = ck.get("rows", [])
-    # wall time summed over the resumed segments ("sec" restarts at 0 in each segment)
-    secs = sum(a["sec"] for a, b in zip(rows, rows[1:] + [None]) if b is None or b["sec"] < a["sec"])
+    from .train import wall_minutes
+    minutes = wall_minutes(ck)
+    init = ck.get("init") or {}
     syn, real, rt = _load("eval_synthetic.json"), _load("eval_real.json"), _load("runtime.json")
     flip = _load("eval_synthetic_flip.json")
     # warm restarts: the learning rate jumps up where a run was resumed with a longer schedule
-    restarts = [b["step"] for a, b in zip(rows, rows[1:]) if b.get("lr", 0) > 1.5 * a.get("lr", 0) + 1e-9
-                and a["step"] > 500]
+    # (the first rise after a fall; the rows of one warm-up rise too)
+    lr = [r.get("lr", 0.0) for r in rows]
+    restarts = [rows[i + 1]["step"] for i in range(1, len(rows) - 1)
+                if lr[i + 1] > 1.5 * lr[i] + 1e-9 and lr[i] < lr[i - 1]]
     out = [f"# Model card: `{p.weights}`", "",
            "Face Anything network (core/train/model.py): ViT encoder over patch tokens + DPT-style decoder; outputs "
            "depth (relative to the head origin), canonical xyz, each with a confidence, and a face mask.", "",
@@ -48,7 +51,10 @@ def card(ckpt_path: Path) -> str:
            f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, cosine schedule; the last segment: peak lr "
            f"{args.get('lr')}, schedule over {args.get('steps')} steps"
            + (f", warm restart(s) at step {', '.join(map(str, restarts))}" if restarts else "")
-           + f") in {secs / 60:.0f} min of wall time (over resumed segments).",
+           + (f") in {minutes:.0f} min of wall time (over resumed segments" if minutes is not None else
+              ") (wall time of the initial weights not recorded") + ")."
+           + (f" This run started from `{Path(init['path']).name}`, trained {init['steps']} steps before "
+              "(`--init`; fresh optimizer and warm-up); the curves show this run only." if init else ""),
            "- Hardware: the project's 2-core x86-64 CPU machine (no GPU was available to this task), shared with "
            "other jobs during training.",
            "- Curves: core/assets/training_curves.png (loss, train and held-out errors in mm, log scale).", "",

@@ -109,16 +109,17 @@ def train(args, data_fn=None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model = FaceAnything(preset).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
-    step, rows = 0, []
+    step, rows, init = 0, [], {}
     ckpt_path = out / "last.pt"
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        step, rows = ck["step"], ck.get("rows", [])
+        step, rows, init = ck["step"], ck.get("rows", []), ck.get("init", {})
         log.info("resumed from %s at step %d", ckpt_path, step)
     elif args.init:
-        step = _load_init(model, args.init, preset)
+        init = _load_init(model, args.init, preset)
+        step = init["steps"]
         log.info("initialised from %s (trained %d steps before)", args.init, step)
     if _warm_restart(args) and step >= args.steps:
         raise ValueError(f"--restart/--init at step {step} needs --steps beyond it (with --minutes, --steps is only a cap)")
@@ -136,7 +137,7 @@ def train(args, data_fn=None) -> Path:
     def save():
         tmp = out / "last.pt.tmp"
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), step=step, rows=rows,
-                        preset=preset.name, args=vars(args)), tmp)
+                        preset=preset.name, args=vars(args), init=init), tmp)
         tmp.replace(ckpt_path)
         with open(out / "log.jsonl", "w") as f:
             for r in rows:
@@ -196,8 +197,20 @@ def learning_rate(args, step: int, cycle_start: int = 0, elapsed_s: float = 0.0)
     return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
-def _load_init(model, path: str, preset) -> int:
-    """Copy weights from an ONNX export or a checkpoint into ``model``; returns the steps they were trained for."""
+def wall_minutes(ck: dict) -> float | None:
+    """Training wall time of a checkpoint in minutes: its logged segments ("sec" restarts at 0 in each resumed
+    segment) plus the time of the weights it was initialised from (None where that is not recorded)."""
+    rows = ck.get("rows", [])
+    secs = sum(a["sec"] for a, b in zip(rows, rows[1:] + [None]) if b is None or b["sec"] < a["sec"])
+    init = ck.get("init") or {}
+    if init and init.get("minutes") is None:
+        return None
+    return secs / 60 + (init.get("minutes") or 0.0)
+
+
+def _load_init(model, path: str, preset) -> dict:
+    """Copy weights from an ONNX export or a checkpoint into ``model``; returns where they came from, the steps
+    and the wall minutes they were trained for (minutes None when the file does not say)."""
     path = Path(path)
     if path.suffix == ".onnx":
         import onnx
@@ -207,12 +220,13 @@ def _load_init(model, path: str, preset) -> int:
             raise ValueError(f"--init {path} holds preset {src.preset.name!r}, not {preset.name!r}")
         model.load_state_dict(src.state_dict())
         meta = {e.key: e.value for e in onnx.load(str(path), load_external_data=False).metadata_props}
-        return int(meta.get("steps", 0))
+        minutes = float(meta["train_minutes"]) if "train_minutes" in meta else None
+        return dict(path=str(path), steps=int(meta.get("steps", 0)), minutes=minutes)
     ck = torch.load(path, map_location="cpu", weights_only=False)
     if ck.get("preset") != preset.name:
         raise ValueError(f"--init {path} holds preset {ck.get('preset')!r}, not {preset.name!r}")
     model.load_state_dict(ck["model"])
-    return int(ck["step"])
+    return dict(path=str(path), steps=int(ck["step"]), minutes=wall_minutes(ck))
 
 
 _EVAL_CACHE = {}
