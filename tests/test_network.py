@@ -193,3 +193,19 @@ def test_flip_average_is_mirror_equivariant(onnx_file):
     np.testing.assert_allclose(cb[..., 1:], ca[..., 1:], atol=1e-2)
     plain = Predictor(onnx_file, threads=1).predict(crop)[0]
     assert not np.allclose(plain.depth, a.depth)         # the average differs from a single pass
+
+
+def test_model_card_states_lineage_and_restarts(tmp_path):
+    """The card's training line comes from the checkpoint: the --init source, total wall time, and warm restarts
+    (a warm-up's rising rows are not restarts; a rise after a fall is)."""
+    from core.train.model_card import card
+    warm = [dict(step=100 + 10 * i, sec=10.0 * i, lr=1e-4 * (i + 1)) for i in range(4)]          # warm-up
+    decay = [dict(step=140 + 10 * i, sec=40.0 + 10 * i, lr=4e-4 / (i + 1)) for i in range(4)]   # decay
+    again = [dict(step=180, sec=80.0, lr=3e-4), dict(step=190, sec=120.0, lr=2e-4)]           # restart at 180
+    ck = dict(preset="cpu", step=190, rows=warm + decay + again, init=dict(path="x/old.onnx", steps=100, minutes=58.0),
+              args=dict(buffer=8, refresh=2, batch=4, lr=4e-4, steps=1000))
+    torch.save(ck, tmp_path / "last.pt")
+    text = card(tmp_path / "last.pt")
+    assert "warm restart(s) at step 180)" in text
+    assert "in 60 min of wall time" in text                   # 58 before + 2 logged
+    assert "started from `old.onnx`, trained 100 steps before" in text
