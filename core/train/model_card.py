@@ -49,7 +49,9 @@ def card(ckpt_path: Path) -> str:
            f"identity/expression/pose/camera/lighting/albedo/hair/occluders/background/sensor); replay buffer of "
            f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step.",
            f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, cosine schedule; the last segment: peak lr "
-           f"{args.get('lr')}, schedule over {args.get('steps')} steps"
+           f"{args.get('lr')}, "
+           + (f"schedule over {args.get('minutes'):g} min of wall time" if (args.get("restart") or args.get("init"))
+              and args.get("minutes") else f"schedule over {args.get('steps')} steps")
            + (f", warm restart(s) at step {', '.join(map(str, restarts))}" if restarts else "")
            + (f") in {minutes:.0f} min of wall time (over resumed segments" if minutes is not None else
               ") (wall time of the initial weights not recorded") + ")."
