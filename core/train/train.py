@@ -122,7 +122,8 @@ def train(args, data_fn=None) -> Path:
         step = init["steps"]
         log.info("initialised from %s (trained %d steps before)", args.init, step)
     if _warm_restart(args) and step >= args.steps:
-        raise ValueError(f"--restart/--init at step {step} needs --steps beyond it (with --minutes, --steps is only a cap)")
+        raise ValueError(f"--restart/--init at step {step} needs --steps beyond it "
+                         "(with --minutes, --steps is only a cap)")
     make = data_fn or (lambda n, seed: synth_batch(preset, n, seed, device))
     buf = ReplayBuffer(make, args.buffer, args.chunk, seed=args.seed * 1_000_003 + step * 7)
     t_fill = time.time()
@@ -185,8 +186,8 @@ def learning_rate(args, step: int, cycle_start: int = 0, elapsed_s: float = 0.0)
     """Linear warm-up then cosine decay to zero.
 
     Normally the cosine runs over steps 0..--steps. With --restart the cycle starts again at the resumed step
-    (a warm restart; --init implies it); if --minutes is set as well, the decay follows wall time so that the learning rate reaches
-    zero exactly when the time budget ends, however fast the machine turns out to be.
+    (a warm restart; --init implies it); if --minutes is set as well, the decay follows wall time so that the
+    learning rate reaches zero exactly when the time budget ends, however fast the machine turns out to be.
     """
     k = step - cycle_start
     if _warm_restart(args) and args.minutes:
