@@ -31,6 +31,13 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> FaceAnything:
     return model.eval()
 
 
+def _torch_export(model: FaceAnything, dummy: torch.Tensor, f) -> None:
+    """The one export call (``export`` and the probe of ``load_onnx_weights`` must build the same graph)."""
+    torch.onnx.export(OnnxWrapper(model.eval()), (dummy,), f, input_names=["image"],
+                      output_names=list(PREDICTION_FIELDS), opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"image": {0: "batch"}, **{k: {0: "batch"} for k in PREDICTION_FIELDS}})
+
+
 def export(model: FaceAnything, out: str | Path, metadata: dict | None = None) -> Path:
     import onnx
     out = Path(out)
@@ -38,9 +45,7 @@ def export(model: FaceAnything, out: str | Path, metadata: dict | None = None) -
     s = model.preset.size
     dummy = torch.rand(2, 3, s, s)
     tmp = out.with_suffix(".tmp.onnx")
-    torch.onnx.export(OnnxWrapper(model.eval()), (dummy,), str(tmp), input_names=["image"],
-                      output_names=list(PREDICTION_FIELDS), opset_version=OPSET, dynamo=False,
-                      dynamic_axes={"image": {0: "batch"}, **{k: {0: "batch"} for k in PREDICTION_FIELDS}})
+    _torch_export(model, dummy, str(tmp))
     m = onnx.load(str(tmp))
     meta = dict(preset=model.preset.name, size=str(s), format="face_anything/1", **(metadata or {}))
     for k, v in meta.items():
@@ -78,9 +83,7 @@ def load_onnx_weights(path: str | Path) -> FaceAnything:
             prm.copy_(torch.randn(prm.shape, generator=g))
     buf = io.BytesIO()
     s = model.preset.size
-    torch.onnx.export(OnnxWrapper(model), (torch.rand(2, 3, s, s),), buf, input_names=["image"],
-                      output_names=list(PREDICTION_FIELDS), opset_version=OPSET, dynamo=False,
-                      dynamic_axes={"image": {0: "batch"}, **{k: {0: "batch"} for k in PREDICTION_FIELDS}})
+    _torch_export(model, torch.rand(2, 3, s, s), buf)
     probe = onnx.load_from_string(buf.getvalue())
     p_init = {i.name: numpy_helper.to_array(i) for i in probe.graph.initializer}
     f_init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
