@@ -63,6 +63,18 @@ def test_training_reduces_loss_and_resumes(tmp_path):
     assert torch.load(ck2, weights_only=False)["step"] == 35          # continued, did not restart
 
 
+def test_identity_scale_reaches_the_training_stream(monkeypatch):
+    from core.train import synth
+    from core.train import train as tr
+    seen = []
+    monkeypatch.setattr(synth, "make_batch", lambda cfg, n, seed, split, device: seen.append((cfg, split)) or dict.fromkeys(tr.KEYS))
+    args = tr.parse_args(["--identity-scale", "1.3"])
+    tr.synth_batch(tr.PRESETS[args.preset], 2, 0, "cpu", identity_scale=args.identity_scale)
+    tr.synth_batch(tr.PRESETS[args.preset], 2, 0, "cpu", split="eval")
+    assert [(c.identity_scale, s) for c, s in seen] == [(1.3, "train"), (1.0, "eval")]
+    assert tr.parse_args([]).identity_scale == 1.0
+
+
 def test_learning_rate_schedule_and_warm_restart():
     from core.train import train as tr
     plain = tr.parse_args(["--steps", "1000", "--lr", "1e-3", "--warmup", "10"])
@@ -203,9 +215,10 @@ def test_model_card_states_lineage_and_restarts(tmp_path):
     decay = [dict(step=140 + 10 * i, sec=40.0 + 10 * i, lr=4e-4 / (i + 1)) for i in range(4)]   # decay
     again = [dict(step=180, sec=80.0, lr=3e-4), dict(step=190, sec=120.0, lr=2e-4)]           # restart at 180
     ck = dict(preset="cpu", step=190, rows=warm + decay + again, init=dict(path="x/old.onnx", steps=100, minutes=58.0),
-              args=dict(buffer=8, refresh=2, batch=4, lr=4e-4, steps=1000))
+              args=dict(buffer=8, refresh=2, batch=4, lr=4e-4, steps=1000, identity_scale=1.2))
     torch.save(ck, tmp_path / "last.pt")
     text = card(tmp_path / "last.pt")
+    assert "identities 1.2x as spread" in text
     assert "warm restart(s) at step 180)" in text
     assert "in 60 min of wall time" in text                   # 58 before + 2 logged
     assert "started from `old.onnx`, trained 100 steps before" in text

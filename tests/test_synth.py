@@ -141,14 +141,21 @@ def test_determinism_and_splits():
     assert (big["image"][:3] - a["image"]).abs().mean() < 1e-3
 
 
-def test_eval_identities_never_in_train_stream(head):
+@pytest.mark.parametrize("identity_scale", [1.0, 1.5])
+def test_eval_identities_never_in_train_stream(head, identity_scale):
+    """Also with a wider training spread (core.train.train --identity-scale): wider, still never the corner."""
     A = synth._assets(torch.device("cpu"))
-    cfg = synth.SynthConfig()
+    cfg = synth.SynthConfig(identity_scale=identity_scale)
+    spread = {}
     for split, want in (("train", False), ("eval", True)):
+        zs = []
         for i in range(200):
             p = synth.sample_params(cfg, 5, split, i, A)
             z = p["identity"] / head.identity_std
             assert synth._in_eval_identity_region(z) == want
+            zs.append(z)
+        spread[split] = np.std(np.stack(zs)[:, 2:])        # coefficients the corner rule leaves alone
+    assert abs(spread["train"] - identity_scale) < 0.1 * identity_scale
 
 
 def test_masks_exclude_occluders():

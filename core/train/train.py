@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 KEYS = ("image", "depth", "canon", "mask")
 
 
-def synth_batch(preset, n: int, seed: int, device: str, split: str = "train") -> dict:
+def synth_batch(preset, n: int, seed: int, device: str, split: str = "train", identity_scale: float = 1.0) -> dict:
     from .synth import SynthConfig, make_batch
-    b = make_batch(SynthConfig(size=preset.size), n, seed, split=split, device=device)
+    b = make_batch(SynthConfig(size=preset.size, identity_scale=identity_scale), n, seed, split=split, device=device)
     return {k: b[k] for k in KEYS}
 
 
@@ -124,7 +124,7 @@ def train(args, data_fn=None) -> Path:
     if _warm_restart(args) and step >= args.steps:
         raise ValueError(f"--restart/--init at step {step} needs --steps beyond it "
                          "(with --minutes, --steps is only a cap)")
-    make = data_fn or (lambda n, seed: synth_batch(preset, n, seed, device))
+    make = data_fn or (lambda n, seed: synth_batch(preset, n, seed, device, identity_scale=args.identity_scale))
     buf = ReplayBuffer(make, args.buffer, args.chunk, seed=args.seed * 1_000_003 + step * 7)
     t_fill = time.time()
     buf.fill()
@@ -270,6 +270,9 @@ def parse_args(argv=None):
     ap.add_argument("--buffer", type=int, default=1024, help="replay buffer size (rendered samples)")
     ap.add_argument("--chunk", type=int, default=32, help="render batch size when filling the buffer")
     ap.add_argument("--refresh", type=int, default=4, help="new samples rendered per step")
+    ap.add_argument("--identity-scale", type=float, default=1.0,
+                    help="spread of the training identities in identity-std units (synth.SynthConfig.identity_scale); "
+                         "the held-out identity corner stays excluded and the eval set keeps 1.0")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
