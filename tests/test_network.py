@@ -63,6 +63,15 @@ def test_training_reduces_loss_and_resumes(tmp_path):
     assert torch.load(ck2, weights_only=False)["step"] == 35          # continued, did not restart
 
 
+def test_every_preset_fits_the_weight_budget():
+    """A preset whose export could not ship (or come back from the lent GPU machine) is of no use."""
+    from core.presets import MAX_WEIGHT_BYTES
+    from core.train.model import FaceAnything, count_parameters
+    sizes = {name: count_parameters(FaceAnything(p)) * 4 for name, p in PRESETS.items()}
+    assert all(b < MAX_WEIGHT_BYTES for b in sizes.values()), sizes
+    assert sizes["gpu"] > 2 * sizes["cpu"] and PRESETS["gpu"].size > PRESETS["cpu"].size
+
+
 def test_identity_scale_reaches_the_training_stream(monkeypatch):
     from core.train import synth
     from core.train import train as tr
