@@ -50,6 +50,8 @@ class ReconConfig:
     batch: int = 8
     backfill: int = 90                     # faceless frames kept to be tracked backwards once the face is found
     face_point: tuple | None = None        # (x, y) in 0..1 of the frame: follow the face nearest it; None = largest
+    mirror: bool = False                   # also run each crop mirrored and average (core.runtime.Predictor flip):
+                                           # twice the network time, less noise
 
     def __post_init__(self):
         if self.head_motion not in HEAD_MOTIONS:
@@ -173,7 +175,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
     t_start = time.perf_counter()
     head = head_model.load()
     with open_footage(config.source, config.start, config.end, config.stride) as footage:
-        predictor = Predictor(config.model_path, config.providers, config.threads or None)
+        predictor = Predictor(config.model_path, config.providers, config.threads or None, flip=config.mirror)
         S = predictor.size
         W, H = int(footage.width), int(footage.height)
         K = config.camera_matrix(W, H)

@@ -87,9 +87,10 @@ def metrics(tracks, seq, head, K):
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
 
 
-def run(seq, head, folder, focal, model, gt_maps):
+def run(seq, head, folder, focal, model, gt_maps, mirror=False):
     import bake.pipeline as pl
-    cfg = ReconConfig(source=str(folder), focal_px=focal, model_path=None if model == "default" else model)
+    cfg = ReconConfig(source=str(folder), focal_px=focal, model_path=None if model == "default" else model,
+                      mirror=mirror)
     if not gt_maps:
         t = time.perf_counter()
         tracks, stats = reconstruct(cfg)
@@ -123,19 +124,20 @@ def main():
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--seeds", type=int, nargs="+", default=[5, 2, 7], help="one held-out sequence per seed")
     ap.add_argument("--model", default="default")
+    ap.add_argument("--mirror", action="store_true", help="ReconConfig(mirror=True): mirror-averaged network")
+    ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
     res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", frames=a.frames, size=a.size,
-               seeds=a.seeds, runs={})
+               seeds=a.seeds, mirror=a.mirror, runs={})
     for seed in a.seeds:
         res["runs"][str(seed)] = run_seed(seed, a, head)
     for name in ("model", "ground_truth_maps"):   # median over the sequences of each number
         rows = [r[name] for r in res["runs"].values()]
         res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "stage_seconds"}
     print(json.dumps(res, indent=1))
-    out = Path(__file__).resolve().parent / "results" / "e2e.json"
-    out.write_text(json.dumps(res, indent=1))
+    Path(a.json).write_text(json.dumps(res, indent=1))
 
 
 def run_seed(seed, a, head) -> dict:
@@ -149,7 +151,7 @@ def run_seed(seed, a, head) -> dict:
     K = seq["K"]
     out, rows = {}, []
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
-        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps)
+        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror)
         out[name] = dict(**metrics(tracks, seq, head, K), frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})

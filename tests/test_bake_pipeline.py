@@ -130,6 +130,25 @@ def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
     assert step[:12].max() < 3 * np.median(step[12:]) + 5.0  # the recovered start moves like the rest
 
 
+def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
+    """ReconConfig(mirror=True) (CLI --mirror, the add-on's High quality) asks the runtime for mirror averaging."""
+    if not _model_available():
+        pytest.skip("core.runtime / core.track or the default model is absent")
+    import core.runtime
+    from bake.demo import SAMPLE_CLIP
+    real, made = core.runtime.Predictor, []
+
+    class Recording(real):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+    monkeypatch.setattr(core.runtime, "Predictor", Recording)
+    tracks, stats = reconstruct(ReconConfig(str(SAMPLE_CLIP), end=6, mirror=True))
+    assert [p.flip for p in made] == [True] and stats.frames_tracked == 6
+    reconstruct(ReconConfig(str(SAMPLE_CLIP), end=2))
+    assert [p.flip for p in made] == [True, False]
+
+
 def test_face_point_chooses_which_of_two_faces(tmp_path):
     """Two people in view (the sample clip's face and a smaller copy beside it): the largest face by default, the
     one nearest face_point when given."""

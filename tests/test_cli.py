@@ -85,3 +85,5 @@ def test_lens_and_focal_reach_the_config():
     assert cfg.focal_mm == 26.0 and cfg.focal_px is None
     cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--focal", "900", "--face", "0.7,0.4"]))
     assert cfg.focal_px == 900.0 and cfg.face_point == (0.7, 0.4)
+    assert cfg.mirror is False
+    assert cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--mirror"])).mirror is True
