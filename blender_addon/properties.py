@@ -40,7 +40,7 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
     quality: EnumProperty(name="Quality", items=[
         ("FAST", "Fast", "Small network, every second frame"),
         ("BALANCED", "Balanced", "Small network, every frame"),
-        ("HIGH", "High", "Every frame, each crop also run mirrored and averaged (twice the network time); the large network (best with CUDA) when its weights (face_anything_gpu.onnx) are installed, else the bundled small one")], default="BALANCED")
+        ("HIGH", "High", "Large network (best with CUDA) when its weights (face_anything_gpu.onnx) are installed, else the bundled small one; every frame")], default="BALANCED")
     face: EnumProperty(name="Face", items=[
         ("LARGEST", "Largest", "Follow the largest face in view"),
         ("POINT", "Nearest Point", "Follow the face nearest a point of the frame (several people in view)")],

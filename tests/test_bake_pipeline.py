@@ -131,7 +131,7 @@ def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
 
 
 def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
-    """ReconConfig(mirror=True) (CLI --mirror, the add-on's High quality) asks the runtime for mirror averaging."""
+    """ReconConfig(mirror=True) (CLI --mirror) asks the runtime for mirror averaging."""
     if not _model_available():
         pytest.skip("core.runtime / core.track or the default model is absent")
     import core.runtime
