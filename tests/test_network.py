@@ -60,7 +60,17 @@ def test_training_reduces_loss_and_resumes(tmp_path):
     args2 = tr.parse_args(["--out", str(tmp_path), "--steps", "35", "--batch", "4", "--buffer", "16", "--chunk", "8",
                            "--refresh", "0", "--log-every", "5", "--warmup", "5"])
     ck2 = tr.train(args2, data_fn=data)
-    assert torch.load(ck2, weights_only=False)["step"] == 35          # continued, did not restart
+    full = torch.load(ck2, weights_only=False)
+    assert full["step"] == 35          # continued, did not restart
+    slim = torch.load(tmp_path / tr.WEIGHTS_FILE, weights_only=False)   # what a lent GPU machine can send back
+    assert "opt" not in slim and slim["step"] == 35 and slim["rows"] == full["rows"]
+    assert (tmp_path / tr.WEIGHTS_FILE).stat().st_size < 0.6 * ck2.stat().st_size
+    from core.train.export_onnx import load_checkpoint
+    for k, v in load_checkpoint(tmp_path / tr.WEIGHTS_FILE).state_dict().items():
+        assert torch.equal(v, full["model"][k]), k
+    again = tr.parse_args(["--out", str(tmp_path / "next"), "--init", str(tmp_path / tr.WEIGHTS_FILE), "--steps",
+                           "36", "--batch", "4", "--buffer", "16", "--chunk", "8", "--refresh", "0"])
+    assert torch.load(tr.train(again, data_fn=data), weights_only=False)["init"]["steps"] == 35
 
 
 def test_every_preset_fits_the_weight_budget():

@@ -10,6 +10,8 @@ last.pt): the shipped model can be trained further in a checkout that has no che
 fresh (hence its own warm-up) and the step count goes on from the file's (its "steps" metadata).
 
 Resumable: re-running with the same --out continues from runs/<name>/last.pt. Every checkpoint also writes
+weights.pt (last.pt without the optimizer state: a third of the size, small enough to come back from the lent GPU
+machine, whose returned files are capped at 16 MiB; --init, export_onnx and model_card take it like last.pt),
 log.jsonl (one line per logged step) and curves.png. A replay buffer keeps ``--buffer`` rendered samples and
 replaces ``--refresh`` of them per step, so a CPU run is not bound by rendering speed.
 """
@@ -31,6 +33,7 @@ from .model import FaceAnything, count_parameters
 
 log = logging.getLogger(__name__)
 KEYS = ("image", "depth", "canon", "mask")
+WEIGHTS_FILE = "weights.pt"
 
 
 def synth_batch(preset, n: int, seed: int, device: str, split: str = "train", identity_scale: float = 1.0) -> dict:
@@ -136,10 +139,11 @@ def train(args, data_fn=None) -> Path:
     deadline = t0 + args.minutes * 60 if args.minutes else None
 
     def save():
-        tmp = out / "last.pt.tmp"
-        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), step=step, rows=rows,
-                        preset=preset.name, args=vars(args), init=init), tmp)
-        tmp.replace(ckpt_path)
+        ck = dict(model=model.state_dict(), step=step, rows=rows, preset=preset.name, args=vars(args), init=init)
+        for path, extra in ((ckpt_path, dict(opt=opt.state_dict())), (out / WEIGHTS_FILE, {})):
+            tmp = path.with_suffix(".pt.tmp")
+            torch.save({**ck, **extra}, tmp)
+            tmp.replace(path)
         with open(out / "log.jsonl", "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
