@@ -131,10 +131,15 @@ def main():
     head = head_model.load()
     res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", frames=a.frames, size=a.size,
                seeds=a.seeds, mirror=a.mirror, runs={})
+    from core.errors import FaceCaptureError
     for seed in a.seeds:
-        res["runs"][str(seed)] = run_seed(seed, a, head)
+        try:
+            res["runs"][str(seed)] = run_seed(seed, a, head)
+        except FaceCaptureError as e:             # e.g. no face found in any frame: a result, not a crash
+            res["runs"][str(seed)] = dict(failed=str(e))
+    res["failed_seeds"] = [s for s, r in res["runs"].items() if "failed" in r]
     for name in ("model", "ground_truth_maps"):   # median over the sequences of each number
-        rows = [r[name] for r in res["runs"].values()]
+        rows = [r[name] for r in res["runs"].values() if "failed" not in r]
         res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "stage_seconds"}
     print(json.dumps(res, indent=1))
     Path(a.json).write_text(json.dumps(res, indent=1))
