@@ -86,7 +86,8 @@ def test_identity_scale_reaches_the_training_stream(monkeypatch):
     from core.train import synth
     from core.train import train as tr
     seen = []
-    monkeypatch.setattr(synth, "make_batch", lambda cfg, n, seed, split, device: seen.append((cfg, split)) or dict.fromkeys(tr.KEYS))
+    monkeypatch.setattr(synth, "make_batch",
+                        lambda cfg, n, seed, split, device: seen.append((cfg, split)) or dict.fromkeys(tr.KEYS))
     args = tr.parse_args(["--identity-scale", "1.3"])
     tr.synth_batch(tr.PRESETS[args.preset], 2, 0, "cpu", identity_scale=args.identity_scale)
     tr.synth_batch(tr.PRESETS[args.preset], 2, 0, "cpu", split="eval")
