@@ -1,6 +1,7 @@
 """Evaluate the network.
 
     python -m core.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
+    python -m core.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
     python -m core.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
@@ -35,7 +36,8 @@ def _model_path(arg: str | None):
     return None if arg in (None, "default") else arg, (default_model_path() if arg in (None, "default") else Path(arg))
 
 
-def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False) -> dict:
+def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
+                       split: str = "eval") -> dict:
     from .head_model import load
     from .runtime import Predictor
     from .train.synth import SynthConfig, make_batch
@@ -44,7 +46,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
     depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
     for start in range(0, count, batch):
         n = min(batch, count - start)
-        b = make_batch(SynthConfig(size=pred.size), n, seed + start, split="eval")
+        b = make_batch(SynthConfig(size=pred.size), n, seed + start, split=split)
         crops = (b["image"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
         t0 = time.perf_counter()
         out = pred.predict(crops)
@@ -61,7 +63,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
             inter += int((pm & m).sum())
             union += int((pm | m).sum())
     de, ce, dr = np.concatenate(depth_err), np.concatenate(canon_err), np.concatenate(depth_rel)
-    return dict(split="eval", count=count, model=str(pred.path),
+    return dict(split=split, seed=seed, count=count, model=str(pred.path),
                 depth_mm_median=float(np.median(de)), depth_mm_p90=float(np.quantile(de, 0.9)),
                 depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
@@ -193,6 +195,10 @@ def main(argv=None) -> int:
     s.add_argument("--batch", type=int, default=16)
     s.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     s.add_argument("--flip", action="store_true", help="average each crop with its mirror image (runtime flip=True)")
+    s.add_argument("--split", default="eval", choices=("eval", "train"),
+                   help="eval: the held-out set (default); train: fresh samples of the training distribution, to "
+                        "tell the held-out shift from plain error (pick a --seed training never reached)")
+    s.add_argument("--seed", type=int, default=777)
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")
@@ -202,7 +208,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         if a.mode == "synthetic":
-            res = evaluate_synthetic(a.model, a.count, a.batch, flip=a.flip)
+            res = evaluate_synthetic(a.model, a.count, a.batch, seed=a.seed, flip=a.flip, split=a.split)
         else:
             if not a.footage.is_dir():
                 print(f"error: footage folder not found: {a.footage}", file=sys.stderr)

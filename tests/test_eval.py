@@ -22,6 +22,17 @@ def test_synthetic_metrics(random_onnx):
         assert np.isfinite(res[k]), k
     assert res["depth_mm_p90"] >= res["depth_mm_median"] and 0 <= res["mask_iou"] <= 1
     assert res["canon_mm_median"] > 5          # an untrained network is far off: the metric is not trivially 0
+    assert res["split"] == "eval"
+
+
+def test_synthetic_split_and_seed_reach_the_data(random_onnx, tmp_path):
+    from core.eval import evaluate_synthetic, main
+    rc = main(["synthetic", "--model", str(random_onnx), "--count", "2", "--batch", "2", "--split", "train",
+               "--seed", "123", "--json", str(tmp_path / "s.json")])
+    res = json.loads((tmp_path / "s.json").read_text())
+    assert rc == 0 and res["split"] == "train" and res["seed"] == 123
+    held_out = evaluate_synthetic(str(random_onnx), count=2, batch=2, seed=123)
+    assert held_out["canon_mm_median"] != res["canon_mm_median"]     # the other split: other samples
 
 
 @pytest.mark.footage
