@@ -2,6 +2,7 @@
 
     python -m core.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
     python -m core.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
+    python -m core.eval synthetic --frame-by-depth                     # the crop framing used before 2026-11-24
     python -m core.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
@@ -11,7 +12,8 @@ the head's distance), canonical correspondence error in mm
 (median, p90), mask IoU at 0.5, and ms/frame of the onnxruntime model on this machine. The synthetic mode
 needs the training extras (torch) to render the held-out set.
 
-Real mode: for every clip, the face is tracked, the network runs on the crops and an MP4 + a PNG strip show
+Real mode: for every clip, the face is tracked, the network runs on the crops (re-framed from its own head pose as
+in the bake, ``--reframe``; core/framing.py) and an MP4 + a PNG strip show
 the canonical coordinates as colours, the mask and the depth. Stability: skin points are followed with
 pyramidal Lucas-Kanade optical flow in the frames; the canonical coordinate the network predicts under each
 followed point should not change. We report the median over points of the std over time (mm) and the
@@ -37,7 +39,7 @@ def _model_path(arg: str | None):
 
 
 def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
-                       split: str = "eval") -> dict:
+                       split: str = "eval", frame_by_head_size: bool = True) -> dict:
     from .head_model import load
     from .runtime import Predictor
     from .train.synth import SynthConfig, make_batch
@@ -46,7 +48,8 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
     depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
     for start in range(0, count, batch):
         n = min(batch, count - start)
-        b = make_batch(SynthConfig(size=pred.size), n, seed + start, split=split)
+        b = make_batch(SynthConfig(size=pred.size, frame_by_head_size=frame_by_head_size), n, seed + start,
+                       split=split)
         crops = (b["image"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
         t0 = time.perf_counter()
         out = pred.predict(crops)
@@ -67,15 +70,18 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
                 depth_mm_median=float(np.median(de)), depth_mm_p90=float(np.quantile(de, 0.9)),
                 depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
-                mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip)
+                mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip,
+                framing="head size" if frame_by_head_size else "true depth")
 
 
 def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
     return (np.clip((canon_norm + 1) / 2, 0, 1) * 255).astype(np.uint8)
 
 
-def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400) -> dict:
+def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400, reframe: int = 2) -> dict:
     import cv2
+    from .framing import predict_reframed
+    from .points import intrinsics, to_point_cloud
     from .footage import open_footage
     from .preprocess import crop_image
     from .runtime import Predictor
@@ -94,6 +100,7 @@ def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int =
         prev_gray = None
         found = total = 0
         coverage = []
+        K = None             # default lens (core.points.intrinsics), as the bake assumes without --lens
         with open_footage(clip) as fo:
             for k, frame in enumerate(fo):
                 if k >= max_frames:
@@ -106,8 +113,12 @@ def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int =
                 canon_at = None
                 if box is not None:
                     found += 1
+                    if K is None:
+                        K = intrinsics(img.shape[1], img.shape[0])
+                    _, (box,), (p,) = predict_reframed(
+                        pred, [(k, box, lambda b: crop_image(img, b, pred.size))],  # noqa: B023
+                        lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)
                     crop = crop_image(img, box, pred.size)
-                    p = pred.predict(crop[None])[0]
                     m = p.mask > 0.5
                     coverage.append(float(m.mean()))
                     # paste the overlay back into the frame
@@ -199,21 +210,28 @@ def main(argv=None) -> int:
                    help="eval: the held-out set (default); train: fresh samples of the training distribution, to "
                         "tell the held-out shift from plain error (pick a --seed training never reached)")
     s.add_argument("--seed", type=int, default=777)
+    s.add_argument("--frame-by-depth", action="store_true",
+                   help="crops framed by the head's true depth instead of its size (the framing of the weights "
+                        "before 2026-11-24; core/train/synth.py), for comparisons with older figures")
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--max-frames", type=int, default=400)
+    r.add_argument("--reframe", type=int, default=2,
+                   help="network passes more on the crop of the previous pass's head pose, as the bake does (0 = "
+                        "the tracker's crop only)")
     r.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     try:
         if a.mode == "synthetic":
-            res = evaluate_synthetic(a.model, a.count, a.batch, seed=a.seed, flip=a.flip, split=a.split)
+            res = evaluate_synthetic(a.model, a.count, a.batch, seed=a.seed, flip=a.flip, split=a.split,
+                                     frame_by_head_size=not a.frame_by_depth)
         else:
             if not a.footage.is_dir():
                 print(f"error: footage folder not found: {a.footage}", file=sys.stderr)
                 return 2
-            res = evaluate_real(a.model, a.footage, a.out, a.max_frames)
+            res = evaluate_real(a.model, a.footage, a.out, a.max_frames, a.reframe)
     except FaceCaptureError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -33,6 +33,9 @@ def test_synthetic_split_and_seed_reach_the_data(random_onnx, tmp_path):
     assert rc == 0 and res["split"] == "train" and res["seed"] == 123
     held_out = evaluate_synthetic(str(random_onnx), count=2, batch=2, seed=123)
     assert held_out["canon_mm_median"] != res["canon_mm_median"]     # the other split: other samples
+    assert held_out["framing"] == "head size"
+    by_depth = evaluate_synthetic(str(random_onnx), count=2, batch=2, seed=123, frame_by_head_size=False)
+    assert by_depth["framing"] == "true depth" and by_depth["canon_mm_median"] != held_out["canon_mm_median"]
 
 
 @pytest.mark.footage

@@ -113,13 +113,16 @@ def test_make_batch_contract(head):
     assert (0 <= b["arkit"]).all() and (b["arkit"] <= 1).all()
     # R orthonormal, t[:,2] = z_origin, verts_cam = R V_head + t for the deformed head
     assert torch.allclose(b["R"] @ b["R"].transpose(1, 2), torch.eye(3).expand(6, 3, 3), atol=1e-5)
-    # the crop framing: anchor projects near the centre, side covers ~260 mm at z_origin
+    # the crop framing, relative to the head's size s: s * anchor projects near the centre, the side covers
+    # ~s * 260 mm at z_origin
+    hs = torch.tensor([synth.head_size_ratio(head, i.numpy()) for i in b["identity"]], dtype=torch.float32)
+    assert ((hs > 0.5) & (hs < 1.5)).all()
     anchor = torch.tensor(synth.CROP_ANCHOR)
-    p = (b["R"] @ anchor + b["t"])
+    p = (b["R"] @ anchor * hs[:, None] + b["t"])
     u = p[:, :2] / p[:, 2:] * b["K"][:, [0, 1], [0, 1]] + b["K"][:, :2, 2]
     assert ((u - S / 2).abs() <= 0.08 * S * 1.5 + 1).all()
-    side_mm = S / b["K"][:, 0, 0] * b["t"][:, 2]
-    assert ((side_mm > 130) & (side_mm < 520)).all()
+    side_mm = S / b["K"][:, 0, 0] * b["t"][:, 2] / hs
+    assert ((side_mm > 150) & (side_mm < 450)).all()
     # the written-sample checker agrees (exact depth + canon at sampled pixels)
     one = {k: v[0].numpy() for k, v in b.items()}
     st = synth.check_sample(one, head)

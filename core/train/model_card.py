@@ -34,6 +34,7 @@ def card(ckpt_path: Path) -> str:
     init = ck.get("init") or {}
     syn, real, rt = _load("eval_synthetic.json"), _load("eval_real.json"), _load("runtime.json")
     flip = _load("eval_synthetic_flip.json")
+    by_depth = _load("eval_synthetic_depth_framing.json")
     # warm restarts: the learning rate jumps up where a run was resumed with a longer schedule
     # (the first rise after a fall; the rows of one warm-up rise too)
     lr = [r.get("lr", 0.0) for r in rows]
@@ -50,7 +51,10 @@ def card(ckpt_path: Path) -> str:
            f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step"
            + (f"; the last segment drew identities {args['identity_scale']:g}x as spread as the head model's "
               "identity space (the held-out identity corner still excluded)" if args.get("identity_scale", 1.0) != 1.0
-              else "") + ".",
+              else "") + ". Crops are framed relative to the head's size (core/train/synth.py, CROP FRAMING), "
+           "as the face tracker and the bake's re-framing frame real footage"
+           + " (since 2026-11-24; earlier segments were framed by the head's true depth, a head-size cue "
+           "inference never has).",
            f"- Steps: {ck['step']} at batch {args.get('batch')} (AdamW, cosine schedule; the last segment: peak lr "
            f"{args.get('lr')}, "
            + (f"schedule over {args.get('minutes'):g} min of wall time" if (args.get("restart") or args.get("init"))
@@ -75,6 +79,11 @@ def card(ckpt_path: Path) -> str:
         if "depth_relief_mm_median" in syn:
             out += [f"Depth relief (each crop's median offset removed; the bake sets the distance itself): "
                     f"{syn['depth_relief_mm_median']:.1f} / {syn['depth_relief_mm_p90']:.1f} mm median / p90.", ""]
+        if by_depth:
+            out += [f"The same held-out set framed by the true depth (`--frame-by-depth`, the framing before "
+                    f"2026-11-24): canonical {by_depth['canon_mm_median']:.1f} / {by_depth['canon_mm_p90']:.1f} mm, "
+                    f"depth {by_depth['depth_mm_median']:.1f} / {by_depth['depth_mm_p90']:.1f} mm, mask IoU "
+                    f"{by_depth['mask_iou']:.3f}.", ""]
         if flip:
             out += [f"With mirror averaging (`--flip`, runtime `Predictor(flip=True)`, twice the network time): "
                     f"canonical {flip['canon_mm_median']:.1f} / {flip['canon_mm_p90']:.1f} mm, depth "

@@ -3,12 +3,18 @@
 Everything is rendered by core/train/render.py (exact z-buffer, perspective-correct barycentrics) so the maps are
 exact at pixel centres; only the RGB image receives appearance randomisation and sensor effects.
 
-CROP FRAMING (make_batch; the face tracker maps detections to the same framing): a sample is rendered directly as
-a square S x S crop whose centre is the projection of the canonical point CROP_ANCHOR = (0, -10, 70) mm (nose area)
-and whose side covers CROP_SIDE_MM = 260 mm at depth z_origin (camera z of the head-frame origin), i.e. in a full
-frame with focal f the crop side is ``260 * f / z_origin`` pixels; the crop intrinsics are therefore
-``f_crop = S * z_origin / 260``. Then jitter: side x exp(N(0, 0.12)) and a shift of U(-8 %, +8 %) of the side
-on each axis.
+CROP FRAMING (make_batch; core/framing.py defines it; the face tracker and the bake's re-framing passes give the
+same): a sample is rendered directly as a square S x S crop framed RELATIVE TO THE HEAD'S SIZE: with ``s`` the head
+size ratio of the sample's neutral identity to the template (``head_size_ratio``; 0.7 .. 1.2 in the train stream),
+the crop centre is the projection of the point ``s * CROP_ANCHOR`` (CROP_ANCHOR = (0, -10, 70) mm, nose area) and
+its side covers ``s * CROP_SIDE_MM`` (260 mm) at depth z_origin (camera z of the head-frame origin), i.e. in a full
+frame with focal f the crop side is ``s * 260 * f / z_origin`` pixels and the crop intrinsics have
+``f_crop = S * z_origin / (s * 260)``. This is the framing of a template-size head at distance z_origin / s, which
+is all that can be seen from an image (a small head near and a big head far look alike), and what the tracker (from
+the face's apparent size) and PnP on the canonical map (template millimetres) recover; framing by the true depth
+instead (``SynthConfig.frame_by_head_size=False``, the framing of the weights before 2026-11-24) shows the network
+the head's true size as a crop-fill fraction that inference never has. Then jitter: side x exp(N(0, 0.12)) and a
+shift of U(-8 %, +8 %) of the side on each axis.
 
 make_batch keys: image (n,3,S,S) RGB [0,1]; depth (n,1,S,S) = (z - z_origin) / canon_scale where any surface
 attached to the head is visible (head, hair, glasses, hands, microphone, strands; 0 on background and torso);
@@ -46,14 +52,13 @@ from scipy.ndimage import uniform_filter1d
 
 from .. import head_model as hm
 from ..errors import FaceCaptureError
+from ..framing import CROP_ANCHOR, CROP_SIDE_MM  # noqa: F401  (the framing is defined once, in core)
 from . import render
 from . import synth_appearance as ap
 from . import synth_occluders as occ
 
 log = logging.getLogger(__name__)
 
-CROP_ANCHOR = (0.0, -10.0, 70.0)
-CROP_SIDE_MM = 260.0
 HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])
 SPLITS = {"train": 0, "eval": 1}
 
@@ -69,6 +74,7 @@ class SynthConfig:
     local_scale: float = 0.6
     crop_scale_sd: float = 0.12
     crop_shift: float = 0.08
+    frame_by_head_size: bool = True           # crop framing relative to the head's size (module docstring)
     p_hair: float = 0.85
     p_glasses: float = 0.22
     p_hand: float = 0.12
@@ -323,10 +329,21 @@ def sample_pose_camera(rng, cfg, split, size) -> dict:
                 shift=rng.uniform(-cfg.crop_shift, cfg.crop_shift, 2))
 
 
-def crop_intrinsics(R: np.ndarray, t: np.ndarray, size: int, scale: float = 1.0, shift=(0.0, 0.0)) -> np.ndarray:
-    """Crop K for the documented framing: centre = projection of CROP_ANCHOR, side = 260 mm at z_origin."""
-    f = size * t[2] / CROP_SIDE_MM / scale
-    p = R @ np.asarray(CROP_ANCHOR) + t
+def head_size_ratio(head: hm.HeadModel, identity: np.ndarray, local: np.ndarray | None = None) -> float:
+    """Least-squares scale of the neutral head (identity + local shape, no expression) against the template:
+    ``s = sum(x . y) / sum(x . x)`` over all vertices, both centred (same axes, so no rotation)."""
+    y = head.shape(identity=identity, local=local)
+    x = head.vertices.astype(np.float64)
+    x, y = x - x.mean(0), y - y.mean(0)
+    return float((x * y).sum() / (x * x).sum())
+
+
+def crop_intrinsics(R: np.ndarray, t: np.ndarray, size: int, scale: float = 1.0, shift=(0.0, 0.0),
+                    head_size: float = 1.0) -> np.ndarray:
+    """Crop K for the documented framing: centre = projection of head_size * CROP_ANCHOR, side = head_size *
+    260 mm at z_origin (times the jitter ``scale``, shifted by ``shift`` sides)."""
+    f = size * t[2] / (CROP_SIDE_MM * head_size) / scale
+    p = R @ (head_size * np.asarray(CROP_ANCHOR)) + t
     cx = size / 2 - f * p[0] / p[2] + shift[0] * size
     cy = size / 2 - f * p[1] / p[2] + shift[1] * size
     return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1]])
@@ -667,7 +684,8 @@ def _batch_from_params(cfg: SynthConfig, P: list[dict], A: _Assets) -> dict[str,
         R, t = _pose_Rt(p["pose"])
         Rs.append(R)
         ts.append(t)
-        Ks.append(crop_intrinsics(R, t, cfg.size, p["pose"]["scale"], p["pose"]["shift"]))
+        hs = head_size_ratio(A.head, p["identity"], p["local"]) if cfg.frame_by_head_size else 1.0
+        Ks.append(crop_intrinsics(R, t, cfg.size, p["pose"]["scale"], p["pose"]["shift"], hs))
     R, t, K = np.stack(Rs), np.stack(ts), np.stack(Ks)
     out = render_params(P, K, (cfg.size, cfg.size), A.device, cfg, R, t)
     dev = A.device

@@ -1,0 +1,109 @@
+"""The crop framing the network is trained on, and the same framing recovered from a head pose.
+
+The network sees a square crop centred on the projection of the canonical point ``CROP_ANCHOR`` (nose area) whose
+side covers ``CROP_SIDE_MM`` at the camera depth of the head-frame origin (core/train/synth.py renders its training
+samples that way, with some jitter). The face tracker only approximates it from a 2D face box; on turned heads, and
+where the detector boxes a part of the face, its box can be far off (half the size and a quarter of a side away on a
+3/4 profile with sunglasses), and the network then answers badly. Once a prediction has given a head pose (the PnP
+anchor of core.points), ``pose_crop_box`` gives the crop the network expects for that pose; running the network
+again on it (bake.pipeline's re-framing passes) moves the crop to where training put it.
+
+``predict_reframed`` runs those passes for a batch of crops (used by bake.pipeline and core.eval real).
+numpy + OpenCV; no torch, no bpy.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .types import CropBox
+
+CROP_ANCHOR = (0.0, -10.0, 70.0)     # head-frame mm (core.head_model axes): crop centre
+CROP_SIDE_MM = 260.0                 # crop side at the depth of the head-frame origin
+
+
+def pose_crop_box(rvec: np.ndarray, tvec: np.ndarray, K: np.ndarray) -> CropBox | None:
+    """Crop box (frame pixels) of the training framing for the head pose ``rvec, tvec`` (template mm -> OpenCV
+    camera, as cv2.solvePnP returns it) seen through ``K``; None when the pose puts the head behind the camera."""
+    R = cv2.Rodrigues(np.asarray(rvec, np.float64).reshape(3, 1))[0]
+    t = np.asarray(tvec, np.float64).reshape(3)
+    p = R @ np.asarray(CROP_ANCHOR) + t
+    if not (np.isfinite(p).all() and t[2] > 1.0 and p[2] > 1.0):
+        return None
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    side = CROP_SIDE_MM * np.sqrt(fx * fy) / t[2]
+    u, v = cx + fx * p[0] / p[2], cy + fy * p[1] / p[2]
+    return CropBox(float(u - 0.5 * side), float(v - 0.5 * side), float(side))
+
+
+def box_change(a: CropBox, b: CropBox) -> float:
+    """How different two crops are, scale-free: the larger of the centre shift over the mean side and the
+    absolute log ratio of the sides (0.05 ~ a 5 % shift or size change)."""
+    side = 0.5 * (a.size + b.size)
+    shift = np.hypot(a.x0 + 0.5 * a.size - b.x0 - 0.5 * b.size, a.y0 + 0.5 * a.size - b.y0 - 0.5 * b.size) / side
+    return float(max(shift, abs(np.log(a.size / b.size))))
+
+
+def box_offset(base: CropBox, box: CropBox) -> np.ndarray:
+    """``box`` relative to ``base``: (centre shift x, centre shift y) in base sides and log(side ratio)."""
+    return np.array([(box.x0 + 0.5 * box.size - base.x0 - 0.5 * base.size) / base.size,
+                     (box.y0 + 0.5 * box.size - base.y0 - 0.5 * base.size) / base.size,
+                     np.log(box.size / base.size)])
+
+
+def apply_offset(base: CropBox, offset: np.ndarray) -> CropBox:
+    """The inverse of ``box_offset``: the box at ``offset`` from ``base``."""
+    side = base.size * float(np.exp(offset[2]))
+    cx = base.x0 + base.size * (0.5 + float(offset[0]))
+    cy = base.y0 + base.size * (0.5 + float(offset[1]))
+    return CropBox(cx - 0.5 * side, cy - 0.5 * side, side)
+
+
+REFRAME_TOL = 0.05        # a pose's crop this close to the current one (box_change) is not re-run
+REFRAME_MAX = 2.5         # nor one that moves more than this (side ratio, or centre shift in sides) off the first
+
+
+def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, passes: int,
+                     stage: dict | None = None) -> tuple[list, list, list]:
+    """Network + PnP point cloud for each (key, box, recrop) in ``items`` (``box`` in frame pixels, ``recrop(box)``
+    the network crop of a box of that frame; ``to_cloud(prediction, box, key)`` is core.points.to_point_cloud with
+    the rest bound). Then up to ``passes`` times: where a frame's head pose gives a crop of the training framing
+    (``pose_crop_box``) that differs from the one used by more than REFRAME_TOL, the network runs again on that crop
+    and its cloud replaces the previous one when its PnP succeeds. Returns the clouds (None where no face), the
+    boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage`` (optional) accumulates the seconds spent in "network" and "points"."""
+    stage = {} if stage is None else stage
+
+    def run(crops, boxes, idx):
+        t = time.perf_counter()
+        preds = predictor.predict(np.stack(crops))
+        stage["network"] = stage.get("network", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        out = [to_cloud(p, b, items[k][0]) for p, b, k in zip(preds, boxes, idx)]
+        stage["points"] = stage.get("points", 0.0) + time.perf_counter() - t
+        return out, preds
+
+    boxes = [it[1] for it in items]
+    clouds, preds = run([it[2](b) for it, b in zip(items, boxes)], boxes, range(len(items)))
+    todo = range(len(items))
+    for _ in range(passes):
+        again = []
+        for k in todo:
+            c = clouds[k]
+            nb = None if c is None else pose_crop_box(c.rvec, c.tvec, K)
+            if nb is None or box_change(nb, boxes[k]) < REFRAME_TOL:
+                continue                                  # converged (or no pose)
+            if box_change(nb, items[k][1]) > np.log(REFRAME_MAX):
+                continue                                  # a pose far off the first crop: not trusted
+            again.append((k, nb))
+        if not again:
+            break
+        new, new_preds = run([items[k][2](nb) for k, nb in again], [nb for _, nb in again], [k for k, _ in again])
+        todo = []
+        for (k, nb), c, p in zip(again, new, new_preds):
+            if c is not None:
+                boxes[k], clouds[k], preds[k] = nb, c, p
+                todo.append(k)
+    return clouds, boxes, preds
