@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = automatic)")
     p.add_argument("--mirror", action="store_true",
                    help="also run the network on each mirrored crop and average: twice the network time, less noise")
+    p.add_argument("--reframe", type=int, default=2,
+                   help="network passes more per frame on the crop framed from the previous pass's head pose, until "
+                        "it stops moving (0..5, default 2; 0 = the face tracker's crop only)")
     p.add_argument("--providers", default="CPUExecutionProvider",
                    help="comma-separated onnxruntime execution providers")
     p.add_argument("--name", default="FaceCapture", help="name of the collection and objects")
@@ -176,7 +179,7 @@ def make_config(ns: argparse.Namespace):
         model_path=str(ns.model) if ns.model else None,
         providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
         focal_px=ns.focal, focal_mm=ns.lens, face_point=ns.face, smoothing=ns.smoothing,
-        residual_keys=ns.residual_keys, head_motion="object", mirror=ns.mirror)
+        residual_keys=ns.residual_keys, head_motion="object", mirror=ns.mirror, reframe=ns.reframe)
 
 
 # ---------------------------------------------------------------- steps shared with the add-on

@@ -76,10 +76,11 @@ def crop_box(verts_cam: np.ndarray, K: np.ndarray, margin: float = 1.25) -> Crop
 
 def render_prediction(head: HeadModel, verts_cam: np.ndarray, origin_cam: np.ndarray, K: np.ndarray, S: int = 192,
                       rng: np.random.Generator | None = None, depth_noise_mm: float = 0.0,
-                      canon_noise_mm: float = 0.0, outlier_frac: float = 0.0, conf: float = 10.0
-                      ) -> tuple[FramePrediction, CropBox]:
-    """The perfect network output for one frame (optionally noisy) and its crop box."""
-    box = crop_box(verts_cam, K)
+                      canon_noise_mm: float = 0.0, outlier_frac: float = 0.0, conf: float = 10.0,
+                      box: CropBox | None = None) -> tuple[FramePrediction, CropBox]:
+    """The perfect network output for one frame (optionally noisy) in ``box`` (default: around the head) and
+    that box."""
+    box = crop_box(verts_cam, K) if box is None else box
     Kc = box.crop_intrinsics(K, S)
     fid, bary, depth = rasterize(verts_cam, head.faces, Kc, (S, S))
     hit = fid >= 0

@@ -1,9 +1,11 @@
 """The whole path from footage to SceneTracks, the one function the panel, the CLI and plain Python call.
 
 footage (streamed) -> face tracker (frames before a (re)acquisition are tracked backwards) -> crops -> network
-(batched) -> point clouds (PnP anchor) -> per-frame template vertex observations (kept, a few hundred kB per frame;
-images are dropped) -> clip solve (pose, identity, ARKit, residual keys) -> temporal filter + gap bridging ->
-SceneTracks.
+(batched) -> point clouds (PnP anchor) -> re-framing: where a frame's head pose gives a crop of the training framing
+(core.framing) away from the one used, the network runs again on it (``ReconConfig.reframe`` passes at most; each
+batch starts from where the previous one's re-framing moved the tracker's crop, so most frames need none) ->
+per-frame template vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose,
+identity, ARKit, residual keys) -> temporal filter + gap bridging -> SceneTracks.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from core import head_model
 from core.errors import BakeError, FaceCaptureError
+from core.framing import apply_offset, box_offset, predict_reframed
 from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
 from core.types import CropBox
 
@@ -52,6 +55,8 @@ class ReconConfig:
     face_point: tuple | None = None        # (x, y) in 0..1 of the frame: follow the face nearest it; None = largest
     mirror: bool = False                   # also run each crop mirrored and average (core.runtime.Predictor flip):
                                            # twice the network time, less noise
+    reframe: int = 2                       # at most this many more network passes per frame on the crop that the
+                                           # previous pass's head pose gives (core.framing); 0 = the tracker's crop
 
     def __post_init__(self):
         if self.head_motion not in HEAD_MOTIONS:
@@ -69,6 +74,8 @@ class ReconConfig:
             raise BakeError(f"face_point must be (x, y) fractions of the frame in 0..1, got {self.face_point!r}")
         if int(self.backfill) < 0:
             raise BakeError(f"backfill must be >= 0, got {self.backfill}")
+        if not 0 <= int(self.reframe) <= 5:
+            raise BakeError(f"reframe must be in 0..5 network passes, got {self.reframe}")
         if int(self.batch) < 1 or int(self.max_gap) < 0:
             raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
 
@@ -144,11 +151,10 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int, stride: int) -> list:
-    """(slot, box, crop) for the faceless frames before ``image`` (the frame where the face was found, at
+    """(slot, box, recrop) for the faceless frames before ``image`` (the frame where the face was found, at
     ``face_box``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
     partly hidden face, or a detector miss mid-clip, is recovered by optical flow from the first good frame.
     Boxes are in full-frame pixels."""
-    from core.preprocess import crop_image
     from core.track import FaceTracker
     small, s = _small(image)
     back = FaceTracker(smoothing=0.5, redetect_every=max(1, 10 // stride))
@@ -158,15 +164,20 @@ def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int
         box = back.update(img)
         if box is None:
             break
-        out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k), crop_image(img, box, size)))
+        out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k), recropper(img, s_k, size)))
     return out
+
+
+def recropper(image: np.ndarray, scale: float, size: int) -> Callable[[CropBox], np.ndarray]:
+    """box (frame pixels) -> the network crop of ``image`` (the frame, or a copy of it scaled by ``scale``)."""
+    from core.preprocess import crop_image
+    return lambda b: crop_image(image, CropBox(b.x0 * scale, b.y0 * scale, b.size * scale), size)
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
                 cancel: Callable[[], bool] | None = None) -> tuple[SceneTracks, BakeStats]:
     """Run the whole path; raises FootageError / ModelError / BakeError / Cancelled."""
     from core.footage import open_footage          # lazy: teammates' modules, heavy imports
-    from core.preprocess import crop_image
     from core.runtime import Predictor
     from core.track import FaceTracker
 
@@ -187,22 +198,27 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         tracker = FaceTracker(smoothing=0.5, choose=choose)
         frames: list[int] = []
         observations: list[VertexObservation | None] = []
-        pending: list[tuple[int, object, np.ndarray]] = []      # (slot, box, crop)
+        pending: list[tuple] = []          # (slot, tracker box, recrop) as predict_reframed takes them
+        offset = np.zeros(3)               # re-framed crop relative to the tracker's box (core.framing.box_offset)
+
+        def cloud_of(pred, box, slot):
+            return to_point_cloud(pred, box, K, head, frames[slot])
 
         def flush():
+            # the crops start where the last batch's re-framing ended, relative to the tracker's box (the
+            # tracker's box sits off the training framing by a similar amount from frame to frame), so most
+            # frames need no second pass
             if not pending:
                 return
+            items = [(slot, apply_offset(box, offset), recrop) for slot, box, recrop in pending]
+            clouds, boxes, _ = predict_reframed(predictor, items, cloud_of, K, config.reframe, stage)
             t = time.perf_counter()
-            preds = predictor.predict(np.stack([c for _, _, c in pending]))
-            t2 = time.perf_counter()
-            stage["network"] += t2 - t
-            for (slot, box, _), pred in zip(pending, preds):
-                a = time.perf_counter()
-                cloud = to_point_cloud(pred, box, K, head, frames[slot])
-                b = time.perf_counter()
-                stage["points"] += b - a
+            for (slot, *_), cloud in zip(pending, clouds):
                 observations[slot] = None if cloud is None else correspond(cloud, head)
-                stage["correspond"] += time.perf_counter() - b
+            stage["correspond"] += time.perf_counter() - t
+            moved = [box_offset(it[1], b) for it, b, c in zip(pending, boxes, clouds) if c is not None]
+            if config.reframe and moved:
+                offset[:] = np.median(moved, 0)
             pending.clear()
 
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
@@ -220,7 +236,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
                 if missed:     # the face is found again: follow it backwards over the frames that had none
                     pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride))
                     missed.clear()
-                pending.append((slot, box, crop_image(frame.image, box, S)))
+                pending.append((slot, box, recropper(frame.image, 1.0, S)))
             stage["decode+track"] += time.perf_counter() - t
             if len(pending) >= config.batch:
                 if cancel is not None and cancel():

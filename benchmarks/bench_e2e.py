@@ -87,10 +87,10 @@ def metrics(tracks, seq, head, K):
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
 
 
-def run(seq, head, folder, focal, model, gt_maps, mirror=False):
+def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe):
     import bake.pipeline as pl
     cfg = ReconConfig(source=str(folder), focal_px=focal, model_path=None if model == "default" else model,
-                      mirror=mirror)
+                      mirror=mirror, reframe=reframe)
     if not gt_maps:
         t = time.perf_counter()
         tracks, stats = reconstruct(cfg)
@@ -125,12 +125,14 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[5, 2, 7], help="one held-out sequence per seed")
     ap.add_argument("--model", default="default")
     ap.add_argument("--mirror", action="store_true", help="ReconConfig(mirror=True): mirror-averaged network")
+    ap.add_argument("--reframe", type=int, default=ReconConfig.reframe,
+                    help="ReconConfig.reframe: network passes on the crop of the previous pass's pose (0 = off)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
     res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", frames=a.frames, size=a.size,
-               seeds=a.seeds, mirror=a.mirror, runs={})
+               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -156,7 +158,7 @@ def run_seed(seed, a, head) -> dict:
     K = seq["K"]
     out, rows = {}, []
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
-        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror)
+        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe)
         out[name] = dict(**metrics(tracks, seq, head, K), frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})

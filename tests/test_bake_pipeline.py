@@ -26,7 +26,7 @@ def test_config_validation():
     with pytest.raises(BakeError):
         ReconConfig("x.mp4", focal_px=-3.0)
     for bad in (dict(batch=0), dict(max_gap=-1), dict(backfill=-1), dict(focal_mm=float("nan")),
-                dict(face_point=(0.5,))):
+                dict(face_point=(0.5,)), dict(reframe=-1), dict(reframe=6)):
         with pytest.raises(BakeError):
             ReconConfig("x.mp4", **bad)
 
@@ -170,3 +170,38 @@ def test_face_point_chooses_which_of_two_faces(tmp_path):
     assert np.median(largest.head_translation[:, 0]) < 0 < np.median(chosen.head_translation[:, 0])
     with pytest.raises(BakeError):
         ReconConfig("x.mp4", face_point=(2.0, 0.5))
+
+
+def test_reframing_moves_a_bad_crop_to_the_training_framing(head):
+    """core.framing.predict_reframed: a crop far off the face (too small, shifted; a detector that boxed part of a turned face)
+    is run again on the crop of its own PnP pose, which is the training framing; a converged crop is not re-run."""
+    import cv2
+    from core.framing import box_change, pose_crop_box, predict_reframed
+    from core.points import to_point_cloud
+    from core.types import CropBox
+    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
+    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
+    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
+    bad = CropBox(ideal.x0 + 0.25 * ideal.size, ideal.y0 + 0.1 * ideal.size, 0.6 * ideal.size)
+    assert box_change(bad, ideal) > 0.4
+    boxes = []
+
+    def recrop(b):                      # the "crop" carries which box it shows
+        boxes.append(b)
+        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
+
+    class GroundTruthNetwork:
+        calls = 0
+
+        def predict(self, crops):
+            GroundTruthNetwork.calls += 1
+            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
+    for passes, calls in ((0, 1), (3, 2)):
+        boxes.clear()
+        GroundTruthNetwork.calls = 0
+        clouds, final, preds = predict_reframed(GroundTruthNetwork(), [(7, bad, recrop)],
+                                         lambda p, b, f: to_point_cloud(p, b, K, head, f), K, passes)
+        assert clouds[0] is not None and clouds[0].frame == 7 and preds[0].mask.shape == (S, S)
+        assert GroundTruthNetwork.calls == calls
+        assert final[0] == bad if passes == 0 else box_change(final[0], ideal) < 0.02
+    assert np.abs(clouds[0].z_origin - origin[2]) < 0.02 * origin[2]

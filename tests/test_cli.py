@@ -87,3 +87,5 @@ def test_lens_and_focal_reach_the_config():
     assert cfg.focal_px == 900.0 and cfg.face_point == (0.7, 0.4)
     assert cfg.mirror is False
     assert cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--mirror"])).mirror is True
+    assert cfg.reframe == 2
+    assert cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--reframe", "0"])).reframe == 0
