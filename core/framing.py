@@ -39,19 +39,18 @@ def pose_crop_box(rvec: np.ndarray, tvec: np.ndarray, K: np.ndarray) -> CropBox 
     return CropBox(float(u - 0.5 * side), float(v - 0.5 * side), float(side))
 
 
-def box_change(a: CropBox, b: CropBox) -> float:
-    """How different two crops are, scale-free: the larger of the centre shift over the mean side and the
-    absolute log ratio of the sides (0.05 ~ a 5 % shift or size change)."""
-    side = 0.5 * (a.size + b.size)
-    shift = np.hypot(a.x0 + 0.5 * a.size - b.x0 - 0.5 * b.size, a.y0 + 0.5 * a.size - b.y0 - 0.5 * b.size) / side
-    return float(max(shift, abs(np.log(a.size / b.size))))
-
-
 def box_offset(base: CropBox, box: CropBox) -> np.ndarray:
     """``box`` relative to ``base``: (centre shift x, centre shift y) in base sides and log(side ratio)."""
     return np.array([(box.x0 + 0.5 * box.size - base.x0 - 0.5 * base.size) / base.size,
                      (box.y0 + 0.5 * box.size - base.y0 - 0.5 * base.size) / base.size,
                      np.log(box.size / base.size)])
+
+
+def box_change(a: CropBox, b: CropBox) -> float:
+    """How different two crops are, scale-free: the larger of the centre shift over the mean side and the
+    absolute log ratio of the sides (0.05 ~ a 5 % shift or size change)."""
+    dx, dy, log_ratio = box_offset(a, b)
+    return float(max(np.hypot(dx, dy) * a.size / (0.5 * (a.size + b.size)), abs(log_ratio)))
 
 
 def apply_offset(base: CropBox, offset: np.ndarray) -> CropBox:
@@ -73,7 +72,8 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
     the rest bound). Then up to ``passes`` times: where a frame's head pose gives a crop of the training framing
     (``pose_crop_box``) that differs from the one used by more than REFRAME_TOL, the network runs again on that crop
     and its cloud replaces the previous one when its PnP succeeds. Returns the clouds (None where no face), the
-    boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage`` (optional) accumulates the seconds spent in "network" and "points"."""
+    boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage`` (optional)
+    accumulates the seconds spent in "network" and "points"."""
     stage = {} if stage is None else stage
 
     def run(crops, boxes, idx):
