@@ -115,10 +115,11 @@ def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int =
                     found += 1
                     if K is None:
                         K = intrinsics(img.shape[1], img.shape[0])
+                    crops = {}       # box -> crop, so the overlay reuses the crop the network saw
                     _, (box,), (p,) = predict_reframed(
-                        pred, [(k, box, lambda b: crop_image(img, b, pred.size))],  # noqa: B023
+                        pred, [(k, box, lambda b: crops.setdefault(b, crop_image(img, b, pred.size)))],  # noqa: B023
                         lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)
-                    crop = crop_image(img, box, pred.size)
+                    crop = crops[box]
                     m = p.mask > 0.5
                     coverage.append(float(m.mean()))
                     # paste the overlay back into the frame
