@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..presets import PRESETS
+from .curves import plot_curves
 from .losses import total_loss
 from .model import FaceAnything, count_parameters
 
@@ -73,33 +74,6 @@ class ReplayBuffer:
     def sample(self, n: int) -> dict:
         idx = torch.as_tensor(self.rng.choice(self.capacity, n, replace=False))
         return {k: v[idx].float() for k, v in self.data.items()}
-
-
-def plot_curves(rows: list[dict], path: Path) -> None:
-    """Loss and error curves as a PNG (OpenCV drawing; no plotting library needed)."""
-    import cv2
-    keys = [("loss", (255, 255, 255)), ("canon_err_mm", (80, 200, 255)), ("depth_err_mm", (120, 255, 120)),
-            ("eval_canon_mm", (0, 120, 255)), ("eval_depth_mm", (0, 200, 0))]
-    w, h, pad = 900, 500, 50
-    img = np.full((h, w, 3), 30, np.uint8)
-    steps = [r["step"] for r in rows]
-    if not steps:
-        return
-    s0, s1 = min(steps), max(max(steps), min(steps) + 1)
-    for i, (k, col) in enumerate(keys):
-        pts = [(r["step"], r[k]) for r in rows if k in r and np.isfinite(r[k]) and r[k] > 0]
-        if len(pts) < 2:
-            continue
-        xs, ys = np.array(pts).T
-        ly = np.log10(ys)
-        lo, hi = ly.min(), max(ly.max(), ly.min() + 1e-3)
-        px = pad + (xs - s0) / (s1 - s0) * (w - 2 * pad)
-        py = h - pad - (ly - lo) / (hi - lo) * (h - 2 * pad)
-        cv2.polylines(img, [np.stack([px, py], 1).astype(np.int32)], False, col, 1, cv2.LINE_AA)
-        cv2.putText(img, f"{k}: {ys[-1]:.3g} (log scale {10 ** lo:.3g}..{10 ** hi:.3g})", (pad, 20 + 18 * i),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, col, 1, cv2.LINE_AA)
-    cv2.putText(img, f"step {s0}..{s1}", (pad, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
-    cv2.imwrite(str(path), img)
 
 
 def train(args, data_fn=None) -> Path:
