@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", action="store_true",
                    help="also run the network on each mirrored crop and average: twice the network time, less noise")
     p.add_argument("--reframe", type=int, default=2,
-                   help="network passes more per frame on the crop framed from the previous pass's head pose, until "
-                        "it stops moving (0..5, default 2; 0 = the face tracker's crop only)")
+                   help="network passes more per frame on the crop framed from the previous pass's head pose "
+                        "(median-filtered over 9 frames), until it stops moving (0..5, default 2; 0 = the face "
+                        "tracker's crop only)")
     p.add_argument("--providers", default="CPUExecutionProvider",
                    help="comma-separated onnxruntime execution providers")
     p.add_argument("--name", default="FaceCapture", help="name of the collection and objects")

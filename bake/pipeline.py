@@ -2,8 +2,9 @@
 
 footage (streamed) -> face tracker (frames before a (re)acquisition are tracked backwards) -> crops -> network
 (batched) -> point clouds (PnP anchor) -> re-framing: where a frame's head pose gives a crop of the training framing
-(core.framing) away from the one used, the network runs again on it (``ReconConfig.reframe`` passes at most; each
-batch starts from where the previous one's re-framing moved the tracker's crop, so most frames need none) ->
+(core.framing, median-filtered over a few frames) away from the one used, the network runs again on it
+(``ReconConfig.reframe`` passes at most; each batch starts from where the previous one's re-framing moved the
+tracker's crop, so most frames need none) ->
 per-frame template vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose,
 identity, ARKit, residual keys) -> temporal filter + gap bridging -> SceneTracks.
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from core import head_model
 from core.errors import BakeError, FaceCaptureError
-from core.framing import apply_offset, box_offset, predict_reframed
+from core.framing import Reframer
 from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
 from core.types import CropBox
 
@@ -198,27 +199,22 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         tracker = FaceTracker(smoothing=0.5, choose=choose)
         frames: list[int] = []
         observations: list[VertexObservation | None] = []
-        pending: list[tuple] = []          # (slot, tracker box, recrop) as predict_reframed takes them
-        offset = np.zeros(3)               # re-framed crop relative to the tracker's box (core.framing.box_offset)
+        pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
 
         def cloud_of(pred, box, slot):
             return to_point_cloud(pred, box, K, head, frames[slot])
 
+        reframer = Reframer(predictor, cloud_of, K, config.reframe)
+
         def flush():
-            # the crops start where the last batch's re-framing ended, relative to the tracker's box (the
-            # tracker's box sits off the training framing by a similar amount from frame to frame), so most
-            # frames need no second pass
             if not pending:
                 return
-            items = [(slot, apply_offset(box, offset), recrop) for slot, box, recrop in pending]
-            clouds, boxes, _ = predict_reframed(predictor, items, cloud_of, K, config.reframe, stage)
+            pending.sort(key=lambda it: it[0])           # time order (frames followed backwards come reversed)
+            clouds, _, _ = reframer.run(pending, stage)
             t = time.perf_counter()
             for (slot, *_), cloud in zip(pending, clouds):
                 observations[slot] = None if cloud is None else correspond(cloud, head)
             stage["correspond"] += time.perf_counter() - t
-            moved = [box_offset(it[1], b) for it, b, c in zip(pending, boxes, clouds) if c is not None]
-            if config.reframe and moved:
-                offset[:] = np.median(moved, 0)
             pending.clear()
 
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face

@@ -78,85 +78,103 @@ def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
     return (np.clip((canon_norm + 1) / 2, 0, 1) * 255).astype(np.uint8)
 
 
-def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400, reframe: int = 2) -> dict:
+def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400, reframe: int = 2,
+                  batch: int = 16) -> dict:
     import cv2
-    from .framing import predict_reframed
-    from .points import intrinsics, to_point_cloud
     from .footage import open_footage
+    from .framing import Reframer
+    from .head_model import load
+    from .points import intrinsics, to_point_cloud
     from .preprocess import crop_image
     from .runtime import Predictor
     from .track import FaceTracker
-    from .head_model import load
     head = load()
     pred = Predictor(_model_path(model)[0])
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for clip in sorted(footage.glob("*.mp4")):
         tracker = FaceTracker()
-        writer = None
-        strip = []
-        pts = None
-        traj = []            # per frame: canonical mm under each followed point (NaN where invalid)
-        prev_gray = None
-        found = total = 0
-        coverage = []
+        st = dict(writer=None, pts=None, prev_gray=None, strip=[], traj=[], coverage=[], found=0, total=0)
         K = None             # default lens (core.points.intrinsics), as the bake assumes without --lens
+        reframer = None
+        chunk = []           # (k, image, box or None) of frames not yet through the network
+
+        def flush(fps):
+            # the network (with re-framing, batched like the bake) on the chunk, then overlays and the followed
+            # points frame by frame in order
+            crops = {}       # (frame, box) -> crop, so the overlay reuses the crop the network saw
+
+            def recrop(img, k):
+                return lambda b: crops.setdefault((k, b), crop_image(img, b, pred.size))
+            items = [(k, box, recrop(img, k)) for k, img, box in chunk if box is not None]
+            done = dict(zip([it[0] for it in items], zip(*reframer.run(items)[1:]))) if items else {}
+            for k, img, _ in chunk:
+                box, p = done.get(k, (None, None))
+                _frame_overlay(st, k, img, box, p, crops.get((k, box)), head, pred.size, max_frames, clip, out, fps)
+            chunk.clear()
+
         with open_footage(clip) as fo:
             for k, frame in enumerate(fo):
                 if k >= max_frames:
                     break
-                total += 1
                 img = frame.image
-                gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
                 box = tracker.update(img)
-                vis = img.copy()
-                canon_at = None
-                if box is not None:
-                    found += 1
-                    if K is None:
-                        K = intrinsics(img.shape[1], img.shape[0])
-                    crops = {}       # box -> crop, so the overlay reuses the crop the network saw
-                    _, (box,), (p,) = predict_reframed(
-                        pred, [(k, box, lambda b: crops.setdefault(b, crop_image(img, b, pred.size)))],  # noqa: B023
-                        lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)
-                    crop = crops[box]
-                    m = p.mask > 0.5
-                    coverage.append(float(m.mean()))
-                    # paste the overlay back into the frame
-                    col = canon_colors(p.canon)
-                    ov = np.where(m[..., None], (0.35 * crop + 0.65 * col).astype(np.uint8), crop)
-                    s = box.size / pred.size
-                    M = np.array([[s, 0, box.x0], [0, s, box.y0]], np.float64)
-                    warped = cv2.warpAffine(ov, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR)
-                    wm = cv2.warpAffine(np.ones(crop.shape[:2], np.uint8), M, (img.shape[1], img.shape[0])) > 0
-                    vis[wm] = warped[wm]
-                    cv2.rectangle(vis, (int(box.x0), int(box.y0)), (int(box.x0 + box.size), int(box.y0 + box.size)),
-                                  (255, 255, 0), 1)
-                    if pts is None:
-                        fm = cv2.warpAffine(m.astype(np.uint8) * 255, M, (img.shape[1], img.shape[0]))
-                        pts = cv2.goodFeaturesToTrack(gray, 60, 0.01, 6, mask=cv2.erode(fm, np.ones((9, 9), np.uint8)))
-                    canon_at = (p, box, m)
-                    tile = np.concatenate([crop, col * m[..., None], _depth_vis(p.depth, m)], 1)
-                    if k % max(1, min(max_frames, 300) // 8) == 0 and len(strip) < 8:
-                        strip.append(tile)
-                if pts is not None and prev_gray is not None:
-                    pts, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, pts, None, winSize=(21, 21), maxLevel=3)
-                    if st is not None:
-                        pts[st[:, 0] == 0] = np.nan
-                if pts is not None:
-                    traj.append(_sample_canon(canon_at, pts[:, 0], head, pred.size))
-                prev_gray = gray
-                if writer is None:
-                    writer = cv2.VideoWriter(str(out / f"{clip.stem}_overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                             fo.fps or 25, (img.shape[1], img.shape[0]))
-                writer.write(vis[..., ::-1])
-        if writer is not None:
-            writer.release()
-        if strip:
-            cv2.imwrite(str(out / f"{clip.stem}_strip.png"), np.concatenate(strip, 0)[..., ::-1])
-        results[clip.name] = dict(frames=total, face_found=found, mask_coverage_min=min(coverage, default=0),
-                                  **_stability(traj))
+                if box is not None and K is None:
+                    K = intrinsics(img.shape[1], img.shape[0])
+                    reframer = Reframer(pred, lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)
+                chunk.append((k, img, box))
+                if len(chunk) >= batch:
+                    flush(fo.fps or 25)
+            flush(fo.fps or 25)
+        if st["writer"] is not None:
+            st["writer"].release()
+        if st["strip"]:
+            cv2.imwrite(str(out / f"{clip.stem}_strip.png"), np.concatenate(st["strip"], 0)[..., ::-1])
+        results[clip.name] = dict(frames=st["total"], face_found=st["found"],
+                                  mask_coverage_min=min(st["coverage"], default=0), **_stability(st["traj"]))
     return dict(model=str(pred.path), clips=results)
+
+
+def _frame_overlay(st: dict, k: int, img, box, p, crop, head, size: int, max_frames: int, clip: Path, out: Path,
+                   fps: float) -> None:
+    """One frame of evaluate_real: paste the prediction's overlay into the frame, write it to the clip's MP4, add
+    a strip tile every so often, follow the skin points by optical flow and sample the canonical map under them."""
+    import cv2
+    st["total"] += 1
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    vis = img.copy()
+    canon_at = None
+    if p is not None:
+        st["found"] += 1
+        m = p.mask > 0.5
+        st["coverage"].append(float(m.mean()))
+        col = canon_colors(p.canon)
+        ov = np.where(m[..., None], (0.35 * crop + 0.65 * col).astype(np.uint8), crop)
+        s = box.size / size
+        M = np.array([[s, 0, box.x0], [0, s, box.y0]], np.float64)
+        warped = cv2.warpAffine(ov, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR)
+        wm = cv2.warpAffine(np.ones(crop.shape[:2], np.uint8), M, (img.shape[1], img.shape[0])) > 0
+        vis[wm] = warped[wm]
+        cv2.rectangle(vis, (int(box.x0), int(box.y0)), (int(box.x0 + box.size), int(box.y0 + box.size)),
+                      (255, 255, 0), 1)
+        if st["pts"] is None:
+            fm = cv2.warpAffine(m.astype(np.uint8) * 255, M, (img.shape[1], img.shape[0]))
+            st["pts"] = cv2.goodFeaturesToTrack(gray, 60, 0.01, 6, mask=cv2.erode(fm, np.ones((9, 9), np.uint8)))
+        canon_at = (p, box, m)
+        if k % max(1, min(max_frames, 300) // 8) == 0 and len(st["strip"]) < 8:
+            st["strip"].append(np.concatenate([crop, col * m[..., None], _depth_vis(p.depth, m)], 1))
+    if st["pts"] is not None and st["prev_gray"] is not None:
+        st["pts"], ok, _ = cv2.calcOpticalFlowPyrLK(st["prev_gray"], gray, st["pts"], None, winSize=(21, 21),
+                                                    maxLevel=3)
+        if ok is not None:
+            st["pts"][ok[:, 0] == 0] = np.nan
+    if st["pts"] is not None:
+        st["traj"].append(_sample_canon(canon_at, st["pts"][:, 0], head, size))
+    st["prev_gray"] = gray
+    if st["writer"] is None:
+        st["writer"] = cv2.VideoWriter(str(out / f"{clip.stem}_overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                       fps, (img.shape[1], img.shape[0]))
+    st["writer"].write(vis[..., ::-1])
 
 
 def _depth_vis(depth, m):

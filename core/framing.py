@@ -8,7 +8,8 @@ where the detector boxes a part of the face, its box can be far off (half the si
 anchor of core.points), ``pose_crop_box`` gives the crop the network expects for that pose; running the network
 again on it (bake.pipeline's re-framing passes) moves the crop to where training put it.
 
-``predict_reframed`` runs those passes for a batch of crops (used by bake.pipeline and core.eval real).
+``predict_reframed`` runs those passes for a batch of crops; ``Reframer`` carries the result from batch to batch
+(used by bake.pipeline and core.eval real).
 numpy + OpenCV; no torch, no bpy.
 """
 from __future__ import annotations
@@ -63,17 +64,35 @@ def apply_offset(base: CropBox, offset: np.ndarray) -> CropBox:
 
 REFRAME_TOL = 0.05        # a pose's crop this close to the current one (box_change) is not re-run
 REFRAME_MAX = 2.5         # nor one that moves more than this (side ratio, or centre shift in sides) off the first
+REFRAME_SMOOTH = 9        # frames: the pose crops' offsets from the starting crops are median-filtered over this
+
+
+def smooth_offsets(offsets: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median over rows of ``offsets`` (T, 3) (box_offset values in time order), ignoring NaN
+    rows (frames without a pose); rows whose whole window is NaN stay NaN."""
+    out = np.full_like(offsets, np.nan)
+    half = max(0, int(window) // 2)
+    for i in range(len(offsets)):
+        w = offsets[max(0, i - half): i + half + 1]
+        w = w[np.isfinite(w).all(1)]
+        if len(w):
+            out[i] = np.median(w, 0)
+    return out
 
 
 def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, passes: int,
-                     stage: dict | None = None) -> tuple[list, list, list]:
+                     stage: dict | None = None, smooth: int = REFRAME_SMOOTH) -> tuple[list, list, list]:
     """Network + PnP point cloud for each (key, box, recrop) in ``items`` (``box`` in frame pixels, ``recrop(box)``
     the network crop of a box of that frame; ``to_cloud(prediction, box, key)`` is core.points.to_point_cloud with
-    the rest bound). Then up to ``passes`` times: where a frame's head pose gives a crop of the training framing
-    (``pose_crop_box``) that differs from the one used by more than REFRAME_TOL, the network runs again on that crop
-    and its cloud replaces the previous one when its PnP succeeds. Returns the clouds (None where no face), the
-    boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage`` (optional)
-    accumulates the seconds spent in "network" and "points"."""
+    the rest bound). Then up to ``passes`` times: each frame's head pose gives a crop of the training framing
+    (``pose_crop_box``); where that crop differs from the one used by more than REFRAME_TOL, the network runs again
+    on it and its cloud replaces the previous one when its PnP succeeds.
+
+    ``items`` are consecutive frames of one clip in time order: the pose crops' offsets from the starting boxes are
+    median-filtered over ``smooth`` frames before use (a single frame's PnP pose is noisy, and a crop that jitters
+    from frame to frame makes the network's answer jitter with it; 1 = no smoothing). Returns the clouds (None where
+    no face), the boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage``
+    (optional) accumulates the seconds spent in "network" and "points"."""
     stage = {} if stage is None else stage
 
     def run(crops, boxes, idx):
@@ -85,25 +104,54 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
         stage["points"] = stage.get("points", 0.0) + time.perf_counter() - t
         return out, preds
 
-    boxes = [it[1] for it in items]
+    starts = [it[1] for it in items]
+    boxes = list(starts)
     clouds, preds = run([it[2](b) for it, b in zip(items, boxes)], boxes, range(len(items)))
-    todo = range(len(items))
     for _ in range(passes):
-        again = []
-        for k in todo:
-            c = clouds[k]
+        raw = np.full((len(items), 3), np.nan)
+        for k, c in enumerate(clouds):
             nb = None if c is None else pose_crop_box(c.rvec, c.tvec, K)
-            if nb is None or box_change(nb, boxes[k]) < REFRAME_TOL:
-                continue                                  # converged (or no pose)
-            if box_change(nb, items[k][1]) > np.log(REFRAME_MAX):
+            if nb is not None:
+                raw[k] = box_offset(starts[k], nb)
+        target = smooth_offsets(raw, smooth)
+        again = []
+        for k in range(len(items)):
+            if not np.isfinite(raw[k]).all():
+                continue                                  # no pose in this frame
+            nb = apply_offset(starts[k], target[k])
+            if box_change(nb, boxes[k]) < REFRAME_TOL:
+                continue                                  # converged
+            if box_change(nb, starts[k]) > np.log(REFRAME_MAX):
                 continue                                  # a pose far off the first crop: not trusted
             again.append((k, nb))
         if not again:
             break
         new, new_preds = run([items[k][2](nb) for k, nb in again], [nb for _, nb in again], [k for k, _ in again])
-        todo = []
         for (k, nb), c, p in zip(again, new, new_preds):
             if c is not None:
                 boxes[k], clouds[k], preds[k] = nb, c, p
-                todo.append(k)
     return clouds, boxes, preds
+
+
+class Reframer:
+    """Re-framing over a clip processed in batches (bake.pipeline, core.eval real): each batch's crops start at
+    the tracker's boxes moved by the offset the previous batch ended with (the tracker's box sits off the training
+    framing by a similar amount from frame to frame, so most frames then need no second pass), and the passes of
+    ``predict_reframed`` follow. ``passes=0`` runs the network on the tracker's boxes only."""
+
+    def __init__(self, predictor, to_cloud: Callable, K: np.ndarray, passes: int, smooth: int = REFRAME_SMOOTH):
+        self.predictor, self.to_cloud, self.K = predictor, to_cloud, K
+        self.passes, self.smooth = int(passes), int(smooth)
+        self.offset = np.zeros(3)      # re-framed crop relative to the tracker's box (box_offset)
+
+    def run(self, items: list, stage: dict | None = None) -> tuple[list, list, list]:
+        """``items``: (key, tracker box, recrop) of consecutive frames in time order; returns as predict_reframed."""
+        if not items:
+            return [], [], []
+        start = [(key, apply_offset(box, self.offset), recrop) for key, box, recrop in items]
+        clouds, boxes, preds = predict_reframed(self.predictor, start, self.to_cloud, self.K, self.passes, stage,
+                                                self.smooth)
+        moved = [box_offset(it[1], b) for it, b, c in zip(items, boxes, clouds) if c is not None]
+        if self.passes and moved:
+            self.offset = np.median(moved, 0)
+        return clouds, boxes, preds

@@ -205,3 +205,44 @@ def test_reframing_moves_a_bad_crop_to_the_training_framing(head):
         assert GroundTruthNetwork.calls == calls
         assert final[0] == bad if passes == 0 else box_change(final[0], ideal) < 0.02
     assert np.abs(clouds[0].z_origin - origin[2]) < 0.02 * origin[2]
+
+
+def test_reframer_carries_the_offset_to_the_next_batch(head):
+    """core.framing.Reframer: the first batch of a static head needs one extra pass from a bad tracker box; the next
+    batch starts where it ended (same tracker box) and needs none."""
+    import cv2
+    from core.framing import Reframer, box_change, pose_crop_box
+    from core.points import to_point_cloud
+    from core.types import CropBox
+    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
+    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
+    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
+    bad = CropBox(ideal.x0 - 0.15 * ideal.size, ideal.y0 + 0.1 * ideal.size, 0.7 * ideal.size)
+    boxes, calls = [], []
+
+    def recrop(b):
+        boxes.append(b)
+        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
+
+    class GroundTruthNetwork:
+        def predict(self, crops):
+            calls.append(len(crops))
+            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
+    reframer = Reframer(GroundTruthNetwork(), lambda p, b, f: to_point_cloud(p, b, K, head, f), K, passes=2)
+    clouds, final, _ = reframer.run([(f, bad, recrop) for f in range(3)])
+    assert calls == [3, 3] and all(c is not None for c in clouds)
+    assert all(box_change(b, ideal) < 0.02 for b in final)
+    calls.clear()
+    clouds, final, _ = reframer.run([(f, bad, recrop) for f in range(3, 6)])
+    assert calls == [3] and all(box_change(b, ideal) < 0.02 for b in final)
+
+
+def test_smooth_offsets_median_filters_in_time_and_skips_missing_frames():
+    from core.framing import smooth_offsets
+    o = np.zeros((7, 3))
+    o[3] = [0.5, -0.5, 0.3]                 # one frame's noisy pose
+    o[5] = np.nan                           # a frame without a pose
+    s = smooth_offsets(o, 5)
+    assert np.allclose(s[3], 0) and np.isfinite(s).all()
+    assert np.array_equal(smooth_offsets(o, 1)[3], o[3])
+    assert np.isnan(smooth_offsets(np.full((2, 3), np.nan), 3)).all()
