@@ -22,16 +22,14 @@ How it works
     frame, so it behaves the same at any resolution. ``smoothing`` in [0, 1]: 0 = raw, 0.5 = default, 1 = strong;
     the filter opens up during fast motion (speed coefficient ``ONE_EURO_BETA``) so fast moves lag little.
 
-Crop convention (the synthetic training data uses the same framing): a square crop whose centre is near the nose and
-whose side is about 260 mm at the head's depth (above the hair top to below the chin). From the frontal detector box
-(x, y, w, h): ``centre = (x + w/2, y + h*CROP_CENTER_Y)``, ``side = CROP_SCALE * w`` (constants below, calibrated by
-looking at crops of real clips with the face box drawn; see benchmarks/bench_track.py). Derivation: the training
-crop (core/train/synth.py) is centred on the canonical point (0, -10, 70) mm and spans 260 mm at the head-origin depth.
-On the real clips the eye cascade puts the pupils 0.32-0.40 (median 0.36) face-box widths apart and at 0.39 box
-heights; with the template's 62.8 mm inter-pupil distance that gives side = 260 / 62.8 * 0.36 = 1.49 w (less by
-(D - 95) / D for a camera D mm away) and centre = eye line + 27 mm = 0.39 h + 0.155 w = 0.545 h. On the clips the
-crop then spans from the hair top (touching the top edge, as the training framing cuts ~14 mm of scalp) to well
-below the chin, nose at the centre.
+Crop convention (the synthetic training data uses the same framing, core/framing.py): a square crop whose centre is
+near the nose and whose side covers the head like a template head's 260 mm at its depth (above the hair top to below
+the chin). From the frontal detector box (x, y, w, h): ``centre = (x + w/2, y + h*CROP_CENTER_Y)``,
+``side = CROP_SCALE * w``. The constants are measured by benchmarks/bench_framing.py: the bake's re-framing moves
+the tracker's crop to the training framing of the head pose, and the median of that move over held-out synthetic
+clips (true poses) and the real clips (the network's poses) gives them (results/framing.json). The first
+calibration (1.5 w, 0.55 h, from the eye cascade's pupil distance and the template's 62.8 mm inter-pupil distance)
+left crops 15-23 % too large on both kinds of clip once training framed heads relative to their size.
 
 Large frames: everything runs on a copy with long side <= ``work_side`` (1280); the whole-frame search uses a
 ``detect_side`` copy every frame and, while lost, the scale ``min_face`` needs every ``redetect_every`` frames.
@@ -48,9 +46,9 @@ from .types import CropBox, Frame, TrackResult
 
 log = logging.getLogger(__name__)
 
-# Face box (frontal Haar alt2 convention) -> crop. Calibrated on the real clips (see module docstring).
-CROP_SCALE = 1.5       # crop side / face box width
-CROP_CENTER_Y = 0.55   # crop centre below the box top, in box heights (box centre = 0.5)
+# Face box (frontal Haar alt2 convention) -> crop. Measured by benchmarks/bench_framing.py (see module docstring).
+CROP_SCALE = 1.27      # crop side / face box width
+CROP_CENTER_Y = 0.57   # crop centre below the box top, in box heights (box centre = 0.5)
 # A profile-cascade box (cx, cy, w), in the cascade's own orientation, relative to the frontal box of the same face:
 # centre offset (dx, dy) in frontal widths and width ratio, measured where both cascades fire (262 frames of the clips).
 PROFILE_TO_FRONTAL = (0.18, -0.02, 1.05)
