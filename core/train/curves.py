@@ -3,9 +3,9 @@
 Two panels over the same step axis:
   * top: the total loss on a linear axis. The confidence-weighted terms (-log sigma) make it negative once the
     network is confident, so a log axis cannot show it.
-  * bottom: the mean errors in millimetres (each training batch, and the periodic eval on 32 fixed held-out samples) on one shared log axis with
-    labelled gridlines and the issue's targets (canonical 2 mm, depth 3 mm) as dashed lines, so curves can be read
-    against each other and against the goal.
+  * bottom: the mean errors in millimetres (each training batch, and the periodic eval on 32 fixed held-out
+    samples) on one shared log axis with labelled gridlines and the issue's targets (canonical 2 mm, depth 3 mm)
+    as dashed lines, so curves can be read against each other and against the goal.
 Noisy per-batch series are drawn faint with a running median on top.
 """
 from __future__ import annotations
@@ -127,7 +127,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
             text = f"{name}: {running_median(ys, window)[-1]:.2f} mm"
             put(text, (lx, bot[0] - 26), c)
             lx += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, FONT, 1)[0][0] + 18
-        put("mean errors in the mask (held-out: 32 fixed samples); dashed: targets canonical 2 mm, depth 3 mm", (x0, bot[0] - 8),
-            (170, 170, 170))
+        put("mean errors in the mask (held-out: 32 fixed samples); dashed: targets canonical 2 mm, depth 3 mm",
+            (x0, bot[0] - 8), (170, 170, 170))
     put(f"step {s0}..{s1}", (x0, H - 20), (200, 200, 200))
     cv2.imwrite(str(path), img)

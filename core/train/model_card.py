@@ -66,7 +66,8 @@ def card(ckpt_path: Path) -> str:
               "(`--init`; fresh optimizer and warm-up); the curves show this run only." if init else ""),
            "- Hardware: the project's 2-core x86-64 CPU machine (no GPU was available to this task), shared with "
            "other jobs during training.",
-           "- Curves: core/assets/training_curves.png (loss, train and held-out errors in mm, log scale).", "",
+           "- Curves: core/assets/training_curves.png (core/train/curves.py: the loss on a linear axis; the "
+           "training-batch and held-out errors in mm on a log axis with the targets dashed).", "",
            "## Measured (commands in the README)", ""]
     if syn:
         out += [f"Held-out synthetic split (`python -m core.eval synthetic --count {syn['count']}`):", "",
