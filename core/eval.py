@@ -9,8 +9,11 @@ Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90
 origin, i.e. the network's own parametrisation times canon_scale; ``depth_relief`` is the same with each crop's
 median offset removed: the surface shape alone, which is what the bake uses, as the PnP anchor and the solve set
 the head's distance), canonical correspondence error in mm
-(median, p90), mask IoU at 0.5, and ms/frame of the onnxruntime model on this machine. The synthetic mode
-needs the training extras (torch) to render the held-out set.
+(median, p90), mask IoU at 0.5, and ms/frame of the onnxruntime model on this machine. Where the canonical error
+comes from: its median by how far the head is turned from the camera (``canon_mm_median_by_turn_deg``: the angle
+between the face's forward axis and the direction to the camera, so yaw and pitch both count) and by the pixel's
+distance to the mask's edge (``canon_mm_median_by_edge_px``, crop pixels). The synthetic mode needs the training
+extras (torch) to render the held-out set.
 
 Real mode: for every clip, the face is tracked, the network runs on the crops (re-framed from its own head pose as
 in the bake, ``--reframe``; core/framing.py) and an MP4 + a PNG strip show
@@ -40,12 +43,15 @@ def _model_path(arg: str | None):
 
 def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
                        split: str = "eval", frame_by_head_size: bool = True) -> dict:
+    import cv2
     from .head_model import load
     from .runtime import Predictor
     from .train.synth import SynthConfig, make_batch
     head = load()
     pred = Predictor(_model_path(model)[0], threads=None, flip=flip)
     depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
+    by_turn = {k: [] for k in TURN_BINS}
+    by_edge = {k: [] for k in EDGE_BINS}
     for start in range(0, count, batch):
         n = min(batch, count - start)
         b = make_batch(SynthConfig(size=pred.size, frame_by_head_size=frame_by_head_size), n, seed + start,
@@ -61,7 +67,12 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
             diff = (o.depth - d_gt)[m] * head.canon_scale
             depth_err.append(np.abs(diff))
             depth_rel.append(np.abs(diff - np.median(diff)))   # relief only: the per-crop offset removed
-            canon_err.append(np.linalg.norm(o.canon - c_gt, axis=-1)[m] * head.canon_scale)
+            ce = np.linalg.norm(o.canon - c_gt, axis=-1) * head.canon_scale
+            canon_err.append(ce[m])
+            by_turn[_bin(TURN_BINS, _turn_deg(b["R"][i].numpy(), b["t"][i].numpy()))].append(ce[m])
+            edge = cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3)
+            for k, (lo, hi) in EDGE_BINS.items():
+                by_edge[k].append(ce[m & (edge > lo) & (edge <= hi)])
             pm = o.mask > 0.5
             inter += int((pm & m).sum())
             union += int((pm | m).sum())
@@ -71,7 +82,34 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
                 depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
                 mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip,
-                framing="head size" if frame_by_head_size else "true depth")
+                framing="head size" if frame_by_head_size else "true depth",
+                canon_mm_median_by_turn_deg=_medians(by_turn), canon_mm_median_by_edge_px=_medians(by_edge))
+
+
+TURN_BINS = {"0-20": (0, 20), "20-40": (20, 40), "40-60": (40, 60), "60+": (60, 181)}
+EDGE_BINS = {"0-3": (0, 3), "3-8": (3, 8), "8-20": (8, 20), "20+": (20, 1e9)}
+
+
+def _turn_deg(R: np.ndarray, t: np.ndarray) -> float:
+    """Angle (degrees) between the face's forward axis (head-frame +Z, rotated by R into the OpenCV camera) and
+    the direction from the head to the camera."""
+    fwd = R @ np.array([0.0, 0.0, 1.0])
+    to_cam = -t / max(np.linalg.norm(t), 1e-9)
+    return float(np.degrees(np.arccos(np.clip(fwd @ to_cam, -1.0, 1.0))))
+
+
+def _bin(bins: dict, v: float) -> str:
+    return next(k for k, (lo, hi) in bins.items() if lo <= v < hi)
+
+
+def _medians(groups: dict) -> dict:
+    """{bin: {"median": mm, "pixels": n}} for the bins with data."""
+    out = {}
+    for k, v in groups.items():
+        v = np.concatenate(v) if v else np.zeros(0)
+        if len(v):
+            out[k] = dict(median=float(np.median(v)), pixels=int(len(v)))
+    return out
 
 
 def canon_colors(canon_norm: np.ndarray) -> np.ndarray:

@@ -23,6 +23,20 @@ def test_synthetic_metrics(random_onnx):
     assert res["depth_mm_p90"] >= res["depth_mm_median"] and 0 <= res["mask_iou"] <= 1
     assert res["canon_mm_median"] > 5          # an untrained network is far off: the metric is not trivially 0
     assert res["split"] == "eval"
+    edge = res["canon_mm_median_by_edge_px"]
+    assert set(edge) <= {"0-3", "3-8", "8-20", "20+"} and {"0-3", "3-8"} <= set(edge)
+    turn = res["canon_mm_median_by_turn_deg"]
+    assert sum(v["pixels"] for v in edge.values()) == sum(v["pixels"] for v in turn.values())
+
+
+def test_turn_angle():
+    from core.eval import _bin, TURN_BINS, _turn_deg
+    from core.train.synth import HEAD_TO_CV, _rot
+    t = np.array([30.0, 0.0, 600.0])                   # head right of the optical axis, facing the camera centre
+    to_cam = np.degrees(np.arctan2(30.0, 600.0))
+    assert _turn_deg(HEAD_TO_CV @ _rot(0, 0, 0), t) == pytest.approx(to_cam, abs=0.01)
+    assert _turn_deg(HEAD_TO_CV @ _rot(70, 0, 0), np.array([0.0, 0.0, 600.0])) == pytest.approx(70, abs=0.01)
+    assert _bin(TURN_BINS, 70.0) == "60+" and _bin(TURN_BINS, 0.0) == "0-20"
 
 
 def test_synthetic_split_and_seed_reach_the_data(random_onnx, tmp_path):
