@@ -107,6 +107,7 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
     starts = [it[1] for it in items]
     boxes = list(starts)
     clouds, preds = run([it[2](b) for it, b in zip(items, boxes)], boxes, range(len(items)))
+    failed = set()                                        # frames whose re-run found no pose: not tried again
     for _ in range(passes):
         raw = np.full((len(items), 3), np.nan)
         for k, c in enumerate(clouds):
@@ -116,8 +117,8 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
         target = smooth_offsets(raw, smooth)
         again = []
         for k in range(len(items)):
-            if not np.isfinite(raw[k]).all():
-                continue                                  # no pose in this frame
+            if k in failed or not np.isfinite(raw[k]).all():
+                continue                                  # no pose in this frame (or its re-run had none)
             nb = apply_offset(starts[k], target[k])
             if box_change(nb, boxes[k]) < REFRAME_TOL:
                 continue                                  # converged
@@ -130,6 +131,8 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
         for (k, nb), c, p in zip(again, new, new_preds):
             if c is not None:
                 boxes[k], clouds[k], preds[k] = nb, c, p
+            else:
+                failed.add(k)
     return clouds, boxes, preds
 
 

@@ -246,3 +246,29 @@ def test_smooth_offsets_median_filters_in_time_and_skips_missing_frames():
     assert np.allclose(s[3], 0) and np.isfinite(s).all()
     assert np.array_equal(smooth_offsets(o, 1)[3], o[3])
     assert np.isnan(smooth_offsets(np.full((2, 3), np.nan), 3)).all()
+
+
+def test_reframing_does_not_retry_a_frame_whose_rerun_found_no_pose(head):
+    import cv2
+    from core.framing import pose_crop_box, predict_reframed
+    from core.points import to_point_cloud
+    from core.types import CropBox
+    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
+    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
+    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
+    bad = CropBox(ideal.x0 + 0.2 * ideal.size, ideal.y0, 0.7 * ideal.size)
+    boxes, calls = [], []
+
+    def recrop(b):
+        boxes.append(b)
+        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
+
+    class GroundTruthNetwork:
+        def predict(self, crops):
+            calls.append(len(crops))
+            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
+
+    def first_pass_only(p, b, f):          # PnP "fails" on every crop but the tracker's
+        return to_point_cloud(p, b, K, head, f) if b == bad else None
+    clouds, final, _ = predict_reframed(GroundTruthNetwork(), [(0, bad, recrop)], first_pass_only, K, passes=4)
+    assert calls == [1, 1] and final[0] == bad and clouds[0] is not None
