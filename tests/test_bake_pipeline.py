@@ -172,69 +172,70 @@ def test_face_point_chooses_which_of_two_faces(tmp_path):
         ReconConfig("x.mp4", face_point=(2.0, 0.5))
 
 
+class _GroundTruthScene:
+    """A static head (gt.make_sequence) seen through K, a "network" that answers with the renderer's exact maps for
+    whatever box a crop shows (the crop carries the index of its box), the training-framing crop ``ideal`` and the
+    network calls made (crops per call)."""
+
+    def __init__(self, head, S=96):
+        import cv2
+        from core.framing import pose_crop_box
+        seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
+        self.head, self.S = head, S
+        self.verts, self.origin, self.K = seq.verts_cam[0], seq.translation[0], seq.K
+        self.ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], self.origin, self.K)
+        self.boxes, self.calls = [], []
+
+    def box(self, dx, dy, scale):
+        from core.types import CropBox
+        i = self.ideal
+        return CropBox(i.x0 + dx * i.size, i.y0 + dy * i.size, scale * i.size)
+
+    def recrop(self, b):
+        self.boxes.append(b)
+        return np.full((self.S, self.S, 3), len(self.boxes) - 1, np.uint8)
+
+    def predict(self, crops):
+        self.calls.append(len(crops))
+        return [gt.render_prediction(self.head, self.verts, self.origin, self.K, self.S,
+                                     box=self.boxes[int(c[0, 0, 0])])[0] for c in crops]
+
+    def to_cloud(self, p, b, f):
+        from core.points import to_point_cloud
+        return to_point_cloud(p, b, self.K, self.head, f)
+
+
 def test_reframing_moves_a_bad_crop_to_the_training_framing(head):
-    """core.framing.predict_reframed: a crop far off the face (too small, shifted; a detector that boxed part of a turned face)
-    is run again on the crop of its own PnP pose, which is the training framing; a converged crop is not re-run."""
-    import cv2
-    from core.framing import box_change, pose_crop_box, predict_reframed
-    from core.points import to_point_cloud
-    from core.types import CropBox
-    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
-    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
-    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
-    bad = CropBox(ideal.x0 + 0.25 * ideal.size, ideal.y0 + 0.1 * ideal.size, 0.6 * ideal.size)
-    assert box_change(bad, ideal) > 0.4
-    boxes = []
-
-    def recrop(b):                      # the "crop" carries which box it shows
-        boxes.append(b)
-        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
-
-    class GroundTruthNetwork:
-        calls = 0
-
-        def predict(self, crops):
-            GroundTruthNetwork.calls += 1
-            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
-    for passes, calls in ((0, 1), (3, 2)):
-        boxes.clear()
-        GroundTruthNetwork.calls = 0
-        clouds, final, preds = predict_reframed(GroundTruthNetwork(), [(7, bad, recrop)],
-                                         lambda p, b, f: to_point_cloud(p, b, K, head, f), K, passes)
-        assert clouds[0] is not None and clouds[0].frame == 7 and preds[0].mask.shape == (S, S)
-        assert GroundTruthNetwork.calls == calls
-        assert final[0] == bad if passes == 0 else box_change(final[0], ideal) < 0.02
-    assert np.abs(clouds[0].z_origin - origin[2]) < 0.02 * origin[2]
+    """core.framing.predict_reframed: a crop far off the face (too small, shifted; a detector that boxed part of a
+    turned face) is run again on the crop of its own PnP pose, which is the training framing; a converged crop is
+    not re-run."""
+    from core.framing import box_change, predict_reframed
+    sc = _GroundTruthScene(head)
+    bad = sc.box(0.25, 0.1, 0.6)
+    assert box_change(bad, sc.ideal) > 0.4
+    for passes, calls in ((0, [1]), (3, [1, 1])):
+        sc.boxes.clear()
+        sc.calls.clear()
+        clouds, final, preds = predict_reframed(sc, [(7, bad, sc.recrop)], sc.to_cloud, sc.K, passes)
+        assert clouds[0] is not None and clouds[0].frame == 7 and preds[0].mask.shape == (sc.S, sc.S)
+        assert sc.calls == calls
+        assert final[0] == bad if passes == 0 else box_change(final[0], sc.ideal) < 0.02
+    assert np.abs(clouds[0].z_origin - sc.origin[2]) < 0.02 * sc.origin[2]
 
 
 def test_reframer_carries_the_offset_to_the_next_batch(head):
     """core.framing.Reframer: the first batch of a static head needs one extra pass from a bad tracker box; the next
     batch starts where it ended (same tracker box) and needs none."""
-    import cv2
-    from core.framing import Reframer, box_change, pose_crop_box
-    from core.points import to_point_cloud
-    from core.types import CropBox
-    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
-    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
-    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
-    bad = CropBox(ideal.x0 - 0.15 * ideal.size, ideal.y0 + 0.1 * ideal.size, 0.7 * ideal.size)
-    boxes, calls = [], []
-
-    def recrop(b):
-        boxes.append(b)
-        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
-
-    class GroundTruthNetwork:
-        def predict(self, crops):
-            calls.append(len(crops))
-            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
-    reframer = Reframer(GroundTruthNetwork(), lambda p, b, f: to_point_cloud(p, b, K, head, f), K, passes=2)
-    clouds, final, _ = reframer.run([(f, bad, recrop) for f in range(3)])
-    assert calls == [3, 3] and all(c is not None for c in clouds)
-    assert all(box_change(b, ideal) < 0.02 for b in final)
-    calls.clear()
-    clouds, final, _ = reframer.run([(f, bad, recrop) for f in range(3, 6)])
-    assert calls == [3] and all(box_change(b, ideal) < 0.02 for b in final)
+    from core.framing import Reframer, box_change
+    sc = _GroundTruthScene(head)
+    bad = sc.box(-0.15, 0.1, 0.7)
+    reframer = Reframer(sc, sc.to_cloud, sc.K, passes=2)
+    clouds, final, _ = reframer.run([(f, bad, sc.recrop) for f in range(3)])
+    assert sc.calls == [3, 3] and all(c is not None for c in clouds)
+    assert all(box_change(b, sc.ideal) < 0.02 for b in final)
+    sc.calls.clear()
+    clouds, final, _ = reframer.run([(f, bad, sc.recrop) for f in range(3, 6)])
+    assert sc.calls == [3] and all(box_change(b, sc.ideal) < 0.02 for b in final)
 
 
 def test_smooth_offsets_median_filters_in_time_and_skips_missing_frames():
@@ -249,26 +250,11 @@ def test_smooth_offsets_median_filters_in_time_and_skips_missing_frames():
 
 
 def test_reframing_does_not_retry_a_frame_whose_rerun_found_no_pose(head):
-    import cv2
-    from core.framing import pose_crop_box, predict_reframed
-    from core.points import to_point_cloud
-    from core.types import CropBox
-    seq = gt.make_sequence(head, 1, seed=4, id_scale=0.0)
-    verts, origin, K, S = seq.verts_cam[0], seq.translation[0], seq.K, 96
-    ideal = pose_crop_box(cv2.Rodrigues(seq.rotation[0])[0], origin, K)
-    bad = CropBox(ideal.x0 + 0.2 * ideal.size, ideal.y0, 0.7 * ideal.size)
-    boxes, calls = [], []
-
-    def recrop(b):
-        boxes.append(b)
-        return np.full((S, S, 3), len(boxes) - 1, np.uint8)
-
-    class GroundTruthNetwork:
-        def predict(self, crops):
-            calls.append(len(crops))
-            return [gt.render_prediction(head, verts, origin, K, S, box=boxes[int(c[0, 0, 0])])[0] for c in crops]
+    from core.framing import predict_reframed
+    sc = _GroundTruthScene(head)
+    bad = sc.box(0.2, 0.0, 0.7)
 
     def first_pass_only(p, b, f):          # PnP "fails" on every crop but the tracker's
-        return to_point_cloud(p, b, K, head, f) if b == bad else None
-    clouds, final, _ = predict_reframed(GroundTruthNetwork(), [(0, bad, recrop)], first_pass_only, K, passes=4)
-    assert calls == [1, 1] and final[0] == bad and clouds[0] is not None
+        return sc.to_cloud(p, b, f) if b == bad else None
+    clouds, final, _ = predict_reframed(sc, [(0, bad, sc.recrop)], first_pass_only, sc.K, passes=4)
+    assert sc.calls == [1, 1] and final[0] == bad and clouds[0] is not None
