@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from core import framing, track  # noqa: E402
-from core import head_model  # noqa: E402
+from core import framing, head_model, track  # noqa: E402
 
 
 def recorded_offsets(fn) -> np.ndarray:

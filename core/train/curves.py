@@ -17,7 +17,7 @@ import numpy as np
 LOSS_KEY = ("loss", (235, 235, 235))
 MM_KEYS = [("canon_err_mm", (80, 200, 255), "batch canonical"), ("depth_err_mm", (120, 255, 120), "batch depth"),
            ("eval_canon_mm", (0, 120, 255), "held-out canonical"), ("eval_depth_mm", (0, 170, 0), "held-out depth")]
-TARGETS_MM = [(2.0, (80, 200, 255), "canonical target 2 mm"), (3.0, (120, 255, 120), "depth target 3 mm")]
+TARGETS_MM = [(2.0, (80, 200, 255)), (3.0, (120, 255, 120))]   # (mm, colour): canonical, depth targets
 W, H, PAD = 900, 620, 60
 FONT = 0.42
 
@@ -108,7 +108,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     data = [(k, c, name, *series(rows, k)) for k, c, name in MM_KEYS]
     data = [d for d in data if len(d[3]) >= 2 and np.all(d[4] > 0)]
     if data:
-        allv = np.concatenate([d[4] for d in data] + [np.array([t for t, _, _ in TARGETS_MM])])
+        allv = np.concatenate([d[4] for d in data] + [np.array([t for t, _ in TARGETS_MM])])
         lo, hi = np.log10(max(allv.min() * 0.9, 1e-3)), np.log10(np.percentile(allv, 99.5) * 1.1)
         hi = max(hi, lo + 1e-3)
 
@@ -118,7 +118,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
             y = int(my(g))
             cv2.line(img, (x0, y), (x1, y), (55, 55, 55), 1)
             put(f"{g:g} mm", (4, y + 4), (170, 170, 170))
-        for t, c, _ in TARGETS_MM:
+        for t, c in TARGETS_MM:
             _dashed_hline(img, int(my(t)), x0, x1, c)
         lx = x0
         for k, c, name, xs, ys in data:

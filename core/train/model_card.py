@@ -84,7 +84,7 @@ def card(ckpt_path: Path) -> str:
             turn = ", ".join(f"{k} deg {v['median']:.1f} mm" for k, v in syn["canon_mm_median_by_turn_deg"].items())
             edge = ", ".join(f"{k} px {v['median']:.1f} mm" for k, v in syn["canon_mm_median_by_edge_px"].items())
             out += [f"Canonical error median by the head's turn away from the camera: {turn}; by the pixel's distance "
-                    f"to the mask's edge (128 px crop): {edge}.", ""]
+                    f"to the mask's edge ({p.size} px crop): {edge}.", ""]
         if by_depth:
             out += [f"The same held-out set framed by the true depth (`--frame-by-depth`, the framing before "
                     f"2026-11-24): canonical {by_depth['canon_mm_median']:.1f} / {by_depth['canon_mm_p90']:.1f} mm, "
