@@ -96,9 +96,10 @@ def test_gauss_newton_is_exact_on_exact_anchored_vertices(head):
     assert np.median(err) < 0.01 and err.max() < 0.1
     assert np.abs(res.translation[:, 2] - seq.translation[:, 2]).max() < 0.05
     assert np.abs(res.weights - seq.weights).max() < 0.01
-    # default priors: still well under a millimetre, weights inside the box
+    # default priors: the L1 prior (tuned for the network's noise) shrinks the weights a little, still well under a
+    # millimetre (measured 0.36 mm), weights inside the box
     res = solve(Y, C, head, ray=ray)
-    assert np.median(np.linalg.norm(_posed(head, res) - V, axis=-1)[:, mask]) < 0.1
+    assert np.median(np.linalg.norm(_posed(head, res) - V, axis=-1)[:, mask]) < 0.5
     assert res.weights.min() >= 0 and res.weights.max() <= 1
 
 
@@ -191,3 +192,38 @@ def test_anchored_noisy_unevenly_weighted_observations_converge(head):
     proj = lambda x: x[..., :2] / x[..., 2:3]   # noqa: E731  normalised image coordinates
     reproj = np.linalg.norm(proj(posed) - proj(V), axis=-1)[:, mask] * seq.K[0, 0]
     assert np.median(reproj) < 5.0           # pixels: the overlay stays on the face
+
+
+def _biased_observations(head, seed: int, T: int = 30, amplitude_mm: float = 3.0):
+    """A clip's exact vertices plus a smooth error field over the face that is the same in every frame (as a
+    network's errors are: correlated over the face, not independent per vertex) and 1 mm of per-vertex noise."""
+    seq = gt.make_sequence(head, T, seed=seed, id_scale=1.0)
+    rng = np.random.default_rng(seed)
+    V = seq.verts_cam.astype(np.float64)
+    k = rng.normal(0, 1, (3, 3)) / 25.0
+    bias = amplitude_mm * np.sin(head.vertices @ k + rng.uniform(0, 6, 3))
+    Y = V + np.einsum("tij,vj->tvi", seq.rotation, bias) + rng.normal(0, 1.0, V.shape)
+    C = np.tile(default_vertex_mask(head).astype(np.float32), (T, 1))
+    return seq, Y, V / V[..., 2:3], C
+
+
+def test_solve_converges_with_the_identity_at_its_bound(head):
+    """Regression: reusing the Gram blocks on every other Gauss-Newton step made the solve oscillate and diverge
+    when a correlated error pushed the identity to its bound (median residual 2.3 mm after 3 steps, 20 mm after 20)."""
+    seq, Y, ray, C = _biased_observations(head, seed=1)
+    for iterations in (5, 20):
+        res = solve(Y, C, head, ray=ray, iterations=iterations)
+        assert np.nanmedian(res.rms) < 3.0, iterations
+
+
+def test_correlated_error_is_not_explained_as_expression(head):
+    """A per-clip error field is mostly left unexplained rather than fitted with ARKit shapes: the weights' error
+    stays near that of all-zero weights (measured 0.049 / 0.038 / 0.028 against 0.056 / 0.031 / 0.027; with the
+    earlier, 12 x weaker L1 prior 0.082 / 0.078 / 0.100)."""
+    mae, zero = [], []
+    for seed in (1, 2, 3):
+        seq, Y, ray, C = _biased_observations(head, seed)
+        res = solve(Y, C, head, ray=ray)
+        mae.append(np.abs(res.weights - seq.weights).mean())
+        zero.append(np.abs(seq.weights).mean())
+    assert np.mean(mae) < 0.055, (mae, zero)
