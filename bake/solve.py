@@ -17,8 +17,9 @@ vertices (``max_vertices``). Residual keys (optional) are the principal componen
 The L1 strength was chosen on held-out synthetic clips baked through the network, whose errors are correlated over
 the face (a bias per clip that the 52 shapes would otherwise explain as expression): ``l1`` 2e-4 -> 2.4e-3 took the
 median ARKit weight MAE from 0.093 to 0.045 and the expression error from 2.6 to 2.4 mm on 4 clips not used to choose
-it, for 0.002 inter-ocular distances more reprojection error (from exact maps rendered at 128 px: MAE 0.021 -> 0.015);
-on exact vertices it costs a slight shrinkage of the weights.
+it (from exact maps rendered at 128 px: MAE 0.021 -> 0.014). Costs: on exact vertices a slight shrinkage of the
+weights; on the real clips (benchmarks/bench_real.py) a fit residual ~20 % higher and ~0.5 px more jitter, since the
+expressions no longer soak up the network's misfit.
 What the data cannot fix well: the clip-wide trade-off of head size against distance (monocular scale); lateral
 biases of 0.05 mm in the observations move the depth by about 0.5 mm (z / face width ~ 10).
 """
