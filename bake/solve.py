@@ -17,9 +17,10 @@ vertices (``max_vertices``). Residual keys (optional) are the principal componen
 The L1 strength was chosen on held-out synthetic clips baked through the network, whose errors are correlated over
 the face (a bias per clip that the 52 shapes would otherwise explain as expression): ``l1`` 2e-4 -> 2.4e-3 took the
 median ARKit weight MAE from 0.093 to 0.045 and the expression error from 2.6 to 2.4 mm on 4 clips not used to choose
-it (from exact maps rendered at 128 px: MAE 0.021 -> 0.014). Costs: on exact vertices a slight shrinkage of the
-weights; on the real clips (benchmarks/bench_real.py) a fit residual ~20 % higher and ~0.5 px more jitter, since the
-expressions no longer soak up the network's misfit.
+it (``benchmarks/bench_e2e.py --seeds 17 18 19 20``, 2-core CPU); on the default e2e clips 0.088 -> 0.042, and from
+exact maps rendered at 128 px 0.021 -> 0.014 (``benchmarks/results/e2e.json``). Costs: on exact vertices a slight
+shrinkage of the weights; on the real clips (benchmarks/bench_real.py) a fit residual ~20 % higher and ~0.5 px more
+jitter, since the expressions no longer soak up the network's misfit.
 What the data cannot fix well: the clip-wide trade-off of head size against distance (monocular scale); lateral
 biases of 0.05 mm in the observations move the depth by about 0.5 mm (z / face width ~ 10).
 """
@@ -126,7 +127,8 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     # expressions: when the fit's residual is well above the assumed noise, the priors are scaled by the
     # residual variance (the Bayesian weight of a prior grows with the data's noise) and the fit is redone. The L1
     # boost stops at L1_BOOST_MAX: beyond it the residual is mostly uncorrelated noise, which 1,000 vertices average
-    # out, and a larger L1 would zero real expressions (6 mm i.i.d. noise: weight MAE 0.016 capped, 0.026 not).
+    # out, and a larger L1 would zero real expressions (6 mm i.i.d. noise as in tests/test_bake_solve.py's
+    # noisy-observation test: weight MAE 0.016 capped, 0.026 not).
     sigma = float(np.nanmedian(st[5])) if np.isfinite(st[5]).any() else 0.0
     boost = (sigma / identity_noise_mm) ** 2 if identity_noise_mm > 0 else 1.0
     if boost > 2.0:
