@@ -17,7 +17,8 @@ vertices (``max_vertices``). Residual keys (optional) are the principal componen
 The L1 strength was chosen on held-out synthetic clips baked through the network, whose errors are correlated over
 the face (a bias per clip that the 52 shapes would otherwise explain as expression): ``l1`` 2e-4 -> 2.4e-3 took the
 median ARKit weight MAE from 0.093 to 0.045 and the expression error from 2.6 to 2.4 mm on 4 clips not used to choose
-it (``benchmarks/bench_e2e.py --seeds 17 18 19 20``, 2-core CPU); on the default e2e clips 0.088 -> 0.042, and from
+it (re-solving cached observations; rerun end to end with ``benchmarks/bench_e2e.py --seeds 17 18 19 20``: 0.045 and
+2.4 mm, ``benchmarks/results/e2e_seeds_17_20.json``, 2-core CPU); on the default e2e clips 0.088 -> 0.042, and from
 exact maps rendered at 128 px 0.021 -> 0.014 (``benchmarks/results/e2e.json``). Costs: on exact vertices a slight
 shrinkage of the weights; on the real clips (benchmarks/bench_real.py) a fit residual ~20 % higher and ~0.5 px more
 jitter, since the expressions no longer soak up the network's misfit.
