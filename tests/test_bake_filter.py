@@ -58,3 +58,28 @@ def test_gaps_bridged_and_flagged():
     np.testing.assert_allclose(f.translation[30:50], np.repeat(t[29:30], 20, 0))
     np.testing.assert_allclose(f.weights[:2], np.repeat(w[2:3], 2, 0), atol=1e-6)
     assert len(f.warnings) == 2 and "130-149" in " ".join(f.warnings) and "100-101" in " ".join(f.warnings)
+
+
+def test_pose_filter_steadies_a_still_head_without_lagging_a_moving_one():
+    from bake.filter import sigma_frames, smooth, smooth_rotations
+    rng = np.random.default_rng(3)
+    T = 120
+    x = np.concatenate([np.zeros(40), np.arange(1, 41) * 6.0, np.full(40, 240.0)])   # still, 6 mm/frame, still
+    t = np.stack([x, np.zeros(T), np.full(T, 600.0)], 1)
+    rv = np.stack([np.zeros(T), np.radians(x / 8), np.zeros(T)], 1)                  # turning while it moves
+    noisy_t = t + rng.normal(0, 1.0, t.shape)
+    noisy_R = Rotation.from_rotvec(rv + rng.normal(0, 0.005, rv.shape)).as_matrix()
+    f = temporal_filter(np.zeros((T, 2)), noisy_R, noisy_t, np.ones(T, bool), fps=30, strength=0.5)
+    sigma = sigma_frames(0.5, 30)
+    light_t = smooth(noisy_t, sigma)            # what filtering the pose like the weights gives
+    light_R = smooth_rotations(noisy_R, sigma)
+    err = np.linalg.norm(f.translation - t, axis=1)
+    err_light = np.linalg.norm(light_t - t, axis=1)
+    ang = (Rotation.from_matrix(f.rotation) * Rotation.from_rotvec(rv).inv()).magnitude()
+    ang_light = (Rotation.from_matrix(light_R) * Rotation.from_rotvec(rv).inv()).magnitude()
+    still = np.r_[5:30, 90:115]
+    corners = np.r_[36:46, 76:86]               # starting and stopping: where a heavy filter lags (3x the error)
+    assert err[still].mean() < 0.7 * err_light[still].mean()
+    assert ang[still].mean() < 0.7 * ang_light[still].mean()
+    assert err[corners].mean() < 1.6 * err_light[corners].mean()
+    assert ang[corners].mean() < 1.6 * ang_light[corners].mean()
