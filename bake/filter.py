@@ -2,7 +2,8 @@
 
 One user-facing ``strength`` in [0, 1]: 0 leaves the curves untouched; otherwise a Gaussian of
 ``sigma = strength * MAX_SIGMA_S * fps`` frames (strength 1 = 0.1 s, 3 frames at 30 fps) runs over the ARKit / residual
-weights, the translations and the rotations (as unit quaternions made sign-continuous, then re-normalised).
+weights, the translations and the rotations (as unit quaternions made sign-continuous, then re-normalised); the pose
+also gets a heavier one where the head is still (below).
 Filtering is confidence-weighted (normalised convolution: ``G*(c x) / G*c``), so badly observed frames lean on their
 neighbours.
 
@@ -135,7 +136,7 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     r2 = Rotation.from_matrix(R2)
     turn = (r2[1:] * r2[:-1].inv()).magnitude()
     speed = np.linalg.norm(np.gradient(t2, axis=0), axis=1) + HEAD_RADIUS_MM * np.concatenate([turn[:1], turn])
-    noise = np.median(np.linalg.norm(t - t2, axis=1)) + 1e-9      # the translation's noise (mm per frame)
+    noise = np.median(np.linalg.norm(t - t2, axis=1)) + 1e-9      # the translation's noise: mm from the heavy path
     light = gaussian_filter1d(np.clip(speed / (POSE_SPEED_REF * noise), 0.0, 1.0), heavy, mode="nearest")[:, None]
     q1, q2 = Rotation.from_matrix(R1).as_quat(), r2.as_quat()
     q2 *= np.sign((q1 * q2).sum(1, keepdims=True) + 1e-300)
