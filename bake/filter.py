@@ -10,8 +10,8 @@ neighbours.
 The head pose is filtered by speed (the idea of the One Euro filter): a light filter (the weights' sigma) and a heavy
 one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily filtered head moves compared with the
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
-filter, so slow drift loses its jitter without fast motion lagging. Chosen on 13 held-out synthetic clips baked
-through the network (cached observations, 31,114-step weights, 2-core CPU): jitter 0.0048 -> 0.0026 IOD (truth
+filter, so slow drift loses its jitter without fast motion lagging. Chosen by a one-off sweep (a scratch script, not
+kept) on 13 held-out synthetic clips baked through the network (cached observations, 31,114-step weights, 2-core CPU): jitter 0.0048 -> 0.0026 IOD (truth
 0.0010) with the median reprojection error unchanged (0.052); from exact maps unchanged (jitter 0.0012, reprojection
 0.017). On the real expressions clip: jitter 0.0043 -> 0.0019 IOD, while the residual to the (noisy) observations
 rises 0.055 -> 0.059 IOD, as a filter that stops following their noise must. Those 13 clips include
