@@ -10,14 +10,9 @@ neighbours.
 The head pose is filtered by speed (the idea of the One Euro filter): a light filter (the weights' sigma) and a heavy
 one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily filtered head moves compared with the
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
-filter, so slow drift loses its jitter without fast motion lagging. Chosen by a one-off sweep (a scratch script, not
-kept) on 13 held-out synthetic clips baked through the network (cached observations, 31,114-step weights, 2-core CPU): jitter 0.0048 -> 0.0026 IOD (truth
-0.0010) with the median reprojection error unchanged (0.052); from exact maps unchanged (jitter 0.0012, reprojection
-0.017). On the real expressions clip: jitter 0.0043 -> 0.0019 IOD, while the residual to the (noisy) observations
-rises 0.055 -> 0.059 IOD, as a filter that stops following their noise must. Those 13 clips include
-benchmarks/bench_e2e.py's 3, so that check is not independent (shipped 38,969-step weights: jitter 0.0042 -> 0.0021,
-reprojection 0.042 both); the two real clips not looked at while choosing (benchmarks/bench_real.py): jitter
-0.0047 -> 0.0014 (talking) and 0.0104 -> 0.0056 IOD (press).
+filter, so slow drift loses its jitter without fast motion lagging. The constants were chosen by a one-off sweep on
+13 held-out synthetic clips baked through the network; that sweep and the rerunnable checks (benchmarks/bench_e2e.py,
+benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
 Gaps (frames that were not solved): a gap of at most ``max_gap`` frames between two solved frames is bridged by
 linear interpolation (weights, translations) and slerp (rotations); longer gaps, and gaps at the start or end of the
