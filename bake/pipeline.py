@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from core import head_model
-from core.errors import BakeError, FaceCaptureError
+from core.errors import BakeError, Cancelled
 from core.framing import Reframer
 from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
 from core.types import CropBox
@@ -30,10 +30,6 @@ from .tracks import HEAD_MOTIONS, build_tracks
 from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
-
-
-class Cancelled(FaceCaptureError):
-    """The user cancelled the reconstruction."""
 
 
 @dataclass(frozen=True)
