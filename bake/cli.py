@@ -3,11 +3,15 @@
     python -m bake.cli INPUT --out scene.blend [--fbx f.fbx] [--glb f.glb] [--csv f.csv] [--overlay DIR] ...
     blender -b --python bake/cli.py -- INPUT --out scene.blend ...
 
-Both call ``run(argv) -> int``; the add-on's operator calls the same steps (``reconstruct``,
-``bake.blender_io.build_scene``, ``write_outputs``). Progress goes to stderr. Exit codes (``EXIT_*``):
-0 ok, 1 unexpected error, 2 bad input (arguments, footage), 3 model/asset error, 4 bake error (no face),
-5 export error, 130 cancelled. Outputs are written to temporary files and renamed at the end; when a later
-output fails, the ones this run already wrote are removed, so a failed run leaves no output behind.
+Both call ``run(argv) -> int``: arguments -> ``ReconConfig`` -> ``bake.pipeline.reconstruct`` ->
+``bake.blender_io.build_scene`` -> outputs (the add-on's operator calls the same pipeline and blender_io
+functions). Progress goes to stderr. The exit code is the error class's own (``core.errors``): 0 ok, 1 unexpected
+error, 2 bad input (arguments, footage), 3 model/asset error, 4 bake error (no face), 5 export error,
+130 cancelled. Outputs are written to temporary files and renamed at the end; when a later output fails, the ones
+this run already wrote are removed, so a failed run leaves no output behind.
+
+This module is a repository entry point (``python -m bake.cli``, ``blender -b --python bake/cli.py``); the
+Blender extension does not ship it.
 """
 from __future__ import annotations
 
@@ -28,15 +32,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import (AssetError, BakeError, ExportError, FaceCaptureError,  # noqa: E402
-                         FootageError, ModelError)
+from core.errors import (EXIT_CANCELLED, EXIT_OK, ExportError, FaceCaptureError, FootageError,  # noqa: E402
+                         InputError, exit_code)
 
 log = logging.getLogger("bake.cli")
 
-EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_MODEL, EXIT_BAKE, EXIT_EXPORT, EXIT_CANCELLED = 0, 1, 2, 3, 4, 5, 130
 
-
-class BadArguments(FaceCaptureError):
+class BadArguments(InputError):
     """The command line is invalid."""
 
 
@@ -48,27 +50,6 @@ class Outputs:
     csv: Path | None = None
     overlay: Path | None = None    # a folder
     render: Path | None = None     # a PNG: Workbench render of the middle frame over the footage
-
-
-def exit_code(exc: BaseException) -> int:
-    """The process exit code for an exception raised by a run."""
-    if _is_cancel(exc):
-        return EXIT_CANCELLED
-    for types, code in (((BadArguments, FootageError), EXIT_INPUT), ((ModelError, AssetError), EXIT_MODEL),
-                        ((BakeError,), EXIT_BAKE), ((ExportError,), EXIT_EXPORT)):
-        if isinstance(exc, types):
-            return code
-    return EXIT_ERROR
-
-
-def _is_cancel(exc: BaseException) -> bool:
-    if isinstance(exc, KeyboardInterrupt):
-        return True
-    try:
-        from bake.pipeline import Cancelled
-    except ImportError:
-        return type(exc).__name__ == "Cancelled"
-    return isinstance(exc, Cancelled)
 
 
 # ---------------------------------------------------------------- arguments
@@ -174,7 +155,8 @@ def check_outputs(outputs: Outputs) -> None:
 
 
 def make_config(ns: argparse.Namespace):
-    from bake.pipeline import ReconConfig   # lazy: heavy, and absent until the pipeline lands
+    """The parsed arguments as the pipeline's ``ReconConfig``."""
+    from bake.pipeline import ReconConfig
     return ReconConfig(
         source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
         model_path=str(ns.model) if ns.model else None,
@@ -183,13 +165,7 @@ def make_config(ns: argparse.Namespace):
         residual_keys=ns.residual_keys, head_motion="object", mirror=ns.mirror, reframe=ns.reframe)
 
 
-# ---------------------------------------------------------------- steps shared with the add-on
-def reconstruct(config, progress=None, cancel=None):
-    """bake.pipeline.reconstruct (imported lazily) -> (SceneTracks, BakeStats)."""
-    from bake import pipeline
-    return pipeline.reconstruct(config, progress=progress, cancel=cancel)
-
-
+# ---------------------------------------------------------------- outputs
 def write_outputs(tracks, collection, outputs: Outputs, report=print) -> list[Path]:
     """Write the requested files for a built collection; all-or-nothing (written files removed on failure)."""
     from bake import blender_io, export_csv
@@ -217,54 +193,36 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print) -> list[Pa
 
 
 def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
-    """Overlay images of the fitted mesh over the footage (bake.overlay, when present)."""
+    """Overlay images of the fitted mesh over the footage (``bake.overlay.write_overlays``)."""
+    from bake import overlay
     try:
-        from bake import overlay
-    except ImportError:
-        report("overlay skipped: bake.overlay is not available in this version")
-        return []
-    folder.mkdir(parents=True, exist_ok=True)
-    fn = getattr(overlay, "write_overlays", None) or getattr(overlay, "write_overlay", None)
-    if fn is None:
-        report("overlay skipped: bake.overlay has no write_overlays()")
-        return []
-    try:
-        out = fn(tracks, folder)
+        paths = overlay.write_overlays(tracks, folder)
     except OSError as e:
         raise ExportError(f"cannot write overlay images to {folder}: {e}") from e
-    paths = [Path(p) for p in (out if isinstance(out, (list, tuple)) else [out] if out else [])]
     for p in paths:
         report(f"wrote {p}")
     return paths
 
 
 class StderrProgress:
-    """A progress callback for reconstruct(): prints 'stage 42%' lines to stderr, at most every 0.5 s."""
+    """The pipeline's progress callback ``(fraction, message)``: 'message  42.0%' lines on stderr, at most every
+    0.5 s (and always the last one)."""
 
     def __init__(self, quiet=False):
         self.quiet, self.last = quiet, 0.0
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, fraction: float, message: str) -> None:
         if self.quiet:
             return
         now = time.monotonic()
-        if now - self.last < 0.5 and not (args and args[0] in (1, 1.0)):
+        if now - self.last < 0.5 and fraction < 1.0:
             return
         self.last = now
-        print("  " + format_progress(*args, **kwargs), file=sys.stderr, flush=True)
+        print("  " + format_progress(fraction, message), file=sys.stderr, flush=True)
 
 
-def format_progress(*args, **kwargs) -> str:
-    """Accepts (fraction, message), (done, total, message) or keyword forms."""
-    nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-    text = " ".join(str(a) for a in args if isinstance(a, str)) or str(kwargs.get("message", kwargs.get("stage", "")))
-    if len(nums) >= 2 and nums[1]:
-        frac = nums[0] / nums[1]
-    elif nums:
-        frac = nums[0]
-    else:
-        frac = kwargs.get("fraction")
-    return f"{text} {100 * frac:5.1f}%" if frac is not None else text
+def format_progress(fraction: float, message: str) -> str:
+    return f"{message} {100 * fraction:5.1f}%"
 
 
 # ---------------------------------------------------------------- the one entry point
@@ -275,7 +233,7 @@ def run(argv=None) -> int:
         ns = parse_args(script_argv() if argv is None else list(argv))
     except BadArguments as e:
         print(f"face capture: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
+        return e.exit_code
     say = (lambda *a: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     try:
         outputs = outputs_from(ns)
@@ -286,12 +244,12 @@ def run(argv=None) -> int:
             raise BadArguments("the bpy module is not installed: pip install bpy, or run inside "
                                "blender -b --python bake/cli.py -- ...")
         say(f"face capture: {ns.input}")
-        tracks, stats = reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
+        from bake import blender_io, pipeline
+        tracks, stats = pipeline.reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
         say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
             f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
         for w in stats.warnings:
             say(f"warning: {w}")
-        from bake import blender_io
         blender_io.reset_scene()
         coll = blender_io.build_scene(tracks, name=ns.name, camera=not ns.no_camera, background=True,
                                       head_motion=ns.head_motion)
@@ -300,7 +258,7 @@ def run(argv=None) -> int:
         code = exit_code(e)
         if code == EXIT_CANCELLED:
             print("face capture: cancelled", file=sys.stderr)
-        elif code == EXIT_ERROR and not isinstance(e, FaceCaptureError):
+        elif not isinstance(e, FaceCaptureError):
             log.exception("unexpected error")
             print(f"face capture: unexpected error: {type(e).__name__}: {e}", file=sys.stderr)
         else:

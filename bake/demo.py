@@ -2,8 +2,8 @@
 
     python -m bake.demo --out out/demo      (or ./run.sh demo)
 
-Writes out/demo/demo.blend, demo.fbx, demo.glb, demo.csv, demo_render.png (Blender render over the footage) and overlay images (out/demo/overlay/, when
-bake.overlay is available). Same code path as ``python -m bake.cli`` (``bake.cli.run``).
+Writes out/demo/demo.blend, demo.fbx, demo.glb, demo.csv, demo_render.png (Blender render over the footage) and
+overlay images (out/demo/overlay/). Same code path as ``python -m bake.cli`` (``bake.cli.run``).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from core.errors import FootageError, ModelError
 from core.presets import default_model_path
 
 from . import cli
@@ -27,12 +28,12 @@ def main(argv=None) -> int:
     if not a.clip.is_file():
         print(f"demo: error: the sample clip {a.clip} is missing; render it first "
               f"(the project's sample-clip generator) or pass --clip FILE", file=sys.stderr)
-        return cli.EXIT_INPUT
+        return FootageError.exit_code
     model = default_model_path()
     if not model.is_file() and "--model" not in rest:
         print(f"demo: error: the bundled default model {model} is missing; train/export it first "
               f"(core/train) or pass --model FILE", file=sys.stderr)
-        return cli.EXIT_MODEL
+        return ModelError.exit_code
     a.out.mkdir(parents=True, exist_ok=True)
     o = a.out
     return cli.run([str(a.clip), "--out", str(o / "demo.blend"), "--fbx", str(o / "demo.fbx"),

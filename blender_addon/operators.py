@@ -1,6 +1,10 @@
 """Operators: the capture run (modal with a worker thread, or blocking in execute) and its cancel button.
 
-Threading rule: the worker runs only ``bake.cli.reconstruct`` (numpy/onnxruntime) and talks to the main thread
+The operator turns the panel's settings into a ``ReconConfig`` and calls the pipeline itself:
+``bake.pipeline.reconstruct`` on a worker thread, then ``bake.blender_io.build_scene`` on the main thread (the
+headless CLI, ``bake.cli``, is a separate entry point over the same two calls; nothing here imports it).
+
+Threading rule: the worker runs only ``bake.pipeline.reconstruct`` (numpy/onnxruntime) and talks to the main thread
 through a ``queue.Queue``; every bpy call (progress, status, build_scene, reports) happens on the main thread.
 The scene is touched only after a successful reconstruction (build_scene builds a new collection and links it
 at the end), so an error or a cancel leaves the scene exactly as it was.
@@ -105,18 +109,17 @@ class CaptureJob:
 
     # worker thread: no bpy here
     def _work(self):
-        from bake import cli
+        from bake import pipeline
         try:
-            tracks, stats = cli.reconstruct(self.config, progress=self._progress, cancel=self.cancel_event.is_set)
+            tracks, stats = pipeline.reconstruct(self.config, progress=self._progress,
+                                                 cancel=self.cancel_event.is_set)
             self.queue.put(("done", tracks, stats))
         except BaseException as e:   # noqa: BLE001 -- handed to the main thread
             self.queue.put(("error", e))
 
-    def _progress(self, *args, **kwargs):
-        from bake.cli import format_progress
-        nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-        frac = nums[0] / nums[1] if len(nums) >= 2 and nums[1] else (nums[0] if nums else None)
-        self.queue.put(("progress", frac, format_progress(*args, **kwargs)))
+    def _progress(self, fraction: float, message: str) -> None:
+        """The pipeline's progress callback (worker thread): queued for the main thread."""
+        self.queue.put(("progress", fraction, message))
 
     # main thread
     def drain(self, context, block=False) -> bool:
@@ -130,18 +133,17 @@ class CaptureJob:
             kind = msg[0]
             if kind == "progress":
                 _, frac, text = msg
-                if frac is not None:
-                    state.progress = min(1.0, max(0.0, float(frac)))
-                    context.window_manager.progress_update(state.progress)
+                state.progress = min(1.0, max(0.0, float(frac)))
+                context.window_manager.progress_update(state.progress)
                 state.status = text
                 _status_text(context, f"Face Capture: {text}")
                 continue
             self.thread.join()
             _ACTIVE["job"] = None
             if kind == "error":
-                from bake.cli import EXIT_CANCELLED, exit_code
+                from core.errors import Cancelled
                 e = msg[1]
-                if self.cancel_event.is_set() or exit_code(e) == EXIT_CANCELLED:
+                if self.cancel_event.is_set() or isinstance(e, (Cancelled, KeyboardInterrupt)):
                     self.cancelled = True
                 else:
                     self.error = e

@@ -1,4 +1,4 @@
-"""Add-on preferences: default model, threads, execution provider, cache folder, installation check."""
+"""Add-on preferences: default model, threads, execution provider, installation check."""
 import time
 
 import bpy
@@ -33,15 +33,12 @@ class FaceCapturePreferences(bpy.types.AddonPreferences):
                                description="Model used when the panel says Bundled (empty: the bundled model)")
     threads: IntProperty(name="Threads", min=0, max=256, default=0, description="onnxruntime threads (0 = automatic)")
     provider: EnumProperty(name="Execution Provider", items=_provider_items)
-    cache_dir: StringProperty(name="Cache Folder", subtype="DIR_PATH",
-                              description="Where intermediate results are cached (empty: none)")
 
     def draw(self, context):
         col = self.layout.column()
         col.prop(self, "model_path")
         col.prop(self, "threads")
         col.prop(self, "provider")
-        col.prop(self, "cache_dir")
         col.operator(FACE_CAPTURE_OT_check_installation.bl_idname, icon="CHECKMARK")
 
 

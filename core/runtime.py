@@ -17,11 +17,6 @@ from .types import PREDICTION_FIELDS, FramePrediction
 log = logging.getLogger(__name__)
 
 
-def available_providers() -> list[str]:
-    import onnxruntime as ort
-    return list(ort.get_available_providers())
-
-
 class Predictor:
     """``flip=True`` also runs every crop mirrored left-right and averages the two answers (the mirrored canonical
     map is mirrored back through the head's plane of symmetry, x = 0 in the head frame): twice the network time for

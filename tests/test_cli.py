@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bake import cli
+from bake import cli, pipeline
+from core import errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,20 +22,20 @@ def _no_reconstruct(*a, **k):
                                   ["x.mp4", "--out", "a.blend", "--face", "0.5"],
                                   ["x.mp4", "--out", "a.blend", "--face", "1.5,0.2"]])
 def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
-    assert cli.run(argv) == cli.EXIT_INPUT
+    monkeypatch.setattr(pipeline, "reconstruct", _no_reconstruct)
+    assert cli.run(argv) == errors.InputError.exit_code
     assert "error" in capsys.readouterr().err
 
 
 def test_missing_input_exit_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
-    assert cli.run([str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "a.blend")]) == cli.EXIT_INPUT
+    monkeypatch.setattr(pipeline, "reconstruct", _no_reconstruct)
+    assert cli.run([str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "a.blend")]) == errors.InputError.exit_code
     assert "does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--out", "--fbx", "--csv", "--glb"])
 def test_unwritable_output_exit_5_before_work(flag, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "reconstruct", _no_reconstruct)
+    monkeypatch.setattr(pipeline, "reconstruct", _no_reconstruct)
     src = tmp_path / "in.mp4"
     src.write_bytes(b"x")
     bad = tmp_path / "missing_dir" / ("a.blend" if flag == "--out" else "a" + flag.replace("--", "."))
@@ -42,20 +43,22 @@ def test_unwritable_output_exit_5_before_work(flag, tmp_path, monkeypatch, capsy
     argv = [a if a != str(tmp_path / "a.blend") or flag != "--out" else str(bad) for a in argv]
     if flag != "--out":
         argv += [flag, str(bad)]
-    assert cli.run(argv) == cli.EXIT_EXPORT
+    assert cli.run(argv) == errors.ExportError.exit_code
     assert "does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [src]
 
 
 def test_exit_codes_for_errors():
-    from core import errors
-    assert cli.exit_code(errors.FootageError("x")) == 2
-    assert cli.exit_code(errors.ModelError("x")) == 3
-    assert cli.exit_code(errors.AssetError("x")) == 3
-    assert cli.exit_code(errors.BakeError("x")) == 4
-    assert cli.exit_code(errors.ExportError("x")) == 5
-    assert cli.exit_code(KeyboardInterrupt()) == 130
-    assert cli.exit_code(RuntimeError("x")) == 1
+    """Each error class carries its exit code; the CLI has no table of its own."""
+    assert errors.exit_code(errors.InputError("x")) == 2 and errors.exit_code(cli.BadArguments("x")) == 2
+    assert errors.exit_code(errors.FootageError("x")) == 2
+    assert errors.exit_code(errors.ModelError("x")) == 3
+    assert errors.exit_code(errors.AssetError("x")) == 3
+    assert errors.exit_code(errors.BakeError("x")) == 4
+    assert errors.exit_code(errors.ExportError("x")) == 5
+    assert errors.exit_code(errors.Cancelled("x")) == 130 and errors.exit_code(pipeline.Cancelled("x")) == 130
+    assert errors.exit_code(KeyboardInterrupt()) == 130
+    assert errors.exit_code(RuntimeError("x")) == 1 and errors.exit_code(errors.FaceCaptureError("x")) == 1
 
 
 def test_script_argv():
@@ -66,7 +69,7 @@ def test_script_argv():
 
 def test_format_progress():
     assert cli.format_progress(0.5, "tracking") == "tracking  50.0%"
-    assert cli.format_progress(3, 4, "bake") == "bake  75.0%"
+    assert cli.format_progress(1.0, "done") == "done 100.0%"
 
 
 @pytest.mark.parametrize("mode", ["module", "script"])

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bake import cli
+from bake import pipeline
 from bake.types import BakeStats
 from core.errors import BakeError
 
@@ -62,9 +62,9 @@ def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch
     def fake(config, progress=None, cancel=None):
         seen["config"], seen["thread"] = config, threading.current_thread().name
         for i in range(5):
-            progress(i, 5, "tracking")
+            progress(i / 5, "tracking")
         return make_tracks(head, n_frames=12), _stats()
-    monkeypatch.setattr(cli, "reconstruct", fake)
+    monkeypatch.setattr(pipeline, "reconstruct", fake)
     use_file.smoothing = 0.3
     assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
     assert seen["thread"] == "face-capture"               # reconstruct ran on the worker thread
@@ -80,7 +80,7 @@ def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch
 
 
 def test_invoke_default_falls_back_to_blocking_execute(bpy_mod, use_file, head, monkeypatch):
-    monkeypatch.setattr(cli, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
+    monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
     assert bpy_mod.ops.face_capture.run("INVOKE_DEFAULT") == {"FINISHED"}
     assert "FaceCapture" in bpy_mod.context.scene.collection.children
 
@@ -88,7 +88,7 @@ def test_invoke_default_falls_back_to_blocking_execute(bpy_mod, use_file, head, 
 def test_operator_error_reports_and_leaves_scene(bpy_mod, use_file, monkeypatch):
     def fake(config, progress=None, cancel=None):
         raise BakeError("no face found in any of the 12 frames")
-    monkeypatch.setattr(cli, "reconstruct", fake)
+    monkeypatch.setattr(pipeline, "reconstruct", fake)
     before = _datablock_counts(bpy_mod)
     with pytest.raises(RuntimeError, match="no face found"):
         bpy_mod.ops.face_capture.run()
@@ -98,7 +98,7 @@ def test_operator_error_reports_and_leaves_scene(bpy_mod, use_file, monkeypatch)
 
 def test_build_error_leaves_scene(bpy_mod, use_file, head, monkeypatch):
     bad = replace(make_tracks(head, 6), weights=make_tracks(head, 6).weights[:, :3])
-    monkeypatch.setattr(cli, "reconstruct", lambda c, progress=None, cancel=None: (bad, _stats(6)))
+    monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (bad, _stats(6)))
     before = _datablock_counts(bpy_mod)
     with pytest.raises(RuntimeError, match="unexpected error"):
         bpy_mod.ops.face_capture.run()
@@ -107,9 +107,7 @@ def test_build_error_leaves_scene(bpy_mod, use_file, head, monkeypatch):
 
 def test_operator_cancel_leaves_scene(bpy_mod, use_file, monkeypatch):
     from blender_addon import operators
-
-    class Cancelled(Exception):
-        pass
+    from core.errors import Cancelled
 
     def fake(config, progress=None, cancel=None):
         assert not cancel()
@@ -118,7 +116,7 @@ def test_operator_cancel_leaves_scene(bpy_mod, use_file, monkeypatch):
             if cancel():
                 raise Cancelled("stopped")
         raise AssertionError("cancel() never became true")
-    monkeypatch.setattr(cli, "reconstruct", fake)
+    monkeypatch.setattr(pipeline, "reconstruct", fake)
     before = _datablock_counts(bpy_mod)
     assert bpy_mod.ops.face_capture.run() == {"CANCELLED"}
     assert _datablock_counts(bpy_mod) == before
@@ -187,7 +185,7 @@ def test_modal_timer_drains_and_esc_cancels(bpy_mod, use_file, head, monkeypatch
         while not cancel():
             threading.Event().wait(0.01)
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "reconstruct", fake)
+    monkeypatch.setattr(pipeline, "reconstruct", fake)
     reports = []
     op = types.SimpleNamespace(report=lambda kind, msg: reports.append((kind, msg)), _job=None, _timer=None)
     op._start = lambda ctx: FACE_CAPTURE_OT_run._start(op, ctx)

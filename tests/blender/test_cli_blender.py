@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from bake import cli
+from bake import cli, pipeline
 from bake.types import BakeStats
 from core.errors import BakeError, ExportError, ModelError
 
@@ -23,7 +23,7 @@ def fake_reconstruct(monkeypatch, head):
         tr = make_tracks(head, n_frames=12)
         return tr, BakeStats(frames_total=12, frames_tracked=11, frames_bridged=1, mean_confidence=0.8,
                              seconds=0.1)
-    monkeypatch.setattr(cli, "reconstruct", fake)
+    monkeypatch.setattr(pipeline, "reconstruct", fake)
     monkeypatch.setattr(cli, "make_config", lambda ns: ns)
     return calls
 
@@ -58,7 +58,7 @@ def test_run_writes_all_outputs(bpy_mod, fake_reconstruct, src, tmp_path, capsys
 def test_reconstruct_errors_map_to_exit_codes(exc, code, monkeypatch, src, tmp_path, capsys):
     def boom(*a, **k):
         raise exc
-    monkeypatch.setattr(cli, "reconstruct", boom)
+    monkeypatch.setattr(pipeline, "reconstruct", boom)
     monkeypatch.setattr(cli, "make_config", lambda ns: ns)
     assert cli.run([str(src), "--out", str(tmp_path / "s.blend")]) == code
     assert not (tmp_path / "s.blend").exists()
