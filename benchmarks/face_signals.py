@@ -1,0 +1,244 @@
+"""Face signals and follow metrics from 2-D landmarks of two families (dlib's 68 points, MediaPipe's 478), pure numpy.
+
+Both families are reduced to the same named points (``SHARED``: the points both define alike), and every signal and
+metric is computed on those, so the mesh (MediaPipe-indexed points of the baked head), MediaPipe's own landmarks and
+dlib's oracle are read the same way. Left/right are the SUBJECT's: dlib 36-41 and MediaPipe 33/133 are the subject's
+right eye, which is on the image's left in unmirrored footage.
+
+Arrays are per frame: named points ``(T, N, 2)`` in pixels, NaN (or a False ``valid`` entry) where a frame has none.
+Frames are consecutive source frames (time differences below assume that).
+
+Signals (``signals``), each divided by that frame's inter-ocular distance (IOD: distance between the two eye centres,
+an eye centre being the midpoint of its two corners):
+  mouth_open      inner upper lip midpoint to inner lower lip midpoint
+  eye_open_right  upper to lower lid midpoint, subject's right eye (and eye_open_left)
+  mouth_width     mouth corner to mouth corner
+  brow_right      brow middle above the eye centre, measured along the face's "up" (perpendicular to the eye line,
+                  so an in-plane head tilt does not change it); subject's right brow (and brow_left)
+Eye aspect ratio (``eye_aspect_ratio``): lid opening / eye width (corner to corner), per eye; with one lid point per
+lid it equals dlib's usual 6-point EAR up to the lid-midpoint averaging.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# name, dlib-68 indices (0-based; averaged when two), MediaPipe-478 index.
+# MediaPipe indices as in its face_mesh_connections / the tfjs keypoints annotations: right eye (subject's) outer 33,
+# inner 133, lids 159 (upper, middle of rightEyeUpper0) / 145 (lower, middle of rightEyeLower0); left eye inner 362,
+# outer 263, lids 386 / 374; brows' upper contour 70,63,105,66,107 and 300,293,334,296,336 (middles 105, 334);
+# nose base 98,97,2,328,327 (2 = subnasale); outer lips 61..0..291 / 291..17..61; inner lips 13 / 14; chin 152.
+# dlib: 36-41 subject's right eye (36 outer, 37-38 upper lid, 39 inner, 40-41 lower lid), 42-47 left eye
+# (42 inner, 43-44 upper, 45 outer, 46-47 lower), brows 17-21 / 22-26 (middles 19 / 24), subnasale 33,
+# mouth corners 48 / 54, outer lip midpoints 51 / 57, inner lip midpoints 62 / 66, chin 8.
+# A dlib lid "midpoint" is the mean of its two lid points: it lies on their chord, a little inside the lid's curve.
+SHARED = (
+    ("right_eye_outer", (36,), 33),
+    ("right_eye_inner", (39,), 133),
+    ("right_eye_upper", (37, 38), 159),
+    ("right_eye_lower", (40, 41), 145),
+    ("left_eye_inner", (42,), 362),
+    ("left_eye_outer", (45,), 263),
+    ("left_eye_upper", (43, 44), 386),
+    ("left_eye_lower", (46, 47), 374),
+    ("right_brow_mid", (19,), 105),
+    ("left_brow_mid", (24,), 334),
+    ("subnasale", (33,), 2),
+    ("mouth_right", (48,), 61),
+    ("mouth_left", (54,), 291),
+    ("lip_upper_outer", (51,), 0),
+    ("lip_lower_outer", (57,), 17),
+    ("lip_upper_inner", (62,), 13),
+    ("lip_lower_inner", (66,), 14),
+    ("chin", (8,), 152),
+)
+NAMES = tuple(s[0] for s in SHARED)
+IDX = {n: i for i, n in enumerate(NAMES)}
+MP_INDEX = np.array([s[2] for s in SHARED])
+SIGNALS = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
+
+# An eye counts as closed where its aspect ratio is below CLOSED_FRACTION x the clip's open-eye value, taken as the
+# 90th percentile of its aspect ratio over the clip (not the median: a clip may hold the eyes shut for a long stretch,
+# which drags the median down; the 90th percentile stays an open eye as long as the eyes are open in a tenth of the
+# frames). The aspect ratio is close to linear in the lid opening, so 0.5 = "more than half closed", the same point at
+# which the baked eyeBlink weight is counted (> 0.5). docs/MEASUREMENTS.md says what this reads on the real clips.
+OPEN_QUANTILE = 0.9
+CLOSED_FRACTION = 0.5
+BLINK_WEIGHT = 0.5
+MIN_SPEED_IOD = 0.01        # head speed ratio: frames where the oracle's centroid moves > 0.01 IOD per frame
+MAX_LAG = 5                 # frames searched for the best-aligning time shift
+
+
+def named(points: np.ndarray, family: str) -> np.ndarray:
+    """(..., 68 or 478, 2+) landmarks of one family -> (..., N, 2) named points in ``SHARED`` order."""
+    p = np.asarray(points, np.float64)[..., :2]
+    if family == "dlib68":
+        if p.shape[-2] != 68:
+            raise ValueError(f"dlib68 points must have 68 rows, got {p.shape}")
+        return np.stack([p[..., list(ix), :].mean(-2) for _, ix, _ in SHARED], -2)
+    if family == "mp478":
+        if p.shape[-2] not in (468, 478):
+            raise ValueError(f"MediaPipe points must have 468 or 478 rows, got {p.shape}")
+        return p[..., MP_INDEX, :]
+    raise ValueError(f"unknown landmark family {family!r} (dlib68 | mp478)")
+
+
+def _pt(n: np.ndarray, name: str) -> np.ndarray:
+    return n[..., IDX[name], :]
+
+
+def eye_centres(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(right, left) eye centres = midpoints of each eye's corners."""
+    return ((_pt(n, "right_eye_outer") + _pt(n, "right_eye_inner")) / 2,
+            (_pt(n, "left_eye_outer") + _pt(n, "left_eye_inner")) / 2)
+
+
+def iod(n: np.ndarray) -> np.ndarray:
+    right, left = eye_centres(n)
+    return np.linalg.norm(left - right, axis=-1)
+
+
+def _dist(n, a, b):
+    return np.linalg.norm(_pt(n, a) - _pt(n, b), axis=-1)
+
+
+def signals(n: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-frame signals (see the module docstring), each (T,), in IOD."""
+    right, left = eye_centres(n)
+    d = iod(n)
+    e = (left - right) / d[..., None]                       # image direction of the subject's right -> left eye
+    up = np.stack([e[..., 1], -e[..., 0]], -1)              # perpendicular, towards the forehead (image y is down)
+    return dict(
+        mouth_open=_dist(n, "lip_upper_inner", "lip_lower_inner") / d,
+        eye_open_right=_dist(n, "right_eye_upper", "right_eye_lower") / d,
+        eye_open_left=_dist(n, "left_eye_upper", "left_eye_lower") / d,
+        mouth_width=_dist(n, "mouth_right", "mouth_left") / d,
+        brow_right=((_pt(n, "right_brow_mid") - right) * up).sum(-1) / d,
+        brow_left=((_pt(n, "left_brow_mid") - left) * up).sum(-1) / d,
+    )
+
+
+def eye_aspect_ratio(n: np.ndarray) -> dict[str, np.ndarray]:
+    """Lid opening / eye width per eye: {"right": (T,), "left": (T,)}."""
+    return {side: _dist(n, f"{side}_eye_upper", f"{side}_eye_lower") / _dist(n, f"{side}_eye_outer",
+                                                                          f"{side}_eye_inner")
+            for side in ("right", "left")}
+
+
+def eyes_closed(n: np.ndarray, valid: np.ndarray, fraction: float = CLOSED_FRACTION) -> dict[str, np.ndarray]:
+    """Per eye, (T,) bool: aspect ratio below ``fraction`` x its ``OPEN_QUANTILE`` quantile over the valid frames."""
+    out = {}
+    for side, ear in eye_aspect_ratio(n).items():
+        ok = valid & np.isfinite(ear)
+        thr = fraction * np.quantile(ear[ok], OPEN_QUANTILE) if ok.any() else np.nan
+        out[side] = ok & (ear < thr)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------- metrics
+def correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, lag: int = 0) -> float:
+    """Pearson correlation of a[t + lag] with b[t] over frames valid in both (NaN when < 3 frames or constant)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.ones(len(a), bool) if valid is None else np.asarray(valid, bool).copy()
+    ok &= np.isfinite(a) & np.isfinite(b)
+    if lag > 0:
+        a, b, ok = a[lag:], b[:-lag], ok[lag:] & ok[:-lag]
+    elif lag < 0:
+        a, b, ok = a[:lag], b[-lag:], ok[:lag] & ok[-lag:]
+    if ok.sum() < 3:
+        return float("nan")
+    x, y = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
+    den = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / den) if den > 0 else float("nan")
+
+
+def best_lag(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, max_lag: int = MAX_LAG) -> tuple[int, float]:
+    """The shift (frames; positive = ``a`` lags behind ``b``) within +-max_lag with the highest correlation."""
+    best = (0, float("nan"))
+    for lag in range(-max_lag, max_lag + 1):
+        r = correlation(a, b, valid, lag)
+        if np.isfinite(r) and not (np.isfinite(best[1]) and r <= best[1]):
+            best = (lag, r)
+    return best
+
+
+def f1(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """Frame-level precision / recall / F1 of boolean ``pred`` against ``truth`` (NaN where undefined)."""
+    ok = np.ones(len(truth), bool) if valid is None else np.asarray(valid, bool)
+    p, t = np.asarray(pred, bool)[ok], np.asarray(truth, bool)[ok]
+    tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return dict(precision=prec, recall=rec, f1=f, frames_truth=int(t.sum()), frames_pred=int(p.sum()),
+                events_truth=events(t), events_pred=events(p))
+
+
+def events(x: np.ndarray) -> int:
+    """Number of runs of True."""
+    x = np.asarray(x, bool)
+    return int(x[0] + (x[1:] & ~x[:-1]).sum()) if len(x) else 0
+
+
+def landmark_error(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
+    """Distance between the named points of ``a`` and ``b`` in ``b``'s IOD: median over frames of the per-frame mean
+    over points, its 90th percentile, and the median per point."""
+    e = np.linalg.norm(a - b, axis=-1) / iod(b)[:, None]            # (T, N)
+    ok = valid & np.isfinite(e).all(1)
+    if not ok.any():
+        return dict(median=float("nan"), p90=float("nan"), per_point={})
+    per_frame = e[ok].mean(1)
+    return dict(median=float(np.median(per_frame)), p90=float(np.quantile(per_frame, 0.9)),
+                per_point={name: float(np.median(e[ok, i])) for i, name in enumerate(NAMES)})
+
+
+def jitter(n: np.ndarray, valid: np.ndarray) -> float:
+    """Median over points and consecutive valid frame triples of |second difference| / IOD (bench_real's jitter,
+    on the named points)."""
+    d2 = np.linalg.norm(n[2:] - 2 * n[1:-1] + n[:-2], axis=-1) / iod(n)[1:-1, None]
+    ok = valid[2:] & valid[1:-1] & valid[:-2] & np.isfinite(d2).all(1)
+    return float(np.median(d2[ok])) if ok.any() else float("nan")
+
+
+def smooth3(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centred 3-frame moving average (frames whose two neighbours are valid; others become invalid)."""
+    out = np.full_like(x, np.nan, dtype=float)
+    ok = np.zeros(len(x), bool)
+    ok[1:-1] = valid[:-2] & valid[1:-1] & valid[2:]
+    out[1:-1] = (x[:-2] + x[1:-1] + x[2:]) / 3
+    return out, ok & np.isfinite(out).reshape(len(x), -1).all(1)
+
+
+def head_speed_ratio(a: np.ndarray, b: np.ndarray, valid: np.ndarray, min_speed: float = MIN_SPEED_IOD) -> dict:
+    """How fast ``a``'s centroid of the named points moves against ``b``'s (smoothed over 3 frames), in ``b``'s IOD
+    per frame: median over frames where ``b`` moves more than ``min_speed`` of (speed of a) / (speed of b)."""
+    ca, cb = a.mean(-2), b.mean(-2)
+    cbs, okb = smooth3(cb, valid)
+    d = iod(b)
+    va = np.linalg.norm(ca[1:] - ca[:-1], axis=-1) / d[:-1]
+    vb = np.linalg.norm(cbs[1:] - cbs[:-1], axis=-1) / d[:-1]
+    ok = valid[1:] & valid[:-1] & okb[1:] & okb[:-1] & np.isfinite(va) & np.isfinite(vb) & (vb > min_speed)
+    if not ok.any():
+        return dict(ratio=float("nan"), frames=0)
+    return dict(ratio=float(np.median(va[ok] / vb[ok])), frames=int(ok.sum()))
+
+
+def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | None = None) -> dict:
+    """Every metric of ``a`` (the measured: mesh or MediaPipe, named points) against ``b`` (the oracle).
+
+    ``blink_a``: {"right": (T,) bool, "left": (T,) bool} closed-eye frames of ``a`` (e.g. baked eyeBlink weights
+    > 0.5); None = ``a``'s own eye aspect ratio test, the same as the oracle's.
+    """
+    valid = np.asarray(valid, bool) & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2))
+    sa, sb = signals(a), signals(b)
+    out = dict(frames=int(valid.sum()), signals={})
+    for k in SIGNALS:
+        lag, r_best = best_lag(sa[k], sb[k], valid)
+        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), best_lag=lag, r_best_lag=r_best)
+    closed_b = eyes_closed(b, valid)
+    closed_a = blink_a if blink_a is not None else eyes_closed(a, valid)
+    out["blink"] = {side: f1(closed_a[side], closed_b[side], valid) for side in ("right", "left")}
+    out["landmark_error_iod"] = landmark_error(a, b, valid)
+    out["jitter_iod"] = jitter(a, valid)
+    out["oracle_jitter_iod"] = jitter(b, valid)
+    out["head_speed"] = head_speed_ratio(a, b, valid)
+    return out

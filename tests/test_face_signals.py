@@ -1,0 +1,190 @@
+"""benchmarks/face_signals.py on synthetic landmark tracks (pure numpy: no dlib, no footage)."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "face_signals", Path(__file__).resolve().parents[1] / "benchmarks" / "face_signals.py")
+fs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fs)
+
+# A frontal face in image pixels (y down), IOD 100: the subject's right eye on the image's left.
+NEUTRAL = dict(
+    right_eye_outer=(-75, 0), right_eye_inner=(-25, 0), right_eye_upper=(-50, -10), right_eye_lower=(-50, 10),
+    left_eye_inner=(25, 0), left_eye_outer=(75, 0), left_eye_upper=(50, -10), left_eye_lower=(50, 10),
+    right_brow_mid=(-50, -40), left_brow_mid=(50, -40), subnasale=(0, 60),
+    mouth_right=(-40, 100), mouth_left=(40, 100), lip_upper_outer=(0, 90), lip_lower_outer=(0, 115),
+    lip_upper_inner=(0, 100), lip_lower_inner=(0, 100), chin=(0, 170))
+
+
+def face_track(T=120):
+    """(T, N, 2) named points with known signals, and those signals: a talking mouth, two blinks of the left eye
+    and one of both, a brow raise, and a head that moves, turns in-plane and changes size."""
+    t = np.arange(T)
+    mouth = 15 + 15 * np.sin(t / 4.0)                       # inner lip gap, px at IOD 100
+    lid = {"right": np.full(T, 10.0), "left": np.full(T, 10.0)}
+    for start, sides in ((20, ("left",)), (60, ("left",)), (95, ("right", "left"))):
+        for side in sides:
+            lid[side][start:start + 3] = 1.0                  # 3 closed frames (aspect ratio 0.04 vs 0.4 open)
+    brow = 40 + 15 * np.exp(-((t - 80) / 6.0) ** 2) + 10 * np.exp(-((t - 150) / 8.0) ** 2)
+    base = np.array([NEUTRAL[n] for n in fs.NAMES], float)
+    pts = np.repeat(base[None], T, 0)
+    i = fs.IDX
+    pts[:, i["lip_upper_inner"], 1] = 100 - mouth / 2
+    pts[:, i["lip_lower_inner"], 1] = 100 + mouth / 2
+    for side in ("right", "left"):
+        pts[:, i[f"{side}_eye_upper"], 1] = -lid[side]
+        pts[:, i[f"{side}_eye_lower"], 1] = lid[side]
+        pts[:, i[f"{side}_brow_mid"], 1] = -brow
+    scale = 1.0 + 0.2 * np.sin(t / 17.0)
+    angle = 0.25 * np.sin(t / 11.0)
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)            # (T, 2, 2)
+    shift = np.stack([300 + 80 * np.sin(t / 9.0), 250 + 40 * np.cos(t / 13.0)], -1)
+    out = np.einsum("tij,tnj->tni", R, pts) * scale[:, None, None] + shift[:, None]
+    truth = dict(mouth_open=mouth / 100, eye_open_right=2 * lid["right"] / 100, eye_open_left=2 * lid["left"] / 100,
+                 brow_right=brow / 100, brow_left=brow / 100, mouth_width=np.full(T, 0.8))
+    closed = {side: lid[side] < 5 for side in ("right", "left")}
+    return out, truth, closed
+
+
+def to_family(named_pts, family):
+    """Scatter named points into a dlib-68 or MediaPipe-478 array (lid point pairs straddle the midpoint)."""
+    T = len(named_pts)
+    if family == "mp478":
+        out = np.full((T, 478, 3), 7.0)
+        out[:, fs.MP_INDEX, :2] = named_pts
+        return out
+    out = np.full((T, 68, 2), -1.0)
+    for k, (_, ix, _) in enumerate(fs.SHARED):
+        for j, d in zip(ix, (-3.0, 3.0) if len(ix) == 2 else (0.0,)):
+            out[:, j] = named_pts[:, k] + [d, 0.0]
+    return out
+
+
+def test_table_is_consistent():
+    assert len(set(fs.NAMES)) == len(fs.NAMES) and len(set(fs.MP_INDEX.tolist())) == len(fs.MP_INDEX)
+    dl = [j for _, ix, _ in fs.SHARED for j in ix]
+    assert len(set(dl)) == len(dl) and all(0 <= j < 68 for j in dl) and all(0 <= j < 478 for j in fs.MP_INDEX)
+    m = {name: (ix, mp) for name, ix, mp in fs.SHARED}
+    # subject's right eye: dlib 36-41 <-> MediaPipe 33/133/159/145; left eye: 42-47 <-> 362/263/386/374
+    assert m["right_eye_outer"] == ((36,), 33) and m["right_eye_inner"] == ((39,), 133)
+    assert m["left_eye_inner"] == ((42,), 362) and m["left_eye_outer"] == ((45,), 263)
+    assert m["right_eye_upper"][1] == 159 and m["right_eye_lower"][1] == 145
+    assert m["left_eye_upper"][1] == 386 and m["left_eye_lower"][1] == 374
+    assert m["lip_upper_inner"] == ((62,), 13) and m["lip_lower_inner"] == ((66,), 14)
+    assert m["mouth_right"] == ((48,), 61) and m["mouth_left"] == ((54,), 291) and m["chin"] == ((8,), 152)
+
+
+def test_both_families_give_the_same_named_points():
+    n, _, _ = face_track(10)
+    a, b = fs.named(to_family(n, "dlib68"), "dlib68"), fs.named(to_family(n, "mp478"), "mp478")
+    np.testing.assert_allclose(a, n, atol=1e-9)
+    np.testing.assert_allclose(b, n, atol=1e-9)
+    with pytest.raises(ValueError):
+        fs.named(np.zeros((3, 70, 2)), "dlib68")
+    with pytest.raises(ValueError):
+        fs.named(np.zeros((3, 68, 2)), "ibug")
+
+
+def test_signals_match_the_geometry_whatever_the_head_does():
+    n, truth, _ = face_track()
+    s = fs.signals(n)
+    np.testing.assert_allclose(fs.iod(n) / fs.iod(n)[0], (1 + 0.2 * np.sin(np.arange(len(n)) / 17.0)) / 1.0,
+                               rtol=1e-9)
+    for k in fs.SIGNALS:
+        np.testing.assert_allclose(s[k], truth[k], atol=1e-9, err_msg=k)
+
+
+def test_one_eye_closing_moves_only_that_eye():
+    n, _, _ = face_track(40)
+    s, ear = fs.signals(n), fs.eye_aspect_ratio(n)
+    assert s["eye_open_left"][21] < 0.05 < 0.15 < s["eye_open_right"][21]      # frame 21: left eye shut
+    assert ear["left"][21] < 0.1 and ear["right"][21] == pytest.approx(0.4)
+    closed = fs.eyes_closed(n, np.ones(len(n), bool))
+    assert closed["left"][20:23].all() and not closed["left"][23:].any() and not closed["right"].any()
+
+
+def test_oracle_with_noise_scores_as_expected():
+    rng = np.random.default_rng(1)
+    oracle, _, closed = face_track(200)
+    sigma = 1.0                                                  # px; IOD ~ 80-120 px
+    mesh = oracle + rng.normal(0, sigma, oracle.shape)
+    valid = np.ones(len(oracle), bool)
+    r = fs.compare(mesh, oracle, valid)
+    for k in ("mouth_open", "brow_right", "brow_left"):
+        assert r["signals"][k]["r"] > 0.9, k
+        assert r["signals"][k]["best_lag"] == 0, k
+    for side in ("right", "left"):
+        assert r["blink"][side]["f1"] == 1.0
+    # per point, |2-D Gaussian error| has mean sigma * sqrt(pi / 2); over IOD ~100 px
+    assert r["landmark_error_iod"]["median"] == pytest.approx(sigma * np.sqrt(np.pi / 2) / 100, rel=0.15)
+    assert r["oracle_jitter_iod"] < 0.01
+    # second difference of iid noise: 2-D Gaussian with sd sigma*sqrt(6) per axis; Rayleigh median sd*sqrt(2 ln 2)
+    assert r["jitter_iod"] == pytest.approx(sigma * np.sqrt(6) * np.sqrt(2 * np.log(2)) / 100, rel=0.2)
+    assert r["head_speed"]["ratio"] == pytest.approx(1.0, abs=0.15) and r["head_speed"]["frames"] > 100
+
+
+def test_a_time_shift_is_found_and_costs_correlation():
+    oracle, _, _ = face_track(200)
+    lagged = np.concatenate([np.repeat(oracle[:1], 2, 0), oracle[:-2]])   # the mesh 2 frames late
+    r = fs.compare(lagged, oracle, np.ones(len(oracle), bool))
+    m = r["signals"]["mouth_open"]
+    assert m["best_lag"] == 2 and m["r_best_lag"] > 0.999 and m["r"] < 0.95
+    assert fs.best_lag(oracle[:, 0, 0], lagged[:, 0, 0])[0] == -2
+
+
+def test_blink_f1_against_baked_weights():
+    oracle, _, closed = face_track(120)
+    valid = np.ones(len(oracle), bool)
+    never = {"right": np.zeros(120, bool), "left": np.zeros(120, bool)}
+    r = fs.compare(oracle, oracle, valid, blink_a=never)
+    assert r["blink"]["left"]["recall"] == 0 and r["blink"]["left"]["f1"] == 0
+    assert r["blink"]["left"]["events_truth"] == 3 and r["blink"]["right"]["events_truth"] == 1
+    half = {"right": closed["right"], "left": closed["left"].copy()}
+    half["left"][60:63] = False                                   # one of the left eye's three blinks missed
+    half["left"][40:43] = True                                    # and a false one
+    b = fs.compare(oracle, oracle, valid, blink_a=half)["blink"]["left"]
+    assert (b["precision"], b["recall"]) == pytest.approx((6 / 9, 6 / 9))
+    assert b["f1"] == pytest.approx(6 / 9) and b["events_pred"] == 3
+
+
+def test_f1_and_events_edge_cases():
+    z = np.zeros(10, bool)
+    r = fs.f1(z, z)
+    assert np.isnan(r["f1"]) and r["events_truth"] == 0
+    x = np.array([1, 1, 0, 1, 0, 0, 1], bool)
+    assert fs.events(x) == 3 and fs.events(x[2:]) == 2
+
+
+def test_invalid_frames_are_left_out():
+    rng = np.random.default_rng(2)
+    oracle, _, _ = face_track(150)
+    mesh = oracle + rng.normal(0, 0.5, oracle.shape)
+    bad = mesh.copy()
+    bad[30:35] = np.nan                                           # frames the mesh does not have
+    valid = np.ones(len(oracle), bool)
+    valid[70:72] = False                                          # frames the oracle did not find
+    r = fs.compare(bad, oracle, valid)
+    assert r["frames"] == 150 - 5 - 2
+    assert np.isfinite(r["jitter_iod"]) and r["signals"]["mouth_open"]["r"] > 0.9
+    assert np.isfinite(r["landmark_error_iod"]["median"])
+
+
+def test_head_speed_ratio_reads_a_sluggish_head():
+    oracle, _, _ = face_track(200)
+    c = oracle.mean(1, keepdims=True)
+    slow = c[:1] + 0.5 * (c - c[:1]) + (oracle - c)               # the centroid moves half as far
+    r = fs.head_speed_ratio(slow, oracle, np.ones(len(oracle), bool))
+    assert r["ratio"] == pytest.approx(0.5, abs=0.05)
+    still = np.repeat(oracle[:1], 50, 0)
+    assert fs.head_speed_ratio(still, still, np.ones(50, bool))["frames"] == 0
+
+
+def test_jitter_of_smooth_motion_is_zero():
+    T = 50
+    pts = np.zeros((T, len(fs.NAMES), 2)) + np.array([NEUTRAL[n] for n in fs.NAMES], float)
+    pts += np.arange(T)[:, None, None] * [2.0, 1.0]               # constant velocity
+    assert fs.jitter(pts, np.ones(T, bool)) == pytest.approx(0.0, abs=1e-9)
