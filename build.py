@@ -4,7 +4,14 @@
 
 Steps:
   1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core`` (never
-     core/train), ``bake``, the head asset and the model weights (core/assets/*.onnx when present), the manifest;
+     core/train), ``bake`` (without the repository entry points and development code in ``NOT_SHIPPED``), the head
+     asset and the model weights (core/assets/*.onnx when present), the manifest; then **vendor**: in the repository
+     ``core`` and ``bake`` are top-level packages imported absolutely (``from core.errors import ...``); in the
+     extension they are subpackages of the add-on, so every such import is rewritten to a relative one
+     (``from ..core.errors import ...``), found with ``ast`` and ``tokenize`` (never by pattern matching). An import
+     that cannot be rewritten, a dynamic import of a vendored name, or a package-relative import that resolves to
+     nothing in the assembled tree fails the build. Inside Blender the code then loads as
+     ``bl_ext.<repo>.face_capture.{core,bake,operators,...}``: no ``sys.path`` edits, no top-level modules;
   2. download binary wheels (``pip download --only-binary=:all: --no-deps``) per platform and Python version
      into build/wheels-cache/<platform>-py<ver>/ (``--offline`` uses only that cache); numpy is not bundled
      (Blender ships it); onnxruntime needs nothing but numpy for inference (checked in a clean venv: flatbuffers,
@@ -18,18 +25,35 @@ Output: dist/face_capture-<version>-<platform>.zip
 from __future__ import annotations
 
 import argparse
+import ast
+import io
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent
 EXT_ID = "face_capture"
 
-# Wheels bundled with the extension (pinned to the versions the test suite runs with). numpy: Blender's own.
-REQUIREMENTS = ("onnxruntime==1.31.1", "opencv-python-headless==4.11.0.86", "scipy==1.17.1")
+
+def _runtime_requirements() -> tuple[str, ...]:
+    """The exact pins of requirements/runtime.txt (the one list of what ships; the tests install the same versions
+    through requirements/lock.txt); numpy is Blender's own and not bundled."""
+    reqs = []
+    for line in (ROOT / "requirements" / "runtime.txt").read_text().splitlines():
+        req = line.split("#")[0].strip()
+        if req and not req.startswith("numpy"):
+            if "==" not in req:
+                raise SystemExit(f"requirements/runtime.txt: {req!r} must be pinned with == (it ships as a wheel)")
+            reqs.append(req)
+    return tuple(reqs)
+
+
+# Wheels bundled with the extension. numpy: Blender's own.
+REQUIREMENTS = _runtime_requirements()
 # Where a platform's newest wheels do not exist: onnxruntime stopped publishing macOS x86_64 after 1.23.2.
 PLATFORM_PINS = {"macos-x64": {"onnxruntime": "onnxruntime==1.23.2"}}
 
@@ -42,6 +66,11 @@ PLATFORMS = {
 }
 PYTHONS = ("3.11", "3.13")       # Blender 4.2-5.0 ship 3.11, 5.1 ships 3.13
 FORBIDDEN = re.compile(r"(^|/)(train|torch)(/|$)|torch|\.pt$|\.pth$")
+VENDORED = ("core", "bake")      # repository packages that become subpackages of the extension
+NOT_SHIPPED = frozenset({
+    "bake/cli.py", "bake/demo.py",            # repository entry points (python -m bake.cli, ./run.sh demo)
+    "core/eval.py", "bake/groundtruth.py",    # development code: evaluation, ground-truth fixtures
+})
 
 
 def log(msg: str) -> None:
@@ -62,27 +91,158 @@ def blender_ext_cli() -> Path:
 
 # ---------------------------------------------------------------- 1. assemble
 def _ignore(dirpath, names):
+    rel = Path(dirpath).relative_to(ROOT).as_posix()
     return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".partial"))
-            or (Path(dirpath).name == "core" and n == "train")]
+            or (rel == "core" and n == "train") or f"{rel}/{n}" in NOT_SHIPPED
+            or (Path(dirpath).name == "assets" and Path(dirpath, n).is_file()
+                and not n.endswith((".npz", ".onnx", ".png", ".json")))]
 
 
 def assemble(build_dir: Path) -> Path:
+    """Copy what ships into ``build_dir/face_capture`` and vendor ``core``/``bake`` into it (see ``vendor``)."""
     src = build_dir / EXT_ID
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
     for f in sorted((ROOT / "blender_addon").glob("*.py")):
         shutil.copy2(f, src / f.name)
-    shutil.copytree(ROOT / "bake", src / "bake", ignore=_ignore)
-    shutil.copytree(ROOT / "core", src / "core", ignore=lambda d, n: _ignore(d, n) + [
-        x for x in n if Path(d).name == "assets" and not x.endswith((".npz", ".onnx", ".png", ".json"))])
+    for pkg in VENDORED:
+        shutil.copytree(ROOT / pkg, src / pkg, ignore=_ignore)
     for extra in ("LICENSE", "README.md"):
         if (ROOT / extra).is_file():
             shutil.copy2(ROOT / extra, src / extra)
     shutil.copy2(ROOT / "blender_manifest.toml", src / "blender_manifest.toml")
+    n = vendor(src)
     onnx = sorted((src / "core" / "assets").glob("*.onnx"))
-    log(f"assembled {src} (model weights: {', '.join(p.name for p in onnx) or 'none yet'})")
+    log(f"assembled {src}: {n} imports made relative (model weights: {', '.join(p.name for p in onnx) or 'none yet'})")
     return src
+
+
+# ---------------------------------------------------------------- 1b. vendoring: absolute -> relative imports
+class VendorError(Exception):
+    """An import in the extension's code that the build cannot make package-relative."""
+
+
+def _offsets(source: str) -> list[int]:
+    """Character offset of the start of each line (1-based line numbers index it directly)."""
+    starts, pos = [0, 0], 0
+    for line in source.splitlines(keepends=True):
+        pos += len(line)
+        starts.append(pos)
+    return starts
+
+
+def _char_offset(source_lines: list[str], starts: list[int], lineno: int, byte_col: int) -> int:
+    """ast positions count UTF-8 bytes within the line; string slicing counts characters."""
+    line = source_lines[lineno - 1] if lineno - 1 < len(source_lines) else ""
+    return starts[lineno] + len(line.encode("utf-8")[:byte_col].decode("utf-8"))
+
+
+def relativize(source: str, rel_path: str, packages=VENDORED) -> tuple[str, int]:
+    """``source`` of the file at ``rel_path`` (inside the extension folder) with every absolute import of
+    ``packages`` made relative; returns (new source, number of imports rewritten). Raises VendorError on an import
+    it cannot rewrite: ``import core.x`` (binds the top-level name ``core``), ``import core.x as y, os`` (several
+    modules in one statement), and dynamic imports (``importlib.import_module("core.x")``, ``__import__``)."""
+    tree = ast.parse(source, rel_path)
+    dots = "." * (len(PurePosixPath(rel_path).parent.parts) + 1)     # up to the extension package
+    lines = source.splitlines(keepends=True)
+    starts = _offsets(source)
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    by_pos = {t.start: i for i, t in enumerate(tokens)}
+
+    def ours(name: str | None) -> bool:
+        return bool(name) and name.split(".")[0] in packages
+
+    def where(node) -> str:
+        return f"{rel_path}:{node.lineno}"
+
+    edits = []     # (start, end, text) in character offsets
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and ours(node.module):
+            start = _char_offset(lines, starts, node.lineno, node.col_offset)
+            line_col = (node.lineno, start - starts[node.lineno])
+            i = by_pos.get(line_col)
+            if i is None or tokens[i].string != "from":
+                raise VendorError(f"{where(node)}: cannot find the 'from' keyword of this import")
+            j = i + 1
+            while j < len(tokens) and not (tokens[j].type == tokenize.NAME and tokens[j].string == "import"):
+                j += 1
+            mod = [t for t in tokens[i + 1:j] if t.type in (tokenize.NAME, tokenize.OP)]
+            if j >= len(tokens) or "".join(t.string for t in mod) != node.module:
+                raise VendorError(f"{where(node)}: cannot locate the module name {node.module!r} in the source")
+            a = starts[mod[0].start[0]] + mod[0].start[1]
+            b = starts[mod[-1].end[0]] + mod[-1].end[1]
+            edits.append((a, b, dots + node.module))
+        elif isinstance(node, ast.Import) and any(ours(a.name) for a in node.names):
+            if len(node.names) != 1:
+                raise VendorError(f"{where(node)}: cannot rewrite an import of several modules in one statement "
+                                  f"({', '.join(a.name for a in node.names)}); import each on its own line")
+            alias = node.names[0]
+            parent, _, last = alias.name.rpartition(".")
+            if parent and alias.asname is None:
+                raise VendorError(f"{where(node)}: `import {alias.name}` binds the top-level name "
+                                  f"{alias.name.split('.')[0]!r}; write `from {parent} import {last}`")
+            text = f"from {dots}{parent} import {last}" + (f" as {alias.asname}" if alias.asname else "")
+            a = _char_offset(lines, starts, node.lineno, node.col_offset)
+            b = _char_offset(lines, starts, node.end_lineno, node.end_col_offset)
+            edits.append((a, b, text))
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and ours(node.args[0].value):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if name in ("import_module", "__import__", "find_spec"):
+                raise VendorError(f"{where(node)}: dynamic import of {node.args[0].value!r} cannot be vendored; "
+                                  f"import it with an import statement")
+    out = source
+    for a, b, text in sorted(edits, reverse=True):
+        out = out[:a] + text + out[b:]
+    return out, len(edits)
+
+
+def _module_exists(root: Path, parts: list[str]) -> bool:
+    p = root.joinpath(*parts) if parts else root
+    return (p / "__init__.py").is_file() or p.with_suffix(".py").is_file()
+
+
+def check_imports(src: Path, packages=VENDORED) -> None:
+    """Every import of the assembled extension is package-relative where it refers to our code, and every
+    relative import resolves to a module inside the extension folder (a module left out of the zip fails here)."""
+    for f in sorted(src.rglob("*.py")):
+        rel = f.relative_to(src).as_posix()
+        pkg = list(PurePosixPath(rel).parent.parts)
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"), rel)):
+            if isinstance(node, ast.Import):
+                top = [a.name for a in node.names if a.name.split(".")[0] in packages]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                top = [node.module] if node.module and node.module.split(".")[0] in packages else []
+            else:
+                top = []
+            if top:
+                raise VendorError(f"{rel}:{node.lineno}: absolute import of {top[0]} left in the extension")
+            if isinstance(node, ast.ImportFrom) and node.level:
+                if node.level - 1 > len(pkg):
+                    raise VendorError(f"{rel}:{node.lineno}: relative import climbs above the extension package")
+                base = pkg[:len(pkg) - (node.level - 1)]
+                target = base + (node.module.split(".") if node.module else [])
+                if not _module_exists(src, target):
+                    raise VendorError(f"{rel}:{node.lineno}: imports {'.'.join(target) or '(the add-on)'}, which "
+                                      f"is not in the extension (left out, or not a module)")
+
+
+def vendor(src: Path, packages=VENDORED) -> int:
+    """Rewrite the absolute imports of ``packages`` in every .py file under ``src`` (the assembled extension
+    folder) to package-relative ones, then check the result (``check_imports``). Returns the number rewritten."""
+    total = 0
+    for f in sorted(src.rglob("*.py")):
+        rel = f.relative_to(src).as_posix()
+        text = f.read_text(encoding="utf-8")
+        new, n = relativize(text, rel, packages)
+        if n:
+            compile(new, rel, "exec")
+            f.write_text(new, encoding="utf-8")
+            total += n
+    check_imports(src, packages)
+    return total
 
 
 # ---------------------------------------------------------------- 2. wheels
@@ -110,12 +270,19 @@ def download_wheels(cache: Path, platform: str, py: str, offline: bool) -> list[
     return sorted(set(wheels))
 
 
-def bundle_wheels(src: Path, cache: Path, platforms, pythons, offline: bool) -> tuple[list[str], list[str]]:
+def bundle_wheels(src: Path, cache: Path, platforms, pythons, offline: bool,
+                  strict: bool = False) -> tuple[list[str], list[str]]:
+    """Copy each platform's wheels into ``src/wheels``; returns (manifest wheel paths, platforms built). A platform
+    without a complete set for the first Python is skipped; with ``strict`` any missing set is fatal."""
     wdir = src / "wheels"
     wdir.mkdir(exist_ok=True)
     names, plats = [], []
     for plat in platforms:
         got = {py: download_wheels(cache, plat, py, offline) for py in pythons}
+        missing = [py for py, w in got.items() if not w]
+        if strict and missing:
+            raise SystemExit(f"[build] {plat}: no complete wheel set for Python {', '.join(missing)} "
+                             f"({'not in the cache ' + str(cache) if offline else 'not published'}; --strict)")
         if not got.get(pythons[0]):
             log(f"  skipping {plat}: no complete wheel set for Python {pythons[0]}")
             continue
@@ -161,14 +328,25 @@ def build_zips(ext_cli: Path, src: Path, dist: Path) -> list[Path]:
 
 
 def check_zip(z: Path) -> None:
-    """No training code, no torch; the add-on, core, bake, head asset and manifest are present."""
+    """No training code, no torch, no repository entry points; the add-on, core, bake, head asset and manifest are
+    present; no Python file imports ``core``/``bake`` absolutely or touches ``sys.path``."""
     with zipfile.ZipFile(z) as zf:
         names = zf.namelist()
+        sources = {n: zf.read(n).decode("utf-8") for n in names if n.endswith(".py")}
     bad = [n for n in names if FORBIDDEN.search(n.lower())]
     assert not bad, f"{z.name} contains training code or torch: {bad[:5]}"
+    left = sorted(NOT_SHIPPED & set(names))
+    assert not left, f"{z.name} contains repository-only files: {left}"
     for need in ("__init__.py", "operators.py", "blender_manifest.toml", "core/head_model.py",
-                 "core/assets/head_model.npz", "bake/blender_io.py", "bake/cli.py"):
+                 "core/assets/head_model.npz", "bake/blender_io.py", "bake/pipeline.py"):
         assert need in names, f"{z.name} lacks {need}"
+    for n, text in sources.items():
+        for node in ast.walk(ast.parse(text, n)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not [m for m in mods if m.split(".")[0] in VENDORED], f"{z.name}: {n} imports {mods} absolutely"
+            assert not (isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name)
+                        and node.value.id == "sys"), f"{z.name}: {n} touches sys.path"
 
 
 def main(argv=None) -> int:
@@ -176,6 +354,8 @@ def main(argv=None) -> int:
     ap.add_argument("--platforms", default=",".join(PLATFORMS), help="comma-separated Blender platforms")
     ap.add_argument("--python", default=",".join(PYTHONS), help="comma-separated Python versions")
     ap.add_argument("--offline", action="store_true", help="use only build/wheels-cache")
+    ap.add_argument("--strict", action="store_true",
+                    help="fail unless every platform has its wheels for every Python version")
     ap.add_argument("--build-dir", type=Path, default=ROOT / "build")
     ap.add_argument("--cache", type=Path, default=ROOT / "build" / "wheels-cache", help="wheel cache folder")
     ap.add_argument("--dist", type=Path, default=ROOT / "dist")
@@ -188,7 +368,7 @@ def main(argv=None) -> int:
     pythons = tuple(p.strip() for p in a.python.split(",") if p.strip())
     ext_cli = a.blender_ext or blender_ext_cli()
     src = assemble(a.build_dir)
-    wheels, plats = bundle_wheels(src, a.cache, platforms, pythons, a.offline)
+    wheels, plats = bundle_wheels(src, a.cache, platforms, pythons, a.offline, a.strict)
     if not plats:
         log("no platform has its wheels (offline without a cache?)")
         return 1

