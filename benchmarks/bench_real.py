@@ -1,18 +1,44 @@
 """The whole path on the real clips (../shared/footage): how well the baked head follows the face.
 
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
-        [--json benchmarks/results/real.json] [clip.mp4 ...]
+        [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
+        [--no-oracle] [--mediapipe] [clip.mp4 ...]
 
-There is no ground truth for real footage, so three numbers per clip, all in inter-ocular distances (IOD, the
-distance between the projected eye centres of the fitted head, per frame):
+There is no ground truth for real footage. Two kinds of measurement:
+
+1. How the fit follows what the network saw, three numbers per clip in inter-ocular distances (IOD, the distance
+between the projected eye centres of the fitted head, per frame; results in --json):
   - fit residual: median over frames and observed face vertices of the image distance between the fitted vertex and
     where the network's canonical lookup saw that vertex (the pixel its observation projects to). Large = the head
     model could not follow what the network saw (a wrong pose, or expressions the fit missed).
   - jitter: median over vertices and consecutive frame triples of |second difference| of the projected fitted
     vertices (the issue's definition). Real motion is not zero; on the synthetic clips the truth has 0.001-0.005.
   - bridged: frames the bake replaced by interpolation (no face, or a pose that jumped away from its neighbours).
-With --png, an overlay strip per clip (fitted mesh over the footage) is written for a person to judge; these images
-show third-party footage and must never be committed.
+
+2. How the baked mesh follows the real face, against an oracle that shares nothing with what ships: dlib's 68-point
+predictor (benchmarks/oracle_dlib.py; needs requirements/oracle.txt, benchmarks only; skipped with --no-oracle).
+The mesh's 478 MediaPipe-indexed points (core.landmark_template on each frame's baked vertices, basis + weights x
+key deltas, moved by the baked head pose into camera space and projected with the baked K) and dlib's 68 points are
+reduced to the points both define alike (benchmarks/face_signals.py, SHARED), on every frame dlib found a face.
+Per clip (results in --oracle-json; all distances in IOD, each family's own IOD for its signals, dlib's for errors):
+  - signals r: Pearson correlation over time between the mesh's signal and dlib's: mouth opening (inner lip
+    midpoints), each eye's opening (lid midpoints), mouth width (corners), each brow's height (brow middle above the
+    eye centre); also the time shift within +-5 frames that correlates best and its r.
+  - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
+    face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
+    and the number of closed runs ("events") on each side.
+  - landmark error: median over frames of the mean distance over the shared points between mesh and dlib.
+  - jitter: median |second difference| over the shared points and consecutive frame triples, for the mesh and for
+    dlib itself (the oracle's own noise floor, same definition).
+  - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
+    smoothed over 3 frames), on frames where dlib's moves more than 0.01 IOD per frame; 1 = follows the head's
+    motion, < 1 = lags or damps it.
+With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
+
+With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
+(cyan; shared points larger) and dlib's (magenta), and a plot of the signals over time (mesh cyan, dlib magenta,
+MediaPipe yellow; shaded where dlib sees the eye closed). These images show third-party footage and must never be
+committed.
 """
 from __future__ import annotations
 
@@ -33,6 +59,9 @@ import bake.pipeline as pipeline  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import face_signals as fs  # noqa: E402
 
 CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 
@@ -59,7 +88,71 @@ def follow_metrics(tracks, observations, head) -> dict:
                 jitter_iod=float(np.median(d2)), iod_px_median=float(np.median(iod)))
 
 
-def run_clip(path: Path, model: str, png: Path | None, head) -> dict:
+def mesh_landmarks(tracks, head, chunk: int = 64) -> np.ndarray:
+    """(T, 478, 2) pixels: the template's MediaPipe-indexed points on each baked frame, posed and projected."""
+    from core import landmark_template
+    lt = landmark_template.load()
+    out = []
+    for a in range(0, len(tracks.frames), chunk):
+        w = tracks.weights[a:a + chunk].astype(np.float64)
+        v = tracks.basis[None].astype(np.float64) + np.einsum("tk,kvc->tvc", w, tracks.key_deltas.astype(np.float64))
+        pts = lt.points(v, head)                                                           # (t, 478, 3) head frame
+        cam = np.einsum("tij,tlj->tli", tracks.head_rotation[a:a + chunk], pts) + tracks.head_translation[a:a + chunk,
+                                                                                                             None]
+        out.append(project(cam, tracks.K))
+    return np.concatenate(out)
+
+
+def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (one per source frame in ``frames``) at source frames ``wanted``; NaN where missing."""
+    out = np.full((len(wanted),) + values.shape[1:], np.nan)
+    pos = {int(f): k for k, f in enumerate(frames)}
+    for j, f in enumerate(wanted):
+        if int(f) in pos:
+            out[j] = values[pos[int(f)]]
+    return out
+
+
+def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe's own 478 landmarks per decodable frame (pixels) and the source frame numbers (reference only)."""
+    from core.face_models import FaceTracker
+    from core.footage import open_footage
+    tracker, pts, frames = FaceTracker(), [], []
+    with open_footage(str(path)) as footage:
+        for frame in footage:
+            state = tracker.update(frame.image)
+            frames.append(frame.index)
+            pts.append(np.full((478, 2), np.nan) if state is None else np.asarray(state.landmarks)[:, :2])
+    return np.stack(pts), np.array(frames)
+
+
+def oracle_metrics(path: Path, tracks, head, mediapipe: bool) -> tuple[dict, dict]:
+    """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need."""
+    import oracle_dlib
+    oracle = oracle_dlib.load(path)
+    frames = oracle.frames
+    valid = oracle.found.copy()
+    b = fs.named(oracle.points, "dlib68")
+    mesh478 = on_frames(mesh_landmarks(tracks, head), tracks.frames - 1, frames)
+    a = fs.named(mesh478, "mp478")
+    names = list(tracks.key_names)
+    blink = {side: on_frames(tracks.weights[:, names.index(f"eyeBlink{side.title()}")], tracks.frames - 1, frames)
+             for side in ("right", "left")}
+    out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
+               closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE,
+               mesh=fs.compare(a, b, valid, {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}))
+    arrays = dict(frames=frames, valid=valid, dlib=oracle.points, dlib_named=b, mesh=mesh478, mesh_named=a,
+                  blink=blink)
+    if mediapipe:
+        mp, mp_frames = mediapipe_points(path)
+        mp = on_frames(mp, mp_frames, frames)
+        out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
+        arrays["mediapipe_named"] = fs.named(mp, "mp478")
+    return out, arrays
+
+
+def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
+             mediapipe: bool = False) -> tuple[dict, dict | None]:
     captured = {}
     original = pipeline.bake_observations
 
@@ -77,10 +170,137 @@ def run_clip(path: Path, model: str, png: Path | None, head) -> dict:
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
                **follow_metrics(tracks, captured["observations"], head))
+    versus, arrays = oracle_metrics(path, tracks, head, mediapipe) if oracle else (None, None)
     if png is not None:
         from bake.overlay import write_overlays
         write_overlays(tracks, png / path.stem, n_strip=6)
-    return out
+        if arrays is not None:
+            write_oracle_pictures(path, arrays, png / path.stem)
+    return out, versus
+
+
+# --------------------------------------------------------------------------------------------- pictures
+MESH_RGB, DLIB_RGB, MP_RGB = (0, 220, 255), (255, 0, 200), (255, 220, 0)
+
+
+def write_oracle_pictures(path: Path, arrays: dict, folder: Path, n_strip: int = 6, tile: int = 300) -> None:
+    """``oracle_strip.png``: face crops with mesh points and dlib's; ``signals.png``: the signals over time."""
+    import cv2
+    from core.footage import open_footage
+    folder.mkdir(parents=True, exist_ok=True)
+    valid, frames = arrays["valid"], arrays["frames"]
+    sd = fs.signals(arrays["dlib_named"])
+    # frames to show: evenly spaced, plus dlib's most closed eye and widest mouth
+    ok = np.where(valid)[0]
+    ear = np.fmin(*fs.eye_aspect_ratio(arrays["dlib_named"]).values())
+    picks = set(ok[np.linspace(0, len(ok) - 1, n_strip - 2).astype(int)].tolist())
+    picks |= {int(ok[np.nanargmin(ear[ok])]), int(ok[np.nanargmax(sd["mouth_open"][ok])])}
+    wanted = {int(frames[k]): k for k in picks}
+    tiles = {}
+    with open_footage(str(path)) as footage:
+        for frame in footage:
+            k = wanted.get(frame.index)
+            if k is None:
+                continue
+            d, m = arrays["dlib"][k], arrays["mesh"][k]
+            lo, hi = np.nanmin(d, 0), np.nanmax(d, 0)
+            c, half = (lo + hi) / 2, 0.75 * max(hi - lo)
+            s = tile / (2 * half)
+            A = np.array([[s, 0, tile / 2 - s * c[0]], [0, s, tile / 2 - s * c[1]]])
+            img = cv2.warpAffine(frame.image, A, (tile, tile), flags=cv2.INTER_LINEAR)
+            shared = set(fs.MP_INDEX.tolist())
+            for j, q in enumerate(m):
+                if np.isfinite(q).all():
+                    q = A[:, :2] @ q + A[:, 2] - 0.5
+                    cv2.circle(img, tuple(int(round(x)) for x in q), 3 if j in shared else 1, MESH_RGB, -1,
+                               cv2.LINE_AA)
+            for q in d:
+                q = A[:, :2] @ q + A[:, 2] - 0.5
+                cv2.circle(img, tuple(int(round(x)) for x in q), 2, DLIB_RGB, -1, cv2.LINE_AA)
+            cv2.putText(img, f"frame {frame.index}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                        cv2.LINE_AA)
+            tiles[k] = img
+    strip = np.concatenate([tiles[k] for k in sorted(tiles)], 1)
+    cv2.imwrite(str(folder / "oracle_strip.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(folder / "signals.png"), cv2.cvtColor(signal_plot(arrays), cv2.COLOR_RGB2BGR))
+
+
+def signal_plot(arrays: dict, width: int = 1200, row: int = 120) -> np.ndarray:
+    """One panel per signal (and the baked eyeBlink weights): mesh, dlib and MediaPipe over time."""
+    import cv2
+    valid = arrays["valid"]
+    series = {"mesh": (fs.signals(arrays["mesh_named"]), MESH_RGB), "dlib": (fs.signals(arrays["dlib_named"]),
+                                                                           DLIB_RGB)}
+    if "mediapipe_named" in arrays:
+        series["mediapipe"] = (fs.signals(arrays["mediapipe_named"]), MP_RGB)
+    closed = fs.eyes_closed(arrays["dlib_named"], valid)
+    panels = [(k, {n: (v[0][k], v[1]) for n, v in series.items()}) for k in fs.SIGNALS]
+    panels += [(f"eyeBlink{side.title()} weight (mesh) / dlib closed", {"mesh": (arrays["blink"][side], MESH_RGB)})
+               for side in ("right", "left")]
+    T, left = len(valid), 60
+    img = np.full((row * len(panels), width, 3), 255, np.uint8)
+    xs = left + np.arange(T) * (width - left - 10) / max(1, T - 1)
+    for p, (title, lines) in enumerate(panels):
+        y0 = p * row
+        side = "right" if "right" in title.lower() else "left" if "left" in title.lower() else None
+        if side and title.startswith(("eye", "eyeBlink")):
+            for t in np.where(closed[side])[0]:
+                cv2.rectangle(img, (int(xs[t]) - 1, y0 + 5), (int(xs[t]) + 1, y0 + row - 5), (225, 225, 225), -1)
+        vals = np.concatenate([v[valid] for v, _ in lines.values()])
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (np.quantile(vals, [0.0, 1.0]) if len(vals) else (0, 1))
+        hi = hi if hi > lo else lo + 1
+        for name, (v, rgb) in lines.items():
+            y = y0 + row - 8 - (v - lo) / (hi - lo) * (row - 24)
+            ok = valid & np.isfinite(y)
+            for t in range(1, T):
+                if ok[t] and ok[t - 1]:
+                    cv2.line(img, (int(xs[t - 1]), int(y[t - 1])), (int(xs[t]), int(y[t])), rgb, 1, cv2.LINE_AA)
+        cv2.putText(img, f"{title}  [{lo:.2f}, {hi:.2f}]", (left, y0 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.line(img, (0, y0 + row - 1), (width, y0 + row - 1), (180, 180, 180), 1)
+    x = width - 330
+    for name, rgb in (("mesh", MESH_RGB), ("dlib", DLIB_RGB), ("mediapipe", MP_RGB)):
+        if name in series:
+            cv2.putText(img, name, (x, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, rgb, 1, cv2.LINE_AA)
+            x += 90
+    return img
+
+
+def finite(x):
+    """JSON-safe copy: NaN / inf -> None, numpy scalars -> Python numbers."""
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+# ------------------------------------------------------------------------------------------------ table
+def table(results: dict) -> str:
+    cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
+    head = ("clip", "source", "r mouth", "r eyeR", "r eyeL", "r width", "r browR", "r browL", "blinkF1 R/L",
+            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed")
+    rows = [head]
+
+    def f(x, d=2):
+        return "-" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
+    for clip, v in results.items():
+        for src in ("mesh", "mediapipe"):
+            m = v.get(src)
+            if m is None:
+                continue
+            rows.append((clip.split(".")[0][:22], src, *(f(m["signals"][c]["r"]) for c in cols),
+                         f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
+                         f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
+                         f(m["landmark_error_iod"]["median"], 3), f(m["jitter_iod"], 4),
+                         f(m["oracle_jitter_iod"], 4), f(m["head_speed"]["ratio"])))
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
 
 
 def main(argv=None) -> int:
@@ -90,19 +310,30 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="default")
     ap.add_argument("--png", default=None, help="folder for overlay strips (never commit them)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "real.json"))
+    ap.add_argument("--oracle-json", default=str(ROOT / "benchmarks" / "results" / "real_oracle.json"))
+    ap.add_argument("--no-oracle", action="store_true", help="skip the dlib comparison (no requirements/oracle.txt)")
+    ap.add_argument("--mediapipe", action="store_true", help="also measure MediaPipe's own landmarks (reference)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
     if not clips:
-        print(f"no clips found in {footage}", file=sys.stderr)
-        return 1
+        print(f"no clips found in {footage}; nothing to measure", file=sys.stderr)
+        return 0
     head = head_model.load()
-    res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", model=a.model, clips={})
+    machine = f"{platform.machine()} {os.cpu_count()} cores"
+    res = dict(machine=machine, model=a.model, clips={})
+    versus = dict(machine=machine, model=a.model, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:
-        res["clips"][c.name] = run_clip(c, a.model, Path(a.png) if a.png else None, head)
+        res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
+                                           oracle=not a.no_oracle, mediapipe=a.mediapipe)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
+        if v is not None:
+            versus["clips"][c.name] = v
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(res, indent=1))
+    if versus["clips"]:
+        print(table(versus["clips"]))
+        Path(a.oracle_json).write_text(json.dumps(finite(versus), indent=1))
     return 0
 
 

@@ -10,11 +10,12 @@ use: nothing that ships or that the tests need may import this module.
 Per frame: the frontal detector (HOG) on the whole frame without upsampling, then with one upsampling (faces under
 ~80 px), then, when a face was found in an earlier frame, on a 2x-enlarged crop three face-widths around it (a turned
 or small face the whole-frame search misses). Several faces: the one nearest the previous face, else the largest.
-The predictor runs on the full-resolution frame. Frames are read with ``core.footage.open_footage`` (every decodable
+The predictor runs on the full-resolution frame, upscaled around the face (dlib returns whole pixels). Frames are read with ``core.footage.open_footage`` (every decodable
 frame, as the product reads them); ``found`` is False where no detection was made (no points are carried over).
 
 Results are cached in ``benchmarks/cache/`` (gitignored) keyed by clip name, file size and mtime, as
-``dlib68_<stem>_<size>_<mtime_ns>.npz`` with ``points (T, 68, 2) float32`` (pixels, NaN where not found),
+``dlib68_v<VERSION>_<stem>_<size>_<mtime_ns>.npz`` with ``points (T, 68, 2) float32`` (pixels, NaN where not found;
+pixel centres at ``i + 0.5`` like the product's camera and MediaPipe: dlib's own coordinates + 0.5),
 ``found (T,) bool``, ``frames (T,) int`` (source frame indices) and ``image_size (2,)`` (width, height).
 """
 from __future__ import annotations
@@ -33,13 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from core.footage import open_footage  # noqa: E402
 
+PREDICT_SIDE = 400          # px: the face box is upscaled to this width for the predictor (see Dlib68._predict)
 CACHE = ROOT / "benchmarks" / "cache"
-VERSION = 1                 # bump when the detection strategy changes (invalidates the cache)
+VERSION = 3                 # bump when the detection strategy changes (invalidates the cache)
 
 
 @dataclass(frozen=True, eq=False)
 class OracleTrack:
-    points: np.ndarray      # (T, 68, 2) float32 image pixels, NaN where not found
+    points: np.ndarray      # (T, 68, 2) float32 image pixels (pixel centres at i + 0.5), NaN where not found
     found: np.ndarray       # (T,) bool
     frames: np.ndarray      # (T,) int source frame indices (0-based)
     image_size: tuple       # (width, height)
@@ -99,18 +101,37 @@ class Dlib68:
         crop = cv2.resize(gray[y0:y1, x0:x1], None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
         return self._detect(np.ascontiguousarray(crop), 1, (x0, y0), 2.0)
 
+    def _predict(self, gray: np.ndarray, box: tuple) -> np.ndarray:
+        """The 68 points in the box. dlib returns whole pixels, so the predictor runs on a crop upscaled until the box
+        is ``PREDICT_SIDE`` px wide (1/4 px steps for a 100-px face, instead of 1 px = 0.01 IOD)."""
+        import cv2
+        x, y, w, h = box
+        H, W = gray.shape
+        x0, y0 = int(max(0, np.floor(x - 0.5 * w))), int(max(0, np.floor(y - 0.5 * h)))
+        x1, y1 = int(min(W, np.ceil(x + 1.5 * w))), int(min(H, np.ceil(y + 1.5 * h)))
+        s = max(1.0, PREDICT_SIDE / w)
+        crop = gray[y0:y1, x0:x1]
+        if s > 1.0:
+            crop = cv2.resize(crop, (int(round((x1 - x0) * s)), int(round((y1 - y0) * s))),
+                              interpolation=cv2.INTER_CUBIC)
+        sx, sy = crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)
+        rect = self.dlib.rectangle(int(round((x - x0) * sx)), int(round((y - y0) * sy)),
+                                   int(round((x + w - x0) * sx)), int(round((y + h - y0) * sy)))
+        shape = self.predictor(np.ascontiguousarray(crop), rect)
+        parts = np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+        # dlib's pixel centres are at integer coordinates; ours at i + 0.5 (a resize maps centre to centre)
+        return ((parts + 0.5) / [sx, sy] + [x0, y0]).astype(np.float32)
+
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
-        """(68, 2) pixel points of the followed face in this frame, or None."""
+        """(68, 2) points of the followed face in this frame (pixel centres at i + 0.5), or None."""
         gray = np.ascontiguousarray((rgb.astype(np.float32) @ [0.299, 0.587, 0.114]).round().astype(np.uint8))
         box = self._pick(self._detect(gray, 0)) or self._pick(self._detect(gray, 1))
         if box is None and self.prev is not None:
             box = self._pick(self._detect_crop(gray))
         if box is None:
             return None
+        pts = self._predict(gray, box)
         x, y, w, h = box
-        rect = self.dlib.rectangle(int(round(x)), int(round(y)), int(round(x + w)), int(round(y + h)))
-        shape = self.predictor(gray, rect)
-        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
         self.prev = (x + w / 2, y + h / 2, w)
         return pts
 
