@@ -1,22 +1,11 @@
 """Face Capture: 4D face capture from ordinary footage -> a head with ARKit shape keys, head motion, camera.
 
-The extension root (or, in the repository, its parent) holds the ``core`` and ``bake`` packages; it is put on
-``sys.path`` at import so the add-on and the headless CLI share one code tree.
+In the repository ``blender_addon``, ``core`` and ``bake`` are sibling packages and the add-on imports the other two
+absolutely (``from core.errors import ...``). ``build.py`` vendors ``core`` and ``bake`` into the extension package
+and rewrites those imports to relative ones, so inside Blender everything loads as ``bl_ext.<repo>.face_capture.*``:
+no ``sys.path`` edits, no top-level modules of ours in Blender's shared interpreter.
 """
-import os
-import sys
-
-
-def _package_root() -> str:
-    here = os.path.dirname(os.path.abspath(__file__))
-    return here if os.path.isdir(os.path.join(here, "core")) else os.path.dirname(here)
-
-
-_ROOT = _package_root()
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from . import operators, panels, preferences, properties  # noqa: E402
+from . import operators, panels, preferences, properties
 
 _MODULES = (properties, preferences, operators, panels)
 

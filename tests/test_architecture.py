@@ -52,3 +52,29 @@ def test_data_flows_one_way():
     bad = [rel for p, rel in _files("core") if {"bake", "blender_addon"} & set(_imports(p, False))]
     bad += [rel for p, rel in _files("bake") if "blender_addon" in set(_imports(p, False))]
     assert not bad, bad
+
+
+def test_the_addon_calls_the_pipeline_not_the_cli():
+    """The add-on and the CLI are two entry points over bake.pipeline; neither depends on the other."""
+    bad = []
+    for p, rel in _files("blender_addon"):
+        for node in ast.walk(ast.parse(p.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) and node.module \
+                else []
+            bad += [f"{rel}: {n}" for n in names if n.startswith("bake.cli") or n.startswith("bake.demo")]
+    assert not bad, bad
+
+
+def test_no_sys_path_edits_in_shipped_code():
+    """The extension loads inside its own package: nothing that ships touches sys.path (bake/cli.py, a repository
+    entry point that build.py leaves out, may when run as a script)."""
+    bad = []
+    for p, rel in _files("core", "bake", "blender_addon"):
+        if rel.startswith("core/train/") or rel in ("bake/cli.py",):
+            continue
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name) \
+                    and node.value.id == "sys":
+                bad.append(rel)
+    assert not bad, bad
