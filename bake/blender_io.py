@@ -25,6 +25,7 @@ import bpy
 import numpy as np
 
 from core.errors import ExportError, FootageError
+from core.footage import list_images, open_footage
 
 from .types import SceneTracks
 
@@ -35,8 +36,6 @@ _HEAD_TO_BL = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])   # head frame 
 _CV_TO_BLCAM = np.diag([1.0, -1.0, -1.0])                    # OpenCV camera -> Blender camera local
 _CAM_WORLD_ROT = _HEAD_TO_BL                                  # camera at origin looking along +Y, +Z up
 SENSOR_MM = 36.0
-VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg"}
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".exr", ".webp"}
 
 
 # ---------------------------------------------------------------- conversions (pure numpy)
@@ -107,11 +106,13 @@ def _new_action(datablock, name: str):
 
 # ---------------------------------------------------------------- footage
 def _footage_file(path: str) -> Path | None:
+    """The file Blender loads as the background clip: the video or image itself, or an image folder's first image
+    in ``core.footage``'s natural order (Blender finds the rest of the numbered sequence from it)."""
     if not path:
         return None
     p = Path(path)
     if p.is_dir():
-        imgs = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTS)
+        imgs = list_images(p)
         return imgs[0] if imgs else None
     return p if p.is_file() else None
 
@@ -283,21 +284,6 @@ def _remove(created: list) -> None:
                     break
         except ReferenceError:
             pass
-
-
-def remove_collection(coll) -> None:
-    """Remove a collection built by ``build_scene`` and all datablocks it created."""
-    objs = list(coll.objects)
-    data = [o.data for o in objs]
-    actions = set()
-    for o in objs:
-        if o.animation_data and o.animation_data.action:
-            actions.add(o.animation_data.action)
-        key = getattr(o.data, "shape_keys", None)
-        if key and key.animation_data and key.animation_data.action:
-            actions.add(key.animation_data.action)
-    clips = [bg.clip for o in objs if o.type == "CAMERA" for bg in o.data.background_images if bg.clip]
-    _remove([coll, *clips, *actions, *data, *objs])   # removed newest-first: objects first
 
 
 # ---------------------------------------------------------------- exports
@@ -472,22 +458,19 @@ def render_over_footage(path, frame: int, footage_path: str = "", scene=None, al
 
 
 def _footage_frame(footage_path: str, index: int, size) -> np.ndarray:
-    """BGR footage frame ``index`` (0-based) resized to ``size`` (w, h); mid grey when unavailable."""
+    """BGR footage frame ``index`` (source numbering, 0-based) resized to ``size`` (w, h); mid grey when unavailable.
+    Read with ``core.footage``, the pipeline's own reader (natural order of image folders, rotation metadata applied),
+    so the frame is the one the bake saw."""
     import cv2
     w, h = size
-    f = _footage_file(footage_path)
     img = None
-    if f is not None and Path(footage_path).is_dir():
-        imgs = sorted(q for q in Path(footage_path).iterdir() if q.suffix.lower() in IMAGE_EXTS)
-        img = cv2.imread(str(imgs[index])) if 0 <= index < len(imgs) else None
-    elif f is not None and f.suffix.lower() in VIDEO_EXTS:
-        cap = cv2.VideoCapture(str(f))
-        cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, index))
-        ok, img = cap.read()
-        cap.release()
-        img = img if ok else None
-    elif f is not None:
-        img = cv2.imread(str(f))
+    if footage_path and index >= 0:
+        try:
+            with open_footage(footage_path, start=index, end=index + 1) as footage:
+                frame = next(iter(footage), None)
+            img = None if frame is None else cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
+        except FootageError as e:
+            log.warning("no footage frame %d under the render: %s", index, e)
     if img is None:
         return np.full((h, w, 3), 90, np.uint8)
     return img if img.shape[:2] == (h, w) else cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)

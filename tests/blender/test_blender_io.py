@@ -183,6 +183,28 @@ def test_footage_becomes_camera_background(bpy_mod, empty_scene, head, tmp_path)
     assert bpy_mod.context.scene.active_clip == cam.background_images[0].clip
 
 
+def test_background_frame_is_the_pipelines_frame(bpy_mod, tmp_path):
+    """The frame under the render comes from core.footage, the reader the bake used: an image folder in natural
+    order (f2 before f10), a video's frame by its source number."""
+    import cv2
+    from bake import blender_io
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(1, 13):                                   # lexical order would be f1, f10, f11, f12, f2, ...
+        cv2.imwrite(str(folder / f"f{i}.png"), np.full((24, 32, 3), 10 * i, np.uint8))
+    assert blender_io._footage_file(str(folder)).name == "f1.png"
+    for index, value in ((0, 10), (1, 20), (9, 100), (11, 120)):
+        assert np.abs(blender_io._footage_frame(str(folder), index, (32, 24)).astype(int) - value).max() <= 1, index
+    assert (blender_io._footage_frame(str(folder), 12, (32, 24)) == 90).all()     # past the end: grey
+    video = tmp_path / "clip.avi"
+    wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 24, (64, 48))
+    for i in range(5):
+        wr.write(np.full((48, 64, 3), i * 40, np.uint8))
+    wr.release()
+    assert np.abs(blender_io._footage_frame(str(video), 3, (64, 48)).astype(int) - 120).mean() < 4
+    assert blender_io._footage_frame(str(video), 2, (32, 24)).shape == (24, 32, 3)
+
+
 # ------------------------------------------------------------------ exports
 def test_fbx_round_trip(bpy_mod, built, tracks, tmp_path):
     from bake import blender_io
