@@ -1,0 +1,160 @@
+"""core.face_models: bundled files vs manifest, parity with TFLite's outputs (golden file written by
+tools/face_models/convert.py), detection and landmarks on the sample clip, blendshape names, missing/corrupt files."""
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core import face_models as fm
+from core.errors import AssetError
+from core.footage import open_footage
+from core.head_model import ARKIT_NAMES
+
+GOLDEN = fm.Path(__file__).parent / "data" / "face_models_golden.npz"
+# Largest |onnxruntime - TFLite| accepted on the golden inputs; measured (manifest.json "parity_max_abs") about
+# 1e-4 for detector regressions (model pixels) and logits, 2e-4 crop px for landmarks, 6e-7 for blendshapes.
+TOL = {"regressors": 2e-3, "logits": 2e-3, "points": 5e-3, "presence": 1e-3, "scores": 1e-5}
+# MediaPipe's published blendshape category names, in the model's output order.
+MEDIAPIPE_NAMES = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "cheekPuff",
+    "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight",
+    "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight",
+    "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight",
+    "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight", "mouthPucker",
+    "mouthRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
+    "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight")
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return dict(np.load(GOLDEN))
+
+
+@pytest.fixture(scope="module")
+def models():
+    return fm.default_models()
+
+
+@pytest.fixture(scope="module")
+def sample_frame():
+    with open_footage(fm.Path(fm.__file__).parent / "assets" / "sample_clip.mp4") as src:
+        return next(iter(src)).image
+
+
+def test_committed_files_match_manifest():
+    manifest = json.loads((fm.MODEL_DIR / fm.MANIFEST).read_text())
+    assert set(manifest["files"]) == set(fm.FILES.values())
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((fm.MODEL_DIR / name).read_bytes()).hexdigest() == digest, name
+    assert (fm.MODEL_DIR / "NOTICE.md").read_text().count("Apache License") >= 2
+
+
+@pytest.mark.parametrize("key", ["detector_short", "detector_full"])
+def test_detector_parity_with_tflite(models, golden, key):
+    x = golden[f"{key}_input"].astype(np.float32) / 127.5 - 1.0
+    for i in range(len(x)):
+        reg, logits = models._run(key, x[i:i + 1])
+        assert np.abs(reg[0] - golden[f"{key}_regressors"][i]).max() < TOL["regressors"]
+        near = golden[f"{key}_logits"][i] > -10
+        assert np.abs(logits[0, :, 0] - golden[f"{key}_logits"][i])[near].max() < TOL["logits"]
+
+
+def test_landmarks_and_blendshapes_parity_with_tflite(models, golden):
+    pts, presence, _ = models._run("landmarks", golden["landmarks_input"].astype(np.float32) / 255.0)
+    assert np.abs(pts.reshape(len(pts), -1) - golden["landmarks_points"]).max() < TOL["points"]
+    assert np.abs(presence.reshape(-1) - golden["landmarks_presence_logit"]).max() < TOL["presence"]
+    for inp, want in zip(golden["blendshapes_input"], golden["blendshapes_scores"]):
+        got = models._run("blendshapes", inp[None])[0].reshape(-1)
+        assert np.abs(got - want).max() < TOL["scores"]
+        # the public call selects the same 146 points from 478 and reorders by name
+        pts478 = np.zeros((fm.NUM_LANDMARKS, 3), np.float32)
+        pts478[fm.BLENDSHAPE_LANDMARKS, :2] = inp
+        np.testing.assert_allclose(models.blendshapes(pts478), fm.to_arkit_order(want), atol=TOL["scores"])
+
+
+def test_blendshape_name_mapping():
+    assert fm.BLENDSHAPE_MODEL_NAMES == MEDIAPIPE_NAMES
+    raw = np.arange(52, dtype=np.float32)
+    out = fm.to_arkit_order(raw)
+    assert out.shape == (52,) and out.dtype == np.float32
+    for i, name in enumerate(ARKIT_NAMES):
+        if name == "tongueOut":
+            assert np.isnan(out[i])
+        else:
+            assert out[i] == MEDIAPIPE_NAMES.index(name)
+    assert len(fm.BLENDSHAPE_LANDMARKS) == 146 and fm.BLENDSHAPE_LANDMARKS.max() == 477
+
+
+def test_detector_and_landmarks_on_sample_frame(sample_frame):
+    h, w = sample_frame.shape[:2]
+    for full_range in (False, True):
+        dets = fm.detect_faces(sample_frame, full_range)
+        assert len(dets) == 1 and dets[0].score > 0.6
+        x, y, bw, bh = dets[0].box
+        assert 0.3 * w < bw < 0.8 * w and 0 < x and x + bw < w
+        kp = dets[0].keypoints
+        assert kp[0, 0] < kp[1, 0]                         # subject's right eye is on the image left
+        assert kp[0, 1] < kp[3, 1] and kp[1, 1] < kp[3, 1]  # eyes above the mouth
+    roi = fm.roi_from_detection(fm.detect_faces(sample_frame)[0])
+    pts, presence = fm.landmarks(sample_frame, roi)
+    assert pts.shape == (478, 3) and pts.dtype == np.float32 and presence > 0.9
+    assert pts[33, 0] < pts[263, 0] and pts[33, 1] < pts[13, 1]   # eye corners left/right, above the lips
+    box = dets[0].box
+    inside = (pts[:, 0] > box[0] - 0.2 * box[2]) & (pts[:, 0] < box[0] + 1.2 * box[2])
+    assert inside.mean() > 0.95
+    # the tracking loop's next ROI sits on the same face
+    roi2 = fm.roi_from_landmarks(pts)
+    assert abs(roi2.cx - roi.cx) < 0.15 * roi.side and 0.7 < roi2.side / roi.side < 1.3
+    # a batch of crops gives the same answer as one at a time
+    both, pres = fm.default_models().landmarks_batch(sample_frame, [roi, roi2])
+    np.testing.assert_allclose(both[0], pts, atol=1e-3)
+    scores = fm.blendshapes(pts)
+    assert scores.shape == (52,) and np.isnan(scores[ARKIT_NAMES.index("tongueOut")])
+    assert np.nanmin(scores) >= 0 and np.nanmax(scores) <= 1
+
+
+def test_crop_affine_round_trip():
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[100, 150] = 255        # one bright pixel, centre (150.5, 100.5)
+    for roi in (fm.Roi(150.5, 100.5, 64.0, 0.0), fm.Roi(140.0, 110.0, 80.0, 0.6),
+                fm.Roi(150.0, 100.0, 1000.0, -0.3)):
+        crop, A = fm.crop_roi(img, roi)
+        if roi.side > 256 * 1.5:
+            continue    # area-downscaled: the pixel is spread out
+        v, u = np.unravel_index(np.argmax(crop[..., 0]), crop.shape[:2])
+        p = A @ np.array([u + 0.5, v + 0.5, 1.0])
+        assert np.hypot(p[0] - 150.5, p[1] - 100.5) < 0.75 * roi.side / 256 + 0.1
+
+
+def _copy_models(tmp_path):
+    d = tmp_path / "face_models"
+    shutil.copytree(fm.MODEL_DIR, d)
+    return d
+
+
+def test_missing_file_names_it(tmp_path):
+    d = _copy_models(tmp_path)
+    (d / fm.FILES["landmarks"]).unlink()
+    models = fm.FaceModels(d)
+    models.session("detector_short")   # the others still load
+    with pytest.raises(AssetError) as e:
+        models.session("landmarks")
+    assert fm.FILES["landmarks"] in str(e.value) and "tools.face_models.convert" in str(e.value)
+    assert e.value.exit_code == 3
+
+
+def test_corrupt_file_and_missing_manifest(tmp_path):
+    d = _copy_models(tmp_path)
+    path = d / fm.FILES["blendshapes"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(AssetError, match=fm.FILES["blendshapes"]):
+        fm.FaceModels(d).blendshapes(np.zeros((478, 3), np.float32))
+    (d / fm.MANIFEST).unlink()
+    with pytest.raises(AssetError, match="manifest.*tools.face_models.convert"):
+        fm.FaceModels(d).check()
