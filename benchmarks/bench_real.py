@@ -23,7 +23,8 @@ reduced to the points both define alike (benchmarks/face_signals.py, SHARED), on
 Per clip (results in --oracle-json; all distances in IOD, each family's own IOD for its signals, dlib's for errors):
   - signals r: Pearson correlation over time between the mesh's signal and dlib's: mouth opening (inner lip
     midpoints), each eye's opening (lid midpoints), mouth width (corners), each brow's height (brow middle above the
-    eye centre); also the time shift within +-5 frames that correlates best and its r.
+    eye centre); gain: the mesh signal's standard deviation over dlib's (how much of the movement the mesh shows; a
+    near-flat signal can still correlate); the time shift within +-5 frames that correlates best and its r.
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
     and the number of closed runs ("events") on each side.
@@ -115,7 +116,7 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
 
 def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """MediaPipe's own 478 landmarks per decodable frame (pixels) and the source frame numbers (reference only)."""
-    from core.face_models import FaceTracker
+    from core.track import FaceTracker
     from core.footage import open_footage
     tracker, pts, frames = FaceTracker(), [], []
     with open_footage(str(path)) as footage:
@@ -283,8 +284,8 @@ def finite(x):
 # ------------------------------------------------------------------------------------------------ table
 def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
-    head = ("clip", "source", "r mouth", "r eyeR", "r eyeL", "r width", "r browR", "r browL", "blinkF1 R/L",
-            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed")
+    head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
+            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed (frames)")
     rows = [head]
 
     def f(x, d=2):
@@ -294,11 +295,12 @@ def table(results: dict) -> str:
             m = v.get(src)
             if m is None:
                 continue
-            rows.append((clip.split(".")[0][:22], src, *(f(m["signals"][c]["r"]) for c in cols),
+            rows.append((clip.split(".")[0][:22], src,
+                         *(f"{f(m['signals'][c]['r'])} ({f(m['signals'][c]['gain'])})" for c in cols),
                          f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
                          f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
                          f(m["landmark_error_iod"]["median"], 3), f(m["jitter_iod"], 4),
-                         f(m["oracle_jitter_iod"], 4), f(m["head_speed"]["ratio"])))
+                         f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})"))
     w = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
 

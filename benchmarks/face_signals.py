@@ -151,7 +151,17 @@ def correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, l
     return float((x * y).sum() / den) if den > 0 else float("nan")
 
 
-def best_lag(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, max_lag: int = MAX_LAG) -> tuple[int, float]:
+def gain(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Standard deviation of ``a`` over that of ``b`` on frames valid in both: how much of ``b``'s movement ``a``
+    shows (a correlation alone does not tell a faithful signal from a faint one)."""
+    ok = np.isfinite(a) & np.isfinite(b) & (True if valid is None else np.asarray(valid, bool))
+    if ok.sum() < 3 or np.std(b[ok]) == 0:
+        return float("nan")
+    return float(np.std(a[ok]) / np.std(b[ok]))
+
+
+def best_lag(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None,
+             max_lag: int = MAX_LAG) -> tuple[int, float]:
     """The shift (frames; positive = ``a`` lags behind ``b``) within +-max_lag with the highest correlation."""
     best = (0, float("nan"))
     for lag in range(-max_lag, max_lag + 1):
@@ -233,7 +243,9 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
     out = dict(frames=int(valid.sum()), signals={})
     for k in SIGNALS:
         lag, r_best = best_lag(sa[k], sb[k], valid)
-        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), best_lag=lag, r_best_lag=r_best)
+        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), gain=gain(sa[k], sb[k], valid), best_lag=lag,
+                                 r_best_lag=r_best, median=float(np.median(sa[k][valid])) if valid.any() else None,
+                                 oracle_median=float(np.median(sb[k][valid])) if valid.any() else None)
     closed_b = eyes_closed(b, valid)
     closed_a = blink_a if blink_a is not None else eyes_closed(a, valid)
     out["blink"] = {side: f1(closed_a[side], closed_b[side], valid) for side in ("right", "left")}

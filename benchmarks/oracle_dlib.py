@@ -10,8 +10,9 @@ use: nothing that ships or that the tests need may import this module.
 Per frame: the frontal detector (HOG) on the whole frame without upsampling, then with one upsampling (faces under
 ~80 px), then, when a face was found in an earlier frame, on a 2x-enlarged crop three face-widths around it (a turned
 or small face the whole-frame search misses). Several faces: the one nearest the previous face, else the largest.
-The predictor runs on the full-resolution frame, upscaled around the face (dlib returns whole pixels). Frames are read with ``core.footage.open_footage`` (every decodable
-frame, as the product reads them); ``found`` is False where no detection was made (no points are carried over).
+The predictor runs on the full-resolution frame, upscaled around the face (dlib returns whole pixels). Frames are
+read with ``core.footage.open_footage`` (every decodable frame, as the product reads them); ``found`` is False where
+no detection was made (no points are carried over).
 
 Results are cached in ``benchmarks/cache/`` (gitignored) keyed by clip name, file size and mtime, as
 ``dlib68_v<VERSION>_<stem>_<size>_<mtime_ns>.npz`` with ``points (T, 68, 2) float32`` (pixels, NaN where not found;

@@ -136,6 +136,18 @@ def test_a_time_shift_is_found_and_costs_correlation():
     assert fs.best_lag(oracle[:, 0, 0], lagged[:, 0, 0])[0] == -2
 
 
+def test_a_faint_signal_correlates_but_shows_little_gain():
+    oracle, truth, _ = face_track(200)
+    faint = oracle.copy()
+    i = fs.IDX
+    mid = (oracle[:, i["lip_upper_inner"]] + oracle[:, i["lip_lower_inner"]]) / 2
+    for name in ("lip_upper_inner", "lip_lower_inner"):
+        faint[:, i[name]] = mid + 0.2 * (oracle[:, i[name]] - mid)             # the mouth opens a fifth as far
+    m = fs.compare(faint, oracle, np.ones(len(oracle), bool))["signals"]["mouth_open"]
+    assert m["r"] == pytest.approx(1.0) and m["gain"] == pytest.approx(0.2)
+    assert m["median"] == pytest.approx(0.2 * m["oracle_median"])
+
+
 def test_blink_f1_against_baked_weights():
     oracle, _, closed = face_track(120)
     valid = np.ones(len(oracle), bool)
