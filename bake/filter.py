@@ -10,7 +10,9 @@ neighbours.
 The head pose is filtered by speed (the idea of the One Euro filter): a light filter (the weights' sigma) and a heavy
 one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily filtered head moves compared with the
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
-filter, so slow drift loses its jitter without fast motion lagging. The constants were chosen by a one-off sweep on
+filter, so slow drift loses its jitter without fast motion lagging. A frame whose solved pose lies far outside the
+clip's pose noise from the heavy path (``POSE_KEEP``; a head shaken left-right within 2-3 frames, which both filters
+would average away) keeps its solved pose. The constants were chosen by a one-off sweep on
 13 held-out synthetic clips baked through the network; that sweep and the rerunnable checks (benchmarks/bench_e2e.py,
 benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
@@ -30,6 +32,8 @@ MAX_SIGMA_S = 0.1
 POSE_SIGMA_SCALE = 3.0   # the heavy pose filter's sigma, in multiples of the weights' sigma
 POSE_SPEED_REF = 1.5     # head speed (per frame) at which the light pose filter takes over, in multiples of the noise
 HEAD_RADIUS_MM = 80.0    # a rotation moves skin by about this radius times the angle
+POSE_KEEP = 4.0          # a frame further than this many times the clip's median pose noise from the heavy path is
+                         # real motion and kept unfiltered (fully at twice that)
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +137,14 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     speed = np.linalg.norm(np.gradient(t2, axis=0), axis=1) + HEAD_RADIUS_MM * np.concatenate([turn[:1], turn])
     noise = np.median(np.linalg.norm(t - t2, axis=1)) + 1e-9      # the translation's noise: mm from the heavy path
     light = gaussian_filter1d(np.clip(speed / (POSE_SPEED_REF * noise), 0.0, 1.0), heavy, mode="nearest")[:, None]
-    q1, q2 = Rotation.from_matrix(R1).as_quat(), r2.as_quat()
+    # a swing far outside the pose noise (a head shaken within 2-3 frames) is real motion that both filters would
+    # average away: there the solved pose is kept as it is
+    dev = np.linalg.norm(t - t2, axis=1) + HEAD_RADIUS_MM * (Rotation.from_matrix(R) * r2.inv()).magnitude()
+    keep = np.clip(dev / (POSE_KEEP * (np.median(dev) + 1e-9)) - 1.0, 0.0, 1.0)
+    keep = np.maximum(keep, gaussian_filter1d(keep, 1.0, mode="nearest"))[:, None]
+    q0, q1, q2 = Rotation.from_matrix(R).as_quat(), Rotation.from_matrix(R1).as_quat(), r2.as_quat()
+    q0 *= np.sign((q1 * q0).sum(1, keepdims=True) + 1e-300)
     q2 *= np.sign((q1 * q2).sum(1, keepdims=True) + 1e-300)
-    q = light * q1 + (1 - light) * q2
-    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix(), light * t1 + (1 - light) * t2
+    q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
+    t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
+    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix(), t_out
