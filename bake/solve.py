@@ -50,6 +50,35 @@ class SolveResult:
     residual_weights: np.ndarray  # (T, n)
 
 
+@dataclass(frozen=True, eq=False)
+class LandmarkTerm:
+    """2-D landmarks of a real-face model as reprojection residuals of fixed template points (core.landmark_template).
+
+    ``uv`` (T, L, 2) observed frame pixels, ``weight`` (T, L) trust per landmark (0 = absent), ``K`` the footage's
+    intrinsics, and the head model restricted to the landmarks: ``mu`` (L, 3), ``B`` (n, L, 3), ``A`` (52, L, 3)."""
+    uv: np.ndarray
+    weight: np.ndarray
+    K: np.ndarray
+    mu: np.ndarray
+    B: np.ndarray
+    A: np.ndarray
+
+    def take(self, frames: np.ndarray) -> "LandmarkTerm":
+        return LandmarkTerm(self.uv[frames], self.weight[frames], self.K, self.mu, self.B, self.A)
+
+
+@dataclass(frozen=True, eq=False)
+class ArkitPrior:
+    """Per-frame targets for the 52 ARKit weights (T, 52) in [0, 1] and their strengths (T, 52) >= 0 (0 = none),
+    in units of the frame's mean ARKit Gram diagonal (so a strength of 1 weighs like one more observation of the
+    shape's full motion)."""
+    target: np.ndarray
+    strength: np.ndarray
+
+    def take(self, frames: np.ndarray) -> "ArkitPrior":
+        return ArkitPrior(self.target[frames], self.strength[frames])
+
+
 def kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Batched weighted rigid fit dst ~ R src + t. src, dst (T, V, 3), w (T, V) -> R (T, 3, 3), t (T, 3)."""
     src = np.broadcast_to(src, dst.shape) if src.ndim == 2 else src
@@ -92,18 +121,27 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           iterations: int = 5, l1: float = 2.4e-3, l2: float = 1e-5, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
           max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None,
-          offset: np.ndarray | None = None, transport_passes: int = 1) -> SolveResult:
+          offset: np.ndarray | None = None, transport_passes: int = 1, landmarks: LandmarkTerm | None = None,
+          arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
+          min_landmarks: int = 40) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
     call; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps, ``sweeps`` the
     coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the canonical
     offsets of the observations (``VertexObservation.offset``): the correspondence carried each point to its vertex
     with the rigid rotation only; with the offsets the solve adds the model's own stretch over that offset
-    ((J_v - I) o_v, J_v the local Jacobian of the fitted shape) in ``transport_passes`` re-solves."""
+    ((J_v - I) o_v, J_v the local Jacobian of the fitted shape) in ``transport_passes`` re-solves.
+    ``landmarks`` adds 2-D reprojection residuals of landmark points (mm at the landmark's depth, Cauchy-robust
+    with ``landmark_robust_mm``) to every step and to the final polish; ``arkit_prior`` pulls each weight towards a
+    target. A frame is solved when it has ``min_vertices`` dense vertices or ``min_landmarks`` landmarks."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
+    if landmarks is not None:
+        valid |= (landmarks.weight > 0).sum(1) >= min_landmarks
     obs_all = np.nonzero((C[valid] > 0).any(0))[0] if valid.any() else np.zeros(0, int)
     obs = _solve_subset(head, obs_all, max_vertices)
+    if len(obs) == 0:          # landmarks only: a few unobserved vertices keep the dense arrays' shapes
+        obs = np.arange(0, head.n_vertices, max(1, head.n_vertices // 32))
     rot = np.tile(np.eye(3), (T, 1, 1))
     tr = np.zeros((T, 3))
     dz = np.zeros(T)
@@ -119,28 +157,38 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     Yv = Y[vi][:, obs].astype(f32)
     Cv = C[vi][:, obs].astype(f32)
     Rv = ray[vi][:, obs].astype(f32) if ray is not None else None
+    lm = ap = None
+    if landmarks is not None:
+        lm = landmarks.take(vi)
+        lm = LandmarkTerm(lm.uv.astype(np.float64), lm.weight.astype(np.float64), lm.K, lm.mu, lm.B, lm.A)
+    if arkit_prior is not None:
+        ap = arkit_prior.take(vi)
+    extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm)
     prior = None
-    if fit_identity:
-        prior = np.diag(identity_noise_mm ** 2 * Cv.sum(1).mean() / len(obs)
-                        / head.identity_std.astype(np.float64) ** 2)
-    st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps)
+    if fit_identity:      # per observed point (dense vertex or landmark), the noise the prior is weighed against
+        per_point = (Cv.sum() + (0.0 if lm is None else lm.weight.sum())) / len(vi) \
+            / (len(obs) + (0 if lm is None else lm.mu.shape[0]))
+        prior = np.diag(identity_noise_mm ** 2 * max(per_point, 1e-9) / head.identity_std.astype(np.float64) ** 2)
+    init = _initial_pose(Yv, Cv, head.vertices[obs], lm)
+    dense = (Cv > 0).sum(1) >= min_vertices
+    st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
     # Noisy observations (a network far from the ground truth) must not buy a freak identity or noise-fitting
     # expressions: when the fit's residual is well above the assumed noise, the priors are scaled by the
     # residual variance (the Bayesian weight of a prior grows with the data's noise) and the fit is redone. The L1
     # boost stops at L1_BOOST_MAX: beyond it the residual is mostly uncorrelated noise, which 1,000 vertices average
     # out, and a larger L1 would zero real expressions (6 mm i.i.d. noise as in tests/test_bake_solve.py's
     # noisy-observation test: weight MAE 0.016 capped, 0.026 not).
-    sigma = float(np.nanmedian(st[5])) if np.isfinite(st[5]).any() else 0.0
+    sigma = float(np.nanmedian(st[5][dense])) if np.isfinite(st[5][dense]).any() else 0.0
     boost = (sigma / identity_noise_mm) ** 2 if identity_noise_mm > 0 else 1.0
     if boost > 2.0:
         prior = None if prior is None else prior * boost
         l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
-        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st)
+        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **extra)
     if offset is not None and transport_passes > 0:
         stretch = _Stretch(head, obs, offset[vi][:, obs])
         for _ in range(transport_passes):
             st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, max(2, iterations // 2), l1, l2, robust_mm, sweeps,
-                               init=st, delta=stretch(st[4], st[3]))
+                               init=st, delta=stretch(st[4], st[3]), **extra)
     Rt, tt, dzv, Wv, idv, rms_v = st
     if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
         Ca = C[vi][:, obs_all].astype(np.float64)
@@ -171,7 +219,52 @@ def _rodrigues(om: np.ndarray) -> np.ndarray:
     return np.eye(3) + s * Kx + (1 - c) * (Kx @ Kx)
 
 
-def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=None, delta=None):
+def _initial_pose(Yv, Cv, mu, lm: LandmarkTerm | None):
+    """Start of the solve per frame on the template (neutral, mean identity): a weighted rigid Kabsch of the dense
+    vertices where a frame has them, else PnP of the landmark points (OpenCV); (R, t, dz, w, id)."""
+    T = len(Cv)
+    R, t = kabsch(np.broadcast_to(mu, Yv.shape), Yv, Cv)
+    R, t = np.array(R), np.array(t)
+    if lm is not None:
+        import cv2
+        for i in np.nonzero((Cv > 0).sum(1) < 3)[0]:
+            ok = lm.weight[i] > 0
+            good, rv, tv = cv2.solvePnP(lm.mu[ok].astype(np.float64), lm.uv[i, ok].astype(np.float64),
+                                        np.asarray(lm.K, np.float64), None, flags=cv2.SOLVEPNP_SQPNP)
+            if good:
+                R[i], t[i] = cv2.Rodrigues(rv)[0], tv.ravel()
+    return R, t, np.zeros(T), np.zeros((T, 52)), None
+
+
+def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust):
+    """Residuals and Jacobians of the landmark term at the current state, in mm at each landmark's depth:
+    r = (project(X) - uv) * z / f for X = R (M + s), M = mu + B id + A w (exactly linear in X). Returns J (T, 2L, 59) over [om, s, dz, w], Ji
+    (T, 2L, n) over the identity, r (T, 2L) and the robust weights c (T, 2L)."""
+    T, L = lm.weight.shape
+    M = lm.mu + np.tensordot(idv, lm.B, 1) + (w @ lm.A.reshape(52, -1)).reshape(T, L, 3)
+    P = M + s[:, None, :]
+    X = np.einsum("tij,tlj->tli", Rt, P)
+    fx, fy, cx, cy = lm.K[0, 0], lm.K[1, 1], lm.K[0, 2], lm.K[1, 2]
+    Pm = np.zeros((T, L, 2, 3))                                # r = Pm X: the image error times z / f, linear in X
+    Pm[..., 0, 0] = Pm[..., 1, 1] = 1.0
+    Pm[..., 0, 2], Pm[..., 1, 2] = (cx - lm.uv[..., 0]) / fx, (cy - lm.uv[..., 1]) / fy
+    r = np.einsum("tlij,tlj->tli", Pm, X)                                          # (T, L, 2) mm
+    r = np.where(lm.weight[..., None] > 0, r, 0.0)
+    Q = Pm @ Rt[:, None]                                                           # (T, L, 2, 3) d r / d (head pt)
+    skew = np.einsum("ijk,tlk->tlij", -_EPS, P)                                    # [P]x
+    J = np.zeros((T, L, 2, 59))
+    J[..., :3] = -Q @ skew
+    J[..., 3:6] = Q
+    J[..., 7:] = np.einsum("tlik,alk->tlia", Q, lm.A)
+    Ji = np.einsum("tlik,nlk->tlin", Q, lm.B)
+    c = lm.weight
+    if robust:
+        c = c / (1 + (r * r).sum(-1) / rho ** 2)
+    return J.reshape(T, 2 * L, 59), Ji.reshape(T, 2 * L, -1), r.reshape(T, -1), np.repeat(c, 2, axis=1)
+
+
+def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=None, delta=None,
+                  lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, lm_rho: float = 3.0):
     """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
     shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
 
@@ -202,13 +295,15 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         w = np.zeros((T, 52))
         idv = np.zeros(n)
     else:
-        Rt, tt, dz, w, idv = (np.array(x, np.float64) for x in init[:5])
+        Rt, tt, dz, w = (np.array(x, np.float64) for x in init[:4])
+        idv = np.zeros(n) if init[4] is None else np.array(init[4], np.float64)
     s = np.einsum("tji,tj->ti", Rt, tt)                                    # R^T t
     if delta is not None:
         mu = mu + delta                                                    # (T, Vo, 3): per-frame template
     c = Cv
     scale = None
     depth = np.maximum((Cv * Yv[..., 2]).sum(1) / np.maximum(Cv.sum(1), 1e-9), 1.0).astype(np.float64)   # (T,) mm
+    depth = np.where(Cv.sum(1) > 0, depth, np.maximum(np.abs(tt[:, 2]), 1.0))      # landmark-only frames
     F = np.zeros((T, Vo, 10), f32)                                         # per vertex [X, r, e, 1]
     F[..., 9] = 1
     for it in range(iterations + 1):
@@ -233,8 +328,12 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
         Hwi = (c @ P_AB).reshape(T, 52, n).astype(np.float64)
         Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + (prior if prior is not None else 0)
+        if lm is not None:
+            Jl, Jli, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, it >= 1)
+            Jc = Jl * cl[..., None]
+            Hl = Jc.transpose(0, 2, 1) @ Jl                                        # (T, 59, 59)
         if scale is None:
-            scale = np.einsum("tii->ti", Gw).mean(1, keepdims=True) + 1e-9
+            scale = np.einsum("tii->ti", Gw + (Hl[:, 7:, 7:] if lm is not None else 0)).mean(1, keepdims=True) + 1e-9
         XX, XR_, Xe = mom[:, :3, :3], mom[:, 3:6, :3], mom[:, 6:9, :3]
         sc, SX, Sr, Se = mom[:, 9, 9], mom[:, 9, :3], mom[:, 9, 3:6], mom[:, 9, 6:9]
         H = np.zeros((T, nf, nf))
@@ -245,7 +344,7 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         H[:, :3, 6] = H[:, 6, :3] = np.einsum("ijk,tjk->ti", _EPS, XR_)   # sum c r x X
         H[:, 3:6, 3:6] = sc[:, None, None] * np.eye(3)
         H[:, 3:6, 6] = H[:, 6, 3:6] = -Sr
-        H[:, 6, 6] = np.trace(mom[:, 3:6, 3:6], axis1=1, axis2=2) + 1e-6 * sc
+        H[:, 6, 6] = np.trace(mom[:, 3:6, 3:6], axis1=1, axis2=2) + 1e-6 * sc + (sc <= 0)   # no dense: dz stays
         S = (Fc[:, [0, 1, 2, 3, 4, 5, 9]].reshape(T * 7, Vo) @ ABp).reshape(T, 7, 52 + n, 3).astype(np.float64)
         Hfx = np.concatenate([np.einsum("ijk,tjak->tia", _EPS, S[:, :3]), S[:, 6].transpose(0, 2, 1),
                               -np.einsum("tkak->ta", S[:, 3:6])[:, None]], 1)   # (T, 7, 52 + n)
@@ -260,6 +359,14 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         g[:, 3:6] = -Se
         g[:, 6] = np.trace(mom[:, 3:6, 6:9], axis1=1, axis2=2)
         g[:, 7:] = -(ce @ Af.T) + l1 * scale + l2 * scale * w
+        if lm is not None:
+            H += Hl
+            g += np.einsum("tkf,tk->tf", Jc, rl)
+            Hxi += Jc.transpose(0, 2, 1) @ Jli
+        if ap is not None:
+            ps = ap.strength * scale
+            H[:, np.arange(7, nf), np.arange(7, nf)] += ps
+            g[:, 7:] += ps * (w - ap.target)
         # projected Newton: weights at a bound whose gradient pushes outwards stay there
         act = ((w <= 0) & (g[:, 7:] > 0)) | ((w >= 1) & (g[:, 7:] < 0))
         if act.any():
@@ -272,6 +379,9 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
             Hxi[ta, ia, :] = 0
         if prior is not None:
             gi = -(ce.sum(0, dtype=np.float64) @ Bm) + prior @ idv
+            if lm is not None:
+                gi = gi + np.einsum("tkn,tk->n", Jli * cl[..., None], rl)
+                Hii = Hii + np.einsum("tkn,tkm->nm", Jli * cl[..., None], Jli)
             sol = np.linalg.solve(H, np.concatenate([Hxi, g[..., None]], 2))
             Hinv_Hxi, Hinv_g = sol[..., :n], sol[..., n]
             Sch = Hii - np.einsum("tfa,tfb->ab", Hxi, Hinv_Hxi)
@@ -294,7 +404,18 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
     Gw[:, np.arange(52), np.arange(52)] += l2 * scale
     rE = (X - s[:, None, :].astype(f32) - mu - np.tensordot(idv.astype(f32), B, 1)) * c[..., None]
-    w = box_qp(Gw, rE.reshape(T, -1) @ Af.T - l1 * scale, w, sweeps=sweeps)
+    bw = rE.reshape(T, -1) @ Af.T - l1 * scale
+    if lm is not None:       # the landmark residual linearised in the weights at the final pose
+        Jl, _, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, True)
+        Jw = Jl[..., 7:]
+        JwC = Jw * cl[..., None]
+        Gw += JwC.transpose(0, 2, 1) @ Jw
+        bw += np.einsum("tka,tk->ta", JwC, np.einsum("tka,ta->tk", Jw, w) - rl)
+    if ap is not None:
+        ps = ap.strength * scale
+        Gw[:, np.arange(52), np.arange(52)] += ps
+        bw += ps * ap.target
+    w = box_qp(Gw, bw, w, sweeps=sweeps)
     M = mu + np.tensordot(idv.astype(f32), B, 1) + (w.astype(f32) @ Af).reshape(T, Vo, 3)
     e = X - s[:, None, :].astype(f32) - M
     # robust per-frame residual: the median distance over the observed vertices (outliers do not inflate it)

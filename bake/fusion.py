@@ -1,0 +1,76 @@
+"""The real-face models' share of the solve: landmark reprojection terms and a prior on the ARKit weights.
+
+Which term decides what (bake.solve fuses them in one robust Gauss-Newton):
+  * landmarks (MediaPipe's 478, as fixed template points, core.landmark_template): head pose in the image, and the
+    expressions they outline -- lids (blinks), lips (mouth opening, width, smile), brows. They are 2-D, so they say
+    little about distance and head size.
+  * the blendshape model's 52 scores: a per-shape prior (``PRIOR_STRENGTH``), strongest where landmarks are weakest
+    (blinks, whose lid motion is a few pixels) and absent for tongueOut, which the model lacks.
+  * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape, and the
+    regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
+Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
+cheek on a turned head and gets a low weight; the irises ride the eyeballs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core import landmark_template as lt
+from core.head_model import ARKIT_NAMES, HeadModel
+
+from .solve import ArkitPrior, LandmarkTerm
+
+GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
+GROUPS = {"lips": lt.LIPS, "eyes": lt.RIGHT_EYE + lt.LEFT_EYE, "brows": lt.RIGHT_BROW + lt.LEFT_BROW,
+          "nose": lt.NOSE, "oval": lt.FACE_OVAL}
+SOLVE_LANDMARKS = np.array(sorted({i for g in GROUPS.values() for i in g}))
+_WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx) for i in SOLVE_LANDMARKS])
+
+# Landmarks as a whole weigh LANDMARK_SHARE x the frame's dense vertices (their summed confidences), so the balance
+# does not depend on the network's confidence scale or on how many vertices it saw.
+LANDMARK_SHARE = 0.2
+# Strength of the blendshape scores as targets for our weights (bake.solve.ArkitPrior units), per shape.
+PRIOR_DEFAULT = 0.05
+PRIOR_STRENGTH = {"eyeBlinkLeft": 2.0, "eyeBlinkRight": 2.0, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3,
+                  "browInnerUp": 0.3, "browDownLeft": 0.3, "browDownRight": 0.3, "browOuterUpLeft": 0.3,
+                  "browOuterUpRight": 0.3, "tongueOut": 0.0}
+MIN_PRESENCE = 0.5
+
+
+# Where landmarks outline the face (lids, lips, brows) they decide the expression: the dense vertices around them
+# yield (weight x (1 - DENSE_YIELD) at a landmark, fading over YIELD_MM), since the network under-reads expressions
+# there and a compromise between the two is a wrong shape for both.
+DENSE_YIELD = 0.9
+YIELD_MM = 12.0
+_YIELDING = lt.LIPS + lt.RIGHT_EYE + lt.LEFT_EYE + lt.RIGHT_BROW + lt.LEFT_BROW
+
+
+def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(V,) factor on the dense vertices' confidences when landmarks are fused."""
+    from scipy.spatial import cKDTree
+    template = template or lt.load()
+    anchors = template.points(head.vertices.astype(np.float64), head)[list(_YIELDING)]
+    d, _ = cKDTree(anchors).query(head.vertices.astype(np.float64))
+    return (1.0 - DENSE_YIELD * np.exp(-(d / YIELD_MM) ** 2)).astype(np.float32)
+
+
+def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.ndarray, K: np.ndarray,
+                  head: HeadModel, template: lt.LandmarkTemplate | None = None) -> LandmarkTerm:
+    """The solve's landmark term from per-frame landmarks (T, 478, >=2) frame pixels (NaN where none), presence
+    (T,), and the frames' summed dense confidences (T,) (0 where the network saw nothing)."""
+    template = template or lt.load()
+    uv = np.asarray(landmarks, np.float64)[:, SOLVE_LANDMARKS, :2]
+    ok = np.isfinite(uv).all(-1) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
+    dense = np.asarray(dense_weight, np.float64)
+    scale = np.where(dense > 0, dense, np.median(dense[dense > 0]) if (dense > 0).any() else 1.0)
+    weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _WEIGHT.sum())[:, None], 0.0)
+    mu, B, A = template.basis(head, SOLVE_LANDMARKS)
+    return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
+
+
+def arkit_prior(scores: np.ndarray, presence: np.ndarray) -> ArkitPrior:
+    """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights."""
+    scores = np.asarray(scores, np.float64)
+    strength = np.array([PRIOR_STRENGTH.get(n, PRIOR_DEFAULT) for n in ARKIT_NAMES])
+    ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
+    return ArkitPrior(np.clip(np.nan_to_num(scores), 0.0, 1.0), np.where(ok, strength, 0.0))
