@@ -21,7 +21,7 @@ from core import head_model
 from core.errors import BakeError, Cancelled
 from core.framing import Reframer
 from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
-from core.types import CropBox
+from core.types import CropBox, FaceState
 
 from .correspond import VertexObservation, anchors, correspond, offsets, stack
 from .filter import temporal_filter
@@ -147,20 +147,23 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     return (cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else image.copy()), s
 
 
-def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int, stride: int) -> list:
+def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int, stride: int,
+                     faces: list) -> list:
     """(slot, box, recrop) for the faceless frames before ``image`` (the frame where the face was found, at
     ``face_box``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
-    partly hidden face, or a detector miss mid-clip, is recovered by optical flow from the first good frame.
-    Boxes are in full-frame pixels."""
+    partly hidden face, or a detector miss mid-clip, is recovered by landmark tracking from the first good frame.
+    Boxes are in full-frame pixels; each recovered frame's FaceState (full-frame pixels) goes into ``faces[slot]``."""
     from core.track import FaceTracker
     small, s = _small(image)
-    back = FaceTracker(smoothing=0.5, redetect_every=max(1, 10 // stride))
+    back = FaceTracker()
     back.start(small, tuple(v * s for v in face_box))
     out = []
     for slot, img, s_k in reversed(missed):
-        box = back.update(img)
-        if box is None:
+        state = back.update(img)
+        if state is None:
             break
+        faces[slot] = state.scaled(1.0 / s_k)
+        box = state.box
         out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k), recropper(img, s_k, size)))
     return out
 
@@ -192,8 +195,9 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         last = reported if config.end is None else min(reported, int(config.end))
         total = max(1, -(-(last - config.start) // config.stride))
         choose = "largest" if config.face_point is None else (config.face_point[0] * W, config.face_point[1] * H)
-        tracker = FaceTracker(smoothing=0.5, choose=choose)
+        tracker = FaceTracker(choose=choose)
         frames: list[int] = []
+        faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (not used yet)
         observations: list[VertexObservation | None] = []
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
 
@@ -216,19 +220,21 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
         t = time.perf_counter()
         for frame in footage:
-            box = tracker.update(frame.image)
+            state = tracker.update(frame.image)
             slot = len(frames)
             frames.append(int(frame.index))
             observations.append(None)
-            if box is None:
+            faces.append(state)
+            if state is None:
                 if config.backfill:
                     missed.append((slot, *_small(frame.image)))
                     del missed[:-config.backfill]
             else:
                 if missed:     # the face is found again: follow it backwards over the frames that had none
-                    pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride))
+                    pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride,
+                                                    faces))
                     missed.clear()
-                pending.append((slot, box, recropper(frame.image, 1.0, S)))
+                pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
             stage["decode+track"] += time.perf_counter() - t
             if len(pending) >= config.batch:
                 if cancel is not None and cancel():

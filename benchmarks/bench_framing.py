@@ -1,5 +1,5 @@
-"""How far the face tracker's crop (core.track.face_to_crop) sits from the crop the network was trained on, and the
-tracker constants that would remove the gap. Prints JSON and writes benchmarks/results/framing.json.
+"""How far the face tracker's crop (core.track.crop_from_landmarks) sits from the crop the network was trained on, and
+the tracker constants that would remove the gap. Prints JSON and writes benchmarks/results/framing.json.
 
     python benchmarks/bench_framing.py [--seeds 5 7 11 12] [--frames 32] [--footage ../shared/footage]
 
@@ -10,8 +10,9 @@ next batch. This script records the offset each batch ends with:
     canonical maps in place of the network (bench_e2e's "ground truth maps"), so the pose, and hence the
     training framing, is the true one;
   * on the real clips with the bundled network (no truth there; the framing the network's own poses converge to).
-Suggested constants: CROP_SCALE * exp(median log ratio) and CROP_CENTER_Y + median y shift * CROP_SCALE (the
-frontal Haar box is square, so its height is its width). The x shift is reported only (left/right turns cancel).
+Suggested constants: CROP_SCALE * exp(median log ratio) and CROP_CENTER_Y + median y shift * CROP_SCALE (both
+constants are in units of the landmarks' spread, and the crop side is CROP_SCALE of it; the face's downward
+direction is close to the image's on these clips). The x shift is reported only (left/right turns cancel).
 """
 from __future__ import annotations
 

@@ -69,7 +69,11 @@ class Dlib68:
     """Detector + predictor with the previous face remembered (call ``reset`` between clips)."""
 
     def __init__(self):
-        import dlib
+        try:
+            import dlib
+        except ImportError:
+            raise SystemExit("dlib is not installed: pip install -r requirements/oracle.txt "
+                             "(or run bench_real.py with --no-oracle)") from None
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(predictor_path()))

@@ -156,7 +156,8 @@ def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int =
                 if k >= max_frames:
                     break
                 img = frame.image
-                box = tracker.update(img)
+                state = tracker.update(img)
+                box = None if state is None else state.box
                 if box is not None and K is None:
                     K = intrinsics(img.shape[1], img.shape[0])
                     reframer = Reframer(pred, lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)

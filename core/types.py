@@ -48,6 +48,21 @@ class CropBox:
 
 
 @dataclass(frozen=True, eq=False)
+class FaceState:
+    """What the face tracker (core.track) reports for one frame with a face."""
+    box: CropBox             # the dense network's square crop in the training framing (core.framing), frame px
+    landmarks: np.ndarray    # (478, 3) float32 MediaPipe landmarks, frame pixels (z: relative depth, same scale)
+    presence: float          # the landmark model's face-presence probability
+    blendshapes: np.ndarray  # (52,) float32 scores in core.head_model.ARKIT_NAMES order; tongueOut is NaN
+
+    def scaled(self, factor: float) -> "FaceState":
+        """The same state in a frame scaled by ``factor`` (e.g. from a downscaled copy back to the frame)."""
+        f = float(factor)
+        return FaceState(CropBox(self.box.x0 * f, self.box.y0 * f, self.box.size * f),
+                         (self.landmarks * f).astype(np.float32), self.presence, self.blendshapes)
+
+
+@dataclass(frozen=True, eq=False)
 class Frame:
     index: int               # frame number in the source (after range/stride)
     time: float              # seconds
