@@ -67,7 +67,16 @@ def _python313() -> str | None:
 
 
 def venv_313() -> Path:
-    """``.venv313/bin/python`` with ``BPY_313`` installed (built on first use, reused while its marker matches)."""
+    """``.venv313/bin/python`` with ``BPY_313`` installed (built on first use, reused while its marker matches;
+    concurrent test runs wait for one another's build)."""
+    import fcntl
+    import tempfile
+    with open(Path(tempfile.gettempdir()) / "face_capture_venv313.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_venv_313()
+
+
+def _build_venv_313() -> Path:
     py = VENV_313 / "bin" / "python"
     marker = VENV_313 / ".face_capture_ready"
     if marker.is_file() and marker.read_text().strip() == BPY_313 and py.exists():
