@@ -37,7 +37,7 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
-(cyan; shared points larger) and dlib's (magenta), and a plot of the signals over time (mesh cyan, dlib magenta,
+(cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals over time (mesh cyan, dlib magenta,
 MediaPipe yellow; shaded where dlib sees the eye closed). These images show third-party footage and must never be
 committed.
 """
@@ -185,7 +185,8 @@ MESH_RGB, DLIB_RGB, MP_RGB = (0, 220, 255), (255, 0, 200), (255, 220, 0)
 
 
 def write_oracle_pictures(path: Path, arrays: dict, folder: Path, n_strip: int = 6, tile: int = 300) -> None:
-    """``oracle_strip.png``: face crops with mesh points and dlib's; ``signals.png``: the signals over time."""
+    """``oracle_strip.png``: face crops with mesh points and dlib's (evenly spaced frames plus dlib's most closed eye
+    and widest mouth); ``signals.png``: the signals over time."""
     import cv2
     from core.footage import open_footage
     folder.mkdir(parents=True, exist_ok=True)
@@ -209,15 +210,17 @@ def write_oracle_pictures(path: Path, arrays: dict, folder: Path, n_strip: int =
             s = tile / (2 * half)
             A = np.array([[s, 0, tile / 2 - s * c[0]], [0, s, tile / 2 - s * c[1]]])
             img = cv2.warpAffine(frame.image, A, (tile, tile), flags=cv2.INTER_LINEAR)
-            shared = set(fs.MP_INDEX.tolist())
-            for j, q in enumerate(m):
-                if np.isfinite(q).all():
-                    q = A[:, :2] @ q + A[:, 2] - 0.5
-                    cv2.circle(img, tuple(int(round(x)) for x in q), 3 if j in shared else 1, MESH_RGB, -1,
-                               cv2.LINE_AA)
-            for q in d:
+            def px(q):
                 q = A[:, :2] @ q + A[:, 2] - 0.5
-                cv2.circle(img, tuple(int(round(x)) for x in q), 2, DLIB_RGB, -1, cv2.LINE_AA)
+                return tuple(int(round(x)) for x in q)
+            for q in m[np.isfinite(m).all(1)]:
+                cv2.circle(img, px(q), 1, MESH_RGB, -1, cv2.LINE_AA)
+            for q in d:
+                cv2.circle(img, px(q), 2, DLIB_RGB, -1, cv2.LINE_AA)
+            for qm, qd in zip(arrays["mesh_named"][k], arrays["dlib_named"][k]):   # shared points: mesh -> dlib
+                if np.isfinite(qm).all():
+                    cv2.line(img, px(qm), px(qd), (255, 255, 255), 1, cv2.LINE_AA)
+                    cv2.circle(img, px(qm), 3, MESH_RGB, -1, cv2.LINE_AA)
             cv2.putText(img, f"frame {frame.index}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
                         cv2.LINE_AA)
             tiles[k] = img
@@ -260,6 +263,9 @@ def signal_plot(arrays: dict, width: int = 1200, row: int = 120) -> np.ndarray:
         cv2.putText(img, f"{title}  [{lo:.2f}, {hi:.2f}]", (left, y0 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     (0, 0, 0), 1, cv2.LINE_AA)
         cv2.line(img, (0, y0 + row - 1), (width, y0 + row - 1), (180, 180, 180), 1)
+    for t in range(0, T, 50):                                  # frame ticks (index into the decoded frames)
+        cv2.putText(img, str(int(arrays["frames"][t])), (int(xs[t]) - 8, img.shape[0] - 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.35, (90, 90, 90), 1, cv2.LINE_AA)
     x = width - 330
     for name, rgb in (("mesh", MESH_RGB), ("dlib", DLIB_RGB), ("mediapipe", MP_RGB)):
         if name in series:
