@@ -37,9 +37,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
-(cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals over time (mesh cyan, dlib magenta,
-MediaPipe yellow; shaded where dlib sees the eye closed). These images show third-party footage and must never be
-committed.
+(cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
+over time (mesh cyan, dlib magenta, MediaPipe yellow; shaded where dlib sees the eye closed). These images show
+third-party footage and must never be committed.
 """
 from __future__ import annotations
 
