@@ -31,6 +31,8 @@ from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
 
+FUSION_MODES = ("fused", "dense", "landmarks")
+
 
 @dataclass(frozen=True)
 class ReconConfig:
@@ -54,6 +56,8 @@ class ReconConfig:
                                            # twice the network time, less noise
     reframe: int = 2                       # at most this many more network passes per frame on the crop that the
                                            # previous pass's head pose gives (core.framing); 0 = the tracker's crop
+    fusion: str = "fused"                  # "fused" | "dense" | "landmarks": which observations the solve uses
+                                           # (bake.fusion says which term decides what); the others are ablations
 
     def __post_init__(self):
         if self.head_motion not in HEAD_MOTIONS:
@@ -71,6 +75,8 @@ class ReconConfig:
             raise BakeError(f"face_point must be (x, y) fractions of the frame in 0..1, got {self.face_point!r}")
         if int(self.backfill) < 0:
             raise BakeError(f"backfill must be >= 0, got {self.backfill}")
+        if self.fusion not in FUSION_MODES:
+            raise BakeError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
         if not 0 <= int(self.reframe) <= 5:
             raise BakeError(f"reframe must be in 0..5 network passes, got {self.reframe}")
         if int(self.batch) < 1 or int(self.max_gap) < 0:
@@ -107,21 +113,36 @@ def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
                       image_size: tuple, head=None, smoothing: float = 0.5, residual_keys: int = 0,
                       head_motion: str = "object", max_gap: int = 12, footage_path: str = "",
-                      stage_seconds: dict | None = None) -> tuple[SceneTracks, BakeStats]:
-    """The pure bake from per-frame vertex observations (None = no face in that frame)."""
+                      stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
+                      fusion: str = "fused") -> tuple[SceneTracks, BakeStats]:
+    """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
+    tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
     Y, ray, C = stack(observations, head.n_vertices)
+    lm = prior = None
+    if faces is not None and fusion != "dense" and any(f is not None for f in faces):
+        from . import fusion as fz
+        T = len(faces)
+        marks = np.full((T, 478, 2), np.nan)
+        presence = np.zeros(T)
+        scores = np.full((T, 52), np.nan)
+        for i, f in enumerate(faces):
+            if f is not None:
+                marks[i], presence[i], scores[i] = f.landmarks[:, :2], f.presence, f.blendshapes
+        C = np.zeros_like(C) if fusion == "landmarks" else C * fz.dense_weight_map(head)
+        lm = fz.landmark_term(marks, presence, C.sum(1), K, head)
+        prior = fz.arkit_prior(scores, presence)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, z_origin=anchors(observations),
-                offset=offsets(observations, head.n_vertices))
+                offset=offsets(observations, head.n_vertices), landmarks=lm, arkit_prior=prior)
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
     W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
-    conf = C.sum(1)
+    conf = C.sum(1) if lm is None else C.sum(1) + lm.weight.sum(1)
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=52)
@@ -197,7 +218,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         choose = "largest" if config.face_point is None else (config.face_point[0] * W, config.face_point[1] * H)
         tracker = FaceTracker(choose=choose)
         frames: list[int] = []
-        faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (not used yet)
+        faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
         observations: list[VertexObservation | None] = []
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
 
@@ -254,7 +275,8 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         raise BakeError(f"no face was found in any of the {len(frames)} frames of {config.source}")
     report(0.92, "solving pose, identity and expressions")
     tracks, stats = bake_observations(observations, np.array(frames), fps, K, (W, H), head, config.smoothing,
-                                      config.residual_keys, config.head_motion, config.max_gap, footage_path, stage)
+                                      config.residual_keys, config.head_motion, config.max_gap, footage_path, stage,
+                                      faces, config.fusion)
     report(1.0, "done")
     stats = BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
                       time.perf_counter() - t_start, stats.stage_seconds, tuple(warnings) + stats.warnings)

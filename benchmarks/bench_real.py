@@ -153,7 +153,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool) -> tuple[dict, dic
 
 
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
-             mediapipe: bool = False) -> tuple[dict, dict | None]:
+             mediapipe: bool = False, fusion: str = "fused") -> tuple[dict, dict | None]:
     captured = {}
     original = pipeline.bake_observations
 
@@ -163,7 +163,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     pipeline.bake_observations = capture
     try:
         t = time.perf_counter()
-        tracks, stats = pipeline.reconstruct(pipeline.ReconConfig(source=str(path),
+        tracks, stats = pipeline.reconstruct(pipeline.ReconConfig(source=str(path), fusion=fusion,
                                                                   model_path=None if model == "default" else model))
         seconds = time.perf_counter() - t
     finally:
@@ -321,6 +321,8 @@ def main(argv=None) -> int:
     ap.add_argument("--oracle-json", default=str(ROOT / "benchmarks" / "results" / "real_oracle.json"))
     ap.add_argument("--no-oracle", action="store_true", help="skip the dlib comparison (no requirements/oracle.txt)")
     ap.add_argument("--mediapipe", action="store_true", help="also measure MediaPipe's own landmarks (reference)")
+    ap.add_argument("--fusion", default="fused", choices=pipeline.FUSION_MODES,
+                    help="which observations the solve uses (the others are ablations; bake.fusion)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
@@ -329,11 +331,11 @@ def main(argv=None) -> int:
         return 0
     head = head_model.load()
     machine = f"{platform.machine()} {os.cpu_count()} cores"
-    res = dict(machine=machine, model=a.model, clips={})
-    versus = dict(machine=machine, model=a.model, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+    res = dict(machine=machine, model=a.model, fusion=a.fusion, clips={})
+    versus = dict(machine=machine, model=a.model, fusion=a.fusion, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
-                                           oracle=not a.no_oracle, mediapipe=a.mediapipe)
+                                           oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
