@@ -1,0 +1,144 @@
+"""Retarget onto a character built in the test, calibration on top, head motion onto an object and a bone (bpy)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bake.calibrate import Calibration
+from bake.retarget import take_from_tracks
+
+from .conftest import make_tracks
+
+# a character with a subset of the ARKit shapes under the Live Link Face / side-suffix variant, plus its own keys
+CHARACTER_KEYS = ("EyeBlink_L", "EyeBlink_R", "JawOpen", "MouthSmile_L", "MouthSmile_R", "BrowInnerUp",
+                  "MouthFunnel", "Cheek_Puff", "CustomSneer")
+CHARACTER_ARKIT = {"EyeBlink_L": "eyeBlinkLeft", "EyeBlink_R": "eyeBlinkRight", "JawOpen": "jawOpen",
+                   "MouthSmile_L": "mouthSmileLeft", "MouthSmile_R": "mouthSmileRight", "BrowInnerUp": "browInnerUp",
+                   "MouthFunnel": "mouthFunnel", "Cheek_Puff": "cheekPuff"}
+
+
+def _mesh_with_keys(bpy, name, keys):
+    me = bpy.data.meshes.new(name)
+    me.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0)], [], [(0, 1, 3, 2)])
+    obj = bpy.data.objects.new(name, me)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for k in keys:
+        kb = obj.shape_key_add(name=k, from_mix=False)
+        kb.data[0].co.z = 0.1
+    return obj
+
+
+def _curves(obj):
+    from bake.blender_retarget import action_fcurves
+    key = obj.data.shape_keys
+    return {fc.data_path.split('"')[1]: fc for fc in action_fcurves(key.animation_data.action)}
+
+
+@pytest.fixture()
+def character(bpy_mod, empty_scene):
+    face = _mesh_with_keys(bpy_mod, "Face", CHARACTER_KEYS)
+    teeth = _mesh_with_keys(bpy_mod, "Teeth", ("jaw_open",))
+    lashes = _mesh_with_keys(bpy_mod, "Lashes", ("eyeBlink.L", "eyeBlink.R"))
+    hat = _mesh_with_keys(bpy_mod, "Hat", ())
+    return face, teeth, lashes, hat
+
+
+def test_retarget_drives_exactly_the_shapes_the_character_has(bpy_mod, character, head):
+    from bake.blender_retarget import retarget
+    face, teeth, lashes, hat = character
+    tr = make_tracks(head, n_frames=30)
+    take = take_from_tracks(tr)
+    res = retarget(take, [face, teeth, lashes, hat])
+    curves = _curves(face)
+    assert set(curves) == set(CHARACTER_ARKIT)                      # not CustomSneer, nothing invented
+    for target, arkit in CHARACTER_ARKIT.items():
+        j = tr.key_names.index(arkit)
+        for i in (0, 11, 29):
+            assert curves[target].evaluate(float(tr.frames[i])) == pytest.approx(float(tr.weights[i, j]), abs=1e-6)
+    assert set(_curves(teeth)) == {"jaw_open"} and set(_curves(lashes)) == {"eyeBlink.L", "eyeBlink.R"}
+    m = res.matches["Face"]
+    assert len(m.missing) == 52 - len(CHARACTER_ARKIT) and "eyeWideLeft" in m.missing and m.unmatched == ("CustomSneer",)
+    text = res.text()
+    assert "Face: 44 ARKit shapes missing" in text and "tongueOut" in text and "mouthSmileLeft" not in \
+        text.split("missing:")[1].split("\n")[0]
+    assert "Hat: no shape keys" in text
+    # f-curves grouped by region for the Graph Editor; the shape key the curve drives resolves by its name
+    key = face.data.shape_keys
+    assert curves["EyeBlink_L"].group.name == "Eyes" and curves["JawOpen"].group.name == "Jaw"
+    assert key.path_resolve(curves["JawOpen"].data_path.rsplit(".", 1)[0]).name == "JawOpen"
+
+
+def test_take_from_our_head_round_trips(bpy_mod, empty_scene, head):
+    from bake import blender_io
+    from bake.blender_retarget import take_from_object
+    tr = make_tracks(head, n_frames=20)
+    coll = blender_io.build_scene(tr, name="FC")
+    take = take_from_object(coll.objects["FC_Head"])
+    ref = take_from_tracks(tr)
+    assert take.names == ref.names
+    np.testing.assert_allclose(take.frames, ref.frames)
+    np.testing.assert_allclose(take.weights, ref.weights, atol=1e-6)
+    np.testing.assert_allclose(take.head_rotation, ref.head_rotation, atol=1e-5)
+
+
+def test_calibration_changes_values_and_is_undone(bpy_mod, character, head):
+    from bake.blender_retarget import (CALIB, RAW, action_fcurves, clear_calibration, get_calibration, retarget,
+                                       set_calibration)
+    face = character[0]
+    tr = make_tracks(head, n_frames=30)
+    take = take_from_tracks(tr)
+    cal = Calibration(region_gain={"eyes": 0.5}, shape_offset={"jawOpen": 0.1}).with_neutral(
+        take.weights, take.names, take.frames, frame=float(tr.frames[3]))
+    retarget(take, [face], calibration=cal)
+    key = face.data.shape_keys
+    raw = key[RAW]
+    assert key.animation_data.action != raw and get_calibration(key) == cal
+    curves = _curves(face)
+    for target in ("EyeBlink_L", "JawOpen", "MouthFunnel"):
+        arkit = CHARACTER_ARKIT[target]
+        expect = cal.apply(take.column(arkit)[:, None], (arkit,))[:, 0]
+        got = np.array([curves[target].evaluate(float(f)) for f in take.frames])
+        np.testing.assert_allclose(got, expect, atol=1e-6)
+    # adjustable afterwards: a new gain, computed from the untouched raw curves
+    set_calibration(key, Calibration(region_gain={"mouth": 2.0}))
+    raw_vals = {fc.data_path: fc.evaluate(5.0) for fc in action_fcurves(raw)}
+    funnel = _curves(face)["MouthFunnel"]
+    assert funnel.evaluate(5.0) == pytest.approx(min(1.0, 2 * raw_vals['key_blocks["MouthFunnel"].value']), abs=1e-6)
+    assert _curves(face)["EyeBlink_L"].evaluate(5.0) == pytest.approx(raw_vals['key_blocks["EyeBlink_L"].value'])
+    # undone: the raw capture is assigned again, unchanged
+    clear_calibration(key)
+    assert key.animation_data.action == raw and CALIB not in key
+    for target, arkit in CHARACTER_ARKIT.items():
+        got = np.array([_curves(face)[target].evaluate(float(f)) for f in take.frames])
+        np.testing.assert_allclose(got, take.column(arkit), atol=1e-6)
+
+
+def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
+    from bake.blender_retarget import action_fcurves, head_deltas, retarget
+    face = character[0]
+    take = take_from_tracks(make_tracks(head, n_frames=24))
+    arm_data = bpy_mod.data.armatures.new("Rig")
+    rig = bpy_mod.data.objects.new("Rig", arm_data)
+    bpy_mod.context.scene.collection.objects.link(rig)
+    bpy_mod.context.view_layer.objects.active = rig
+    bpy_mod.ops.object.mode_set(mode="EDIT")
+    b = arm_data.edit_bones.new("Head")
+    b.head, b.tail = (0, 0, 1.5), (0, 0, 1.8)                 # a head bone pointing up (+Z)
+    bpy_mod.ops.object.mode_set(mode="OBJECT")
+    retarget(take, [face], head_object=rig, head_bone="Head")
+    D = head_deltas(take)
+    # the pose bone's rotation, seen in armature space, equals the head's turn
+    scene = bpy_mod.context.scene
+    for i in (0, 6, 17):
+        scene.frame_set(int(take.frames[i]))
+        pb = rig.pose.bones["Head"]
+        got = np.array(pb.matrix.to_3x3())
+        rest = np.array(pb.bone.matrix_local.to_3x3())
+        np.testing.assert_allclose(got, D[i] @ rest, atol=1e-4)
+    retarget(take, [], head_object=face)
+    for i in (3, 20):
+        scene.frame_set(int(take.frames[i]))
+        np.testing.assert_allclose(np.array(face.matrix_world.to_3x3()), D[i], atol=1e-4)
+    assert sorted(fc.array_index for fc in action_fcurves(face.animation_data.action)
+                  if fc.data_path == "rotation_euler") == [0, 1, 2]
