@@ -14,13 +14,14 @@ Face readers/writers (e.g. pylivelinkface's ``FaceBlendShape`` and importers quo
 """
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import ExportError
+from core.errors import ExportError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +99,73 @@ def write_csv(path, tracks) -> Path:
         if tmp.exists():
             tmp.unlink()
     return p
+
+
+# ---------------------------------------------------------------- reading (our files and the iPhone app's)
+def parse_timecode(text: str, rate: int) -> float:
+    """``HH:MM:SS:FF[.mmm]`` -> frames since 00:00:00:00 at the nominal ``rate`` (the ``.mmm`` sub-frame
+    fraction added)."""
+    try:
+        hh, mm, ss, rest = text.strip().split(":")
+        ff, _, frac = rest.partition(".")
+        return ((int(hh) * 60 + int(mm)) * 60 + int(ss)) * rate + int(ff) + (float("0." + frac) if frac else 0.0)
+    except ValueError:
+        raise InputError(f"not a Live Link Face timecode (HH:MM:SS:FF.mmm): {text!r}") from None
+
+
+def _rotation_from_ypr(ypr: np.ndarray) -> np.ndarray:
+    """(T,3) yaw, pitch, roll -> (T,3,3) head -> OpenCV camera rotations (inverse of ``head_yaw_pitch_roll``)."""
+    y, p, r = (np.asarray(ypr[:, i], np.float64) for i in range(3))
+    T = len(y)
+    Ry = np.zeros((T, 3, 3))
+    Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = np.cos(y), np.sin(y), 1, -np.sin(y), np.cos(y)
+    Rx = np.zeros((T, 3, 3))
+    Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1, np.cos(p), -np.sin(p), np.sin(p), np.cos(p)
+    Rz = np.zeros((T, 3, 3))
+    Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = np.cos(r), -np.sin(r), np.sin(r), np.cos(r), 1
+    return _HEAD_TO_CV @ Ry @ Rx @ Rz
+
+
+def read_csv(path, fps: float | None = None, start_frame: float = 1.0):
+    """A Live Link Face CSV (ours or the iPhone app's) -> ``bake.retarget.Take``.
+
+    Blendshape columns are found by name (any case); the first row lands on scene frame ``start_frame`` and the
+    others follow their timecodes at the nominal rate ``round(fps)``; without ``fps`` the rate is read from the
+    timecodes (the highest frame number within a second + 1, when the take spans a second boundary), else 30.
+    Head yaw/pitch/roll become the head rotation (all zero: no head motion)."""
+    from .retarget import Take, normalize
+    from core.head_model import ARKIT_NAMES
+    p = Path(path).expanduser()
+    try:
+        with open(p, newline="") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read the CSV {p}: {e}") from e
+    if len(rows) < 2 or rows[0][0].strip().lower() != "timecode":
+        raise InputError(f"{p} is not a Live Link Face CSV (a 'Timecode' header and at least one row)")
+    header = [h.strip() for h in rows[0]]
+    arkit = {normalize(n): n for n in ARKIT_NAMES}
+    cols = [(j, arkit[normalize(h)]) for j, h in enumerate(header) if normalize(h) in arkit]
+    if not cols:
+        raise InputError(f"{p} has no ARKit blendshape columns")
+    try:
+        data = np.array([[float(r[j]) for j, _ in cols] for r in rows[1:]])
+        rot_idx = [header.index(c) if c in header else None for c in ROTATION_COLUMNS[:3]]
+        ypr = np.array([[float(r[j]) if j is not None else 0.0 for j in rot_idx] for r in rows[1:]])
+    except (ValueError, IndexError) as e:
+        raise InputError(f"{p}: a row is short or not numeric ({e})") from e
+    codes = [r[0] for r in rows[1:]]
+    if fps is None:
+        ff = [int(c.strip().split(":")[3].split(".")[0]) for c in codes]
+        secs = {c.strip().rsplit(":", 1)[0] for c in codes}
+        rate = max(ff) + 1 if len(secs) > 1 else 30
+        if len(secs) <= 1:
+            log.warning("%s: the frame rate cannot be read from under a second of timecodes; 30 assumed", p)
+    else:
+        rate = max(1, int(round(fps)))
+    idx = np.array([parse_timecode(c, rate) for c in codes])
+    order = np.argsort(idx, kind="stable")
+    names = tuple(n for _, n in cols)
+    head = _rotation_from_ypr(ypr[order]) if np.any(ypr) else None
+    return Take(names=names, weights=data[order], frames=float(start_frame) + idx[order] - idx[order][0],
+                fps=float(fps if fps is not None else rate), head_rotation=head)

@@ -50,3 +50,34 @@ def test_unwritable(head, tmp_path):
     tr = make_tracks(head, n_frames=3)
     with pytest.raises(ExportError):
         export_csv.write_csv(tmp_path / "nope" / "a.csv", tr)
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, None])
+def test_round_trip_export_import(head, tmp_path, fps):
+    """export -> import equals the original within the CSV's 6 decimals (weights, frames, head rotation)."""
+    tr = make_tracks(head, n_frames=60, fps=30.0, first_frame=7)
+    if fps is not None:
+        from dataclasses import replace
+        tr = replace(tr, fps=fps)
+    p = export_csv.write_csv(tmp_path / "take.csv", tr)
+    take = export_csv.read_csv(p, fps=fps, start_frame=7)
+    assert take.fps == (fps or 30.0) and len(take.names) == 52
+    np.testing.assert_array_equal(take.frames, tr.frames)
+    for j, n in enumerate(tr.key_names):
+        np.testing.assert_allclose(take.column(n), tr.weights[:, j], atol=5e-7)
+    np.testing.assert_allclose(take.head_rotation, tr.head_rotation, atol=3e-6)
+
+
+def test_read_iphone_style_timecodes(tmp_path):
+    p = tmp_path / "iphone.csv"
+    names = export_csv.LIVE_LINK_FACE_BLENDSHAPES
+    lines = [",".join(export_csv.HEADER)]
+    for i, code in enumerate(["17:21:02:58.500", "17:21:02:59.000", "17:21:03:00.000", "17:21:03:01.250"]):
+        lines.append(",".join([code, "61"] + [f"{0.01 * i:.6f}"] * 52 + ["0"] * 9))
+    p.write_text("\n".join(lines) + "\n")
+    take = export_csv.read_csv(p)
+    assert take.fps == 60 and take.head_rotation is None
+    np.testing.assert_allclose(take.frames, [1.0, 1.5, 2.5, 3.75])
+    assert take.names == tuple(n[0].lower() + n[1:] for n in names)
+    with pytest.raises(Exception):
+        export_csv.read_csv(tmp_path / "missing.csv")

@@ -142,3 +142,21 @@ def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
         np.testing.assert_allclose(np.array(face.matrix_world.to_3x3()), D[i], atol=1e-4)
     assert sorted(fc.array_index for fc in action_fcurves(face.animation_data.action)
                   if fc.data_path == "rotation_euler") == [0, 1, 2]
+
+
+def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_path):
+    """A Live Link Face CSV (exported by us) drives our head and a character; values equal the original."""
+    from bake import blender_io, export_csv
+    from bake.blender_retarget import retarget
+    tr = make_tracks(head, n_frames=30)
+    take = export_csv.read_csv(export_csv.write_csv(tmp_path / "t.csv", tr), fps=tr.fps, start_frame=tr.frames[0])
+    coll = blender_io.build_scene(make_tracks(head, n_frames=5, seed=3), name="Other")
+    ours = coll.objects["Other_Head"]
+    res = retarget(take, [ours, character[0]], head_object=ours)
+    assert not res.matches["Other_Head"].missing
+    for obj, target, arkit in ((ours, "mouthRollLower", "mouthRollLower"), (character[0], "EyeBlink_R", "eyeBlinkRight")):
+        fc = _curves(obj)[target]
+        j = tr.key_names.index(arkit)
+        got = np.array([fc.evaluate(float(f)) for f in tr.frames])
+        np.testing.assert_allclose(got, tr.weights[:, j], atol=1e-6)
+    assert bpy_mod.context.scene.frame_end == int(tr.frames[-1])
