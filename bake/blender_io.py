@@ -404,6 +404,33 @@ def export_glb(path, collection) -> Path:
     return _write_atomic(path, write)
 
 
+def export_usd(path, collection) -> Path:
+    """Write the collection as USD with Blender's own exporter (``.usd``/``.usda``/``.usdc``/``.usdz``): the head as a
+    SkelRoot whose mesh carries one UsdSkel BlendShape per shape key, their per-frame weights as the time samples of
+    a SkelAnimation (the assigned action: the calibrated curves when a calibration is in force), the head motion as
+    xform time samples, and the camera; atomically."""
+    p = Path(path)
+    if p.suffix.lower() not in (".usd", ".usda", ".usdc", ".usdz"):
+        raise ExportError(f"a USD file name ends in .usd, .usda, .usdc or .usdz, not {p.name}")
+    start, end = _frame_range(collection)
+    sc = bpy.context.scene
+    keep = sc.frame_start, sc.frame_end
+
+    def write(tmp):
+        sc.frame_start, sc.frame_end = start, end
+        try:
+            with _SelectOnly(collection.all_objects):
+                res = bpy.ops.wm.usd_export(
+                    filepath=str(tmp), check_existing=False, selected_objects_only=True, export_animation=True,
+                    export_shapekeys=True, export_uvmaps=True, export_normals=True, export_materials=False,
+                    export_cameras=True, export_lights=False)
+        finally:
+            sc.frame_start, sc.frame_end = keep
+        if "FINISHED" not in res:
+            raise ExportError(f"Blender's USD exporter did not finish ({res})")
+    return _write_atomic(path, write)
+
+
 def save_blend(path) -> Path:
     """Save the current file as a copy at ``path`` atomically (the session's own file path is unchanged)."""
     def write(tmp):
