@@ -44,6 +44,16 @@ def reset_scene() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
+def open_blend(path) -> None:
+    """Open a .blend (a character to retarget onto) as the current file; InputError when it cannot be read."""
+    from core.errors import InputError
+    p = Path(path).expanduser().resolve()
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(p), load_ui=False)
+    except RuntimeError as e:
+        raise InputError(f"cannot open {p}: {e}") from e
+
+
 def head_to_blender(points_mm: np.ndarray) -> np.ndarray:
     """(..., 3) head-frame mm -> Blender object-space metres."""
     return np.asarray(points_mm, np.float64) @ _HEAD_TO_BL.T * MM

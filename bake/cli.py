@@ -1,7 +1,14 @@
-"""Headless face capture: footage -> .blend (+ FBX, GLB, Live Link Face CSV, overlay images).
+"""Headless face capture: footage -> .blend (+ FBX, GLB, USD, Live Link Face CSV, curves plot, overlay images).
 
-    python -m bake.cli INPUT --out scene.blend [--fbx f.fbx] [--glb f.glb] [--csv f.csv] [--overlay DIR] ...
+    python -m bake.cli INPUT --out scene.blend [--fbx f.fbx] [--glb f.glb] [--usd f.usdc] [--csv f.csv] ...
+    python -m bake.cli INPUT --retarget character.blend [--targets Face,Teeth] [--head-target Rig:head] --out o.blend
+    python -m bake.cli take.csv --retarget character.blend --out o.blend     # a Live Link Face CSV, no capture
     blender -b --python bake/cli.py -- INPUT --out scene.blend ...
+
+Calibration (``--neutral-frame``, ``--gain``, ``--offset``, ``--calibration``) is applied without losing the raw
+capture: the .blend keeps the raw action next to the calibrated one; FBX, glTF, USD, CSV and the plot carry the
+calibrated values. ``--retarget`` opens the character's .blend, builds the captured head into it and puts the
+performance onto the named meshes' ARKit-named shape keys (shapes a mesh lacks are reported by name).
 
 Both call ``run(argv) -> int``: arguments -> ``ReconConfig`` -> ``bake.pipeline.reconstruct`` ->
 ``bake.blender_io.build_scene`` -> outputs (the add-on's operator calls the same pipeline and blender_io
@@ -48,6 +55,8 @@ class Outputs:
     fbx: Path | None = None
     glb: Path | None = None
     csv: Path | None = None
+    usd: Path | None = None
+    plot: Path | None = None       # a PNG of the ARKit curves over time
     overlay: Path | None = None    # a folder
     render: Path | None = None     # a PNG: Workbench render of the middle frame over the footage
 
@@ -61,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fbx", type=Path, help="also export FBX (blendshapes + baked curves)")
     p.add_argument("--glb", type=Path, help="also export binary glTF (morph targets + animation)")
     p.add_argument("--csv", type=Path, help="also export an ARKit-52 CSV in the Live Link Face layout")
+    p.add_argument("--usd", type=Path, help="also export USD (.usd/.usda/.usdc/.usdz: blendshapes + their animation)")
+    p.add_argument("--plot", type=Path, help="PNG of the ARKit curves over time, per region")
     p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
     p.add_argument("--render", type=Path, help="PNG: the baked head rendered over the middle footage frame")
     p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
@@ -86,6 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "tracker's crop only)")
     p.add_argument("--providers", default="CPUExecutionProvider",
                    help="comma-separated onnxruntime execution providers")
+    g = p.add_argument_group("retarget (onto a character with ARKit-named shape keys)")
+    g.add_argument("--retarget", type=Path, metavar="BLEND",
+                   help="the character's .blend: the result (--out) is that file with the performance on it")
+    g.add_argument("--targets", default="", metavar="OBJ[,OBJ...]",
+                   help="meshes to drive (default: every mesh in the file whose shape keys carry ARKit names)")
+    g.add_argument("--head-target", default="", metavar="OBJ[:BONE]",
+                   help="object (or armature bone) that receives the head rotation (relative to the clip's mean)")
+    g.add_argument("--mapping", type=Path, metavar="JSON",
+                   help='shape-key mapping override: {"jawOpen": "MouthOpen", "tongueOut": []}')
+    g.add_argument("--fps", type=float, default=None,
+                   help="frame rate of a CSV input (default: read from its timecodes)")
+    g = p.add_argument_group("calibration (raw capture kept; exports carry the calibrated values)")
+    g.add_argument("--neutral-frame", default=None, metavar="FRAME|auto",
+                   help="scene frame (footage frame + 1) of the actor's neutral face, or 'auto' (the quietest stretch)")
+    g.add_argument("--gain", action="append", default=[], metavar="REGION|SHAPE=G",
+                   help="gain per region (eyes, brows, mouth, jaw, cheeks, nose, tongue) or ARKit shape; repeatable")
+    g.add_argument("--offset", action="append", default=[], metavar="REGION|SHAPE=O",
+                   help="offset per region or ARKit shape; repeatable")
+    g.add_argument("--calibration", type=Path, metavar="JSON", help="a saved calibration (bake.calibrate JSON)")
     p.add_argument("--name", default="FaceCapture", help="name of the collection and objects")
     p.add_argument("--no-camera", action="store_true", help="do not create the camera")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
@@ -126,16 +156,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ns.face = (x, y)
     if ns.out.suffix.lower() != ".blend":
         raise BadArguments(f"--out must name a .blend file, not {ns.out}")
+    if ns.neutral_frame is not None and ns.neutral_frame != "auto":
+        try:
+            ns.neutral_frame = float(ns.neutral_frame)
+        except ValueError:
+            raise BadArguments(f"--neutral-frame wants a frame number or 'auto', not {ns.neutral_frame!r}") from None
+    if ns.usd is not None and ns.usd.suffix.lower() not in (".usd", ".usda", ".usdc", ".usdz"):
+        raise BadArguments(f"--usd must name a .usd, .usda, .usdc or .usdz file, not {ns.usd}")
+    if is_csv_input(ns):
+        if ns.retarget is None:
+            raise BadArguments("a CSV input needs --retarget CHARACTER.blend (the meshes it drives)")
+        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "render") if getattr(ns, f) is not None]
+        if extra:
+            raise BadArguments(f"with a CSV input only --out and --plot are written, not --{', --'.join(extra)}")
+    if (ns.targets or ns.head_target or ns.mapping) and ns.retarget is None:
+        raise BadArguments("--targets, --head-target and --mapping go with --retarget CHARACTER.blend")
     return ns
 
 
+def is_csv_input(ns: argparse.Namespace) -> bool:
+    return Path(ns.input).suffix.lower() == ".csv"
+
+
 def outputs_from(ns: argparse.Namespace) -> Outputs:
-    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, overlay=ns.overlay, render=ns.render)
+    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, usd=ns.usd, plot=ns.plot, overlay=ns.overlay,
+                   render=ns.render)
 
 
 def check_outputs(outputs: Outputs) -> None:
     """ExportError for any output that cannot be written (before any expensive work)."""
-    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.render):
+    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.usd, outputs.plot, outputs.render):
         if f is None:
             continue
         p = Path(f).expanduser().resolve()
@@ -166,12 +216,20 @@ def make_config(ns: argparse.Namespace):
 
 
 # ---------------------------------------------------------------- outputs
-def write_outputs(tracks, collection, outputs: Outputs, report=print) -> list[Path]:
-    """Write the requested files for a built collection; all-or-nothing (written files removed on failure)."""
-    from bake import blender_io, export_csv
+def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None) -> list[Path]:
+    """Write the requested files for a built collection; all-or-nothing (written files removed on failure).
+    ``tracks`` carry the (calibrated) weights for the CSV; the plot shows ``take`` (default: the tracks' ARKit
+    curves)."""
+    from bake import blender_io, export_csv, plot
+    from bake.retarget import take_from_tracks
     written: list[Path] = []
+    if outputs.plot is not None and take is None:
+        take = take_from_tracks(tracks)
     steps = [(outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (collection,)),
-             (outputs.glb, blender_io.export_glb, (collection,)), (outputs.csv, export_csv.write_csv, (tracks,))]
+             (outputs.glb, blender_io.export_glb, (collection,)), (outputs.usd, blender_io.export_usd, (collection,)),
+             (outputs.csv, export_csv.write_csv, (tracks,)),
+             (outputs.plot, plot.plot_curves, () if take is None else (take.names, take.weights, take.frames,
+                                                                        take.fps))]
     try:
         for path, fn, extra in steps:
             if path is None:
@@ -202,6 +260,57 @@ def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
     for p in paths:
         report(f"wrote {p}")
     return paths
+
+
+def make_calibration(ns: argparse.Namespace, take):
+    """The calibration the arguments ask for (None: none), its neutral read from ``take``."""
+    from bake.calibrate import Calibration, parse_gains
+    if not (ns.calibration or ns.gain or ns.offset or ns.neutral_frame is not None):
+        return None
+    base = Calibration.load(ns.calibration) if ns.calibration else Calibration()
+    rg, sg = parse_gains(ns.gain, "gain")
+    ro, so = parse_gains(ns.offset, "offset")
+    from dataclasses import replace
+    c = replace(base, region_gain={**base.region_gain, **rg}, shape_gain={**base.shape_gain, **sg},
+                region_offset={**base.region_offset, **ro}, shape_offset={**base.shape_offset, **so})
+    if ns.neutral_frame is not None:
+        frame = None if ns.neutral_frame == "auto" else ns.neutral_frame
+        if frame is not None and not take.frames.min() <= frame <= take.frames.max():
+            raise BadArguments(f"--neutral-frame {frame:g} is outside the take's frames "
+                               f"{take.frames.min():g}..{take.frames.max():g}")
+        c = c.with_neutral(take.weights, take.names, take.frames, frame)
+    return c
+
+
+def retarget_into_file(ns: argparse.Namespace, take, mapping, calibration, exclude=None, report=print):
+    """Drive the --targets meshes (default: every mesh with ARKit-named keys) of the open character file."""
+    import bpy
+
+    from bake import blender_retarget
+    from bake.retarget import match_shape_keys
+    ours = set(exclude.all_objects) if exclude is not None else set()
+    if ns.targets:
+        names = [n.strip() for n in ns.targets.split(",") if n.strip()]
+        lacking = [n for n in names if n not in bpy.data.objects]
+        if lacking:
+            raise BadArguments(f"--targets: no object {', '.join(lacking)} in {ns.retarget}")
+        meshes = [bpy.data.objects[n] for n in names]
+    else:
+        meshes = [o for o in bpy.data.objects if o.type == "MESH" and o not in ours and o.data.shape_keys
+                  and match_shape_keys([k.name for k in o.data.shape_keys.key_blocks[1:]], mapping).pairs]
+        if not meshes:
+            raise BadArguments(f"{ns.retarget} has no mesh whose shape keys carry ARKit names")
+    head_obj, bone = None, ""
+    if ns.head_target:
+        obj_name, _, bone = ns.head_target.partition(":")
+        if obj_name not in bpy.data.objects:
+            raise BadArguments(f"--head-target: no object {obj_name!r} in {ns.retarget}")
+        head_obj = bpy.data.objects[obj_name]
+    result = blender_retarget.retarget(take, meshes, mapping=mapping, calibration=calibration,
+                                       head_object=head_obj, head_bone=bone, name=ns.name)
+    for line in result.lines + result.warnings:
+        report(f"retarget: {line}")
+    return result
 
 
 class StderrProgress:
@@ -245,15 +354,44 @@ def run(argv=None) -> int:
                                "blender -b --python bake/cli.py -- ...")
         say(f"face capture: {ns.input}")
         from bake import blender_io, pipeline
-        tracks, stats = pipeline.reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
-        say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
-            f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
-        for w in stats.warnings:
-            say(f"warning: {w}")
-        blender_io.reset_scene()
-        coll = blender_io.build_scene(tracks, name=ns.name, camera=not ns.no_camera, background=True,
-                                      head_motion=ns.head_motion)
-        write_outputs(tracks, coll, outputs, report=say)
+        from bake.retarget import load_mapping, take_from_tracks
+        mapping = load_mapping(ns.mapping) if ns.mapping else None
+        if ns.retarget is not None and not Path(ns.retarget).is_file():
+            raise BadArguments(f"--retarget {ns.retarget} is not a .blend file")
+        tracks = coll = None
+        if is_csv_input(ns):
+            from bake.export_csv import read_csv
+            take = read_csv(ns.input, fps=ns.fps)
+            say(f"read {len(take.frames)} frames of {len(take.names)} ARKit shapes at {take.fps:g} fps")
+        else:
+            tracks, stats = pipeline.reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
+            say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
+                f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
+            for w in stats.warnings:
+                say(f"warning: {w}")
+            take = take_from_tracks(tracks)
+        calibration = make_calibration(ns, take)
+        if ns.retarget is not None:
+            blender_io.open_blend(ns.retarget)
+        else:
+            blender_io.reset_scene()
+        if tracks is not None:
+            coll = blender_io.build_scene(tracks, name=ns.name, camera=not ns.no_camera, background=True,
+                                          head_motion=ns.head_motion)
+        if calibration is not None:
+            say(f"calibration: {calibration.to_json()}")
+            if tracks is not None:
+                from dataclasses import replace
+
+                from bake.blender_retarget import set_calibration
+                set_calibration(coll.objects[f"{ns.name}_Head"].data.shape_keys, calibration)
+                tracks = replace(tracks, weights=calibration.apply(tracks.weights, tracks.key_names).astype("f4"))
+        if ns.retarget is not None:
+            retarget_into_file(ns, take, mapping, calibration, exclude=coll, report=say)
+        if calibration is not None:
+            from dataclasses import replace
+            take = replace(take, weights=calibration.apply(take.weights, take.names))
+        write_outputs(tracks, coll, outputs, report=say, take=take)
     except BaseException as e:          # noqa: BLE001 -- every failure becomes a message and an exit code
         code = exit_code(e)
         if code == EXIT_CANCELLED:

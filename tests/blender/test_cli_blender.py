@@ -77,3 +77,45 @@ def test_failed_export_removes_earlier_outputs(bpy_mod, fake_reconstruct, src, t
     assert cli.run(argv) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
     bpy_mod.ops.wm.read_factory_settings(use_empty=True)
+
+
+def _character_blend(bpy, path):
+    """A .blend with a face mesh carrying a few ARKit shapes under Live Link Face names + _L/_R, and a rig."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    me = bpy.data.meshes.new("Face")
+    me.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    face = bpy.data.objects.new("Face", me)
+    bpy.context.scene.collection.objects.link(face)
+    for k in ("Basis", "JawOpen", "EyeBlink_L", "EyeBlink_R", "Smirk"):
+        face.shape_key_add(name=k, from_mix=False)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), check_existing=False)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src, tmp_path, capsys):
+    from bake.blender_retarget import CALIB, RAW
+    char = tmp_path / "char.blend"
+    _character_blend(bpy_mod, char)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [str(src), "--out", str(out / "s.blend"), "--retarget", str(char), "--head-target", "Face",
+            "--gain", "jaw=0.5", "--neutral-frame", "auto", "--usd", str(out / "s.usdc"), "--plot", str(out / "p.png"),
+            "--csv", str(out / "s.csv")]
+    assert cli.run(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Face: 3 shape keys driven" in err and "Face: 49 ARKit shapes missing" in err and "tongueOut" in err
+    assert sorted(p.name for p in out.iterdir()) == ["p.png", "s.blend", "s.csv", "s.usdc"]
+    bpy_mod.ops.wm.open_mainfile(filepath=str(out / "s.blend"))
+    face = bpy_mod.data.objects["Face"]
+    key = face.data.shape_keys
+    assert CALIB in key and key[RAW] is not None and key.animation_data.action != key[RAW]
+    assert CALIB in bpy_mod.data.objects["FaceCapture_Head"].data.shape_keys     # our head calibrated as well
+    assert face.animation_data.action is not None                              # the head rotation
+    bpy_mod.ops.wm.read_factory_settings(use_empty=True)
+    # a Live Link Face CSV drives the same character without any capture
+    out2 = tmp_path / "csv_take.blend"
+    assert cli.run([str(out / "s.csv"), "--retarget", str(char), "--targets", "Face", "--out", str(out2)]) == 0
+    assert "read 12 frames of 52 ARKit shapes" in capsys.readouterr().err
+    assert cli.run([str(out / "s.csv"), "--out", str(out2)]) == 2             # a CSV needs a character
+    assert cli.run([str(src), "--out", str(out2), "--retarget", str(char), "--targets", "Nobody"]) == 2
+    bpy_mod.ops.wm.read_factory_settings(use_empty=True)
