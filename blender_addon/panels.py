@@ -1,7 +1,8 @@
 """Sidebar panels in the 3D View and the Clip Editor (same content)."""
 import bpy
 
-from .operators import FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_run
+from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
+                        FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_run)
 
 
 def draw_panel(layout, context):
@@ -81,7 +82,57 @@ class CLIP_PT_face_capture(_FaceCapturePanel, bpy.types.Panel):
     bl_space_type = "CLIP_EDITOR"
 
 
-_CLASSES = (VIEW3D_PT_face_capture, CLIP_PT_face_capture)
+def draw_retarget(layout, context):
+    """Retarget onto the selected character meshes, import a Live Link Face CSV, calibrate (3D View only)."""
+    from bake.calibrate import REGIONS
+    rs = context.scene.face_capture_retarget
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+    col = layout.column()
+    col.prop(rs, "source")
+    col.prop(rs, "mapping_path")
+    col.prop(rs, "head_target")
+    if rs.head_target is not None and rs.head_target.type == "ARMATURE":
+        col.prop_search(rs, "head_bone", rs.head_target.data, "bones")
+    row = layout.row(align=True)
+    row.operator(FACE_CAPTURE_OT_retarget.bl_idname, icon="MOD_DATA_TRANSFER")
+    row.operator(FACE_CAPTURE_OT_import_csv.bl_idname, text="Import CSV", icon="IMPORT")
+    box = layout.box()
+    box.prop(rs, "calibrate")
+    col = box.column()
+    col.prop(rs, "neutral")
+    if rs.neutral == "FRAME":
+        col.prop(rs, "neutral_frame")
+    grid = box.grid_flow(columns=2, align=True)
+    grid.use_property_split = False
+    for r in REGIONS:
+        grid.prop(rs, f"gain_{r}")
+        grid.prop(rs, f"offset_{r}")
+    box.prop(rs, "calibration_path")
+    row = box.row(align=True)
+    row.operator(FACE_CAPTURE_OT_calibrate.bl_idname, icon="MODIFIER")
+    row.operator(FACE_CAPTURE_OT_clear_calibration.bl_idname, icon="LOOP_BACK")
+    obj = context.active_object
+    key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+    if key is not None and key.get("face_capture_raw") is not None:
+        state = "calibrated" if "face_capture_calibration" in key else "raw capture"
+        box.label(text=f"{obj.name}: {state} (raw kept as {key['face_capture_raw'].name})", icon="INFO")
+
+
+class VIEW3D_PT_face_capture_retarget(bpy.types.Panel):
+    """Retarget, calibrate and import Live Link Face CSVs"""
+    bl_label = "Retarget & Calibrate"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Face Capture"
+    bl_parent_id = "VIEW3D_PT_face_capture"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        draw_retarget(self.layout, context)
+
+
+_CLASSES = (VIEW3D_PT_face_capture, CLIP_PT_face_capture, VIEW3D_PT_face_capture_retarget)
 
 
 register, unregister = bpy.utils.register_classes_factory(_CLASSES)

@@ -65,6 +65,49 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
     background: BoolProperty(name="Background", default=True, description="Footage as the camera background")
 
 
+def _mesh_with_keys(self, obj):
+    return obj.type == "MESH" and obj.data.shape_keys is not None
+
+
+def _calibration_annotations() -> dict:
+    """Gain and offset per region (bake.calibrate.REGIONS), generated so the region list lives in one place."""
+    from bake.calibrate import REGIONS
+    ann = {}
+    for r in REGIONS:
+        ann[f"gain_{r}"] = FloatProperty(name=r.capitalize(), min=0.0, soft_max=3.0, default=1.0,
+                                         description=f"Gain on the {r} shapes (after the neutral is subtracted)")
+        ann[f"offset_{r}"] = FloatProperty(name="Offset", min=-1.0, max=1.0, default=0.0,
+                                           description=f"Offset added to the {r} shapes")
+    return ann
+
+
+FaceCaptureRetargetSettings = type("FaceCaptureRetargetSettings", (bpy.types.PropertyGroup,), {
+    "__doc__": "Retarget and calibration settings (saved with the file)",
+    "__annotations__": {
+        "source": PointerProperty(name="Performance", type=bpy.types.Object, poll=_mesh_with_keys,
+                                  description="The captured head whose shape-key animation drives the character "
+                                              "(default: the last capture's head)"),
+        "mapping_path": StringProperty(name="Mapping", subtype="FILE_PATH",
+                                       description="Optional JSON override of the ARKit shape-key mapping, e.g. "
+                                                   "{\"jawOpen\": \"MouthOpen\", \"tongueOut\": []}"),
+        "head_target": PointerProperty(name="Head Motion To", type=bpy.types.Object,
+                                       description="Object or armature that receives the head rotation (optional)"),
+        "head_bone": StringProperty(name="Bone", description="Bone of the armature that receives the head rotation"),
+        "calibrate": BoolProperty(name="Calibrate", default=False,
+                                  description="Apply the calibration below when retargeting or importing"),
+        "neutral": EnumProperty(name="Neutral", items=[
+            ("NONE", "None", "No neutral subtraction"),
+            ("FRAME", "Frame", "The actor's neutral face at a chosen frame"),
+            ("AUTO", "Auto", "The most neutral stretch of the take (lowest summed weights)")], default="AUTO"),
+        "neutral_frame": IntProperty(name="Neutral Frame", default=1, description="Scene frame of the neutral face"),
+        "calibration_path": StringProperty(name="Per-Shape File", subtype="FILE_PATH",
+                                           description="Optional calibration JSON (bake.calibrate) with per-shape "
+                                                       "gains/offsets, combined with the region values"),
+        **_calibration_annotations(),
+    },
+})
+
+
 class FaceCaptureState(bpy.types.PropertyGroup):
     running: BoolProperty(default=False)
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
@@ -78,7 +121,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     collection: StringProperty()
 
 
-_CLASSES = (FaceCaptureSettings, FaceCaptureState)
+_CLASSES = (FaceCaptureSettings, FaceCaptureRetargetSettings, FaceCaptureState)
 
 
 _register, _unregister = bpy.utils.register_classes_factory(_CLASSES)
@@ -87,10 +130,12 @@ _register, _unregister = bpy.utils.register_classes_factory(_CLASSES)
 def register():
     _register()
     bpy.types.Scene.face_capture = PointerProperty(type=FaceCaptureSettings)
+    bpy.types.Scene.face_capture_retarget = PointerProperty(type=FaceCaptureRetargetSettings)
     bpy.types.WindowManager.face_capture = PointerProperty(type=FaceCaptureState)
 
 
 def unregister():
     del bpy.types.WindowManager.face_capture
+    del bpy.types.Scene.face_capture_retarget
     del bpy.types.Scene.face_capture
     _unregister()

@@ -1,0 +1,80 @@
+"""The add-on's retarget, calibration and CSV-import operators on a character built in the test (bpy)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .conftest import make_tracks
+from .test_retarget import _curves, _mesh_with_keys
+
+
+@pytest.fixture()
+def addon(bpy_mod, empty_scene):
+    import blender_addon
+    blender_addon.register()
+    yield blender_addon
+    blender_addon.unregister()
+
+
+def _select(bpy, objs):
+    bpy.context.view_layer.update()          # objects linked since the last update join the view layer
+    for o in bpy.context.view_layer.objects:
+        o.select_set(o in objs)
+    bpy.context.view_layer.objects.active = objs[0]
+
+
+def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path):
+    from bake import blender_io, export_csv
+    from bake.blender_retarget import CALIB, RAW
+    tr = make_tracks(head, n_frames=16)
+    coll = blender_io.build_scene(tr, name="FC")
+    face = _mesh_with_keys(bpy_mod, "Face", ("JawOpen", "EyeBlink_L", "Grin"))
+    rs = bpy_mod.context.scene.face_capture_retarget
+    rs.source = coll.objects["FC_Head"]
+    _select(bpy_mod, [face])
+    assert bpy_mod.ops.face_capture.retarget() == {"FINISHED"}
+    assert set(_curves(face)) == {"JawOpen", "EyeBlink_L"}
+    key = face.data.shape_keys
+    raw = key[RAW]
+    # calibrate from the panel: jaw gain 0.5, no neutral
+    rs.neutral, rs.gain_jaw = "NONE", 0.5
+    assert bpy_mod.ops.face_capture.calibrate() == {"FINISHED"}
+    j = tr.key_names.index("jawOpen")
+    for i in (0, 9):
+        f = float(tr.frames[i])
+        assert _curves(face)["JawOpen"].evaluate(f) == pytest.approx(0.5 * tr.weights[i, j], abs=1e-6)
+    assert CALIB in key and key.animation_data.action != raw
+    assert bpy_mod.ops.face_capture.clear_calibration() == {"FINISHED"}
+    assert key.animation_data.action == raw and CALIB not in key
+    # a Live Link Face CSV onto the same mesh
+    csv_path = export_csv.write_csv(tmp_path / "t.csv", make_tracks(head, n_frames=10, seed=4))
+    assert bpy_mod.ops.face_capture.import_csv(filepath=str(csv_path), fps=24.0) == {"FINISHED"}
+    tr2 = make_tracks(head, n_frames=10, seed=4)
+    got = np.array([_curves(face)["EyeBlink_L"].evaluate(float(f)) for f in tr2.frames])
+    np.testing.assert_allclose(got, tr2.weights[:, tr.key_names.index("eyeBlinkLeft")], atol=1e-6)
+    # nothing ARKit-named selected: cancelled with a message, nothing created
+    other = _mesh_with_keys(bpy_mod, "Rock", ("Crack",))
+    _select(bpy_mod, [other])
+    assert bpy_mod.ops.face_capture.retarget() == {"CANCELLED"}
+
+
+class _Layout:
+    """Stands in for a UI layout headless: every prop() must name a real property."""
+
+    def __init__(self):
+        self.props = []
+
+    def __getattr__(self, name):
+        def call(*args, **kw):
+            if name in ("prop", "prop_search"):
+                assert hasattr(args[0], args[1]), args[1]
+                self.props.append(args[1])
+            return self
+        return call
+
+
+def test_retarget_panel_draws(bpy_mod, addon):
+    from blender_addon.panels import draw_retarget
+    layout = _Layout()
+    draw_retarget(layout, bpy_mod.context)
+    assert {"source", "head_target", "neutral", "gain_mouth", "offset_cheeks"} <= set(layout.props)
