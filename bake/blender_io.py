@@ -27,6 +27,7 @@ import numpy as np
 from core.errors import ExportError, FootageError
 from core.footage import list_images, open_footage
 
+from .calibrate import REGION_OF
 from .types import SceneTracks
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,13 @@ def _fcurve(action, datablock, data_path: str, index: int = 0, group: str = ""):
     if hasattr(action, "fcurve_ensure_for_datablock"):
         return action.fcurve_ensure_for_datablock(datablock, data_path, index=index, group_name=group)
     return action.fcurves.new(data_path, index=index, action_group=group)   # Blender 4.2/4.3
+
+
+def curve_group(key_name: str) -> str:
+    """Channel group of a shape key's f-curve: its ARKit region ("Eyes", "Brows", "Mouth", "Jaw", "Cheeks", "Nose",
+    "Tongue"), else "Residual". The Graph Editor and Dope Sheet list the curves under these groups, each as
+    "Value (<shape key name>)"."""
+    return REGION_OF[key_name].capitalize() if key_name in REGION_OF else "Residual"
 
 
 def _key_linear(fc, frames: np.ndarray, values: np.ndarray) -> None:
@@ -238,7 +246,7 @@ def _build_head(tracks: SceneTracks, name: str, coll, created: list):
     created.append(action)
     frames = np.asarray(tracks.frames, np.float64)
     for k, kname in enumerate(tracks.key_names):
-        fc = _fcurve(action, key, f'key_blocks["{kname}"].value', group="Expressions")
+        fc = _fcurve(action, key, f'key_blocks["{kname}"].value', group=curve_group(str(kname)))
         _key_linear(fc, frames, weights[:, k])
     return obj
 

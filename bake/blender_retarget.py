@@ -27,7 +27,7 @@ import numpy as np
 from core.errors import InputError
 from core.head_model import ARKIT_NAMES
 
-from .blender_io import _fcurve, _key_linear, euler_xyz, head_world_pose
+from .blender_io import _fcurve, _key_linear, curve_group, euler_xyz, head_world_pose
 from .calibrate import REGION_OF, Calibration
 from .retarget import Match, Take, describe, match_shape_keys, normalize
 
@@ -38,8 +38,8 @@ RAW, MAP, CALIB, CALIBRATED = ("face_capture_raw", "face_capture_map", "face_cap
 
 
 def region_group(arkit_name: str) -> str:
-    """The f-curve group (Graph Editor / Dope Sheet channel group) of an ARKit shape."""
-    return REGION_OF.get(arkit_name, "other").capitalize()
+    """The f-curve group (Graph Editor / Dope Sheet channel group) of an ARKit shape (``blender_io.curve_group``)."""
+    return curve_group(arkit_name)
 
 
 # ---------------------------------------------------------------- action helpers (4.2 .. 5.x)

@@ -76,6 +76,9 @@ def test_take_from_our_head_round_trips(bpy_mod, empty_scene, head):
     coll = blender_io.build_scene(tr, name="FC")
     take = take_from_object(coll.objects["FC_Head"])
     ref = take_from_tracks(tr)
+    groups = {n: fc.group.name for n, fc in _curves(coll.objects["FC_Head"]).items()}
+    assert groups["eyeBlinkLeft"] == "Eyes" and groups["browInnerUp"] == "Brows" and groups["tongueOut"] == "Tongue"
+    assert set(groups.values()) == {"Eyes", "Brows", "Mouth", "Jaw", "Cheeks", "Nose", "Tongue"}
     assert take.names == ref.names
     np.testing.assert_allclose(take.frames, ref.frames)
     np.testing.assert_allclose(take.weights, ref.weights, atol=1e-6)
