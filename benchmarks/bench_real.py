@@ -23,8 +23,10 @@ reduced to the points both define alike (benchmarks/face_signals.py, SHARED), on
 Per clip (results in --oracle-json; all distances in IOD, each family's own IOD for its signals, dlib's for errors):
   - signals r: Pearson correlation over time between the mesh's signal and dlib's: mouth opening (inner lip
     midpoints), each eye's opening (lid midpoints), mouth width (corners), each brow's height (brow middle above the
-    eye centre); gain: the mesh signal's standard deviation over dlib's (how much of the movement the mesh shows; a
-    near-flat signal can still correlate); the time shift within +-5 frames that correlates best and its r.
+    eye centre); openings are signed (upper point above lower along the face's up), so lids or lips that pass
+    through each other read negative (negative_frames counts them); gain: the mesh signal's standard deviation over
+    dlib's (how much of the movement the mesh shows; a near-flat signal can still correlate); the time shift within
+    +-5 frames that correlates best and its r.
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
     and the number of closed runs ("events") on each side.

@@ -9,14 +9,16 @@ Arrays are per frame: named points ``(T, N, 2)`` in pixels, NaN (or a False ``va
 Frames are consecutive source frames (time differences below assume that).
 
 Signals (``signals``), each divided by that frame's inter-ocular distance (IOD: distance between the two eye centres,
-an eye centre being the midpoint of its two corners):
-  mouth_open      inner upper lip midpoint to inner lower lip midpoint
-  eye_open_right  upper to lower lid midpoint, subject's right eye (and eye_open_left)
-  mouth_width     mouth corner to mouth corner
-  brow_right      brow middle above the eye centre, measured along the face's "up" (perpendicular to the eye line,
-                  so an in-plane head tilt does not change it); subject's right brow (and brow_left)
-Eye aspect ratio (``eye_aspect_ratio``): lid opening / eye width (corner to corner), per eye; with one lid point per
-lid it equals dlib's usual 6-point EAR up to the lid-midpoint averaging.
+an eye centre being the midpoint of its two corners). "Up" is the face's up in the image: perpendicular to the line
+from the right to the left eye centre, so an in-plane head tilt changes none of them.
+  mouth_open      inner upper lip midpoint above the inner lower lip midpoint, along "up" (signed: lips that pass
+                  through each other read negative instead of open)
+  eye_open_right  upper lid midpoint above the lower lid midpoint, along "up" (signed likewise: a mesh whose upper
+                  lid sinks below its lower lid reads negative, not re-opened); subject's right eye (and eye_open_left)
+  mouth_width     mouth corner to mouth corner (distance)
+  brow_right      brow middle above the eye centre, along "up"; subject's right brow (and brow_left)
+Eye aspect ratio (``eye_aspect_ratio``): eye opening / eye width (corner to corner), per eye; with one lid point per
+lid it equals dlib's usual 6-point EAR up to the lid-midpoint averaging (and the sign).
 """
 from __future__ import annotations
 
@@ -101,16 +103,27 @@ def _dist(n, a, b):
     return np.linalg.norm(_pt(n, a) - _pt(n, b), axis=-1)
 
 
+def face_up(n: np.ndarray) -> np.ndarray:
+    """(..., 2) unit vector of the face's up in the image: the right -> left eye direction turned towards the forehead
+    (image y points down)."""
+    right, left = eye_centres(n)
+    e = (left - right) / iod(n)[..., None]
+    return np.stack([e[..., 1], -e[..., 0]], -1)
+
+
+def _above(n, a, b, up):
+    """How far point ``a`` lies above point ``b`` along ``up`` (pixels, signed)."""
+    return ((_pt(n, a) - _pt(n, b)) * up).sum(-1)
+
+
 def signals(n: np.ndarray) -> dict[str, np.ndarray]:
     """The per-frame signals (see the module docstring), each (T,), in IOD."""
     right, left = eye_centres(n)
-    d = iod(n)
-    e = (left - right) / d[..., None]                       # image direction of the subject's right -> left eye
-    up = np.stack([e[..., 1], -e[..., 0]], -1)              # perpendicular, towards the forehead (image y is down)
+    d, up = iod(n), face_up(n)
     return dict(
-        mouth_open=_dist(n, "lip_upper_inner", "lip_lower_inner") / d,
-        eye_open_right=_dist(n, "right_eye_upper", "right_eye_lower") / d,
-        eye_open_left=_dist(n, "left_eye_upper", "left_eye_lower") / d,
+        mouth_open=_above(n, "lip_upper_inner", "lip_lower_inner", up) / d,
+        eye_open_right=_above(n, "right_eye_upper", "right_eye_lower", up) / d,
+        eye_open_left=_above(n, "left_eye_upper", "left_eye_lower", up) / d,
         mouth_width=_dist(n, "mouth_right", "mouth_left") / d,
         brow_right=((_pt(n, "right_brow_mid") - right) * up).sum(-1) / d,
         brow_left=((_pt(n, "left_brow_mid") - left) * up).sum(-1) / d,
@@ -118,10 +131,10 @@ def signals(n: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def eye_aspect_ratio(n: np.ndarray) -> dict[str, np.ndarray]:
-    """Lid opening / eye width per eye: {"right": (T,), "left": (T,)}."""
-    return {side: _dist(n, f"{side}_eye_upper", f"{side}_eye_lower") / _dist(n, f"{side}_eye_outer",
-                                                                          f"{side}_eye_inner")
-            for side in ("right", "left")}
+    """Eye opening (signed, as in ``signals``) / eye width, per eye: {"right": (T,), "left": (T,)}."""
+    up = face_up(n)
+    return {side: _above(n, f"{side}_eye_upper", f"{side}_eye_lower", up)
+            / _dist(n, f"{side}_eye_outer", f"{side}_eye_inner") for side in ("right", "left")}
 
 
 def eyes_closed(n: np.ndarray, valid: np.ndarray, fraction: float = CLOSED_FRACTION) -> dict[str, np.ndarray]:
@@ -245,7 +258,9 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
         lag, r_best = best_lag(sa[k], sb[k], valid)
         out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), gain=gain(sa[k], sb[k], valid), best_lag=lag,
                                  r_best_lag=r_best, median=float(np.median(sa[k][valid])) if valid.any() else None,
-                                 oracle_median=float(np.median(sb[k][valid])) if valid.any() else None)
+                                 oracle_median=float(np.median(sb[k][valid])) if valid.any() else None,
+                                 negative_frames=int((sa[k][valid] < 0).sum()),
+                                 oracle_negative_frames=int((sb[k][valid] < 0).sum()))
     closed_b = eyes_closed(b, valid)
     closed_a = blink_a if blink_a is not None else eyes_closed(a, valid)
     out["blink"] = {side: f1(closed_a[side], closed_b[side], valid) for side in ("right", "left")}

@@ -107,6 +107,21 @@ def test_one_eye_closing_moves_only_that_eye():
     assert closed["left"][20:23].all() and not closed["left"][23:].any() and not closed["right"].any()
 
 
+def test_lids_or_lips_that_pass_through_each_other_read_negative():
+    n, _, _ = face_track(30)
+    i = fs.IDX
+    crossed = n.copy()
+    for a, b in (("left_eye_upper", "left_eye_lower"), ("lip_upper_inner", "lip_lower_inner")):
+        crossed[10, i[a]], crossed[10, i[b]] = n[10, i[b]], n[10, i[a]]     # swapped: upper below lower
+    s, ear = fs.signals(crossed), fs.eye_aspect_ratio(crossed)
+    assert s["eye_open_left"][10] == pytest.approx(-fs.signals(n)["eye_open_left"][10])
+    assert s["mouth_open"][10] < 0 and s["mouth_open"][10] == pytest.approx(-fs.signals(n)["mouth_open"][10])
+    assert ear["left"][10] < 0 and fs.eyes_closed(crossed, np.ones(30, bool))["left"][10]
+    r = fs.compare(crossed, n, np.ones(30, bool))["signals"]
+    assert r["eye_open_left"]["negative_frames"] == 1 and r["eye_open_left"]["oracle_negative_frames"] == 0
+    assert r["eye_open_right"]["negative_frames"] == 0
+
+
 def test_oracle_with_noise_scores_as_expected():
     rng = np.random.default_rng(1)
     oracle, _, closed = face_track(200)
