@@ -256,6 +256,9 @@ def signal_plot(arrays: dict, width: int = 1200, row: int = 120) -> np.ndarray:
         vals = vals[np.isfinite(vals)]
         lo, hi = (np.quantile(vals, [0.0, 1.0]) if len(vals) else (0, 1))
         hi = hi if hi > lo else lo + 1
+        if lo < 0 < hi:                                        # zero: lids or lips passing through each other
+            y = int(y0 + row - 8 - (0 - lo) / (hi - lo) * (row - 24))
+            cv2.line(img, (left, y), (width - 10, y), (200, 200, 200), 1)
         for name, (v, rgb) in lines.items():
             y = y0 + row - 8 - (v - lo) / (hi - lo) * (row - 24)
             ok = valid & np.isfinite(y)
