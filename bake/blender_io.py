@@ -304,6 +304,37 @@ def _remove(created: list) -> None:
             pass
 
 
+# ---------------------------------------------------------------- texture
+def apply_texture(obj, image_path, name: str = "") -> "bpy.types.Material":
+    """Give ``obj`` a material whose base colour is the texture PNG at ``image_path`` (read through the mesh's UVMap;
+    the image is packed into the .blend). Returns the material; replaces the object's materials."""
+    name = name or obj.name
+    p = Path(image_path).expanduser().resolve()
+    try:
+        img = bpy.data.images.load(str(p), check_existing=False)
+    except RuntimeError as e:
+        raise ExportError(f"Blender cannot read the texture {p}: {e}") from e
+    img.name = name + "_Albedo"
+    img.pack()
+    mat = bpy.data.materials.new(name + "_Skin")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = img
+    tex.location = (-400, 200)
+    uvn = nodes.new("ShaderNodeUVMap")
+    uvn.uv_map = "UVMap"
+    uvn.location = (-650, 200)
+    links.new(uvn.outputs["UV"], tex.inputs["Vector"])
+    links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = 0.6
+    nodes.active = tex                        # the Workbench's Texture colour shows the active image node
+    obj.data.materials.clear()
+    obj.data.materials.append(mat)
+    return mat
+
+
 # ---------------------------------------------------------------- exports
 def check_writable(path) -> Path:
     """Raise ExportError unless ``path`` can be created (called before any expensive work)."""
@@ -458,9 +489,10 @@ def save_blend(path) -> Path:
 
 # ---------------------------------------------------------------- pictures
 def render_over_footage(path, frame: int, footage_path: str = "", scene=None, alpha: float = 0.75,
-                        engine: str = "BLENDER_WORKBENCH") -> Path:
+                        engine: str = "BLENDER_WORKBENCH", color_type: str = "SINGLE") -> Path:
     """Render ``frame`` from the scene camera (Workbench, transparent film) and composite it over the footage
     frame ``frame - 1`` (the camera background clip convention); without footage, over grey. Returns the PNG.
+    ``color_type`` is the Workbench colour: "SINGLE" (skin-coloured clay) or "TEXTURE" (the material's image).
 
     Workbench renders headless in the bpy module (software EGL, ~2 s for 640x480); camera background images are
     viewport-only, hence the composite in numpy/OpenCV.
@@ -471,6 +503,7 @@ def render_over_footage(path, frame: int, footage_path: str = "", scene=None, al
     tmp = _tmp_for(p).with_suffix(".png")
     keep = (scene.render.engine, scene.render.film_transparent, scene.render.filepath, scene.frame_current,
             scene.render.image_settings.color_mode)
+    keep_view = scene.view_settings.view_transform
     try:
         scene.render.engine = engine
         scene.render.film_transparent = True
@@ -478,9 +511,13 @@ def render_over_footage(path, frame: int, footage_path: str = "", scene=None, al
         scene.render.filepath = str(tmp)
         if engine == "BLENDER_WORKBENCH":
             shading = scene.display.shading
-            shading.light, shading.color_type = "STUDIO", "SINGLE"
+            textured = color_type == "TEXTURE"
+            # a texture is the footage's own colours: shown unlit, through the Standard view transform
+            shading.light, shading.color_type = ("FLAT" if textured else "STUDIO"), color_type
             shading.single_color = (0.85, 0.62, 0.5)
-            shading.show_cavity = True
+            shading.show_cavity = not textured
+            if textured:
+                scene.view_settings.view_transform = "Standard"
         scene.frame_set(int(frame))
         bpy.ops.render.render(write_still=True)
         rgba = cv2.imread(str(tmp), cv2.IMREAD_UNCHANGED)
@@ -496,6 +533,7 @@ def render_over_footage(path, frame: int, footage_path: str = "", scene=None, al
     finally:
         (scene.render.engine, scene.render.film_transparent, scene.render.filepath, fc,
          scene.render.image_settings.color_mode) = keep
+        scene.view_settings.view_transform = keep_view
         scene.frame_set(fc)
         if tmp.exists():
             tmp.unlink()

@@ -228,16 +228,6 @@ def _fix_slot(key) -> None:
         ad.action_slot = ad.action.slots[0]
 
 
-def raw_and_calibrated(key, arkit_name: str, frame: float) -> tuple[float, float]:
-    """The raw and the assigned (calibrated) value of the key carrying ``arkit_name`` at ``frame`` (for reports)."""
-    mapping = json.loads(key[MAP])
-    target = next(t for t, a in mapping.items() if a == arkit_name)
-    path = f'key_blocks["{target}"].value'
-    raw = next(fc for fc in action_fcurves(key[RAW]) if fc.data_path == path)
-    cur = next(fc for fc in action_fcurves(key.animation_data.action) if fc.data_path == path)
-    return raw.evaluate(frame), cur.evaluate(frame)
-
-
 # ---------------------------------------------------------------- head motion
 def _mean_rotation(rot: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(rot.sum(0))
@@ -339,18 +329,29 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
     return result
 
 
-def resolve_calibration(calibration: Calibration | None, take: Take, neutral_frame: float | None | str = None,
-                        window: int = 5) -> Calibration | None:
-    """``calibration`` with its neutral read from ``take``: at ``neutral_frame`` (a scene frame), or ``"auto"``
-    (the most neutral stretch), or none (None: the calibration as it is)."""
-    if neutral_frame is None:
-        return calibration
-    c = calibration or Calibration()
-    return c.with_neutral(take.weights, take.names, take.frames,
-                          None if neutral_frame == "auto" else float(neutral_frame), window)
+def find_targets(names, head_target: str = "", mapping: dict | None = None, exclude=None):
+    """(meshes, head object or None, bone name) in the open file: the objects ``names`` (default: every mesh, not in
+    collection ``exclude``, whose shape keys carry ARKit names) and ``head_target`` "OBJ" or "OBJ:BONE".
+    InputError naming what is missing."""
+    ours = set(exclude.all_objects) if exclude is not None else set()
+    if names:
+        lacking = [n for n in names if n not in bpy.data.objects]
+        if lacking:
+            raise InputError(f"no object {', '.join(lacking)} in this file")
+        meshes = [bpy.data.objects[n] for n in names]
+    else:
+        meshes = [o for o in bpy.data.objects if o.type == "MESH" and o not in ours and o.data.shape_keys
+                  and match_shape_keys([k.name for k in o.data.shape_keys.key_blocks[1:]], mapping).pairs]
+        if not meshes:
+            raise InputError("no mesh in this file has shape keys with ARKit names")
+    head_obj, bone = None, ""
+    if head_target:
+        obj_name, _, bone = head_target.partition(":")
+        if obj_name not in bpy.data.objects:
+            raise InputError(f"no object {obj_name!r} for the head motion in this file")
+        head_obj = bpy.data.objects[obj_name]
+    return meshes, head_obj, bone
 
 
-# re-exported for callers that only import the Blender side
-__all__ = ["Match", "RetargetResult", "action_fcurves", "apply_head_motion", "clear_calibration", "get_calibration",
-           "mark_raw", "raw_and_calibrated", "region_group", "resolve_calibration", "retarget", "set_calibration",
-           "take_from_object"]
+__all__ = ["Match", "RetargetResult", "action_fcurves", "apply_head_motion", "clear_calibration", "find_targets",
+           "get_calibration", "mark_raw", "region_group", "retarget", "set_calibration", "take_from_object"]

@@ -57,6 +57,7 @@ class Outputs:
     csv: Path | None = None
     usd: Path | None = None
     plot: Path | None = None       # a PNG of the ARKit curves over time
+    texture: Path | None = None    # a PNG: the head's albedo projected from the footage (also put on the head)
     overlay: Path | None = None    # a folder
     render: Path | None = None     # a PNG: Workbench render of the middle frame over the footage
 
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="also export an ARKit-52 CSV in the Live Link Face layout")
     p.add_argument("--usd", type=Path, help="also export USD (.usd/.usda/.usdc/.usdz: blendshapes + their animation)")
     p.add_argument("--plot", type=Path, help="PNG of the ARKit curves over time, per region")
+    p.add_argument("--texture", type=Path,
+                   help="PNG: project the footage onto the head's UVs (albedo); the head's material uses it")
+    p.add_argument("--texture-size", type=int, default=1024, help="texture width and height in pixels (default 1024)")
     p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
     p.add_argument("--render", type=Path, help="PNG: the baked head rendered over the middle footage frame")
     p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
@@ -161,12 +165,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             ns.neutral_frame = float(ns.neutral_frame)
         except ValueError:
             raise BadArguments(f"--neutral-frame wants a frame number or 'auto', not {ns.neutral_frame!r}") from None
+    if not 64 <= ns.texture_size <= 8192:
+        raise BadArguments(f"--texture-size must be within 64..8192, not {ns.texture_size}")
     if ns.usd is not None and ns.usd.suffix.lower() not in (".usd", ".usda", ".usdc", ".usdz"):
         raise BadArguments(f"--usd must name a .usd, .usda, .usdc or .usdz file, not {ns.usd}")
     if is_csv_input(ns):
         if ns.retarget is None:
             raise BadArguments("a CSV input needs --retarget CHARACTER.blend (the meshes it drives)")
-        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "render") if getattr(ns, f) is not None]
+        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "render", "texture") if getattr(ns, f) is not None]
         if extra:
             raise BadArguments(f"with a CSV input only --out and --plot are written, not --{', --'.join(extra)}")
     if (ns.targets or ns.head_target or ns.mapping) and ns.retarget is None:
@@ -179,13 +185,14 @@ def is_csv_input(ns: argparse.Namespace) -> bool:
 
 
 def outputs_from(ns: argparse.Namespace) -> Outputs:
-    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, usd=ns.usd, plot=ns.plot, overlay=ns.overlay,
-                   render=ns.render)
+    return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, usd=ns.usd, plot=ns.plot, texture=ns.texture,
+                   overlay=ns.overlay, render=ns.render)
 
 
 def check_outputs(outputs: Outputs) -> None:
     """ExportError for any output that cannot be written (before any expensive work)."""
-    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.usd, outputs.plot, outputs.render):
+    for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.usd, outputs.plot, outputs.texture,
+              outputs.render):
         if f is None:
             continue
         p = Path(f).expanduser().resolve()
@@ -216,7 +223,7 @@ def make_config(ns: argparse.Namespace):
 
 
 # ---------------------------------------------------------------- outputs
-def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None) -> list[Path]:
+def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None, texture_size: int = 1024) -> list[Path]:
     """Write the requested files for a built collection; all-or-nothing (written files removed on failure).
     ``tracks`` carry the (calibrated) weights for the CSV; the plot shows ``take`` (default: the tracks' ARKit
     curves)."""
@@ -225,7 +232,8 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None)
     written: list[Path] = []
     if outputs.plot is not None and take is None:
         take = take_from_tracks(tracks)
-    steps = [(outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (collection,)),
+    steps = [(outputs.texture, write_head_texture, (tracks, collection, texture_size)),
+             (outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (collection,)),
              (outputs.glb, blender_io.export_glb, (collection,)), (outputs.usd, blender_io.export_usd, (collection,)),
              (outputs.csv, export_csv.write_csv, (tracks,)),
              (outputs.plot, plot.plot_curves, () if take is None else (take.names, take.weights, take.frames,
@@ -239,7 +247,8 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None)
             report(f"wrote {written[-1]} ({time.perf_counter() - t:.2f} s)")
         if outputs.render is not None:
             mid = int(tracks.frames[len(tracks.frames) // 2])
-            written.append(blender_io.render_over_footage(outputs.render, mid, tracks.footage_path))
+            written.append(blender_io.render_over_footage(outputs.render, mid, tracks.footage_path,
+                                                          color_type="TEXTURE" if outputs.texture else "SINGLE"))
             report(f"wrote {written[-1]} (frame {mid})")
         if outputs.overlay is not None:
             written.extend(write_overlay(tracks, Path(outputs.overlay), report))
@@ -248,6 +257,16 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None)
             Path(p).unlink(missing_ok=True)
         raise
     return written
+
+
+def write_head_texture(path, tracks, collection, size: int = 1024) -> Path:
+    """Project the footage onto the head's UVs (``bake.texture``), write the PNG and give the head that material."""
+    from bake import blender_io, texture
+    tex = texture.bake_texture(tracks, size=size)
+    p = texture.write_texture(path, tex)
+    head = next(o for o in collection.all_objects if o.type == "MESH")
+    blender_io.apply_texture(head, p)
+    return p
 
 
 def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
@@ -284,28 +303,9 @@ def make_calibration(ns: argparse.Namespace, take):
 
 def retarget_into_file(ns: argparse.Namespace, take, mapping, calibration, exclude=None, report=print):
     """Drive the --targets meshes (default: every mesh with ARKit-named keys) of the open character file."""
-    import bpy
-
     from bake import blender_retarget
-    from bake.retarget import match_shape_keys
-    ours = set(exclude.all_objects) if exclude is not None else set()
-    if ns.targets:
-        names = [n.strip() for n in ns.targets.split(",") if n.strip()]
-        lacking = [n for n in names if n not in bpy.data.objects]
-        if lacking:
-            raise BadArguments(f"--targets: no object {', '.join(lacking)} in {ns.retarget}")
-        meshes = [bpy.data.objects[n] for n in names]
-    else:
-        meshes = [o for o in bpy.data.objects if o.type == "MESH" and o not in ours and o.data.shape_keys
-                  and match_shape_keys([k.name for k in o.data.shape_keys.key_blocks[1:]], mapping).pairs]
-        if not meshes:
-            raise BadArguments(f"{ns.retarget} has no mesh whose shape keys carry ARKit names")
-    head_obj, bone = None, ""
-    if ns.head_target:
-        obj_name, _, bone = ns.head_target.partition(":")
-        if obj_name not in bpy.data.objects:
-            raise BadArguments(f"--head-target: no object {obj_name!r} in {ns.retarget}")
-        head_obj = bpy.data.objects[obj_name]
+    targets = [n.strip() for n in ns.targets.split(",") if n.strip()]
+    meshes, head_obj, bone = blender_retarget.find_targets(targets, ns.head_target, mapping, exclude)
     result = blender_retarget.retarget(take, meshes, mapping=mapping, calibration=calibration,
                                        head_object=head_obj, head_bone=bone, name=ns.name)
     for line in result.lines + result.warnings:
@@ -391,7 +391,7 @@ def run(argv=None) -> int:
         if calibration is not None:
             from dataclasses import replace
             take = replace(take, weights=calibration.apply(take.weights, take.names))
-        write_outputs(tracks, coll, outputs, report=say, take=take)
+        write_outputs(tracks, coll, outputs, report=say, take=take, texture_size=ns.texture_size)
     except BaseException as e:          # noqa: BLE001 -- every failure becomes a message and an exit code
         code = exit_code(e)
         if code == EXIT_CANCELLED:

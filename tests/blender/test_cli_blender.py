@@ -119,3 +119,28 @@ def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src
     assert cli.run([str(out / "s.csv"), "--out", str(out2)]) == 2             # a CSV needs a character
     assert cli.run([str(src), "--out", str(out2), "--retarget", str(char), "--targets", "Nobody"]) == 2
     bpy_mod.ops.wm.read_factory_settings(use_empty=True)
+
+
+def test_texture_from_the_cli(bpy_mod, monkeypatch, head, tmp_path, capsys):
+    """--texture projects the footage onto the head, writes the PNG and the .blend's head wears it."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from .test_texture import W, H, _gradient_footage
+    photo, _ = _gradient_footage(tmp_path)
+    tr = make_tracks(head, n_frames=1, image_size=(W, H), footage_path=str(photo))
+    tr = replace(tr, tracked=np.ones(1, bool))
+    monkeypatch.setattr(pipeline, "reconstruct", lambda config, progress=None, cancel=None: (
+        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, mean_confidence=0.9, seconds=0.1)))
+    monkeypatch.setattr(cli, "make_config", lambda ns: ns)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [str(photo), "--out", str(out / "s.blend"), "--texture", str(out / "albedo.png"), "--texture-size", "256",
+            "--render", str(out / "r.png")]
+    assert cli.run(argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["albedo.png", "r.png", "s.blend"]
+    bpy_mod.ops.wm.open_mainfile(filepath=str(out / "s.blend"))
+    mat = bpy_mod.data.objects["FaceCapture_Head"].active_material
+    assert mat is not None and mat.node_tree.nodes.active.image.packed_file is not None
+    bpy_mod.ops.wm.read_factory_settings(use_empty=True)
