@@ -58,6 +58,29 @@ def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path)
     assert bpy_mod.ops.face_capture.retarget() == {"CANCELLED"}
 
 
+def test_calibration_is_undone_with_blender_undo(bpy_mod, addon, head):
+    """Edit > Undo after Apply Calibration gives back the raw curves (memfile undo works in the bpy module)."""
+    from bake import blender_io
+    from bake.blender_retarget import CALIB, RAW
+    tr = make_tracks(head, n_frames=8)
+    coll = blender_io.build_scene(tr, name="FC")
+    _select(bpy_mod, [coll.objects["FC_Head"]])
+    bpy_mod.ops.ed.undo_push(message="captured")
+    rs = bpy_mod.context.scene.face_capture_retarget
+    rs.neutral, rs.gain_eyes = "AUTO", 0.25
+    bpy_mod.ops.ed.undo_push(message="settings")
+    assert bpy_mod.ops.face_capture.calibrate() == {"FINISHED"}
+    bpy_mod.ops.ed.undo_push(message="calibrated")
+    key = bpy_mod.data.objects["FC_Head"].data.shape_keys
+    assert CALIB in key and key.animation_data.action != key[RAW]
+    bpy_mod.ops.ed.undo()
+    key = bpy_mod.data.objects["FC_Head"].data.shape_keys      # undo reloads the data: fetch again
+    assert CALIB not in key and key.animation_data.action.name == "FC_Expressions"
+    fc = _curves(bpy_mod.data.objects["FC_Head"])["eyeBlinkLeft"]
+    j = tr.key_names.index("eyeBlinkLeft")
+    assert fc.evaluate(float(tr.frames[3])) == pytest.approx(float(tr.weights[3, j]), abs=1e-6)
+
+
 class _Layout:
     """Stands in for a UI layout headless: every prop() must name a real property."""
 
