@@ -92,8 +92,10 @@ def make_recon_config(options: dict):
 class CaptureJob:
     """Worker thread running reconstruct(); ``drain`` (main thread) applies its messages."""
 
-    def __init__(self, config, build_kwargs: dict):
+    def __init__(self, config, build_kwargs: dict, texture_size: int = 0):
         self.config, self.build_kwargs = config, build_kwargs
+        self.texture_size = texture_size      # > 0: project the footage onto the head's UVs (on the worker)
+        self.warnings: list[str] = []
         self.queue: queue.Queue = queue.Queue()
         self.cancel_event = threading.Event()
         self.thread = threading.Thread(target=self._work, name="face-capture", daemon=True)
@@ -113,7 +115,16 @@ class CaptureJob:
         try:
             tracks, stats = pipeline.reconstruct(self.config, progress=self._progress,
                                                  cancel=self.cancel_event.is_set)
-            self.queue.put(("done", tracks, stats))
+            tex = None
+            if self.texture_size:
+                from core.errors import FaceCaptureError
+                from bake import texture
+                self._progress(1.0, "texture from the footage")
+                try:
+                    tex = texture.bake_texture(tracks, size=self.texture_size)
+                except FaceCaptureError as e:
+                    self.warnings.append(f"no texture: {e}")
+            self.queue.put(("done", tracks, stats, tex))
         except BaseException as e:   # noqa: BLE001 -- handed to the main thread
             self.queue.put(("error", e))
 
@@ -148,7 +159,7 @@ class CaptureJob:
                 else:
                     self.error = e
                 return True
-            _, tracks, stats = msg
+            _, tracks, stats, tex = msg
             if self.cancel_event.is_set():
                 self.cancelled = True
                 return True
@@ -158,6 +169,8 @@ class CaptureJob:
             except Exception as e:   # noqa: BLE001
                 self.error = e
                 return True
+            if tex is not None:
+                self._apply_texture(coll, tex)
             self.result = (coll.name, stats)
             state.has_result = True
             state.frames_total, state.frames_tracked = stats.frames_total, stats.frames_tracked
@@ -165,6 +178,20 @@ class CaptureJob:
             state.seconds = time.perf_counter() - self.t0
             state.collection = coll.name
             return True
+
+
+    def _apply_texture(self, coll, tex) -> None:
+        """The texture onto the new head (packed into the file; the PNG written on the way is removed)."""
+        import tempfile
+
+        from core.errors import FaceCaptureError
+        from bake import blender_io, texture
+        head = next(o for o in coll.all_objects if o.type == "MESH")
+        with tempfile.TemporaryDirectory(prefix="face_capture_") as d:
+            try:
+                blender_io.apply_texture(head, texture.write_texture(Path(d) / f"{head.name}_Albedo.png", tex))
+            except FaceCaptureError as e:
+                self.warnings.append(f"no texture: {e}")
 
 
 def _status_text(context, text):
@@ -202,7 +229,7 @@ class FACE_CAPTURE_OT_run(bpy.types.Operator):
         state = context.window_manager.face_capture
         state.running, state.progress, state.status = True, 0.0, "starting"
         context.window_manager.progress_begin(0.0, 1.0)
-        self._job = CaptureJob(config, build)
+        self._job = CaptureJob(config, build, texture_size=int(settings.texture_size) if settings.texture else 0)
         self._job.start()
         return True
 
@@ -225,7 +252,7 @@ class FACE_CAPTURE_OT_run(bpy.types.Operator):
             return {"CANCELLED"}
         name, stats = job.result
         wm.face_capture.status = "done"
-        for line in stats.warnings:          # odd footage (rotation, variable frame rate, short stream), bridged gaps
+        for line in (*stats.warnings, *job.warnings):   # odd footage (rotation, frame rate...), bridged gaps, texture
             self.report({"WARNING"}, f"Face capture: {line}")
         self.report({"INFO"}, f"Face capture: {stats.frames_tracked}/{stats.frames_total} frames tracked, "
                               f"{stats.frames_bridged} bridged -> collection '{name}'")

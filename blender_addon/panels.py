@@ -41,6 +41,11 @@ def draw_panel(layout, context):
     sub = row.row()
     sub.active = s.create_camera
     sub.prop(s, "background")
+    row = col.row(heading="Texture")
+    row.prop(s, "texture", text="")
+    sub = row.row()
+    sub.active = s.texture
+    sub.prop(s, "texture_size", text="")
     layout.separator()
     if state.running:
         if hasattr(layout, "progress"):        # Blender 4.0+

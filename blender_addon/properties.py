@@ -63,6 +63,10 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         ("CAMERA", "On Camera", "The head stays at the origin, the camera moves")], default="OBJECT")
     create_camera: BoolProperty(name="Camera", default=True, description="Create a camera matching the footage")
     background: BoolProperty(name="Background", default=True, description="Footage as the camera background")
+    texture: BoolProperty(name="Texture", default=False,
+                          description="Project the footage onto the head's UVs: an albedo texture on its material")
+    texture_size: EnumProperty(name="Size", items=[("512", "512", ""), ("1024", "1024", ""), ("2048", "2048", "")],
+                               default="1024", description="Texture width and height in pixels")
 
 
 def _mesh_with_keys(self, obj):

@@ -81,6 +81,28 @@ def test_calibration_is_undone_with_blender_undo(bpy_mod, addon, head):
     assert fc.evaluate(float(tr.frames[3])) == pytest.approx(float(tr.weights[3, j]), abs=1e-6)
 
 
+def test_capture_with_texture(bpy_mod, addon, head, tmp_path, monkeypatch):
+    """The capture panel's Texture option: the worker projects the footage, the new head wears it (packed)."""
+    from dataclasses import replace
+
+    from bake import pipeline
+    from bake.types import BakeStats
+    from blender_addon import operators
+
+    from .test_texture import H, W, _gradient_footage
+    photo, _ = _gradient_footage(tmp_path)
+    tr = replace(make_tracks(head, n_frames=1, image_size=(W, H), footage_path=str(photo)), tracked=np.ones(1, bool))
+    monkeypatch.setattr(pipeline, "reconstruct", lambda config, progress=None, cancel=None: (
+        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, mean_confidence=0.9, seconds=0.1)))
+    monkeypatch.setattr(operators, "make_recon_config", lambda options: options)
+    s = bpy_mod.context.scene.face_capture
+    s.source, s.filepath, s.texture, s.texture_size = "FILE", str(photo), True, "512"
+    assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
+    head_obj = bpy_mod.data.objects["FaceCapture_Head"]
+    img = head_obj.active_material.node_tree.nodes.active.image
+    assert img.packed_file is not None and tuple(img.size) == (512, 512)
+
+
 class _Layout:
     """Stands in for a UI layout headless: every prop() must name a real property."""
 
