@@ -4,8 +4,9 @@ Which term decides what (bake.solve fuses them in one robust Gauss-Newton):
   * landmarks (MediaPipe's 478, as fixed template points, core.landmark_template): head pose in the image, and the
     expressions they outline -- lids (blinks), lips (mouth opening, width, smile), brows. They are 2-D, so they say
     little about distance and head size.
-  * the blendshape model's 52 scores: a per-shape prior (``PRIOR_STRENGTH``), strongest where landmarks are weakest
-    (blinks, whose lid motion is a few pixels) and absent for tongueOut, which the model lacks.
+  * the blendshape model's 52 scores: a per-shape prior, calibrated against our shapes and trusted by how well each
+    score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
+    which the model lacks, nor for the shapes it does not read on our heads.
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape, and the
     regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
@@ -13,9 +14,14 @@ cheek on a turned head and gets a low weight; the irises ride the eyeballs.
 """
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
 from core import landmark_template as lt
+from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
 from .solve import ArkitPrior, LandmarkTerm
@@ -29,11 +35,15 @@ _WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx
 # Landmarks as a whole weigh LANDMARK_SHARE x the frame's dense vertices (their summed confidences), so the balance
 # does not depend on the network's confidence scale or on how many vertices it saw.
 LANDMARK_SHARE = 0.2
-# Strength of the blendshape scores as targets for our weights (bake.solve.ArkitPrior units), per shape.
-PRIOR_DEFAULT = 0.05
-PRIOR_STRENGTH = {"eyeBlinkLeft": 2.0, "eyeBlinkRight": 2.0, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3,
-                  "browInnerUp": 0.3, "browDownLeft": 0.3, "browDownRight": 0.3, "browOuterUpLeft": 0.3,
-                  "browOuterUpRight": 0.3, "tongueOut": 0.0}
+# The blendshape scores as targets for our weights: the score itself is the target, weighing PRIOR_MAX x r^2
+# (bake.solve.ArkitPrior units), r the score's correlation with our weight on synthetic renders
+# (tools/calibrate_blendshapes.py, core/assets/blendshape_calibration.json); shapes with r < PRIOR_MIN_R get no prior
+# (on those renders: the brows, cheeks, nose, most mouth shapes; blinks, jawOpen, smiles, funnel and lowerDown are
+# read at r 0.5-0.8). The calibration's fitted lines are not applied: on the real clips they made every measure worse
+# (their offsets are the model's bias on renders, e.g. +0.13 smile on every neutral render; docs/MEASUREMENTS.md).
+CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "core" / "assets" / "blendshape_calibration.json"
+PRIOR_MAX = 4.0
+PRIOR_MIN_R = 0.3
 MIN_PRESENCE = 0.5
 
 
@@ -68,9 +78,22 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
 
 
+@lru_cache(maxsize=1)
+def calibration() -> np.ndarray:
+    """(52,) correlation r of each score with our weight, from the calibration asset."""
+    try:
+        shapes = json.loads(CALIBRATION_PATH.read_text())["shapes"]
+        r = np.array([shapes[n]["r"] for n in ARKIT_NAMES], np.float64)
+    except (OSError, KeyError, ValueError) as exc:
+        raise AssetError(f"blendshape calibration {CALIBRATION_PATH} is missing or unreadable ({exc}); regenerate "
+                         "it with: python -m tools.calibrate_blendshapes (needs the dev requirements)") from exc
+    return r
+
+
 def arkit_prior(scores: np.ndarray, presence: np.ndarray) -> ArkitPrior:
     """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights."""
+    r = calibration()
     scores = np.asarray(scores, np.float64)
-    strength = np.array([PRIOR_STRENGTH.get(n, PRIOR_DEFAULT) for n in ARKIT_NAMES])
+    strength = np.where(r >= PRIOR_MIN_R, PRIOR_MAX * r ** 2, 0.0)
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     return ArkitPrior(np.clip(np.nan_to_num(scores), 0.0, 1.0), np.where(ok, strength, 0.0))

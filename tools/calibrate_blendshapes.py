@@ -1,0 +1,98 @@
+"""Calibrate the blendshape model's scores against our ARKit shapes (development only).
+
+    python -m tools.calibrate_blendshapes [--count 480] [--seed 11] [--out core/assets/blendshape_calibration.json]
+
+MediaPipe's blendshape model was trained on real faces with Apple's ARKit as the reference; our 52 shapes are anny's.
+The same name need not mean the same amount of motion, and left/right conventions must be checked, not assumed.
+Synthetic heads with known ARKit weights (core.train.synth: random sparse expressions, near-frontal, no occluders) are
+rendered, the real-face models run on each render (detector ROI, one landmark refinement, blendshapes), and per shape
+a least-squares line ``weight ~ gain * score + offset`` is fitted over the renders, with the correlation ``r`` of
+score and weight. The solve's prior (bake.fusion) uses ``r`` to decide how much to trust each score; the fitted lines are
+recorded for inspection (applied as targets they made the real clips worse: the offsets are the model's bias on
+renders). Also written: for each Left/Right pair, the correlation with the other side's weight,
+which says whether the model's sides are the subject's (as ours are) or the image's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from core import face_models
+from core.head_model import ARKIT_NAMES
+
+OUT = Path(__file__).resolve().parents[1] / "core" / "assets" / "blendshape_calibration.json"
+
+
+def observe(count: int, seed: int, chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """(scores (N, 52), true weights (N, 52)) over the renders where a face was found."""
+    from core.train.synth import SynthConfig, _batch_range
+    cfg = SynthConfig(size=256, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, crop_scale_sd=0.0, crop_shift=0.0,
+                      p_glasses=0.0, p_hand=0.0, p_mic=0.0, p_strands=0.0, p_blur=0.0, p_motion_blur=0.0,
+                      p_jpeg=0.0, p_lowres=0.0, noise_max=0.01)
+    models = face_models.default_models()
+    scores, truth = [], []
+    for start in range(0, count, chunk):
+        n = min(chunk, count - start)
+        batch = _batch_range(cfg, start, n, seed, "train", "cpu")
+        imgs = (batch["image"].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+        arkit = batch["arkit"].numpy().astype(np.float64)
+        for i in range(n):
+            dets = models.detect_faces(imgs[i])
+            if not dets:
+                continue
+            pts, _ = models.landmarks(imgs[i], face_models.roi_from_detection(dets[0]))
+            pts, presence = models.landmarks(imgs[i], face_models.roi_from_landmarks(pts))
+            if presence < 0.5:
+                continue
+            scores.append(models.blendshapes(pts))
+            truth.append(arkit[i])
+        print(f"  {start + n}/{count} renders", file=sys.stderr)
+    return np.array(scores, np.float64), np.array(truth)
+
+
+def _r(a: np.ndarray, b: np.ndarray) -> float:
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def calibrate(scores: np.ndarray, truth: np.ndarray) -> dict:
+    out = {}
+    for k, name in enumerate(ARKIT_NAMES):
+        s, w = scores[:, k], truth[:, k]
+        if not np.isfinite(s).all():
+            out[name] = dict(gain=0.0, offset=0.0, r=0.0, samples=0)
+            continue
+        A = np.stack([s, np.ones_like(s)], 1)
+        (gain, offset), *_ = np.linalg.lstsq(A, w, rcond=None)
+        entry = dict(gain=float(gain), offset=float(offset), r=_r(s, w), samples=len(s), active=int((w > 0.1).sum()))
+        for a, b in (("Left", "Right"), ("Right", "Left")):
+            if name.endswith(a):
+                entry["r_other_side"] = _r(s, truth[:, ARKIT_NAMES.index(name[: -len(a)] + b)])
+        out[name] = entry
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=480)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args(argv)
+    scores, truth = observe(a.count, a.seed)
+    cal = dict(build_info=dict(count=a.count, seed=a.seed, faces=len(scores)), shapes=calibrate(scores, truth))
+    tmp = a.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cal, indent=1))
+    tmp.replace(a.out)
+    for name, e in cal["shapes"].items():
+        print(f"{name:20s} r {e['r']:+.2f} gain {e['gain']:+.2f} offset {e['offset']:+.3f}"
+              + (f"  other side r {e['r_other_side']:+.2f}" if "r_other_side" in e else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
