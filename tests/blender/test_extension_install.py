@@ -10,6 +10,7 @@ every wheel, else the missing wheels are downloaded from PyPI; when both fail th
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import platform
@@ -23,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("ext_install_script.py")
 CLIP = ROOT / "core" / "assets" / "sample_clip.mp4"
-BPY_313 = "bpy==5.2.3"                     # Blender 5.2, Python 3.13, numpy 2
+LOCK_313 = ROOT / "requirements" / "lock-py313.txt"   # bpy 5.2.3 (Blender 5.2, Python 3.13, numpy 2), all pinned
 VENV_313 = ROOT / ".venv313"
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def _python313() -> str | None:
 
 
 def venv_313() -> Path:
-    """``.venv313/bin/python`` with ``BPY_313`` installed (built on first use, reused while its marker matches;
+    """``.venv313/bin/python`` with ``LOCK_313`` installed (built on first use, reused while its marker matches;
     concurrent test runs wait for one another's build)."""
     import fcntl
     import tempfile
@@ -79,7 +80,8 @@ def venv_313() -> Path:
 def _build_venv_313() -> Path:
     py = VENV_313 / "bin" / "python"
     marker = VENV_313 / ".face_capture_ready"
-    if marker.is_file() and marker.read_text().strip() == BPY_313 and py.exists():
+    want = hashlib.sha256(LOCK_313.read_bytes()).hexdigest()
+    if marker.is_file() and marker.read_text().strip() == want and py.exists():
         return py
     base = _python313()
     if base is None:
@@ -87,11 +89,11 @@ def _build_venv_313() -> Path:
     if VENV_313.exists():
         shutil.rmtree(VENV_313)
     for cmd in ([base, "-m", "venv", str(VENV_313)],
-                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", BPY_313]):
+                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(LOCK_313)]):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         if r.returncode != 0:
-            pytest.fail(f"cannot build {VENV_313} with {BPY_313} ({' '.join(cmd[-3:])}):\n{_tail(r)}")
-    marker.write_text(BPY_313 + "\n")
+            pytest.fail(f"cannot build {VENV_313} from {LOCK_313.name} ({' '.join(cmd[-3:])}):\n{_tail(r)}")
+    marker.write_text(want + "\n")
     return py
 
 
