@@ -1,13 +1,14 @@
 """The README's retarget picture: the sample clip captured, then retargeted onto a character this script makes.
 
-    .venv/bin/python tools/render_retarget.py --out docs/images/retarget.jpg --frames 5,25,35
+    .venv/bin/python tools/render_retarget.py --out docs/images/retarget.jpg --frames 5,25,45,65
 
 The character is made here from nothing but the project's own head asset: the template restyled (a broad cranium,
 a narrow chin, longer nose, other proportions) with 30 of the 52 ARKit shapes, re-expressed on the restyled surface
 and named in the Live Link Face + ``_L``/``_R`` variant ("EyeBlink_L", "JawOpen", ...). The capture runs
 ``bake.pipeline.reconstruct`` on ``core/assets/sample_clip.mp4`` with the bundled network; ``bake.blender_retarget``
 drives the character (calibrated: automatic neutral, mouth and jaw gain 1.5) and turns it with the head. The picture: per chosen frame, the
-captured head over the footage (top) and the character (bottom), Workbench renders. Development only: not shipped.
+captured head over the footage (top), the captured head wearing the texture projected from the footage
+(``bake.texture``) over grey (middle) and the character (bottom), Workbench renders. Development only: not shipped.
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     import bpy
     import cv2
 
-    from bake import blender_io, blender_retarget, pipeline
+    from bake import blender_io, blender_retarget, pipeline, texture
     from bake.calibrate import Calibration
     from bake.retarget import take_from_tracks
     from core import head_model
@@ -112,6 +113,8 @@ def main(argv=None) -> int:
     print(f"captured {stats.frames_tracked}/{stats.frames_total} frames", file=sys.stderr)
     blender_io.reset_scene()
     coll = blender_io.build_scene(tracks, name="Capture")
+    cap_cam = bpy.context.scene.camera          # the matched camera (render() switches to the character's)
+    tex_png = texture.write_texture(a.out.with_name("retarget_texture.tmp.png"), texture.bake_texture(tracks))
     char = build_character(bpy, head)
     char.location = (3.0, 0.0, 0.0)
     take = take_from_tracks(tracks)
@@ -128,13 +131,15 @@ def main(argv=None) -> int:
     sc.render.resolution_x = sc.render.resolution_y = 384
     tmp = a.out.with_suffix(".tmp")
     tmp.mkdir(exist_ok=True)
-    tiles_top, tiles_bottom = [], []
+    tiles_top, tiles_mid, tiles_bottom = [], [], []
     capture_objs = [o for o in coll.all_objects]
     frames = [int(f) for f in a.frames.split(",")] if a.frames else \
         [int(take.frames[i]) for i in expressive_frames(take)]
     for f in frames:
+        sc.camera = cap_cam
         p = blender_io.render_over_footage(tmp / f"cap_{f}.png", f, tracks.footage_path)
         tiles_top.append(cv2.imread(str(p)))
+        tiles_mid.append(None)
         sc.frame_set(f)
         render(bpy, tmp / f"char_{f}.png", cam, [char], "OBJECT")
         img = cv2.imread(str(tmp / f"char_{f}.png"))
@@ -142,7 +147,17 @@ def main(argv=None) -> int:
         tiles_bottom.append(img)
         for o in capture_objs:
             o.hide_render = False
-    sheet = np.vstack([np.hstack(tiles_top), np.hstack(tiles_bottom)])
+    # the textured head (footage projected onto the UVs), alone over grey, from the matched camera
+    cap_head = next(o for o in capture_objs if o.type == "MESH")
+    blender_io.apply_texture(cap_head, tex_png)
+    sc.camera = cap_cam
+    for o in sc.objects:
+        o.hide_render = o is char
+    for k, f in enumerate(frames):
+        p = blender_io.render_over_footage(tmp / f"tex_{f}.png", f, "", alpha=1.0, color_type="TEXTURE")
+        tiles_mid[k] = cv2.imread(str(p))
+    tex_png.unlink()
+    sheet = np.vstack([np.hstack(tiles_top), np.hstack(tiles_mid), np.hstack(tiles_bottom)])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(a.out), sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])
     for q in tmp.iterdir():
