@@ -58,6 +58,7 @@ class Outputs:
     usd: Path | None = None
     plot: Path | None = None       # a PNG of the ARKit curves over time
     texture: Path | None = None    # a PNG: the head's albedo projected from the footage (also put on the head)
+    overlay_video: Path | None = None   # an MP4: the fitted mesh over every baked footage frame
     overlay: Path | None = None    # a folder
     render: Path | None = None     # a PNG: Workbench render of the middle frame over the footage
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PNG: project the footage onto the head's UVs (albedo); the head's material uses it")
     p.add_argument("--texture-size", type=int, default=1024, help="texture width and height in pixels (default 1024)")
     p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
+    p.add_argument("--overlay-video", type=Path, help="MP4 of the fitted mesh over every baked footage frame")
     p.add_argument("--render", type=Path, help="PNG: the baked head rendered over the middle footage frame")
     p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
     p.add_argument("--end", type=int, default=None, help="last footage frame, exclusive (default: clip end)")
@@ -172,9 +174,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if is_csv_input(ns):
         if ns.retarget is None:
             raise BadArguments("a CSV input needs --retarget CHARACTER.blend (the meshes it drives)")
-        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "render", "texture") if getattr(ns, f) is not None]
+        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "overlay_video", "render", "texture")
+                 if getattr(ns, f) is not None]
         if extra:
-            raise BadArguments(f"with a CSV input only --out and --plot are written, not --{', --'.join(extra)}")
+            raise BadArguments("with a CSV input only --out and --plot are written, not --"
+                               + ", --".join(e.replace("_", "-") for e in extra))
     if (ns.targets or ns.head_target or ns.mapping) and ns.retarget is None:
         raise BadArguments("--targets, --head-target and --mapping go with --retarget CHARACTER.blend")
     return ns
@@ -186,13 +190,13 @@ def is_csv_input(ns: argparse.Namespace) -> bool:
 
 def outputs_from(ns: argparse.Namespace) -> Outputs:
     return Outputs(blend=ns.out, fbx=ns.fbx, glb=ns.glb, csv=ns.csv, usd=ns.usd, plot=ns.plot, texture=ns.texture,
-                   overlay=ns.overlay, render=ns.render)
+                   overlay_video=ns.overlay_video, overlay=ns.overlay, render=ns.render)
 
 
 def check_outputs(outputs: Outputs) -> None:
     """ExportError for any output that cannot be written (before any expensive work)."""
     for f in (outputs.blend, outputs.fbx, outputs.glb, outputs.csv, outputs.usd, outputs.plot, outputs.texture,
-              outputs.render):
+              outputs.overlay_video, outputs.render):
         if f is None:
             continue
         p = Path(f).expanduser().resolve()
@@ -252,6 +256,13 @@ def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None,
             report(f"wrote {written[-1]} (frame {mid})")
         if outputs.overlay is not None:
             written.extend(write_overlay(tracks, Path(outputs.overlay), report))
+        if outputs.overlay_video is not None:
+            from bake import overlay
+            try:
+                written.append(overlay.write_video(tracks, outputs.overlay_video))
+            except OSError as e:
+                raise ExportError(f"cannot write the overlay video {outputs.overlay_video}: {e}") from e
+            report(f"wrote {written[-1]}")
     except BaseException:
         for p in written:
             Path(p).unlink(missing_ok=True)

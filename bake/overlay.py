@@ -66,3 +66,34 @@ def write_overlays(tracks: SceneTracks, folder: str | Path, n_strip: int = 6, vi
             raise OSError(f"cannot write {path}")
         written.append(path)
     return written
+
+
+def write_video(tracks: SceneTracks, path: str | Path, alpha: float = 0.5) -> Path:
+    """An MP4 (mp4v) of every baked frame with the fitted head drawn over the footage, at the clip's rate; written
+    to a temporary name and renamed at the end. Needs tracks.footage_path."""
+    import os
+    p = Path(path).expanduser().resolve()
+    if not tracks.footage_path:
+        raise OSError("no footage to draw the fitted head over")
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial.mp4")
+    writer = None
+    try:
+        for k, image in _frames(tracks, set(int(f) for f in tracks.frames - 1)):
+            img = overlay_frame(tracks, k, image, alpha)
+            if writer is None:
+                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(tracks.fps),
+                                         (img.shape[1], img.shape[0]))
+                if not writer.isOpened():
+                    raise OSError(f"OpenCV cannot write an MP4 at {p}")
+            writer.write(np.ascontiguousarray(img[..., ::-1]))
+        if writer is None:
+            raise OSError(f"no footage frame decoded for {p}")
+        writer.release()
+        writer = None
+        os.replace(tmp, p)
+    finally:
+        if writer is not None:
+            writer.release()
+        if tmp.exists():
+            tmp.unlink()
+    return p

@@ -122,7 +122,7 @@ def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src
 
 
 def test_texture_from_the_cli(bpy_mod, monkeypatch, head, tmp_path, capsys):
-    """--texture projects the footage onto the head, writes the PNG and the .blend's head wears it."""
+    """--texture projects the footage onto the head, writes the PNG and the .blend's head wears it; --overlay-video."""
     from dataclasses import replace
 
     import numpy as np
@@ -137,9 +137,14 @@ def test_texture_from_the_cli(bpy_mod, monkeypatch, head, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     argv = [str(photo), "--out", str(out / "s.blend"), "--texture", str(out / "albedo.png"), "--texture-size", "256",
-            "--render", str(out / "r.png")]
+            "--render", str(out / "r.png"), "--overlay-video", str(out / "o.mp4")]
     assert cli.run(argv) == 0, capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["albedo.png", "r.png", "s.blend"]
+    assert sorted(p.name for p in out.iterdir()) == ["albedo.png", "o.mp4", "r.png", "s.blend"]
+    import cv2
+    video = cv2.VideoCapture(str(out / "o.mp4"))
+    ok, frame = video.read()
+    assert ok and frame.shape == (H, W, 3)
+    video.release()
     bpy_mod.ops.wm.open_mainfile(filepath=str(out / "s.blend"))
     mat = bpy_mod.data.objects["FaceCapture_Head"].active_material
     assert mat is not None and mat.node_tree.nodes.active.image.packed_file is not None
