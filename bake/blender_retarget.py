@@ -86,12 +86,13 @@ def _replace_curve(action, datablock, data_path, index, group, frames, values):
 
 
 # ---------------------------------------------------------------- reading a take from Blender
-def take_from_object(obj) -> Take:
-    """The raw ARKit performance on a mesh (our baked head, or a character driven before): its shape-key curves
-    (the raw action when a calibration is in force) and, when the object's rotation is animated, its head motion."""
+def take_from_object(obj, calibrated: bool = False) -> Take:
+    """The ARKit performance on a mesh (our baked head, or a character driven before): its shape-key curves (the raw
+    action even when a calibration is in force; ``calibrated=True``: the assigned, calibrated curves) and, when the
+    object's rotation is animated, its head motion."""
     key = getattr(obj.data, "shape_keys", None)
     ad = key.animation_data if key is not None else None
-    action = key.get(RAW) if key is not None else None
+    action = key.get(RAW) if key is not None and not calibrated else None
     action = action or (ad.action if ad else None)
     if action is None:
         raise InputError(f"{obj.name} has no shape-key animation to take the performance from")

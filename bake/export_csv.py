@@ -61,32 +61,49 @@ def head_yaw_pitch_roll(head_rotation: np.ndarray) -> np.ndarray:
 
 def csv_table(tracks) -> tuple[tuple, list[list[str]]]:
     """Header and rows (strings) for ``tracks`` (a bake.types.SceneTracks)."""
-    lower = {str(n).lower(): i for i, n in enumerate(tracks.key_names)}
+    return table(tracks.key_names, tracks.weights, tracks.frames, tracks.fps, tracks.head_rotation)
+
+
+def table(names, weights, frames, fps: float, head_rotation=None) -> tuple[tuple, list[list[str]]]:
+    """Header and rows for weight columns ``names`` (any case; others ignored, missing ones written as 0) at scene
+    ``frames`` (a fractional frame becomes the timecode's sub-frame part) with optional (T,3,3) head rotations."""
+    lower = {str(n).lower(): i for i, n in enumerate(names)}
     missing = [n for n in LIVE_LINK_FACE_BLENDSHAPES if n.lower() not in lower]
     if missing:
         log.warning("CSV: %d ARKit shapes missing from the tracks (%s...), written as 0", len(missing), missing[0])
-    w = np.asarray(tracks.weights, np.float64)
+    w = np.asarray(weights, np.float64)
     cols = np.zeros((len(w), 52))
     for j, n in enumerate(LIVE_LINK_FACE_BLENDSHAPES):
         if n.lower() in lower:
             cols[:, j] = w[:, lower[n.lower()]]
     rot = np.zeros((len(w), 9))
-    rot[:, :3] = head_yaw_pitch_roll(tracks.head_rotation)
-    frames = np.asarray(tracks.frames, np.int64)
+    if head_rotation is not None:
+        rot[:, :3] = head_yaw_pitch_roll(head_rotation)
+    rel = np.asarray(frames, np.float64) - float(frames[0])
+    whole = np.floor(rel + 1e-6)
     rows = []
     for i in range(len(w)):
         vals = [f"{v:.6f}" for v in cols[i]] + [f"{v:.6f}" for v in rot[i]]
-        rows.append([timecode(int(frames[i] - frames[0]), tracks.fps), str(len(ROTATION_COLUMNS) + 52), *vals])
+        code = timecode(int(whole[i]), fps, max(0.0, float(rel[i] - whole[i])))
+        rows.append([code, str(len(ROTATION_COLUMNS) + 52), *vals])
     return HEADER, rows
 
 
 def write_csv(path, tracks) -> Path:
     """Write the Live Link Face CSV atomically (temp file + rename); ExportError when it cannot be written."""
+    return _write(path, *csv_table(tracks))
+
+
+def write_take_csv(path, take) -> Path:
+    """Write a ``bake.retarget.Take`` (e.g. the calibrated curves read back from Blender) as a Live Link Face CSV."""
+    return _write(path, *table(take.names, take.weights, take.frames, take.fps, take.head_rotation))
+
+
+def _write(path, header, rows) -> Path:
     p = Path(path).expanduser().resolve()
     if p.is_dir() or not p.parent.is_dir() or not os.access(p.parent, os.W_OK):
         raise ExportError(f"cannot write CSV {p}: the folder {p.parent} does not exist or is not writable"
                           if not p.is_dir() else f"CSV output {p} is a directory; give a file name")
-    header, rows = csv_table(tracks)
     tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial{p.suffix}")
     try:
         with open(tmp, "w", newline="") as f:

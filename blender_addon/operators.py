@@ -426,6 +426,41 @@ class FACE_CAPTURE_OT_import_csv(bpy.types.Operator):
         return _retarget(self, context, take, meshes)
 
 
+class FACE_CAPTURE_OT_export_csv(bpy.types.Operator):
+    """Export the active mesh's ARKit curves as a Live Link Face CSV: the calibrated ones when a calibration is in
+    force (our head or a driven character; shapes it lacks are written as 0)"""
+    bl_idname = "face_capture.export_csv"
+    bl_label = "Export Live Link Face CSV"
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+    filter_glob: bpy.props.StringProperty(default="*.csv", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        obj = getattr(context.view_layer.objects, "active", None) if getattr(context, "view_layer", None) else None
+        return obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = bpy.path.ensure_ext(context.view_layer.objects.active.name, ".csv")
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from core.errors import FaceCaptureError
+        from bake.blender_retarget import take_from_object
+        from bake.export_csv import write_take_csv
+        obj = context.view_layer.objects.active
+        try:
+            take = take_from_object(obj, calibrated=True)
+            path = write_take_csv(bpy.path.abspath(self.filepath), take)
+        except FaceCaptureError as e:
+            self.report({"ERROR"}, f"Face Capture: {e}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Face Capture: wrote {path} ({len(take.frames)} frames, {len(take.names)} shapes)")
+        return {"FINISHED"}
+
+
 def _calibration_keys(context):
     return [o.data.shape_keys for o in _selected(context)
             if o.type == "MESH" and o.data.shape_keys and o.data.shape_keys.animation_data]
@@ -481,7 +516,7 @@ class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
 
 
 _CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_import_csv,
-            FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_clear_calibration)
+            FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_clear_calibration)
 
 
 _register, _unregister = bpy.utils.register_classes_factory(_CLASSES)

@@ -2,7 +2,8 @@
 import bpy
 
 from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
-                        FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_run)
+                        FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget,
+                        FACE_CAPTURE_OT_run)
 
 
 def draw_panel(layout, context):
@@ -102,6 +103,7 @@ def draw_retarget(layout, context):
     row = layout.row(align=True)
     row.operator(FACE_CAPTURE_OT_retarget.bl_idname, icon="MOD_DATA_TRANSFER")
     row.operator(FACE_CAPTURE_OT_import_csv.bl_idname, text="Import CSV", icon="IMPORT")
+    row.operator(FACE_CAPTURE_OT_export_csv.bl_idname, text="Export CSV", icon="EXPORT")
     box = layout.box()
     box.prop(rs, "calibrate")
     col = box.column()

@@ -81,3 +81,18 @@ def test_read_iphone_style_timecodes(tmp_path):
     assert take.names == tuple(n[0].lower() + n[1:] for n in names)
     with pytest.raises(Exception):
         export_csv.read_csv(tmp_path / "missing.csv")
+
+
+def test_take_round_trip_with_subframes(tmp_path):
+    """A take (as read from Blender) with fractional frames -> CSV -> the same take."""
+    from bake.retarget import Take
+    rng = np.random.default_rng(1)
+    names = ("jawOpen", "eyeBlinkLeft", "residual_00")
+    frames = np.array([10.0, 10.5, 11.0, 12.25, 40.0])
+    take = Take(names=names, weights=rng.uniform(0, 1, (5, 3)), frames=frames, fps=30.0)
+    p = export_csv.write_take_csv(tmp_path / "take.csv", take)
+    back = export_csv.read_csv(p, fps=30, start_frame=10)
+    np.testing.assert_allclose(back.frames, frames)
+    for n in ("jawOpen", "eyeBlinkLeft"):
+        np.testing.assert_allclose(back.column(n), take.column(n), atol=5e-7)
+    assert back.column("tongueOut").max() == 0 and back.head_rotation is None

@@ -44,6 +44,14 @@ def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path)
         f = float(tr.frames[i])
         assert _curves(face)["JawOpen"].evaluate(f) == pytest.approx(0.5 * tr.weights[i, j], abs=1e-6)
     assert CALIB in key and key.animation_data.action != raw
+    # the CSV export from Blender writes the calibrated curves
+    out = tmp_path / "calibrated.csv"
+    assert bpy_mod.ops.face_capture.export_csv(filepath=str(out)) == {"FINISHED"}
+    back = export_csv.read_csv(out, fps=tr.fps, start_frame=tr.frames[0])
+    np.testing.assert_allclose(back.column("jawOpen"), 0.5 * tr.weights[:, j], atol=2e-6)
+    np.testing.assert_allclose(back.column("eyeBlinkLeft"), tr.weights[:, tr.key_names.index("eyeBlinkLeft")],
+                               atol=2e-6)
+    assert back.column("mouthSmileLeft").max() == 0                # the character lacks it: written as 0
     assert bpy_mod.ops.face_capture.clear_calibration() == {"FINISHED"}
     assert key.animation_data.action == raw and CALIB not in key
     # a Live Link Face CSV onto the same mesh
