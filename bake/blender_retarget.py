@@ -325,6 +325,11 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
         result.lines.append(apply_head_motion(take, head_object, head_bone, name))
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = int(np.floor(take.frames.min())), int(np.ceil(take.frames.max()))
+    fps = scene.render.fps / scene.render.fps_base
+    if take.fps > 0 and abs(fps - take.fps) > 1e-3:      # the take's frames are its own: play them at its rate
+        scene.render.fps = max(1, int(round(take.fps)))
+        scene.render.fps_base = scene.render.fps / take.fps
+        result.lines.append(f"scene frame rate {fps:g} -> {take.fps:g} fps (the take's)")
     for line in result.lines + result.warnings:
         log.info("%s", line)
     return result

@@ -163,3 +163,7 @@ def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_
         got = np.array([fc.evaluate(float(f)) for f in tr.frames])
         np.testing.assert_allclose(got, tr.weights[:, j], atol=1e-6)
     assert bpy_mod.context.scene.frame_end == int(tr.frames[-1])
+    # a take at another rate sets the scene's rate, and says so
+    from dataclasses import replace
+    res = retarget(replace(take, fps=60.0), [character[0]])
+    assert bpy_mod.context.scene.render.fps == 60 and "-> 60 fps" in res.text()
