@@ -272,14 +272,14 @@ def apply_head_motion(take: Take, obj, bone: str = "", name: str = "FaceCapture"
         path = f'pose.bones["{bone}"].rotation_quaternion'
         for i in range(4):
             _replace_curve(action, obj, path, i, bone, take.frames, q[:, i])
-        return f"head motion -> {obj.name}:{bone}"
+        return f"head motion -> {obj.name}:{bone} (rotation keys in action {action.name})"
     rest = np.array(obj.matrix_basis.to_3x3().normalized())
     if obj.rotation_mode not in ("XYZ",):
         obj.rotation_mode = "XYZ"
     eul = euler_xyz(np.einsum("ij,tjk->tik", rest, D))
     for i in range(3):
         _replace_curve(action, obj, "rotation_euler", i, "Object Transforms", take.frames, eul[:, i])
-    return f"head motion -> {obj.name}"
+    return f"head motion -> {obj.name} (rotation keys in action {action.name})"
 
 
 # ---------------------------------------------------------------- retarget
@@ -314,9 +314,10 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
         if not match.pairs:
             result.warnings.append(f"{obj.name}: none of its {len(names)} shape keys carries an ARKit name")
             continue
-        if key.animation_data and key.animation_data.action and key.animation_data.action != key.get(RAW):
-            log.info("%s: its shape-key action %s is replaced (kept in the file)", obj.name,
-                     key.animation_data.action.name)
+        old = key.animation_data.action if key.animation_data else None
+        if old is not None and old != key.get(RAW) and old != key.get(CALIBRATED):
+            old.use_fake_user = True          # the character's own shape-key animation is kept in the file
+            result.lines.append(f"{obj.name}: its shape-key action {old.name} is replaced (kept in the file)")
         _write_raw(key, take, match.pairs, f"{obj.name}_{name}_Raw")
         if calibration is not None:
             set_calibration(key, calibration)

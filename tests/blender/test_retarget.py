@@ -49,7 +49,11 @@ def test_retarget_drives_exactly_the_shapes_the_character_has(bpy_mod, character
     face, teeth, lashes, hat = character
     tr = make_tracks(head, n_frames=30)
     take = take_from_tracks(tr)
+    own = bpy_mod.data.actions.new("FaceOwnAnimation")       # the character's own shape-key animation
+    face.data.shape_keys.animation_data_create()
+    face.data.shape_keys.animation_data.action = own
     res = retarget(take, [face, teeth, lashes, hat])
+    assert own.use_fake_user and "FaceOwnAnimation is replaced (kept in the file)" in res.text()
     curves = _curves(face)
     assert set(curves) == set(CHARACTER_ARKIT)                      # not CustomSneer, nothing invented
     for target, arkit in CHARACTER_ARKIT.items():
