@@ -400,9 +400,14 @@ class _SelectOnly:
         vl.objects.active = self.active
 
 
+def _objects(what) -> list:
+    """The objects to export: a collection's (all, nested included) or an explicit list (a retargeted character)."""
+    return list(what.all_objects) if hasattr(what, "all_objects") else list(what)
+
+
 def _frame_range(collection) -> tuple[int, int]:
     lo, hi = [], []
-    for o in collection.all_objects:
+    for o in _objects(collection):
         for ad in (o.animation_data, getattr(getattr(o.data, "shape_keys", None), "animation_data", None)):
             if ad and ad.action:
                 a, b = ad.action.frame_range
@@ -413,9 +418,10 @@ def _frame_range(collection) -> tuple[int, int]:
 
 
 def export_fbx(path, collection) -> Path:
-    """Write the collection's objects (mesh with blendshapes + baked curves, camera) as FBX, atomically."""
+    """Write the collection's objects (mesh with blendshapes + baked curves, camera) as FBX, atomically; ``collection``
+    may also be a list of objects."""
     def write(tmp):
-        with _SelectOnly(collection.all_objects):
+        with _SelectOnly(_objects(collection)):
             res = bpy.ops.export_scene.fbx(
                 filepath=str(tmp), check_existing=False, use_selection=True,
                 object_types={"MESH", "CAMERA", "EMPTY"},
@@ -431,7 +437,7 @@ def export_fbx(path, collection) -> Path:
 
 
 def export_glb(path, collection) -> Path:
-    """Write the collection as binary glTF with morph targets and their animation, atomically."""
+    """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically."""
     start, end = _frame_range(collection)
     sc = bpy.context.scene
     keep = sc.frame_start, sc.frame_end
@@ -439,7 +445,7 @@ def export_glb(path, collection) -> Path:
     def write(tmp):
         sc.frame_start, sc.frame_end = start, end
         try:
-            with _SelectOnly(collection.all_objects):
+            with _SelectOnly(_objects(collection)):
                 res = bpy.ops.export_scene.gltf(
                     filepath=str(tmp), check_existing=False, export_format="GLB", use_selection=True,
                     export_morph=True, export_morph_normal=False, export_animations=True,
@@ -454,7 +460,7 @@ def export_glb(path, collection) -> Path:
 
 
 def export_usd(path, collection) -> Path:
-    """Write the collection as USD with Blender's own exporter (``.usd``/``.usda``/``.usdc``/``.usdz``): the head as a
+    """Write the collection (or a list of objects) as USD with Blender's own exporter (``.usd``/``.usda``/``.usdc``/``.usdz``): the head as a
     SkelRoot whose mesh carries one UsdSkel BlendShape per shape key, their per-frame weights as the time samples of
     a SkelAnimation (the assigned action: the calibrated curves when a calibration is in force), the head motion as
     xform time samples, and the camera; atomically."""
@@ -468,7 +474,7 @@ def export_usd(path, collection) -> Path:
     def write(tmp):
         sc.frame_start, sc.frame_end = start, end
         try:
-            with _SelectOnly(collection.all_objects):
+            with _SelectOnly(_objects(collection)):
                 res = bpy.ops.wm.usd_export(
                     filepath=str(tmp), check_existing=False, selected_objects_only=True, export_animation=True,
                     export_shapekeys=True, export_uvmaps=True, export_normals=True, export_materials=False,

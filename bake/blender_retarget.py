@@ -288,6 +288,7 @@ class RetargetResult:
     matches: dict = field(default_factory=dict)     # object name -> bake.retarget.Match
     lines: list = field(default_factory=list)       # report lines (driven counts, missing shapes by name)
     warnings: list = field(default_factory=list)    # meshes that got nothing
+    objects: list = field(default_factory=list)     # what was animated: driven meshes, the head-motion object
 
     def text(self) -> str:
         return "\n".join(self.lines + self.warnings)
@@ -322,8 +323,11 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
         if calibration is not None:
             set_calibration(key, calibration)
         result.lines += describe(obj.name, match)
+        result.objects.append(obj)
     if head_object is not None:
         result.lines.append(apply_head_motion(take, head_object, head_bone, name))
+        if head_object not in result.objects:
+            result.objects.append(head_object)
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = int(np.floor(take.frames.min())), int(np.ceil(take.frames.max()))
     fps = scene.render.fps / scene.render.fps_base

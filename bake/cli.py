@@ -80,29 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", type=Path, help="folder for overlay images of the fitted mesh over the footage")
     p.add_argument("--overlay-video", type=Path, help="MP4 of the fitted mesh over every baked footage frame")
     p.add_argument("--render", type=Path, help="PNG: the baked head rendered over the middle footage frame")
-    p.add_argument("--start", type=int, default=0, help="first footage frame (0-based, default 0)")
-    p.add_argument("--end", type=int, default=None, help="last footage frame, exclusive (default: clip end)")
-    p.add_argument("--stride", type=int, default=1, help="use every n-th frame")
-    p.add_argument("--lens", type=float, default=35.0,
-                   help="lens focal length as a 35 mm full-frame equivalent, mm (default 35; phones ~24-28)")
-    p.add_argument("--focal", type=float, default=None, help="focal length in pixels (overrides --lens)")
-    p.add_argument("--face", default=None, metavar="X,Y",
-                   help="with several faces, follow the one nearest this point (fractions of the frame width and "
-                        "height, e.g. 0.7,0.4); default: the largest face")
-    p.add_argument("--smoothing", type=float, default=0.5, help="temporal smoothing strength 0..1")
-    p.add_argument("--residual-keys", type=int, default=0, help="extra residual shape keys (default 0)")
+    add_config_options(p)
     p.add_argument("--head-motion", choices=("object", "camera"), default="object",
-                   help="animate the head object (default) or the camera")
-    p.add_argument("--model", type=Path, default=None, help="custom .onnx model (default: bundled)")
-    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = automatic)")
-    p.add_argument("--mirror", action="store_true",
-                   help="also run the network on each mirrored crop and average: twice the network time, less noise")
-    p.add_argument("--reframe", type=int, default=2,
-                   help="network passes more per frame on the crop framed from the previous pass's head pose "
-                        "(median-filtered over 9 frames), until it stops moving (0..5, default 2; 0 = the face "
-                        "tracker's crop only)")
-    p.add_argument("--providers", default="CPUExecutionProvider",
-                   help="comma-separated onnxruntime execution providers")
+                   help="which Blender object carries the head's motion: the head (default) or the camera")
     g = p.add_argument_group("retarget (onto a character with ARKit-named shape keys)")
     g.add_argument("--retarget", type=Path, metavar="BLEND",
                    help="the character's .blend: the result (--out) is that file with the performance on it")
@@ -128,6 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per ``ReconConfig`` field that names one (``bake.config.Setting.cli``): default, range, choices
+    and help all come from the field, so the command line never restates them."""
+    from bake.config import range_text, settings
+    g = p.add_argument_group("reconstruction (bake.config.ReconConfig)")
+    for f, s in settings():
+        if s.cli is None:
+            continue
+        if isinstance(f.default, bool):
+            g.add_argument(s.cli, dest=f.name, action="store_true", help=s.help)
+            continue
+        extra = [f"default {f.default}" if f.default is not None else None,
+                 range_text(s.range) if s.range is not None else None]
+        help_ = s.help + "".join(f"; {e}" for e in extra if e)
+        g.add_argument(s.cli, dest=f.name, default=f.default, type=s.parse, choices=s.choices, metavar=s.metavar,
+                       help=help_)
+
+
 def script_argv(argv=None) -> list[str]:
     """Arguments after "--" (blender -b --python cli.py -- ...), else everything after the program name."""
     argv = list(sys.argv if argv is None else argv)
@@ -144,22 +142,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ns = parser.parse_args(argv)
     except SystemExit as e:          # argparse printed the message already
         raise BadArguments("invalid command line (see the message above)") if e.code else e
-    if ns.stride < 1 or ns.start < 0 or (ns.end is not None and ns.end <= ns.start):
-        raise BadArguments(f"bad frame range: --start {ns.start} --end {ns.end} --stride {ns.stride}")
-    if not 0.0 <= ns.smoothing <= 1.0:
-        raise BadArguments(f"--smoothing must be within 0..1, not {ns.smoothing}")
-    if ns.residual_keys < 0 or ns.threads < 0 or (ns.focal is not None and ns.focal <= 0):
-        raise BadArguments("--residual-keys, --threads must be >= 0 and --focal > 0")
-    if not 1.0 <= ns.lens <= 2000.0:
-        raise BadArguments(f"--lens must be a 35 mm-equivalent focal length in 1..2000 mm, not {ns.lens}")
-    if ns.face is not None:
-        try:
-            x, y = (float(v) for v in ns.face.split(","))
-        except ValueError:
-            raise BadArguments(f"--face must be X,Y fractions of the frame, e.g. 0.7,0.4; not {ns.face!r}") from None
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise BadArguments(f"--face must be X,Y within 0..1 (fractions of the frame), not {ns.face!r}")
-        ns.face = (x, y)
     if ns.out.suffix.lower() != ".blend":
         raise BadArguments(f"--out must name a .blend file, not {ns.out}")
     if ns.neutral_frame is not None and ns.neutral_frame != "auto":
@@ -174,13 +156,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if is_csv_input(ns):
         if ns.retarget is None:
             raise BadArguments("a CSV input needs --retarget CHARACTER.blend (the meshes it drives)")
-        extra = [f for f in ("fbx", "glb", "usd", "csv", "overlay", "overlay_video", "render", "texture")
-                 if getattr(ns, f) is not None]
+        extra = [f for f in ("overlay", "overlay_video", "render", "texture") if getattr(ns, f) is not None]
         if extra:
-            raise BadArguments("with a CSV input only --out and --plot are written, not --"
+            raise BadArguments("a CSV input has no footage for --"
                                + ", --".join(e.replace("_", "-") for e in extra))
     if (ns.targets or ns.head_target or ns.mapping) and ns.retarget is None:
         raise BadArguments("--targets, --head-target and --mapping go with --retarget CHARACTER.blend")
+    try:
+        make_config(ns)                # every ReconConfig range checked here, before any work (exit 2)
+    except InputError as e:
+        raise BadArguments(str(e)) from None
     return ns
 
 
@@ -217,29 +202,27 @@ def check_outputs(outputs: Outputs) -> None:
 
 def make_config(ns: argparse.Namespace):
     """The parsed arguments as the pipeline's ``ReconConfig``."""
-    from bake.pipeline import ReconConfig
-    return ReconConfig(
-        source=str(ns.input), start=ns.start, end=ns.end, stride=ns.stride,
-        model_path=str(ns.model) if ns.model else None,
-        providers=tuple(p.strip() for p in ns.providers.split(",") if p.strip()), threads=ns.threads,
-        focal_px=ns.focal, focal_mm=ns.lens, face_point=ns.face, smoothing=ns.smoothing,
-        residual_keys=ns.residual_keys, head_motion="object", mirror=ns.mirror, reframe=ns.reframe)
+    from bake.config import ReconConfig, settings
+    return ReconConfig(source=str(ns.input), **{f.name: getattr(ns, f.name) for f, s in settings() if s.cli})
 
 
 # ---------------------------------------------------------------- outputs
-def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None, texture_size: int = 1024) -> list[Path]:
+def write_outputs(tracks, collection, outputs: Outputs, report=print, take=None, texture_size: int = 1024,
+                  export_set=None) -> list[Path]:
     """Write the requested files for a built collection; all-or-nothing (written files removed on failure).
     ``tracks`` carry the (calibrated) weights for the CSV; the plot shows ``take`` (default: the tracks' ARKit
-    curves)."""
+    curves); FBX/glTF/USD export ``export_set`` (a collection or objects; default ``collection``)."""
+    export_set = collection if export_set is None else export_set
     from bake import blender_io, export_csv, plot
     from bake.retarget import take_from_tracks
     written: list[Path] = []
     if outputs.plot is not None and take is None:
         take = take_from_tracks(tracks)
     steps = [(outputs.texture, write_head_texture, (tracks, collection, texture_size)),
-             (outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (collection,)),
-             (outputs.glb, blender_io.export_glb, (collection,)), (outputs.usd, blender_io.export_usd, (collection,)),
-             (outputs.csv, export_csv.write_csv, (tracks,)),
+             (outputs.blend, blender_io.save_blend, ()), (outputs.fbx, blender_io.export_fbx, (export_set,)),
+             (outputs.glb, blender_io.export_glb, (export_set,)), (outputs.usd, blender_io.export_usd, (export_set,)),
+             (outputs.csv, export_csv.write_csv, (tracks,)) if tracks is not None else
+             (outputs.csv, export_csv.write_take_csv, (take,)),
              (outputs.plot, plot.plot_curves, () if take is None else (take.names, take.weights, take.frames,
                                                                         take.fps))]
     try:
@@ -397,12 +380,15 @@ def run(argv=None) -> int:
                 from bake.blender_retarget import set_calibration
                 set_calibration(coll.objects[f"{ns.name}_Head"].data.shape_keys, calibration)
                 tracks = replace(tracks, weights=calibration.apply(tracks.weights, tracks.key_names).astype("f4"))
+        export_set = coll
         if ns.retarget is not None:
-            retarget_into_file(ns, take, mapping, calibration, exclude=coll, report=say)
+            result = retarget_into_file(ns, take, mapping, calibration, exclude=coll, report=say)
+            export_set = result.objects        # FBX/glTF/USD: the driven character, not our head
         if calibration is not None:
             from dataclasses import replace
             take = replace(take, weights=calibration.apply(take.weights, take.names))
-        write_outputs(tracks, coll, outputs, report=say, take=take, texture_size=ns.texture_size)
+        write_outputs(tracks, coll, outputs, report=say, take=take, texture_size=ns.texture_size,
+                      export_set=export_set)
     except BaseException as e:          # noqa: BLE001 -- every failure becomes a message and an exit code
         code = exit_code(e)
         if code == EXIT_CANCELLED:

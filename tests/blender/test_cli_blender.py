@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
+
 import pytest
 
 from bake import cli, pipeline
@@ -112,10 +114,21 @@ def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src
     assert CALIB in bpy_mod.data.objects["FaceCapture_Head"].data.shape_keys     # our head calibrated as well
     assert face.animation_data.action is not None                              # the head rotation
     bpy_mod.ops.wm.read_factory_settings(use_empty=True)
-    # a Live Link Face CSV drives the same character without any capture
+    from pxr import Usd, UsdSkel                     # the USD holds the driven character, not our head
+    stage = Usd.Stage.Open(str(out / "s.usdc"))
+    assert sorted(p.GetName() for p in stage.Traverse() if p.IsA(UsdSkel.BlendShape)) == \
+        ["EyeBlink_L", "EyeBlink_R", "JawOpen", "Smirk"]
+    # a Live Link Face CSV drives the same character without any capture; USD and a calibrated CSV come out
     out2 = tmp_path / "csv_take.blend"
-    assert cli.run([str(out / "s.csv"), "--retarget", str(char), "--targets", "Face", "--out", str(out2)]) == 0
+    assert cli.run([str(out / "s.csv"), "--retarget", str(char), "--targets", "Face", "--out", str(out2),
+                    "--usd", str(tmp_path / "c.usda"), "--csv", str(tmp_path / "c.csv"), "--gain", "eyes=0.5"]) == 0
     assert "read 12 frames of 52 ARKit shapes" in capsys.readouterr().err
+    from bake import export_csv
+    a, b = export_csv.read_csv(out / "s.csv"), export_csv.read_csv(tmp_path / "c.csv")
+    np.testing.assert_allclose(b.column("eyeBlinkLeft"), 0.5 * a.column("eyeBlinkLeft"), atol=2e-6)
+    assert (tmp_path / "c.usda").is_file()
+    assert cli.run([str(out / "s.csv"), "--retarget", str(char), "--out", str(out2), "--texture",
+                    str(tmp_path / "t.png")]) == 2                      # no footage behind a CSV
     assert cli.run([str(out / "s.csv"), "--out", str(out2)]) == 2             # a CSV needs a character
     assert cli.run([str(src), "--out", str(out2), "--retarget", str(char), "--targets", "Nobody"]) == 2
     bpy_mod.ops.wm.read_factory_settings(use_empty=True)
