@@ -28,6 +28,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation, Slerp
 
+from .config import DEFAULT_SMOOTHING
+
 MAX_SIGMA_S = 0.1
 POSE_SIGMA_SCALE = 3.0   # the heavy pose filter's sigma, in multiples of the weights' sigma
 POSE_SPEED_REF = 1.5     # head speed (per frame) at which the light pose filter takes over, in multiples of the noise
@@ -108,7 +110,7 @@ def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None
 
 
 def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
-                    fps: float, strength: float = 0.5, max_gap: int = 12, confidence: np.ndarray | None = None,
+                    fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
                     frames: np.ndarray | None = None, n_bounded: int | None = None) -> Filtered:
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]."""
     valid = np.asarray(valid, bool)

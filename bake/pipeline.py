@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,77 +19,20 @@ import numpy as np
 from core import head_model
 from core.errors import BakeError, Cancelled
 from core.framing import Reframer
-from core.points import DEFAULT_FOCAL_MM, default_focal, intrinsics, to_point_cloud
+from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
+from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, anchors, correspond, offsets, stack
 from .filter import temporal_filter
 from .solve import solve
-from .tracks import HEAD_MOTIONS, build_tracks
+from .tracks import build_tracks
 from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
 
-FUSION_MODES = ("fused", "dense", "landmarks")
-
-
-@dataclass(frozen=True)
-class ReconConfig:
-    source: str
-    start: int = 0
-    end: int | None = None
-    stride: int = 1
-    model_path: str | None = None          # None = the bundled default network
-    providers: tuple = ("CPUExecutionProvider",)
-    threads: int = 0                       # 0 = onnxruntime's default
-    focal_px: float | None = None          # focal length in pixels; None = from focal_mm
-    focal_mm: float = DEFAULT_FOCAL_MM     # lens as a 35 mm full-frame equivalent (used when focal_px is None)
-    smoothing: float = 0.5                 # temporal filter strength in [0, 1]
-    residual_keys: int = 0                 # extra PCA shape keys for what ARKit cannot express
-    head_motion: str = "object"            # "object" | "static" (see bake.tracks)
-    max_gap: int = 12                      # longest run of faceless frames that is interpolated
-    batch: int = 8
-    backfill: int = 90                     # faceless frames kept to be tracked backwards once the face is found
-    face_point: tuple | None = None        # (x, y) in 0..1 of the frame: follow the face nearest it; None = largest
-    mirror: bool = False                   # also run each crop mirrored and average (core.runtime.Predictor flip):
-                                           # twice the network time, less noise
-    reframe: int = 2                       # at most this many more network passes per frame on the crop that the
-                                           # previous pass's head pose gives (core.framing); 0 = the tracker's crop
-    fusion: str = "fused"                  # "fused" | "dense" | "landmarks": which observations the solve uses
-                                           # (bake.fusion says which term decides what); the others are ablations
-
-    def __post_init__(self):
-        if self.head_motion not in HEAD_MOTIONS:
-            raise BakeError(f"head_motion must be one of {HEAD_MOTIONS}, got {self.head_motion!r}")
-        if not 0.0 <= self.smoothing <= 1.0:
-            raise BakeError(f"smoothing must be in [0, 1], got {self.smoothing}")
-        if not 0 <= int(self.residual_keys) <= 16:
-            raise BakeError(f"residual_keys must be in 0..16, got {self.residual_keys}")
-        if self.focal_px is not None and not (np.isfinite(self.focal_px) and self.focal_px > 0):
-            raise BakeError(f"focal length must be a positive number of pixels, got {self.focal_px}")
-        if not (np.isfinite(self.focal_mm) and 1.0 <= self.focal_mm <= 2000.0):
-            raise BakeError(f"lens must be a 35 mm-equivalent focal length in 1..2000 mm, got {self.focal_mm}")
-        if self.face_point is not None and not (len(self.face_point) == 2
-                                                and all(np.isfinite(v) and 0.0 <= v <= 1.0 for v in self.face_point)):
-            raise BakeError(f"face_point must be (x, y) fractions of the frame in 0..1, got {self.face_point!r}")
-        if int(self.backfill) < 0:
-            raise BakeError(f"backfill must be >= 0, got {self.backfill}")
-        if self.fusion not in FUSION_MODES:
-            raise BakeError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
-        if not 0 <= int(self.reframe) <= 5:
-            raise BakeError(f"reframe must be in 0..5 network passes, got {self.reframe}")
-        if int(self.batch) < 1 or int(self.max_gap) < 0:
-            raise BakeError(f"batch must be >= 1 and max_gap >= 0, got {self.batch}, {self.max_gap}")
-
-    def camera_matrix(self, width: int, height: int) -> np.ndarray:
-        """Intrinsics of the footage: ``focal_px`` when given, else the ``focal_mm`` full-frame-equivalent lens
-        (``core.points.default_focal``); principal point at the image centre. The focal length is not estimated
-        from the face: on three held-out synthetic clips ``core.points.estimate_focal`` missed the true lens by +29 to
-        +122 % from the network's maps and by -20 to +60 % even from exact maps (a head whose size differs from the
-        template's biases the weak perspective cue), while the 35 mm-equivalent default was within 13 % (those
-        clips' lenses are drawn around it, so this only shows the estimate is no better than a sensible guess)."""
-        f = self.focal_px if self.focal_px is not None else default_focal(width, height, self.focal_mm)
-        return intrinsics(width, height, f)
+__all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "ReconConfig", "bake_observations", "reconstruct",
+           "reject_pose_outliers"]
 
 
 def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25) -> np.ndarray:
@@ -111,8 +53,8 @@ def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int
 
 
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
-                      image_size: tuple, head=None, smoothing: float = 0.5, residual_keys: int = 0,
-                      head_motion: str = "object", max_gap: int = 12, footage_path: str = "",
+                      image_size: tuple, head=None, smoothing: float = DEFAULT_SMOOTHING, residual_keys: int = 0,
+                      head_pose: str = "tracked", max_gap: int = 12, footage_path: str = "",
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
                       fusion: str = "fused") -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
@@ -149,7 +91,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,
-                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_motion)
+                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
@@ -275,7 +217,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         raise BakeError(f"no face was found in any of the {len(frames)} frames of {config.source}")
     report(0.92, "solving pose, identity and expressions")
     tracks, stats = bake_observations(observations, np.array(frames), fps, K, (W, H), head, config.smoothing,
-                                      config.residual_keys, config.head_motion, config.max_gap, footage_path, stage,
+                                      config.residual_keys, config.head_pose, config.max_gap, footage_path, stage,
                                       faces, config.fusion)
     report(1.0, "done")
     stats = BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,

@@ -4,8 +4,8 @@
   then the residual keys ("residual_00", ...; their weights are in [-1, 1], the ARKit ones in [0, 1]).
 * ``frames`` are 1-based scene frames numbered like the source: source frame index i -> scene frame i + 1, so a Movie
   Clip background starting at scene frame 1 lines up with the head whatever the start and stride.
-* Head motion: ``"object"`` (default) puts the per-frame pose in head_rotation/head_translation (the Blender side keys
-  it on the object). ``"static"`` keeps the head still in front of the camera (rotation = facing the camera,
+* Head pose (``head_pose``; which Blender object carries the motion, head or camera, is ``blender_io``'s
+  ``head_motion``): ``"tracked"`` (default) puts the per-frame pose in head_rotation/head_translation. ``"static"`` keeps the head still in front of the camera (rotation = facing the camera,
   translation = the clip's median head position): expressions only, for retargeting; the overlay then no longer
   follows the footage. Baking rigid motion into shape keys ("keys") is not offered: a rotation is not linear in the
   key weights, so keys cannot carry it faithfully.
@@ -17,17 +17,17 @@ import numpy as np
 from core.head_model import HeadModel
 from core.mesh_render import HEAD_TO_CV
 
+from .config import HEAD_POSES
 from .types import SceneTracks
 
-HEAD_MOTIONS = ("object", "static")
 
 
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
-                 head_motion: str = "object") -> SceneTracks:
-    if head_motion not in HEAD_MOTIONS:
-        raise ValueError(f"head_motion must be one of {HEAD_MOTIONS}, got {head_motion!r}")
+                 head_pose: str = "tracked") -> SceneTracks:
+    if head_pose not in HEAD_POSES:
+        raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
     if weights.shape[1] != 52 + n_res:
         raise ValueError(f"weights have {weights.shape[1]} columns, expected 52 + {n_res}")
@@ -39,7 +39,7 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
         names += tuple(f"residual_{i:02d}" for i in range(n_res))
     R = np.asarray(rotation, np.float64)
     t = np.asarray(translation, np.float64)
-    if head_motion == "static":
+    if head_pose == "static":
         R = np.repeat(HEAD_TO_CV[None], len(R), 0)
         t = np.repeat(np.median(t, 0)[None], len(t), 0)
     return SceneTracks(basis=basis, faces=head.faces.astype(np.int32), uv=head.uv.astype(np.float32), key_names=names,

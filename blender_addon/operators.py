@@ -78,7 +78,7 @@ def settings_to_options(settings, prefs, context) -> dict:
     return dict(source=footage_source(settings, context), start=settings.frame_start,
                 end=settings.frame_end or None, stride=stride, model_path=model, providers=providers,
                 threads=prefs.threads if prefs is not None else 0, smoothing=settings.smoothing,
-                focal_mm=settings.lens,
+                focal_mm=settings.lens, fusion=settings.fusion,
                 face_point=tuple(settings.face_point) if settings.face == "POINT" else None,
                 residual_keys=settings.residual_keys if settings.shape_keys == "ARKIT_RESIDUAL" else 0)
 

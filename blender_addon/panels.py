@@ -47,6 +47,10 @@ def draw_panel(layout, context):
     sub = row.row()
     sub.active = s.texture
     sub.prop(s, "texture_size", text="")
+    header, body = layout.panel("face_capture_advanced", default_closed=True)
+    header.label(text="Advanced")
+    if body is not None:
+        body.prop(s, "fusion")
     layout.separator()
     if state.running:
         if hasattr(layout, "progress"):        # Blender 4.0+

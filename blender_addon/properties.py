@@ -3,6 +3,25 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
                        PointerProperty, StringProperty)
 
+from bake.config import FUSION_MODES, setting
+
+
+def limits(name: str, **override) -> dict:
+    """Default, hard/soft limits and tooltip of the ``ReconConfig`` field ``name`` (``bake.config``) as property
+    keywords; ``override`` for what the panel shows differently (e.g. a default of its own)."""
+    default, s = setting(name)
+    kw = {"description": s.help[:1].upper() + s.help[1:]}
+    if default is not None:
+        kw["default"] = default
+    for (lo_key, hi_key), r in ((("min", "max"), s.range), (("soft_min", "soft_max"), s.soft_range)):
+        if r is not None:
+            if r[0] is not None:
+                kw[lo_key] = r[0]
+            if r[1] is not None:
+                kw[hi_key] = r[1]
+    kw.update(override)
+    return kw
+
 
 def _device_items(self, context):
     items = [("CPU", "CPU", "onnxruntime on the CPU")]
@@ -30,7 +49,7 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
     clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, description="Movie Clip to capture")
     filepath: StringProperty(name="File", subtype="FILE_PATH", description="Video file or image")
     folder: StringProperty(name="Folder", subtype="DIR_PATH", description="Folder of images")
-    frame_start: IntProperty(name="Start", min=0, default=0, description="First footage frame (0-based)")
+    frame_start: IntProperty(name="Start", **limits("start"))
     frame_end: IntProperty(name="End", min=0, default=0, description="Last footage frame, exclusive (0 = to the end)")
     model: EnumProperty(name="Model", items=[
         ("DEFAULT", "Bundled", "The model shipped with the extension"),
@@ -45,22 +64,25 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         ("LARGEST", "Largest", "Follow the largest face in view"),
         ("POINT", "Nearest Point", "Follow the face nearest a point of the frame (several people in view)")],
         default="LARGEST", description="Which face to capture when several are in view")
-    face_point: FloatVectorProperty(name="Point", size=2, min=0.0, max=1.0, default=(0.5, 0.5), subtype="XYZ",
-                                    description="Point of the frame (0..1 from the left and from the top) nearest "
-                                                "the face to follow")
-    lens: FloatProperty(name="Lens (35 mm equiv.)", min=1.0, max=2000.0, soft_min=8.0, soft_max=300.0, default=35.0,
-                        description="Focal length of the footage's lens as a 35 mm full-frame equivalent, in mm "
-                                    "(phones ~24-28). It is not estimated from the face; the camera uses it")
-    smoothing: FloatProperty(name="Smoothing", min=0.0, max=1.0, default=0.5, subtype="FACTOR",
-                             description="Temporal smoothing strength")
+    face_point: FloatVectorProperty(name="Point", size=2, subtype="XYZ",
+                                    **limits("face_point", default=(0.5, 0.5),
+                                             description="Point of the frame (0..1 from the left and from the top) "
+                                                         "nearest the face to follow"))
+    lens: FloatProperty(name="Lens (35 mm equiv.)", **limits("focal_mm"))
+    smoothing: FloatProperty(name="Smoothing", subtype="FACTOR", **limits("smoothing"))
     shape_keys: EnumProperty(name="Shape Keys", items=[
         ("ARKIT", "ARKit-52", "The 52 ARKit blendshapes"),
         ("ARKIT_RESIDUAL", "ARKit-52 + Residual", "ARKit plus residual keys for what ARKit cannot express")],
         default="ARKIT")
-    residual_keys: IntProperty(name="Residual Keys", min=1, max=32, default=8)
+    residual_keys: IntProperty(name="Residual Keys", **limits("residual_keys", min=1, default=8))
     head_motion: EnumProperty(name="Head Motion", items=[
         ("OBJECT", "On Object", "The head object moves, the camera is fixed"),
         ("CAMERA", "On Camera", "The head stays at the origin, the camera moves")], default="OBJECT")
+    fusion: EnumProperty(name="Fusion", items=[(m, m.capitalize(), d) for m, d in zip(FUSION_MODES, (
+        "The dense network and the face tracker's landmarks and blendshape scores together",
+        "The dense network alone (ablation)",
+        "The tracker's landmarks and blendshape scores alone (ablation; identity and scale unobserved)"))],
+        **limits("fusion"))
     create_camera: BoolProperty(name="Camera", default=True, description="Create a camera matching the footage")
     background: BoolProperty(name="Background", default=True, description="Footage as the camera background")
     texture: BoolProperty(name="Texture", default=False,

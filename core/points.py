@@ -27,12 +27,11 @@ import cv2
 import numpy as np
 
 from .head_model import HeadModel
-from .types import CropBox, FramePrediction, PointCloud
+from .types import DEFAULT_FOCAL_MM, CropBox, FramePrediction, PointCloud
 
 log = logging.getLogger(__name__)
 
 FULL_FRAME_DIAGONAL_MM = 43.2666   # diagonal of a 36 x 24 mm sensor
-DEFAULT_FOCAL_MM = 35.0            # full-frame-equivalent focal length assumed when the user gives none
 MIN_POINTS = 50                    # fewer valid pixels than this: no cloud for the frame
 PNP_POINTS = 1500                  # points used by the PnP (a fixed, deterministic subsample)
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+DEFAULT_FOCAL_MM = 35.0   # full-frame-equivalent focal length assumed when the user gives none (bake.config)
+
 # Output names of the ONNX network, equal to the FramePrediction fields below (order matters).
 PREDICTION_FIELDS = ("depth", "depth_conf", "canon", "canon_conf", "mask")
 

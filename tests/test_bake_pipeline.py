@@ -4,7 +4,7 @@ import pytest
 from bake import groundtruth as gt
 from bake.correspond import correspond
 from bake.pipeline import Cancelled, ReconConfig, bake_observations, reconstruct
-from core.errors import BakeError, FootageError
+from core.errors import BakeError, FootageError, InputError
 from core.points import to_point_cloud
 
 
@@ -18,16 +18,15 @@ def _require_model():
 
 
 def test_config_validation():
-    with pytest.raises(BakeError):
-        ReconConfig("x.mp4", head_motion="keys")
-    with pytest.raises(BakeError):
-        ReconConfig("x.mp4", smoothing=2.0)
-    with pytest.raises(BakeError):
-        ReconConfig("x.mp4", focal_px=-3.0)
-    for bad in (dict(batch=0), dict(max_gap=-1), dict(backfill=-1), dict(focal_mm=float("nan")),
-                dict(face_point=(0.5,)), dict(reframe=-1), dict(reframe=6)):
-        with pytest.raises(BakeError):
+    """Invalid settings are bad input (InputError, exit code 2), wherever the config is built."""
+    for bad in (dict(head_pose="keys"), dict(head_pose="object"), dict(smoothing=2.0), dict(focal_px=-3.0),
+                dict(batch=0), dict(max_gap=-1), dict(backfill=-1), dict(focal_mm=float("nan")),
+                dict(face_point=(0.5,)), dict(face_point=(0.5, 1.5)), dict(reframe=-1), dict(reframe=6),
+                dict(residual_keys=17), dict(fusion="both"), dict(stride=0), dict(start=5, end=5), dict(start=-1),
+                dict(providers=())):
+        with pytest.raises(InputError) as e:
             ReconConfig("x.mp4", **bad)
+        assert e.value.exit_code == 2
 
 
 def test_missing_file_is_footage_error(tmp_path):
@@ -93,7 +92,7 @@ def test_camera_matrix_from_lens_or_pixels():
     K26 = ReconConfig("x.mp4", focal_mm=26.0).camera_matrix(1920, 1080)
     assert K26[0, 0] == pytest.approx(26.0 / 35.0 * K[0, 0])
     assert ReconConfig("x.mp4", focal_px=1234.0, focal_mm=26.0).camera_matrix(1920, 1080)[0, 0] == 1234.0
-    with pytest.raises(BakeError):
+    with pytest.raises(InputError):
         ReconConfig("x.mp4", focal_mm=0.0)
 
 
@@ -163,7 +162,7 @@ def test_face_point_chooses_which_of_two_faces(tmp_path):
     largest, _ = reconstruct(ReconConfig(str(tmp_path)))
     chosen, _ = reconstruct(ReconConfig(str(tmp_path), face_point=(0.75, 0.5)))
     assert np.median(largest.head_translation[:, 0]) < 0 < np.median(chosen.head_translation[:, 0])
-    with pytest.raises(BakeError):
+    with pytest.raises(InputError):
         ReconConfig("x.mp4", face_point=(2.0, 0.5))
 
 

@@ -20,7 +20,11 @@ def _no_reconstruct(*a, **k):
                                   ["x.mp4", "--out", "a.blend", "--start", "5", "--end", "5"],
                                   ["x.mp4", "--out", "a.blend", "--lens", "0"],
                                   ["x.mp4", "--out", "a.blend", "--face", "0.5"],
-                                  ["x.mp4", "--out", "a.blend", "--face", "1.5,0.2"]])
+                                  ["x.mp4", "--out", "a.blend", "--face", "1.5,0.2"],
+                                  ["x.mp4", "--out", "a.blend", "--residual-keys", "20"],
+                                  ["x.mp4", "--out", "a.blend", "--reframe", "9"],
+                                  ["x.mp4", "--out", "a.blend", "--fusion", "both"],
+                                  ["x.mp4", "--out", "a.blend", "--head-pose", "camera"]])
 def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, "reconstruct", _no_reconstruct)
     assert cli.run(argv) == errors.InputError.exit_code
@@ -92,3 +96,22 @@ def test_lens_and_focal_reach_the_config():
     assert cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--mirror"])).mirror is True
     assert cfg.reframe == 2
     assert cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--reframe", "0"])).reframe == 0
+
+
+def test_cli_options_are_recon_configs():
+    """Every ReconConfig field with a command-line name is an option with the field's default, choices and help
+    (range included); nothing else restates them."""
+    from bake.config import range_text, settings
+    actions = {a.dest: a for a in cli.build_parser()._actions}
+    named = [(f, s) for f, s in settings() if s.cli]
+    assert {"fusion", "focal_mm", "smoothing", "residual_keys", "reframe", "face_point"} <= {f.name for f, _ in named}
+    for f, s in named:
+        a = actions[f.name]
+        assert s.cli in a.option_strings and a.default == f.default and s.help in a.help
+        assert a.choices == s.choices or (a.choices is None and s.choices is None)
+        if s.range is not None:
+            assert range_text(s.range) in a.help
+    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend"]))
+    assert cfg == pipeline.ReconConfig("x.mp4")
+    cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--fusion", "dense", "--providers", "A,B"]))
+    assert cfg.fusion == "dense" and cfg.providers == ("A", "B")
