@@ -51,3 +51,24 @@ def test_validation_and_gain_parsing():
         parse_gains(["mouth:1"])
     assert set(REGIONS) >= {"eyes", "brows", "mouth", "jaw", "cheeks"}
     assert sum(len(v) for v in REGIONS.values()) == 52
+
+
+def test_cli_calibration_options(tmp_path):
+    """--calibration JSON, --gain/--offset and --neutral-frame combine into one Calibration (bake.cli)."""
+    from bake import cli
+    from bake.retarget import Take
+    saved = tmp_path / "cal.json"
+    saved.write_text(Calibration(shape_gain={"jawOpen": 2.0}, region_offset={"brows": 0.1}).to_json())
+    take = Take(names=("jawOpen", "browInnerUp"), weights=np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.0]]),
+                frames=np.array([1.0, 2.0, 3.0]), fps=24.0)
+    ns = cli.parse_args(["clip.mp4", "--out", "o.blend", "--calibration", str(saved), "--gain", "mouth=1.5",
+                         "--offset", "browInnerUp=0.05", "--neutral-frame", "2"])
+    c = cli.make_calibration(ns, take)
+    assert c.shape_gain == {"jawOpen": 2.0} and c.region_gain == {"mouth": 1.5}
+    assert c.region_offset == {"brows": 0.1} and c.shape_offset == {"browInnerUp": 0.05}
+    assert c.neutral == {"jawOpen": 0.4, "browInnerUp": 0.5} and c.neutral_frames == (2.0, 2.0)
+    assert cli.make_calibration(cli.parse_args(["clip.mp4", "--out", "o.blend"]), take) is None
+    with pytest.raises(cli.BadArguments):
+        cli.make_calibration(cli.parse_args(["clip.mp4", "--out", "o.blend", "--neutral-frame", "9"]), take)
+    with pytest.raises(cli.BadArguments):
+        cli.parse_args(["clip.mp4", "--out", "o.blend", "--neutral-frame", "soon"])
