@@ -68,7 +68,7 @@ PYTHONS = ("3.11", "3.13")       # Blender 4.2-5.0 ship 3.11, 5.1 ships 3.13
 FORBIDDEN = re.compile(r"(^|/)(train|torch)(/|$)|torch|\.pt$|\.pth$")
 VENDORED = ("core", "bake")      # repository packages that become subpackages of the extension
 NOT_SHIPPED = frozenset({
-    "bake/cli.py", "bake/demo.py",            # repository entry points (python -m bake.cli, ./run.sh demo)
+    "bake/cli.py", "bake/batch.py", "bake/demo.py",   # repository entry points (bake.cli, bake.batch, run.sh demo)
     "core/eval.py", "bake/groundtruth.py",    # development code: evaluation, ground-truth fixtures
 })
 

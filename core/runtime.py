@@ -5,6 +5,7 @@ as float32 NCHW in [0, 1] (the network normalises inside, exactly as in training
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -15,6 +16,21 @@ from .presets import default_model_path
 from .types import PREDICTION_FIELDS, FramePrediction
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4)
+def _session(path: str, mtime_ns: int, size: int, providers: tuple, threads: int):
+    """One onnxruntime session per model file (and version of it), providers and thread count in a process: a batch
+    worker that bakes many clips loads the network once. Sessions are safe to run from several threads."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(path, sess_options=opts, providers=list(providers))
+    except Exception as e:   # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ModelError(f"cannot load model {path}: {e}") from e
 
 
 class Predictor:
@@ -34,14 +50,8 @@ class Predictor:
         use = [p for p in wanted if p in avail] or ["CPUExecutionProvider"]
         if use != wanted:
             log.warning("execution providers %s not available, using %s", wanted, use)
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=use)
-        except Exception as e:   # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelError(f"cannot load model {path}: {e}") from e
+        st = path.stat()
+        self.session = _session(str(path.resolve()), st.st_mtime_ns, st.st_size, tuple(use), int(threads or 0))
         inputs = self.session.get_inputs()
         outputs = [o.name for o in self.session.get_outputs()]
         if len(inputs) != 1 or inputs[0].name != "image" or outputs != list(PREDICTION_FIELDS):

@@ -1,0 +1,106 @@
+"""bake.batch: three clips (two short copies of the sample clip, one corrupt file) -> two outputs and one failed
+manifest row; a second run skips the done clips; Ctrl-C leaves no temporary folder and a consistent manifest; the same
+batch on a local Ray instance."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bake import batch
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "core" / "assets" / "sample_clip.mp4"
+FRAMES = ["--end", "10"]
+
+
+def rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / batch.MANIFEST).read_text().splitlines()]
+
+
+@pytest.fixture()
+def clips(tmp_path):
+    d = tmp_path / "clips"
+    d.mkdir()
+    shutil.copy(SAMPLE, d / "take_a.mp4")
+    shutil.copy(SAMPLE, d / "take_b.mp4")
+    (d / "corrupt.mp4").write_bytes(os.urandom(20000))
+    return d
+
+
+def test_arguments_reuse_cli_options():
+    ns = batch.parse_args(["x.mp4", "--out-dir", "o", "--end", "10", "--mirror", "--gain", "mouth=1.3",
+                           "--formats", "csv,fbx"])
+    assert ns.clip_argv == ("--end", "10", "--mirror", "--gain", "mouth=1.3")
+    assert ns.formats == ("blend", "csv", "fbx")
+    with pytest.raises(batch.BadBatchArguments):
+        batch.parse_args(["x.mp4", "--out-dir", "o", "--smoothing", "3"])     # bake.cli's own range check
+    with pytest.raises(batch.BadBatchArguments):
+        batch.parse_args(["x.mp4", "--out-dir", "o", "--formats", "blend,mov"])
+    assert batch.run(["x.mp4", "--out-dir", "o", "--workers", "0"]) == 2
+
+
+def test_expand_folder_glob_and_list(clips, tmp_path):
+    lst = tmp_path / "takes.txt"
+    lst.write_text("# dialogue takes\nclips/take_b.mp4\nclips/take_a.mp4  # again\n")
+    got = batch.expand_clips([str(clips / "take_a.mp4"), str(clips / "*.mp4"), str(lst)])
+    assert [p.name for p in got] == ["take_a.mp4", "corrupt.mp4", "take_b.mp4"]
+    assert len(batch.expand_clips([str(clips)])) == 3
+
+
+def test_batch_one_corrupt_clip_then_resume(clips, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [str(clips), "--out-dir", str(out), "--formats", "csv", *FRAMES]
+    assert batch.run(argv) == batch.EXIT_CLIP_FAILED
+    by_name = {r["name"]: r for r in rows(out)}
+    assert sorted(by_name) == ["corrupt", "take_a", "take_b"]
+    for name in ("take_a", "take_b"):
+        r = by_name[name]
+        assert r["status"] == "done" and r["exit_code"] == 0 and r["frames"] == 10 and r["error"] is None
+        assert {f"{name}.blend", f"{name}.csv"} <= set(r["outputs"])
+        assert all((out / name / f).is_file() for f in r["outputs"])
+        assert r["seconds"] > 0 and "network" in r["stage_seconds"]
+    bad = by_name["corrupt"]
+    assert bad["status"] == "failed" and bad["exit_code"] == 2 and "cannot open" in bad["error"]
+    assert not (out / "corrupt").exists() and (out / "corrupt.failed.log").is_file()
+    assert not list(out.glob(batch.TMP_PREFIX + "*"))
+    assert "3/3 clips (2 done, 1 failed" in capsys.readouterr().err
+
+    # resume: the done clips are skipped, the failed one too (exit code still says a clip failed) ...
+    stamp = (out / "take_a" / "take_a.blend").stat().st_mtime_ns
+    assert batch.run(argv) == batch.EXIT_CLIP_FAILED
+    assert len(rows(out)) == 3 and (out / "take_a" / "take_a.blend").stat().st_mtime_ns == stamp
+    # ... and --retry-failed runs only the failed one again
+    assert batch.run(argv + ["--retry-failed"]) == batch.EXIT_CLIP_FAILED
+    assert [r["name"] for r in rows(out)[3:]] == ["corrupt"]
+    # without the bad clip every listed clip is done: exit 0
+    assert batch.run([str(clips / "take_*.mp4"), "--out-dir", str(out), *FRAMES]) == 0
+
+
+def test_ctrl_c_leaves_consistent_manifest(clips, tmp_path):
+    """SIGINT while a clip bakes: exit 130, no temporary folder, the clip in flight has a 'cancelled' row; the re-run
+    bakes it."""
+    (clips / "corrupt.mp4").unlink()
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "bake.batch", str(clips), "--out-dir", str(out), "--end", "40"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(batch.TMP_PREFIX + "*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3.0)        # inside the first clip's bake
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not list(out.glob(batch.TMP_PREFIX + "*"))
+    done = [r for r in rows(out) if r["status"] == "done"]
+    cancelled = [r for r in rows(out) if r["status"] == "cancelled"]
+    assert cancelled and len(done) + len(cancelled) <= 2
+    assert all((out / r["name"]).is_dir() for r in done)
+    assert not any((out / r["name"]).exists() for r in cancelled)
+    assert batch.run([str(clips), "--out-dir", str(out), "--end", "10"]) == 0
+    assert {r["name"] for r in rows(out) if r["status"] == "done"} == {"take_a", "take_b"}
