@@ -497,6 +497,41 @@ class FACE_CAPTURE_OT_calibrate(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class FACE_CAPTURE_OT_save_calibration(bpy.types.Operator):
+    """Save the active mesh's calibration as JSON: load it again as the Per-Shape File, or in the command line with
+    --calibration (its neutral values included)"""
+    bl_idname = "face_capture.save_calibration"
+    bl_label = "Save Calibration"
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+    filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        from bake.blender_retarget import CALIB
+        obj = context.view_layer.objects.active if getattr(context, "view_layer", None) else None
+        key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+        return key is not None and CALIB in key
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = bpy.path.ensure_ext(context.view_layer.objects.active.name + "_calibration", ".json")
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from bake.blender_retarget import get_calibration
+        cal = get_calibration(context.view_layer.objects.active.data.shape_keys)
+        path = Path(bpy.path.abspath(self.filepath))
+        try:
+            path.write_text(cal.to_json())
+        except OSError as e:
+            self.report({"ERROR"}, f"Face Capture: cannot write {path}: {e}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Face Capture: wrote {path}")
+        return {"FINISHED"}
+
+
 class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
     """Remove the calibration of the selected meshes: their raw capture is assigned again"""
     bl_idname = "face_capture.clear_calibration"
@@ -516,7 +551,8 @@ class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
 
 
 _CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_import_csv,
-            FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_clear_calibration)
+            FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_save_calibration,
+            FACE_CAPTURE_OT_clear_calibration)
 
 
 _register, _unregister = bpy.utils.register_classes_factory(_CLASSES)

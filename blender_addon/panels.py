@@ -3,7 +3,7 @@ import bpy
 
 from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
                         FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget,
-                        FACE_CAPTURE_OT_run)
+                        FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_save_calibration)
 
 
 def draw_panel(layout, context):
@@ -123,6 +123,7 @@ def draw_retarget(layout, context):
     row = box.row(align=True)
     row.operator(FACE_CAPTURE_OT_calibrate.bl_idname, icon="MODIFIER")
     row.operator(FACE_CAPTURE_OT_clear_calibration.bl_idname, icon="LOOP_BACK")
+    box.operator(FACE_CAPTURE_OT_save_calibration.bl_idname, icon="FILE_TICK")
     obj = context.active_object
     key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
     if key is not None and key.get("face_capture_raw") is not None:

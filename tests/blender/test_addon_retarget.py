@@ -44,6 +44,12 @@ def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path)
         f = float(tr.frames[i])
         assert _curves(face)["JawOpen"].evaluate(f) == pytest.approx(0.5 * tr.weights[i, j], abs=1e-6)
     assert CALIB in key and key.animation_data.action != raw
+    # the calibration saved as JSON loads back equal (the CLI's --calibration, the panel's per-shape file)
+    from bake.blender_retarget import get_calibration
+    from bake.calibrate import Calibration
+    saved = tmp_path / "cal.json"
+    assert bpy_mod.ops.face_capture.save_calibration(filepath=str(saved)) == {"FINISHED"}
+    assert Calibration.load(saved) == get_calibration(key) and Calibration.load(saved).region_gain == {"jaw": 0.5}
     # the CSV export from Blender writes the calibrated curves
     out = tmp_path / "calibrated.csv"
     assert bpy_mod.ops.face_capture.export_csv(filepath=str(out)) == {"FINISHED"}
