@@ -8,8 +8,7 @@ from .conftest import make_tracks
 
 
 def test_usd_has_blendshapes_and_time_samples(bpy_mod, empty_scene, head, tmp_path):
-    pxr = pytest.importorskip("pxr", reason="usd-core is in requirements/dev.txt")   # noqa: F841
-    from pxr import Usd, UsdGeom, UsdSkel
+    from pxr import Usd, UsdGeom, UsdSkel        # usd-core, pinned in requirements/dev.txt (no skip: it is required)
 
     from bake import blender_io
     from bake.blender_retarget import set_calibration
