@@ -3,8 +3,9 @@
     python build.py [--platforms linux-x64,windows-x64,macos-arm64,macos-x64] [--python 3.11,3.13] [--offline]
 
 Steps:
-  1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core`` (never
-     core/train), ``bake`` (without the repository entry points and development code in ``NOT_SHIPPED``), the head
+  1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core``, ``bake``
+     (without the repository entry points in ``NOT_SHIPPED``; development code lives in the top-level ``DEVELOPMENT``
+     packages, which are never copied and which nothing shipped may import), the head
      asset and the model weights (core/assets/*.onnx when present), the manifest; then **vendor**: in the repository
      ``core`` and ``bake`` are top-level packages imported absolutely (``from core.errors import ...``); in the
      extension they are subpackages of the add-on, so every such import is rewritten to a relative one
@@ -65,12 +66,12 @@ PLATFORMS = {
     "macos-x64": ("macosx_13_0_x86_64",),
 }
 PYTHONS = ("3.11", "3.13")       # Blender 4.2-5.0 ship 3.11, 5.1 ships 3.13
-FORBIDDEN = re.compile(r"(^|/)(train|torch)(/|$)|torch|\.pt$|\.pth$")
+FORBIDDEN = re.compile(r"(^|/)(train|training|tools|benchmarks|torch)(/|$)|torch|\.pt$|\.pth$")
 VENDORED = ("core", "bake")      # repository packages that become subpackages of the extension
 NOT_SHIPPED = frozenset({
     "bake/cli.py", "bake/batch.py", "bake/demo.py",   # repository entry points (bake.cli, bake.batch, run.sh demo)
-    "core/eval.py", "bake/groundtruth.py",    # development code: evaluation, ground-truth fixtures
 })
+DEVELOPMENT = ("training", "tools", "benchmarks")   # top-level development packages: never shipped, never imported
 
 
 def log(msg: str) -> None:
@@ -93,7 +94,7 @@ def blender_ext_cli() -> Path:
 def _ignore(dirpath, names):
     rel = Path(dirpath).relative_to(ROOT).as_posix()
     return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".partial"))
-            or (rel == "core" and n == "train") or f"{rel}/{n}" in NOT_SHIPPED
+            or f"{rel}/{n}" in NOT_SHIPPED
             or (Path(dirpath).name == "assets" and Path(dirpath, n).is_file()
                 and not n.endswith((".npz", ".onnx", ".png", ".json")))]
 
@@ -345,6 +346,8 @@ def check_zip(z: Path) -> None:
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
             assert not [m for m in mods if m.split(".")[0] in VENDORED], f"{z.name}: {n} imports {mods} absolutely"
+            assert not [m for m in mods if m.split(".")[0] in DEVELOPMENT], \
+                f"{z.name}: {n} imports development code {mods}"
             assert not (isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name)
                         and node.value.id == "sys"), f"{z.name}: {n} touches sys.path"
 

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     model = default_model_path()
     if not model.is_file() and "--model" not in rest:
         print(f"demo: error: the bundled default model {model} is missing; train/export it first "
-              f"(core/train) or pass --model FILE", file=sys.stderr)
+              f"(training/) or pass --model FILE", file=sys.stderr)
         return ModelError.exit_code
     a.out.mkdir(parents=True, exist_ok=True)
     o = a.out

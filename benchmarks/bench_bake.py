@@ -2,7 +2,7 @@
 
     python benchmarks/bench_bake.py [--frames 120] [--speed-frames 1000] [--crop 128]
 
-Accuracy: sequences from bake.groundtruth (random identity ~ N(0, identity_std) or the template, smooth ARKit
+Accuracy: sequences from training.groundtruth (random identity ~ N(0, identity_std) or the template, smooth ARKit
 trajectories, head motion), perfect network output rendered per frame, then the real path: PnP anchor ->
 correspondence -> solve -> filter (strength 0, so the numbers are the solve's) -> tracks. Reported: vertex error of the
 face vertices (skin, lips, brows, eyes; seen or not) in camera space (median, p90), the same over only the vertices
@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bake import groundtruth as gt  # noqa: E402
+from training import groundtruth as gt  # noqa: E402
 from bake.correspond import VertexObservation, correspond, default_vertex_mask  # noqa: E402
 from bake.pipeline import bake_observations  # noqa: E402
 from bake.solve import kabsch  # noqa: E402

@@ -150,7 +150,7 @@ def main():
 def run_seed(seed, a, head) -> dict:
     import cv2
     from bake.overlay import overlay_frame
-    from core.train.synth import SynthConfig, make_sequence
+    from training.synth import SynthConfig, make_sequence
     seq = make_sequence(SynthConfig(), a.frames, seed, a.size, a.size)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))
     for i, img in enumerate(seq["image"]):

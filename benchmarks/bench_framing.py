@@ -6,7 +6,7 @@ the tracker constants that would remove the gap. Prints JSON and writes benchmar
 The bake's re-framing (core.framing.Reframer) moves each batch's crops from the tracker's boxes to the training
 framing of the head pose and carries that offset (centre shift x, y in tracker-crop sides, log side ratio) to the
 next batch. This script records the offset each batch ends with:
-  * on held-out synthetic clips (rendered with core.train.synth, needs torch) with the renderer's exact depth and
+  * on held-out synthetic clips (rendered with training.synth, needs torch) with the renderer's exact depth and
     canonical maps in place of the network (bench_e2e's "ground truth maps"), so the pose, and hence the
     training framing, is the true one;
   * on the real clips with the bundled network (no truth there; the framing the network's own poses converge to).
@@ -53,7 +53,7 @@ def recorded_offsets(fn) -> np.ndarray:
 def synthetic(seed: int, frames: int, head) -> np.ndarray:
     import cv2
     import bench_e2e
-    from core.train.synth import SynthConfig, make_sequence
+    from training.synth import SynthConfig, make_sequence
     seq = make_sequence(SynthConfig(), frames, seed, 512, 512)
     folder = Path(tempfile.mkdtemp(prefix="framing_"))
     for i, img in enumerate(seq["image"]):

@@ -1,4 +1,4 @@
-"""Synthetic-data throughput: samples/s of core.train.synth.make_batch on CPU (2 threads) and CUDA if present.
+"""Synthetic-data throughput: samples/s of training.synth.make_batch on CPU (2 threads) and CUDA if present.
 
     python benchmarks/bench_synth.py [--batch 32] [--repeats 3] [--sizes 128 256]
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.train import synth  # noqa: E402
+from training import synth  # noqa: E402
 
 
 def bench(device: str, size: int, batch: int, repeats: int, render_threads: int) -> dict:

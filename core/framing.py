@@ -1,7 +1,7 @@
 """The crop framing the network is trained on, and the same framing recovered from a head pose.
 
 The network sees a square crop centred on the projection of the canonical point ``CROP_ANCHOR`` (nose area) whose
-side covers ``CROP_SIDE_MM`` at the camera depth of the head-frame origin (core/train/synth.py renders its training
+side covers ``CROP_SIDE_MM`` at the camera depth of the head-frame origin (training/synth.py renders its training
 samples that way, with some jitter). The face tracker only approximates it from a 2D face box; on turned heads, and
 where the detector boxes a part of the face, its box can be far off (half the size and a quarter of a side away on a
 3/4 profile with sunglasses), and the network then answers badly. Once a prediction has given a head pose (the PnP
@@ -9,7 +9,7 @@ anchor of core.points), ``pose_crop_box`` gives the crop the network expects for
 again on it (bake.pipeline's re-framing passes) moves the crop to where training put it.
 
 ``predict_reframed`` runs those passes for a batch of crops; ``Reframer`` carries the result from batch to batch
-(used by bake.pipeline and core.eval real).
+(used by bake.pipeline and training.eval real).
 numpy + OpenCV; no torch, no bpy.
 """
 from __future__ import annotations
@@ -137,7 +137,7 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
 
 
 class Reframer:
-    """Re-framing over a clip processed in batches (bake.pipeline, core.eval real): each batch's crops start at
+    """Re-framing over a clip processed in batches (bake.pipeline, training.eval real): each batch's crops start at
     the tracker's boxes moved by the offset the previous batch ended with (the tracker's box sits off the training
     framing by a similar amount from frame to frame, so most frames then need no second pass), and the passes of
     ``predict_reframed`` follow. ``passes=0`` runs the network on the tracker's boxes only."""

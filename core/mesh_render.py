@@ -1,6 +1,6 @@
 """Small numpy + OpenCV mesh renderer for previews and overlays (painter's algorithm, Lambert shading).
 
-Not the training renderer (that is core/train/render.py, exact z-buffer in torch); this one draws a mesh
+Not the training renderer (that is training/render.py, exact z-buffer in torch); this one draws a mesh
 for a person to look at: head previews and the fitted mesh over footage. Cameras are OpenCV pinhole:
 x right, y down, z forward, pixels at (fx * x / z + cx, fy * y / z + cy).
 """

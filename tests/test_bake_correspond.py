@@ -1,6 +1,6 @@
 import numpy as np
 
-from bake import groundtruth as gt
+from training import groundtruth as gt
 from bake.correspond import correspond, stack
 from core.points import to_point_cloud
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bake import fusion
-from bake import groundtruth as gt
+from training import groundtruth as gt
 from bake.correspond import default_vertex_mask
 from bake.solve import ArkitPrior, solve
 from core import landmark_template as lt

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bake import groundtruth as gt
+from training import groundtruth as gt
 from bake.correspond import correspond
 from bake.pipeline import Cancelled, ReconConfig, bake_observations, reconstruct
 from core.errors import BakeError, FootageError, InputError

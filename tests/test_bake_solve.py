@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.optimize import lsq_linear
 
-from bake import groundtruth as gt
+from training import groundtruth as gt
 from bake.correspond import correspond, default_vertex_mask, offsets, stack
 from bake.solve import box_qp, kabsch, solve
 from core.points import to_point_cloud

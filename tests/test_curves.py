@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from core.train.curves import H, PAD, _grid_values, plot_curves, running_median
+from training.curves import H, PAD, _grid_values, plot_curves, running_median
 
 
 def _rows(n=200, seed=0):

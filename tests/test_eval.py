@@ -1,4 +1,4 @@
-"""core.eval: the synthetic metrics and the real-footage overlays run and report what they claim."""
+"""training.eval: the synthetic metrics and the real-footage overlays run and report what they claim."""
 import json
 
 import numpy as np
@@ -9,14 +9,14 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def random_onnx(tmp_path_factory):
-    from core.train.export_onnx import export
-    from core.train.model import FaceAnything
+    from training.export_onnx import export
+    from training.model import FaceAnything
     torch.manual_seed(0)
     return export(FaceAnything("cpu"), tmp_path_factory.mktemp("m") / "random.onnx")
 
 
 def test_synthetic_metrics(random_onnx):
-    from core.eval import evaluate_synthetic
+    from training.eval import evaluate_synthetic
     res = evaluate_synthetic(str(random_onnx), count=4, batch=4)
     for k in ("depth_mm_median", "depth_mm_p90", "canon_mm_median", "canon_mm_p90", "mask_iou", "ms_per_frame"):
         assert np.isfinite(res[k]), k
@@ -30,8 +30,8 @@ def test_synthetic_metrics(random_onnx):
 
 
 def test_turn_angle():
-    from core.eval import _bin, TURN_BINS, _turn_deg
-    from core.train.synth import HEAD_TO_CV, _rot
+    from training.eval import _bin, TURN_BINS, _turn_deg
+    from training.synth import HEAD_TO_CV, _rot
     t = np.array([30.0, 0.0, 600.0])                   # head right of the optical axis, facing the camera centre
     to_cam = np.degrees(np.arctan2(30.0, 600.0))
     assert _turn_deg(HEAD_TO_CV @ _rot(0, 0, 0), t) == pytest.approx(to_cam, abs=0.01)
@@ -40,7 +40,7 @@ def test_turn_angle():
 
 
 def test_synthetic_split_and_seed_reach_the_data(random_onnx, tmp_path):
-    from core.eval import evaluate_synthetic, main
+    from training.eval import evaluate_synthetic, main
     rc = main(["synthetic", "--model", str(random_onnx), "--count", "2", "--batch", "2", "--split", "train",
                "--seed", "123", "--json", str(tmp_path / "s.json")])
     res = json.loads((tmp_path / "s.json").read_text())
@@ -54,7 +54,7 @@ def test_synthetic_split_and_seed_reach_the_data(random_onnx, tmp_path):
 
 @pytest.mark.footage
 def test_real_overlays(random_onnx, footage_dir, tmp_path):
-    from core.eval import main
+    from training.eval import main
     out = tmp_path / "real"
     rc = main(["real", "--model", str(random_onnx), "--footage", str(footage_dir), "--out", str(out),
                "--max-frames", "12", "--json", str(tmp_path / "r.json")])
@@ -68,6 +68,6 @@ def test_real_overlays(random_onnx, footage_dir, tmp_path):
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
-    from core.eval import main
+    from training.eval import main
     assert main(["synthetic", "--model", str(tmp_path / "none.onnx"), "--count", "1"]) == 2
     assert "none.onnx" in capsys.readouterr().err

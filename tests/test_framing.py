@@ -32,9 +32,9 @@ def test_pose_box_side_and_behind_camera():
 @pytest.mark.parametrize("head_size", [0.75, 1.0, 1.2])
 def test_pose_box_is_the_training_framing(head_size):
     """A head of size s at distance t looks like a template head at t / s, the pose PnP on template coordinates
-    returns: the box from that pose crops exactly what the training renderer frames (core.train.synth)."""
+    returns: the box from that pose crops exactly what the training renderer frames (training.synth)."""
     pytest.importorskip("torch")
-    from core.train import synth
+    from training import synth
     K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
     R, t = _pose()
     S = 128

@@ -128,7 +128,7 @@ def test_cli_info_and_preview(tmp_path):
 def test_asset_regenerates_identically(tmp_path):
     pytest.importorskip("anny")
     pytest.importorskip("torch")
-    from core.train import build_head_model
+    from training import build_head_model
     out = tmp_path / "head.npz"
     build_head_model.main(["--out", str(out)])
     with np.load(out) as new, np.load(head_model.ASSET_PATH) as old:

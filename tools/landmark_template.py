@@ -2,7 +2,7 @@
 
     python -m tools.landmark_template [--count 240] [--seed 7] [--out core/assets/landmark_template.npz]
 
-How: synthetic heads (core.train.synth, held-out-style sampling but near-frontal, no occluders, no blur) are rendered
+How: synthetic heads (training.synth, held-out-style sampling but near-frontal, no occluders, no blur) are rendered
 with exact canonical maps; the real-face landmark model (core.face_models) runs on each render (detector ROI, then one
 refinement from its own landmarks, as the tracker does); each landmark reads the canonical position (template mm)
 under its pixel where every neighbouring pixel is head surface (the inner lip contour only where the mouth is open). The per-landmark median over the renders, projected
@@ -31,7 +31,7 @@ INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82,
 
 def observe(count: int, seed: int, chunk: int = 16) -> tuple[np.ndarray, dict]:
     """(count, 478, 3) canonical mm of every landmark on every render (NaN where unreadable), and counts."""
-    from core.train.synth import SynthConfig, _batch_range
+    from training.synth import SynthConfig, _batch_range
     head = head_model.load()
     cfg = SynthConfig(size=256, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, crop_scale_sd=0.0, crop_shift=0.0,
                       p_glasses=0.0, p_hand=0.0, p_mic=0.0, p_strands=0.0, p_blur=0.0, p_motion_blur=0.0,

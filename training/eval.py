@@ -1,9 +1,9 @@
 """Evaluate the network.
 
-    python -m core.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
-    python -m core.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
-    python -m core.eval synthetic --frame-by-depth                     # the crop framing used before 2026-11-24
-    python -m core.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
+    python -m training.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
+    python -m training.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
+    python -m training.eval synthetic --frame-by-depth                     # the crop framing used before 2026-11-24
+    python -m training.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
 origin, i.e. the network's own parametrisation times canon_scale; ``depth_relief`` is the same with each crop's
@@ -33,20 +33,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FaceCaptureError
+from core.errors import FaceCaptureError
 
 
 def _model_path(arg: str | None):
-    from .presets import default_model_path
+    from core.presets import default_model_path
     return None if arg in (None, "default") else arg, (default_model_path() if arg in (None, "default") else Path(arg))
 
 
 def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
                        split: str = "eval", frame_by_head_size: bool = True) -> dict:
     import cv2
-    from .head_model import load
-    from .runtime import Predictor
-    from .train.synth import SynthConfig, make_batch
+    from core.head_model import load
+    from core.runtime import Predictor
+    from .synth import SynthConfig, make_batch
     head = load()
     pred = Predictor(_model_path(model)[0], threads=None, flip=flip)
     depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
@@ -119,13 +119,13 @@ def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
 def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400, reframe: int = 2,
                   batch: int = 16) -> dict:
     import cv2
-    from .footage import open_footage
-    from .framing import Reframer
-    from .head_model import load
-    from .points import intrinsics, to_point_cloud
-    from .preprocess import crop_image
-    from .runtime import Predictor
-    from .track import FaceTracker
+    from core.footage import open_footage
+    from core.framing import Reframer
+    from core.head_model import load
+    from core.points import intrinsics, to_point_cloud
+    from core.preprocess import crop_image
+    from core.runtime import Predictor
+    from core.track import FaceTracker
     head = load()
     pred = Predictor(_model_path(model)[0])
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +255,7 @@ def _stability(traj):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m core.eval", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.eval", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("synthetic")
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=777)
     s.add_argument("--frame-by-depth", action="store_true",
                    help="crops framed by the head's true depth instead of its size (the framing of the weights "
-                        "before 2026-11-24; core/train/synth.py), for comparisons with older figures")
+                        "before 2026-11-24; training/synth.py), for comparisons with older figures")
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")

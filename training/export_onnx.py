@@ -1,11 +1,11 @@
 """Export a training checkpoint to ONNX (dynamic batch; output names = core.types.PREDICTION_FIELDS).
 
-    python -m core.train.export_onnx --ckpt runs/cpu/last.pt --out core/assets/face_anything_cpu.onnx
+    python -m training.export_onnx --ckpt runs/cpu/last.pt --out core/assets/face_anything_cpu.onnx
 
 Checks parity with onnxruntime on random input before writing the final file.
 
 The way back, ``load_onnx_weights``, rebuilds the torch model from an exported file, so that training can go on
-from the shipped weights (``python -m core.train.train --init core/assets/face_anything_cpu.onnx``) in a checkout
+from the shipped weights (``python -m training.train --init core/assets/face_anything_cpu.onnx``) in a checkout
 that has no training checkpoint.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..presets import PRESETS
-from ..types import PREDICTION_FIELDS
+from core.presets import PRESETS
+from core.types import PREDICTION_FIELDS
 from .model import FaceAnything, OnnxWrapper
 
 OPSET = 17

@@ -32,7 +32,7 @@ def depth_terms(pred: torch.Tensor, gt: torch.Tensor, w: torch.Tensor):
 
 
 def total_loss(out: dict, batch: dict, alpha: float = 0.2, weights: dict | None = None):
-    """out: network outputs (core/train/model.py); batch: core.train.synth.make_batch dict."""
+    """out: network outputs (training/model.py); batch: training.synth.make_batch dict."""
     wts = dict(depth=1.0, depth_si=0.5, depth_grad=1.0, canon=2.0, canon_grad=0.5, mask=0.5)
     wts.update(weights or {})
     m = batch["mask"][:, 0]

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..presets import PRESETS, Preset
-from ..types import PREDICTION_FIELDS
+from core.presets import PRESETS, Preset
+from core.types import PREDICTION_FIELDS
 
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.5, 0.5, 0.5)

@@ -1,9 +1,9 @@
 """Write core/assets/MODEL_CARD.md from the training checkpoint and the measured results (no hand-typed figures).
 
-    python -m core.train.model_card --ckpt runs/cpu/last.pt
+    python -m training.model_card --ckpt runs/cpu/last.pt
 
-Reads benchmarks/results/{eval_synthetic,eval_real,runtime}.json, written by ``python -m core.eval synthetic
---json ...``, ``python -m core.eval real --json ...`` and ``benchmarks/bench_runtime.py``.
+Reads benchmarks/results/{eval_synthetic,eval_real,runtime}.json, written by ``python -m training.eval synthetic
+--json ...``, ``python -m training.eval real --json ...`` and ``benchmarks/bench_runtime.py``.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..presets import ASSETS, PRESETS
+from core.presets import ASSETS, PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -41,17 +41,17 @@ def card(ckpt_path: Path) -> str:
     restarts = [rows[i + 1]["step"] for i in range(1, len(rows) - 1)
                 if lr[i + 1] > 1.5 * lr[i] + 1e-9 and lr[i] < lr[i - 1]]
     out = [f"# Model card: `{p.weights}`", "",
-           "Face Anything network (core/train/model.py): ViT encoder over patch tokens + DPT-style decoder; outputs "
+           "Face Anything network (training/model.py): ViT encoder over patch tokens + DPT-style decoder; outputs "
            "depth (relative to the head origin), canonical xyz, each with a confidence, and a face mask.", "",
            "## Training", "",
            f"- Preset `{p.name}`: {p.size}x{p.size} crops, patch {p.patch}, width {p.dim}, {p.depth} blocks, "
            f"{p.heads} heads, decoder width {p.features}.",
-           f"- Data: synthetic only, rendered on the fly by core/train/synth.py (anny head model, randomised "
+           f"- Data: synthetic only, rendered on the fly by training/synth.py (anny head model, randomised "
            f"identity/expression/pose/camera/lighting/albedo/hair/occluders/background/sensor); replay buffer of "
            f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step"
            + (f"; the last segment drew identities {args['identity_scale']:g}x as spread as the head model's "
               "identity space (the held-out identity corner still excluded)" if args.get("identity_scale", 1.0) != 1.0
-              else "") + ". Crops are framed relative to the head's size (core/train/synth.py, CROP FRAMING), "
+              else "") + ". Crops are framed relative to the head's size (training/synth.py, CROP FRAMING), "
            "as the face tracker and the bake's re-framing frame real footage"
            + " (since 2026-11-24; earlier segments were framed by the head's true depth, a head-size cue "
            "inference never has).",
@@ -66,11 +66,11 @@ def card(ckpt_path: Path) -> str:
               "(`--init`; fresh optimizer and warm-up); the curves show this run only." if init else ""),
            "- Hardware: the project's 2-core x86-64 CPU machine (no GPU was available to this task), shared with "
            "other jobs during training.",
-           "- Curves: core/assets/training_curves.png (core/train/curves.py: the loss on a linear axis; the "
+           "- Curves: core/assets/training_curves.png (training/curves.py: the loss on a linear axis; the "
            "training-batch and held-out errors in mm on a log axis with the targets dashed).", "",
            "## Measured (commands in the README)", ""]
     if syn:
-        out += [f"Held-out synthetic split (`python -m core.eval synthetic --count {syn['count']}`):", "",
+        out += [f"Held-out synthetic split (`python -m training.eval synthetic --count {syn['count']}`):", "",
                 "| metric | value | first-model target |", "|---|---|---|",
                 f"| canonical correspondence error, median / p90 | {syn['canon_mm_median']:.1f} / "
                 f"{syn['canon_mm_p90']:.1f} mm | <= 2 mm median |",
@@ -102,7 +102,7 @@ def card(ckpt_path: Path) -> str:
                 + (f"; int8 (dynamic quantisation) {rt['int8']['ms_per_frame_median']:.1f} ms/frame — slower, "
                    "not used" if 'int8' in rt else "") + f". File size {rt['fp32']['model_mb']} MB.", ""]
     if real:
-        out += ["Real clips (`python -m core.eval real`): face found / frames, the smallest mask coverage of the "
+        out += ["Real clips (`python -m training.eval real`): face found / frames, the smallest mask coverage of the "
                 "crop, and the canonical stability on skin points followed by optical flow (median std over time "
                 "and median frame-to-frame change, mm):", "",
                 "| clip | found | min mask coverage | canon std | canon step |", "|---|---|---|---|---|"]
@@ -115,9 +115,9 @@ def card(ckpt_path: Path) -> str:
             "- Trained for a short time on a CPU: far from the targets above and from the paper's 0.7 mm / 1.6 mm. "
             "Expect coarse canonical coordinates and a soft mask; the bake's priors keep the head plausible, but "
             "expressions and head distance from real footage are unreliable with these weights.",
-            "- Synthetic-only training: skin, hair and eyes still look synthetic (see core/train/synth.py notes), so "
+            "- Synthetic-only training: skin, hair and eyes still look synthetic (see training/synth.py notes), so "
             "real footage is out of distribution.",
-            "- Re-train with `python -m core.train.train --preset gpu` on a GPU for a usable model; the pipeline "
+            "- Re-train with `python -m training.train --preset gpu` on a GPU for a usable model; the pipeline "
             "takes any ONNX file with the same input/outputs (`--model`).", ""]
     return "\n".join(out)
 

@@ -1,6 +1,6 @@
 """Synthetic 4D face data with exact ground truth (depth, canonical map, masks, pose, ARKit weights).
 
-Everything is rendered by core/train/render.py (exact z-buffer, perspective-correct barycentrics) so the maps are
+Everything is rendered by training/render.py (exact z-buffer, perspective-correct barycentrics) so the maps are
 exact at pixel centres; only the RGB image receives appearance randomisation and sensor effects.
 
 CROP FRAMING (make_batch; core/framing.py defines it; the face tracker and the bake's re-framing passes give the
@@ -28,9 +28,9 @@ set. Sample i depends only on (seed, split, i). Eval identities come from a regi
 stream rejects (``_in_eval_identity_region``: first identity coefficient > 1 sd and second < -0.3 sd) and 40 % of
 eval samples use camera distances outside the train range (``SynthConfig.dist_mm`` x 0.8 .. x 1.3).
 
-CLI: ``python -m core.train.synth --out DIR --count N --seed S [--size 256] [--sequence FRAMES] [--split eval]
+CLI: ``python -m training.synth --out DIR --count N --seed S [--size 256] [--sequence FRAMES] [--split eval]
 [--check]``; the README demo clip is regenerated (deterministically) with
-``python -m core.train.synth --sample-clip core/assets/sample_clip.mp4``.
+``python -m training.synth --sample-clip core/assets/sample_clip.mp4``.
 
 make_sequence: full frames, canon in MILLIMETRES (template positions, 0 where mask is 0), depth in mm (camera z,
 0 where no head-attached surface).
@@ -50,9 +50,9 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import uniform_filter1d
 
-from .. import head_model as hm
-from ..errors import FaceCaptureError
-from ..framing import CROP_ANCHOR, CROP_SIDE_MM  # noqa: F401  (the framing is defined once, in core)
+from core import head_model as hm
+from core.errors import FaceCaptureError
+from core.framing import CROP_ANCHOR, CROP_SIDE_MM  # noqa: F401  (the framing is defined once, in core)
 from . import render
 from . import synth_appearance as ap
 from . import synth_occluders as occ
@@ -994,7 +994,7 @@ def write_sample_clip(path: Path, seed: int = SAMPLE_CLIP_SEED, frames: int = 75
 
 
 def main(argv=None) -> int:
-    apa = argparse.ArgumentParser(prog="python -m core.train.synth", description=__doc__.split("\n")[0])
+    apa = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__.split("\n")[0])
     apa.add_argument("--out", type=Path, help="output folder for samples (PNG + .npz) and contact_sheet.png")
     apa.add_argument("--count", type=int, default=None, help="number of samples (default 64)")
     apa.add_argument("--seed", type=int, default=0)

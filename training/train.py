@@ -1,11 +1,11 @@
-"""Train the Face Anything network on synthetic data rendered on the fly (core/train/synth.py).
+"""Train the Face Anything network on synthetic data rendered on the fly (training/synth.py).
 
-    python -m core.train.train --preset cpu --out runs/cpu --minutes 60          # CPU, in the background
-    python -m core.train.train --preset gpu --out runs/gpu --steps 20000 --batch 64   # lent GPU machine
-    python -m core.train.train --out runs/cpu --restart --minutes 120 --steps 100000 --lr 4e-4   # warm restart
-    python -m core.train.train --out runs/more --init core/assets/face_anything_cpu.onnx --minutes 120 --lr 4e-4
+    python -m training.train --preset cpu --out runs/cpu --minutes 60          # CPU, in the background
+    python -m training.train --preset gpu --out runs/gpu --steps 20000 --batch 64   # lent GPU machine
+    python -m training.train --out runs/cpu --restart --minutes 120 --steps 100000 --lr 4e-4   # warm restart
+    python -m training.train --out runs/more --init core/assets/face_anything_cpu.onnx --minutes 120 --lr 4e-4
 
-``--init`` starts a new run from exported weights (an ONNX file written by core.train.export_onnx, or a
+``--init`` starts a new run from exported weights (an ONNX file written by training.export_onnx, or a
 last.pt): the shipped model can be trained further in a checkout that has no checkpoint. The optimizer starts
 fresh (hence its own warm-up) and the step count goes on from the file's (its "steps" metadata).
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..presets import PRESETS
+from core.presets import PRESETS
 from .curves import plot_curves
 from .losses import total_loss
 from .model import FaceAnything, count_parameters
@@ -228,7 +228,7 @@ def _quick_eval(model, preset, device, scale, n: int = 32) -> dict:
 
 
 def _canon_scale() -> float:
-    from ..head_model import load
+    from core.head_model import load
     return load().canon_scale
 
 

@@ -52,6 +52,6 @@ def test_manifests_validate(build, tmp_path, bpy_mod):
 def test_check_zip_rejects_torch(build, tmp_path):
     z = tmp_path / "bad.zip"
     with zipfile.ZipFile(z, "w") as zf:
-        zf.writestr("core/train/model.py", "import torch")
+        zf.writestr("training/model.py", "import torch")
     with pytest.raises(AssertionError, match="training code or torch"):
         build.check_zip(z)
