@@ -4,7 +4,8 @@ A captured performance (``Take``: 52 ARKit weights per frame, optional head rota
 keys carry ARKit names. Names are compared after ``normalize``: case and separators are ignored and a side suffix or
 prefix (``_L``/``_R``, ``.L``/``.R``, ``-L``, ``L``/``R`` after a lower-case letter, ``Left``/``Right``, ``left``/
 ``right``, ``L_``/``Left_`` in front) becomes ``left``/``right`` at the end, so ARKit's ``eyeBlinkLeft``, Live Link
-Face's ``EyeBlinkLeft``, ``eyeBlink_L``, ``EyeBlink.L`` and ``eye_blink_left`` all read ``eyeblinkleft``.
+Face's ``EyeBlinkLeft``, ``eyeBlink_L``, ``EyeBlink.L``, ``eye_blink_left`` and ``head:eyeBlinkLeft`` (a namespace
+is dropped) all read ``eyeblinkleft``.
 
 The mapping is a small editable table: ``DEFAULT_MAPPING`` (ARKit name -> the target names that carry it, compared
 normalised; by default the ARKit name itself plus ``ALIASES``). ``load_mapping(json)`` overrides entries: a JSON
@@ -43,7 +44,7 @@ _SIDE = {"l": "left", "left": "left", "r": "right", "right": "right"}
 def normalize(name: str) -> str:
     """Comparison form of a shape-key name: lower case, no separators, the side (if any) as a ``left``/``right``
     suffix."""
-    s = str(name).strip()
+    s = str(name).strip().rsplit(":", 1)[-1]       # a Maya-style namespace ("head_geo:eyeBlinkLeft") is dropped
     side = ""
     m = _SUFFIX.search(s)
     if m and (m.group("a") or _case_ok(m.group("b"))):

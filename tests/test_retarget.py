@@ -10,7 +10,7 @@ from core.head_model import ARKIT_NAMES
 
 @pytest.mark.parametrize("name", ["eyeBlinkLeft", "EyeBlinkLeft", "eyeBlink_L", "EyeBlink.L", "eyeBlink_l",
                                   "eye_blink_left", "EYEBLINK_LEFT", "eyeBlinkL", "eyeblinkleft", "L_eyeBlink",
-                                  "eyeBlink-L", "eyeBlink Left"])
+                                  "eyeBlink-L", "eyeBlink Left", "head_geo:eyeBlinkLeft"])
 def test_variants_of_one_name_agree(name):
     assert retarget.normalize(name) == "eyeblinkleft"
 
