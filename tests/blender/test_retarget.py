@@ -171,3 +171,25 @@ def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_
     from dataclasses import replace
     res = retarget(replace(take, fps=60.0), [character[0]])
     assert bpy_mod.context.scene.render.fps == 60 and "-> 60 fps" in res.text()
+
+
+def test_fbx_export_carries_the_calibrated_curves(bpy_mod, character, head, tmp_path):
+    """FBX of a retargeted, calibrated character re-imported: its shape-key curves are the calibrated ones."""
+    from bake import blender_io
+    from bake.blender_retarget import action_fcurves, retarget
+    face = character[0]
+    tr = make_tracks(head, n_frames=12)
+    take = take_from_tracks(tr)
+    cal = Calibration(region_gain={"jaw": 0.5}, region_offset={"eyes": 0.1})
+    retarget(take, [face], calibration=cal)
+    out = blender_io.export_fbx(tmp_path / "face.fbx", [face])
+    bpy_mod.ops.wm.read_factory_settings(use_empty=True)
+    bpy_mod.ops.import_scene.fbx(filepath=str(out), use_anim=True, anim_offset=0.0)
+    obj = next(o for o in bpy_mod.data.objects if o.type == "MESH")
+    key = obj.data.shape_keys
+    curves = {fc.data_path.split('"')[1]: fc for fc in action_fcurves(key.animation_data.action)}
+    expect = cal.apply(tr.weights, tr.key_names)
+    for target, arkit in (("JawOpen", "jawOpen"), ("EyeBlink_L", "eyeBlinkLeft"), ("MouthFunnel", "mouthFunnel")):
+        j = tr.key_names.index(arkit)
+        got = np.array([curves[target].evaluate(float(f)) for f in tr.frames])
+        np.testing.assert_allclose(got, expect[:, j], atol=1e-4)
