@@ -487,59 +487,6 @@ def _solve_subset(head: HeadModel, obs: np.ndarray, n: int) -> np.ndarray:
     return np.sort(obs[np.concatenate([top, spread])])
 
 
-def _solve_identity_translation(R, E, w, B, ray, prior, id0):
-    """Least squares over (identity, per-frame translation t_t, anchor shift dz_t) of
-    sum_tv w ||R_t B_v id + t_t - dz_t ray_tv - E_tv||^2 + id' prior id, by eliminating the per-frame unknowns
-    (Schur complement). Without prior the identity is kept at id0; without ray, dz = 0."""
-    T, Vo, _ = E.shape
-    n = B.shape[0]
-    nl = 3 if ray is None else 4
-    Hll = np.zeros((T, nl, nl))
-    sw = w.sum(1)
-    Hll[:, :3, :3] = np.eye(3) * sw[:, None, None]
-    gl = np.zeros((T, nl))
-    gl[:, :3] = (w[..., None] * E).sum(1)
-    if ray is not None:
-        wr = w[..., None] * ray
-        sr = wr.sum(1)
-        Hll[:, :3, 3] = Hll[:, 3, :3] = -sr
-        Hll[:, 3, 3] = (wr * ray).sum((1, 2))
-        gl[:, 3] = -(wr * E).sum((1, 2))
-    Hll[:, np.arange(nl), np.arange(nl)] += 1e-9
-    if prior is None:
-        sol = np.linalg.solve(Hll, (gl - _coupling(R, w, B, ray, id0))[..., None])[..., 0]
-        return id0, sol[:, :3], (sol[:, 3] if ray is not None else np.zeros(T))
-    Bf = B.transpose(1, 2, 0).reshape(Vo, 3 * n)                           # (Vo, 3n): [v, j*n + k] = B[k, v, j]
-    Bm = B.transpose(1, 2, 0).reshape(Vo * 3, n)
-    Hii = ((Bm * np.repeat(w.sum(0), 3)[:, None]).T @ Bm).astype(np.float64) + prior
-    R32 = R.astype(B.dtype)
-    gi = (((w[..., None] * E) @ R32).sum(0).reshape(-1) @ Bm).astype(np.float64)   # sum_t B^T R_t^T (w E)
-    # coupling Hil[t] (n, nl): sum_v w B_v^T R_t^T [I, -ray]
-    SB = (w @ Bf).reshape(T, 3, n)                                         # sum_v w_tv B_v (3, n)
-    Hil = np.zeros((T, n, nl))
-    Hil[:, :, :3] = np.einsum("tjk,tij->tki", SB, R)                         # B^T R^T
-    if ray is not None:
-        u = (w[..., None] * ray) @ R32                                     # R_t^T (w ray)
-        Hil[:, :, 3] = -(u.reshape(T, -1) @ Bm)
-    Hinv = np.linalg.inv(Hll)
-    HilHinv = Hil @ Hinv
-    S = Hii - HilHinv.transpose(1, 0, 2).reshape(n, -1) @ Hil.transpose(1, 0, 2).reshape(n, -1).T
-    rhs = gi - np.einsum("tkm,tm->k", HilHinv, gl)
-    idv = np.linalg.solve(S, rhs)
-    sol = np.einsum("tab,tb->ta", Hinv, gl - np.einsum("tkm,k->tm", Hil, idv))
-    return idv, sol[:, :3], (sol[:, 3] if ray is not None else np.zeros(T))
-
-
-def _coupling(R, w, B, ray, idv):
-    """[sum_v w (R B_v id)^T [I, -ray]] per frame (T, nl): the identity's contribution to the local normal equations."""
-    T = len(R)
-    D = (np.tensordot(idv, B, 1) @ R.transpose(0, 2, 1)) * w[..., None]
-    out = [D.sum(1)]
-    if ray is not None:
-        out.append(-(D * ray).sum((1, 2))[:, None])
-    return np.concatenate(out, 1)
-
-
 def _residual_keys(E: np.ndarray, C: np.ndarray, n: int, max_frames: int = 300):
     """PCA of confidence-weighted head-frame residuals E (T, Vo, 3): n deltas scaled so |weight| <= 1."""
     T, Vo, _ = E.shape
