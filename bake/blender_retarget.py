@@ -302,6 +302,9 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
     reported and left untouched."""
     result = RetargetResult()
     meshes = [m for m in meshes if m is not None]
+    if head_object is not None and head_bone and (head_object.type != "ARMATURE"
+                                                  or head_bone not in head_object.pose.bones):
+        raise InputError(f"{head_object.name} has no bone {head_bone!r} for the head motion")   # before any change
     if not meshes and head_object is None:
         raise InputError("nothing to retarget onto: select meshes with ARKit-named shape keys")
     for obj in meshes:
@@ -324,7 +327,9 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
             set_calibration(key, calibration)
         result.lines += describe(obj.name, match)
         result.objects.append(obj)
-    if head_object is not None:
+    if head_object is not None and take.head_rotation is None:
+        result.warnings.append(f"{head_object.name}: the take carries no head motion (all head angles 0)")
+    elif head_object is not None:
         result.lines.append(apply_head_motion(take, head_object, head_bone, name))
         if head_object not in result.objects:
             result.objects.append(head_object)

@@ -153,6 +153,7 @@ def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
 
 def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_path):
     """A Live Link Face CSV (exported by us) drives our head and a character; values equal the original."""
+    from dataclasses import replace
     from bake import blender_io, export_csv
     from bake.blender_retarget import retarget
     tr = make_tracks(head, n_frames=30)
@@ -167,8 +168,13 @@ def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_
         got = np.array([fc.evaluate(float(f)) for f in tr.frames])
         np.testing.assert_allclose(got, tr.weights[:, j], atol=1e-6)
     assert bpy_mod.context.scene.frame_end == int(tr.frames[-1])
+    # a CSV without head angles: the head target is reported, nothing fails half-way
+    from core.errors import InputError
+    res = retarget(replace(take, head_rotation=None), [character[0]], head_object=character[1])
+    assert "Teeth: the take carries no head motion" in res.text() and character[1].animation_data is None
+    with pytest.raises(InputError):
+        retarget(take, [character[0]], head_object=character[1], head_bone="Head")
     # a take at another rate sets the scene's rate, and says so
-    from dataclasses import replace
     res = retarget(replace(take, fps=60.0), [character[0]])
     assert bpy_mod.context.scene.render.fps == 60 and "-> 60 fps" in res.text()
 
