@@ -424,9 +424,8 @@ class Batch:
             raise
         ex.shutdown(wait=True)
 
-    def run_ray(self, address: str, threads: int) -> None:
+    def run_ray(self, threads: int) -> None:
         import ray
-        ray_connect(address)
         task = _ray_task(threads)
         refs = {task.remote(job, str(self.tmp_dir(job))): job for job in self.jobs}
         try:
@@ -483,6 +482,13 @@ def run(argv=None) -> int:
         for d in ns.out_dir.glob(TMP_PREFIX + "*"):          # left by a run that was killed outright
             shutil.rmtree(d, ignore_errors=True)
         jobs, done_before, failed_before = plan(ns)
+        if ns.ray and jobs:
+            try:
+                ray_connect(ns.ray)
+            except ImportError:
+                raise BadBatchArguments("--ray needs the ray package (pip install ray)") from None
+            except Exception as e:   # noqa: BLE001 -- ray.init raises ConnectionError, RuntimeError, ValueError
+                raise BadBatchArguments(f"cannot connect to the Ray cluster at {ns.ray}: {e}") from None
     except (FaceCaptureError, OSError) as e:
         print(f"batch: error: {e}", file=sys.stderr)
         return BadBatchArguments.exit_code
@@ -496,7 +502,7 @@ def run(argv=None) -> int:
     try:
         if jobs:
             if ns.ray:
-                batch.run_ray(ns.ray, threads_per_clip(ns))
+                batch.run_ray(threads_per_clip(ns))
             else:
                 batch.run_local(min(ns.workers, len(jobs)), threads_per_clip(ns))
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """bake.batch: three clips (two short copies of the sample clip, one corrupt file) -> two outputs and one failed
 manifest row; a second run skips the done clips; Ctrl-C leaves no temporary folder and a consistent manifest; the same
 batch on a local Ray instance."""
+import importlib.util
 import json
 import os
 import shutil
@@ -104,3 +105,24 @@ def test_ctrl_c_leaves_consistent_manifest(clips, tmp_path):
     assert not any((out / r["name"]).exists() for r in cancelled)
     assert batch.run([str(clips), "--out-dir", str(out), "--end", "10"]) == 0
     assert {r["name"] for r in rows(out) if r["status"] == "done"} == {"take_a", "take_b"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                    reason="ray is not importable (requirements/dev.txt pins it: pip install -r requirements/lock.txt)")
+def test_batch_on_local_ray(clips, tmp_path):
+    """Two short clips as Ray tasks on a local instance (ray.init(num_cpus=2)): the same folders and rows."""
+    import ray
+    (clips / "corrupt.mp4").unlink()
+    out = tmp_path / "out"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        assert batch.run([str(clips), "--out-dir", str(out), "--ray", "auto", "--threads", "1", *FRAMES]) == 0
+    finally:
+        ray.shutdown()
+    got = rows(out)
+    assert sorted(r["name"] for r in got) == ["take_a", "take_b"]
+    assert all(r["status"] == "done" and r["frames"] == 10 for r in got)
+    assert all((out / r["name"] / f"{r['name']}.blend").is_file() for r in got)
+    assert not list(out.glob(batch.TMP_PREFIX + "*"))
