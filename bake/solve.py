@@ -236,11 +236,25 @@ def _initial_pose(Yv, Cv, mu, lm: LandmarkTerm | None):
     return R, t, np.zeros(T), np.zeros((T, 52)), None
 
 
-def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust):
-    """Residuals and Jacobians of the landmark term at the current state, in mm at each landmark's depth:
-    r = (project(X) - uv) * z / f for X = R (M + s), M = mu + B id + A w (exactly linear in X). Returns J (T, 2L, 59) over [om, s, dz, w], Ji
-    (T, 2L, n) over the identity, r (T, 2L) and the robust weights c (T, 2L)."""
+@dataclass(frozen=True, eq=False)
+class _LandmarkBlocks:
+    """The landmark term's share of one Gauss-Newton step: H (T, 59, 59) and g (T, 59) over a frame's [om, s, dz, w],
+    Hxi (T, 59, n) coupling to the identity, Hii (n, n) and gi (n,) of the identity."""
+    H: np.ndarray
+    g: np.ndarray
+    Hxi: np.ndarray
+    Hii: np.ndarray
+    gi: np.ndarray
+
+
+def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=False):
+    """The landmark term linearised at the current state, in mm at each landmark's depth:
+    r = (project(X) - uv) * z / f for X = R (M + s), M = mu + B id + A w (exactly linear in X).
+    Returns its normal-equation blocks (``_LandmarkBlocks``); with ``weights_only``, (Jw (T, 2L, 52), r (T, 2L),
+    c (T, 2L)) for the final polish of the weights. float32 products (BLAS), float64 sums."""
+    f32 = np.float32
     T, L = lm.weight.shape
+    n = lm.B.shape[0]
     M = lm.mu + np.tensordot(idv, lm.B, 1) + (w @ lm.A.reshape(52, -1)).reshape(T, L, 3)
     P = M + s[:, None, :]
     X = np.einsum("tij,tlj->tli", Rt, P)
@@ -250,17 +264,31 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust):
     Pm[..., 0, 2], Pm[..., 1, 2] = (cx - lm.uv[..., 0]) / fx, (cy - lm.uv[..., 1]) / fy
     r = np.einsum("tlij,tlj->tli", Pm, X)                                          # (T, L, 2) mm
     r = np.where(lm.weight[..., None] > 0, r, 0.0)
-    Q = Pm @ Rt[:, None]                                                           # (T, L, 2, 3) d r / d (head pt)
-    skew = np.einsum("ijk,tlk->tlij", -_EPS, P)                                    # [P]x
-    J = np.zeros((T, L, 2, 59))
-    J[..., :3] = -Q @ skew
-    J[..., 3:6] = Q
-    J[..., 7:] = np.einsum("tlik,alk->tlia", Q, lm.A)
-    Ji = np.einsum("tlik,nlk->tlin", Q, lm.B)
     c = lm.weight
     if robust:
         c = c / (1 + (r * r).sum(-1) / rho ** 2)
-    return J.reshape(T, 2 * L, 59), Ji.reshape(T, 2 * L, -1), r.reshape(T, -1), np.repeat(c, 2, axis=1)
+    Q = (Pm @ Rt[:, None]).astype(f32)                                             # (T, L, 2, 3) d r / d (head pt)
+    # d r / d w and d r / d id, batched over landmarks: (L, 2T, 3) @ (L, 3, k)
+    Ql = np.ascontiguousarray(Q.transpose(1, 0, 2, 3).reshape(L, 2 * T, 3))
+    Jw = (Ql @ lm.A.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, 52).transpose(1, 0, 2, 3).reshape(T, 2 * L, 52)
+    r2, c2 = r.reshape(T, 2 * L), np.repeat(c, 2, axis=1)
+    if weights_only:
+        return Jw, r2, c2
+    Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
+    J = np.empty((T, 2 * L, 59), f32)
+    J[..., :3] = (Q @ np.einsum("ijk,tlk->tlij", _EPS, P).astype(f32)).reshape(T, 2 * L, 3)   # -Q [P]x
+    J[..., 3:6] = Q.reshape(T, 2 * L, 3)
+    J[..., 6] = 0.0
+    J[..., 7:] = Jw
+    Jc = J * c2[..., None].astype(f32)
+    Jic = Ji * c2[..., None].astype(f32)
+    rc = r2.astype(f32)
+    return _LandmarkBlocks(
+        H=(Jc.transpose(0, 2, 1) @ J).astype(np.float64),
+        g=(Jc.transpose(0, 2, 1) @ rc[..., None])[..., 0].astype(np.float64),
+        Hxi=(Jc.transpose(0, 2, 1) @ Ji).astype(np.float64),
+        Hii=(Jic.reshape(-1, n).T @ Ji.reshape(-1, n)).astype(np.float64),
+        gi=(Jic.reshape(-1, n).T @ rc.reshape(-1)).astype(np.float64))
 
 
 def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=None, delta=None,
@@ -329,11 +357,9 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         Hwi = (c @ P_AB).reshape(T, 52, n).astype(np.float64)
         Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + (prior if prior is not None else 0)
         if lm is not None:
-            Jl, Jli, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, it >= 1)
-            Jc = Jl * cl[..., None]
-            Hl = Jc.transpose(0, 2, 1) @ Jl                                        # (T, 59, 59)
+            lb = _landmark_system(lm, Rt, s, w, idv, lm_rho, it >= 1)
         if scale is None:
-            scale = np.einsum("tii->ti", Gw + (Hl[:, 7:, 7:] if lm is not None else 0)).mean(1, keepdims=True) + 1e-9
+            scale = np.einsum("tii->ti", Gw + (lb.H[:, 7:, 7:] if lm is not None else 0)).mean(1, keepdims=True) + 1e-9
         XX, XR_, Xe = mom[:, :3, :3], mom[:, 3:6, :3], mom[:, 6:9, :3]
         sc, SX, Sr, Se = mom[:, 9, 9], mom[:, 9, :3], mom[:, 9, 3:6], mom[:, 9, 6:9]
         H = np.zeros((T, nf, nf))
@@ -360,9 +386,9 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         g[:, 6] = np.trace(mom[:, 3:6, 6:9], axis1=1, axis2=2)
         g[:, 7:] = -(ce @ Af.T) + l1 * scale + l2 * scale * w
         if lm is not None:
-            H += Hl
-            g += np.einsum("tkf,tk->tf", Jc, rl)
-            Hxi += Jc.transpose(0, 2, 1) @ Jli
+            H += lb.H
+            g += lb.g
+            Hxi += lb.Hxi
         if ap is not None:
             ps = ap.strength * scale
             H[:, np.arange(7, nf), np.arange(7, nf)] += ps
@@ -380,8 +406,8 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         if prior is not None:
             gi = -(ce.sum(0, dtype=np.float64) @ Bm) + prior @ idv
             if lm is not None:
-                gi = gi + np.einsum("tkn,tk->n", Jli * cl[..., None], rl)
-                Hii = Hii + np.einsum("tkn,tkm->nm", Jli * cl[..., None], Jli)
+                gi = gi + lb.gi
+                Hii = Hii + lb.Hii
             sol = np.linalg.solve(H, np.concatenate([Hxi, g[..., None]], 2))
             Hinv_Hxi, Hinv_g = sol[..., :n], sol[..., n]
             Sch = Hii - np.einsum("tfa,tfb->ab", Hxi, Hinv_Hxi)
@@ -406,8 +432,8 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     rE = (X - s[:, None, :].astype(f32) - mu - np.tensordot(idv.astype(f32), B, 1)) * c[..., None]
     bw = rE.reshape(T, -1) @ Af.T - l1 * scale
     if lm is not None:       # the landmark residual linearised in the weights at the final pose
-        Jl, _, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, True)
-        Jw = Jl[..., 7:]
+        Jw, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, True, weights_only=True)
+        Jw, rl = Jw.astype(np.float64), rl
         JwC = Jw * cl[..., None]
         Gw += JwC.transpose(0, 2, 1) @ Jw
         bw += np.einsum("tka,tk->ta", JwC, np.einsum("tka,ta->tk", Jw, w) - rl)
