@@ -2,6 +2,7 @@
 the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/results/e2e.json.
 
     python benchmarks/bench_e2e.py [--frames 60] [--size 512] [--seeds 5 2 7] [--model default] [--png DIR]
+        [--fusion fused|dense|landmarks]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
@@ -87,10 +88,11 @@ def metrics(tracks, seq, head, K):
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
 
 
-def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe):
+def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe,
+        fusion=ReconConfig.fusion):
     import bake.pipeline as pl
     cfg = ReconConfig(source=str(folder), focal_px=focal, model_path=None if model == "default" else model,
-                      mirror=mirror, reframe=reframe)
+                      mirror=mirror, reframe=reframe, fusion=fusion)
     if not gt_maps:
         t = time.perf_counter()
         tracks, stats = reconstruct(cfg)
@@ -127,12 +129,14 @@ def main():
     ap.add_argument("--mirror", action="store_true", help="ReconConfig(mirror=True): mirror-averaged network")
     ap.add_argument("--reframe", type=int, default=ReconConfig.reframe,
                     help="ReconConfig.reframe: network passes on the crop of the previous pass's pose (0 = off)")
+    ap.add_argument("--fusion", default=ReconConfig.fusion, choices=("fused", "dense", "landmarks"),
+                    help="which observations the solve uses (bake.fusion; the others are ablations)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
     res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", frames=a.frames, size=a.size,
-               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, runs={})
+               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -158,7 +162,7 @@ def run_seed(seed, a, head) -> dict:
     K = seq["K"]
     out, rows = {}, []
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
-        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe)
+        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion)
         out[name] = dict(**metrics(tracks, seq, head, K), frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})
