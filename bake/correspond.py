@@ -167,8 +167,3 @@ def offsets(observations: list[VertexObservation | None], V: int) -> np.ndarray 
         if o is not None and o.offset is not None:
             out[i] = o.offset
     return out
-
-
-def anchors(observations: list[VertexObservation | None]) -> np.ndarray:
-    """(T,) anchor depth z_origin per frame, NaN where unknown (missing frame or an un-anchored observation)."""
-    return np.array([np.nan if o is None or o.z_origin is None else float(o.z_origin) for o in observations])

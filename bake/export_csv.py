@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ExportError, InputError
+from core.head_model import HEAD_TO_CV
+
+from .atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,6 @@ LIVE_LINK_FACE_BLENDSHAPES = (
 ROTATION_COLUMNS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
                     "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
 HEADER = ("Timecode", "BlendShapeCount", *LIVE_LINK_FACE_BLENDSHAPES, *ROTATION_COLUMNS)
-_HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
 def timecode(index: int, fps: float, subframe: float = 0.0) -> str:
@@ -52,7 +54,7 @@ def timecode(index: int, fps: float, subframe: float = 0.0) -> str:
 
 def head_yaw_pitch_roll(head_rotation: np.ndarray) -> np.ndarray:
     """(T,3,3) head->OpenCV-camera rotations -> (T,3) yaw, pitch, roll in radians (see module doc)."""
-    M = _HEAD_TO_CV.T @ np.asarray(head_rotation, np.float64)
+    M = HEAD_TO_CV.T @ np.asarray(head_rotation, np.float64)
     yaw = np.arctan2(M[:, 0, 2], M[:, 2, 2])
     pitch = np.arcsin(np.clip(-M[:, 1, 2], -1.0, 1.0))
     roll = np.arctan2(M[:, 1, 0], M[:, 1, 1])
@@ -72,7 +74,7 @@ def table(names, weights, frames, fps: float, head_rotation=None) -> tuple[tuple
     if missing:
         log.warning("CSV: %d ARKit shapes missing from the tracks (%s...), written as 0", len(missing), missing[0])
     w = np.asarray(weights, np.float64)
-    cols = np.zeros((len(w), 52))
+    cols = np.zeros((len(w), len(LIVE_LINK_FACE_BLENDSHAPES)))
     for j, n in enumerate(LIVE_LINK_FACE_BLENDSHAPES):
         if n.lower() in lower:
             cols[:, j] = w[:, lower[n.lower()]]
@@ -85,7 +87,7 @@ def table(names, weights, frames, fps: float, head_rotation=None) -> tuple[tuple
     for i in range(len(w)):
         vals = [f"{v:.6f}" for v in cols[i]] + [f"{v:.6f}" for v in rot[i]]
         code = timecode(int(whole[i]), fps, max(0.0, float(rel[i] - whole[i])))
-        rows.append([code, str(len(ROTATION_COLUMNS) + 52), *vals])
+        rows.append([code, str(len(ROTATION_COLUMNS) + len(LIVE_LINK_FACE_BLENDSHAPES)), *vals])
     return HEADER, rows
 
 
@@ -104,17 +106,10 @@ def _write(path, header, rows) -> Path:
     if p.is_dir() or not p.parent.is_dir() or not os.access(p.parent, os.W_OK):
         raise ExportError(f"cannot write CSV {p}: the folder {p.parent} does not exist or is not writable"
                           if not p.is_dir() else f"CSV output {p} is a directory; give a file name")
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial{p.suffix}")
-    try:
+    with atomic_write(p, "CSV") as tmp:
         with open(tmp, "w", newline="") as f:
             f.write(",".join(header) + "\n")
             f.writelines(",".join(r) + "\n" for r in rows)
-        os.replace(tmp, p)
-    except OSError as e:
-        raise ExportError(f"cannot write CSV {p}: {e}") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return p
 
 
@@ -140,7 +135,7 @@ def _rotation_from_ypr(ypr: np.ndarray) -> np.ndarray:
     Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1, np.cos(p), -np.sin(p), np.sin(p), np.cos(p)
     Rz = np.zeros((T, 3, 3))
     Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = np.cos(r), -np.sin(r), np.sin(r), np.cos(r), 1
-    return _HEAD_TO_CV @ Ry @ Rx @ Rz
+    return HEAD_TO_CV @ Ry @ Rx @ Rz
 
 
 def read_csv(path, fps: float | None = None, start_frame: float = 1.0):

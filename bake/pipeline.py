@@ -23,7 +23,7 @@ from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
-from .correspond import VertexObservation, anchors, correspond, offsets, stack
+from .correspond import VertexObservation, correspond, offsets, stack
 from .filter import temporal_filter
 from .solve import solve
 from .tracks import build_tracks
@@ -69,14 +69,14 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         T = len(faces)
         marks = np.full((T, 478, 2), np.nan)
         presence = np.zeros(T)
-        scores = np.full((T, 52), np.nan)
+        scores = np.full((T, head_model.N_ARKIT), np.nan)
         for i, f in enumerate(faces):
             if f is not None:
                 marks[i], presence[i], scores[i] = f.landmarks[:, :2], f.presence, f.blendshapes
         C = np.zeros_like(C) if fusion == "landmarks" else C * fz.dense_weight_map(head)
         lm = fz.landmark_term(marks, presence, C.sum(1), K, head)
         prior = fz.arkit_prior(scores, presence)
-    res = solve(Y, C, head, ray=ray, n_residual=residual_keys, z_origin=anchors(observations),
+    res = solve(Y, C, head, ray=ray, n_residual=residual_keys,
                 offset=offsets(observations, head.n_vertices), landmarks=lm, arkit_prior=prior)
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
@@ -87,7 +87,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     conf = C.sum(1) if lm is None else C.sum(1) + lm.weight.sum(1)
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=52)
+                        frames=frames, n_bounded=head_model.N_ARKIT)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,

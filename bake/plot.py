@@ -6,13 +6,13 @@ deviation over the clip) in colour and named in the panel's legend with their ra
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import ExportError
 
+from .atomic import atomic_write
 from .calibrate import REGIONS
 
 # BGR, colour-blind friendly (Okabe-Ito)
@@ -75,16 +75,9 @@ def plot_curves(path, names, weights: np.ndarray, frames: np.ndarray, fps: float
         cv2.putText(img, f"{int(f)}", (x - 10, yb + 4), font, 0.38, _TEXT, 1, cv2.LINE_AA)
     cv2.putText(img, "frame", (x1 - 40, yb + 24), font, 0.42, _TEXT, 1, cv2.LINE_AA)
     p = Path(path).expanduser().resolve()
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial.png")
-    try:
+    with atomic_write(p, "the plot") as tmp:
         if not cv2.imwrite(str(tmp), img):
             raise ExportError(f"cannot write the plot {p}")
-        os.replace(tmp, p)
-    except OSError as e:
-        raise ExportError(f"cannot write the plot {p}: {e}") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return p
 
 

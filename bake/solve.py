@@ -14,14 +14,9 @@ residual (``robust_mm``). Starts from a rigid Kabsch of the template; 5 steps co
 When the observations carry their canonical offsets, one more warm-started solve adds the fitted shape's local
 stretch to the correspondence's rigid transport (``_Stretch``). Pose and expression use a subset of the observed
 vertices (``max_vertices``). Residual keys (optional) are the principal components of what remains in the head frame.
-The L1 strength was chosen on held-out synthetic clips baked through the network, whose errors are correlated over
-the face (a bias per clip that the 52 shapes would otherwise explain as expression): ``l1`` 2e-4 -> 2.4e-3 took the
-median ARKit weight MAE from 0.093 to 0.045 and the expression error from 2.6 to 2.4 mm on 4 clips not used to choose
-it (re-solving cached observations; rerun end to end with ``benchmarks/bench_e2e.py --seeds 17 18 19 20``: 0.045 and
-2.4 mm, ``benchmarks/results/e2e_seeds_17_20.json``, 2-core CPU); on the default e2e clips 0.088 -> 0.042, and from
-exact maps rendered at 128 px 0.021 -> 0.014 (``benchmarks/results/e2e.json``). Costs: on exact vertices a slight
-shrinkage of the weights; on the real clips (benchmarks/bench_real.py) a fit residual ~20 % higher and ~0.5 px more
-jitter, since the expressions no longer soak up the network's misfit.
+The L1 strength is set for the network's errors, which are correlated over the face (a bias per clip that the ARKit
+shapes would otherwise explain as expression); it trades a slight shrinkage of the weights for that. How it was
+chosen, and what it costs: docs/MEASUREMENTS.md, "The solve's ARKit L1 strength".
 What the data cannot fix well: the clip-wide trade-off of head size against distance (monocular scale); lateral
 biases of 0.05 mm in the observations move the depth by about 0.5 mm (z / face width ~ 10).
 """

@@ -172,21 +172,15 @@ def fill_holes(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def write_texture(path, texture: Texture):
     """PNG of the texture (RGB as stored; Blender and every viewer read row 0 as the top)."""
-    import os
     from pathlib import Path
 
     import cv2
 
     from core.errors import ExportError
+
+    from .atomic import atomic_write
     p = Path(path).expanduser().resolve()
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial.png")
-    try:
+    with atomic_write(p, "the texture") as tmp:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(texture.image, cv2.COLOR_RGB2BGR)):
             raise ExportError(f"cannot write the texture {p}")
-        os.replace(tmp, p)
-    except OSError as e:
-        raise ExportError(f"cannot write the texture {p}: {e}") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return p

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.head_model import HeadModel
-from core.mesh_render import HEAD_TO_CV
+from core.head_model import HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
 from .types import SceneTracks
@@ -29,8 +28,8 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
-    if weights.shape[1] != 52 + n_res:
-        raise ValueError(f"weights have {weights.shape[1]} columns, expected 52 + {n_res}")
+    if weights.shape[1] != N_ARKIT + n_res:
+        raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res}")
     basis = head.shape(identity=np.asarray(identity)).astype(np.float32)
     deltas = head.arkit_deltas.astype(np.float32)
     names = tuple(head.arkit_names)

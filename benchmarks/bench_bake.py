@@ -58,7 +58,7 @@ def accuracy(head, T, seed, id_scale, crop, noise):
     err = np.linalg.norm(verts - true, axis=-1)
     R, t = kabsch(verts, true, np.ones(err.shape))
     aligned = np.linalg.norm(verts @ R.transpose(0, 2, 1) + t[:, None] - true, axis=-1)
-    w = tracks.weights[:, :52]
+    w = tracks.weights[:, :head_model.N_ARKIT]
     return dict(frames=T, seed=seed, identity_sd=id_scale, crop=crop, noise_mm=noise,
                 vertex_err_mm_median=float(np.median(err)), vertex_err_mm_p90=float(np.percentile(err, 90)),
                 observed_vertex_err_mm_median=float(np.median(err_seen)),
@@ -86,7 +86,7 @@ def speed(head, T):
                                   stage_seconds=stage)
     total = time.perf_counter() - a
     return dict(frames=T, seconds=total, stage_seconds=stage,
-                arkit_mae_exact_vertices=float(np.abs(tracks.weights[:, :52] - seq.weights).mean()))
+                arkit_mae_exact_vertices=float(np.abs(tracks.weights[:, :head_model.N_ARKIT] - seq.weights).mean()))
 
 
 def main(argv=None):

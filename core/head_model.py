@@ -51,6 +51,10 @@ ARKIT_NAMES = (
     "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
     "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight", "tongueOut",
 )
+N_ARKIT = len(ARKIT_NAMES)     # 52
+
+# head frame (+X subject's left, +Y up, +Z forward) -> OpenCV camera looking at the face: 180 deg about X
+HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 _REQUIRED = ("version", "vertices", "faces", "uv", "anny_index", "region", "region_names", "arkit_names",
              "arkit_deltas", "identity_basis", "identity_std", "local_names", "local_pos", "local_neg",
@@ -134,7 +138,7 @@ def _load_cached(path_str: str) -> HeadModel:
                          f"{REGEN_HINT}")
     names = tuple(str(n) for n in d["arkit_names"])
     nv = len(d["vertices"])
-    if names != ARKIT_NAMES or d["arkit_deltas"].shape != (52, nv, 3) or d["faces"].max() >= nv \
+    if names != ARKIT_NAMES or d["arkit_deltas"].shape != (N_ARKIT, nv, 3) or d["faces"].max() >= nv \
             or d["identity_basis"].shape[1:] != (nv, 3) or d["uv"].shape != (len(d["faces"]) * 3, 2):
         raise AssetError(f"head model asset {path} is inconsistent (names or array shapes); {REGEN_HINT}")
     return HeadModel(
@@ -181,7 +185,7 @@ def preview(model: HeadModel, out_dir: Path, size: int = 512) -> list[Path]:
                                                           vertex_colors=region_colors(model)) for yaw in (0, 60)], 1))
     tiles = []
     for name in PREVIEW_ACTIONS:
-        w = np.zeros(52)
+        w = np.zeros(N_ARKIT)
         w[model.arkit_names.index(name)] = 1.0
         v = model.shape(expression=w)
         img = render_turntable_view(v, model.faces, 20, size // 2 * 2)

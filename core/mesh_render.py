@@ -9,8 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# head frame (+X subject's left, +Y up, +Z forward) -> OpenCV camera looking at the face
-HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])   # a rotation of 180 deg about X
+from .head_model import HEAD_TO_CV  # noqa: F401  (defined with the head frame; imported from here too)
 
 
 def rotation_y(deg: float) -> np.ndarray:

@@ -1,13 +1,12 @@
-"""Crop a frame to the tracker's square box and turn the crop into the network input.
+"""Crop a frame to the tracker's square box (the network's input; it normalises the crop's colours itself).
 
 Crop geometry (the same as ``CropBox.crop_intrinsics`` and ``core.points``): continuous image coordinates with pixel
 ``(row i, column j)`` centred at ``(j + 0.5, i + 0.5)`` (the renderers' convention); crop coordinate
 ``p' = s * (p - (x0, y0))`` with ``s = size / box.size``. A point projected with the frame intrinsics ``K`` lands at
 the same crop position as the point projected with ``box.crop_intrinsics(K, size)``.
 
-Network input (``normalize``): RGB, scaled to [0, 1], then ``(x - MEAN) / STD`` with ``MEAN = STD = 0.5`` per
-channel, so values lie in [-1, 1]; layout float32 NCHW. Training code applies ``normalize_chw`` (plain arithmetic, so
-it works on numpy arrays and torch tensors alike) to float RGB in [0, 1] in NCHW; both give identical numbers.
+The colour normalisation lives inside the network (``training.model.FaceAnything.forward``), so the exported model
+takes RGB in [0, 1] (``core.runtime``) and nothing here restates it.
 """
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ import numpy as np
 
 from .types import CropBox
 
-MEAN = (0.5, 0.5, 0.5)  # per RGB channel, applied to values in [0, 1]
-STD = (0.5, 0.5, 0.5)
 
 BORDERS = {"replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}
 
@@ -70,31 +67,3 @@ def crop_to_frame(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
 def frame_to_crop(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     """Frame pixel coordinates (..., 2) -> crop pixel coordinates."""
     return (np.asarray(points, np.float64) - np.array([box.x0, box.y0])) * (size / box.size)
-
-
-def normalize_chw(x):
-    """Float RGB in [0, 1], channels on axis -3 (NCHW or CHW), numpy or torch -> network input ``(x - MEAN) / STD``."""
-    mean = np.asarray(MEAN, np.float32).reshape(3, 1, 1)
-    std = np.asarray(STD, np.float32).reshape(3, 1, 1)
-    if not isinstance(x, np.ndarray):  # torch tensor: same arithmetic with tensors of its dtype/device
-        mean = x.new_tensor(mean)
-        std = x.new_tensor(std)
-    return (x - mean) / std
-
-
-def normalize(crop: np.ndarray) -> np.ndarray:
-    """uint8 RGB crop (H, W, 3) or batch (N, H, W, 3) -> float32 NCHW network input in [-1, 1] (N = 1 for one crop)."""
-    crop = np.asarray(crop)
-    if crop.dtype != np.uint8 or crop.shape[-1] != 3 or crop.ndim not in (3, 4):
-        raise ValueError(f"normalize expects uint8 RGB (H, W, 3) or (N, H, W, 3), got {crop.shape} {crop.dtype}")
-    batch = crop[None] if crop.ndim == 3 else crop
-    x = batch.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
-    return np.ascontiguousarray(normalize_chw(x), np.float32)
-
-
-def denormalize(x: np.ndarray) -> np.ndarray:
-    """Inverse of ``normalize``: float32 NCHW -> uint8 NHWC RGB (for looking at network inputs)."""
-    mean = np.asarray(MEAN, np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(STD, np.float32).reshape(1, 3, 1, 1)
-    rgb = (np.asarray(x, np.float32) * std + mean).transpose(0, 2, 3, 1)
-    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)

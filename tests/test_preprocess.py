@@ -1,8 +1,8 @@
-"""core.preprocess: crops agree with CropBox.crop_intrinsics; padding; network normalisation."""
+"""core.preprocess: crops agree with CropBox.crop_intrinsics; padding."""
 import numpy as np
 import pytest
 
-from core.preprocess import MEAN, STD, crop_image, denormalize, frame_to_crop, normalize, normalize_chw
+from core.preprocess import crop_image, frame_to_crop
 from core.types import CropBox
 
 
@@ -55,26 +55,3 @@ def test_padding_modes():
 def test_identity_crop_is_exact():
     img = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
     np.testing.assert_array_equal(crop_image(img, CropBox(5.0, 3.0, 32.0), 32), img[3:35, 5:37])
-
-
-def test_normalize():
-    crop = np.zeros((4, 6, 3), np.uint8)
-    crop[..., 0] = 255               # red
-    crop[0, 0] = (0, 128, 255)
-    x = normalize(crop)
-    assert x.shape == (1, 3, 4, 6) and x.dtype == np.float32
-    assert MEAN == (0.5, 0.5, 0.5) and STD == (0.5, 0.5, 0.5)
-    assert x[0, 0, 1, 1] == 1.0 and x[0, 1, 1, 1] == -1.0 and x[0, 2, 1, 1] == -1.0
-    np.testing.assert_allclose(x[0, :, 0, 0], [-1.0, 128 / 255 * 2 - 1, 1.0], atol=1e-6)
-    np.testing.assert_allclose(normalize_chw(crop.transpose(2, 0, 1)[None] / np.float32(255)), x, atol=1e-6)
-    np.testing.assert_array_equal(denormalize(x)[0], crop)
-    assert normalize(np.stack([crop, crop])).shape == (2, 3, 4, 6)
-    with pytest.raises(ValueError):
-        normalize(crop.astype(np.float32))
-
-
-def test_normalize_chw_on_torch_tensor():
-    torch = pytest.importorskip("torch")
-    crop = np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    t = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255
-    np.testing.assert_allclose(normalize_chw(t).numpy(), normalize(crop), atol=1e-6)

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
-from core.head_model import HeadModel
-from core.mesh_render import HEAD_TO_CV, rasterize
+from core.head_model import HEAD_TO_CV, N_ARKIT, HeadModel
+from core.mesh_render import rasterize
 from core.points import intrinsics
 from core.types import CropBox, FramePrediction
 
@@ -37,10 +37,10 @@ class GTSequence:
 def arkit_trajectories(T: int, rng: np.random.Generator, active: float = 0.35, smooth: float = 4.0,
                        neutral_frames: int = 10) -> np.ndarray:
     """Smooth sparse ARKit weights (T, 52) in [0, 1]; the first ``neutral_frames`` frames are neutral."""
-    noise = gaussian_filter1d(rng.normal(size=(T + 40, 52)), smooth, axis=0, mode="wrap")[20:T + 20]
+    noise = gaussian_filter1d(rng.normal(size=(T + 40, N_ARKIT)), smooth, axis=0, mode="wrap")[20:T + 20]
     noise /= noise.std(0, keepdims=True) + 1e-9
-    on = rng.random(52) < active
-    w = np.clip((noise - 0.6) * rng.uniform(0.4, 0.9, 52), 0, 1) * on
+    on = rng.random(N_ARKIT) < active
+    w = np.clip((noise - 0.6) * rng.uniform(0.4, 0.9, N_ARKIT), 0, 1) * on
     ramp = np.clip((np.arange(T) - neutral_frames) / 8.0, 0, 1)[:, None]
     return w * ramp
 

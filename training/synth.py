@@ -53,13 +53,13 @@ from scipy.ndimage import uniform_filter1d
 from core import head_model as hm
 from core.errors import FaceCaptureError
 from core.framing import CROP_ANCHOR, CROP_SIDE_MM  # noqa: F401  (the framing is defined once, in core)
+from core.head_model import HEAD_TO_CV, N_ARKIT
 from . import render
 from . import synth_appearance as ap
 from . import synth_occluders as occ
 
 log = logging.getLogger(__name__)
 
-HEAD_TO_CV = np.diag([1.0, -1.0, -1.0])
 SPLITS = {"train": 0, "eval": 1}
 
 
@@ -107,7 +107,7 @@ class _Assets:
         self.template = f32(head.vertices)
         self.faces = torch.as_tensor(head.faces.astype(np.int64), device=device)
         self.basis = torch.cat([f32(head.identity_basis.reshape(len(head.identity_std), -1)),
-                                f32(head.arkit_deltas.reshape(52, -1)),
+                                f32(head.arkit_deltas.reshape(N_ARKIT, -1)),
                                 f32(head.local_pos.reshape(len(head.local_names), -1)),
                                 f32(head.local_neg.reshape(len(head.local_names), -1))], 0)
         reg = np.zeros((V, 7), np.float32)
@@ -189,7 +189,7 @@ _SIDE = [("jawLeft", "jawRight"), ("mouthLeft", "mouthRight"), ("eyeLookOutLeft"
 
 
 def sample_arkit(rng, names) -> np.ndarray:
-    w = np.zeros(52)
+    w = np.zeros(N_ARKIT)
     idx = {n: i for i, n in enumerate(names)}
     for p, grp in _GROUPS:
         if rng.random() < p:
@@ -208,7 +208,7 @@ def sample_arkit(rng, names) -> np.ndarray:
         for nme in (("eyeLookUpLeft", "eyeLookUpRight") if rng.random() < 0.4 else ("eyeLookDownLeft", "eyeLookDownRight")):
             w[idx[nme]] += a
     k = rng.poisson(1.2)
-    for i in rng.choice(52, size=min(k, 52), replace=False):
+    for i in rng.choice(N_ARKIT, size=min(k, N_ARKIT), replace=False):
         w[i] += rng.uniform(0, 0.35)
     return np.clip(w, 0, 1)
 
@@ -723,7 +723,7 @@ def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0,
     tt = np.arange(T) / fps
     names = A.head.arkit_names
     idx = {n: i for i, n in enumerate(names)}
-    W = np.zeros((T, 52))
+    W = np.zeros((T, N_ARKIT))
     # talking: syllables ~4 Hz, phrases with pauses
     env = (_smooth_noise(rng, T, fps, 0.8, -0.3, 1.0) > 0).astype(float)
     env = uniform_filter1d(env, 5, mode="nearest")
