@@ -175,9 +175,19 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     # noisy-observation test: weight MAE 0.016 capped, 0.026 not).
     sigma = float(np.nanmedian(st[5][dense])) if np.isfinite(st[5][dense]).any() else 0.0
     boost = (sigma / identity_noise_mm) ** 2 if identity_noise_mm > 0 else 1.0
-    if boost > 2.0:
-        prior = None if prior is None else prior * boost
-        l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
+    # The real-face terms are weighed against the dense one by its quality: where the dense fit is as tight as exact
+    # maps give (0.4 mm), the landmarks' (template points a few mm apart from where the landmark model puts them) and
+    # the blendshape scores' own errors would only pull a right answer away; at the network's residual on real
+    # footage (2.7-3.0 mm) they keep the full weight bake.fusion gives them.
+    trust = min(1.0, (sigma / LANDMARK_REF_MM) ** 2) if dense.any() else 1.0
+    log.debug("dense fit residual %.2f mm (prior boost %.1f, real-face terms x%.2f)", sigma, boost, trust)
+    if trust < 1.0 and (lm is not None or ap is not None):
+        extra["lm"] = None if lm is None else LandmarkTerm(lm.uv, lm.weight * trust, lm.K, lm.mu, lm.B, lm.A)
+        extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
+    if boost > 2.0 or (trust < 1.0 and (lm is not None or ap is not None)):
+        if boost > 2.0:
+            prior = None if prior is None else prior * boost
+            l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
         st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **extra)
     if offset is not None and transport_passes > 0:
         stretch = _Stretch(head, obs, offset[vi][:, obs])
@@ -199,6 +209,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w)
 
 
+LANDMARK_REF_MM = 2.5   # dense fit residual at and above which the real-face terms keep their full weight
 L1_BOOST_MAX = 9.0  # the L1 prior grows with the residual variance up to a residual of 3 mm (network clips: 1.5-3 mm)
 ID_BOUND = 3.0      # identity coefficients are kept within +-3 standard deviations of the sampled population
 _EPS = np.zeros((3, 3, 3))
