@@ -1,7 +1,7 @@
 """The crop framing the network is trained on, and the same framing recovered from a head pose.
 
 The network sees a square crop centred on the projection of the canonical point ``CROP_ANCHOR`` (nose area) whose
-side covers ``CROP_SIDE_MM`` at the camera depth of the head-frame origin (training/synth.py renders its training
+side covers ``CROP_SIDE_MM`` at the camera depth of the head-frame origin (training/synth/ renders its training
 samples that way, with some jitter). The face tracker only approximates it from a 2D face box; on turned heads, and
 where the detector boxes a part of the face, its box can be far off (half the size and a quarter of a side away on a
 3/4 profile with sunglasses), and the network then answers badly. Once a prediction has given a head pose (the PnP

@@ -1,6 +1,6 @@
 """The one table of network presets (used by training, export, runtime and the add-on).
 
-Input: an RGB crop (core.types.CropBox, framing documented in training/synth.py), float32 NCHW in
+Input: an RGB crop (core.types.CropBox, framing documented in training/synth/), float32 NCHW in
 [0, 1]; normalisation happens inside the network, so every caller feeds the same thing.
 """
 from __future__ import annotations

@@ -1,4 +1,6 @@
 """Synthetic data: exact ground truth of the torch renderer, make_batch contract, determinism, splits, sequences."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -154,7 +156,8 @@ def test_eval_identities_never_in_train_stream(head, identity_scale):
         zs = []
         for i in range(200):
             p = synth.sample_params(cfg, 5, split, i, A)
-            z = p["identity"] / head.identity_std
+            assert isinstance(p, synth.SampleParams) and isinstance(p.pose, synth.Pose)
+            z = p.identity / head.identity_std
             assert synth._in_eval_identity_region(z) == want
             zs.append(z)
         spread[split] = np.std(np.stack(zs)[:, 2:])        # coefficients the corner rule leaves alone
@@ -165,11 +168,10 @@ def test_masks_exclude_occluders():
     A = synth._assets(torch.device("cpu"))
     cfg = synth.SynthConfig(size=64)
     P = [synth.sample_params(cfg, 2, "train", i, A) for i in range(4)]
-    for p in P:
-        p["pose"].update(yaw=10.0, pitch=0.0, roll=0.0)
-    bare = [dict(p, occ=dict(p["occ"], hair=None, glasses=False, hand=False, mic=False, strands=0)) for p in P]
-    full = [dict(p, occ=dict(p["occ"], hair=dict(y_front=45.0, y_back=-40.0, side_drop=20.0, vol=12.0, ears=True),
-                             glasses=True, hand=True, mic=True, strands=6)) for p in P]
+    P = [replace(p, pose=replace(p.pose, yaw=10.0, pitch=0.0, roll=0.0)) for p in P]
+    bare = [replace(p, occ=replace(p.occ, hair=None, glasses=False, hand=False, mic=False, strands=0)) for p in P]
+    hair = synth.Hair(y_front=45.0, y_back=-40.0, side_drop=20.0, vol=12.0, ears=True)
+    full = [replace(p, occ=replace(p.occ, hair=hair, glasses=True, hand=True, mic=True, strands=6)) for p in P]
     b0 = synth._batch_from_params(cfg, bare, A)
     b1 = synth._batch_from_params(cfg, full, A)
     m0, m1 = b0["mask"] > 0, b1["mask"] > 0

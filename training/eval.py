@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=777)
     s.add_argument("--frame-by-depth", action="store_true",
                    help="crops framed by the head's true depth instead of its size (the framing of the weights "
-                        "before 2026-11-24; training/synth.py), for comparisons with older figures")
+                        "before 2026-11-24; training/synth/), for comparisons with older figures")
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")

@@ -46,12 +46,12 @@ def card(ckpt_path: Path) -> str:
            "## Training", "",
            f"- Preset `{p.name}`: {p.size}x{p.size} crops, patch {p.patch}, width {p.dim}, {p.depth} blocks, "
            f"{p.heads} heads, decoder width {p.features}.",
-           f"- Data: synthetic only, rendered on the fly by training/synth.py (anny head model, randomised "
+           f"- Data: synthetic only, rendered on the fly by training/synth/ (anny head model, randomised "
            f"identity/expression/pose/camera/lighting/albedo/hair/occluders/background/sensor); replay buffer of "
            f"{args.get('buffer')} samples, {args.get('refresh')} new samples per step"
            + (f"; the last segment drew identities {args['identity_scale']:g}x as spread as the head model's "
               "identity space (the held-out identity corner still excluded)" if args.get("identity_scale", 1.0) != 1.0
-              else "") + ". Crops are framed relative to the head's size (training/synth.py, CROP FRAMING), "
+              else "") + ". Crops are framed relative to the head's size (training/synth/, CROP FRAMING), "
            "as the face tracker and the bake's re-framing frame real footage"
            + " (since 2026-11-24; earlier segments were framed by the head's true depth, a head-size cue "
            "inference never has).",
@@ -115,7 +115,7 @@ def card(ckpt_path: Path) -> str:
             "- Trained for a short time on a CPU: far from the targets above and from the paper's 0.7 mm / 1.6 mm. "
             "Expect coarse canonical coordinates and a soft mask; the bake's priors keep the head plausible, but "
             "expressions and head distance from real footage are unreliable with these weights.",
-            "- Synthetic-only training: skin, hair and eyes still look synthetic (see training/synth.py notes), so "
+            "- Synthetic-only training: skin, hair and eyes still look synthetic (see training/synth/ notes), so "
             "real footage is out of distribution.",
             "- Re-train with `python -m training.train --preset gpu` on a GPU for a usable model; the pipeline "
             "takes any ONNX file with the same input/outputs (`--model`).", ""]

@@ -1,4 +1,4 @@
-"""Train the Face Anything network on synthetic data rendered on the fly (training/synth.py).
+"""Train the Face Anything network on synthetic data rendered on the fly (training/synth/).
 
     python -m training.train --preset cpu --out runs/cpu --minutes 60          # CPU, in the background
     python -m training.train --preset gpu --out runs/gpu --steps 20000 --batch 64   # lent GPU machine
