@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 
 from core.head_model import HeadModel
 from core.types import PointCloud
+
+from .numerics import nearest_point_per_cell
 
 OBSERVED_REGIONS = ("skin", "lips", "brows", "eyes")
 VOXEL_MM = 1.5
@@ -69,16 +70,8 @@ def _lookup(head: HeadModel, vmask: np.ndarray, voxel: float = VOXEL_MM, band: f
     cv = head.vertices[vid].astype(np.float64)
     origin = cv.min(0) - band - voxel
     shape = tuple(np.ceil((cv.max(0) + band + voxel - origin) / voxel).astype(int) + 1)
-    r = int(np.ceil(band / voxel))
-    o = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    o = o[np.linalg.norm(o, axis=1) * voxel <= band + voxel]
-    base = np.floor((cv - origin) / voxel).astype(np.int64)
-    flat = np.unique(np.ravel_multi_index((base[:, None] + o[None]).reshape(-1, 3).T, shape, mode="clip"))
-    cells = np.stack(np.unravel_index(flat, shape), 1)
-    d, nn = cKDTree(cv).query(origin + (cells + 0.5) * voxel, k=1, distance_upper_bound=band, workers=-1)
-    near = np.isfinite(d)
-    table = np.full(int(np.prod(shape)), -1, np.int32)
-    table[flat[near]] = vid[nn[near]]
+    nn = nearest_point_per_cell(cv, origin, voxel, shape, band)
+    table = np.where(nn >= 0, vid[nn], -1).astype(np.int32)
     lut = _Lookup(origin.astype(np.float32), shape, table, head.vertices.astype(np.float32))
     if len(_LOOKUPS) > 8:
         _LOOKUPS.clear()

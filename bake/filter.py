@@ -25,10 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.spatial.transform import Rotation, Slerp
-
 from .config import DEFAULT_SMOOTHING
+from .numerics import gaussian_filter, matrix_from_quat, quat_from_matrix, quat_inverse, quat_multiply, quat_slerp, \
+    rotation_angle
 
 MAX_SIGMA_S = 0.1
 POSE_SIGMA_SCALE = 3.0   # the heavy pose filter's sigma, in multiples of the weights' sigma
@@ -77,7 +76,7 @@ def bridge(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, v
             s = (np.arange(a, b) - (a - 1)) / (b - (a - 1))
             W[a:b] = (1 - s[:, None]) * W[a - 1] + s[:, None] * W[b]
             t[a:b] = (1 - s[:, None]) * t[a - 1] + s[:, None] * t[b]
-            R[a:b] = Slerp([0.0, 1.0], Rotation.from_matrix(R[[a - 1, b]]))(s).as_matrix()
+            R[a:b] = matrix_from_quat(quat_slerp(*quat_from_matrix(R[[a - 1, b]]), s))
             continue
         src = a - 1 if a > 0 else b                       # hold the last solved value (the next one at the start)
         W[a:b], R[a:b], t[a:b] = W[src], R[src], t[src]
@@ -94,19 +93,19 @@ def smooth(x: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.nd
         return x.copy()
     c = np.ones(len(x)) if conf is None else np.maximum(np.asarray(conf, np.float64), 1e-6)
     cs = c.reshape((-1,) + (1,) * (x.ndim - 1))
-    num = gaussian_filter1d(x * cs, sigma, axis=0, mode="nearest")
-    den = gaussian_filter1d(np.broadcast_to(cs, x.shape).astype(np.float64), sigma, axis=0, mode="nearest")
+    num = gaussian_filter(x * cs, sigma)
+    den = gaussian_filter(np.broadcast_to(cs, x.shape), sigma)
     return num / den
 
 
 def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.ndarray:
     if sigma <= 0 or len(R) < 2:
         return R.copy()
-    q = Rotation.from_matrix(R).as_quat()
+    q = quat_from_matrix(R)
     flip = np.cumprod(np.where((q[1:] * q[:-1]).sum(1) < 0, -1.0, 1.0))   # make the sign continuous
     q[1:] *= flip[:, None]
     q = smooth(q, sigma, conf)
-    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix()
+    return matrix_from_quat(q)
 
 
 def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
@@ -134,19 +133,18 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
     heavy = sigma * POSE_SIGMA_SCALE
     R2, t2 = smooth_rotations(R, heavy, conf), smooth(t, heavy, conf)
-    r2 = Rotation.from_matrix(R2)
-    turn = (r2[1:] * r2[:-1].inv()).magnitude()
+    q0, q1, q2 = quat_from_matrix(R), quat_from_matrix(R1), quat_from_matrix(R2)
+    turn = rotation_angle(quat_multiply(q2[1:], quat_inverse(q2[:-1])))
     speed = np.linalg.norm(np.gradient(t2, axis=0), axis=1) + HEAD_RADIUS_MM * np.concatenate([turn[:1], turn])
     noise = np.median(np.linalg.norm(t - t2, axis=1)) + 1e-9      # the translation's noise: mm from the heavy path
-    light = gaussian_filter1d(np.clip(speed / (POSE_SPEED_REF * noise), 0.0, 1.0), heavy, mode="nearest")[:, None]
+    light = gaussian_filter(np.clip(speed / (POSE_SPEED_REF * noise), 0.0, 1.0), heavy)[:, None]
     # a swing far outside the pose noise (a head shaken within 2-3 frames) is real motion that both filters would
     # average away: there the solved pose is kept as it is
-    dev = np.linalg.norm(t - t2, axis=1) + HEAD_RADIUS_MM * (Rotation.from_matrix(R) * r2.inv()).magnitude()
+    dev = np.linalg.norm(t - t2, axis=1) + HEAD_RADIUS_MM * rotation_angle(quat_multiply(q0, quat_inverse(q2)))
     keep = np.clip(dev / (POSE_KEEP * (np.median(dev) + 1e-9)) - 1.0, 0.0, 1.0)
-    keep = np.maximum(keep, gaussian_filter1d(keep, 1.0, mode="nearest"))[:, None]
-    q0, q1, q2 = Rotation.from_matrix(R).as_quat(), Rotation.from_matrix(R1).as_quat(), r2.as_quat()
+    keep = np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
     q0 *= np.sign((q1 * q0).sum(1, keepdims=True) + 1e-300)
     q2 *= np.sign((q1 * q2).sum(1, keepdims=True) + 1e-300)
     q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
     t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
-    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix(), t_out
+    return matrix_from_quat(q), t_out

@@ -24,6 +24,7 @@ from core import landmark_template as lt
 from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
+from .numerics import nearest
 from .solve import ArkitPrior, LandmarkTerm
 
 GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
@@ -57,10 +58,9 @@ _YIELDING = lt.LIPS + lt.RIGHT_EYE + lt.LEFT_EYE + lt.RIGHT_BROW + lt.LEFT_BROW
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """(V,) factor on the dense vertices' confidences when landmarks are fused."""
-    from scipy.spatial import cKDTree
     template = template or lt.load()
     anchors = template.points(head.vertices.astype(np.float64), head)[list(_YIELDING)]
-    d, _ = cKDTree(anchors).query(head.vertices.astype(np.float64))
+    d, _ = nearest(anchors, head.vertices)
     return (1.0 - DENSE_YIELD * np.exp(-(d / YIELD_MM) ** 2)).astype(np.float32)
 
 
