@@ -50,6 +50,27 @@ def test_runtime_packages_import_no_development_code():
     assert not (ROOT / "bake" / "groundtruth.py").exists()
 
 
+# each requirement of requirements/runtime.txt (the wheels build.py ships) -> the module it provides
+RUNTIME_MODULES = {"onnxruntime": "onnxruntime", "opencv-python-headless": "cv2"}
+
+
+def test_shipped_code_imports_only_what_ships():
+    """What ships imports the standard library, numpy (Blender's own), Blender's modules, its own packages and the
+    wheels of requirements/runtime.txt, anywhere in a module; nothing else. scipy in particular is a development and
+    test dependency only: bake/numerics.py does what the bake used it for (docs/MEASUREMENTS.md)."""
+    import sys
+
+    import build
+    shipped = {r.split("==")[0] for r in build.REQUIREMENTS}
+    assert shipped == set(RUNTIME_MODULES), f"requirements/runtime.txt changed: update RUNTIME_MODULES ({shipped})"
+    assert "scipy" not in shipped
+    allowed = set(sys.stdlib_module_names) | {"numpy", "bpy", "bmesh", "mathutils", "core", "bake"} \
+        | set(RUNTIME_MODULES.values())
+    bad = sorted(f"{rel}: {m}" for p, rel in _files("core", "bake", "blender_addon") if rel not in build.NOT_SHIPPED
+                 for m in set(_imports(p, False)) - allowed)
+    assert not bad, f"shipped code imports what the extension does not ship: {bad}"
+
+
 def test_data_flows_one_way():
     """core never imports bake or blender_addon; bake never imports blender_addon."""
     bad = [rel for p, rel in _files("core") if {"bake", "blender_addon"} & set(_imports(p, False))]
