@@ -23,9 +23,9 @@ from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
-from .correspond import VertexObservation, correspond, offsets, stack
+from .correspond import VertexObservation, correspond
 from .filter import temporal_filter
-from .solve import solve
+from .observations import ObservationStore, solve_observations
 from .tracks import build_tracks
 from .types import BakeStats, SceneTracks
 
@@ -58,33 +58,43 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
                       fusion: str = "fused") -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
-    tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says."""
+    tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says. ``observations``: a
+    list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
-    Y, ray, C = stack(observations, head.n_vertices)
-    lm = prior = None
+    dense_weight = landmarks = prior = None
     if faces is not None and fusion != "dense" and any(f is not None for f in faces):
         from . import fusion as fz
-        T = len(faces)
-        marks = np.full((T, 478, 2), np.nan)
-        presence = np.zeros(T)
-        scores = np.full((T, head_model.N_ARKIT), np.nan)
-        for i, f in enumerate(faces):
-            if f is not None:
-                marks[i], presence[i], scores[i] = f.landmarks[:, :2], f.presence, f.blendshapes
-        C = np.zeros_like(C) if fusion == "landmarks" else C * fz.dense_weight_map(head)
-        lm = fz.landmark_term(marks, presence, C.sum(1), K, head)
-        prior = fz.arkit_prior(scores, presence)
-    res = solve(Y, C, head, ray=ray, n_residual=residual_keys,
-                offset=offsets(observations, head.n_vertices), landmarks=lm, arkit_prior=prior)
+        dense_weight = (np.zeros(head.n_vertices, np.float32) if fusion == "landmarks"
+                        else fz.dense_weight_map(head))
+
+        def face_arrays(idx):
+            marks = np.full((len(idx), 478, 2), np.nan)
+            presence = np.zeros(len(idx))
+            scores = np.full((len(idx), head_model.N_ARKIT), np.nan)
+            for k, i in enumerate(idx):
+                f = faces[i]
+                if f is not None:
+                    marks[k], presence[k], scores[k] = f.landmarks[:, :2], f.presence, f.blendshapes
+            return marks, presence, scores
+
+        def landmarks(idx, dense_sums):        # the fusion's terms for the frames one solve takes
+            marks, presence, _ = face_arrays(idx)
+            return fz.landmark_term(marks, presence, dense_sums, K, head)
+
+        def prior(idx):
+            _, presence, scores = face_arrays(idx)
+            return fz.arkit_prior(scores, presence)
+    clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior)
+    res = clip.result
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
     W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
-    conf = C.sum(1) if lm is None else C.sum(1) + lm.weight.sum(1)
+    conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=head_model.N_ARKIT)
@@ -95,7 +105,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
-                      mean_confidence=float(np.mean(C[valid].sum(1)) / head.n_vertices) if ntr else 0.0,
+                      mean_confidence=float(np.mean(clip.confidence[valid]) / head.n_vertices) if ntr else 0.0,
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage), warnings=f.warnings)
     return tracks, stats
 
@@ -161,7 +171,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         tracker = FaceTracker(choose=choose)
         frames: list[int] = []
         faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
-        observations: list[VertexObservation | None] = []
+        observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
 
         def cloud_of(pred, box, slot):
@@ -213,7 +223,7 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
         warnings = list(getattr(footage, "report", lambda: [])())
     if not frames:
         raise BakeError(f"{config.source}: no frames were decoded in the chosen range")
-    if all(o is None for o in observations):
+    if not observations.any():
         raise BakeError(f"no face was found in any of the {len(frames)} frames of {config.source}")
     report(0.92, "solving pose, identity and expressions")
     tracks, stats = bake_observations(observations, np.array(frames), fps, K, (W, H), head, config.smoothing,

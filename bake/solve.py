@@ -118,7 +118,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None,
           offset: np.ndarray | None = None, transport_passes: int = 1, landmarks: LandmarkTerm | None = None,
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
-          min_landmarks: int = 40) -> SolveResult:
+          min_landmarks: int = 40, identity: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
     call; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps, ``sweeps`` the
@@ -128,7 +128,9 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     ((J_v - I) o_v, J_v the local Jacobian of the fitted shape) in ``transport_passes`` re-solves.
     ``landmarks`` adds 2-D reprojection residuals of landmark points (mm at the landmark's depth, Cauchy-robust
     with ``landmark_robust_mm``) to every step and to the final polish; ``arkit_prior`` pulls each weight towards a
-    target. A frame is solved when it has ``min_vertices`` dense vertices or ``min_landmarks`` landmarks."""
+    target. A frame is solved when it has ``min_vertices`` dense vertices or ``min_landmarks`` landmarks.
+    ``identity`` (n,) fixes the clip's identity (e.g. one solved on frames spread over a long clip, which is then
+    solved in chunks of frames: bake.observations) instead of fitting it."""
     T, V = C.shape
     valid = (C > 0).sum(1) >= min_vertices
     if landmarks is not None:
@@ -160,11 +162,13 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         ap = arkit_prior.take(vi)
     extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm)
     prior = None
-    if fit_identity:      # per observed point (dense vertex or landmark), the noise the prior is weighed against
+    if fit_identity and identity is None:   # per observed point (dense vertex or landmark), the prior's noise
         per_point = (Cv.sum() + (0.0 if lm is None else lm.weight.sum())) / len(vi) \
             / (len(obs) + (0 if lm is None else lm.mu.shape[0]))
         prior = np.diag(identity_noise_mm ** 2 * max(per_point, 1e-9) / head.identity_std.astype(np.float64) ** 2)
     init = _initial_pose(Yv, Cv, head.vertices[obs], lm)
+    if identity is not None:
+        init = init[:4] + (np.asarray(identity, np.float64),)
     dense = (Cv > 0).sum(1) >= min_vertices
     st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
     # Noisy observations (a network far from the ground truth) must not buy a freak identity or noise-fitting

@@ -1,0 +1,229 @@
+"""Per-frame vertex observations kept for the clip-level solve in memory that does not grow with the clip, and the
+solve over them in chunks of frames for long clips.
+
+``ObservationStore`` holds what ``bake.correspond`` gives per frame, compacted: only the observed vertices (index
+uint16, camera position float32, ray and canonical offset float16, confidence float32; about 30 bytes per observed
+vertex instead of 40 bytes per template vertex), plus the anchor depth and the summed confidence per frame. Past
+``spill_bytes`` the records go to a file in a temporary folder (the page cache, not the process), and are read back
+a chunk of frames at a time. float16 keeps the ray (|value| <= ~1) to 2.4e-4, i.e. 0.01 mm at a 40 mm anchor shift,
+and the canonical offset (a few mm) to ~1e-3 mm.
+
+``solve_observations`` is the clip solve of ``bake.pipeline.bake_observations``: one ``bake.solve.solve`` over all
+frames for clips up to ``LONG_CLIP`` frames (as before), else the identity from ``IDENTITY_FRAMES`` frames spread
+over the clip and then pose and expressions per chunk of ``CHUNK_FRAMES`` frames with that identity fixed, so the
+solve's working arrays are those of one chunk whatever the clip's length. Residual keys (a PCA over the clip's
+residuals) need the whole clip at once: with them the solve stays single.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.head_model import HeadModel
+
+from .correspond import VertexObservation
+from .solve import ArkitPrior, LandmarkTerm, SolveResult, solve
+
+LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
+CHUNK_FRAMES = 500
+IDENTITY_FRAMES = 400
+SPILL_BYTES = 32 << 20    # compact records kept in memory before they go to a temporary file
+
+_REC = np.dtype([("idx", "<u2"), ("pos", "<f4", 3), ("ray", "<f2", 3), ("conf", "<f4"), ("off", "<f2", 3)])
+
+
+@dataclass
+class _Slot:
+    start: int = -1              # record offset (in records) in the memory list's concatenation or the file
+    count: int = 0
+    z_origin: float = np.nan
+    has_offset: bool = False
+    frame: int = 0
+
+
+class ObservationStore:
+    """A list-like of ``VertexObservation | None`` per clip slot (``append``, ``store[i] = obs``, ``len``, iteration),
+    kept compact and spilled to disk past ``spill_bytes``."""
+
+    def __init__(self, n_vertices: int, spill_bytes: int = SPILL_BYTES):
+        if n_vertices > np.iinfo(np.uint16).max + 1:
+            raise ValueError(f"{n_vertices} vertices do not fit the store's uint16 indices")
+        self.n_vertices = int(n_vertices)
+        self.spill_bytes = int(spill_bytes)
+        self._slots: list[_Slot | None] = []
+        self._chunks: list[np.ndarray] = []     # in memory until spilled
+        self._records = 0                        # records written so far
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._file = None
+
+    # ---- list-like writing
+    def append(self, obs: VertexObservation | None) -> None:
+        self._slots.append(None)
+        if obs is not None:
+            self[len(self._slots) - 1] = obs
+
+    def __setitem__(self, i: int, obs: VertexObservation | None) -> None:
+        if obs is None:
+            self._slots[i] = None
+            return
+        ok = np.nonzero(obs.confidence > 0)[0]
+        rec = np.empty(len(ok), _REC)
+        rec["idx"] = ok
+        rec["pos"] = obs.position[ok]
+        rec["ray"] = obs.ray[ok]
+        rec["conf"] = obs.confidence[ok]
+        rec["off"] = 0.0 if obs.offset is None else obs.offset[ok]
+        self._slots[i] = _Slot(self._records, len(ok), np.nan if obs.z_origin is None else float(obs.z_origin),
+                               obs.offset is not None, int(obs.frame))
+        self._write(rec)
+
+    def _write(self, rec: np.ndarray) -> None:
+        if self._file is None and (self._records + len(rec)) * _REC.itemsize > self.spill_bytes:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fc_observations_")
+            self._file = open(Path(self._tmp.name) / "records.bin", "w+b")
+            for c in self._chunks:
+                self._file.write(c.tobytes())
+            self._chunks = []
+        if self._file is not None:
+            self._file.seek(0, os.SEEK_END)
+            self._file.write(rec.tobytes())
+        else:
+            self._chunks.append(rec)
+        self._records += len(rec)
+
+    # ---- reading
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __iter__(self):
+        for i in range(len(self._slots)):
+            yield self[i]
+
+    def __getitem__(self, i: int) -> VertexObservation | None:
+        s = self._slots[i]
+        if s is None:
+            return None
+        rec = self._read(s)
+        V = self.n_vertices
+        pos, ray, off = np.zeros((V, 3), np.float32), np.zeros((V, 3), np.float32), np.zeros((V, 3), np.float32)
+        conf = np.zeros(V, np.float32)
+        pos[rec["idx"]], ray[rec["idx"]], conf[rec["idx"]] = rec["pos"], rec["ray"], rec["conf"]
+        off[rec["idx"]] = rec["off"]
+        return VertexObservation(s.frame, pos, ray, conf, None if np.isnan(s.z_origin) else s.z_origin,
+                                 off if s.has_offset else None)
+
+    def _read(self, s: _Slot) -> np.ndarray:
+        if self._file is not None:
+            self._file.flush()
+            self._file.seek(s.start * _REC.itemsize)
+            return np.frombuffer(self._file.read(s.count * _REC.itemsize), _REC)
+        return self._memory()[s.start:s.start + s.count]
+
+    def _memory(self) -> np.ndarray:
+        """The in-memory records as one array (joined once per batch of writes)."""
+        if len(self._chunks) != 1:
+            self._chunks = [np.concatenate(self._chunks) if self._chunks else np.empty(0, _REC)]
+        return self._chunks[0]
+
+    def any(self) -> bool:
+        return any(s is not None for s in self._slots)
+
+    def has_offsets(self) -> bool:
+        return any(s is not None and s.has_offset for s in self._slots)
+
+    def anchors(self) -> np.ndarray:
+        return np.array([np.nan if s is None else s.z_origin for s in self._slots])
+
+    def dense(self, slots: np.ndarray, weight: np.ndarray | None = None):
+        """(n, V, 3) positions, (n, V, 3) rays, (n, V) confidences (times ``weight`` (V,) when given) and (n, V, 3)
+        offsets (None when no observation carries them) of ``slots``, as ``bake.correspond.stack`` gives them."""
+        n, V = len(slots), self.n_vertices
+        Y, R, O = np.zeros((n, V, 3), np.float32), np.zeros((n, V, 3), np.float32), np.zeros((n, V, 3), np.float32)
+        C = np.zeros((n, V), np.float32)
+        for k, i in enumerate(slots):
+            s = self._slots[i]
+            if s is None:
+                continue
+            rec = self._read(s)
+            Y[k, rec["idx"]], R[k, rec["idx"]], C[k, rec["idx"]] = rec["pos"], rec["ray"], rec["conf"]
+            O[k, rec["idx"]] = rec["off"]
+        if weight is not None:
+            C *= weight
+        return Y, R, C, (O if self.has_offsets() else None)
+
+    def confidence_sums(self, weight: np.ndarray | None = None) -> np.ndarray:
+        """(T,) summed confidence per slot (times ``weight`` (V,) per vertex when given); 0 where none."""
+        out = np.zeros(len(self._slots))
+        for i, s in enumerate(self._slots):
+            if s is not None and s.count:
+                rec = self._read(s)
+                c = rec["conf"].astype(np.float64)
+                out[i] = (c * weight[rec["idx"]]).sum() if weight is not None else c.sum()
+        return out
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __del__(self):
+        self.close()
+
+
+def as_store(observations, n_vertices: int) -> ObservationStore:
+    """``observations`` as a store (a list of VertexObservation | None is copied into one)."""
+    if isinstance(observations, ObservationStore):
+        return observations
+    store = ObservationStore(n_vertices)
+    for o in observations:
+        store.append(o)
+    return store
+
+
+@dataclass(frozen=True)
+class ClipSolve:
+    result: SolveResult
+    confidence: np.ndarray        # (T,) the frames' summed dense confidences (fusion-weighted), 0 where none
+    landmark_weight: np.ndarray   # (T,) the frames' summed landmark weights (0 without landmarks)
+
+
+def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
+                       dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None) -> ClipSolve:
+    """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
+    ``landmarks(frames, dense_sums) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the fusion's
+    terms for a set of frames (None: no such term)."""
+    store = as_store(observations, head.n_vertices)
+    T = len(store)
+    csum = store.confidence_sums(dense_weight)
+    if T <= LONG_CLIP or residual_keys:
+        everything = np.arange(T)
+        return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None)
+    # identity from frames spread over the clip, among those with a face
+    seen = np.nonzero(csum > 0)[0]
+    pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), IDENTITY_FRAMES)).astype(int)] if len(seen) else \
+        np.arange(0, T, max(1, T // IDENTITY_FRAMES))
+    ident = _solve(store, np.unique(pick), head, 0, dense_weight, landmarks, arkit_prior, csum, None).result.identity
+    parts = [_solve(store, np.arange(a, min(T, a + CHUNK_FRAMES)), head, 0, dense_weight, landmarks, arkit_prior,
+                    csum, ident) for a in range(0, T, CHUNK_FRAMES)]
+    r = [p.result for p in parts]
+    cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
+    res = SolveResult(ident, cat("weights"), cat("rotation"), cat("translation"), cat("depth_shift"), cat("valid"),
+                      cat("rms"), r[0].residual_deltas, np.concatenate([x.residual_weights for x in r]))
+    return ClipSolve(res, csum, np.concatenate([p.landmark_weight for p in parts]))
+
+
+def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
+           landmarks, arkit_prior, csum: np.ndarray, identity) -> ClipSolve:
+    Y, ray, C, off = store.dense(frames, dense_weight)
+    lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames])
+    ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
+    res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
+                identity=identity)
+    return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))
