@@ -10,7 +10,8 @@ Which term decides what (bake.solve fuses them in one robust Gauss-Newton):
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape, and the
     regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
-cheek on a turned head and gets a low weight; the irises ride the eyeballs.
+cheek on a turned head and gets a low weight. The irises are not used yet (eyeLook* comes from the scores, where
+they read it).
 """
 from __future__ import annotations
 
