@@ -24,33 +24,18 @@ import numpy as np
 from core import face_models
 from core.head_model import ARKIT_NAMES
 
+from .synthetic_faces import read_faces
+
 OUT = Path(__file__).resolve().parents[1] / "core" / "assets" / "blendshape_calibration.json"
 
 
-def observe(count: int, seed: int, chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """(scores (N, 52), true weights (N, 52)) over the renders where a face was found."""
-    from training.synth import SynthConfig, _batch_range
-    cfg = SynthConfig(size=256, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, crop_scale_sd=0.0, crop_shift=0.0,
-                      p_glasses=0.0, p_hand=0.0, p_mic=0.0, p_strands=0.0, p_blur=0.0, p_motion_blur=0.0,
-                      p_jpeg=0.0, p_lowres=0.0, noise_max=0.01)
+def observe(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores (N, 52), true weights (N, 52)) over the renders where a face was read."""
     models = face_models.default_models()
     scores, truth = [], []
-    for start in range(0, count, chunk):
-        n = min(chunk, count - start)
-        batch = _batch_range(cfg, start, n, seed, "train", "cpu")
-        imgs = (batch["image"].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-        arkit = batch["arkit"].numpy().astype(np.float64)
-        for i in range(n):
-            dets = models.detect_faces(imgs[i])
-            if not dets:
-                continue
-            pts, _ = models.landmarks(imgs[i], face_models.roi_from_detection(dets[0]))
-            pts, presence = models.landmarks(imgs[i], face_models.roi_from_landmarks(pts))
-            if presence < 0.5:
-                continue
-            scores.append(models.blendshapes(pts))
-            truth.append(arkit[i])
-        print(f"  {start + n}/{count} renders", file=sys.stderr)
+    for _, batch, i, pts in read_faces(count, seed):
+        scores.append(models.blendshapes(pts))
+        truth.append(batch["arkit"][i].numpy().astype(np.float64))
     return np.array(scores, np.float64), np.array(truth)
 
 

