@@ -238,9 +238,21 @@ def set_thread_env(threads: int) -> None:
         os.environ[k] = str(threads)
 
 
+def _drop_blender_script_paths() -> None:
+    """A parent that imported the bpy module (a test session, a script that built a scene first) has put Blender's
+    script folders (``.../bpy/<version>/scripts/...``) first on sys.path, and a spawned worker inherits its sys.path:
+    there ``import bpy`` found the scripts' own ``bpy`` package, which needs Blender's built-in ``_bpy``, instead of
+    the bpy module ("No module named '_bpy'"). The worker's own ``import bpy`` adds the folders back."""
+    def blender_scripts(p: str) -> bool:
+        parts = Path(p).parts
+        return any(parts[i] == "scripts" and parts[i - 2] == "bpy" for i in range(2, len(parts)))
+    sys.path[:] = [p for p in sys.path if not blender_scripts(p)]
+
+
 def init_worker(threads: int) -> None:
-    """Local worker initializer: thread counts, Ctrl-C left to the parent (which stops the workers), the head asset
-    loaded once."""
+    """Local worker initializer: the inherited sys.path without Blender's script folders, thread counts, Ctrl-C left
+    to the parent (which stops the workers), the head asset loaded once."""
+    _drop_blender_script_paths()
     set_thread_env(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import cv2

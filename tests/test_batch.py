@@ -126,3 +126,15 @@ def test_batch_on_local_ray(clips, tmp_path):
     assert all(r["status"] == "done" and r["frames"] == 10 for r in got)
     assert all((out / r["name"] / f"{r['name']}.blend").is_file() for r in got)
     assert not list(out.glob(batch.TMP_PREFIX + "*"))
+
+
+def test_workers_of_a_process_that_imported_bpy(clips, tmp_path):
+    """After ``import bpy`` the parent's sys.path starts with Blender's script folders; the spawned workers inherit it
+    and found the scripts' bpy package ("No module named '_bpy'") until the worker initializer dropped them."""
+    import bpy  # noqa: F401  (the import under test: it rewrites this process's sys.path)
+    assert any(Path(p).parts[-2:] == ("scripts", "modules") for p in sys.path)
+    (clips / "corrupt.mp4").unlink()
+    (clips / "take_b.mp4").unlink()
+    out = tmp_path / "out"
+    assert batch.run([str(clips), "--out-dir", str(out), "--formats", "csv", "--workers", "1", *FRAMES]) == 0
+    assert [r["status"] for r in rows(out)] == ["done"]
