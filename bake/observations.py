@@ -4,8 +4,9 @@ solve over them in chunks of frames for long clips.
 ``ObservationStore`` holds what ``bake.correspond`` gives per frame, compacted: only the observed vertices (index
 uint16, camera position float32, ray and canonical offset float16, confidence float32; about 30 bytes per observed
 vertex instead of 40 bytes per template vertex), plus the anchor depth and the summed confidence per frame. Past
-``spill_bytes`` the records go to a file in a temporary folder (the page cache, not the process), and are read back
-a chunk of frames at a time. float16 keeps the ray (|value| <= ~1) to 2.4e-4, i.e. 0.01 mm at a 40 mm anchor shift,
+``spill_bytes`` the records go to a file in a temporary folder (``tempfile``'s, so ``TMPDIR`` chooses it; where that is
+a tmpfs the file is held in RAM after all), outside the process's memory, and are read back a chunk of frames at a
+time. float16 keeps the ray (|value| <= ~1) to 2.4e-4, i.e. 0.01 mm at a 40 mm anchor shift,
 and the canonical offset (a few mm) to ~1e-3 mm.
 
 ``solve_observations`` is the clip solve of ``bake.pipeline.bake_observations``: one ``bake.solve.solve`` over all
