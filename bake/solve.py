@@ -1,16 +1,22 @@
-"""Pose, identity, ARKit weights (and optional residual keys) from per-frame vertex observations.
+"""Pose, identity, ARKit weights (and optional residual keys) from per-frame vertex observations, fused with 2-D
+landmarks and per-shape weight targets from the real-face models (bake.fusion builds those terms).
 
 Model of an observed vertex v in frame t (camera mm):
     Y_tv + dz_t * ray_tv  ~  R_t (mu_v + B_v id + A_v w_t) + tr_t
 with ``mu`` the template, ``B`` the identity basis (one ``id`` per clip, Gaussian prior from ``identity_std``), ``A``
 the 52 ARKit deltas (``w_t`` in [0, 1], L1 + small L2 prior), (R_t, tr_t) the rigid head pose and ``dz_t`` a
 correction of the frame's PnP anchor depth (the PnP assumed the template's size; the true size comes with ``id``).
+A landmark l (a fixed point of the template, core.landmark_template) seen at pixel u_tl adds the residual
+    (project(R_t (mu_l + B_l id + A_l w_t) + tr_t) - u_tl) * z / f      (``LandmarkTerm``, exactly linear in the point)
+and a weight target adds strength * (w_ta - target_ta)^2 (``ArkitPrior``); both are weighed down when the dense fit
+is already tight (``LANDMARK_REF_MM``).
 
 Solve (all frames at once, numpy batched, float32 for the per-vertex arrays): robust Gauss-Newton over every frame's
 rotation increment, head-frame translation, anchor shift dz_t and 52 ARKit weights (projected Newton: weights at a
 bound whose gradient points outwards are held there; a final exact box-QP polish), jointly with the clip's identity
 (its 40 unknowns eliminated by a Schur complement over the per-frame 59x59 systems), Cauchy re-weighting of the 3D
-residual (``robust_mm``). Starts from a rigid Kabsch of the template; 5 steps converge (exact on exact vertices).
+residual (``robust_mm``). Starts from a rigid Kabsch of the template (PnP of the landmarks on frames without dense
+vertices); 5 steps converge (exact on exact vertices).
 When the observations carry their canonical offsets, one more warm-started solve adds the fitted shape's local
 stretch to the correspondence's rigid transport (``_Stretch``). Pose and expression use a subset of the observed
 vertices (``max_vertices``). Residual keys (optional) are the principal components of what remains in the head frame.
@@ -301,7 +307,7 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
         gi=(Jic.reshape(-1, n).T @ rc.reshape(-1)).astype(np.float64))
 
 
-def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=None, delta=None,
+def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta=None,
                   lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, lm_rho: float = 3.0):
     """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
     shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
@@ -327,14 +333,8 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     nf = 7 + 52
     has_ray = Rv is not None
     ABp = np.concatenate([Ap, Bp], 1)                                    # (Vo, 3 * (52 + n))
-    if init is None:                                                       # rigid start on the template
-        Rt, tt = kabsch(np.broadcast_to(mu, Yv.shape), Yv, Cv)
-        dz = np.zeros(T)
-        w = np.zeros((T, 52))
-        idv = np.zeros(n)
-    else:
-        Rt, tt, dz, w = (np.array(x, np.float64) for x in init[:4])
-        idv = np.zeros(n) if init[4] is None else np.array(init[4], np.float64)
+    Rt, tt, dz, w = (np.array(x, np.float64) for x in init[:4])           # _initial_pose, or the previous solve's
+    idv = np.zeros(n) if init[4] is None else np.array(init[4], np.float64)
     s = np.einsum("tji,tj->ti", Rt, tt)                                    # R^T t
     if delta is not None:
         mu = mu + delta                                                    # (T, Vo, 3): per-frame template
