@@ -148,8 +148,12 @@ def recropper(image: np.ndarray, scale: float, size: int) -> Callable[[CropBox],
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
-                cancel: Callable[[], bool] | None = None) -> tuple[SceneTracks, BakeStats]:
-    """Run the whole path; raises FootageError / ModelError / BakeError / Cancelled."""
+                cancel: Callable[[], bool] | None = None,
+                on_prediction: Callable[[int, CropBox, object, np.ndarray], None] | None = None
+                ) -> tuple[SceneTracks, BakeStats]:
+    """Run the whole path; raises FootageError / ModelError / BakeError / Cancelled. ``on_prediction(frame, box,
+    prediction, crop)`` is told, per frame the network ran on, the final crop box, the network's FramePrediction and
+    the crop it saw (for evaluation: training.eval real; frames come batch by batch, in time order within a batch)."""
     from core.footage import open_footage          # lazy: teammates' modules, heavy imports
     from core.runtime import Predictor
     from core.track import FaceTracker
@@ -183,7 +187,10 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
             if not pending:
                 return
             pending.sort(key=lambda it: it[0])           # time order (frames followed backwards come reversed)
-            clouds, _, _ = reframer.run(pending, stage)
+            clouds, boxes, preds = reframer.run(pending, stage)
+            if on_prediction is not None:
+                for (slot, _, recrop), box, pred in zip(pending, boxes, preds):
+                    on_prediction(frames[slot], box, pred, recrop(box))
             t = time.perf_counter()
             for (slot, *_), cloud in zip(pending, clouds):
                 observations[slot] = None if cloud is None else correspond(cloud, head)

@@ -15,8 +15,9 @@ between the face's forward axis and the direction to the camera, so yaw and pitc
 distance to the mask's edge (``canon_mm_median_by_edge_px``, crop pixels). The synthetic mode needs the training
 extras (torch) to render the held-out set.
 
-Real mode: for every clip, the face is tracked, the network runs on the crops (re-framed from its own head pose as
-in the bake, ``--reframe``; core/framing.py) and an MP4 + a PNG strip show
+Real mode: for every clip, bake.pipeline.reconstruct runs as the product does (tracking, batching, re-framing from the
+network's own head pose, ``--reframe``; core/framing.py) and hands over each frame's crop and prediction; an MP4 + a
+PNG strip show
 the canonical coordinates as colours, the mask and the depth. Stability: skin points are followed with
 pyramidal Lucas-Kanade optical flow in the frames; the canonical coordinate the network predicts under each
 followed point should not change. We report the median over points of the std over time (mm) and the
@@ -118,60 +119,40 @@ def canon_colors(canon_norm: np.ndarray) -> np.ndarray:
 
 def evaluate_real(model: str | None, footage: Path, out: Path, max_frames: int = 400, reframe: int = 2,
                   batch: int = 16) -> dict:
+    """The network on the real clips as the product runs it: bake.pipeline.reconstruct (tracking, batching,
+    re-framing) hands over each frame's crop and prediction; a second pass over the footage draws the overlays and
+    follows skin points by optical flow, sampling the canonical map under them."""
     import cv2
+    from bake.pipeline import ReconConfig, reconstruct
+    from core.errors import BakeError
     from core.footage import open_footage
-    from core.framing import Reframer
     from core.head_model import load
-    from core.points import intrinsics, to_point_cloud
-    from core.preprocess import crop_image
     from core.runtime import Predictor
-    from core.track import FaceTracker
     head = load()
-    pred = Predictor(_model_path(model)[0])
+    path = _model_path(model)[0]
+    size = Predictor(path).size
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for clip in sorted(footage.glob("*.mp4")):
-        tracker = FaceTracker()
+        seen: dict = {}                       # frame -> (box, prediction, crop)
+        try:
+            reconstruct(ReconConfig(source=str(clip), end=max_frames, model_path=path, reframe=reframe, batch=batch),
+                        on_prediction=lambda k, box, p, crop: seen.__setitem__(k, (box, p, crop)))
+        except BakeError:                     # no face in any frame: every frame is reported without one
+            pass
         st = dict(writer=None, pts=None, prev_gray=None, strip=[], traj=[], coverage=[], found=0, total=0)
-        K = None             # default lens (core.points.intrinsics), as the bake assumes without --lens
-        reframer = None
-        chunk = []           # (k, image, box or None) of frames not yet through the network
-
-        def flush(fps):
-            # the network (with re-framing, batched like the bake) on the chunk, then overlays and the followed
-            # points frame by frame in order
-            crops = {}       # (frame, box) -> crop, so the overlay reuses the crop the network saw
-
-            def recrop(img, k):
-                return lambda b: crops.setdefault((k, b), crop_image(img, b, pred.size))
-            items = [(k, box, recrop(img, k)) for k, img, box in chunk if box is not None]
-            done = dict(zip([it[0] for it in items], zip(*reframer.run(items)[1:]))) if items else {}
-            for k, img, _ in chunk:
-                box, p = done.get(k, (None, None))
-                _frame_overlay(st, k, img, box, p, crops.get((k, box)), head, pred.size, max_frames, clip, out, fps)
-            chunk.clear()
-
-        with open_footage(clip) as fo:
-            for k, frame in enumerate(fo):
-                if k >= max_frames:
-                    break
-                img = frame.image
-                state = tracker.update(img)
-                box = None if state is None else state.box
-                if box is not None and K is None:
-                    K = intrinsics(img.shape[1], img.shape[0])
-                    reframer = Reframer(pred, lambda q, b, key: to_point_cloud(q, b, K, head, key), K, reframe)
-                chunk.append((k, img, box))
-                if len(chunk) >= batch:
-                    flush(fo.fps or 25)
-            flush(fo.fps or 25)
+        with open_footage(clip, 0, max_frames) as fo:
+            for frame in fo:
+                box, p, crop = seen.get(frame.index, (None, None, None))
+                _frame_overlay(st, frame.index, frame.image, box, p, crop, head, size, max_frames, clip, out,
+                               fo.fps or 25)
         if st["writer"] is not None:
             st["writer"].release()
         if st["strip"]:
             cv2.imwrite(str(out / f"{clip.stem}_strip.png"), np.concatenate(st["strip"], 0)[..., ::-1])
         results[clip.name] = dict(frames=st["total"], face_found=st["found"],
                                   mask_coverage_min=min(st["coverage"], default=0), **_stability(st["traj"]))
-    return dict(model=str(pred.path), clips=results)
+    return dict(model=str(_model_path(model)[1]), clips=results)
 
 
 def _frame_overlay(st: dict, k: int, img, box, p, crop, head, size: int, max_frames: int, clip: Path, out: Path,
