@@ -121,16 +121,15 @@ def box_qp(G: np.ndarray, b: np.ndarray, x0: np.ndarray | None = None, sweeps: i
 def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None = None, n_residual: int = 0,
           iterations: int = 5, l1: float = 2.4e-3, l2: float = 1e-5, identity_noise_mm: float = 1.0,
           robust_mm: float = 3.0, min_vertices: int = 30, fit_identity: bool = True,
-          max_vertices: int = 1000, sweeps: int = 8, z_origin: np.ndarray | None = None,
+          max_vertices: int = 1000, sweeps: int = 8,
           offset: np.ndarray | None = None, transport_passes: int = 1, landmarks: LandmarkTerm | None = None,
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
           min_landmarks: int = 40, identity: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
-    (no anchor correction). ``z_origin`` (T,) the anchor depths Y was unprojected with (accepted for the pipeline's
-    call; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps, ``sweeps`` the
-    coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the canonical
-    offsets of the observations (``VertexObservation.offset``): the correspondence carried each point to its vertex
-    with the rigid rotation only; with the offsets the solve adds the model's own stretch over that offset
+    (no anchor correction; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps,
+    ``sweeps`` the coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the
+    canonical offsets of the observations (``VertexObservation.offset``): the correspondence carried each point to its
+    vertex with the rigid rotation only; with the offsets the solve adds the model's own stretch over that offset
     ((J_v - I) o_v, J_v the local Jacobian of the fitted shape) in ``transport_passes`` re-solves.
     ``landmarks`` adds 2-D reprojection residuals of landmark points (mm at the landmark's depth, Cauchy-robust
     with ``landmark_robust_mm``) to every step and to the final polish; ``arkit_prior`` pulls each weight towards a
