@@ -166,6 +166,35 @@ class ObservationStore:
                 out[i] = (c * weight[rec["idx"]]).sum() if weight is not None else c.sum()
         return out
 
+    def extend(self, other: "ObservationStore") -> None:
+        """Append ``other``'s slots after this store's (joining the per-chunk stores of ``bake.pipeline``'s
+        chunked reconstruction in frame order)."""
+        for i in range(len(other)):
+            s = other._slots[i]
+            self._slots.append(None)
+            if s is not None:
+                rec = np.array(other._read(s))
+                self._slots[-1] = _Slot(self._records, s.count, s.z_origin, s.has_offset, s.frame)
+                self._write(rec)
+
+    def __getstate__(self) -> dict:
+        """Picklable (a worker process returns its store): the slots and all records in memory."""
+        rec = np.empty(0, _REC)
+        if self._records:
+            if self._file is not None:
+                self._file.flush()
+                self._file.seek(0)
+                rec = np.frombuffer(self._file.read(self._records * _REC.itemsize), _REC).copy()
+            else:
+                rec = self._memory().copy()
+        return {"n_vertices": self.n_vertices, "spill_bytes": self.spill_bytes, "slots": self._slots, "rec": rec}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["n_vertices"], state["spill_bytes"])
+        self._slots = list(state["slots"])
+        if len(state["rec"]):
+            self._write(state["rec"])
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
