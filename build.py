@@ -69,7 +69,8 @@ PYTHONS = ("3.11", "3.13")       # Blender 4.2-5.0 ship 3.11, 5.1 ships 3.13
 FORBIDDEN = re.compile(r"(^|/)(train|training|tools|benchmarks|torch)(/|$)|torch|\.pt$|\.pth$")
 VENDORED = ("core", "bake")      # repository packages that become subpackages of the extension
 NOT_SHIPPED = frozenset({
-    "bake/cli.py", "bake/batch.py", "bake/demo.py",   # repository entry points (bake.cli, bake.batch, run.sh demo)
+    "bake/cli.py", "bake/batch.py", "bake/chunked.py", "bake/demo.py",   # repository entry points (bake.cli,
+    # bake.batch, bake.chunked, run.sh demo)
 })
 DEVELOPMENT = ("training", "tools", "benchmarks")   # top-level development packages: never shipped, never imported
 

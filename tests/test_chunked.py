@@ -1,4 +1,4 @@
-"""The per-frame stage of one clip in chunks on worker processes, one clip solve (bake.pipeline.reconstruct_chunked)
+"""The per-frame stage of one clip in chunks on worker processes, one clip solve (bake.chunked.reconstruct_chunked)
 against the single-process run (issue 20, item 4).
 
 The two cannot be equal: a chunk's tracker starts fresh (it re-acquires the face by detection at the chunk's first
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bake.chunked import chunk_ranges, reconstruct_chunked
 from bake.observations import ObservationStore
-from bake.pipeline import ReconConfig, chunk_ranges, reconstruct, reconstruct_chunked
+from bake.pipeline import ReconConfig, reconstruct
 from core import head_model
 
 CLIP = Path(__file__).resolve().parents[1] / "core" / "assets" / "sample_clip.mp4"
