@@ -340,7 +340,7 @@ def check_zip(z: Path) -> None:
     left = sorted(NOT_SHIPPED & set(names))
     assert not left, f"{z.name} contains repository-only files: {left}"
     for need in ("__init__.py", "operators.py", "blender_manifest.toml", "core/head_model.py",
-                 "core/assets/head_model.npz", "bake/blender_io.py", "bake/pipeline.py"):
+                 "core/assets/head_model.npz", "bake/blender_io/__init__.py", "bake/pipeline.py"):
         assert need in names, f"{z.name} lacks {need}"
     for n, text in sources.items():
         for node in ast.walk(ast.parse(text, n)):

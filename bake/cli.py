@@ -297,7 +297,7 @@ def make_calibration(ns: argparse.Namespace, take):
 
 def retarget_into_file(ns: argparse.Namespace, take, mapping, calibration, exclude=None, report=print):
     """Drive the --targets meshes (default: every mesh with ARKit-named keys) of the open character file."""
-    from bake import blender_retarget
+    from bake.blender_io import retarget as blender_retarget
     targets = [n.strip() for n in ns.targets.split(",") if n.strip()]
     meshes, head_obj, bone = blender_retarget.find_targets(targets, ns.head_target, mapping, exclude)
     result = blender_retarget.retarget(take, meshes, mapping=mapping, calibration=calibration,
@@ -377,7 +377,7 @@ def run(argv=None) -> int:
             if tracks is not None:
                 from dataclasses import replace
 
-                from bake.blender_retarget import set_calibration
+                from bake.blender_io.retarget import set_calibration
                 set_calibration(coll.objects[f"{ns.name}_Head"].data.shape_keys, calibration)
                 tracks = replace(tracks, weights=calibration.apply(tracks.weights, tracks.key_names).astype("f4"))
         export_set = coll

@@ -348,7 +348,7 @@ def _report_result(op, result):
 
 def _retarget(op, context, take, meshes) -> set:
     from core.errors import FaceCaptureError
-    from bake import blender_retarget
+    from bake.blender_io import retarget as blender_retarget
     rs = context.scene.face_capture_retarget
     try:
         result = blender_retarget.retarget(
@@ -377,7 +377,7 @@ class FACE_CAPTURE_OT_retarget(bpy.types.Operator):
 
     def execute(self, context):
         from core.errors import FaceCaptureError
-        from bake.blender_retarget import take_from_object
+        from bake.blender_io.retarget import take_from_object
         src = _source_head(context)
         if src is None:
             self.report({"ERROR"}, "Face Capture: no performance: capture first or choose one under Performance")
@@ -448,7 +448,7 @@ class FACE_CAPTURE_OT_export_csv(bpy.types.Operator):
 
     def execute(self, context):
         from core.errors import FaceCaptureError
-        from bake.blender_retarget import take_from_object
+        from bake.blender_io.retarget import take_from_object
         from bake.export_csv import write_take_csv
         obj = context.view_layer.objects.active
         try:
@@ -479,7 +479,7 @@ class FACE_CAPTURE_OT_calibrate(bpy.types.Operator):
 
     def execute(self, context):
         from core.errors import FaceCaptureError
-        from bake.blender_retarget import set_calibration, take_from_object
+        from bake.blender_io.retarget import set_calibration, take_from_object
         rs = context.scene.face_capture_retarget
         done = 0
         for obj in [o for o in _selected(context) if o.type == "MESH" and o.data.shape_keys]:
@@ -508,7 +508,7 @@ class FACE_CAPTURE_OT_save_calibration(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from bake.blender_retarget import CALIB
+        from bake.blender_io.retarget import CALIB
         obj = context.view_layer.objects.active if getattr(context, "view_layer", None) else None
         key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
         return key is not None and CALIB in key
@@ -520,7 +520,7 @@ class FACE_CAPTURE_OT_save_calibration(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
-        from bake.blender_retarget import get_calibration
+        from bake.blender_io.retarget import get_calibration
         cal = get_calibration(context.view_layer.objects.active.data.shape_keys)
         path = Path(bpy.path.abspath(self.filepath))
         try:
@@ -540,11 +540,11 @@ class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from bake.blender_retarget import CALIB
+        from bake.blender_io.retarget import CALIB
         return any(CALIB in k for k in _calibration_keys(context))
 
     def execute(self, context):
-        from bake.blender_retarget import clear_calibration
+        from bake.blender_io.retarget import clear_calibration
         for key in _calibration_keys(context):
             clear_calibration(key)
         return {"FINISHED"}

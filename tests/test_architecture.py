@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLENDER_SIDE = {"bake/blender_io.py", "bake/blender_retarget.py"}
+BLENDER_SIDE = {"bake/blender_io/__init__.py", "bake/blender_io/retarget.py"}
 
 
 def _imports(path: Path, top_level_only: bool):

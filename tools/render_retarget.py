@@ -5,7 +5,7 @@
 The character is made here from nothing but the project's own head asset: the template restyled (a broad cranium,
 a narrow chin, longer nose, other proportions) with 30 of the 52 ARKit shapes, re-expressed on the restyled surface
 and named in the Live Link Face + ``_L``/``_R`` variant ("EyeBlink_L", "JawOpen", ...). The capture runs
-``bake.pipeline.reconstruct`` on ``core/assets/sample_clip.mp4`` with the bundled network; ``bake.blender_retarget``
+``bake.pipeline.reconstruct`` on ``core/assets/sample_clip.mp4`` with the bundled network; ``bake.blender_io.retarget``
 drives the character (calibrated: automatic neutral, mouth and jaw gain 1.5) and turns it with the head. The picture: per chosen frame, the
 captured head over the footage (top), the captured head wearing the texture projected from the footage
 (``bake.texture``) over grey (middle) and the character (bottom), Workbench renders. Development only: not shipped.
@@ -104,7 +104,8 @@ def main(argv=None) -> int:
     import bpy
     import cv2
 
-    from bake import blender_io, blender_retarget, pipeline, texture
+    from bake import blender_io, pipeline, texture
+    from bake.blender_io import retarget as blender_retarget
     from bake.calibrate import Calibration
     from bake.retarget import take_from_tracks
     from core import head_model

@@ -25,7 +25,7 @@ def _select(bpy, objs):
 
 def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path):
     from bake import blender_io, export_csv
-    from bake.blender_retarget import CALIB, RAW
+    from bake.blender_io.retarget import CALIB, RAW
     tr = make_tracks(head, n_frames=16)
     coll = blender_io.build_scene(tr, name="FC")
     face = _mesh_with_keys(bpy_mod, "Face", ("JawOpen", "EyeBlink_L", "Grin"))
@@ -45,7 +45,7 @@ def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path)
         assert _curves(face)["JawOpen"].evaluate(f) == pytest.approx(0.5 * tr.weights[i, j], abs=1e-6)
     assert CALIB in key and key.animation_data.action != raw
     # the calibration saved as JSON loads back equal (the CLI's --calibration, the panel's per-shape file)
-    from bake.blender_retarget import get_calibration
+    from bake.blender_io.retarget import get_calibration
     from bake.calibrate import Calibration
     saved = tmp_path / "cal.json"
     assert bpy_mod.ops.face_capture.save_calibration(filepath=str(saved)) == {"FINISHED"}
@@ -75,7 +75,7 @@ def test_operators_retarget_calibrate_and_import(bpy_mod, addon, head, tmp_path)
 def test_calibration_is_undone_with_blender_undo(bpy_mod, addon, head):
     """Edit > Undo after Apply Calibration gives back the raw curves (memfile undo works in the bpy module)."""
     from bake import blender_io
-    from bake.blender_retarget import CALIB, RAW
+    from bake.blender_io.retarget import CALIB, RAW
     tr = make_tracks(head, n_frames=8)
     coll = blender_io.build_scene(tr, name="FC")
     _select(bpy_mod, [coll.objects["FC_Head"]])

@@ -95,7 +95,7 @@ def _character_blend(bpy, path):
 
 
 def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src, tmp_path, capsys):
-    from bake.blender_retarget import CALIB, RAW
+    from bake.blender_io.retarget import CALIB, RAW
     char = tmp_path / "char.blend"
     _character_blend(bpy_mod, char)
     out = tmp_path / "out"

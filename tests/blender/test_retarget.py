@@ -30,7 +30,7 @@ def _mesh_with_keys(bpy, name, keys):
 
 
 def _curves(obj):
-    from bake.blender_retarget import action_fcurves
+    from bake.blender_io.retarget import action_fcurves
     key = obj.data.shape_keys
     return {fc.data_path.split('"')[1]: fc for fc in action_fcurves(key.animation_data.action)}
 
@@ -45,7 +45,7 @@ def character(bpy_mod, empty_scene):
 
 
 def test_retarget_drives_exactly_the_shapes_the_character_has(bpy_mod, character, head):
-    from bake.blender_retarget import retarget
+    from bake.blender_io.retarget import retarget
     face, teeth, lashes, hat = character
     tr = make_tracks(head, n_frames=30)
     take = take_from_tracks(tr)
@@ -75,7 +75,7 @@ def test_retarget_drives_exactly_the_shapes_the_character_has(bpy_mod, character
 
 def test_take_from_our_head_round_trips(bpy_mod, empty_scene, head):
     from bake import blender_io
-    from bake.blender_retarget import take_from_object
+    from bake.blender_io.retarget import take_from_object
     tr = make_tracks(head, n_frames=20)
     coll = blender_io.build_scene(tr, name="FC")
     take = take_from_object(coll.objects["FC_Head"])
@@ -90,7 +90,7 @@ def test_take_from_our_head_round_trips(bpy_mod, empty_scene, head):
 
 
 def test_calibration_changes_values_and_is_undone(bpy_mod, character, head):
-    from bake.blender_retarget import (CALIB, RAW, action_fcurves, clear_calibration, get_calibration, retarget,
+    from bake.blender_io.retarget import (CALIB, RAW, action_fcurves, clear_calibration, get_calibration, retarget,
                                        set_calibration)
     face = character[0]
     tr = make_tracks(head, n_frames=30)
@@ -122,7 +122,7 @@ def test_calibration_changes_values_and_is_undone(bpy_mod, character, head):
 
 
 def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
-    from bake.blender_retarget import action_fcurves, head_deltas, retarget
+    from bake.blender_io.retarget import action_fcurves, head_deltas, retarget
     face = character[0]
     take = take_from_tracks(make_tracks(head, n_frames=24))
     arm_data = bpy_mod.data.armatures.new("Rig")
@@ -155,7 +155,7 @@ def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_
     """A Live Link Face CSV (exported by us) drives our head and a character; values equal the original."""
     from dataclasses import replace
     from bake import blender_io, export_csv
-    from bake.blender_retarget import retarget
+    from bake.blender_io.retarget import retarget
     tr = make_tracks(head, n_frames=30)
     take = export_csv.read_csv(export_csv.write_csv(tmp_path / "t.csv", tr), fps=tr.fps, start_frame=tr.frames[0])
     coll = blender_io.build_scene(make_tracks(head, n_frames=5, seed=3), name="Other")
@@ -182,7 +182,7 @@ def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_
 def test_fbx_export_carries_the_calibrated_curves(bpy_mod, character, head, tmp_path):
     """FBX of a retargeted, calibrated character re-imported: its shape-key curves are the calibrated ones."""
     from bake import blender_io
-    from bake.blender_retarget import action_fcurves, retarget
+    from bake.blender_io.retarget import action_fcurves, retarget
     face = character[0]
     tr = make_tracks(head, n_frames=12)
     take = take_from_tracks(tr)

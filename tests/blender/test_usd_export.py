@@ -11,7 +11,7 @@ def test_usd_has_blendshapes_and_time_samples(bpy_mod, empty_scene, head, tmp_pa
     from pxr import Usd, UsdGeom, UsdSkel        # usd-core, pinned in requirements/dev.txt (no skip: it is required)
 
     from bake import blender_io
-    from bake.blender_retarget import set_calibration
+    from bake.blender_io.retarget import set_calibration
     from bake.calibrate import Calibration
     tr = make_tracks(head, n_frames=12)
     coll = blender_io.build_scene(tr, name="FC")

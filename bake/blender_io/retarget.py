@@ -27,9 +27,9 @@ import numpy as np
 from core.errors import InputError
 from core.head_model import ARKIT_NAMES
 
-from .blender_io import _fcurve, _key_linear, curve_group, euler_xyz, head_world_pose
-from .calibrate import REGION_OF, Calibration
-from .retarget import Match, Take, describe, match_shape_keys, normalize
+from . import _fcurve, _key_linear, curve_group, euler_xyz, head_world_pose
+from ..calibrate import REGION_OF, Calibration
+from ..retarget import Match, Take, describe, match_shape_keys, normalize
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _head_rotation(obj, frames) -> np.ndarray | None:
     rot = np.array([np.array(Euler([curves[i].evaluate(float(f)) for i in range(3)], obj.rotation_mode
                                    if obj.rotation_mode in ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX") else "XYZ")
                                    .to_matrix()) for f in frames])
-    from .blender_io import _CAM_WORLD_ROT, _CV_TO_BLCAM, _HEAD_TO_BL
+    from . import _CAM_WORLD_ROT, _CV_TO_BLCAM, _HEAD_TO_BL
     C = _CAM_WORLD_ROT @ _CV_TO_BLCAM
     return np.einsum("ij,tjk,kl->til", C.T, rot, _HEAD_TO_BL)
 

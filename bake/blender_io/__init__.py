@@ -27,8 +27,8 @@ import numpy as np
 from core.errors import ExportError, FootageError
 from core.footage import list_images, open_footage
 
-from .calibrate import REGION_OF
-from .types import SceneTracks
+from ..calibrate import REGION_OF
+from ..types import SceneTracks
 
 log = logging.getLogger(__name__)
 
