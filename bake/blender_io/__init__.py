@@ -436,8 +436,9 @@ def export_fbx(path, collection) -> Path:
     return _write_atomic(path, write)
 
 
-def export_glb(path, collection) -> Path:
-    """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically."""
+def _export_clip_range(path, collection, what: str, export) -> Path:
+    """Run ``export(tmp)`` (one of Blender's exporters, on the selected objects) with only ``collection``'s objects
+    selected and the scene's frame range set to the clip's, both restored afterwards; written atomically."""
     start, end = _frame_range(collection)
     sc = bpy.context.scene
     keep = sc.frame_start, sc.frame_end
@@ -446,17 +447,22 @@ def export_glb(path, collection) -> Path:
         sc.frame_start, sc.frame_end = start, end
         try:
             with _SelectOnly(_objects(collection)):
-                res = bpy.ops.export_scene.gltf(
-                    filepath=str(tmp), check_existing=False, export_format="GLB", use_selection=True,
-                    export_morph=True, export_morph_normal=False, export_animations=True,
-                    export_morph_animation=True, export_animation_mode="ACTIONS", export_force_sampling=True,
-                    export_frame_range=False, export_optimize_animation_size=False, export_apply=False,
-                    export_cameras=True, export_materials="NONE", export_try_sparse_sk=False)
+                res = export(str(tmp))
         finally:
             sc.frame_start, sc.frame_end = keep
         if "FINISHED" not in res:
-            raise ExportError(f"Blender's glTF exporter did not finish ({res})")
+            raise ExportError(f"Blender's {what} exporter did not finish ({res})")
     return _write_atomic(path, write)
+
+
+def export_glb(path, collection) -> Path:
+    """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically."""
+    return _export_clip_range(path, collection, "glTF", lambda tmp: bpy.ops.export_scene.gltf(
+        filepath=tmp, check_existing=False, export_format="GLB", use_selection=True,
+        export_morph=True, export_morph_normal=False, export_animations=True,
+        export_morph_animation=True, export_animation_mode="ACTIONS", export_force_sampling=True,
+        export_frame_range=False, export_optimize_animation_size=False, export_apply=False,
+        export_cameras=True, export_materials="NONE", export_try_sparse_sk=False))
 
 
 def export_usd(path, collection) -> Path:
@@ -467,23 +473,10 @@ def export_usd(path, collection) -> Path:
     p = Path(path)
     if p.suffix.lower() not in (".usd", ".usda", ".usdc", ".usdz"):
         raise ExportError(f"a USD file name ends in .usd, .usda, .usdc or .usdz, not {p.name}")
-    start, end = _frame_range(collection)
-    sc = bpy.context.scene
-    keep = sc.frame_start, sc.frame_end
-
-    def write(tmp):
-        sc.frame_start, sc.frame_end = start, end
-        try:
-            with _SelectOnly(_objects(collection)):
-                res = bpy.ops.wm.usd_export(
-                    filepath=str(tmp), check_existing=False, selected_objects_only=True, export_animation=True,
-                    export_shapekeys=True, export_uvmaps=True, export_normals=True, export_materials=False,
-                    export_cameras=True, export_lights=False)
-        finally:
-            sc.frame_start, sc.frame_end = keep
-        if "FINISHED" not in res:
-            raise ExportError(f"Blender's USD exporter did not finish ({res})")
-    return _write_atomic(path, write)
+    return _export_clip_range(path, collection, "USD", lambda tmp: bpy.ops.wm.usd_export(
+        filepath=tmp, check_existing=False, selected_objects_only=True, export_animation=True,
+        export_shapekeys=True, export_uvmaps=True, export_normals=True, export_materials=False,
+        export_cameras=True, export_lights=False))
 
 
 def save_blend(path) -> Path:
