@@ -14,6 +14,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
   - jitter: median over vertices and consecutive frame triples of |second difference| of the projected fitted
     vertices (the issue's definition). Real motion is not zero; on the synthetic clips the truth has 0.001-0.005.
   - bridged: frames the bake replaced by interpolation (no face, or a pose that jumped away from its neighbours).
+  - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
+    its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame.
 
 2. How the baked mesh follows the real face, against an oracle that shares nothing with what ships: dlib's 68-point
 predictor (benchmarks/oracle_dlib.py; needs requirements/oracle.txt, benchmarks only; skipped with --no-oracle).
@@ -172,6 +174,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
         pipeline.bake_observations = original
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
+               stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
+                                   for k, v in stats.stage_seconds.items()},
                **follow_metrics(tracks, captured["observations"], head))
     versus, arrays = oracle_metrics(path, tracks, head, mediapipe) if oracle else (None, None)
     if png is not None:
