@@ -12,8 +12,9 @@ and the canonical offset (a few mm) to ~1e-3 mm.
 ``solve_observations`` is the clip solve of ``bake.pipeline.bake_observations``: one ``bake.solve.solve`` over all
 frames for clips up to ``LONG_CLIP`` frames (as before), else the identity from ``IDENTITY_FRAMES`` frames spread
 over the clip and then pose and expressions per chunk of ``CHUNK_FRAMES`` frames with that identity fixed, so the
-solve's working arrays are those of one chunk whatever the clip's length. Residual keys (a PCA over the clip's
-residuals) need the whole clip at once: with them the solve stays single.
+solve's working arrays are those of one chunk whatever the clip's length. Residual keys (a PCA over the residuals)
+are learned on the same spread frames as the identity; each chunk fits only their weights, and the keys are scaled
+at the end so that the clip's weights stay within [-1, 1].
 """
 from __future__ import annotations
 
@@ -232,28 +233,33 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
-    if T <= LONG_CLIP or residual_keys:
+    if T <= LONG_CLIP:
         everything = np.arange(T)
         return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None)
     # identity from frames spread over the clip, among those with a face
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), IDENTITY_FRAMES)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // IDENTITY_FRAMES))
-    ident = _solve(store, np.unique(pick), head, 0, dense_weight, landmarks, arkit_prior, csum, None).result.identity
+    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None)
+    ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
     parts = [_solve(store, np.arange(a, min(T, a + CHUNK_FRAMES)), head, 0, dense_weight, landmarks, arkit_prior,
-                    csum, ident) for a in range(0, T, CHUNK_FRAMES)]
+                    csum, ident, keys) for a in range(0, T, CHUNK_FRAMES)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
+    deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")
+    if residual_keys:       # frames outside the spread ones may need more than 1 of a key: rescale, as one solve does
+        scale = np.maximum(np.abs(key_weights).max(0), 1.0).astype(np.float32)
+        deltas, key_weights = deltas * scale[:, None, None], key_weights / scale
     res = SolveResult(ident, cat("weights"), cat("rotation"), cat("translation"), cat("depth_shift"), cat("valid"),
-                      cat("rms"), r[0].residual_deltas, np.concatenate([x.residual_weights for x in r]))
+                      cat("rms"), deltas, key_weights)
     return ClipSolve(res, csum, np.concatenate([p.landmark_weight for p in parts]))
 
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
-           landmarks, arkit_prior, csum: np.ndarray, identity) -> ClipSolve:
+           landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames])
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
-                identity=identity)
+                identity=identity, residual_deltas=residual_deltas)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

@@ -124,7 +124,8 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           max_vertices: int = 1000, sweeps: int = 8,
           offset: np.ndarray | None = None, transport_passes: int = 1, landmarks: LandmarkTerm | None = None,
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
-          min_landmarks: int = 40, identity: np.ndarray | None = None) -> SolveResult:
+          min_landmarks: int = 40, identity: np.ndarray | None = None,
+          residual_deltas: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps,
     ``sweeps`` the coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the
@@ -135,8 +136,11 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     with ``landmark_robust_mm``) to every step and to the final polish; ``arkit_prior`` pulls each weight towards a
     target. A frame is solved when it has ``min_vertices`` dense vertices or ``min_landmarks`` landmarks.
     ``identity`` (n,) fixes the clip's identity (e.g. one solved on frames spread over a long clip, which is then
-    solved in chunks of frames: bake.observations) instead of fitting it."""
+    solved in chunks of frames: bake.observations) instead of fitting it; ``residual_deltas`` (n, V, 3) likewise fixes
+    the residual keys (learned on those spread frames), and only their per-frame weights are fitted."""
     T, V = C.shape
+    if residual_deltas is not None:
+        n_residual = len(residual_deltas)
     valid = (C > 0).sum(1) >= min_vertices
     if landmarks is not None:
         valid |= (landmarks.weight > 0).sum(1) >= min_landmarks
@@ -211,8 +215,13 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             Ya = Ya + dzv[:, None, None] * ray[vi][:, obs_all]
         Ma = head.vertices[obs_all] + np.tensordot(idv, head.identity_basis[:, obs_all], 1) \
             + (Wv @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(len(vi), -1, 3)
-        rd, rw = _residual_keys((Ya - tt[:, None]) @ Rt - Ma, Ca, n_residual)
-        res_d[:, obs_all] = rd
+        E = (Ya - tt[:, None]) @ Rt - Ma
+        if residual_deltas is None:
+            rd, rw = _residual_keys(E, Ca, n_residual)
+            res_d[:, obs_all] = rd
+        else:
+            res_d[:] = residual_deltas
+            rw = _residual_weights(E, Ca, res_d[:, obs_all])
         res_w[vi] = rw
     rot[vi], tr[vi], dz[vi], W[vi], rms[vi] = Rt, tt, dzv, Wv, rms_v
     return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w)
@@ -530,9 +539,16 @@ def _residual_keys(E: np.ndarray, C: np.ndarray, n: int, max_frames: int = 300):
     Z = (E[sel] * Wt).reshape(len(sel), -1)
     _, _, Vt = np.linalg.svd(Z - Z.mean(0), full_matrices=False)
     D = Vt[:n].reshape(-1, Vo, 3)                                          # orthonormal directions
-    # per-frame coefficients: weighted least squares of E_t on the directions
-    Dw = np.einsum("nvk,tv->tnvk", D, C)
-    Gm = np.einsum("tnvk,mvk->tnm", Dw, D) + np.eye(len(D)) * 1e-9
-    coef = np.linalg.solve(Gm, np.einsum("tnvk,tvk->tn", Dw, E)[..., None])[..., 0]
+    coef = _residual_weights(E, C, D)
     s = np.abs(coef).max(0) + 1e-12
     return (D * s[:, None, None]).astype(np.float32), (coef / s).astype(np.float32)
+
+
+def _residual_weights(E: np.ndarray, C: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Per-frame weights (T, n) of the keys D (n, Vo, 3) that best explain the residuals E (T, Vo, 3): weighted least
+    squares with the confidences C (T, Vo)."""
+    D = D.astype(np.float64)
+    n = len(D)
+    Gm = C @ np.einsum("nvk,mvk->vnm", D, D).reshape(D.shape[1], n * n)          # (T, n*n), no (T, n, Vo, 3)
+    rhs = (C[..., None] * E).reshape(len(E), -1) @ D.reshape(n, -1).T             # (T, n)
+    return np.linalg.solve(Gm.reshape(-1, n, n) + np.eye(n) * 1e-9, rhs[..., None])[..., 0]

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_memory.py [--lengths 250 1000] [--clip ../shared/footage/expressions_office.mp4]
                                       [--height 1080] [--threads 0] [--label after] [--bake-only 1000 18000]
+                                      [--residual-keys 2]
 
 Footage: the shared clip played forwards and backwards (a ping-pong loop, so the face never jumps) and upscaled to
 ``--height`` (pillar-boxed to 16:9), written once per length under /tmp (never committed). Each length runs
@@ -11,7 +12,8 @@ Footage: the shared clip played forwards and backwards (a ping-pong loop, so the
 ``--bake-only N ...`` measures the clip-level bake alone (``bake.pipeline.bake_observations``: the per-frame
 observations kept for the solve, the solve, the filter) on N frames of synthetic observations (the template under
 a moving head pose seen by a 1080p camera), which reaches 18,000 frames in minutes where the network would take
-hours on this machine.
+hours on this machine. ``--residual-keys N`` bakes them with N residual keys (learned on spread frames on a long
+clip).
 
 Writes benchmarks/results/memory.json (rows appended per ``--label``).
 """
@@ -66,11 +68,11 @@ import json, sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
 from benchmarks.bench_memory import synthetic_bake
-print("RESULT " + json.dumps(synthetic_bake({frames})))
+print("RESULT " + json.dumps(synthetic_bake({frames}, {residual_keys})))
 """
 
 
-def synthetic_bake(T: int) -> dict:
+def synthetic_bake(T: int, residual_keys: int = 0) -> dict:
     """Bake T frames of synthetic observations (template vertices, slow head turn, 1080p camera), generated and kept
     frame by frame as the pipeline does; returns timing."""
     import numpy as np
@@ -105,7 +107,7 @@ def synthetic_bake(T: int) -> dict:
         kept = []
     for o in frames():
         kept.append(o)
-    tracks, stats = bake_observations(kept, np.arange(T), 30.0, K, (W, H), head)
+    tracks, stats = bake_observations(kept, np.arange(T), 30.0, K, (W, H), head, residual_keys=residual_keys)
     return {"frames": T, "tracked": stats.frames_tracked, "seconds": time.perf_counter() - t0,
             "stage_seconds": stats.stage_seconds}
 
@@ -135,12 +137,14 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--bake-only", type=int, nargs="*", default=[])
+    ap.add_argument("--residual-keys", type=int, default=0, help="for --bake-only")
     ap.add_argument("--label", default="current")
     a = ap.parse_args()
     rows = []
     for n in sorted(a.bake_only):
-        r = run_child(CHILD_BAKE.format(root=str(ROOT), frames=n))
-        r.update(kind="bake-only (synthetic observations)", frames_per_s=round(r["frames"] / r["seconds"], 1))
+        r = run_child(CHILD_BAKE.format(root=str(ROOT), frames=n, residual_keys=a.residual_keys))
+        r.update(kind="bake-only (synthetic observations)", frames_per_s=round(r["frames"] / r["seconds"], 1),
+                 residual_keys=a.residual_keys)
         rows.append(r)
         print(f"bake only {n:6d} frames: peak RSS {r['peak_rss_mb']:7.1f} MB, {r['seconds']:.1f} s "
               f"({r['frames_per_s']} frames/s)", flush=True)
