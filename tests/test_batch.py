@@ -138,3 +138,24 @@ def test_workers_of_a_process_that_imported_bpy(clips, tmp_path):
     out = tmp_path / "out"
     assert batch.run([str(clips), "--out-dir", str(out), "--formats", "csv", "--workers", "1", *FRAMES]) == 0
     assert [r["status"] for r in rows(out)] == ["done"]
+
+
+def test_blender_script_form(clips, tmp_path):
+    """``blender -b --python bake/batch.py -- CLIPS ...``: Blender runs the file as ``__main__`` with its own
+    arguments before ``--`` and its script folders on sys.path; emulated with the bpy module in a fresh process run
+    from another folder (no ``blender`` executable here)."""
+    (clips / "corrupt.mp4").unlink()
+    (clips / "take_b.mp4").unlink()
+    out = tmp_path / "out"
+    argv = ["blender", "-b", "--python", str(ROOT / "bake" / "batch.py"), "--", str(clips), "--out-dir", str(out),
+            "--formats", "blend,csv", *FRAMES]
+    code = ("import sys, runpy, bpy\n"
+            f"sys.argv = {argv!r}\n"
+            f"runpy.run_path({str(ROOT / 'bake' / 'batch.py')!r}, run_name='__main__')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = rows(out)
+    assert [(r["name"], r["status"]) for r in got] == [("take_a", "done")]
+    assert (out / "take_a" / "take_a.blend").is_file() and (out / "take_a" / "take_a.csv").is_file()
