@@ -426,6 +426,15 @@ class FACE_CAPTURE_OT_import_csv(bpy.types.Operator):
         return _retarget(self, context, take, meshes)
 
 
+def _ask_path(op, context, ext: str, suffix: str = ""):
+    """Open the file browser for ``op.filepath``; unless already set, it is the active object's name + ``suffix`` +
+    ``ext``."""
+    if not op.filepath:
+        op.filepath = bpy.path.ensure_ext(context.view_layer.objects.active.name + suffix, ext)
+    context.window_manager.fileselect_add(op)
+    return {"RUNNING_MODAL"}
+
+
 class FACE_CAPTURE_OT_export_csv(bpy.types.Operator):
     """Export the active mesh's ARKit curves as a Live Link Face CSV: the calibrated ones when a calibration is in
     force (our head or a driven character; shapes it lacks are written as 0)"""
@@ -441,10 +450,7 @@ class FACE_CAPTURE_OT_export_csv(bpy.types.Operator):
         return obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None
 
     def invoke(self, context, event):
-        if not self.filepath:
-            self.filepath = bpy.path.ensure_ext(context.view_layer.objects.active.name, ".csv")
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
+        return _ask_path(self, context, ".csv")
 
     def execute(self, context):
         from core.errors import FaceCaptureError
@@ -514,10 +520,7 @@ class FACE_CAPTURE_OT_save_calibration(bpy.types.Operator):
         return key is not None and CALIB in key
 
     def invoke(self, context, event):
-        if not self.filepath:
-            self.filepath = bpy.path.ensure_ext(context.view_layer.objects.active.name + "_calibration", ".json")
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
+        return _ask_path(self, context, ".json", "_calibration")
 
     def execute(self, context):
         from bake.blender_io.retarget import get_calibration

@@ -24,3 +24,13 @@ def footage_dir():
     if not FOOTAGE.is_dir():
         pytest.skip("../shared/footage is absent")
     return FOOTAGE
+
+
+@pytest.fixture(scope="session")
+def build():
+    """build.py (a script at the top, not a package module) loaded as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("fc_build", ROOT / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -2,20 +2,11 @@
 tokenize (formatting, comments and unrelated names untouched); what cannot be rewritten fails the build."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def build():
-    spec = importlib.util.spec_from_file_location("fc_build_vendor", ROOT / "build.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_from_imports_keep_their_formatting(build):

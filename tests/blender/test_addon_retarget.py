@@ -137,3 +137,20 @@ def test_retarget_panel_draws(bpy_mod, addon):
     layout = _Layout()
     draw_retarget(layout, bpy_mod.context)
     assert {"source", "head_target", "neutral", "gain_mouth", "offset_cheeks"} <= set(layout.props)
+
+
+def test_file_browser_default_names(bpy_mod, addon):
+    """Export CSV and Save Calibration open the file browser on the active object's name (+ "_calibration") with
+    their extension, and keep a path the artist already chose."""
+    from types import SimpleNamespace
+
+    from blender_addon import operators
+    opened = []
+    ctx = SimpleNamespace(view_layer=SimpleNamespace(objects=SimpleNamespace(active=SimpleNamespace(name="Face"))),
+                          window_manager=SimpleNamespace(fileselect_add=opened.append))
+    csv, cal, chosen = (SimpleNamespace(filepath=p) for p in ("", "", "/takes/a.csv"))
+    assert operators._ask_path(csv, ctx, ".csv") == {"RUNNING_MODAL"}
+    operators._ask_path(cal, ctx, ".json", "_calibration")
+    operators._ask_path(chosen, ctx, ".csv")
+    assert (csv.filepath, cal.filepath, chosen.filepath) == ("Face.csv", "Face_calibration.json", "/takes/a.csv")
+    assert opened == [csv, cal, chosen]
