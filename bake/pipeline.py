@@ -7,11 +7,20 @@ footage (streamed) -> face tracker (frames before a (re)acquisition are tracked 
 tracker's crop, so most frames need none) ->
 per-frame template vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose,
 identity, ARKit, residual keys) -> temporal filter + gap bridging -> SceneTracks.
+
+The per-frame stage runs as two overlapping threads: the calling thread decodes and tracks (the tracker is sequential,
+each frame's region comes from the previous one), a worker thread takes each batch of tracked frames through the
+network, re-framing, point clouds and correspondence. onnxruntime, OpenCV and numpy's BLAS release the GIL, so on two
+cores the landmark model and the dense network run at the same time. Batches are cut and processed in the same order
+as one thread would, so the observations are the same (the network at another thread count differs by float noise).
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -112,6 +121,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
 
 
 BACKFILL_SIDE = 1280      # long side (pixels) of the faceless frames kept for backward tracking
+QUEUED_BATCHES = 2        # batches handed to the network thread and not yet collected (bounds the frames held)
+
+
+def network_threads(threads: int) -> int:
+    """onnxruntime threads of the dense network: ``threads`` when given, else the cores but one (the tracking thread
+    keeps one busy; its landmark model runs on one thread, core.face_models)."""
+    return int(threads) if threads else max(1, (os.cpu_count() or 1) - 1)
 
 
 def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -197,16 +213,20 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             cancel: Callable[[], bool] | None = None,
             on_prediction: Callable[[int, CropBox, object, np.ndarray], None] | None = None) -> Observed:
     """The per-frame stage of ``reconstruct`` (footage, tracking, network, re-framing, correspondence) over
-    ``config``'s frame range: everything before the clip solve. Raises FootageError / ModelError / Cancelled."""
+    ``config``'s frame range: everything before the clip solve. Raises FootageError / ModelError / Cancelled.
+    ``stage_seconds``: the busy time of each stage in its own thread ("network", "points" and "correspond" overlap
+    "decode+track"), and "wait", the time the tracking thread waited for the network thread."""
     from core.footage import open_footage          # lazy: teammates' modules, heavy imports
     from core.runtime import Predictor
     from core.track import FaceTracker
 
     report = progress or (lambda f, s: None)
-    stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0}
+    stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0, "wait": 0.0}
     head = head_model.load()
-    with open_footage(config.source, config.start, config.end, config.stride) as footage:
-        predictor = Predictor(config.model_path, config.providers, config.threads or None, flip=config.mirror)
+    with open_footage(config.source, config.start, config.end, config.stride) as footage, \
+            ThreadPoolExecutor(1, thread_name_prefix="observe") as worker:
+        predictor = Predictor(config.model_path, config.providers, network_threads(config.threads),
+                              flip=config.mirror)
         S = predictor.size
         W, H = int(footage.width), int(footage.height)
         K = config.camera_matrix(W, H)
@@ -220,55 +240,72 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
         observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
+        running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
         def cloud_of(pred, box, slot):
             return to_point_cloud(pred, box, K, head, frames[slot])
 
         reframer = Reframer(predictor, cloud_of, K, config.reframe)
 
-        def flush():
-            if not pending:
-                return
-            pending.sort(key=lambda it: it[0])           # time order (frames followed backwards come reversed)
-            clouds, boxes, preds = reframer.run(pending, stage)
-            if on_prediction is not None:
-                for (slot, _, recrop), box, pred in zip(pending, boxes, preds):
-                    on_prediction(frames[slot], box, pred, recrop(box))
+        def per_frame(batch):              # the worker thread: network, re-framing, point clouds, correspondence
+            clouds, boxes, preds = reframer.run(batch, stage)
             t = time.perf_counter()
-            for (slot, *_), cloud in zip(pending, clouds):
-                observations[slot] = None if cloud is None else correspond(cloud, head)
+            obs = [None if cloud is None else correspond(cloud, head) for cloud in clouds]
             stage["correspond"] += time.perf_counter() - t
-            pending.clear()
+            return obs, boxes, preds
+
+        def collect(keep: int):            # results of all but the newest ``keep`` batches, in order
+            while len(running) > keep:
+                batch, future = running.popleft()
+                t = time.perf_counter()
+                obs, boxes, preds = future.result()
+                stage["wait"] += time.perf_counter() - t
+                for (slot, _, recrop), o, box, pred in zip(batch, obs, boxes, preds):
+                    observations[slot] = o
+                    if on_prediction is not None:
+                        on_prediction(frames[slot], box, pred, recrop(box))
+
+        def flush():
+            if pending:
+                batch = sorted(pending, key=lambda it: it[0])   # time order (frames followed backwards come reversed)
+                running.append((batch, worker.submit(per_frame, batch)))
+                pending.clear()
+            collect(QUEUED_BATCHES)
 
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
-        t = time.perf_counter()
-        for frame in footage:
-            state = tracker.update(frame.image)
-            slot = len(frames)
-            frames.append(int(frame.index))
-            observations.append(None)
-            faces.append(state)
-            if state is None:
-                if config.backfill:
-                    missed.append((slot, *_small(frame.image)))
-                    del missed[:-config.backfill]
-            else:
-                if missed:     # the face is found again: follow it backwards over the frames that had none
-                    pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride,
-                                                    faces))
-                    missed.clear()
-                pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
-            stage["decode+track"] += time.perf_counter() - t
-            if len(pending) >= config.batch:
-                if cancel is not None and cancel():
-                    raise Cancelled("reconstruction cancelled")
-                flush()
-                report(min(0.9, 0.9 * len(frames) / total) if total > 1 else 0.5,
-                       f"frame {len(frames)}: tracking and network")
+        try:
             t = time.perf_counter()
-        if cancel is not None and cancel():
-            raise Cancelled("reconstruction cancelled")
-        flush()
+            for frame in footage:
+                state = tracker.update(frame.image)
+                slot = len(frames)
+                frames.append(int(frame.index))
+                observations.append(None)
+                faces.append(state)
+                if state is None:
+                    if config.backfill:
+                        missed.append((slot, *_small(frame.image)))
+                        del missed[:-config.backfill]
+                else:
+                    if missed:     # the face is found again: follow it backwards over the frames that had none
+                        pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride,
+                                                        faces))
+                        missed.clear()
+                    pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
+                stage["decode+track"] += time.perf_counter() - t
+                if len(pending) >= config.batch:
+                    if cancel is not None and cancel():
+                        raise Cancelled("reconstruction cancelled")
+                    flush()
+                    report(min(0.9, 0.9 * len(frames) / total) if total > 1 else 0.5,
+                           f"frame {len(frames)}: tracking and network")
+                t = time.perf_counter()
+            if cancel is not None and cancel():
+                raise Cancelled("reconstruction cancelled")
+            flush()
+            collect(0)
+        finally:
+            for _, future in running:      # on an error or a cancel: drop what has not started
+                future.cancel()
         footage_path = str(config.source)
         warnings = list(getattr(footage, "report", lambda: [])())
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage)
