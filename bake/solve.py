@@ -299,20 +299,69 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     if weights_only:
         return Jw, r2, c2
     Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
-    J = np.empty((T, 2 * L, 59), f32)
-    J[..., :3] = (Q @ np.einsum("ijk,tlk->tlij", _EPS, P).astype(f32)).reshape(T, 2 * L, 3)   # -Q [P]x
+    J = np.empty((T, 2 * L, 59 + n + 1), f32)                   # [om, s, dz, w | id | r]: one product for H, Hxi, g
+    J[..., :3] = np.cross(P[:, :, None, :].astype(f32), Q).reshape(T, 2 * L, 3)   # -Q [P]x
     J[..., 3:6] = Q.reshape(T, 2 * L, 3)
     J[..., 6] = 0.0
-    J[..., 7:] = Jw
-    Jc = J * c2[..., None].astype(f32)
+    J[..., 7:59] = Jw
+    J[..., 59:59 + n] = Ji
+    J[..., -1] = r2
+    Jc = J[..., :59] * c2[..., None].astype(f32)
     Jic = Ji * c2[..., None].astype(f32)
     rc = r2.astype(f32)
+    HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)      # (T, 59, 59 + n + 1)
     return _LandmarkBlocks(
-        H=(Jc.transpose(0, 2, 1) @ J).astype(np.float64),
-        g=(Jc.transpose(0, 2, 1) @ rc[..., None])[..., 0].astype(np.float64),
-        Hxi=(Jc.transpose(0, 2, 1) @ Ji).astype(np.float64),
+        H=HJ[..., :59], g=HJ[..., -1], Hxi=HJ[..., 59:59 + n],
         Hii=(Jic.reshape(-1, n).T @ Ji.reshape(-1, n)).astype(np.float64),
         gi=(Jic.reshape(-1, n).T @ rc.reshape(-1)).astype(np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class _ModelBlocks:
+    """The head model restricted to the solve's vertices, and the products every Gauss-Newton step needs: the same for
+    the three solves of a clip (and for its chunks), so built once (``_model_blocks``). ``P_AA`` holds only the
+    upper triangle of each vertex's 52 x 52 product (``gram_w`` fills the rest): half the work of every step's
+    largest product."""
+    mu: np.ndarray       # (Vo, 3)
+    A: np.ndarray        # (52, Vo, 3)
+    B: np.ndarray        # (n, Vo, 3)
+    Af: np.ndarray       # (52, Vo * 3)
+    Bm: np.ndarray       # (Vo * 3, n)
+    ABp: np.ndarray      # (Vo, 3 * (52 + n)): [v, a * 3 + k]
+    P_AA: np.ndarray     # (Vo, 1378): A_av . A_bv for a <= b
+    P_AB: np.ndarray     # (Vo, 52 * n)
+    P_BB: np.ndarray     # (Vo, n * n)
+
+    def gram_w(self, c: np.ndarray) -> np.ndarray:
+        """(T, 52, 52) float64: sum_v c_tv A_v A_v^T for confidences c (T, Vo)."""
+        up = (c @ self.P_AA).astype(np.float64)
+        G = np.empty((len(c), 52, 52))
+        G[:, _UPPER[0], _UPPER[1]] = up
+        G[:, _UPPER[1], _UPPER[0]] = up
+        return G
+
+
+_UPPER = np.triu_indices(52)
+_BLOCKS: list = []      # the last (head, obs, _ModelBlocks)
+
+
+def _model_blocks(head: HeadModel, obs: np.ndarray) -> _ModelBlocks:
+    for h, o, mb in _BLOCKS:
+        if h is head and np.array_equal(o, obs):
+            return mb
+    f32 = np.float32
+    Vo, n = len(obs), head.identity_basis.shape[0]
+    A = head.arkit_deltas[:, obs].astype(f32)
+    B = head.identity_basis[:, obs].astype(f32)
+    Ap = A.transpose(1, 0, 2).reshape(Vo, 52 * 3)
+    Bp = B.transpose(1, 0, 2).reshape(Vo, n * 3)
+    mb = _ModelBlocks(mu=head.vertices[obs].astype(f32), A=A, B=B, Af=A.reshape(52, -1),
+                      Bm=B.transpose(1, 2, 0).reshape(Vo * 3, n), ABp=np.ascontiguousarray(np.concatenate([Ap, Bp], 1)),
+                      P_AA=np.ascontiguousarray(np.einsum("avk,bvk->vab", A, A)[:, _UPPER[0], _UPPER[1]]),
+                      P_AB=np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1),
+                      P_BB=np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1))
+    _BLOCKS[:] = [(head, np.array(obs), mb)]
+    return mb
 
 
 def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta=None,
@@ -328,19 +377,10 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     T, Vo = Cv.shape
     n = head.identity_basis.shape[0]
     std = head.identity_std.astype(np.float64)
-    mu = head.vertices[obs].astype(f32)
-    A = head.arkit_deltas[:, obs].astype(f32)                            # (52, Vo, 3)
-    B = head.identity_basis[:, obs].astype(f32)                          # (n, Vo, 3)
-    Af = A.reshape(52, -1)
-    Bm = B.transpose(1, 2, 0).reshape(Vo * 3, n)
-    Ap = np.ascontiguousarray(A.transpose(1, 0, 2).reshape(Vo, 52 * 3))  # [v, a*3+k]
-    Bp = np.ascontiguousarray(B.transpose(1, 0, 2).reshape(Vo, n * 3))
-    P_AA = np.einsum("avk,bvk->vab", A, A).reshape(Vo, -1)
-    P_AB = np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1)
-    P_BB = np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1)
+    mb = _model_blocks(head, obs)
+    mu, A, B, Af, Bm, ABp, P_AB, P_BB = mb.mu, mb.A, mb.B, mb.Af, mb.Bm, mb.ABp, mb.P_AB, mb.P_BB
     nf = 7 + 52
     has_ray = Rv is not None
-    ABp = np.concatenate([Ap, Bp], 1)                                    # (Vo, 3 * (52 + n))
     Rt, tt, dz, w = (np.array(x, np.float64) for x in init[:4])           # _initial_pose, or the previous solve's
     idv = np.zeros(n) if init[4] is None else np.array(init[4], np.float64)
     s = np.einsum("tji,tj->ti", Rt, tt)                                    # R^T t
@@ -371,7 +411,7 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         # the weight-dependent Gram blocks, every step: reusing them for every other step (as this did) let the
         # solve oscillate and diverge when the identity sat at its bound (a correlated 3 mm error over the face:
         # residual 2.3 mm after 3 steps, 20 mm after 20); recomputing costs ~13 % of the solve's time
-        Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
+        Gw = mb.gram_w(c)
         Hwi = (c @ P_AB).reshape(T, 52, n).astype(np.float64)
         Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + (prior if prior is not None else 0)
         if lm is not None:
@@ -445,16 +485,15 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
             dz = dz + d[:, 6]
         w = np.clip(w + d[:, 7:], 0.0, 1.0)
     # polish the weights at the final pose: the exact box QP of each frame
-    Gw = (c @ P_AA).reshape(T, 52, 52).astype(np.float64)
+    Gw = mb.gram_w(c)
     Gw[:, np.arange(52), np.arange(52)] += l2 * scale
     rE = (X - s[:, None, :].astype(f32) - mu - np.tensordot(idv.astype(f32), B, 1)) * c[..., None]
     bw = rE.reshape(T, -1) @ Af.T - l1 * scale
     if lm is not None:       # the landmark residual linearised in the weights at the final pose
         Jw, rl, cl = _landmark_system(lm, Rt, s, w, idv, lm_rho, True, weights_only=True)
-        Jw, rl = Jw.astype(np.float64), rl
-        JwC = Jw * cl[..., None]
-        Gw += JwC.transpose(0, 2, 1) @ Jw
-        bw += np.einsum("tka,tk->ta", JwC, np.einsum("tka,ta->tk", Jw, w) - rl)
+        JwCt = np.ascontiguousarray((Jw * cl[..., None].astype(f32)).transpose(0, 2, 1))     # (T, 52, 2L) float32
+        Gw += (JwCt @ Jw).astype(np.float64)
+        bw += (JwCt.astype(np.float64) @ ((Jw.astype(np.float64) @ w[..., None])[..., 0] - rl)[..., None])[..., 0]
     if ap is not None:
         ps = ap.strength * scale
         Gw[:, np.arange(52), np.arange(52)] += ps
