@@ -252,3 +252,25 @@ def test_reframing_does_not_retry_a_frame_whose_rerun_found_no_pose(head):
         return sc.to_cloud(p, b, f) if b == bad else None
     clouds, final, _ = predict_reframed(sc, [(0, bad, sc.recrop)], first_pass_only, sc.K, passes=4)
     assert sc.calls == [1, 1] and final[0] == bad and clouds[0] is not None
+
+
+def test_overlapped_observe_gives_what_one_thread_does(monkeypatch):
+    """The network thread's batches are collected in order: with QUEUED_BATCHES = 0 (each batch waited for at once,
+    as one thread runs them) the observations, faces and on_prediction calls are the same as overlapped."""
+    _require_model()
+    import bake.pipeline as pl
+    from bake.demo import SAMPLE_CLIP
+    runs = []
+    for queued in (0, pl.QUEUED_BATCHES):
+        monkeypatch.setattr(pl, "QUEUED_BATCHES", queued)
+        seen = []
+        obs = pl.observe(ReconConfig(str(SAMPLE_CLIP), end=20, batch=4),
+                         on_prediction=lambda frame, box, pred, crop: seen.append((frame, box)))
+        runs.append((obs, seen))
+    (a, seen_a), (b, seen_b) = runs
+    assert a.frames == b.frames and seen_a == seen_b and [f for f, _ in seen_a] == sorted(f for f, _ in seen_a)
+    assert {"decode+track", "network", "points", "correspond", "wait"} <= set(b.stage_seconds)
+    for x, y in zip(a.observations, b.observations):
+        assert (x is None) == (y is None)
+        if x is not None:
+            assert np.array_equal(x.position, y.position) and np.array_equal(x.confidence, y.confidence)
