@@ -2,7 +2,7 @@
 
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
-        [--no-oracle] [--mediapipe] [clip.mp4 ...]
+        [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -39,6 +39,14 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     smoothed over 3 frames), on frames where dlib's moves more than 0.01 IOD per frame; 1 = follows the head's
     motion, < 1 = lags or damps it.
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
+
+With --obs-cache DIR (for experiments on the clip solve and the fusion, e.g. /tmp/fc_obs): each clip's per-frame
+stage (``bake.pipeline.observe``: tracking, network, re-framing, correspondence; what it returns, ``Observed``) and
+MediaPipe's reference landmarks are pickled into DIR on the first run and read back on later ones, so a run re-bakes
+from them (``bake.pipeline.bake_observations``) and scores against dlib in seconds per clip. The files are keyed by
+the clip's name, size and modification time and the model; nothing else is checked, so delete the folder after
+changing anything before the clip solve (tracker, network, re-framing, correspondence). frames/s and the stage
+times then cover the re-bake only.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -131,7 +139,7 @@ def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(pts), np.array(frames)
 
 
-def oracle_metrics(path: Path, tracks, head, mediapipe: bool) -> tuple[dict, dict]:
+def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None) -> tuple[dict, dict]:
     """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need."""
     import oracle_dlib
     oracle = oracle_dlib.load(path)
@@ -149,35 +157,58 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool) -> tuple[dict, dic
     arrays = dict(frames=frames, valid=valid, dlib=oracle.points, dlib_named=b, mesh=mesh478, mesh_named=a,
                   blink=blink)
     if mediapipe:
-        mp, mp_frames = mediapipe_points(path)
+        mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
         mp = on_frames(mp, mp_frames, frames)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
     return out, arrays
 
 
-def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
-             mediapipe: bool = False, fusion: str = "fused") -> tuple[dict, dict | None]:
-    captured = {}
-    original = pipeline.bake_observations
+def cache_file(cache: Path, path: Path, model: str, kind: str) -> Path:
+    """Where --obs-cache keeps one clip's ``kind`` (observations, mediapipe) for this clip file and model."""
+    st = path.stat()
+    tag = f"{path.stem}_{st.st_size}_{int(st.st_mtime)}_{Path(model).stem}"
+    return cache / f"{kind}_{tag}.pkl"
 
-    def capture(observations, *a, **k):        # keep what the network saw, to compare the fit against it
-        captured["observations"] = observations
-        return original(observations, *a, **k)
-    pipeline.bake_observations = capture
-    try:
-        t = time.perf_counter()
-        tracks, stats = pipeline.reconstruct(pipeline.ReconConfig(source=str(path), fusion=fusion,
-                                                                  model_path=None if model == "default" else model))
-        seconds = time.perf_counter() - t
-    finally:
-        pipeline.bake_observations = original
+
+def cached(file: Path | None, make):
+    """``make()``, pickled to ``file`` on first use and read back afterwards (no cache when ``file`` is None)."""
+    import pickle
+    if file is not None and file.is_file():
+        with open(file, "rb") as fh:
+            return pickle.load(fh)
+    value = make()
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(file)
+    return value
+
+
+def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
+             mediapipe: bool = False, fusion: str = "fused",
+             obs_cache: Path | None = None) -> tuple[dict, dict | None]:
+    config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model)
+    t = time.perf_counter()
+    observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
+    t_bake = time.perf_counter()
+    stage = dict(observed.stage_seconds) if obs_cache is None else {}
+    tracks, stats = pipeline.bake_observations(
+        observed.observations, np.array(observed.frames), observed.fps, observed.K, observed.image_size, head,
+        config.smoothing, config.residual_keys, config.head_pose, config.max_gap, observed.footage_path, stage,
+        observed.faces, config.fusion)
+    seconds = time.perf_counter() - (t if obs_cache is None else t_bake)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
                stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
                                    for k, v in stats.stage_seconds.items()},
-               **follow_metrics(tracks, captured["observations"], head))
-    versus, arrays = oracle_metrics(path, tracks, head, mediapipe) if oracle else (None, None)
+               **follow_metrics(tracks, observed.observations, head))
+    if obs_cache is not None:
+        out["from_cached_observations"] = True
+    mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
+    versus, arrays = oracle_metrics(path, tracks, head, mediapipe, mp_file) if oracle else (None, None)
     if png is not None:
         from bake.overlay import write_overlays
         write_overlays(tracks, png / path.stem, n_strip=6)
@@ -332,6 +363,10 @@ def main(argv=None) -> int:
     ap.add_argument("--mediapipe", action="store_true", help="also measure MediaPipe's own landmarks (reference)")
     ap.add_argument("--fusion", default="fused", choices=pipeline.FUSION_MODES,
                     help="which observations the solve uses (the others are ablations; bake.fusion)")
+    ap.add_argument("--obs-cache", default=None, metavar="DIR",
+                    help="keep each clip's per-frame observations (and MediaPipe's reference) in DIR and re-bake "
+                         "from them on later runs (experiments on the solve; delete DIR after changing the "
+                         "per-frame stage)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
@@ -344,7 +379,8 @@ def main(argv=None) -> int:
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
-                                           oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion)
+                                           oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
+                                           obs_cache=Path(a.obs_cache) if a.obs_cache else None)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
