@@ -10,7 +10,8 @@ Which term decides what (bake.solve fuses them in one robust Gauss-Newton):
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape, and the
     regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
-cheek on a turned head and gets a low weight. The irises are not used yet (eyeLook* comes from the scores, where
+cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
+each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would. The irises are not used yet (eyeLook* comes from the scores, where
 they read it).
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
 from .numerics import nearest
-from .solve import ArkitPrior, LandmarkTerm
+from .solve import ArkitPrior, GapConstraint, LandmarkTerm
 
 GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
 GROUPS = {"lips": lt.LIPS, "eyes": lt.RIGHT_EYE + lt.LEFT_EYE, "brows": lt.RIGHT_BROW + lt.LEFT_BROW,
@@ -78,6 +79,31 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _WEIGHT.sum())[:, None], 0.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
+
+
+# Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third
+# of the way to either corner) and three across the inner lips. Where eyeBlink and eyeSquint (or eyeLookDown, or
+# mouthClose with the lips together) add up, the ARKit shapes on their own carry one lid through the other: the
+# expressions clip's lids crossed on 84 / 41 frames (right / left) before this. Each pair may close as far as the
+# head model's own closing shapes take it (``CLOSING``: a full blink, the lips closed over an open jaw), which at the
+# lids' inner third is 1 mm past zero.
+GAP_PAIRS = ((159, 145), (158, 153), (160, 144), (386, 374), (385, 380), (387, 373), (13, 14), (82, 87), (312, 317))
+CLOSING = ({"eyeBlinkRight": 1.0}, {"eyeBlinkLeft": 1.0}, {"jawOpen": 1.0, "mouthClose": 1.0})
+
+
+def gap_constraint(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> GapConstraint:
+    """``GAP_PAIRS`` as the solve's constraint: each upper point stays above its lower one along the head's up axis
+    (+Y of the head frame), or no further below it than ``CLOSING`` puts it."""
+    template = template or lt.load()
+    up, lo = (np.array(i) for i in zip(*GAP_PAIRS))
+    mu, B, A = template.basis(head, np.concatenate([up, lo]))
+    k = len(up)
+    base, dB, dA = mu[:k, 1] - mu[k:, 1], B[:, :k, 1] - B[:, k:, 1], A[:, :k, 1] - A[:, k:, 1]
+    closed = np.zeros((len(CLOSING), len(ARKIT_NAMES)))
+    for row, pose in zip(closed, CLOSING):
+        row[[ARKIT_NAMES.index(n) for n in pose]] = list(pose.values())
+    allowed = np.minimum(0.0, (base + closed @ dA).min(0))
+    return GapConstraint(base - allowed, dB, dA)
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ import numpy as np
 from core.head_model import HeadModel
 
 from .correspond import VertexObservation
-from .solve import ArkitPrior, LandmarkTerm, SolveResult, solve
+from .solve import ArkitPrior, GapConstraint, LandmarkTerm, SolveResult, solve
 
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
@@ -226,24 +226,27 @@ class ClipSolve:
 
 
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
-                       dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None) -> ClipSolve:
+                       dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
+                       gaps: GapConstraint | None = None) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the fusion's
-    terms for a set of frames (None: no such term)."""
+    terms for a set of frames (None: no such term); ``gaps`` keeps lids and lips apart (bake.solve.solve)."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
     if T <= LONG_CLIP:
         everything = np.arange(T)
-        return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None)
+        return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None, None,
+                      gaps)
     # identity from frames spread over the clip, among those with a face
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), IDENTITY_FRAMES)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // IDENTITY_FRAMES))
-    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None)
+    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None,
+                    None, gaps)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
     parts = [_solve(store, np.arange(a, min(T, a + CHUNK_FRAMES)), head, 0, dense_weight, landmarks, arkit_prior,
-                    csum, ident, keys) for a in range(0, T, CHUNK_FRAMES)]
+                    csum, ident, keys, gaps) for a in range(0, T, CHUNK_FRAMES)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
     deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")
@@ -256,10 +259,11 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
 
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
-           landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None) -> ClipSolve:
+           landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
+           gaps: GapConstraint | None = None) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames])
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
-                identity=identity, residual_deltas=residual_deltas)
+                identity=identity, residual_deltas=residual_deltas, gaps=gaps)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

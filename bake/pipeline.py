@@ -68,14 +68,15 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
                       fusion: str = "fused") -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
-    tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says. ``observations``: a
+    tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
+    and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). ``observations``: a
     list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
+    from . import fusion as fz
     dense_weight = landmarks = prior = None
     if faces is not None and fusion != "dense" and any(f is not None for f in faces):
-        from . import fusion as fz
         dense_weight = (np.zeros(head.n_vertices, np.float32) if fusion == "landmarks"
                         else fz.dense_weight_map(head))
 
@@ -96,7 +97,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         def prior(idx):
             _, presence, scores = face_arrays(idx)
             return fz.arkit_prior(scores, presence)
-    clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior)
+    clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
+                              fz.gap_constraint(head))
     res = clip.result
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0

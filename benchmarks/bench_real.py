@@ -26,7 +26,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
   - signals r: Pearson correlation over time between the mesh's signal and dlib's: mouth opening (inner lip
     midpoints), each eye's opening (lid midpoints), mouth width (corners), each brow's height (brow middle above the
     eye centre); openings are signed (upper point above lower along the face's up), so lids or lips that pass
-    through each other read negative (negative_frames counts them); gain: the mesh signal's standard deviation over
+    through each other read negative (negative_frames counts them, crossed_frames those below -0.02 IOD: a shut eye
+    reads about 0, of either sign); gain: the mesh signal's standard deviation over
     dlib's (how much of the movement the mesh shows; a near-flat signal can still correlate); the time shift within
     +-5 frames that correlates best and its r.
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see

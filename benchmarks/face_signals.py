@@ -68,6 +68,10 @@ CLOSED_FRACTION = 0.5
 BLINK_WEIGHT = 0.5
 MIN_SPEED_IOD = 0.01        # head speed ratio: frames where the oracle's centroid moves > 0.01 IOD per frame
 MAX_LAG = 5                 # frames searched for the best-aligning time shift
+# A signed opening below -CROSSED_IOD counts as crossed (crossed_frames): lids that meet read about 0, and on a closed
+# eye the sign of that 0 depends on the head's pitch (the lid points sit at different depths), so negative_frames
+# counts shut eyes too; 0.02 IOD is about 1.3 mm of real crossing.
+CROSSED_IOD = 0.02
 
 
 def named(points: np.ndarray, family: str) -> np.ndarray:
@@ -260,6 +264,7 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
                                  r_best_lag=r_best, median=float(np.median(sa[k][valid])) if valid.any() else None,
                                  oracle_median=float(np.median(sb[k][valid])) if valid.any() else None,
                                  negative_frames=int((sa[k][valid] < 0).sum()),
+                                 crossed_frames=int((sa[k][valid] < -CROSSED_IOD).sum()),
                                  oracle_negative_frames=int((sb[k][valid] < 0).sum()))
     closed_b = eyes_closed(b, valid)
     closed_a = blink_a if blink_a is not None else eyes_closed(a, valid)

@@ -99,3 +99,28 @@ def test_arkit_prior_pulls_weights_towards_targets(head):
 def test_missing_template_asset_names_the_regeneration(tmp_path):
     with pytest.raises(Exception, match="tools.landmark_template"):
         lt.load(tmp_path / "none.npz")
+
+
+def test_lids_and_lips_do_not_pass_through_each_other(head, template):
+    """Observations of a shut eye squinting (eyeBlink 1 + eyeSquint 0.7 carry the upper lid 1.5-2.5 mm through the
+    lower one) and of lips pressed shut (mouthClose without jawOpen: 6-7 mm through): the solve keeps every pair of
+    fusion.GAP_PAIRS apart (up to what a full blink itself gives), the eye shut, and an open frame as it was."""
+    T = 4
+    w = np.zeros((T, 52))
+    names = {n: ARKIT_NAMES.index(n) for n in ("eyeBlinkRight", "eyeSquintRight", "eyeBlinkLeft", "eyeSquintLeft",
+                                                "mouthClose", "jawOpen")}
+    w[1:, [names["eyeBlinkRight"], names["eyeBlinkLeft"]]] = 1.0
+    w[1:, [names["eyeSquintRight"], names["eyeSquintLeft"]]] = 0.7
+    w[2:, names["mouthClose"]] = 0.3
+    t = np.tile([0.0, 0.0, 600.0], (T, 1))
+    Y = (head.shape(np.zeros((1, len(head.identity_std))), w) + t[:, None]).astype(np.float32)
+    C = np.tile(default_vertex_mask(head).astype(np.float32), (T, 1))
+    gaps = fusion.gap_constraint(head, template)
+    free = solve(Y, C, head, fit_identity=False)
+    held = solve(Y, C, head, fit_identity=False, gaps=gaps)
+    g_free, g_held = gaps.gaps(free.weights, free.identity), gaps.gaps(held.weights, held.identity)
+    assert g_free[1:, :6].min() < -1.0 and g_free[2:, 6:].min() < -1.0      # the shapes alone cross them
+    assert g_held.min() > -0.15, g_held.min()
+    assert (gaps.gaps(free.weights[:1], free.identity) > 2.0).all()        # the open frame is far from any bound
+    assert (held.weights[1:, names["eyeBlinkRight"]] > 0.7).all()          # the eye stays shut
+    np.testing.assert_allclose(held.weights[0], free.weights[0], atol=1e-6)  # nothing changes on the open frame

@@ -120,6 +120,7 @@ def test_lids_or_lips_that_pass_through_each_other_read_negative():
     r = fs.compare(crossed, n, np.ones(30, bool))["signals"]
     assert r["eye_open_left"]["negative_frames"] == 1 and r["eye_open_left"]["oracle_negative_frames"] == 0
     assert r["eye_open_right"]["negative_frames"] == 0
+    assert r["eye_open_left"]["crossed_frames"] == (fs.signals(n)["eye_open_left"][10] > fs.CROSSED_IOD)
 
 
 def test_oracle_with_noise_scores_as_expected():
