@@ -9,10 +9,12 @@ per-frame template vertex observations (kept, a few hundred kB per frame; images
 identity, ARKit, residual keys) -> temporal filter + gap bridging -> SceneTracks.
 
 The per-frame stage runs as two overlapping threads: the calling thread decodes and tracks (the tracker is sequential,
-each frame's region comes from the previous one), a worker thread takes each batch of tracked frames through the
-network, re-framing, point clouds and correspondence. onnxruntime, OpenCV and numpy's BLAS release the GIL, so on two
-cores the landmark model and the dense network run at the same time. Batches are cut and processed in the same order
-as one thread would, so the observations are the same (the network at another thread count differs by float noise).
+each frame's region comes from the previous one) and turns finished point clouds into vertex observations
+(correspondence); a worker thread takes each batch of tracked frames through the network, re-framing and point clouds
+(the larger share, so the correspondence stays with the tracker). onnxruntime, OpenCV and numpy's BLAS release the
+GIL, so on two cores the landmark model and the dense network run at the same time. Batches are cut and processed in
+the same order as one thread would, so the observations are the same (the network at another thread count differs by
+float noise).
 """
 from __future__ import annotations
 
@@ -216,8 +218,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             on_prediction: Callable[[int, CropBox, object, np.ndarray], None] | None = None) -> Observed:
     """The per-frame stage of ``reconstruct`` (footage, tracking, network, re-framing, correspondence) over
     ``config``'s frame range: everything before the clip solve. Raises FootageError / ModelError / Cancelled.
-    ``stage_seconds``: the busy time of each stage in its own thread ("network", "points" and "correspond" overlap
-    "decode+track"), and "wait", the time the tracking thread waited for the network thread."""
+    ``stage_seconds``: the busy time of each stage in its own thread ("network" and "points" overlap "decode+track"
+    and "correspond"), and "wait", the time the tracking thread waited for the network thread."""
     from core.footage import open_footage          # lazy: teammates' modules, heavy imports
     from core.runtime import Predictor
     from core.track import FaceTracker
@@ -249,20 +251,16 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
 
         reframer = Reframer(predictor, cloud_of, K, config.reframe)
 
-        def per_frame(batch):              # the worker thread: network, re-framing, point clouds, correspondence
-            clouds, boxes, preds = reframer.run(batch, stage)
-            t = time.perf_counter()
-            obs = [None if cloud is None else correspond(cloud, head) for cloud in clouds]
-            stage["correspond"] += time.perf_counter() - t
-            return obs, boxes, preds
-
         def collect(keep: int):            # results of all but the newest ``keep`` batches, in order
             while len(running) > keep:
                 batch, future = running.popleft()
                 t = time.perf_counter()
-                obs, boxes, preds = future.result()
-                stage["wait"] += time.perf_counter() - t
-                for (slot, _, recrop), o, box, pred in zip(batch, obs, boxes, preds):
+                clouds, boxes, preds = future.result()
+                t1 = time.perf_counter()
+                stage["wait"] += t1 - t
+                observed = [None if cloud is None else correspond(cloud, head) for cloud in clouds]
+                stage["correspond"] += time.perf_counter() - t1
+                for (slot, _, recrop), o, box, pred in zip(batch, observed, boxes, preds):
                     observations[slot] = o
                     if on_prediction is not None:
                         on_prediction(frames[slot], box, pred, recrop(box))
@@ -270,7 +268,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         def flush():
             if pending:
                 batch = sorted(pending, key=lambda it: it[0])   # time order (frames followed backwards come reversed)
-                running.append((batch, worker.submit(per_frame, batch)))
+                running.append((batch, worker.submit(reframer.run, batch, stage)))
                 pending.clear()
             collect(QUEUED_BATCHES)
 
