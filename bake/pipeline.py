@@ -34,6 +34,7 @@ from core.framing import Reframer
 from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
+from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
 from .filter import temporal_filter
@@ -42,6 +43,8 @@ from .tracks import build_tracks
 from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
+
+SOLVE_BLAS_THREADS = 1    # numpy's BLAS threads during the clip solve (bake.blas: why one)
 
 __all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "Observed", "ReconConfig", "bake_observations",
            "observe", "reconstruct", "reject_pose_outliers"]
@@ -99,8 +102,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         def prior(idx):
             _, presence, scores = face_arrays(idx)
             return fz.arkit_prior(scores, presence)
-    clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
-                              fz.gap_constraint(head))
+    with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
+        clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
+                                  fz.gap_constraint(head))
     res = clip.result
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
