@@ -2,8 +2,8 @@
 
 The clip solve (bake.solve) is made of many small batched products (per-frame 59 x 59 systems, 288-row landmark
 Jacobians) and a few large ones. On them a second OpenBLAS thread costs more CPU than it saves, and where other
-processes keep the cores busy its threads wait on each other: there the solve ran 2.3x longer in wall time than with
-one thread (figures in docs/MEASUREMENTS.md, "Where the time goes"). One thread also makes the solve's result the same
+processes keep the cores busy its threads wait on each other, and the solve takes longer in wall time than with one
+thread (measured in docs/MEASUREMENTS.md, "Where the time goes"). One thread also makes the solve's result the same
 on every machine (with two, the order of float sums, and so the last bits that the Gauss-Newton steps amplify, depend
 on how OpenBLAS splits the work).
 
