@@ -12,9 +12,11 @@ and the canonical offset (a few mm) to ~1e-3 mm.
 ``solve_observations`` is the clip solve of ``bake.pipeline.bake_observations``: one ``bake.solve.solve`` over all
 frames for clips up to ``LONG_CLIP`` frames (as before), else the identity from ``IDENTITY_FRAMES`` frames spread
 over the clip and then pose and expressions per chunk of ``CHUNK_FRAMES`` frames with that identity fixed, so the
-solve's working arrays are those of one chunk whatever the clip's length. Residual keys (a PCA over the residuals)
-are learned on the same spread frames as the identity; each chunk fits only their weights, and the keys are scaled
-at the end so that the clip's weights stay within [-1, 1].
+solve's working arrays are those of one chunk whatever the clip's length. The fused bake solves every clip in those
+two stages (bake.fusion.expression_dense: the second stage weighs the dense term down; a short clip's identity
+comes from at most ``FUSED_IDENTITY_FRAMES`` spread frames and its frames are one chunk). Residual keys (a PCA over
+the residuals) are learned on the same spread frames as the identity; each chunk fits only their weights, and the
+keys are scaled at the end so that the clip's weights stay within [-1, 1].
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from .solve import ArkitPrior, GapConstraint, LandmarkTerm, SolveResult, solve
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
 IDENTITY_FRAMES = 400
+FUSED_IDENTITY_FRAMES = 100   # a short clip's identity, solved first when the fusion solves its frames again
 SPILL_BYTES = 32 << 20    # compact records kept in memory before they go to a temporary file
 
 _REC = np.dtype([("idx", "<u2"), ("pos", "<f4", 3), ("ray", "<f2", 3), ("conf", "<f4"), ("off", "<f2", 3)])
@@ -227,26 +230,40 @@ class ClipSolve:
 
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
-                       gaps: GapConstraint | None = None) -> ClipSolve:
+                       gaps: GapConstraint | None = None, expression_dense=None) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the fusion's
-    terms for a set of frames (None: no such term); ``gaps`` keeps lids and lips apart (bake.solve.solve)."""
+    terms for a set of frames (None: no such term); ``gaps`` keeps lids and lips apart (bake.solve.solve).
+    ``expression_dense(residual_mm) -> factor`` (with landmarks and dense vertices; bake.fusion): the identity is
+    solved first on frames spread over the clip (at most ``FUSED_IDENTITY_FRAMES`` for a short clip), then every
+    frame with it fixed and the dense confidences times the factor of that first fit's median residual."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
-    if T <= LONG_CLIP:
+    staged = expression_dense is not None and landmarks is not None and bool(csum.any())
+    if T <= LONG_CLIP and not staged:
         everything = np.arange(T)
         return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None, None,
                       gaps)
     # identity from frames spread over the clip, among those with a face
+    n_id = IDENTITY_FRAMES if T > LONG_CLIP else FUSED_IDENTITY_FRAMES
     seen = np.nonzero(csum > 0)[0]
-    pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), IDENTITY_FRAMES)).astype(int)] if len(seen) else \
-        np.arange(0, T, max(1, T // IDENTITY_FRAMES))
+    pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
+        np.arange(0, T, max(1, T // n_id))
     spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None,
                     None, gaps)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
-    parts = [_solve(store, np.arange(a, min(T, a + CHUNK_FRAMES)), head, 0, dense_weight, landmarks, arkit_prior,
-                    csum, ident, keys, gaps) for a in range(0, T, CHUNK_FRAMES)]
+    weight, sums, marks = dense_weight, csum, landmarks
+    if staged:
+        r = spread.result
+        factor = float(expression_dense(float(np.nanmedian(r.rms[r.valid])) if r.valid.any() else 0.0))
+        weight, sums = dense_weight * factor, csum * factor
+
+        def marks(frames, dense_sums):          # the landmarks keep the weight the full dense term gave them
+            return landmarks(frames, csum[frames])
+    chunk = CHUNK_FRAMES if T > LONG_CLIP else T
+    parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
+                    gaps) for a in range(0, T, chunk)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
     deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")

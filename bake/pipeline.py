@@ -104,7 +104,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             return fz.arkit_prior(scores, presence)
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
-                                  fz.gap_constraint(head))
+                                  fz.gap_constraint(head), fz.expression_dense if fusion == "fused" else None)
     res = clip.result
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
