@@ -35,7 +35,7 @@ from .solve import ArkitPrior, GapConstraint, LandmarkTerm, SolveResult, solve
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
 IDENTITY_FRAMES = 400
-FUSED_IDENTITY_FRAMES = 100   # a short clip's identity, solved first when the fusion solves its frames again
+FUSED_IDENTITY_FRAMES = 40    # a short clip's identity, solved first when the fusion solves its frames again
 SPILL_BYTES = 32 << 20    # compact records kept in memory before they go to a temporary file
 
 _REC = np.dtype([("idx", "<u2"), ("pos", "<f4", 3), ("ray", "<f2", 3), ("conf", "<f4"), ("off", "<f2", 3)])
