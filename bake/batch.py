@@ -261,6 +261,14 @@ def init_worker(threads: int) -> None:
     head_model.load()
 
 
+def stop_pool(ex) -> None:
+    """End a ProcessPoolExecutor's workers now, running calls included (Python 3.11's executor has no public way to
+    end running calls), and drop the queued ones."""
+    for p in list(getattr(ex, "_processes", {}).values()):
+        p.terminate()
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
 def clip_argv(job: Job, folder: Path) -> list[str]:
     argv = [job.clip]
     for f in job.formats:
@@ -428,11 +436,7 @@ class Batch:
                         row = self.crashed(job, f"{type(e).__name__}: {e}")
                     self.finish(row)
         except KeyboardInterrupt:
-            # stop the workers now (their clips' temporary folders are removed below); Python 3.11's executor
-            # has no public way to end running calls
-            for p in list(getattr(ex, "_processes", {}).values()):
-                p.terminate()
-            ex.shutdown(wait=True, cancel_futures=True)
+            stop_pool(ex)      # their clips' temporary folders are removed below
             raise
         ex.shutdown(wait=True)
 

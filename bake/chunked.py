@@ -13,7 +13,7 @@ from typing import Callable
 from core import head_model
 from core.errors import BakeError, Cancelled
 
-from .batch import init_worker
+from .batch import init_worker, stop_pool
 from .config import ReconConfig
 from .observations import ObservationStore
 from .pipeline import Observed, _solve_observed, observe, reconstruct
@@ -91,9 +91,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
                 results[running.pop(fut)] = fut.result()
             report(0.9 * len(results) / len(chunks), f"{len(results)}/{len(chunks)} chunks: tracking and network")
     except BaseException:
-        for p in list(getattr(ex, "_processes", {}).values()):
-            p.terminate()
-        ex.shutdown(wait=True, cancel_futures=True)
+        stop_pool(ex)
         raise
     ex.shutdown(wait=True)
     parts = [results[k] for k in range(len(chunks))]

@@ -70,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bake.pipeline as pipeline  # noqa: E402
+from bake.atomic import atomic_write  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
@@ -181,10 +182,8 @@ def cached(file: Path | None, make):
     value = make()
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_write(file, "the observation cache") as tmp, open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(file)
     return value
 
 

@@ -426,6 +426,12 @@ class FACE_CAPTURE_OT_import_csv(bpy.types.Operator):
         return _retarget(self, context, take, meshes)
 
 
+def _active_shape_keys(context):
+    """The active object's shape-key datablock when it is a mesh with shape keys, else None."""
+    obj = getattr(context.view_layer.objects, "active", None) if getattr(context, "view_layer", None) else None
+    return obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+
+
 def _ask_path(op, context, ext: str, suffix: str = ""):
     """Open the file browser for ``op.filepath``; unless already set, it is the active object's name + ``suffix`` +
     ``ext``."""
@@ -446,8 +452,7 @@ class FACE_CAPTURE_OT_export_csv(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        obj = getattr(context.view_layer.objects, "active", None) if getattr(context, "view_layer", None) else None
-        return obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None
+        return _active_shape_keys(context) is not None
 
     def invoke(self, context, event):
         return _ask_path(self, context, ".csv")
@@ -515,8 +520,7 @@ class FACE_CAPTURE_OT_save_calibration(bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         from bake.blender_io.retarget import CALIB
-        obj = context.view_layer.objects.active if getattr(context, "view_layer", None) else None
-        key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
+        key = _active_shape_keys(context)
         return key is not None and CALIB in key
 
     def invoke(self, context, event):

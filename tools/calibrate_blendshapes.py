@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bake.atomic import atomic_write
 from core import face_models
 from core.head_model import ARKIT_NAMES
 
@@ -70,9 +71,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     scores, truth = observe(a.count, a.seed)
     cal = dict(build_info=dict(count=a.count, seed=a.seed, faces=len(scores)), shapes=calibrate(scores, truth))
-    tmp = a.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cal, indent=1))
-    tmp.replace(a.out)
+    with atomic_write(a.out, "the calibration") as tmp:
+        tmp.write_text(json.dumps(cal, indent=1))
     for name, e in cal["shapes"].items():
         print(f"{name:20s} r {e['r']:+.2f} gain {e['gain']:+.2f} offset {e['offset']:+.3f}"
               + (f"  other side r {e['r_other_side']:+.2f}" if "r_other_side" in e else ""))

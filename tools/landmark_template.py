@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bake.atomic import atomic_write
 from core import head_model
 from core.landmark_template import ASSET_PATH, FACE_OVAL, NUM_LANDMARKS
 
@@ -130,9 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ASSET_PATH)
     a = ap.parse_args(argv)
     data, stats = build(a.count, a.seed)
-    tmp = a.out.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **data)
-    tmp.replace(a.out)
+    with atomic_write(a.out, "the landmark template") as tmp:
+        np.savez_compressed(tmp, **data)
     print(json.dumps(stats, indent=1))
     return 0
 
