@@ -63,11 +63,10 @@ _YIELDING = lt.LIPS + lt.RIGHT_EYE + lt.LEFT_EYE + lt.RIGHT_BROW + lt.LEFT_BROW
 # Landmarks lead the expression, the dense term the identity: the clip's identity is solved first with the terms as
 # above (on spread frames, bake.observations), then every frame again with that identity fixed and the dense
 # confidences times EXPRESSION_DENSE (the landmarks and the prior keeping their weight), so pose and expression follow
-# the landmarks more closely while distance, head size and shape stay the dense fit's. Re-baking the real clips
-# (bench_real --obs-cache): landmark error 0.070 / 0.053 / 0.062 -> 0.054 / 0.050 / 0.058 IOD, mouth opening r
-# 0.94 / 0.95 / 0.90 -> 0.99 / 0.96 / 0.93, the expressions clip's brows 0.77 / 0.78 -> 0.85 / 0.88 (0.3 against 0.5
-# and a single solve: docs/MEASUREMENTS.md). As the landmarks' own trust in bake.solve, the factor goes back towards 1
-# where the dense fit is tight (exact maps: 0.4 mm residual, factor 0.98), where the landmarks would only cost accuracy.
+# the landmarks more closely while distance, head size and shape stay the dense fit's (on the real clips: landmark
+# error, mouth opening and brows against the oracle; 0.3 against 0.5 and a single solve in docs/MEASUREMENTS.md). As
+# the landmarks' own trust in bake.solve, the factor goes back towards 1 where the dense fit is tight (exact maps),
+# where the landmarks would only cost accuracy.
 EXPRESSION_DENSE = 0.3
 
 
@@ -102,10 +101,10 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
 
 # Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third
 # of the way to either corner) and three across the inner lips. Where eyeBlink and eyeSquint (or eyeLookDown, or
-# mouthClose with the lips together) add up, the ARKit shapes on their own carry one lid through the other: the
-# expressions clip's lids crossed on 84 / 41 frames (right / left) before this. Each pair may close as far as the
-# head model's own closing shapes take it (``CLOSING``: a full blink, the lips closed over an open jaw), which at the
-# lids' inner third is 1 mm past zero.
+# mouthClose with the lips together) add up, the ARKit shapes on their own carry one lid through the other (the
+# expressions clip's crossed frames before and after: docs/MEASUREMENTS.md). Each pair may close as far as the head
+# model's own closing shapes take it (``CLOSING``: a full blink, the lips closed over an open jaw), which at the lids'
+# inner third is past zero.
 GAP_PAIRS = ((159, 145), (158, 153), (160, 144), (386, 374), (385, 380), (387, 373), (13, 14), (82, 87), (312, 317))
 CLOSING = ({"eyeBlinkRight": 1.0}, {"eyeBlinkLeft": 1.0}, {"jawOpen": 1.0, "mouthClose": 1.0})
 

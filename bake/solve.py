@@ -201,7 +201,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         lm = LandmarkTerm(lm.uv.astype(np.float64), lm.weight.astype(np.float64), lm.K, lm.mu, lm.B, lm.A)
     if arkit_prior is not None:
         ap = arkit_prior.take(vi)
-    extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm, gaps=gaps)
+    extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm, gaps=gaps, mb=_model_blocks(head, obs))
     prior = None
     if fit_identity and identity is None:   # per observed point (dense vertex or landmark), the prior's noise
         per_point = (Cv.sum() + (0.0 if lm is None else lm.weight.sum())) / len(vi) \
@@ -260,7 +260,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
 
 
 # GapConstraint's stiffness against the frame's stiffest ARKit weight in the data: gentle in the Gauss-Newton steps
-# (stiffer made the pose and identity of the real talking clip swing between runs: landmark error 0.064-0.093 IOD),
+# (stiffer made the pose and identity of the real talking clip swing between runs; docs/MEASUREMENTS.md),
 # firm in the final polish, which holds the pairs that closed past zero in a few active-set rounds (a crossing is cut
 # to about 1/20 of its depth).
 GAP_STIFFNESS_GN = 1.0
@@ -360,7 +360,7 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
 @dataclass(frozen=True, eq=False)
 class _ModelBlocks:
     """The head model restricted to the solve's vertices, and the products every Gauss-Newton step needs: the same for
-    the three solves of a clip (and for its chunks), so built once (``_model_blocks``). ``P_AA`` holds only the
+    Gauss-Newton runs of one ``solve``, so built once there (``_model_blocks``). ``P_AA`` holds only the
     upper triangle of each vertex's 52 x 52 product (``gram_w`` fills the rest): half the work of every step's
     largest product."""
     mu: np.ndarray       # (Vo, 3)
@@ -383,31 +383,25 @@ class _ModelBlocks:
 
 
 _UPPER = np.triu_indices(52)
-_BLOCKS: list = []      # the last (head, obs, _ModelBlocks)
 
 
 def _model_blocks(head: HeadModel, obs: np.ndarray) -> _ModelBlocks:
-    for h, o, mb in _BLOCKS:
-        if h is head and np.array_equal(o, obs):
-            return mb
     f32 = np.float32
     Vo, n = len(obs), head.identity_basis.shape[0]
     A = head.arkit_deltas[:, obs].astype(f32)
     B = head.identity_basis[:, obs].astype(f32)
     Ap = A.transpose(1, 0, 2).reshape(Vo, 52 * 3)
     Bp = B.transpose(1, 0, 2).reshape(Vo, n * 3)
-    mb = _ModelBlocks(mu=head.vertices[obs].astype(f32), A=A, B=B, Af=A.reshape(52, -1),
-                      Bm=B.transpose(1, 2, 0).reshape(Vo * 3, n), ABp=np.ascontiguousarray(np.concatenate([Ap, Bp], 1)),
-                      P_AA=np.ascontiguousarray(np.einsum("avk,bvk->vab", A, A)[:, _UPPER[0], _UPPER[1]]),
-                      P_AB=np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1),
-                      P_BB=np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1))
-    _BLOCKS[:] = [(head, np.array(obs), mb)]
-    return mb
+    return _ModelBlocks(
+        mu=head.vertices[obs].astype(f32), A=A, B=B, Af=A.reshape(52, -1), Bm=B.transpose(1, 2, 0).reshape(Vo * 3, n),
+        ABp=np.ascontiguousarray(np.concatenate([Ap, Bp], 1)),
+        P_AA=np.ascontiguousarray(np.einsum("avk,bvk->vab", A, A)[:, _UPPER[0], _UPPER[1]]),
+        P_AB=np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1), P_BB=np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1))
 
 
 def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta=None,
                   lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, lm_rho: float = 3.0,
-                  gaps: GapConstraint | None = None):
+                  gaps: GapConstraint | None = None, mb: _ModelBlocks | None = None):
     """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
     shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
 
@@ -419,7 +413,7 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
     T, Vo = Cv.shape
     n = head.identity_basis.shape[0]
     std = head.identity_std.astype(np.float64)
-    mb = _model_blocks(head, obs)
+    mb = mb or _model_blocks(head, obs)
     mu, A, B, Af, Bm, ABp, P_AB, P_BB = mb.mu, mb.A, mb.B, mb.Af, mb.Bm, mb.ABp, mb.P_AB, mb.P_BB
     nf = 7 + 52
     has_ray = Rv is not None
