@@ -83,7 +83,8 @@ class ReconConfig:
                                       parse=str, metavar="ONNX")
     providers: tuple = _setting(("CPUExecutionProvider",), "comma-separated onnxruntime execution providers",
                                 cli="--providers", parse=_providers, metavar="P[,P...]")
-    threads: int = _setting(0, "onnxruntime threads (0 = automatic)", range=(0, 256), cli="--threads", parse=int)
+    threads: int = _setting(0, "threads of the dense network and of the clip solve (0 = automatic)", range=(0, 256),
+                            cli="--threads", parse=int)
     focal_px: float | None = _setting(None, "focal length in pixels (overrides the lens)", range=(1.0, None),
                                       cli="--focal", parse=float, metavar="PX")
     focal_mm: float = _setting(DEFAULT_FOCAL_MM, "lens focal length as a 35 mm full-frame equivalent, mm (phones "

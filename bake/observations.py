@@ -230,13 +230,14 @@ class ClipSolve:
 
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
-                       gaps: GapConstraint | None = None, expression_dense=None) -> ClipSolve:
+                       gaps: GapConstraint | None = None, expression_dense=None, workers: int = 1) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the fusion's
     terms for a set of frames (None: no such term); ``gaps`` keeps lids and lips apart (bake.solve.solve).
     ``expression_dense(residual_mm) -> factor`` (with landmarks and dense vertices; bake.fusion): the identity is
     solved first on frames spread over the clip (at most ``FUSED_IDENTITY_FRAMES`` for a short clip), then every
-    frame with it fixed and the dense confidences times the factor of that first fit's median residual."""
+    frame with it fixed and the dense confidences times the factor of that first fit's median residual.
+    ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve)."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -263,7 +264,7 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
             return landmarks(frames, csum[frames])
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
-                    gaps) for a in range(0, T, chunk)]
+                    gaps, workers) for a in range(0, T, chunk)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
     deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")
@@ -277,10 +278,10 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
            landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
-           gaps: GapConstraint | None = None) -> ClipSolve:
+           gaps: GapConstraint | None = None, workers: int = 1) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames])
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
-                identity=identity, residual_deltas=residual_deltas, gaps=gaps)
+                identity=identity, residual_deltas=residual_deltas, gaps=gaps, workers=workers)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

@@ -71,11 +71,12 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       image_size: tuple, head=None, smoothing: float = DEFAULT_SMOOTHING, residual_keys: int = 0,
                       head_pose: str = "tracked", max_gap: int = 12, footage_path: str = "",
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
-                      fusion: str = "fused") -> tuple[SceneTracks, BakeStats]:
+                      fusion: str = "fused", threads: int = 0) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). ``observations``: a
-    list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module)."""
+    list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module).
+    ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -104,7 +105,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             return fz.arkit_prior(scores, presence)
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
-                                  fz.gap_constraint(head), fz.expression_dense if fusion == "fused" else None)
+                                  fz.gap_constraint(head), fz.expression_dense if fusion == "fused" else None,
+                                  workers=solve_threads(threads))
     res = clip.result
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
@@ -130,6 +132,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
 
 BACKFILL_SIDE = 1280      # long side (pixels) of the faceless frames kept for backward tracking
 QUEUED_BATCHES = 2        # batches handed to the network thread and not yet collected (bounds the frames held)
+
+
+def solve_threads(threads: int) -> int:
+    """Threads the clip solve splits its frames over (bake.observations): ``threads`` when given, else the cores."""
+    return int(threads) if threads else max(1, os.cpu_count() or 1)
 
 
 def network_threads(threads: int) -> int:
@@ -210,7 +217,8 @@ def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float,
     stage = dict(obs.stage_seconds)
     tracks, stats = bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
                                       head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
-                                      config.max_gap, obs.footage_path, stage, obs.faces, config.fusion)
+                                      config.max_gap, obs.footage_path, stage, obs.faces, config.fusion,
+                                      config.threads)
     report(1.0, "done")
     return tracks, BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
                              time.perf_counter() - t_start, stats.stage_seconds,

@@ -156,7 +156,8 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           offset: np.ndarray | None = None, transport_passes: int = 1, landmarks: LandmarkTerm | None = None,
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
           min_landmarks: int = 40, identity: np.ndarray | None = None,
-          residual_deltas: np.ndarray | None = None, gaps: GapConstraint | None = None) -> SolveResult:
+          residual_deltas: np.ndarray | None = None, gaps: GapConstraint | None = None,
+          workers: int = 1) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps,
     ``sweeps`` the coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the
@@ -169,7 +170,9 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     ``identity`` (n,) fixes the clip's identity (e.g. one solved on frames spread over a long clip, which is then
     solved in chunks of frames: bake.observations) instead of fitting it; ``residual_deltas`` (n, V, 3) likewise fixes
     the residual keys (learned on those spread frames), and only their per-frame weights are fitted. ``gaps`` keeps
-    lids and lips from passing through each other (``GapConstraint``)."""
+    lids and lips from passing through each other (``GapConstraint``). With the identity fixed, each frame's
+    Gauss-Newton steps depend on no other frame's, and they run split over ``workers`` threads (numpy leaves the GIL
+    in its array work; the result is the one thread's up to float rounding)."""
     T, V = C.shape
     if residual_deltas is not None:
         n_residual = len(residual_deltas)
@@ -201,7 +204,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         lm = LandmarkTerm(lm.uv.astype(np.float64), lm.weight.astype(np.float64), lm.K, lm.mu, lm.B, lm.A)
     if arkit_prior is not None:
         ap = arkit_prior.take(vi)
-    extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm, gaps=gaps, mb=_model_blocks(head, obs))
+    extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm, gaps=gaps, mb=_model_blocks(head, obs), workers=workers)
     prior = None
     if fit_identity and identity is None:   # per observed point (dense vertex or landmark), the prior's noise
         per_point = (Cv.sum() + (0.0 if lm is None else lm.weight.sum())) / len(vi) \
@@ -399,9 +402,35 @@ def _model_blocks(head: HeadModel, obs: np.ndarray) -> _ModelBlocks:
         P_AB=np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1), P_BB=np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1))
 
 
+MIN_SPLIT_FRAMES = 16    # fewer frames per thread than this are not split (a thread's start would cost more)
+
+
 def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta=None,
-                  lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, lm_rho: float = 3.0,
-                  gaps: GapConstraint | None = None, mb: _ModelBlocks | None = None):
+                  lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, workers: int = 1, **rest):
+    """``_gauss_newton_frames``, split over ``workers`` threads by blocks of frames when the identity is fixed
+    (``prior`` None: nothing then couples the frames)."""
+    T = len(Cv)
+    n = min(int(workers), T // MIN_SPLIT_FRAMES) if prior is None else 1
+    if n <= 1:
+        return _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta,
+                                    lm, ap, **rest)
+
+    def block(b):
+        sl = slice(b[0], b[-1] + 1)
+        return _gauss_newton_frames(Yv[sl], Cv[sl], None if Rv is None else Rv[sl], head, obs, prior, iterations, l1,
+                                    l2, robust_mm, sweeps, tuple(x[sl] for x in init[:4]) + (init[4],),
+                                    None if delta is None else delta[sl], None if lm is None else lm.take(sl),
+                                    None if ap is None else ap.take(sl), **rest)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(n, thread_name_prefix="solve") as pool:
+        parts = list(pool.map(block, np.array_split(np.arange(T), n)))
+    Rt, tt, dz, w, _, rms = (np.concatenate(x) for x in zip(*parts))
+    return Rt, tt, dz, w, parts[0][4], rms
+
+
+def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init, delta=None,
+                         lm: LandmarkTerm | None = None, ap: ArkitPrior | None = None, lm_rho: float = 3.0,
+                         gaps: GapConstraint | None = None, mb: _ModelBlocks | None = None):
     """Joint robust Gauss-Newton over every frame's pose (rotation increment, head-frame translation s_t, anchor
     shift dz_t), ARKit weights (projected, active set at the bounds) and the clip's identity (Schur complement).
 
@@ -543,11 +572,12 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
         held = np.zeros((T, gaps.base.shape[0]), bool)
         for _ in range(GAP_ROUNDS):
             new = held | (gaps.gaps(w, idv) < -GAP_TOL_MM)
-            if (new == held).all():
+            more = (new != held).any(1)         # only the frames that hold more pairs are solved again, so a
+            if not more.any():                  # frame's result does not depend on the others (threads, chunks)
                 break
             held = new
-            Hg, _, kc = gaps.penalty(w, idv, Gw, held, GAP_STIFFNESS)
-            w = box_qp(Gw + Hg, bw - kc, w, sweeps=sweeps)
+            Hg, _, kc = gaps.penalty(w[more], idv, Gw[more], held[more], GAP_STIFFNESS)
+            w[more] = box_qp(Gw[more] + Hg, bw[more] - kc, w[more], sweeps=sweeps)
     M = mu + np.tensordot(idv.astype(f32), B, 1) + (w.astype(f32) @ Af).reshape(T, Vo, 3)
     e = X - s[:, None, :].astype(f32) - M
     # robust per-frame residual: the median distance over the observed vertices (outliers do not inflate it)

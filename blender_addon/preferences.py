@@ -31,7 +31,7 @@ class FaceCapturePreferences(bpy.types.AddonPreferences):
 
     model_path: StringProperty(name="Default Model", subtype="FILE_PATH",
                                description="Model used when the panel says Bundled (empty: the bundled model)")
-    threads: IntProperty(name="Threads", min=0, max=256, default=0, description="onnxruntime threads (0 = automatic)")
+    threads: IntProperty(name="Threads", min=0, max=256, default=0, description="Threads of the dense network and of the clip solve (0 = automatic)")
     provider: EnumProperty(name="Execution Provider", items=_provider_items)
 
     def draw(self, context):

@@ -157,3 +157,34 @@ def test_lids_and_lips_do_not_pass_through_each_other(head, template):
     assert (gaps.gaps(free.weights[:1], free.identity) > 2.0).all()        # the open frame is far from any bound
     assert (held.weights[1:, names["eyeBlinkRight"]] > 0.7).all()          # the eye stays shut
     np.testing.assert_allclose(held.weights[0], free.weights[0], atol=1e-6)  # nothing changes on the open frame
+
+
+def test_fixed_identity_solve_splits_its_frames_over_threads_with_the_same_result(head, template, monkeypatch):
+    """With the identity fixed nothing couples the frames: ``workers=2`` solves two blocks of frames on two threads
+    (both threads seen running a block) and gives what one thread gives, landmarks, prior and gaps included."""
+    import threading
+    from bake import solve as solve_mod
+    seq, Y, C, uv = _scene(head, template, T=40)
+    T = len(Y)
+    Cf = C * fusion.dense_weight_map(head, template)
+    lm = fusion.landmark_term(uv, np.ones(T), Cf.sum(1), seq.K, head, template)
+    scores = np.clip(seq.weights + 0.05, 0, 1)
+    ap = fusion.arkit_prior(scores, np.ones(T))
+    gaps = fusion.gap_constraint(head, template)
+    kw = dict(landmarks=lm, arkit_prior=ap, gaps=gaps, identity=seq.identity)
+    one = solve(Y, Cf, head, **kw)
+    seen = []
+    frames = solve_mod._gauss_newton_frames
+
+    def spy(Yv, *a, **k):
+        seen.append((threading.current_thread().name, len(Yv)))
+        return frames(Yv, *a, **k)
+    monkeypatch.setattr(solve_mod, "_gauss_newton_frames", spy)
+    two = solve(Y, Cf, head, workers=2, **kw)
+    assert {n for n, _ in seen if n.startswith("solve")} and sorted({k for _, k in seen}) == [T // 2]
+    assert len({n for n, _ in seen}) == 2
+    np.testing.assert_allclose(two.weights, one.weights, atol=1e-4)
+    np.testing.assert_allclose(two.rotation, one.rotation, atol=1e-6)
+    np.testing.assert_allclose(two.translation, one.translation, atol=1e-3)
+    np.testing.assert_array_equal(two.identity, one.identity)
+    assert _errors(two, seq) < 0.05
