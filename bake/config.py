@@ -110,6 +110,10 @@ class ReconConfig:
     reframe: int = _setting(2, "network passes more per frame on the crop framed from the previous pass's head "
                                "pose (median-filtered over 9 frames); 0 = the face tracker's crop only",
                             range=(0, 5), cli="--reframe", parse=int, metavar="N")
+    eye_distance_mm: float | None = _setting(
+        None, "the subject's eye distance in mm (centre to centre, about the pupillary distance), when known: it sets "
+              "the head's size and so the camera's distance (unknown, the network's reading decides, and on real "
+              "faces it reads small heads)", range=(40.0, 90.0), cli="--eye-distance", parse=float, metavar="MM")
     fusion: str = _setting("fused", "which observations the solve uses: the dense network and the tracker's "
                                     "landmarks and blendshape scores together, or one alone (ablations)",
                            choices=FUSION_MODES, cli="--fusion")

@@ -38,6 +38,7 @@ from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
 from .filter import temporal_filter
+from .head_size import size_scale
 from .observations import ObservationStore, solve_observations
 from .tracks import build_tracks
 from .types import BakeStats, SceneTracks
@@ -71,12 +72,14 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       image_size: tuple, head=None, smoothing: float = DEFAULT_SMOOTHING, residual_keys: int = 0,
                       head_pose: str = "tracked", max_gap: int = 12, footage_path: str = "",
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
-                      fusion: str = "fused", threads: int = 0) -> tuple[SceneTracks, BakeStats]:
+                      fusion: str = "fused", threads: int = 0,
+                      eye_distance_mm: float | None = None) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). ``observations``: a
     list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module).
-    ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores)."""
+    ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
+    ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -120,8 +123,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                         frames=frames, n_bounded=head_model.N_ARKIT)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
+    scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,
-                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose)
+                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
@@ -218,7 +222,7 @@ def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float,
     tracks, stats = bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
                                       head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
                                       config.max_gap, obs.footage_path, stage, obs.faces, config.fusion,
-                                      config.threads)
+                                      config.threads, config.eye_distance_mm)
     report(1.0, "done")
     return tracks, BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
                              time.perf_counter() - t_start, stats.stage_seconds,

@@ -24,20 +24,22 @@ from .types import SceneTracks
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
-                 head_pose: str = "tracked") -> SceneTracks:
+                 head_pose: str = "tracked", scale: float = 1.0) -> SceneTracks:
+    """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
+    times ``scale``: the footage sees the same picture; bake.head_size)."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
     if weights.shape[1] != N_ARKIT + n_res:
         raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res}")
-    basis = head.shape(identity=np.asarray(identity)).astype(np.float32)
-    deltas = head.arkit_deltas.astype(np.float32)
+    basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
+    deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
     names = tuple(head.arkit_names)
     if n_res:
-        deltas = np.concatenate([deltas, residual_deltas.astype(np.float32)], 0)
+        deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)
         names += tuple(f"residual_{i:02d}" for i in range(n_res))
     R = np.asarray(rotation, np.float64)
-    t = np.asarray(translation, np.float64)
+    t = np.asarray(translation, np.float64) * scale
     if head_pose == "static":
         R = np.repeat(HEAD_TO_CV[None], len(R), 0)
         t = np.repeat(np.median(t, 0)[None], len(t), 0)

@@ -2,7 +2,8 @@
 
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
-        [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [clip.mp4 ...]
+        [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
+        [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -14,6 +15,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
   - jitter: median over vertices and consecutive frame triples of |second difference| of the projected fitted
     vertices (the issue's definition). Real motion is not zero; on the synthetic clips the truth has 0.001-0.005.
   - bridged: frames the bake replaced by interpolation (no face, or a pose that jumped away from its neighbours).
+  - the baked head's size and distance: ``eye_distance_mm`` (centre to centre; adults' 60-66) and the median
+    ``head_distance_mm`` (``--eye-distance MM`` bakes with it known, bake.head_size).
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
     its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame.
 
@@ -72,6 +75,7 @@ sys.path.insert(0, str(ROOT))
 import bake.pipeline as pipeline  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
+from bake.head_size import eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
 
@@ -189,8 +193,9 @@ def cached(file: Path | None, make):
 
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
-             obs_cache: Path | None = None) -> tuple[dict, dict | None]:
-    config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model)
+             obs_cache: Path | None = None, eye_distance_mm: float | None = None) -> tuple[dict, dict | None]:
+    config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
+                                  eye_distance_mm=eye_distance_mm)
     t = time.perf_counter()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
     t_bake = time.perf_counter()
@@ -198,12 +203,14 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     tracks, stats = pipeline.bake_observations(
         observed.observations, np.array(observed.frames), observed.fps, observed.K, observed.image_size, head,
         config.smoothing, config.residual_keys, config.head_pose, config.max_gap, observed.footage_path, stage,
-        observed.faces, config.fusion)
+        observed.faces, config.fusion, config.threads, config.eye_distance_mm)
     seconds = time.perf_counter() - (t if obs_cache is None else t_bake)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
                stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
                                    for k, v in stats.stage_seconds.items()},
+               eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
+               head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
                **follow_metrics(tracks, observed.observations, head))
     if obs_cache is not None:
         out["from_cached_observations"] = True
@@ -367,6 +374,8 @@ def main(argv=None) -> int:
                     help="keep each clip's per-frame observations (and MediaPipe's reference) in DIR and re-bake "
                          "from them on later runs (experiments on the solve; delete DIR after changing the "
                          "per-frame stage)")
+    ap.add_argument("--eye-distance", type=float, default=None, metavar="MM",
+                    help="bake with the subject's eye distance known (ReconConfig.eye_distance_mm)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
@@ -380,7 +389,8 @@ def main(argv=None) -> int:
     for c in clips:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                           obs_cache=Path(a.obs_cache) if a.obs_cache else None)
+                                           obs_cache=Path(a.obs_cache) if a.obs_cache else None,
+                                           eye_distance_mm=a.eye_distance)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v

@@ -79,6 +79,7 @@ def settings_to_options(settings, prefs, context) -> dict:
                 end=settings.frame_end or None, stride=stride, model_path=model, providers=providers,
                 threads=prefs.threads if prefs is not None else 0, smoothing=settings.smoothing,
                 focal_mm=settings.lens, fusion=settings.fusion,
+                eye_distance_mm=settings.eye_distance if settings.eye_distance > 0 else None,
                 face_point=tuple(settings.face_point) if settings.face == "POINT" else None,
                 residual_keys=settings.residual_keys if settings.shape_keys == "ARKIT_RESIDUAL" else 0)
 

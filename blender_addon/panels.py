@@ -29,6 +29,7 @@ def draw_panel(layout, context):
     col.prop(s, "device")
     col.prop(s, "quality")
     col.prop(s, "lens")
+    col.prop(s, "eye_distance")
     col.prop(s, "face")
     if s.face == "POINT":
         col.prop(s, "face_point")

@@ -6,11 +6,12 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorPro
 from bake.config import FUSION_MODES, setting
 
 
-def limits(name: str, **override) -> dict:
+def limits(name: str, note: str = "", **override) -> dict:
     """Default, hard/soft limits and tooltip of the ``ReconConfig`` field ``name`` (``bake.config``) as property
-    keywords; ``override`` for what the panel shows differently (e.g. a default of its own)."""
+    keywords; ``note`` ends the tooltip, ``override`` for what the panel shows differently (e.g. a default of its
+    own)."""
     default, s = setting(name)
-    kw = {"description": s.help[:1].upper() + s.help[1:]}
+    kw = {"description": s.help[:1].upper() + s.help[1:] + (f"; {note}" if note else "")}
     if default is not None:
         kw["default"] = default
     for (lo_key, hi_key), r in ((("min", "max"), s.range), (("soft_min", "soft_max"), s.soft_range)):
@@ -69,6 +70,8 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
                                              description="Point of the frame (0..1 from the left and from the top) "
                                                          "nearest the face to follow"))
     lens: FloatProperty(name="Lens (35 mm equiv.)", **limits("focal_mm"))
+    eye_distance: FloatProperty(name="Eye Distance (mm)", **limits("eye_distance_mm", note="0 = not known", min=0.0,
+                                                                   default=0.0))
     smoothing: FloatProperty(name="Smoothing", subtype="FACTOR", **limits("smoothing"))
     shape_keys: EnumProperty(name="Shape Keys", items=[
         ("ARKIT", "ARKit-52", "The 52 ARKit blendshapes"),

@@ -1,3 +1,4 @@
+import dataclasses
 import numpy as np
 import pytest
 
@@ -59,6 +60,33 @@ def test_bake_observations_builds_tracks(head):
 
 
 @pytest.mark.slow
+def test_known_eye_distance_sizes_the_head_and_its_distance_alike(head):
+    """Observations of a head read at 0.7x its size and distance (as the network reads real faces): the bake gives the
+    small head; told the subject's eye distance, the head and its distance are the truth's, and every vertex still
+    projects to the same pixel."""
+    from bake.head_size import eye_distance
+    from bake.tracks import posed_vertices
+    T = 8
+    seq = gt.make_sequence(head, T, seed=9, id_scale=0.0)
+    obs = []
+    for t in range(T):
+        pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 96)
+        o = correspond(to_point_cloud(pred, box, seq.K, head, t), head)
+        obs.append(dataclasses.replace(o, position=o.position * 0.7, z_origin=o.z_origin * 0.7))
+    truth = float(eye_distance(head.vertices, head))
+    args = (obs, np.arange(T), 25.0, seq.K, seq.size, head)
+    small, _ = bake_observations(*args)
+    sized, _ = bake_observations(*args, eye_distance_mm=truth)
+    assert eye_distance(small.basis, head) < 0.8 * truth
+    assert eye_distance(sized.basis, head) == pytest.approx(truth, rel=1e-4)
+    assert np.median(sized.head_translation[:, 2] / seq.translation[:, 2]) == pytest.approx(1.0, abs=0.05)
+
+    def pixels(tracks):
+        v = np.stack([posed_vertices(tracks, i) for i in range(T)])
+        return v[..., :2] / v[..., 2:]
+    np.testing.assert_allclose(pixels(sized), pixels(small), atol=1e-6)
+
+
 def test_blank_footage_no_face_and_cancel(tmp_path):
     _require_model()
     import cv2

@@ -41,3 +41,16 @@ def test_panel_fusion_choices_are_recon_configs(settings_rna, bpy_mod):
     scene.face_capture.source = "FILE"
     scene.face_capture.filepath = __file__
     assert settings_to_options(scene.face_capture, None, bpy_mod.context)["fusion"] == "dense"
+
+
+def test_panel_eye_distance_is_recon_configs_with_zero_for_unknown(settings_rna, bpy_mod):
+    p = settings_rna["eye_distance"]
+    _, s = setting("eye_distance_mm")
+    assert p.default == 0.0 and p.hard_max == pytest.approx(s.range[1]) and "0 = not known" in p.description
+    scene = bpy_mod.context.scene
+    from blender_addon.operators import settings_to_options
+    scene.face_capture.source = "FILE"
+    scene.face_capture.filepath = __file__
+    assert settings_to_options(scene.face_capture, None, bpy_mod.context)["eye_distance_mm"] is None
+    scene.face_capture.eye_distance = 63.0
+    assert settings_to_options(scene.face_capture, None, bpy_mod.context)["eye_distance_mm"] == pytest.approx(63.0)
