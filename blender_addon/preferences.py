@@ -4,6 +4,8 @@ import time
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
+from .properties import limits
+
 ADDON = __package__
 
 
@@ -31,7 +33,7 @@ class FaceCapturePreferences(bpy.types.AddonPreferences):
 
     model_path: StringProperty(name="Default Model", subtype="FILE_PATH",
                                description="Model used when the panel says Bundled (empty: the bundled model)")
-    threads: IntProperty(name="Threads", min=0, max=256, default=0, description="Threads of the dense network and of the clip solve (0 = automatic)")
+    threads: IntProperty(name="Threads", **limits("threads"))
     provider: EnumProperty(name="Execution Provider", items=_provider_items)
 
     def draw(self, context):
