@@ -177,6 +177,7 @@ class CaptureJob:
             state.frames_total, state.frames_tracked = stats.frames_total, stats.frames_tracked
             state.frames_bridged, state.mean_confidence = stats.frames_bridged, stats.mean_confidence
             state.seconds = time.perf_counter() - self.t0
+            state.eye_distance_mm = _eye_distance(tracks)
             state.collection = coll.name
             return True
 
@@ -193,6 +194,13 @@ class CaptureJob:
                 blender_io.apply_texture(head, texture.write_texture(Path(d) / f"{head.name}_Albedo.png", tex))
             except FaceCaptureError as e:
                 self.warnings.append(f"no texture: {e}")
+
+
+def _eye_distance(tracks) -> float:
+    """The baked head's eye distance (mm), shown with the result: how large the bake made the head."""
+    from bake.head_size import eye_distance
+    from core import head_model
+    return float(eye_distance(tracks.basis, head_model.load()))
 
 
 def _status_text(context, text):

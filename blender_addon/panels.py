@@ -73,6 +73,10 @@ def draw_panel(layout, context):
         grid.label(text=f"{state.mean_confidence:.2f}")
         grid.label(text="Time")
         grid.label(text=f"{state.seconds:.1f} s")
+        grid.label(text="Eye distance")
+        grid.label(text=f"{state.eye_distance_mm:.0f} mm")
+        if not s.eye_distance:
+            box.label(text="Head size read from the footage; set Eye Distance for true scale", icon="INFO")
 
 
 class _FaceCapturePanel:

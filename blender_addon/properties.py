@@ -147,6 +147,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     frames_bridged: IntProperty()
     mean_confidence: FloatProperty()
     seconds: FloatProperty()
+    eye_distance_mm: FloatProperty()     # the baked head's (bake.head_size): its size, as the artist can check it
     collection: StringProperty()
 
 

@@ -77,6 +77,9 @@ def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch
     state = bpy_mod.context.window_manager.face_capture
     assert state.has_result and state.frames_tracked == 11 and state.frames_bridged == 1 and not state.running
     assert state.mean_confidence == pytest.approx(0.75)
+    from bake.head_size import eye_distance
+    assert state.eye_distance_mm == pytest.approx(float(eye_distance(make_tracks(head, n_frames=12).basis, head)))
+    assert 40 < state.eye_distance_mm < 90
 
 
 def test_invoke_default_falls_back_to_blocking_execute(bpy_mod, use_file, head, monkeypatch):
@@ -210,3 +213,42 @@ def test_modal_timer_drains_and_esc_cancels(bpy_mod, use_file, head, monkeypatch
     assert result == {"CANCELLED"} and not state.running and state.status == "cancelled"
     assert reports and "cancelled" in reports[-1][1]
     assert _datablock_counts(bpy_mod) == before
+
+
+class _PanelLayout:
+    """A headless UI layout: records labels and props (every prop() must name a real property)."""
+
+    def __init__(self):
+        self.labels, self.props = [], []
+
+    def panel(self, *a, **k):
+        return self, self
+
+    def label(self, text="", **k):
+        self.labels.append(text)
+        return self
+
+    def prop(self, owner, name, **k):
+        assert hasattr(owner, name), name
+        self.props.append(name)
+        return self
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self
+
+
+def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, head, monkeypatch):
+    """After a bake the panel shows the head's eye distance; while Eye Distance is 0 (not known) it says the size was
+    read from the footage and how to give the true one."""
+    from blender_addon.panels import draw_panel
+    monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
+    assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
+    state = bpy_mod.context.window_manager.face_capture
+    layout = _PanelLayout()
+    draw_panel(layout, bpy_mod.context)
+    assert f"{state.eye_distance_mm:.0f} mm" in layout.labels and "eye_distance" in layout.props
+    assert any("set Eye Distance" in t for t in layout.labels)
+    use_file.eye_distance = 63.0
+    layout = _PanelLayout()
+    draw_panel(layout, bpy_mod.context)
+    assert not any("set Eye Distance" in t for t in layout.labels)
