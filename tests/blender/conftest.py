@@ -7,6 +7,31 @@ import pytest
 from bake.types import SceneTracks
 
 
+class FakeLayout:
+    """A UI layout headless, for drawing panels in tests: records labels and props (every prop() must name a real
+    property); panel() opens its header and body; anything else returns the layout."""
+
+    def __init__(self):
+        self.labels, self.props = [], []
+
+    def panel(self, *a, **k):
+        return self, self
+
+    def label(self, text="", **k):
+        self.labels.append(text)
+        return self
+
+    def prop(self, owner, name, *a, **k):
+        assert hasattr(owner, name), name
+        self.props.append(name)
+        return self
+
+    prop_search = prop
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self
+
+
 @pytest.fixture(scope="session")
 def bpy_mod():
     bpy = pytest.importorskip("bpy")

@@ -11,7 +11,7 @@ from bake import pipeline
 from bake.types import BakeStats
 from core.errors import BakeError
 
-from .conftest import make_tracks
+from .conftest import FakeLayout, make_tracks
 from .test_blender_io import _datablock_counts
 
 
@@ -215,28 +215,6 @@ def test_modal_timer_drains_and_esc_cancels(bpy_mod, use_file, head, monkeypatch
     assert _datablock_counts(bpy_mod) == before
 
 
-class _PanelLayout:
-    """A headless UI layout: records labels and props (every prop() must name a real property)."""
-
-    def __init__(self):
-        self.labels, self.props = [], []
-
-    def panel(self, *a, **k):
-        return self, self
-
-    def label(self, text="", **k):
-        self.labels.append(text)
-        return self
-
-    def prop(self, owner, name, **k):
-        assert hasattr(owner, name), name
-        self.props.append(name)
-        return self
-
-    def __getattr__(self, name):
-        return lambda *a, **k: self
-
-
 def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, head, monkeypatch):
     """After a bake the panel shows the head's eye distance; while Eye Distance is 0 (not known) it says the size was
     read from the footage and how to give the true one."""
@@ -244,11 +222,11 @@ def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, h
     monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
     assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
     state = bpy_mod.context.window_manager.face_capture
-    layout = _PanelLayout()
+    layout = FakeLayout()
     draw_panel(layout, bpy_mod.context)
     assert f"{state.eye_distance_mm:.0f} mm" in layout.labels and "eye_distance" in layout.props
     assert any("set Eye Distance" in t for t in layout.labels)
     use_file.eye_distance = 63.0
-    layout = _PanelLayout()
+    layout = FakeLayout()
     draw_panel(layout, bpy_mod.context)
     assert not any("set Eye Distance" in t for t in layout.labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import make_tracks
+from .conftest import FakeLayout, make_tracks
 from .test_retarget import _curves, _mesh_with_keys
 
 
@@ -117,24 +117,9 @@ def test_capture_with_texture(bpy_mod, addon, head, tmp_path, monkeypatch):
     assert img.packed_file is not None and tuple(img.size) == (512, 512)
 
 
-class _Layout:
-    """Stands in for a UI layout headless: every prop() must name a real property."""
-
-    def __init__(self):
-        self.props = []
-
-    def __getattr__(self, name):
-        def call(*args, **kw):
-            if name in ("prop", "prop_search"):
-                assert hasattr(args[0], args[1]), args[1]
-                self.props.append(args[1])
-            return self
-        return call
-
-
 def test_retarget_panel_draws(bpy_mod, addon):
     from blender_addon.panels import draw_retarget
-    layout = _Layout()
+    layout = FakeLayout()
     draw_retarget(layout, bpy_mod.context)
     assert {"source", "head_target", "neutral", "gain_mouth", "offset_cheeks"} <= set(layout.props)
 
