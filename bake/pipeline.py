@@ -211,6 +211,15 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
     return _solve_observed(config, obs, report, t_start)
 
 
+def bake_observed(config: ReconConfig, obs: Observed, head=None,
+                  stage: dict | None = None) -> tuple[SceneTracks, BakeStats]:
+    """``bake_observations`` of what ``observe`` gave, with ``config``'s bake settings (``stage`` gathers the times)."""
+    return bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
+                             head or head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
+                             config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
+                             config.eye_distance_mm)
+
+
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],
                     t_start: float) -> tuple[SceneTracks, BakeStats]:
     if not obs.frames:
@@ -218,11 +227,7 @@ def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float,
     if not obs.observations.any():
         raise BakeError(f"no face was found in any of the {len(obs.frames)} frames of {config.source}")
     report(0.92, "solving pose, identity and expressions")
-    stage = dict(obs.stage_seconds)
-    tracks, stats = bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
-                                      head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
-                                      config.max_gap, obs.footage_path, stage, obs.faces, config.fusion,
-                                      config.threads, config.eye_distance_mm)
+    tracks, stats = bake_observed(config, obs, stage=dict(obs.stage_seconds))
     report(1.0, "done")
     return tracks, BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
                              time.perf_counter() - t_start, stats.stage_seconds,

@@ -9,8 +9,8 @@ network with the renderer's exact depth/canonical maps (same crops, same bake), 
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
 rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE and the
 expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next
-to its "neutral" baseline (predicting no expression), and
-jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
+to its "neutral" baseline (predicting no expression), the baked head's size (``eye_distance_mm``, bake.head_size)
+next to the true identity's, and jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
 inter-ocular distance (the ground truth's own value is reported for reference: real motion is not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
 of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bake.correspond import default_vertex_mask  # noqa: E402
+from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
@@ -85,7 +86,9 @@ def metrics(tracks, seq, head, K):
                 arkit_mae_neutral=float(np.abs(seq["arkit"][idx]).mean()),
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
-                jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx))
+                jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
+                eye_distance_mm=float(eye_distance(tracks.basis, head)),
+                eye_distance_mm_true=float(eye_distance(head.shape(identity=seq["identity"]), head)))
 
 
 def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe,

@@ -200,10 +200,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
     t_bake = time.perf_counter()
     stage = dict(observed.stage_seconds) if obs_cache is None else {}
-    tracks, stats = pipeline.bake_observations(
-        observed.observations, np.array(observed.frames), observed.fps, observed.K, observed.image_size, head,
-        config.smoothing, config.residual_keys, config.head_pose, config.max_gap, observed.footage_path, stage,
-        observed.faces, config.fusion, config.threads, config.eye_distance_mm)
+    tracks, stats = pipeline.bake_observed(config, observed, head, stage)
     seconds = time.perf_counter() - (t if obs_cache is None else t_bake)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
