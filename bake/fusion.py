@@ -10,6 +10,9 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     which the model lacks, nor for the shapes it does not read on our heads.
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
+  * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
+    neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
+    bake.shape_correction), for the shape the identity basis cannot make (a real chin).
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
 cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
 each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would.
@@ -28,13 +31,23 @@ from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
 from .numerics import nearest
-from .solve import LANDMARK_REF_MM, ArkitPrior, GapConstraint, LandmarkTerm
+from .solve import ArkitPrior, GapConstraint, LandmarkTerm, real_face_trust
 
 GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
 GROUPS = {"lips": lt.LIPS, "eyes": lt.RIGHT_EYE + lt.LEFT_EYE, "brows": lt.RIGHT_BROW + lt.LEFT_BROW,
           "nose": lt.NOSE, "oval": lt.FACE_OVAL}
 SOLVE_LANDMARKS = np.array(sorted({i for g in GROUPS.values() for i in g}))
 _WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx) for i in SOLVE_LANDMARKS])
+
+# The landmarks whose steady offset from the fitted head reshapes its neutral (bake.shape_correction): those that mark
+# skin (lips, lids, nose) and the chin's stretch of the face oval (its bottom five points; the mesh's chin sat 0.11-0.13
+# IOD below MediaPipe's on the real clips). Not the brows, which outline hair whose shape is the person's and not the
+# skin's, nor the rest of the oval: on the cheeks a silhouette that slides with the head's turn, at the top (point 10)
+# the hairline, which MediaPipe puts 0.18-0.22 IOD above the template's on every real clip. With the whole oval the
+# field creased the temples and stretched the forehead; with the brows, the landmark error on the real clips and the
+# held-out synthetic vertex error were both a little worse (docs/MEASUREMENTS.md).
+CHIN_CONTOUR = (400, 377, 152, 148, 176)
+CORRECTED = np.isin(SOLVE_LANDMARKS, lt.LIPS + lt.RIGHT_EYE + lt.LEFT_EYE + lt.NOSE + CHIN_CONTOUR)
 
 # Landmarks as a whole weigh LANDMARK_SHARE x the frame's dense vertices (their summed confidences), so the balance
 # does not depend on the network's confidence scale or on how many vertices it saw.
@@ -73,8 +86,7 @@ EXPRESSION_DENSE = 0.3
 def expression_dense(dense_residual_mm: float) -> float:
     """The factor on the dense confidences when the frames are solved with the identity fixed, from the first fit's
     median dense residual (mm): EXPRESSION_DENSE at and above bake.solve.LANDMARK_REF_MM, towards 1 below."""
-    trust = min(1.0, (dense_residual_mm / LANDMARK_REF_MM) ** 2)
-    return 1.0 - (1.0 - EXPRESSION_DENSE) * trust
+    return 1.0 - (1.0 - EXPRESSION_DENSE) * real_face_trust(dense_residual_mm)
 
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:

@@ -14,9 +14,10 @@ frames for clips up to ``LONG_CLIP`` frames (as before), else the identity from 
 over the clip and then pose and expressions per chunk of ``CHUNK_FRAMES`` frames with that identity fixed, so the
 solve's working arrays are those of one chunk whatever the clip's length. The fused bake solves every clip in those
 two stages (bake.fusion.expression_dense: the second stage weighs the dense term down; a short clip's identity
-comes from at most ``FUSED_IDENTITY_FRAMES`` spread frames and its frames are one chunk). Residual keys (a PCA over
-the residuals) are learned on the same spread frames as the identity; each chunk fits only their weights, and the
-keys are scaled at the end so that the clip's weights stay within [-1, 1].
+comes from at most ``FUSED_IDENTITY_FRAMES`` spread frames and its frames are one chunk; between the stages the
+landmarks' steady offsets from the first stage's fit reshape the neutral, bake.shape_correction). Residual keys (a
+PCA over the residuals) are learned on the same spread frames as the identity; each chunk fits only their weights,
+and the keys are scaled at the end so that the clip's weights stay within [-1, 1].
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ import numpy as np
 from core.head_model import HeadModel
 
 from .correspond import VertexObservation
-from .solve import ArkitPrior, GapConstraint, LandmarkTerm, SolveResult, solve
+from .shape_correction import corrected, neutral_correction
+from .solve import ArkitPrior, LandmarkTerm, SolveResult, solve
 
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
@@ -226,17 +228,21 @@ class ClipSolve:
     result: SolveResult
     confidence: np.ndarray        # (T,) the frames' summed dense confidences (fusion-weighted), 0 where none
     landmark_weight: np.ndarray   # (T,) the frames' summed landmark weights (0 without landmarks)
+    shape_correction: np.ndarray | None = None   # (V, 3) mm added to the neutral (bake.shape_correction), or None
 
 
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
-                       gaps: GapConstraint | None = None, expression_dense=None, workers: int = 1) -> ClipSolve:
+                       gaps=None, expression_dense=None, workers: int = 1,
+                       reshape: np.ndarray | None = None) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
-    ``landmarks(frames, dense_sums) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the fusion's
-    terms for a set of frames (None: no such term); ``gaps`` keeps lids and lips apart (bake.solve.solve).
-    ``expression_dense(residual_mm) -> factor`` (with landmarks and dense vertices; bake.fusion): the identity is
-    solved first on frames spread over the clip (at most ``FUSED_IDENTITY_FRAMES`` for a short clip), then every
-    frame with it fixed and the dense confidences times the factor of that first fit's median residual.
+    ``landmarks(frames, dense_sums, head) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the
+    fusion's terms for a set of frames (None: no such term); ``gaps(head) -> GapConstraint`` keeps lids and lips
+    apart (bake.solve.solve). ``expression_dense(residual_mm) -> factor`` (with landmarks and dense vertices;
+    bake.fusion): the identity is solved first on frames spread over the clip (at most ``FUSED_IDENTITY_FRAMES`` for
+    a short clip), then every frame with it fixed and the dense confidences times the factor of that first fit's
+    median residual; ``reshape`` (L,) bool then picks the landmarks whose steady offsets from that first fit move
+    the neutral of the second (bake.shape_correction; ``ClipSolve.shape_correction``; None: not moved).
     ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve)."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
@@ -255,13 +261,18 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                     None, gaps)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
     weight, sums, marks = dense_weight, csum, landmarks
+    field = None
     if staged:
         r = spread.result
         factor = float(expression_dense(float(np.nanmedian(r.rms[r.valid])) if r.valid.any() else 0.0))
         weight, sums = dense_weight * factor, csum * factor
+        if reshape is not None:
+            spread_frames = np.unique(pick)
+            field = neutral_correction(head, r, landmarks(spread_frames, csum[spread_frames], head), reshape)
+            head = corrected(head, field)
 
-        def marks(frames, dense_sums):          # the landmarks keep the weight the full dense term gave them
-            return landmarks(frames, csum[frames])
+        def marks(frames, dense_sums, fitted):          # the landmarks keep the weight the full dense term gave them
+            return landmarks(frames, csum[frames], fitted)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
                     gaps, workers) for a in range(0, T, chunk)]
@@ -273,15 +284,16 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
         deltas, key_weights = deltas * scale[:, None, None], key_weights / scale
     res = SolveResult(ident, cat("weights"), cat("rotation"), cat("translation"), cat("depth_shift"), cat("valid"),
                       cat("rms"), deltas, key_weights)
-    return ClipSolve(res, csum, np.concatenate([p.landmark_weight for p in parts]))
+    return ClipSolve(res, csum, np.concatenate([p.landmark_weight for p in parts]), field)
 
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
            landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
-           gaps: GapConstraint | None = None, workers: int = 1) -> ClipSolve:
+           gaps=None, workers: int = 1) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
-    lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames])
+    lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames], head)
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
-                identity=identity, residual_deltas=residual_deltas, gaps=gaps, workers=workers)
+                identity=identity, residual_deltas=residual_deltas, gaps=None if gaps is None else gaps(head),
+                workers=workers)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

@@ -40,6 +40,7 @@ from .correspond import VertexObservation, correspond
 from .filter import temporal_filter
 from .head_size import size_scale
 from .observations import ObservationStore, solve_observations
+from .shape_correction import corrected
 from .tracks import build_tracks
 from .types import BakeStats, SceneTracks
 
@@ -76,7 +77,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       eye_distance_mm: float | None = None) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
-    and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). ``observations``: a
+    and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
+    carries the subject's shape that the landmarks read beyond the identity basis (``bake.shape_correction``). ``observations``: a
     list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module).
     ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
     ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size)."""
@@ -99,18 +101,19 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                     marks[k], presence[k], scores[k] = f.landmarks[:, :2], f.presence, f.blendshapes
             return marks, presence, scores
 
-        def landmarks(idx, dense_sums):        # the fusion's terms for the frames one solve takes
+        def landmarks(idx, dense_sums, fitted):        # the fusion's terms for the frames one solve takes
             marks, presence, _ = face_arrays(idx)
-            return fz.landmark_term(marks, presence, dense_sums, K, head)
+            return fz.landmark_term(marks, presence, dense_sums, K, fitted)
 
         def prior(idx):
             _, presence, scores = face_arrays(idx)
             return fz.arkit_prior(scores, presence)
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
-                                  fz.gap_constraint(head), fz.expression_dense if fusion == "fused" else None,
-                                  workers=solve_threads(threads))
+                                  fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
+                                  workers=solve_threads(threads), reshape=fz.CORRECTED)
     res = clip.result
+    head = corrected(head, clip.shape_correction)
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
     if not res.valid.any():

@@ -227,7 +227,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     # maps give (0.4 mm), the landmarks' (template points a few mm apart from where the landmark model puts them) and
     # the blendshape scores' own errors would only pull a right answer away; at the network's residual on real
     # footage (2.7-3.0 mm) they keep the full weight bake.fusion gives them.
-    trust = min(1.0, (sigma / LANDMARK_REF_MM) ** 2) if dense.any() else 1.0
+    trust = real_face_trust(sigma) if dense.any() else 1.0
     log.debug("dense fit residual %.2f mm (prior boost %.1f, real-face terms x%.2f)", sigma, boost, trust)
     if trust < 1.0 and (lm is not None or ap is not None):
         extra["lm"] = None if lm is None else LandmarkTerm(lm.uv, lm.weight * trust, lm.K, lm.mu, lm.B, lm.A)
@@ -274,6 +274,14 @@ GAP_TOL_MM = 0.05       # a gap closed past zero by less than this is not held
 LANDMARK_REF_MM = 2.5   # dense fit residual at and above which the real-face terms keep their full weight
 L1_BOOST_MAX = 9.0  # the L1 prior grows with the residual variance up to a residual of 3 mm (network clips: 1.5-3 mm)
 ID_BOUND = 3.0      # identity coefficients are kept within +-3 standard deviations of the sampled population
+
+
+def real_face_trust(dense_residual_mm: float) -> float:
+    """How far the real-face terms (landmarks, blendshape scores, the landmark shape correction) are trusted, from
+    the dense fit's median residual (mm): fully at and above ``LANDMARK_REF_MM``, falling with its square below."""
+    return min(1.0, (dense_residual_mm / LANDMARK_REF_MM) ** 2)
+
+
 _EPS = np.zeros((3, 3, 3))
 _EPS[0, 1, 2] = _EPS[1, 2, 0] = _EPS[2, 0, 1] = 1
 _EPS[0, 2, 1] = _EPS[2, 1, 0] = _EPS[1, 0, 2] = -1

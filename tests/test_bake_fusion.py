@@ -105,8 +105,8 @@ def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, 
     obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
     dense = fusion.dense_weight_map(head, template)
 
-    def marks(frames, sums):
-        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, head, template)
+    def marks(frames, sums, fitted):
+        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
     one = solve_observations(obs, head, 0, dense, marks).result
     staged = solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense).result
     r_one, r_staged = (_reprojection(r, seq, uv, head, template) for r in (one, staged))
