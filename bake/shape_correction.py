@@ -29,6 +29,9 @@ RIDGE = 0.1            # the radial-basis fit's ridge, against one landmark's ow
 MAX_MM = 8.0           # no vertex moves further
 ROBUST_MM = 3.0        # Cauchy scale of one frame's residual (mm at the landmark) in the offsets' fit
 ROUNDS = 3             # reweighting rounds of that fit
+PRIOR_MM = 5.0         # an offset's prior spread: one frame's residual of ROBUST_MM weighs (PRIOR_MM / ROBUST_MM)^2
+                       # times the prior, so 40 frames hardly feel it, and a direction no frame sees (the head's x on
+                       # a profile) stays at zero instead of whatever a near-singular fit gives
 
 
 def landmark_offsets(result: SolveResult, term: LandmarkTerm) -> tuple[np.ndarray, np.ndarray]:
@@ -51,11 +54,13 @@ def landmark_offsets(result: SolveResult, term: LandmarkTerm) -> tuple[np.ndarra
     r = np.einsum("tlij,tlj->tli", Pm, X)
     Q = np.einsum("tlij,tjk->tlik", Pm, R[:, :, :2])     # d r / d (offset along the head's x and y)
     support = c0.sum(0)
+    seen_frames = np.maximum((c0 > 0).sum(0), 1)
+    prior = (ROBUST_MM / PRIOR_MM) ** 2 * support / seen_frames + 1e-12       # one frame's mean weight, scaled
     o = np.zeros((L, 2))
     for _ in range(ROUNDS):
         e = r + np.einsum("tlij,lj->tli", Q, o)
         c = c0 / (1.0 + (e * e).sum(-1) / ROBUST_MM ** 2)
-        H = np.einsum("tl,tlia,tlib->lab", c, Q, Q) + 1e-9 * np.eye(2)
+        H = np.einsum("tl,tlia,tlib->lab", c, Q, Q) + prior[:, None, None] * np.eye(2)
         g = np.einsum("tl,tlia,tli->la", c, Q, r)
         o = np.where(support[:, None] > 0, -np.linalg.solve(H, g[..., None])[..., 0], 0.0)
     return np.concatenate([o, np.zeros((L, 1))], 1), support

@@ -8,6 +8,8 @@ from bake.correspond import VertexObservation, default_vertex_mask
 from bake.observations import solve_observations
 from bake.solve import SolveResult
 from core import landmark_template as lt
+from core.head_model import HEAD_TO_CV
+from core.mesh_render import rotation_y
 from training import groundtruth as gt
 
 
@@ -40,9 +42,30 @@ def test_offsets_are_the_ones_that_reproject_the_landmarks(head, template):
     term = type(term)(uv, np.ones_like(term.weight), term.K, term.mu, term.B, term.A)
     offsets, support = sc.landmark_offsets(_result(seq), term)
     assert (support == 20).all()
-    assert np.abs(offsets[1:, :2] - truth[1:, :2]).max() < 0.05
+    err = np.linalg.norm(offsets[1:, :2] - truth[1:, :2], axis=1)
+    assert (err <= 0.04 * np.linalg.norm(truth[1:, :2], axis=1) + 0.02).all()    # the prior shrinks them by ~2 %
     assert np.linalg.norm(offsets[0, :2] - truth[0, :2]) < 1.0           # 16 mm off on 3 frames when written
     assert (offsets[:, 2] == 0).all()                                    # depth stays the dense network's
+
+
+def test_a_direction_no_frame_sees_stays_at_zero(head, template):
+    """On a clip seen only in profile, the head's x runs along the view rays (only the perspective sees it, a
+    little): its offsets stay small instead of amplifying 1 px of noise, the seen y offsets come back."""
+    seq = gt.make_sequence(head, 8, seed=5, id_scale=1.0)
+    R = np.repeat((HEAD_TO_CV @ rotation_y(90.0))[None], 8, 0)           # head x along the camera's z
+    seq = type(seq)(seq.identity, seq.weights, R, seq.translation, seq.K, seq.size, seq.verts_cam)
+    idx = fusion.SOLVE_LANDMARKS
+    truth = np.zeros((len(idx), 3))
+    truth[:, 1] = 2.0
+    moved = template.points(head.shape(seq.identity[None], seq.weights), head)[:, idx] + truth
+    rng = np.random.default_rng(3)
+    uv = _project(np.einsum("tij,tlj->tli", R, moved) + seq.translation[:, None], seq.K) \
+        + rng.normal(0, 1.0, (8, len(idx), 2))
+    base = fusion.landmark_term(np.zeros((8, 478, 2)), np.ones(8), np.ones(8), seq.K, head, template)
+    term = type(base)(uv, np.ones_like(base.weight), base.K, base.mu, base.B, base.A)
+    offsets, _ = sc.landmark_offsets(_result(seq), term)
+    assert np.abs(offsets[:, 0]).max() < 2.5                 # 1.7 mm when written; 3.7 without the prior
+    assert np.median(np.abs(offsets[:, 1] - 2.0)) < 0.3
 
 
 def test_the_field_moves_the_points_smoothly_and_no_further_than_the_cap(head, template):
