@@ -42,6 +42,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
     smoothed over 3 frames), on frames where dlib's moves more than 0.01 IOD per frame; 1 = follows the head's
     motion, < 1 = lags or damps it.
+  - gaze, per eye: r and gain over the frames dlib sees the eye open of the mesh's iris centre's position between
+    the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
+    face_signals.gaze_dlib), the sideways look the baked eyeLook* weights carry.
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
 
 With --obs-cache DIR (for experiments on the clip solve and the fusion, e.g. /tmp/fc_obs): each clip's per-frame
@@ -162,12 +165,30 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
                mesh=fs.compare(a, b, valid, {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}))
     arrays = dict(frames=frames, valid=valid, dlib=oracle.points, dlib_named=b, mesh=mesh478, mesh_named=a,
                   blink=blink)
+    pupils = fs.gaze_dlib(grey_frames(path, frames), oracle.points, valid)
+    closed = fs.eyes_closed(b, valid)
+    open_eyes = {side: valid & ~closed[side] for side in closed}
+    out["mesh"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mesh478), pupils, open_eyes)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
         mp = on_frames(mp, mp_frames, frames)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
+        out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
     return out, arrays
+
+
+def grey_frames(path: Path, frames: np.ndarray):
+    """(row, grey image) for each decodable frame of the clip whose source index is in ``frames`` (row: its place
+    there), read as the product and the oracle read the clip."""
+    import cv2
+    from core.footage import open_footage
+    row = {int(f): k for k, f in enumerate(frames)}
+    with open_footage(str(path)) as footage:
+        for frame in footage:
+            if frame.index in row:
+                img = frame.image
+                yield row[frame.index], cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
 
 
 def cache_file(cache: Path, path: Path, model: str, kind: str) -> Path:
@@ -335,7 +356,7 @@ def finite(x):
 def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
     head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
-            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed (frames)")
+            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed (frames)", "gaze R/L")
     rows = [head]
 
     def f(x, d=2):
@@ -350,7 +371,8 @@ def table(results: dict) -> str:
                          f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
                          f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
                          f(m["landmark_error_iod"]["median"], 3), f(m["jitter_iod"], 4),
-                         f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})"))
+                         f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
+                         f"{f(m['gaze']['right']['r'])}/{f(m['gaze']['left']['r'])}" if "gaze" in m else "-"))
     w = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
 

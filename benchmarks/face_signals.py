@@ -19,6 +19,12 @@ from the right to the left eye centre, so an in-plane head tilt changes none of 
   brow_right      brow middle above the eye centre, along "up"; subject's right brow (and brow_left)
 Eye aspect ratio (``eye_aspect_ratio``): eye opening / eye width (corner to corner), per eye; with one lid point per
 lid it equals dlib's usual 6-point EAR up to the lid-midpoint averaging (and the sign).
+
+Gaze (``gaze_mp478``, ``gaze_dlib``): where an eye looks sideways, as its iris centre's position along the line from
+the eye's outer to its inner corner, in eye widths (0 at the outer corner, 1 at the inner). The mesh and MediaPipe
+give iris centres (MediaPipe 468 / 473); dlib has none, so the oracle's is ``pupil_centre``: the centroid of the
+darkest quarter of the pixels inside dlib's eye contour, a classic that shares nothing with either model (read only
+where dlib sees the eye open).
 """
 from __future__ import annotations
 
@@ -72,6 +78,11 @@ MAX_LAG = 5                 # frames searched for the best-aligning time shift
 # eye the sign of that 0 depends on the head's pitch (the lid points sit at different depths), so negative_frames
 # counts shut eyes too; 0.02 IOD is about 1.3 mm of real crossing.
 CROSSED_IOD = 0.02
+
+
+GAZE_MP = {"right": (468, 33, 133), "left": (473, 263, 362)}              # iris centre, outer corner, inner corner
+GAZE_DLIB = {"right": (tuple(range(36, 42)), 36, 39), "left": (tuple(range(42, 48)), 45, 42)}   # contour, corners
+PUPIL_DARK = 0.25
 
 
 def named(points: np.ndarray, family: str) -> np.ndarray:
@@ -148,6 +159,57 @@ def eyes_closed(n: np.ndarray, valid: np.ndarray, fraction: float = CLOSED_FRACT
         ok = valid & np.isfinite(ear)
         thr = fraction * np.quantile(ear[ok], OPEN_QUANTILE) if ok.any() else np.nan
         out[side] = ok & (ear < thr)
+    return out
+
+
+def along_eye(p: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """(...,) position of points ``p`` (..., 2) along outer -> inner corner, in eye widths (0 outer, 1 inner)."""
+    axis = inner - outer
+    return ((p - outer) * axis).sum(-1) / (axis * axis).sum(-1)
+
+
+def gaze_mp478(points: np.ndarray) -> dict[str, np.ndarray]:
+    """Gaze per eye {"right": (T,), "left": (T,)} from MediaPipe-indexed points (T, 478, 2) (the mesh's or
+    MediaPipe's own)."""
+    p = np.asarray(points, np.float64)[..., :2]
+    return {side: along_eye(p[:, c], p[:, o], p[:, i]) for side, (c, o, i) in GAZE_MP.items()}
+
+
+def pupil_centre(gray: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """(2,) pixel centroid of the darkest ``PUPIL_DARK`` of the pixels of ``gray`` (H, W) inside the polygon
+    ``contour`` (K, 2); NaN when the polygon covers under 10 pixels."""
+    import cv2
+    mask = np.zeros(gray.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(contour).astype(np.int32)], 1)
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 10:
+        return np.full(2, np.nan)
+    v = gray[ys, xs].astype(np.float64)
+    dark = v <= np.quantile(v, PUPIL_DARK)
+    return np.array([xs[dark].mean(), ys[dark].mean()])
+
+
+def gaze_dlib(gray_frames, points: np.ndarray, found: np.ndarray) -> dict[str, np.ndarray]:
+    """The oracle's gaze per eye {"right": (T,), "left": (T,)}: ``pupil_centre`` in each dlib eye contour, from
+    ``gray_frames`` (an iterable of (row of ``points`` (T, 68, 2), (H, W) grey image)); NaN where a row has no
+    frame or ``found`` is False."""
+    out = {side: np.full(len(points), np.nan) for side in GAZE_DLIB}
+    for t, gray in gray_frames:
+        if not 0 <= t < len(points) or not found[t]:
+            continue
+        for side, (contour, o, i) in GAZE_DLIB.items():
+            c = pupil_centre(gray, points[t, list(contour)])
+            out[side][t] = along_eye(c, points[t, o], points[t, i])
+    return out
+
+
+def compare_gaze(a: dict, b: dict, open_eyes: dict) -> dict:
+    """Per eye, ``a``'s gaze against the oracle's ``b`` on the frames ``open_eyes`` (per eye (T,) bool): r, gain,
+    frames."""
+    out = {}
+    for side in ("right", "left"):
+        ok = np.asarray(open_eyes[side], bool) & np.isfinite(a[side]) & np.isfinite(b[side])
+        out[side] = dict(r=correlation(a[side], b[side], ok), gain=gain(a[side], b[side], ok), frames=int(ok.sum()))
     return out
 
 

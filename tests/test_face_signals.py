@@ -216,3 +216,28 @@ def test_jitter_of_smooth_motion_is_zero():
     pts = np.zeros((T, len(fs.NAMES), 2)) + np.array([NEUTRAL[n] for n in fs.NAMES], float)
     pts += np.arange(T)[:, None, None] * [2.0, 1.0]               # constant velocity
     assert fs.jitter(pts, np.ones(T, bool)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pupil_oracle_finds_a_dark_pupil_and_reads_the_gaze_between_the_corners():
+    """A grey eye (lids as a 6-point dlib contour) with a dark disc: the pupil centre comes back within a pixel, and
+    its place between the corners reads as the gaze (0 outer, 1 inner; subject's right eye: outer corner on the
+    image's left)."""
+    img = np.full((80, 160), 200, np.uint8)
+    contour = np.array([(20, 40), (50, 28), (90, 28), (120, 40), (90, 52), (50, 52)], np.float64)
+    yy, xx = np.mgrid[:80, :160]
+    for cx in (50.0, 70.0, 90.0):
+        eye = img.copy()
+        r = np.hypot(xx - cx, yy - 40)
+        eye[r <= 13] = (60 + 5 * r[r <= 13]).astype(np.uint8)      # an iris darker towards its pupil, a third of the eye
+        c = fs.pupil_centre(eye, contour)
+        assert np.allclose(c, (cx, 40), atol=1.0), (cx, c)
+        assert fs.along_eye(c, contour[0], contour[3]) == pytest.approx((cx - 20) / 100, abs=0.01)
+    points = np.zeros((3, 68, 2))
+    points[:, 36:42] = contour
+    points[:, 42:48] = contour + (200, 0)                     # off the image: no pixels, NaN
+    frames = [(t, img) for t in range(3)]
+    g = fs.gaze_dlib(frames, points, np.array([True, False, True]))
+    assert np.isfinite(g["right"][[0, 2]]).all() and np.isnan(g["right"][1]) and np.isnan(g["left"]).all()
+    mp = np.zeros((2, 478, 2))
+    mp[:, 33], mp[:, 133], mp[:, 468] = (0, 0), (10, 0), [(2.5, 1.0), (7.5, -1.0)]
+    assert np.allclose(fs.gaze_mp478(mp)["right"], [0.25, 0.75])
