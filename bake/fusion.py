@@ -16,7 +16,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
 cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
 each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would.
-The irises are not used yet (eyeLook* comes from the scores, where they read it).
+The iris centres place the eyeballs (eyeLook*, with the scores where they read it) while the eye is open
+(``IRIS_EYES``): under a shut lid MediaPipe still gives an iris, its guess.
 """
 from __future__ import annotations
 
@@ -33,11 +34,20 @@ from core.head_model import ARKIT_NAMES, HeadModel
 from .numerics import nearest
 from .solve import ArkitPrior, GapConstraint, LandmarkTerm, real_face_trust
 
-GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
-GROUPS = {"lips": lt.LIPS, "eyes": lt.RIGHT_EYE + lt.LEFT_EYE, "brows": lt.RIGHT_BROW + lt.LEFT_BROW,
-          "nose": lt.NOSE, "oval": lt.FACE_OVAL}
+GROUP_WEIGHT = {"lips": 1.0, "eyes": 1.0, "irises": 10.0, "brows": 0.7, "nose": 0.7, "oval": 0.15}
+GROUPS = {"lips": lt.LIPS, "eyes": lt.RIGHT_EYE + lt.LEFT_EYE, "irises": lt.IRIS_CENTRES,
+          "brows": lt.RIGHT_BROW + lt.LEFT_BROW, "nose": lt.NOSE, "oval": lt.FACE_OVAL}
 SOLVE_LANDMARKS = np.array(sorted({i for g in GROUPS.values() for i in g}))
 _WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx) for i in SOLVE_LANDMARKS])
+_COLUMN = {int(i): k for k, i in enumerate(SOLVE_LANDMARKS)}
+_SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the irises weigh on top of LANDMARK_SHARE
+# The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
+# eye widths (MediaPipe's own lid and corner points; on the real clips open eyes read 0.2-0.4, shut ones under
+# 0.1) and fully from IRIS_SHUT + IRIS_OPEN_RAMP up.
+IRIS_EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
+             (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
+IRIS_SHUT = 0.10
+IRIS_OPEN_RAMP = 0.08
 
 # The landmarks whose steady offset from the fitted head reshapes its neutral (bake.shape_correction): those that mark
 # skin (lips, lids, nose) and the chin's stretch of the face oval (its bottom five points; the mesh's chin sat 0.11-0.13
@@ -106,7 +116,13 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     ok = np.isfinite(uv).all(-1) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     dense = np.asarray(dense_weight, np.float64)
     scale = np.where(dense > 0, dense, np.median(dense[dense > 0]) if (dense > 0).any() else 1.0)
-    weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _WEIGHT.sum())[:, None], 0.0)
+    weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _SHARED)[:, None], 0.0)
+    marks = np.asarray(landmarks, np.float64)[..., :2]
+    for centre, (upper, lower), (outer, inner) in IRIS_EYES:      # an iris under a shut lid is the model's guess
+        with np.errstate(invalid="ignore"):
+            aspect = np.linalg.norm(marks[:, upper] - marks[:, lower], axis=-1) \
+                / np.linalg.norm(marks[:, outer] - marks[:, inner], axis=-1)
+        weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
 

@@ -36,6 +36,7 @@ LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385
 RIGHT_BROW = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
 LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 IRISES = tuple(range(468, 478))          # 468-472 subject's right iris (centre first), 473-477 left
+IRIS_CENTRES = (468, 473)
 NOSE = (1, 2, 4, 5, 6, 19, 94, 168, 195, 197, 98, 327, 97, 326, 64, 294)
 
 # Semantic points used by tests and benchmarks.

@@ -188,3 +188,23 @@ def test_fixed_identity_solve_splits_its_frames_over_threads_with_the_same_resul
     np.testing.assert_allclose(two.translation, one.translation, atol=1e-3)
     np.testing.assert_array_equal(two.identity, one.identity)
     assert _errors(two, seq) < 0.05
+
+
+def test_iris_centres_count_while_the_eye_is_open_and_read_the_gaze(head, template):
+    """The iris centres' weight follows MediaPipe's lid gap (nothing on a shut eye, where the landmark model guesses
+    the iris); on a scene with known weights they bring the eyeLook* weights closer to the truth than the same fused
+    solve without them (eyeLook* MAE 0.0084 -> 0.0057 when written)."""
+    seq, Y, C, uv = _scene(head, template, T=30, seed=5)
+    T = len(Y)
+    Cf = C * fusion.dense_weight_map(head, template)
+    lm = fusion.landmark_term(uv, np.ones(T), Cf.sum(1), seq.K, head, template)
+    iris = [list(fusion.SOLVE_LANDMARKS).index(i) for i in lt.IRIS_CENTRES]
+    shut = uv.copy()
+    shut[:, lt.RIGHT_UPPER_LID] = shut[:, lt.RIGHT_LOWER_LID]
+    w_shut = fusion.landmark_term(shut, np.ones(T), Cf.sum(1), seq.K, head, template).weight
+    assert (lm.weight[:, iris] > 0).all() and (w_shut[:, iris[0]] == 0).all() and (w_shut[:, iris[1]] > 0).all()
+    blind = type(lm)(lm.uv, lm.weight.copy(), lm.K, lm.mu, lm.B, lm.A)
+    blind.weight[:, iris] = 0.0
+    look = [n for n in ARKIT_NAMES if n.startswith("eyeLook")]
+    with_iris, without = (_errors(solve(Y, Cf, head, landmarks=t), seq, look) for t in (lm, blind))
+    assert with_iris < 0.9 * without, (without, with_iris)
