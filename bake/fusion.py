@@ -7,7 +7,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     little about distance and head size.
   * the blendshape model's 52 scores: a per-shape prior, calibrated against our shapes and trusted by how well each
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
-    which the model lacks, nor for the shapes it does not read on our heads.
+    which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
+    own closure where that says more (``lid_closure``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
@@ -48,6 +49,13 @@ IRIS_EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.
              (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
 IRIS_SHUT = 0.10
 IRIS_OPEN_RAMP = 0.08
+# MediaPipe's blink scores stay near 0.5-0.6 on real shut eyes (the expressions clip: median 0.53 / 0.62 over the
+# frames dlib sees shut), so the prior alone held eyeBlink about there. Its lid points say more: each eye's closure
+# is 1 - its lid gap over the clip's open value (the OPEN_QUANTILE quantile over the clip), less CLOSURE_SLACK and
+# rescaled, so a downward look, which lowers the upper lid to 0.5-0.7 of its open gap, raises nothing much
+# (``lid_closure``; the blink targets become the larger of score and closure; docs/MEASUREMENTS.md).
+OPEN_QUANTILE = 0.9
+CLOSURE_SLACK = 0.4
 
 # The landmarks whose steady offset from the fitted head reshapes its neutral (bake.shape_correction): those that mark
 # skin (lips, lids, nose) and the chin's stretch of the face oval (its bottom five points; the mesh's chin sat 0.11-0.13
@@ -164,10 +172,41 @@ def calibration() -> np.ndarray:
     return r
 
 
-def arkit_prior(scores: np.ndarray, presence: np.ndarray) -> ArkitPrior:
-    """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights."""
+def eye_aspects(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 2) MediaPipe's own lid gap over eye width per frame, (subject's right, left) eye; NaN where no landmarks."""
+    marks = np.asarray(landmarks, np.float64)[..., :2]
+    out = []
+    for _, (upper, lower), (outer, inner) in IRIS_EYES:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.linalg.norm(marks[:, upper] - marks[:, lower], axis=-1)
+                       / np.linalg.norm(marks[:, outer] - marks[:, inner], axis=-1))
+    return np.stack(out, 1)
+
+
+def lid_closure(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+    """(T, 2) how far each eye is shut by MediaPipe's lid points (T, 478, >=2): 1 - aspect / ``open_aspect`` (2,)
+    (``open_aspects``), past ``CLOSURE_SLACK`` and rescaled to [0, 1]; 0 where a frame has no landmarks."""
+    shut = 1.0 - eye_aspects(landmarks) / open_aspect
+    return np.clip(np.nan_to_num((shut - CLOSURE_SLACK) / (1.0 - CLOSURE_SLACK), nan=0.0), 0.0, 1.0)
+
+
+def open_aspects(landmarks: np.ndarray) -> np.ndarray:
+    """(2,) each eye's open aspect over a clip's landmarks (T, 478, >=2): its OPEN_QUANTILE quantile."""
+    a = eye_aspects(landmarks)
+    return np.array([np.nanquantile(a[:, e], OPEN_QUANTILE) if np.isfinite(a[:, e]).any() else np.nan
+                     for e in range(2)])
+
+
+def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | None = None) -> ArkitPrior:
+    """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights;
+    ``closure`` (T, 2) (``lid_closure``) raises the eyeBlink targets to it where the lids say more."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
+    if closure is not None:
+        scores = scores.copy()
+        for e, name in enumerate(("eyeBlinkRight", "eyeBlinkLeft")):
+            k = ARKIT_NAMES.index(name)
+            scores[:, k] = np.fmax(scores[:, k], closure[:, e])
     strength = np.where(r >= PRIOR_MIN_R, PRIOR_MAX * r ** 2, 0.0)
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     return ArkitPrior(np.clip(np.nan_to_num(scores), 0.0, 1.0), np.where(ok, strength, 0.0))

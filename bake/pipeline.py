@@ -105,9 +105,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             marks, presence, _ = face_arrays(idx)
             return fz.landmark_term(marks, presence, dense_sums, K, fitted)
 
+        open_eyes = fz.open_aspects(face_arrays(np.arange(len(faces)))[0])
+
         def prior(idx):
-            _, presence, scores = face_arrays(idx)
-            return fz.arkit_prior(scores, presence)
+            marks, presence, scores = face_arrays(idx)
+            return fz.arkit_prior(scores, presence, fz.lid_closure(marks, open_eyes))
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,

@@ -208,3 +208,25 @@ def test_iris_centres_count_while_the_eye_is_open_and_read_the_gaze(head, templa
     look = [n for n in ARKIT_NAMES if n.startswith("eyeLook")]
     with_iris, without = (_errors(solve(Y, Cf, head, landmarks=t), seq, look) for t in (lm, blind))
     assert with_iris < 0.9 * without, (without, with_iris)
+
+
+def test_shut_lids_raise_the_blink_targets_and_open_ones_leave_them(head, template):
+    """MediaPipe's blink scores stay near 0.5-0.6 on real shut eyes (the expressions clip), so the lids' own closure
+    (MediaPipe's lid gap against the clip's open value, past a slack for a downward look) raises the eyeBlink
+    targets; an open eye and every other shape keep the scores."""
+    p = template.points(head.vertices.astype(np.float64), head)
+    open_marks = (p[:, :2] * np.array([1.0, -1.0]))[None].repeat(3, 0)          # a frontal face in the image plane
+    marks = open_marks.copy()
+    for upper, lower in ((lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID)):
+        for t, shut in ((1, 1.0), (2, 0.3)):                   # frame 1 both eyes shut, frame 2 a third of the way
+            mid = (marks[t, upper] + marks[t, lower]) / 2
+            marks[t, upper] += shut * (mid - marks[t, upper])
+            marks[t, lower] += shut * (mid - marks[t, lower])
+    closure = fusion.lid_closure(marks, fusion.open_aspects(open_marks))
+    assert np.allclose(closure[0], 0.0) and np.allclose(closure[1], 1.0) and np.allclose(closure[2], 0.0)
+    scores = np.full((3, 52), 0.2)
+    target = fusion.arkit_prior(scores, np.ones(3), closure).target
+    blink = [ARKIT_NAMES.index("eyeBlinkRight"), ARKIT_NAMES.index("eyeBlinkLeft")]
+    assert np.allclose(target[1, blink], 1.0) and np.allclose(target[[0, 2]][:, blink], 0.2)
+    others = np.setdiff1d(np.arange(52), blink)
+    assert np.allclose(target[:, others], 0.2)
