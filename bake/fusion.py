@@ -18,7 +18,7 @@ Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT
 cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
 each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would.
 The iris centres place the eyeballs (eyeLook*, with the scores where they read it) while the eye is open
-(``IRIS_EYES``): under a shut lid MediaPipe still gives an iris, its guess.
+(``IRIS_SHUT``): under a shut lid MediaPipe still gives an iris, its guess.
 """
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ SOLVE_LANDMARKS = np.array(sorted({i for g in GROUPS.values() for i in g}))
 _WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx) for i in SOLVE_LANDMARKS])
 _COLUMN = {int(i): k for k, i in enumerate(SOLVE_LANDMARKS)}
 _SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the irises weigh on top of LANDMARK_SHARE
+# Per eye (subject's right, left): iris centre, (upper, lower) lid midpoint, (outer, inner) corner.
+EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
+        (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
-# eye widths (MediaPipe's own lid and corner points; on the real clips open eyes read 0.2-0.4, shut ones under
-# 0.1) and fully from IRIS_SHUT + IRIS_OPEN_RAMP up.
-IRIS_EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
-             (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
+# eye widths (``eye_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and fully from
+# IRIS_SHUT + IRIS_OPEN_RAMP up.
 IRIS_SHUT = 0.10
 IRIS_OPEN_RAMP = 0.08
 # MediaPipe's blink scores stay near 0.5-0.6 on real shut eyes (the expressions clip: median 0.53 / 0.62 over the
@@ -125,12 +126,9 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     dense = np.asarray(dense_weight, np.float64)
     scale = np.where(dense > 0, dense, np.median(dense[dense > 0]) if (dense > 0).any() else 1.0)
     weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _SHARED)[:, None], 0.0)
-    marks = np.asarray(landmarks, np.float64)[..., :2]
-    for centre, (upper, lower), (outer, inner) in IRIS_EYES:      # an iris under a shut lid is the model's guess
-        with np.errstate(invalid="ignore"):
-            aspect = np.linalg.norm(marks[:, upper] - marks[:, lower], axis=-1) \
-                / np.linalg.norm(marks[:, outer] - marks[:, inner], axis=-1)
-        weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
+    aspect = eye_aspects(landmarks)                              # an iris under a shut lid is the model's guess
+    for e, (centre, _, _) in enumerate(EYES):
+        weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
 
@@ -176,7 +174,7 @@ def eye_aspects(landmarks: np.ndarray) -> np.ndarray:
     """(T, 2) MediaPipe's own lid gap over eye width per frame, (subject's right, left) eye; NaN where no landmarks."""
     marks = np.asarray(landmarks, np.float64)[..., :2]
     out = []
-    for _, (upper, lower), (outer, inner) in IRIS_EYES:
+    for _, (upper, lower), (outer, inner) in EYES:
         with np.errstate(invalid="ignore", divide="ignore"):
             out.append(np.linalg.norm(marks[:, upper] - marks[:, lower], axis=-1)
                        / np.linalg.norm(marks[:, outer] - marks[:, inner], axis=-1))

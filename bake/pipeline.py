@@ -78,8 +78,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
-    carries the subject's shape that the landmarks read beyond the identity basis (``bake.shape_correction``). ``observations``: a
-    list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames (see that module).
+    carries the subject's shape that the landmarks read beyond the identity basis (``bake.shape_correction``).
+    ``observations``: a list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames
+    (see that module).
     ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
     ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size)."""
     head = head or head_model.load()
