@@ -22,7 +22,7 @@ import numpy as np
 
 from core.head_model import HeadModel
 
-from .solve import LandmarkTerm, SolveResult, real_face_trust
+from .solve import LandmarkTerm, SolveResult, image_error_rows, real_face_trust
 
 RADIUS_MM = 12.0       # reach of one landmark's offset over the surface (8 mm: same landmark error, 16 mm: +0.001)
 RIDGE = 0.1            # the radial-basis fit's ridge, against one landmark's own kernel value (1)
@@ -47,10 +47,7 @@ def landmark_offsets(result: SolveResult, term: LandmarkTerm) -> tuple[np.ndarra
     M = term.mu + np.tensordot(result.identity, term.B, 1) \
         + (result.weights[vi] @ term.A.reshape(len(term.A), -1)).reshape(len(vi), L, 3)
     X = np.einsum("tij,tlj->tli", R, M) + result.translation[vi][:, None, :]
-    fx, fy, cx, cy = term.K[0, 0], term.K[1, 1], term.K[0, 2], term.K[1, 2]
-    Pm = np.zeros((len(vi), L, 2, 3))                    # as bake.solve's landmark term: r = Pm X, mm at the landmark
-    Pm[..., 0, 0] = Pm[..., 1, 1] = 1.0
-    Pm[..., 0, 2], Pm[..., 1, 2] = (cx - uv[..., 0]) / fx, (cy - uv[..., 1]) / fy
+    Pm = image_error_rows(uv, term.K)                    # as bake.solve's landmark term: mm at the landmark
     r = np.einsum("tlij,tlj->tli", Pm, X)
     Q = np.einsum("tlij,tjk->tlik", Pm, R[:, :, :2])     # d r / d (offset along the head's x and y)
     support = c0.sum(0)

@@ -323,6 +323,16 @@ class _LandmarkBlocks:
     gi: np.ndarray
 
 
+def image_error_rows(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(..., 2, 3) rows P with P X = (project(X) - uv) * z / f for camera points X seen at pixels ``uv`` (..., 2):
+    the image error in mm at the point's depth, exactly linear in X."""
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    P = np.zeros(uv.shape[:-1] + (2, 3))
+    P[..., 0, 0] = P[..., 1, 1] = 1.0
+    P[..., 0, 2], P[..., 1, 2] = (cx - uv[..., 0]) / fx, (cy - uv[..., 1]) / fy
+    return P
+
+
 def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=False):
     """The landmark term linearised at the current state, in mm at each landmark's depth:
     r = (project(X) - uv) * z / f for X = R (M + s), M = mu + B id + A w (exactly linear in X).
@@ -334,10 +344,7 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     M = lm.mu + np.tensordot(idv, lm.B, 1) + (w @ lm.A.reshape(52, -1)).reshape(T, L, 3)
     P = M + s[:, None, :]
     X = np.einsum("tij,tlj->tli", Rt, P)
-    fx, fy, cx, cy = lm.K[0, 0], lm.K[1, 1], lm.K[0, 2], lm.K[1, 2]
-    Pm = np.zeros((T, L, 2, 3))                                # r = Pm X: the image error times z / f, linear in X
-    Pm[..., 0, 0] = Pm[..., 1, 1] = 1.0
-    Pm[..., 0, 2], Pm[..., 1, 2] = (cx - lm.uv[..., 0]) / fx, (cy - lm.uv[..., 1]) / fy
+    Pm = image_error_rows(lm.uv, lm.K)
     r = np.einsum("tlij,tlj->tli", Pm, X)                                          # (T, L, 2) mm
     r = np.where(lm.weight[..., None] > 0, r, 0.0)
     c = lm.weight
