@@ -35,7 +35,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     +-5 frames that correlates best and its r.
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
-    and the number of closed runs ("events") on each side.
+    and the number of closed runs ("events") on each side; blink_weight_when_shut: the median baked eyeBlink over
+    the frames dlib sees shut (1 = shut as ARKit means it).
   - landmark error: median over frames of the mean distance over the shared points between mesh and dlib.
   - jitter: median |second difference| over the shared points and consecutive frame triples, for the mesh and for
     dlib itself (the oracle's own noise floor, same definition).
@@ -167,6 +168,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
                   blink=blink)
     pupils = fs.gaze_dlib(grey_frames(path, frames), oracle.points, valid)
     closed = fs.eyes_closed(b, valid)
+    out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
+                                             if closed[side].any() else None for side in closed}
     open_eyes = {side: valid & ~closed[side] for side in closed}
     out["mesh"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mesh478), pupils, open_eyes)
     if mediapipe:
