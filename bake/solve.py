@@ -315,12 +315,13 @@ def _initial_pose(Yv, Cv, mu, lm: LandmarkTerm | None):
 @dataclass(frozen=True, eq=False)
 class _LandmarkBlocks:
     """The landmark term's share of one Gauss-Newton step: H (T, 59, 59) and g (T, 59) over a frame's [om, s, dz, w],
-    Hxi (T, 59, n) coupling to the identity, Hii (n, n) and gi (n,) of the identity."""
+    Hxi (T, 59, n) coupling to the identity, Hii (n, n) and gi (n,) of the identity (None when the identity is
+    fixed)."""
     H: np.ndarray
     g: np.ndarray
-    Hxi: np.ndarray
-    Hii: np.ndarray
-    gi: np.ndarray
+    Hxi: np.ndarray | None
+    Hii: np.ndarray | None
+    gi: np.ndarray | None
 
 
 def image_error_rows(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -333,11 +334,12 @@ def image_error_rows(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
     return P
 
 
-def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=False):
+def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=False, fit_identity=True):
     """The landmark term linearised at the current state, in mm at each landmark's depth:
     r = (project(X) - uv) * z / f for X = R (M + s), M = mu + B id + A w (exactly linear in X).
-    Returns its normal-equation blocks (``_LandmarkBlocks``); with ``weights_only``, (Jw (T, 2L, 52), r (T, 2L),
-    c (T, 2L)) for the final polish of the weights. float32 products (BLAS), float64 sums."""
+    Returns its normal-equation blocks (``_LandmarkBlocks``; without ``fit_identity`` not the identity's); with
+    ``weights_only``, (Jw (T, 2L, 52), r (T, 2L), c (T, 2L)) for the final polish of the weights. float32 products
+    (BLAS), float64 sums."""
     f32 = np.float32
     T, L = lm.weight.shape
     n = lm.B.shape[0]
@@ -357,15 +359,19 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     r2, c2 = r.reshape(T, 2 * L), np.repeat(c, 2, axis=1)
     if weights_only:
         return Jw, r2, c2
-    Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
-    J = np.empty((T, 2 * L, 59 + n + 1), f32)                   # [om, s, dz, w | id | r]: one product for H, Hxi, g
+    k = n if fit_identity else 0
+    J = np.empty((T, 2 * L, 59 + k + 1), f32)                   # [om, s, dz, w | id | r]: one product for H, Hxi, g
     J[..., :3] = np.cross(P[:, :, None, :].astype(f32), Q).reshape(T, 2 * L, 3)   # -Q [P]x
     J[..., 3:6] = Q.reshape(T, 2 * L, 3)
     J[..., 6] = 0.0
     J[..., 7:59] = Jw
-    J[..., 59:59 + n] = Ji
     J[..., -1] = r2
     Jc = J[..., :59] * c2[..., None].astype(f32)
+    if not fit_identity:
+        HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)  # (T, 59, 59 + 1)
+        return _LandmarkBlocks(H=HJ[..., :59], g=HJ[..., -1], Hxi=None, Hii=None, gi=None)
+    Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
+    J[..., 59:59 + n] = Ji
     Jic = Ji * c2[..., None].astype(f32)
     rc = r2.astype(f32)
     HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)      # (T, 59, 59 + n + 1)
@@ -387,6 +393,7 @@ class _ModelBlocks:
     Af: np.ndarray       # (52, Vo * 3)
     Bm: np.ndarray       # (Vo * 3, n)
     ABp: np.ndarray      # (Vo, 3 * (52 + n)): [v, a * 3 + k]
+    Ap: np.ndarray       # (Vo, 3 * 52): ABp's ARKit columns, for steps with the identity fixed
     P_AA: np.ndarray     # (Vo, 1378): A_av . A_bv for a <= b
     P_AB: np.ndarray     # (Vo, 52 * n)
     P_BB: np.ndarray     # (Vo, n * n)
@@ -412,7 +419,7 @@ def _model_blocks(head: HeadModel, obs: np.ndarray) -> _ModelBlocks:
     Bp = B.transpose(1, 0, 2).reshape(Vo, n * 3)
     return _ModelBlocks(
         mu=head.vertices[obs].astype(f32), A=A, B=B, Af=A.reshape(52, -1), Bm=B.transpose(1, 2, 0).reshape(Vo * 3, n),
-        ABp=np.ascontiguousarray(np.concatenate([Ap, Bp], 1)),
+        ABp=np.ascontiguousarray(np.concatenate([Ap, Bp], 1)), Ap=np.ascontiguousarray(Ap),
         P_AA=np.ascontiguousarray(np.einsum("avk,bvk->vab", A, A)[:, _UPPER[0], _UPPER[1]]),
         P_AB=np.einsum("avk,bvk->vab", A, B).reshape(Vo, -1), P_BB=np.einsum("avk,bvk->vab", B, B).reshape(Vo, -1))
 
@@ -452,13 +459,16 @@ def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robus
     Residual in the head frame (isotropic weights, so rotating it changes nothing):
         e_tv = R_t^T (Y_tv + dz_t ray_tv) - s_t - (mu_v + B_v id + A_v w_t),   camera translation = R_t s_t.
     With R_t <- R_t exp([om]x) the Jacobian is [X]x (om), -I (s), R^T ray (dz), -A (w), -B (id), X = R^T (Y + dz ray).
+    Without ``prior`` the identity is fixed (``init``'s): its blocks are not built, and nothing couples the frames.
     """
     f32 = np.float32
     T, Vo = Cv.shape
     n = head.identity_basis.shape[0]
     std = head.identity_std.astype(np.float64)
     mb = mb or _model_blocks(head, obs)
-    mu, A, B, Af, Bm, ABp, P_AB, P_BB = mb.mu, mb.A, mb.B, mb.Af, mb.Bm, mb.ABp, mb.P_AB, mb.P_BB
+    mu, A, B, Af, Bm, P_AB, P_BB = mb.mu, mb.A, mb.B, mb.Af, mb.Bm, mb.P_AB, mb.P_BB
+    fit_id = prior is not None
+    ABp, k = (mb.ABp, n) if fit_id else (mb.Ap, 0)                          # the identity's columns when it moves
     nf = 7 + 52
     has_ray = Rv is not None
     Rt, tt, dz, w = (np.array(x, np.float64) for x in init[:4])           # _initial_pose, or the previous solve's
@@ -492,10 +502,8 @@ def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robus
         # solve oscillate and diverge when the identity sat at its bound (a correlated 3 mm error over the face:
         # residual 2.3 mm after 3 steps, 20 mm after 20); recomputing costs ~13 % of the solve's time
         Gw = mb.gram_w(c)
-        Hwi = (c @ P_AB).reshape(T, 52, n).astype(np.float64)
-        Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + (prior if prior is not None else 0)
         if lm is not None:
-            lb = _landmark_system(lm, Rt, s, w, idv, lm_rho, it >= 1)
+            lb = _landmark_system(lm, Rt, s, w, idv, lm_rho, it >= 1, fit_identity=fit_id)
         if scale is None:
             scale = np.einsum("tii->ti", Gw + (lb.H[:, 7:, 7:] if lm is not None else 0)).mean(1, keepdims=True) + 1e-9
         XX, XR_, Xe = mom[:, :3, :3], mom[:, 3:6, :3], mom[:, 6:9, :3]
@@ -509,14 +517,13 @@ def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robus
         H[:, 3:6, 3:6] = sc[:, None, None] * np.eye(3)
         H[:, 3:6, 6] = H[:, 6, 3:6] = -Sr
         H[:, 6, 6] = np.trace(mom[:, 3:6, 3:6], axis1=1, axis2=2) + 1e-6 * sc + (sc <= 0)   # no dense: dz stays
-        S = (Fc[:, [0, 1, 2, 3, 4, 5, 9]].reshape(T * 7, Vo) @ ABp).reshape(T, 7, 52 + n, 3).astype(np.float64)
+        S = (Fc[:, [0, 1, 2, 3, 4, 5, 9]].reshape(T * 7, Vo) @ ABp).reshape(T, 7, 52 + k, 3).astype(np.float64)
         Hfx = np.concatenate([np.einsum("ijk,tjak->tia", _EPS, S[:, :3]), S[:, 6].transpose(0, 2, 1),
-                              -np.einsum("tkak->ta", S[:, 3:6])[:, None]], 1)   # (T, 7, 52 + n)
+                              -np.einsum("tkak->ta", S[:, 3:6])[:, None]], 1)   # (T, 7, 52 + k)
         H[:, :7, 7:] = Hfx[..., :52]
         H[:, 7:, :7] = Hfx[..., :52].transpose(0, 2, 1)
         H[:, 7:, 7:] = Gw
         H[:, np.arange(7, nf), np.arange(7, nf)] += l2 * scale
-        Hxi = np.concatenate([Hfx[..., 52:], Hwi], 1)                      # (T, nf, n)
         ce = (c[..., None] * e).reshape(T, -1)
         g = np.zeros((T, nf))
         g[:, :3] = np.einsum("ijk,tjk->ti", _EPS, Xe)                      # sum c e x X
@@ -526,7 +533,6 @@ def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robus
         if lm is not None:
             H += lb.H
             g += lb.g
-            Hxi += lb.Hxi
         if ap is not None:
             ps = ap.strength * scale
             H[:, np.arange(7, nf), np.arange(7, nf)] += ps
@@ -544,12 +550,16 @@ def _gauss_newton_frames(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robus
             H[ta, :, ia] = 0
             H[ta, ia, ia] = 1
             g[ta, ia] = 0
-            Hxi[ta, ia, :] = 0
-        if prior is not None:
+        if fit_id:
+            Hxi = np.concatenate([Hfx[..., 52:], (c @ P_AB).reshape(T, 52, n).astype(np.float64)], 1)  # (T, nf, n)
+            Hii = (c.sum(0) @ P_BB).reshape(n, n).astype(np.float64) + prior
             gi = -(ce.sum(0, dtype=np.float64) @ Bm) + prior @ idv
             if lm is not None:
+                Hxi += lb.Hxi
                 gi = gi + lb.gi
                 Hii = Hii + lb.Hii
+            if act.any():
+                Hxi[ta, ia, :] = 0
             sol = np.linalg.solve(H, np.concatenate([Hxi, g[..., None]], 2))
             Hinv_Hxi, Hinv_g = sol[..., :n], sol[..., n]
             Sch = Hii - np.einsum("tfa,tfb->ab", Hxi, Hinv_Hxi)
