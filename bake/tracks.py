@@ -1,7 +1,8 @@
 """Assemble bake.types.SceneTracks from the solved and filtered curves.
 
-* ``basis`` = the clip's identity at neutral; ``key_deltas`` = the 52 ARKit deltas (the model's, identity-independent)
-  then the residual keys ("residual_00", ...; their weights are in [-1, 1], the ARKit ones in [0, 1]).
+* ``basis`` = the clip's identity at neutral; ``key_deltas`` = the 52 ARKit deltas (the model's, identity-independent,
+  but for the eyeBlink keys: rescaled so that 1 shuts the clip's own lids, ``shut_scales``) then the residual keys
+  ("residual_00", ...; their weights are in [-1, 1], the ARKit ones in [0, 1]).
 * ``frames`` are 1-based scene frames numbered like the source: source frame index i -> scene frame i + 1, so a Movie
   Clip background starting at scene frame 1 lines up with the head whatever the start and stride.
 * Head pose (``head_pose``; which Blender object carries the motion, head or camera, is ``blender_io``'s
@@ -14,10 +15,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.head_model import HEAD_TO_CV, N_ARKIT, HeadModel
+from core import landmark_template as lt
+from core.head_model import ARKIT_NAMES, HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
+from .fusion import EYES
 from .types import SceneTracks
+
+# ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
+# (training.build_head_model), but a clip's neutral (its identity and bake.shape_correction) opens them less (the
+# lid midpoints 5.6-6.9 mm apart on the three real clips against the mean head's 9.2), so the same delta shut those lids
+# at a weight of 0.61-0.75, and a shut eye baked as that: a character driven by the weights (retargeting, the CSV, an
+# engine's ARKit rig) kept its eyes a third open. Each eyeBlink key is rescaled on the clip's own neutral so that 1
+# brings its lid midpoints together, and its weights divided by the same factor: the mesh is the same at every frame,
+# except where the solve left the lids crossed, which now just meet. The factor stays within SHUT_SCALE_RANGE.
+BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # in bake.fusion.EYES' order
+SHUT_SCALE_RANGE = (0.5, 1.5)
+
+
+def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
+                template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(2,) per eye (``BLINK_KEYS``) the weight of the eyeBlink delta at which the lid midpoints of the neutral
+    ``basis`` (V, 3) meet, from the ARKit ``deltas`` (52, V, 3); 1 where the key does not close them."""
+    template = template or lt.load()
+    out = np.ones(len(BLINK_KEYS))
+    for e, (name, (_, (upper, lower), _)) in enumerate(zip(BLINK_KEYS, EYES)):
+        gap = [float(np.subtract(*p[[upper, lower], 1])) for p in
+               (template.points(np.asarray(v, np.float64), head) for v in (basis, basis + deltas[ARKIT_NAMES.index(name)]))]
+        if gap[0] > 0 and gap[0] > gap[1]:
+            out[e] = np.clip(gap[0] / (gap[0] - gap[1]), *SHUT_SCALE_RANGE)
+    return out
 
 
 
@@ -34,6 +61,11 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
         raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res}")
     basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
+    weights = np.array(weights, np.float32)
+    for name, f in zip(BLINK_KEYS, shut_scales(head, basis, deltas)):
+        k = ARKIT_NAMES.index(name)
+        deltas[k] *= np.float32(f)
+        weights[:, k] = np.clip(weights[:, k] / np.float32(f), 0.0, 1.0)
     names = tuple(head.arkit_names)
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)
@@ -44,7 +76,7 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
         R = np.repeat(HEAD_TO_CV[None], len(R), 0)
         t = np.repeat(np.median(t, 0)[None], len(t), 0)
     return SceneTracks(basis=basis, faces=head.faces.astype(np.int32), uv=head.uv.astype(np.float32), key_names=names,
-                       key_deltas=deltas, weights=np.asarray(weights, np.float32),
+                       key_deltas=deltas, weights=weights,
                        frames=np.asarray(frames, np.int64) + 1, fps=float(fps), head_rotation=R, head_translation=t,
                        K=np.asarray(K, np.float64), image_size=tuple(int(x) for x in image_size),
                        tracked=np.asarray(tracked, bool), footage_path=str(footage_path),

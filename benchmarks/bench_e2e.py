@@ -7,8 +7,8 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
-rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE and the
-expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next
+rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as
+the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next
 to its "neutral" baseline (predicting no expression), the baked head's size (``eye_distance_mm``, bake.head_size)
 next to the true identity's, and jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
 inter-ocular distance (the ground truth's own value is reported for reference: real motion is not zero).
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bake.correspond import default_vertex_mask  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
+from bake.tracks import BLINK_KEYS, shut_scales  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
@@ -50,6 +51,16 @@ def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePre
     one = np.ones_like(d, np.float32)
     return FramePrediction(depth=d.astype(np.float32), depth_conf=one, canon=head.to_norm(c).astype(np.float32),
                            canon_conf=one, mask=m.astype(np.float32))
+
+
+def true_weights(seq, head) -> np.ndarray:
+    """(T, 52) the sequence's ARKit weights as the bake exports them: eyeBlink 1 where the true head's lids meet
+    (bake.tracks.shut_scales on the true identity), the others as rendered."""
+    w = np.array(seq["arkit"], np.float64)
+    for name, f in zip(BLINK_KEYS, shut_scales(head, head.shape(identity=seq["identity"]), head.arkit_deltas)):
+        k = head_model.ARKIT_NAMES.index(name)
+        w[:, k] = np.clip(w[:, k] / f, 0.0, 1.0)
+    return w
 
 
 def metrics(tracks, seq, head, K):
@@ -76,14 +87,14 @@ def metrics(tracks, seq, head, K):
     reproj = np.linalg.norm(proj(pv[:, mask]) - proj(gt[:, mask]), axis=-1) / iod
     # expression: the skin displacement of the fitted ARKit weights vs the true ones (mm), where the true expression
     # moves the skin by more than 1 mm; "neutral" is the same for predicting no expression at all (the baseline)
-    A = head.arkit_deltas[:, mask].reshape(52, -1)
-    moved = (seq["arkit"][idx] @ A).reshape(len(idx), -1, 3)
-    fitted = (tracks.weights[:, :52] @ A).reshape(len(idx), -1, 3)
+    moved = (seq["arkit"][idx] @ head.arkit_deltas[:, mask].reshape(52, -1)).reshape(len(idx), -1, 3)
+    fitted = (tracks.weights[:, :52] @ tracks.key_deltas[:52, mask].reshape(52, -1)).reshape(len(idx), -1, 3)
     active = np.linalg.norm(moved, axis=-1) > 1.0
+    truth = true_weights(seq, head)[idx]
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
-                arkit_mae=float(np.abs(tracks.weights[:, :52] - seq["arkit"][idx]).mean()),
-                arkit_mae_neutral=float(np.abs(seq["arkit"][idx]).mean()),
+                arkit_mae=float(np.abs(tracks.weights[:, :52] - truth).mean()),
+                arkit_mae_neutral=float(np.abs(truth).mean()),
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
