@@ -23,9 +23,9 @@ from .fusion import EYES
 from .types import SceneTracks
 
 # ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
-# (training.build_head_model), but a clip's neutral (its identity and bake.shape_correction) opens them less (the
-# lid midpoints 5.6-6.9 mm apart on the three real clips against the mean head's 9.2), so the same delta shut those lids
-# at a weight of 0.61-0.75, and a shut eye baked as that: a character driven by the weights (retargeting, the CSV, an
+# (training.build_head_model), but a clip's neutral (its identity and bake.shape_correction) opens them less (the lid
+# midpoints 6.0-6.9 mm apart on the three real clips against the mean head's 9.2), so the same delta shut those lids
+# at a weight of 0.65-0.75, and a shut eye baked as that: a character driven by the weights (retargeting, the CSV, an
 # engine's ARKit rig) kept its eyes a third open. Each eyeBlink key is rescaled on the clip's own neutral so that 1
 # brings its lid midpoints together, and its weights divided by the same factor: the mesh is the same at every frame,
 # except where the solve left the lids crossed, which now just meet. The factor stays within SHUT_SCALE_RANGE.
@@ -40,12 +40,12 @@ def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
     template = template or lt.load()
     out = np.ones(len(BLINK_KEYS))
     for e, (name, (_, (upper, lower), _)) in enumerate(zip(BLINK_KEYS, EYES)):
-        gap = [float(np.subtract(*p[[upper, lower], 1])) for p in
-               (template.points(np.asarray(v, np.float64), head) for v in (basis, basis + deltas[ARKIT_NAMES.index(name)]))]
-        if gap[0] > 0 and gap[0] > gap[1]:
-            out[e] = np.clip(gap[0] / (gap[0] - gap[1]), *SHUT_SCALE_RANGE)
+        shut = basis + deltas[ARKIT_NAMES.index(name)]
+        open_gap, shut_gap = (float(np.subtract(*template.points(np.asarray(v, np.float64), head)[[upper, lower], 1]))
+                              for v in (basis, shut))
+        if open_gap > 0 and open_gap > shut_gap:
+            out[e] = np.clip(open_gap / (open_gap - shut_gap), *SHUT_SCALE_RANGE)
     return out
-
 
 
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,

@@ -7,11 +7,12 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
-rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as
-the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next
-to its "neutral" baseline (predicting no expression), the baked head's size (``eye_distance_mm``, bake.head_size)
-next to the true identity's, and jitter = median over vertices and frames of |second difference| of the projected vertices divided by the
-inter-ocular distance (the ground truth's own value is reported for reference: real motion is not zero).
+rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
+as the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement
+from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
+expression), the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
+median over vertices and frames of |second difference| of the projected vertices divided by the inter-ocular
+distance (the ground truth's own value is reported for reference: real motion is not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
 of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
 Needs the training extras (torch) to render the sequence.
@@ -32,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bake.correspond import default_vertex_mask  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
-from bake.tracks import BLINK_KEYS, shut_scales  # noqa: E402
-from bake.tracks import posed_vertices  # noqa: E402
+from bake.tracks import BLINK_KEYS, posed_vertices, shut_scales  # noqa: E402
 from core import head_model  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
