@@ -18,7 +18,9 @@ Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT
 cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
 each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would.
 The iris centres place the eyeballs (eyeLook*, with the scores where they read it) while the eye is open
-(``IRIS_SHUT``): under a shut lid MediaPipe still gives an iris, its guess.
+(``IRIS_SHUT``): under a shut lid MediaPipe still gives an iris, its guess. They pull the head's pose and identity only
+as far as the real-face terms are trusted (``LandmarkTerm.gaze``): with a tight dense fit an eyeball that turns on its
+own must not move the head.
 """
 from __future__ import annotations
 
@@ -130,7 +132,8 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     for e, (centre, _, _) in enumerate(EYES):
         weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
-    return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A)
+    return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A,
+                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES))
 
 
 # Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third

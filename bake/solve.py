@@ -29,7 +29,7 @@ biases of 0.05 mm in the observations move the depth by about 0.5 mm (z / face w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,16 +56,20 @@ class LandmarkTerm:
     """2-D landmarks of a real-face model as reprojection residuals of fixed template points (core.landmark_template).
 
     ``uv`` (T, L, 2) observed frame pixels, ``weight`` (T, L) trust per landmark (0 = absent), ``K`` the footage's
-    intrinsics, and the head model restricted to the landmarks: ``mu`` (L, 3), ``B`` (n, L, 3), ``A`` (52, L, 3)."""
+    intrinsics, and the head model restricted to the landmarks: ``mu`` (L, 3), ``B`` (n, L, 3), ``A`` (52, L, 3).
+    ``gaze`` (L,) bool marks points on the eyeballs, which turn on their own: their residuals move the ARKit weights
+    (eyeLook*) fully and the head's pose and identity only ``gaze_pose`` (0-1) as much (None: none such)."""
     uv: np.ndarray
     weight: np.ndarray
     K: np.ndarray
     mu: np.ndarray
     B: np.ndarray
     A: np.ndarray
+    gaze: np.ndarray | None = None
+    gaze_pose: float = 1.0
 
     def take(self, frames: np.ndarray) -> "LandmarkTerm":
-        return LandmarkTerm(self.uv[frames], self.weight[frames], self.K, self.mu, self.B, self.A)
+        return replace(self, uv=self.uv[frames], weight=self.weight[frames])
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +205,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     lm = ap = None
     if landmarks is not None:
         lm = landmarks.take(vi)
-        lm = LandmarkTerm(lm.uv.astype(np.float64), lm.weight.astype(np.float64), lm.K, lm.mu, lm.B, lm.A)
+        lm = replace(lm, uv=lm.uv.astype(np.float64), weight=lm.weight.astype(np.float64))
     if arkit_prior is not None:
         ap = arkit_prior.take(vi)
     extra = dict(lm=lm, ap=ap, lm_rho=landmark_robust_mm, gaps=gaps, mb=_model_blocks(head, obs), workers=workers)
@@ -230,7 +234,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     trust = real_face_trust(sigma) if dense.any() else 1.0
     log.debug("dense fit residual %.2f mm (prior boost %.1f, real-face terms x%.2f)", sigma, boost, trust)
     if trust < 1.0 and (lm is not None or ap is not None):
-        extra["lm"] = None if lm is None else LandmarkTerm(lm.uv, lm.weight * trust, lm.K, lm.mu, lm.B, lm.A)
+        extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
         extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
     if boost > 2.0 or (trust < 1.0 and (lm is not None or ap is not None)):
         if boost > 2.0:
@@ -304,7 +308,7 @@ def _initial_pose(Yv, Cv, mu, lm: LandmarkTerm | None):
     if lm is not None:
         import cv2
         for i in np.nonzero((Cv > 0).sum(1) < 3)[0]:
-            ok = lm.weight[i] > 0
+            ok = (lm.weight[i] > 0) & (True if lm.gaze is None else ~lm.gaze)
             good, rv, tv = cv2.solvePnP(lm.mu[ok].astype(np.float64), lm.uv[i, ok].astype(np.float64),
                                         np.asarray(lm.K, np.float64), None, flags=cv2.SOLVEPNP_SQPNP)
             if good:
@@ -366,11 +370,16 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     J[..., 6] = 0.0
     J[..., 7:59] = Jw
     J[..., -1] = r2
+    gaze = None if lm.gaze is None or not lm.gaze.any() else np.repeat(lm.gaze, 2)
+    if gaze is not None:
+        J[:, gaze, :7] *= f32(lm.gaze_pose)                     # an eyeball's point turns with the gaze
     Jc = J[..., :59] * c2[..., None].astype(f32)
     if not fit_identity:
         HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)  # (T, 59, 59 + 1)
         return _LandmarkBlocks(H=HJ[..., :59], g=HJ[..., -1], Hxi=None, Hii=None, gi=None)
     Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
+    if gaze is not None:
+        Ji[:, gaze] *= f32(lm.gaze_pose)
     J[..., 59:59 + n] = Ji
     Jic = Ji * c2[..., None].astype(f32)
     rc = r2.astype(f32)
