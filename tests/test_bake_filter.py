@@ -105,3 +105,23 @@ def test_pose_filter_keeps_a_fast_head_shake():
     ang = np.abs(got - yaw)[still].mean()
     raw = np.abs(Rotation.from_matrix(noisy_R).as_rotvec()[:, 1] - yaw)[still].mean()
     assert ang < 0.6 * raw
+
+
+def test_weight_filter_keeps_a_blink_and_steadies_a_still_face():
+    """A blink (shut within two frames at 30 fps, open again two frames later) keeps at least 90 % of its peak and its
+    frames, where the Gaussian alone cut it to about 75 %; a weight that only jitters is steadied nearly as much as
+    by the Gaussian (second differences 13x smaller than the solved ones, the Gaussian's 18x, when written)."""
+    from bake.filter import sigma_frames, smooth
+    rng = np.random.default_rng(7)
+    T = 90
+    blink = np.zeros(T)
+    blink[40:46] = [0.5, 1.0, 1.0, 1.0, 0.5, 0.1]
+    still = 0.3 + rng.normal(0, 0.03, T)
+    w = np.clip(np.stack([blink + rng.normal(0, 0.01, T), still], 1), 0, 1)
+    R, t = np.tile(np.eye(3), (T, 1, 1)), np.tile([0.0, 0.0, 600.0], (T, 1))
+    f = temporal_filter(w, R, t, np.ones(T, bool), fps=30, strength=0.5)
+    gauss = smooth(w, sigma_frames(0.5, 30))
+    assert f.weights[41:44, 0].min() > 0.9 and gauss[41:44, 0].min() < 0.8
+    assert (f.weights[:38, 0] < 0.1).all() and (f.weights[48:, 0] < 0.1).all()
+    jitter = lambda x: np.abs(np.diff(x[5:-5], 2)).mean()       # noqa: E731
+    assert jitter(f.weights[:, 1]) < min(1.5 * jitter(gauss[:, 1]), 0.1 * jitter(w[:, 1]))
