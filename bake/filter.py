@@ -35,8 +35,9 @@ from .numerics import gaussian_filter, matrix_from_quat, quat_from_matrix, quat_
     rotation_angle
 
 MAX_SIGMA_S = 0.1
-WEIGHT_SPEED_REF = 2.5   # weight units per second (blinks shut at about 10, speech moves jawOpen at 1-3): at this speed
-                         # of the filtered curve a weight keeps its solved value, below it leans on the Gaussian
+WEIGHT_SPEED_REF = 2.5   # weight units per second (the talking clip's blink shuts at 6-7: 0.11 -> 0.66 in two frames
+                         # at 25 fps): at this speed of the filtered curve a weight keeps its solved value, below it
+                         # leans on the Gaussian (5 and none measured too, docs/MEASUREMENTS.md)
 POSE_SIGMA_SCALE = 3.0   # the heavy pose filter's sigma, in multiples of the weights' sigma
 POSE_SPEED_REF = 1.5     # head speed (per frame) at which the light pose filter takes over, in multiples of the noise
 HEAD_RADIUS_MM = 80.0    # a rotation moves skin by about this radius times the angle

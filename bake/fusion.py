@@ -47,6 +47,7 @@ _SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the ir
 # Per eye (subject's right, left): iris centre, (upper, lower) lid midpoint, (outer, inner) corner.
 EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
         (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
+BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape, in EYES' order
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
 # eye widths (``eye_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and fully from
 # IRIS_SHUT + IRIS_OPEN_RAMP up.
@@ -205,7 +206,7 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
     scores = np.asarray(scores, np.float64)
     if closure is not None:
         scores = scores.copy()
-        for e, name in enumerate(("eyeBlinkRight", "eyeBlinkLeft")):
+        for e, name in enumerate(BLINK_KEYS):
             k = ARKIT_NAMES.index(name)
             scores[:, k] = np.fmax(scores[:, k], closure[:, e])
     strength = np.where(r >= PRIOR_MIN_R, PRIOR_MAX * r ** 2, 0.0)

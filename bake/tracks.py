@@ -19,7 +19,7 @@ from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
-from .fusion import EYES
+from .fusion import BLINK_KEYS, EYES
 from .types import SceneTracks
 
 # ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
@@ -29,7 +29,6 @@ from .types import SceneTracks
 # engine's ARKit rig) kept its eyes a third open. Each eyeBlink key is rescaled on the clip's own neutral so that 1
 # brings its lid midpoints together, and its weights divided by the same factor: the mesh is the same at every frame,
 # except where the solve left the lids crossed, which now just meet. The factor stays within SHUT_SCALE_RANGE.
-BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # in bake.fusion.EYES' order
 SHUT_SCALE_RANGE = (0.5, 1.5)
 
 
@@ -48,6 +47,16 @@ def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
     return out
 
 
+def shut_weights(weights: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """A copy of ARKit ``weights`` (T, >=52) with the eyeBlink columns divided by their ``shut_scales`` (2,), so
+    that 1 shuts the lids, within [0, 1]."""
+    out = np.array(weights)
+    for name, f in zip(BLINK_KEYS, scales):
+        k = ARKIT_NAMES.index(name)
+        out[:, k] = np.clip(out[:, k] / f, 0.0, 1.0)
+    return out
+
+
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
@@ -61,11 +70,10 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
         raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res}")
     basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
-    weights = np.array(weights, np.float32)
-    for name, f in zip(BLINK_KEYS, shut_scales(head, basis, deltas)):
-        k = ARKIT_NAMES.index(name)
-        deltas[k] *= np.float32(f)
-        weights[:, k] = np.clip(weights[:, k] / np.float32(f), 0.0, 1.0)
+    scales = shut_scales(head, basis, deltas)
+    for name, f in zip(BLINK_KEYS, scales):
+        deltas[ARKIT_NAMES.index(name)] *= np.float32(f)
+    weights = shut_weights(np.asarray(weights, np.float32), scales.astype(np.float32))
     names = tuple(head.arkit_names)
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bake.correspond import default_vertex_mask  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
-from bake.tracks import BLINK_KEYS, posed_vertices, shut_scales  # noqa: E402
+from bake.tracks import posed_vertices, shut_scales, shut_weights  # noqa: E402
 from core import head_model  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
@@ -56,11 +56,8 @@ def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePre
 def true_weights(seq, head) -> np.ndarray:
     """(T, 52) the sequence's ARKit weights as the bake exports them: eyeBlink 1 where the true head's lids meet
     (bake.tracks.shut_scales on the true identity), the others as rendered."""
-    w = np.array(seq["arkit"], np.float64)
-    for name, f in zip(BLINK_KEYS, shut_scales(head, head.shape(identity=seq["identity"]), head.arkit_deltas)):
-        k = head_model.ARKIT_NAMES.index(name)
-        w[:, k] = np.clip(w[:, k] / f, 0.0, 1.0)
-    return w
+    return shut_weights(np.asarray(seq["arkit"], np.float64),
+                        shut_scales(head, head.shape(identity=seq["identity"]), head.arkit_deltas))
 
 
 def metrics(tracks, seq, head, K):

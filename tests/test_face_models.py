@@ -78,7 +78,7 @@ def test_landmarks_and_blendshapes_parity_with_tflite(models, golden):
 
 def test_prelu_split_keeps_the_function_and_the_landmark_model_has_none():
     """tools.face_models.convert.split_prelu writes PRelu as max(x, 0) + slope * min(x, 0) (onnxruntime keeps those
-    in its blocked layout: the 478-point model 21 -> 12 ms per call): the same outputs on a small graph with
+    in its blocked layout: the 478-point model 19-21 -> 11 ms per call, bench_face_models): the same outputs on a small graph with
     per-channel slopes, and the committed landmark model carries no PRelu left."""
     onnx = pytest.importorskip("onnx")
     import onnxruntime as ort

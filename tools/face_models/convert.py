@@ -16,7 +16,8 @@ What it does
      tf2onnx cannot read: they are densified first (values from TensorFlow's interpreter, DENSIFY ops removed).
      Each PRelu (the 478-point model has 69) is written as max(x, 0) + slope * min(x, 0) (``split_prelu``): the same
      numbers, but onnxruntime's CPU kernels keep those ops in their blocked memory layout, while at a PRelu they
-     convert the tensor out of it and back, half of the model's time (21 -> 12 ms per call on one thread).
+     convert the tensor out of it and back, half of the model's time (19-21 -> 11 ms per call on one thread,
+     benchmarks/bench_face_models.py).
   3. Checks parity against TensorFlow's TFLite interpreter on inputs cut from the bundled sample clip
      (``core/assets/sample_clip.mp4``): letterboxed frames for the detectors, landmark crops found by the TFLite
      detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model.
