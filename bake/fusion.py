@@ -174,6 +174,11 @@ def calibration() -> np.ndarray:
     return r
 
 
+def prior_shapes() -> np.ndarray:
+    """(52,) bool: the shapes whose blendshape score is a prior of the solve (calibrated r >= PRIOR_MIN_R)."""
+    return calibration() >= PRIOR_MIN_R
+
+
 def eye_aspects(landmarks: np.ndarray) -> np.ndarray:
     """(T, 2) MediaPipe's own lid gap over eye width per frame, (subject's right, left) eye; NaN where no landmarks."""
     marks = np.asarray(landmarks, np.float64)[..., :2]
@@ -209,6 +214,6 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
         for e, name in enumerate(BLINK_KEYS):
             k = ARKIT_NAMES.index(name)
             scores[:, k] = np.fmax(scores[:, k], closure[:, e])
-    strength = np.where(r >= PRIOR_MIN_R, PRIOR_MAX * r ** 2, 0.0)
+    strength = np.where(prior_shapes(), PRIOR_MAX * r ** 2, 0.0)
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     return ArkitPrior(np.clip(np.nan_to_num(scores), 0.0, 1.0), np.where(ok, strength, 0.0))

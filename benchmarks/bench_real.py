@@ -17,6 +17,10 @@ between the projected eye centres of the fitted head, per frame; results in --js
   - bridged: frames the bake replaced by interpolation (no face, or a pose that jumped away from its neighbours).
   - the baked head's size and distance: ``eye_distance_mm`` (centre to centre; adults' 60-66) and the median
     ``head_distance_mm`` (``--eye-distance MM`` bakes with it known, bake.head_size).
+  - weights against MediaPipe's blendshape scores (``weights_vs_scores``, ``score_agreement``): mean |baked weight -
+    score| over the shapes whose score is the solve's prior and, apart, over the others, which no term pulls towards
+    the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
+    synthetic clips' truth is read by MediaPipe on renders, outside its training).
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
     its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame.
 
@@ -37,7 +41,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
     and the number of closed runs ("events") on each side; blink_weight_when_shut: the median baked eyeBlink over
     the frames dlib sees shut (1 = shut as ARKit means it).
-  - landmark error: median over frames of the mean distance over the shared points between mesh and dlib.
+  - landmark error: median over frames of the mean distance over the shared points between mesh and dlib; and the
+    same over the points issue 18's target names (``median_target_points``, face_signals.TARGET_POINTS: the shared
+    points without the lid and brow midpoints, which each family puts on its own curve).
   - jitter: median |second difference| over the shared points and consecutive frame triples, for the mesh and for
     dlib itself (the oracle's own noise floor, same definition).
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
@@ -109,6 +115,32 @@ def follow_metrics(tracks, observations, head) -> dict:
     return dict(fit_residual_iod_median=float(np.median(resid[seen])),
                 fit_residual_iod_p90=float(np.quantile(resid[seen], 0.9)),
                 jitter_iod=float(np.median(d2)), iod_px_median=float(np.median(iod)))
+
+
+def score_agreement(tracks, faces) -> dict:
+    """The baked ARKit weights against MediaPipe's blendshape scores (a regressor trained on real faces; the tracker's,
+    ``faces``, one FaceState or None per baked frame): mean |weight - score| over the frames with scores, for the
+    shapes whose score is the solve's prior (``prior_shapes``: agreement there is partly by construction) and for the
+    others (``other_shapes``: an outside reading of how the bake splits the expression over the shapes), and the four
+    other shapes that disagree most. eyeBlink is left out (rescaled to the clip's own lids, bake.tracks.shut_scales),
+    and tongueOut, which the model does not read."""
+    from bake import fusion
+    from core.head_model import ARKIT_NAMES
+    if len(faces) != len(tracks.frames):
+        raise ValueError(f"{len(faces)} tracker frames for {len(tracks.frames)} baked ones")
+    scores = np.stack([f.blendshapes if f is not None else np.full(len(ARKIT_NAMES), np.nan) for f in faces])
+    names = list(tracks.key_names)
+    w = tracks.weights[:, [names.index(n) for n in ARKIT_NAMES]]
+    kept = ~np.isin(ARKIT_NAMES, fusion.BLINK_KEYS + ("tongueOut",))
+    seen = np.isfinite(scores[:, kept]).all(1) & tracks.tracked
+    if not seen.any():
+        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={})
+    err = np.abs(w[seen] - scores[seen]).mean(0)
+    prior = fusion.prior_shapes()
+    other = np.nonzero(kept & ~prior)[0]
+    worst = other[np.argsort(-err[other])[:4]]
+    return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
+                other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst})
 
 
 def mesh_landmarks(tracks, head, chunk: int = 64) -> np.ndarray:
@@ -232,7 +264,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                                    for k, v in stats.stage_seconds.items()},
                eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
                head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
-               **follow_metrics(tracks, observed.observations, head))
+               **follow_metrics(tracks, observed.observations, head),
+               weights_vs_scores=score_agreement(tracks, observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
@@ -359,7 +392,7 @@ def finite(x):
 def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
     head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
-            "dlib blinks R/L", "err IOD", "jitter", "dlib jitter", "speed (frames)", "gaze R/L")
+            "dlib blinks R/L", "err IOD (target pts)", "jitter", "dlib jitter", "speed (frames)", "gaze R/L")
     rows = [head]
 
     def f(x, d=2):
@@ -373,7 +406,8 @@ def table(results: dict) -> str:
                          *(f"{f(m['signals'][c]['r'])} ({f(m['signals'][c]['gain'])})" for c in cols),
                          f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
                          f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
-                         f(m["landmark_error_iod"]["median"], 3), f(m["jitter_iod"], 4),
+                         f"{f(m['landmark_error_iod']['median'], 3)} "
+                         f"({f(m['landmark_error_iod'].get('median_target_points'), 3)})", f(m["jitter_iod"], 4),
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
                          f"{f(m['gaze']['right']['r'])}/{f(m['gaze']['left']['r'])}" if "gaze" in m else "-"))
     w = [max(len(r[i]) for r in rows) for i in range(len(head))]

@@ -137,6 +137,8 @@ def test_oracle_with_noise_scores_as_expected():
         assert r["blink"][side]["f1"] == 1.0
     # per point, |2-D Gaussian error| has mean sigma * sqrt(pi / 2); over IOD ~100 px
     assert r["landmark_error_iod"]["median"] == pytest.approx(sigma * np.sqrt(np.pi / 2) / 100, rel=0.15)
+    assert r["landmark_error_iod"]["median_target_points"] == pytest.approx(sigma * np.sqrt(np.pi / 2) / 100,
+                                                                            rel=0.15)
     assert r["oracle_jitter_iod"] < 0.01
     # second difference of iid noise: 2-D Gaussian with sd sigma*sqrt(6) per axis; Rayleigh median sd*sqrt(2 ln 2)
     assert r["jitter_iod"] == pytest.approx(sigma * np.sqrt(6) * np.sqrt(2 * np.log(2)) / 100, rel=0.2)
@@ -241,3 +243,15 @@ def test_pupil_oracle_finds_a_dark_pupil_and_reads_the_gaze_between_the_corners(
     mp = np.zeros((2, 478, 2))
     mp[:, 33], mp[:, 133], mp[:, 468] = (0, 0), (10, 0), [(2.5, 1.0), (7.5, -1.0)]
     assert np.allclose(fs.gaze_mp478(mp)["right"], [0.25, 0.75])
+
+
+def test_target_point_error_leaves_out_the_lids_and_brows():
+    oracle, _, _ = face_track(20)
+    mesh = oracle.copy()
+    for name in ("right_brow_mid", "left_brow_mid", "right_eye_upper", "left_eye_lower"):
+        mesh[:, fs.IDX[name], 1] += 30.0                          # far off, at points the target does not name
+    e = fs.landmark_error(mesh, oracle, np.ones(20, bool))
+    assert e["median_target_points"] == pytest.approx(0.0, abs=1e-12) and e["median"] > 0.05
+    mesh[:, fs.IDX["chin"], 0] += 12.0
+    e = fs.landmark_error(mesh, oracle, np.ones(20, bool))
+    assert e["median_target_points"] == pytest.approx(np.median(12.0 / fs.iod(oracle)) / len(fs.TARGET_POINTS))
