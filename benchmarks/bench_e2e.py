@@ -10,7 +10,10 @@ are separated. Errors: camera-space vertex distance (mm) over the observed face 
 rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
 as the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
-expression), the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
+expression), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
+true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
+the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training),
+the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
 median over vertices and frames of |second difference| of the projected vertices divided by the inter-ocular
 distance (the ground truth's own value is reported for reference: real motion is not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
@@ -36,6 +39,8 @@ from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
 from bake.tracks import posed_vertices, shut_scales, shut_weights  # noqa: E402
 from core import head_model  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
+
+import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 
 
 def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
@@ -99,6 +104,30 @@ def metrics(tracks, seq, head, K):
                 eye_distance_mm_true=float(eye_distance(head.shape(identity=seq["identity"]), head)))
 
 
+def true_points(seq, head, idx) -> np.ndarray:
+    """(T, 478, 2) pixels: the template's MediaPipe-indexed points on the true head of frames ``idx``, projected."""
+    from core import landmark_template
+    p = landmark_template.load().points(np.asarray(seq["verts_cam"])[idx].astype(np.float64), head)
+    q = p @ np.asarray(seq["K"], np.float64).T
+    return q[..., :2] / q[..., 2:3]
+
+
+def landmark_iod(points: np.ndarray, truth: np.ndarray) -> float:
+    """Median landmark error (the truth's IOD) at face_signals.TARGET_POINTS of (T, 478, 2) ``points`` (NaN rows
+    where none) against ``truth``."""
+    import face_signals as fs
+    a, b = fs.named(points, "mp478"), fs.named(truth, "mp478")
+    return fs.landmark_error(a, b, np.isfinite(a).all((1, 2)))["median_target_points"]
+
+
+def mediapipe_points(images) -> np.ndarray:
+    """(T, 478, 2) MediaPipe's own landmarks (a fresh core.track.FaceTracker) on RGB ``images``; NaN where none."""
+    from core.track import FaceTracker
+    tracker = FaceTracker()
+    states = [tracker.update(np.ascontiguousarray(img)) for img in images]
+    return np.stack([np.full((478, 2), np.nan) if s is None else np.asarray(s.landmarks)[:, :2] for s in states])
+
+
 def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe,
         fusion=ReconConfig.fusion):
     import bake.pipeline as pl
@@ -155,7 +184,7 @@ def main():
         except FaceCaptureError as e:             # e.g. no face found in any frame: a result, not a crash
             res["runs"][str(seed)] = dict(failed=str(e))
     res["failed_seeds"] = [s for s, r in res["runs"].items() if "failed" in r]
-    for name in ("model", "ground_truth_maps"):   # median over the sequences of each number
+    for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number
         rows = [r[name] for r in res["runs"].values() if "failed" not in r]
         res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "stage_seconds"}
     print(json.dumps(res, indent=1))
@@ -174,12 +203,18 @@ def run_seed(seed, a, head) -> dict:
     out, rows = {}, []
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
         tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion)
-        out[name] = dict(**metrics(tracks, seq, head, K), frames_tracked=stats.frames_tracked,
+        idx = [int(f) - 1 for f in tracks.frames]
+        out[name] = dict(**metrics(tracks, seq, head, K),
+                         landmark_iod=landmark_iod(bench_real.mesh_landmarks(tracks, head), true_points(seq, head, idx)),
+                         frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})
         pick = np.linspace(0, len(tracks.frames) - 1, 6).round().astype(int)
         rows.append(np.concatenate([cv2.resize(overlay_frame(tracks, i, seq["image"][int(tracks.frames[i]) - 1]),
                                                (256, 256), interpolation=cv2.INTER_AREA) for i in pick], 1))
+    # what the landmarks can give: MediaPipe reads these renders, which lie outside its training, this far off
+    out["mediapipe"] = dict(landmark_iod=landmark_iod(mediapipe_points(seq["image"]),
+                                                      true_points(seq, head, np.arange(len(seq["image"])))))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(Path(a.png) / f"e2e_seed{seed}.jpg"), np.concatenate(rows, 0)[..., ::-1],
