@@ -3,7 +3,7 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [clip.mp4 ...]
+        [--small-face PX] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -62,6 +62,11 @@ the clip's name, size and modification time and the model; nothing else is check
 changing anything before the clip solve (tracker, network, re-framing, correspondence). frames/s and the stage
 times then cover the re-bake only.
 
+With --small-face PX, each close-up is also re-shot with its face about PX wide, moving across a 1280x720 frame
+(``small_face_clip``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured
+the same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that
+small itself); its rows are named "PXpx <clip>".
+
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
 over time (mesh cyan, dlib magenta, MediaPipe yellow; shaded where dlib sees the eye closed). These images show
@@ -74,8 +79,10 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -93,6 +100,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
 
 CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
+CLOSE_UPS = CLIPS[:2]       # --small-face re-shoots these (bench_track.small_face_frame takes the face as 45 % wide)
 
 
 def project(v: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -181,13 +189,41 @@ def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(pts), np.array(frames)
 
 
-def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None) -> tuple[dict, dict]:
-    """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need."""
+def small_face_clip(path: Path, face_px: int, folder: Path) -> tuple[Path, Callable]:
+    """The clip re-shot with a small face (bench_track.small_face_frame: about ``face_px`` wide, moving across a
+    1280x720 frame), written to an mp4 in ``folder``; and ``to_small(frames, points)``, which carries points (T, N, 2)
+    of the clip's source ``frames`` (pixel-centre coordinates) to where they are in the small-face clip."""
+    import cv2
+    from bench_track import SMALL_FRAME, small_face_frame
+    from core.footage import open_footage
+    out, placed = folder / f"{path.stem}_{face_px}px.mp4", {}
+    with open_footage(str(path)) as footage:
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, SMALL_FRAME)
+        try:
+            for n, frame in enumerate(footage):
+                big, scale, offset = small_face_frame(frame.image, n, face_px)
+                writer.write(cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+                placed[frame.index] = (scale, np.array(offset, np.float64))
+        finally:
+            writer.release()
+
+    def to_small(frames: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return np.stack([p * placed[int(f)][0] + placed[int(f)][1] if int(f) in placed else np.full_like(p, np.nan)
+                         for f, p in zip(frames, np.asarray(points, np.float64))])
+    return out, to_small
+
+
+def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None,
+                   oracle_of: tuple[Path, Callable] | None = None) -> tuple[dict, dict]:
+    """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need.
+    ``oracle_of``: (clip, to_small) when ``path`` is a re-shot copy of ``clip`` (``small_face_clip``): dlib reads
+    the original, its points are carried into the copy, and gaze is read on the original."""
     import oracle_dlib
-    oracle = oracle_dlib.load(path)
+    source, carry = oracle_of or (path, lambda frames, points: points)
+    oracle = oracle_dlib.load(source)
     frames = oracle.frames
     valid = oracle.found.copy()
-    b = fs.named(oracle.points, "dlib68")
+    b = fs.named(carry(frames, oracle.points), "dlib68")
     mesh478 = on_frames(mesh_landmarks(tracks, head), tracks.frames - 1, frames)
     a = fs.named(mesh478, "mp478")
     names = list(tracks.key_names)
@@ -196,9 +232,9 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE,
                mesh=fs.compare(a, b, valid, {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}))
-    arrays = dict(frames=frames, valid=valid, dlib=oracle.points, dlib_named=b, mesh=mesh478, mesh_named=a,
+    arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478, mesh_named=a,
                   blink=blink)
-    pupils = fs.gaze_dlib(grey_frames(path, frames), oracle.points, valid)
+    pupils = fs.gaze_dlib(grey_frames(source, frames), oracle.points, valid)
     closed = fs.eyes_closed(b, valid)
     out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
                                              if closed[side].any() else None for side in closed}
@@ -249,7 +285,8 @@ def cached(file: Path | None, make):
 
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
-             obs_cache: Path | None = None, eye_distance_mm: float | None = None) -> tuple[dict, dict | None]:
+             obs_cache: Path | None = None, eye_distance_mm: float | None = None,
+             oracle_of: tuple[Path, Callable] | None = None) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm)
     t = time.perf_counter()
@@ -269,7 +306,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
-    versus, arrays = oracle_metrics(path, tracks, head, mediapipe, mp_file) if oracle else (None, None)
+    versus, arrays = oracle_metrics(path, tracks, head, mediapipe, mp_file, oracle_of) if oracle else (None, None)
     if png is not None:
         from bake.overlay import write_overlays
         write_overlays(tracks, png / path.stem, n_strip=6)
@@ -432,6 +469,10 @@ def main(argv=None) -> int:
                          "per-frame stage)")
     ap.add_argument("--eye-distance", type=float, default=None, metavar="MM",
                     help="bake with the subject's eye distance known (ReconConfig.eye_distance_mm)")
+    ap.add_argument("--small-face", type=int, default=None, metavar="PX",
+                    help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
+                         "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
+                         "dlib's points on the original carried over")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
@@ -450,6 +491,16 @@ def main(argv=None) -> int:
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
+        if a.small_face and (a.clips or c.name in CLOSE_UPS):
+            with tempfile.TemporaryDirectory() as tmp:
+                small, to_small = small_face_clip(c, a.small_face, Path(tmp))
+                name = f"{a.small_face}px {c.stem}"
+                res["clips"][name], v = run_clip(small, a.model, Path(a.png) if a.png else None, head,
+                                                 oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
+                                                 eye_distance_mm=a.eye_distance, oracle_of=(c, to_small))
+            print(name, json.dumps(res["clips"][name]), flush=True)
+            if v is not None:
+                versus["clips"][name] = v
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(res, indent=1))
     if versus["clips"]:

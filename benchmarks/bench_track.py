@@ -128,18 +128,28 @@ def run_4k(path: Path, n: int = 60) -> dict:
             "track_fps": n / t_track}
 
 
+SMALL_FRAME = (1280, 720)     # width, height of the small-face frames
+
+
+def small_face_frame(image: np.ndarray, n: int, face_px: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Frame ``n`` of a close-up re-shot with the face about ``face_px`` wide in a grey SMALL_FRAME frame, moving 2 px
+    per frame to the right: the frame, the scale and the (x, y) offset (a point u of the close-up, in pixel-centre
+    coordinates, lands at u * scale + offset)."""
+    s = face_px / (0.45 * image.shape[1])              # the face spans about 45 % of these close-ups
+    small = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    big = np.full((SMALL_FRAME[1], SMALL_FRAME[0], 3), 96, np.uint8)
+    x, y = 200 + 2 * n % 800, 300
+    big[y:y + small.shape[0], x:x + small.shape[1]] = small
+    return big, s, (x, y)
+
+
 def run_small(path: Path, face_px: int = 60) -> dict:
     """A small face: the clip's frames scaled so the face is about ``face_px`` wide, moving across a 1280x720 frame."""
     tracker = FaceTracker()
     found, n, t_track = 0, 0, 0.0
     with open_footage(path) as footage:
         for frame in footage:
-            img = frame.image
-            s = face_px / (0.45 * img.shape[1])          # the face spans about 45 % of these close-ups
-            small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-            big = np.full((720, 1280, 3), 96, np.uint8)
-            x, y = 200 + 2 * n % 800, 300
-            big[y:y + small.shape[0], x:x + small.shape[1]] = small
+            big, _, _ = small_face_frame(frame.image, n, face_px)
             t0 = time.perf_counter()
             found += tracker.update(big) is not None
             t_track += time.perf_counter() - t0
