@@ -120,14 +120,6 @@ def landmark_iod(points: np.ndarray, truth: np.ndarray) -> float:
     return fs.landmark_error(a, b, np.isfinite(a).all((1, 2)))["median_target_points"]
 
 
-def mediapipe_points(images) -> np.ndarray:
-    """(T, 478, 2) MediaPipe's own landmarks (a fresh core.track.FaceTracker) on RGB ``images``; NaN where none."""
-    from core.track import FaceTracker
-    tracker = FaceTracker()
-    states = [tracker.update(np.ascontiguousarray(img)) for img in images]
-    return np.stack([np.full((478, 2), np.nan) if s is None else np.asarray(s.landmarks)[:, :2] for s in states])
-
-
 def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe,
         fusion=ReconConfig.fusion):
     import bake.pipeline as pl
@@ -204,8 +196,8 @@ def run_seed(seed, a, head) -> dict:
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
         tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion)
         idx = [int(f) - 1 for f in tracks.frames]
-        out[name] = dict(**metrics(tracks, seq, head, K),
-                         landmark_iod=landmark_iod(bench_real.mesh_landmarks(tracks, head), true_points(seq, head, idx)),
+        mesh = bench_real.mesh_landmarks(tracks, head)
+        out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
                          frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})
@@ -213,7 +205,7 @@ def run_seed(seed, a, head) -> dict:
         rows.append(np.concatenate([cv2.resize(overlay_frame(tracks, i, seq["image"][int(tracks.frames[i]) - 1]),
                                                (256, 256), interpolation=cv2.INTER_AREA) for i in pick], 1))
     # what the landmarks can give: MediaPipe reads these renders, which lie outside its training, this far off
-    out["mediapipe"] = dict(landmark_iod=landmark_iod(mediapipe_points(seq["image"]),
+    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.tracker_points(seq["image"]),
                                                       true_points(seq, head, np.arange(len(seq["image"])))))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)

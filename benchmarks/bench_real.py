@@ -176,17 +176,27 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
     return out
 
 
-def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """MediaPipe's own 478 landmarks per decodable frame (pixels) and the source frame numbers (reference only)."""
+def tracker_points(images) -> np.ndarray:
+    """(T, 478, 2) MediaPipe's own landmarks (pixels; a fresh core.track.FaceTracker) on the RGB ``images`` (an
+    iterable, read in order), NaN where it found no face (reference only)."""
     from core.track import FaceTracker
+    tracker = FaceTracker()
+    states = (tracker.update(np.ascontiguousarray(img)) for img in images)
+    return np.stack([np.full((478, 2), np.nan) if s is None else np.asarray(s.landmarks)[:, :2] for s in states])
+
+
+def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe's own 478 landmarks per decodable frame of the clip (``tracker_points``) and the source frame
+    numbers."""
     from core.footage import open_footage
-    tracker, pts, frames = FaceTracker(), [], []
-    with open_footage(str(path)) as footage:
-        for frame in footage:
-            state = tracker.update(frame.image)
-            frames.append(frame.index)
-            pts.append(np.full((478, 2), np.nan) if state is None else np.asarray(state.landmarks)[:, :2])
-    return np.stack(pts), np.array(frames)
+    frames = []
+
+    def images():
+        with open_footage(str(path)) as footage:
+            for frame in footage:
+                frames.append(frame.index)
+                yield frame.image
+    return tracker_points(images()), np.array(frames)
 
 
 def small_face_clip(path: Path, face_px: int, folder: Path) -> tuple[Path, Callable]:
@@ -232,8 +242,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE,
                mesh=fs.compare(a, b, valid, {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}))
-    arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478, mesh_named=a,
-                  blink=blink)
+    arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478,
+                  mesh_named=a, blink=blink)
     pupils = fs.gaze_dlib(grey_frames(source, frames), oracle.points, valid)
     closed = fs.eyes_closed(b, valid)
     out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
