@@ -8,13 +8,15 @@ tracker's crop, so most frames need none) ->
 per-frame template vertex observations (kept, a few hundred kB per frame; images are dropped) -> clip solve (pose,
 identity, ARKit, residual keys) -> temporal filter + gap bridging -> SceneTracks.
 
-The per-frame stage runs as two overlapping threads: the calling thread decodes and tracks (the tracker is sequential,
+The per-frame stage runs as overlapping threads: the calling thread decodes and tracks (the tracker is sequential,
 each frame's region comes from the previous one) and turns finished point clouds into vertex observations
 (correspondence); a worker thread takes each batch of tracked frames through the network, re-framing and point clouds
-(the larger share, so the correspondence stays with the tracker). onnxruntime, OpenCV and numpy's BLAS release the
-GIL, so on two cores the landmark model and the dense network run at the same time. Batches are cut and processed in
-the same order as one thread would, so the observations are the same (the network at another thread count differs by
-float noise).
+(the larger share, so the correspondence stays with the tracker), handing half of each network call (its crops'
+network pass and point clouds) to a second worker. onnxruntime, OpenCV and numpy's BLAS release the GIL, so on two
+cores the landmark model and the dense network run at the same time, and the network's share keeps both cores busy
+while the tracker waits for it. Batches are cut and processed in the same order as one thread would, and a frame's
+network answer does not depend on the crops it is batched with, so the observations are the same bit for bit (the
+network at another thread count differs by float noise).
 """
 from __future__ import annotations
 
@@ -245,8 +247,9 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             on_prediction: Callable[[int, CropBox, object, np.ndarray], None] | None = None) -> Observed:
     """The per-frame stage of ``reconstruct`` (footage, tracking, network, re-framing, correspondence) over
     ``config``'s frame range: everything before the clip solve. Raises FootageError / ModelError / Cancelled.
-    ``stage_seconds``: the busy time of each stage in its own thread ("network" and "points" overlap "decode+track"
-    and "correspond"), and "wait", the time the tracking thread waited for the network thread."""
+    ``stage_seconds``: the busy time of each stage ("network" and "points" summed over the two threads that share
+    them, overlapping each other and "decode+track" and "correspond"), and "wait", the time the tracking thread waited
+    for the network's."""
     from core.footage import open_footage          # lazy: teammates' modules, heavy imports
     from core.runtime import Predictor
     from core.track import FaceTracker
@@ -255,7 +258,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
     stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0, "wait": 0.0}
     head = head_model.load()
     with open_footage(config.source, config.start, config.end, config.stride) as footage, \
-            ThreadPoolExecutor(1, thread_name_prefix="observe") as worker:
+            ThreadPoolExecutor(1, thread_name_prefix="observe") as worker, \
+            ThreadPoolExecutor(1, thread_name_prefix="observe-half") as half:    # takes half of each network call
         predictor = Predictor(config.model_path, config.providers, network_threads(config.threads),
                               flip=config.mirror)
         S = predictor.size
@@ -276,7 +280,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         def cloud_of(pred, box, slot):
             return to_point_cloud(pred, box, K, head, frames[slot])
 
-        reframer = Reframer(predictor, cloud_of, K, config.reframe)
+        reframer = Reframer(predictor, cloud_of, K, config.reframe, pool=half)
 
         def collect(keep: int):            # results of all but the newest ``keep`` batches, in order
             while len(running) > keep:

@@ -81,7 +81,7 @@ def smooth_offsets(offsets: np.ndarray, window: int) -> np.ndarray:
 
 
 def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, passes: int,
-                     stage: dict | None = None, smooth: int = REFRAME_SMOOTH) -> tuple[list, list, list]:
+                     stage: dict | None = None, smooth: int = REFRAME_SMOOTH, pool=None) -> tuple[list, list, list]:
     """Network + PnP point cloud for each (key, box, recrop) in ``items`` (``box`` in frame pixels, ``recrop(box)``
     the network crop of a box of that frame; ``to_cloud(prediction, box, key)`` is core.points.to_point_cloud with
     the rest bound). Then up to ``passes`` times: each frame's head pose gives a crop of the training framing
@@ -92,17 +92,27 @@ def predict_reframed(predictor, items: list, to_cloud: Callable, K: np.ndarray, 
     median-filtered over ``smooth`` frames before use (a single frame's PnP pose is noisy, and a crop that jitters
     from frame to frame makes the network's answer jitter with it; 1 = no smoothing). Returns the clouds (None where
     no face), the boxes they were predicted in and those predictions (core.types.FramePrediction). ``stage``
-    (optional) accumulates the seconds spent in "network" and "points"."""
+    (optional) accumulates the seconds spent in "network" and "points". ``pool`` (an executor, optional) takes the
+    second half of each network call's crops, network and point clouds, while this thread does the first: the same
+    results, sooner where a core is free (the busy seconds of both halves are summed)."""
     stage = {} if stage is None else stage
 
-    def run(crops, boxes, idx):
+    def part(crops, boxes, idx):
         t = time.perf_counter()
         preds = predictor.predict(np.stack(crops))
-        stage["network"] = stage.get("network", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
+        t1 = time.perf_counter()
         out = [to_cloud(p, b, items[k][0]) for p, b, k in zip(preds, boxes, idx)]
-        stage["points"] = stage.get("points", 0.0) + time.perf_counter() - t
-        return out, preds
+        return out, preds, t1 - t, time.perf_counter() - t1
+
+    def run(crops, boxes, idx):
+        idx = list(idx)
+        h = (len(crops) + 1) // 2 if pool is not None else len(crops)
+        other = pool.submit(part, crops[h:], boxes[h:], idx[h:]) if h < len(crops) else None
+        parts = [part(crops[:h], boxes[:h], idx[:h])] + ([other.result()] if other is not None else [])
+        for _, _, net, pts in parts:
+            stage["network"] = stage.get("network", 0.0) + net
+            stage["points"] = stage.get("points", 0.0) + pts
+        return [c for p in parts for c in p[0]], [q for p in parts for q in p[1]]
 
     starts = [it[1] for it in items]
     boxes = list(starts)
@@ -140,11 +150,12 @@ class Reframer:
     """Re-framing over a clip processed in batches (bake.pipeline, training.eval real): each batch's crops start at
     the tracker's boxes moved by the offset the previous batch ended with (the tracker's box sits off the training
     framing by a similar amount from frame to frame, so most frames then need no second pass), and the passes of
-    ``predict_reframed`` follow. ``passes=0`` runs the network on the tracker's boxes only."""
+    ``predict_reframed`` follow (``pool`` as there). ``passes=0`` runs the network on the tracker's boxes only."""
 
-    def __init__(self, predictor, to_cloud: Callable, K: np.ndarray, passes: int, smooth: int = REFRAME_SMOOTH):
+    def __init__(self, predictor, to_cloud: Callable, K: np.ndarray, passes: int, smooth: int = REFRAME_SMOOTH,
+                 pool=None):
         self.predictor, self.to_cloud, self.K = predictor, to_cloud, K
-        self.passes, self.smooth = int(passes), int(smooth)
+        self.passes, self.smooth, self.pool = int(passes), int(smooth), pool
         self.offset = np.zeros(3)      # re-framed crop relative to the tracker's box (box_offset)
 
     def run(self, items: list, stage: dict | None = None) -> tuple[list, list, list]:
@@ -153,7 +164,7 @@ class Reframer:
             return [], [], []
         start = [(key, apply_offset(box, self.offset), recrop) for key, box, recrop in items]
         clouds, boxes, preds = predict_reframed(self.predictor, start, self.to_cloud, self.K, self.passes, stage,
-                                                self.smooth)
+                                                self.smooth, self.pool)
         moved = [box_offset(it[1], b) for it, b, c in zip(items, boxes, clouds) if c is not None]
         if self.passes and moved:
             self.offset = np.median(moved, 0)

@@ -245,6 +245,27 @@ def test_reframing_moves_a_bad_crop_to_the_training_framing(head):
     assert np.abs(clouds[0].z_origin - sc.origin[2]) < 0.02 * sc.origin[2]
 
 
+def test_reframing_with_a_pool_splits_each_network_call_and_gives_the_same_clouds(head):
+    """core.framing.predict_reframed with a pool (bake.pipeline's second network worker): each network call is run as
+    two halves, one in the pool, and the clouds, boxes and predictions are those of one thread, in the same order."""
+    from concurrent.futures import ThreadPoolExecutor
+    from core.framing import predict_reframed
+    sc = _GroundTruthScene(head)
+    items = [(f, sc.box(-0.12 + 0.03 * f, 0.05, 0.75), sc.recrop) for f in range(5)]
+    one = predict_reframed(sc, items, sc.to_cloud, sc.K, passes=2)
+    calls, sc.calls = sc.calls, []
+    with ThreadPoolExecutor(1) as pool:
+        two = predict_reframed(sc, items, sc.to_cloud, sc.K, passes=2, pool=pool)
+    assert len(calls) >= 2 and max(calls) == 5
+    assert sorted(sc.calls) == sorted(h for n in calls for h in ((n + 1) // 2, n // 2) if h)
+    assert one[1] == two[1]
+    for a, b in zip(one[0], two[0]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.frame == b.frame and np.array_equal(a.rvec, b.rvec) and np.array_equal(a.ray, b.ray)
+    assert all(np.array_equal(p.depth, q.depth) for p, q in zip(one[2], two[2]))
+
+
 def test_reframer_carries_the_offset_to_the_next_batch(head):
     """core.framing.Reframer: the first batch of a static head needs one extra pass from a bad tracker box; the next
     batch starts where it ended (same tracker box) and needs none."""
