@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,6 +30,7 @@ from bake.solve import kabsch  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
 from core.points import to_point_cloud  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 
 def accuracy(head, T, seed, id_scale, crop, noise):
@@ -111,7 +110,7 @@ def main(argv=None):
     print(f"bake (solve+filter+tracks) {s['frames']} frames: {s['seconds']:.2f} s "
           f"{ {k: round(v, 2) for k, v in s['stage_seconds'].items()} }; ARKit MAE on exact vertices "
           f"{s['arkit_mae_exact_vertices']:.4f}")
-    out = dict(machine=f"{platform.machine()} {os.cpu_count()} CPUs (shared)", accuracy=runs, speed=s)
+    out = dict(machine=describe_machine("shared"), accuracy=runs, speed=s)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(out, indent=1))
     print(a.out)

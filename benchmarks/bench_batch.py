@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -21,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bake import batch  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "batch.json"
 
@@ -65,7 +65,7 @@ def main() -> None:
         rows.append(r)
         print(f"{r['mode']}: {r['clips']} clips, {r['frames']} frames in {r['wall_s']} s: {r['clips_per_hour']} "
               f"clips/hour, {r['frames_per_s']} frames/s", flush=True)
-    RESULTS.write_text(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs",
+    RESULTS.write_text(json.dumps({"machine": describe_machine("shared with other jobs"),
                                    "date": time.strftime("%Y-%m-%d"), "clips": [Path(c).name for c in a.clips],
                                    "end": a.end, "rows": rows}, indent=1) + "\n")
     print(f"wrote {RESULTS}")

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe as describe_machine  # benchmarks/, the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "blender"))
@@ -53,7 +55,7 @@ def main() -> int:
     head = head_model.load()
     tracks = make_tracks(head, n_frames=a.frames, fps=30.0)
     res = {"frames": a.frames, "keys": len(tracks.key_names), "vertices": int(len(tracks.basis)),
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or platform.system()}",
+           "machine": describe_machine(platform.system()),
            "bpy": bpy.app.version_string}
     if not a.no_bake:
         try:

@@ -22,8 +22,6 @@ Needs the training extras (torch) to render the sequence.
 """
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ from core import head_model  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
+from machine import describe as describe_machine  # noqa: E402
 
 
 def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
@@ -167,7 +166,7 @@ def main():
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
-    res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", frames=a.frames, size=a.size,
+    res = dict(machine=describe_machine(), frames=a.frames, size=a.size,
                seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:

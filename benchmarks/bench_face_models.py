@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from core import face_models as fm  # noqa: E402
 from core.footage import open_footage  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         results[f"threads_{threads}"] = r
         print(f"threads {threads}: " + "  ".join(f"{k} {v:.2f}" for k, v in r.items()))
     import onnxruntime as ort
-    meta = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+    meta = {"machine": describe_machine(), "cpu_count": os.cpu_count(),
             "onnxruntime": ort.__version__, "frame": list(frame.shape), "repeats": args.repeats}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))

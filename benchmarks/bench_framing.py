@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core import framing, head_model, track  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 
 def recorded_offsets(fn) -> np.ndarray:
@@ -80,7 +79,7 @@ def main() -> int:
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "framing.json"))
     a = ap.parse_args()
     head = head_model.load()
-    res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", crop_scale=track.CROP_SCALE,
+    res = dict(machine=describe_machine(), crop_scale=track.CROP_SCALE,
                crop_center_y=track.CROP_CENTER_Y, synthetic_ground_truth={}, real_network={})
     per_clip = []
     for seed in a.seeds:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import bench_real as br  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from core import head_model, landmark_template as lt  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 POINTS = {"chin": lt.CHIN, "mouth_right": lt.MOUTH_RIGHT, "mouth_left": lt.MOUTH_LEFT, "subnasale": 2, "oval_top": 10}
 LIP, CHIN = lt.LOWER_LIP_OUTER, lt.CHIN
@@ -93,7 +92,7 @@ def main(argv=None) -> int:
     moves = lip_chin_moves(head)
     shapes = {n: dict(lower_lip_mm=float(m[0]), chin_mm=float(m[1])) for n, m in zip(head.arkit_names, moves)
               if ("mouth" in n or "jaw" in n) and np.abs(m).max() > 1.0}
-    out = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", shapes=shapes, clips={})
+    out = dict(machine=describe_machine(), shapes=shapes, clips={})
     for c in clips:
         out["clips"][c.name] = clip_figures(c, head, Path(a.obs_cache) if a.obs_cache else None)
         print(c.name, json.dumps(out["clips"][c.name]), flush=True)

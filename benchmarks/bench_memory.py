@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import describe as describe_machine  # benchmarks/, the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path("/tmp/fc_bench_memory")
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
@@ -157,8 +159,7 @@ def main() -> None:
         print(f"reconstruct {n:6d} frames: peak RSS {r['peak_rss_mb']:7.1f} MB, {r['seconds']:.1f} s "
               f"({r['frames_per_s']} frames/s, {r['tracked']} tracked)", flush=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results[a.label] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), "
-                                   f"Python {platform.python_version()}",
+    results[a.label] = {"machine": describe_machine(f"shared with other jobs, Python {platform.python_version()}"),
                         "date": time.strftime("%Y-%m-%d"), "rows": rows}
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {RESULTS}")

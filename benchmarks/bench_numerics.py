@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from machine import describe as describe_machine  # benchmarks/, the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
     valid = np.ones(T, bool)
     valid[T // 2:T // 2 + 6] = False
     conf = rng.uniform(0.5, 1.5, T)
-    res = {"machine": f"{platform.machine()} (shared, other jobs running)", "root": str(a.root), "frames": T,
+    res = {"machine": describe_machine("shared, other jobs running"), "root": str(a.root), "frames": T,
            "bake_from": str(Path(corr.__file__).parent)}
     for s in (0.5, 1.0):
         res[f"filter_s_smoothing_{s}"] = best(lambda: temporal_filter(W, R, t, valid, 30.0, s, confidence=conf,

@@ -76,8 +76,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -98,6 +96,7 @@ from core import head_model  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 CLOSE_UPS = CLIPS[:2]       # --small-face re-shoots these (bench_track.small_face_frame takes the face as 45 % wide)
@@ -490,7 +489,7 @@ def main(argv=None) -> int:
         print(f"no clips found in {footage}; nothing to measure", file=sys.stderr)
         return 0
     head = head_model.load()
-    machine = f"{platform.machine()} {os.cpu_count()} cores"
+    machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:

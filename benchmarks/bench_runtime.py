@@ -5,8 +5,6 @@ quantisation when --int8). Prints JSON and writes benchmarks/results/runtime.jso
 """
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -16,6 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.runtime import Predictor  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 
 def bench(model, threads, batch, n=30):
@@ -39,7 +38,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--int8", action="store_true")
     a = ap.parse_args()
-    res = dict(machine=f"{platform.machine()} {os.cpu_count()} cores", fp32=bench(a.model, a.threads, a.batch),
+    res = dict(machine=describe_machine(), fp32=bench(a.model, a.threads, a.batch),
                fp32_batch8=bench(a.model, a.threads, 8))
     if a.int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from training import synth  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 
 def bench(device: str, size: int, batch: int, repeats: int, render_threads: int) -> dict:
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
                   f"(best {r['samples_per_s_best']:.1f}; {r['samples_per_hour_mean']:.0f}/h; "
                   f"{r['cpu_seconds_per_sample'] * 1000:.0f} ms CPU/sample)", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    meta = dict(machine=platform.machine(), processor=platform.processor(), cpu_threads=a.threads,
+    meta = dict(machine=describe_machine(), cpu_threads=a.threads,
                 cpu_count=os.cpu_count(), load_average_1min=load,
                 torch=torch.__version__, cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from core.footage import open_footage  # noqa: E402
 from core.preprocess import crop_image  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
 from core.types import CropBox  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
 
 CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
               f"detections {r['detections']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     import onnxruntime as ort
-    meta = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+    meta = {"machine": describe_machine(), "cpu_count": os.cpu_count(),
             "opencv": cv2.__version__, "onnxruntime": ort.__version__,
             "tracker": "core.track on MediaPipe's face models (core.face_models)"}
     args.json.write_text(json.dumps({"meta": meta, "clips": results}, indent=2))
