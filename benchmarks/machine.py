@@ -1,6 +1,6 @@
 """The machine a benchmark ran on, one string for every result file: architecture, CPU model, core count.
 
-The CPU model is part of a figure: the same commit's whole path ran the three real clips at 18.4 / 25.0 / 15.8
+The CPU model is part of a figure: the same per-frame code's whole path ran the three real clips at 18.4 / 25.0 / 15.8
 frames/s on a 2-core Intel Xeon and 17.5 / 21.3 / 13.3 on a 2-core AMD EPYC (docs/MEASUREMENTS.md), and a test's
 tolerance once held on one and not the other (tests/test_chunked.py).
 """
