@@ -11,6 +11,11 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     own closure where that says more (``lid_closure``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
+  * the ARKit weights twice, in the second stage: the head's own shape and pose from the frames' fit before bake.solve
+    boosts its L1 prior (that boost guards the dense fit against the network's correlated errors; with the landmarks
+    leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
+    character; corrective keys carry the difference on the baked head (``bake.solve.solve``'s ``shape_unboosted``,
+    bake.corrective).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).

@@ -234,7 +234,7 @@ class ClipSolve:
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
                        gaps=None, expression_dense=None, workers: int = 1,
-                       reshape: np.ndarray | None = None) -> ClipSolve:
+                       reshape: np.ndarray | None = None, shape_unboosted: bool = False) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums, head) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the
     fusion's terms for a set of frames (None: no such term); ``gaps(head) -> GapConstraint`` keeps lids and lips
@@ -243,7 +243,9 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     a short clip), then every frame with it fixed and the dense confidences times the factor of that first fit's
     median residual; ``reshape`` (L,) bool then picks the landmarks whose steady offsets from that first fit move
     the neutral of the second (bake.shape_correction; ``ClipSolve.shape_correction``; None: not moved).
-    ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve)."""
+    ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve).
+    ``shape_unboosted``: in the staged solve's second stage, the head's shape and pose come from the frames' fit
+    before the L1 boost, the exported weights from the boosted one (bake.solve.solve; ``SolveResult.fit_weights``)."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -275,7 +277,7 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
             return landmarks(frames, csum[frames], fitted)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
-                    gaps, workers) for a in range(0, T, chunk)]
+                    gaps, workers, shape_unboosted and staged) for a in range(0, T, chunk)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
     deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")
@@ -283,17 +285,19 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
         scale = np.maximum(np.abs(key_weights).max(0), 1.0).astype(np.float32)
         deltas, key_weights = deltas * scale[:, None, None], key_weights / scale
     res = SolveResult(ident, cat("weights"), cat("rotation"), cat("translation"), cat("depth_shift"), cat("valid"),
-                      cat("rms"), deltas, key_weights)
+                      cat("rms"), deltas, key_weights,
+                      None if all(x.fit_weights is None for x in r) else      # a chunk fitted as exported
+                      np.concatenate([x.weights if x.fit_weights is None else x.fit_weights for x in r]))
     return ClipSolve(res, csum, np.concatenate([p.landmark_weight for p in parts]), field)
 
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
            landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
-           gaps=None, workers: int = 1) -> ClipSolve:
+           gaps=None, workers: int = 1, shape_unboosted: bool = False) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames], head)
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
                 identity=identity, residual_deltas=residual_deltas, gaps=None if gaps is None else gaps(head),
-                workers=workers)
+                workers=workers, shape_unboosted=shape_unboosted)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

@@ -39,6 +39,7 @@ from core.types import CropBox, FaceState
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
+from .corrective import KEYS as CORRECTIVE_KEYS, corrective_keys as corrective
 from .filter import temporal_filter
 from .head_size import size_scale
 from .observations import ObservationStore, solve_observations
@@ -76,7 +77,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       head_pose: str = "tracked", max_gap: int = 12, footage_path: str = "",
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
                       fusion: str = "fused", threads: int = 0,
-                      eye_distance_mm: float | None = None) -> tuple[SceneTracks, BakeStats]:
+                      eye_distance_mm: float | None = None,
+                      corrective_keys: int = CORRECTIVE_KEYS) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -84,7 +86,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ``observations``: a list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames
     (see that module).
     ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
-    ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size)."""
+    ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size).
+    ``corrective_keys``: at most that many keys carry what the fused fit's head does beyond its exported (sparser)
+    ARKit weights (bake.corrective; 0: the head shows the exported weights alone)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -116,7 +120,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
-                                  workers=solve_threads(threads), reshape=fz.CORRECTED)
+                                  workers=solve_threads(threads), reshape=fz.CORRECTED,
+                                  shape_unboosted=corrective_keys > 0)
     res = clip.result
     head = corrected(head, clip.shape_correction)
     t1 = time.perf_counter()
@@ -124,16 +129,26 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
-    W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
+    # the exported weights, the fit's (when they differ) and the residual keys' weights are filtered alike; the
+    # corrective keys then carry the filtered fit's difference from the filtered exported weights
+    fit = [] if res.fit_weights is None else [res.fit_weights]
+    W = np.concatenate([res.weights] + fit + ([res.residual_weights] if residual_keys else []), 1)
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=head_model.N_ARKIT)
+                        frames=frames, n_bounded=head_model.N_ARKIT * (1 + len(fit)))
+    n = head_model.N_ARKIT
+    cor_d, weights = None, f.weights
+    if fit:
+        cor_d, cor_w = corrective(head.arkit_deltas, f.weights[:, n:2 * n], f.weights[:, :n],
+                                  np.ones(len(W), bool), corrective_keys)
+        weights = np.concatenate([f.weights[:, :n], f.weights[:, 2 * n:], cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
-    tracks = build_tracks(head, res.identity, f.weights, f.rotation, f.translation, frames, fps, K, image_size,
-                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale)
+    tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
+                          f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
+                          cor_d)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
@@ -225,7 +240,7 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
     return bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
                              head or head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
-                             config.eye_distance_mm)
+                             config.eye_distance_mm, config.corrective_keys)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],

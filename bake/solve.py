@@ -49,6 +49,8 @@ class SolveResult:
     rms: np.ndarray               # (T,) median residual distance over the observed vertices, mm
     residual_deltas: np.ndarray   # (n, V, 3) float32
     residual_weights: np.ndarray  # (T, n)
+    fit_weights: np.ndarray | None = None   # (T, 52) the weights of the head's own shape where they differ from the
+    #                                         exported ``weights`` (``shape_unboosted``), else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +163,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
           min_landmarks: int = 40, identity: np.ndarray | None = None,
           residual_deltas: np.ndarray | None = None, gaps: GapConstraint | None = None,
-          workers: int = 1) -> SolveResult:
+          workers: int = 1, shape_unboosted: bool = False) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps,
     ``sweeps`` the coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the
@@ -176,7 +178,11 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     the residual keys (learned on those spread frames), and only their per-frame weights are fitted. ``gaps`` keeps
     lids and lips from passing through each other (``GapConstraint``). With the identity fixed, each frame's
     Gauss-Newton steps depend on no other frame's, and they run split over ``workers`` threads (numpy leaves the GIL
-    in its array work; the result is the one thread's up to float rounding)."""
+    in its array work; the result is the one thread's up to float rounding).
+    ``shape_unboosted`` (with landmarks and the identity fixed; bake.fusion): where the L1 prior is boosted, the
+    head's shape (``fit_weights``), its pose and residual come from the solve before the boost (carried through the
+    transport passes with the plain L1), which follows the landmarks, while ``weights`` stay the boosted solve's,
+    sparse for a character (the difference rides on bake.corrective's keys)."""
     T, V = C.shape
     if residual_deltas is not None:
         n_residual = len(residual_deltas)
@@ -236,24 +242,36 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     if trust < 1.0 and (lm is not None or ap is not None):
         extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
         extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
+    start, l1_base, unboosted = st, l1, False
     if boost > 2.0 or (trust < 1.0 and (lm is not None or ap is not None)):
         if boost > 2.0:
             prior = None if prior is None else prior * boost
+            unboosted = shape_unboosted and lm is not None and identity is not None
             l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
         st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **extra)
-    if offset is not None and transport_passes > 0:
-        stretch = _Stretch(head, obs, offset[vi][:, obs])
-        for _ in range(transport_passes):
+    stretch = _Stretch(head, obs, offset[vi][:, obs]) if offset is not None and transport_passes > 0 else None
+
+    def transported(st, l1):
+        for _ in range(transport_passes if stretch is not None else 0):
             st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, max(2, iterations // 2), l1, l2, robust_mm, sweeps,
                                init=st, delta=stretch(st[4], st[3]), **extra)
+        return st
+    st = transported(st, l1)
+    W_fit = None
+    if unboosted:               # the head's shape, pose and residual from the unboosted start; the boosted weights
+        fit = transported(start, l1_base)
+        W_fit = np.zeros((T, 52))
+        W_fit[vi] = fit[3]
+        st = fit[:3] + (st[3],) + fit[4:]
     Rt, tt, dzv, Wv, idv, rms_v = st
     if n_residual > 0:                       # on every observed vertex, with the final pose and coefficients
         Ca = C[vi][:, obs_all].astype(np.float64)
         Ya = Y[vi][:, obs_all].astype(np.float64)
         if ray is not None:
             Ya = Ya + dzv[:, None, None] * ray[vi][:, obs_all]
+        Wm = Wv if W_fit is None else W_fit[vi]                                # the head's shape
         Ma = head.vertices[obs_all] + np.tensordot(idv, head.identity_basis[:, obs_all], 1) \
-            + (Wv @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(len(vi), -1, 3)
+            + (Wm @ head.arkit_deltas[:, obs_all].reshape(52, -1)).reshape(len(vi), -1, 3)
         E = (Ya - tt[:, None]) @ Rt - Ma
         if residual_deltas is None:
             rd, rw = _residual_keys(E, Ca, n_residual)
@@ -263,7 +281,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             rw = _residual_weights(E, Ca, res_d[:, obs_all])
         res_w[vi] = rw
     rot[vi], tr[vi], dz[vi], W[vi], rms[vi] = Rt, tt, dzv, Wv, rms_v
-    return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w)
+    return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w, W_fit)
 
 
 # GapConstraint's stiffness against the frame's stiffest ARKit weight in the data: gentle in the Gauss-Newton steps

@@ -2,7 +2,8 @@
 
 * ``basis`` = the clip's identity at neutral; ``key_deltas`` = the 52 ARKit deltas (the model's, identity-independent,
   but for the eyeBlink keys: rescaled so that 1 shuts the clip's own lids, ``shut_scales``) then the residual keys
-  ("residual_00", ...; their weights are in [-1, 1], the ARKit ones in [0, 1]).
+  ("residual_00", ...) and the corrective keys ("corrective_00", ..., bake.corrective); their weights are in
+  [-1, 1], the ARKit ones in [0, 1].
 * ``frames`` are 1-based scene frames numbered like the source: source frame index i -> scene frame i + 1, so a Movie
   Clip background starting at scene frame 1 lines up with the head whatever the start and stride.
 * Head pose (``head_pose``; which Blender object carries the motion, head or camera, is ``blender_io``'s
@@ -60,14 +61,16 @@ def shut_weights(weights: np.ndarray, scales: np.ndarray) -> np.ndarray:
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
-                 head_pose: str = "tracked", scale: float = 1.0) -> SceneTracks:
+                 head_pose: str = "tracked", scale: float = 1.0,
+                 corrective_deltas: np.ndarray | None = None) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
     times ``scale``: the footage sees the same picture; bake.head_size)."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
-    if weights.shape[1] != N_ARKIT + n_res:
-        raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res}")
+    n_cor = 0 if corrective_deltas is None else len(corrective_deltas)
+    if weights.shape[1] != N_ARKIT + n_res + n_cor:
+        raise ValueError(f"weights have {weights.shape[1]} columns, expected {N_ARKIT} + {n_res} + {n_cor}")
     basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
     scales = shut_scales(head, basis, deltas)
@@ -78,6 +81,9 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)
         names += tuple(f"residual_{i:02d}" for i in range(n_res))
+    if n_cor:
+        deltas = np.concatenate([deltas, (corrective_deltas * np.float32(scale)).astype(np.float32)], 0)
+        names += tuple(f"corrective_{i:02d}" for i in range(n_cor))
     R = np.asarray(rotation, np.float64)
     t = np.asarray(translation, np.float64) * scale
     if head_pose == "static":

@@ -18,7 +18,7 @@ class SceneTracks:
     basis: np.ndarray              # (V, 3) float32 mm: the clip's identity at neutral ("Basis" shape key)
     faces: np.ndarray              # (F, 3) int32 fixed topology
     uv: np.ndarray                 # (F*3, 2) float32 per face corner
-    key_names: tuple               # shape-key names after Basis: the 52 ARKit names, then residual keys
+    key_names: tuple               # shape-key names after Basis: the 52 ARKit names, then residual and corrective keys
     key_deltas: np.ndarray         # (K, V, 3) float32 mm, delta of each key at weight 1
     weights: np.ndarray            # (T, K) float32 per-frame key values (ARKit in [0, 1])
     frames: np.ndarray             # (T,) int frame numbers (scene frames, 1-based in Blender)

@@ -81,7 +81,8 @@ def settings_to_options(settings, prefs, context) -> dict:
                 focal_mm=settings.lens, fusion=settings.fusion,
                 eye_distance_mm=settings.eye_distance if settings.eye_distance > 0 else None,
                 face_point=tuple(settings.face_point) if settings.face == "POINT" else None,
-                residual_keys=settings.residual_keys if settings.shape_keys == "ARKIT_RESIDUAL" else 0)
+                residual_keys=settings.residual_keys if settings.shape_keys == "ARKIT_RESIDUAL" else 0,
+                corrective_keys=settings.corrective_keys)
 
 
 def make_recon_config(options: dict):

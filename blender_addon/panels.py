@@ -37,6 +37,7 @@ def draw_panel(layout, context):
     col.prop(s, "shape_keys")
     if s.shape_keys == "ARKIT_RESIDUAL":
         col.prop(s, "residual_keys")
+    col.prop(s, "corrective_keys")
     col.prop(s, "head_motion")
     row = col.row(heading="Create")
     row.prop(s, "create_camera")

@@ -78,6 +78,7 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         ("ARKIT_RESIDUAL", "ARKit-52 + Residual", "ARKit plus residual keys for what ARKit cannot express")],
         default="ARKIT")
     residual_keys: IntProperty(name="Residual Keys", **limits("residual_keys", min=1, default=8))
+    corrective_keys: IntProperty(name="Corrective Keys", **limits("corrective_keys"))
     head_motion: EnumProperty(name="Head Motion", items=[
         ("OBJECT", "On Object", "The head object moves, the camera is fixed"),
         ("CAMERA", "On Camera", "The head stays at the origin, the camera moves")], default="OBJECT")

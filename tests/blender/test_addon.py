@@ -66,9 +66,11 @@ def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch
         return make_tracks(head, n_frames=12), _stats()
     monkeypatch.setattr(pipeline, "reconstruct", fake)
     use_file.smoothing = 0.3
+    use_file.corrective_keys = 3
     assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
     assert seen["thread"] == "face-capture"               # reconstruct ran on the worker thread
     assert seen["config"]["smoothing"] == pytest.approx(0.3) and seen["config"]["residual_keys"] == 0
+    assert seen["config"]["corrective_keys"] == 3
     scene = bpy_mod.context.scene
     coll = scene.collection.children["FaceCapture"]
     head_obj = coll.objects["FaceCapture_Head"]

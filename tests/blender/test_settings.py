@@ -16,7 +16,7 @@ def settings_rna(bpy_mod, empty_scene):
 
 @pytest.mark.parametrize("prop, field", [("lens", "focal_mm"), ("smoothing", "smoothing"),
                                          ("residual_keys", "residual_keys"), ("face_point", "face_point"),
-                                         ("frame_start", "start")])
+                                         ("frame_start", "start"), ("corrective_keys", "corrective_keys")])
 def test_panel_limits_are_recon_configs(settings_rna, prop, field):
     default, s = setting(field)
     p = settings_rna[prop]
@@ -26,7 +26,7 @@ def test_panel_limits_are_recon_configs(settings_rna, prop, field):
         assert p.hard_max == pytest.approx(hi)
     if s.soft_range is not None:
         assert (p.soft_min, p.soft_max) == pytest.approx(s.soft_range)
-    if prop in ("lens", "smoothing", "frame_start"):
+    if prop in ("lens", "smoothing", "frame_start", "corrective_keys"):
         assert p.default == pytest.approx(default)
         assert p.description.lower() == s.help.lower()
 
