@@ -10,7 +10,8 @@ are separated. Errors: camera-space vertex distance (mm) over the observed face 
 rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
 as the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
-expression), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
+expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
+does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
 true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
 the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training),
 the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
@@ -90,6 +91,8 @@ def metrics(tracks, seq, head, K):
     # moves the skin by more than 1 mm; "neutral" is the same for predicting no expression at all (the baseline)
     moved = (seq["arkit"][idx] @ head.arkit_deltas[:, mask].reshape(52, -1)).reshape(len(idx), -1, 3)
     fitted = (tracks.weights[:, :52] @ tracks.key_deltas[:52, mask].reshape(52, -1)).reshape(len(idx), -1, 3)
+    cor = [k for k, n in enumerate(tracks.key_names) if n.startswith("corrective_")]    # the head's, bake.corrective
+    on_head = fitted + np.einsum("tk,kvc->tvc", tracks.weights[:, cor], tracks.key_deltas[cor][:, mask])
     active = np.linalg.norm(moved, axis=-1) > 1.0
     truth = true_weights(seq, head)[idx]
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
@@ -98,6 +101,7 @@ def metrics(tracks, seq, head, K):
                 arkit_mae_neutral=float(np.abs(truth).mean()),
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
+                expression_mm_head=float(np.linalg.norm(on_head - moved, axis=-1)[active].mean()),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
                 eye_distance_mm=float(eye_distance(tracks.basis, head)),
                 eye_distance_mm_true=float(eye_distance(head.shape(identity=seq["identity"]), head)))
