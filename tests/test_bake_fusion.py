@@ -285,3 +285,23 @@ def test_staged_fit_follows_the_landmarks_while_the_exported_weights_stay_sparse
     assert used(split.weights) < 0.7 * used(split.fit_weights), (used(split.weights), used(split.fit_weights))
     np.testing.assert_array_equal(split.weights, boosted.weights)
     np.testing.assert_array_equal(split.identity, boosted.identity)        # the first stage is untouched
+
+
+def test_staged_fit_of_a_long_clip_comes_back_for_every_chunk(head, template, monkeypatch):
+    """A clip past LONG_CLIP (made small here) solved in chunks: every chunk gives the head's own weights, so the
+    clip's ``fit_weights`` cover all its frames (each chunk's own L1 boost decides where they differ)."""
+    from bake import observations as ob
+    from bake.correspond import VertexObservation
+    monkeypatch.setattr(ob, "LONG_CLIP", 20)
+    monkeypatch.setattr(ob, "CHUNK_FRAMES", 12)
+    seq, Y, C, uv = _scene(head, template, noise_mm=2.0, identity_bias=0.5)
+    ray = (Y / np.linalg.norm(Y, axis=-1, keepdims=True)).astype(np.float32)
+    obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
+
+    def marks(frames, sums, fitted):
+        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
+    res = ob.solve_observations(obs, head, 0, fusion.dense_weight_map(head, template), marks,
+                                expression_dense=fusion.expression_dense, shape_unboosted=True).result
+    assert res.fit_weights.shape == res.weights.shape == (len(Y), 52) and res.valid.all()
+    for chunk in np.array_split(np.arange(len(Y)), [12, 24]):
+        assert np.abs(res.fit_weights[chunk] - res.weights[chunk]).max() > 0.05

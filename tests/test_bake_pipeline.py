@@ -93,6 +93,9 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     assert 0 < len(cor) <= 8 and np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
     np.testing.assert_array_equal(keyed.weights[:, :52], plain.weights[:, :52])
+    both, _ = bake_observations(*args, residual_keys=1, **kw)        # residual keys first, then the corrective ones
+    assert both.key_names[52] == "residual_00" and both.key_names[53:] == tuple(cor)
+    np.testing.assert_array_equal(both.weights[:, :52], plain.weights[:, :52])
 
     def error(tracks):
         v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)
