@@ -93,20 +93,26 @@ def _reprojection(res, seq, uv, head, template):
     return np.median(np.linalg.norm(p[..., :2] / p[..., 2:3] * np.diag(seq.K)[:2] + seq.K[:2, 2] - uv, axis=-1))
 
 
+def _loose_staged(head, template):
+    """The scene of ``_scene`` on a head half a standard deviation of shape off with 2 mm noise, as the staged solve
+    (bake.observations) takes it: (truth, landmark pixels, observations, dense weight map, landmark term builder)."""
+    from bake.correspond import VertexObservation
+    seq, Y, C, uv = _scene(head, template, noise_mm=2.0, identity_bias=0.5)
+    ray = (Y / np.linalg.norm(Y, axis=-1, keepdims=True)).astype(np.float32)
+    obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
+
+    def marks(frames, sums, fitted):
+        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
+    return seq, uv, obs, fusion.dense_weight_map(head, template), marks
+
+
 def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, template):
     """bake.observations' staged solve (identity first, then the frames with the dense confidences times
     fusion.expression_dense) against one fused solve, on dense observations of a head half a standard deviation of
     shape off with 2 mm noise (a loose fit, as the network's on real footage): the landmarks are followed more closely
     (2.3 -> 1.9 px when written), the identity is the first stage's; a tight fit leaves the factor near 1."""
-    from bake.correspond import VertexObservation
     from bake.observations import solve_observations
-    seq, Y, C, uv = _scene(head, template, noise_mm=2.0, identity_bias=0.5)
-    ray = (Y / np.linalg.norm(Y, axis=-1, keepdims=True)).astype(np.float32)
-    obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
-    dense = fusion.dense_weight_map(head, template)
-
-    def marks(frames, sums, fitted):
-        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
+    seq, uv, obs, dense, marks = _loose_staged(head, template)
     one = solve_observations(obs, head, 0, dense, marks).result
     staged = solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense).result
     r_one, r_staged = (_reprojection(r, seq, uv, head, template) for r in (one, staged))
@@ -263,15 +269,8 @@ def test_staged_fit_follows_the_landmarks_while_the_exported_weights_stay_sparse
     head reprojects onto the landmarks closer than the boosted fit's, and the exported weights are the boosted fit's
     (figures when written in the asserts' comments)."""
     from dataclasses import replace
-    from bake.correspond import VertexObservation
     from bake.observations import solve_observations
-    seq, Y, C, uv = _scene(head, template, noise_mm=2.0, identity_bias=0.5)
-    ray = (Y / np.linalg.norm(Y, axis=-1, keepdims=True)).astype(np.float32)
-    obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
-    dense = fusion.dense_weight_map(head, template)
-
-    def marks(frames, sums, fitted):
-        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
+    seq, uv, obs, dense, marks = _loose_staged(head, template)
     kw = dict(expression_dense=fusion.expression_dense)
     boosted = solve_observations(obs, head, 0, dense, marks, **kw).result
     split = solve_observations(obs, head, 0, dense, marks, shape_unboosted=True, **kw).result
@@ -291,17 +290,11 @@ def test_staged_fit_of_a_long_clip_comes_back_for_every_chunk(head, template, mo
     """A clip past LONG_CLIP (made small here) solved in chunks: every chunk gives the head's own weights, so the
     clip's ``fit_weights`` cover all its frames (each chunk's own L1 boost decides where they differ)."""
     from bake import observations as ob
-    from bake.correspond import VertexObservation
     monkeypatch.setattr(ob, "LONG_CLIP", 20)
     monkeypatch.setattr(ob, "CHUNK_FRAMES", 12)
-    seq, Y, C, uv = _scene(head, template, noise_mm=2.0, identity_bias=0.5)
-    ray = (Y / np.linalg.norm(Y, axis=-1, keepdims=True)).astype(np.float32)
-    obs = [VertexObservation(t, Y[t], ray[t], C[t], float(seq.translation[t, 2]), None) for t in range(len(Y))]
-
-    def marks(frames, sums, fitted):
-        return fusion.landmark_term(uv[frames], np.ones(len(frames)), sums, seq.K, fitted, template)
-    res = ob.solve_observations(obs, head, 0, fusion.dense_weight_map(head, template), marks,
-                                expression_dense=fusion.expression_dense, shape_unboosted=True).result
-    assert res.fit_weights.shape == res.weights.shape == (len(Y), 52) and res.valid.all()
-    for chunk in np.array_split(np.arange(len(Y)), [12, 24]):
+    _, _, obs, dense, marks = _loose_staged(head, template)
+    res = ob.solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense,
+                                shape_unboosted=True).result
+    assert res.fit_weights.shape == res.weights.shape == (len(obs), 52) and res.valid.all()
+    for chunk in np.array_split(np.arange(len(obs)), [12, 24]):
         assert np.abs(res.fit_weights[chunk] - res.weights[chunk]).max() > 0.05
