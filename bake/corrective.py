@@ -4,10 +4,11 @@ In the fused bake the head's shape and pose come from the frames' fit before the
 the landmarks (the lids narrowing in a smile, the mouth's width), while the exported ARKit weights are the boosted
 fit's (bake.solve.solve, ``shape_unboosted``): a character driven by the 52 weights gets the shapes the data insist
 on, not the spread of small weights the closer fit uses. What the exported weights leave out of the head,
-(fit - exported weights) x the ARKit deltas, is a per-frame displacement in the span of those deltas; its principal
-components (by vertex motion) become the keys ``corrective_00`` ... with weights in [-1, 1], on the baked head only:
-retargeting and the CSV take the ARKit keys alone. Figures: docs/MEASUREMENTS.md, "The head follows the landmarks,
-the exported weights stay sparse".
+(fit - exported weights) x the ARKit deltas, is a per-frame displacement in the span of those deltas; filtered over
+time more than the weights are (``SMOOTHING``: the fit's own frame-to-frame noise would shimmer on the head), its
+principal components (by vertex motion) become the keys ``corrective_00`` ... with weights in [-1, 1], on the baked
+head only: retargeting and the CSV take the ARKit keys alone. Figures: docs/MEASUREMENTS.md, "The head follows the
+landmarks, the exported weights stay sparse".
 """
 from __future__ import annotations
 
@@ -16,16 +17,17 @@ import numpy as np
 KEYS = 8                # corrective keys at most (``ReconConfig.corrective_keys`` chooses)
 ENERGY = 0.995          # fewer keys when they carry this share of the displacement's energy
 MIN_MM = 0.05           # no keys when no frame's displacement reaches this anywhere on the head
+SMOOTHING = 2.0         # the difference is filtered at this times the weights' smoothing (at most 1)
 
 
-def corrective_keys(arkit_deltas: np.ndarray, fit: np.ndarray, exported: np.ndarray, valid: np.ndarray,
+def corrective_keys(arkit_deltas: np.ndarray, difference: np.ndarray,
                     n_max: int = KEYS) -> tuple[np.ndarray, np.ndarray]:
-    """Keys (n, V, 3) float32 and their weights (T, n) float32 in [-1, 1] so that ``exported @ deltas`` plus the keys
-    approximates ``fit @ deltas`` on the ``valid`` frames (0 on the others); n = 0 when nothing is left out.
-    ``arkit_deltas`` (52, V, 3), ``fit`` and ``exported`` (T, 52)."""
-    T, (K, V, _) = len(fit), arkit_deltas.shape
+    """Keys (n, V, 3) float32 and their weights (T, n) float32 in [-1, 1] that approximate ``difference @ deltas``,
+    the fitted head's weights less the exported ones (T, 52) times ``arkit_deltas`` (52, V, 3); n = 0 when nothing
+    is left out."""
+    T, (K, V, _) = len(difference), arkit_deltas.shape
     none = np.zeros((0, V, 3), np.float32), np.zeros((T, 0), np.float32)
-    dW = np.where(np.asarray(valid, bool)[:, None], np.asarray(fit, np.float64) - exported, 0.0)
+    dW = np.nan_to_num(np.asarray(difference, np.float64))
     A = arkit_deltas.reshape(K, -1).astype(np.float64)
     if n_max <= 0 or not np.abs(dW).any():
         return none

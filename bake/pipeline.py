@@ -39,7 +39,7 @@ from core.types import CropBox, FaceState
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
-from .corrective import KEYS as CORRECTIVE_KEYS, corrective_keys as corrective
+from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import temporal_filter
 from .head_size import size_scale
 from .observations import ObservationStore, solve_observations
@@ -129,20 +129,18 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
-    # the exported weights, the fit's (when they differ) and the residual keys' weights are filtered alike; the
-    # corrective keys then carry the filtered fit's difference from the filtered exported weights
-    fit = [] if res.fit_weights is None else [res.fit_weights]
-    W = np.concatenate([res.weights] + fit + ([res.residual_weights] if residual_keys else []), 1)
+    W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=head_model.N_ARKIT * (1 + len(fit)))
-    n = head_model.N_ARKIT
+                        frames=frames, n_bounded=head_model.N_ARKIT)
     cor_d, weights = None, f.weights
-    if fit:
-        cor_d, cor_w = corrective(head.arkit_deltas, f.weights[:, n:2 * n], f.weights[:, :n],
-                                  np.ones(len(W), bool), corrective_keys)
-        weights = np.concatenate([f.weights[:, :n], f.weights[:, 2 * n:], cor_w], 1)
+    if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
+        d = temporal_filter(res.fit_weights - res.weights, res.rotation, res.translation, valid, fps,
+                            min(1.0, CORRECTIVE_SMOOTHING * smoothing), max_gap, confidence=conf, frames=frames,
+                            n_bounded=0)
+        cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
+        weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)

@@ -14,7 +14,7 @@ def _weights(head, T=40, rank=3, seed=0):
 def test_keys_carry_the_difference_between_fit_and_exported_weights(head):
     fit, exported = _weights(head)
     A = head.arkit_deltas.astype(np.float64)
-    keys, w = corrective_keys(head.arkit_deltas, fit, exported, np.ones(len(fit), bool))
+    keys, w = corrective_keys(head.arkit_deltas, fit - exported)
     assert keys.shape == (3, head.n_vertices, 3) and w.shape == (len(fit), 3)     # as many keys as directions
     want = np.einsum("tk,kvc->tvc", fit - exported, A)
     got = np.einsum("tk,kvc->tvc", w.astype(np.float64), keys.astype(np.float64))
@@ -28,21 +28,17 @@ def test_at_most_n_max_keys_keep_the_largest_motion(head):
     want = np.einsum("tk,kvc->tvc", fit - exported, A)
     err = []
     for n in (1, 2, 6):
-        keys, w = corrective_keys(head.arkit_deltas, fit, exported, np.ones(len(fit), bool), n_max=n)
+        keys, w = corrective_keys(head.arkit_deltas, fit - exported, n_max=n)
         assert len(keys) == n
         got = np.einsum("tk,kvc->tvc", w.astype(np.float64), keys.astype(np.float64))
         err.append(np.sqrt(((got - want) ** 2).sum()))
     assert err[0] > err[1] > err[2] and err[2] < 1e-3 * np.sqrt((want ** 2).sum())
 
 
-def test_no_keys_when_nothing_is_left_out_and_none_on_invalid_frames(head):
+def test_no_keys_when_nothing_is_left_out(head):
     fit, exported = _weights(head)
-    valid = np.ones(len(fit), bool)
-    assert len(corrective_keys(head.arkit_deltas, exported, exported, valid)[0]) == 0
-    assert len(corrective_keys(head.arkit_deltas, fit, exported, valid, n_max=0)[0]) == 0
-    tiny = exported + 1e-5 * (fit - exported)                        # well under MIN_MM of motion
-    assert np.abs(np.einsum("tk,kvc->tvc", tiny - exported, head.arkit_deltas)).max() < MIN_MM
-    assert len(corrective_keys(head.arkit_deltas, tiny, exported, valid)[0]) == 0
-    valid[5:9] = False
-    keys, w = corrective_keys(head.arkit_deltas, fit, exported, valid)
-    assert len(keys) and not w[5:9].any()
+    assert len(corrective_keys(head.arkit_deltas, exported - exported)[0]) == 0
+    assert len(corrective_keys(head.arkit_deltas, fit - exported, n_max=0)[0]) == 0
+    tiny = 1e-5 * (fit - exported)                                   # well under MIN_MM of motion
+    assert np.abs(np.einsum("tk,kvc->tvc", tiny, head.arkit_deltas)).max() < MIN_MM
+    assert len(corrective_keys(head.arkit_deltas, tiny)[0]) == 0
