@@ -27,7 +27,7 @@ def corrective_keys(arkit_deltas: np.ndarray, difference: np.ndarray,
     is left out."""
     T, (K, V, _) = len(difference), arkit_deltas.shape
     none = np.zeros((0, V, 3), np.float32), np.zeros((T, 0), np.float32)
-    dW = np.nan_to_num(np.asarray(difference, np.float64))
+    dW = np.asarray(difference, np.float64)
     A = arkit_deltas.reshape(K, -1).astype(np.float64)
     if n_max <= 0 or not np.abs(dW).any():
         return none

@@ -3,7 +3,7 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--small-face PX] [clip.mp4 ...]
+        [--corrective-keys N] [--small-face PX] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -295,9 +295,10 @@ def cached(file: Path | None, make):
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
              obs_cache: Path | None = None, eye_distance_mm: float | None = None,
-             oracle_of: tuple[Path, Callable] | None = None) -> tuple[dict, dict | None]:
+             oracle_of: tuple[Path, Callable] | None = None,
+             corrective_keys: int = pipeline.ReconConfig.corrective_keys) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
-                                  eye_distance_mm=eye_distance_mm)
+                                  eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
     t = time.perf_counter()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
     t_bake = time.perf_counter()
@@ -478,6 +479,9 @@ def main(argv=None) -> int:
                          "per-frame stage)")
     ap.add_argument("--eye-distance", type=float, default=None, metavar="MM",
                     help="bake with the subject's eye distance known (ReconConfig.eye_distance_mm)")
+    ap.add_argument("--corrective-keys", type=int, default=pipeline.ReconConfig.corrective_keys, metavar="N",
+                    help="the baked head's corrective keys (ReconConfig.corrective_keys; 0: the head on the exported "
+                         "weights, as before bake.corrective)")
     ap.add_argument("--small-face", type=int, default=None, metavar="PX",
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
@@ -490,13 +494,13 @@ def main(argv=None) -> int:
         return 0
     head = head_model.load()
     machine = describe_machine()
-    res = dict(machine=machine, model=a.model, fusion=a.fusion, clips={})
-    versus = dict(machine=machine, model=a.model, fusion=a.fusion, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+    res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, clips={})
+    versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                           eye_distance_mm=a.eye_distance)
+                                           eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -506,7 +510,8 @@ def main(argv=None) -> int:
                 name = f"{a.small_face}px {c.stem}"
                 res["clips"][name], v = run_clip(small, a.model, Path(a.png) if a.png else None, head,
                                                  oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                                 eye_distance_mm=a.eye_distance, oracle_of=(c, to_small))
+                                                 eye_distance_mm=a.eye_distance, oracle_of=(c, to_small),
+                                                 corrective_keys=a.corrective_keys)
             print(name, json.dumps(res["clips"][name]), flush=True)
             if v is not None:
                 versus["clips"][name] = v
