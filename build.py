@@ -6,7 +6,8 @@ Steps:
   1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core``, ``bake``
      (without the repository entry points in ``NOT_SHIPPED``; development code lives in the top-level ``DEVELOPMENT``
      packages, which are never copied and which nothing shipped may import), the head
-     asset and the model weights (core/assets/*.onnx when present), the manifest; then **vendor**: in the repository
+     asset and the runtime networks (core/assets/*.onnx but the training exports, ``Preset.weights``: the runtime
+     loads their int8 form, ``Preset.runtime``), the manifest; then **vendor**: in the repository
      ``core`` and ``bake`` are top-level packages imported absolutely (``from core.errors import ...``); in the
      extension they are subpackages of the add-on, so every such import is rewritten to a relative one
      (``from ..core.errors import ...``), found with ``ast`` and ``tokenize`` (never by pattern matching). An import
@@ -35,6 +36,8 @@ import sys
 import tokenize
 import zipfile
 from pathlib import Path, PurePosixPath
+
+from core.presets import DEFAULT_PRESET, PRESETS
 
 ROOT = Path(__file__).resolve().parent
 EXT_ID = "face_capture"
@@ -71,7 +74,8 @@ VENDORED = ("core", "bake")      # repository packages that become subpackages o
 NOT_SHIPPED = frozenset({
     "bake/cli.py", "bake/batch.py", "bake/chunked.py", "bake/demo.py",   # repository entry points (bake.cli,
     # bake.batch, bake.chunked, run.sh demo)
-})
+}) | {f"core/assets/{p.weights}" for p in PRESETS.values()}   # training exports: the runtime loads Preset.runtime
+SHIPPED_MODEL = f"core/assets/{PRESETS[DEFAULT_PRESET].runtime}"    # the network a bake uses when none is named
 DEVELOPMENT = ("training", "tools", "benchmarks")   # top-level development packages: never shipped, never imported
 
 
@@ -330,8 +334,8 @@ def build_zips(ext_cli: Path, src: Path, dist: Path) -> list[Path]:
 
 
 def check_zip(z: Path) -> None:
-    """No training code, no torch, no repository entry points; the add-on, core, bake, head asset and manifest are
-    present; no Python file imports ``core``/``bake`` absolutely or touches ``sys.path``."""
+    """No training code, no torch, no repository entry points or training exports; the add-on, core, bake, head
+    asset, default network and manifest are present; no Python file imports ``core``/``bake`` absolutely or touches ``sys.path``."""
     with zipfile.ZipFile(z) as zf:
         names = zf.namelist()
         sources = {n: zf.read(n).decode("utf-8") for n in names if n.endswith(".py")}
@@ -340,7 +344,7 @@ def check_zip(z: Path) -> None:
     left = sorted(NOT_SHIPPED & set(names))
     assert not left, f"{z.name} contains repository-only files: {left}"
     for need in ("__init__.py", "operators.py", "blender_manifest.toml", "core/head_model.py",
-                 "core/assets/head_model.npz", "bake/blender_io/__init__.py", "bake/pipeline.py"):
+                 "core/assets/head_model.npz", SHIPPED_MODEL, "bake/blender_io/__init__.py", "bake/pipeline.py"):
         assert need in names, f"{z.name} lacks {need}"
     for n, text in sources.items():
         for node in ast.walk(ast.parse(text, n)):

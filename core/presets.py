@@ -21,14 +21,18 @@ class Preset:
     heads: int
     taps: tuple          # blocks whose tokens feed the DPT decoder (0-based)
     features: int        # decoder width
-    weights: str         # default ONNX file name under core/assets
+    weights: str         # ONNX file name of the training export under core/assets (training's --init reads it)
+    runtime: str         # ONNX file name under core/assets that the runtime loads: the export with its MatMuls
+                         # quantised to int8 (training/quantize_onnx.py)
 
 
 PRESETS = {
     "cpu": Preset("cpu", size=128, patch=8, dim=128, depth=6, heads=4, taps=(1, 2, 4, 5), features=32,
-                  weights="face_anything_cpu.onnx"),
+                  weights="face_anything_cpu.onnx",
+                  runtime="face_anything_cpu_int8.onnx"),
     "gpu": Preset("gpu", size=256, patch=16, dim=192, depth=6, heads=6, taps=(1, 2, 4, 5), features=48,
-                  weights="face_anything_gpu.onnx"),
+                  weights="face_anything_gpu.onnx",
+                  runtime="face_anything_gpu_int8.onnx"),
 }
 # Every preset's fp32 weights must fit both the extension's size budget and the 16 MiB a file that the lent GPU
 # machine can send back (its ONNX export is trained there and returned): the cpu preset has 1.5 M parameters
@@ -38,4 +42,5 @@ DEFAULT_PRESET = "cpu"
 
 
 def default_model_path(preset: str = DEFAULT_PRESET) -> Path:
-    return ASSETS / PRESETS[preset].weights
+    """The network the runtime loads when none is named (``Preset.runtime``)."""
+    return ASSETS / PRESETS[preset].runtime
