@@ -1,7 +1,8 @@
-"""Inference speed of the ONNX network with onnxruntime on this machine (fp32, and int8 dynamic
-quantisation when --int8). Prints JSON and writes benchmarks/results/runtime.json.
+"""Inference speed of the network with onnxruntime on this machine: the training export (fp32) and the runtime form
+the bake loads (its MatMuls int8, training/quantize_onnx.py), and with --int8 everything quantised dynamically (the
+convolutions too) for comparison. Prints JSON and writes benchmarks/results/runtime.json.
 
-    python benchmarks/bench_runtime.py [--model PATH] [--threads 2] [--batch 1] [--int8]
+    python benchmarks/bench_runtime.py [--preset cpu] [--threads 2] [--batch 1] [--int8]
 """
 import argparse
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.presets import ASSETS, DEFAULT_PRESET, PRESETS  # noqa: E402
 from core.runtime import Predictor  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 
@@ -33,20 +35,21 @@ def bench(model, threads, batch, n=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--int8", action="store_true", help="also everything quantised dynamically (convolutions too)")
     a = ap.parse_args()
-    res = dict(machine=describe_machine(), fp32=bench(a.model, a.threads, a.batch),
-               fp32_batch8=bench(a.model, a.threads, 8))
+    export, runtime = ASSETS / PRESETS[a.preset].weights, ASSETS / PRESETS[a.preset].runtime
+    res = dict(machine=describe_machine(), threads=a.threads)
+    for name, path in (("export", export), ("runtime", runtime)):
+        res[name] = bench(str(path), a.threads, a.batch)
+        res[f"{name}_batch8"] = bench(str(path), a.threads, 8)
     if a.int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        from core.presets import default_model_path
-        src = a.model or str(default_model_path())
         q = Path(tempfile.mkdtemp()) / "int8.onnx"
-        quantize_dynamic(src, str(q), weight_type=QuantType.QInt8)
-        res["int8"] = bench(str(q), a.threads, a.batch)
+        quantize_dynamic(str(export), str(q), weight_type=QuantType.QInt8)
+        res["int8_all"] = bench(str(q), a.threads, a.batch)
     print(json.dumps(res, indent=1))
     out = Path(__file__).resolve().parent / "results" / "runtime.json"
     out.parent.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import torch
 
 from core.presets import ASSETS, PRESETS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -96,11 +96,15 @@ def card(ckpt_path: Path) -> str:
                     f"{flip['depth_mm_median']:.1f} / {flip['depth_mm_p90']:.1f} mm, mask IoU {flip['mask_iou']:.3f}.",
                     ""]
     if rt:
-        out += [f"Inference with onnxruntime on {rt['machine']} (`benchmarks/bench_runtime.py --int8`): "
-                f"fp32 {rt['fp32']['ms_per_frame_median']:.1f} ms/frame at batch 1, "
-                f"{rt['fp32_batch8']['ms_per_frame_median']:.1f} ms/frame at batch 8"
-                + (f"; int8 (dynamic quantisation) {rt['int8']['ms_per_frame_median']:.1f} ms/frame — slower, "
-                   "not used" if 'int8' in rt else "") + f". File size {rt['fp32']['model_mb']} MB.", ""]
+        ex, ru = rt["export"], rt["runtime"]
+        out += [f"Inference with onnxruntime on {rt['machine']} at {rt['threads']} threads "
+                f"(`benchmarks/bench_runtime.py --int8`): the runtime form `{p.runtime}` (the MatMuls int8, "
+                f"`python -m training.quantize_onnx`) {ru['ms_per_frame_median']:.1f} ms/frame at batch 1, "
+                f"{rt['runtime_batch8']['ms_per_frame_median']:.1f} at batch 8, {ru['model_mb']} MB; this export "
+                f"{ex['ms_per_frame_median']:.1f} / {rt['export_batch8']['ms_per_frame_median']:.1f} ms/frame, "
+                f"{ex['model_mb']} MB"
+                + (f"; everything int8 (the convolutions too) {rt['int8_all']['ms_per_frame_median']:.1f} ms/frame, "
+                   "slower, not used" if "int8_all" in rt else "") + ".", ""]
     if real:
         out += ["Real clips (`python -m training.eval real`): face found / frames, the smallest mask coverage of the "
                 "crop, and the canonical stability on skin points followed by optical flow (median std over time "
