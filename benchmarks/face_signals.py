@@ -68,6 +68,7 @@ TARGET_POINTS = ("right_eye_outer", "right_eye_inner", "left_eye_inner", "left_e
 IDX = {n: i for i, n in enumerate(NAMES)}
 MP_INDEX = np.array([s[2] for s in SHARED])
 SIGNALS = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
+OPENINGS = ("mouth_open", "eye_open_right", "eye_open_left")      # the signed ones: below -CROSSED_IOD, crossed
 
 # An eye counts as closed where its aspect ratio is below CLOSED_FRACTION x the clip's open-eye value, taken as the
 # 90th percentile of its aspect ratio over the clip (not the median: a clip may hold the eyes shut for a long stretch,
@@ -81,7 +82,11 @@ MIN_SPEED_IOD = 0.01        # head speed ratio: frames where the oracle's centro
 MAX_LAG = 5                 # frames searched for the best-aligning time shift
 # A signed opening below -CROSSED_IOD counts as crossed (crossed_frames): lids that meet read about 0, and on a closed
 # eye the sign of that 0 depends on the head's pitch (the lid points sit at different depths), so negative_frames
-# counts shut eyes too; 0.02 IOD is about 1.3 mm of real crossing.
+# counts shut eyes too; 0.02 IOD is about 1.3 mm of real crossing. ``compare`` also gives each signal's correlation
+# without the frames where the ORACLE's lips or lids cross (``r_oracle_uncrossed``, ``oracle_crossed_frames``): real
+# lips cannot pass through each other, so such a frame is the oracle failing, and a few of them can decide a
+# correlation (dlib on 4 of the expressions clip's 354 frames: its mouth width collapses there too). ``r`` keeps
+# every frame the oracle found a face in: it is the figure the targets are read on.
 CROSSED_IOD = 0.02
 
 
@@ -326,10 +331,13 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
     """
     valid = np.asarray(valid, bool) & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2))
     sa, sb = signals(a), signals(b)
-    out = dict(frames=int(valid.sum()), signals={})
+    crossed = valid & np.any([sb[k] < -CROSSED_IOD for k in OPENINGS], 0)     # the oracle's lips or lids crossed
+    out = dict(frames=int(valid.sum()), oracle_crossed_frames=int(crossed.sum()), signals={})
     for k in SIGNALS:
         lag, r_best = best_lag(sa[k], sb[k], valid)
-        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), gain=gain(sa[k], sb[k], valid), best_lag=lag,
+        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid),
+                                 r_oracle_uncrossed=correlation(sa[k], sb[k], valid & ~crossed),
+                                 gain=gain(sa[k], sb[k], valid), best_lag=lag,
                                  r_best_lag=r_best, median=float(np.median(sa[k][valid])) if valid.any() else None,
                                  oracle_median=float(np.median(sb[k][valid])) if valid.any() else None,
                                  negative_frames=int((sa[k][valid] < 0).sum()),

@@ -123,6 +123,26 @@ def test_lids_or_lips_that_pass_through_each_other_read_negative():
     assert r["eye_open_left"]["crossed_frames"] == (fs.signals(n)["eye_open_left"][10] > fs.CROSSED_IOD)
 
 
+
+def test_frames_where_the_oracle_crosses_its_lips_are_counted_and_left_out_of_r_oracle_uncrossed():
+    """As dlib on the expressions clip: a few frames where the oracle's lips pass through each other and its mouth
+    corners collapse drag the mouth width's correlation down; r keeps them, r_oracle_uncrossed does not."""
+    n, _, _ = face_track(120)
+    i = fs.IDX
+    t = np.arange(120)
+    for k, side in ((i["mouth_right"], -1), (i["mouth_left"], 1)):     # a widening smile, in face units
+        n[:, k] += (side * 12 * np.sin(t / 7.0))[:, None] * (n[:, i["left_eye_outer"]] - n[:, i["right_eye_outer"]]) / 150
+    oracle = n.copy()
+    for f in (40, 41, 90):
+        oracle[f, i["lip_upper_inner"]], oracle[f, i["lip_lower_inner"]] = n[f, i["lip_lower_inner"]] + (0, 8), \
+            n[f, i["lip_upper_inner"]]
+        oracle[f, i["mouth_right"]] = oracle[f, i["mouth_left"]] = n[f, [i["mouth_right"], i["mouth_left"]]].mean(0)
+    r = fs.compare(n, oracle, np.ones(120, bool))
+    assert r["oracle_crossed_frames"] == 3
+    width = r["signals"]["mouth_width"]
+    assert width["r"] < 0.9 and width["r_oracle_uncrossed"] == pytest.approx(1.0, abs=1e-6)
+    assert fs.compare(n, n, np.ones(120, bool))["oracle_crossed_frames"] == 0
+
 def test_oracle_with_noise_scores_as_expected():
     rng = np.random.default_rng(1)
     oracle, _, closed = face_track(200)
