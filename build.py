@@ -6,8 +6,8 @@ Steps:
   1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core``, ``bake``
      (without the repository entry points in ``NOT_SHIPPED``; development code lives in the top-level ``DEVELOPMENT``
      packages, which are never copied and which nothing shipped may import), the head
-     asset and the runtime networks (core/assets/*.onnx but the training exports, ``Preset.weights``: the runtime
-     loads their int8 form, ``Preset.runtime``), the manifest; then **vendor**: in the repository
+     asset and the runtime networks (core/assets/*.onnx but the training exports the runtime does not load: it
+     loads ``Preset.runtime``, the CPU preset's int8 form of its export), the manifest; then **vendor**: in the repository
      ``core`` and ``bake`` are top-level packages imported absolutely (``from core.errors import ...``); in the
      extension they are subpackages of the add-on, so every such import is rewritten to a relative one
      (``from ..core.errors import ...``), found with ``ast`` and ``tokenize`` (never by pattern matching). An import
@@ -74,7 +74,8 @@ VENDORED = ("core", "bake")      # repository packages that become subpackages o
 NOT_SHIPPED = frozenset({
     "bake/cli.py", "bake/batch.py", "bake/chunked.py", "bake/demo.py",   # repository entry points (bake.cli,
     # bake.batch, bake.chunked, run.sh demo)
-}) | {f"core/assets/{p.weights}" for p in PRESETS.values()}   # training exports: the runtime loads Preset.runtime
+}) | {f"core/assets/{p.weights}" for p in PRESETS.values() if p.weights != p.runtime}   # exports the runtime does
+# not load (it loads Preset.runtime)
 SHIPPED_MODEL = f"core/assets/{PRESETS[DEFAULT_PRESET].runtime}"    # the network a bake uses when none is named
 DEVELOPMENT = ("training", "tools", "benchmarks")   # top-level development packages: never shipped, never imported
 

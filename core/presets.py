@@ -22,8 +22,9 @@ class Preset:
     taps: tuple          # blocks whose tokens feed the DPT decoder (0-based)
     features: int        # decoder width
     weights: str         # ONNX file name of the training export under core/assets (training's --init reads it)
-    runtime: str         # ONNX file name under core/assets that the runtime loads: the export with its MatMuls
-                         # quantised to int8 (training/quantize_onnx.py)
+    runtime: str         # ONNX file name under core/assets that the runtime loads: for the CPU preset the export
+                         # with its MatMuls quantised to int8 (training/quantize_onnx.py); the GPU preset runs its
+                         # export as it is (CUDA has no fast kernels for onnxruntime's dynamic int8 MatMuls)
 
 
 PRESETS = {
@@ -32,7 +33,7 @@ PRESETS = {
                   runtime="face_anything_cpu_int8.onnx"),
     "gpu": Preset("gpu", size=256, patch=16, dim=192, depth=6, heads=6, taps=(1, 2, 4, 5), features=48,
                   weights="face_anything_gpu.onnx",
-                  runtime="face_anything_gpu_int8.onnx"),
+                  runtime="face_anything_gpu.onnx"),
 }
 # Every preset's fp32 weights must fit both the extension's size budget and the 16 MiB a file that the lent GPU
 # machine can send back (its ONNX export is trained there and returned): the cpu preset has 1.5 M parameters

@@ -46,3 +46,14 @@ def test_the_runtime_network_answers_as_the_export_on_real_crops(head):
     assert np.median(depth) < 0.3, np.median(depth)
     other = np.stack([y.mask > 0.5 for y in b])
     assert (face & other).sum() / (face | other).sum() > 0.99
+
+
+def test_the_extension_ships_the_networks_the_runtime_loads_and_no_other_export(build):
+    """The CPU preset's fp32 export stays behind (training's --init reads it); the GPU preset's export is what the
+    add-on's High quality loads on CUDA (onnxruntime's dynamic int8 MatMuls have no fast CUDA kernels), so it ships
+    when present."""
+    assert f"core/assets/{PRESET.runtime}" == build.SHIPPED_MODEL
+    assert f"core/assets/{PRESET.weights}" in build.NOT_SHIPPED
+    gpu = PRESETS["gpu"]
+    assert gpu.runtime == gpu.weights and f"core/assets/{gpu.weights}" not in build.NOT_SHIPPED
+    assert default_model_path("gpu") == ASSETS / gpu.weights

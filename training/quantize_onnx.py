@@ -46,6 +46,8 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="runtime network (default: core/assets/<the preset's runtime>)")
     a = ap.parse_args(argv)
     p = PRESETS[a.preset]
+    if p.runtime == p.weights and not a.out:
+        raise SystemExit(f"preset {p.name} runs its export {p.weights} as it is (core.presets); nothing to quantise")
     src, out = Path(a.src or ASSETS / p.weights), Path(a.out or ASSETS / p.runtime)
     quantize(src, out)
     print(json.dumps(dict(src=str(src), out=str(out), bytes=out.stat().st_size)))
