@@ -24,7 +24,7 @@ class Preset:
     weights: str         # ONNX file name of the training export under core/assets (training's --init reads it)
     runtime: str         # ONNX file name under core/assets that the runtime loads: for the CPU preset the export
                          # with its MatMuls quantised to int8 (training/quantize_onnx.py); the GPU preset runs its
-                         # export as it is (CUDA has no fast kernels for onnxruntime's dynamic int8 MatMuls)
+                         # export as it is (dynamic int8 quantisation is onnxruntime's CPU recipe)
 
 
 PRESETS = {

@@ -50,7 +50,7 @@ def test_the_runtime_network_answers_as_the_export_on_real_crops(head):
 
 def test_the_extension_ships_the_networks_the_runtime_loads_and_no_other_export(build):
     """The CPU preset's fp32 export stays behind (training's --init reads it); the GPU preset's export is what the
-    add-on's High quality loads on CUDA (onnxruntime's dynamic int8 MatMuls have no fast CUDA kernels), so it ships
+    add-on's High quality loads on CUDA (dynamic int8 quantisation is onnxruntime's CPU recipe), so it ships
     when present."""
     assert f"core/assets/{PRESET.runtime}" == build.SHIPPED_MODEL
     assert f"core/assets/{PRESET.weights}" in build.NOT_SHIPPED
