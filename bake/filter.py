@@ -123,8 +123,10 @@ def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None
 
 def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
-                    frames: np.ndarray | None = None, n_bounded: int | None = None) -> Filtered:
-    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]."""
+                    frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True) -> Filtered:
+    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1].
+    ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
+    filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
     sigma = sigma_frames(strength, fps)
     W, R, t, warnings = bridge(weights, rotation, translation, valid, max_gap, frames)
@@ -133,7 +135,8 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
         conf = np.where(valid, np.asarray(confidence, np.float64), 0.0)
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
     W = smooth_weights(W, sigma, fps, conf)
-    R, t = smooth_pose(R, t, sigma, conf)
+    if pose:
+        R, t = smooth_pose(R, t, sigma, conf)
     nb = W.shape[1] if n_bounded is None else n_bounded
     W[:, :nb] = np.clip(W[:, :nb], 0.0, 1.0)
     return Filtered(W.astype(np.float32), R, t, valid.copy(), warnings)

@@ -138,7 +138,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         d = temporal_filter(res.fit_weights - res.weights, res.rotation, res.translation, valid, fps,
                             min(1.0, CORRECTIVE_SMOOTHING * smoothing), max_gap, confidence=conf, frames=frames,
-                            n_bounded=0)
+                            n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()

@@ -40,6 +40,22 @@ def test_smoothing_reduces_noise_and_keeps_bounds():
         temporal_filter(noisy_w, Rotation.from_rotvec(noisy_rv).as_matrix(), noisy_t, np.ones(len(w), bool), 30, 1.5)
 
 
+
+def test_weights_alone_are_filtered_as_with_the_pose_and_the_pose_is_only_bridged():
+    rng, w, rv, t = _curves()
+    noisy_w = np.clip(w + rng.normal(0, 0.05, w.shape), 0, 1)
+    R = Rotation.from_rotvec(rv + rng.normal(0, 0.01, rv.shape)).as_matrix()
+    noisy_t = t + rng.normal(0, 2.0, t.shape)
+    valid = np.ones(len(w), bool)
+    valid[20:24] = False
+    both = temporal_filter(noisy_w, R, noisy_t, valid, fps=30, strength=1.0)
+    alone = temporal_filter(noisy_w, R, noisy_t, valid, fps=30, strength=1.0, pose=False)
+    np.testing.assert_array_equal(alone.weights, both.weights)
+    bridged = temporal_filter(noisy_w, R, noisy_t, valid, fps=30, strength=0.0)
+    np.testing.assert_array_equal(alone.translation, bridged.translation)
+    np.testing.assert_array_equal(alone.rotation, bridged.rotation)
+    assert not np.allclose(both.translation, bridged.translation)
+
 def test_gaps_bridged_and_flagged():
     rng, w, rv, t = _curves()
     R = Rotation.from_rotvec(rv).as_matrix()
