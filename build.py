@@ -5,9 +5,9 @@
 Steps:
   1. assemble build/face_capture/: the add-on (blender_addon/*.py at the root), the runtime ``core``, ``bake``
      (without the repository entry points in ``NOT_SHIPPED``; development code lives in the top-level ``DEVELOPMENT``
-     packages, which are never copied and which nothing shipped may import), the head
-     asset and the runtime networks (core/assets/*.onnx but the training exports the runtime does not load: it
-     loads ``Preset.runtime``, the CPU preset's int8 form of its export), the manifest; then **vendor**: in the repository
+     packages, which are never copied and which nothing shipped may import), the head asset and the runtime
+     networks (core/assets/*.onnx but the training exports the runtime does not load: it loads ``Preset.runtime``,
+     the CPU preset's int8 form of its export), the manifest; then **vendor**: in the repository
      ``core`` and ``bake`` are top-level packages imported absolutely (``from core.errors import ...``); in the
      extension they are subpackages of the add-on, so every such import is rewritten to a relative one
      (``from ..core.errors import ...``), found with ``ast`` and ``tokenize`` (never by pattern matching). An import
@@ -336,7 +336,8 @@ def build_zips(ext_cli: Path, src: Path, dist: Path) -> list[Path]:
 
 def check_zip(z: Path) -> None:
     """No training code, no torch, no repository entry points or training exports; the add-on, core, bake, head
-    asset, default network and manifest are present; no Python file imports ``core``/``bake`` absolutely or touches ``sys.path``."""
+    asset, default network and manifest are present; no Python file imports ``core``/``bake`` absolutely or touches
+    ``sys.path``."""
     with zipfile.ZipFile(z) as zf:
         names = zf.namelist()
         sources = {n: zf.read(n).decode("utf-8") for n in names if n.endswith(".py")}

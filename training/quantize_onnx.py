@@ -11,14 +11,13 @@ convolutions stay float: onnxruntime's int8 convolutions are slower here than it
 ``reduce_range``: the weights use 7 of their 8 bits, so that x86 CPUs without VNNI (AVX2's u8 x s8 pair sums into
 16 bits) cannot saturate; with VNNI nothing changes but a little precision, which the evaluation above includes.
 The result is deterministic (the weights' scales come from the weights alone), so the committed runtime file is
-the committed export quantised, byte for byte (``tests/test_network.py``). Needs ``onnx`` (in the dev environment,
+the committed export quantised, byte for byte (``tests/test_runtime_network.py``). Needs ``onnx`` (in the dev environment,
 not in the extension, which ships the result).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 from core.presets import ASSETS, DEFAULT_PRESET, PRESETS
@@ -31,11 +30,13 @@ def quantize(src: str | Path, out: str | Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        part = Path(tmp) / out.name
+    part = out.with_name(out.name + ".partial")        # beside the target, so that the rename never crosses devices
+    try:
         quantize_dynamic(str(src), str(part), weight_type=QuantType.QInt8, op_types_to_quantize=list(QUANTISED_OPS),
                          per_channel=False, reduce_range=True)
         part.replace(out)
+    finally:
+        part.unlink(missing_ok=True)
     return out
 
 
