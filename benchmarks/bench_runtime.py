@@ -1,8 +1,9 @@
 """Inference speed of the network with onnxruntime on this machine: the training export (fp32) and the runtime form
 the bake loads (its MatMuls int8, training/quantize_onnx.py), and with --int8 everything quantised dynamically (the
-convolutions too) for comparison. Prints JSON and writes benchmarks/results/runtime.json.
+convolutions too) for comparison. Prints JSON and writes it to --json (default benchmarks/results/runtime.json, which
+training.model_card reads).
 
-    python benchmarks/bench_runtime.py [--preset cpu] [--threads 2] [--batch 1] [--int8]
+    python benchmarks/bench_runtime.py [--preset cpu] [--threads 2] [--batch 1] [--int8] [--json PATH]
 """
 import argparse
 import json
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--int8", action="store_true", help="also everything quantised dynamically (convolutions too)")
+    ap.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "runtime.json")
     a = ap.parse_args()
     export, runtime = ASSETS / PRESETS[a.preset].weights, ASSETS / PRESETS[a.preset].runtime
     res = dict(machine=describe_machine(), threads=a.threads)
@@ -51,9 +53,8 @@ def main():
         quantize_dynamic(str(export), str(q), weight_type=QuantType.QInt8)
         res["int8_all"] = bench(str(q), a.threads, a.batch)
     print(json.dumps(res, indent=1))
-    out = Path(__file__).resolve().parent / "results" / "runtime.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(res, indent=1))
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
     python -m training.quantize_onnx [--preset cpu]      # core/assets/<weights> -> core/assets/<runtime>
 
 The ViT encoder's MatMuls are a third of the network's time on a CPU; with int8 weights (and activations quantised
-per call) a crop costs a fifth to a third less (2-core AMD EPYC: 9.6 against 12.1 ms at two threads, 15.0 against
-23.1 at one; docs/MEASUREMENTS.md, "The runtime network"), and the network's answers
+per call) a crop costs about a fifth less (2-core AMD EPYC, ``benchmarks/bench_runtime.py``: 9.6 against 12.1 ms
+at two threads, 16.6 against 21.7 at one; docs/MEASUREMENTS.md, "The runtime network"), and the network's answers
 move by far less than its own error (``training.eval synthetic``: canonical and depth medians within 0.03 mm). The
 convolutions stay float: onnxruntime's int8 convolutions are slower here than its float ones
 (``benchmarks/bench_runtime.py --int8`` quantises everything, and is).
