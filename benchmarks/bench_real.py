@@ -3,7 +3,7 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--corrective-keys N] [--small-face PX] [clip.mp4 ...]
+        [--corrective-keys N] [--small-face PX] [--brow-pixels] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -53,6 +53,10 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
     face_signals.gaze_dlib), the sideways look the baked eyeLook* weights carry.
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
+With --brow-pixels, each brow also read from the pixels alone (face_signals.brow_pixels: the brow's dark band above a
+nose-bridge patch followed by Lucas-Kanade; for heads that stay frontal, ``patch_error_max`` says where the patch
+was lost), and each source's brow signal, its brow point alone and its eye corners' share scored against it
+(``brow_pixels`` in --oracle-json): whether a brow signal that barely moves is the brows or the eye corners.
 
 With --obs-cache DIR (for experiments on the clip solve and the fusion, e.g. /tmp/fc_obs): each clip's per-frame
 stage (``bake.pipeline.observe``: tracking, network, re-framing, correspondence; what it returns, ``Observed``) and
@@ -223,10 +227,11 @@ def small_face_clip(path: Path, face_px: int, folder: Path) -> tuple[Path, Calla
 
 
 def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None,
-                   oracle_of: tuple[Path, Callable] | None = None) -> tuple[dict, dict]:
+                   oracle_of: tuple[Path, Callable] | None = None, brows: bool = False) -> tuple[dict, dict]:
     """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need.
     ``oracle_of``: (clip, to_small) when ``path`` is a re-shot copy of ``clip`` (``small_face_clip``): dlib reads
-    the original, its points are carried into the copy, and gaze is read on the original."""
+    the original, its points are carried into the copy, and gaze is read on the original. ``brows``: also each
+    source's brows against the pixels (``brow_pixel_metrics``)."""
     import oracle_dlib
     source, carry = oracle_of or (path, lambda frames, points: points)
     oracle = oracle_dlib.load(source)
@@ -255,7 +260,22 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
+    if brows and oracle_of is None:
+        out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
+
+
+def brow_pixel_metrics(path: Path, arrays: dict) -> dict:
+    """The brows read from the pixels (face_signals.brow_pixels, placed by dlib's first face) against the mesh's,
+    dlib's and, when measured, MediaPipe's brow readings (face_signals.brows_against_pixels)."""
+    valid = arrays["valid"]
+    first = int(np.argmax(valid))
+    frames = grey_frames(path, arrays["frames"])
+    pix = fs.brow_pixels(((t, g) for t, g in frames if t >= first), arrays["dlib_named"][first], len(valid))
+    sources = dict(mesh=arrays["mesh_named"], dlib=arrays["dlib_named"])
+    if "mediapipe_named" in arrays:
+        sources["mediapipe"] = arrays["mediapipe_named"]
+    return fs.brows_against_pixels(sources, pix, valid)
 
 
 def grey_frames(path: Path, frames: np.ndarray):
@@ -296,7 +316,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              mediapipe: bool = False, fusion: str = "fused",
              obs_cache: Path | None = None, eye_distance_mm: float | None = None,
              oracle_of: tuple[Path, Callable] | None = None,
-             corrective_keys: int = pipeline.ReconConfig.corrective_keys) -> tuple[dict, dict | None]:
+             corrective_keys: int = pipeline.ReconConfig.corrective_keys,
+             brows: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
     t = time.perf_counter()
@@ -316,7 +337,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
-    versus, arrays = oracle_metrics(path, tracks, head, mediapipe, mp_file, oracle_of) if oracle else (None, None)
+    versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, oracle_of, brows) if oracle
+                      else (None, None))
     if png is not None:
         from bake.overlay import write_overlays
         write_overlays(tracks, png / path.stem, n_strip=6)
@@ -461,6 +483,26 @@ def table(results: dict) -> str:
     return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
 
 
+def brow_table(results: dict) -> str:
+    """One line per clip, side and source of ``brow_pixel_metrics``: r of the brow signal, of the brow point alone
+    and of the eye corners' share against the brow read from the pixels."""
+    rows = [("clip", "patch err max", "brow", "band sd px", "source", "r signal", "r brow point", "r signal-eye")]
+    for clip, v in results.items():
+        b = v.get("brow_pixels", {})
+        for side in ("right", "left"):
+            row = b.get(side, {})
+            for src in ("mesh", "dlib", "mediapipe"):
+                if src in row:
+                    m = row[src]
+                    rows.append((clip.split(".")[0][:22], f"{b['patch_error_max']:.1f}", side,
+                                 f"{row['band_sd_px']:.2f}", src,
+                                 *(f"{m[k]:.2f}" for k in ("r_signal", "r_point", "r_signal_eye"))))
+    if len(rows) == 1:
+        return ""
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("clips", nargs="*")
@@ -486,6 +528,10 @@ def main(argv=None) -> int:
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
+    ap.add_argument("--brow-pixels", action="store_true",
+                    help="also read each brow from the pixels against a followed nose-bridge patch and score the "
+                         "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
+                         "whose head stays near frontal)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
     clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
@@ -500,7 +546,8 @@ def main(argv=None) -> int:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                           eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys)
+                                           eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys,
+                                           brows=a.brow_pixels)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -519,6 +566,8 @@ def main(argv=None) -> int:
     Path(a.json).write_text(json.dumps(res, indent=1))
     if versus["clips"]:
         print(table(versus["clips"]))
+        if a.brow_pixels:
+            print(brow_table(versus["clips"]))
         Path(a.oracle_json).write_text(json.dumps(finite(versus), indent=1))
     return 0
 

@@ -351,3 +351,93 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
     out["oracle_jitter_iod"] = jitter(b, valid)
     out["head_speed"] = head_speed_ratio(a, b, valid)
     return out
+
+
+# ------------------------------------------------------------------------------------------ brows from the pixels
+# The brow signal (brow middle above the eye centre) moves with the eye corners as much as with the brow, and where a
+# clip's brows barely move the corners can be all of it. ``brow_pixels`` reads each brow's height from the pixels
+# alone, against a reference no landmark model gives: a patch of the nose bridge followed from the first frame by
+# OpenCV's pyramidal Lucas-Kanade (translation only: for clips whose head stays near frontal and at one distance),
+# and in a strip of skin above each eye the darkness centroid of the brow's band. Landmarks of the first frame only
+# place the patch and the strips. Sizes in IODs of that first frame.
+BRIDGE_PATCH = (0.45, 0.35)      # nose-bridge patch, width x height, centred BRIDGE_BELOW under the eye centres' midpoint
+BRIDGE_BELOW = 0.12
+BROW_STRIP = (0.24, 0.22, 0.75)  # strip width; its rows from 0.22 to 0.75 above the eye centre
+BAND_HALF = 0.06                 # rows either side of the strip's darkest row in the band's centroid
+
+
+def _band_height(strip: np.ndarray, half: int) -> float:
+    """Row (from the strip's top) of the darkness centroid around the darkest row of a (rows,) mean profile."""
+    k = int(np.argmin(strip))
+    lo, hi = max(0, k - half), min(len(strip), k + half + 1)
+    w = np.clip(strip[lo:hi].max() - strip[lo:hi], 0, None)
+    return float((np.arange(lo, hi) * w).sum() / w.sum()) if w.sum() > 0 else float(k)
+
+
+def brow_pixels(gray_frames, start: np.ndarray, rows: int) -> dict:
+    """Each brow's height above the followed nose-bridge patch, from the pixels alone (see above).
+
+    ``gray_frames``: (row, (H, W) uint8 grey image) in time order, the first placing everything; ``start``: (N, 2)
+    named points of that first frame (the eye corners place the patch and the strips); ``rows``: the output length.
+    Returns {"bridge": (rows, 2) the patch centre in pixels, "patch_error": (rows,) Lucas-Kanade's mean absolute
+    grey difference over the patch (0 on the first frame; large where the patch was lost: a turned, nearer or
+    farther head), "right"/"left": (rows,) brow band height above the patch centre in first-frame IODs (image up),
+    "iod": that IOD in pixels}; NaN on rows without a frame."""
+    import cv2
+    right, left = eye_centres(np.asarray(start, np.float64))
+    d = float(np.linalg.norm(left - right))
+    up = face_up(np.asarray(start, np.float64)[None])[0]
+    pos0 = (right + left) / 2 - BRIDGE_BELOW * d * up
+    offsets = {"right": right - pos0, "left": left - pos0}    # eye centres from the patch centre, kept fixed
+    win = (int(round(BRIDGE_PATCH[0] * d)) | 1, int(round(BRIDGE_PATCH[1] * d)) | 1)
+    half_w, lo, hi = BROW_STRIP[0] * d / 2, BROW_STRIP[1] * d, BROW_STRIP[2] * d
+    out = {"bridge": np.full((rows, 2), np.nan), "patch_error": np.full(rows, np.nan),
+           "right": np.full(rows, np.nan), "left": np.full(rows, np.nan), "iod": d}
+    first, pos = None, pos0.astype(np.float32)[None]
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 0.001)
+    for t, gray in gray_frames:
+        g = np.ascontiguousarray(gray, np.uint8)
+        if first is None:
+            first, err = g, 0.0
+        else:
+            nxt, _, e = cv2.calcOpticalFlowPyrLK(first, g, pos0.astype(np.float32)[None], pos.copy(), winSize=win,
+                                                 maxLevel=2, criteria=criteria, flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+            pos, err = nxt, float(e[0, 0])
+        if not 0 <= t < rows:
+            continue
+        p = pos[0].astype(np.float64)
+        out["bridge"][t], out["patch_error"][t] = p, err
+        for side, off in offsets.items():
+            cx, ey = p + off
+            y0, x0, x1 = int(round(ey - hi)), int(round(cx - half_w)), int(round(cx + half_w))
+            strip = g[max(0, y0):max(0, int(round(ey - lo))), max(0, x0):max(0, x1)].astype(np.float64)
+            if strip.size == 0:
+                continue
+            band = max(0, y0) + _band_height(strip.mean(1), max(1, int(round(BAND_HALF * d))))
+            out[side][t] = (p[1] - band) / d
+    return out
+
+
+def brows_against_pixels(sources: dict, pix: dict, valid: np.ndarray) -> dict:
+    """Each source's brow reading against ``brow_pixels``' ``pix``, per side: the pixel band's standard deviation
+    (IOD, and pixels); per source (named points (T, N, 2)): ``r_signal`` (its brow signal against the band),
+    ``r_point`` (its brow point's height above the followed patch against the band: the brow alone) and
+    ``r_signal_eye`` (its brow signal against minus its eye centre's height above the patch: how much of the signal
+    is the eye corners moving), on the frames ``valid`` where both are finite; and the largest ``patch_error``
+    (``patch_error_max``; read the rest only on a clip where the patch was followed throughout)."""
+    err = pix["patch_error"][np.asarray(valid, bool) & np.isfinite(pix["patch_error"])]
+    out = {"patch_error_max": float(err.max()) if len(err) else None}
+    bridge_y, d = pix["bridge"][:, 1], pix["iod"]
+    for side in ("right", "left"):
+        band = pix[side]
+        ok = np.asarray(valid, bool) & np.isfinite(band)
+        row = dict(band_sd_iod=float(np.std(band[ok])) if ok.sum() > 2 else None,
+                   band_sd_px=float(np.std(band[ok]) * d) if ok.sum() > 2 else None, frames=int(ok.sum()))
+        for name, n in sources.items():
+            s = signals(n)[f"brow_{side}"]
+            eye = eye_centres(n)[0 if side == "right" else 1]
+            point = (bridge_y - _pt(n, f"{side}_brow_mid")[:, 1]) / d
+            row[name] = dict(r_signal=correlation(s, band, ok), r_point=correlation(point, band, ok),
+                             r_signal_eye=correlation(s, -(bridge_y - eye[:, 1]) / d, ok))
+        out[side] = row
+    return out

@@ -275,3 +275,65 @@ def test_target_point_error_leaves_out_the_lids_and_brows():
     mesh[:, fs.IDX["chin"], 0] += 12.0
     e = fs.landmark_error(mesh, oracle, np.ones(20, bool))
     assert e["median_target_points"] == pytest.approx(np.median(12.0 / fs.iod(oracle)) / len(fs.TARGET_POINTS))
+
+
+def brow_clip(T=40, seed=0):
+    """Grey frames of a face-like texture whose brows (dark bands above two eye positions) rise and fall by a known
+    ``lift`` (px, image up) while the whole picture drifts by a sub-pixel translation; the named points of the first
+    frame (IOD 60); and per frame the image shift."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    H = W = 240
+    texture = cv2.GaussianBlur(rng.uniform(-25, 25, (H, W)).astype(np.float32), (0, 0), 1.5)
+    t = np.arange(T)
+    lift = 2.0 * np.sin(t / 3.0)
+    shift = np.stack([3 * np.sin(t / 5.0), 2 * np.cos(t / 4.0) - 2], -1)
+    yy = np.arange(H, dtype=np.float32)[:, None]
+    frames = []
+    for k in range(T):
+        img = 190 + texture.copy()
+        band = 130 * np.exp(-((yy - (90 - lift[k])) / 3.0) ** 2)
+        for cx in (90, 150):
+            img[:, cx - 20:cx + 20] -= band
+        M = np.float32([[1, 0, shift[k, 0]], [0, 1, shift[k, 1]]])
+        frames.append(np.clip(cv2.warpAffine(img, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT),
+                              0, 255).astype(np.uint8))
+    start = np.zeros((len(fs.NAMES), 2))
+    for name, xy in dict(right_eye_outer=(70, 120), right_eye_inner=(110, 120), left_eye_inner=(130, 120),
+                         left_eye_outer=(170, 120), right_brow_mid=(90, 90), left_brow_mid=(150, 90)).items():
+        start[fs.IDX[name]] = xy
+    return frames, start, lift, shift
+
+
+def test_brow_pixels_read_a_sub_pixel_brow_lift_through_a_drifting_picture():
+    frames, start, lift, shift = brow_clip()
+    pix = fs.brow_pixels(enumerate(frames), start, len(frames))
+    assert pix["iod"] == pytest.approx(60.0)
+    # the followed patch moves with the picture
+    np.testing.assert_allclose(pix["bridge"] - pix["bridge"][0], shift - shift[0], atol=0.1)
+    assert np.nanmax(pix["patch_error"]) < 3
+    for side in ("right", "left"):
+        h = pix[side] * pix["iod"]                      # px above the patch
+        assert fs.correlation(h, lift) > 0.99
+        np.testing.assert_allclose(h - h.mean(), lift - lift.mean(), atol=0.3)
+
+
+def test_brows_against_pixels_tell_the_brow_from_the_eye_corners():
+    """A source whose brow points follow the brows scores r_point about 1; one whose eye corners wobble while its
+    brow points sit still has a brow signal that is the corners (r_signal_eye about 1) and misses the brows."""
+    frames, start, lift, shift = brow_clip()
+    pix = fs.brow_pixels(enumerate(frames), start, len(frames))
+    T = len(frames)
+    faithful = np.repeat(start[None], T, 0) + shift[:, None]
+    faithful[:, [fs.IDX["right_brow_mid"], fs.IDX["left_brow_mid"]], 1] -= lift[:, None]
+    cornered = np.repeat(start[None], T, 0) + shift[:, None]
+    wobble = 3 * np.random.default_rng(1).standard_normal(T)
+    for name in ("right_eye_outer", "right_eye_inner", "left_eye_inner", "left_eye_outer"):
+        cornered[:, fs.IDX[name], 1] += wobble
+    out = fs.brows_against_pixels(dict(faithful=faithful, cornered=cornered), pix, np.ones(T, bool))
+    assert out["patch_error_max"] < 3
+    for side in ("right", "left"):
+        row = out[side]
+        assert row["band_sd_px"] == pytest.approx(np.std(lift), rel=0.1)
+        assert row["faithful"]["r_signal"] > 0.98 and row["faithful"]["r_point"] > 0.98
+        assert row["cornered"]["r_signal_eye"] > 0.98 and abs(row["cornered"]["r_signal"]) < 0.5
