@@ -97,9 +97,10 @@ class ReconConfig:
     residual_keys: int = _setting(0, "extra PCA shape keys for what the ARKit shapes cannot express",
                                   range=(0, 16), cli="--residual-keys", parse=int, metavar="N")
     corrective_keys: int = _setting(8, "shape keys that carry what the fused fit's head does beyond its sparser "
-                                       "exported ARKit weights (on the baked head only; 0 = the head shows the "
-                                       "exported weights alone)", range=(0, 16), cli="--corrective-keys", parse=int,
-                                    metavar="N")
+                                       "exported ARKit weights, and a few more (at most N) where the lips and chin "
+                                       "follow the landmarks up and down (on the baked head only; 0 = the head "
+                                       "shows the exported weights alone)", range=(0, 16), cli="--corrective-keys",
+                                    parse=int, metavar="N")
     head_pose: str = _setting("tracked", "the head's pose per frame as tracked, or one fixed pose in front of the "
                                          "camera (expressions only, for retargeting)",
                               choices=HEAD_POSES, cli="--head-pose")

@@ -8,7 +8,8 @@ on, not the spread of small weights the closer fit uses. What the exported weigh
 time more than the weights are (``SMOOTHING``: the fit's own frame-to-frame noise would shimmer on the head), its
 principal components (by vertex motion) become the keys ``corrective_00`` ... with weights in [-1, 1], on the baked
 head only: retargeting and the CSV take the ARKit keys alone. Figures: docs/MEASUREMENTS.md, "The head follows the
-landmarks, the exported weights stay sparse".
+landmarks, the exported weights stay sparse". ``corrective_keys`` takes any linear displacement basis: bake.mouth_follow
+puts the lips' and chin's heights on keys of their own with it.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ SMOOTHING = 2.0         # the difference is filtered at this times the weights' 
 def corrective_keys(arkit_deltas: np.ndarray, difference: np.ndarray,
                     n_max: int = KEYS) -> tuple[np.ndarray, np.ndarray]:
     """Keys (n, V, 3) float32 and their weights (T, n) float32 in [-1, 1] that approximate ``difference @ deltas``,
-    the fitted head's weights less the exported ones (T, 52) times ``arkit_deltas`` (52, V, 3); n = 0 when nothing
-    is left out."""
+    the fitted head's weights less the exported ones (T, 52) times ``arkit_deltas`` (52, V, 3) (or any coefficients
+    (T, K) of any displacements (K, V, 3)); n = 0 when nothing is left out."""
     T, (K, V, _) = len(difference), arkit_deltas.shape
     none = np.zeros((0, V, 3), np.float32), np.zeros((T, 0), np.float32)
     dW = np.asarray(difference, np.float64)

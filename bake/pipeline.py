@@ -36,6 +36,7 @@ from core.framing import Reframer
 from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
+from . import mouth_follow
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
@@ -88,7 +89,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
     ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size).
     ``corrective_keys``: at most that many keys carry what the fused fit's head does beyond its exported (sparser)
-    ARKit weights (bake.corrective; 0: the head shows the exported weights alone)."""
+    ARKit weights (bake.corrective), and at most that many (and ``mouth_follow.KEYS``) more how far the lips and chin
+    still move up or down to the landmarks (bake.mouth_follow); 0: the head shows the exported weights alone."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -136,10 +138,19 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                         frames=frames, n_bounded=head_model.N_ARKIT)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
-        d = temporal_filter(res.fit_weights - res.weights, res.rotation, res.translation, valid, fps,
-                            min(1.0, CORRECTIVE_SMOOTHING * smoothing), max_gap, confidence=conf, frames=frames,
-                            n_bounded=0, pose=False)
+        cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
+        d = temporal_filter(res.fit_weights - res.weights, res.rotation, res.translation, valid, fps, cor_smoothing,
+                            max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
+        if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
+            marks, presence, _ = face_arrays(np.arange(len(frames)))
+            seen = valid & (presence >= fz.MIN_PRESENCE)
+            h = mouth_follow.heights(head, head.shape(identity=res.identity), f.weights[:, :head_model.N_ARKIT]
+                                     + d.weights, f.rotation, f.translation, K, marks, seen)
+            h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
+                                confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
+            mouth_d, mouth_w = corrective(mouth_follow.fields(head), h.weights, min(corrective_keys, mouth_follow.KEYS))
+            cor_d, cor_w = np.concatenate([cor_d, mouth_d]), np.concatenate([cor_w, mouth_w], 1)
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1

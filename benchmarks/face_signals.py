@@ -360,8 +360,8 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
 # OpenCV's pyramidal Lucas-Kanade (translation only: for clips whose head stays near frontal and at one distance),
 # and in a strip of skin above each eye the darkness centroid of the brow's band. Landmarks of the first frame only
 # place the patch and the strips. Sizes in IODs of that first frame.
-BRIDGE_PATCH = (0.45, 0.35)      # nose-bridge patch, width x height, centred BRIDGE_BELOW under the eye centres' midpoint
-BRIDGE_BELOW = 0.12
+BRIDGE_PATCH = (0.45, 0.35)      # nose-bridge patch, width x height,
+BRIDGE_BELOW = 0.12              # centred this far under the eye centres' midpoint
 BROW_STRIP = (0.24, 0.22, 0.75)  # strip width; its rows from 0.22 to 0.75 above the eye centre
 BAND_HALF = 0.06                 # rows either side of the strip's darkest row in the band's centroid
 

@@ -1,0 +1,92 @@
+"""The baked head's lips and chin follow the landmarks up and down, beyond what the ARKit shapes can make.
+
+The template's ARKit shapes cannot make every mouth. In the talking clip's open smile the fitted head's lips sat
+0.07 IOD closer together than MediaPipe's and its chin 0.08 IOD lower: anny's smile raises the lower lip 3 mm and its
+mouthLowerDown lowers it only 2 mm at 1, so the fit opened the mouth with jawOpen, which drops the chin too.
+
+After the solve, each lip and chin landmark's offset from the head (MediaPipe's point less the head's, in pixels) is
+lifted to a displacement along the head's up axis (least squares through the projection at the head's point,
+``heights``), filtered over time like the corrective difference, and spread over the skin around the landmark
+(``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
+so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
+bake.corrective turns the heights into up to ``KEYS`` corrective keys of their own on the baked head (with two the
+real clips' figures were within 0.001 of four's): the exported weights, the ARKit difference's keys, retargeting and
+the CSV do not change.
+
+Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
+its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
+(docs/MEASUREMENTS.md, "The lips and chin follow the landmarks' heights").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core import landmark_template as lt
+from core.head_model import ARKIT_NAMES, HeadModel
+
+from .fusion import CHIN_CONTOUR
+
+LANDMARKS = np.array(lt.LIPS + CHIN_CONTOUR)
+SIGMA_MM = 6.0        # the kernel's reach over the neutral template
+JAW_SIGMA = 0.2       # how far apart two points' jaw shares (jawOpen motion / its largest) may be and still share
+RIDGE = 1e-2          # regularises the interpolation (the lip landmarks lie 2-5 mm apart)
+KEYS = 4              # the heights' keys at most (bake.corrective's principal components)
+MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
+
+
+def _jaw_share(head: HeadModel, jaw_open: np.ndarray) -> np.ndarray:
+    """From jawOpen's displacements ``jaw_open`` (..., 3) of some points, how far down it moves each over the most it
+    moves any vertex: 0 on the skull, 1 on the chin and lower lip."""
+    down = -jaw_open[..., 1]
+    full = -head.arkit_deltas[ARKIT_NAMES.index("jawOpen")][:, 1].min()
+    return np.clip(down / max(full, 1e-6), 0.0, 1.0)
+
+
+def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(L, V, 3) float32: per landmark of ``LANDMARKS`` the head's displacement, along its up axis (Y), for a unit
+    height at that landmark and none at the others."""
+    template = template or lt.load()
+    jaw = head.arkit_deltas[ARKIT_NAMES.index("jawOpen")].astype(np.float64)
+    x_v = head.vertices.astype(np.float64)
+    x_l = template.points(x_v, head)[LANDMARKS]
+    j_v = _jaw_share(head, jaw)
+    j_l = _jaw_share(head, template.points(jaw, head)[LANDMARKS])
+    d2 = ((x_v[:, None] - x_l[None]) ** 2).sum(-1)
+    spread = np.exp(-0.5 * d2 / SIGMA_MM ** 2 - 0.5 * (j_v[:, None] - j_l[None]) ** 2 / JAW_SIGMA ** 2)   # (V, L)
+    # each landmark's point is a barycentric mix of three vertices: the coefficients make those points take the
+    # heights (up to the ridge)
+    at = template.points(spread.T[..., None], head)[:, LANDMARKS, 0].T                                      # (L, L)
+    coef = np.linalg.solve(at + RIDGE * np.eye(len(LANDMARKS)), np.eye(len(LANDMARKS)))
+    out = np.zeros((len(LANDMARKS), head.n_vertices, 3), np.float32)
+    out[..., 1] = (spread @ coef).T
+    return out
+
+
+def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray,
+            K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
+            template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(T, L) mm: how far along the head's up axis each landmark of ``LANDMARKS`` on the head (``basis`` (V, 3) head
+    frame with the ARKit ``weights`` (T, 52)), posed by ``rotation`` (T, 3, 3) and ``translation`` (T, 3) and seen
+    through ``K``, must move to land on ``landmarks`` (T, 478, >=2) frame pixels; 0 on frames not ``use``d (T,) bool
+    and where a landmark is missing, and within +-``MAX_MM``."""
+    template = template or lt.load()
+    T = len(weights)
+    out = np.zeros((T, len(LANDMARKS)))
+    obs = np.asarray(landmarks, np.float64)[:, LANDMARKS, :2]
+    use = np.asarray(use, bool) & np.isfinite(obs).all((1, 2))
+    if not use.any():
+        return out
+    a = np.nonzero(use)[0]
+    p0 = template.points(np.asarray(basis, np.float64), head)[LANDMARKS]                    # (L, 3)
+    A = template.points(head.arkit_deltas.astype(np.float64), head)[:, LANDMARKS]          # (52, L, 3)
+    p = p0 + np.einsum("tk,klc->tlc", np.asarray(weights[a], np.float64), A)              # (t, L, 3) head frame
+    R = np.asarray(rotation[a], np.float64)
+    cam = np.einsum("tij,tlj->tli", R, p) + np.asarray(translation[a], np.float64)[:, None]
+    f = np.array([K[0, 0], K[1, 1]])
+    z = cam[..., 2:3]
+    r = obs[a] - (cam[..., :2] / z * f + np.array([K[0, 2], K[1, 2]]))                     # (t, L, 2) pixels
+    # the image motion of a unit step along the head's up axis, R[:, :, 1], at each point (perspective)
+    u = R[:, :, 1][:, None]                                                                # (t, 1, 3)
+    j = f * (u[..., :2] - cam[..., :2] / z * u[..., 2:3]) / z                              # (t, L, 2)
+    out[a] = (r * j).sum(-1) / np.maximum((j * j).sum(-1), 1e-12)
+    return np.clip(out, -MAX_MM, MAX_MM)

@@ -1,0 +1,87 @@
+"""bake.mouth_follow: the lips and chin follow the landmarks' heights beyond the ARKit shapes."""
+import numpy as np
+import pytest
+
+from bake import mouth_follow as mf
+from core import landmark_template as lt
+
+UPPER_LIP, LOWER_LIP, CHIN = lt.UPPER_LIP_INNER, lt.LOWER_LIP_INNER, lt.CHIN
+
+
+def _col(landmark):
+    return int(np.nonzero(mf.LANDMARKS == landmark)[0][0])
+
+
+@pytest.fixture(scope="module")
+def fields(head):
+    return mf.fields(head)
+
+
+def test_the_landmarks_points_take_their_heights_along_the_head_up(head, fields):
+    """A landmark's own point moves by about its height, unless another landmark lies within a millimetre of it on
+    the template (the inner and outer mouth corners, 61 and 78: they share theirs); a mouth that opens (the lower
+    lip's landmarks down, the upper lip's up, the chin down less) is reproduced at every landmark."""
+    template = lt.load()
+    assert fields.shape == (len(mf.LANDMARKS), head.n_vertices, 3)
+    assert not fields[..., [0, 2]].any()                                  # up and down only
+    at = template.points(fields.astype(np.float64), head)[:, mf.LANDMARKS, 1]   # (L field, L point)
+    p = template.points(head.vertices.astype(np.float64), head)[mf.LANDMARKS]
+    gap = np.linalg.norm(p[:, None] - p[None], axis=-1) + 1e3 * np.eye(len(p))
+    alone = gap.min(1) > 1.0
+    assert (~alone).sum() == 2 and set(mf.LANDMARKS[~alone]) == {61, 78}
+    assert np.diag(at)[alone].min() > 0.8
+    jaw = template.points(head.arkit_deltas[list(head.arkit_names).index("jawOpen")].astype(np.float64),
+                          head)[mf.LANDMARKS, 1]
+    share = np.clip(-jaw / 34.0, 0, 1)
+    opening = np.where(share > 0.5, -2.0, 1.0)                            # lower lip (and chin) down, upper lip up
+    opening[mf.LANDMARKS == CHIN] = -1.0
+    got = opening @ at
+    assert np.abs(got - opening)[alone].max() < 0.3, np.abs(got - opening).max()
+
+
+def test_the_lower_lips_heights_leave_the_upper_lip_and_the_forehead_alone(head, fields):
+    template = lt.load()
+    lower = fields[_col(LOWER_LIP)]
+    pts = template.points(lower[None].astype(np.float64), head)[0, :, 1]
+    assert pts[LOWER_LIP] > 0.8
+    assert abs(pts[UPPER_LIP]) < 0.05                 # 3 mm away on the other jaw
+    assert abs(pts[lt.NOSE_TIP]) < 0.01 and abs(pts[lt.RIGHT_UPPER_LID]) < 0.01
+    chin = template.points(fields[_col(CHIN)][None].astype(np.float64), head)[0, :, 1]
+    assert chin[CHIN] > 0.8 and abs(chin[UPPER_LIP]) < 0.01
+
+
+def _posed(head, T=6):
+    """A head turned and tilted a little, 450 mm away, seen through an 800 px lens."""
+    from scipy.spatial.transform import Rotation
+    K = np.array([[800.0, 0, 320], [0, 800.0, 240], [0, 0, 1]])
+    R = Rotation.from_euler("xyz", np.stack([np.linspace(-0.15, 0.15, T), np.linspace(0.3, -0.2, T),
+                                             np.full(T, 0.05)], 1)).as_matrix()
+    R = R @ np.diag([1.0, -1.0, -1.0])               # head +Y up, +Z forward -> camera y down, z away
+    t = np.tile([0.0, 0.0, 450.0], (T, 1))
+    return K, R, t
+
+
+def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
+    template = lt.load()
+    K, R, t = _posed(head)
+    T = len(R)
+    basis = head.vertices.astype(np.float64)
+    weights = np.zeros((T, 52))
+    lift = np.zeros((T, len(mf.LANDMARKS)))
+    lift[:, _col(LOWER_LIP)] = -2.0                  # the lower lip 2 mm further down than the head's
+    lift[:, _col(CHIN)] = 1.5
+    p = template.points(basis, head)
+    moved = np.repeat(p[None], T, 0)
+    moved[:, mf.LANDMARKS, 1] += lift
+    cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
+    uv = cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
+    use = np.ones(T, bool)
+    use[2] = False
+    h = mf.heights(head, basis, weights, R, t, K, uv, use)
+    assert h.shape == (T, len(mf.LANDMARKS))
+    assert not h[2].any()
+    ok = np.delete(np.arange(T), 2)
+    np.testing.assert_allclose(h[ok], lift[ok], atol=0.05)
+    far = uv.copy()
+    far[:, LOWER_LIP, 1] += 500.0                    # a landmark model gone astray: clipped, not followed
+    assert np.abs(mf.heights(head, basis, weights, R, t, K, far, use)).max() == mf.MAX_MM
