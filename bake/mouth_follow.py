@@ -9,9 +9,9 @@ lifted to a displacement along the head's up axis (least squares through the pro
 ``heights``), filtered over time like the corrective difference, and spread over the skin around the landmark
 (``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
 so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
-bake.corrective turns the heights into up to ``KEYS`` corrective keys of their own on the baked head (with two the
-real clips' figures were within 0.001 of four's): the exported weights, the ARKit difference's keys, retargeting and
-the CSV do not change.
+The inner lips' heights never close them below ``LIP_GAP_MM`` (``keep_lips_apart``: closing is the ARKit shapes',
+watched by the solve's gap constraint). bake.corrective turns the heights into up to ``KEYS`` corrective keys of their
+own on the baked head: the exported weights, the ARKit difference's keys, retargeting and the CSV do not change.
 
 Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
 its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
@@ -24,14 +24,20 @@ import numpy as np
 from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HeadModel
 
-from .fusion import CHIN_CONTOUR
+from .fusion import CHIN_CONTOUR, GAP_PAIRS
 
 LANDMARKS = np.array(lt.LIPS + CHIN_CONTOUR)
+LIP_PAIRS = tuple((int(np.nonzero(LANDMARKS == u)[0][0]), int(np.nonzero(LANDMARKS == d)[0][0]))
+                  for u, d in GAP_PAIRS if u in lt.LIPS)      # (upper, lower) inner lip points, as columns
 SIGMA_MM = 6.0        # the kernel's reach over the neutral template
 JAW_SIGMA = 0.2       # how far apart two points' jaw shares (jawOpen motion / its largest) may be and still share
 RIDGE = 1e-2          # regularises the interpolation (the lip landmarks lie 2-5 mm apart)
-KEYS = 4              # the heights' keys at most (bake.corrective's principal components)
+KEYS = 8              # the heights' keys at most (bake.corrective's principal components; with four, their
+#                       approximation carried the expressions clip's shut lips through each other on 4 frames)
+LIP_GAP_MM = 1.0      # the inner lips' gap the heights may close down to (``keep_lips_apart``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
+MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
+#                       across the line of sight (the head pitched more than 60 degrees: the image says little)
 
 
 def _jaw_share(head: HeadModel, jaw_open: np.ndarray) -> np.ndarray:
@@ -68,7 +74,8 @@ def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: n
     """(T, L) mm: how far along the head's up axis each landmark of ``LANDMARKS`` on the head (``basis`` (V, 3) head
     frame with the ARKit ``weights`` (T, 52)), posed by ``rotation`` (T, 3, 3) and ``translation`` (T, 3) and seen
     through ``K``, must move to land on ``landmarks`` (T, 478, >=2) frame pixels; 0 on frames not ``use``d (T,) bool
-    and where a landmark is missing, and within +-``MAX_MM``."""
+    and where a landmark is missing or the head is pitched too far to read one (``MIN_LIFT``), and within
+    +-``MAX_MM``."""
     template = template or lt.load()
     T = len(weights)
     out = np.zeros((T, len(LANDMARKS)))
@@ -88,5 +95,26 @@ def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: n
     # the image motion of a unit step along the head's up axis, R[:, :, 1], at each point (perspective)
     u = R[:, :, 1][:, None]                                                                # (t, 1, 3)
     j = f * (u[..., :2] - cam[..., :2] / z * u[..., 2:3]) / z                              # (t, L, 2)
-    out[a] = (r * j).sum(-1) / np.maximum((j * j).sum(-1), 1e-12)
+    jj = (j * j).sum(-1)
+    out[a] = np.where(jj >= (MIN_LIFT * f.mean() / z[..., 0]) ** 2, (r * j).sum(-1) / np.maximum(jj, 1e-12), 0.0)
     return np.clip(out, -MAX_MM, MAX_MM)
+
+
+def keep_lips_apart(head: HeadModel, basis: np.ndarray, weights: np.ndarray, h: np.ndarray,
+                    template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """``h`` (T, L) with each inner lip pair's heights eased apart where they would close the pair below
+    ``LIP_GAP_MM``, or below the gap the head (``basis`` with the ARKit ``weights`` (T, 52)) already has there:
+    closing the lips is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet, and
+    heights that closed them to zero would carry them through each other wherever the keys approximate them."""
+    template = template or lt.load()
+    h = np.array(h, np.float64)
+    idx = np.array([LANDMARKS[list(pair)] for pair in LIP_PAIRS]).T                      # (2, pairs) landmarks
+    p0 = template.points(np.asarray(basis, np.float64), head)[idx, 1]                    # (2, pairs)
+    A = template.points(head.arkit_deltas.astype(np.float64), head)[:, idx, 1]          # (52, 2, pairs)
+    y = p0 + np.einsum("tk,kap->tap", np.asarray(weights, np.float64), A)               # (T, 2, pairs)
+    gap = y[:, 0] - y[:, 1]
+    up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
+    short = np.maximum(0.0, np.minimum(LIP_GAP_MM, gap) - (gap + h[:, up] - h[:, lo]))
+    h[:, up] += short / 2
+    h[:, lo] -= short / 2
+    return h

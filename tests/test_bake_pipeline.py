@@ -118,7 +118,8 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
 def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, monkeypatch):
     """Landmarks whose lower lip and chin sit 3 px below where any ARKit weights put them on half the frames (a mouth
     the shapes cannot make): with bake.mouth_follow's keys the baked head's lower lip lands on them, without them it
-    stays off; the exported weights, the other keys and every landmark away from the mouth stay as they were."""
+    stays off; the exported weights, the other keys and every landmark away from the mouth stay as they were. On the
+    other half the landmarks' inner lips meet: the keys do not carry the head's lips through each other."""
     from bake import mouth_follow
     from bake.tracks import posed_vertices
     T = 24
@@ -128,6 +129,7 @@ def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, mon
     uv = project(template.points(seq.verts_cam.astype(np.float64), head))
     lower = [14, 87, 178, 317, 402, 17, 84, 314, 181, 405, 152, 148, 176, 377, 400]
     uv[T // 2:, lower, 1] += 3.0                       # image y: down
+    uv[:T // 2, [13, 82, 312]] = uv[:T // 2, [14, 87, 317]]     # and shut lips (the inner lips meet) before
     args, faces = _fused_scene(head, seq, seq.verts_cam + rng.normal(0, 1.0, seq.verts_cam.shape), uv)
     kw = dict(faces=faces, smoothing=0.0)
     followed, _ = bake_observations(*args, **kw)
@@ -144,6 +146,14 @@ def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, mon
         (error(plain, [14, 17, 152]), error(followed, [14, 17, 152]))      # 0.76 -> 0.22 px when written
     away = list(lt.RIGHT_EYE + lt.LEFT_EYE + lt.NOSE)
     assert error(followed, away) == pytest.approx(error(plain, away), abs=0.05)
+
+    def lip_gap(tracks):       # inner lips' gap at the middle along the head's up axis, mm
+        v = tracks.basis[None] + np.einsum("tk,kvc->tvc", tracks.weights, tracks.key_deltas)
+        p = template.points(v.astype(np.float64), head)
+        return p[:, 13, 1] - p[:, 14, 1]
+    shut, kept = lip_gap(followed)[:T // 2], lip_gap(plain)[:T // 2]
+    assert shut.mean() < kept.mean() - 1.0                       # the lips close towards the landmarks' (2.9 -> 0.9 mm)
+    assert shut.min() > 0.0                                      # and stay apart
 
 
 @pytest.mark.slow

@@ -85,3 +85,30 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
     far = uv.copy()
     far[:, LOWER_LIP, 1] += 500.0                    # a landmark model gone astray: clipped, not followed
     assert np.abs(mf.heights(head, basis, weights, R, t, K, far, use)).max() == mf.MAX_MM
+    from scipy.spatial.transform import Rotation
+    down = R @ Rotation.from_euler("x", 75, degrees=True).as_matrix()    # the head pitched far down: not read
+    assert not mf.heights(head, basis, weights, down, t, K, uv, use).any()
+
+
+def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head):
+    """Heights that would shut the inner lips (MediaPipe's shut lips meet) are eased apart to ``LIP_GAP_MM``, or to
+    the gap the head already has where that is smaller; heights that open the mouth are kept."""
+    template = lt.load()
+    basis = head.vertices.astype(np.float64)
+    weights = np.zeros((3, 52))
+    weights[2, list(head.arkit_names).index("jawOpen")] = 0.3               # frame 2: the mouth open
+    p = template.points(basis[None] + np.einsum("tk,kvc->tvc", weights, head.arkit_deltas), head)
+    h = np.zeros((3, len(mf.LANDMARKS)))
+    for up, lo in mf.LIP_PAIRS:
+        gap = p[:, mf.LANDMARKS[up], 1] - p[:, mf.LANDMARKS[lo], 1]
+        h[0, up], h[0, lo] = -gap[0] / 2 - 1.0, gap[0] / 2 + 1.0               # frame 0: 2 mm through each other
+        h[1, up], h[1, lo] = 0.5, -0.5                                         # frame 1: opens 1 mm
+        h[2, up], h[2, lo] = -gap[2] / 2, gap[2] / 2                           # frame 2: shut to zero
+    out = mf.keep_lips_apart(head, basis, weights, h)
+    for up, lo in mf.LIP_PAIRS:
+        gap = p[:, mf.LANDMARKS[up], 1] - p[:, mf.LANDMARKS[lo], 1]
+        new = gap + out[:, up] - out[:, lo]
+        np.testing.assert_allclose(new[[0, 2]], np.minimum(mf.LIP_GAP_MM, gap[[0, 2]]), atol=1e-9)
+        assert out[1, up] == h[1, up] and out[1, lo] == h[1, lo]
+    others = np.setdiff1d(np.arange(len(mf.LANDMARKS)), np.array(mf.LIP_PAIRS).ravel())
+    np.testing.assert_array_equal(out[:, others], h[:, others])
