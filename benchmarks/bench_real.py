@@ -479,7 +479,12 @@ def table(results: dict) -> str:
                          f"({f(m['landmark_error_iod'].get('median_target_points'), 3)})", f(m["jitter_iod"], 4),
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
                          f"{f(m['gaze']['right']['r'])}/{f(m['gaze']['left']['r'])}" if "gaze" in m else "-"))
-    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return aligned(rows)
+
+
+def aligned(rows: list) -> str:
+    """Rows of strings as left-aligned columns."""
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
 
 
@@ -497,10 +502,7 @@ def brow_table(results: dict) -> str:
                     rows.append((clip.split(".")[0][:22], f"{b['patch_error_max']:.1f}", side,
                                  f"{row['band_sd_px']:.2f}", src,
                                  *(f"{m[k]:.2f}" for k in ("r_signal", "r_point", "r_signal_eye"))))
-    if len(rows) == 1:
-        return ""
-    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
+    return aligned(rows) if len(rows) > 1 else ""
 
 
 def main(argv=None) -> int:
