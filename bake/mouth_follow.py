@@ -33,7 +33,7 @@ SIGMA_MM = 6.0        # the kernel's reach over the neutral template
 JAW_SIGMA = 0.2       # how far apart two points' jaw shares (jawOpen motion / its largest) may be and still share
 RIDGE = 1e-2          # regularises the interpolation (the lip landmarks lie 2-5 mm apart)
 KEYS = 8              # the heights' keys at most (bake.corrective's principal components; with four, their
-#                       approximation carried the expressions clip's shut lips through each other on 4 frames)
+#                       approximation carried the expressions clip's shut lips through each other on 7 frames)
 LIP_GAP_MM = 1.0      # the inner lips' gap the heights may close down to (``keep_lips_apart``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
@@ -68,14 +68,14 @@ def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.n
     return out
 
 
-def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray,
-            K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
+def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
+            translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
             template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """(T, L) mm: how far along the head's up axis each landmark of ``LANDMARKS`` on the head (``basis`` (V, 3) head
-    frame with the ARKit ``weights`` (T, 52)), posed by ``rotation`` (T, 3, 3) and ``translation`` (T, 3) and seen
-    through ``K``, must move to land on ``landmarks`` (T, 478, >=2) frame pixels; 0 on frames not ``use``d (T,) bool
-    and where a landmark is missing or the head is pitched too far to read one (``MIN_LIFT``), and within
-    +-``MAX_MM``."""
+    frame plus ``weights`` (T, K) of the keys ``deltas`` (K, V, 3)), posed by ``rotation`` (T, 3, 3) and
+    ``translation`` (T, 3) and seen through ``K``, must move to land on ``landmarks`` (T, 478, >=2) frame pixels; 0
+    on frames not ``use``d (T,) bool and where a landmark is missing or the head is pitched too far to read one
+    (``MIN_LIFT``), and within +-``MAX_MM``."""
     template = template or lt.load()
     T = len(weights)
     out = np.zeros((T, len(LANDMARKS)))
@@ -85,7 +85,7 @@ def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: n
         return out
     a = np.nonzero(use)[0]
     p0 = template.points(np.asarray(basis, np.float64), head)[LANDMARKS]                    # (L, 3)
-    A = template.points(head.arkit_deltas.astype(np.float64), head)[:, LANDMARKS]          # (52, L, 3)
+    A = template.points(np.asarray(deltas, np.float64), head)[:, LANDMARKS]                # (K, L, 3)
     p = p0 + np.einsum("tk,klc->tlc", np.asarray(weights[a], np.float64), A)              # (t, L, 3) head frame
     R = np.asarray(rotation[a], np.float64)
     cam = np.einsum("tij,tlj->tli", R, p) + np.asarray(translation[a], np.float64)[:, None]
@@ -100,17 +100,17 @@ def heights(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: n
     return np.clip(out, -MAX_MM, MAX_MM)
 
 
-def keep_lips_apart(head: HeadModel, basis: np.ndarray, weights: np.ndarray, h: np.ndarray,
+def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, h: np.ndarray,
                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """``h`` (T, L) with each inner lip pair's heights eased apart where they would close the pair below
-    ``LIP_GAP_MM``, or below the gap the head (``basis`` with the ARKit ``weights`` (T, 52)) already has there:
+    ``LIP_GAP_MM``, or below the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3)) already has:
     closing the lips is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet, and
     heights that closed them to zero would carry them through each other wherever the keys approximate them."""
     template = template or lt.load()
     h = np.array(h, np.float64)
     idx = np.array([LANDMARKS[list(pair)] for pair in LIP_PAIRS]).T                      # (2, pairs) landmarks
     p0 = template.points(np.asarray(basis, np.float64), head)[idx, 1]                    # (2, pairs)
-    A = template.points(head.arkit_deltas.astype(np.float64), head)[:, idx, 1]          # (52, 2, pairs)
+    A = template.points(np.asarray(deltas, np.float64), head)[:, idx, 1]                 # (K, 2, pairs)
     y = p0 + np.einsum("tk,kap->tap", np.asarray(weights, np.float64), A)               # (T, 2, pairs)
     gap = y[:, 0] - y[:, 1]
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))

@@ -145,11 +145,14 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
             marks, presence, _ = face_arrays(np.arange(len(frames)))
             seen = valid & (presence >= fz.MIN_PRESENCE)
-            basis, fitted = head.shape(identity=res.identity), f.weights[:, :head_model.N_ARKIT] + d.weights
-            h = mouth_follow.heights(head, basis, fitted, f.rotation, f.translation, K, marks, seen)
+            basis = head.shape(identity=res.identity)         # the head as baked: its fit, and residual keys if any
+            keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
+            fitted = f.weights.copy()
+            fitted[:, :head_model.N_ARKIT] += d.weights
+            h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, marks, seen)
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
                                 confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
-            h = mouth_follow.keep_lips_apart(head, basis, fitted, h.weights)
+            h = mouth_follow.keep_lips_apart(head, basis, keys, fitted, h.weights)
             mouth_d, mouth_w = corrective(mouth_follow.fields(head), h, min(corrective_keys, mouth_follow.KEYS))
             cor_d, cor_w = np.concatenate([cor_d, mouth_d]), np.concatenate([cor_w, mouth_w], 1)
         weights = np.concatenate([f.weights, cor_w], 1)

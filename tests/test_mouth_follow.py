@@ -77,17 +77,17 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
     uv = cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
     use = np.ones(T, bool)
     use[2] = False
-    h = mf.heights(head, basis, weights, R, t, K, uv, use)
+    h = mf.heights(head, basis, head.arkit_deltas, weights, R, t, K, uv, use)
     assert h.shape == (T, len(mf.LANDMARKS))
     assert not h[2].any()
     ok = np.delete(np.arange(T), 2)
     np.testing.assert_allclose(h[ok], lift[ok], atol=0.05)
     far = uv.copy()
     far[:, LOWER_LIP, 1] += 500.0                    # a landmark model gone astray: clipped, not followed
-    assert np.abs(mf.heights(head, basis, weights, R, t, K, far, use)).max() == mf.MAX_MM
+    assert np.abs(mf.heights(head, basis, head.arkit_deltas, weights, R, t, K, far, use)).max() == mf.MAX_MM
     from scipy.spatial.transform import Rotation
     down = R @ Rotation.from_euler("x", 75, degrees=True).as_matrix()    # the head pitched far down: not read
-    assert not mf.heights(head, basis, weights, down, t, K, uv, use).any()
+    assert not mf.heights(head, basis, head.arkit_deltas, weights, down, t, K, uv, use).any()
 
 
 def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head):
@@ -104,7 +104,7 @@ def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head)
         h[0, up], h[0, lo] = -gap[0] / 2 - 1.0, gap[0] / 2 + 1.0               # frame 0: 2 mm through each other
         h[1, up], h[1, lo] = 0.5, -0.5                                         # frame 1: opens 1 mm
         h[2, up], h[2, lo] = -gap[2] / 2, gap[2] / 2                           # frame 2: shut to zero
-    out = mf.keep_lips_apart(head, basis, weights, h)
+    out = mf.keep_lips_apart(head, basis, head.arkit_deltas, weights, h)
     for up, lo in mf.LIP_PAIRS:
         gap = p[:, mf.LANDMARKS[up], 1] - p[:, mf.LANDMARKS[lo], 1]
         new = gap + out[:, up] - out[:, lo]
