@@ -143,7 +143,7 @@ def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, mon
         v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)
         return np.median(np.linalg.norm(project(template.points(v, head)) - uv, axis=-1)[T // 2:, idx])
     assert error(followed, [14, 17, 152]) < 0.5 * error(plain, [14, 17, 152]), \
-        (error(plain, [14, 17, 152]), error(followed, [14, 17, 152]))      # 0.76 -> 0.22 px when written
+        (error(plain, [14, 17, 152]), error(followed, [14, 17, 152]))      # 0.84 -> 0.23 px when written
     away = list(lt.RIGHT_EYE + lt.LEFT_EYE + lt.NOSE)
     assert error(followed, away) == pytest.approx(error(plain, away), abs=0.05)
 
