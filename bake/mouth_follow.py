@@ -68,6 +68,14 @@ def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.n
     return out
 
 
+def _head_points(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
+                 template: lt.LandmarkTemplate) -> np.ndarray:
+    """(T, L, 3) head frame: the points of ``LANDMARKS`` on ``basis`` (V, 3) plus ``weights`` (T, K) of ``deltas``."""
+    p0 = template.points(np.asarray(basis, np.float64), head)[LANDMARKS]                    # (L, 3)
+    A = template.points(np.asarray(deltas, np.float64), head)[:, LANDMARKS]                # (K, L, 3)
+    return p0 + np.einsum("tk,klc->tlc", np.asarray(weights, np.float64), A)
+
+
 def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
             translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
             template: lt.LandmarkTemplate | None = None) -> np.ndarray:
@@ -84,9 +92,7 @@ def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.
     if not use.any():
         return out
     a = np.nonzero(use)[0]
-    p0 = template.points(np.asarray(basis, np.float64), head)[LANDMARKS]                    # (L, 3)
-    A = template.points(np.asarray(deltas, np.float64), head)[:, LANDMARKS]                # (K, L, 3)
-    p = p0 + np.einsum("tk,klc->tlc", np.asarray(weights[a], np.float64), A)              # (t, L, 3) head frame
+    p = _head_points(head, basis, deltas, np.asarray(weights)[a], template)               # (t, L, 3) head frame
     R = np.asarray(rotation[a], np.float64)
     cam = np.einsum("tij,tlj->tli", R, p) + np.asarray(translation[a], np.float64)[:, None]
     f = np.array([K[0, 0], K[1, 1]])
@@ -106,14 +112,10 @@ def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weig
     ``LIP_GAP_MM``, or below the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3)) already has:
     closing the lips is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet, and
     heights that closed them to zero would carry them through each other wherever the keys approximate them."""
-    template = template or lt.load()
     h = np.array(h, np.float64)
-    idx = np.array([LANDMARKS[list(pair)] for pair in LIP_PAIRS]).T                      # (2, pairs) landmarks
-    p0 = template.points(np.asarray(basis, np.float64), head)[idx, 1]                    # (2, pairs)
-    A = template.points(np.asarray(deltas, np.float64), head)[:, idx, 1]                 # (K, 2, pairs)
-    y = p0 + np.einsum("tk,kap->tap", np.asarray(weights, np.float64), A)               # (T, 2, pairs)
-    gap = y[:, 0] - y[:, 1]
+    y = _head_points(head, basis, deltas, weights, template or lt.load())[..., 1]          # (T, L) head's up
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
+    gap = y[:, up] - y[:, lo]
     short = np.maximum(0.0, np.minimum(LIP_GAP_MM, gap) - (gap + h[:, up] - h[:, lo]))
     h[:, up] += short / 2
     h[:, lo] -= short / 2
