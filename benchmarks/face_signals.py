@@ -428,13 +428,14 @@ def brows_against_pixels(sources: dict, pix: dict, valid: np.ndarray) -> dict:
     err = pix["patch_error"][np.asarray(valid, bool) & np.isfinite(pix["patch_error"])]
     out = {"patch_error_max": float(err.max()) if len(err) else None}
     bridge_y, d = pix["bridge"][:, 1], pix["iod"]
+    sig = {name: signals(n) for name, n in sources.items()}
     for side in ("right", "left"):
         band = pix[side]
         ok = np.asarray(valid, bool) & np.isfinite(band)
         row = dict(band_sd_iod=float(np.std(band[ok])) if ok.sum() > 2 else None,
                    band_sd_px=float(np.std(band[ok]) * d) if ok.sum() > 2 else None, frames=int(ok.sum()))
         for name, n in sources.items():
-            s = signals(n)[f"brow_{side}"]
+            s = sig[name][f"brow_{side}"]
             eye = eye_centres(n)[0 if side == "right" else 1]
             point = (bridge_y - _pt(n, f"{side}_brow_mid")[:, 1]) / d
             row[name] = dict(r_signal=correlation(s, band, ok), r_point=correlation(point, band, ok),
