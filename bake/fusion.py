@@ -16,12 +16,12 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
     character; corrective keys carry the difference on the baked head (``bake.solve.solve``'s ``shape_unboosted``,
     bake.corrective).
-  * the lip and chin landmarks once more, after the solve: how far up or down the head's lips and chin must still
-    move to land on them rides on corrective keys of the baked head (bake.mouth_follow), for the mouths the ARKit
-    shapes cannot make (an open smile); up and down only, where the landmarks read the mouth best.
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).
+  * the lip and chin landmarks once more, after the solve: how far up or down the head's lips and chin must still
+    move to land on them rides on corrective keys of the baked head (bake.mouth_follow), for the mouths the ARKit
+    shapes cannot make (an open smile); up and down only, where the landmarks read the mouth best.
 Landmark groups get trust by how firmly they are material points (``GROUP_WEIGHT``): the face oval slides over the
 cheek on a turned head and gets a low weight. Whatever the terms say, the lids and the inner lips never pass through
 each other (``gap_constraint``, in every fusion mode): where eyeBlink and eyeSquint each read high, their sum would.
