@@ -67,9 +67,12 @@ changing anything before the clip solve (tracker, network, re-framing, correspon
 times then cover the re-bake only.
 
 With --small-face PX, each close-up is also re-shot with its face about PX wide, moving across a 1280x720 frame
-(``small_face_clip``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured
-the same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that
-small itself); its rows are named "PXpx <clip>".
+(``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured the same
+way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that small itself);
+its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped left to
+right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same oracle
+reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
+"The clips re-shot").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -83,8 +86,8 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -202,38 +205,85 @@ def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return tracker_points(images()), np.array(frames)
 
 
-def small_face_clip(path: Path, face_px: int, folder: Path) -> tuple[Path, Callable]:
-    """The clip re-shot with a small face (bench_track.small_face_frame: about ``face_px`` wide, moving across a
-    1280x720 frame), written to an mp4 in ``folder``; and ``to_small(frames, points)``, which carries points (T, N, 2)
-    of the clip's source ``frames`` (pixel-centre coordinates) to where they are in the small-face clip."""
+@dataclass
+class Reshot:
+    """A clip re-shot into another mp4 (``reshoot``), and where the original's pixels went there: ``clip`` is the
+    original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
+    pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image."""
+    clip: Path
+    path: Path
+    affine: dict[int, np.ndarray]
+    mirrored: bool = False
+
+    def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
+        mirrored copy's re-indexed, face_signals.DLIB_MIRROR); NaN on frames the copy lacks."""
+        p = np.asarray(points, np.float64)[..., :2]
+        if self.mirrored:
+            p = p[:, fs.DLIB_MIRROR]
+        out = np.full_like(p, np.nan)
+        for k, f in enumerate(frames):
+            A = self.affine.get(int(f))
+            if A is not None:
+                out[k] = p[k] @ A[:, :2].T + A[:, 2]
+        return out
+
+
+def reshoot_kind(text: str) -> str:
+    """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG" (argparse's type)."""
+    if text == "mirror":
+        return text
+    if text.startswith("roll:"):
+        try:
+            return f"roll{float(text[5:]):g}"
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror or roll:DEG (e.g. roll:20)")
+
+
+def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
+    """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
+    1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
+    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
-    out, placed = folder / f"{path.stem}_{face_px}px.mp4", {}
+    out, affine = folder / f"{path.stem}_{kind}.mp4", {}
     with open_footage(str(path)) as footage:
-        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, SMALL_FRAME)
+        W, H = int(footage.width), int(footage.height)
+        if kind.endswith("px"):
+            size = SMALL_FRAME
+        elif kind == "mirror" or kind.startswith("roll"):
+            size = (W, H)
+            A = (np.array([[-1.0, 0.0, W - 1.0], [0.0, 1.0, 0.0]]) if kind == "mirror"
+                 else cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), float(kind[4:]), 1.0))
+        else:
+            raise ValueError(f"unknown re-shoot {kind!r}")
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, size)
         try:
             for n, frame in enumerate(footage):
-                big, scale, offset = small_face_frame(frame.image, n, face_px)
-                writer.write(cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
-                placed[frame.index] = (scale, np.array(offset, np.float64))
+                if kind.endswith("px"):
+                    image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
+                    A = np.array([[s, 0.0, x], [0.0, s, y]])
+                elif kind == "mirror":
+                    image = frame.image[:, ::-1]
+                else:
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                writer.write(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+                affine[int(frame.index)] = A
         finally:
             writer.release()
-
-    def to_small(frames: np.ndarray, points: np.ndarray) -> np.ndarray:
-        return np.stack([p * placed[int(f)][0] + placed[int(f)][1] if int(f) in placed else np.full_like(p, np.nan)
-                         for f, p in zip(frames, np.asarray(points, np.float64))])
-    return out, to_small
+    return Reshot(path, out, affine, mirrored=kind == "mirror")
 
 
 def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None,
-                   oracle_of: tuple[Path, Callable] | None = None, brows: bool = False) -> tuple[dict, dict]:
+                   reshot: Reshot | None = None, brows: bool = False) -> tuple[dict, dict]:
     """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need.
-    ``oracle_of``: (clip, to_small) when ``path`` is a re-shot copy of ``clip`` (``small_face_clip``): dlib reads
-    the original, its points are carried into the copy, and gaze is read on the original. ``brows``: also each
-    source's brows against the pixels (``brow_pixel_metrics``)."""
+    ``reshot``: when ``path`` is a re-shot copy of a clip (``reshoot``): dlib reads the original, its points are
+    carried into the copy, and gaze is read on the original (its eyes swapped in a mirrored copy). ``brows``: also
+    each source's brows against the pixels (``brow_pixel_metrics``)."""
     import oracle_dlib
-    source, carry = oracle_of or (path, lambda frames, points: points)
+    source, carry = (reshot.clip, reshot.carry) if reshot else (path, lambda frames, points: points)
     oracle = oracle_dlib.load(source)
     frames = oracle.frames
     valid = oracle.found.copy()
@@ -249,6 +299,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.gaze_dlib(grey_frames(source, frames), oracle.points, valid)
+    if reshot is not None and reshot.mirrored:
+        pupils = dict(right=pupils["left"], left=pupils["right"])
     closed = fs.eyes_closed(b, valid)
     out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
                                              if closed[side].any() else None for side in closed}
@@ -260,7 +312,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
-    if brows and oracle_of is None:
+    if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
 
@@ -315,7 +367,7 @@ def cached(file: Path | None, make):
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
              obs_cache: Path | None = None, eye_distance_mm: float | None = None,
-             oracle_of: tuple[Path, Callable] | None = None,
+             reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
@@ -337,7 +389,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
-    versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, oracle_of, brows) if oracle
+    versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, reshot, brows) if oracle
                       else (None, None))
     if png is not None:
         from bake.overlay import write_overlays
@@ -530,6 +582,9 @@ def main(argv=None) -> int:
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
+    ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[], metavar="mirror|roll:DEG",
+                    help="also measure each clip re-shot mirrored, or turned DEG degrees in the image (a slanted "
+                         "camera), against dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
@@ -543,7 +598,8 @@ def main(argv=None) -> int:
     head = head_model.load()
     machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, clips={})
-    versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+    versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
+                  oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     for c in clips:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
@@ -553,13 +609,14 @@ def main(argv=None) -> int:
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
-        if a.small_face and (a.clips or c.name in CLOSE_UPS):
+        kinds = [f"{a.small_face}px"] if a.small_face and (a.clips or c.name in CLOSE_UPS) else []
+        for kind in kinds + a.reshoot:
             with tempfile.TemporaryDirectory() as tmp:
-                small, to_small = small_face_clip(c, a.small_face, Path(tmp))
-                name = f"{a.small_face}px {c.stem}"
-                res["clips"][name], v = run_clip(small, a.model, Path(a.png) if a.png else None, head,
+                copy = reshoot(c, kind, Path(tmp))
+                name = f"{kind} {c.stem}"
+                res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
                                                  oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                                 eye_distance_mm=a.eye_distance, oracle_of=(c, to_small),
+                                                 eye_distance_mm=a.eye_distance, reshot=copy,
                                                  corrective_keys=a.corrective_keys)
             print(name, json.dumps(res["clips"][name]), flush=True)
             if v is not None:

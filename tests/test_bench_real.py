@@ -1,4 +1,4 @@
-"""benchmarks/bench_real.py's weights-against-scores reading (no footage, no dlib)."""
+"""benchmarks/bench_real.py's weights-against-scores reading and its re-shot clips (no shared footage, no dlib)."""
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,3 +34,43 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
     assert list(r["worst_other"])[0] == other and r["worst_other"][other] == pytest.approx(0.3)
     with pytest.raises(ValueError):
         bench_real.score_agreement(tracks, faces[:-1])
+
+
+@pytest.mark.parametrize("kind", ["mirror", "roll20", "60px"])
+def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
+    """A clip whose frames carry a red dot at dlib's point 36 (the subject's right eye's outer corner) and a green one
+    at 45 (the left eye's), re-shot: each carried point lies on its dot in the copy; mirrored, point 36 lies on the
+    green dot (the subject's right eye is now where the left one was seen)."""
+    import cv2
+    from core.footage import open_footage
+    T, spots = 3, np.array([[(100.0, 90.0), (210.0, 120.0)], [(104.0, 92.0), (214.0, 118.0)],
+                            [(108.0, 94.0), (218.0, 116.0)]])           # (frame, [36, 45], xy)
+    points = np.full((T, 68, 2), np.nan)
+    points[:, 36], points[:, 45] = spots[:, 0], spots[:, 1]
+    for t in range(T):
+        img = np.full((240, 320, 3), 90, np.uint8)
+        for (x, y), colour in zip(spots[t], ((255, 0, 0), (0, 255, 0))):
+            cv2.circle(img, (int(x), int(y)), 9, colour, -1)
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (tmp_path / "copy").mkdir()
+    copy = bench_real.reshoot(tmp_path, kind, tmp_path / "copy")
+    assert copy.mirrored == (kind == "mirror") and sorted(copy.affine) == list(range(T))
+    carried = copy.carry(np.arange(T), points)
+    assert np.isnan(carried[:, 0]).all()                                  # no point, none carried
+    assert np.isnan(bench_real.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
+    scale = 60 / (0.45 * 320) if kind == "60px" else 1.0
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            img = frame.image.astype(np.float64)
+            for k, channel in ((36, 0), (45, 1)):
+                if kind == "mirror":
+                    channel = 1 - channel
+                mass = np.clip(img[..., channel] - img[..., 1 - channel] - 60, 0, None)
+                ys, xs = np.nonzero(mass)
+                centre = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
+                assert np.linalg.norm(carried[t, k] - centre) < 1.0 + scale, (kind, t, k, carried[t, k], centre)
+    with pytest.raises(ValueError):
+        bench_real.reshoot(tmp_path, "sideways", tmp_path / "copy")
+    assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
+    with pytest.raises(Exception):
+        bench_real.reshoot_kind("roll:up")

@@ -89,6 +89,26 @@ def test_both_families_give_the_same_named_points():
         fs.named(np.zeros((3, 68, 2)), "ibug")
 
 
+def test_a_mirrored_face_swaps_the_subjects_sides():
+    """dlib's points of a mirrored image (``mirror_dlib68``): the subject's right eye is where the left eye was,
+    reflected, and reads the left eye's blinks; the midline's signals do not change."""
+    assert sorted(fs.DLIB_MIRROR.tolist()) == list(range(68))
+    assert (fs.DLIB_MIRROR[fs.DLIB_MIRROR] == np.arange(68)).all()
+    assert {int(j) for j in np.nonzero(fs.DLIB_MIRROR == np.arange(68))[0]} == {8, 27, 28, 29, 30, 33, 51, 57, 62, 66}
+    n, _, _ = face_track(100)
+    width = 640
+    m = fs.named(fs.mirror_dlib68(to_family(n, "dlib68"), width), "dlib68")
+    def swap(name):
+        return name.replace("right", "@").replace("left", "right").replace("@", "left")
+    for name in fs.NAMES:
+        np.testing.assert_allclose(m[:, fs.IDX[name], 0], width - 1 - n[:, fs.IDX[swap(name)], 0], atol=1e-9)
+        np.testing.assert_allclose(m[:, fs.IDX[name], 1], n[:, fs.IDX[swap(name)], 1], atol=1e-9)
+    s, sm = fs.signals(n), fs.signals(m)
+    for k in fs.SIGNALS:
+        np.testing.assert_allclose(sm[k], s[swap(k)], atol=1e-9, err_msg=k)
+    assert not np.allclose(s["eye_open_right"], s["eye_open_left"])      # the left eye blinks alone: a real swap
+
+
 def test_signals_match_the_geometry_whatever_the_head_does():
     n, truth, _ = face_track()
     s = fs.signals(n)
