@@ -21,7 +21,7 @@ left ear tragion; the subject's right is the image left), overlapping boxes are 
 non-maximum suppression, as MediaPipe does) and kept above the score threshold.
 
 Landmarks: the region of interest is a square rotated so the eye line is horizontal, 1.5x the face's extent
-(``Roi``); it is cut from the frame by an affine warp (bilinear, zero border) at 256 px and the model's points are
+along and across it (``Roi``, ``roi_from_landmarks``); it is cut from the frame by an affine warp (bilinear, zero border) at 256 px and the model's points are
 mapped back by the inverse transform. Crops of large faces are area-downscaled first so the warp does not alias.
 """
 from __future__ import annotations
@@ -330,13 +330,20 @@ def roi_from_detection(det: Detection, scale: float = ROI_SCALE) -> Roi:
 
 
 def roi_from_landmarks(points: np.ndarray, scale: float = ROI_SCALE) -> Roi:
-    """The next frame's landmark ROI from this frame's landmarks (MediaPipe's tracking loop): the centre and long
-    side of their bounding box in the frame, ``scale`` x that side, rotated to the eye line (landmarks 33 -> 263)."""
+    """The next frame's landmark ROI from this frame's landmarks (MediaPipe's tracking loop): rotated to the eye line
+    (landmarks 33 -> 263), centred on the landmarks' bounding box along and across that line, ``scale`` x its long
+    side. MediaPipe boxes the landmarks along the frame's axes instead, which makes a tilted head's crop larger
+    than an upright one's (by 1.3x at 20 degrees) and its reading of the face depend on the tilt; boxed along the
+    eye line, a head tilted in the frame gets the upright head's crop, turned (docs/MEASUREMENTS.md, "The clips
+    re-shot")."""
     p = np.asarray(points, np.float64)[:, :2]
-    lo, hi = p.min(0), p.max(0)
     d = p[EYE_LANDMARKS[1]] - p[EYE_LANDMARKS[0]]
-    c = 0.5 * (lo + hi)
-    return Roi(float(c[0]), float(c[1]), float(scale * (hi - lo).max()), _normalize_angle(math.atan2(d[1], d[0])))
+    angle = _normalize_angle(math.atan2(d[1], d[0]))
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    q = p @ turn                                                  # the points in the eye line's axes
+    lo, hi = q.min(0), q.max(0)
+    c = turn @ (0.5 * (lo + hi))
+    return Roi(float(c[0]), float(c[1]), float(scale * (hi - lo).max()), angle)
 
 
 def crop_roi(image_rgb: np.ndarray, roi: Roi, size: int = LANDMARK_INPUT) -> tuple[np.ndarray, np.ndarray]:

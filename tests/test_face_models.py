@@ -140,6 +140,27 @@ def test_detector_and_landmarks_on_sample_frame(sample_frame):
     assert np.nanmin(scores) >= 0 and np.nanmax(scores) <= 1
 
 
+def test_the_tracking_roi_turns_with_a_tilted_head():
+    """Landmarks turned in the frame give the upright ones' ROI turned with them: the same side, the centre carried
+    by the same turn, the angle along the eye line (a tilted head is cut as an upright one is, not larger)."""
+    rng = np.random.default_rng(3)
+    pts = np.zeros((478, 3))
+    pts[:, :2] = rng.uniform(-1.0, 1.0, (478, 2)) * [70.0, 95.0] + [4.0, 10.0]    # taller than wide, off-centre
+    pts[33, :2], pts[263, :2] = (-40.0, -20.0), (40.0, -20.0)                     # a level eye line
+    upright = fm.roi_from_landmarks(pts)
+    assert upright.angle == pytest.approx(0.0, abs=1e-12)
+    assert upright.side == pytest.approx(1.5 * (pts[:, 1].max() - pts[:, 1].min()))
+    for deg in (20.0, -35.0):
+        a = np.deg2rad(deg)
+        turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        tilted = pts.copy()
+        tilted[:, :2] = pts[:, :2] @ turn.T + [300.0, 200.0]
+        roi = fm.roi_from_landmarks(tilted)
+        assert roi.side == pytest.approx(upright.side, rel=1e-9)
+        assert roi.angle == pytest.approx(a, abs=1e-9)
+        np.testing.assert_allclose([roi.cx, roi.cy], turn @ [upright.cx, upright.cy] + [300.0, 200.0], atol=1e-9)
+
+
 def test_crop_affine_round_trip():
     """A bright square's centre, found in the crop and mapped back by the crop's affine, lands where it was; also
     for a region large enough to be area-downscaled before the warp."""
