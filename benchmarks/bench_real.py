@@ -534,6 +534,41 @@ def table(results: dict) -> str:
     return aligned(rows)
 
 
+def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
+    """Each clip's readings over its shots (``shots``: clip -> the rows of ``results`` that are that clip as shot
+    and re-shot, ``--reshoot``), per source: each signal's mean and lowest r, gaze r and the error at the target
+    points, averaged. A figure that holds only on the footage as shot shows in the gap between its row and these."""
+    out = {}
+    for clip, names in shots.items():
+        rows = [results[n] for n in names if n in results]
+        if len(rows) < 2:
+            continue
+        out[clip] = {}
+        for src in ("mesh", "mediapipe"):
+            ms = [r[src] for r in rows if src in r]
+            if len(ms) != len(rows):
+                continue
+            r = {k: np.array([m["signals"][k]["r"] for m in ms], float) for k in fs.SIGNALS}
+            gaze = [m["gaze"][side]["r"] for m in ms if "gaze" in m for side in ("right", "left")]
+            out[clip][src] = dict(shots=len(ms), r_mean={k: float(np.nanmean(v)) for k, v in r.items()},
+                                  r_min={k: float(np.nanmin(v)) for k, v in r.items()},
+                                  gaze_r_mean=float(np.nanmean(gaze)) if gaze else None,
+                                  error_target_points_mean=float(np.mean(
+                                      [m["landmark_error_iod"]["median_target_points"] for m in ms])))
+    return out
+
+
+def over_shots_table(summary: dict) -> str:
+    rows = [("clip", "source", "shots", *(f"{k} mean (min)" for k in fs.SIGNALS), "gaze", "err (target pts)")]
+    for clip, by_src in summary.items():
+        for src, m in by_src.items():
+            rows.append((clip, src, str(m["shots"]),
+                         *(f"{m['r_mean'][k]:.2f} ({m['r_min'][k]:.2f})" for k in fs.SIGNALS),
+                         "-" if m["gaze_r_mean"] is None else f"{m['gaze_r_mean']:.2f}",
+                         f"{m['error_target_points_mean']:.3f}"))
+    return aligned(rows)
+
+
 def aligned(rows: list) -> str:
     """Rows of strings as left-aligned columns."""
     w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -600,7 +635,9 @@ def main(argv=None) -> int:
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
                   oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+    shots = {}
     for c in clips:
+        shots[c.stem] = [c.name] + [f"{kind} {c.stem}" for kind in a.reshoot]
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
@@ -627,6 +664,9 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
+        if a.reshoot:
+            versus["over_shots"] = over_shots(versus["clips"], shots)
+            print(over_shots_table(versus["over_shots"]))
         Path(a.oracle_json).write_text(json.dumps(finite(versus), indent=1))
     return 0
 

@@ -74,3 +74,21 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
     with pytest.raises(Exception):
         bench_real.reshoot_kind("roll:up")
+
+
+def test_over_shots_averages_each_clips_shots_and_keeps_the_lowest():
+    def row(r_eye, err, gaze):
+        signals = {k: {"r": 0.9} for k in bench_real.fs.SIGNALS}
+        signals["eye_open_right"] = {"r": r_eye}
+        return {"signals": signals, "landmark_error_iod": {"median_target_points": err},
+                "gaze": {"right": {"r": gaze}, "left": {"r": gaze}}}
+    results = {"a.mp4": {"mesh": row(0.8, 0.03, 0.9)}, "mirror a": {"mesh": row(0.6, 0.05, 0.7)},
+               "b.mp4": {"mesh": row(0.7, 0.04, 0.8)}}
+    out = bench_real.over_shots(results, {"a": ["a.mp4", "mirror a", "roll20 a"], "b": ["b.mp4", "mirror b"]})
+    assert list(out) == ["a"]                                  # b has one shot measured: nothing to average
+    m = out["a"]["mesh"]
+    assert m["shots"] == 2 and m["r_mean"]["eye_open_right"] == pytest.approx(0.7)
+    assert m["r_min"]["eye_open_right"] == pytest.approx(0.6) and m["r_mean"]["mouth_open"] == pytest.approx(0.9)
+    assert m["gaze_r_mean"] == pytest.approx(0.8) and m["error_target_points_mean"] == pytest.approx(0.04)
+    assert "mediapipe" not in out["a"]
+    assert "a" in bench_real.over_shots_table(out)
