@@ -92,7 +92,7 @@ CROSSED_IOD = 0.02
 
 # dlib's 68 points of a face seen in a mirror: DLIB_MIRROR[j] is the point that lands where point j would be (the jaw
 # line and brows run the other way, the eyes and the mouth's corners swap sides, the midline keeps its points). A
-# mirrored image's points are the original's, x reflected, re-indexed by it (``mirror_dlib68``).
+# mirrored image's points are the original's, x reflected, re-indexed by it (bench_real.Reshot.carry).
 _DLIB_PAIRS = (tuple(zip(range(0, 8), range(16, 8, -1))) + tuple(zip(range(17, 22), range(26, 21, -1)))
                + ((31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46), (48, 54), (49, 53),
                   (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)))
@@ -117,14 +117,6 @@ def named(points: np.ndarray, family: str) -> np.ndarray:
             raise ValueError(f"MediaPipe points must have 468 or 478 rows, got {p.shape}")
         return p[..., MP_INDEX, :]
     raise ValueError(f"unknown landmark family {family!r} (dlib68 | mp478)")
-
-
-def mirror_dlib68(points: np.ndarray, width: int) -> np.ndarray:
-    """dlib points (..., 68, 2), pixel-centre coordinates in an image ``width`` wide, as they are in that image
-    flipped left to right: x reflected, each point re-indexed to its mirror partner (``DLIB_MIRROR``)."""
-    p = np.asarray(points, np.float64)[..., DLIB_MIRROR, :2].copy()
-    p[..., 0] = width - 1 - p[..., 0]
-    return p
 
 
 def _pt(n: np.ndarray, name: str) -> np.ndarray:

@@ -21,8 +21,9 @@ left ear tragion; the subject's right is the image left), overlapping boxes are 
 non-maximum suppression, as MediaPipe does) and kept above the score threshold.
 
 Landmarks: the region of interest is a square rotated so the eye line is horizontal, 1.5x the face's extent
-along and across it (``Roi``, ``roi_from_landmarks``); it is cut from the frame by an affine warp (bilinear, zero border) at 256 px and the model's points are
-mapped back by the inverse transform. Crops of large faces are area-downscaled first so the warp does not alias.
+along and across it (``Roi``, ``roi_from_landmarks``); it is cut from the frame by an affine warp (bilinear, zero
+border) at 256 px and the model's points are mapped back by the inverse transform. Crops of large faces are
+area-downscaled first so the warp does not alias.
 """
 from __future__ import annotations
 

@@ -90,14 +90,16 @@ def test_both_families_give_the_same_named_points():
 
 
 def test_a_mirrored_face_swaps_the_subjects_sides():
-    """dlib's points of a mirrored image (``mirror_dlib68``): the subject's right eye is where the left eye was,
-    reflected, and reads the left eye's blinks; the midline's signals do not change."""
+    """dlib's points of a mirrored image (x reflected, re-indexed by ``DLIB_MIRROR``): the subject's right eye is
+    where the left eye was, reflected, and reads the left eye's blinks; the midline's signals do not change."""
     assert sorted(fs.DLIB_MIRROR.tolist()) == list(range(68))
     assert (fs.DLIB_MIRROR[fs.DLIB_MIRROR] == np.arange(68)).all()
     assert {int(j) for j in np.nonzero(fs.DLIB_MIRROR == np.arange(68))[0]} == {8, 27, 28, 29, 30, 33, 51, 57, 62, 66}
     n, _, _ = face_track(100)
     width = 640
-    m = fs.named(fs.mirror_dlib68(to_family(n, "dlib68"), width), "dlib68")
+    mirrored = to_family(n, "dlib68")[:, fs.DLIB_MIRROR]
+    mirrored[..., 0] = width - 1 - mirrored[..., 0]
+    m = fs.named(mirrored, "dlib68")
     def swap(name):
         return name.replace("right", "@").replace("left", "right").replace("@", "left")
     for name in fs.NAMES:
