@@ -114,7 +114,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             marks, presence, _ = face_arrays(idx)
             return fz.landmark_term(marks, presence, dense_sums, K, fitted)
 
-        open_eyes = fz.open_aspects(face_arrays(np.arange(len(faces)))[0])
+        clip_marks, clip_presence, _ = face_arrays(np.arange(len(faces)))     # every frame's, read once
+        open_eyes = fz.open_aspects(clip_marks)
 
         def prior(idx):
             marks, presence, scores = face_arrays(idx)
@@ -143,13 +144,12 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
-            marks, presence, _ = face_arrays(np.arange(len(frames)))
-            seen = valid & (presence >= fz.MIN_PRESENCE)
+            seen = valid & (clip_presence >= fz.MIN_PRESENCE)
             basis = head.shape(identity=res.identity)         # the head as baked: its fit, and residual keys if any
             keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
             fitted = f.weights.copy()
             fitted[:, :head_model.N_ARKIT] += d.weights
-            h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, marks, seen)
+            h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
                                 confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
             h = mouth_follow.keep_lips_apart(head, basis, keys, fitted, h.weights)
