@@ -72,7 +72,9 @@ way against dlib's points on the original frames, carried into the copy (dlib ca
 its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped left to
 right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same oracle
 reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
-"The clips re-shot").
+"The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
+Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
+a figure over such copies is the noise it is read with ("The figures' noise").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -230,21 +232,24 @@ class Reshot:
 
 
 def reshoot_kind(text: str) -> str:
-    """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG" (argparse's type)."""
+    """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG", "shift:PX" -> "shiftPX"
+    (argparse's type)."""
     if text == "mirror":
         return text
-    if text.startswith("roll:"):
-        try:
-            return f"roll{float(text[5:]):g}"
-        except ValueError:
-            pass
-    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror or roll:DEG (e.g. roll:20)")
+    for kind in ("roll", "shift"):
+        if text.startswith(kind + ":"):
+            try:
+                return f"{kind}{float(text[len(kind) + 1:]):g}"
+            except ValueError:
+                pass
+    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, roll:DEG or shift:PX (e.g. roll:20, shift:0.5)")
 
 
 def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
-    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant)."""
+    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant);
+    "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
@@ -257,6 +262,9 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
             size = (W, H)
             A = (np.array([[-1.0, 0.0, W - 1.0], [0.0, 1.0, 0.0]]) if kind == "mirror"
                  else cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), float(kind[4:]), 1.0))
+        elif kind.startswith("shift"):
+            size, d = (W, H), float(kind[5:])
+            A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, size)
@@ -268,7 +276,8 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                 elif kind == "mirror":
                     image = frame.image[:, ::-1]
                 else:
-                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                    interpolation = cv2.INTER_LANCZOS4 if kind.startswith("shift") else cv2.INTER_LINEAR
+                    image = cv2.warpAffine(frame.image, A, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT)
                 writer.write(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
                 affine[int(frame.index)] = A
         finally:
@@ -523,7 +532,7 @@ def table(results: dict) -> str:
             m = v.get(src)
             if m is None:
                 continue
-            rows.append((clip.split(".")[0][:22], src,
+            rows.append((clip.removesuffix(".mp4")[:22], src,
                          *(f"{f(m['signals'][c]['r'])} ({f(m['signals'][c]['gain'])})" for c in cols),
                          f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
                          f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
@@ -536,8 +545,9 @@ def table(results: dict) -> str:
 
 def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
     """Each clip's readings over its shots (``shots``: clip -> the rows of ``results`` that are that clip as shot
-    and re-shot, ``--reshoot``), per source: each signal's mean and lowest r, gaze r and the error at the target
-    points, averaged. A figure that holds only on the footage as shot shows in the gap between its row and these."""
+    and re-shot, ``--reshoot``), per source: each signal's mean, lowest and highest r, gaze r averaged, and the error
+    at the target points, averaged and its range. A figure that holds only on the footage as shot shows in the gap
+    between its row and these; over sub-pixel shifts, the range is the noise a figure is read with."""
     out = {}
     for clip, names in shots.items():
         rows = [results[n] for n in names if n in results]
@@ -550,22 +560,26 @@ def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
                 continue
             r = {k: np.array([m["signals"][k]["r"] for m in ms], float) for k in fs.SIGNALS}
             gaze = [m["gaze"][side]["r"] for m in ms if "gaze" in m for side in ("right", "left")]
+            err = [m["landmark_error_iod"]["median_target_points"] for m in ms]
             out[clip][src] = dict(shots=len(ms), r_mean={k: float(np.nanmean(v)) for k, v in r.items()},
                                   r_min={k: float(np.nanmin(v)) for k, v in r.items()},
+                                  r_max={k: float(np.nanmax(v)) for k, v in r.items()},
                                   gaze_r_mean=float(np.nanmean(gaze)) if gaze else None,
-                                  error_target_points_mean=float(np.mean(
-                                      [m["landmark_error_iod"]["median_target_points"] for m in ms])))
+                                  error_target_points_mean=float(np.mean(err)),
+                                  error_target_points_range=[float(np.min(err)), float(np.max(err))])
     return out
 
 
 def over_shots_table(summary: dict) -> str:
-    rows = [("clip", "source", "shots", *(f"{k} mean (min)" for k in fs.SIGNALS), "gaze", "err (target pts)")]
+    rows = [("clip", "source", "shots", *(f"{k} mean (min-max)" for k in fs.SIGNALS), "gaze",
+             "err (target pts) mean (min-max)")]
     for clip, by_src in summary.items():
         for src, m in by_src.items():
+            lo, hi = m["error_target_points_range"]
             rows.append((clip, src, str(m["shots"]),
-                         *(f"{m['r_mean'][k]:.2f} ({m['r_min'][k]:.2f})" for k in fs.SIGNALS),
+                         *(f"{m['r_mean'][k]:.2f} ({m['r_min'][k]:.2f}-{m['r_max'][k]:.2f})" for k in fs.SIGNALS),
                          "-" if m["gaze_r_mean"] is None else f"{m['gaze_r_mean']:.2f}",
-                         f"{m['error_target_points_mean']:.3f}"))
+                         f"{m['error_target_points_mean']:.3f} ({lo:.3f}-{hi:.3f})"))
     return aligned(rows)
 
 
@@ -586,7 +600,7 @@ def brow_table(results: dict) -> str:
             for src in ("mesh", "dlib", "mediapipe"):
                 if src in row:
                     m = row[src]
-                    rows.append((clip.split(".")[0][:22], f"{b['patch_error_max']:.1f}", side,
+                    rows.append((clip.removesuffix(".mp4")[:22], f"{b['patch_error_max']:.1f}", side,
                                  f"{row['band_sd_px']:.2f}", src,
                                  *(f"{m[k]:.2f}" for k in ("r_signal", "r_point", "r_signal_eye"))))
     return aligned(rows) if len(rows) > 1 else ""
@@ -617,9 +631,10 @@ def main(argv=None) -> int:
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
-    ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[], metavar="mirror|roll:DEG",
-                    help="also measure each clip re-shot mirrored, or turned DEG degrees in the image (a slanted "
-                         "camera), against dlib's points on the original carried over (repeatable)")
+    ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[], metavar="mirror|roll:DEG|shift:PX",
+                    help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
+                         "camera) or moved PX pixels right and down (under a pixel: the figures' noise), against "
+                         "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "

@@ -36,7 +36,7 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
         bench_real.score_agreement(tracks, faces[:-1])
 
 
-@pytest.mark.parametrize("kind", ["mirror", "roll20", "60px"])
+@pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
     """A clip whose frames carry a red dot at dlib's point 36 (the subject's right eye's outer corner) and a green one
     at 45 (the left eye's), re-shot: each carried point lies on its dot in the copy; mirrored, point 36 lies on the
@@ -57,6 +57,8 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert copy.mirrored == (kind == "mirror") and sorted(copy.affine) == list(range(T))
     carried = copy.carry(np.arange(T), points)
     assert np.isnan(carried[:, 0]).all()                                  # no point, none carried
+    if kind.startswith("shift"):                                          # moved as asked, dots and points alike
+        np.testing.assert_allclose(carried[:, [36, 45]] - points[:, [36, 45]], 3.5)
     assert np.isnan(bench_real.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
     scale = 60 / (0.45 * 320) if kind == "60px" else 1.0
     with open_footage(str(copy.path)) as footage:
@@ -72,11 +74,13 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     with pytest.raises(ValueError):
         bench_real.reshoot(tmp_path, "sideways", tmp_path / "copy")
     assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
-    with pytest.raises(Exception):
-        bench_real.reshoot_kind("roll:up")
+    assert bench_real.reshoot_kind("shift:0.50") == "shift0.5"
+    for bad in ("roll:up", "shift:", "shift"):
+        with pytest.raises(Exception):
+            bench_real.reshoot_kind(bad)
 
 
-def test_over_shots_averages_each_clips_shots_and_keeps_the_lowest():
+def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
     def row(r_eye, err, gaze):
         signals = {k: {"r": 0.9} for k in bench_real.fs.SIGNALS}
         signals["eye_open_right"] = {"r": r_eye}
@@ -89,6 +93,8 @@ def test_over_shots_averages_each_clips_shots_and_keeps_the_lowest():
     m = out["a"]["mesh"]
     assert m["shots"] == 2 and m["r_mean"]["eye_open_right"] == pytest.approx(0.7)
     assert m["r_min"]["eye_open_right"] == pytest.approx(0.6) and m["r_mean"]["mouth_open"] == pytest.approx(0.9)
+    assert m["r_max"]["eye_open_right"] == pytest.approx(0.8) and m["r_max"]["mouth_open"] == pytest.approx(0.9)
     assert m["gaze_r_mean"] == pytest.approx(0.8) and m["error_target_points_mean"] == pytest.approx(0.04)
+    assert m["error_target_points_range"] == pytest.approx([0.03, 0.05])
     assert "mediapipe" not in out["a"]
     assert "a" in bench_real.over_shots_table(out)
