@@ -78,7 +78,7 @@ def test_landmarks_and_blendshapes_parity_with_tflite(models, golden):
 
 def test_prelu_split_keeps_the_function_and_the_landmark_model_has_none():
     """tools.face_models.convert.split_prelu writes PRelu as slope * x + (1 - slope) * relu(x) with 1x1 depthwise
-    convolutions (onnxruntime keeps those in its blocked layout: the 478-point model 19-21 -> 7.5 ms per call,
+    convolutions (onnxruntime keeps those in its blocked layout: the 478-point model 19-21 -> 8.1 ms per call,
     bench_face_models): the same outputs to float rounding on a small graph with per-channel slopes (one above 1, one
     below 0), a slope that is not per channel is refused, and the committed landmark model carries its 69 in this
     form."""

@@ -17,8 +17,8 @@ What it does
      Each PRelu (the 478-point model has 69) is written as slope * x + (1 - slope) * relu(x), the slopes as
      1x1 depthwise convolutions (``split_prelu``): the same function to float rounding, in ops that onnxruntime's CPU
      kernels run in their blocked channel layout. At a PRelu, or at the Max / Min / Mul of the form before, they
-     convert the tensor out of that layout and back (19-21 -> 11 -> 7.5 ms per call on one thread; docs/MEASUREMENTS.md,
-     "Face tracker on MediaPipe's models").
+     convert the tensor out of that layout and back (19-21 -> 11 -> 8.1 ms per call on one thread,
+     benchmarks/bench_face_models.py; docs/MEASUREMENTS.md, "Face tracker on MediaPipe's models").
   3. Checks parity against TensorFlow's TFLite interpreter on inputs cut from the bundled sample clip
      (``core/assets/sample_clip.mp4``): letterboxed frames for the detectors, landmark crops found by the TFLite
      detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model.
