@@ -16,6 +16,9 @@ def test_assemble_leaves_out_training_code(build, tmp_path):
     files = [p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()]
     assert "__init__.py" in files and "operators.py" in files and "blender_manifest.toml" in files
     assert "core/assets/head_model.npz" in files and "bake/blender_io/__init__.py" in files and "bake/pipeline.py" in files
+    from core import face_models
+    for name in (*face_models.FILES.values(), face_models.MANIFEST, "NOTICE.md"):    # the real-face models ship
+        assert f"core/assets/face_models/{name}" in files, name
     assert not set(files) & build.NOT_SHIPPED, "repository entry points and development code stay out"
     assert not [f for f in files if build.FORBIDDEN.search(f.lower())]
     assert not [f for f in files if "__pycache__" in f]
