@@ -89,7 +89,10 @@ def test_ctrl_c_leaves_consistent_manifest(clips, tmp_path):
     (clips / "corrupt.mp4").unlink()
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "bake.batch", str(clips), "--out-dir", str(out), "--end", "40"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the child even where the test runs in a background job, whose shell starts its
+    # commands with SIGINT ignored (Python then installs no KeyboardInterrupt handler, and bake.batch respects that)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(out.glob(batch.TMP_PREFIX + "*")) and time.monotonic() < deadline:
         time.sleep(0.2)
