@@ -1,18 +1,22 @@
-"""The 478 landmarks' lids replaced by MediaPipe's iris model's, where the eye faces the camera and is large enough.
+"""The 478 landmarks' lower lids replaced by MediaPipe's iris model's, where the eye faces the camera and is large
+enough.
 
     share = iris_share(points)                                  # (2,) how much of each eye the iris model reads
     if share.any():
         contours = face_models.eye_contours(frame_rgb, points)  # (2, 71, 3)
-        points = with_iris_lids(points, contours, share)        # (478, 3), the lids moved, nothing else
+        points = with_iris_lids(points, contours, share)        # (478, 3), the lower lids moved, nothing else
 
 Why: the 478-point model reads a lid's opening less well than the iris model, which sees each eye at 64 px on its
-own. On the real clips its lids carry the eye-opening signal closer to an independent detector's, in every sub-pixel
-re-shoot of the clips (docs/MEASUREMENTS.md, "The iris model's lids").
+own. On the real clips the iris model's lower lids carry the eye-opening signal closer to an independent detector's,
+in every sub-pixel re-shoot of the clips (docs/MEASUREMENTS.md, "The iris model's lids").
 
-What moves: the 14 lid points between each eye's corners, as MediaPipe's own graph maps the model's first 16
-contour points onto the 478 (``LID_POINTS``). The corners stay the 478 model's: they place the crop, and the
-brows' and the head's fit lean on them. z stays the 478 model's. Each eye's share of the iris model's reading is
-the product of two ramps, each linear between a "none" and an "all" value:
+What moves: the 7 lower-lid points between each eye's corners, as MediaPipe's own graph maps the model's contour
+points onto the 478 (``LID_POINTS``, ``MOVED``). Not the upper lid: the head's brow shapes move its upper lids, so
+the fit follows an upper lid's reading partly with the brows, and with the iris model's upper lids too the talking
+clip's brows fell from about 0.5 to 0.3-0.5 against the detector while its eyes gained little more. The corners stay
+the 478 model's: they place the crop, and the brows' and the head's fit lean on them. z stays the 478 model's.
+Each eye's share of the iris model's reading is the product of two ramps, each linear between a "none" and an "all"
+value:
   * foreshortening, the eye's corner distance over the wider eye's (``NO_SHARE`` .. ``FULL_SHARE``): the far eye of
     a turned head is cut small and sideways, where the iris model reads it worse than the 478 model;
   * size, the eye's corner distance in pixels (``SMALL_EYE_PX`` .. ``NATIVE_EYE_PX``): all of it from the width
@@ -27,12 +31,13 @@ import numpy as np
 from .face_models import EYE_CORNERS, EYE_INPUT, EYE_ROI_SCALE
 
 # The 478 indices of the iris model's first 16 contour points, per eye (MediaPipe's UpdateFaceLandmarksCalculator
-# order: the lower lid from the crop's left corner to its right, then the upper lid between them). The subject's
-# left eye is read mirrored, so its list starts at its outer corner (263), on the image right.
+# order: the lower lid from the crop's left corner to its right, corners included, then the upper lid between them).
+# The subject's left eye is read mirrored, so its list starts at its outer corner (263), on the image right.
 LID_POINTS = (
     (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173),
     (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398),
 )
+MOVED = tuple(range(1, 8))    # positions in LID_POINTS rows that take the iris model's reading: the lower lid
 NO_SHARE = 0.75       # corner distance / the wider eye's at and below which the 478 model's lids are kept
 FULL_SHARE = 0.9      # ... at and above which the iris model's lids are taken
 NATIVE_EYE_PX = EYE_INPUT / EYE_ROI_SCALE    # corner distance (px) whose crop the iris model sees unmagnified
@@ -53,15 +58,15 @@ def iris_share(points: np.ndarray) -> np.ndarray:
 
 
 def with_iris_lids(points: np.ndarray, contours: np.ndarray, share: np.ndarray | None = None) -> np.ndarray:
-    """``points`` (478, 3) with each eye's 14 lid points (x, y) moved towards the iris model's ``contours``
-    ((2, 71, 2 or 3), ``core.face_models.eye_contours``) by the eye's ``share`` (default ``iris_share``); the
-    corners and z unchanged."""
+    """``points`` (478, 3) with each eye's lower-lid points (x, y; ``MOVED``) moved towards the iris model's
+    ``contours`` ((2, 71, 2 or 3), ``core.face_models.eye_contours``) by the eye's ``share`` (default
+    ``iris_share``); every other point and z unchanged."""
     out = np.array(points, copy=True)
     share = iris_share(points) if share is None else np.asarray(share, np.float64)
+    pos = list(MOVED)
     for eye, idx in enumerate(LID_POINTS):
-        between = list(idx[1:8]) + list(idx[9:])            # all but the two corners (positions 0 and 8)
-        src = np.r_[1:8, 9:16]
-        mine = out[between, :2].astype(np.float64)
-        theirs = np.asarray(contours[eye][src, :2], np.float64)
-        out[between, :2] = mine + share[eye] * (theirs - mine)
+        moved = [idx[k] for k in pos]
+        mine = out[moved, :2].astype(np.float64)
+        theirs = np.asarray(contours[eye][pos, :2], np.float64)
+        out[moved, :2] = mine + share[eye] * (theirs - mine)
     return out

@@ -21,8 +21,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition.
-  * Lids: MediaPipe's iris model reads each eye on its own crop and its lids replace the 478 model's where the eye
-    faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
+  * Lids: MediaPipe's iris model reads each eye on its own crop and its lower lid replaces the 478 model's where the
+    eye faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
     frame's region, the crop box and the blendshape scores come from the 478 model's own points (the scores' model
     reads those).
 
@@ -98,7 +98,7 @@ class FaceTracker:
     ``min_presence``: the landmark model's presence probability below which the face counts as lost.
     ``min_face``: the smallest face (pixels, of the frame) the tiled search looks for. ``search_every``: frames
     between tiled searches while lost. ``detect_side``: long side of the copy detection runs on. ``iris_lids``:
-    the iris model's lids in ``FaceState.landmarks`` (see the module docstring).
+    the iris model's lower lids in ``FaceState.landmarks`` (see the module docstring).
     """
 
     def __init__(self, choose: str | tuple[float, float] = "largest", min_presence: float = 0.5,
