@@ -8,7 +8,7 @@ enough.
 
 Why: the 478-point model reads a lid's opening less well than the iris model, which sees each eye at 64 px on its
 own. On the real clips the iris model's lower lids carry the eye-opening signal closer to an independent detector's,
-in every sub-pixel re-shoot of the clips (docs/MEASUREMENTS.md, "The iris model's lids").
+in every sub-pixel re-shoot of the clips (docs/MEASUREMENTS.md, "The iris model's lower lids").
 
 What moves: the 7 lower-lid points between each eye's corners, as MediaPipe's own graph maps the model's contour
 points onto the 478 (``LID_POINTS``, ``MOVED``). Not the upper lid: the head's brow shapes move its upper lids, so
