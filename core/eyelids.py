@@ -49,7 +49,7 @@ def _ramp(x: np.ndarray, none: float, full: float) -> np.ndarray:
 
 
 def iris_share(points: np.ndarray) -> np.ndarray:
-    """(2,) the iris model's share of each eye's lids (subject's right, left) from the 478 model's corners: their
+    """(2,) the iris model's share of each eye's lower lid (subject's right, left) from the 478 model's corners: their
     foreshortening and their distance in pixels (frame pixels of ``points``)."""
     p = np.asarray(points, np.float64)[:, :2]
     width = np.array([np.hypot(*(p[b] - p[a])) for a, b in EYE_CORNERS])
