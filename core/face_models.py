@@ -244,19 +244,15 @@ class FaceModels:
     # ------------------------------------------------------------------------------------------------- eyes
     def eye_contours(self, image_rgb: np.ndarray, points478: np.ndarray) -> np.ndarray:
         """(2, 71, 3) float32 eye-contour points of the subject's right and left eye, frame pixels (z: the model's
-        relative depth at the frame's scale), from the iris model on crops placed by the 478 landmarks' corners."""
+        relative depth at the frame's scale), from the iris model on ``eye_crops``."""
         out = np.empty((2, NUM_EYE_CONTOUR, 3), np.float64)
-        for e, roi in enumerate(eye_rois(points478)):
-            crop, A = crop_roi(image_rgb, roi, EYE_INPUT)
-            mirrored = e == 1                       # the model reads the subject's right eye
-            if mirrored:
-                crop = crop[:, ::-1]
-            raw = self._run("iris", np.ascontiguousarray(crop, np.float32)[None] / 255.0)[0]
+        for e, (crop, A, mirrored) in enumerate(eye_crops(image_rgb, points478)):
+            raw = self._run("iris", crop.astype(np.float32)[None] / 255.0)[0]
             pts = raw.reshape(NUM_EYE_CONTOUR, 3).astype(np.float64)
             if mirrored:
                 pts[:, 0] = EYE_INPUT - pts[:, 0]
             out[e, :, :2] = pts[:, :2] @ A[:, :2].T + A[:, 2]
-            out[e, :, 2] = pts[:, 2] * roi.side / EYE_INPUT
+            out[e, :, 2] = pts[:, 2] * np.hypot(*A[:, 0])      # a crop pixel's size in frame pixels
         return out.astype(np.float32)
 
 
@@ -389,6 +385,18 @@ def eye_rois(points: np.ndarray) -> tuple[Roi, Roi]:
         rois.append(Roi(float(c[0]), float(c[1]), float(EYE_ROI_SCALE * np.hypot(*d)),
                         _normalize_angle(math.atan2(d[1], d[0]))))
     return rois[0], rois[1]
+
+
+def eye_crops(image_rgb: np.ndarray, points: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """The iris model's inputs for the subject's right and left eye: each ``eye_rois`` crop at ``EYE_INPUT`` px
+    (uint8), its crop -> frame affine, and whether it is mirrored (the model reads an eye on the image left, the
+    subject's right eye, so the left eye's crop is flipped left to right; the affine is the unflipped crop's)."""
+    out = []
+    for e, roi in enumerate(eye_rois(points)):
+        crop, A = crop_roi(image_rgb, roi, EYE_INPUT)
+        mirrored = e == 1
+        out.append((np.ascontiguousarray(crop[:, ::-1] if mirrored else crop), A, mirrored))
+    return out
 
 
 def crop_roi(image_rgb: np.ndarray, roi: Roi, size: int = LANDMARK_INPUT) -> tuple[np.ndarray, np.ndarray]:

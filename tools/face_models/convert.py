@@ -304,14 +304,12 @@ def parity(tfl: dict[str, bytes], onnx_dir: Path) -> tuple[dict, dict]:
     g["blendshapes_scores"] = np.stack([next(iter(run(b[None]).values())).reshape(-1) for b in bin_])
     ob = np.stack([run_onnx("blendshapes", b[None])[0].reshape(-1) for b in bin_])
     diff["blendshapes_scores"] = float(np.abs(ob - g["blendshapes_scores"]).max())
-    # eye crops placed by the TFLite landmarks (frame pixels), cut as the runtime cuts them, the left eye mirrored
+    # eye crops placed by the TFLite landmarks (frame pixels), cut by the runtime's own fm.eye_crops
     eyes = []
     for f, p, A in zip(frames, g["landmarks_points"], affines):
         pts = p.reshape(-1, 3)[:, :2].astype(np.float64) @ A[:, :2].T + A[:, 2]
-        for e, roi in enumerate(fm.eye_rois(pts)):
-            crop = fm.crop_roi(f, roi, fm.EYE_INPUT)[0]
-            eyes.append(crop[:, ::-1] if e == 1 else crop)
-    eyes = np.ascontiguousarray(np.stack(eyes))
+        eyes += [crop for crop, _, _ in fm.eye_crops(f, pts)]
+    eyes = np.stack(eyes)
     run = Tflite(tfl["iris"])
     n = fm.NUM_EYE_CONTOUR * 3
     g["iris_input"] = eyes
