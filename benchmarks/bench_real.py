@@ -74,7 +74,9 @@ right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>
 reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
 "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
 Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
-a figure over such copies is the noise it is read with ("The figures' noise").
+a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot exposure:F, noise:S, scale:F
+and jpeg:Q make the footage worse as ordinary cameras do (a dim room, sensor noise, a low-resolution camera, heavy
+compression; ``reshoot``): what each costs ("The clips made worse").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -231,25 +233,36 @@ class Reshot:
         return out
 
 
+# The re-shoots that take a number (``reshoot``): the frame turned, moved, and the footage made worse as ordinary
+# cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression).
+RESHOOTS = ("roll", "shift", "exposure", "noise", "scale", "jpeg")
+
+
 def reshoot_kind(text: str) -> str:
-    """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG", "shift:PX" -> "shiftPX"
-    (argparse's type)."""
+    """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG", "shift:PX" -> "shiftPX", and
+    likewise the other ``RESHOOTS`` (argparse's type)."""
     if text == "mirror":
         return text
-    for kind in ("roll", "shift"):
+    for kind in RESHOOTS:
         if text.startswith(kind + ":"):
             try:
                 return f"{kind}{float(text[len(kind) + 1:]):g}"
             except ValueError:
                 pass
-    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, roll:DEG or shift:PX (e.g. roll:20, shift:0.5)")
+    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror or one of {', '.join(k + ':X' for k in RESHOOTS)} "
+                                     "(e.g. roll:20, shift:0.5, exposure:0.35, noise:8, scale:0.5, jpeg:20)")
 
 
 def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant);
-    "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection."""
+    "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection;
+    "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
+    levels; over 1 an over-exposed one, the highlights clipped); "noiseS", Gaussian
+    noise of S grey levels on every pixel and channel, the same draw on every run (a camera at high gain);
+    "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
+    at quality Q (heavy compression) before the mp4's own."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
@@ -265,6 +278,13 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
+        elif kind.startswith("scale"):
+            f = float(kind[5:])
+            size = (max(1, round(W * f)), max(1, round(H * f)))
+            fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
+            A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
+        elif kind.startswith(("exposure", "noise", "jpeg")):
+            size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, size)
@@ -275,6 +295,18 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
                 elif kind == "mirror":
                     image = frame.image[:, ::-1]
+                elif kind.startswith("scale"):
+                    image = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
+                elif kind.startswith("exposure"):
+                    image = np.clip(np.rint(frame.image * float(kind[8:])), 0, 255).astype(np.uint8)
+                elif kind.startswith("noise"):
+                    rng = np.random.default_rng(n)
+                    image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
+                                    0, 255).astype(np.uint8)
+                elif kind.startswith("jpeg"):
+                    bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
+                    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(float(kind[4:]))])
+                    image = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
                 else:
                     interpolation = cv2.INTER_LANCZOS4 if kind.startswith("shift") else cv2.INTER_LINEAR
                     image = cv2.warpAffine(frame.image, A, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT)
@@ -631,10 +663,12 @@ def main(argv=None) -> int:
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
-    ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[], metavar="mirror|roll:DEG|shift:PX",
+    ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
+                    metavar="mirror|roll:DEG|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
-                         "camera) or moved PX pixels right and down (under a pixel: the figures' noise), against "
-                         "dlib's points on the original carried over (repeatable)")
+                         "camera), moved PX pixels right and down (under a pixel: the figures' noise), its brightness "
+                         "times F, with noise of S grey levels, scaled by F, or JPEG-compressed at quality "
+                         "Q, against dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
