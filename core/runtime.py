@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .exposure import match_exposure
 from .presets import default_model_path
 from .types import PREDICTION_FIELDS, FramePrediction
 
@@ -36,10 +37,12 @@ def _session(path: str, mtime_ns: int, size: int, providers: tuple, threads: int
 class Predictor:
     """``flip=True`` also runs every crop mirrored left-right and averages the two answers (the mirrored canonical
     map is mirrored back through the head's plane of symmetry, x = 0 in the head frame): twice the network time for
-    less noise (measured: benchmarks/results/eval_synthetic_flip.json against eval_synthetic.json)."""
+    less noise (measured: benchmarks/results/eval_synthetic_flip.json against eval_synthetic.json).
+    ``exposure=True`` (default) brings each crop whose face is darker or brighter than the training renders' into
+    their span first (core.exposure); crops inside it are fed as they are."""
 
     def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None,
-                 flip: bool = False):
+                 flip: bool = False, exposure: bool = True):
         import onnxruntime as ort
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
@@ -66,6 +69,7 @@ class Predictor:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = dict(meta)
         self.flip = bool(flip)
+        self.exposure = bool(exposure)
         if self.flip:
             from .head_model import load
             head = load()
@@ -77,6 +81,8 @@ class Predictor:
             crops = crops[None]
         if crops.shape[1:] != (self.size, self.size, 3):
             raise ValueError(f"crops must be (B, {self.size}, {self.size}, 3) uint8 RGB, got {crops.shape}")
+        if self.exposure and crops.dtype == np.uint8:
+            crops = np.stack([match_exposure(c) for c in crops])
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
         if self.flip:
             x = np.concatenate([x, x[..., ::-1]])

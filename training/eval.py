@@ -3,6 +3,7 @@
     python -m training.eval synthetic --model PATH|default --count N     # held-out synthetic split, JSON metrics
     python -m training.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
     python -m training.eval synthetic --frame-by-depth                     # the crop framing used before 2026-11-24
+    python -m training.eval synthetic --exposure 0.35 [--no-lift]          # the renders darkened (core.exposure)
     python -m training.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
@@ -43,13 +44,17 @@ def _model_path(arg: str | None):
 
 
 def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
-                       split: str = "eval", frame_by_head_size: bool = True) -> dict:
+                       split: str = "eval", frame_by_head_size: bool = True, exposure: float = 1.0,
+                       lift: bool = True) -> dict:
+    """The metrics above on ``count`` held-out renders. ``exposure``: every crop's values times this, rounded and
+    clipped, before the network (a dim or over-exposed camera; bench_real's ``--reshoot exposure:F`` does the same
+    to footage); ``lift=False`` feeds the network without core.exposure's lift of dark faces."""
     import cv2
     from core.head_model import load
     from core.runtime import Predictor
     from .synth import SynthConfig, make_batch
     head = load()
-    pred = Predictor(_model_path(model)[0], threads=None, flip=flip)
+    pred = Predictor(_model_path(model)[0], threads=None, flip=flip, exposure=lift)
     depth_err, depth_rel, canon_err, inter, union, ms = [], [], [], 0, 0, []
     by_turn = {k: [] for k in TURN_BINS}
     by_edge = {k: [] for k in EDGE_BINS}
@@ -58,6 +63,8 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
         b = make_batch(SynthConfig(size=pred.size, frame_by_head_size=frame_by_head_size), n, seed + start,
                        split=split)
         crops = (b["image"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+        if exposure != 1.0:
+            crops = np.clip(np.rint(crops * float(exposure)), 0, 255).astype(np.uint8)
         t0 = time.perf_counter()
         out = pred.predict(crops)
         ms.append(1000 * (time.perf_counter() - t0) / n)
@@ -83,6 +90,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
                 depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
                 mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip,
+                exposure=exposure, lift=lift,
                 framing="head size" if frame_by_head_size else "true depth",
                 canon_mm_median_by_turn_deg=_medians(by_turn), canon_mm_median_by_edge_px=_medians(by_edge))
 
@@ -252,6 +260,10 @@ def main(argv=None) -> int:
     s.add_argument("--frame-by-depth", action="store_true",
                    help="crops framed by the head's true depth instead of its size (the framing of the weights "
                         "before 2026-11-24; training/synth/), for comparisons with older figures")
+    s.add_argument("--exposure", type=float, default=1.0, metavar="F",
+                   help="every crop's values times F before the network (a dim camera under 1)")
+    s.add_argument("--no-lift", action="store_true",
+                   help="feed the network without core.exposure's lift of dark faces (the runtime's default is on)")
     r = sub.add_parser("real")
     r.add_argument("--model", default="default")
     r.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "footage")
@@ -265,7 +277,8 @@ def main(argv=None) -> int:
     try:
         if a.mode == "synthetic":
             res = evaluate_synthetic(a.model, a.count, a.batch, seed=a.seed, flip=a.flip, split=a.split,
-                                     frame_by_head_size=not a.frame_by_depth)
+                                     frame_by_head_size=not a.frame_by_depth, exposure=a.exposure,
+                                     lift=not a.no_lift)
         else:
             if not a.footage.is_dir():
                 print(f"error: footage folder not found: {a.footage}", file=sys.stderr)
