@@ -2,27 +2,29 @@
 
 training.synth sets each render's exposure on the face: the median linear luminance of the head's pixels is
 ``exposure ** 2.2`` with ``exposure`` drawn from 0.30-0.55 (training/synth/sampling.py, ``sample_sensor``), then a
-white balance of a few per cent per channel and a contrast of 0.85-1.2 about mid-grey in sRGB. Drawn together they
-put the face's median at 0.25-0.59 in sRGB, 0.42 in the middle (``TRAINED_FACE_SRGB``), and the network has seen no
-darker face. Footage from a dim room puts the face far below (a third of the light: 0.12 on the press clip), and
-the network's canonical points and depth then drift with the darkness; on held-out renders darkened to 0.35 of
-their light its canonical error rose 4.7 -> 7.1 mm median, at 0.2 to 40 mm (docs/MEASUREMENTS.md, "The clips made
-worse"). ``match_exposure`` scales a crop whose face median is under ``LIFT_TO`` in linear light, as a longer
-exposure would, until it is there (4.8 mm at both); a crop at or over it is returned as it is. Over-exposed crops
-are left alone: what clipped is gone, and darkening them read no better on the renders.
+white balance of a few per cent per channel and a contrast of 0.85-1.2 about mid-grey in sRGB: the face's median at
+0.25-0.59 in sRGB, and the network has seen no darker face. Footage from a dim room puts it far below (a third of
+the light: 0.12 on the press clip), and the network's canonical points and depth then drift with the darkness; on
+held-out renders at 0.35 of their light its canonical error rose 4.8 -> 7.1 mm median, at 0.2 to 39 mm, and the bake
+of a real clip at 0.2 lost the face (docs/MEASUREMENTS.md, "The clips made worse").
 
-The face is the crop's centre window (``FACE_WINDOW`` of its side): core.framing centres the crop on the nose with
-the face about half its side, so that window is skin, eyes and mouth. The landmark models normalise their own input
-and read dark faces well; only the dense network's crops pass through here (core.runtime.Predictor). numpy + OpenCV.
+``match_exposure`` scales a crop whose face reads under ``LIFT_TO`` in linear light, as a longer exposure would, until
+it reads there; a crop at or over it is returned as it is. The face's reading is the ``FACE_QUANTILE`` quantile of the
+luminance in the crop's centre window (``FACE_WINDOW`` of its side: core.framing centres the crop on the nose with the
+face about half its side, so that window is skin, eyes and mouth); ``LIFT_TO`` is the renders' median of that reading.
+The upper quantile rather than the median, because dark glasses, brows and shadow in the window pull a median down
+where the skin is lit. Over-exposed crops are left alone: what clipped is gone, and darkening them read no better on
+the renders. The landmark models normalise their own input and read dark faces well; only the dense network's crops
+pass through here (core.runtime.Predictor). numpy + OpenCV.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-TRAINED_FACE_SRGB = (0.25, 0.42, 0.59)    # the face's median luminance (sRGB) on the training renders: low, mid, high
-LIFT_TO = TRAINED_FACE_SRGB[1]            # darker crops are lifted to this
-FACE_WINDOW = 0.3                         # side of the centre window, in crop sides, whose median is the face's
+FACE_WINDOW = 0.3        # side of the centre window, in crop sides, that holds the face
+FACE_QUANTILE = 0.75     # the window's luminance at this quantile is the face's reading
+LIFT_TO = 0.49           # sRGB: the held-out renders' median reading (256 renders: 0.32-0.68 from 5 % to 95 %)
 _LUMA = np.array([0.2126, 0.7152, 0.0722])                   # Rec. 709, as training.synth.shading weighs the face
 
 
@@ -43,14 +45,15 @@ _LIFT_TO = float(to_linear(LIFT_TO))
 
 
 def face_luminance(crop: np.ndarray) -> float:
-    """Median linear luminance of ``crop``'s (S, S, 3) uint8 RGB centre window."""
+    """The face's reading in ``crop`` (S, S, 3) uint8 RGB: the ``FACE_QUANTILE`` quantile of the linear luminance
+    in its centre window."""
     s = crop.shape[0]
     a, b = int(round(s * (0.5 - 0.5 * FACE_WINDOW))), int(round(s * (0.5 + 0.5 * FACE_WINDOW)))
-    return float(np.median(_LINEAR[crop[a:b, a:b]] @ _LUMA))
+    return float(np.quantile(_LINEAR[crop[a:b, a:b]] @ _LUMA, FACE_QUANTILE))
 
 
 def exposure_gain(crop: np.ndarray) -> float:
-    """The factor on linear light that lifts ``crop``'s face median to ``LIFT_TO`` (1 when it is there or over,
+    """The factor on linear light that lifts ``crop``'s face reading to ``LIFT_TO`` (1 when it is there or over,
     or when the window is black: nothing there to read)."""
     lum = face_luminance(crop)
     return _LIFT_TO / lum if 0.0 < lum < _LIFT_TO else 1.0
