@@ -74,10 +74,10 @@ right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>
 reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
 "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
 Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
-a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot exposure:F, noise:S, scale:F
-and jpeg:Q make the footage worse as ordinary cameras do (a dim room, sensor noise, a low-resolution camera, heavy
-compression; ``reshoot``), and --reshoot grey takes its colour away (an infrared or black-and-white camera): what
-each costs ("The clips made worse").
+a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot exposure:F, noise:S, scale:F,
+jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, sensor noise, a low-resolution
+camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an
+infrared or black-and-white camera): what each costs ("The clips made worse").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -235,8 +235,8 @@ class Reshot:
 
 
 # The re-shoots that take a number (``reshoot``): the frame turned, moved, and the footage made worse as ordinary
-# cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression).
-RESHOOTS = ("roll", "shift", "exposure", "noise", "scale", "jpeg")
+# cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move).
+RESHOOTS = ("roll", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion")
 
 
 def reshoot_kind(text: str) -> str:
@@ -251,7 +251,7 @@ def reshoot_kind(text: str) -> str:
             except ValueError:
                 pass
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {', '.join(k + ':X' for k in RESHOOTS)} "
-                                     "(e.g. roll:20, shift:0.5, exposure:0.35, noise:8, scale:0.5, jpeg:20)")
+                                     "(e.g. roll:20, shift:0.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
 
 
 def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
@@ -264,7 +264,8 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     noise of S grey levels on every pixel and channel, the same draw on every run (a camera at high gain);
     "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
     at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
-    camera)."""
+    camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
+    move in a long exposure)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
@@ -285,7 +286,7 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "noise", "jpeg")) or kind == "grey":
+        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion")) or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
@@ -299,6 +300,11 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                     image = frame.image[:, ::-1]
                 elif kind.startswith("scale"):
                     image = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
+                elif kind.startswith("blur"):
+                    image = cv2.GaussianBlur(frame.image, (0, 0), float(kind[4:]))
+                elif kind.startswith("motion"):
+                    length = max(1, int(round(float(kind[6:]))))
+                    image = cv2.filter2D(frame.image, -1, np.full((1, length), 1.0 / length))
                 elif kind == "grey":
                     image = np.repeat(cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
                 elif kind.startswith("exposure"):
@@ -668,11 +674,11 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q",
+                    metavar="mirror|grey|roll:DEG|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), moved PX pixels right and down (under a pixel: the figures' noise), its brightness "
-                         "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, or "
-                         "in grey, against dlib's points on the original carried over (repeatable)")
+                         "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
+                         "blurred by S px or smeared L px sideways, or in grey, against dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
