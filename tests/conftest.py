@@ -27,6 +27,25 @@ def footage_dir():
 
 
 @pytest.fixture(scope="session")
+def sample_face_crops():
+    """The bundled sample clip's face crops at the default network's size, one per tracked frame: (frame indices,
+    (N, S, S, 3) uint8), cut at MediaPipe's tracker boxes as the bake first cuts them."""
+    import numpy as np
+    from core.footage import open_footage
+    from core.presets import ASSETS, DEFAULT_PRESET, PRESETS
+    from core.preprocess import crop_image
+    from core.track import FaceTracker
+    tracker, frames, crops = FaceTracker(), [], []
+    with open_footage(str(ASSETS / "sample_clip.mp4")) as footage:
+        for i, frame in enumerate(footage):
+            state = tracker.update(frame.image)
+            if state is not None:
+                frames.append(i)
+                crops.append(crop_image(frame.image, state.box, PRESETS[DEFAULT_PRESET].size))
+    return np.array(frames), np.stack(crops)
+
+
+@pytest.fixture(scope="session")
 def build():
     """build.py (a script at the top, not a package module) loaded as a module."""
     import importlib.util

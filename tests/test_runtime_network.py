@@ -21,22 +21,15 @@ def test_the_runtime_network_is_the_export_quantised(tmp_path):
         f"core/assets/{PRESET.runtime} is not core/assets/{PRESET.weights} quantised: run python -m training.quantize_onnx"
 
 
-def test_the_runtime_network_answers_as_the_export_on_real_crops(head):
+def test_the_runtime_network_answers_as_the_export_on_real_crops(head, sample_face_crops):
     """On the sample clip's face crops the int8 network's canonical points and depth move by a tenth of a mm (its own
     error on held-out renders: about 5 mm) and its mask by less than a percent (measured: canonical 0.10 / 0.62 mm
     median / p99, depth 0.08 mm median, mask IoU 0.998 on an AVX-512 VNNI CPU; the bounds leave room for CPUs whose
     int8 kernels round otherwise)."""
-    from core.footage import open_footage
-    from core.preprocess import crop_image
     from core.runtime import Predictor
-    from core.track import FaceTracker
     export, runtime = Predictor(ASSETS / PRESET.weights, threads=1), Predictor(threads=1)
-    tracker, crops = FaceTracker(), []
-    with open_footage(str(ASSETS / "sample_clip.mp4")) as footage:
-        for i, frame in enumerate(footage):
-            state = tracker.update(frame.image)
-            if state is not None and i % 5 == 0:
-                crops.append(crop_image(frame.image, state.box, export.size))
+    frames, crops = sample_face_crops
+    crops = crops[frames % 5 == 0]
     assert len(crops) >= 8
     a, b = export.predict(np.stack(crops)), runtime.predict(np.stack(crops))
     face = np.stack([x.mask > 0.5 for x in a])
