@@ -250,8 +250,9 @@ def reshoot_kind(text: str) -> str:
                 return f"{kind}{float(text[len(kind) + 1:]):g}"
             except ValueError:
                 pass
-    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {', '.join(k + ':X' for k in RESHOOTS)} "
-                                     "(e.g. roll:20, shift:0.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
+    kinds = ", ".join(k + ":X" for k in RESHOOTS)
+    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
+                                     "exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
 
 
 def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
@@ -260,8 +261,8 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant);
     "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection;
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
-    levels; over 1 an over-exposed one, the highlights clipped); "noiseS", Gaussian
-    noise of S grey levels on every pixel and channel, the same draw on every run (a camera at high gain);
+    levels; over 1 an over-exposed one, the highlights clipped); "noiseS", Gaussian noise of S grey levels on every
+    pixel and channel, the same draw on every run (a camera at high gain);
     "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
     at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
@@ -315,7 +316,7 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                                     0, 255).astype(np.uint8)
                 elif kind.startswith("jpeg"):
                     bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-                    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(float(kind[4:]))])
+                    _, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(float(kind[4:]))])
                     image = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
                 else:
                     interpolation = cv2.INTER_LANCZOS4 if kind.startswith("shift") else cv2.INTER_LINEAR
@@ -678,7 +679,8 @@ def main(argv=None) -> int:
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), moved PX pixels right and down (under a pixel: the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
-                         "blurred by S px or smeared L px sideways, or in grey, against dlib's points on the original carried over (repeatable)")
+                         "blurred by S px or smeared L px sideways, or in grey, against dlib's points on the "
+                         "original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "

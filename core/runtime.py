@@ -38,8 +38,8 @@ class Predictor:
     """``flip=True`` also runs every crop mirrored left-right and averages the two answers (the mirrored canonical
     map is mirrored back through the head's plane of symmetry, x = 0 in the head frame): twice the network time for
     less noise (measured: benchmarks/results/eval_synthetic_flip.json against eval_synthetic.json).
-    ``exposure=True`` (default) brings each crop whose face is darker or brighter than the training renders' into
-    their span first (core.exposure); crops inside it are fed as they are."""
+    ``exposure=True`` (default) lifts each crop whose face is darker than the training renders' to their exposure
+    first (core.exposure.match_exposure); other crops are fed as they are."""
 
     def __init__(self, model_path: str | Path | None = None, providers=None, threads: int | None = None,
                  flip: bool = False, exposure: bool = True):
