@@ -234,9 +234,10 @@ class Reshot:
         return out
 
 
-# The re-shoots that take a number (``reshoot``): the frame turned, moved, and the footage made worse as ordinary
-# cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move).
-RESHOOTS = ("roll", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion")
+# The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
+# ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
+# fast move).
+RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion")
 
 
 def reshoot_kind(text: str) -> str:
@@ -252,14 +253,16 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
-                                     "exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
+                                     "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
 
 
 def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
-    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant);
-    "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection;
+    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
+    the frame's centre enlarged F times, the rest cut off (a face too close to the camera, its chin or brow out of
+    the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
+    reflection;
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "noiseS", Gaussian noise of S grey levels on every
     pixel and channel, the same draw on every run (a camera at high gain);
@@ -279,6 +282,8 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
             size = (W, H)
             A = (np.array([[-1.0, 0.0, W - 1.0], [0.0, 1.0, 0.0]]) if kind == "mirror"
                  else cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), float(kind[4:]), 1.0))
+        elif kind.startswith("zoom"):
+            size, A = (W, H), cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), 0.0, float(kind[4:]))
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
@@ -675,9 +680,10 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L",
+                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
-                         "camera), moved PX pixels right and down (under a pixel: the figures' noise), its brightness "
+                         "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
+                         "the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, or in grey, against dlib's points on the "
                          "original carried over (repeatable)")
