@@ -35,7 +35,7 @@ def to_linear(v: np.ndarray) -> np.ndarray:
 
 
 def to_srgb(x: np.ndarray) -> np.ndarray:
-    """Linear light -> sRGB in [0, 1], clipped as a sensor clips."""
+    """Linear light -> sRGB in [0, 1], clipped as a sensor clips (also core.footage's reading of linear EXR)."""
     x = np.clip(np.asarray(x, np.float64), 0.0, 1.0)
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
 

@@ -31,6 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .errors import FootageError  # noqa: E402
+from .exposure import to_srgb  # noqa: E402
 from .types import Frame  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,7 @@ def to_rgb8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype.kind == "f":
-        lin = np.clip(np.nan_to_num(image.astype(np.float32)), 0.0, 1.0)
-        srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
-        image = np.round(srgb * 255).astype(np.uint8)
+        image = np.round(to_srgb(np.nan_to_num(image.astype(np.float32))) * 255).astype(np.uint8)
     elif image.dtype != np.uint8:
         raise FootageError(f"unsupported pixel type {image.dtype}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
