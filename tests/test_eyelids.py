@@ -1,5 +1,8 @@
-"""core.eyelids and the iris model (core.face_models.eye_contours): parity with TFLite on the golden eye crops, the
-contour's order and sides on a real face, which points the tracker moves, and the share ramp on a turned head."""
+"""core.eyelids and the iris model (core.face_models.eye_contours): the contour's order and sides on a real face,
+which points the tracker moves, and the share ramp on a turned head (the model's parity with TFLite is tested with
+the other face models', tests/test_face_models.py)."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -7,11 +10,11 @@ import pytest
 from core import eyelids
 from core import face_models as fm
 from core.footage import open_footage
+from core.presets import ASSETS
 from core.track import FaceTracker
 
-GOLDEN = fm.Path(__file__).parent / "data" / "face_models_golden.npz"
-FOOTAGE = fm.Path(__file__).resolve().parents[2] / "shared" / "footage" / "talking_green_screen.mp4"
-SAMPLE = fm.Path(fm.__file__).parent / "assets" / "sample_clip.mp4"
+FOOTAGE = Path(__file__).resolve().parents[2] / "shared" / "footage" / "talking_green_screen.mp4"
+SAMPLE = ASSETS / "sample_clip.mp4"
 
 
 def moved(eye: int) -> list[int]:
@@ -29,14 +32,6 @@ def face():
         for frame in src:
             state = tracker.update(frame.image)
     return frame.image, state
-
-
-def test_iris_model_parity_with_tflite():
-    golden = dict(np.load(GOLDEN))
-    models = fm.default_models()
-    for x, want in zip(golden["iris_input"], golden["iris_points"]):
-        contour = models._run("iris", x[None].astype(np.float32) / 255.0)[0].reshape(-1)
-        assert np.abs(contour - want).max() < 5e-3            # crop pixels (64 px crop); measured about 5e-5
 
 
 def test_eye_contours_lie_on_the_478_models_lids_in_order(face):
