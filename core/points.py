@@ -76,15 +76,25 @@ def _pnp(obj: np.ndarray, img: np.ndarray, K: np.ndarray, px_tol: float):
 
 
 def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: HeadModel, frame: int,
-                   min_mask: float = 0.5, min_points: int = MIN_POINTS) -> AnchoredCloud | None:
+                   min_mask: float = 0.5, min_points: int = MIN_POINTS,
+                   frame_size: tuple[int, int] | None = None) -> AnchoredCloud | None:
     """The canonical-linked point cloud of one crop, or None when fewer than ``min_points`` pixels are usable
-    or the PnP anchor fails (the frame is then treated as 'no face')."""
+    or the PnP anchor fails (the frame is then treated as 'no face').
+
+    With ``frame_size`` (width, height) the crop pixels whose centre lies outside the frame are dropped: a crop
+    that reaches past the frame's edge repeats the edge pixels there (core.preprocess.crop_image), so the network's
+    depth and canonical answers at those pixels read a smear, not skin."""
     S = pred.depth.shape[0]
     valid = (pred.mask > min_mask) & np.isfinite(pred.depth) & np.isfinite(pred.canon).all(-1)
+    s = box.size / S
+    if frame_size is not None:
+        centre = (np.arange(S) + 0.5) * s
+        in_x = (box.x0 + centre >= 0) & (box.x0 + centre < frame_size[0])
+        in_y = (box.y0 + centre >= 0) & (box.y0 + centre < frame_size[1])
+        valid &= in_y[:, None] & in_x[None, :]
     ii, jj = np.nonzero(valid)
     if len(ii) < min_points:
         return None
-    s = box.size / S
     pixel = np.stack([box.x0 + (jj + 0.5) * s, box.y0 + (ii + 0.5) * s], 1)
     canon = head.to_mm(pred.canon[ii, jj].astype(np.float64))
     step = max(1, len(ii) // PNP_POINTS)

@@ -35,6 +35,21 @@ def test_pnp_anchor_and_points_on_ground_truth(head, seq):
         assert (cloud.weight > 0).all() and np.isfinite(cloud.canon).all()
 
 
+def test_pixels_outside_the_frame_are_dropped(head, seq):
+    """A crop that reaches past the frame's right and bottom edges keeps only the pixels the frame has."""
+    pred, box = gt.render_prediction(head, seq.verts_cam[3], seq.translation[3], seq.K, 128)
+    whole = to_point_cloud(pred, box, seq.K, head, 3)
+    W, H = int(box.x0 + 0.6 * box.size), int(box.y0 + 0.8 * box.size)
+    cut = to_point_cloud(pred, box, seq.K, head, 3, frame_size=(W, H))
+    inside = (whole.pixel[:, 0] < W) & (whole.pixel[:, 1] < H)
+    assert 0.2 * len(whole.pixel) < inside.sum() < 0.9 * len(whole.pixel)
+    assert len(cut.pixel) == inside.sum()
+    np.testing.assert_array_equal(cut.pixel, whole.pixel[inside])
+    assert abs(cut.z_origin - seq.translation[3, 2]) < 6.0
+    roomy = to_point_cloud(pred, box, seq.K, head, 3, frame_size=(W + 10 * int(box.size), H + 10 * int(box.size)))
+    np.testing.assert_array_equal(roomy.pixel, whole.pixel)
+
+
 def test_exact_anchor_at_neutral(head):
     seq0 = gt.make_sequence(head, 3, seed=2, id_scale=0.0)
     verts = head.vertices @ seq0.rotation[0].T + seq0.translation[0]
