@@ -77,7 +77,10 @@ Lanczos kernel, re-encoded like the others): with PX under a pixel the picture i
 a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot exposure:F, noise:S, scale:F,
 jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, sensor noise, a low-resolution
 camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an
-infrared or black-and-white camera): what each costs ("The clips made worse").
+infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a
+skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
+each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too,
+over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -214,11 +217,13 @@ def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
 class Reshot:
     """A clip re-shot into another mp4 (``reshoot``), and where the original's pixels went there: ``clip`` is the
     original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
-    pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image."""
+    pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
+    ``covered``, the source frames where something hides part of the face (an "occlude" copy)."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
     mirrored: bool = False
+    covered: frozenset = frozenset()
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -236,8 +241,25 @@ class Reshot:
 
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
-# fast move).
-RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion")
+# fast move), and a hand over the lower face for part of the clip.
+RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude")
+# The dlib points whose hull a hand over the lower face covers (``occluders``): the jaw line below the cheekbones
+# (3-13) and the outer lips (48-59), so from under the nose to the chin.
+LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
+HAND_RGB = (205, 150, 120)
+
+
+def occluders(oracle, fraction: float) -> dict[int, np.ndarray]:
+    """Where ``reshoot``'s "occludeF" puts a hand: for the middle ``fraction`` of the clip's frames (a span, as a hand
+    raised to the mouth and taken away), the hull of dlib's LOWER_FACE points on each frame dlib found a face, by
+    source frame index; ``oracle`` is oracle_dlib's track of the original."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"occlude: the fraction of frames covered must be in (0, 1], got {fraction}")
+    n = len(oracle.frames)
+    first = int(round(n * (1.0 - fraction) / 2))
+    span = range(first, min(n, first + max(1, int(round(n * fraction)))))
+    return {int(oracle.frames[k]): np.asarray(oracle.points[k], np.float64)[list(LOWER_FACE)]
+            for k in span if oracle.found[k]}
 
 
 def reshoot_kind(text: str) -> str:
@@ -253,10 +275,11 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
-                                     "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9)")
+                                     "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
+                                     "occlude:0.4)")
 
 
-def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
+def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] | None = None) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
@@ -269,7 +292,9 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
     "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
     at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
-    move in a long exposure)."""
+    move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over the
+    hull of ``covers``' points on the frames it names (``occluders``; F, the fraction of frames, is what chose
+    them)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
@@ -292,8 +317,10 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion")) or kind == "grey":
+        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "occlude")) or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+            if kind.startswith("occlude") and covers is None:
+                raise ValueError("an occlude re-shoot needs the points to cover (occluders)")
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, size)
@@ -319,6 +346,11 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
                                     0, 255).astype(np.uint8)
+                elif kind.startswith("occlude"):
+                    image = frame.image
+                    hull = covers.get(int(frame.index))
+                    if hull is not None:
+                        image = cover(image, hull)
                 elif kind.startswith("jpeg"):
                     bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
                     _, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(float(kind[4:]))])
@@ -330,15 +362,31 @@ def reshoot(path: Path, kind: str, folder: Path) -> Reshot:
                 affine[int(frame.index)] = A
         finally:
             writer.release()
-    return Reshot(path, out, affine, mirrored=kind == "mirror")
+    return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()))
+
+
+def cover(image: np.ndarray, points: np.ndarray, rgb: tuple = HAND_RGB) -> np.ndarray:
+    """``image`` with the convex hull of ``points`` (pixel-centre coordinates), grown by a fifth about its centre,
+    painted ``rgb``, its edge blurred over 4 % of its width (so the points themselves lie under solid paint)."""
+    import cv2
+    p = np.asarray(points, np.float64) - 0.5
+    p = p.mean(0) + 1.2 * (p - p.mean(0))
+    hull = cv2.convexHull(np.rint(p).astype(np.int32))
+    mask = np.zeros(image.shape[:2], np.float32)
+    cv2.fillConvexPoly(mask, hull, 1.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.04 * float(np.ptp(hull[:, 0, 0]))))[..., None]
+    return np.rint(image * (1.0 - mask) + np.asarray(rgb, np.float64) * mask).astype(np.uint8)
 
 
 def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None,
-                   reshot: Reshot | None = None, brows: bool = False) -> tuple[dict, dict]:
+                   reshot: Reshot | None = None, brows: bool = False,
+                   covered: frozenset = frozenset()) -> tuple[dict, dict]:
     """Metrics of the baked mesh (and MediaPipe's landmarks) against dlib's; and the arrays the pictures need.
     ``reshot``: when ``path`` is a re-shot copy of a clip (``reshoot``): dlib reads the original, its points are
     carried into the copy, and gaze is read on the original (its eyes swapped in a mirrored copy). ``brows``: also
-    each source's brows against the pixels (``brow_pixel_metrics``)."""
+    each source's brows against the pixels (``brow_pixel_metrics``). ``covered`` (source frames; a re-shot copy's
+    own when it has them): each source's metrics also over those frames and over the others (``"covered"``,
+    ``"clear"``), so an occluded copy and its clip as shot are read over the same frames."""
     import oracle_dlib
     source, carry = (reshot.clip, reshot.carry) if reshot else (path, lambda frames, points: points)
     oracle = oracle_dlib.load(source)
@@ -350,9 +398,9 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     names = list(tracks.key_names)
     blink = {side: on_frames(tracks.weights[:, names.index(f"eyeBlink{side.title()}")], tracks.frames - 1, frames)
              for side in ("right", "left")}
+    shut = {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
-               closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE,
-               mesh=fs.compare(a, b, valid, {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}))
+               closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.gaze_dlib(grey_frames(source, frames), oracle.points, valid)
@@ -369,6 +417,13 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
+    covered = reshot.covered if reshot is not None and reshot.covered else covered
+    if covered:
+        covered = np.isin(frames, list(covered))
+        for source, points, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
+            if points is not None:
+                out[source].update(covered=fs.compare(points, b, valid & covered, closed_a),
+                                   clear=fs.compare(points, b, valid & ~covered, closed_a))
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
@@ -426,7 +481,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              obs_cache: Path | None = None, eye_distance_mm: float | None = None,
              reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
-             brows: bool = False) -> tuple[dict, dict | None]:
+             brows: bool = False, covered: frozenset = frozenset()) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
     t = time.perf_counter()
@@ -446,7 +501,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
-    versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, reshot, brows) if oracle
+    versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, reshot, brows, covered) if oracle
                       else (None, None))
     if png is not None:
         from bake.overlay import write_overlays
@@ -576,8 +631,10 @@ def table(results: dict) -> str:
     def f(x, d=2):
         return "-" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
     for clip, v in results.items():
-        for src in ("mesh", "mediapipe"):
-            m = v.get(src)
+        parts = [(src, v.get(src)) for src in ("mesh", "mediapipe")]
+        parts += [(f"{src} {span}", v[src][span]) for span in ("covered", "clear") for src in ("mesh", "mediapipe")
+                  if span in v.get(src, {})]
+        for src, m in parts:
             if m is None:
                 continue
             rows.append((clip.removesuffix(".mp4")[:22], src,
@@ -680,13 +737,15 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L",
+                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L"
+                            "|occlude:F",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
-                         "blurred by S px or smeared L px sideways, or in grey, against dlib's points on the "
-                         "original carried over (repeatable)")
+                         "blurred by S px or smeared L px sideways, in grey, or with a hand over the lower face "
+                         "on the middle F of its frames, against dlib's points on the original carried over "
+                         "(repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
@@ -705,18 +764,25 @@ def main(argv=None) -> int:
     shots = {}
     for c in clips:
         shots[c.stem] = [c.name] + [f"{kind} {c.stem}" for kind in a.reshoot]
+        covers = {}                      # per occlude re-shoot, the hand's place; the clip as shot is read over the
+        if not a.no_oracle:              # first one's frames too
+            import oracle_dlib
+            covers = {kind: occluders(oracle_dlib.load(c), float(kind[7:]))
+                      for kind in a.reshoot if kind.startswith("occlude")}
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
                                            eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys,
-                                           brows=a.brow_pixels)
+                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())))
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
         kinds = [f"{a.small_face}px"] if a.small_face and (a.clips or c.name in CLOSE_UPS) else []
         for kind in kinds + a.reshoot:
             with tempfile.TemporaryDirectory() as tmp:
-                copy = reshoot(c, kind, Path(tmp))
+                if kind.startswith("occlude") and kind not in covers:
+                    raise SystemExit(f"--reshoot {kind} needs the oracle (dlib's points place the hand)")
+                copy = reshoot(c, kind, Path(tmp), covers.get(kind))
                 name = f"{kind} {c.stem}"
                 res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
                                                  oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,

@@ -87,9 +87,45 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
     assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
     assert bench_real.reshoot_kind("grey") == "grey"
+    assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
         with pytest.raises(Exception):
             bench_real.reshoot_kind(bad)
+
+
+def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
+    T = 10
+    points = np.arange(T * 68 * 2, dtype=np.float64).reshape(T, 68, 2)
+    found = np.ones(T, bool)
+    found[4] = False
+    oracle = SimpleNamespace(frames=np.arange(T) + 5, points=points, found=found)
+    covers = bench_real.occluders(oracle, 0.4)                   # rows 3-6 of 10, row 4 without a face
+    assert sorted(covers) == [8, 10, 11]
+    np.testing.assert_array_equal(covers[10], points[5][list(bench_real.LOWER_FACE)])
+    assert sorted(bench_real.occluders(oracle, 1.0)) == [f + 5 for f in range(T) if f != 4]
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError):
+            bench_real.occluders(oracle, bad)
+
+
+def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
+    import cv2
+    from core.footage import open_footage
+    for t in range(3):
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), np.full((240, 320, 3), 90, np.uint8))
+    square = np.array([(120.0, 80.0), (200.0, 80.0), (200.0, 160.0), (120.0, 160.0), (160.0, 120.0)])
+    (tmp_path / "copy").mkdir()
+    with pytest.raises(ValueError):
+        bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy")
+    copy = bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy", {1: square})
+    np.testing.assert_allclose(copy.carry([1], np.array([square])), [square])         # nothing moved
+    assert copy.covered == {1}
+    with open_footage(str(copy.path)) as footage:
+        images = [frame.image.astype(np.float64) for frame in footage]
+    for t, img in enumerate(images):
+        centre, far = img[110:130, 150:170].mean((0, 1)), img[:40, :40].mean((0, 1))
+        np.testing.assert_allclose(far, 90, atol=6)
+        np.testing.assert_allclose(centre, bench_real.HAND_RGB if t == 1 else 90, atol=6)
 
 
 def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
