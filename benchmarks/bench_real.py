@@ -81,6 +81,8 @@ infrared or black-and-white camera): what each costs ("The clips made worse"). -
 skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
 each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too,
 over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth").
+--reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room, footage
+converted down); dlib's points and every signal are read on the kept frames ("A low frame rate").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -218,12 +220,14 @@ class Reshot:
     """A clip re-shot into another mp4 (``reshoot``), and where the original's pixels went there: ``clip`` is the
     original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
-    ``covered``, the source frames where something hides part of the face (an "occlude" copy)."""
+    ``covered``, the source frames where something hides part of the face (an "occlude" copy); ``frames``, for a
+    copy that keeps only some of the source frames (a "stride" copy), each kept source frame's index in the copy."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
     mirrored: bool = False
     covered: frozenset = frozenset()
+    frames: dict[int, int] | None = None
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -241,8 +245,8 @@ class Reshot:
 
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
-# fast move), and a hand over the lower face for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude")
+# fast move, a low frame rate), and a hand over the lower face for part of the clip.
+RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "stride")
 # The dlib points whose hull a hand over the lower face covers (``occluders``): the jaw line below the cheekbones
 # (3-13) and the outer lips (48-59), so from under the nose to the chin.
 LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
@@ -276,7 +280,7 @@ def reshoot_kind(text: str) -> str:
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
                                      "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
-                                     "occlude:0.4)")
+                                     "occlude:0.4, stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] | None = None) -> Reshot:
@@ -294,11 +298,12 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
     move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over the
     hull of ``covers``' points on the frames it names (``occluders``; F, the fraction of frames, is what chose
-    them)."""
+    them); "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim room, or
+    footage converted down)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
-    out, affine = folder / f"{path.stem}_{kind}.mp4", {}
+    out, affine, kept = folder / f"{path.stem}_{kind}.mp4", {}, {}
     with open_footage(str(path)) as footage:
         W, H = int(footage.width), int(footage.height)
         if kind.endswith("px"):
@@ -317,15 +322,20 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "occlude")) or kind == "grey":
+        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "occlude", "stride")) or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
             if kind.startswith("occlude") and covers is None:
                 raise ValueError("an occlude re-shoot needs the points to cover (occluders)")
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
-        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps, size)
+        step = int(float(kind[6:])) if kind.startswith("stride") else 1
+        if step < 1:
+            raise ValueError(f"a stride re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps / step, size)
         try:
             for n, frame in enumerate(footage):
+                if frame.index % step:
+                    continue
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
@@ -346,9 +356,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
                                     0, 255).astype(np.uint8)
-                elif kind.startswith("occlude"):
+                elif kind.startswith(("occlude", "stride")):
                     image = frame.image
-                    hull = covers.get(int(frame.index))
+                    hull = None if covers is None else covers.get(int(frame.index))
                     if hull is not None:
                         image = cover(image, hull)
                 elif kind.startswith("jpeg"):
@@ -360,9 +370,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
                     image = cv2.warpAffine(frame.image, A, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT)
                 writer.write(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
                 affine[int(frame.index)] = A
+                kept[int(frame.index)] = len(kept)
         finally:
             writer.release()
-    return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()))
+    return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
+                  frames=kept if step > 1 else None)
 
 
 def cover(image: np.ndarray, points: np.ndarray, rgb: tuple = HAND_RGB) -> np.ndarray:
@@ -390,20 +402,24 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     import oracle_dlib
     source, carry = (reshot.clip, reshot.carry) if reshot else (path, lambda frames, points: points)
     oracle = oracle_dlib.load(source)
-    frames = oracle.frames
-    valid = oracle.found.copy()
-    b = fs.named(carry(frames, oracle.points), "dlib68")
-    mesh478 = on_frames(mesh_landmarks(tracks, head), tracks.frames - 1, frames)
+    frames, points, valid = oracle.frames, oracle.points, oracle.found.copy()
+    shot = frames                                    # the frames' indices in the footage baked
+    if reshot is not None and reshot.frames is not None:
+        kept = np.isin(frames, list(reshot.frames))
+        frames, points, valid = frames[kept], points[kept], valid[kept]
+        shot = np.array([reshot.frames[int(f)] for f in frames], np.int64)
+    b = fs.named(carry(frames, points), "dlib68")
+    mesh478 = on_frames(mesh_landmarks(tracks, head), tracks.frames - 1, shot)
     a = fs.named(mesh478, "mp478")
     names = list(tracks.key_names)
-    blink = {side: on_frames(tracks.weights[:, names.index(f"eyeBlink{side.title()}")], tracks.frames - 1, frames)
+    blink = {side: on_frames(tracks.weights[:, names.index(f"eyeBlink{side.title()}")], tracks.frames - 1, shot)
              for side in ("right", "left")}
     shut = {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
-    arrays = dict(frames=frames, valid=valid, dlib=carry(frames, oracle.points), dlib_named=b, mesh=mesh478,
+    arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
-    pupils = fs.gaze_dlib(grey_frames(source, frames), oracle.points, valid)
+    pupils = fs.gaze_dlib(grey_frames(source, frames), points, valid)
     if reshot is not None and reshot.mirrored:
         pupils = dict(right=pupils["left"], left=pupils["right"])
     closed = fs.eyes_closed(b, valid)
@@ -413,7 +429,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out["mesh"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mesh478), pupils, open_eyes)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
-        mp = on_frames(mp, mp_frames, frames)
+        mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
@@ -738,14 +754,14 @@ def main(argv=None) -> int:
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L"
-                            "|occlude:F",
+                            "|occlude:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
-                         "blurred by S px or smeared L px sideways, in grey, or with a hand over the lower face "
-                         "on the middle F of its frames, against dlib's points on the original carried over "
-                         "(repeatable)")
+                         "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face "
+                         "on the middle F of its frames, or every Nth frame at 1/N of the frame rate, against "
+                         "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "

@@ -87,7 +87,7 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
     assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
     assert bench_real.reshoot_kind("grey") == "grey"
-    assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4"
+    assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4" and bench_real.reshoot_kind("stride:2") == "stride2"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
         with pytest.raises(Exception):
             bench_real.reshoot_kind(bad)
@@ -126,6 +126,25 @@ def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
         centre, far = img[110:130, 150:170].mean((0, 1)), img[:40, :40].mean((0, 1))
         np.testing.assert_allclose(far, 90, atol=6)
         np.testing.assert_allclose(centre, bench_real.HAND_RGB if t == 1 else 90, atol=6)
+
+
+def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
+    import cv2
+    from core.footage import open_footage
+    for t in range(5):
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), np.full((120, 160, 3), 40 * t + 20, np.uint8))
+    (tmp_path / "copy").mkdir()
+    copy = bench_real.reshoot(tmp_path, "stride2", tmp_path / "copy")
+    assert copy.frames == {0: 0, 2: 1, 4: 2} and sorted(copy.affine) == [0, 2, 4]
+    with open_footage(str(tmp_path)) as source:
+        fps = source.fps
+    with open_footage(str(copy.path)) as footage:
+        assert footage.fps == pytest.approx(fps / 2, rel=1e-3)
+        levels = [frame.image.mean() for frame in footage]
+    np.testing.assert_allclose(levels, [20, 100, 180], atol=8)          # the video codec shifts grey levels
+    assert bench_real.reshoot(tmp_path, "stride1", tmp_path / "copy").frames is None
+    with pytest.raises(ValueError):
+        bench_real.reshoot(tmp_path, "stride0", tmp_path / "copy")
 
 
 def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
