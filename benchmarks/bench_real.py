@@ -80,7 +80,8 @@ camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoo
 infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a
 skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
 each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too,
-over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth").
+over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
+--reshoot shades:F puts dark glasses over the eyes the same way.
 --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room, footage
 converted down); dlib's points and every signal are read on the kept frames ("A low frame rate").
 
@@ -245,25 +246,50 @@ class Reshot:
 
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
-# fast move, a low frame rate), and a hand over the lower face for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "stride")
-# The dlib points whose hull a hand over the lower face covers (``occluders``): the jaw line below the cheekbones
-# (3-13) and the outer lips (48-59), so from under the nose to the chin.
+# fast move, a low frame rate), and a hand over the lower face or dark glasses over the eyes for part of the clip.
+RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades",
+            "stride")
+COVERS = ("occlude", "shades")        # the re-shoots that paint over part of the face (``occluders``)
+# The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
+# outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
 LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
-HAND_RGB = (205, 150, 120)
+EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
+PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
 
 
-def occluders(oracle, fraction: float) -> dict[int, np.ndarray]:
-    """Where ``reshoot``'s "occludeF" puts a hand: for the middle ``fraction`` of the clip's frames (a span, as a hand
-    raised to the mouth and taken away), the hull of dlib's LOWER_FACE points on each frame dlib found a face, by
-    source frame index; ``oracle`` is oracle_dlib's track of the original."""
+def _lens(eye: np.ndarray, n: int = 24) -> np.ndarray:
+    """An ellipse about an eye's six dlib points: along the corners 1.6 x the eye's width, across it 1.1 x."""
+    c, a = eye.mean(0), eye[3] - eye[0]
+    w = float(np.linalg.norm(a))
+    u = a / w
+    v = np.array([-u[1], u[0]])
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)[:, None]
+    return c + 0.8 * w * np.cos(t) * u + 0.55 * w * np.sin(t) * v
+
+
+def occluders(oracle, fraction: float, kind: str = "occlude") -> dict[int, list[np.ndarray]]:
+    """Where ``reshoot``'s "occludeF" puts a hand, or "shadesF" dark glasses: for the middle ``fraction`` of the
+    clip's frames (a span, as a hand raised to the mouth and taken away), the polygons to paint on each frame dlib
+    found a face, by source frame index: the hull of dlib's LOWER_FACE points grown by a fifth about its centre (so
+    the points themselves lie under solid paint), or a lens about each eye; ``oracle`` is oracle_dlib's track of the
+    original."""
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"occlude: the fraction of frames covered must be in (0, 1], got {fraction}")
+        raise ValueError(f"{kind}: the fraction of frames covered must be in (0, 1], got {fraction}")
+    if kind not in COVERS:
+        raise ValueError(f"unknown cover {kind!r}; expected one of {COVERS}")
     n = len(oracle.frames)
     first = int(round(n * (1.0 - fraction) / 2))
     span = range(first, min(n, first + max(1, int(round(n * fraction)))))
-    return {int(oracle.frames[k]): np.asarray(oracle.points[k], np.float64)[list(LOWER_FACE)]
-            for k in span if oracle.found[k]}
+    out = {}
+    for k in span:
+        if oracle.found[k]:
+            p = np.asarray(oracle.points[k], np.float64)
+            if kind == "occlude":
+                hull = p[list(LOWER_FACE)]
+                out[int(oracle.frames[k])] = [hull.mean(0) + 1.2 * (hull - hull.mean(0))]
+            else:
+                out[int(oracle.frames[k])] = [_lens(p[list(eye)]) for eye in EYES]
+    return out
 
 
 def reshoot_kind(text: str) -> str:
@@ -280,7 +306,7 @@ def reshoot_kind(text: str) -> str:
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
                                      "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
-                                     "occlude:0.4, stride:2)")
+                                     "occlude:0.4, shades:0.4, stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] | None = None) -> Reshot:
@@ -296,10 +322,10 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
     "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
     at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
-    move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over the
-    hull of ``covers``' points on the frames it names (``occluders``; F, the fraction of frames, is what chose
-    them); "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim room, or
-    footage converted down)."""
+    move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over
+    ``covers``' polygons on the frames it names (``occluders``; F, the fraction of frames, is what chose them);
+    "shadesF", dark glasses over the eyes, painted the same way; "strideN", every Nth frame at 1/N of the frame rate
+    (a camera that drops to 15 frames/s in a dim room, or footage converted down)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from core.footage import open_footage
@@ -322,10 +348,10 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "occlude", "stride")) or kind == "grey":
+        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "stride") + COVERS) or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-            if kind.startswith("occlude") and covers is None:
-                raise ValueError("an occlude re-shoot needs the points to cover (occluders)")
+            if kind.startswith(COVERS) and covers is None:
+                raise ValueError(f"a {kind} re-shoot needs the polygons to paint (occluders)")
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
         step = int(float(kind[6:])) if kind.startswith("stride") else 1
@@ -356,11 +382,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
                                     0, 255).astype(np.uint8)
-                elif kind.startswith(("occlude", "stride")):
+                elif kind.startswith(COVERS + ("stride",)):
                     image = frame.image
-                    hull = None if covers is None else covers.get(int(frame.index))
-                    if hull is not None:
-                        image = cover(image, hull)
+                    polygons = None if covers is None else covers.get(int(frame.index))
+                    if polygons:
+                        image = cover(image, polygons, PAINT[kind.rstrip("0123456789.")])
                 elif kind.startswith("jpeg"):
                     bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
                     _, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(float(kind[4:]))])
@@ -377,16 +403,17 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] |
                   frames=kept if step > 1 else None)
 
 
-def cover(image: np.ndarray, points: np.ndarray, rgb: tuple = HAND_RGB) -> np.ndarray:
-    """``image`` with the convex hull of ``points`` (pixel-centre coordinates), grown by a fifth about its centre,
-    painted ``rgb``, its edge blurred over 4 % of its width (so the points themselves lie under solid paint)."""
+def cover(image: np.ndarray, polygons: list[np.ndarray], rgb: tuple) -> np.ndarray:
+    """``image`` with the convex hull of each polygon (pixel-centre coordinates) painted ``rgb``, the edges blurred
+    over 4 % of the widest one's width."""
     import cv2
-    p = np.asarray(points, np.float64) - 0.5
-    p = p.mean(0) + 1.2 * (p - p.mean(0))
-    hull = cv2.convexHull(np.rint(p).astype(np.int32))
     mask = np.zeros(image.shape[:2], np.float32)
-    cv2.fillConvexPoly(mask, hull, 1.0)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.04 * float(np.ptp(hull[:, 0, 0]))))[..., None]
+    width = 0.0
+    for points in polygons:
+        hull = cv2.convexHull(np.rint(np.asarray(points, np.float64) - 0.5).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 1.0)
+        width = max(width, float(np.ptp(hull[:, 0, 0])))
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.04 * width))[..., None]
     return np.rint(image * (1.0 - mask) + np.asarray(rgb, np.float64) * mask).astype(np.uint8)
 
 
@@ -754,13 +781,14 @@ def main(argv=None) -> int:
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L"
-                            "|occlude:F|stride:N",
+                            "|occlude:F|shades:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face "
-                         "on the middle F of its frames, or every Nth frame at 1/N of the frame rate, against "
+                         "or dark glasses on the middle F of its frames, or every Nth frame at 1/N of the frame "
+                         "rate, against "
                          "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
@@ -783,8 +811,9 @@ def main(argv=None) -> int:
         covers = {}                      # per occlude re-shoot, the hand's place; the clip as shot is read over the
         if not a.no_oracle:              # first one's frames too
             import oracle_dlib
-            covers = {kind: occluders(oracle_dlib.load(c), float(kind[7:]))
-                      for kind in a.reshoot if kind.startswith("occlude")}
+            names = {kind: kind.rstrip("0123456789.") for kind in a.reshoot if kind.startswith(COVERS)}
+            covers = {kind: occluders(oracle_dlib.load(c), float(kind[len(name):]), name)
+                      for kind, name in names.items()}
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
@@ -796,8 +825,8 @@ def main(argv=None) -> int:
         kinds = [f"{a.small_face}px"] if a.small_face and (a.clips or c.name in CLOSE_UPS) else []
         for kind in kinds + a.reshoot:
             with tempfile.TemporaryDirectory() as tmp:
-                if kind.startswith("occlude") and kind not in covers:
-                    raise SystemExit(f"--reshoot {kind} needs the oracle (dlib's points place the hand)")
+                if kind.startswith(COVERS) and kind not in covers:
+                    raise SystemExit(f"--reshoot {kind} needs the oracle (dlib's points place what covers the face)")
                 copy = reshoot(c, kind, Path(tmp), covers.get(kind))
                 name = f"{kind} {c.stem}"
                 res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,

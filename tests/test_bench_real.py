@@ -88,6 +88,7 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
     assert bench_real.reshoot_kind("grey") == "grey"
     assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4" and bench_real.reshoot_kind("stride:2") == "stride2"
+    assert bench_real.reshoot_kind("shades:.5") == "shades0.5"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
         with pytest.raises(Exception):
             bench_real.reshoot_kind(bad)
@@ -101,11 +102,22 @@ def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
     oracle = SimpleNamespace(frames=np.arange(T) + 5, points=points, found=found)
     covers = bench_real.occluders(oracle, 0.4)                   # rows 3-6 of 10, row 4 without a face
     assert sorted(covers) == [8, 10, 11]
-    np.testing.assert_array_equal(covers[10], points[5][list(bench_real.LOWER_FACE)])
+    hull = points[5][list(bench_real.LOWER_FACE)]
+    (grown,) = covers[10]
+    np.testing.assert_allclose(grown.mean(0), hull.mean(0))
+    np.testing.assert_allclose(np.ptp(grown, 0), 1.2 * np.ptp(hull, 0))
     assert sorted(bench_real.occluders(oracle, 1.0)) == [f + 5 for f in range(T) if f != 4]
+    lenses = bench_real.occluders(oracle, 0.4, "shades")[10]
+    for lens, eye in zip(lenses, bench_real.EYES):               # a lens about each eye, 1.6 x its width
+        corners = points[5][[eye[0], eye[3]]]
+        np.testing.assert_allclose(lens.mean(0), points[5][list(eye)].mean(0), atol=1e-9)
+        width = np.linalg.norm(corners[1] - corners[0])
+        assert np.linalg.norm(lens - lens.mean(0), axis=1).max() == pytest.approx(0.8 * width)
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError):
             bench_real.occluders(oracle, bad)
+    with pytest.raises(ValueError):
+        bench_real.occluders(oracle, 0.4, "scarf")
 
 
 def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
@@ -117,7 +129,7 @@ def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
     (tmp_path / "copy").mkdir()
     with pytest.raises(ValueError):
         bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy")
-    copy = bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy", {1: square})
+    copy = bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy", {1: [square]})
     np.testing.assert_allclose(copy.carry([1], np.array([square])), [square])         # nothing moved
     assert copy.covered == {1}
     with open_footage(str(copy.path)) as footage:
@@ -125,7 +137,7 @@ def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
     for t, img in enumerate(images):
         centre, far = img[110:130, 150:170].mean((0, 1)), img[:40, :40].mean((0, 1))
         np.testing.assert_allclose(far, 90, atol=6)
-        np.testing.assert_allclose(centre, bench_real.HAND_RGB if t == 1 else 90, atol=6)
+        np.testing.assert_allclose(centre, bench_real.PAINT["occlude"] if t == 1 else 90, atol=6)
 
 
 def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
