@@ -221,8 +221,9 @@ class Reshot:
     """A clip re-shot into another mp4 (``reshoot``), and where the original's pixels went there: ``clip`` is the
     original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
-    ``covered``, the source frames where something hides part of the face (an "occlude" copy); ``frames``, for a
-    copy that keeps only some of the source frames (a "stride" copy), each kept source frame's index in the copy."""
+    ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
+    ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
+    index in the copy."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
@@ -309,7 +310,7 @@ def reshoot_kind(text: str) -> str:
                                      "occlude:0.4, shades:0.4, stride:2)")
 
 
-def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, np.ndarray] | None = None) -> Reshot:
+def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
@@ -462,11 +463,11 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
     covered = reshot.covered if reshot is not None and reshot.covered else covered
     if covered:
-        covered = np.isin(frames, list(covered))
-        for source, points, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
-            if points is not None:
-                out[source].update(covered=fs.compare(points, b, valid & covered, closed_a),
-                                   clear=fs.compare(points, b, valid & ~covered, closed_a))
+        hidden = np.isin(frames, list(covered))
+        for source, named, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
+            if named is not None:
+                out[source].update(covered=fs.compare(named, b, valid & hidden, closed_a),
+                                   clear=fs.compare(named, b, valid & ~hidden, closed_a))
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
