@@ -9,10 +9,9 @@ lifted to a displacement along the head's up axis (least squares through the pro
 ``heights``), filtered over time like the corrective difference, and spread over the skin around the landmark
 (``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
 so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
-The inner lips' heights never close them below ``LIP_GAP_MM``, nor past each other (``keep_lips_apart``: closing
-further is the ARKit shapes', watched by the solve's gap constraint). bake.corrective turns the heights into up to
-``KEYS`` corrective keys of their own on the baked head: the exported weights, the ARKit difference's keys,
-retargeting and the CSV do not change.
+The inner lips' heights never close them below ``LIP_GAP_MM`` (``keep_lips_apart``: closing is the ARKit shapes',
+watched by the solve's gap constraint). bake.corrective turns the heights into up to ``KEYS`` corrective keys of their
+own on the baked head: the exported weights, the ARKit difference's keys, retargeting and the CSV do not change.
 
 Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
 its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
@@ -35,9 +34,7 @@ JAW_SIGMA = 0.2       # how far apart two points' jaw shares (jawOpen motion / i
 RIDGE = 1e-2          # regularises the interpolation (the lip landmarks lie 2-5 mm apart)
 KEYS = 8              # the heights' keys at most (bake.corrective's principal components; with four, their
 #                       approximation carried the expressions clip's shut lips through each other on 7 frames)
-LIP_GAP_MM = 0.0      # the inner lips' gap the heights may close down to (``keep_lips_apart``): shut lips meet (at 1
-#                       mm, with eight keys, they stayed about that far apart on the expressions clip's shut frames;
-#                       docs/MEASUREMENTS.md, "The lips and chin follow the landmarks' heights")
+LIP_GAP_MM = 1.0      # the inner lips' gap the heights may close down to (``keep_lips_apart``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
 #                       across the line of sight (the head pitched more than 60 degrees: the image says little)
@@ -113,9 +110,8 @@ def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weig
                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """``h`` (T, L) with each inner lip pair's heights eased apart where they would close the pair below
     ``LIP_GAP_MM``, or below the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3)) already has:
-    closing them further is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet;
-    heights that close them to zero could carry them through each other where the keys approximate them (with four
-    keys they did; with ``KEYS`` on none of the real clips' frames, docs/MEASUREMENTS.md)."""
+    closing the lips is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet, and
+    heights that closed them to zero would carry them through each other wherever the keys approximate them."""
     h = np.array(h, np.float64)
     y = _head_points(head, basis, deltas, weights, template or lt.load())[..., 1]          # (T, L) head's up
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))

@@ -91,9 +91,8 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
 
 
 def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head):
-    """Heights that would close the inner lips below ``LIP_GAP_MM`` (0: they may meet) or carry them through each
-    other are eased apart to it, or to the gap the head already has where that is smaller; heights that open the
-    mouth are kept."""
+    """Heights that would shut the inner lips (MediaPipe's shut lips meet) are eased apart to ``LIP_GAP_MM``, or to
+    the gap the head already has where that is smaller; heights that open the mouth are kept."""
     template = lt.load()
     basis = head.vertices.astype(np.float64)
     weights = np.zeros((3, 52))
