@@ -31,7 +31,7 @@ def test_the_runtime_network_answers_as_the_export_on_real_crops(head, sample_fa
     frames, crops = sample_face_crops
     crops = crops[frames % 5 == 0]
     assert len(crops) >= 8
-    a, b = export.predict(np.stack(crops)), runtime.predict(np.stack(crops))
+    a, b = export.predict(crops), runtime.predict(crops)
     face = np.stack([x.mask > 0.5 for x in a])
     canon = np.stack([np.linalg.norm(x.canon - y.canon, axis=-1) for x, y in zip(a, b)])[face] * head.canon_scale
     depth = np.stack([np.abs(x.depth - y.depth) for x, y in zip(a, b)])[face] * head.canon_scale
