@@ -9,9 +9,11 @@ lifted to a displacement along the head's up axis (least squares through the pro
 ``heights``), filtered over time like the corrective difference, and spread over the skin around the landmark
 (``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
 so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
-The inner lips' heights never close them below ``LIP_GAP_MM`` (``keep_lips_apart``: closing is the ARKit shapes',
-watched by the solve's gap constraint). bake.corrective turns the heights into up to ``KEYS`` corrective keys of their
-own on the baked head: the exported weights, the ARKit difference's keys, retargeting and the CSV do not change.
+The inner lips' heights may close them until they meet, ``LIP_GAP_MM`` apart, never further (``keep_lips_apart``;
+closing them further is the ARKit shapes', watched by the solve's gap constraint). bake.corrective turns the heights
+into up to ``KEYS`` corrective keys of their own on the baked head (``lip_keys``), whose weights move, on a frame
+where the keys' approximation would close a pair further, by the least that keeps it apart: the exported weights, the
+ARKit difference's keys, retargeting and the CSV do not change.
 
 Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
 its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
@@ -24,6 +26,7 @@ import numpy as np
 from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HeadModel
 
+from .corrective import corrective_keys
 from .fusion import CHIN_CONTOUR, GAP_PAIRS
 
 LANDMARKS = np.array(lt.LIPS + CHIN_CONTOUR)
@@ -34,7 +37,8 @@ JAW_SIGMA = 0.2       # how far apart two points' jaw shares (jawOpen motion / i
 RIDGE = 1e-2          # regularises the interpolation (the lip landmarks lie 2-5 mm apart)
 KEYS = 8              # the heights' keys at most (bake.corrective's principal components; with four, their
 #                       approximation carried the expressions clip's shut lips through each other on 7 frames)
-LIP_GAP_MM = 1.0      # the inner lips' gap the heights may close down to (``keep_lips_apart``)
+LIP_GAP_MM = 0.2      # the inner lips' gap the heights may close down to: shut lips meet (``keep_lips_apart``)
+TOLERANCE_MM = 1e-3   # how far the keys may close an inner lip pair past its floor (``lip_keys``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
 #                       across the line of sight (the head pitched more than 60 degrees: the image says little)
@@ -106,17 +110,67 @@ def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.
     return np.clip(out, -MAX_MM, MAX_MM)
 
 
+def _lip_gaps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
+              template: lt.LandmarkTemplate) -> np.ndarray:
+    """(T, P) mm: each inner lip pair's gap (upper less lower, along the head's up axis) on ``basis`` (V, 3) plus
+    ``weights`` (T, K) of ``deltas`` (K, V, 3)."""
+    y = _head_points(head, basis, deltas, weights, template)[..., 1]
+    up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
+    return y[:, up] - y[:, lo]
+
+
 def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, h: np.ndarray,
                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """``h`` (T, L) with each inner lip pair's heights eased apart where they would close the pair below
     ``LIP_GAP_MM``, or below the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3)) already has:
-    closing the lips is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet, and
-    heights that closed them to zero would carry them through each other wherever the keys approximate them."""
+    closing the lips further is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet;
+    heights that closed them past each other would be the landmarks' noise."""
     h = np.array(h, np.float64)
-    y = _head_points(head, basis, deltas, weights, template or lt.load())[..., 1]          # (T, L) head's up
+    gap = _lip_gaps(head, basis, deltas, weights, template or lt.load())
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
-    gap = y[:, up] - y[:, lo]
     short = np.maximum(0.0, np.minimum(LIP_GAP_MM, gap) - (gap + h[:, up] - h[:, lo]))
     h[:, up] += short / 2
     h[:, lo] -= short / 2
     return h
+
+
+def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, h: np.ndarray,
+             n_keys: int, template: lt.LandmarkTemplate | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Keys (n, V, 3) float32 and weights (T, n) float32 (bake.corrective) that put the heights ``h`` (T, L) on the
+    head as baked (``basis`` (V, 3) plus ``weights`` (T, K) of ``deltas`` (K, V, 3)), never closing an inner lip pair
+    below its floor (``keep_lips_apart``). The keys approximate the heights; on a frame where the approximation closes
+    a pair further, the key weights move by the least that keeps every pair at its floor (least squares over the
+    landmarks' heights), and if that cannot hold them, are scaled down until it does (at zero the head's own gap);
+    a key whose weights then leave [-1, 1] is lengthened to bring them back."""
+    template = template or lt.load()
+    gap = _lip_gaps(head, basis, deltas, weights, template)
+    floor = np.minimum(LIP_GAP_MM, gap)
+    keys, w = corrective_keys(fields(head, template), keep_lips_apart(head, basis, deltas, weights, h, template),
+                              n_keys)
+    at = template.points(keys.astype(np.float64), head)[:, LANDMARKS, 1]                  # (n, L) mm per unit
+    up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
+    C = (at[:, up] - at[:, lo]).T                                                          # (P, n) opening per unit
+    w = w.astype(np.float64)
+    metric_inv = np.linalg.pinv(at @ at.T)          # the least change of the landmarks' heights
+
+    def closed(t):                                  # the pairs of frame t closed past their floor
+        return gap[t] + w[t] @ C.T < floor[t] - TOLERANCE_MM
+
+    for t in np.nonzero(closed(slice(None)).any(1))[0]:
+        active = closed(t)
+        while True:                                 # hold each pair closed past its floor at it, until none is
+            Ca = C[active]
+            lam = np.linalg.lstsq(Ca @ metric_inv @ Ca.T, floor[t, active] - gap[t, active] - Ca @ w[t],
+                                  rcond=1e-9)[0]
+            w[t] = w[t] + metric_inv @ Ca.T @ lam
+            more = closed(t) & ~active
+            if not more.any():
+                break
+            active |= more
+    opening = w @ C.T                                                                      # (T, P)
+    # s in [0, 1] scales a frame's weights: s = 0 leaves the head's own gap, at or above the floor
+    room = np.where(opening < 0, (gap - floor) / np.maximum(-opening, 1e-12), np.inf)
+    s = np.where((gap + opening < floor - TOLERANCE_MM).any(1), np.clip(room.min(1), 0.0, 1.0), 1.0)
+    w *= s[:, None]
+    reach = np.maximum(1.0, np.abs(w).max(0, initial=0.0))        # weights back within [-1, 1], keys as long
+    return (keys * reach[:, None, None]).astype(np.float32), (w / reach).astype(np.float32)

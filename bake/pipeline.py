@@ -152,8 +152,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
                                 confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
-            h = mouth_follow.keep_lips_apart(head, basis, keys, fitted, h.weights)
-            mouth_d, mouth_w = corrective(mouth_follow.fields(head), h, min(corrective_keys, mouth_follow.KEYS))
+            baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)     # the head so far
+            mouth_d, mouth_w = mouth_follow.lip_keys(head, basis, *baked, h.weights,
+                                                     min(corrective_keys, mouth_follow.KEYS))
             cor_d, cor_w = np.concatenate([cor_d, mouth_d]), np.concatenate([cor_w, mouth_w], 1)
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()

@@ -112,3 +112,35 @@ def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head)
         assert out[1, up] == h[1, up] and out[1, lo] == h[1, lo]
     others = np.setdiff1d(np.arange(len(mf.LANDMARKS)), np.array(mf.LIP_PAIRS).ravel())
     np.testing.assert_array_equal(out[:, others], h[:, others])
+
+
+def test_the_keys_never_carry_the_inner_lips_past_their_floor(head):
+    """Heights two keys can only approximate (a closing of the inner lips, to zero on even frames and to 0.7 of the gap
+    on odd ones, plus a random pattern at every landmark): made plainly, the keys close some pair past its floor;
+    ``lip_keys`` keeps every pair at its floor or above on every frame and still shuts the even frames' lips to within
+    half a millimetre of it."""
+    from bake.corrective import corrective_keys
+    template = lt.load()
+    basis = head.vertices.astype(np.float64)
+    T = 12
+    weights = np.zeros((T, 52))
+    weights[:, list(head.arkit_names).index("jawOpen")] = np.linspace(0.0, 0.2, T)
+    gap0 = mf._lip_gaps(head, basis, head.arkit_deltas, weights, template)
+    floor = np.minimum(mf.LIP_GAP_MM, gap0)
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0.0, 1.0, len(mf.LANDMARKS))
+    shut = np.zeros(len(mf.LANDMARKS))
+    for up, lo in mf.LIP_PAIRS:
+        shut[up], shut[lo] = -0.5, 0.5
+    closing = np.where(np.arange(T) % 2 == 0, 1.0, 0.3) * gap0.mean(1)
+    h = closing[:, None] * shut + rng.normal(0.0, 1.0, T)[:, None] * noise
+
+    def gaps(keys, w):
+        made = w.astype(np.float64) @ template.points(keys.astype(np.float64), head)[:, mf.LANDMARKS, 1]
+        return gap0 + np.stack([made[:, u] - made[:, d] for u, d in mf.LIP_PAIRS], 1)
+
+    plain = gaps(*corrective_keys(mf.fields(head), mf.keep_lips_apart(head, basis, head.arkit_deltas, weights, h), 2))
+    assert (plain < floor - 0.2).any()                                   # -0.38 mm when written
+    kept = gaps(*mf.lip_keys(head, basis, head.arkit_deltas, weights, h, 2))
+    assert (kept >= floor - 1e-3).all(), (kept - floor).min()
+    assert np.median(kept[::2] - floor[::2]) < 0.5                      # 0.33 mm when written
