@@ -25,6 +25,7 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Callable
 
@@ -285,12 +286,15 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
 
     report = progress or (lambda f, s: None)
     stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0, "wait": 0.0}
-    head = head_model.load()
-    with open_footage(config.source, config.start, config.end, config.stride) as footage, \
-            ThreadPoolExecutor(1, thread_name_prefix="observe") as worker, \
-            ThreadPoolExecutor(1, thread_name_prefix="observe-half") as half:    # takes half of each network call
-        predictor = Predictor(config.model_path, config.providers, network_threads(config.threads),
-                              flip=config.mirror)
+    with ExitStack() as stack:
+        worker = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe"))
+        half = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe-half"))  # half of each network call
+        # the head and the network load on the worker while the footage opens (each a few tenths of a second)
+        loading = worker.submit(lambda: (head_model.load(), Predictor(config.model_path, config.providers,
+                                                                      network_threads(config.threads),
+                                                                      flip=config.mirror)))
+        footage = stack.enter_context(open_footage(config.source, config.start, config.end, config.stride))
+        head, predictor = loading.result()
         S = predictor.size
         W, H = int(footage.width), int(footage.height)
         K = config.camera_matrix(W, H)

@@ -92,6 +92,7 @@ class Footage:
         self._path = source
         self._warnings: list[str] = []
         self._cap: cv2.VideoCapture | None = None
+        self._primed: tuple[cv2.VideoCapture, np.ndarray] | None = None   # the probe's capture and first frame
         self._images: list[Path] = []
         self.frame_count_decoded: int | None = None  # frames the last full pass decoded (videos)
         self.rotation = 0
@@ -119,6 +120,8 @@ class Footage:
         return cap
 
     def _probe_video(self, fps: float | None) -> None:
+        """Size, frame count, rotation and rate from the first frame; the capture stays open with that frame for the
+        first pass (some files take a third of a second to open and decode their first frame)."""
         cap = self._open_capture()
         try:
             ok, bgr = cap.read()
@@ -128,8 +131,10 @@ class Footage:
             self.frame_count_reported = int(max(0, cap.get(cv2.CAP_PROP_FRAME_COUNT)))
             self.rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
             container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        finally:
+        except BaseException:
             cap.release()
+            raise
+        self._primed = cap, bgr
         if fps:
             self.fps = float(fps)
         elif container_fps > 0 and np.isfinite(container_fps):
@@ -177,21 +182,24 @@ class Footage:
             yield Frame(index, index / self.fps, image)
 
     def _iter_video(self) -> Iterator[Frame]:
+        primed, self._primed = self._primed, None
         self._release()
-        cap = self._cap = self._open_capture()
+        cap, ready = primed or (self._open_capture(), None)     # ready: the probe's first frame, already decoded
+        self._cap = cap
         index = -1
         times = []
         try:
             while self.end is None or index + 1 < self.end:
-                if not cap.grab():  # grab only: frames outside the selection are not converted
+                if ready is None and not cap.grab():  # grab only: frames outside the selection are not converted
                     break
+                bgr, ready = ready, None
                 index += 1
                 t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
                 t = t_ms / 1000.0 if t_ms is not None and t_ms >= 0 and (index == 0 or t_ms > 0) else index / self.fps
                 times.append(t)
                 if not self._wanted(index):
                     continue
-                ok, bgr = cap.retrieve()
+                ok, bgr = (True, bgr) if bgr is not None else cap.retrieve()
                 if not ok or bgr is None:
                     self._warn(f"frame {index} could not be decoded; skipped")
                     continue
@@ -220,6 +228,9 @@ class Footage:
 
     # ------------------------------------------------------------------------------------------------ closing
     def _release(self) -> None:
+        if self._primed is not None:
+            self._primed[0].release()
+            self._primed = None
         if self._cap is not None:
             self._cap.release()
             self._cap = None

@@ -98,6 +98,38 @@ def test_video_is_streamed_not_loaded(tmp_path):
         assert not isinstance(it, (list, tuple))
 
 
+def test_the_first_pass_reads_on_from_the_probe(tmp_path, monkeypatch):
+    """Opening a video probes its first frame; the first pass goes on from there (one capture opened, the first frame
+    decoded once), a second pass opens the file again and gives the same frames, and a footage closed without a pass
+    releases the probe's capture."""
+    import core.footage as footage
+    p = tmp_path / "clip.avi"
+    write_video(p, 6)
+    opened, released = [], []
+
+    class Counted(cv2.VideoCapture):
+        def __init__(self, *a):
+            super().__init__(*a)
+            opened.append(self)
+
+        def release(self):
+            released.append(self)
+            super().release()
+
+    monkeypatch.setattr(footage.cv2, "VideoCapture", Counted)
+    with open_footage(p, start=0, end=4) as f:
+        first = [(fr.index, fr.time, fr.image.copy()) for fr in f]
+        assert len(opened) == 1
+        again = [(fr.index, fr.time, fr.image) for fr in f]
+        assert len(opened) == 2
+    assert [(i, t) for i, t, _ in first] == [(i, t) for i, t, _ in again]
+    assert [(i, round(t, 6)) for i, t, _ in first] == [(i, i / 10) for i in range(4)]
+    assert all(np.array_equal(a[2], b[2]) for a, b in zip(first, again))
+    with open_footage(p):
+        pass
+    assert len(opened) == 3 and opened[2] in released
+
+
 def test_vertical_video_reported(tmp_path):
     p = tmp_path / "tall.avi"
     write_video(p, 3, size=(48, 80))
