@@ -107,6 +107,7 @@ class Footage:
             first = _read_image(self._images[min(start, len(self._images) - 1)])
             self.height, self.width = first.shape[:2]
         if start >= self.frame_count_reported and not (kind == "video" and self.frame_count_reported <= 0):
+            self._release()
             raise FootageError(f"{source}: start frame {start} is beyond the last frame "
                                f"({self.frame_count_reported} frames)")
         self._describe_shape()
