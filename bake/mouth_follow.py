@@ -10,10 +10,11 @@ lifted to a displacement along the head's up axis (least squares through the pro
 (``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
 so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
 The inner lips' heights may close them until they meet, ``LIP_GAP_MM`` apart, never further (``keep_lips_apart``;
-closing them further is the ARKit shapes', watched by the solve's gap constraint). bake.corrective turns the heights
-into up to ``KEYS`` corrective keys of their own on the baked head (``lip_keys``), whose weights move, on a frame
-where the keys' approximation would close a pair further, by the least that keeps it apart: the exported weights, the
-ARKit difference's keys, retargeting and the CSV do not change.
+closing them further is the ARKit shapes', watched by the solve's gap constraint), and open lips that the head's
+shapes carry through each other until they meet. bake.corrective turns the heights into up to ``KEYS`` corrective keys
+of their own on the baked head (``lip_keys``), whose weights move, on a frame where the keys' approximation would
+close a pair further, by the least that keeps it apart: the exported weights, the ARKit difference's keys, retargeting
+and the CSV do not change.
 
 Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
 its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
@@ -119,16 +120,24 @@ def _lip_gaps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: n
     return y[:, up] - y[:, lo]
 
 
+def _floor(gap: np.ndarray) -> np.ndarray:
+    """The least gap (mm) each inner lip pair may be left at: ``LIP_GAP_MM``, or the head's own ``gap`` where that is
+    smaller, but never below zero (lips the head's shapes carry through each other are opened until they meet)."""
+    return np.minimum(LIP_GAP_MM, np.maximum(gap, 0.0))
+
+
 def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, h: np.ndarray,
                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
-    """``h`` (T, L) with each inner lip pair's heights eased apart where they would close the pair below
-    ``LIP_GAP_MM``, or below the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3)) already has:
-    closing the lips further is the ARKit shapes' (held by the solve's gap constraint). MediaPipe's shut lips meet;
-    heights that closed them past each other would be the landmarks' noise."""
+    """``h`` (T, L) with each inner lip pair's heights eased apart where they would leave the pair below its floor
+    (``_floor``): ``LIP_GAP_MM``, or the gap the head (``basis`` plus ``weights`` (T, K) of ``deltas`` (K, V, 3))
+    already has where that is smaller, since closing the lips further is the ARKit shapes' (held by the solve's gap
+    constraint); where the head's lips pass through each other (the exported weights and the keys approximate the
+    fit), zero: the heights open them until they meet. MediaPipe's shut lips meet; heights that closed them past each
+    other would be the landmarks' noise."""
     h = np.array(h, np.float64)
     gap = _lip_gaps(head, basis, deltas, weights, template or lt.load())
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
-    short = np.maximum(0.0, np.minimum(LIP_GAP_MM, gap) - (gap + h[:, up] - h[:, lo]))
+    short = np.maximum(0.0, _floor(gap) - (gap + h[:, up] - h[:, lo]))
     h[:, up] += short / 2
     h[:, lo] -= short / 2
     return h
@@ -140,11 +149,11 @@ def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np
     head as baked (``basis`` (V, 3) plus ``weights`` (T, K) of ``deltas`` (K, V, 3)), never closing an inner lip pair
     below its floor (``keep_lips_apart``). The keys approximate the heights; on a frame where the approximation closes
     a pair further, the key weights move by the least that keeps every pair at its floor (least squares over the
-    landmarks' heights), and if that cannot hold them, are scaled down until it does (at zero the head's own gap);
-    a key whose weights then leave [-1, 1] is lengthened to bring them back."""
+    landmarks' heights), and if that cannot hold them, are scaled down until it does where the head's own gap holds
+    it (at zero); a key whose weights then leave [-1, 1] is lengthened to bring them back."""
     template = template or lt.load()
     gap = _lip_gaps(head, basis, deltas, weights, template)
-    floor = np.minimum(LIP_GAP_MM, gap)
+    floor = _floor(gap)
     keys, w = corrective_keys(fields(head, template), keep_lips_apart(head, basis, deltas, weights, h, template),
                               n_keys)
     at = template.points(keys.astype(np.float64), head)[:, LANDMARKS, 1]                  # (n, L) mm per unit
@@ -168,9 +177,10 @@ def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np
                 break
             active |= more
     opening = w @ C.T                                                                      # (T, P)
-    # s in [0, 1] scales a frame's weights: s = 0 leaves the head's own gap, at or above the floor
+    # s in [0, 1] scales a frame's weights down, where s = 0 (the head's own gap) holds the floor
     room = np.where(opening < 0, (gap - floor) / np.maximum(-opening, 1e-12), np.inf)
-    s = np.where((gap + opening < floor - TOLERANCE_MM).any(1), np.clip(room.min(1), 0.0, 1.0), 1.0)
+    short = (gap + opening < floor - TOLERANCE_MM).any(1) & (gap >= floor - TOLERANCE_MM).all(1)
+    s = np.where(short, np.clip(room.min(1), 0.0, 1.0), 1.0)
     w *= s[:, None]
     reach = np.maximum(1.0, np.abs(w).max(0, initial=0.0))        # weights back within [-1, 1], keys as long
     return (keys * reach[:, None, None]).astype(np.float32), (w / reach).astype(np.float32)

@@ -90,26 +90,35 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
     assert not mf.heights(head, basis, head.arkit_deltas, weights, down, t, K, uv, use).any()
 
 
-def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head):
+def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head, fields):
     """Heights that would shut the inner lips (MediaPipe's shut lips meet) are eased apart to ``LIP_GAP_MM``, or to
-    the gap the head already has where that is smaller; heights that open the mouth are kept."""
+    the gap the head already has where that is smaller; where the head's own shapes carry its lips through each other,
+    the heights open them until they meet; heights that open the mouth are kept."""
     template = lt.load()
     basis = head.vertices.astype(np.float64)
-    weights = np.zeros((3, 52))
+    deltas = np.concatenate([head.arkit_deltas, fields[_col(LOWER_LIP)][None]])      # the last: the lower lip up
+    weights = np.zeros((4, len(deltas)))
     weights[2, list(head.arkit_names).index("jawOpen")] = 0.3               # frame 2: the mouth open
-    p = template.points(basis[None] + np.einsum("tk,kvc->tvc", weights, head.arkit_deltas), head)
-    h = np.zeros((3, len(mf.LANDMARKS)))
+    neutral = template.points(basis, head)
+    weights[3, -1] = neutral[UPPER_LIP, 1] - neutral[LOWER_LIP, 1] + 1.0     # frame 3: lips 1 mm through each other
+    p = template.points(basis[None] + np.einsum("tk,kvc->tvc", weights, deltas), head)
+    h = np.zeros((4, len(mf.LANDMARKS)))
     for up, lo in mf.LIP_PAIRS:
         gap = p[:, mf.LANDMARKS[up], 1] - p[:, mf.LANDMARKS[lo], 1]
         h[0, up], h[0, lo] = -gap[0] / 2 - 1.0, gap[0] / 2 + 1.0               # frame 0: 2 mm through each other
         h[1, up], h[1, lo] = 0.5, -0.5                                         # frame 1: opens 1 mm
         h[2, up], h[2, lo] = -gap[2] / 2, gap[2] / 2                           # frame 2: shut to zero
-    out = mf.keep_lips_apart(head, basis, head.arkit_deltas, weights, h)
-    for up, lo in mf.LIP_PAIRS:
+    out = mf.keep_lips_apart(head, basis, deltas, weights, h)
+    pair = list(mf.LIP_PAIRS).index((_col(UPPER_LIP), _col(LOWER_LIP)))
+    for i, (up, lo) in enumerate(mf.LIP_PAIRS):
         gap = p[:, mf.LANDMARKS[up], 1] - p[:, mf.LANDMARKS[lo], 1]
         new = gap + out[:, up] - out[:, lo]
         np.testing.assert_allclose(new[[0, 2]], np.minimum(mf.LIP_GAP_MM, gap[[0, 2]]), atol=1e-9)
         assert out[1, up] == h[1, up] and out[1, lo] == h[1, lo]
+        if i == pair:
+            assert gap[3] < -0.5 and new[3] == pytest.approx(0.0, abs=1e-9)
+        else:
+            assert new[3] >= min(mf.LIP_GAP_MM, max(gap[3], 0.0)) - 1e-9
     others = np.setdiff1d(np.arange(len(mf.LANDMARKS)), np.array(mf.LIP_PAIRS).ravel())
     np.testing.assert_array_equal(out[:, others], h[:, others])
 
