@@ -134,8 +134,12 @@ def keep_lips_apart(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weig
     constraint); where the head's lips pass through each other (the exported weights and the keys approximate the
     fit), zero: the heights open them until they meet. MediaPipe's shut lips meet; heights that closed them past each
     other would be the landmarks' noise."""
+    return _eased_apart(h, _lip_gaps(head, basis, deltas, weights, template or lt.load()))
+
+
+def _eased_apart(h: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """``keep_lips_apart`` on the head's own inner lip gaps ``gap`` (T, P) mm."""
     h = np.array(h, np.float64)
-    gap = _lip_gaps(head, basis, deltas, weights, template or lt.load())
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
     short = np.maximum(0.0, _floor(gap) - (gap + h[:, up] - h[:, lo]))
     h[:, up] += short / 2
@@ -154,8 +158,7 @@ def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np
     template = template or lt.load()
     gap = _lip_gaps(head, basis, deltas, weights, template)
     floor = _floor(gap)
-    keys, w = corrective_keys(fields(head, template), keep_lips_apart(head, basis, deltas, weights, h, template),
-                              n_keys)
+    keys, w = corrective_keys(fields(head, template), _eased_apart(h, gap), n_keys)
     at = template.points(keys.astype(np.float64), head)[:, LANDMARKS, 1]                  # (n, L) mm per unit
     up, lo = (np.array(c) for c in zip(*LIP_PAIRS))
     C = (at[:, up] - at[:, lo]).T                                                          # (P, n) opening per unit
