@@ -114,8 +114,9 @@ EXPRESSION_DENSE = 0.3
 
 
 def expression_dense(dense_residual_mm: float) -> float:
-    """The factor on the dense confidences when the frames are solved with the identity fixed, from the first fit's
-    median dense residual (mm): EXPRESSION_DENSE at and above bake.solve.LANDMARK_REF_MM, towards 1 below."""
+    """The factor on the dense confidences when the frames are solved with the identity fixed, from the first
+    stage's dense residual fitted alone (mm; bake.solve.dense_residual): EXPRESSION_DENSE at and above
+    bake.solve.LANDMARK_REF_MM, towards 1 below."""
     return 1.0 - (1.0 - EXPRESSION_DENSE) * real_face_trust(dense_residual_mm)
 
 

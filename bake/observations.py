@@ -32,7 +32,7 @@ from core.head_model import HeadModel
 
 from .correspond import VertexObservation
 from .shape_correction import corrected, neutral_correction
-from .solve import ArkitPrior, LandmarkTerm, SolveResult, solve
+from .solve import ArkitPrior, LandmarkTerm, SolveResult, dense_residual, solve
 
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
@@ -249,24 +249,27 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
+    # the fusion's dense weight yields to the real-face terms as far as they are trusted (bake.solve.solve); a weight
+    # of zero anywhere is the landmarks-only ablation, where the dense term has no say to yield
+    yielded = dense_weight if dense_weight is not None and bool((dense_weight > 0).all()) else None
     staged = expression_dense is not None and landmarks is not None and bool(csum.any())
     if T <= LONG_CLIP and not staged:
         everything = np.arange(T)
         return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None, None,
-                      gaps)
+                      gaps, yielded=yielded)
     # identity from frames spread over the clip, among those with a face
     n_id = IDENTITY_FRAMES if T > LONG_CLIP else FUSED_IDENTITY_FRAMES
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // n_id))
     spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None,
-                    None, gaps)
+                    None, gaps, yielded=yielded)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
     weight, sums, marks = dense_weight, csum, landmarks
     field = None
     if staged:
         r = spread.result
-        factor = float(expression_dense(float(np.nanmedian(r.rms[r.valid])) if r.valid.any() else 0.0))
+        factor = float(expression_dense(dense_residual(r)))
         weight, sums = dense_weight * factor, csum * factor
         if reshape is not None:
             spread_frames = np.unique(pick)
@@ -277,7 +280,8 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
             return landmarks(frames, csum[frames], fitted)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
-                    gaps, workers, shape_unboosted and staged) for a in range(0, T, chunk)]
+                    gaps, workers, shape_unboosted and staged, spread.result.dense_residual_mm, yielded)
+             for a in range(0, T, chunk)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
     deltas, key_weights = spread.result.residual_deltas, cat("residual_weights")
@@ -293,11 +297,13 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
 
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
            landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
-           gaps=None, workers: int = 1, shape_unboosted: bool = False) -> ClipSolve:
+           gaps=None, workers: int = 1, shape_unboosted: bool = False,
+           dense_residual_mm: float | None = None, yielded: np.ndarray | None = None) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames], head)
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,
                 identity=identity, residual_deltas=residual_deltas, gaps=None if gaps is None else gaps(head),
-                workers=workers, shape_unboosted=shape_unboosted)
+                workers=workers, shape_unboosted=shape_unboosted, dense_residual_mm=dense_residual_mm,
+                yielded=yielded)
     return ClipSolve(res, csum[frames], np.zeros(len(frames)) if lm is None else lm.weight.sum(1))

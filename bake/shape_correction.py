@@ -22,7 +22,7 @@ import numpy as np
 
 from core.head_model import HeadModel
 
-from .solve import LandmarkTerm, SolveResult, image_error_rows, real_face_trust
+from .solve import LandmarkTerm, SolveResult, dense_residual, image_error_rows, real_face_trust
 
 RADIUS_MM = 12.0       # reach of one landmark's offset over the surface (8 mm: same landmark error, 16 mm: +0.001)
 RIDGE = 0.1            # the radial-basis fit's ridge, against one landmark's own kernel value (1)
@@ -82,8 +82,7 @@ def neutral_correction(head: HeadModel, result: SolveResult, term: LandmarkTerm,
     landmarks that ``use`` (L,) bool selects (default all), times the real-face trust of ``result``'s dense fit."""
     offsets, support = landmark_offsets(result, term)
     seen = (support > 0) & (np.ones(len(support), bool) if use is None else np.asarray(use, bool))
-    fitted = result.rms[result.valid]
-    trust = real_face_trust(float(np.nanmedian(fitted))) if np.isfinite(fitted).any() else 1.0
+    trust = real_face_trust(dense_residual(result))
     points = term.mu[seen] + np.tensordot(result.identity, term.B[:, seen], 1)
     field = vertex_field(points, offsets[seen], head.shape(identity=result.identity))
     return (trust * field).astype(np.float32)

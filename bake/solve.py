@@ -8,8 +8,8 @@ the 52 ARKit deltas (``w_t`` in [0, 1], L1 + small L2 prior), (R_t, tr_t) the ri
 correction of the frame's PnP anchor depth (the PnP assumed the template's size; the true size comes with ``id``).
 A landmark l (a fixed point of the template, core.landmark_template) seen at pixel u_tl adds the residual
     (project(R_t (mu_l + B_l id + A_l w_t) + tr_t) - u_tl) * z / f      (``LandmarkTerm``, exactly linear in the point)
-and a weight target adds strength * (w_ta - target_ta)^2 (``ArkitPrior``); both are weighed down when the dense fit
-is already tight (``LANDMARK_REF_MM``).
+and a weight target adds strength * (w_ta - target_ta)^2 (``ArkitPrior``); both are weighed down when the dense term
+fitted alone is already tight (``LANDMARK_REF_MM``), and so is the dense term's yield to them (``yielded``).
 
 Solve (all frames at once, numpy batched, float32 for the per-vertex arrays): robust Gauss-Newton over every frame's
 rotation increment, head-frame translation, anchor shift dz_t and 52 ARKit weights (projected Newton: weights at a
@@ -51,6 +51,8 @@ class SolveResult:
     residual_weights: np.ndarray  # (T, n)
     fit_weights: np.ndarray | None = None   # (T, 52) the weights of the head's own shape where they differ from the
     #                                         exported ``weights`` (``shape_unboosted``), else None
+    dense_residual_mm: float | None = None  # the dense term's median residual fitted without the real-face terms,
+    #                                         which decides their trust (``real_face_trust``); None: not measured
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,7 +165,8 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
           arkit_prior: ArkitPrior | None = None, landmark_robust_mm: float = 3.0,
           min_landmarks: int = 40, identity: np.ndarray | None = None,
           residual_deltas: np.ndarray | None = None, gaps: GapConstraint | None = None,
-          workers: int = 1, shape_unboosted: bool = False) -> SolveResult:
+          workers: int = 1, shape_unboosted: bool = False,
+          dense_residual_mm: float | None = None, yielded: np.ndarray | None = None) -> SolveResult:
     """Fit the clip. Y (T, V, 3) camera positions, C (T, V) confidences (0 = unobserved), ray (T, V, 3) or None
     (no anchor correction; the anchor correction dz is solved freely per frame). ``iterations`` Gauss-Newton steps,
     ``sweeps`` the coordinate-descent sweeps of the final box QP polish of the ARKit weights. ``offset`` (T, V, 3) the
@@ -182,7 +185,12 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     ``shape_unboosted`` (with landmarks and the identity fixed; bake.fusion): where the L1 prior is boosted, the
     head's shape (``fit_weights``), its pose and residual come from the solve before the boost (carried through the
     transport passes with the plain L1), which follows the landmarks, while ``weights`` stay the boosted solve's,
-    sparse for a character (the difference rides on bake.corrective's keys)."""
+    sparse for a character (the difference rides on bake.corrective's keys).
+    ``dense_residual_mm`` (e.g. a first solve's ``SolveResult.dense_residual_mm``) sets the real-face terms' trust;
+    None: with such terms, measured here by a fit of the dense term alone (``SolveResult.dense_residual_mm``).
+    ``yielded`` (V,) in (0, 1]: the factor ``C`` carries where the dense term yields to the real-face terms
+    (bake.fusion.dense_weight_map); it yields as far as they are trusted, and the dense term alone is fitted
+    without it."""
     T, V = C.shape
     if residual_deltas is not None:
         n_residual = len(residual_deltas)
@@ -224,6 +232,27 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     if identity is not None:
         init = init[:4] + (np.asarray(identity, np.float64),)
     dense = (Cv > 0).sum(1) >= min_vertices
+    real = lm is not None or ap is not None
+    if real and dense.any() and dense_residual_mm is None:
+        # The real-face terms are weighed against the dense one by its quality: where the dense fit is as tight as
+        # exact maps give (0.5 mm), the landmarks' (template points a few mm apart from where the landmark model puts
+        # them) and the blendshape scores' own errors would only pull a right answer away; at the network's residual
+        # on real footage they keep the full weight bake.fusion gives them (``LANDMARK_REF_MM``). That quality is
+        # read from the dense term fitted alone: fitted with the terms it weighs, its residual grows with their pull
+        # (exact maps of a held-out synthetic clip: 0.46 mm alone, 1.03 fused), and so would their trust.
+        d = np.nonzero(dense)[0]
+        Cd = Cv[d] if yielded is None else Cv[d] / yielded[obs].astype(f32)
+        alone = _gauss_newton(Yv[d], Cd, None if Rv is None else Rv[d], head, obs, prior, iterations, l1, l2,
+                              robust_mm, sweeps, init=tuple(x[d] for x in init[:4]) + (init[4],),
+                              **dict(extra, lm=None, ap=None))
+        dense_residual_mm = float(np.nanmedian(alone[5]))
+    trust = real_face_trust(dense_residual_mm) if real and dense.any() else 1.0
+    if trust < 1.0:
+        if yielded is not None:
+            y = yielded[obs].astype(np.float64)
+            Cv = (Cv * ((1.0 - trust * (1.0 - y)) / y)).astype(f32)
+        extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
+        extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
     st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
     # Noisy observations (a network far from the ground truth) must not buy a freak identity or noise-fitting
     # expressions: when the fit's residual is well above the assumed noise, the priors are scaled by the
@@ -233,21 +262,13 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     # noisy-observation test: weight MAE 0.016 capped, 0.026 not).
     sigma = float(np.nanmedian(st[5][dense])) if np.isfinite(st[5][dense]).any() else 0.0
     boost = (sigma / identity_noise_mm) ** 2 if identity_noise_mm > 0 else 1.0
-    # The real-face terms are weighed against the dense one by its quality: where the dense fit is as tight as exact
-    # maps give (0.4 mm), the landmarks' (template points a few mm apart from where the landmark model puts them) and
-    # the blendshape scores' own errors would only pull a right answer away; at the network's residual on real
-    # footage (2.7-3.0 mm) they keep the full weight bake.fusion gives them.
-    trust = real_face_trust(sigma) if dense.any() else 1.0
-    log.debug("dense fit residual %.2f mm (prior boost %.1f, real-face terms x%.2f)", sigma, boost, trust)
-    if trust < 1.0 and (lm is not None or ap is not None):
-        extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
-        extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
+    log.debug("dense fit residual %.2f mm (prior boost %.1f; alone %s mm, real-face terms x%.2f)", sigma, boost,
+              "-" if dense_residual_mm is None else f"{dense_residual_mm:.2f}", trust)
     start, l1_base, unboosted = st, l1, False
-    if boost > 2.0 or (trust < 1.0 and (lm is not None or ap is not None)):
-        if boost > 2.0:
-            prior = None if prior is None else prior * boost
-            unboosted = shape_unboosted and lm is not None and identity is not None
-            l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
+    if boost > 2.0:
+        prior = None if prior is None else prior * boost
+        unboosted = shape_unboosted and lm is not None and identity is not None
+        l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
         st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **extra)
     stretch = _Stretch(head, obs, offset[vi][:, obs]) if offset is not None and transport_passes > 0 else None
 
@@ -281,7 +302,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             rw = _residual_weights(E, Ca, res_d[:, obs_all])
         res_w[vi] = rw
     rot[vi], tr[vi], dz[vi], W[vi], rms[vi] = Rt, tt, dzv, Wv, rms_v
-    return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w, W_fit)
+    return SolveResult(idv, W, rot, tr, dz, valid, rms, res_d, res_w, W_fit, dense_residual_mm)
 
 
 # GapConstraint's stiffness against the frame's stiffest ARKit weight in the data: gentle in the Gauss-Newton steps
@@ -293,14 +314,28 @@ GAP_STIFFNESS = 20.0
 GAP_ROUNDS = 4
 GAP_TOL_MM = 0.05       # a gap closed past zero by less than this is not held
 
-LANDMARK_REF_MM = 2.5   # dense fit residual at and above which the real-face terms keep their full weight
+# The dense term's residual fitted alone at and above which the real-face terms keep their full weight: the real clips
+# and every copy of them measured fit to 2.45-3.95 mm (the network on real faces), held-out synthetic renders to
+# 1.6-1.8 mm (seed 2, a profile in sunglasses, 4.9), exact maps to 0.5 (docs/MEASUREMENTS.md, "The real-face terms'
+# trust").
+LANDMARK_REF_MM = 2.0
 L1_BOOST_MAX = 9.0  # the L1 prior grows with the residual variance up to a residual of 3 mm (network clips: 1.5-3 mm)
 ID_BOUND = 3.0      # identity coefficients are kept within +-3 standard deviations of the sampled population
 
 
+def dense_residual(result: SolveResult) -> float:
+    """The dense term's median residual (mm) that a solve's real-face terms were trusted by: its
+    ``dense_residual_mm``, else (no real-face terms) the fit's median residual over its valid frames (0 if none)."""
+    if result.dense_residual_mm is not None:
+        return float(result.dense_residual_mm)
+    fitted = result.rms[result.valid]
+    return float(np.nanmedian(fitted)) if np.isfinite(fitted).any() else 0.0
+
+
 def real_face_trust(dense_residual_mm: float) -> float:
     """How far the real-face terms (landmarks, blendshape scores, the landmark shape correction) are trusted, from
-    the dense fit's median residual (mm): fully at and above ``LANDMARK_REF_MM``, falling with its square below."""
+    the dense term's median residual fitted alone (mm; ``dense_residual``): fully at and above ``LANDMARK_REF_MM``,
+    falling with its square below (each term weighed by the inverse of its error's variance)."""
     return min(1.0, (dense_residual_mm / LANDMARK_REF_MM) ** 2)
 
 

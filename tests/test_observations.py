@@ -84,7 +84,8 @@ def test_chunked_residual_keys(head, monkeypatch):
     monkeypatch.setattr(ob, "CHUNK_FRAMES", 40)
     monkeypatch.setattr(ob, "IDENTITY_FRAMES", 50)
     sizes, inner = [], ob._solve
-    monkeypatch.setattr(ob, "_solve", lambda store, frames, *a: sizes.append(len(frames)) or inner(store, frames, *a))
+    monkeypatch.setattr(ob, "_solve", lambda store, frames, *a, **k: sizes.append(len(frames))
+                        or inner(store, frames, *a, **k))
     chunked = ob.solve_observations(obs, head, residual_keys=1).result
     assert max(sizes) <= 50, sizes                # never the whole clip at once
     v = single.valid
