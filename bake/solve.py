@@ -316,7 +316,7 @@ GAP_TOL_MM = 0.05       # a gap closed past zero by less than this is not held
 
 # The dense term's residual fitted alone at and above which the real-face terms keep their full weight: the real clips
 # and every copy of them measured fit to 2.45-3.95 mm (the network on real faces), held-out synthetic renders to
-# 1.6-1.8 mm (seed 2, a profile in sunglasses, 4.9), exact maps to 0.5 (docs/MEASUREMENTS.md, "The real-face terms'
+# 1.6 mm (seed 2, a profile in sunglasses, 4.0), exact maps to 0.5 (docs/MEASUREMENTS.md, "The real-face terms'
 # trust").
 LANDMARK_REF_MM = 2.0
 L1_BOOST_MAX = 9.0  # the L1 prior grows with the residual variance up to a residual of 3 mm (network clips: 1.5-3 mm)
