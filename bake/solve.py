@@ -29,6 +29,7 @@ biases of 0.05 mm in the observations move the depth by about 0.5 mm (z / face w
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -240,12 +241,18 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         # on real footage they keep the full weight bake.fusion gives them (``LANDMARK_REF_MM``). That quality is
         # read from the dense term fitted alone: fitted with the terms it weighs, its residual grows with their pull
         # (exact maps of a held-out synthetic clip: 0.46 mm alone, 1.03 fused), and so would their trust.
+        # It runs on a second thread beside the fit at full trust, which real footage keeps (numpy leaves the GIL in
+        # its array work): there it costs no wall time; where the trust comes out lower, that fit is done again.
         d = np.nonzero(dense)[0]
         Cd = Cv[d] if yielded is None else Cv[d] / yielded[obs].astype(f32)
-        alone = _gauss_newton(Yv[d], Cd, None if Rv is None else Rv[d], head, obs, prior, iterations, l1, l2,
-                              robust_mm, sweeps, init=tuple(x[d] for x in init[:4]) + (init[4],),
-                              **dict(extra, lm=None, ap=None))
-        dense_residual_mm = float(np.nanmedian(alone[5]))
+        with ThreadPoolExecutor(1, thread_name_prefix="solve-alone") as pool:
+            alone = pool.submit(_gauss_newton, Yv[d], Cd, None if Rv is None else Rv[d], head, obs, prior,
+                                iterations, l1, l2, robust_mm, sweeps, init=tuple(x[d] for x in init[:4]) + (init[4],),
+                                **dict(extra, lm=None, ap=None))
+            st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
+            dense_residual_mm = float(np.nanmedian(alone.result()[5]))
+    else:
+        st = None
     trust = real_face_trust(dense_residual_mm) if real and dense.any() else 1.0
     if trust < 1.0:
         if yielded is not None:
@@ -253,7 +260,9 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             Cv = (Cv * ((1.0 - trust * (1.0 - y)) / y)).astype(f32)
         extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
         extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
-    st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
+        st = None
+    if st is None:
+        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
     # Noisy observations (a network far from the ground truth) must not buy a freak identity or noise-fitting
     # expressions: when the fit's residual is well above the assumed noise, the priors are scaled by the
     # residual variance (the Bayesian weight of a prior grows with the data's noise) and the fit is redone. The L1
@@ -505,7 +514,6 @@ def _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, s
                                     l2, robust_mm, sweeps, tuple(x[sl] for x in init[:4]) + (init[4],),
                                     None if delta is None else delta[sl], None if lm is None else lm.take(sl),
                                     None if ap is None else ap.take(sl), **rest)
-    from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(n, thread_name_prefix="solve") as pool:
         parts = list(pool.map(block, np.array_split(np.arange(T), n)))
     Rt, tt, dz, w, _, rms = (np.concatenate(x) for x in zip(*parts))
