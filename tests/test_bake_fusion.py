@@ -346,3 +346,46 @@ def test_the_staged_solve_trusts_the_real_face_terms_as_its_first_stage_did(head
     (given_first, first), (given_second, second) = seen
     assert given_first is None and first > 0
     assert given_second == first == second
+
+
+def test_the_dense_fit_alone_beside_the_full_trust_fit_changes_nothing(head, template, monkeypatch):
+    """bake.solve runs the dense term's fit alone on a second thread beside the fit at full trust: the same result,
+    to the bit, as the two one after the other, where the trust comes out full (2 mm noise) and where it does not
+    (0.5 mm: the full-trust fit is done again with the terms weighed down)."""
+    from concurrent.futures import Future
+    import bake.solve as bs
+
+    class InTurn:                        # a one-worker pool that runs each job at once, on the calling thread
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *a, **k):
+            done = Future()
+            done.set_result(fn(*a, **k))
+            return done
+    seq, _, C, uv = _scene(head, template, T=12, seed=5)
+    rng = np.random.default_rng(3)
+    T = len(C)
+    yielded = fusion.dense_weight_map(head, template)
+    Cf = C * yielded
+    lm = fusion.landmark_term(uv, np.ones(T), Cf.sum(1), seq.K, head, template)
+    prior = fusion.arkit_prior(np.clip(seq.weights + 0.2, 0.0, 1.0), np.ones(T))
+    measured = []
+    for noise in (2.0, 0.5):
+        Y = (seq.verts_cam + rng.normal(0, noise, seq.verts_cam.shape)).astype(np.float32)
+        ray = (Y / Y[..., 2:3]).astype(np.float32)
+        beside = solve(Y, Cf, head, ray=ray, landmarks=lm, arkit_prior=prior, yielded=yielded)
+        with monkeypatch.context() as m:
+            m.setattr(bs, "ThreadPoolExecutor", InTurn)
+            in_turn = solve(Y, Cf, head, ray=ray, landmarks=lm, arkit_prior=prior, yielded=yielded)
+        assert beside.dense_residual_mm == in_turn.dense_residual_mm
+        measured.append(in_turn.dense_residual_mm)
+        for name in ("identity", "weights", "rotation", "translation"):
+            np.testing.assert_array_equal(getattr(beside, name), getattr(in_turn, name))
+    assert measured[0] > LANDMARK_REF_MM > measured[1], measured       # full trust, then less
