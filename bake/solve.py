@@ -234,6 +234,9 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         init = init[:4] + (np.asarray(identity, np.float64),)
     dense = (Cv > 0).sum(1) >= min_vertices
     real = lm is not None or ap is not None
+
+    def first_fit():        # the first Gauss-Newton run, with the terms (``extra``) and confidences as they stand
+        return _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
     if real and dense.any() and dense_residual_mm is None:
         # The real-face terms are weighed against the dense one by its quality: where the dense fit is as tight as
         # exact maps give (0.5 mm), the landmarks' (template points a few mm apart from where the landmark model puts
@@ -249,7 +252,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             alone = pool.submit(_gauss_newton, Yv[d], Cd, None if Rv is None else Rv[d], head, obs, prior,
                                 iterations, l1, l2, robust_mm, sweeps, init=tuple(x[d] for x in init[:4]) + (init[4],),
                                 **dict(extra, lm=None, ap=None))
-            st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
+            st = first_fit()
             dense_residual_mm = float(np.nanmedian(alone.result()[5]))
     else:
         st = None
@@ -262,7 +265,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
         extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
         st = None
     if st is None:
-        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=init, **extra)
+        st = first_fit()
     # Noisy observations (a network far from the ground truth) must not buy a freak identity or noise-fitting
     # expressions: when the fit's residual is well above the assumed noise, the priors are scaled by the
     # residual variance (the Bayesian weight of a prior grows with the data's noise) and the fit is redone. The L1
