@@ -68,6 +68,9 @@ IRIS_OPEN_RAMP = 0.08
 # (``lid_closure``; the blink targets become the larger of score and closure; docs/MEASUREMENTS.md).
 OPEN_QUANTILE = 0.9
 CLOSURE_SLACK = 0.4
+# The lids are at rest where their gap is at least REST_FRACTION of the clip's open value (``lids_at_rest``): the
+# exported eyeBlink reads 0 there (bake.tracks.blink_rest).
+REST_FRACTION = 0.9
 
 # The landmarks whose steady offset from the fitted head reshapes its neutral (bake.shape_correction): those that mark
 # skin (lips, lids, nose) and the chin's stretch of the face oval (its bottom five points; the mesh's chin sat 0.11-0.13
@@ -204,6 +207,15 @@ def lid_closure(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
     (``open_aspects``), past ``CLOSURE_SLACK`` and rescaled to [0, 1]; 0 where a frame has no landmarks."""
     shut = 1.0 - eye_aspects(landmarks) / open_aspect
     return np.clip(np.nan_to_num((shut - CLOSURE_SLACK) / (1.0 - CLOSURE_SLACK), nan=0.0), 0.0, 1.0)
+
+
+def lids_at_rest(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+    """(T, 2) bool: the frames where each eye's lids are at rest, open (MediaPipe's lid gap at least ``REST_FRACTION``
+    of the clip's ``open_aspect`` (2,), an eye whose open gap reads as open, ``IRIS_SHUT + IRIS_OPEN_RAMP``);
+    bake.tracks.blink_rest reads the exported eyeBlink there as the clip's 0."""
+    open_aspect = np.asarray(open_aspect, np.float64)
+    with np.errstate(invalid="ignore"):
+        return (eye_aspects(landmarks) >= REST_FRACTION * open_aspect) & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP)
 
 
 def open_aspects(landmarks: np.ndarray) -> np.ndarray:

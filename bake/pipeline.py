@@ -46,7 +46,7 @@ from .filter import temporal_filter
 from .head_size import size_scale
 from .observations import ObservationStore, solve_observations
 from .shape_correction import corrected
-from .tracks import build_tracks
+from .tracks import blink_rest, build_tracks, shut_scales
 from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
+    rest = None
+    if landmarks is not None:       # eyeBlink 0 is the clip's lids at rest (bake.tracks.REST_MAX)
+        scales = shut_scales(head, head.shape(identity=res.identity), head.arkit_deltas)
+        rest = blink_rest(res.weights, scales, fz.lids_at_rest(clip_marks, open_eyes))
     W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
@@ -163,7 +167,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
-                          cor_d)
+                          cor_d, rest)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,

@@ -1,7 +1,8 @@
 """Assemble bake.types.SceneTracks from the solved and filtered curves.
 
 * ``basis`` = the clip's identity at neutral; ``key_deltas`` = the 52 ARKit deltas (the model's, identity-independent,
-  but for the eyeBlink keys: rescaled so that 1 shuts the clip's own lids, ``shut_scales``) then the residual keys
+  but for the eyeBlink keys: rescaled so that 1 shuts the clip's own lids, ``shut_scales``, and from the lids at
+  rest, which the neutral then has, ``blink_rest``) then the residual keys
   ("residual_00", ...) and the corrective keys ("corrective_00", ..., bake.corrective); their weights are in
   [-1, 1], the ARKit ones in [0, 1].
 * ``frames`` are 1-based scene frames numbered like the source: source frame index i -> scene frame i + 1, so a Movie
@@ -31,6 +32,13 @@ from .types import SceneTracks
 # brings its lid midpoints together, and its weights divided by the same factor: the mesh is the same at every frame,
 # except where the solve left the lids crossed, which now just meet. The factor stays within SHUT_SCALE_RANGE.
 SHUT_SCALE_RANGE = (0.5, 1.5)
+# ARKit's eyeBlink 0 is the lids at rest, open. The solve read the real clips' open eyes at eyeBlink 0.18 (the talking
+# clip, median over the frames dlib sees open; MediaPipe's own score 0.13-0.14 there), so a character driven by the
+# weights kept its eyes a fifth shut. The exported eyeBlink on the frames whose lids are at rest (bake.fusion.
+# lids_at_rest) is each eye's rest (``blink_rest``), as a face-capture app's neutral calibration takes it: the baked
+# neutral gets those lids and the key the rest of the way to shut, so the mesh is the same and the weights read 0 at
+# rest and 1 shut. An eye at rest is never read as more than REST_MAX shut.
+REST_MAX = 0.5
 
 
 def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
@@ -48,13 +56,28 @@ def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
     return out
 
 
-def shut_weights(weights: np.ndarray, scales: np.ndarray) -> np.ndarray:
+def shut_weights(weights: np.ndarray, scales: np.ndarray, rest: np.ndarray | None = None) -> np.ndarray:
     """A copy of ARKit ``weights`` (T, >=52) with the eyeBlink columns divided by their ``shut_scales`` (2,), so
-    that 1 shuts the lids, within [0, 1]."""
+    that 1 shuts the lids, and, given ``rest`` (2,) (``blink_rest``), from there to 0 at rest: (w - rest) / (1 -
+    rest); within [0, 1]."""
     out = np.array(weights)
-    for name, f in zip(BLINK_KEYS, scales):
+    for e, (name, f) in enumerate(zip(BLINK_KEYS, scales)):
         k = ARKIT_NAMES.index(name)
         out[:, k] = np.clip(out[:, k] / f, 0.0, 1.0)
+        if rest is not None:
+            out[:, k] = np.clip((out[:, k] - rest[e]) / (1.0 - rest[e]), 0.0, 1.0)
+    return out
+
+
+def blink_rest(weights: np.ndarray, scales: np.ndarray, at_rest: np.ndarray) -> np.ndarray:
+    """(2,) per eye (``BLINK_KEYS``) the eyeBlink at rest, as exported (1 shuts the lids): the median of ``weights``
+    (T, >=52, the solve's) over their ``shut_scales`` (2,) on the frames ``at_rest`` (T, 2) bool
+    (bake.fusion.lids_at_rest), within [0, REST_MAX]; 0 for an eye with no such frame."""
+    shut = shut_weights(weights, scales)
+    out = np.zeros(len(BLINK_KEYS))
+    for e, name in enumerate(BLINK_KEYS):
+        if at_rest[:, e].any():
+            out[e] = np.clip(np.median(shut[at_rest[:, e], ARKIT_NAMES.index(name)]), 0.0, REST_MAX)
     return out
 
 
@@ -62,9 +85,11 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
                  head_pose: str = "tracked", scale: float = 1.0,
-                 corrective_deltas: np.ndarray | None = None) -> SceneTracks:
+                 corrective_deltas: np.ndarray | None = None, blink_rest: np.ndarray | None = None) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
-    times ``scale``: the footage sees the same picture; bake.head_size)."""
+    times ``scale``: the footage sees the same picture; bake.head_size). ``blink_rest`` (2,; ``blink_rest``): each
+    eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0; the lids wider than that go on a
+    corrective key per eye, so the mesh is the same."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
@@ -74,9 +99,25 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
     scales = shut_scales(head, basis, deltas)
-    for name, f in zip(BLINK_KEYS, scales):
-        deltas[ARKIT_NAMES.index(name)] *= np.float32(f)
-    weights = shut_weights(np.asarray(weights, np.float32), scales.astype(np.float32))
+    rest = np.zeros(len(BLINK_KEYS)) if blink_rest is None else np.asarray(blink_rest, np.float64)
+    weights = np.asarray(weights, np.float32)
+    shut = shut_weights(weights[:, :N_ARKIT], scales)
+    wider_d, wider_w = [], []           # the lids wider than at rest, on keys of the baked head
+    for name, f, r in zip(BLINK_KEYS, scales, rest):
+        k = ARKIT_NAMES.index(name)
+        deltas[k] *= np.float32(f)
+        if r > 0:
+            basis += np.float32(r) * deltas[k]          # the neutral's lids at rest; the key from there to shut
+            wider_d.append(-np.float32(r) * deltas[k])
+            wider_w.append(np.clip((r - shut[:, k]) / r, 0.0, 1.0))
+            deltas[k] *= np.float32(1.0 - r)
+    weights = shut_weights(weights, scales.astype(np.float32), rest.astype(np.float32))
+    if wider_d:
+        n_cor += len(wider_d)
+        corrective_deltas = np.concatenate([np.zeros((0,) + deltas.shape[1:], np.float32)
+                                            if corrective_deltas is None else corrective_deltas,
+                                            np.stack(wider_d) / np.float32(scale)])
+        weights = np.concatenate([weights, np.stack(wider_w, 1).astype(np.float32)], 1)
     names = tuple(head.arkit_names)
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)

@@ -40,7 +40,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
     and the number of closed runs ("events") on each side; blink_weight_when_shut: the median baked eyeBlink over
-    the frames dlib sees shut (1 = shut as ARKit means it).
+    the frames dlib sees shut (1 = shut as ARKit means it), blink_weight_when_open over those it sees open (0 = the
+    lids at rest, bake.tracks.blink_rest).
   - landmark error: median over frames of the mean distance over the shared points between mesh and dlib; and the
     same over the points issue 18's target names (``median_target_points``, face_signals.TARGET_POINTS: the shared
     points without the lid and brow midpoints, which each family puts on its own curve).
@@ -454,6 +455,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
                                              if closed[side].any() else None for side in closed}
     open_eyes = {side: valid & ~closed[side] for side in closed}
+    out["mesh"]["blink_weight_when_open"] = {side: float(np.nanmedian(blink[side][open_eyes[side]]))
+                                             if open_eyes[side].any() else None for side in closed}
     out["mesh"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mesh478), pupils, open_eyes)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
