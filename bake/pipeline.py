@@ -167,7 +167,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
-                          cor_d, rest)
+                          cor_d, rest, wider_keys=corrective_keys > 0)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,

@@ -85,11 +85,13 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
                  head_pose: str = "tracked", scale: float = 1.0,
-                 corrective_deltas: np.ndarray | None = None, blink_rest: np.ndarray | None = None) -> SceneTracks:
+                 corrective_deltas: np.ndarray | None = None, blink_rest: np.ndarray | None = None,
+                 wider_keys: bool = True) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
     times ``scale``: the footage sees the same picture; bake.head_size). ``blink_rest`` (2,; ``blink_rest``): each
     eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0; the lids wider than that go on a
-    corrective key per eye, so the mesh is the same."""
+    corrective key per eye, so the mesh is the same (``wider_keys``; without them those frames show the lids at
+    rest, as the exported weights say)."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
@@ -108,8 +110,9 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
         deltas[k] *= np.float32(f)
         if r > 0:
             basis += np.float32(r) * deltas[k]          # the neutral's lids at rest; the key from there to shut
-            wider_d.append(-np.float32(r) * deltas[k])
-            wider_w.append(np.clip((r - shut[:, k]) / r, 0.0, 1.0))
+            if wider_keys:
+                wider_d.append(-np.float32(r) * deltas[k])
+                wider_w.append(np.clip((r - shut[:, k]) / r, 0.0, 1.0))
             deltas[k] *= np.float32(1.0 - r)
     weights = shut_weights(weights, scales.astype(np.float32), rest.astype(np.float32))
     if wider_d:

@@ -65,6 +65,15 @@ def test_blink_zero_is_the_lids_at_rest_and_the_mesh_stays(head):
     for i in range(len(w)):
         assert np.abs(posed_vertices(rested, i) - posed_vertices(before, i)).max() < 1e-3
     assert not np.allclose(rested.basis, before.basis)      # the neutral's right lids at rest
+    bare = build_tracks(head, np.zeros(len(head.identity_std)), w[:, :N_ARKIT], rested.head_rotation,
+                        rested.head_translation, np.arange(len(w)), 30.0, np.eye(3), (640, 480), np.ones(len(w), bool),
+                        blink_rest=np.array([0.2, 0.0]), wider_keys=False)    # a head with the ARKit keys alone
+    assert bare.key_names == before.key_names[:N_ARKIT]
+    assert bare.weights[:, right] == pytest.approx(rested.weights[:, right])
+    plain = _tracks(head, w[:, :N_ARKIT])
+    assert np.abs(posed_vertices(bare, 1) - posed_vertices(plain, 1)).max() < 1e-3     # at rest and above: the same
+    lids = [i for i in range(len(head.vertices)) if np.abs(head.arkit_deltas[right][i]).max() > 0.1]
+    assert np.abs(posed_vertices(bare, 3) - posed_vertices(plain, 3))[lids].max() > 0.1  # wider: at rest instead
 
 
 def test_blink_rest_is_the_median_at_rest_within_its_bounds(head):
