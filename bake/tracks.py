@@ -85,10 +85,10 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
                  head_pose: str = "tracked", scale: float = 1.0,
-                 corrective_deltas: np.ndarray | None = None, blink_rest: np.ndarray | None = None,
+                 corrective_deltas: np.ndarray | None = None, rest: np.ndarray | None = None,
                  wider_keys: bool = True) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
-    times ``scale``: the footage sees the same picture; bake.head_size). ``blink_rest`` (2,; ``blink_rest``): each
+    times ``scale``: the footage sees the same picture; bake.head_size). ``rest`` (2,; ``blink_rest``): each
     eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0; the lids wider than that go on a
     corrective key per eye, so the mesh is the same (``wider_keys``; without them those frames show the lids at
     rest, as the exported weights say)."""
@@ -101,7 +101,7 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     basis = (head.shape(identity=np.asarray(identity)) * scale).astype(np.float32)
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
     scales = shut_scales(head, basis, deltas)
-    rest = np.zeros(len(BLINK_KEYS)) if blink_rest is None else np.asarray(blink_rest, np.float64)
+    rest = np.zeros(len(BLINK_KEYS)) if rest is None else np.asarray(rest, np.float64)
     weights = np.asarray(weights, np.float32)
     shut = shut_weights(weights[:, :N_ARKIT], scales)
     wider_d, wider_w = [], []           # the lids wider than at rest, on keys of the baked head

@@ -20,7 +20,7 @@ def _tracks(head, weights, rest=None, corrective=None):
     T = len(weights)
     return build_tracks(head, np.zeros(len(head.identity_std)), weights, np.tile(np.eye(3), (T, 1, 1)),
                         np.tile([0.0, 0.0, 500.0], (T, 1)), np.arange(T), 30.0, np.eye(3), (640, 480),
-                        np.ones(T, bool), corrective_deltas=corrective, blink_rest=rest)
+                        np.ones(T, bool), corrective_deltas=corrective, rest=rest)
 
 
 def test_blink_keys_shut_the_clips_own_lids_at_one(head):
@@ -67,7 +67,7 @@ def test_blink_zero_is_the_lids_at_rest_and_the_mesh_stays(head):
     assert not np.allclose(rested.basis, before.basis)      # the neutral's right lids at rest
     bare = build_tracks(head, np.zeros(len(head.identity_std)), w[:, :N_ARKIT], rested.head_rotation,
                         rested.head_translation, np.arange(len(w)), 30.0, np.eye(3), (640, 480), np.ones(len(w), bool),
-                        blink_rest=np.array([0.2, 0.0]), wider_keys=False)    # a head with the ARKit keys alone
+                        rest=np.array([0.2, 0.0]), wider_keys=False)    # a head with the ARKit keys alone
     assert bare.key_names == before.key_names[:N_ARKIT]
     assert bare.weights[:, right] == pytest.approx(rested.weights[:, right])
     plain = _tracks(head, w[:, :N_ARKIT])
