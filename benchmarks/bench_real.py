@@ -3,7 +3,7 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--corrective-keys N] [--small-face PX] [--brow-pixels] [clip.mp4 ...]
+        [--corrective-keys N] [--arkit-only] [--small-face PX] [--brow-pixels] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -98,7 +98,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -523,12 +523,21 @@ def cached(file: Path | None, make):
     return value
 
 
+def arkit_keys_only(tracks):
+    """The baked scene with every key but the 52 ARKit ones at 0: the clip's neutral posed by the exported weights,
+    as a character driven by them shows the performance (the corrective and residual keys are the baked head's own)."""
+    weights = np.array(tracks.weights)
+    weights[:, [n not in head_model.ARKIT_NAMES for n in tracks.key_names]] = 0.0
+    return replace(tracks, weights=weights)
+
+
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
              obs_cache: Path | None = None, eye_distance_mm: float | None = None,
              reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
-             brows: bool = False, covered: frozenset = frozenset()) -> tuple[dict, dict | None]:
+             brows: bool = False, covered: frozenset = frozenset(),
+             arkit_only: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
     t = time.perf_counter()
@@ -537,6 +546,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     stage = dict(observed.stage_seconds) if obs_cache is None else {}
     tracks, stats = pipeline.bake_observed(config, observed, head, stage)
     seconds = time.perf_counter() - (t if obs_cache is None else t_bake)
+    if arkit_only:
+        tracks = arkit_keys_only(tracks)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
                stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
@@ -779,6 +790,9 @@ def main(argv=None) -> int:
     ap.add_argument("--corrective-keys", type=int, default=pipeline.ReconConfig.corrective_keys, metavar="N",
                     help="the baked head's corrective keys (ReconConfig.corrective_keys; 0: the head on the exported "
                          "weights, as before bake.corrective)")
+    ap.add_argument("--arkit-only", action="store_true",
+                    help="measure the head posed by its 52 ARKit keys alone (the exported weights on the clip's "
+                         "neutral: what a character driven by them shows), not by its corrective keys as well")
     ap.add_argument("--small-face", type=int, default=None, metavar="PX",
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
@@ -806,8 +820,10 @@ def main(argv=None) -> int:
         return 0
     head = head_model.load()
     machine = describe_machine()
-    res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys, clips={})
+    res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
+               arkit_only=a.arkit_only, clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
+                  arkit_only=a.arkit_only,
                   oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     shots = {}
     for c in clips:
@@ -822,7 +838,8 @@ def main(argv=None) -> int:
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
                                            eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys,
-                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())))
+                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())),
+                                           arkit_only=a.arkit_only)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -836,7 +853,7 @@ def main(argv=None) -> int:
                 res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
                                                  oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                                  eye_distance_mm=a.eye_distance, reshot=copy,
-                                                 corrective_keys=a.corrective_keys)
+                                                 corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
             print(name, json.dumps(res["clips"][name]), flush=True)
             if v is not None:
                 versus["clips"][name] = v

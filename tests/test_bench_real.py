@@ -177,3 +177,20 @@ def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
     assert m["error_target_points_range"] == pytest.approx([0.03, 0.05])
     assert "mediapipe" not in out["a"]
     assert "a" in bench_real.over_shots_table(out)
+
+
+def test_arkit_only_poses_the_neutral_by_the_exported_weights_alone(head):
+    """The character's view: the corrective and residual keys at 0, the ARKit weights as baked."""
+    from bake.tracks import build_tracks, posed_vertices
+    T, jaw = 3, ARKIT_NAMES.index("jawOpen")
+    w = np.zeros((T, 53), np.float32)
+    w[:, jaw], w[:, -1] = [0.0, 0.5, 1.0], 0.8
+    corrective = 0.3 * head.arkit_deltas[ARKIT_NAMES.index("mouthSmileLeft")][None]
+    tracks = build_tracks(head, np.zeros(len(head.identity_std)), w, np.tile(np.eye(3), (T, 1, 1)),
+                          np.tile([0.0, 0.0, 500.0], (T, 1)), np.arange(T), 30.0, np.eye(3), (640, 480),
+                          np.ones(T, bool), corrective_deltas=corrective)
+    alone = bench_real.arkit_keys_only(tracks)
+    assert alone.weights[:, -1] == pytest.approx(0.0) and alone.weights[:, jaw] == pytest.approx(tracks.weights[:, jaw])
+    want = tracks.basis + np.tensordot(tracks.weights[2, :52], tracks.key_deltas[:52], 1) + [0.0, 0.0, 500.0]
+    assert np.abs(posed_vertices(alone, 2) - want).max() < 1e-3
+    assert np.abs(posed_vertices(tracks, 2) - want).max() > 0.1          # the corrective key moved the head
