@@ -420,3 +420,32 @@ def test_overlapped_observe_gives_what_one_thread_does(monkeypatch):
         assert (x is None) == (y is None)
         if x is not None:
             assert np.array_equal(x.position, y.position) and np.array_equal(x.confidence, y.confidence)
+
+
+def test_a_fused_bake_exports_eyeblink_0_at_the_lids_rest_and_keeps_the_mesh(head, monkeypatch):
+    """Blendshape scores that read every open eye at eyeBlink 0.3 (MediaPipe's on some faces) pull the solve's blink
+    up between blinks: the exported eyeBlink is 0 on the frames whose lids are at rest, where without the rest
+    (no frame at rest) it reads the pull; the baked head's vertices are the same either way."""
+    from bake import fusion
+    from bake.tracks import posed_vertices
+    T = 30
+    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
+    rng = np.random.default_rng(0)
+    half = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], 0.5 * seq.weights)) \
+        + seq.translation[:, None]
+    project = _projector(seq.K)
+    uv = project(lt.load().points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.5, (T, 478, 2))
+    args, faces = _fused_scene(head, seq, half + rng.normal(0, 2.0, half.shape), uv)
+    blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
+    for f in faces:
+        f.blendshapes[blinks] = 0.3
+    kw = dict(faces=faces, smoothing=0.0)
+    rested, _ = bake_observations(*args, **kw)
+    at_rest = fusion.lids_at_rest(uv, fusion.open_aspects(uv))
+    monkeypatch.setattr(fusion, "REST_FRACTION", 2.0)             # no frame's lids at rest: no rest taken
+    pulled, _ = bake_observations(*args, **kw)
+    for e, k in enumerate(blinks):
+        assert at_rest[:, e].sum() >= 3
+        assert np.median(rested.weights[at_rest[:, e], k]) < 0.02 < 0.1 < np.median(pulled.weights[at_rest[:, e], k])
+    for i in range(T):
+        assert np.abs(posed_vertices(rested, i) - posed_vertices(pulled, i)).max() < 0.05   # mm

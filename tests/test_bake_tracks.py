@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bake import fusion
-from bake.tracks import REST_MAX, BLINK_KEYS, blink_rest, build_tracks, posed_vertices, shut_scales
+from bake.tracks import BLINK_KEYS, REST_MAX, blink_rest, build_tracks, posed_vertices, shut_scales
 from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, N_ARKIT
 
