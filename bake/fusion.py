@@ -218,6 +218,30 @@ def lids_at_rest(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
         return (eye_aspects(landmarks) >= REST_FRACTION * open_aspect) & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP)
 
 
+def lid_gap_rates(head: HeadModel) -> np.ndarray:
+    """(2, 52) per eye (``EYES``' order) how far each ARKit shape at weight 1 opens (+) or shuts (-) the gap between
+    the lid midpoints along the head's up axis, mm; the gap is linear in the weights."""
+    moved = lt.load().points(np.asarray(head.arkit_deltas, np.float64), head)               # (52, 478, 3)
+    return np.stack([moved[:, upper, 1] - moved[:, lower, 1] for _, (upper, lower), _ in EYES])
+
+
+def closing_blinks(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel, closing: np.ndarray) -> np.ndarray:
+    """A copy of the exported ``weights`` (T, 52) whose eyeBlink, on the frames where an eye's lids are ``closing``
+    (T, 2) bool (MediaPipe's, ``lid_closure`` > 0), is at least the blink that shuts the head's lids as far as its
+    ``fit_weights`` (T, 52) do, the other exported weights kept: the boosted, sparser fit lags the head's lids at a
+    blink's edges (docs/MEASUREMENTS.md, "eyeBlink 0 is the lids at rest"). Elsewhere (a smile's narrowed eyes, which
+    are no blink) it is left as it is."""
+    rates = lid_gap_rates(head)
+    out = np.array(weights)
+    for e, name in enumerate(BLINK_KEYS):
+        k = ARKIT_NAMES.index(name)
+        others = np.array(weights, np.float64)
+        others[:, k] = 0.0
+        blink = np.clip((np.asarray(fit_weights, np.float64) - others) @ rates[e] / rates[e, k], 0.0, 1.0)
+        out[:, k] = np.where(closing[:, e], np.maximum(out[:, k], blink), out[:, k])
+    return out
+
+
 def open_aspects(landmarks: np.ndarray) -> np.ndarray:
     """(2,) each eye's open aspect over a clip's landmarks (T, 478, >=2): its OPEN_QUANTILE quantile."""
     a = eye_aspects(landmarks)

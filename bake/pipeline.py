@@ -133,11 +133,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
-    rest = None
-    if landmarks is not None:       # eyeBlink 0 is the clip's lids at rest (bake.tracks.REST_MAX)
+    exported, rest = res.weights, None
+    if landmarks is not None:
+        if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids
+            exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
         scales = shut_scales(head, head.shape(identity=res.identity), head.arkit_deltas)
-        rest = blink_rest(res.weights, scales, fz.lids_at_rest(clip_marks, open_eyes))
-    W = np.concatenate([res.weights, res.residual_weights], 1) if residual_keys else res.weights
+        rest = blink_rest(exported, scales, fz.lids_at_rest(clip_marks, open_eyes))     # eyeBlink 0: lids at rest
+    W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
@@ -145,7 +147,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
-        d = temporal_filter(res.fit_weights - res.weights, res.rotation, res.translation, valid, fps, cor_smoothing,
+        d = temporal_filter(res.fit_weights - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes

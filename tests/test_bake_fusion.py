@@ -389,3 +389,26 @@ def test_the_dense_fit_alone_beside_the_full_trust_fit_changes_nothing(head, tem
         for name in ("identity", "weights", "rotation", "translation"):
             np.testing.assert_array_equal(getattr(beside, name), getattr(in_turn, name))
     assert measured[0] > LANDMARK_REF_MM > measured[1], measured       # full trust, then less
+
+
+def test_a_closing_eyes_blink_keeps_up_with_the_heads_lids(head):
+    """On frames where the lids are closing, the exported eyeBlink is at least the blink that shuts the head's lids as
+    far as its fit does, counting the other exported weights; elsewhere, and where it is already higher, it stays."""
+    from bake.fusion import closing_blinks, lid_gap_rates
+    names = head.arkit_names
+    blink, squint = names.index("eyeBlinkRight"), names.index("eyeSquintRight")
+    rates = lid_gap_rates(head)[0]
+    assert rates[blink] < -5.0 < rates[squint] < 0.0 and rates[names.index("eyeBlinkLeft")] == 0.0
+    fit, exported = np.zeros((5, 52)), np.zeros((5, 52))
+    exported[:, blink] = 0.2
+    fit[0, blink] = 0.6                                     # the fit's blink alone
+    fit[1, [blink, squint]] = 0.3, 0.9                      # a blink and a squint: their gap in blink's terms
+    fit[2, [blink, squint]] = 0.3, 0.9
+    exported[2, squint] = 0.9                               # the squint exported too: the blink alone counts
+    fit[3, blink] = 0.8                                     # an eye that is not closing
+    exported[4, blink], fit[4, blink] = 0.7, 0.5           # never lowered
+    closing = np.array([True, True, True, False, True])[:, None].repeat(2, 1)
+    out = closing_blinks(exported, fit, head, closing)
+    want = [0.6, 0.3 + 0.9 * rates[squint] / rates[blink], 0.3, 0.2, 0.7]
+    np.testing.assert_allclose(out[:, blink], want, atol=1e-6)
+    np.testing.assert_array_equal(np.delete(out, blink, 1), np.delete(exported, blink, 1))
