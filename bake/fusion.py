@@ -15,7 +15,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     boosts its L1 prior (that boost guards the dense fit against the network's correlated errors; with the landmarks
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
     character; corrective keys carry the difference on the baked head (``bake.solve.solve``'s ``shape_unboosted``,
-    bake.corrective).
+    bake.corrective). Where the lids are closing, the exported eyeBlink keeps up with the head's (``closing_blinks``);
+    it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).
