@@ -56,16 +56,13 @@ def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
     return out
 
 
-def shut_weights(weights: np.ndarray, scales: np.ndarray, rest: np.ndarray | None = None) -> np.ndarray:
+def shut_weights(weights: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """A copy of ARKit ``weights`` (T, >=52) with the eyeBlink columns divided by their ``shut_scales`` (2,), so
-    that 1 shuts the lids, and, given ``rest`` (2,) (``blink_rest``), from there to 0 at rest: (w - rest) / (1 -
-    rest); within [0, 1]."""
+    that 1 shuts the lids, within [0, 1]."""
     out = np.array(weights)
-    for e, (name, f) in enumerate(zip(BLINK_KEYS, scales)):
+    for name, f in zip(BLINK_KEYS, scales):
         k = ARKIT_NAMES.index(name)
         out[:, k] = np.clip(out[:, k] / f, 0.0, 1.0)
-        if rest is not None:
-            out[:, k] = np.clip((out[:, k] - rest[e]) / (1.0 - rest[e]), 0.0, 1.0)
     return out
 
 
@@ -102,8 +99,7 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     deltas = (head.arkit_deltas * np.float32(scale)).astype(np.float32)
     scales = shut_scales(head, basis, deltas)
     rest = np.zeros(len(BLINK_KEYS)) if rest is None else np.asarray(rest, np.float64)
-    weights = np.asarray(weights, np.float32)
-    shut = shut_weights(weights[:, :N_ARKIT], scales)
+    weights = shut_weights(np.asarray(weights, np.float32), scales.astype(np.float32))
     wider_d, wider_w = [], []           # the lids wider than at rest, on keys of the baked head
     for name, f, r in zip(BLINK_KEYS, scales, rest):
         k = ARKIT_NAMES.index(name)
@@ -112,9 +108,9 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
             basis += np.float32(r) * deltas[k]          # the neutral's lids at rest; the key from there to shut
             if wider_keys:
                 wider_d.append(-np.float32(r) * deltas[k])
-                wider_w.append(np.clip((r - shut[:, k]) / r, 0.0, 1.0))
+                wider_w.append(np.clip((r - weights[:, k]) / r, 0.0, 1.0))
             deltas[k] *= np.float32(1.0 - r)
-    weights = shut_weights(weights, scales.astype(np.float32), rest.astype(np.float32))
+            weights[:, k] = np.clip((weights[:, k] - np.float32(r)) / np.float32(1.0 - r), 0.0, 1.0)   # 0 at rest
     if wider_d:
         n_cor += len(wider_d)
         corrective_deltas = np.concatenate([np.zeros((0,) + deltas.shape[1:], np.float32)
