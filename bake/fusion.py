@@ -16,7 +16,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
     character; corrective keys carry the difference on the baked head (``bake.solve.solve``'s ``shape_unboosted``,
     bake.corrective). Where the lids are closing, the exported eyeBlink keeps up with the head's (``closing_blinks``);
-    it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest).
+    it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest). The exported gaze is the
+    fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it.
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).
@@ -57,6 +58,7 @@ _SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the ir
 EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
         (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
 BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape, in EYES' order
+GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up")) for side in ("Right", "Left"))
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
 # eye widths (``eye_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and fully from
 # IRIS_SHUT + IRIS_OPEN_RAMP up.
@@ -217,6 +219,36 @@ def lids_at_rest(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
     open_aspect = np.asarray(open_aspect, np.float64)
     with np.errstate(invalid="ignore"):
         return (eye_aspects(landmarks) >= REST_FRACTION * open_aspect) & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP)
+
+
+def eyes_open(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+    """(T, 2) how open each eye is, 1 - ``lid_closure``: 1 until the lids close past ``CLOSURE_SLACK`` of the clip's
+    ``open_aspect``, 0 shut, and 0 where a frame has no landmarks."""
+    seen = np.isfinite(np.asarray(landmarks, np.float64)[..., :2]).all((1, 2))
+    return np.where(seen[:, None], 1.0 - lid_closure(landmarks, open_aspect), 0.0)
+
+
+def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray) -> np.ndarray:
+    """A copy of the exported ``weights`` (T, 52) whose eyeLook* weights (``GAZE_KEYS``) are the head's own
+    ``fit_weights``' (T, 52) as far as each eye is open (``open_eyes`` (T, 2), ``eyes_open``): the irises read the
+    gaze, and the L1 boost that keeps the exported weights sparse shrank it (a downward look to 0 on the real clips;
+    the boost is there for the dense network's correlated errors, which the eyeballs' turn is not). Under closing
+    lids the fit's gaze is the lids' guess, not the eye's (a blink read as crossed eyes), so there each eye keeps its
+    gaze from the open frames around it (linear between them; held at the clip's ends); an eye never open keeps the
+    exported gaze. docs/MEASUREMENTS.md, "The exported gaze is the irises'"."""
+    out = np.array(weights)
+    fit = np.asarray(fit_weights, np.float64)
+    t = np.arange(len(out))
+    for e, names in enumerate(GAZE_KEYS):
+        s = np.asarray(open_eyes[:, e], np.float64)
+        anchor = s >= 1.0
+        if not anchor.any():
+            continue
+        for name in names:
+            k = ARKIT_NAMES.index(name)
+            held = np.interp(t, t[anchor], fit[anchor, k])
+            out[:, k] = s * fit[:, k] + (1.0 - s) * held
+    return out
 
 
 def lid_gap_rates(head: HeadModel) -> np.ndarray:

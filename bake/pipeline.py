@@ -135,8 +135,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                         "head); check the footage shows a face large enough, or the frame range")
     exported, rest = res.weights, None
     if landmarks is not None:
-        if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids
+        if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze
             exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
+            exported = fz.fit_gaze(exported, res.fit_weights, fz.eyes_open(clip_marks, open_eyes))
         scales = shut_scales(head, head.shape(identity=res.identity), head.arkit_deltas)
         rest = blink_rest(exported, scales, fz.lids_at_rest(clip_marks, open_eyes))     # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported

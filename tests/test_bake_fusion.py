@@ -412,3 +412,34 @@ def test_a_closing_eyes_blink_keeps_up_with_the_heads_lids(head):
     want = [0.6, 0.3 + 0.9 * rates[squint] / rates[blink], 0.3, 0.2, 0.7]
     np.testing.assert_allclose(out[:, blink], want, atol=1e-6)
     np.testing.assert_array_equal(np.delete(out, blink, 1), np.delete(exported, blink, 1))
+
+
+def test_the_exported_gaze_is_the_fits_where_the_eye_is_open_and_held_under_shut_lids():
+    """fit_gaze: each eye's eyeLook* weights come from the fit as far as the eye is open; under a shut lid (or a frame
+    without landmarks) the eye keeps the gaze of the open frames around it, linear between them and held at the
+    ends; an eye never open keeps the exported gaze, and no other weight moves."""
+    from core.head_model import ARKIT_NAMES
+    from bake.fusion import GAZE_KEYS, eyes_open, fit_gaze
+    down_r, down_l = ARKIT_NAMES.index("eyeLookDownRight"), ARKIT_NAMES.index("eyeLookDownLeft")
+    assert GAZE_KEYS[0][0] == "eyeLookDownRight" and len({n for eye in GAZE_KEYS for n in eye}) == 8
+    T = 6
+    fit = np.zeros((T, 52))
+    fit[:, down_r] = [0.2, 0.4, 1.0, 1.0, 0.6, 0.8]         # the fit's blink frames 2-3 read as a look down
+    fit[:, down_l] = 0.5
+    fit[:, ARKIT_NAMES.index("jawOpen")] = 0.9
+    exported = np.zeros((T, 52), np.float32)
+    exported[:, down_l] = 0.1
+    opened = np.ones((T, 2))
+    opened[2:4, 0] = 0.0                                    # the right eye shut on frames 2-3
+    opened[5, 0] = 0.5                                      # and half shut on the last
+    opened[:, 1] = 0.0                                      # the left eye never open
+    out = fit_gaze(exported, fit, opened)
+    np.testing.assert_allclose(out[:, down_r], [0.2, 0.4, 0.4 + 0.2 / 3, 0.4 + 0.4 / 3, 0.6, 0.5 * 0.8 + 0.5 * 0.6],
+                               atol=1e-6)
+    np.testing.assert_array_equal(np.delete(out, down_r, 1), np.delete(exported, down_r, 1))
+    assert out.dtype == exported.dtype
+    marks = np.full((3, 478, 2), np.nan)                    # a frame without landmarks counts as shut
+    rng = np.random.default_rng(0)
+    marks[:2] = rng.uniform(0, 100, (2, 478, 2))
+    opened = eyes_open(marks, np.array([0.01, 0.01]))
+    assert (opened[:2] == 1).all() and (opened[2] == 0).all()
