@@ -8,7 +8,9 @@ Two rows: "model" runs the real path (the ONNX network on the tracked crops); "g
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
 rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
-as the bake exports it, 1 where the lids meet: ``true_weights``) and the expression error (mm of skin displacement
+as the bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
+``arkit_mae_without_gaze`` over the others: the held-out sequences never turn the eyes, training/synth/sequences.py,
+so every gaze read off their renders counts as error) and the expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
 expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
 does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
@@ -33,14 +35,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bake.correspond import default_vertex_mask  # noqa: E402
+from bake.fusion import GAZE_KEYS  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
 from bake.tracks import posed_vertices, shut_scales, shut_weights  # noqa: E402
 from core import head_model  # noqa: E402
+from core.head_model import ARKIT_NAMES  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 from machine import describe as describe_machine  # noqa: E402
+
+GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeLook* columns
 
 
 def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
@@ -98,6 +104,8 @@ def metrics(tracks, seq, head, K):
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 arkit_mae=float(np.abs(tracks.weights[:, :52] - truth).mean()),
+                arkit_mae_gaze=float(np.abs(tracks.weights[:, GAZE] - truth[:, GAZE]).mean()),
+                arkit_mae_without_gaze=float(np.abs(np.delete(tracks.weights[:, :52] - truth, GAZE, 1)).mean()),
                 arkit_mae_neutral=float(np.abs(truth).mean()),
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
