@@ -58,7 +58,8 @@ _SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the ir
 EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
         (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
 BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape, in EYES' order
-GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up")) for side in ("Right", "Left"))
+GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up"))   # each eye's gaze shapes,
+                  for side in ("Right", "Left"))                                  # in EYES' order
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
 # eye widths (``eye_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and fully from
 # IRIS_SHUT + IRIS_OPEN_RAMP up.
