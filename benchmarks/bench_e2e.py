@@ -2,15 +2,18 @@
 the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/results/e2e.json.
 
     python benchmarks/bench_e2e.py [--frames 60] [--size 512] [--seeds 5 2 7] [--model default] [--png DIR]
-        [--fusion fused|dense|landmarks]
+        [--fusion fused|dense|landmarks] [--gaze]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
 are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
 rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
 as the bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
-``arkit_mae_without_gaze`` over the others: the held-out sequences never turn the eyes, training/synth/sequences.py,
-so every gaze read off their renders counts as error) and the expression error (mm of skin displacement
+``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
+training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
+``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
+truth's, the mean over the four of the correlation over time and of the ratio of standard deviations) and the
+expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
 expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
 does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
@@ -71,6 +74,23 @@ def true_weights(seq, head) -> np.ndarray:
                         shut_scales(head, head.shape(identity=seq["identity"]), head.arkit_deltas))
 
 
+def gaze_signals(weights: np.ndarray) -> np.ndarray:
+    """(T, 4) each eye's sideways (towards its outer corner) and vertical (up) look from ARKit weights (T, >= 52)."""
+    col = lambda eye, d: weights[:, ARKIT_NAMES.index(f"eyeLook{d}{eye}")]     # noqa: E731
+    return np.stack([s for eye in ("Right", "Left") for s in (col(eye, "Out") - col(eye, "In"),
+                                                                col(eye, "Up") - col(eye, "Down"))], 1)
+
+
+def gaze_agreement(weights: np.ndarray, truth: np.ndarray) -> dict:
+    """``gaze_r`` and ``gaze_gain`` (means over ``gaze_signals``' four) of the exported weights against the truth's;
+    empty where the truth never turns the eyes. A signal the bake holds still has r 0 and gain 0."""
+    got, want = gaze_signals(weights), gaze_signals(truth)
+    if want.std(0).min() < 1e-6:
+        return {}
+    r = [np.corrcoef(g, w)[0, 1] if g.std() > 1e-9 else 0.0 for g, w in zip(got.T, want.T)]
+    return dict(gaze_r=float(np.mean(r)), gaze_gain=float(np.mean(got.std(0) / want.std(0))))
+
+
 def metrics(tracks, seq, head, K):
     mask = default_vertex_mask(head)
     idx = [int(f) - 1 for f in tracks.frames]
@@ -110,6 +130,7 @@ def metrics(tracks, seq, head, K):
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
                 expression_mm_head=float(np.linalg.norm(on_head - moved, axis=-1)[active].mean()),
+                **gaze_agreement(tracks.weights[:, :52], truth),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
                 eye_distance_mm=float(eye_distance(tracks.basis, head)),
                 eye_distance_mm_true=float(eye_distance(head.shape(identity=seq["identity"]), head)))
@@ -174,12 +195,13 @@ def main():
                     help="ReconConfig.reframe: network passes on the crop of the previous pass's pose (0 = off)")
     ap.add_argument("--fusion", default=ReconConfig.fusion, choices=("fused", "dense", "landmarks"),
                     help="which observations the solve uses (bake.fusion; the others are ablations)")
+    ap.add_argument("--gaze", action="store_true", help="the held-out sequences' eyes look about (sequences.py)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
     res = dict(machine=describe_machine(), frames=a.frames, size=a.size,
-               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, runs={})
+               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -198,7 +220,7 @@ def run_seed(seed, a, head) -> dict:
     import cv2
     from bake.overlay import overlay_frame
     from training.synth import SynthConfig, make_sequence
-    seq = make_sequence(SynthConfig(), a.frames, seed, a.size, a.size)
+    seq = make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))
     for i, img in enumerate(seq["image"]):
         cv2.imwrite(str(folder / f"frame_{i:04d}.png"), img[..., ::-1])

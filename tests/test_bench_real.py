@@ -194,3 +194,20 @@ def test_arkit_only_poses_the_neutral_by_the_exported_weights_alone(head):
     want = tracks.basis + np.tensordot(tracks.weights[2, :52], tracks.key_deltas[:52], 1) + [0.0, 0.0, 500.0]
     assert np.abs(posed_vertices(alone, 2) - want).max() < 1e-3
     assert np.abs(posed_vertices(tracks, 2) - want).max() > 0.1          # the corrective key moved the head
+
+
+def test_bench_e2e_reads_the_gaze_against_the_truth_and_nothing_where_the_truth_never_looks():
+    import bench_e2e
+    T = 40
+    truth = np.zeros((T, 52))
+    side = np.sin(np.linspace(0, 6, T))
+    for n, w in (("eyeLookOutLeft", side), ("eyeLookInRight", side), ("eyeLookInLeft", -side),
+                 ("eyeLookOutRight", -side), ("eyeLookDownLeft", -np.cos(np.linspace(0, 4, T))),
+                 ("eyeLookDownRight", -np.cos(np.linspace(0, 4, T)))):
+        truth[:, ARKIT_NAMES.index(n)] = np.maximum(w, 0)
+    signals = bench_e2e.gaze_signals(truth)                  # right eye's out, up; left eye's out, up
+    assert np.allclose(signals[:, 0], -side) and np.allclose(signals[:, 2], side)
+    assert bench_e2e.gaze_agreement(truth, truth) == {"gaze_r": pytest.approx(1.0), "gaze_gain": pytest.approx(1.0)}
+    assert bench_e2e.gaze_agreement(0.5 * truth, truth)["gaze_gain"] == pytest.approx(0.5)
+    assert bench_e2e.gaze_agreement(np.zeros((T, 52)), truth) == {"gaze_r": 0.0, "gaze_gain": 0.0}
+    assert bench_e2e.gaze_agreement(truth, np.zeros((T, 52))) == {}

@@ -198,3 +198,24 @@ def test_sequence_is_smooth_and_consistent(head):
     assert np.abs(np.diff(seq["arkit"], 2, axis=0)).mean() < 0.05
     m = seq["mask"]
     assert (np.abs(seq["canon"][m]) < 200).all() and (seq["depth"][m] > 0).all()
+
+
+def test_sequence_gaze_turns_only_the_eyes_both_alike_in_fixations_and_saccades():
+    from core.head_model import ARKIT_NAMES
+    cfg, T, fps = synth.SynthConfig(), 150, 25.0
+    _, W0, pose0 = synth.sequence_params(cfg, T, 5, fps)
+    _, W1, pose1 = synth.sequence_params(cfg, T, 5, fps, gaze=True)
+    look = [k for k, n in enumerate(ARKIT_NAMES) if n.startswith("eyeLook")]
+    assert np.array_equal(pose0, pose1)                      # its own random stream: nothing else moves
+    assert np.array_equal(np.delete(W0, look, 1), np.delete(W1, look, 1)) and not W0[:, look].any()
+    col = lambda n: W1[:, ARKIT_NAMES.index(n)]                                     # noqa: E731
+    side, up = col("eyeLookOutLeft") - col("eyeLookInLeft"), col("eyeLookUpLeft") - col("eyeLookDownLeft")
+    # both eyes turn the same way: towards the subject's left is the left eye out and the right eye in
+    assert np.array_equal(side, col("eyeLookInRight") - col("eyeLookOutRight"))
+    assert np.array_equal(up, col("eyeLookUpRight") - col("eyeLookDownRight"))
+    assert not (col("eyeLookOutLeft") * col("eyeLookInLeft")).any()               # one of each pair at a time
+    assert not (col("eyeLookUpLeft") * col("eyeLookDownLeft")).any()
+    assert np.abs(side).max() <= 0.7 and -0.5 <= up.min() and up.max() <= 0.3 and side.std() > 0.1
+    # fixations held still, joined by saccades of two frames or so: most frames do not move, some move fast
+    step = np.abs(np.diff(side)) + np.abs(np.diff(up))
+    assert (step < 1e-9).mean() > 0.7 and step.max() > 0.1

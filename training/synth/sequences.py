@@ -29,8 +29,24 @@ def _smooth_noise(rng, T: int, fps: float, rate_hz: float, lo=-1.0, hi=1.0) -> n
     return np.clip(CubicSpline(kt, kv)(np.arange(T) / fps), lo, hi)
 
 
-def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0, split: str = "eval"):
-    """One person, smooth pose and expression curves (talking, blinking, smiling, head turns)."""
+def _gaze(rng, T: int, fps: float) -> np.ndarray:
+    """(T, 2) gaze as eyes move: horizontal (+ towards the subject's left) and vertical (+ up) in ARKit weights,
+    fixations of 0.3-1.5 s joined by saccades of about 60 ms; each fixation looks up to 0.7 sideways, 0.5 down or
+    0.3 up (anny's eyeLookOut 1 turns the iris about 5.6 mm, 30 degrees)."""
+    knots_t, knots = [0.0], [np.array([rng.uniform(-0.7, 0.7), rng.uniform(-0.5, 0.3)])]
+    t = rng.uniform(0.3, 1.5)
+    while t < T / fps:
+        knots_t += [t, t + 0.06]
+        knots += [knots[-1], np.array([rng.uniform(-0.7, 0.7), rng.uniform(-0.5, 0.3)])]
+        t += 0.06 + rng.uniform(0.3, 1.5)
+    tt, k = np.arange(T) / fps, np.array(knots)
+    return np.stack([np.interp(tt, knots_t, k[:, 0]), np.interp(tt, knots_t, k[:, 1])], 1)
+
+
+def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0, split: str = "eval",
+                    gaze: bool = False):
+    """One person, smooth pose and expression curves (talking, blinking, smiling, head turns); with ``gaze`` the
+    eyes also look about (``_gaze``, from a random stream of its own: every other curve stays as without it)."""
     A = _assets(torch.device("cpu"))
     rng = np.random.default_rng([int(seed), SPLITS[split], 10 ** 6])
     base = sample_params(cfg, seed, split, 10 ** 6, A)
@@ -66,7 +82,13 @@ def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0,
         W[:, idx["eyeBlinkLeft"]] = np.maximum(W[:, idx["eyeBlinkLeft"]], np.clip(1 - d, 0, 1) ** 0.7)
         tb += rng.uniform(1.5, 4.5)
     W[:, idx["eyeBlinkRight"]] = W[:, idx["eyeBlinkLeft"]]
-    # gaze follows the head a little
+    if gaze:
+        g = _gaze(np.random.default_rng([int(seed), SPLITS[split], 10 ** 6, 1]), T, fps)
+        side, up = g[:, 0], g[:, 1]
+        for nme, w in (("eyeLookOutLeft", side), ("eyeLookInRight", side), ("eyeLookInLeft", -side),
+                       ("eyeLookOutRight", -side), ("eyeLookUpLeft", up), ("eyeLookUpRight", up),
+                       ("eyeLookDownLeft", -up), ("eyeLookDownRight", -up)):
+            W[:, idx[nme]] = np.maximum(w, 0)
     W = np.clip(W, 0, 1)
     yaw = _smooth_noise(rng, T, fps, 0.7, -1, 1) * rng.uniform(20, 50)
     pitch = _smooth_noise(rng, T, fps, 0.6, -1, 1) * rng.uniform(5, 15)
@@ -75,17 +97,17 @@ def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0,
 
 
 def make_sequence(cfg: SynthConfig, frames: int, seed: int, width: int, height: int, fps: float = 25.0,
-                  device="cpu", split: str = "eval") -> dict:
+                  device="cpu", split: str = "eval", gaze: bool = False) -> dict:
     """A smooth full-frame 4D sequence of one synthetic person with exact ground truth.
 
     Returns numpy arrays: image (T,H,W,3) uint8 RGB; depth (T,H,W) float32 camera z in mm (0 where no
     head-attached surface); canon (T,H,W,3) float32 canonical TEMPLATE position in mm (0 where mask is 0);
     mask (T,H,W) bool; K (3,3); R (T,3,3), t (T,3) head -> camera; verts_cam (T,V,3) deformed vertices mm;
-    arkit (T,52); identity (40,); fps."""
+    arkit (T,52); identity (40,); fps. ``gaze``: the eyes look about too (``sequence_params``)."""
     if frames < 1 or width < 16 or height < 16:
         raise FaceCaptureError(f"make_sequence needs frames >= 1 and a frame of at least 16x16 "
                                f"(got {frames}, {width}x{height})")
-    base, W, pose = sequence_params(cfg, frames, seed, fps, split)
+    base, W, pose = sequence_params(cfg, frames, seed, fps, split, gaze)
     rng = np.random.default_rng([int(seed), 77])
     frac = rng.uniform(0.6, 0.8)                   # crop side (260 mm) as a fraction of the frame height
     f = rng.uniform(0.9, 1.6) * max(width, height)
