@@ -52,7 +52,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     motion, < 1 = lags or damps it.
   - gaze, per eye: r and gain over the frames dlib sees the eye open of the mesh's iris centre's position between
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
-    face_signals.gaze_dlib), the sideways look the baked eyeLook* weights carry.
+    face_signals.gaze_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
+    vertical look, the point's height above the corner line (face_signals.up_eye; the pupil's is the rougher
+    reading, a lowered lid hiding the iris's top).
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
 With --brow-pixels, each brow also read from the pixels alone (face_signals.brow_pixels: the brow's dark band above a
 nose-bridge patch followed by Lucas-Kanade; for heads that stay frontal, ``patch_error_max`` says where the patch
@@ -448,21 +450,25 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
-    pupils = fs.gaze_dlib(grey_frames(source, frames), points, valid)
+    pupils = fs.look_dlib(grey_frames(source, frames), points, valid)
     if reshot is not None and reshot.mirrored:
-        pupils = dict(right=pupils["left"], left=pupils["right"])
+        pupils = {k: dict(right=v["left"], left=v["right"]) for k, v in pupils.items()}
     closed = fs.eyes_closed(b, valid)
     out["mesh"]["blink_weight_when_shut"] = {side: float(np.nanmedian(blink[side][closed[side]]))
                                              if closed[side].any() else None for side in closed}
     open_eyes = {side: valid & ~closed[side] for side in closed}
     out["mesh"]["blink_weight_when_open"] = {side: float(np.nanmedian(blink[side][open_eyes[side]]))
                                              if open_eyes[side].any() else None for side in closed}
-    out["mesh"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mesh478), pupils, open_eyes)
+    look = fs.look_mp478(mesh478)
+    out["mesh"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
+    out["mesh"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
-        out["mediapipe"]["gaze"] = fs.compare_gaze(fs.gaze_mp478(mp), pupils, open_eyes)
+        look = fs.look_mp478(mp)
+        out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
+        out["mediapipe"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
     covered = reshot.covered if reshot is not None and reshot.covered else covered
     if covered:
@@ -683,7 +689,8 @@ def finite(x):
 def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
     head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
-            "dlib blinks R/L", "err IOD (target pts)", "jitter", "dlib jitter", "speed (frames)", "gaze R/L")
+            "dlib blinks R/L", "err IOD (target pts)", "jitter", "dlib jitter", "speed (frames)", "gaze R/L",
+            "up R/L")
     rows = [head]
 
     def f(x, d=2):
@@ -702,7 +709,8 @@ def table(results: dict) -> str:
                          f"{f(m['landmark_error_iod']['median'], 3)} "
                          f"({f(m['landmark_error_iod'].get('median_target_points'), 3)})", f(m["jitter_iod"], 4),
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
-                         f"{f(m['gaze']['right']['r'])}/{f(m['gaze']['left']['r'])}" if "gaze" in m else "-"))
+                         *(f"{f(m[g]['right']['r'])}/{f(m[g]['left']['r'])}" if g in m else "-"
+                           for g in ("gaze", "gaze_up"))))
     return aligned(rows)
 
 

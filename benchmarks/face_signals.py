@@ -24,7 +24,8 @@ Gaze (``gaze_mp478``, ``gaze_dlib``): where an eye looks sideways, as its iris c
 the eye's outer to its inner corner, in eye widths (0 at the outer corner, 1 at the inner). The mesh and MediaPipe
 give iris centres (MediaPipe 468 / 473); dlib has none, so the oracle's is ``pupil_centre``: the centroid of the
 darkest quarter of the pixels inside dlib's eye contour, a classic that shares nothing with either model (read only
-where dlib sees the eye open).
+where dlib sees the eye open). The vertical look (``look_mp478``, ``look_dlib``: "up") is the same point's height
+above the corner line (``up_eye``); for the pupil a rougher reading, since a lowered lid hides the iris's top.
 """
 from __future__ import annotations
 
@@ -188,11 +189,27 @@ def along_eye(p: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray
     return ((p - outer) * axis).sum(-1) / (axis * axis).sum(-1)
 
 
+def up_eye(p: np.ndarray, outer: np.ndarray, inner: np.ndarray, side: str) -> np.ndarray:
+    """(...,) how far points ``p`` (..., 2) lie above the ``side`` ("right" / "left") eye's corner line, at right
+    angles to it, in eye widths from its midpoint; "above" is towards the brows of a face the right way up, and the
+    same for both eyes and in a mirrored image."""
+    axis = inner - outer if side == "right" else outer - inner          # from the subject's right to the left
+    up = np.stack([axis[..., 1], -axis[..., 0]], -1)
+    return ((p - 0.5 * (outer + inner)) * up).sum(-1) / (axis * axis).sum(-1)
+
+
 def gaze_mp478(points: np.ndarray) -> dict[str, np.ndarray]:
     """Gaze per eye {"right": (T,), "left": (T,)} from MediaPipe-indexed points (T, 478, 2) (the mesh's or
     MediaPipe's own)."""
+    return look_mp478(points)["along"]
+
+
+def look_mp478(points: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Each eye's look from MediaPipe-indexed points (T, 478, 2): {"along": ``along_eye``, "up": ``up_eye``}, each
+    {"right": (T,), "left": (T,)}, of the iris centre."""
     p = np.asarray(points, np.float64)[..., :2]
-    return {side: along_eye(p[:, c], p[:, o], p[:, i]) for side, (c, o, i) in GAZE_MP.items()}
+    return dict(along={side: along_eye(p[:, c], p[:, o], p[:, i]) for side, (c, o, i) in GAZE_MP.items()},
+                up={side: up_eye(p[:, c], p[:, o], p[:, i], side) for side, (c, o, i) in GAZE_MP.items()})
 
 
 def pupil_centre(gray: np.ndarray, contour: np.ndarray) -> np.ndarray:
@@ -213,13 +230,20 @@ def gaze_dlib(gray_frames, points: np.ndarray, found: np.ndarray) -> dict[str, n
     """The oracle's gaze per eye {"right": (T,), "left": (T,)}: ``pupil_centre`` in each dlib eye contour, from
     ``gray_frames`` (an iterable of (row of ``points`` (T, 68, 2), (H, W) grey image)); NaN where a row has no
     frame or ``found`` is False."""
-    out = {side: np.full(len(points), np.nan) for side in GAZE_DLIB}
+    return look_dlib(gray_frames, points, found)["along"]
+
+
+def look_dlib(gray_frames, points: np.ndarray, found: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """The oracle's look per eye as ``look_mp478`` gives it, of ``pupil_centre`` in each dlib eye contour (as
+    ``gaze_dlib``). The pupil's height is the rougher reading: a lid over the iris moves the dark pixels too."""
+    out = {k: {side: np.full(len(points), np.nan) for side in GAZE_DLIB} for k in ("along", "up")}
     for t, gray in gray_frames:
         if not 0 <= t < len(points) or not found[t]:
             continue
         for side, (contour, o, i) in GAZE_DLIB.items():
             c = pupil_centre(gray, points[t, list(contour)])
-            out[side][t] = along_eye(c, points[t, o], points[t, i])
+            out["along"][side][t] = along_eye(c, points[t, o], points[t, i])
+            out["up"][side][t] = up_eye(c, points[t, o], points[t, i], side)
     return out
 
 

@@ -285,6 +285,21 @@ def test_pupil_oracle_finds_a_dark_pupil_and_reads_the_gaze_between_the_corners(
     mp = np.zeros((2, 478, 2))
     mp[:, 33], mp[:, 133], mp[:, 468] = (0, 0), (10, 0), [(2.5, 1.0), (7.5, -1.0)]
     assert np.allclose(fs.gaze_mp478(mp)["right"], [0.25, 0.75])
+    # the look's height: up (towards the brows, smaller image y) is positive for either eye, and in a mirror
+    mp[:, 263], mp[:, 362], mp[:, 473] = (30, 0), (20, 0), [(26.0, -2.0), (24.0, 1.0)]
+    look = fs.look_mp478(mp)
+    assert np.allclose(look["up"]["right"], [-0.1, 0.1]) and np.allclose(look["up"]["left"], [0.2, -0.1])
+    mirrored = mp * [-1, 1]
+    mirrored[:, [33, 133, 468, 263, 362, 473]] = mirrored[:, [263, 362, 473, 33, 133, 468]]
+    assert np.allclose(fs.look_mp478(mirrored)["up"]["right"], look["up"]["left"])
+    tall = points[:1].copy()                                  # an eye wide open: the pupil's height in it
+    tall[0, 36:42] = [(20, 40), (50, 10), (90, 10), (120, 40), (90, 70), (50, 70)]
+    for cy in (30.0, 50.0):
+        eye = img.copy()
+        eye[np.hypot(xx - 70, yy - cy) <= 19] = 40            # over a quarter of the eye: the darkest quarter is in it
+        g = fs.look_dlib([(0, eye)], tall, np.array([True]))
+        assert g["up"]["right"][0] == pytest.approx((40 - cy) / 100, abs=0.01)
+        assert g["along"]["right"][0] == pytest.approx(0.5, abs=0.01)
 
 
 def test_target_point_error_leaves_out_the_lids_and_brows():
