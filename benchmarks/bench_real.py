@@ -52,7 +52,7 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     motion, < 1 = lags or damps it.
   - gaze, per eye: r and gain over the frames dlib sees the eye open of the mesh's iris centre's position between
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
-    face_signals.gaze_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
+    face_signals.look_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
     vertical look, the point's height above the corner line (face_signals.up_eye; the pupil's is the rougher
     reading, a lowered lid hiding the iris's top).
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.

@@ -20,10 +20,10 @@ from the right to the left eye centre, so an in-plane head tilt changes none of 
 Eye aspect ratio (``eye_aspect_ratio``): eye opening / eye width (corner to corner), per eye; with one lid point per
 lid it equals dlib's usual 6-point EAR up to the lid-midpoint averaging (and the sign).
 
-Gaze (``gaze_mp478``, ``gaze_dlib``): where an eye looks sideways, as its iris centre's position along the line from
-the eye's outer to its inner corner, in eye widths (0 at the outer corner, 1 at the inner). The mesh and MediaPipe
-give iris centres (MediaPipe 468 / 473); dlib has none, so the oracle's is ``pupil_centre``: the centroid of the
-darkest quarter of the pixels inside dlib's eye contour, a classic that shares nothing with either model (read only
+Gaze (``look_mp478``, ``look_dlib``: "along"): where an eye looks sideways, as its iris centre's position along
+the line from the eye's outer to its inner corner, in eye widths (0 at the outer corner, 1 at the inner). The mesh
+and MediaPipe give iris centres (MediaPipe 468 / 473); dlib has none, so the oracle's is ``pupil_centre``: the
+centroid of the darkest quarter of the pixels inside dlib's eye contour, a classic that shares nothing with either model (read only
 where dlib sees the eye open). The vertical look (``look_mp478``, ``look_dlib``: "up") is the same point's height
 above the corner line (``up_eye``); for the pupil a rougher reading, since a lowered lid hides the iris's top.
 """
@@ -198,15 +198,9 @@ def up_eye(p: np.ndarray, outer: np.ndarray, inner: np.ndarray, side: str) -> np
     return ((p - 0.5 * (outer + inner)) * up).sum(-1) / (axis * axis).sum(-1)
 
 
-def gaze_mp478(points: np.ndarray) -> dict[str, np.ndarray]:
-    """Gaze per eye {"right": (T,), "left": (T,)} from MediaPipe-indexed points (T, 478, 2) (the mesh's or
-    MediaPipe's own)."""
-    return look_mp478(points)["along"]
-
-
 def look_mp478(points: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Each eye's look from MediaPipe-indexed points (T, 478, 2): {"along": ``along_eye``, "up": ``up_eye``}, each
-    {"right": (T,), "left": (T,)}, of the iris centre."""
+    """Each eye's look from MediaPipe-indexed points (T, 478, 2) (the mesh's or MediaPipe's own): {"along":
+    ``along_eye``, "up": ``up_eye``}, each {"right": (T,), "left": (T,)}, of the iris centre."""
     p = np.asarray(points, np.float64)[..., :2]
     return dict(along={side: along_eye(p[:, c], p[:, o], p[:, i]) for side, (c, o, i) in GAZE_MP.items()},
                 up={side: up_eye(p[:, c], p[:, o], p[:, i], side) for side, (c, o, i) in GAZE_MP.items()})
@@ -226,16 +220,11 @@ def pupil_centre(gray: np.ndarray, contour: np.ndarray) -> np.ndarray:
     return np.array([xs[dark].mean(), ys[dark].mean()])
 
 
-def gaze_dlib(gray_frames, points: np.ndarray, found: np.ndarray) -> dict[str, np.ndarray]:
-    """The oracle's gaze per eye {"right": (T,), "left": (T,)}: ``pupil_centre`` in each dlib eye contour, from
-    ``gray_frames`` (an iterable of (row of ``points`` (T, 68, 2), (H, W) grey image)); NaN where a row has no
-    frame or ``found`` is False."""
-    return look_dlib(gray_frames, points, found)["along"]
-
-
 def look_dlib(gray_frames, points: np.ndarray, found: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """The oracle's look per eye as ``look_mp478`` gives it, of ``pupil_centre`` in each dlib eye contour (as
-    ``gaze_dlib``). The pupil's height is the rougher reading: a lid over the iris moves the dark pixels too."""
+    """The oracle's look per eye as ``look_mp478`` gives it, of ``pupil_centre`` in each dlib eye contour, from
+    ``gray_frames`` (an iterable of (row of ``points`` (T, 68, 2), (H, W) grey image)); NaN where a row has no
+    frame or ``found`` is False. The pupil's height is the rougher reading: a lid over the iris moves the dark
+    pixels too."""
     out = {k: {side: np.full(len(points), np.nan) for side in GAZE_DLIB} for k in ("along", "up")}
     for t, gray in gray_frames:
         if not 0 <= t < len(points) or not found[t]:

@@ -280,11 +280,11 @@ def test_pupil_oracle_finds_a_dark_pupil_and_reads_the_gaze_between_the_corners(
     points[:, 36:42] = contour
     points[:, 42:48] = contour + (200, 0)                     # off the image: no pixels, NaN
     frames = [(t, img) for t in range(3)]
-    g = fs.gaze_dlib(frames, points, np.array([True, False, True]))
+    g = fs.look_dlib(frames, points, np.array([True, False, True]))["along"]
     assert np.isfinite(g["right"][[0, 2]]).all() and np.isnan(g["right"][1]) and np.isnan(g["left"]).all()
     mp = np.zeros((2, 478, 2))
     mp[:, 33], mp[:, 133], mp[:, 468] = (0, 0), (10, 0), [(2.5, 1.0), (7.5, -1.0)]
-    assert np.allclose(fs.gaze_mp478(mp)["right"], [0.25, 0.75])
+    assert np.allclose(fs.look_mp478(mp)["along"]["right"], [0.25, 0.75])
     # the look's height: up (towards the brows, smaller image y) is positive for either eye, and in a mirror
     mp[:, 263], mp[:, 362], mp[:, 473] = (30, 0), (20, 0), [(26.0, -2.0), (24.0, 1.0)]
     look = fs.look_mp478(mp)
