@@ -24,8 +24,9 @@ Gaze (``look_mp478``, ``look_dlib``: "along"): where an eye looks sideways, as i
 the line from the eye's outer to its inner corner, in eye widths (0 at the outer corner, 1 at the inner). The mesh
 and MediaPipe give iris centres (MediaPipe 468 / 473); dlib has none, so the oracle's is ``pupil_centre``: the
 centroid of the darkest quarter of the pixels inside dlib's eye contour, a classic that shares nothing with either
-model (read only where dlib sees the eye open). The vertical look (``look_mp478``, ``look_dlib``: "up") is the same point's height
-above the corner line (``up_eye``); for the pupil a rougher reading, since a lowered lid hides the iris's top.
+model (read only where dlib sees the eye open). The vertical look (``look_mp478``, ``look_dlib``: "up") is the
+same point's height above the corner line (``up_eye``); for the pupil a rougher reading, since a lowered lid hides
+the iris's top.
 """
 from __future__ import annotations
 
