@@ -16,8 +16,11 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
     character; corrective keys carry the difference on the baked head (``bake.solve.solve``'s ``shape_unboosted``,
     bake.corrective). Where the lids are closing, the exported eyeBlink keeps up with the head's (``closing_blinks``);
-    it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest). The exported gaze is the
-    fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it.
+    it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest). Where an open eye narrows (a
+    smile), its exported eyeSquint keeps up with the head's lids (``narrowed_squints``). The exported gaze is the
+    fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it; its vertical look is
+    read from the iris's height above the eye's corners, the lids kept as open, and the head looks likewise
+    (bake.iris_gaze).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).
@@ -264,7 +267,7 @@ def closing_blinks(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel
     (T, 2) bool (MediaPipe's, ``lid_closure`` > 0), is at least the blink that shuts the head's lids as far as its
     ``fit_weights`` (T, 52) do, the other exported weights kept: the boosted, sparser fit lags the head's lids at a
     blink's edges (docs/MEASUREMENTS.md, "eyeBlink 0 is the lids at rest"). Elsewhere (a smile's narrowed eyes, which
-    are no blink) it is left as it is."""
+    are no blink: ``narrowed_squints``) it is left as it is."""
     rates = lid_gap_rates(head)
     out = np.array(weights)
     for e, name in enumerate(BLINK_KEYS):
@@ -273,6 +276,26 @@ def closing_blinks(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel
         others[:, k] = 0.0
         blink = np.clip((np.asarray(fit_weights, np.float64) - others) @ rates[e] / rates[e, k], 0.0, 1.0)
         out[:, k] = np.where(closing[:, e], np.maximum(out[:, k], blink), out[:, k])
+    return out
+
+
+SQUINT_KEYS = ("eyeSquintRight", "eyeSquintLeft")        # in EYES' order: what narrows an open eye from below
+
+
+def narrowed_squints(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel,
+                     open_eyes: np.ndarray) -> np.ndarray:
+    """A copy of the exported ``weights`` (T, 52) whose eyeSquint, as far as each eye is open (``open_eyes`` (T, 2)
+    in [0, 1], ``eyes_open``), narrows its lids to the gap the head's ``fit_weights`` (T, 52) leave where the
+    exported lids are wider: the L1 boost drops a smile's narrowed eyes, which the landmarks show and the head keeps
+    (docs/MEASUREMENTS.md, "A smile's narrowed eyes are exported as eyeSquint"). The narrowing is no blink (a
+    closing eye's is ``closing_blinks``'), so it goes on the shape that raises the lower lid; eyeSquint at most 1."""
+    rates = lid_gap_rates(head)
+    out = np.array(weights)
+    wider = (np.asarray(weights, np.float64) - np.asarray(fit_weights, np.float64)) @ rates.T      # (T, 2) mm
+    for e, name in enumerate(SQUINT_KEYS):
+        k = ARKIT_NAMES.index(name)
+        more = np.clip(open_eyes[:, e], 0.0, 1.0) * np.maximum(wider[:, e], 0.0) / -rates[e, k]
+        out[:, k] = np.clip(out[:, k] + more, 0.0, 1.0)
     return out
 
 

@@ -37,7 +37,7 @@ from core.framing import Reframer
 from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
-from . import mouth_follow
+from . import iris_gaze, mouth_follow
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
@@ -133,13 +133,22 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
-    exported, rest = res.weights, None
+    exported, rest, head_fit = res.weights, None, res.fit_weights
     if landmarks is not None:
-        if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze
+        fitted = exported               # the weights whose lids at rest are the exported eyeBlink 0
+        if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze,
             exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
-            exported = fz.fit_gaze(exported, res.fit_weights, fz.eyes_open(clip_marks, open_eyes))
+            open_now = fz.eyes_open(clip_marks, open_eyes)
+            fitted = fz.fit_gaze(exported, res.fit_weights, open_now)
+            looks = iris_gaze.vertical_gaze(    # its vertical look read above the eye's corners, the lids kept
+                head, head.shape(identity=res.identity), res.fit_weights, res.rotation, res.translation, K, clip_marks,
+                res.valid & (clip_presence >= fz.MIN_PRESENCE))
+            exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fitted, head, open_now)
+            head_fit = iris_gaze.keep_lid_gaps(fz.fit_gaze(res.fit_weights, looks, open_now), res.fit_weights, head,
+                                               open_now)          # and the head looks where they do
+            exported = fz.narrowed_squints(exported, head_fit, head, open_now)     # a smile's narrowed eyes
         scales = shut_scales(head, head.shape(identity=res.identity), head.arkit_deltas)
-        rest = blink_rest(exported, scales, fz.lids_at_rest(clip_marks, open_eyes))     # eyeBlink 0: lids at rest
+        rest = blink_rest(fitted, scales, fz.lids_at_rest(clip_marks, open_eyes))       # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
@@ -148,7 +157,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
-        d = temporal_filter(res.fit_weights - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
+        d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes

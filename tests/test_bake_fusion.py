@@ -443,3 +443,27 @@ def test_the_exported_gaze_is_the_fits_where_the_eye_is_open_and_held_under_shut
     marks[:2] = rng.uniform(0, 100, (2, 478, 2))
     opened = eyes_open(marks, np.array([0.01, 0.01]))
     assert (opened[:2] == 1).all() and (opened[2] == 0).all()
+
+
+def test_an_open_eye_narrowed_beyond_the_exported_lids_is_exported_as_squint(head):
+    """narrowed_squints: as far as the eye is open, the exported eyeSquint narrows the lids to the head's fit's gap
+    where the exported lids are wider; where they are already as narrow, on a shut eye, and for other weights,
+    nothing moves; eyeSquint stops at 1."""
+    from bake.fusion import SQUINT_KEYS, lid_gap_rates, narrowed_squints
+    names = head.arkit_names
+    blink, squint, smile = names.index("eyeBlinkRight"), names.index(SQUINT_KEYS[0]), names.index("mouthSmileRight")
+    rates = lid_gap_rates(head)
+    fit, exported = np.zeros((5, 52)), np.zeros((5, 52))
+    exported[:, smile] = fit[:, smile] = 0.6
+    fit[0, blink] = 0.2                             # the head's lids 0.2 of a blink narrower: as squint
+    fit[1, blink] = 0.2                             # half open
+    exported[2, blink] = 0.4                        # the exported lids narrower already
+    fit[2, blink] = 0.2
+    fit[3, blink] = 0.2                             # shut
+    fit[4, blink] = 0.9                             # more than a whole squint narrows
+    open_eyes = np.array([[1.0, 1.0], [0.5, 0.5], [1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+    out = narrowed_squints(exported, fit, head, open_eyes)
+    one = 0.2 * rates[0, blink] / rates[0, squint]
+    np.testing.assert_allclose(out[:, squint], [one, 0.5 * one, 0.0, 0.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose((out[0] - fit[0]) @ rates[0], 0.0, atol=1e-9)      # the head's gap
+    np.testing.assert_array_equal(np.delete(out, squint, 1), np.delete(exported, squint, 1))

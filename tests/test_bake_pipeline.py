@@ -84,9 +84,10 @@ def _fused_scene(head, seq, Y, uv):
 def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_corrective_keys(head):
     """Dense observations that read expressions at half strength with 2 mm noise (a loose fit, as the network's on
     real footage) and landmarks at 0.5 px: the corrective keys (bake.corrective) leave the exported ARKit weights as
-    they are without them (but for a closing eye's blink, which keeps up with the head's lids) and bring the baked
-    head's landmarks closer to the observed ones."""
-    from bake import fusion, mouth_follow
+    they are without them (but for a closing eye's blink, which keeps up with the head's lids, the eyes' vertical
+    look with the lids that keep their opening, bake.iris_gaze, and an open eye's squint) and bring the baked head's landmarks closer to the
+    observed ones."""
+    from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
     from bake.tracks import posed_vertices
     T = 30
@@ -105,11 +106,15 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     cor = [n for n in keyed.key_names if n.startswith("corrective_")]
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     assert 0 < len(cor) <= 8 + mouth_follow.KEYS and np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
-    blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]     # a closing eye's blink keeps up with the
-    gaze = [head.arkit_names.index(n) for eye in fusion.GAZE_KEYS for n in eye]     # head's lids, and the gaze is
-    rest = np.setdiff1d(np.arange(52), blinks + gaze)                     # its fit's (fusion.fit_gaze)
+    # a closing eye's blink keeps up with the head's lids, the gaze is its fit's (fusion.fit_gaze) but for the
+    # vertical look (iris_gaze, the lids kept as open), and an open eye's narrowing is its squint
+    blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
+    gaze = [head.arkit_names.index(n) for eye in fusion.GAZE_KEYS for n in eye]
+    lids = [head.arkit_names.index(n) for n in iris_gaze.WIDE_KEYS + fusion.SQUINT_KEYS]
+    rest = np.setdiff1d(np.arange(52), blinks + gaze + lids)
     np.testing.assert_array_equal(keyed.weights[:, rest], plain.weights[:, rest])
-    assert (keyed.weights[:, blinks] >= plain.weights[:, blinks] - 1e-6).all()
+    shut = plain.weights[:, blinks] >= 0.9                  # a shut eye stays shut (the blink moves with the look
+    assert shut.any() and (keyed.weights[:, blinks][shut] >= 0.5).all()     # where the eye is open: iris_gaze)
     both, _ = bake_observations(*args, residual_keys=1, **kw)        # residual keys first, then the corrective ones
     assert both.key_names[52] == "residual_00" and both.key_names[53:] == tuple(cor)
     np.testing.assert_array_equal(both.weights[:, :52], keyed.weights[:, :52])

@@ -1,0 +1,108 @@
+"""The exported vertical look, read from the iris's height above its eye's corner line (docs/MEASUREMENTS.md, "The
+vertical look from the iris above the eye's corners").
+
+The fit puts the head's iris centre where MediaPipe's is in the frame, against the head's whole pose, and anny's lid
+shapes move the eye's outer corner too (eyeBlink 4.3-4.8 mm, eyeLookDown 2.2 mm): the fit's vertical look
+(eyeLookUp / eyeLookDown) followed the pupils' height within dlib's eye contours by r 0.49-0.50 on the expressions
+clip, where MediaPipe's own iris, read above its own corners, follows them by 0.83-0.84. MediaPipe's iris and
+corners come out of one crop of one model. So each eye's exported vertical look is the one that puts the head's iris
+as far above its corner line, seen through the camera and in eye widths, as MediaPipe's: the head's pitch and the
+distance to the camera are the head's, the height the landmarks'. The sideways look stays the fit's, which reads it
+better (r 0.92-0.95 against the pupils). anny's eyeLookDown and eyeLookUp narrow the lids too, so the exported
+eyeBlink then keeps each eye's lids as open as the fit's look left them (``keep_lid_gaps``): the lids' opening is
+the landmarks', whatever the look. The baked head takes the same change of look and lids on top of its own fit
+(bake.pipeline), so it looks where the exported weights do."""
+from __future__ import annotations
+
+import numpy as np
+
+from core import landmark_template as lt
+from core.head_model import ARKIT_NAMES, HeadModel
+
+from .fusion import BLINK_KEYS, EYES, lid_gap_rates
+
+# per eye (EYES' order): the iris centre, the outer and the inner corner; and the shapes that turn it up and down
+EYE_POINTS = tuple((centre, outer, inner) for centre, _, (outer, inner) in EYES)
+WIDE_KEYS = ("eyeWideRight", "eyeWideLeft")             # in EYES' order: what opens an eye that eyeBlink 0 cannot
+VERTICAL_KEYS = tuple((f"eyeLookUp{side}", f"eyeLookDown{side}") for side in ("Right", "Left"))
+MIN_EYE_PX = 8.0        # an eye narrower than this in the frame (far off, or turned away) keeps the fit's look
+MIN_RATE = 0.02         # eye widths a full look up or down must move the head's iris, else the fit's look is kept
+REFINE = 2              # secant steps after the first, linear reading of the look
+
+
+def height(points: np.ndarray) -> np.ndarray:
+    """(...) how far an iris lies off its eye's corner line, at right angles to it and in eye widths, from pixels
+    (..., 3, 2): the iris centre, the outer and the inner corner. The sign depends on the eye's side and the image's
+    handedness, so only one eye's readings in one image are compared with each other."""
+    centre, outer, inner = points[..., 0, :], points[..., 1, :], points[..., 2, :]
+    d = outer - inner
+    q = centre - 0.5 * (outer + inner)
+    return (q[..., 0] * d[..., 1] - q[..., 1] * d[..., 0]) / np.maximum((d * d).sum(-1), 1e-12)
+
+
+def vertical_gaze(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
+                  translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
+                  template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """A copy of ``weights`` (T, 52) of the head ``basis`` (V, 3, head frame) whose eyeLookUp / eyeLookDown put each
+    eye's iris at the ``height`` above its corner line that MediaPipe's ``landmarks`` (T, 478, >=2, pixels) show, the
+    head posed by ``rotation`` (T, 3, 3) and ``translation`` (T, 3) and seen through ``K``, its other weights as given;
+    on the frames ``use``d (T,) bool where the eye's points are seen and it is at least ``MIN_EYE_PX`` wide, and as
+    given elsewhere. A look beyond a full eyeLookUp / Down stops there."""
+    template = template or lt.load()
+    out = np.array(weights, np.float64)
+    idx = np.ravel(EYE_POINTS)
+    obs = np.asarray(landmarks, np.float64)[:, idx, :2].reshape(len(out), len(EYE_POINTS), 3, 2)
+    a = np.nonzero(np.asarray(use, bool))[0]
+    if not len(a):
+        return out
+    keys = [[ARKIT_NAMES.index(n) for n in pair] for pair in VERTICAL_KEYS]
+    level = out[a].copy()
+    level[:, np.ravel(keys)] = 0.0                                         # the head with its eyes level
+    deltas = template.points(np.asarray(head.arkit_deltas, np.float64), head)[:, idx]                # (52, 6, 3)
+    p = template.points(np.asarray(basis, np.float64), head)[idx] + np.einsum("tk,klc->tlc", level, deltas)
+    R, tr = np.asarray(rotation, np.float64)[a], np.asarray(translation, np.float64)[a]
+    f, c = np.array([K[0, 0], K[1, 1]]), np.array([K[0, 2], K[1, 2]])
+
+    def seen(points: np.ndarray, rows=slice(None)) -> np.ndarray:         # (t, eyes, 3 points, 2) pixels
+        cam = np.einsum("tij,tlj->tli", R[rows], points) + tr[rows, None]
+        return (cam[..., :2] / cam[..., 2:3] * f + c).reshape(len(points), len(EYE_POINTS), 3, 2)
+    level_height = height(seen(p))
+    wanted = height(obs[a]) - level_height                                  # NaN where a point is missing
+    width = np.linalg.norm(obs[a, :, 1] - obs[a, :, 2], axis=-1)
+    for e, (up, down) in enumerate(keys):
+        rate_up = height(seen(p + deltas[up]))[:, e] - level_height[:, e]
+        rate_down = height(seen(p + deltas[down]))[:, e] - level_height[:, e]
+        with np.errstate(invalid="ignore"):
+            ok = (np.isfinite(wanted[:, e]) & (width[:, e] >= MIN_EYE_PX) & (rate_up * rate_down < 0)
+                  & (np.minimum(np.abs(rate_up), np.abs(rate_down)) >= MIN_RATE))
+        look = wanted[ok, e] / rate_up[ok]                                  # > 0 up, < 0 down
+        look = np.where(look >= 0, look, -wanted[ok, e] / rate_down[ok])
+        for _ in range(REFINE):         # the corners move with the look too: the height is not quite linear in it
+            look = np.clip(look, -1.0, 1.0)
+            turned = p[ok] + np.maximum(look, 0)[:, None, None] * deltas[up] \
+                + np.maximum(-look, 0)[:, None, None] * deltas[down]
+            got = height(seen(turned, ok))[:, e] - level_height[ok, e]
+            moved = np.abs(look) > 1e-3
+            look = np.where(moved, look * wanted[ok, e] / np.where(moved & (np.abs(got) > 1e-9), got, 1.0), look)
+        if look.size:                   # the motion the corners', the level the fit's (see the module's note)
+            look += np.median(out[a[ok], up] - out[a[ok], down]) - np.median(look)
+        out[a[ok], up] = np.clip(look, 0.0, 1.0)
+        out[a[ok], down] = np.clip(-look, 0.0, 1.0)
+    return out
+
+
+def keep_lid_gaps(weights: np.ndarray, before: np.ndarray, head: HeadModel, open_eyes: np.ndarray) -> np.ndarray:
+    """A copy of ``weights`` (T, 52) whose eyeBlink (within [0, 1]; then eyeWide, for lids wider than eyeBlink 0
+    opens them) opens each eye's lids (the gap between the lid midpoints, ``lid_gap_rates``) as far as ``before``
+    (T, 52) does: the same weights with another look. As far as each eye is open (``open_eyes`` (T, 2) in [0, 1],
+    bake.fusion.eyes_open): under closing lids the look is held from the open frames around (bake.fusion.fit_gaze),
+    and the blink stays the one that shuts the lids."""
+    rates = lid_gap_rates(head)
+    out = np.array(weights)
+    for e, (name, wide_name) in enumerate(zip(BLINK_KEYS, WIDE_KEYS)):
+        k, w = ARKIT_NAMES.index(name), ARKIT_NAMES.index(wide_name)
+        moved = (np.asarray(weights, np.float64) - np.asarray(before, np.float64)) @ rates[e]     # mm wider
+        blink = out[:, k] - np.clip(open_eyes[:, e], 0.0, 1.0) * moved / rates[e, k]
+        out[:, k] = np.clip(blink, 0.0, 1.0)
+        out[:, w] = np.clip(out[:, w] + np.minimum(blink, 0.0) * rates[e, k] / rates[e, w], 0.0, 1.0)
+    return out
