@@ -18,8 +18,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     bake.corrective). Where the lids are closing, the exported eyeBlink keeps up with the head's (``closing_blinks``);
     it reads 0 at the clip's lids at rest (``lids_at_rest``, bake.tracks.blink_rest). Where an open eye narrows (a
     smile), its exported eyeSquint keeps up with the head's lids (``narrowed_squints``). The exported gaze is the
-    fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it; its vertical look is
-    read from the iris's height above the eye's corners, the lids kept as open, and the head looks likewise
+    fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it; the look is read from
+    the iris's place against the eye's corners, the lids kept as open, and the head looks likewise
     (bake.iris_gaze).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;

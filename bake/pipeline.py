@@ -140,7 +140,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
             open_now = fz.eyes_open(clip_marks, open_eyes)
             fitted = fz.fit_gaze(exported, res.fit_weights, open_now)
-            looks = iris_gaze.vertical_gaze(    # its vertical look read above the eye's corners, the lids kept
+            looks = iris_gaze.corner_gaze(      # its look read against the eye's corners, the lids kept
                 head, head.shape(identity=res.identity), res.fit_weights, res.rotation, res.translation, K, clip_marks,
                 res.valid & (clip_presence >= fz.MIN_PRESENCE))
             exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fitted, head, open_now)

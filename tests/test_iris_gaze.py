@@ -1,4 +1,4 @@
-"""bake.iris_gaze: the exported vertical look from the iris's height above its eye's corner line."""
+"""bake.iris_gaze: the exported look from the iris's place against its eye's corners, and the lids kept as open."""
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -9,6 +9,7 @@ from core.head_model import ARKIT_NAMES
 
 K = np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
 VERTICAL = [ARKIT_NAMES.index(n) for pair in iris_gaze.VERTICAL_KEYS for n in pair]   # up, down right; up, down left
+SIDEWAYS = [ARKIT_NAMES.index(n) for pair in iris_gaze.SIDEWAYS_KEYS for n in pair]   # out, in right; out, in left
 
 
 def seen_landmarks(head, weights, rotation, translation):
@@ -22,33 +23,38 @@ def col(name):
     return ARKIT_NAMES.index(name)
 
 
-def test_the_look_moves_as_the_iris_above_the_corners_whatever_the_pitch_at_the_fit_s_level(head):
+def test_the_look_moves_as_the_iris_against_the_corners_whatever_the_pose_at_the_fit_s_level(head):
     T = 6
     truth = np.zeros((T, 52))
     truth[:, col("eyeLookDownRight")] = [0.0, 0.2, 0.5, 0.8, 0.0, 0.0]
     truth[:, col("eyeLookUpRight")] = [0.0, 0.0, 0.0, 0.0, 0.3, 0.6]
     truth[:, col("eyeLookDownLeft")] = [0.6, 0.3, 0.0, 0.0, 0.0, 0.0]
     truth[:, col("eyeLookUpLeft")] = [0.0, 0.0, 0.2, 0.4, 0.7, 0.0]
-    truth[:, col("eyeBlinkRight")] = 0.3                                   # lids, a smile and a sideways look
-    truth[:, col("mouthSmileLeft")] = 0.5                                  # that the fit has right
-    truth[:, col("eyeLookOutLeft")] = 0.25
+    truth[:, col("eyeLookOutRight")] = [0.5, 0.2, 0.0, 0.0, 0.3, 0.0]    # looking to the subject's right
+    truth[:, col("eyeLookInLeft")] = [0.5, 0.2, 0.0, 0.0, 0.3, 0.0]
+    truth[:, col("eyeLookInRight")] = [0.0, 0.0, 0.1, 0.4, 0.0, 0.0]     # and to the left
+    truth[:, col("eyeLookOutLeft")] = [0.0, 0.0, 0.1, 0.4, 0.0, 0.0]
+    truth[:, col("eyeBlinkRight")] = 0.3                                   # lids and a smile that the fit has right
+    truth[:, col("mouthSmileLeft")] = 0.5
     rotation = Rotation.from_euler("xyz", np.stack([np.linspace(-20, 20, T), np.linspace(15, -10, T),
                                                     np.zeros(T)], 1), degrees=True).as_matrix()
     translation = np.tile([10.0, -5.0, 600.0], (T, 1))
     marks = seen_landmarks(head, truth, rotation, translation)
     use = np.array([True, True, True, True, True, False])
+    gaze = VERTICAL + SIDEWAYS
     fit = truth.copy()                                      # the fit's look: at the right level, moving wrongly
-    fit[:5, VERTICAL] = truth[:5, VERTICAL][::-1]
-    out = iris_gaze.vertical_gaze(head, head.vertices, fit, rotation, translation, K, marks, use)
-    assert np.allclose(out[:5, VERTICAL], truth[:5, VERTICAL], atol=0.03)
+    fit[:5, gaze] = truth[:5, gaze][::-1]
+    out = iris_gaze.corner_gaze(head, head.vertices, fit, rotation, translation, K, marks, use)
+    assert np.allclose(out[:5, gaze], truth[:5, gaze], atol=0.03)
     assert np.array_equal(out[5], fit[5])                                   # a frame not used keeps the fit's
-    assert np.array_equal(np.delete(out, VERTICAL, 1), np.delete(fit, VERTICAL, 1))
-    assert not (out[:, col("eyeLookUpRight")] * out[:, col("eyeLookDownRight")]).any()
+    assert np.array_equal(np.delete(out, gaze, 1), np.delete(fit, gaze, 1))
+    for pair in iris_gaze.VERTICAL_KEYS + iris_gaze.SIDEWAYS_KEYS:         # one of each pair at a time
+        assert not (out[:, col(pair[0])] * out[:, col(pair[1])]).any()
     # irises that the landmarker puts a pixel lower than the template's point (our renders: 0.4 of a look lower)
     # move the look's level not at all: the level is the fit's
     marks[:, list(lt.IRIS_CENTRES), 1] += 1.0
-    lower = iris_gaze.vertical_gaze(head, head.vertices, fit, rotation, translation, K, marks, use)
-    assert np.allclose(lower[:5, VERTICAL], truth[:5, VERTICAL], atol=0.05)
+    lower = iris_gaze.corner_gaze(head, head.vertices, fit, rotation, translation, K, marks, use)
+    assert np.allclose(lower[:5, gaze], truth[:5, gaze], atol=0.07)
 
 
 def test_an_eye_too_small_or_not_seen_keeps_the_fit_s_look(head):
@@ -62,13 +68,13 @@ def test_an_eye_too_small_or_not_seen_keeps_the_fit_s_look(head):
     marks[3, lt.IRIS_CENTRES[1]] = np.nan                                  # the left iris not found
     fit = np.zeros((T, 52))
     fit[:, col("eyeLookDownRight")] = fit[:, col("eyeLookDownLeft")] = 0.4
-    out = iris_gaze.vertical_gaze(head, head.vertices, fit, rotation, translation, K, marks, np.ones(T, bool))
+    out = iris_gaze.corner_gaze(head, head.vertices, fit, rotation, translation, K, marks, np.ones(T, bool))
     assert np.allclose(out[:, col("eyeLookDownRight")], [0.6, 0.2, 0.4, 0.4], atol=0.03)
     assert np.allclose(out[:, col("eyeLookDownLeft")], [0.6, 0.2, 0.4, 0.4], atol=0.03)
     assert out[2, col("eyeLookDownRight")] == out[2, col("eyeLookDownLeft")] == 0.4          # kept: too small
     assert out[3, col("eyeLookDownLeft")] == 0.4                                             # kept: not seen
     assert not out[:, [col("eyeLookUpRight"), col("eyeLookUpLeft")]].any()
-    assert np.array_equal(iris_gaze.vertical_gaze(head, head.vertices, fit, rotation, translation, K, marks,
+    assert np.array_equal(iris_gaze.corner_gaze(head, head.vertices, fit, rotation, translation, K, marks,
                                                   np.zeros(T, bool)), fit)
 
 
