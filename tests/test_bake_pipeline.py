@@ -84,9 +84,9 @@ def _fused_scene(head, seq, Y, uv):
 def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_corrective_keys(head):
     """Dense observations that read expressions at half strength with 2 mm noise (a loose fit, as the network's on
     real footage) and landmarks at 0.5 px: the corrective keys (bake.corrective) leave the exported ARKit weights as
-    they are without them (but for a closing eye's blink, which keeps up with the head's lids, the eyes' vertical
-    look with the lids that keep their opening, bake.iris_gaze, and an open eye's squint) and bring the baked head's landmarks closer to the
-    observed ones."""
+    they are without them (but for a closing eye's blink, which keeps up with the head's lids, the eyes' look with
+    the lids that keep their opening, bake.iris_gaze, and an open eye's squint) and bring the baked head's landmarks
+    closer to the observed ones."""
     from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
     from bake.tracks import posed_vertices
@@ -106,8 +106,8 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     cor = [n for n in keyed.key_names if n.startswith("corrective_")]
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     assert 0 < len(cor) <= 8 + mouth_follow.KEYS and np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
-    # a closing eye's blink keeps up with the head's lids, the gaze is its fit's (fusion.fit_gaze) but for the
-    # vertical look (iris_gaze, the lids kept as open), and an open eye's narrowing is its squint
+    # a closing eye's blink keeps up with the head's lids, the gaze is read against the eye's corners (iris_gaze,
+    # the lids kept as open), and an open eye's narrowing is its squint
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
     gaze = [head.arkit_names.index(n) for eye in fusion.GAZE_KEYS for n in eye]
     lids = [head.arkit_names.index(n) for n in iris_gaze.WIDE_KEYS + fusion.SQUINT_KEYS]

@@ -1,6 +1,5 @@
 """bake.iris_gaze: the exported look from the iris's place against its eye's corners, and the lids kept as open."""
 import numpy as np
-import pytest
 from scipy.spatial.transform import Rotation
 
 from bake import iris_gaze
@@ -75,7 +74,7 @@ def test_an_eye_too_small_or_not_seen_keeps_the_fit_s_look(head):
     assert out[3, col("eyeLookDownLeft")] == 0.4                                             # kept: not seen
     assert not out[:, [col("eyeLookUpRight"), col("eyeLookUpLeft")]].any()
     assert np.array_equal(iris_gaze.corner_gaze(head, head.vertices, fit, rotation, translation, K, marks,
-                                                  np.zeros(T, bool)), fit)
+                                                np.zeros(T, bool)), fit)
 
 
 def test_another_look_keeps_the_lids_as_open_as_the_fit_s_where_the_eye_is_open(head):
