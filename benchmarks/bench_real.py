@@ -69,9 +69,11 @@ the clip's name, size and modification time and the model; nothing else is check
 changing anything before the clip solve (tracker, network, re-framing, correspondence). frames/s and the stage
 times then cover the re-bake only.
 
-With --small-face PX, each close-up is also re-shot with its face about PX wide, moving across a 1280x720 frame
-(``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured the same
-way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that small itself);
+With --small-face PX, each close-up (the two shared ones, ``CLOSE_UPS``, and any other clip named on the command
+line; not the wide shot, whose face is no close-up's) is also re-shot with its face about PX wide, moving across a
+1280x720 frame (``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and
+measured the same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face
+that small itself);
 its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped left to
 right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same oracle
 reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
@@ -851,7 +853,8 @@ def main(argv=None) -> int:
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
-        kinds = [f"{a.small_face}px"] if a.small_face and (a.clips or c.name in CLOSE_UPS) else []
+        close_up = c.name in CLOSE_UPS or (a.clips and c.name not in CLIPS)     # one's own clip: taken for one
+        kinds = [f"{a.small_face}px"] if a.small_face and close_up else []
         for kind in kinds + a.reshoot:
             with tempfile.TemporaryDirectory() as tmp:
                 if kind.startswith(COVERS) and kind not in covers:
