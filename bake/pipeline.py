@@ -133,22 +133,23 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if not res.valid.any():
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
+    basis = head.shape(identity=res.identity)          # the clip's neutral, as baked
     exported, rest, head_fit = res.weights, None, res.fit_weights
     if landmarks is not None:
-        fitted = exported               # the weights whose lids at rest are the exported eyeBlink 0
+        fit_look = exported             # the weights with the fit's look: their lids at rest are eyeBlink 0
         if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze,
             exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
             open_now = fz.eyes_open(clip_marks, open_eyes)
-            fitted = fz.fit_gaze(exported, res.fit_weights, open_now)
+            fit_look = fz.fit_gaze(exported, res.fit_weights, open_now)
             looks = iris_gaze.corner_gaze(      # its look read against the eye's corners, the lids kept
-                head, head.shape(identity=res.identity), res.fit_weights, res.rotation, res.translation, K, clip_marks,
+                head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks,
                 res.valid & (clip_presence >= fz.MIN_PRESENCE))
-            exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fitted, head, open_now)
+            exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fit_look, head, open_now)
             head_fit = iris_gaze.keep_lid_gaps(fz.fit_gaze(res.fit_weights, looks, open_now), res.fit_weights, head,
                                                open_now)          # and the head looks where they do
             exported = fz.narrowed_squints(exported, head_fit, head, open_now)     # a smile's narrowed eyes
-        scales = shut_scales(head, head.shape(identity=res.identity), head.arkit_deltas)
-        rest = blink_rest(fitted, scales, fz.lids_at_rest(clip_marks, open_eyes))       # eyeBlink 0: lids at rest
+        scales = shut_scales(head, basis, head.arkit_deltas)
+        rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_marks, open_eyes))     # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
@@ -162,7 +163,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
             seen = valid & (clip_presence >= fz.MIN_PRESENCE)
-            basis = head.shape(identity=res.identity)         # the head as baked: its fit, and residual keys if any
+            # the head as baked: its fit, and residual keys if any
             keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
             fitted = f.weights.copy()
             fitted[:, :head_model.N_ARKIT] += d.weights
