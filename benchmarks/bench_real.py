@@ -69,26 +69,25 @@ the clip's name, size and modification time and the model; nothing else is check
 changing anything before the clip solve (tracker, network, re-framing, correspondence). frames/s and the stage
 times then cover the re-bake only.
 
-With --small-face PX, each close-up (the two shared ones, ``CLOSE_UPS``, and any other clip named on the command
-line; not the wide shot, whose face is no close-up's) is also re-shot with its face about PX wide, moving across a
-1280x720 frame (``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and
-measured the same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face
-that small itself);
-its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped left to
-right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same oracle
-reading, other pixels for the models, so a figure that holds only on the footage as shot shows up (docs/MEASUREMENTS.md,
-"The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
-Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
-a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot exposure:F, noise:S, scale:F,
-jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, sensor noise, a low-resolution
-camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an
-infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a
-skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
-each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too,
-over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
---reshoot shades:F puts dark glasses over the eyes the same way.
---reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room, footage
-converted down); dlib's points and every signal are read on the kept frames ("A low frame rate").
+With --small-face PX, each close-up (the two shared ones, ``CLOSE_UPS``, and any other clip named on the command line;
+not the wide shot, whose face is no close-up's) is also re-shot with its face about PX wide, moving across a 1280x720
+frame (``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured the
+same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that small
+itself); its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped
+left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same
+oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
+(docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
+<clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
+the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
+exposure:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room,
+sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey
+takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot
+occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of
+the clip's frames: each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip
+as shot too, over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the
+mouth"); --reshoot shades:F puts dark glasses over the eyes the same way. --reshoot stride:N keeps every Nth frame at
+1/N of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal
+are read on the kept frames ("A low frame rate").
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
