@@ -37,7 +37,7 @@ from core.framing import Reframer
 from core.points import to_point_cloud
 from core.types import CropBox, FaceState
 
-from . import iris_gaze, mouth_corners, mouth_follow
+from . import iris_gaze, mouth_follow
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
 from .correspond import VertexObservation, correspond
@@ -160,16 +160,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
         d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
-        n = head_model.N_ARKIT
-        if landmarks is not None:       # the exported mouth corners go where the head's do: the head stays as it is
-            moved = mouth_corners.followed_corners(f.weights[:, :n], f.weights[:, :n] + d.weights, head)
-            moved -= f.weights[:, :n]
-            exported_w = f.weights.copy()
-            exported_w[:, :n] += moved
-            d_w = d.weights - moved
-        else:
-            exported_w, d_w = f.weights, d.weights
-        cor_d, cor_w = corrective(head.arkit_deltas, d_w, corrective_keys)
+        cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
             seen = valid & (clip_presence >= fz.MIN_PRESENCE)
             # the head as baked: its fit, and residual keys if any
@@ -179,11 +170,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
                                 confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
-            baked = np.concatenate([keys, cor_d]), np.concatenate([exported_w, cor_w], 1)     # the head so far
+            baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)     # the head so far
             mouth_d, mouth_w = mouth_follow.lip_keys(head, basis, *baked, h.weights,
                                                      min(corrective_keys, mouth_follow.KEYS))
             cor_d, cor_w = np.concatenate([cor_d, mouth_d]), np.concatenate([cor_w, mouth_w], 1)
-        weights = np.concatenate([exported_w, cor_w], 1)
+        weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
