@@ -328,9 +328,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
         def cloud_of(pred, box, slot):
-            face = faces[slot]          # the PnP starts from its landmarks' pose (core.points)
-            return to_point_cloud(pred, box, K, head, frames[slot], frame_size=(W, H),
-                                  landmarks=None if face is None else face.landmarks)
+            return to_point_cloud(pred, box, K, head, frames[slot], frame_size=(W, H))
 
         reframer = Reframer(predictor, cloud_of, K, config.reframe, pool=half)
 

@@ -38,8 +38,6 @@ LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 IRISES = tuple(range(468, 478))          # 468-472 subject's right iris (centre first), 473-477 left
 IRIS_CENTRES = (468, 473)
 NOSE = (1, 2, 4, 5, 6, 19, 94, 168, 195, 197, 98, 327, 97, 326, 64, 294)
-# eye corners, nose ridge, forehead: points expressions hardly move (the tracker's crop size, the dense PnP's start)
-STABLE_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9)
 
 # Semantic points used by tests and benchmarks.
 RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362, 263

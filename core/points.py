@@ -8,14 +8,10 @@ A pixel of the crop with mask > ``min_mask`` becomes a point with
   * ``weight``: mask * log2(1 + depth_conf) * log2(1 + canon_conf) (confidences are >= 1, so weight >= mask).
 
 The absolute anchor ``z_origin`` (camera depth of the head origin) is recovered by PnP: the canonical points, taken
-as 3D points of the rigid template, against their frame pixels; ``z_origin = tvec[2]``. Given the tracker's
-landmarks, the PnP starts from the pose of their rigid points (``STABLE_LANDMARKS`` on the template), which the
-canonical points within a narrowing tolerance refine (``_seeded_pnp``); without them, or where too few points agree
-with that pose, ``cv2.solvePnPRansac`` (EPnP in the RANSAC loop, then ``cv2.solvePnPRefineLM`` on the inliers) finds
-it: RANSAC was most of a cloud's cost (docs/MEASUREMENTS.md, "The dense PnP started from the landmarks' pose").
-On a head of another size than the template, the PnP distance is off by the size ratio; ``ray`` (the unprojection
-direction with z = 1) is kept per point so the bake can correct ``z_origin`` per frame (``cam_xyz(z0 + d) =
-cam_xyz(z0) + d * ray``) once the identity is known.
+as 3D points of the rigid template, against their frame pixels (``cv2.solvePnPRansac`` with EPnP in the RANSAC loop,
+then ``cv2.solvePnPRefineLM`` on the inliers); ``z_origin = tvec[2]``. On a head of another size than the template,
+the PnP distance is off by the size ratio; ``ray`` (the unprojection direction with z = 1) is kept per point so the
+bake can correct ``z_origin`` per frame (``cam_xyz(z0 + d) = cam_xyz(z0) + d * ray``) once the identity is known.
 
 Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal).
 ``estimate_focal`` (several frames' point clouds, ``cv2.calibrateCamera`` with a fixed principal point) works when
@@ -26,13 +22,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from .head_model import HeadModel
-from .landmark_template import STABLE_LANDMARKS, load as load_template
 from .types import DEFAULT_FOCAL_MM, CropBox, FramePrediction, PointCloud
 
 log = logging.getLogger(__name__)
@@ -40,10 +34,6 @@ log = logging.getLogger(__name__)
 FULL_FRAME_DIAGONAL_MM = 43.2666   # diagonal of a 36 x 24 mm sensor
 MIN_POINTS = 50                    # fewer valid pixels than this: no cloud for the frame
 PNP_POINTS = 1500                  # points used by the PnP (a fixed, deterministic subsample)
-SEED_WIDEN = (3.0, 1.5, 1.0)       # the seeded PnP's rounds: points within this x the tolerance refine the pose
-SEED_STRIDE = 4                    # every this-th point in all rounds but the last
-SEED_STEPS = 5                     # Levenberg-Marquardt steps per round at most
-SEED_MIN_SHARE = 0.2               # fewer points than this share within a round's tolerance: RANSAC instead
 
 
 def default_focal(width: int, height: int, focal_mm: float = DEFAULT_FOCAL_MM) -> float:
@@ -67,8 +57,7 @@ def intrinsics(width: int, height: int, focal_px: float | None = None) -> np.nda
 @dataclass(frozen=True, eq=False)
 class AnchoredCloud(PointCloud):
     """A PointCloud plus what the bake needs to re-anchor it: ``ray`` (N, 3) = cam_xyz / z (z component 1),
-    ``z_origin`` (mm) used for cam_xyz, ``pose`` (rvec, tvec) of the PnP, ``inlier_ratio``: the share of the PnP's
-    points within its tolerance."""
+    ``z_origin`` (mm) used for cam_xyz, ``pose`` (rvec, tvec) of the PnP, ``inlier_ratio`` of its RANSAC."""
     ray: np.ndarray = None
     z_origin: float = 0.0
     rvec: np.ndarray = None
@@ -86,44 +75,15 @@ def _pnp(obj: np.ndarray, img: np.ndarray, K: np.ndarray, px_tol: float):
     return rvec[:, 0], tvec[:, 0], len(inl) / len(obj)
 
 
-@lru_cache(maxsize=4)
-def _stable_points(head: HeadModel) -> np.ndarray:
-    """(n, 3) ``STABLE_LANDMARKS`` on the neutral template, mm (the canonical frame)."""
-    return load_template().points(np.asarray(head.vertices, np.float64), head)[list(STABLE_LANDMARKS)]
-
-
-def _seeded_pnp(obj: np.ndarray, img: np.ndarray, K: np.ndarray, px_tol: float, seed_obj: np.ndarray,
-                seed_img: np.ndarray):
-    """``_pnp`` without RANSAC: the pose of a few rigid points (``seed_obj`` (n, 3) on the template, ``seed_img``
-    (n, 2) their pixels), refined in rounds by the points of ``obj`` (N, 3) whose pixels ``img`` (N, 2) lie within
-    ``SEED_WIDEN`` x ``px_tol`` of it (every ``SEED_STRIDE``-th point until the last round); None where the rigid
-    points give no pose or a round finds under ``SEED_MIN_SHARE`` of the points within its tolerance."""
-    ok, rvec, tvec = cv2.solvePnP(seed_obj, seed_img, K, None, flags=cv2.SOLVEPNP_ITERATIVE)
-    if not ok:
-        return None
-    steps = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, SEED_STEPS, 1e-6)
-    for r, widen in enumerate(SEED_WIDEN):
-        step = 1 if r == len(SEED_WIDEN) - 1 else SEED_STRIDE
-        o, i = np.ascontiguousarray(obj[::step]), np.ascontiguousarray(img[::step])
-        proj, _ = cv2.projectPoints(o, rvec, tvec, K, None)
-        inl = np.nonzero(np.linalg.norm(proj[:, 0] - i, axis=1) < widen * px_tol)[0]
-        if len(inl) < max(6, SEED_MIN_SHARE * len(o)):
-            return None
-        rvec, tvec = cv2.solvePnPRefineLM(o[inl], i[inl], K, None, rvec, tvec, steps)
-    return rvec[:, 0], tvec[:, 0], len(inl) / len(o)
-
-
 def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: HeadModel, frame: int,
                    min_mask: float = 0.5, min_points: int = MIN_POINTS,
-                   frame_size: tuple[int, int] | None = None,
-                   landmarks: np.ndarray | None = None) -> AnchoredCloud | None:
+                   frame_size: tuple[int, int] | None = None) -> AnchoredCloud | None:
     """The canonical-linked point cloud of one crop, or None when fewer than ``min_points`` pixels are usable
     or the PnP anchor fails (the frame is then treated as 'no face').
 
     With ``frame_size`` (width, height) the crop pixels whose centre lies outside the frame are dropped: a crop
     that reaches past the frame's edge repeats the edge pixels there (core.preprocess.crop_image), so the network's
-    depth and canonical answers at those pixels read a smear, not skin. ``landmarks`` (478, >=2), the tracker's in
-    frame pixels: the PnP starts from their rigid points' pose (``_seeded_pnp``), RANSAC where that fails."""
+    depth and canonical answers at those pixels read a smear, not skin."""
     S = pred.depth.shape[0]
     valid = (pred.mask > min_mask) & np.isfinite(pred.depth) & np.isfinite(pred.canon).all(-1)
     s = box.size / S
@@ -141,13 +101,7 @@ def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: Hea
     sub = np.arange(0, len(ii), step)
     K = np.asarray(K, np.float64)
     px_tol = max(2.0, 0.02 * box.size)          # 2 % of the face box: canonical noise, expression, identity
-    res = None
-    if landmarks is not None:
-        seed = np.asarray(landmarks, np.float64)[list(STABLE_LANDMARKS), :2]
-        if np.isfinite(seed).all():
-            res = _seeded_pnp(canon[sub], pixel[sub], K, px_tol, _stable_points(head), seed)
-    if res is None:
-        res = _pnp(canon[sub], pixel[sub], K, px_tol)
+    res = _pnp(canon[sub], pixel[sub], K, px_tol)
     if res is None:
         log.debug("frame %d: PnP failed on %d points", frame, len(sub))
         return None

@@ -46,7 +46,6 @@ import numpy as np
 
 from .eyelids import iris_share, with_iris_lids
 from .face_models import Detection, FaceModels, Roi, default_models, roi_from_detection, roi_from_landmarks
-from .landmark_template import STABLE_LANDMARKS
 from .types import CropBox, FaceState, Frame, TrackResult
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,7 @@ log = logging.getLogger(__name__)
 # Landmarks -> crop (see the module docstring). Measured by benchmarks/bench_framing.py.
 CROP_SCALE = 6.26          # crop side / RMS 3D spread of STABLE_LANDMARKS
 CROP_CENTER_Y = 0.69       # crop centre below their centroid along the face's downward direction, in that spread
+STABLE_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9)
 EYE_OUTER = (33, 263)      # subject's right and left eye outer corners
 LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 

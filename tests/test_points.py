@@ -35,34 +35,6 @@ def test_pnp_anchor_and_points_on_ground_truth(head, seq):
         assert (cloud.weight > 0).all() and np.isfinite(cloud.canon).all()
 
 
-def test_the_pnp_starts_from_the_landmarks_pose_and_falls_back_to_ransac(head, seq, monkeypatch):
-    """Given the landmarks (the template's points posed and projected: the tracker's, exactly), the anchor comes
-    without RANSAC and as close to the truth as RANSAC's, on noisy canonical maps with a tenth of the points wrong;
-    landmarks that disagree with the maps (moved 40 % of the crop) fall back to RANSAC, which finds it still."""
-    import core.points as points
-    from core import landmark_template as lt
-    rng = np.random.default_rng(3)
-    t = 6
-    pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128, rng=rng,
-                                     canon_noise_mm=1.0, outlier_frac=0.1)
-    cam = lt.load().points(seq.verts_cam[t].astype(np.float64), head)
-    marks = cam[:, :2] / cam[:, 2:3] * np.diag(seq.K)[:2] + seq.K[:2, 2]
-    plain = to_point_cloud(pred, box, seq.K, head, t)
-    ransac = []
-
-    def no_ransac(*args):
-        ransac.append(args)
-        return None
-    monkeypatch.setattr(points, "_pnp", no_ransac)
-    seeded = to_point_cloud(pred, box, seq.K, head, t, landmarks=marks)
-    assert seeded is not None and not ransac
-    assert abs(seeded.z_origin - seq.translation[t, 2]) < max(2.0, 1.2 * abs(plain.z_origin - seq.translation[t, 2]))
-    assert seeded.inlier_ratio > 0.8
-    monkeypatch.undo()
-    moved = to_point_cloud(pred, box, seq.K, head, t, landmarks=marks + 0.4 * box.size)
-    assert moved is not None and moved.z_origin == plain.z_origin
-
-
 def test_pixels_outside_the_frame_are_dropped(head, seq):
     """A crop that reaches past the frame's right and bottom edges keeps only the pixels the frame has."""
     pred, box = gt.render_prediction(head, seq.verts_cam[3], seq.translation[3], seq.K, 128)
