@@ -103,6 +103,19 @@ CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "core" / "assets" / "bl
 PRIOR_MAX = 4.0
 PRIOR_MIN_R = 0.32
 MIN_PRESENCE = 0.5
+# The frown: MediaPipe's browDown scores follow the real clips' (the expressions clip's frowns: r 0.84-0.93 with the
+# exported weights) but read each subject's resting brows at an offset of its own (the press subject's at 0.65, the
+# others' near 0) and our renders' at r 0.27-0.29, so they get no prior above. The exported weights, kept sparse by the
+# L1 boost, frowned a third less than dlib sees (a character driven by them: brow amplitude 0.67 / 0.71 of dlib's on
+# the expressions clip, the head 0.91 / 0.85). So the scores less their BROW_REST_QUANTILE quantile over the clip
+# (the subject's brows at rest, ``brow_rest``) are targets of the exported weights' own fit only, at BROW_PRIOR
+# (bake.solve.ArkitPrior.exported). On the head's fit, which the landmarks lead, the same prior had the talking
+# clip's smiling eyes narrowed by browDown instead of the lids' shapes (its eye opening r 0.88 / 0.85 -> 0.78 / 0.76);
+# browInnerUp and browOuterUp read our renders' still brows as raised (docs/MEASUREMENTS.md, "The exported frown").
+BROW_KEYS = ("browDownLeft", "browDownRight")
+BROW_PRIOR = 1.0
+BROW_REST_QUANTILE = 0.1
+_BROW_COLUMNS = [ARKIT_NAMES.index(n) for n in BROW_KEYS]
 
 
 # Where landmarks outline the face (lids, lips, brows) they decide the expression: the dense vertices around them
@@ -306,9 +319,23 @@ def open_aspects(landmarks: np.ndarray) -> np.ndarray:
                      for e in range(2)])
 
 
-def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | None = None) -> ArkitPrior:
+def brow_rest(scores: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """(len(BROW_KEYS),) the subject's browDown scores at rest: their BROW_REST_QUANTILE quantile over a clip's
+    frames (``scores`` (T, 52) in ARKIT_NAMES order, NaN where absent) whose face ``presence`` (T,) is at least
+    MIN_PRESENCE; 0 where none is."""
+    s = np.asarray(scores, np.float64)[:, _BROW_COLUMNS]
+    s = s[np.asarray(presence) >= MIN_PRESENCE]
+    seen = np.isfinite(s)
+    return np.array([np.quantile(s[seen[:, j], j], BROW_REST_QUANTILE) if seen[:, j].any() else 0.0
+                     for j in range(len(BROW_KEYS))])
+
+
+def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | None = None,
+                brows_at_rest: np.ndarray | None = None) -> ArkitPrior:
     """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights;
-    ``closure`` (T, 2) (``lid_closure``) raises the eyeBlink targets to it where the lids say more."""
+    ``closure`` (T, 2) (``lid_closure``) raises the eyeBlink targets to it where the lids say more;
+    ``brows_at_rest`` (``brow_rest``) makes the browDown scores less it targets of the exported weights only
+    (``BROW_PRIOR``; None: no such prior)."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
     if closure is not None:
@@ -318,4 +345,12 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
             scores[:, k] = np.fmax(scores[:, k], closure[:, e])
     strength = np.where(prior_shapes(), PRIOR_MAX * r ** 2, 0.0)
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
-    return ArkitPrior(np.clip(np.nan_to_num(scores), 0.0, 1.0), np.where(ok, strength, 0.0))
+    target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
+    exported = None
+    if brows_at_rest is not None:
+        cols = _BROW_COLUMNS
+        target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)
+        strength[cols] = 0.0             # the frown's scores read the renders too poorly for the head's own fit
+        exported = np.zeros_like(target)
+        exported[:, cols] = np.where(ok[:, cols], BROW_PRIOR, 0.0)
+    return ArkitPrior(target, np.where(ok, strength, 0.0), exported)

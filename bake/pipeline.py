@@ -115,12 +115,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             marks, presence, _ = face_arrays(idx)
             return fz.landmark_term(marks, presence, dense_sums, K, fitted)
 
-        clip_marks, clip_presence, _ = face_arrays(np.arange(len(faces)))     # every frame's, read once
+        clip_marks, clip_presence, clip_scores = face_arrays(np.arange(len(faces)))     # every frame's, read once
         open_eyes = fz.open_aspects(clip_marks)
+        brows_at_rest = fz.brow_rest(clip_scores, clip_presence)
 
         def prior(idx):
             marks, presence, scores = face_arrays(idx)
-            return fz.arkit_prior(scores, presence, fz.lid_closure(marks, open_eyes))
+            return fz.arkit_prior(scores, presence, fz.lid_closure(marks, open_eyes), brows_at_rest)
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,

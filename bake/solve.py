@@ -81,12 +81,24 @@ class LandmarkTerm:
 class ArkitPrior:
     """Per-frame targets for the 52 ARKit weights (T, 52) in [0, 1] and their strengths (T, 52) >= 0 (0 = none),
     in units of the frame's mean ARKit Gram diagonal (so a strength of 1 weighs like one more observation of the
-    shape's full motion)."""
+    shape's full motion). ``exported`` (T, 52) >= 0: more strength that only the exported weights' own fit takes
+    (``solve``'s boosted fit where the head's shape comes from the unboosted one, ``shape_unboosted``): a reading
+    trusted for a character's weights but not for the head the landmarks lead (bake.fusion.BROW_PRIOR)."""
     target: np.ndarray
     strength: np.ndarray
+    exported: np.ndarray | None = None
 
     def take(self, frames: np.ndarray) -> "ArkitPrior":
-        return ArkitPrior(self.target[frames], self.strength[frames])
+        return ArkitPrior(self.target[frames], self.strength[frames],
+                          None if self.exported is None else self.exported[frames])
+
+    def scaled(self, factor: float) -> "ArkitPrior":
+        return ArkitPrior(self.target, self.strength * factor,
+                          None if self.exported is None else self.exported * factor)
+
+    def for_export(self) -> "ArkitPrior":
+        """The prior of the exported weights' own fit: ``exported`` added to the strengths."""
+        return self if self.exported is None else ArkitPrior(self.target, self.strength + self.exported)
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,7 +274,7 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
             y = yielded[obs].astype(np.float64)
             Cv = (Cv * ((1.0 - trust * (1.0 - y)) / y)).astype(f32)
         extra["lm"] = None if lm is None else replace(lm, weight=lm.weight * trust, gaze_pose=trust)
-        extra["ap"] = None if ap is None else ArkitPrior(ap.target, ap.strength * trust)
+        extra["ap"] = None if ap is None else ap.scaled(trust)
         st = None
     if st is None:
         st = first_fit()
@@ -277,22 +289,25 @@ def solve(Y: np.ndarray, C: np.ndarray, head: HeadModel, ray: np.ndarray | None 
     log.debug("dense fit residual %.2f mm (prior boost %.1f; alone %s mm, real-face terms x%.2f)", sigma, boost,
               "-" if dense_residual_mm is None else f"{dense_residual_mm:.2f}", trust)
     start, l1_base, unboosted = st, l1, False
+    exported = extra            # the terms of the fit whose weights are exported
     if boost > 2.0:
         prior = None if prior is None else prior * boost
         unboosted = shape_unboosted and lm is not None and identity is not None
+        if unboosted and extra["ap"] is not None:
+            exported = dict(extra, ap=extra["ap"].for_export())
         l1, l2 = l1 * min(boost, L1_BOOST_MAX), l2 * boost
-        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **extra)
+        st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, iterations, l1, l2, robust_mm, sweeps, init=st, **exported)
     stretch = _Stretch(head, obs, offset[vi][:, obs]) if offset is not None and transport_passes > 0 else None
 
-    def transported(st, l1):
+    def transported(st, l1, terms):
         for _ in range(transport_passes if stretch is not None else 0):
             st = _gauss_newton(Yv, Cv, Rv, head, obs, prior, max(2, iterations // 2), l1, l2, robust_mm, sweeps,
-                               init=st, delta=stretch(st[4], st[3]), **extra)
+                               init=st, delta=stretch(st[4], st[3]), **terms)
         return st
-    st = transported(st, l1)
+    st = transported(st, l1, exported)
     W_fit = None
     if unboosted:               # the head's shape, pose and residual from the unboosted start; the boosted weights
-        fit = transported(start, l1_base)
+        fit = transported(start, l1_base, extra)
         W_fit = np.zeros((T, 52))
         W_fit[vi] = fit[3]
         st = fit[:3] + (st[3],) + fit[4:]

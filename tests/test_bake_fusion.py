@@ -467,3 +467,51 @@ def test_an_open_eye_narrowed_beyond_the_exported_lids_is_exported_as_squint(hea
     np.testing.assert_allclose(out[:, squint], [one, 0.5 * one, 0.0, 0.0, 1.0], atol=1e-9)
     np.testing.assert_allclose((out[0] - fit[0]) @ rates[0], 0.0, atol=1e-9)      # the head's gap
     np.testing.assert_array_equal(np.delete(out, squint, 1), np.delete(exported, squint, 1))
+
+
+def test_the_frowns_scores_less_the_clips_rest_are_targets_of_the_exported_weights_only():
+    """MediaPipe reads each subject's resting brows at an offset of its own: the browDown scores less their low
+    quantile over the clip (frames whose face is barely there left out) are targets with strength only for the
+    exported weights' own fit (bake.solve.ArkitPrior.exported); every other shape keeps its score and strength."""
+    T = 5
+    cols = [ARKIT_NAMES.index(n) for n in fusion.BROW_KEYS]
+    scores = np.full((T, 52), 0.2)
+    scores[:, cols] = np.array([0.6, 0.65, 0.7, 0.9, 0.62])[:, None]
+    presence = np.ones(T)
+    presence[3] = 0.1
+    rest = fusion.brow_rest(scores, presence)
+    assert np.allclose(rest, np.quantile([0.6, 0.65, 0.7, 0.62], fusion.BROW_REST_QUANTILE))
+    ap = fusion.arkit_prior(scores, presence, None, rest)
+    assert np.allclose(ap.target[:, cols], np.clip(scores[:, cols] - rest, 0.0, 1.0))
+    assert (ap.strength[:, cols] == 0).all()                               # not for the head's own fit
+    assert np.allclose(ap.exported[[0, 1, 2, 4]][:, cols], fusion.BROW_PRIOR) and (ap.exported[3] == 0).all()
+    others = np.setdiff1d(np.arange(52), cols)
+    plain = fusion.arkit_prior(scores, presence)
+    assert plain.exported is None
+    assert (ap.exported[:, others] == 0).all()
+    np.testing.assert_array_equal(ap.target[:, others], plain.target[:, others])
+    np.testing.assert_array_equal(ap.strength, plain.strength)
+    assert np.allclose(ap.for_export().strength[:, cols][[0, 1, 2, 4]], fusion.BROW_PRIOR)
+    assert np.allclose(fusion.brow_rest(np.full((2, 52), np.nan), np.ones(2)), 0.0)      # never read: no offset
+
+
+def test_a_prior_on_the_exported_weights_alone_leaves_the_heads_fit_as_it_was(head, template):
+    """``ArkitPrior.exported`` pulls the exported weights of the staged solve (its boosted fit) and nothing else:
+    the head's own fit and the identity are those of the solve without it, bit for bit."""
+    from bake.observations import solve_observations
+    seq, uv, obs, dense, marks = _loose_staged(head, template)
+    T, k = len(obs), ARKIT_NAMES.index("browDownLeft")
+    target = np.zeros((T, 52))
+    target[:, k] = 0.6
+    exported = np.zeros((T, 52))
+    exported[:, k] = fusion.BROW_PRIOR
+
+    def prior(with_exported):
+        ap = ArkitPrior(target, np.zeros((T, 52)), exported if with_exported else None)
+        return ap.take
+    kw = dict(expression_dense=fusion.expression_dense, shape_unboosted=True)
+    plain = solve_observations(obs, head, 0, dense, marks, prior(False), **kw).result
+    pulled = solve_observations(obs, head, 0, dense, marks, prior(True), **kw).result
+    np.testing.assert_array_equal(pulled.fit_weights, plain.fit_weights)
+    np.testing.assert_array_equal(pulled.identity, plain.identity)
+    assert pulled.weights[:, k].mean() > plain.weights[:, k].mean() + 0.3      # 0.01 -> 0.53 towards 0.6
