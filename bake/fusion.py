@@ -8,7 +8,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
   * the blendshape model's 52 scores: a per-shape prior, calibrated against our shapes and trusted by how well each
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
-    own closure where that says more (``lid_closure``).
+    own closure where that says more (``lid_closure``). The frown's scores, less the subject's resting reading,
+    are a prior of the exported weights only (``BROW_PRIOR``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
   * the ARKit weights twice, in the second stage: the head's own shape and pose from the frames' fit before bake.solve
