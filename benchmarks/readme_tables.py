@@ -3,7 +3,7 @@
 ``python benchmarks/readme_tables.py`` prints them (markdown); ``--check README.md`` exits 1 when the README does not
 hold them as printed (after a result file is re-run, paste the new tables in). Sources, in ``--results``:
   * the real clips against dlib (``real_oracle.json``, ``bench_real.py --mediapipe``): the issue's signals per clip,
-    the bake's and MediaPipe's own landmarks; a figure under its target in bold;
+    the bake's and MediaPipe's own landmarks; a figure that misses its target in bold;
   * the held-out synthetic clips (``e2e.json``, ``e2e_dense.json``, ``bench_e2e.py [--fusion dense]``): the medians
     over the seeds of the network path and the ground-truth-maps path, fused and dense only.
 """
