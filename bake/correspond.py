@@ -71,12 +71,18 @@ def _lookup(head: HeadModel, vmask: np.ndarray, voxel: float = VOXEL_MM, band: f
     origin = cv.min(0) - band - voxel
     shape = tuple(np.ceil((cv.max(0) + band + voxel - origin) / voxel).astype(int) + 1)
     nn = nearest_point_per_cell(cv, origin, voxel, shape, band)
-    table = np.where(nn >= 0, vid[nn], -1).astype(np.int32)
+    table = np.append(vid, -1).astype(np.int32)[nn]                     # nn = -1 (no vertex) picks the -1
     lut = _Lookup(origin.astype(np.float32), shape, table, head.vertices.astype(np.float32))
     if len(_LOOKUPS) > 8:
         _LOOKUPS.clear()
     _LOOKUPS[key] = (head, lut)
     return lut
+
+
+def prepare(head: HeadModel, vertex_mask: np.ndarray | None = None) -> None:
+    """Build the voxel table ``correspond`` uses for ``head`` now (a few tenths of a second, once per head model in a
+    process): bake.pipeline does it on a thread that would otherwise wait, not on the first frame's correspondence."""
+    _lookup(head, default_vertex_mask(head) if vertex_mask is None else np.asarray(vertex_mask, bool))
 
 
 def nearest_vertex(lut: _Lookup, canon: np.ndarray) -> np.ndarray:

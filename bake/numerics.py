@@ -138,9 +138,11 @@ def nearest_point_per_cell(points: np.ndarray, origin: np.ndarray, voxel: float,
                            radius: float) -> np.ndarray:
     """For every cell of a voxel grid (corner ``origin``, cube side ``voxel``, ``shape``), the index of the point
     nearest to the cell's centre ``origin + (cell + 0.5) voxel`` among ``points`` (N, 3) closer than ``radius``,
-    -1 where none is: (prod(shape),) int64 in C order, as ``cKDTree(points).query(centres,
+    -1 where none is: (prod(shape),) int32 in C order, as ``cKDTree(points).query(centres,
     distance_upper_bound=radius)``. Each point visits only the cells around it (those whose centre can be within
-    ``radius``), so the cost is N x (cells per ball), not cells x N."""
+    ``radius``), so the cost is N x (cells per ball), not cells x N; the minima are taken over those (point, cell)
+    pairs, and the grid itself is touched by two int32 arrays only (a grid of millions of cells costs its first
+    writes' page faults, which were most of this function's time with float64 and int64 grids)."""
     points = np.asarray(points, np.float64)
     origin = np.asarray(origin, np.float64)
     shape = tuple(int(n) for n in shape)
@@ -168,10 +170,14 @@ def nearest_point_per_cell(points: np.ndarray, origin: np.ndarray, voxel: float,
     near = inside & (d2 < radius * radius)
     pt = np.broadcast_to(np.arange(len(points))[:, None], near.shape)[near]
     flat, d2 = flat[near], d2[near]
-    best = np.full(n_cells, np.inf)
-    np.minimum.at(best, flat, d2)                        # per cell: the nearest distance,
-    win = d2 == best[flat]
-    out = np.full(n_cells, len(points), np.int64)
-    np.minimum.at(out, flat[win], pt[win])               # and the lowest index at that distance
-    out[out == len(points)] = -1
+    slot = np.empty(n_cells, np.int32)                   # per cell one of its pairs, which names the cell below
+    slot[flat] = np.arange(len(flat), dtype=np.int32)
+    cell = slot[flat]
+    best = np.full(len(flat), np.inf)
+    np.minimum.at(best, cell, d2)                        # per cell: the nearest distance,
+    win = d2 == best[cell]
+    low = np.full(len(flat), len(points), np.int32)
+    np.minimum.at(low, cell[win], pt[win].astype(np.int32))     # and the lowest index at that distance
+    out = np.full(n_cells, -1, np.int32)
+    out[flat] = low[cell]
     return out

@@ -40,7 +40,7 @@ from core.types import CropBox, FaceState
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
-from .correspond import VertexObservation, correspond
+from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import temporal_filter
 from .head_size import size_scale
@@ -298,7 +298,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
     ``stage_seconds``: the busy time of each stage ("network" and "points" summed over the two threads that share
     them, overlapping each other and "decode+track" and "correspond"), and "wait", the time the tracking thread waited
     for the network's."""
-    from core.footage import open_footage          # lazy: teammates' modules, heavy imports
+    from core.face_models import default_models    # lazy: teammates' modules, heavy imports
+    from core.footage import open_footage
     from core.runtime import Predictor
     from core.track import FaceTracker
 
@@ -307,10 +308,18 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
     with ExitStack() as stack:
         worker = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe"))
         half = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe-half"))  # half of each network call
-        # the head and the network load on the worker while the footage opens (each a few tenths of a second)
-        loading = worker.submit(lambda: (head_model.load(), Predictor(config.model_path, config.providers,
-                                                                      network_threads(config.threads),
-                                                                      flip=config.mirror)))
+        # while the footage opens (each a few tenths of a second): the head and the network load on the worker, then
+        # the face models (the tracker's first frame waits for their sessions rather than loading them; a bad file
+        # raises again there), and the correspondence's voxel table is built on the thread that takes half of each
+        # network call, idle until the first batch (else the tracking thread builds it on that batch's results)
+        def load():
+            loaded = head_model.load()
+            half.submit(prepare_correspondence, loaded)
+            return loaded, Predictor(config.model_path, config.providers, network_threads(config.threads),
+                                     flip=config.mirror)
+        loading = worker.submit(load)
+        models = default_models()
+        worker.submit(models.check)
         footage = stack.enter_context(open_footage(config.source, config.start, config.end, config.stride))
         head, predictor = loading.result()
         S = predictor.size
@@ -321,7 +330,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         last = reported if config.end is None else min(reported, int(config.end))
         total = max(1, -(-(last - config.start) // config.stride))
         choose = "largest" if config.face_point is None else (config.face_point[0] * W, config.face_point[1] * H)
-        tracker = FaceTracker(choose=choose)
+        tracker = FaceTracker(choose=choose, models=models)
         frames: list[int] = []
         faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
         observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size

@@ -39,6 +39,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +128,8 @@ class Roi:
 
 # ------------------------------------------------------------------------------------------------ model files
 class FaceModels:
-    """The five ONNX sessions, each loaded on first use after its SHA-256 is checked against ``manifest.json``.
+    """The five ONNX sessions, each loaded on first use after its SHA-256 is checked against ``manifest.json`` (or
+    ahead of it, on another thread, by ``check``: the first use then waits for that load instead of repeating it).
 
     ``threads``: onnxruntime intra-op threads per session (1 is fastest per call for these small models on a
     loaded machine and leaves the other cores to the dense network; see benchmarks/bench_face_models.py)."""
@@ -138,6 +140,7 @@ class FaceModels:
         self._sessions: dict = {}
         self._manifest: dict | None = None
         self._anchors: dict = {}
+        self._loading = threading.Lock()
 
     def _expected(self, name: str) -> str:
         if self._manifest is None:
@@ -154,32 +157,37 @@ class FaceModels:
         return str(files[name])
 
     def session(self, key: str):
-        """The onnxruntime session of ``key`` (one of ``FILES``), created once."""
+        """The onnxruntime session of ``key`` (one of ``FILES``), created once (thread-safe)."""
         if key not in self._sessions:
-            import onnxruntime as ort
-            name = FILES[key]
-            path = self.model_dir / name
-            expected = self._expected(name)
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise AssetError(f"face model file not found: {path}; {REGEN_HINT}") from None
-            digest = hashlib.sha256(data).hexdigest()
-            if digest != expected:
-                raise AssetError(f"face model file {path} is corrupt or of another version (SHA-256 {digest[:12]}..., "
-                                 f"manifest says {expected[:12]}...); {REGEN_HINT}")
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            opts.log_severity_level = 3
-            try:
-                sess = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
-            except Exception as e:  # onnxruntime raises its own exception types
-                raise AssetError(f"face model file {path} cannot be loaded ({e}); {REGEN_HINT}") from None
-            self._sessions[key] = (sess, sess.get_inputs()[0].name, [o.name for o in sess.get_outputs()])
+            with self._loading:
+                if key not in self._sessions:
+                    self._sessions[key] = self._load(key)
         return self._sessions[key]
+
+    def _load(self, key: str):
+        import onnxruntime as ort
+        name = FILES[key]
+        path = self.model_dir / name
+        expected = self._expected(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise AssetError(f"face model file not found: {path}; {REGEN_HINT}") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected:
+            raise AssetError(f"face model file {path} is corrupt or of another version (SHA-256 {digest[:12]}..., "
+                             f"manifest says {expected[:12]}...); {REGEN_HINT}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        try:
+            sess = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise AssetError(f"face model file {path} cannot be loaded ({e}); {REGEN_HINT}") from None
+        return sess, sess.get_inputs()[0].name, [o.name for o in sess.get_outputs()]
 
     def _run(self, key: str, x: np.ndarray) -> list[np.ndarray]:
         sess, inp, outs = self.session(key)
