@@ -22,7 +22,9 @@ between the projected eye centres of the fitted head, per frame; results in --js
     the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
     synthetic clips' truth is read by MediaPipe on renders, outside its training).
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
-    its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame.
+    its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame; ``cpu_seconds``, the
+    process's CPU time (every thread) over the same span as ``seconds``, and ``cores_busy``, their ratio (on 2 cores
+    a clip whose work keeps both busy reads near 2: it is bound by its CPU work, not by waiting).
 
 2. How the baked mesh follows the real face, against an oracle that shares nothing with what ships: dlib's 68-point
 predictor (benchmarks/oracle_dlib.py; needs requirements/oracle.txt, benchmarks only; skipped with --no-oracle).
@@ -547,16 +549,18 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              arkit_only: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
-    t_bake = time.perf_counter()
+    t_bake, c_bake = time.perf_counter(), time.process_time()
     stage = dict(observed.stage_seconds) if obs_cache is None else {}
     tracks, stats = pipeline.bake_observed(config, observed, head, stage)
     seconds = time.perf_counter() - (t if obs_cache is None else t_bake)
+    cpu_seconds = time.process_time() - (c if obs_cache is None else c_bake)
     if arkit_only:
         tracks = arkit_keys_only(tracks)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
+               cpu_seconds=round(cpu_seconds, 2), cores_busy=round(cpu_seconds / seconds, 2),
                stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
                                    for k, v in stats.stage_seconds.items()},
                eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
