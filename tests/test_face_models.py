@@ -223,3 +223,28 @@ def test_corrupt_file_and_missing_manifest(tmp_path):
     (d / fm.MANIFEST).unlink()
     with pytest.raises(AssetError, match="manifest.*tools.face_models.convert"):
         fm.FaceModels(d).check()
+
+
+def test_a_session_loads_once_when_two_threads_ask_for_it(monkeypatch):
+    """bake.pipeline loads the sessions on a worker (``check``) while the tracker may already ask for one: the second
+    caller waits for the first load rather than repeating it, and both get the same session."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    models = fm.FaceModels()
+    loads = []
+    real = models._load
+
+    def slow_load(key):
+        loads.append(key)
+        time.sleep(0.2)                  # long enough for the other thread to ask meanwhile
+        return real(key)
+    monkeypatch.setattr(models, "_load", slow_load)
+    start = threading.Barrier(2)
+
+    def ask(_):
+        start.wait()
+        return models.session("blendshapes")
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(ask, range(2))
+    assert loads == ["blendshapes"] and a is b
