@@ -80,8 +80,8 @@ def _lookup(head: HeadModel, vmask: np.ndarray, voxel: float = VOXEL_MM, band: f
 
 
 def prepare(head: HeadModel, vertex_mask: np.ndarray | None = None) -> None:
-    """Build the voxel table ``correspond`` uses for ``head`` now (a few tenths of a second, once per head model in a
-    process): bake.pipeline does it on a thread that would otherwise wait, not on the first frame's correspondence."""
+    """Build the voxel table ``correspond`` uses for ``head`` now (about 0.1 s, once per head model in a process):
+    bake.pipeline does it on a thread that would otherwise wait, not on the first batch's correspondence."""
     _lookup(head, default_vertex_mask(head) if vertex_mask is None else np.asarray(vertex_mask, bool))
 
 

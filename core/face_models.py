@@ -165,6 +165,7 @@ class FaceModels:
         return self._sessions[key]
 
     def _load(self, key: str):
+        """``key``'s session, input name and output names, after its file's hash check (AssetError naming it)."""
         import onnxruntime as ort
         name = FILES[key]
         path = self.model_dir / name
