@@ -236,6 +236,26 @@ def test_blank_footage_no_face_and_cancel(tmp_path):
         reconstruct(ReconConfig(str(tmp_path), batch=1), cancel=lambda: True)
 
 
+def test_a_corrupt_face_model_stops_the_bake_naming_the_file(tmp_path, monkeypatch):
+    """The face models load on a worker thread while the footage opens (bake.pipeline.observe): a file failing its
+    hash there still stops the bake with the AssetError (exit 3) that names it, from the thread that uses it."""
+    import shutil
+    from core import face_models as fm
+    from core.errors import AssetError
+    from core.presets import ASSETS
+    _require_model()
+    d = tmp_path / "models"
+    shutil.copytree(fm.MODEL_DIR, d)
+    path = d / fm.FILES["landmarks"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(fm, "default_models", lambda: fm.FaceModels(d))
+    with pytest.raises(AssetError, match=fm.FILES["landmarks"]) as e:
+        reconstruct(ReconConfig(str(ASSETS / "sample_clip.mp4"), end=4))
+    assert e.value.exit_code == 3
+
+
 def test_pose_outliers_are_rejected_and_smooth_motion_kept():
     from bake.pipeline import reject_pose_outliers
     T = 40
