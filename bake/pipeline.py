@@ -301,7 +301,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
     from core.face_models import default_models    # lazy: teammates' modules, heavy imports
     from core.footage import open_footage
     from core.runtime import Predictor
-    from core.track import FaceTracker
+    from core.track import FOLLOWING_MODELS, FaceTracker
 
     report = progress or (lambda f, s: None)
     stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0, "wait": 0.0}
@@ -309,8 +309,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         worker = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe"))
         half = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe-half"))  # half of each network call
         # while the footage opens (each a few tenths of a second): the head and the network load on the worker, then
-        # the face models (the tracker's first frame waits for their sessions rather than loading them; a bad file
-        # raises again there), and the correspondence's voxel table is built on the thread that takes half of each
+        # the face models the tracker uses on every clip (its first frame waits for their sessions rather than loading
+        # them; a bad file raises again there), and the correspondence's voxel table is built on the thread that takes half of each
         # network call, idle until the first batch (else the tracking thread builds it on that batch's results)
         def load():
             loaded = head_model.load()
@@ -319,7 +319,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                                      flip=config.mirror)
         loading = worker.submit(load)
         models = default_models()
-        worker.submit(models.check)
+        worker.submit(models.check, FOLLOWING_MODELS)
         footage = stack.enter_context(open_footage(config.source, config.start, config.end, config.stride))
         head, predictor = loading.result()
         S = predictor.size

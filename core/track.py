@@ -57,6 +57,9 @@ STABLE_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9)
 EYE_OUTER = (33, 263)      # subject's right and left eye outer corners
 LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 
+# The models a clip whose face is found at once uses (a load ahead of time, bake.pipeline): the full-range detector
+# only where the short-range one finds nothing.
+FOLLOWING_MODELS = ("detector_short", "landmarks", "blendshapes", "iris")
 REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sides, or log size, or radians): rerun
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
