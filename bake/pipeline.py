@@ -229,14 +229,14 @@ def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int
             break
         faces[slot] = state.scaled(1.0 / s_k)
         box = state.box
-        out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k), recropper(img, s_k, size)))
+        out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k, box.angle), recropper(img, s_k, size)))
     return out
 
 
 def recropper(image: np.ndarray, scale: float, size: int) -> Callable[[CropBox], np.ndarray]:
     """box (frame pixels) -> the network crop of ``image`` (the frame, or a copy of it scaled by ``scale``)."""
     from core.preprocess import crop_image
-    return lambda b: crop_image(image, CropBox(b.x0 * scale, b.y0 * scale, b.size * scale), size)
+    return lambda b: crop_image(image, b.scaled(scale), size)
 
 
 @dataclass(frozen=True)

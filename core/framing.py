@@ -55,11 +55,12 @@ def box_change(a: CropBox, b: CropBox) -> float:
 
 
 def apply_offset(base: CropBox, offset: np.ndarray) -> CropBox:
-    """The inverse of ``box_offset``: the box at ``offset`` from ``base``."""
+    """The inverse of ``box_offset``: the box at ``offset`` from ``base``, turned as ``base`` is (re-framing moves
+    and sizes the tracker's crop; its turn is the tracker's, core.track.crop_from_landmarks)."""
     side = base.size * float(np.exp(offset[2]))
     cx = base.x0 + base.size * (0.5 + float(offset[0]))
     cy = base.y0 + base.size * (0.5 + float(offset[1]))
-    return CropBox(cx - 0.5 * side, cy - 0.5 * side, side)
+    return CropBox(cx - 0.5 * side, cy - 0.5 * side, side, base.angle)
 
 
 REFRAME_TOL = 0.05        # a pose's crop this close to the current one (box_change) is not re-run

@@ -3,7 +3,7 @@
 A pixel of the crop with mask > ``min_mask`` becomes a point with
   * ``canon``: the predicted canonical coordinate in mm (``HeadModel.to_mm``),
   * ``pixel``: the frame pixel of its centre (crop pixel (i, j) has its centre at crop coordinate (j+.5, i+.5),
-    frame coordinate ``x0 + (j + .5) * box.size / S``),
+    frame coordinate ``x0 + (j + .5) * box.size / S``; of a turned crop, ``core.preprocess.crop_to_frame``'s),
   * ``cam_xyz``: the pixel unprojected at ``z = z_origin + depth * canon_scale`` (OpenCV camera, mm),
   * ``weight``: mask * log2(1 + depth_conf) * log2(1 + canon_conf) (confidences are >= 1, so weight >= mask).
 
@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .head_model import HeadModel
+from .preprocess import crop_to_frame
 from .types import DEFAULT_FOCAL_MM, CropBox, FramePrediction, PointCloud
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,12 @@ def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: Hea
     S = pred.depth.shape[0]
     valid = (pred.mask > min_mask) & np.isfinite(pred.depth) & np.isfinite(pred.canon).all(-1)
     s = box.size / S
-    if frame_size is not None:
+    if box.angle:           # a turned crop: each pixel centre mapped into the frame
+        grid = np.stack(np.meshgrid(np.arange(S) + 0.5, np.arange(S) + 0.5), -1)      # (S, S, 2): x, y
+        at = crop_to_frame(grid, box, S)
+        if frame_size is not None:
+            valid &= (at >= 0).all(-1) & (at[..., 0] < frame_size[0]) & (at[..., 1] < frame_size[1])
+    elif frame_size is not None:
         centre = (np.arange(S) + 0.5) * s
         in_x = (box.x0 + centre >= 0) & (box.x0 + centre < frame_size[0])
         in_y = (box.y0 + centre >= 0) & (box.y0 + centre < frame_size[1])
@@ -95,7 +101,10 @@ def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: Hea
     ii, jj = np.nonzero(valid)
     if len(ii) < min_points:
         return None
-    pixel = np.stack([box.x0 + (jj + 0.5) * s, box.y0 + (ii + 0.5) * s], 1)
+    if box.angle:
+        pixel = at[ii, jj]
+    else:
+        pixel = np.stack([box.x0 + (jj + 0.5) * s, box.y0 + (ii + 0.5) * s], 1)
     canon = head.to_mm(pred.canon[ii, jj].astype(np.float64))
     step = max(1, len(ii) // PNP_POINTS)
     sub = np.arange(0, len(ii), step)

@@ -11,7 +11,10 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     part of the frame), then full range (small and distant faces); then, if a face was followed before, both on a
     square around where it was last (``LOST_SEARCH`` x its size), so a small face is seen at a larger scale; and every
     ``search_every`` frames while still lost, the full-range detector on overlapping tiles of the frame (faces down
-    to about ``min_face`` pixels). Detection runs on a copy of the frame with long side at most ``detect_side``.
+    to about ``min_face`` pixels). A whole-frame search whose best face scores under ``TURN_CHECK_SCORE`` (or, on
+    the tiles' frames, finds none) is read again on the frame turned upside down and sideways, and the orientation
+    that scores best is taken (footage whose rotation tag is lost, a subject lying down: upside down the detector
+    finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most ``detect_side``.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
@@ -27,7 +30,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     reads those).
 
 Crop convention (the synthetic training data uses the same framing, core/framing.py): a square crop whose centre is
-near the nose and whose side covers the head like a template head's 260 mm at its depth. From the landmarks: the
+near the nose and whose side covers the head like a template head's 260 mm at its depth, upright unless the face
+rolls beyond ``ROLL_FREE`` (then turned with it, ``crop_turn``). From the landmarks: the
 size is the root-mean-square 3D distance of ``STABLE_LANDMARKS`` (eye corners, nose ridge, forehead: points that
 expressions hardly move) from their centroid (MediaPipe's z has the pixel scale of x and y, so the size hardly
 changes as the head turns); side = ``CROP_SCALE`` x size; centre = centroid + ``CROP_CENTER_Y`` x size along the
@@ -54,6 +58,11 @@ log = logging.getLogger(__name__)
 CROP_SCALE = 6.26          # crop side / RMS 3D spread of STABLE_LANDMARKS
 CROP_CENTER_Y = 0.69       # crop centre below their centroid along the face's downward direction, in that spread
 STABLE_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9)
+# The roll (radians) up to which the network's crop stays upright; beyond it the crop turns with the face, so the
+# network sees at most this roll: its training renders roll about 9 degrees (sd; clipped at 35, training/synth), and
+# on the real clips turned 20 degrees the bake holds while at 30 it starts to slip and at 45-90 it fails
+# (docs/MEASUREMENTS.md, "The network's crop turns with a rolled face"). Faces within it keep the upright crop.
+ROLL_FREE = math.radians(15.0)
 EYE_OUTER = (33, 263)      # subject's right and left eye outer corners
 LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 
@@ -62,11 +71,25 @@ LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 FOLLOWING_MODELS = ("detector_short", "landmarks", "blendshapes", "iris")
 REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sides, or log size, or radians): rerun
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
+TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
+TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
+                           # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
 
 
+def crop_turn(eye_line: np.ndarray) -> float:
+    """``CropBox.angle`` (radians) of the network's crop for a face whose eye line (subject's right to left eye,
+    frame pixels) is ``eye_line``: the face's roll beyond ``ROLL_FREE`` either way, so that the network sees it
+    rolled by at most that much (0 for a face within it: the crop as before turned crops existed). Near upside down
+    the roll it is left with falls to 0 at 180 degrees, so the turn does not jump where the roll passes +-180."""
+    roll = math.atan2(float(eye_line[1]), float(eye_line[0]))
+    left = min(abs(roll), ROLL_FREE, math.pi - abs(roll))           # the roll the network sees, its size
+    return float(math.copysign(abs(roll) - left, roll))
+
+
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
-    """The training-framing crop of a face from its 478 landmarks (frame pixels)."""
+    """The training-framing crop of a face from its 478 landmarks (frame pixels), turned with a face rolled beyond
+    ``ROLL_FREE`` (``crop_turn``)."""
     p = np.asarray(points, np.float64)
     s = p[list(STABLE_LANDMARKS)]
     centroid = s.mean(0)
@@ -78,7 +101,7 @@ def crop_from_landmarks(points: np.ndarray) -> CropBox:
     ey = down / max(np.linalg.norm(down), 1e-9)
     cx, cy = centroid[:2] + CROP_CENTER_Y * size * ey[:2]
     side = CROP_SCALE * size
-    return CropBox(float(cx - 0.5 * side), float(cy - 0.5 * side), float(side))
+    return CropBox(float(cx - 0.5 * side), float(cy - 0.5 * side), float(side), crop_turn(ex))
 
 
 def landmark_box(points: np.ndarray) -> tuple[float, float, float, float]:
@@ -226,14 +249,52 @@ class FaceTracker:
             region = self._region(small, cx - 0.5 * side, cy - 0.5 * side, side)
             if region is not None:
                 searches += [[(region[0], region[1], False)], [(region[0], region[1], True)]]
+        whole = (self._lost_frames % self.search_every) == 0      # also search the frame turned when none is upright
         for passes in searches:
-            dets = [d for img, (ox, oy), full in passes for d in self._detections(img, full, ox, oy, ws)]
+            dets = [d for img, (ox, oy), full in passes
+                    for d in (self._oriented(img, full, ws, whole) if img is small else
+                              self._detections(img, full, ox, oy, ws))]
             found = self._try(image, dets, near)
             if found is not None:
                 return found
         if (self._lost_frames % self.search_every) == 0:
             return self._try(image, self._tiled(small, ws), near)
         return None
+
+    def _oriented(self, small: np.ndarray, full: bool, ws: float, turned_if_none: bool) -> list[Detection]:
+        """Detections in the whole detection copy ``small``, in frame pixels, read in the frame's orientation that
+        scores best: the upright one, or (where its best score is under ``TURN_CHECK_SCORE``, or it has none and
+        ``turned_if_none``) the frame turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
+        higher and at least that much (a small face's turned detections score 0.6-0.7, their keypoints too rough to
+        turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright face's would be
+        (score 0.61 on a real clip turned over, 0.95 turned back); its keypoints, turned back, turn the landmark
+        region (``roi_from_detection``), so the landmark model sees the face upright."""
+        dets = self._detections(small, full, 0.0, 0.0, ws)
+        best = max((float(d.score) for d in dets), default=0.0)
+        if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
+            return dets
+        for quarters in TURNED_SEARCH:
+            turned = self._turned_detections(small, quarters, full, ws)
+            score = max((float(d.score) for d in turned), default=0.0)
+            if score > best and score >= TURN_CHECK_SCORE:
+                dets, best = turned, score
+        return dets
+
+    def _turned_detections(self, small: np.ndarray, quarters: int, full: bool, ws: float) -> list[Detection]:
+        """Detections in the detection copy turned by ``quarters`` quarter turns (``np.rot90``), in frame pixels."""
+        h, w = small.shape[:2]
+        back = {1: lambda q: np.stack([w - q[..., 1], q[..., 0]], -1),       # np.rot90 k=1: (x, y) -> (y, w - x)
+                2: lambda q: np.stack([w - q[..., 0], h - q[..., 1]], -1),
+                3: lambda q: np.stack([q[..., 1], h - q[..., 0]], -1)}[quarters]
+        out = []
+        for d in self.models.detect_faces(np.ascontiguousarray(np.rot90(small, quarters)), full):
+            x, y, bw, bh = (float(v) for v in d.box)
+            corners = back(np.array([[x, y], [x + bw, y + bh]], np.float64))
+            lo, hi = corners.min(0), corners.max(0)
+            box = np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64) / ws
+            out.append(Detection(box.astype(np.float32), (back(d.keypoints.astype(np.float64)) / ws).astype(np.float32),
+                                 d.score))
+        return out
 
     def _try(self, image: np.ndarray, dets: list[Detection], near) -> tuple[np.ndarray, float] | None:
         """Landmarks on the chosen detection (frame pixels); None when there is none or its presence is low."""

@@ -35,12 +35,47 @@ class FramePrediction:
 
 @dataclass(frozen=True)
 class CropBox:
-    """Square crop of a frame: top-left (x0, y0) and side in frame pixels (may extend past the frame)."""
+    """Square crop of a frame: top-left (x0, y0) and side in frame pixels (may extend past the frame), turned by
+    ``angle`` (radians) about its centre (x0 + size / 2, y0 + size / 2): the crop's x axis runs along
+    (cos angle, sin angle) in the frame (y down, so a positive angle turns it clockwise on screen). A turned crop
+    shows a face rolled far from upright as the network saw faces in training (core.track.crop_from_landmarks);
+    core.preprocess maps between its pixels and the frame's."""
     x0: float
     y0: float
     size: float
+    angle: float = 0.0
+
+    @property
+    def centre(self) -> np.ndarray:
+        return np.array([self.x0 + 0.5 * self.size, self.y0 + 0.5 * self.size])
+
+    def scaled(self, factor: float) -> "CropBox":
+        """The same crop in a frame scaled by ``factor``."""
+        f = float(factor)
+        return CropBox(self.x0 * f, self.y0 * f, self.size * f, self.angle)
+
+    def crop_camera(self, K: np.ndarray, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(R, Kc): a camera-space point X shows at crop pixel ``Kc @ (R @ X)`` (divided by depth). Upright, R is
+        the identity and Kc ``crop_intrinsics``; a turned crop is the view of the camera rolled about its optical
+        axis (R turns x and y by -angle, keeping depth), which needs square pixels (fx = fy, no skew)."""
+        if not self.angle:
+            return np.eye(3), self.crop_intrinsics(K, out_size)
+        K = np.asarray(K, np.float64)
+        if K[0, 0] != K[1, 1] or K[0, 1] != 0:
+            raise ValueError("a turned crop needs square pixels (fx = fy, no skew)")
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        back = np.array([[c, s], [-s, c]])                  # R^T of the crop's axes: frame offsets -> crop offsets
+        R = np.eye(3)
+        R[:2, :2] = back
+        scale = out_size / self.size
+        t = scale * back @ (K[:2, 2] - self.centre) + 0.5 * out_size
+        return R, np.array([[scale * K[0, 0], 0, t[0]], [0, scale * K[0, 0], t[1]], [0, 0, 1]])
 
     def crop_intrinsics(self, K: np.ndarray, out_size: int) -> np.ndarray:
+        """The crop's pinhole intrinsics; only an upright crop is a pinhole view of the frame's camera itself (a
+        turned one: ``crop_camera``)."""
+        if self.angle:
+            raise ValueError("a turned crop has no pinhole intrinsics of the frame's camera (see crop_camera)")
         s = out_size / self.size
         Kc = np.array(K, np.float64).copy()
         Kc[0, 2] -= self.x0
@@ -60,7 +95,7 @@ class FaceState:
     def scaled(self, factor: float) -> "FaceState":
         """The same state in a frame scaled by ``factor`` (e.g. from a downscaled copy back to the frame)."""
         f = float(factor)
-        return FaceState(CropBox(self.box.x0 * f, self.box.y0 * f, self.box.size * f),
+        return FaceState(self.box.scaled(f),
                          (self.landmarks * f).astype(np.float32), self.presence, self.blendshapes)
 
 

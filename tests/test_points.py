@@ -73,3 +73,37 @@ def test_estimate_focal_recovers_a_wide_lens(head):
         clouds.append(to_point_cloud(pred, box, seq_w.K, head, t))
     f = estimate_focal(clouds, 640, 480)
     assert f is not None and abs(f - 400.0) < 40.0
+
+
+def test_turned_crop_gives_the_same_points(head, seq):
+    """The network's answer on a crop turned a quarter (CropBox.angle) is the upright crop's turned: its points
+    land on the same frame pixels with the same canonical coordinates, and the PnP anchor agrees."""
+    pred, box = gt.render_prediction(head, seq.verts_cam[4], seq.translation[4], seq.K, 128)
+    turned = FramePrediction(*(np.ascontiguousarray(np.rot90(getattr(pred, f))) for f in
+                               ("depth", "depth_conf", "canon", "canon_conf", "mask")))
+    a = to_point_cloud(pred, box, seq.K, head, 4)
+    b = to_point_cloud(turned, CropBox(box.x0, box.y0, box.size, np.pi / 2), seq.K, head, 4)
+    key = lambda c: np.lexsort(np.round(c.pixel, 3).T)          # noqa: E731  (the two list pixels in other orders)
+    ia, ib = key(a), key(b)
+    np.testing.assert_allclose(b.pixel[ib], a.pixel[ia], atol=1e-6)
+    np.testing.assert_array_equal(b.canon[ib], a.canon[ia])
+    assert abs(b.z_origin - a.z_origin) < 2.0 and abs(b.z_origin - seq.translation[4, 2]) < 6.0
+    W, H = int(box.x0 + 0.6 * box.size), int(box.y0 + 0.8 * box.size)      # and the frame's edges hold as upright
+    cut_a = to_point_cloud(pred, box, seq.K, head, 4, frame_size=(W, H))
+    cut_b = to_point_cloud(turned, CropBox(box.x0, box.y0, box.size, np.pi / 2), seq.K, head, 4, frame_size=(W, H))
+    assert len(cut_b.pixel) == len(cut_a.pixel) < len(a.pixel)
+
+
+def test_points_of_a_turned_crop_on_ground_truth(head, seq):
+    """Ground-truth maps rendered in a turned crop (training.groundtruth through CropBox.crop_camera): the points
+    lie on the true surface, project back onto their pixels, and the PnP anchor is the head's depth."""
+    t = 6
+    _, upright = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128)
+    box = CropBox(upright.x0, upright.y0, upright.size, 2.2)
+    pred, _ = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 128, box=box)
+    cloud = to_point_cloud(pred, box, seq.K, head, frame=t)
+    assert cloud is not None and len(cloud.cam_xyz) > 1000
+    assert abs(cloud.z_origin - seq.translation[t, 2]) < 6.0
+    z = cloud.cam_xyz[:, 2:3]
+    px = cloud.cam_xyz[:, :2] / z * np.diag(seq.K)[:2] + seq.K[:2, 2]
+    assert np.abs(px - cloud.pixel).max() < 1e-2

@@ -8,7 +8,8 @@ import pytest
 
 from core.footage import open_footage
 from core.head_model import ARKIT_NAMES
-from core.track import CROP_SCALE, STABLE_LANDMARKS, FaceTracker, crop_from_landmarks, gap_warnings
+from core.track import (CROP_SCALE, ROLL_FREE, STABLE_LANDMARKS, FaceTracker, crop_from_landmarks, crop_turn,
+                        gap_warnings)
 from core.types import FaceState, Frame
 
 SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "core" / "assets" / "sample_clip.mp4"
@@ -56,6 +57,35 @@ def test_crop_from_landmarks_ignores_head_turns(clip_frames):
     cy = box.y0 + box.size / 2
     assert p[33, 1] < cy < p[152, 1]
     assert box.x0 < p[:, 0].min() and box.x0 + box.size > p[:, 0].max()
+
+
+@pytest.mark.parametrize("roll_deg", [-170.0, -90.0, -40.0, -10.0, 12.0, 25.0, 90.0, 180.0])
+def test_crop_turns_with_a_face_rolled_beyond_roll_free(clip_frames, roll_deg):
+    """The network's crop stays upright for a face rolled within ROLL_FREE and turns with one rolled further, by
+    the roll beyond it (so the network sees at most ROLL_FREE); its centre and side turn with the face."""
+    p = FaceTracker().update(clip_frames[0]).landmarks.astype(np.float64)
+    upright = crop_from_landmarks(p)
+    a = math.radians(roll_deg)
+    R = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    pivot = np.array([150.0, 210.0, 0.0])
+    rolled = crop_from_landmarks((p - pivot) @ R.T + pivot)
+    roll = math.atan2(*(p[263, 1::-1] - p[33, 1::-1])) + a           # the eye line's own roll plus the turn
+    roll = (roll + math.pi) % (2 * math.pi) - math.pi
+    want = math.copysign(abs(roll) - min(abs(roll), ROLL_FREE, math.pi - abs(roll)), roll)
+    assert rolled.angle == pytest.approx(want, abs=1e-9)
+    assert (rolled.angle == 0.0) == (abs(roll) <= ROLL_FREE)
+    assert rolled.size == pytest.approx(upright.size, rel=1e-9)
+    np.testing.assert_allclose(rolled.centre, (upright.centre - pivot[:2]) @ R[:2, :2].T + pivot[:2], atol=1e-6)
+
+
+def test_crop_turn_is_continuous_and_leaves_at_most_roll_free():
+    rolls = np.linspace(-math.pi, math.pi, 20001)
+    turn = np.array([crop_turn(np.array([math.cos(r), math.sin(r)])) for r in rolls])
+    left = (rolls - turn + math.pi) % (2 * math.pi) - math.pi          # the roll the network sees
+    assert np.abs(left).max() <= ROLL_FREE + 1e-9
+    assert (turn[np.abs(rolls) <= ROLL_FREE] == 0).all()
+    step = np.abs((np.diff(turn) + math.pi) % (2 * math.pi) - math.pi)  # across +-180 too
+    assert step.max() < 3 * (rolls[1] - rolls[0])
 
 
 def test_state_fields(clip_frames):
@@ -187,3 +217,23 @@ def test_real_clip_tracked(footage_dir, clip):
     c = result.boxes[:, :2] + result.boxes[:, 2:] / 2
     d2 = np.linalg.norm(c[2:] - 2 * c[1:-1] + c[:-2], axis=1) / result.boxes[1:-1, 2]
     assert np.nanmedian(d2) < 0.01   # crop centre steady: < 1 % of the crop side per frame^2
+
+
+@pytest.mark.parametrize("quarters", [2, 1])
+def test_face_upside_down_or_sideways_is_followed_the_right_way_up(clip_frames, quarters):
+    """A clip turned over or on its side (a lost rotation tag, a subject lying down): the detector, reading the
+    frame also turned (core.track.TURNED_SEARCH), finds the face the right way up, so the landmarks lie where the
+    upright clip's do, turned, and the network's crop turns with the face."""
+    h, w = clip_frames[0].shape[:2]
+    back = {2: lambda q: np.stack([w - q[:, 0], h - q[:, 1]], 1), 1: lambda q: np.stack([w - q[:, 1], q[:, 0]], 1)}
+    up, turned = FaceTracker(), FaceTracker()
+    for t in range(5):
+        a = up.update(clip_frames[t])
+        b = turned.update(np.ascontiguousarray(np.rot90(clip_frames[t], quarters)))
+        assert b is not None, t
+        pts = [33, 263, 1, 13, 14, 152]                      # eye corners, nose tip, lips, chin
+        off = np.linalg.norm(back[quarters](b.landmarks[pts, :2].astype(np.float64)) - a.landmarks[pts, :2], axis=1)
+        assert off.max() < 4.0, (t, off)
+        roll = math.atan2(*(b.landmarks[263, 1::-1] - b.landmarks[33, 1::-1]))
+        assert abs((roll - b.box.angle + math.pi) % (2 * math.pi) - math.pi) <= ROLL_FREE + 1e-9   # what it sees
+        assert abs(b.box.angle) > math.radians(60)

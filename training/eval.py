@@ -168,6 +168,7 @@ def _frame_overlay(st: dict, k: int, img, box, p, crop, head, size: int, max_fra
     """One frame of evaluate_real: paste the prediction's overlay into the frame, write it to the clip's MP4, add
     a strip tile every so often, follow the skin points by optical flow and sample the canonical map under them."""
     import cv2
+    from core.preprocess import crop_affine, crop_to_frame
     st["total"] += 1
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     vis = img.copy()
@@ -178,13 +179,12 @@ def _frame_overlay(st: dict, k: int, img, box, p, crop, head, size: int, max_fra
         st["coverage"].append(float(m.mean()))
         col = canon_colors(p.canon)
         ov = np.where(m[..., None], (0.35 * crop + 0.65 * col).astype(np.uint8), crop)
-        s = box.size / size
-        M = np.array([[s, 0, box.x0], [0, s, box.y0]], np.float64)
+        M = cv2.invertAffineTransform(crop_affine(box, size))          # crop indices -> frame indices
         warped = cv2.warpAffine(ov, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR)
         wm = cv2.warpAffine(np.ones(crop.shape[:2], np.uint8), M, (img.shape[1], img.shape[0])) > 0
         vis[wm] = warped[wm]
-        cv2.rectangle(vis, (int(box.x0), int(box.y0)), (int(box.x0 + box.size), int(box.y0 + box.size)),
-                      (255, 255, 0), 1)
+        corners = crop_to_frame(np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64), box, size)
+        cv2.polylines(vis, [np.round(corners - 0.5).astype(np.int32)], True, (255, 255, 0), 1)
         if st["pts"] is None:
             fm = cv2.warpAffine(m.astype(np.uint8) * 255, M, (img.shape[1], img.shape[0]))
             st["pts"] = cv2.goodFeaturesToTrack(gray, 60, 0.01, 6, mask=cv2.erode(fm, np.ones((9, 9), np.uint8)))
@@ -216,11 +216,12 @@ def _depth_vis(depth, m):
 
 
 def _sample_canon(canon_at, pts, head, size):
+    from core.preprocess import frame_to_crop
     out = np.full((len(pts), 3), np.nan)
     if canon_at is None:
         return out
     p, box, m = canon_at
-    c = (pts - [box.x0, box.y0]) * (size / box.size)
+    c = frame_to_crop(pts, box, size)
     ok = np.isfinite(c).all(1)
     ci = np.round(np.nan_to_num(c)).astype(int)
     ok &= (ci >= 0).all(1) & (ci < size).all(1)

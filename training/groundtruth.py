@@ -81,8 +81,9 @@ def render_prediction(head: HeadModel, verts_cam: np.ndarray, origin_cam: np.nda
     """The perfect network output for one frame (optionally noisy) in ``box`` (default: around the head) and
     that box."""
     box = crop_box(verts_cam, K) if box is None else box
-    Kc = box.crop_intrinsics(K, S)
-    fid, bary, depth = rasterize(verts_cam, head.faces, Kc, (S, S))
+    R, Kc = box.crop_camera(K, S)                                       # a turned box: the camera rolled to it
+    seen = verts_cam @ R.T.astype(verts_cam.dtype) if box.angle else verts_cam
+    fid, bary, depth = rasterize(seen, head.faces, Kc, (S, S))
     hit = fid >= 0
     face_v = head.faces[np.where(hit, fid, 0)]                           # (S, S, 3)
     canon = (head.vertices[face_v] * bary[..., None]).sum(-2)
