@@ -23,7 +23,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     more than ``REFINE_MOVE`` of the region (a fast head), the model runs once more on the region they give, so a
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
-    the same frame is then searched again as in acquisition.
+    the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames only near where
+    the face was lost (``REACQUIRE_RADIUS``), so a second person in the shot is not taken for the one who left.
   * Lids: MediaPipe's iris model reads each eye on its own crop and its lower lid replaces the 478 model's where the
     eye faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
     frame's region, the crop box and the blendshape scores come from the 478 model's own points (the scores' model
@@ -72,6 +73,8 @@ FOLLOWING_MODELS = ("detector_short", "landmarks", "blendshapes", "iris")
 REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sides, or log size, or radians): rerun
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
+REACQUIRE_FRAMES = 60      # frames after a loss during which only a face near the lost one is taken (2 s at 30
+REACQUIRE_RADIUS = 1.5     # fps; within ReconConfig.backfill) ... its centre within this many of the lost box's sides
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
                            # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
@@ -165,6 +168,8 @@ class FaceTracker:
         self.frames_seen += 1
         state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
         if state is None:
+            if self.face_box is not None:       # lost on this frame: searched for again near where it was
+                self._last_box = self.face_box
             state = self._acquire(frame_rgb)
         return self._finish(frame_rgb, state)
 
@@ -298,6 +303,7 @@ class FaceTracker:
 
     def _try(self, image: np.ndarray, dets: list[Detection], near) -> tuple[np.ndarray, float] | None:
         """Landmarks on the chosen detection (frame pixels); None when there is none or its presence is low."""
+        dets = self._near_the_lost_face(dets)
         if not dets:
             return None
         if near is None:
@@ -310,6 +316,18 @@ class FaceTracker:
             if found is not None:
                 return found
         return None
+
+    def _near_the_lost_face(self, dets: list[Detection]) -> list[Detection]:
+        """While the followed face has been lost for fewer than ``REACQUIRE_FRAMES`` frames, only the detections
+        within ``REACQUIRE_RADIUS`` of where it was last: a second person in the shot is not taken for the one who
+        stepped out or turned away (the bake fits one head to the clip). After that any face is taken, as at the
+        start (the same person after a cut, found far from where they were; the bake follows them backwards over
+        the frames in between, ``ReconConfig.backfill``)."""
+        if self._last_box is None or self._lost_frames >= REACQUIRE_FRAMES:
+            return dets
+        x, y, w, h = self._last_box
+        centre, reach = np.array([x + 0.5 * w, y + 0.5 * h]), REACQUIRE_RADIUS * max(w, h)
+        return [d for d in dets if np.hypot(*(d.box[:2] + 0.5 * d.box[2:] - centre)) <= reach]
 
     def _detections(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float) -> list[Detection]:
         """Detections in ``img`` (a part of the detection copy at offset (ox, oy)) in frame pixels."""

@@ -153,6 +153,28 @@ def test_choose_between_two_faces(clip_frames):
     assert FaceTracker().update(backdrop(400, 700, f)) is None
 
 
+def test_a_second_face_is_not_taken_for_the_one_that_left(clip_frames, monkeypatch):
+    """Two people in the shot; the followed (largest) one steps out for a few frames: the tracker reports no face
+    there rather than jump to the other person, and takes the same face again when it comes back. Away longer than
+    REACQUIRE_FRAMES, any face is taken again, as at the start."""
+    import core.track
+    f = clip_frames[0]
+    bg = backdrop(400, 700, f)
+    small = [cv2.resize(c, (200, 200), interpolation=cv2.INTER_AREA) for c in clip_frames]
+
+    def frame(t, big_there):
+        img = paste(bg, small[t], 20, 100)
+        return paste(img, clip_frames[t], 300, 8) if big_there else img
+    tracker = FaceTracker()
+    seen = [tracker.update(frame(t, not 5 <= t < 9)) for t in range(14)]
+    assert [s is None for s in seen] == [5 <= t < 9 for t in range(14)]
+    assert all(nose(s)[0] > 300 for s in seen if s is not None)
+    monkeypatch.setattr(core.track, "REACQUIRE_FRAMES", 3)
+    tracker = FaceTracker()
+    seen = [tracker.update(frame(t, t < 5)) for t in range(10)]
+    assert [s is None for s in seen[5:]] == [True] * 3 + [False] * 2 and nose(seen[-1])[0] < 220
+
+
 def test_loss_and_reacquisition(clip_frames):
     bg = backdrop(384, 384, clip_frames[0])
     frames = [Frame(i, i / 25, bg if 10 <= i < 14 else clip_frames[i]) for i in range(20)]
