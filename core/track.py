@@ -23,8 +23,9 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     more than ``REFINE_MOVE`` of the region (a fast head), the model runs once more on the region they give, so a
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
-    the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames only near where
-    the face was lost (``REACQUIRE_RADIUS``), so a second person in the shot is not taken for the one who left.
+    the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames a face that was
+    already in view beside the lost one is not taken, so a second person in the shot is not taken for the one who
+    left (the same person after a cut, where no face was, is).
   * Lids: MediaPipe's iris model reads each eye on its own crop and its lower lid replaces the 478 model's where the
     eye faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
     frame's region, the crop box and the blendshape scores come from the 478 model's own points (the scores' model
@@ -73,8 +74,8 @@ FOLLOWING_MODELS = ("detector_short", "landmarks", "blendshapes", "iris")
 REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sides, or log size, or radians): rerun
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
-REACQUIRE_FRAMES = 60      # frames after a loss during which only a face near the lost one is taken (2 s at 30
-REACQUIRE_RADIUS = 1.5     # fps; within ReconConfig.backfill) ... its centre within this many of the lost box's sides
+REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
+REACQUIRE_RADIUS = 1.5     # at 30 fps); two faces whose centres are this many long sides apart are one
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
                            # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
@@ -121,6 +122,17 @@ def _roi_change(a: Roi, b: Roi) -> float:
     return max(shift, abs(math.log(b.side / a.side)), turn)
 
 
+def _box_of(det: Detection) -> tuple[float, float, float, float]:
+    return tuple(float(v) for v in det.box)
+
+
+def _near(det: Detection, box: tuple) -> bool:
+    """Whether a detection's centre lies within ``REACQUIRE_RADIUS`` of ``box`` (x, y, w, h), in its long sides."""
+    x, y, w, h = box
+    c = det.box[:2] + 0.5 * det.box[2:]
+    return bool(np.hypot(c[0] - x - 0.5 * w, c[1] - y - 0.5 * h) <= REACQUIRE_RADIUS * max(w, h))
+
+
 class FaceTracker:
     """Streaming face tracker; see the module docstring. ``update`` per frame, or ``track`` for a whole clip.
 
@@ -155,6 +167,8 @@ class FaceTracker:
         self.face_box: tuple | None = None      # square box (x, y, w, h) around the last landmarks, frame pixels
         self.state: FaceState | None = None     # the last frame's result
         self._last_box: tuple | None = None     # the last face box before a loss (where to look again)
+        self._seen_image: np.ndarray | None = None   # the last frame the face was followed in
+        self._others: list | None = None        # the other faces in that frame, once a loss asks for them
         self.frames_seen = 0
         self.detections = 0
         self.refined = 0                        # frames where a fast move made the landmark model run twice
@@ -170,6 +184,7 @@ class FaceTracker:
         if state is None:
             if self.face_box is not None:       # lost on this frame: searched for again near where it was
                 self._last_box = self.face_box
+                self._others = None
             state = self._acquire(frame_rgb)
         return self._finish(frame_rgb, state)
 
@@ -207,6 +222,7 @@ class FaceTracker:
             return None
         pts, presence = state
         self._lost_frames = 0
+        self._seen_image = image
         self._roi = roi_from_landmarks(pts)
         self.face_box = landmark_box(pts)
         share = iris_share(pts) if self.iris_lids else np.zeros(2)
@@ -303,7 +319,7 @@ class FaceTracker:
 
     def _try(self, image: np.ndarray, dets: list[Detection], near) -> tuple[np.ndarray, float] | None:
         """Landmarks on the chosen detection (frame pixels); None when there is none or its presence is low."""
-        dets = self._near_the_lost_face(dets)
+        dets = self._not_another_face(dets)
         if not dets:
             return None
         if near is None:
@@ -317,17 +333,21 @@ class FaceTracker:
                 return found
         return None
 
-    def _near_the_lost_face(self, dets: list[Detection]) -> list[Detection]:
-        """While the followed face has been lost for fewer than ``REACQUIRE_FRAMES`` frames, only the detections
-        within ``REACQUIRE_RADIUS`` of where it was last: a second person in the shot is not taken for the one who
-        stepped out or turned away (the bake fits one head to the clip). After that any face is taken, as at the
-        start (the same person after a cut, found far from where they were; the bake follows them backwards over
-        the frames in between, ``ReconConfig.backfill``)."""
-        if self._last_box is None or self._lost_frames >= REACQUIRE_FRAMES:
+    def _not_another_face(self, dets: list[Detection]) -> list[Detection]:
+        """While the followed face has been lost for fewer than ``REACQUIRE_FRAMES`` frames, ``dets`` without the
+        faces that were already in view beside it in the last frame it was followed in (detected there once per
+        loss; the ones within ``REACQUIRE_RADIUS`` of its box are its own): a second person in the shot is not taken
+        for the one who stepped out or turned away (the bake fits one head to the clip), while the same person
+        after a cut, found where no face was, is. After that time any face is taken, as at the start."""
+        if self._last_box is None or self._seen_image is None or self._lost_frames >= REACQUIRE_FRAMES or not dets:
             return dets
-        x, y, w, h = self._last_box
-        centre, reach = np.array([x + 0.5 * w, y + 0.5 * h]), REACQUIRE_RADIUS * max(w, h)
-        return [d for d in dets if np.hypot(*(d.box[:2] + 0.5 * d.box[2:] - centre)) <= reach]
+        if self._others is None:
+            img = self._seen_image
+            ws = min(1.0, self.detect_side / max(img.shape[:2]))
+            small = cv2.resize(img, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else img
+            seen = [d for full in (False, True) for d in self._detections(small, full, 0.0, 0.0, ws)]
+            self._others = [d for d in seen if not _near(d, self._last_box)]
+        return [d for d in dets if not any(_near(d, _box_of(o)) for o in self._others)]
 
     def _detections(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float) -> list[Detection]:
         """Detections in ``img`` (a part of the detection copy at offset (ox, oy)) in frame pixels."""

@@ -175,6 +175,16 @@ def test_a_second_face_is_not_taken_for_the_one_that_left(clip_frames, monkeypat
     assert [s is None for s in seen[5:]] == [True] * 3 + [False] * 2 and nose(seen[-1])[0] < 220
 
 
+def test_the_same_face_after_a_cut_is_taken_where_no_face_was(clip_frames):
+    """One person, a cut that puts the face elsewhere in the frame: taken again on the cut's frame (the faces
+    kept out after a loss are only those that were in view beside the followed one)."""
+    bg = backdrop(400, 700, clip_frames[0])
+    tracker = FaceTracker()
+    seen = [tracker.update(paste(bg, clip_frames[t], 300 if t < 5 else 10, 8)) for t in range(8)]
+    assert all(s is not None for s in seen)
+    assert nose(seen[4])[0] > 300 and nose(seen[5])[0] < 300
+
+
 def test_loss_and_reacquisition(clip_frames):
     bg = backdrop(384, 384, clip_frames[0])
     frames = [Frame(i, i / 25, bg if 10 <= i < 14 else clip_frames[i]) for i in range(20)]
