@@ -307,11 +307,12 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
     stage = {"decode+track": 0.0, "network": 0.0, "points": 0.0, "correspond": 0.0, "wait": 0.0}
     with ExitStack() as stack:
         worker = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe"))
-        half = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe-half"))  # half of each network call
+        half = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="observe-half"))  # half of each net call
         # while the footage opens (each a few tenths of a second): the head and the network load on the worker, then
         # the face models the tracker uses on every clip (its first frame waits for their sessions rather than loading
-        # them; a bad file raises again there), and the correspondence's voxel table is built on the thread that takes half of each
-        # network call, idle until the first batch (else the tracking thread builds it on that batch's results)
+        # them; a bad file raises again there), and the correspondence's voxel table is built on the thread that
+        # takes half of each network call, idle until the first batch (else the tracking thread builds it on that
+        # batch's results)
         def load():
             loaded = head_model.load()
             half.submit(prepare_correspondence, loaded)

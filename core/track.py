@@ -14,7 +14,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     to about ``min_face`` pixels). A whole-frame search whose best face scores under ``TURN_CHECK_SCORE`` (or, on
     the tiles' frames, finds none) is read again on the frame turned upside down and sideways, and the orientation
     that scores best is taken (footage whose rotation tag is lost, a subject lying down: upside down the detector
-    finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most ``detect_side``.
+    finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most
+    ``detect_side``.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
@@ -75,7 +76,7 @@ REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sid
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
-REACQUIRE_RADIUS = 1.5     # at 30 fps); two faces whose centres are this many long sides apart are one
+REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
                            # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
@@ -287,9 +288,9 @@ class FaceTracker:
         scores best: the upright one, or (where its best score is under ``TURN_CHECK_SCORE``, or it has none and
         ``turned_if_none``) the frame turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
         higher and at least that much (a small face's turned detections score 0.6-0.7, their keypoints too rough to
-        turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright face's would be
-        (score 0.61 on a real clip turned over, 0.95 turned back); its keypoints, turned back, turn the landmark
-        region (``roi_from_detection``), so the landmark model sees the face upright."""
+        turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright
+        face's would be (score 0.61 on a real clip turned over, 0.95 turned back); its keypoints, turned back, turn
+        the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
         dets = self._detections(small, full, 0.0, 0.0, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
@@ -313,8 +314,8 @@ class FaceTracker:
             corners = back(np.array([[x, y], [x + bw, y + bh]], np.float64))
             lo, hi = corners.min(0), corners.max(0)
             box = np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64) / ws
-            out.append(Detection(box.astype(np.float32), (back(d.keypoints.astype(np.float64)) / ws).astype(np.float32),
-                                 d.score))
+            keypoints = back(d.keypoints.astype(np.float64)) / ws
+            out.append(Detection(box.astype(np.float32), keypoints.astype(np.float32), d.score))
         return out
 
     def _try(self, image: np.ndarray, dets: list[Detection], near) -> tuple[np.ndarray, float] | None:
