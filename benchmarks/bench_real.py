@@ -89,7 +89,8 @@ the clip's frames: each source is then also read over the covered frames and ove
 as shot too, over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the
 mouth"); --reshoot shades:F puts dark glasses over the eyes the same way. --reshoot stride:N keeps every Nth frame at
 1/N of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal
-are read on the kept frames ("A low frame rate").
+are read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is
+written as ``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -117,6 +118,7 @@ from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
+from core.errors import FaceCaptureError  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
@@ -864,10 +866,15 @@ def main(argv=None) -> int:
                     raise SystemExit(f"--reshoot {kind} needs the oracle (dlib's points place what covers the face)")
                 copy = reshoot(c, kind, Path(tmp), covers.get(kind))
                 name = f"{kind} {c.stem}"
-                res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
-                                                 oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                                 eye_distance_mm=a.eye_distance, reshot=copy,
-                                                 corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
+                try:
+                    res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
+                                                     oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
+                                                     eye_distance_mm=a.eye_distance, reshot=copy,
+                                                     corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
+                except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
+                    res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
+                    versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]
+                    v = None
             print(name, json.dumps(res["clips"][name]), flush=True)
             if v is not None:
                 versus["clips"][name] = v
