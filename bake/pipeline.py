@@ -212,16 +212,16 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     return (cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else image.copy()), s
 
 
-def _track_backwards(image: np.ndarray, face_box: tuple, missed: list, size: int, stride: int,
+def _track_backwards(image: np.ndarray, face_box: tuple, roll: float, missed: list, size: int, stride: int,
                      faces: list) -> list:
     """(slot, box, recrop) for the faceless frames before ``image`` (the frame where the face was found, at
-    ``face_box``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
+    ``face_box`` rolled by ``roll``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
     partly hidden face, or a detector miss mid-clip, is recovered by landmark tracking from the first good frame.
     Boxes are in full-frame pixels; each recovered frame's FaceState (full-frame pixels) goes into ``faces[slot]``."""
     from core.track import FaceTracker
     small, s = _small(image)
     back = FaceTracker()
-    back.start(small, tuple(v * s for v in face_box))
+    back.start(small, tuple(v * s for v in face_box), roll)
     out = []
     for slot, img, s_k in reversed(missed):
         state = back.update(img)
@@ -379,8 +379,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                         del missed[:-config.backfill]
                 else:
                     if missed:     # the face is found again: follow it backwards over the frames that had none
-                        pending.extend(_track_backwards(frame.image, tracker.face_box, missed, S, config.stride,
-                                                        faces))
+                        pending.extend(_track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,
+                                                        config.stride, faces))
                         missed.clear()
                     pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
                 stage["decode+track"] += time.perf_counter() - t

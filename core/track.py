@@ -189,14 +189,20 @@ class FaceTracker:
             state = self._acquire(frame_rgb)
         return self._finish(frame_rgb, state)
 
-    def start(self, frame_rgb: np.ndarray, face_box: tuple) -> FaceState | None:
-        """Begin a track on a known face box (x, y, w, h, frame pixels; e.g. another tracker's ``face_box``) instead
-        of detecting: used to follow a face backwards in time from where it was found. Returns this frame's state
-        (``None`` if the landmark model sees no face there); continue with ``update``."""
+    @property
+    def face_roll(self) -> float:
+        """The followed face's roll in the frame (radians, its eye line's angle; 0 when none is followed)."""
+        return float(self._roi.angle) if self._roi is not None else 0.0
+
+    def start(self, frame_rgb: np.ndarray, face_box: tuple, roll: float = 0.0) -> FaceState | None:
+        """Begin a track on a known face box (x, y, w, h, frame pixels; e.g. another tracker's ``face_box``) rolled
+        by ``roll`` (radians; that tracker's ``face_roll``) instead of detecting: used to follow a face backwards in
+        time from where it was found. Returns this frame's state (``None`` if the landmark model sees no face
+        there); continue with ``update``."""
         self.reset()
         self.frames_seen = 1
         x, y, w, h = (float(v) for v in face_box)
-        roi = Roi(x + 0.5 * w, y + 0.5 * h, 1.5 * max(w, h), 0.0)
+        roi = Roi(x + 0.5 * w, y + 0.5 * h, 1.5 * max(w, h), float(roll))
         return self._finish(frame_rgb, self._follow(frame_rgb, roi))
 
     def track(self, frames: Iterable[Frame]) -> TrackResult:
@@ -274,8 +280,7 @@ class FaceTracker:
         whole = (self._lost_frames % self.search_every) == 0      # also search the frame turned when none is upright
         for passes in searches:
             dets = [d for img, (ox, oy), full in passes
-                    for d in (self._oriented(img, full, ws, whole) if img is small else
-                              self._detections(img, full, ox, oy, ws))]
+                    for d in self._oriented(img, full, ox, oy, ws, whole and img is small)]
             found = self._try(image, dets, near)
             if found is not None:
                 return found
@@ -283,38 +288,41 @@ class FaceTracker:
             return self._try(image, self._tiled(small, ws), near)
         return None
 
-    def _oriented(self, small: np.ndarray, full: bool, ws: float, turned_if_none: bool) -> list[Detection]:
-        """Detections in the whole detection copy ``small``, in frame pixels, read in the frame's orientation that
-        scores best: the upright one, or (where its best score is under ``TURN_CHECK_SCORE``, or it has none and
-        ``turned_if_none``) the frame turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
+    def _oriented(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float,
+                  turned_if_none: bool) -> list[Detection]:
+        """Detections in ``img`` (the detection copy, or a part of it at offset (ox, oy)), in frame pixels, read in
+        the orientation that scores best: upright, or (where its best score is under ``TURN_CHECK_SCORE``, or it has
+        none and ``turned_if_none``) turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
         higher and at least that much (a small face's turned detections score 0.6-0.7, their keypoints too rough to
         turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright
         face's would be (score 0.61 on a real clip turned over, 0.95 turned back); its keypoints, turned back, turn
         the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
-        dets = self._detections(small, full, 0.0, 0.0, ws)
+        dets = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
             return dets
         for quarters in TURNED_SEARCH:
-            turned = self._turned_detections(small, quarters, full, ws)
+            turned = self._turned_detections(img, quarters, full, ox, oy, ws)
             score = max((float(d.score) for d in turned), default=0.0)
             if score > best and score >= TURN_CHECK_SCORE:
                 dets, best = turned, score
         return dets
 
-    def _turned_detections(self, small: np.ndarray, quarters: int, full: bool, ws: float) -> list[Detection]:
-        """Detections in the detection copy turned by ``quarters`` quarter turns (``np.rot90``), in frame pixels."""
-        h, w = small.shape[:2]
+    def _turned_detections(self, img: np.ndarray, quarters: int, full: bool, ox: float, oy: float,
+                           ws: float) -> list[Detection]:
+        """Detections in ``img`` (at offset (ox, oy) of the detection copy) turned by ``quarters`` quarter turns
+        (``np.rot90``), in frame pixels."""
+        h, w = img.shape[:2]
         back = {1: lambda q: np.stack([w - q[..., 1], q[..., 0]], -1),       # np.rot90 k=1: (x, y) -> (y, w - x)
                 2: lambda q: np.stack([w - q[..., 0], h - q[..., 1]], -1),
                 3: lambda q: np.stack([q[..., 1], h - q[..., 0]], -1)}[quarters]
         out = []
-        for d in self.models.detect_faces(np.ascontiguousarray(np.rot90(small, quarters)), full):
+        for d in self.models.detect_faces(np.ascontiguousarray(np.rot90(img, quarters)), full):
             x, y, bw, bh = (float(v) for v in d.box)
-            corners = back(np.array([[x, y], [x + bw, y + bh]], np.float64))
+            corners = back(np.array([[x, y], [x + bw, y + bh]], np.float64)) + [ox, oy]
             lo, hi = corners.min(0), corners.max(0)
             box = np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64) / ws
-            keypoints = back(d.keypoints.astype(np.float64)) / ws
+            keypoints = (back(d.keypoints.astype(np.float64)) + [ox, oy]) / ws
             out.append(Detection(box.astype(np.float32), keypoints.astype(np.float32), d.score))
         return out
 
@@ -379,7 +387,7 @@ class FaceTracker:
         dets = []
         for y in ys:
             for x in xs:
-                dets += self._detections(small[y:y + tile, x:x + tile], True, float(x), float(y), ws)
+                dets += self._oriented(small[y:y + tile, x:x + tile], True, float(x), float(y), ws, False)
         return dets
 
     @staticmethod

@@ -269,3 +269,20 @@ def test_face_upside_down_or_sideways_is_followed_the_right_way_up(clip_frames, 
         roll = math.atan2(*(b.landmarks[263, 1::-1] - b.landmarks[33, 1::-1]))
         assert abs((roll - b.box.angle + math.pi) % (2 * math.pi) - math.pi) <= ROLL_FREE + 1e-9   # what it sees
         assert abs(b.box.angle) > math.radians(60)
+
+
+def test_backwards_start_on_a_rolled_face(clip_frames):
+    """``start`` with the other tracker's ``face_roll``: a face upside down is followed backwards the right way up
+    (as bake.pipeline's backfill does after the face is found again)."""
+    turned = [np.ascontiguousarray(f[::-1, ::-1]) for f in clip_frames[:8]]
+    fwd = FaceTracker()
+    for f in turned:
+        fwd.update(f)
+    back = FaceTracker()
+    first = back.start(turned[7], fwd.face_box, fwd.face_roll)
+    assert first is not None and np.linalg.norm(nose(first) - nose(fwd.state)) < 3.0
+    h, w = turned[0].shape[:2]
+    for t in range(6, 2, -1):
+        state = back.update(turned[t])
+        ref = FaceTracker().update(clip_frames[t])
+        assert state is not None and np.linalg.norm(nose(state) - ([w, h] - nose(ref))) < 6.0
