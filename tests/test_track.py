@@ -1,5 +1,6 @@
-"""core.track: crop from landmarks, small face in a wide frame, fast shake, several faces, loss and re-acquisition,
-backwards start, large frames, real clips (footage marker). Faces come from the bundled sample clip."""
+"""core.track: crop from landmarks (turned with a rolled face), small face in a wide frame, fast shake, several
+faces (and the one that left), loss and re-acquisition, faces upside down and sideways, backwards start, large
+frames, real clips (footage marker). Faces come from the bundled sample clip."""
 import math
 
 import cv2
