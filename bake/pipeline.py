@@ -400,4 +400,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 future.cancel()
         footage_path = str(config.source)
         warnings = list(getattr(footage, "report", lambda: [])())
+        warnings += [f"the followed face changed size {ratio:.2f}x from one frame to the next at frame {frames[k]}: "
+                     "another face may have passed in front and taken the track over (check the overlay; bake the "
+                     "frames before and after it apart, or choose the face to follow)"
+                     for k, ratio in tracker.jumps]
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage)

@@ -23,6 +23,10 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     full-resolution frame; the next frame's region comes from this frame's landmarks. Where the landmarks moved
     more than ``REFINE_MOVE`` of the region (a fast head), the model runs once more on the region they give, so a
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
+  * A face that passes in front of the followed one can take the track over (the landmark region slides onto it,
+    or it is found where the followed one was lost): where the face's box changes size by more than ``JUMP_RATIO``
+    from one frame to the next, that frame is listed in ``jumps`` (bake.pipeline warns of it). Telling faces apart
+    by their looks is not done.
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames a face that was
     already in view beside the lost one is not taken, so a second person in the shot is not taken for the one who
@@ -77,6 +81,8 @@ LOST_SEARCH = 3.0          # side of the square searched around the last face, i
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
 REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
+JUMP_RATIO = 1.25          # a followed face whose box grows or shrinks more than this in one frame is reported (the
+                           # clips as shot: 0.94-1.02; a smaller face passing in front of the followed one: 0.62)
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
                            # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
@@ -129,9 +135,14 @@ def _box_of(det: Detection) -> tuple[float, float, float, float]:
 
 def _near(det: Detection, box: tuple) -> bool:
     """Whether a detection's centre lies within ``REACQUIRE_RADIUS`` of ``box`` (x, y, w, h), in its long sides."""
+    return _near_box(tuple(float(v) for v in det.box), box)
+
+
+def _near_box(a: tuple, box: tuple) -> bool:
+    """Whether box ``a``'s centre lies within ``REACQUIRE_RADIUS`` of ``box`` (both x, y, w, h), in its long sides."""
     x, y, w, h = box
-    c = det.box[:2] + 0.5 * det.box[2:]
-    return bool(np.hypot(c[0] - x - 0.5 * w, c[1] - y - 0.5 * h) <= REACQUIRE_RADIUS * max(w, h))
+    return bool(np.hypot(a[0] + 0.5 * a[2] - x - 0.5 * w, a[1] + 0.5 * a[3] - y - 0.5 * h)
+                <= REACQUIRE_RADIUS * max(w, h))
 
 
 class FaceTracker:
@@ -173,6 +184,7 @@ class FaceTracker:
         self.frames_seen = 0
         self.detections = 0
         self.refined = 0                        # frames where a fast move made the landmark model run twice
+        self.jumps: list[tuple[int, float]] = []   # (frame count from 0, size ratio): followed faces that jumped
         self._lost_frames = 0
 
     # ------------------------------------------------------------------------------------------------ public
@@ -181,12 +193,19 @@ class FaceTracker:
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
             raise ValueError(f"update expects an (H, W, 3) RGB frame, got {frame_rgb.shape}")
         self.frames_seen += 1
+        before = self.face_box                  # the face followed in the last frame, if any
         state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
         if state is None:
-            if self.face_box is not None:       # lost on this frame: searched for again near where it was
-                self._last_box = self.face_box
+            if before is not None:              # lost on this frame: searched for again near where it was
+                self._last_box = before
                 self._others = None
             state = self._acquire(frame_rgb)
+            if state is not None and before is not None and not _near_box(landmark_box(state[0]), before):
+                before = None                   # found elsewhere on the frame it was lost (a cut): not a jump
+        if state is not None and before is not None:    # the face of the last frame, or one found where it was
+            ratio = landmark_box(state[0])[2] / before[2]
+            if not 1.0 / JUMP_RATIO <= ratio <= JUMP_RATIO:
+                self.jumps.append((self.frames_seen - 1, float(ratio)))
         return self._finish(frame_rgb, state)
 
     @property

@@ -548,3 +548,28 @@ def test_a_clip_rolled_60_degrees_bakes_the_face_as_upright(tmp_path, head):
     iod = np.linalg.norm(pa[:, 263] - pa[:, 33], axis=1)
     off = float(np.median(np.linalg.norm(back - pa, axis=-1) / iod[:, None]))
     assert off < 0.03, off
+
+
+def test_a_face_that_changes_size_at_once_is_warned_of(tmp_path):
+    """The tracker's jumps (core.track.JUMP_RATIO) reach the bake's warnings with the footage frame: another face
+    may have taken the track over there, which the artist should look at."""
+    import cv2
+    from core.footage import open_footage
+    from core.presets import ASSETS
+    _require_model()
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=8) as src:
+        frames = [cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR) for f in src]
+    h, w = frames[0].shape[:2]
+    for i, f in enumerate(frames):
+        canvas = np.empty_like(f)
+        canvas[:] = f[2, 2]
+        if i < 5:
+            canvas[:] = f
+        else:                                                  # the face 0.6x as large from frame 5
+            s = cv2.resize(f, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+            y, x = (h - s.shape[0]) // 2, (w - s.shape[1]) // 2
+            canvas[y:y + s.shape[0], x:x + s.shape[1]] = s
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), canvas)
+    _, stats = reconstruct(ReconConfig(str(tmp_path)))
+    jumps = [w for w in stats.warnings if "changed size" in w]
+    assert len(jumps) == 1 and "at frame 5:" in jumps[0]

@@ -186,6 +186,23 @@ def test_the_same_face_after_a_cut_is_taken_where_no_face_was(clip_frames):
     assert nose(seen[4])[0] > 300 and nose(seen[5])[0] < 300
 
 
+def test_a_face_that_changes_size_at_once_is_reported(clip_frames):
+    """A smaller face where the followed one was, from one frame to the next (a face passing in front of it takes
+    the track over so): the tracker follows it and lists the frame in ``jumps``; a face moving and turning does
+    not."""
+    bg = backdrop(400, 700, clip_frames[0])
+    small = [cv2.resize(c, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA) for c in clip_frames]
+    tracker = FaceTracker()
+    for t in range(8):
+        frame = paste(bg, clip_frames[t], 300, 8) if t < 5 else paste(bg, small[t], 300 + 77, 8 + 77)
+        assert tracker.update(frame) is not None
+    assert [k for k, _ in tracker.jumps] == [5] and 0.5 < tracker.jumps[0][1] < 0.7
+    moving = FaceTracker()
+    for t in range(20):
+        moving.update(paste(bg, clip_frames[t], 300 - 4 * t, 8))
+    assert moving.jumps == []
+
+
 def test_loss_and_reacquisition(clip_frames):
     bg = backdrop(384, 384, clip_frames[0])
     frames = [Frame(i, i / 25, bg if 10 <= i < 14 else clip_frames[i]) for i in range(20)]
@@ -243,8 +260,10 @@ def test_bad_arguments():
 @pytest.mark.footage
 @pytest.mark.parametrize("clip", ["talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4"])
 def test_real_clip_tracked(footage_dir, clip):
+    tracker = FaceTracker()
     with open_footage(footage_dir / clip) as footage:
-        result = FaceTracker().track(footage)
+        result = tracker.track(footage)
+    assert tracker.jumps == []                  # the face's box never changes size abruptly
     assert len(result.frames) > 50
     assert result.found.mean() >= 0.99
     c = result.boxes[:, :2] + result.boxes[:, 2:] / 2
