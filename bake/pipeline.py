@@ -215,8 +215,9 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
 def _track_backwards(image: np.ndarray, face_box: tuple, roll: float, missed: list, size: int, stride: int,
                      faces: list) -> list:
     """(slot, box, recrop) for the faceless frames before ``image`` (the frame where the face was found, at
-    ``face_box`` rolled by ``roll``), found by a fresh tracker run backwards in time from there: a clip that starts on a turned or
-    partly hidden face, or a detector miss mid-clip, is recovered by landmark tracking from the first good frame.
+    ``face_box`` rolled by ``roll``), found by a fresh tracker run backwards in time from there: a clip that starts
+    on a turned or partly hidden face, or a detector miss mid-clip, is recovered by landmark tracking from the first
+    good frame.
     Boxes are in full-frame pixels; each recovered frame's FaceState (full-frame pixels) goes into ``faces[slot]``."""
     from core.track import FaceTracker
     small, s = _small(image)

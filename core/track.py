@@ -129,17 +129,9 @@ def _roi_change(a: Roi, b: Roi) -> float:
     return max(shift, abs(math.log(b.side / a.side)), turn)
 
 
-def _box_of(det: Detection) -> tuple[float, float, float, float]:
-    return tuple(float(v) for v in det.box)
-
-
-def _near(det: Detection, box: tuple) -> bool:
-    """Whether a detection's centre lies within ``REACQUIRE_RADIUS`` of ``box`` (x, y, w, h), in its long sides."""
-    return _near_box(tuple(float(v) for v in det.box), box)
-
-
-def _near_box(a: tuple, box: tuple) -> bool:
-    """Whether box ``a``'s centre lies within ``REACQUIRE_RADIUS`` of ``box`` (both x, y, w, h), in its long sides."""
+def _near(a, box: tuple) -> bool:
+    """Whether box ``a``'s centre (x, y, w, h; a Detection's box too) lies within ``REACQUIRE_RADIUS`` of
+    ``box``'s, in ``box``'s long sides."""
     x, y, w, h = box
     return bool(np.hypot(a[0] + 0.5 * a[2] - x - 0.5 * w, a[1] + 0.5 * a[3] - y - 0.5 * h)
                 <= REACQUIRE_RADIUS * max(w, h))
@@ -200,13 +192,12 @@ class FaceTracker:
                 self._last_box = before
                 self._others = None
             state = self._acquire(frame_rgb)
-            if state is not None and before is not None and not _near_box(landmark_box(state[0]), before):
-                before = None                   # found elsewhere on the frame it was lost (a cut): not a jump
-        if state is not None and before is not None:    # the face of the last frame, or one found where it was
-            ratio = landmark_box(state[0])[2] / before[2]
-            if not 1.0 / JUMP_RATIO <= ratio <= JUMP_RATIO:
+        result = self._finish(frame_rgb, state)
+        if result is not None and before is not None and _near(self.face_box, before):
+            ratio = self.face_box[2] / before[2]    # the face of the last frame, or one found where it was lost
+            if not 1.0 / JUMP_RATIO <= ratio <= JUMP_RATIO:  # (found elsewhere on that frame: a cut, not a jump)
                 self.jumps.append((self.frames_seen - 1, float(ratio)))
-        return self._finish(frame_rgb, state)
+        return result
 
     @property
     def face_roll(self) -> float:
@@ -374,8 +365,8 @@ class FaceTracker:
             ws = min(1.0, self.detect_side / max(img.shape[:2]))
             small = cv2.resize(img, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else img
             seen = [d for full in (False, True) for d in self._detections(small, full, 0.0, 0.0, ws)]
-            self._others = [d for d in seen if not _near(d, self._last_box)]
-        return [d for d in dets if not any(_near(d, _box_of(o)) for o in self._others)]
+            self._others = [d for d in seen if not _near(d.box, self._last_box)]
+        return [d for d in dets if not any(_near(d.box, o.box) for o in self._others)]
 
     def _detections(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float) -> list[Detection]:
         """Detections in ``img`` (a part of the detection copy at offset (ox, oy)) in frame pixels."""
