@@ -4,6 +4,9 @@
         [--json benchmarks/results/track.json] [clip.mp4 ...]
 
 jitter = median over consecutive tracked triples of |c[t+1] - 2 c[t] + c[t-1]| (crop centre, pixels) / crop side.
+Per clip also what two of core.track's thresholds are set against: the short-range detector's best score on the
+first frame turned by 0-3 quarter turns (TURN_CHECK_SCORE) and the lowest and highest ratio of the face box's side
+between consecutive frames (JUMP_RATIO; ``jumps``, the frames the tracker reported).
 Speed counts tracking only (landmarks + blendshapes every frame, detection when acquiring; decoding is timed
 apart). The PNG strip per clip shows sampled frames with the landmarks (green dots), the face box (green) and the
 crop box (red) with its centre (red cross), and under each frame the crop at 192 px with a centre cross.
@@ -69,10 +72,30 @@ def draw_tile(image: np.ndarray, box: CropBox | None, face, tile_h: int = 192, c
     return np.vstack([top, bottom])
 
 
+def orientation_scores(tracker: FaceTracker, image: np.ndarray) -> list[float]:
+    """The short-range detector's best score on ``image`` turned by 0, 1, 2 and 3 quarter turns (``np.rot90``; 0
+    where it finds none): what core.track.TURN_CHECK_SCORE is set against (an upright clip turned by 2 is that face
+    upside down, and its 0 the face turned back)."""
+    out = []
+    for k in range(4):
+        dets = tracker.models.detect_faces(np.ascontiguousarray(np.rot90(image, k)), False)
+        out.append(round(max((float(d.score) for d in dets), default=0.0), 3))
+    return out
+
+
+def step_ratio_range(sides: np.ndarray) -> list[float] | None:
+    """[lowest, highest] ratio of the followed face box's side between consecutive frames with a face (what
+    core.track.JUMP_RATIO is set against); None with fewer than two."""
+    r = sides[1:] / sides[:-1]
+    r = r[np.isfinite(r)]
+    return [round(float(r.min()), 3), round(float(r.max()), 3)] if len(r) else None
+
+
 def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
     tracker = FaceTracker()
-    boxes, found, tiles = [], [], []
+    boxes, found, tiles, sides = [], [], [], []
     t_track = t_decode = 0.0
+    scores = None
     with open_footage(path) as footage:
         n_expected = footage.frame_count_reported
         step = max(1, n_expected // n_tiles)
@@ -83,9 +106,12 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
             t_decode += time.perf_counter() - t0
             if frame is None:
                 break
+            if scores is None:
+                scores = orientation_scores(tracker, frame.image)
             t0 = time.perf_counter()
             state = tracker.update(frame.image)
             t_track += time.perf_counter() - t0
+            sides.append(np.nan if state is None else tracker.face_box[2])
             box = None if state is None else state.box
             found.append(box is not None)
             boxes.append((box.x0, box.y0, box.size) if box else (np.nan,) * 3)
@@ -100,7 +126,9 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
            "jitter_center_per_side": jitter(boxes, found),
            "track_fps": n / t_track if t_track else float("nan"),
            "decode_fps": n / t_decode if t_decode else float("nan"),
-           "detections": tracker.detections, "refined": tracker.refined, "footage_report": report}
+           "detections": tracker.detections, "refined": tracker.refined, "footage_report": report,
+           "detector_score_by_quarter_turns": scores,
+           "face_box_step_ratio": step_ratio_range(np.asarray(sides, np.float64)), "jumps": len(tracker.jumps)}
     if png_dir is not None and tiles:
         png_dir.mkdir(parents=True, exist_ok=True)
         width = max(t.shape[1] for t in tiles)
@@ -176,6 +204,8 @@ def main(argv=None) -> int:
               f"found {100 * r['found_fraction']:6.2f}%  jitter {r['jitter_center_per_side']:.5f} side  "
               f"track {r['track_fps']:6.1f} fps  decode {r['decode_fps']:6.1f} fps  detections {r['detections']}  "
               f"double landmark passes {r['refined']}")
+        print(f"    detector score at 0/1/2/3 quarter turns {r['detector_score_by_quarter_turns']}; face box step "
+              f"ratio {r['face_box_step_ratio']}; jumps {r['jumps']}")
         for line in r["footage_report"]:
             print(f"    footage: {line}")
     if "expressions_office.mp4" in args.clips:

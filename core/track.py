@@ -82,9 +82,10 @@ TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the uprig
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
 REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
 JUMP_RATIO = 1.25          # a followed face whose box grows or shrinks more than this in one frame is reported (the
-                           # clips as shot: 0.94-1.02; a smaller face passing in front of the followed one: 0.62)
-TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright: 0.86-0.95, turned
-                           # a quarter or over 0.59-0.86; a real face upside down 0.61-0.63, turned back 0.95)
+                           # clips as shot: 0.944-1.02, benchmarks/bench_track.py, results/track_thresholds.json)
+TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright 0.90-0.95, turned a
+                           # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
+                           # tests/test_track.py turns over, must score above it upright)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
 
 
@@ -303,10 +304,10 @@ class FaceTracker:
         """Detections in ``img`` (the detection copy, or a part of it at offset (ox, oy)), in frame pixels, read in
         the orientation that scores best: upright, or (where its best score is under ``TURN_CHECK_SCORE``, or it has
         none and ``turned_if_none``) turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
-        higher and at least that much (a small face's turned detections score 0.6-0.7, their keypoints too rough to
-        turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright
-        face's would be (score 0.61 on a real clip turned over, 0.95 turned back); its keypoints, turned back, turn
-        the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
+        higher and at least that much (a small face's turned detections score low, their keypoints too rough to turn
+        its region by). Upside down, the detector still finds a face but reads its eyes where an upright face's
+        would be (the clips turned over score 0.63-0.74, upright 0.90-0.95: bench_track.py); its keypoints, turned
+        back, turn the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
         dets = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
