@@ -81,8 +81,9 @@ oracle reading, other pixels for the models, so a figure that holds only on the 
 (docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
 <clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
 the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
-exposure:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room,
-sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey
+exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a
+dim room, a window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move;
+``reshoot``), and --reshoot grey
 takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot
 occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of
 the clip's frames: each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip
@@ -257,7 +258,7 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face or dark glasses over the eyes for part of the clip.
 RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades",
-            "stride")
+            "stride", "side")
 COVERS = ("occlude", "shades")        # the re-shoots that paint over part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -326,8 +327,10 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
     reflection;
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
-    levels; over 1 an over-exposed one, the highlights clipped); "noiseS", Gaussian noise of S grey levels on every
-    pixel and channel, the same draw on every run (a camera at high gain);
+    levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
+    light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
+    "noiseS", Gaussian noise of S grey levels on every pixel and channel, the same draw on every run (a camera at
+    high gain);
     "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
     at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
@@ -357,7 +360,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "noise", "jpeg", "blur", "motion", "stride") + COVERS) or kind == "grey":
+        elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride") + COVERS) \
+                or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
             if kind.startswith(COVERS) and covers is None:
                 raise ValueError(f"a {kind} re-shoot needs the polygons to paint (occluders)")
@@ -387,6 +391,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                     image = np.repeat(cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
                 elif kind.startswith("exposure"):
                     image = np.clip(np.rint(frame.image * float(kind[8:])), 0, 255).astype(np.uint8)
+                elif kind.startswith("side"):
+                    f = float(kind[4:])
+                    lit = np.clip((np.arange(W) - 0.45 * W) / (0.1 * W), 0.0, 1.0)      # 0 left of the middle
+                    gain = (f + (1.0 - f) * lit)[None, :, None]
+                    image = np.clip(np.rint(frame.image * gain), 0, 255).astype(np.uint8)
                 elif kind.startswith("noise"):
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
@@ -813,8 +822,8 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|noise:S|scale:F|jpeg:Q|blur:S|motion:L"
-                            "|occlude:F|shades:F|stride:N",
+                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q|blur:S"
+                            "|motion:L|occlude:F|shades:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), its brightness "
