@@ -340,6 +340,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     (a camera that drops to 15 frames/s in a dim room, or footage converted down)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
+    from training.eval import half_in_shadow
     from core.footage import open_footage
     out, affine, kept = folder / f"{path.stem}_{kind}.mp4", {}, {}
     with open_footage(str(path)) as footage:
@@ -392,10 +393,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 elif kind.startswith("exposure"):
                     image = np.clip(np.rint(frame.image * float(kind[8:])), 0, 255).astype(np.uint8)
                 elif kind.startswith("side"):
-                    f = float(kind[4:])
-                    lit = np.clip((np.arange(W) - 0.45 * W) / (0.1 * W), 0.0, 1.0)      # 0 left of the middle
-                    gain = (f + (1.0 - f) * lit)[None, :, None]
-                    image = np.clip(np.rint(frame.image * gain), 0, 255).astype(np.uint8)
+                    image = half_in_shadow(frame.image, float(kind[4:]))
                 elif kind.startswith("noise"):
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),

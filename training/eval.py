@@ -4,6 +4,7 @@
     python -m training.eval synthetic --split train --seed 900000000      # the training distribution, for comparison
     python -m training.eval synthetic --frame-by-depth                     # the crop framing used before 2026-11-24
     python -m training.eval synthetic --exposure 0.35 [--no-lift]          # the renders darkened (core.exposure)
+    python -m training.eval synthetic --side 0.2                           # ... their left half only (side light)
     python -m training.eval real --model default [--footage DIR] --out DIR  # overlays on real clips + stability
 
 Synthetic metrics (inside the ground-truth mask): depth error in mm (median, p90; depth relative to the head
@@ -43,12 +44,23 @@ def _model_path(arg: str | None):
     return None if arg in (None, "default") else arg, (default_model_path() if arg in (None, "default") else Path(arg))
 
 
+def half_in_shadow(images: np.ndarray, light: float) -> np.ndarray:
+    """``images`` (..., H, W, 3) uint8 with every pixel left of the middle at ``light`` of its value, a soft edge
+    over a tenth of the width (a window's hard side light: a face in the middle lit on one side). The one place
+    the renders (``--side``), the footage (bench_real's ``--reshoot side:F``) and the tests darken it."""
+    W = images.shape[-2]
+    lit = np.clip((np.arange(W) - 0.45 * W) / (0.1 * W), 0.0, 1.0)          # 0 left of the middle
+    return np.clip(np.rint(images * (light + (1.0 - light) * lit)[:, None]), 0, 255).astype(np.uint8)
+
+
 def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int = 777, flip: bool = False,
                        split: str = "eval", frame_by_head_size: bool = True, exposure: float = 1.0,
-                       lift: bool = True) -> dict:
+                       lift: bool = True, side: float = 1.0) -> dict:
     """The metrics above on ``count`` held-out renders. ``exposure``: every crop's values times this, rounded and
     clipped, before the network (a dim or over-exposed camera; bench_real's ``--reshoot exposure:F`` does the same
-    to footage); ``lift=False`` feeds the network without core.exposure's lift of dark faces."""
+    to footage); ``side``: the crop's left of its middle times this, a soft edge over a tenth of its width (a
+    window's side light; bench_real's ``--reshoot side:F`` on the frame); ``lift=False`` feeds the network without
+    core.exposure's lift of dark faces."""
     import cv2
     from core.head_model import load
     from core.runtime import Predictor
@@ -65,6 +77,8 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
         crops = (b["image"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
         if exposure != 1.0:
             crops = np.clip(np.rint(crops * float(exposure)), 0, 255).astype(np.uint8)
+        if side != 1.0:
+            crops = half_in_shadow(crops, side)
         t0 = time.perf_counter()
         out = pred.predict(crops)
         ms.append(1000 * (time.perf_counter() - t0) / n)
@@ -90,7 +104,7 @@ def evaluate_synthetic(model: str | None, count: int, batch: int = 16, seed: int
                 depth_relief_mm_median=float(np.median(dr)), depth_relief_mm_p90=float(np.quantile(dr, 0.9)),
                 canon_mm_median=float(np.median(ce)), canon_mm_p90=float(np.quantile(ce, 0.9)),
                 mask_iou=inter / max(union, 1), ms_per_frame=float(np.median(ms)), batch=batch, flip=flip,
-                exposure=exposure, lift=lift,
+                exposure=exposure, side=side, lift=lift,
                 framing="head size" if frame_by_head_size else "true depth",
                 canon_mm_median_by_turn_deg=_medians(by_turn), canon_mm_median_by_edge_px=_medians(by_edge))
 
@@ -263,6 +277,8 @@ def main(argv=None) -> int:
                         "before 2026-11-24; training/synth/), for comparisons with older figures")
     s.add_argument("--exposure", type=float, default=1.0, metavar="F",
                    help="every crop's values times F before the network (a dim camera under 1)")
+    s.add_argument("--side", type=float, default=1.0, metavar="F",
+                   help="the left half of every crop times F before the network (a window's side light)")
     s.add_argument("--no-lift", action="store_true",
                    help="feed the network without core.exposure's lift of dark faces (the runtime's default is on)")
     r = sub.add_parser("real")
@@ -279,7 +295,7 @@ def main(argv=None) -> int:
         if a.mode == "synthetic":
             res = evaluate_synthetic(a.model, a.count, a.batch, seed=a.seed, flip=a.flip, split=a.split,
                                      frame_by_head_size=not a.frame_by_depth, exposure=a.exposure,
-                                     lift=not a.no_lift)
+                                     lift=not a.no_lift, side=a.side)
         else:
             if not a.footage.is_dir():
                 print(f"error: footage folder not found: {a.footage}", file=sys.stderr)
