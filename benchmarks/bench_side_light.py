@@ -1,7 +1,8 @@
-"""Half the face in shadow: what core.exposure's side lift (``side_gains``) is set against, and what it buys.
+"""Half the face in shadow: what core.exposure's side lift (``side_gains``) is set against, and what it buys; and
+how far other light the renders did not cover moves the network (``--probes``).
 
     .venv/bin/python benchmarks/bench_side_light.py [--footage ../shared/footage] [--light 0.2] [--every 3]
-        [--free 3 8] [--renders 256] [--json benchmarks/results/side_light.json] [clip.mp4 ...]
+        [--free 3 8] [--renders 256] [--probes] [--json benchmarks/results/side_light.json] [clip.mp4 ...]
 
 Per clip, on every ``--every``th frame the tracker follows (the crop the bake first cuts): the ratio of the face
 band's brightest strip reading to its darkest (``core.exposure.strip_readings``, linear light) as shot and with the
@@ -15,6 +16,10 @@ With ``--renders N`` (needs torch, in the test environment) the same ratio over 
 whose own key light the network was trained on, and for each render the lift touches the network's error against
 truth with the lift off, as set and without ``SIDE_MAX_GAIN``; over all of them, with the lift: ``python -m
 training.eval synthetic [--side F]``.
+With ``--probes``, per clip the drift (as above, the runtime's lifts as set) of the crops as shot made over by each of
+``PROBES``: the crop above or below 0.42 of its height (the eyes' line) at ``--light`` (a hat brim's shadow, light from
+below), colour casts (linear-light gains per channel: a tungsten lamp without white balance, ...) and tone curves
+(sRGB in -> out: a camera's flat log-like profile, a contrasty one, gamma).
 """
 from __future__ import annotations
 
@@ -39,6 +44,38 @@ from training.eval import half_in_shadow  # noqa: E402
 
 CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 QUANTILES = (0.5, 0.9, 0.99, 1.0)
+EYE_LINE = 0.42          # crop rows above it are the eyes and brow, below it the nose, mouth and chin
+
+
+def _rows_dark(crops: np.ndarray, light: float, above: bool) -> np.ndarray:
+    S = crops.shape[1]
+    lit = np.clip((np.arange(S) - (EYE_LINE - 0.03) * S) / (0.06 * S), 0.0, 1.0)     # 0 above the eyes' line
+    gain = light + (1.0 - light) * (lit if above else lit[::-1])
+    return np.clip(np.rint(crops * gain[:, None, None]), 0, 255).astype(np.uint8)
+
+
+def _cast(gains):
+    def apply(crops, light):
+        lin = exposure.to_linear(crops / 255.0) * np.asarray(gains)
+        return np.clip(np.rint(255.0 * exposure.to_srgb(lin)), 0, 255).astype(np.uint8)
+    return apply
+
+
+def _curve(fn):
+    return lambda crops, light: np.clip(np.rint(255.0 * fn(crops / 255.0)), 0, 255).astype(np.uint8)
+
+
+PROBES = {
+    "above the eyes in shadow": lambda c, light: _rows_dark(c, light, above=True),
+    "below the eyes in shadow": lambda c, light: _rows_dark(c, light, above=False),
+    "tungsten cast (1, 0.72, 0.42)": _cast((1.0, 0.72, 0.42)),
+    "cool cast (0.75, 0.9, 1)": _cast((0.75, 0.9, 1.0)),
+    "green cast (0.8, 1, 0.8)": _cast((0.8, 1.0, 0.8)),
+    "flat log-like (0.28 + 0.45 v)": _curve(lambda v: 0.28 + 0.45 * v),
+    "contrasty (1.6x about 0.5)": _curve(lambda v: np.clip(0.5 + 1.6 * (v - 0.5), 0.0, 1.0)),
+    "gamma 0.6": _curve(lambda v: v ** 0.6),
+    "gamma 1.6": _curve(lambda v: v ** 1.6),
+}
 
 
 def ratio(crop: np.ndarray) -> float:
@@ -74,8 +111,18 @@ def drift(pred: Predictor, crops: np.ndarray, ref: list, scale: float) -> np.nda
                      for o, r in zip(out, ref)])
 
 
-def measure_clip(pred: Predictor, path: Path, every: int, light: float, frees: list[float], scale: float) -> dict:
+def measure_clip(pred: Predictor, path: Path, every: int, light: float, frees: list[float], scale: float,
+                 probes: bool = False) -> dict:
     shot, shadow = clip_crops(path, pred.size, every, light)
+    out = side_lift(pred, shot, shadow, frees, scale)
+    if probes:
+        ref = pred.predict(shot)
+        out["probes_drift_mm"] = {name: spread(drift(pred, make(shot, light), ref, scale))
+                                  for name, make in PROBES.items()}
+    return out
+
+
+def side_lift(pred: Predictor, shot: np.ndarray, shadow: np.ndarray, frees: list[float], scale: float) -> dict:
     out = {"crops": len(shot), "ratio_as_shot": spread([ratio(c) for c in shot]),
            "ratio_in_shadow": spread([ratio(c) for c in shadow]), "drift_mm": {}}
     module_free = exposure.SIDE_FREE
@@ -136,6 +183,7 @@ def main(argv=None) -> int:
     ap.add_argument("--free", type=float, nargs="*", default=[3.0, 8.0],
                     help="SIDE_FREE values to compare besides the module's")
     ap.add_argument("--renders", type=int, default=0, help="also the ratio over N held-out renders (torch)")
+    ap.add_argument("--probes", action="store_true", help="also the drift under PROBES' light")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "side_light.json")
     a = ap.parse_args(argv)
     pred, scale = Predictor(), float(load().canon_scale)
@@ -147,12 +195,14 @@ def main(argv=None) -> int:
         if not path.is_file():
             print(f"skip {name}: not in {a.footage}")
             continue
-        res["clips"][name] = m = measure_clip(pred, path, a.every, a.light, frees, scale)
+        res["clips"][name] = m = measure_clip(pred, path, a.every, a.light, frees, scale, a.probes)
         print(f"{name}: {m['crops']} crops, ratio as shot {m['ratio_as_shot']['q50']:.2f} (max "
               f"{m['ratio_as_shot']['q100']:.2f}), in shadow {m['ratio_in_shadow']['q50']:.1f}")
         for k, d in m["drift_mm"].items():
             print(f"  {k:9s} as shot changed {d['changed']:.2f} drift max {d['as_shot']['q100']:.2f} mm; in shadow "
                   f"drift {d['in_shadow']['q50']:.2f} / {d['in_shadow']['q90']:.2f} mm (median / p90)")
+        for k, d in m.get("probes_drift_mm", {}).items():
+            print(f"  {k:31s} drift {d['q50']:.2f} / {d['q90']:.2f} mm (median / p90)")
     if a.renders:
         res["renders"] = r = render_ratios(a.renders)
         print(f"renders: ratio {r['ratio']['q50']:.2f} / {r['ratio']['q90']:.2f} / {r['ratio']['q99']:.2f} "
