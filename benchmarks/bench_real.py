@@ -88,7 +88,8 @@ takes its colour away (an infrared or black-and-white camera): what each costs (
 occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of
 the clip's frames: each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip
 as shot too, over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the
-mouth"); --reshoot shades:F puts dark glasses over the eyes the same way. --reshoot stride:N keeps every Nth frame at
+mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over
+the eyes and brows. --reshoot stride:N keeps every Nth frame at
 1/N of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal
 are read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is
 written as ``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
@@ -258,13 +259,17 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face or dark glasses over the eyes for part of the clip.
 RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades",
-            "stride", "side")
-COVERS = ("occlude", "shades")        # the re-shoots that paint over part of the face (``occluders``)
+            "stride", "side", "brim")
+COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
 LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
 EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
+BRIM_LIGHT = 0.2          # a hat brim's shadow: the frame above its edge at this fraction of its values
+BRIM_EDGE = 0.3           # ... the edge along the eyes' line, this far from the eyes' midpoint to the nose tip (dlib 30)
+BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade`` blurs
+#                           at 4 % of its width: an edge 0.24 eye distances soft)
 
 
 def _lens(eye: np.ndarray, n: int = 24) -> np.ndarray:
@@ -281,8 +286,8 @@ def occluders(oracle, fraction: float, kind: str = "occlude") -> dict[int, list[
     """Where ``reshoot``'s "occludeF" puts a hand, or "shadesF" dark glasses: for the middle ``fraction`` of the
     clip's frames (a span, as a hand raised to the mouth and taken away), the polygons to paint on each frame dlib
     found a face, by source frame index: the hull of dlib's LOWER_FACE points grown by a fifth about its centre (so
-    the points themselves lie under solid paint), or a lens about each eye; ``oracle`` is oracle_dlib's track of the
-    original."""
+    the points themselves lie under solid paint), a lens about each eye, or for a hat brim's shadow the region above
+    a line along the eyes (``brim``); ``oracle`` is oracle_dlib's track of the original."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"{kind}: the fraction of frames covered must be in (0, 1], got {fraction}")
     if kind not in COVERS:
@@ -297,9 +302,26 @@ def occluders(oracle, fraction: float, kind: str = "occlude") -> dict[int, list[
             if kind == "occlude":
                 hull = p[list(LOWER_FACE)]
                 out[int(oracle.frames[k])] = [hull.mean(0) + 1.2 * (hull - hull.mean(0))]
+            elif kind == "brim":
+                out[int(oracle.frames[k])] = [brim(p)]
             else:
                 out[int(oracle.frames[k])] = [_lens(p[list(eye)]) for eye in EYES]
     return out
+
+
+def brim(points: np.ndarray) -> np.ndarray:
+    """A hat brim's shadow on a face with dlib's 68 ``points``: the rectangle above a line along the eyes (through
+    the point ``BRIM_EDGE`` of the way from the eyes' midpoint to the nose tip), ``BRIM_REACH`` eye distances to
+    either side and upwards, so the brows and eyes lie in it and the nose tip, mouth and chin do not."""
+    right, left = (points[list(eye)].mean(0) for eye in EYES)
+    u = (left - right) / np.linalg.norm(left - right)
+    down = np.array([-u[1], u[0]])
+    if np.dot(points[30] - 0.5 * (right + left), down) < 0:    # the face's down, wherever the image's is
+        down = -down
+    mid = 0.5 * (right + left)
+    edge = mid + BRIM_EDGE * (points[30] - mid)
+    reach = BRIM_REACH * float(np.linalg.norm(left - right))
+    return np.array([edge - reach * u, edge + reach * u, edge + reach * u - reach * down, edge - reach * u - reach * down])
 
 
 def reshoot_kind(text: str) -> str:
@@ -316,7 +338,7 @@ def reshoot_kind(text: str) -> str:
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
                                      "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
-                                     "occlude:0.4, shades:0.4, stride:2)")
+                                     "occlude:0.4, shades:0.4, brim:1, stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -336,7 +358,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
     move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over
     ``covers``' polygons on the frames it names (``occluders``; F, the fraction of frames, is what chose them);
-    "shadesF", dark glasses over the eyes, painted the same way; "strideN", every Nth frame at 1/N of the frame rate
+    "shadesF", dark glasses over the eyes, painted the same way; "brimF", a hat brim's shadow over the eyes and
+    brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values; "strideN", every Nth frame at 1/N of the frame rate
     (a camera that drops to 15 frames/s in a dim room, or footage converted down)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
@@ -401,7 +424,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 elif kind.startswith(COVERS + ("stride",)):
                     image = frame.image
                     polygons = None if covers is None else covers.get(int(frame.index))
-                    if polygons:
+                    if polygons and kind.startswith("brim"):
+                        image = shade(image, polygons, BRIM_LIGHT)
+                    elif polygons:
                         image = cover(image, polygons, PAINT[kind.rstrip("0123456789.")])
                 elif kind.startswith("jpeg"):
                     bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
@@ -419,18 +444,29 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                   frames=kept if step > 1 else None)
 
 
-def cover(image: np.ndarray, polygons: list[np.ndarray], rgb: tuple) -> np.ndarray:
-    """``image`` with the convex hull of each polygon (pixel-centre coordinates) painted ``rgb``, the edges blurred
-    over 4 % of the widest one's width."""
+def _soft_mask(shape: tuple, polygons: list[np.ndarray]) -> np.ndarray:
+    """(H, W, 1) float: 1 inside the convex hull of each polygon (pixel-centre coordinates), the edges blurred over
+    4 % of the widest one's width."""
     import cv2
-    mask = np.zeros(image.shape[:2], np.float32)
+    mask = np.zeros(shape[:2], np.float32)
     width = 0.0
     for points in polygons:
         hull = cv2.convexHull(np.rint(np.asarray(points, np.float64) - 0.5).astype(np.int32))
         cv2.fillConvexPoly(mask, hull, 1.0)
         width = max(width, float(np.ptp(hull[:, 0, 0])))
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.04 * width))[..., None]
+    return cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.04 * width))[..., None]
+
+
+def cover(image: np.ndarray, polygons: list[np.ndarray], rgb: tuple) -> np.ndarray:
+    """``image`` with the convex hull of each polygon painted ``rgb`` (``_soft_mask``)."""
+    mask = _soft_mask(image.shape, polygons)
     return np.rint(image * (1.0 - mask) + np.asarray(rgb, np.float64) * mask).astype(np.uint8)
+
+
+def shade(image: np.ndarray, polygons: list[np.ndarray], light: float) -> np.ndarray:
+    """``image`` with the convex hull of each polygon at ``light`` of its values (``_soft_mask``): a shadow."""
+    mask = _soft_mask(image.shape, polygons)
+    return np.clip(np.rint(image * (1.0 - (1.0 - light) * mask)), 0, 255).astype(np.uint8)
 
 
 def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | None = None,
@@ -821,13 +857,14 @@ def main(argv=None) -> int:
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q|blur:S"
-                            "|motion:L|occlude:F|shades:F|stride:N",
+                            "|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
-                         "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face "
-                         "or dark glasses on the middle F of its frames, or every Nth frame at 1/N of the frame "
+                         "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
+                         "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
+                         "at 1/N of the frame "
                          "rate, against "
                          "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--brow-pixels", action="store_true",

@@ -113,6 +113,38 @@ def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
         np.testing.assert_allclose(lens.mean(0), points[5][list(eye)].mean(0), atol=1e-9)
         width = np.linalg.norm(corners[1] - corners[0])
         assert np.linalg.norm(lens - lens.mean(0), axis=1).max() == pytest.approx(0.8 * width)
+    (brim,) = bench_real.occluders(oracle, 0.4, "brim")[10]
+    assert len(brim) == 4
+
+
+def test_a_brim_shades_the_eyes_and_brows_but_not_the_nose_tip_mouth_or_chin():
+    """dlib's 68 points of an upright face and of the same face upside down: the brim's shadow lies over the face's
+    top either way."""
+    import cv2
+
+    def inside(polygon, points):
+        contour = polygon.astype(np.float32).reshape(-1, 1, 2)
+        return np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) > 0 for x, y in points])
+    pts = np.zeros((68, 2))
+    pts[36:42] = (100.0, 100.0)                                 # right eye (image left)
+    pts[42:48] = (160.0, 100.0)
+    pts[17:27] = np.column_stack([np.linspace(90, 170, 10), np.full(10, 80.0)])     # brows
+    pts[30] = (130.0, 140.0)                                    # nose tip
+    pts[48:60] = (130.0, 170.0)                                 # mouth
+    pts[8] = (130.0, 200.0)                                     # chin
+    for p in (pts, 260.0 - pts):
+        region = bench_real.brim(p)
+        assert inside(region, p[17:27]).all() and inside(region, p[36:48]).all()
+        assert not inside(region, p[[30, 8] + list(range(48, 60))]).any()
+    image = np.full((260, 260, 3), 200, np.uint8)
+    out = bench_real.shade(image, [bench_real.brim(pts)], bench_real.BRIM_LIGHT)
+    assert out[80, 130, 0] == pytest.approx(200 * bench_real.BRIM_LIGHT, abs=6) and out[200, 130, 0] == 200
+    assert cv2.absdiff(out, image)[230:, :].max() == 0
+
+
+def test_occluders_reject_a_bad_fraction_or_kind():
+    T = 10
+    oracle = SimpleNamespace(frames=np.arange(T), points=np.zeros((T, 68, 2)), found=np.ones(T, bool))
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError):
             bench_real.occluders(oracle, bad)
