@@ -257,7 +257,8 @@ class Reshot:
 
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
-# fast move, a low frame rate), and a hand over the lower face or dark glasses over the eyes for part of the clip.
+# fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
+# for part of the clip.
 RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades",
             "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
@@ -267,9 +268,9 @@ LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
 EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
 BRIM_LIGHT = 0.2          # a hat brim's shadow: the frame above its edge at this fraction of its values
-BRIM_EDGE = 0.3           # ... the edge along the eyes' line, this far from the eyes' midpoint to the nose tip (dlib 30)
-BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade`` blurs
-#                           at 4 % of its width: an edge 0.24 eye distances soft)
+BRIM_EDGE = 0.3           # ... the edge along the eyes, this far from the eyes' midpoint to the nose tip (dlib 30)
+BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade``
+#                           blurs at 4 % of its width: an edge 0.24 eye distances soft)
 
 
 def _lens(eye: np.ndarray, n: int = 24) -> np.ndarray:
@@ -321,7 +322,8 @@ def brim(points: np.ndarray) -> np.ndarray:
     mid = 0.5 * (right + left)
     edge = mid + BRIM_EDGE * (points[30] - mid)
     reach = BRIM_REACH * float(np.linalg.norm(left - right))
-    return np.array([edge - reach * u, edge + reach * u, edge + reach * u - reach * down, edge - reach * u - reach * down])
+    up = -reach * down
+    return np.array([edge - reach * u, edge + reach * u, edge + reach * u + up, edge - reach * u + up])
 
 
 def reshoot_kind(text: str) -> str:
@@ -359,8 +361,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over
     ``covers``' polygons on the frames it names (``occluders``; F, the fraction of frames, is what chose them);
     "shadesF", dark glasses over the eyes, painted the same way; "brimF", a hat brim's shadow over the eyes and
-    brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values; "strideN", every Nth frame at 1/N of the frame rate
-    (a camera that drops to 15 frames/s in a dim room, or footage converted down)."""
+    brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values (``brim``,
+    ``shade``); "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim
+    room, or footage converted down)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow

@@ -21,9 +21,11 @@ Half the face in shadow (a window's hard side light, a shadow's edge down the no
 that the lit half already meets leaves the other half dark, and the network read such crops badly (the talking clip
 with its left half at 0.2 of its values: canonical points 13 mm median from its answers lit, the bake's landmark error
 0.036 -> 0.058 IOD). So first ``side_gains`` reads the face band in ``SIDE_STRIPS`` upright strips and lifts each strip
-that reads more than ``SIDE_FREE`` times under the brightest one by the excess. The renders' own key light reaches
-such ratios (10x at their 99th percentile; the clips as shot at most 4.1x), which the network reads: ``SIDE_FREE``
-leaves them almost all as they are; the trade is measured in docs/MEASUREMENTS.md, "Half the face in shadow".
+that reads more than ``SIDE_FREE`` times under the brightest one by the excess, at most ``SIDE_MAX_GAIN``. The
+renders' own key light reaches such ratios (7 % of them over 5x), which the network reads, and the clips as shot
+reach 5.0x at most: ``SIDE_FREE`` leaves them as they are. The strips read the crop, not the face: beside a profile
+they read hair or a dark background and lift it too. Measured in docs/MEASUREMENTS.md, "Half the face in shadow"
+(``benchmarks/bench_side_light.py``); a hat brim's shadow (light from above) is not lifted.
 """
 from __future__ import annotations
 

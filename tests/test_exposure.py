@@ -100,8 +100,9 @@ def test_a_face_half_in_shadow_is_lifted_on_its_dark_side_only():
 
 
 def test_a_black_strip_is_lifted_no_further_than_side_max_gain():
-    """Near black across the face (a lock of dark hair, a glasses' side) is not skin in shadow: lifting it by the
-    whole ratio turned a held-out render's hair to grey and its canonical error 11 -> 58 mm (*one-off*)."""
+    """Near black beside the face (dark hair beside a profile) is not skin in shadow: lifting it by the whole ratio
+    turned a held-out render's hair to grey and its canonical error 11 -> 58 mm (benchmarks/bench_side_light.py
+    --renders 256)."""
     crop = _face_crop(180)
     crop[:, 40:50] = 1
     gains = ex.side_gains(crop)
