@@ -8,7 +8,7 @@ Per clip, on every ``--every``th frame the tracker follows (the crop the bake fi
 band's brightest strip reading to its darkest (``core.exposure.strip_readings``, linear light) as shot and with the
 frame's left half at ``--light`` of its values (training.eval.half_in_shadow, bench_real's ``--reshoot side:F``);
 and how far the network's canonical points on each crop move (mm, median over the crop's face pixels, then median
-and 90th percentile over the crops) from its answers on the crop as shot without the side lift, with the lift off,
+and 90th percentile over the crops) from its answers on the crop as shot without the side lift: with the lift off,
 at the module's ``SIDE_FREE`` and at each ``--free``. ``changed``: the fraction of crops as shot the lift touches
 (the others move too, by less, where one in their batch is lifted: the int8 network's activations are quantised
 per batch).
