@@ -86,7 +86,7 @@ def test_a_face_lit_within_side_free_across_is_fed_as_it_is():
 
 
 def test_the_sample_clips_evenly_lit_face_is_not_lifted_strip_by_strip(sample_face_crops):
-    """The bundled clip's face reads at most 3.5x across its strips (the real clips as shot at most 5.0x,
+    """The bundled clip's face is lit evenly across its strips (the real clips as shot read at most 5.0x,
     benchmarks/results/side_light.json): the side lift leaves every crop of it as it is."""
     _, crops = sample_face_crops
     assert all((ex.side_gains(c) == 1.0).all() for c in crops)
