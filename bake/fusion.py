@@ -11,7 +11,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     own closure where that says more (``lid_closure``). The frown's scores, less the subject's resting reading,
     are a prior of the exported weights only (``BROW_PRIOR``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
-    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile).
+    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). Where a frame's
+    forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further.
   * the ARKit weights twice, in the second stage: the head's own shape and pose from the frames' fit before bake.solve
     boosts its L1 prior (that boost guards the dense fit against the network's correlated errors; with the landmarks
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
@@ -142,6 +143,27 @@ def expression_dense(dense_residual_mm: float) -> float:
     stage's dense residual fitted alone (mm; bake.solve.dense_residual): EXPRESSION_DENSE at and above
     bake.solve.LANDMARK_REF_MM, towards 1 below."""
     return 1.0 - (1.0 - EXPRESSION_DENSE) * real_face_trust(dense_residual_mm)
+
+
+# A hat brim's shadow: the network misreads the shaded forehead and brows, and with the second stage's dense term
+# the head's brows stopped following the frowns (the expressions clip's brim copy: brows r 0.94 / 0.96 -> 0.22 /
+# 0.38) where MediaPipe's landmarks still read them (0.94 / 0.95). A frame whose forehead reads under SHADE_FREE of
+# its cheeks' light (core.exposure.forehead_light: the real clips as shot 1.0-2.4, their brim copies 0.07-0.27, the
+# held-out renders 0.59 and up, a dark fringe over the forehead included) has its dense term weighed down further in
+# that stage, to SHADED_DENSE of it at SHADE_FULL and under (EXPRESSION_DENSE 0.3 -> 0.05), so the landmarks lead its
+# pose and expression (docs/MEASUREMENTS.md, "A hat brim's shadow").
+SHADE_FREE = 0.5
+SHADE_FULL = 0.25
+SHADED_DENSE = 1.0 / 6.0
+
+
+def shaded_dense(forehead_light: np.ndarray) -> np.ndarray:
+    """(T,) factor on each frame's dense confidences in the second stage from its forehead's light over its
+    cheeks' (T,) (``FaceState.forehead_light``; NaN, a frame without a reading, is 1): 1 from ``SHADE_FREE`` up,
+    ``SHADED_DENSE`` from ``SHADE_FULL`` down, linear between."""
+    light = np.nan_to_num(np.asarray(forehead_light, np.float64), nan=SHADE_FREE)
+    shade = np.clip((SHADE_FREE - light) / (SHADE_FREE - SHADE_FULL), 0.0, 1.0)
+    return 1.0 - (1.0 - SHADED_DENSE) * shade
 
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:

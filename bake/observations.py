@@ -234,7 +234,8 @@ class ClipSolve:
 def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
                        gaps=None, expression_dense=None, workers: int = 1,
-                       reshape: np.ndarray | None = None, shape_unboosted: bool = False) -> ClipSolve:
+                       reshape: np.ndarray | None = None, shape_unboosted: bool = False,
+                       frame_dense: np.ndarray | None = None) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums, head) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the
     fusion's terms for a set of frames (None: no such term); ``gaps(head) -> GapConstraint`` keeps lids and lips
@@ -245,7 +246,9 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     the neutral of the second (bake.shape_correction; ``ClipSolve.shape_correction``; None: not moved).
     ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve).
     ``shape_unboosted``: in the staged solve's second stage, the head's shape and pose come from the frames' fit
-    before the L1 boost, the exported weights from the boosted one (bake.solve.solve; ``SolveResult.fit_weights``)."""
+    before the L1 boost, the exported weights from the boosted one (bake.solve.solve; ``SolveResult.fit_weights``).
+    ``frame_dense`` (T,): a further factor on each frame's dense confidences in that second stage (a frame whose
+    network reading is not to be trusted, bake.fusion.shaded_dense); None: 1."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -279,8 +282,9 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
         def marks(frames, dense_sums, fitted):          # the landmarks keep the weight the full dense term gave them
             return landmarks(frames, csum[frames], fitted)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
+    frame_factor = frame_dense if staged else None
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
-                    gaps, workers, shape_unboosted and staged, spread.result.dense_residual_mm, yielded)
+                    gaps, workers, shape_unboosted and staged, spread.result.dense_residual_mm, yielded, frame_factor)
              for a in range(0, T, chunk)]
     r = [p.result for p in parts]
     cat = lambda name: np.concatenate([getattr(x, name) for x in r])    # noqa: E731
@@ -298,8 +302,11 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
 def _solve(store: ObservationStore, frames: np.ndarray, head: HeadModel, residual_keys: int, dense_weight,
            landmarks, arkit_prior, csum: np.ndarray, identity, residual_deltas=None,
            gaps=None, workers: int = 1, shape_unboosted: bool = False,
-           dense_residual_mm: float | None = None, yielded: np.ndarray | None = None) -> ClipSolve:
+           dense_residual_mm: float | None = None, yielded: np.ndarray | None = None,
+           frame_factor: np.ndarray | None = None) -> ClipSolve:
     Y, ray, C, off = store.dense(frames, dense_weight)
+    if frame_factor is not None:
+        C *= np.asarray(frame_factor, np.float32)[frames, None]
     lm: LandmarkTerm | None = None if landmarks is None else landmarks(frames, csum[frames], head)
     ap: ArkitPrior | None = None if arkit_prior is None else arkit_prior(frames)
     res = solve(Y, C, head, ray=ray, n_residual=residual_keys, offset=off, landmarks=lm, arkit_prior=ap,

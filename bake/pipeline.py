@@ -116,6 +116,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             return fz.landmark_term(marks, presence, dense_sums, K, fitted)
 
         clip_marks, clip_presence, clip_scores = face_arrays(np.arange(len(faces)))     # every frame's, read once
+        clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])
         open_eyes = fz.open_aspects(clip_marks)
         brows_at_rest = fz.brow_rest(clip_scores, clip_presence)
 
@@ -126,7 +127,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
                                   workers=solve_threads(threads), reshape=fz.CORRECTED,
-                                  shape_unboosted=corrective_keys > 0)
+                                  shape_unboosted=corrective_keys > 0,
+                                  frame_dense=None if landmarks is None else fz.shaded_dense(clip_light))
     res = clip.result
     head = corrected(head, clip.shape_correction)
     t1 = time.perf_counter()

@@ -26,6 +26,14 @@ renders' own key light reaches such ratios (7 % of them over 5x), which the netw
 reach 5.0x at most: ``SIDE_FREE`` leaves them as they are. The strips read the crop, not the face: beside a profile
 they read hair or a dark background and lift it too. Measured in docs/MEASUREMENTS.md, "Half the face in shadow"
 (``benchmarks/bench_side_light.py``); a hat brim's shadow (light from above) is not lifted.
+
+A hat brim's shadow darkens the forehead, brows and eyes and leaves the cheeks lit; the network misreads the crop
+(its canonical points 5-16 mm median from its answers lit) and the fused head's brows stopped following the frowns.
+No lift mends it (docs/MEASUREMENTS.md, "A hat brim's shadow"), but the frame can be told: ``forehead_light`` reads
+each side's forehead against its cheek on MediaPipe's landmarks (the tracker's ``FaceState.forehead_light``), and the
+fusion leans on the landmarks where the forehead is in shadow (bake.fusion.shaded_dense). A face half in shadow
+keeps the reading near its lit value (each side is read against itself, the brighter side counts), and so does a
+dark fringe over the forehead (the skin between the brows, which a brim's shadow covers, is read too).
 """
 from __future__ import annotations
 
@@ -41,6 +49,14 @@ SIDE_STRIPS = 10
 SIDE_FREE = 5.0          # the lit strip's reading over a darker one's that is left as it is (linear light)
 SIDE_MAX_GAIN = 6.0      # the most a strip is lifted: one darker still is not skin in shadow but hair, glasses
 _LUMA = np.array([0.2126, 0.7152, 0.0722])                   # Rec. 709, as training.synth.shading weighs the face
+# MediaPipe's landmarks read by ``forehead_light``, per side of the subject (right, left): the forehead's skin above
+# the brows (its middle in both) and the cheek below the eye, beside the nose; and the nose bridge's top between the
+# brows (BRIDGE_TOP), which a brim's shadow covers and a fringe of hair leaves bare. Each a square PATCH eye
+# distances wide.
+FOREHEAD_CHEEK = (((151, 9, 108, 69), (50, 205)), ((151, 9, 337, 299), (280, 425)))
+BRIDGE_TOP = 168
+EYE_OUTER = (33, 263)
+PATCH = 0.12
 
 
 def to_linear(v: np.ndarray) -> np.ndarray:
@@ -58,6 +74,31 @@ def to_srgb(x: np.ndarray) -> np.ndarray:
 _LINEAR = to_linear(np.arange(256) / 255.0)                  # uint8 value -> linear light
 _LIFT_TO = float(to_linear(LIFT_TO))
 _MAX_SIDE_RATIO = 255.0 ** 2                                 # a black strip reads as this far under the lit one
+
+
+def forehead_light(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The light above the eyes over the cheek's (linear luminance, each the median of its ``FOREHEAD_CHEEK``
+    patches on one side of the subject; above the eyes, the forehead's or the nose bridge's top's, whichever is
+    brighter, so a dark fringe over a lit face does not count; the brighter side's) in ``image`` (H, W, 3) uint8
+    RGB with MediaPipe's ``landmarks`` (478, >=2) frame pixels: 1.0-2.4 on the real clips as shot, 0.07-0.27 with
+    a hat brim's shadow at a fifth of the light (``benchmarks/bench_real.py --reshoot brim:1``). A side whose
+    patches all lie outside the frame is not read; NaN when neither is."""
+    pts = np.asarray(landmarks, np.float64)[:, :2]
+    r = max(1, int(0.5 * PATCH * np.linalg.norm(pts[EYE_OUTER[0]] - pts[EYE_OUTER[1]])))
+    h, w = image.shape[:2]
+
+    def read(points) -> float:
+        vals = []
+        for x, y in pts[list(points)]:
+            x0, x1, y0, y1 = int(max(0, x - r)), int(min(w, x + r + 1)), int(max(0, y - r)), int(min(h, y + r + 1))
+            if x1 > x0 and y1 > y0:
+                vals.append(np.median(_LINEAR[image[y0:y1, x0:x1]] @ _LUMA))
+        return float(np.median(vals)) if vals else np.nan
+
+    bridge = read([BRIDGE_TOP])
+    sides = [np.fmax(read(top), bridge) / max(read(cheek), 1e-6) for top, cheek in FOREHEAD_CHEEK]
+    sides = [v for v in sides if np.isfinite(v)]
+    return float(max(sides)) if sides else np.nan
 
 
 def face_luminance(crop: np.ndarray) -> float:

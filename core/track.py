@@ -55,6 +55,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from .exposure import forehead_light
 from .eyelids import iris_share, with_iris_lids
 from .face_models import Detection, FaceModels, Roi, default_models, roi_from_detection, roi_from_landmarks
 from .types import CropBox, FaceState, Frame, TrackResult
@@ -245,7 +246,8 @@ class FaceTracker:
         self.face_box = landmark_box(pts)
         share = iris_share(pts) if self.iris_lids else np.zeros(2)
         lids = with_iris_lids(pts, self.models.eye_contours(image, pts), share) if share.any() else pts
-        self.state = FaceState(crop_from_landmarks(pts), lids, presence, self.models.blendshapes(pts))
+        self.state = FaceState(crop_from_landmarks(pts), lids, presence, self.models.blendshapes(pts),
+                               forehead_light(image, pts))
         return self.state
 
     def _landmarks(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float] | None:

@@ -91,12 +91,14 @@ class FaceState:
     landmarks: np.ndarray    # (478, 3) float32 MediaPipe landmarks, frame pixels (z: relative depth, same scale)
     presence: float          # the landmark model's face-presence probability
     blendshapes: np.ndarray  # (52,) float32 scores in core.head_model.ARKIT_NAMES order; tongueOut is NaN
+    forehead_light: float = np.nan   # the forehead's light over the cheeks' (core.exposure.forehead_light; NaN: unread)
 
     def scaled(self, factor: float) -> "FaceState":
         """The same state in a frame scaled by ``factor`` (e.g. from a downscaled copy back to the frame)."""
         f = float(factor)
         return FaceState(self.box.scaled(f),
-                         (self.landmarks * f).astype(np.float32), self.presence, self.blendshapes)
+                         (self.landmarks * f).astype(np.float32), self.presence, self.blendshapes,
+                         self.forehead_light)
 
 
 @dataclass(frozen=True, eq=False)

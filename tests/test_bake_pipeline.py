@@ -125,6 +125,28 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     assert error(keyed) < 0.92 * error(plain), (error(plain), error(keyed))       # 0.95 -> 0.77 px (0.80 when written)
 
 
+def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_shadow(head):
+    """The tracker's ``FaceState.forehead_light`` reaches the solve (bake.fusion.shaded_dense): frames read in a
+    brim's shadow are baked otherwise, the rest as they were; faces without a reading (NaN) bake as lit ones."""
+    import dataclasses
+    T = 24
+    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
+    rng = np.random.default_rng(0)
+    half = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], 0.5 * seq.weights)) \
+        + seq.translation[:, None]
+    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.5, (T, 478, 2))
+    args, faces = _fused_scene(head, seq, half + rng.normal(0, 2.0, half.shape), uv)
+    shaded = np.arange(T) % 3 == 0
+    kw = dict(smoothing=0.0, corrective_keys=0)
+    unread, _ = bake_observations(*args, faces=faces, **kw)
+    lit, _ = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=1.4) for f in faces], **kw)
+    dim, _ = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if s else 1.4)
+                                             for f, s in zip(faces, shaded)], **kw)
+    np.testing.assert_array_equal(unread.weights, lit.weights)
+    np.testing.assert_allclose(dim.weights[~shaded], lit.weights[~shaded], atol=2e-3)
+    assert np.abs(dim.weights[shaded] - lit.weights[shaded]).max() > 0.02
+
+
 def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
     """Eyes that look down, then sideways, in a loose dense fit (expressions at half strength, 2 mm noise) with
     landmarks at 0.5 px: the exported eyeLook* weights are the head's fit's (fusion.fit_gaze), which follows the

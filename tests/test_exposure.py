@@ -137,3 +137,61 @@ def test_the_network_reads_a_real_face_half_in_shadow_nearer_to_it_lit(head, sam
     monkeypatch.setattr(ex, "SIDE_FREE", np.inf)
     one_gain = drift()
     assert lifted < 0.5 * one_gain, (one_gain, lifted)
+
+
+def _above(image: np.ndarray, landmarks: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels above the line through ``edge`` along the eyes (MediaPipe's ``landmarks``)."""
+    eyes = 0.5 * (landmarks[33, :2] + landmarks[263, :2])
+    across = landmarks[263, :2] - landmarks[33, :2]
+    down = np.array([-across[1], across[0]]) * np.sign(np.dot([-across[1], across[0]], landmarks[4, :2] - eyes))
+    yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
+    return ((xx - edge[0]) * down[0] + (yy - edge[1]) * down[1]) < 0
+
+
+def _brim(image: np.ndarray, landmarks: np.ndarray, light: float = 0.2) -> np.ndarray:
+    """``image`` with everything above a line along the eyes (through the point 0.3 of the way down to the nose tip,
+    MediaPipe's landmarks) at ``light`` of its values: a hat brim's shadow, as ``bench_real --reshoot brim`` casts it."""
+    eyes = 0.5 * (landmarks[33, :2] + landmarks[263, :2])
+    above = _above(image, landmarks, eyes + 0.3 * (landmarks[4, :2] - eyes))
+    return np.where(above[..., None], np.rint(image * light), image).astype(np.uint8)
+
+
+def _fringe(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``image`` with black hair over the forehead down to the brows' top (MediaPipe's point 9), the skin between
+    the brows bare."""
+    return np.where(_above(image, landmarks, landmarks[9, :2])[..., None], np.uint8(12), image).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def sample_faces():
+    """Every 12th frame of the bundled sample clip with the tracker's state on it."""
+    from core.footage import open_footage
+    from core.presets import ASSETS
+    from core.track import FaceTracker
+    tracker, out = FaceTracker(), []
+    with open_footage(str(ASSETS / "sample_clip.mp4")) as footage:
+        for i, frame in enumerate(footage):
+            state = tracker.update(frame.image)
+            if state is not None and i % 12 == 0:
+                out.append((frame.image, state))
+    return out
+
+
+def test_a_hat_brims_shadow_reads_on_the_forehead_and_side_light_does_not(sample_faces):
+    """The tracker reads each frame's forehead against its cheeks (core.exposure.forehead_light): the bundled clip's
+    evenly lit face at its cheeks' light or brighter, with a brim's shadow at a fifth of the light far under
+    bake.fusion's SHADE_FULL; with its left half at a fifth (light from one side) each side is read against itself
+    and the reading stays where the fusion leaves the frame as it is; so it does under a black fringe of hair, which
+    leaves the skin between the brows lit."""
+    from bake.fusion import SHADE_FREE, SHADE_FULL
+    assert len(sample_faces) >= 5
+    for image, state in sample_faces:
+        pts = np.asarray(state.landmarks)
+        assert state.forehead_light == pytest.approx(ex.forehead_light(image, pts))
+        assert state.forehead_light > 2 * SHADE_FREE
+        assert ex.forehead_light(_brim(image, pts), pts) < 0.5 * SHADE_FULL
+        assert ex.forehead_light(half_in_shadow(image, 0.2), pts) > SHADE_FREE
+        assert ex.forehead_light(_fringe(image, pts), pts) > SHADE_FREE
+    image, state = sample_faces[0]
+    assert state.scaled(0.5).forehead_light == state.forehead_light
+    assert np.isnan(ex.forehead_light(image, np.asarray(state.landmarks) + 1e5))     # nothing in the frame to read
