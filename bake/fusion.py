@@ -12,7 +12,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     are a prior of the exported weights only (``BROW_PRIOR``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). Where a frame's
-    forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further.
+    forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further
+    and the first stage the frame as a whole.
   * the ARKit weights twice, in the second stage: the head's own shape and pose from the frames' fit before bake.solve
     boosts its L1 prior (that boost guards the dense fit against the network's correlated errors; with the landmarks
     leading, the head then follows the lids and the mouth), the exported weights from the boosted fit, sparse for a
@@ -151,7 +152,8 @@ def expression_dense(dense_residual_mm: float) -> float:
 # its cheeks' light (core.exposure.forehead_light: the real clips as shot 1.0-2.4, their brim copies 0.07-0.27, the
 # held-out renders 0.59 and up, a dark fringe over the forehead included) has its dense term weighed down further in
 # that stage, to SHADED_DENSE of it at SHADE_FULL and under (EXPRESSION_DENSE 0.3 -> 0.05), so the landmarks lead its
-# pose and expression (docs/MEASUREMENTS.md, "A hat brim's shadow").
+# pose and expression; in the first stage the frame as a whole weighs that much less, so the clip's identity comes
+# from its lit frames (bake.observations.solve_observations; docs/MEASUREMENTS.md, "A hat brim's shadow").
 SHADE_FREE = 0.5
 SHADE_FULL = 0.25
 SHADED_DENSE = 1.0 / 6.0

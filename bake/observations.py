@@ -247,8 +247,10 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     ``workers``: threads a solve with the identity fixed splits its frames over (bake.solve.solve).
     ``shape_unboosted``: in the staged solve's second stage, the head's shape and pose come from the frames' fit
     before the L1 boost, the exported weights from the boosted one (bake.solve.solve; ``SolveResult.fit_weights``).
-    ``frame_dense`` (T,): a further factor on each frame's dense confidences in that second stage (a frame whose
-    network reading is not to be trusted, bake.fusion.shaded_dense); None: 1."""
+    ``frame_dense`` (T,): a factor on each frame whose network reading is not to be trusted (bake.fusion.shaded_dense;
+    None: 1): in the staged solve's first stage on the frame as a whole (its landmarks' weight, which follows its
+    dense confidences, with them), so the identity comes from the other frames; in the second on its dense
+    confidences alone, so the landmarks lead it."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -265,8 +267,9 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // n_id))
-    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None,
-                    None, gaps, yielded=yielded)
+    first = None if frame_dense is None or not staged else np.asarray(frame_dense, np.float64)    # the frame as a whole
+    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior,
+                    csum if first is None else csum * first, None, None, gaps, yielded=yielded, frame_factor=first)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
     weight, sums, marks = dense_weight, csum, landmarks
     field = None

@@ -124,25 +124,34 @@ def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, 
 
 def test_frames_under_a_brims_shadow_lean_on_the_landmarks(head, template):
     """A frame whose forehead reads in shadow (core.exposure.forehead_light; the network misreads a hat brim's shadow)
-    has its dense term weighed down further in the staged solve's second stage (fusion.shaded_dense): those frames
-    follow the landmarks more closely, and the others, solved with the same identity, are as they were."""
+    weighs less in the staged solve's first stage (fusion.shaded_dense), so its misread forehead hardly moves the
+    clip's identity (its second stage, where its dense term alone weighs less: tests/test_bake_pipeline.py and the
+    brim copies of benchmarks/bench_real.py)."""
+    import dataclasses
     from bake.observations import solve_observations
     seq, uv, obs, dense, marks = _loose_staged(head, template)
     shaded = np.arange(len(obs)) % 3 == 0
     factor = fusion.shaded_dense(np.where(shaded, 0.08, 1.4))
     np.testing.assert_allclose(factor, np.where(shaded, fusion.SHADED_DENSE, 1.0))
-    lit = solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense).result
-    dim = solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense,
-                             frame_dense=factor).result
-    np.testing.assert_array_equal(dim.identity, lit.identity)
-    np.testing.assert_allclose(dim.weights[~shaded], lit.weights[~shaded], atol=2e-3)   # 8e-4 when written
-    def reprojection(res):              # median landmark distance (px) per frame
-        s = np.einsum("tij,tvj->tvi", res.rotation, head.shape(res.identity[None], res.weights)) \
-            + res.translation[:, None]
-        p = template.points(s, head)
-        return np.median(np.linalg.norm(p[..., :2] / p[..., 2:3] * np.diag(seq.K)[:2] + seq.K[:2, 2] - uv, axis=-1), 1)
-    before, after = np.median(reprojection(lit)[shaded]), np.median(reprojection(dim)[shaded])
-    assert after < 0.95 * before, (before, after)                # 2.00 -> 1.82 px when written
+
+    def run(observations, frame_dense=None):
+        return solve_observations(observations, head, 0, dense, marks, expression_dense=fusion.expression_dense,
+                                  frame_dense=frame_dense).result
+
+    clean = run(obs)
+    # the shaded frames' forehead and eyes read 10 mm off in depth: the identity stays near the one read without
+    upper = head.vertices[:, 1] > template.points(head.vertices.astype(np.float64), head)[lt.NOSE_TIP, 1]
+    misread = []
+    for t, o in enumerate(obs):
+        if shaded[t]:
+            p = o.position.copy()
+            p[upper] += (seq.rotation[t] @ np.array([0.0, 0.0, 10.0])).astype(np.float32)
+            o = dataclasses.replace(o, position=p, ray=(p / np.linalg.norm(p, axis=-1, keepdims=True)))
+        misread.append(o)
+    neutral = lambda r: head.shape(r.identity[None], np.zeros((1, 52)))[0]          # noqa: E731
+    moved = [np.median(np.linalg.norm(neutral(r) - neutral(clean), axis=-1)) for r in (run(misread),
+                                                                                       run(misread, factor))]
+    assert moved[1] < 0.6 * moved[0], moved                        # 1.94 -> 0.77 mm when written
     # the reading's ramp: 1 from SHADE_FREE up (and where there is no reading), SHADED_DENSE from SHADE_FULL down
     ramp = fusion.shaded_dense(np.array([np.nan, 2.0, fusion.SHADE_FREE, fusion.SHADE_FULL, 0.0]))
     np.testing.assert_allclose(ramp, [1.0, 1.0, 1.0, fusion.SHADED_DENSE, fusion.SHADED_DENSE])

@@ -127,7 +127,8 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
 
 def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_shadow(head):
     """The tracker's ``FaceState.forehead_light`` reaches the solve (bake.fusion.shaded_dense): frames read in a
-    brim's shadow are baked otherwise, the rest as they were; faces without a reading (NaN) bake as lit ones."""
+    brim's shadow are baked otherwise (the others move too, as the clip's identity is read from them); faces
+    without a reading (NaN) bake as lit ones."""
     import dataclasses
     T = 24
     seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
@@ -143,7 +144,6 @@ def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_sha
     dim, _ = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if s else 1.4)
                                              for f, s in zip(faces, shaded)], **kw)
     np.testing.assert_array_equal(unread.weights, lit.weights)
-    np.testing.assert_allclose(dim.weights[~shaded], lit.weights[~shaded], atol=2e-3)
     assert np.abs(dim.weights[shaded] - lit.weights[shaded]).max() > 0.02
 
 
