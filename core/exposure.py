@@ -55,6 +55,7 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722])                   # Rec. 709, as trai
 # distances wide.
 FOREHEAD_CHEEK = (((151, 9, 108, 69), (50, 205)), ((151, 9, 337, 299), (280, 425)))
 BRIDGE_TOP = 168
+_READ = sorted({i for side in FOREHEAD_CHEEK for group in side for i in group} | {BRIDGE_TOP})
 EYE_OUTER = (33, 263)
 PATCH = 0.12
 
@@ -85,20 +86,36 @@ def forehead_light(image: np.ndarray, landmarks: np.ndarray) -> float:
     patches all lie outside the frame is not read; NaN when neither is."""
     pts = np.asarray(landmarks, np.float64)[:, :2]
     r = max(1, int(0.5 * PATCH * np.linalg.norm(pts[EYE_OUTER[0]] - pts[EYE_OUTER[1]])))
-    h, w = image.shape[:2]
+    patch = _patch_medians(image, pts[list(_READ)], r)
 
     def read(points) -> float:
-        vals = []
-        for x, y in pts[list(points)]:
-            x0, x1, y0, y1 = int(max(0, x - r)), int(min(w, x + r + 1)), int(max(0, y - r)), int(min(h, y + r + 1))
-            if x1 > x0 and y1 > y0:
-                vals.append(np.median(_LINEAR[image[y0:y1, x0:x1]] @ _LUMA))
-        return float(np.median(vals)) if vals else np.nan
+        vals = patch[[_READ.index(i) for i in points]]
+        vals = vals[np.isfinite(vals)]
+        return float(np.median(vals)) if len(vals) else np.nan
 
     bridge = read([BRIDGE_TOP])
     sides = [np.fmax(read(top), bridge) / max(read(cheek), 1e-6) for top, cheek in FOREHEAD_CHEEK]
     sides = [v for v in sides if np.isfinite(v)]
     return float(max(sides)) if sides else np.nan
+
+
+def _patch_medians(image: np.ndarray, points: np.ndarray, r: int) -> np.ndarray:
+    """(K,) the median linear luminance of the square of side 2r+1 pixels about each of ``points`` (K, 2) (the
+    pixels whose index is within r of the point's, clipped to ``image``); NaN where none is in the frame. The
+    squares wholly inside the frame are read in one gather."""
+    h, w = image.shape[:2]
+    corner = np.floor(points).astype(np.int64) - r                     # (x, y) of each square's first pixel
+    inside = (corner >= 0).all(1) & (corner[:, 0] + 2 * r < w) & (corner[:, 1] + 2 * r < h)
+    out = np.full(len(points), np.nan)
+    if inside.any():
+        k = np.arange(2 * r + 1)
+        ys, xs = corner[inside, 1, None] + k, corner[inside, 0, None] + k
+        out[inside] = np.median((_LINEAR[image[ys[:, :, None], xs[:, None, :]]] @ _LUMA).reshape(len(ys), -1), axis=1)
+    for i in np.nonzero(~inside)[0]:
+        (x0, y0), (x1, y1) = np.maximum(corner[i], 0), np.minimum(corner[i] + 2 * r + 1, (w, h))
+        if x1 > x0 and y1 > y0:
+            out[i] = np.median(_LINEAR[image[y0:y1, x0:x1]] @ _LUMA)
+    return out
 
 
 def face_luminance(crop: np.ndarray) -> float:

@@ -195,3 +195,6 @@ def test_a_hat_brims_shadow_reads_on_the_forehead_and_side_light_does_not(sample
     image, state = sample_faces[0]
     assert state.scaled(0.5).forehead_light == state.forehead_light
     assert np.isnan(ex.forehead_light(image, np.asarray(state.landmarks) + 1e5))     # nothing in the frame to read
+    edge = np.asarray(state.landmarks).copy()
+    edge[:, 0] -= edge[ex.BRIDGE_TOP, 0]                # half the face beyond the frame's left edge: the rest is read
+    assert np.isfinite(ex.forehead_light(image, edge))
