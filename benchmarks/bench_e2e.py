@@ -18,7 +18,9 @@ from the ARKit weights where the truth moves the skin > 1 mm), each next to its 
 expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
 does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
 true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
-the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training),
+the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training;
+and the tracker's reading of the light above the eyes, ``forehead_light``, which leaves the renders' frames as they
+are where it stays over bake.fusion.SHADE_FREE),
 the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
 median over vertices and frames of |second difference| of the projected vertices divided by the inter-ocular
 distance (the ground truth's own value is reported for reference: real motion is not zero).
@@ -211,7 +213,7 @@ def main():
     res["failed_seeds"] = [s for s, r in res["runs"].items() if "failed" in r]
     for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number
         rows = [r[name] for r in res["runs"].values() if "failed" not in r]
-        res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "stage_seconds"}
+        res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if not isinstance(rows[0][k], dict)}
     print(json.dumps(res, indent=1))
     Path(a.json).write_text(json.dumps(res, indent=1))
 
@@ -238,8 +240,10 @@ def run_seed(seed, a, head) -> dict:
         rows.append(np.concatenate([cv2.resize(overlay_frame(tracks, i, seq["image"][int(tracks.frames[i]) - 1]),
                                                (256, 256), interpolation=cv2.INTER_AREA) for i in pick], 1))
     # what the landmarks can give: MediaPipe reads these renders, which lie outside its training, this far off
-    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.tracker_points(seq["image"]),
-                                                      true_points(seq, head, np.arange(len(seq["image"])))))
+    states = bench_real.tracker_states(seq["image"])
+    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states),
+                                                      true_points(seq, head, np.arange(len(seq["image"])))),
+                            forehead_light=bench_real.forehead_light(states))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(Path(a.png) / f"e2e_seed{seed}.jpg"), np.concatenate(rows, 0)[..., ::-1],

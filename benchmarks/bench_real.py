@@ -21,6 +21,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
     score| over the shapes whose score is the solve's prior and, apart, over the others, which no term pulls towards
     the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
     synthetic clips' truth is read by MediaPipe on renders, outside its training).
+  - the tracker's reading of the light above the eyes over the cheeks' (``forehead_light``, core.exposure): lowest,
+    median and highest over the frames, and the fraction the fusion weighs down for a hat brim's shadow.
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
     its re-framing passes, point clouds, correspondence, solve, filter) in ms per frame; ``cpu_seconds``, the
     process's CPU time (every thread) over the same span as ``seconds``, and ``cores_busy``, their ratio (on 2 cores
@@ -203,13 +205,36 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
     return out
 
 
-def tracker_points(images) -> np.ndarray:
-    """(T, 478, 2) MediaPipe's own landmarks (pixels; a fresh core.track.FaceTracker) on the RGB ``images`` (an
-    iterable, read in order), NaN where it found no face (reference only)."""
+def tracker_states(images) -> list:
+    """A fresh core.track.FaceTracker's ``FaceState`` (None where it found no face) on each of the RGB ``images`` (an
+    iterable, read in order)."""
     from core.track import FaceTracker
     tracker = FaceTracker()
-    states = (tracker.update(np.ascontiguousarray(img)) for img in images)
+    return [tracker.update(np.ascontiguousarray(img)) for img in images]
+
+
+def tracker_points(images) -> np.ndarray:
+    """(T, 478, 2) MediaPipe's own landmarks (pixels; ``tracker_states``) on the RGB ``images``, NaN where it found
+    no face (reference only)."""
+    return landmark_array(tracker_states(images))
+
+
+def landmark_array(states: list) -> np.ndarray:
+    """(T, 478, 2) the landmarks of ``FaceState``s (pixels), NaN where None."""
     return np.stack([np.full((478, 2), np.nan) if s is None else np.asarray(s.landmarks)[:, :2] for s in states])
+
+
+def forehead_light(states: list) -> dict:
+    """The tracker's reading of the light above the eyes over the cheeks' (``FaceState.forehead_light``,
+    core.exposure) over the frames with a face: lowest, median, highest, and the fraction of those frames the fusion
+    weighs down for a brim's shadow (under bake.fusion.SHADE_FREE)."""
+    from bake.fusion import SHADE_FREE
+    light = np.array([s.forehead_light for s in states if s is not None], np.float64)
+    light = light[np.isfinite(light)]
+    if not len(light):
+        return dict(frames=0)
+    return dict(frames=len(light), min=round(float(light.min()), 3), median=round(float(np.median(light)), 3),
+                max=round(float(light.max()), 3), weighed_down=round(float(np.mean(light < SHADE_FREE)), 3))
 
 
 def mediapipe_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -614,7 +639,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
                head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
                **follow_metrics(tracks, observed.observations, head),
-               weights_vs_scores=score_agreement(tracks, observed.faces))
+               weights_vs_scores=score_agreement(tracks, observed.faces),
+               forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")

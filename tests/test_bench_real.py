@@ -36,6 +36,14 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
         bench_real.score_agreement(tracks, faces[:-1])
 
 
+def test_forehead_light_spread_skips_frames_without_a_face_or_a_reading():
+    light = [1.6, 0.1, None, np.nan, 0.3, 2.0]
+    states = [None if v is None else SimpleNamespace(forehead_light=v) for v in light]
+    r = bench_real.forehead_light(states)
+    assert r == dict(frames=4, min=0.1, median=0.95, max=2.0, weighed_down=0.5)      # 0.1 and 0.3 under SHADE_FREE
+    assert bench_real.forehead_light([None]) == dict(frames=0)
+
+
 @pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5", "scale0.5", "exposure0.6", "noise6", "jpeg25",
                                   "grey", "blur2", "motion9", "zoom1.3"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
