@@ -65,7 +65,7 @@ def sigma_frames(strength: float, fps: float) -> float:
     return float(strength) * MAX_SIGMA_S * frame_rate(fps)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of runs of True."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
@@ -83,7 +83,7 @@ def bridge(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, v
         raise ValueError("no solved frame to bridge from")
     idx = np.nonzero(valid)[0]
     warnings = []
-    for a, b in _runs(~valid):
+    for a, b in runs(~valid):
         n = b - a
         if a > 0 and b < T and n <= max_gap:
             s = (np.arange(a, b) - (a - 1)) / (b - (a - 1))

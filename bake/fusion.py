@@ -50,6 +50,7 @@ from core import landmark_template as lt
 from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
+from .filter import runs
 from .numerics import nearest
 from .solve import ArkitPrior, GapConstraint, LandmarkTerm, real_face_trust
 
@@ -153,7 +154,8 @@ def expression_dense(dense_residual_mm: float) -> float:
 # held-out renders 0.59 and up, a dark fringe over the forehead included) has its dense term weighed down further in
 # that stage, to SHADED_DENSE of it at SHADE_FULL and under (EXPRESSION_DENSE 0.3 -> 0.05), so the landmarks lead its
 # pose and expression; in the first stage the frame as a whole weighs that much less, so the clip's identity comes
-# from its lit frames (bake.observations.solve_observations; docs/MEASUREMENTS.md, "A hat brim's shadow").
+# from its lit frames (bake.observations.solve_observations; docs/MEASUREMENTS.md, "A hat brim's shadow"). The bake's
+# warnings name those frames (``shade_warnings``).
 SHADE_FREE = 0.5
 SHADE_FULL = 0.25
 SHADED_DENSE = 1.0 / 6.0
@@ -166,6 +168,19 @@ def shaded_dense(forehead_light: np.ndarray) -> np.ndarray:
     light = np.nan_to_num(np.asarray(forehead_light, np.float64), nan=SHADE_FREE)
     shade = np.clip((SHADE_FREE - light) / (SHADE_FREE - SHADE_FULL), 0.0, 1.0)
     return 1.0 - (1.0 - SHADED_DENSE) * shade
+
+
+def shade_warnings(forehead_light: np.ndarray, frames: np.ndarray, most: int = 3) -> list[str]:
+    """The bake's warning lines for the frames ``shaded_dense`` weighs down (``forehead_light`` (T,), ``frames`` the
+    footage frame of each): one per stretch of such frames, or, past ``most`` stretches, one for them all."""
+    stretches = runs(shaded_dense(forehead_light) < 1.0)
+    what = ("read with the brows and eyes in shadow (a hat brim?): their pose and expression follow the landmarks more "
+            "than the depth network (check the brows and blinks in the overlay)")
+    if len(stretches) > most:
+        n = sum(b - a for a, b in stretches)
+        return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
+                f"{frames[stretches[-1][1] - 1]} {what}"]
+    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames) {what}" for a, b in stretches]
 
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:

@@ -188,7 +188,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
                       mean_confidence=float(np.mean(clip.confidence[valid]) / head.n_vertices) if ntr else 0.0,
-                      seconds=float(sum(stage.values())), stage_seconds=dict(stage), warnings=f.warnings)
+                      seconds=float(sum(stage.values())), stage_seconds=dict(stage),
+                      warnings=f.warnings + tuple(fz.shade_warnings(clip_light, frames) if fusion == "fused" and
+                                                  landmarks is not None else ()))
     return tracks, stats
 
 

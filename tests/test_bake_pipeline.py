@@ -140,11 +140,19 @@ def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_sha
     shaded = np.arange(T) % 3 == 0
     kw = dict(smoothing=0.0, corrective_keys=0)
     unread, _ = bake_observations(*args, faces=faces, **kw)
-    lit, _ = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=1.4) for f in faces], **kw)
-    dim, _ = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if s else 1.4)
-                                             for f, s in zip(faces, shaded)], **kw)
+    lit, lit_stats = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=1.4) for f in faces], **kw)
+    dim, dim_stats = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if s else 1.4)
+                                                     for f, s in zip(faces, shaded)], **kw)
     np.testing.assert_array_equal(unread.weights, lit.weights)
     assert np.abs(dim.weights[shaded] - lit.weights[shaded]).max() > 0.02
+    # and the artist is told where (the scene's frames are numbered from 0)
+    shade = lambda stats: [w for w in stats.warnings if "in shadow" in w]          # noqa: E731
+    assert not shade(lit_stats)
+    assert len(shade(dim_stats)) == 1 and shade(dim_stats)[0].startswith("8 frames in 8 stretches between frames 0 "
+                                                                         "and 21 read with the brows and eyes")
+    _, half = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if 6 <= t < 12 else 1.4)
+                                              for t, f in enumerate(faces)], **kw)
+    assert len(shade(half)) == 1 and shade(half)[0].startswith("frames 6-11 (6 frames) read with")
 
 
 def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
