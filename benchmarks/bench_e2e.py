@@ -2,7 +2,7 @@
 the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/results/e2e.json.
 
     python benchmarks/bench_e2e.py [--frames 60] [--size 512] [--seeds 5 2 7] [--model default] [--png DIR]
-        [--fusion fused|dense|landmarks] [--gaze]
+        [--fusion fused|dense|landmarks] [--gaze] [--brim F]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
@@ -146,6 +146,22 @@ def true_points(seq, head, idx) -> np.ndarray:
     return q[..., :2] / q[..., 2:3]
 
 
+def brimmed(seq, head, fraction: float) -> np.ndarray:
+    """The sequence's images with a hat brim's shadow (bench_real.brim_polygon at bench_real.BRIM_LIGHT, placed on
+    the true head's iris centres and nose tip) on the middle ``fraction`` of its frames, as bench_real's
+    ``--reshoot brim:F`` shades footage."""
+    from core import landmark_template as lt
+    images = np.array(seq["image"], copy=True)
+    n = len(images)
+    first = int(round(n * (1.0 - fraction) / 2))
+    span = np.arange(first, min(n, first + max(1, int(round(n * fraction)))))
+    p = true_points(seq, head, span)
+    for k, i in enumerate(span):
+        polygon = bench_real.brim_polygon(p[k, lt.IRIS_CENTRES[0]], p[k, lt.IRIS_CENTRES[1]], p[k, lt.NOSE_TIP])
+        images[i] = bench_real.shade(images[i], [polygon], bench_real.BRIM_LIGHT)
+    return images
+
+
 def landmark_iod(points: np.ndarray, truth: np.ndarray) -> float:
     """Median landmark error (the truth's IOD) at face_signals.TARGET_POINTS of (T, 478, 2) ``points`` (NaN rows
     where none) against ``truth``."""
@@ -198,12 +214,17 @@ def main():
     ap.add_argument("--fusion", default=ReconConfig.fusion, choices=("fused", "dense", "landmarks"),
                     help="which observations the solve uses (bake.fusion; the others are ablations)")
     ap.add_argument("--gaze", action="store_true", help="the held-out sequences' eyes look about (sequences.py)")
+    ap.add_argument("--brim", type=float, default=0.0, metavar="F",
+                    help="a hat brim's shadow over the brows and eyes on the middle F of each sequence's frames "
+                         "(bench_real's --reshoot brim:F, placed on the true head's eyes and nose tip)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
+    if not 0.0 <= a.brim <= 1.0:
+        ap.error(f"--brim takes the fraction of frames shaded, 0-1; got {a.brim}")
     res = dict(machine=describe_machine(), frames=a.frames, size=a.size,
-               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, runs={})
+               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -223,6 +244,8 @@ def run_seed(seed, a, head) -> dict:
     from bake.overlay import overlay_frame
     from training.synth import SynthConfig, make_sequence
     seq = make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze)
+    if a.brim:
+        seq["image"] = brimmed(seq, head, a.brim)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))
     for i, img in enumerate(seq["image"]):
         cv2.imwrite(str(folder / f"frame_{i:04d}.png"), img[..., ::-1])

@@ -336,16 +336,23 @@ def occluders(oracle, fraction: float, kind: str = "occlude") -> dict[int, list[
 
 
 def brim(points: np.ndarray) -> np.ndarray:
-    """A hat brim's shadow on a face with dlib's 68 ``points``: the rectangle above a line along the eyes (through
-    the point ``BRIM_EDGE`` of the way from the eyes' midpoint to the nose tip), ``BRIM_REACH`` eye distances to
-    either side and upwards, so the brows and eyes lie in it and the nose tip, mouth and chin do not."""
+    """A hat brim's shadow on a face with dlib's 68 ``points`` (``brim_polygon`` of its eyes' centres and nose
+    tip)."""
     right, left = (points[list(eye)].mean(0) for eye in EYES)
+    return brim_polygon(right, left, points[30])
+
+
+def brim_polygon(right: np.ndarray, left: np.ndarray, nose_tip: np.ndarray) -> np.ndarray:
+    """A hat brim's shadow on a face with its eyes' centres and nose tip at these pixels: the rectangle above a line
+    along the eyes (through the point ``BRIM_EDGE`` of the way from the eyes' midpoint to the nose tip),
+    ``BRIM_REACH`` eye distances to either side and upwards, so the brows and eyes lie in it and the nose tip, mouth
+    and chin do not."""
     u = (left - right) / np.linalg.norm(left - right)
     down = np.array([-u[1], u[0]])
-    if np.dot(points[30] - 0.5 * (right + left), down) < 0:    # the face's down, wherever the image's is
+    if np.dot(nose_tip - 0.5 * (right + left), down) < 0:    # the face's down, wherever the image's is
         down = -down
     mid = 0.5 * (right + left)
-    edge = mid + BRIM_EDGE * (points[30] - mid)
+    edge = mid + BRIM_EDGE * (nose_tip - mid)
     reach = BRIM_REACH * float(np.linalg.norm(left - right))
     up = -reach * down
     return np.array([edge - reach * u, edge + reach * u, edge + reach * u + up, edge - reach * u + up])

@@ -251,3 +251,23 @@ def test_bench_e2e_reads_the_gaze_against_the_truth_and_nothing_where_the_truth_
     assert bench_e2e.gaze_agreement(0.5 * truth, truth)["gaze_gain"] == pytest.approx(0.5)
     assert bench_e2e.gaze_agreement(np.zeros((T, 52)), truth) == {"gaze_r": 0.0, "gaze_gain": 0.0}
     assert bench_e2e.gaze_agreement(truth, np.zeros((T, 52))) == {}
+
+
+def test_bench_e2e_shades_a_renders_brows_and_eyes_on_the_middle_frames(head):
+    """bench_e2e's ``--brim F``: the true head's brows and eyes in a brim's shadow on the middle F of the frames,
+    its mouth lit, the other frames as rendered."""
+    import bench_e2e
+    from core import landmark_template as lt
+    from training import groundtruth as gt
+    g = gt.make_sequence(head, 8, seed=1, width=320, height=320)
+    seq = dict(image=np.full((8, 320, 320, 3), 200, np.uint8), verts_cam=g.verts_cam, K=g.K)
+    out = bench_e2e.brimmed(seq, head, 0.5)
+    p = bench_e2e.true_points(seq, head, np.arange(8))
+    value = lambda t, i: int(out[t, int(round(p[t, i, 1])), int(round(p[t, i, 0])), 0])     # noqa: E731
+    for t in range(8):
+        shaded = 2 <= t < 6
+        for eye in lt.IRIS_CENTRES:                                          # near the shadow's soft edge
+            assert value(t, eye) < 100 if shaded else value(t, eye) == 200
+        assert value(t, 10) == (40 if shaded else 200)                       # the forehead
+        assert value(t, lt.UPPER_LIP_OUTER) == 200 and value(t, lt.CHIN) == 200
+    assert (seq["image"] == 200).all()                                       # the sequence's own images untouched
