@@ -162,7 +162,8 @@ SHADED_DENSE = 1.0 / 6.0
 
 
 def shaded_dense(forehead_light: np.ndarray) -> np.ndarray:
-    """(T,) factor on each frame's dense confidences in the second stage from its forehead's light over its
+    """(T,) factor on each frame in the staged solve (bake.observations.solve_observations' ``frame_dense``: the
+    frame as a whole in the first stage, its dense confidences in the second) from its forehead's light over its
     cheeks' (T,) (``FaceState.forehead_light``; NaN, a frame without a reading, is 1): 1 from ``SHADE_FREE`` up,
     ``SHADED_DENSE`` from ``SHADE_FULL`` down, linear between."""
     light = np.nan_to_num(np.asarray(forehead_light, np.float64), nan=SHADE_FREE)
