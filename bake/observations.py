@@ -32,7 +32,7 @@ from core.head_model import HeadModel
 
 from .correspond import VertexObservation
 from .shape_correction import corrected, neutral_correction
-from .solve import ArkitPrior, LandmarkTerm, SolveResult, dense_residual, solve
+from .solve import ArkitPrior, LandmarkTerm, SolveResult, dense_residual, real_face_trust, solve
 
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
@@ -249,8 +249,10 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     before the L1 boost, the exported weights from the boosted one (bake.solve.solve; ``SolveResult.fit_weights``).
     ``frame_dense`` (T,): a factor on each frame whose network reading is not to be trusted (bake.fusion.shaded_dense;
     None: 1): in the staged solve's first stage on the frame as a whole (its landmarks' weight, which follows its
-    dense confidences, with them), so the identity comes from the other frames; in the second on its dense
-    confidences alone, so the landmarks lead it."""
+    dense confidences, with them), against the other frames (the factors over the spread frames scaled to a mean of
+    1), so the identity comes from the others; in the second on its dense confidences alone, as far as the real-face
+    terms are trusted (bake.solve.real_face_trust of the first stage's residual: a tight dense fit, as exact maps
+    give, is not weighed down), so the landmarks lead it."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -267,7 +269,10 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // n_id))
-    first = None if frame_dense is None or not staged else np.asarray(frame_dense, np.float64)    # the frame as a whole
+    first = None
+    if frame_dense is not None and staged:          # the frame as a whole, against the others: the mean stays 1
+        first = np.asarray(frame_dense, np.float64)
+        first = first / max(float(first[np.unique(pick)].mean()), 1e-12)
     spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior,
                     csum if first is None else csum * first, None, None, gaps, yielded=yielded, frame_factor=first)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
@@ -285,7 +290,10 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
         def marks(frames, dense_sums, fitted):          # the landmarks keep the weight the full dense term gave them
             return landmarks(frames, csum[frames], fitted)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
-    frame_factor = frame_dense if staged else None
+    frame_factor = None
+    if frame_dense is not None and staged:          # as far as the real-face terms are trusted
+        trust = real_face_trust(dense_residual(spread.result))
+        frame_factor = 1.0 - (1.0 - np.asarray(frame_dense, np.float64)) * trust
     parts = [_solve(store, np.arange(a, min(T, a + chunk)), head, 0, weight, marks, arkit_prior, sums, ident, keys,
                     gaps, workers, shape_unboosted and staged, spread.result.dense_residual_mm, yielded, frame_factor)
              for a in range(0, T, chunk)]

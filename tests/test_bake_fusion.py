@@ -124,9 +124,9 @@ def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, 
 
 def test_frames_under_a_brims_shadow_lean_on_the_landmarks(head, template):
     """A frame whose forehead reads in shadow (core.exposure.forehead_light; the network misreads a hat brim's shadow)
-    weighs less in the staged solve's first stage (fusion.shaded_dense), so its misread forehead hardly moves the
-    clip's identity (its second stage, where its dense term alone weighs less: tests/test_bake_pipeline.py and the
-    brim copies of benchmarks/bench_real.py)."""
+    weighs less than the others in the staged solve's first stage (fusion.shaded_dense), so its misread forehead
+    hardly moves the clip's identity (its second stage, where its dense term alone weighs less:
+    tests/test_bake_pipeline.py and the brim copies of benchmarks/bench_real.py)."""
     import dataclasses
     from bake.observations import solve_observations
     seq, uv, obs, dense, marks = _loose_staged(head, template)
@@ -139,6 +139,8 @@ def test_frames_under_a_brims_shadow_lean_on_the_landmarks(head, template):
                                   frame_dense=frame_dense).result
 
     clean = run(obs)
+    # every frame in the shadow: the first stage weighs them against each other only, so the identity is as read lit
+    np.testing.assert_allclose(run(obs, np.full(len(obs), fusion.SHADED_DENSE)).identity, clean.identity, rtol=1e-9)
     # the shaded frames' forehead and eyes read 10 mm off in depth: the identity stays near the one read without
     upper = head.vertices[:, 1] > template.points(head.vertices.astype(np.float64), head)[lt.NOSE_TIP, 1]
     misread = []
