@@ -122,7 +122,7 @@ def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, 
     assert fusion.expression_dense(0.4) > 0.95
 
 
-def test_frames_under_a_brims_shadow_lean_on_the_landmarks(head, template):
+def test_frames_under_a_brims_shadow_weigh_less_in_the_clips_identity(head, template):
     """A frame whose forehead reads in shadow (core.exposure.forehead_light; the network misreads a hat brim's shadow)
     weighs less than the others in the staged solve's first stage (fusion.shaded_dense), so its misread forehead
     hardly moves the clip's identity (its second stage, where its dense term alone weighs less:

@@ -150,9 +150,9 @@ def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_sha
     assert not shade(lit_stats)
     assert len(shade(dim_stats)) == 1 and shade(dim_stats)[0].startswith("8 frames in 8 stretches between frames 0 "
                                                                          "and 21 read with the brows and eyes")
-    _, half = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if 6 <= t < 12 else 1.4)
+    _, span = bake_observations(*args, faces=[dataclasses.replace(f, forehead_light=0.08 if 6 <= t < 12 else 1.4)
                                               for t, f in enumerate(faces)], **kw)
-    assert len(shade(half)) == 1 and shade(half)[0].startswith("frames 6-11 (6 frames) read with")
+    assert len(shade(span)) == 1 and shade(span)[0].startswith("frames 6-11 (6 frames) read with")
 
 
 def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
