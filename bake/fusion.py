@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from core import landmark_template as lt
+from core.eyelids import lid_aspects
 from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
@@ -68,8 +69,8 @@ BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape
 GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up"))   # each eye's gaze shapes,
                   for side in ("Right", "Left"))                                  # in EYES' order
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
-# eye widths (``eye_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and fully from
-# IRIS_SHUT + IRIS_OPEN_RAMP up.
+# eye widths (``core.eyelids.lid_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and
+# fully from IRIS_SHUT + IRIS_OPEN_RAMP up.
 IRIS_SHUT = 0.10
 IRIS_OPEN_RAMP = 0.08
 # MediaPipe's blink scores stay near 0.5-0.6 on real shut eyes (the expressions clip: median 0.53 / 0.62 over the
@@ -193,16 +194,18 @@ def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = Non
 
 
 def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.ndarray, K: np.ndarray,
-                  head: HeadModel, template: lt.LandmarkTemplate | None = None) -> LandmarkTerm:
+                  head: HeadModel, template: lt.LandmarkTemplate | None = None,
+                  aspects: np.ndarray | None = None) -> LandmarkTerm:
     """The solve's landmark term from per-frame landmarks (T, 478, >=2) frame pixels (NaN where none), presence
-    (T,), and the frames' summed dense confidences (T,) (0 where the network saw nothing)."""
+    (T,), and the frames' summed dense confidences (T,) (0 where the network saw nothing); ``aspects`` (T, 2), how
+    open each eye is (``FaceState.lid_aspects``; None: read on ``landmarks``), weighs the irises."""
     template = template or lt.load()
     uv = np.asarray(landmarks, np.float64)[:, SOLVE_LANDMARKS, :2]
     ok = np.isfinite(uv).all(-1) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     dense = np.asarray(dense_weight, np.float64)
     scale = np.where(dense > 0, dense, np.median(dense[dense > 0]) if (dense > 0).any() else 1.0)
     weight = np.where(ok, _WEIGHT * (LANDMARK_SHARE * scale / _SHARED)[:, None], 0.0)
-    aspect = eye_aspects(landmarks)                              # an iris under a shut lid is the model's guess
+    aspect = lid_aspects(landmarks) if aspects is None else aspects   # an iris under a shut lid is the model's guess
     for e, (centre, _, _) in enumerate(EYES):
         weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
@@ -252,38 +255,28 @@ def prior_shapes() -> np.ndarray:
     return calibration() >= PRIOR_MIN_R
 
 
-def eye_aspects(landmarks: np.ndarray) -> np.ndarray:
-    """(T, 2) MediaPipe's own lid gap over eye width per frame, (subject's right, left) eye; NaN where no landmarks."""
-    marks = np.asarray(landmarks, np.float64)[..., :2]
-    out = []
-    for _, (upper, lower), (outer, inner) in EYES:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.linalg.norm(marks[:, upper] - marks[:, lower], axis=-1)
-                       / np.linalg.norm(marks[:, outer] - marks[:, inner], axis=-1))
-    return np.stack(out, 1)
-
-
-def lid_closure(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
-    """(T, 2) how far each eye is shut by MediaPipe's lid points (T, 478, >=2): 1 - aspect / ``open_aspect`` (2,)
-    (``open_aspects``), past ``CLOSURE_SLACK`` and rescaled to [0, 1]; 0 where a frame has no landmarks."""
-    shut = 1.0 - eye_aspects(landmarks) / open_aspect
+def lid_closure(aspects: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+    """(T, 2) how far each eye is shut by MediaPipe's lids, from their gap over the eye's width (T, 2)
+    (``FaceState.lid_aspects``, core.eyelids.lid_aspects): 1 - aspect / ``open_aspect`` (2,) (``open_aspects``),
+    past ``CLOSURE_SLACK`` and rescaled to [0, 1]; 0 where a frame has none (NaN)."""
+    shut = 1.0 - np.asarray(aspects, np.float64) / open_aspect
     return np.clip(np.nan_to_num((shut - CLOSURE_SLACK) / (1.0 - CLOSURE_SLACK), nan=0.0), 0.0, 1.0)
 
 
-def lids_at_rest(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
-    """(T, 2) bool: the frames where each eye's lids are at rest, open (MediaPipe's lid gap at least ``REST_FRACTION``
-    of the clip's ``open_aspect`` (2,), an eye whose open gap reads as open, ``IRIS_SHUT + IRIS_OPEN_RAMP``);
-    bake.tracks.blink_rest reads the exported eyeBlink there as the clip's 0."""
+def lids_at_rest(aspects: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+    """(T, 2) bool: the frames where each eye's lids are at rest, open (their gap ``aspects`` (T, 2) at least
+    ``REST_FRACTION`` of the clip's ``open_aspect`` (2,), an eye whose open gap reads as open, ``IRIS_SHUT +
+    IRIS_OPEN_RAMP``); bake.tracks.blink_rest reads the exported eyeBlink there as the clip's 0."""
     open_aspect = np.asarray(open_aspect, np.float64)
     with np.errstate(invalid="ignore"):
-        return (eye_aspects(landmarks) >= REST_FRACTION * open_aspect) & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP)
+        return ((np.asarray(aspects, np.float64) >= REST_FRACTION * open_aspect)
+                & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP))
 
 
-def eyes_open(landmarks: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
+def eyes_open(aspects: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
     """(T, 2) how open each eye is, 1 - ``lid_closure``: 1 until the lids close past ``CLOSURE_SLACK`` of the clip's
-    ``open_aspect``, 0 shut, and 0 where a frame has no landmarks."""
-    seen = np.isfinite(np.asarray(landmarks, np.float64)[..., :2]).all((1, 2))
-    return np.where(seen[:, None], 1.0 - lid_closure(landmarks, open_aspect), 0.0)
+    ``open_aspect``, 0 shut, and 0 where a frame has no reading (NaN ``aspects``)."""
+    return np.where(np.isfinite(aspects), 1.0 - lid_closure(aspects, open_aspect), 0.0)
 
 
 def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray) -> np.ndarray:
@@ -353,9 +346,9 @@ def narrowed_squints(weights: np.ndarray, fit_weights: np.ndarray, head: HeadMod
     return out
 
 
-def open_aspects(landmarks: np.ndarray) -> np.ndarray:
-    """(2,) each eye's open aspect over a clip's landmarks (T, 478, >=2): its OPEN_QUANTILE quantile."""
-    a = eye_aspects(landmarks)
+def open_aspects(aspects: np.ndarray) -> np.ndarray:
+    """(2,) each eye's open aspect over a clip's lid gaps (T, 2) (``lid_closure``'s): their OPEN_QUANTILE quantile."""
+    a = np.asarray(aspects, np.float64)
     return np.array([np.nanquantile(a[:, e], OPEN_QUANTILE) if np.isfinite(a[:, e]).any() else np.nan
                      for e in range(2)])
 

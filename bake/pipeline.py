@@ -33,6 +33,7 @@ import numpy as np
 
 from core import head_model
 from core.errors import BakeError, Cancelled
+from core.eyelids import lid_aspects
 from core.framing import Reframer
 from core.points import to_point_cloud
 from core.types import CropBox, FaceState
@@ -113,16 +114,20 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
 
         def landmarks(idx, dense_sums, fitted):        # the fusion's terms for the frames one solve takes
             marks, presence, _ = face_arrays(idx)
-            return fz.landmark_term(marks, presence, dense_sums, K, fitted)
+            return fz.landmark_term(marks, presence, dense_sums, K, fitted, aspects=clip_lids[idx])
 
         clip_marks, clip_presence, clip_scores = face_arrays(np.arange(len(faces)))     # every frame's, read once
         clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])
-        open_eyes = fz.open_aspects(clip_marks)
+        clip_lids = lid_aspects(clip_marks)       # how shut each eye is: the landmark model's own lids where read
+        for k, f in enumerate(faces):
+            if f is not None and np.isfinite(f.lid_aspects).all():
+                clip_lids[k] = f.lid_aspects
+        open_eyes = fz.open_aspects(clip_lids)
         brows_at_rest = fz.brow_rest(clip_scores, clip_presence)
 
         def prior(idx):
-            marks, presence, scores = face_arrays(idx)
-            return fz.arkit_prior(scores, presence, fz.lid_closure(marks, open_eyes), brows_at_rest)
+            _, presence, scores = face_arrays(idx)
+            return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest)
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
@@ -141,8 +146,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if landmarks is not None:
         fit_look = exported             # the weights with the fit's look: their lids at rest are eyeBlink 0
         if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze,
-            exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_marks, open_eyes) > 0)
-            open_now = fz.eyes_open(clip_marks, open_eyes)
+            exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_lids, open_eyes) > 0)
+            open_now = fz.eyes_open(clip_lids, open_eyes)
             fit_look = fz.fit_gaze(exported, res.fit_weights, open_now)
             looks = iris_gaze.corner_gaze(      # its look read against the eye's corners, the lids kept
                 head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks,
@@ -152,7 +157,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                                                open_now)          # and the head looks where they do
             exported = fz.narrowed_squints(exported, head_fit, head, open_now)     # a smile's narrowed eyes
         scales = shut_scales(head, basis, head.arkit_deltas)
-        rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_marks, open_eyes))     # eyeBlink 0: lids at rest
+        rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_lids, open_eyes))     # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)

@@ -34,7 +34,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
   * Lids: MediaPipe's iris model reads each eye on its own crop and its lower lid replaces the 478 model's where the
     eye faces the camera and is large enough (``core.eyelids``; ``iris_lids=False`` keeps the 478 model's). The next
     frame's region, the crop box and the blendshape scores come from the 478 model's own points (the scores' model
-    reads those).
+    reads those), and so does how shut each eye is (``FaceState.lid_aspects``: the iris model keeps a lower lid
+    under a shut eye).
 
 Crop convention (the synthetic training data uses the same framing, core/framing.py): a square crop whose centre is
 near the nose and whose side covers the head like a template head's 260 mm at its depth, upright unless the face
@@ -56,7 +57,7 @@ import cv2
 import numpy as np
 
 from .exposure import forehead_light
-from .eyelids import iris_share, with_iris_lids
+from .eyelids import iris_share, lid_aspects, with_iris_lids
 from .face_models import Detection, FaceModels, Roi, default_models, roi_from_detection, roi_from_landmarks
 from .types import CropBox, FaceState, Frame, TrackResult
 
@@ -247,7 +248,7 @@ class FaceTracker:
         share = iris_share(pts) if self.iris_lids else np.zeros(2)
         lids = with_iris_lids(pts, self.models.eye_contours(image, pts), share) if share.any() else pts
         self.state = FaceState(crop_from_landmarks(pts), lids, presence, self.models.blendshapes(pts),
-                               forehead_light(image, pts))
+                               forehead_light(image, pts), lid_aspects(pts))
         return self.state
 
     def _landmarks(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float] | None:

@@ -92,13 +92,16 @@ class FaceState:
     presence: float          # the landmark model's face-presence probability
     blendshapes: np.ndarray  # (52,) float32 scores in core.head_model.ARKIT_NAMES order; tongueOut is NaN
     forehead_light: float = np.nan   # the forehead's light over the cheeks' (core.exposure.forehead_light; NaN: unread)
+    # (2,) each eye's lid gap over its width on the landmark model's own lids (core.eyelids.lid_aspects, before the
+    # iris model's lower lids replace them in ``landmarks``): how shut the eye is. NaN: unread (``landmarks``' own).
+    lid_aspects: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
 
     def scaled(self, factor: float) -> "FaceState":
         """The same state in a frame scaled by ``factor`` (e.g. from a downscaled copy back to the frame)."""
         f = float(factor)
         return FaceState(self.box.scaled(f),
                          (self.landmarks * f).astype(np.float32), self.presence, self.blendshapes,
-                         self.forehead_light)
+                         self.forehead_light, self.lid_aspects)
 
 
 @dataclass(frozen=True, eq=False)

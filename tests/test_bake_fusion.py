@@ -8,6 +8,7 @@ from training import groundtruth as gt
 from bake.correspond import default_vertex_mask
 from bake.solve import LANDMARK_REF_MM, ArkitPrior, solve
 from core import landmark_template as lt
+from core.eyelids import lid_aspects
 from core.head_model import ARKIT_NAMES
 
 
@@ -268,7 +269,7 @@ def test_shut_lids_raise_the_blink_targets_and_open_ones_leave_them(head, templa
             mid = (marks[t, upper] + marks[t, lower]) / 2
             marks[t, upper] += shut * (mid - marks[t, upper])
             marks[t, lower] += shut * (mid - marks[t, lower])
-    closure = fusion.lid_closure(marks, fusion.open_aspects(open_marks))
+    closure = fusion.lid_closure(lid_aspects(marks), fusion.open_aspects(lid_aspects(open_marks)))
     assert np.allclose(closure[0], 0.0) and np.allclose(closure[1], 1.0) and np.allclose(closure[2], 0.0)
     scores = np.full((3, 52), 0.2)
     target = fusion.arkit_prior(scores, np.ones(3), closure).target
@@ -479,7 +480,7 @@ def test_the_exported_gaze_is_the_fits_where_the_eye_is_open_and_held_under_shut
     marks = np.full((3, 478, 2), np.nan)                    # a frame without landmarks counts as shut
     rng = np.random.default_rng(0)
     marks[:2] = rng.uniform(0, 100, (2, 478, 2))
-    opened = eyes_open(marks, np.array([0.01, 0.01]))
+    opened = eyes_open(lid_aspects(marks), np.array([0.01, 0.01]))
     assert (opened[:2] == 1).all() and (opened[2] == 0).all()
 
 

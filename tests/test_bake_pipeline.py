@@ -7,6 +7,7 @@ from bake.correspond import correspond
 from bake.pipeline import Cancelled, ReconConfig, bake_observations, reconstruct
 from core import landmark_template as lt
 from core.errors import BakeError, FootageError, InputError
+from core.eyelids import lid_aspects
 from core.points import to_point_cloud
 
 
@@ -513,6 +514,34 @@ def test_overlapped_observe_gives_what_one_thread_does(monkeypatch):
             assert np.array_equal(x.position, y.position) and np.array_equal(x.confidence, y.confidence)
 
 
+def test_a_fused_bake_reads_how_shut_an_eye_is_on_the_trackers_lid_aspects(head):
+    """The lids' closure comes from ``FaceState.lid_aspects`` (the landmark model's own lids; core.eyelids), not
+    from the landmarks the fit follows, whose lower lids the iris model may hold apart under a shut eye: landmarks
+    that read every eye open, blink scores at 0.2, and lid gaps that read both eyes shut on frames 10-14 bake those
+    frames' eyeBlink shut; with the gaps unread (NaN) the landmarks' own lids decide, and it stays low."""
+    from bake import fusion
+    T = 30
+    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
+    seq.weights[:] = 0.0                                        # a still face with open eyes
+    seq.verts_cam[:] = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], seq.weights)) \
+        + seq.translation[:, None]
+    rng = np.random.default_rng(0)
+    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.3, (T, 478, 2))
+    args, faces = _fused_scene(head, seq, seq.verts_cam + rng.normal(0, 1.0, seq.verts_cam.shape), uv)
+    blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
+    for f in faces:
+        f.blendshapes[blinks] = 0.2
+    gaps = lid_aspects(uv)
+    gaps[10:15] = 0.01                                          # shut, by the landmark model's own lids
+    shut = [dataclasses.replace(f, lid_aspects=g) for f, g in zip(faces, gaps)]
+    read, _ = bake_observations(*args, faces=shut, smoothing=0.0)
+    unread, _ = bake_observations(*args, faces=faces, smoothing=0.0)
+    for k in blinks:
+        assert read.weights[10:15, k].min() > 0.7 and unread.weights[10:15, k].max() < 0.4, \
+            (read.weights[10:15, k], unread.weights[10:15, k])
+        assert np.abs(read.weights[20:, k] - unread.weights[20:, k]).max() < 0.05
+
+
 def test_a_fused_bake_exports_eyeblink_0_at_the_lids_rest_and_keeps_the_mesh(head, monkeypatch):
     """Blendshape scores that read every open eye at eyeBlink 0.3 (MediaPipe's on some faces) pull the solve's blink
     up between blinks: the exported eyeBlink is 0 on the frames whose lids are at rest, where without the rest
@@ -532,7 +561,7 @@ def test_a_fused_bake_exports_eyeblink_0_at_the_lids_rest_and_keeps_the_mesh(hea
         f.blendshapes[blinks] = 0.3
     kw = dict(faces=faces, smoothing=0.0)
     rested, _ = bake_observations(*args, **kw)
-    at_rest = fusion.lids_at_rest(uv, fusion.open_aspects(uv))
+    at_rest = fusion.lids_at_rest(lid_aspects(uv), fusion.open_aspects(lid_aspects(uv)))
     monkeypatch.setattr(fusion, "REST_FRACTION", 2.0)             # no frame's lids at rest: no rest taken
     pulled, _ = bake_observations(*args, **kw)
     for e, k in enumerate(blinks):

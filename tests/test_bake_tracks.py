@@ -8,6 +8,7 @@ import pytest
 from bake import fusion
 from bake.tracks import BLINK_KEYS, REST_MAX, blink_rest, build_tracks, posed_vertices, shut_scales
 from core import landmark_template as lt
+from core.eyelids import lid_aspects
 from core.head_model import ARKIT_NAMES, N_ARKIT
 
 
@@ -102,6 +103,6 @@ def test_lids_at_rest_are_the_open_frames_of_eyes_that_open():
     open_right = np.array([0.30, 0.31, 0.05, 0.20, 0.30])
     asleep = np.full(5, 0.06)
     marks = _eyes(open_right, asleep)
-    rest = fusion.lids_at_rest(marks, fusion.open_aspects(marks))
+    rest = fusion.lids_at_rest(lid_aspects(marks), fusion.open_aspects(lid_aspects(marks)))
     assert rest[:, 0].tolist() == [True, True, False, False, True]
     assert not rest[:, 1].any()
