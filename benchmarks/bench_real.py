@@ -69,9 +69,10 @@ With --obs-cache DIR (for experiments on the clip solve and the fusion, e.g. /tm
 stage (``bake.pipeline.observe``: tracking, network, re-framing, correspondence; what it returns, ``Observed``) and
 MediaPipe's reference landmarks are pickled into DIR on the first run and read back on later ones, so a run re-bakes
 from them (``bake.pipeline.bake_observations``) and scores against dlib in seconds per clip. The files are keyed by
-the clip's name, size and modification time and the model; nothing else is checked, so delete the folder after
-changing anything before the clip solve (tracker, network, re-framing, correspondence). frames/s and the stage
-times then cover the re-bake only.
+the clip's name, size and modification time and the model; a re-shot copy's (--small-face, --reshoot) by the copy's
+name (the clip's and the re-shoot's) and its clip's size and modification time, the copy itself made anew each run.
+Nothing else is checked, so delete the folder after changing anything before the clip solve (tracker, network,
+re-framing, correspondence) or how a copy is made. frames/s and the stage times then cover the re-bake only.
 
 With --small-face PX, each close-up (the two shared ones, ``CLOSE_UPS``, and any other clip named on the command line;
 not the wide shot, whose face is no close-up's) is also re-shot with its face about PX wide, moving across a 1280x720
@@ -591,9 +592,10 @@ def grey_frames(path: Path, frames: np.ndarray):
                 yield row[frame.index], cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
 
 
-def cache_file(cache: Path, path: Path, model: str, kind: str) -> Path:
-    """Where --obs-cache keeps one clip's ``kind`` (observations, mediapipe) for this clip file and model."""
-    st = path.stat()
+def cache_file(cache: Path, path: Path, model: str, kind: str, reshot: Reshot | None = None) -> Path:
+    """Where --obs-cache keeps one clip's ``kind`` (observations, mediapipe) for this clip file and model; for a
+    ``reshot`` copy (``path``, made anew each run), keyed by its clip file's size and time and the copy's name."""
+    st = (reshot.clip if reshot is not None else path).stat()
     tag = f"{path.stem}_{st.st_size}_{int(st.st_mtime)}_{Path(model).stem}"
     return cache / f"{kind}_{tag}.pkl"
 
@@ -630,7 +632,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
     t, c = time.perf_counter(), time.process_time()
-    observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed"), lambda: pipeline.observe(config))
+    observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed", reshot),
+                      lambda: pipeline.observe(config))
     t_bake, c_bake = time.perf_counter(), time.process_time()
     stage = dict(observed.stage_seconds) if obs_cache is None else {}
     tracks, stats = pipeline.bake_observed(config, observed, head, stage)
@@ -650,7 +653,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True
-    mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe")
+    mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe", reshot)
     versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, reshot, brows, covered) if oracle
                       else (None, None))
     if png is not None:
@@ -949,6 +952,7 @@ def main(argv=None) -> int:
                 try:
                     res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
                                                      oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
+                                                     obs_cache=Path(a.obs_cache) if a.obs_cache else None,
                                                      eye_distance_mm=a.eye_distance, reshot=copy,
                                                      corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):

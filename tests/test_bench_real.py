@@ -199,6 +199,33 @@ def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
         bench_real.reshoot(tmp_path, "stride0", tmp_path / "copy")
 
 
+def test_obs_cache_keys_a_copy_by_its_clip_and_kind_not_by_the_file_made_anew(tmp_path):
+    """--obs-cache: a clip as shot is keyed by its own file; a re-shot copy, written anew into a temporary folder
+    each run, by its clip's file and the copy's name, so a later run finds it; another kind is another key."""
+    import os
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+    copies = []
+    for run in range(2):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        copy = folder / "clip_brim1.mp4"
+        copy.write_bytes(b"y" * (20 + run))                     # the copy's bytes and time differ run to run
+        os.utime(copy, (1000 + run, 1000 + run))
+        copies.append(bench_real.Reshot(clip, copy, {}))
+    key = lambda r: bench_real.cache_file(tmp_path / "cache", r.path, "default", "observed", r)  # noqa: E731
+    before = key(copies[0])
+    assert key(copies[1]) == before
+    other = tmp_path / "run0" / "clip_brim0.5.mp4"
+    other.write_bytes(b"z")
+    assert key(bench_real.Reshot(clip, other, {})) != before
+    as_shot = bench_real.cache_file(tmp_path / "cache", clip, "default", "observed")
+    assert as_shot != before
+    clip.write_bytes(b"x" * 11)                                  # the clip changed: its copies' keys change too
+    assert key(copies[0]) != before
+    assert bench_real.cache_file(tmp_path / "cache", clip, "default", "observed") != as_shot
+
+
 def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
     def row(r_eye, err, gaze):
         signals = {k: {"r": 0.9} for k in bench_real.fs.SIGNALS}
