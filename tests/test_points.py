@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from training import groundtruth as gt
-from core.points import default_focal, estimate_focal, intrinsics, to_point_cloud
+from core.points import default_focal, estimate_focal, intrinsics, source_share, to_point_cloud
 from core.types import CropBox, FramePrediction
 
 
@@ -48,6 +48,25 @@ def test_pixels_outside_the_frame_are_dropped(head, seq):
     assert abs(cut.z_origin - seq.translation[3, 2]) < 6.0
     roomy = to_point_cloud(pred, box, seq.K, head, 3, frame_size=(W + 10 * int(box.size), H + 10 * int(box.size)))
     np.testing.assert_array_equal(roomy.pixel, whole.pixel)
+
+
+def test_a_crop_cut_from_fewer_frame_pixels_than_the_network_reads_weighs_less(head, seq):
+    """The same head seen through a camera with a quarter of the pixels (focal length and frame scaled by f): its
+    crop, 64 frame pixels across for the network's 128, gives the same points at the same depth, each weighing
+    (64 / 128)^2 of its weight in the full-size frame, where the crop is cut from more pixels than the network
+    reads and keeps its weight."""
+    assert source_share(256, 128) == source_share(128, 128) == 1.0 and source_share(64, 128) == 0.25
+    pred, box = gt.render_prediction(head, seq.verts_cam[2], seq.translation[2], seq.K, 128)
+    assert box.size > 128
+    full = to_point_cloud(pred, box, seq.K, head, 2)
+    f = 64.0 / box.size
+    K = seq.K.copy()
+    K[:2] *= f
+    small = to_point_cloud(pred, CropBox(box.x0 * f, box.y0 * f, box.size * f), K, head, 2)
+    np.testing.assert_allclose(small.pixel, full.pixel * f, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(small.weight, full.weight * 0.25, rtol=1e-5)
+    assert abs(small.z_origin - full.z_origin) < 2.0
+    np.testing.assert_allclose(small.canon, full.canon)
 
 
 def test_exact_anchor_at_neutral(head):
