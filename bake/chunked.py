@@ -100,6 +100,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
     store = ObservationStore(head.n_vertices)
     faces: list = []
     frames: list[int] = []
+    shares: list[float] = []
     stage: dict = {}
     warnings: list = []
     for p in parts:
@@ -107,11 +108,13 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         p.observations.close()
         faces += p.faces
         frames += p.frames
+        shares += p.source_shares or [1.0] * len(p.frames)
         for k, v in p.stage_seconds.items():
             stage[k] = stage.get(k, 0.0) + v
         warnings += [w for w in p.warnings if w not in warnings]
     if any(b <= a for a, b in zip(frames, frames[1:])):
         raise BakeError("chunked reconstruction: the chunks' frames are not in increasing order")
     p0 = parts[0]
-    obs = Observed(store, faces, tuple(frames), p0.fps, p0.K, p0.image_size, p0.footage_path, tuple(warnings), stage)
+    obs = Observed(store, faces, tuple(frames), p0.fps, p0.K, p0.image_size, p0.footage_path, tuple(warnings), stage,
+                   tuple(shares))
     return _solve_observed(config, obs, report, t_start)

@@ -107,6 +107,14 @@ LANDMARK_SHARE = 0.2
 CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "core" / "assets" / "blendshape_calibration.json"
 PRIOR_MAX = 4.0
 PRIOR_MIN_R = 0.32
+# The jaw's and mouth's sideways shapes get no prior above (MediaPipe's scores read our renders at |r| under 0.03).
+# On a face smaller than the network's input (its crop magnified, core.points.source_share) the noise of both data
+# terms set them frame by frame: jawLeft / jawRight over 0.5 on up to 51 of 354 frames of the close-ups re-shot 32-60
+# px wide, single-frame spikes a character shows. There they get a prior towards the scores at the weakest calibrated
+# prior's strength (PRIOR_MAX * PRIOR_MIN_R^2) times 1 - the frame's source share, so a crop cut from as many frame
+# pixels as the network reads has none (docs/MEASUREMENTS.md, "A face smaller than the network's input").
+SIDEWAYS_KEYS = ("jawLeft", "jawRight", "mouthLeft", "mouthRight")
+_SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
 MIN_PRESENCE = 0.5
 # The frown: MediaPipe's browDown scores follow the real clips' (the expressions clip's frowns: r 0.84-0.93 with the
 # exported weights) but read each subject's resting brows at an offset of its own (the press subject's at 0.65, the
@@ -365,11 +373,12 @@ def brow_rest(scores: np.ndarray, presence: np.ndarray) -> np.ndarray:
 
 
 def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | None = None,
-                brows_at_rest: np.ndarray | None = None) -> ArkitPrior:
+                brows_at_rest: np.ndarray | None = None, source_share: np.ndarray | None = None) -> ArkitPrior:
     """The blendshape model's scores (T, 52) in ARKIT_NAMES order (NaN where absent) as targets of the weights;
     ``closure`` (T, 2) (``lid_closure``) raises the eyeBlink targets to it where the lids say more;
     ``brows_at_rest`` (``brow_rest``) makes the browDown scores less it targets of the exported weights only
-    (``BROW_PRIOR``; None: no such prior)."""
+    (``BROW_PRIOR``; None: no such prior); ``source_share`` (T,) (core.points.source_share of each frame's crop;
+    None: 1) gives the sideways shapes (``SIDEWAYS_KEYS``) their prior on frames whose crop was magnified."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
     if closure is not None:
@@ -378,13 +387,18 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
             k = ARKIT_NAMES.index(name)
             scores[:, k] = np.fmax(scores[:, k], closure[:, e])
     strength = np.where(prior_shapes(), PRIOR_MAX * r ** 2, 0.0)
+    if source_share is not None:
+        strength = np.repeat(strength[None], len(scores), 0)
+        magnified = 1.0 - np.clip(np.asarray(source_share, np.float64), 0.0, 1.0)
+        strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS],
+                                                    PRIOR_MAX * PRIOR_MIN_R ** 2 * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
     exported = None
     if brows_at_rest is not None:
         cols = _BROW_COLUMNS
         target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)
-        strength[cols] = 0.0             # the frown's scores read the renders too poorly for the head's own fit
+        strength[..., cols] = 0.0        # the frown's scores read the renders too poorly for the head's own fit
         exported = np.zeros_like(target)
         exported[:, cols] = np.where(ok[:, cols], BROW_PRIOR, 0.0)
     return ArkitPrior(target, np.where(ok, strength, 0.0), exported)

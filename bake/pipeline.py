@@ -35,7 +35,7 @@ from core import head_model
 from core.errors import BakeError, Cancelled
 from core.eyelids import lid_aspects
 from core.framing import Reframer
-from core.points import to_point_cloud
+from core.points import source_share, to_point_cloud
 from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
@@ -81,7 +81,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       stage_seconds: dict | None = None, faces: list[FaceState | None] | None = None,
                       fusion: str = "fused", threads: int = 0,
                       eye_distance_mm: float | None = None,
-                      corrective_keys: int = CORRECTIVE_KEYS) -> tuple[SceneTracks, BakeStats]:
+                      corrective_keys: int = CORRECTIVE_KEYS,
+                      source_shares: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -92,7 +93,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size).
     ``corrective_keys``: at most that many keys carry what the fused fit's head does beyond its exported (sparser)
     ARKit weights (bake.corrective), and at most that many (and ``mouth_follow.KEYS``) more how far the lips and chin
-    still move up or down to the landmarks (bake.mouth_follow); 0: the head shows the exported weights alone."""
+    still move up or down to the landmarks (bake.mouth_follow); 0: the head shows the exported weights alone.
+    ``source_shares`` (T,): each frame's core.points.source_share (``Observed.source_shares``; None: 1), which gives
+    the jaw's and mouth's sideways shapes a prior where the network's crop was magnified (bake.fusion.SIDEWAYS_KEYS)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -127,7 +130,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
 
         def prior(idx):
             _, presence, scores = face_arrays(idx)
-            return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest)
+            return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest,
+                                  None if source_shares is None else np.asarray(source_shares, np.float64)[idx])
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
         clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                                   fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
@@ -261,6 +265,7 @@ class Observed:
     footage_path: str
     warnings: tuple
     stage_seconds: dict
+    source_shares: tuple = ()                # per slot: core.points.source_share of its network crop (1: none)
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
@@ -283,7 +288,7 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
     return bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
                              head or head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
-                             config.eye_distance_mm, config.corrective_keys)
+                             config.eye_distance_mm, config.corrective_keys, obs.source_shares or None)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],
@@ -345,6 +350,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         frames: list[int] = []
         faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
         observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size
+        shares: list[float] = []           # per slot, the source share of its network crop (core.points)
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
         running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
@@ -364,6 +370,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 stage["correspond"] += time.perf_counter() - t1
                 for (slot, _, recrop), o, box, pred in zip(batch, observed, boxes, preds):
                     observations[slot] = o
+                    shares[slot] = source_share(box.size, S)
                     if on_prediction is not None:
                         on_prediction(frames[slot], box, pred, recrop(box))
 
@@ -382,6 +389,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 slot = len(frames)
                 frames.append(int(frame.index))
                 observations.append(None)
+                shares.append(1.0)
                 faces.append(state)
                 if state is None:
                     if config.backfill:
@@ -414,4 +422,5 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                      "another face may have passed in front and taken the track over (check the overlay; bake the "
                      "frames before and after it apart, or choose the face to follow)"
                      for k, ratio in tracker.jumps]
-    return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage)
+    return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage,
+                    tuple(shares))

@@ -279,6 +279,21 @@ def test_shut_lids_raise_the_blink_targets_and_open_ones_leave_them(head, templa
     assert np.allclose(target[:, others], 0.2)
 
 
+def test_a_magnified_crop_gives_the_sideways_shapes_a_prior_towards_the_scores():
+    """jawLeft / jawRight / mouthLeft / mouthRight have no calibrated prior; on a frame whose network crop was
+    magnified (source share under 1) they get one towards the scores, growing as the share falls to the weakest
+    calibrated prior's strength; a frame read at full resolution, and every other shape, keep the prior they had."""
+    scores = np.full((3, 52), 0.1)
+    plain = fusion.arkit_prior(scores, np.ones(3))
+    shared = fusion.arkit_prior(scores, np.ones(3), source_share=np.array([1.0, 0.75, 0.0]))
+    cols = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS]
+    full = fusion.PRIOR_MAX * fusion.PRIOR_MIN_R ** 2
+    assert np.allclose(plain.strength[:, cols], 0.0)
+    np.testing.assert_allclose(shared.strength[:, cols], np.array([[0.0], [0.25 * full], [full]]).repeat(4, 1))
+    np.testing.assert_array_equal(np.delete(shared.strength, cols, 1), np.delete(plain.strength, cols, 1))
+    np.testing.assert_array_equal(shared.target, plain.target)
+
+
 def test_irises_pull_the_pose_only_as_far_as_the_real_face_terms_are_trusted(head, template):
     """The iris centres mark the eyeballs, which turn on their own: with near-exact dense observations (a tight fit,
     where bake.solve.real_face_trust weighs the real-face terms down) irises misread 6 px to one side, as the landmark

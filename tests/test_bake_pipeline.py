@@ -508,6 +508,10 @@ def test_overlapped_observe_gives_what_one_thread_does(monkeypatch):
     (a, seen_a), (b, seen_b) = runs
     assert a.frames == b.frames and seen_a == seen_b and [f for f, _ in seen_a] == sorted(f for f, _ in seen_a)
     assert {"decode+track", "network", "points", "correspond", "wait"} <= set(b.stage_seconds)
+    from core.points import source_share          # each slot's share is its last network crop's (1: none magnified)
+    assert a.source_shares == b.source_shares and len(b.source_shares) == len(b.frames)
+    last = {frame: box for frame, box in seen_b}
+    assert [b.source_shares[b.frames.index(f)] for f in last] == [source_share(box.size, 128) for box in last.values()]
     for x, y in zip(a.observations, b.observations):
         assert (x is None) == (y is None)
         if x is not None:
