@@ -9,7 +9,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
     own closure where that says more (``lid_closure``). The frown's scores, less the subject's resting reading,
-    are a prior of the exported weights only (``BROW_PRIOR``).
+    are a prior of the exported weights only (``BROW_PRIOR``). On a face smaller than the network's input the jaw's
+    and mouth's sideways shapes get a weak prior towards their scores (``SIDEWAYS_KEYS``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). Where a frame's
     forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further
