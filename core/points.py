@@ -8,10 +8,10 @@ A pixel of the crop with mask > ``min_mask`` becomes a point with
   * ``weight``: mask * log2(1 + depth_conf) * log2(1 + canon_conf) (confidences are >= 1, so weight >= mask), times
     ``source_share`` where the crop was cut from fewer frame pixels than the network reads: a small face's crop is
     magnified, its pixels are not independent readings, and the frame's observations (the dense term, and the
-    landmarks, which the fusion weighs as a share of it) tell that much less against the solve's priors. On the
-    close-ups' copies with faces 35-60 px wide in 720p (crops of 53-115 px for the network's 128) the baked head's
-    landmark error fell 0.054 -> 0.048 IOD and its jitter 0.012 -> 0.009 on average (docs/MEASUREMENTS.md, "A face
-    smaller than the network's input").
+    landmarks, which the fusion weighs as a share of it) tell that much less against the solve's priors. The talking
+    clip re-shot 40 px wide in 720p (crops of 60 px for the network's 128; ``benchmarks/bench_real.py --small-face
+    40``): the baked head's landmark error 0.100 -> 0.055 IOD, its jitter 0.046 -> 0.015 (docs/MEASUREMENTS.md, "A
+    face smaller than the network's input").
 
 The absolute anchor ``z_origin`` (camera depth of the head origin) is recovered by PnP: the canonical points, taken
 as 3D points of the rigid template, against their frame pixels (``cv2.solvePnPRansac`` with EPnP in the RANSAC loop,
