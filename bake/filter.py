@@ -4,8 +4,12 @@ One user-facing ``strength`` in [0, 1]: 0 leaves the curves untouched; otherwise
 ``sigma = strength * MAX_SIGMA_S * fps`` frames (strength 1 = 0.1 s, 3 frames at 30 fps) runs over the ARKit / residual
 weights, the translations and the rotations (as unit quaternions made sign-continuous, then re-normalised); the pose
 also gets a heavier one where the head is still (below).
-Filtering is confidence-weighted (normalised convolution: ``G*(c x) / G*c``), so badly observed frames lean on their
-neighbours.
+Filtering is confidence-weighted, so badly observed frames lean on their neighbours, and each frame takes the value of
+the line fitted to its neighbours (``local_line``: least squares weighted by the Gaussian times the confidences), which
+amid equally confident frames is the Gaussian's weighted mean (``G*(c x) / G*c``) and at the clip's ends, where the
+neighbours lie on one side, does not pull a moving head back towards the inside (the mean did: a face moving 2 px a
+frame across a 720p wide shot was placed 0.14 IOD off on the clip's first and last frames; docs/MEASUREMENTS.md, "The
+clip's ends"). Frames held at the ends (no face there) hold the nearest solved frame's filtered value.
 
 The weights are filtered by speed too (``smooth_weights``): where a weight moves faster than ``WEIGHT_SPEED_REF`` per
 second (a blink, a word's jaw), the Gaussian would cut its peak and blur its timing, so it keeps its solved value there;
@@ -101,14 +105,38 @@ def bridge(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, v
 
 
 def smooth(x: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.ndarray:
-    """Confidence-weighted Gaussian smoothing along axis 0."""
+    """Confidence-weighted Gaussian smoothing along axis 0, as a local line: each frame's value is that of the line
+    fitted to the frames around it by least squares weighted by a Gaussian of ``sigma`` frames times ``conf``
+    (``local_line``). Amid equally confident frames that is the Gaussian's weighted mean; at the clip's ends, where
+    the frames lie on one side, a mean pulls the curve towards the inside (a head moving steadily as the clip starts
+    or ends lagged there by about a frame's motion per sigma), the line does not."""
     if sigma <= 0 or len(x) < 2:
         return x.copy()
     c = np.ones(len(x)) if conf is None else np.maximum(np.asarray(conf, np.float64), 1e-6)
-    cs = c.reshape((-1,) + (1,) * (x.ndim - 1))
-    num = gaussian_filter(x * cs, sigma)
-    den = gaussian_filter(np.broadcast_to(cs, x.shape), sigma)
-    return num / den
+    return local_line(x, sigma, c)
+
+
+def local_line(x: np.ndarray, sigma: float, c: np.ndarray, truncate: float = 4.0) -> np.ndarray:
+    """Per frame t of ``x`` (T, ...), a + b (s - t) fitted over the frames s within ``truncate * sigma`` by least
+    squares weighted by exp(-(s - t)^2 / 2 sigma^2) c[s], evaluated at t (the value a); where the frames in reach
+    cannot tell a slope (one frame, or all but one weighing nothing) the weighted mean."""
+    x = np.asarray(x, np.float64)
+    T = len(x)
+    radius = int(truncate * float(sigma) + 0.5)
+    if radius == 0:
+        return x.copy()
+    k = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (k / float(sigma)) ** 2)
+    window = np.lib.stride_tricks.sliding_window_view        # frame t's window: frames t - radius .. t + radius
+    s0, s1, s2 = (window(np.pad(c, radius), 2 * radius + 1) @ np.stack([g, g * k, g * k * k], 1)).T
+    cx = np.pad(x.reshape(T, -1) * c[:, None], [(radius, radius), (0, 0)])
+    xs = window(cx, 2 * radius + 1, axis=0)                                   # (T, columns, window)
+    t0, t1 = xs @ g, xs @ (g * k)
+    det = s0 * s2 - s1 * s1
+    slope = det > 1e-9 * s0 * s2
+    a = np.where(slope[:, None], (s2[:, None] * t0 - s1[:, None] * t1) / np.where(slope, det, 1.0)[:, None],
+                 t0 / s0[:, None])
+    return a.reshape(x.shape)
 
 
 def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.ndarray:
@@ -137,6 +165,9 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     W = smooth_weights(W, sigma, fps, conf)
     if pose:
         R, t = smooth_pose(R, t, sigma, conf)
+    solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
+    for x in (W, R, t):                 # (the line through the solved frames would go on past them)
+        x[:solved[0]], x[solved[-1] + 1:] = x[solved[0]], x[solved[-1]]
     nb = W.shape[1] if n_bounded is None else n_bounded
     W[:, :nb] = np.clip(W[:, :nb], 0.0, 1.0)
     return Filtered(W.astype(np.float32), R, t, valid.copy(), warnings)

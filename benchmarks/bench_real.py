@@ -48,7 +48,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     lids at rest, bake.tracks.blink_rest).
   - landmark error: median over frames of the mean distance over the shared points between mesh and dlib; and the
     same over the points issue 18's target names (``median_target_points``, face_signals.TARGET_POINTS: the shared
-    points without the lid and brow midpoints, which each family puts on its own curve).
+    points without the lid and brow midpoints, which each family puts on its own curve); ``ends``, the mean over
+    the clip's first and last three frames (face_signals.END_FRAMES; the table's "ends"): where a filter that leans
+    on the frames inside lags a head or a camera that moves as the clip starts or ends.
   - jitter: median |second difference| over the shared points and consecutive frame triples, for the mesh and for
     dlib itself (the oracle's own noise floor, same definition).
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
@@ -778,7 +780,7 @@ def finite(x):
 def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
     head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
-            "dlib blinks R/L", "err IOD (target pts)", "jitter", "dlib jitter", "speed (frames)", "gaze R/L",
+            "dlib blinks R/L", "err IOD (target pts)", "ends", "jitter", "dlib jitter", "speed (frames)", "gaze R/L",
             "up R/L")
     rows = [head]
 
@@ -796,7 +798,8 @@ def table(results: dict) -> str:
                          f"{f(m['blink']['right']['f1'])}/{f(m['blink']['left']['f1'])}",
                          f"{m['blink']['right']['events_truth']}/{m['blink']['left']['events_truth']}",
                          f"{f(m['landmark_error_iod']['median'], 3)} "
-                         f"({f(m['landmark_error_iod'].get('median_target_points'), 3)})", f(m["jitter_iod"], 4),
+                         f"({f(m['landmark_error_iod'].get('median_target_points'), 3)})",
+                         f(m["landmark_error_iod"].get("ends"), 3), f(m["jitter_iod"], 4),
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
                          *(f"{f(m[g]['right']['r'])}/{f(m[g]['left']['r'])}" if g in m else "-"
                            for g in ("gaze", "gaze_up"))))

@@ -302,18 +302,26 @@ def events(x: np.ndarray) -> int:
     return int(x[0] + (x[1:] & ~x[:-1]).sum()) if len(x) else 0
 
 
+END_FRAMES = 3      # landmark_error's "ends": the first and last this many frames the oracle found
+
+
 def landmark_error(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
     """Distance between the named points of ``a`` and ``b`` in ``b``'s IOD: median over frames of the per-frame mean
-    over points, its 90th percentile, the same median over ``TARGET_POINTS`` only, and the median per point."""
+    over points, its 90th percentile, the same median over ``TARGET_POINTS`` only, the median per point, and
+    ``ends``, the per-frame mean over the first and last ``END_FRAMES`` frames (a filter that pulls the clip's ends
+    towards its inside shows there, and hardly in the median)."""
     e = np.linalg.norm(a - b, axis=-1) / iod(b)[:, None]            # (T, N)
     ok = valid & np.isfinite(e).all(1)
     if not ok.any():
-        return dict(median=float("nan"), p90=float("nan"), median_target_points=float("nan"), per_point={})
+        return dict(median=float("nan"), p90=float("nan"), median_target_points=float("nan"), per_point={},
+                    ends=float("nan"))
     per_frame = e[ok].mean(1)
     target = e[ok][:, [IDX[n] for n in TARGET_POINTS]].mean(1)
+    ends = np.concatenate([per_frame[:END_FRAMES], per_frame[-END_FRAMES:]])
     return dict(median=float(np.median(per_frame)), p90=float(np.quantile(per_frame, 0.9)),
                 median_target_points=float(np.median(target)),
-                per_point={name: float(np.median(e[ok, i])) for i, name in enumerate(NAMES)})
+                per_point={name: float(np.median(e[ok, i])) for i, name in enumerate(NAMES)},
+                ends=float(ends.mean()))
 
 
 def jitter(n: np.ndarray, valid: np.ndarray) -> float:
