@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import landmark_template as lt
 from .face_models import EYE_CORNERS, EYE_INPUT, EYE_ROI_SCALE
 
 # The 478 indices of the iris model's first 16 contour points, per eye (MediaPipe's UpdateFaceLandmarksCalculator
@@ -49,7 +50,8 @@ NO_SHARE = 0.75       # corner distance / the wider eye's at and below which the
 FULL_SHARE = 0.9      # ... at and above which the iris model's lids are taken
 NATIVE_EYE_PX = EYE_INPUT / EYE_ROI_SCALE    # corner distance (px) whose crop the iris model sees unmagnified
 SMALL_EYE_PX = 18.0                          # ... at and below which the 478 model's lids are kept (measured)
-_UPPER, _LOWER, _CORNERS = 12, 4, (0, 8)     # positions in LID_POINTS rows: the lids' midpoints, the corners
+GAPS = ((lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID, lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER),   # per eye, the lids'
+        (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID, lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER))        # midpoints and corners
 
 
 def lid_aspects(points: np.ndarray) -> np.ndarray:
@@ -57,10 +59,10 @@ def lid_aspects(points: np.ndarray) -> np.ndarray:
     over the corners' distance, in the image, from 478 landmarks (..., 478, >=2); NaN where a point is."""
     p = np.asarray(points, np.float64)[..., :2]
     out = []
-    for idx in LID_POINTS:
+    for upper, lower, outer, inner in GAPS:
         with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.linalg.norm(p[..., idx[_UPPER], :] - p[..., idx[_LOWER], :], axis=-1)
-                       / np.linalg.norm(p[..., idx[_CORNERS[0]], :] - p[..., idx[_CORNERS[1]], :], axis=-1))
+            out.append(np.linalg.norm(p[..., upper, :] - p[..., lower, :], axis=-1)
+                       / np.linalg.norm(p[..., outer, :] - p[..., inner, :], axis=-1))
     return np.stack(out, -1)
 
 

@@ -88,6 +88,14 @@ def test_lid_aspects_read_each_eyes_gap_over_its_width():
     assert np.isnan(out[2]).all()
 
 
+def test_the_gaps_points_are_the_contours_corners_and_lid_midpoints():
+    """GAPS (landmark_template's names) lie on the iris model's contour as the gap reads them: the corners at its
+    ends, the lower midpoint on the lower lid (the part the iris model moves), the upper one on the upper lid."""
+    for (upper, lower, outer, inner), row in zip(eyelids.GAPS, eyelids.LID_POINTS):
+        assert {row[0], row[8]} == {outer, inner}
+        assert row.index(lower) in eyelids.MOVED and row.index(upper) > 8
+
+
 @pytest.mark.skipif(not FOOTAGE.exists(), reason="needs ../shared/footage")
 def test_a_shut_eye_reads_shut_on_the_478_models_own_lids():
     """Why the closure is read on the 478 model's own lids: over the talking clip's blink (frames 64-67) the iris
