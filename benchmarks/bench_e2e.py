@@ -12,7 +12,8 @@ as the bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaz
 ``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
 ``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
-truth's, the mean over the four of the correlation over time and of the ratio of standard deviations) and the
+truth's, the mean over the four of the correlation over time and of the ratio of standard deviations;
+``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean) and the
 expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
 expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
@@ -52,6 +53,7 @@ import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 from machine import describe as describe_machine  # noqa: E402
 
 GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeLook* columns
+WORST_SHAPES = 8          # ``arkit_mae_worst``: the shapes with the largest weight error, their true and baked means
 
 
 def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
@@ -123,12 +125,16 @@ def metrics(tracks, seq, head, K):
     on_head = fitted + np.einsum("tk,kvc->tvc", tracks.weights[:, cor], tracks.key_deltas[cor][:, mask])
     active = np.linalg.norm(moved, axis=-1) > 1.0
     truth = true_weights(seq, head)[idx]
+    shape_mae = np.abs(tracks.weights[:, :52] - truth).mean(0)
+    worst = np.argsort(-shape_mae)[:WORST_SHAPES]
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 arkit_mae=float(np.abs(tracks.weights[:, :52] - truth).mean()),
                 arkit_mae_gaze=float(np.abs(tracks.weights[:, GAZE] - truth[:, GAZE]).mean()),
                 arkit_mae_without_gaze=float(np.abs(np.delete(tracks.weights[:, :52] - truth, GAZE, 1)).mean()),
                 arkit_mae_neutral=float(np.abs(truth).mean()),
+                arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
+                                                      baked=float(tracks.weights[:, k].mean())) for k in worst},
                 expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
                 expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
                 expression_mm_head=float(np.linalg.norm(on_head - moved, axis=-1)[active].mean()),
