@@ -109,7 +109,7 @@ def smooth(x: np.ndarray, sigma: float, conf: np.ndarray | None = None) -> np.nd
     fitted to the frames around it by least squares weighted by a Gaussian of ``sigma`` frames times ``conf``
     (``local_line``). Amid equally confident frames that is the Gaussian's weighted mean; at the clip's ends, where
     the frames lie on one side, a mean pulls the curve towards the inside (a head moving steadily as the clip starts
-    or ends lagged there by about a frame's motion per sigma), the line does not."""
+    or ends lagged there by its motion over about 0.8 sigma frames), the line does not."""
     if sigma <= 0 or len(x) < 2:
         return x.copy()
     c = np.ones(len(x)) if conf is None else np.maximum(np.asarray(conf, np.float64), 1e-6)
