@@ -86,18 +86,18 @@ oracle reading, other pixels for the models, so a figure that holds only on the 
 (docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
 <clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
 the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
-exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a
-dim room, a window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move;
-``reshoot``), and --reshoot grey
-takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot
-occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of
-the clip's frames: each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip
-as shot too, over the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the
-mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over
-the eyes and brows. --reshoot stride:N keeps every Nth frame at
-1/N of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal
-are read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is
-written as ``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
+sway:PX swings each frame sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The
+clip's ends"). --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as
+ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera, heavy compression, focus
+missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or black-and-white camera):
+what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face,
+mouth to chin as dlib places them, on the middle F of the clip's frames: each source is then also read over the covered
+frames and over the rest ("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where
+it is and where it is not shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the
+same way, --reshoot brim:F a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N
+of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal are
+read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as
+``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -283,18 +283,19 @@ class Reshot:
         return out
 
 
-# The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, and the footage made worse as
+# The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, swayed, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades",
-            "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude",
+            "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
 LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
 EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
+SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing: one back and forth in this many seconds
 BRIM_LIGHT = 0.2          # a hat brim's shadow: the frame above its edge at this fraction of its values
 BRIM_EDGE = 0.3           # ... the edge along the eyes, this far from the eyes' midpoint to the nose tip (dlib 30)
 BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade``
@@ -374,7 +375,7 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
-                                     "zoom:1.5, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
+                                     "zoom:1.5, sway:40, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
                                      "occlude:0.4, shades:0.4, brim:1, stride:2)")
 
 
@@ -384,7 +385,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
     the frame's centre enlarged F times, the rest cut off (a face too close to the camera, its chin or brow out of
     the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
-    reflection;
+    reflection; "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a
+    camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
+    either side), resampled and filled the same way;
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -417,6 +420,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
+        elif kind.startswith("sway"):
+            size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
             size = (max(1, round(W * f)), max(1, round(H * f)))
@@ -440,6 +445,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
+                elif kind.startswith("sway"):
+                    dx = float(kind[4:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
+                    A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
+                                           borderMode=cv2.BORDER_REFLECT)
                 elif kind == "mirror":
                     image = frame.image[:, ::-1]
                 elif kind.startswith("scale"):
@@ -898,11 +908,11 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q|blur:S"
-                            "|motion:L|occlude:F|shades:F|brim:F|stride:N",
+                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|sway:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                            "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
-                         "the figures' noise), its brightness "
+                         "the figures' noise), swayed sideways PX pixels each way every 2 s, its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "

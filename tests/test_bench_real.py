@@ -45,7 +45,7 @@ def test_forehead_light_spread_skips_frames_without_a_face_or_a_reading():
 
 
 @pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5", "scale0.5", "exposure0.6", "noise6", "jpeg25",
-                                  "grey", "blur2", "motion9", "zoom1.3"])
+                                  "grey", "blur2", "motion9", "zoom1.3", "sway20"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
     """A clip whose frames carry a red dot at dlib's point 36 (the subject's right eye's outer corner) and a green one
     at 45 (the left eye's), re-shot: each carried point lies on its dot in the copy; mirrored, point 36 lies on the
@@ -69,6 +69,11 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert np.isnan(carried[:, 0]).all()                                  # no point, none carried
     if kind.startswith("shift"):                                          # moved as asked, dots and points alike
         np.testing.assert_allclose(carried[:, [36, 45]] - points[:, [36, 45]], 3.5)
+    if kind.startswith("sway"):                                           # sideways, by 20 px times the swing's sine
+        from core.footage import DEFAULT_IMAGE_FPS                        # an image folder's frame rate
+        swing = 20.0 * np.sin(2.0 * np.pi * np.arange(T) / (bench_real.SWAY_PERIOD_S * DEFAULT_IMAGE_FPS))
+        np.testing.assert_allclose(carried[:, [36, 45], 0] - points[:, [36, 45], 0], np.repeat(swing[:, None], 2, 1))
+        np.testing.assert_allclose(carried[:, [36, 45], 1], points[:, [36, 45], 1])
     assert np.isnan(bench_real.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
     scale = 60 / (0.45 * 320) if kind == "60px" else 1.0
     with open_footage(str(copy.path)) as footage:
@@ -96,7 +101,7 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
     assert bench_real.reshoot_kind("grey") == "grey"
     assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4" and bench_real.reshoot_kind("stride:2") == "stride2"
-    assert bench_real.reshoot_kind("shades:.5") == "shades0.5"
+    assert bench_real.reshoot_kind("shades:.5") == "shades0.5" and bench_real.reshoot_kind("sway:40") == "sway40"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
         with pytest.raises(Exception):
             bench_real.reshoot_kind(bad)
