@@ -190,3 +190,22 @@ def test_frames_held_at_the_ends_hold_the_nearest_solved_frames_filtered_value()
     np.testing.assert_array_equal(f.translation[-4:], np.repeat(f.translation[-5:-4], 4, 0))
     np.testing.assert_array_equal(f.weights[:6], np.repeat(f.weights[6:7], 6, 0))
     np.testing.assert_array_equal(f.rotation[-4:], np.repeat(f.rotation[-5:-4], 4, 0))
+
+
+def test_a_moving_head_is_not_pulled_towards_a_gap_where_the_face_was_lost():
+    """A head moving 5 mm a frame whose face is lost for 20 frames (held, not bridged): the frames either side of the
+    gap have their neighbours on one side, as at the clip's ends. The mean put them up to 5.3 mm off at strength 0.5
+    and 23.5 mm at 1 when written; the local line 1.4 and 2.2."""
+    rng = np.random.default_rng(1)
+    T = 80
+    x = 5.0 * np.arange(T)
+    valid = np.ones(T, bool)
+    valid[40:60] = False
+    t = np.stack([x, np.zeros(T), np.full(T, 600.0)], 1) + rng.normal(0, 0.5, (T, 3))
+    t[~valid] = 0.0
+    R = np.tile(np.eye(3), (T, 1, 1))
+    near = np.r_[34:40, 60:66]
+    for strength, most in ((0.5, 2.0), (1.0, 3.0)):
+        f = temporal_filter(np.zeros((T, 2)), R, t, valid, fps=30, strength=strength, max_gap=12,
+                            confidence=np.ones(T))
+        assert np.abs(f.translation[near, 0] - x[near]).max() < most
