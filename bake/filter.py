@@ -6,10 +6,11 @@ weights, the translations and the rotations (as unit quaternions made sign-conti
 also gets a heavier one where the head is still (below).
 Filtering is confidence-weighted, so badly observed frames lean on their neighbours, and each frame takes the value of
 the line fitted to its neighbours (``local_line``: least squares weighted by the Gaussian times the confidences), which
-amid equally confident frames is the Gaussian's weighted mean (``G*(c x) / G*c``) and at the clip's ends, where the
-neighbours lie on one side, does not pull a moving head back towards the inside (the mean did: a face moving 2 px a
-frame across a 720p wide shot was placed 0.14 IOD off on the clip's first and last frames; docs/MEASUREMENTS.md, "The
-clip's ends"). Frames held at the ends (no face there) hold the nearest solved frame's filtered value.
+amid equally confident frames is the Gaussian's weighted mean (``G*(c x) / G*c``) and at the clip's ends, or beside
+a stretch where the face was lost, where the neighbours lie on one side, does not pull a moving head back towards the
+inside (the mean did: a face moving 2 px a frame across a 720p wide shot was placed 0.14 IOD off on the clip's first
+and last frames; docs/MEASUREMENTS.md, "The clip's ends"). Frames held at the ends (no face there) hold the nearest
+solved frame's filtered value.
 
 The weights are filtered by speed too (``smooth_weights``): where a weight moves faster than ``WEIGHT_SPEED_REF`` per
 second (a blink, a word's jaw), the Gaussian would cut its peak and blur its timing, so it keeps its solved value there;
