@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from core import landmark_template as lt
-from core.eyelids import lid_aspects
+from core.eyelids import GAPS, lid_aspects
 from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
@@ -63,9 +63,10 @@ SOLVE_LANDMARKS = np.array(sorted({i for g in GROUPS.values() for i in g}))
 _WEIGHT = np.array([max(GROUP_WEIGHT[g] for g, idx in GROUPS.items() if i in idx) for i in SOLVE_LANDMARKS])
 _COLUMN = {int(i): k for k, i in enumerate(SOLVE_LANDMARKS)}
 _SHARED = _WEIGHT[~np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES)].sum()     # the irises weigh on top of LANDMARK_SHARE
-# Per eye (subject's right, left): iris centre, (upper, lower) lid midpoint, (outer, inner) corner.
-EYES = ((lt.IRIS_CENTRES[0], (lt.RIGHT_UPPER_LID, lt.RIGHT_LOWER_LID), (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER)),
-        (lt.IRIS_CENTRES[1], (lt.LEFT_UPPER_LID, lt.LEFT_LOWER_LID), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER)))
+# Per eye (subject's right, left): iris centre, (upper, lower) lid midpoint, (outer, inner) corner (core.eyelids.GAPS'
+# points, which read how shut the eye is).
+EYES = tuple((centre, (upper, lower), (outer, inner))
+             for centre, (upper, lower, outer, inner) in zip(lt.IRIS_CENTRES, GAPS))
 BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape, in EYES' order
 GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up"))   # each eye's gaze shapes,
                   for side in ("Right", "Left"))                                  # in EYES' order
