@@ -87,9 +87,12 @@ oracle reading, other pixels for the models, so a figure that holds only on the 
 <clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
 the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
 sway:PX swings each frame sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The
-clip's ends"). --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as
-ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera, heavy compression, focus
-missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or black-and-white camera):
+clip's ends"). --reshoot shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for
+``SHAKE_BURST_S`` of every ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake;
+translation only): each source is also read over the shaking frames and the steady ones ("shaking", "steady"), and
+``shake_follow`` says how much of the shake it follows ("A camera shake"). --reshoot exposure:F, side:F, noise:S,
+scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light,
+sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or black-and-white camera):
 what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face,
 mouth to chin as dlib places them, on the middle F of the clip's frames: each source is then also read over the covered
 frames and over the rest ("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where
@@ -261,13 +264,14 @@ class Reshot:
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
     ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
-    index in the copy."""
+    index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing (the others are steady)."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
     mirrored: bool = False
     covered: frozenset = frozenset()
     frames: dict[int, int] | None = None
+    shaken: frozenset = frozenset()
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -287,7 +291,7 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude",
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude",
             "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
@@ -296,6 +300,9 @@ LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
 EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
 SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing: one back and forth in this many seconds
+SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
+SHAKE_BURST_S = 1.0      # ... for this long
+SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
 BRIM_LIGHT = 0.2          # a hat brim's shadow: the frame above its edge at this fraction of its values
 BRIM_EDGE = 0.3           # ... the edge along the eyes, this far from the eyes' midpoint to the nose tip (dlib 30)
 BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade``
@@ -375,7 +382,8 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
-                                     "zoom:1.5, sway:40, exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
+                                     "zoom:1.5, sway:40, shake:20, "
+                                     "exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
                                      "occlude:0.4, shades:0.4, brim:1, stride:2)")
 
 
@@ -387,7 +395,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
     reflection; "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a
     camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
-    either side), resampled and filled the same way;
+    either side), resampled and filled the same way; "shakePX", moved sideways by PX pixels times
+    sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the same
+    way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn);
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -406,7 +416,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
     from core.footage import open_footage
-    out, affine, kept = folder / f"{path.stem}_{kind}.mp4", {}, {}
+    out, affine, kept, shaken = folder / f"{path.stem}_{kind}.mp4", {}, {}, set()
     with open_footage(str(path)) as footage:
         W, H = int(footage.width), int(footage.height)
         if kind.endswith("px"):
@@ -420,7 +430,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
-        elif kind.startswith("sway"):
+        elif kind.startswith(("sway", "shake")):
             size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
@@ -445,8 +455,14 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
-                elif kind.startswith("sway"):
-                    dx = float(kind[4:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
+                elif kind.startswith(("sway", "shake")):
+                    if kind.startswith("sway"):
+                        dx = float(kind[4:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
+                    else:
+                        m = shaking(n, footage.fps)
+                        dx = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
+                        if m is not None:
+                            shaken.add(int(frame.index))
                     A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
@@ -489,7 +505,15 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         finally:
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
-                  frames=kept if step > 1 else None)
+                  frames=kept if step > 1 else None, shaken=frozenset(shaken))
+
+
+def shaking(n: int, fps: float) -> int | None:
+    """How many frames into a burst of a "shake" copy's shaking the clip's ``n``-th frame is (``SHAKE_BURST_S`` of
+    every ``SHAKE_EVERY_S``, the first starting 1 s in), or None on a steady frame."""
+    every, start = round(SHAKE_EVERY_S * fps), round(fps)
+    m = (n - start) % every if n >= start else None
+    return m if m is not None and m < round(SHAKE_BURST_S * fps) else None
 
 
 def _soft_mask(shape: tuple, polygons: list[np.ndarray]) -> np.ndarray:
@@ -573,6 +597,14 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
             if named is not None:
                 out[source].update(covered=fs.compare(named, b, valid & hidden, closed_a),
                                    clear=fs.compare(named, b, valid & ~hidden, closed_a))
+    if reshot is not None and reshot.shaken:
+        moving = np.isin(frames, list(reshot.shaken))
+        dx = np.array([reshot.affine[int(f)][0, 2] if int(f) in reshot.shaken else 0.0 for f in frames])
+        for source, named, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
+            if named is not None:
+                out[source].update(shaking=fs.compare(named, b, valid & moving, closed_a),
+                                   steady=fs.compare(named, b, valid & ~moving, closed_a),
+                                   shake_follow=fs.shake_follow(named, b, valid & moving, dx))
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
@@ -798,8 +830,8 @@ def table(results: dict) -> str:
         return "-" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
     for clip, v in results.items():
         parts = [(src, v.get(src)) for src in ("mesh", "mediapipe")]
-        parts += [(f"{src} {span}", v[src][span]) for span in ("covered", "clear") for src in ("mesh", "mediapipe")
-                  if span in v.get(src, {})]
+        parts += [(f"{src} {span}", v[src][span]) for span in ("covered", "clear", "shaking", "steady")
+                  for src in ("mesh", "mediapipe") if span in v.get(src, {})]
         for src, m in parts:
             if m is None:
                 continue
@@ -813,6 +845,21 @@ def table(results: dict) -> str:
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
                          *(f"{f(m[g]['right']['r'])}/{f(m[g]['left']['r'])}" if g in m else "-"
                            for g in ("gaze", "gaze_up"))))
+    return aligned(rows)
+
+
+def shake_table(results: dict) -> str:
+    """One line per shaken copy and source: how much of the shake it follows (``face_signals.shake_follow``) and its
+    landmark error over the shaking and the steady frames."""
+    rows = [("clip", "source", "shake followed", "residual IOD", "frames", "err IOD shaking", "err IOD steady")]
+    for clip, v in results.items():
+        for src in ("mesh", "mediapipe"):
+            m = v.get(src, {})
+            if "shake_follow" in m:
+                s = m["shake_follow"]
+                rows.append((clip, src, f"{s['follow']:.2f}", f"{s['residual_iod']:.4f}", str(s["frames"]),
+                             f"{m['shaking']['landmark_error_iod']['median']:.3f}",
+                             f"{m['steady']['landmark_error_iod']['median']:.3f}"))
     return aligned(rows)
 
 
@@ -908,11 +955,12 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|sway:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
-                         "the figures' noise), swayed sideways PX pixels each way every 2 s, its brightness "
+                         "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
+                         "frames for 1 s of every 3, its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
@@ -981,6 +1029,8 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
+        if any(k.startswith("shake") for k in a.reshoot):
+            print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)
             print(over_shots_table(versus["over_shots"]))

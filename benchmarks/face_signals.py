@@ -355,6 +355,21 @@ def head_speed_ratio(a: np.ndarray, b: np.ndarray, valid: np.ndarray, min_speed:
     return dict(ratio=float(np.median(va[ok] / vb[ok])), frames=int(ok.sum()))
 
 
+def shake_follow(a: np.ndarray, b: np.ndarray, valid: np.ndarray, dx: np.ndarray) -> dict:
+    """How much of a known sideways shake ``dx`` (T,) px, added to every frame's image, ``a``'s centroid of the named
+    points follows, against ``b``'s (which carries the shake exactly, as dlib's points carried into a shaken copy):
+    1 + the slope of (a's centroid x less b's) regressed on ``dx`` over the ``valid`` frames. 1: the shake followed
+    (whatever a's offset from b); 0: a stays where the head was before the shake, or lags it by a quarter swing;
+    the residual's spread after the fit, in b's IOD, says how well the line holds."""
+    ok = valid & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2)) & np.isfinite(dx)
+    if ok.sum() < 3 or np.ptp(dx[ok]) == 0:
+        return dict(follow=float("nan"), frames=int(ok.sum()), residual_iod=float("nan"))
+    off = a[ok].mean(-2)[:, 0] - b[ok].mean(-2)[:, 0]
+    slope, icpt = np.polyfit(dx[ok], off, 1)
+    rest = (off - slope * dx[ok] - icpt) / iod(b[ok])
+    return dict(follow=float(1.0 + slope), frames=int(ok.sum()), residual_iod=float(np.std(rest)))
+
+
 def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | None = None) -> dict:
     """Every metric of ``a`` (the measured: mesh or MediaPipe, named points) against ``b`` (the oracle).
 

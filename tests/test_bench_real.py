@@ -107,6 +107,36 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
             bench_real.reshoot_kind(bad)
 
 
+def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
+    """A "shake" copy: steady for its first second, then for ``SHAKE_BURST_S`` each frame moved sideways by PX
+    times sin(2 pi m / ``SHAKE_FRAMES``), m frames into the burst; the dot drawn on each frame sits where its carried
+    point says, and the copy names the frames it shook."""
+    import cv2
+    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    fps = DEFAULT_IMAGE_FPS
+    assert [bench_real.shaking(n, fps) for n in (0, 24, 25, 26, 49, 50, 99, 100)] == [None, None, 0, 1, 24, None,
+                                                                                      None, 0]
+    T = round(fps) + 6
+    points = np.full((T, 68, 2), np.nan)
+    points[:, 36] = (150.0, 110.0)
+    for t in range(T):
+        img = np.full((240, 320, 3), 90, np.uint8)
+        cv2.circle(img, (150, 110), 9, (255, 0, 0), -1)
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (tmp_path / "copy").mkdir()
+    copy = bench_real.reshoot(tmp_path, bench_real.reshoot_kind("shake:12"), tmp_path / "copy")
+    assert copy.shaken == frozenset(range(round(fps), T))
+    m = np.arange(T) - round(fps)
+    swing = np.where(m >= 0, 12.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
+    carried = copy.carry(np.arange(T), points)
+    np.testing.assert_allclose(carried[:, 36, 0] - 150.0, swing, atol=1e-9)
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
+            ys, xs = np.nonzero(mass)
+            assert abs((xs * mass[ys, xs]).sum() / mass[ys, xs].sum() - carried[t, 36, 0]) < 1.0
+
+
 def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
     T = 10
     points = np.arange(T * 68 * 2, dtype=np.float64).reshape(T, 68, 2)

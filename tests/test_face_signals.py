@@ -255,6 +255,26 @@ def test_head_speed_ratio_reads_a_sluggish_head():
     assert fs.head_speed_ratio(still, still, np.ones(50, bool))["frames"] == 0
 
 
+def test_shake_follow_reads_how_much_of_a_known_shake_a_track_keeps():
+    """Each frame's image shaken sideways by a known ``dx``: the oracle carries it whole; a track that keeps all of
+    it reads 1 whatever its own offset, one that keeps 30 % reads 0.3, one a frame late (a quarter of a 4-frame
+    swing) about 0; frames left out are not read."""
+    oracle, _, _ = face_track(120)
+    rng = np.random.default_rng(2)
+    dx = 20.0 * np.sin(2 * np.pi * np.arange(120) / 4) * (np.arange(120) >= 40)
+    shaken = oracle + np.stack([dx, np.zeros(120)], 1)[:, None]
+    valid = np.ones(120, bool)
+    noise = rng.normal(0, 0.5, oracle.shape)
+    def kept(share, lag=0):
+        return oracle + noise + [3.0, -2.0] + np.stack([share * np.roll(dx, lag), np.zeros(120)], 1)[:, None]
+    assert fs.shake_follow(kept(1.0), shaken, valid, dx)["follow"] == pytest.approx(1.0, abs=0.02)
+    assert fs.shake_follow(kept(0.3), shaken, valid, dx)["follow"] == pytest.approx(0.3, abs=0.02)
+    assert abs(fs.shake_follow(kept(1.0, 1), shaken, valid, dx)["follow"]) < 0.1
+    r = fs.shake_follow(kept(1.0), shaken, valid & (np.arange(120) < 80), dx)
+    assert r["frames"] == 80 and r["residual_iod"] < 0.01
+    assert np.isnan(fs.shake_follow(kept(1.0), shaken, valid, np.zeros(120))["follow"])      # nothing shaken
+
+
 def test_jitter_of_smooth_motion_is_zero():
     T = 50
     pts = np.zeros((T, len(fs.NAMES), 2)) + np.array([NEUTRAL[n] for n in fs.NAMES], float)
