@@ -22,7 +22,11 @@ one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily 
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
 filter, so slow drift loses its jitter without fast motion lagging. A frame whose solved pose lies far outside the
 clip's pose noise from the heavy path (``POSE_KEEP``; a head shaken left-right within 2-3 frames, which both filters
-would average away) keeps its solved pose. The constants were chosen by a one-off sweep on
+would average away) keeps its solved pose. So does the face's place in the image (``keep_image_shake``): where
+the face's middle as solved sits sideways further from the light path than ``POSE_KEEP`` times that position's own
+noise, the filtered head is turned about the camera's centre until it sits there (a camera shaken or a face jerked
+sideways 8-20 px within 2-3 frames: less, in mm, than a far face's depth and turn noise, so the test above misses it,
+while the landmarks place the face in the image within a pixel). The constants were chosen by a one-off sweep on
 13 held-out synthetic clips baked through the network; that sweep and the rerunnable checks (benchmarks/bench_e2e.py,
 benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from core.framing import CROP_ANCHOR
 from .config import DEFAULT_SMOOTHING
 from .numerics import gaussian_filter, matrix_from_quat, quat_from_matrix, quat_inverse, quat_multiply, quat_slerp, \
     rotation_angle
@@ -165,7 +170,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
     W = smooth_weights(W, sigma, fps, conf)
     if pose:
-        R, t = smooth_pose(R, t, sigma, conf)
+        R, t = smooth_pose(R, t, sigma, conf, valid)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
     for x in (W, R, t):                 # (the line through the solved frames would go on past them)
         x[:solved[0]], x[solved[-1] + 1:] = x[solved[0]], x[solved[-1]]
@@ -186,8 +191,10 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
     return keep * W + (1.0 - keep) * slow
 
 
-def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None):
-    """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t)."""
+def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,
+                solved: np.ndarray | None = None):
+    """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t).
+    ``solved``: the frames solved, not bridged or held (``keep_image_shake`` reads the noise on them; None: all)."""
     if sigma <= 0 or len(t) < 3:
         return R.copy(), t.copy()
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
@@ -207,4 +214,46 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     q2 *= np.sign((q1 * q2).sum(1, keepdims=True) + 1e-300)
     q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
     t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
-    return matrix_from_quat(q), t_out
+    return keep_image_shake(R, t, R1, t1, matrix_from_quat(q), t_out, solved)
+
+
+def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray, Rf: np.ndarray, tf: np.ndarray,
+                     solved: np.ndarray | None = None, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+    """The filtered pose ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle (``face``,
+    head-frame mm: the network crop's centre, core.framing) sits where the solved pose ``R, t`` puts it in the image
+    on frames where that place lies sideways from the light path's ``R1, t1`` by more than ``POSE_KEEP`` times its
+    noise (fully at twice that, the blend spread over a frame as ``smooth_pose``'s); elsewhere unchanged. Poses in
+    camera coordinates, z along the view (OpenCV's, as the solve gives them); ``solved`` as ``smooth_pose``'s.
+
+    Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
+    its depth, less than a far face's depth and turn noise, so ``smooth_pose``'s test on the whole pose keeps 5-20 %
+    of it (``bench_real.py --reshoot shake:PX``), while its place in the image, read from the landmarks, is steady to
+    a fraction of a millimetre. The noise is that place's own, from its second differences (median / sqrt(6) of i.i.d.
+    noise's), which the head's smooth motion hardly raises; the deviation is from the light path, which smooth
+    motion hardly lags, so only motion the light filter would cut is kept. Turning about the camera's centre moves the
+    whole face by the same few pixels and leaves its depth and its turn towards the camera as filtered."""
+    face = np.asarray(face, np.float64)
+    p, p1, pf = (np.einsum("tij,j->ti", r, face) + x for r, x in ((R, t), (R1, t1), (Rf, tf)))
+    if not (p[:, 2] > 0).all() or not (p1[:, 2] > 0).all() or not (pf[:, 2] > 0).all():
+        return Rf, tf                                        # a pose behind the camera: no image place to keep
+    depth = float(np.median(p[:, 2]))
+    u, u1, uf = p[:, :2] / p[:, 2:], p1[:, :2] / p1[:, 2:], pf[:, :2] / pf[:, 2:]
+    dev = np.linalg.norm(u - u1, axis=1) * depth
+    solved = np.ones(len(u), bool) if solved is None else np.asarray(solved, bool)
+    second = np.linalg.norm(u[2:] - 2 * u[1:-1] + u[:-2], axis=1)[solved[2:] & solved[1:-1] & solved[:-2]]
+    if not len(second):
+        return Rf, tf
+    noise = float(np.median(second)) * depth / np.sqrt(6.0) + 1e-9
+    keep = np.clip(dev / (POSE_KEEP * noise) - 1.0, 0.0, 1.0)
+    keep = np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
+    if not keep.any():
+        return Rf, tf
+    a = pf / np.linalg.norm(pf, axis=1, keepdims=True)
+    b = np.concatenate([keep * u + (1.0 - keep) * uf, np.ones((len(u), 1))], 1)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    v, c = np.cross(a, b), np.einsum("ti,ti->t", a, b)             # the turn taking a to b: Rodrigues' formula
+    vx = np.zeros((len(v), 3, 3))
+    vx[:, 0, 1], vx[:, 0, 2], vx[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+    vx -= vx.transpose(0, 2, 1)
+    turn = np.eye(3) + vx + vx @ vx / (1.0 + c)[:, None, None]
+    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
