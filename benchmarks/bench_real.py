@@ -114,7 +114,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -264,14 +264,15 @@ class Reshot:
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
     ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
-    index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing (the others are steady)."""
+    index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
+    sideways (the others are steady)."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
     mirrored: bool = False
     covered: frozenset = frozenset()
     frames: dict[int, int] | None = None
-    shaken: frozenset = frozenset()
+    shaken: dict[int, float] = field(default_factory=dict)
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -416,7 +417,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
     from core.footage import open_footage
-    out, affine, kept, shaken = folder / f"{path.stem}_{kind}.mp4", {}, {}, set()
+    out, affine, kept, shaken = folder / f"{path.stem}_{kind}.mp4", {}, {}, {}
     with open_footage(str(path)) as footage:
         W, H = int(footage.width), int(footage.height)
         if kind.endswith("px"):
@@ -462,7 +463,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                         m = shaking(n, footage.fps)
                         dx = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
                         if m is not None:
-                            shaken.add(int(frame.index))
+                            shaken[int(frame.index)] = dx
                     A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
@@ -505,7 +506,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         finally:
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
-                  frames=kept if step > 1 else None, shaken=frozenset(shaken))
+                  frames=kept if step > 1 else None, shaken=shaken)
 
 
 def shaking(n: int, fps: float) -> int | None:
@@ -599,7 +600,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
                                    clear=fs.compare(named, b, valid & ~hidden, closed_a))
     if reshot is not None and reshot.shaken:
         moving = np.isin(frames, list(reshot.shaken))
-        dx = np.array([reshot.affine[int(f)][0, 2] if int(f) in reshot.shaken else 0.0 for f in frames])
+        dx = np.array([reshot.shaken.get(int(f), 0.0) for f in frames])
         for source, named, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
             if named is not None:
                 out[source].update(shaking=fs.compare(named, b, valid & moving, closed_a),
