@@ -83,7 +83,8 @@ same way against dlib's points on the original frames, carried into the copy (dl
 itself); its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped
 left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same
 oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
-(docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
+(docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot portrait puts each clip in an upright phone's 720x1280
+frame ("portrait <clip>"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
 <clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
 the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
 sway:PX swings each frame sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The
@@ -304,6 +305,9 @@ SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing: one back and forth in
 SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
 SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
+PORTRAIT = (720, 1280)   # a "portrait" copy's frame (a phone held upright), and
+PORTRAIT_HEIGHT = 0.45   # ... the share of its height a landscape clip's frame takes (its sides cut)
+PORTRAIT_GREY = (120, 120, 120)
 BRIM_LIGHT = 0.2          # a hat brim's shadow: the frame above its edge at this fraction of its values
 BRIM_EDGE = 0.3           # ... the edge along the eyes, this far from the eyes' midpoint to the nose tip (dlib 30)
 BRIM_REACH = 3.0          # ... the shaded region's half-width and height in eye distances (the polygon ``shade``
@@ -373,7 +377,7 @@ def brim_polygon(right: np.ndarray, left: np.ndarray, nose_tip: np.ndarray) -> n
 def reshoot_kind(text: str) -> str:
     """A re-shoot's name as ``reshoot`` takes it: "mirror", "roll:DEG" -> "rollDEG", "shift:PX" -> "shiftPX", and
     likewise the other ``RESHOOTS`` (argparse's type)."""
-    if text in ("mirror", "grey"):
+    if text in ("mirror", "grey", "portrait"):
         return text
     for kind in RESHOOTS:
         if text.startswith(kind + ":"):
@@ -382,7 +386,8 @@ def reshoot_kind(text: str) -> str:
             except ValueError:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
-    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey or one of {kinds} (e.g. roll:20, shift:0.5, "
+    raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
+                                     "shift:0.5, "
                                      "zoom:1.5, sway:40, shake:20, "
                                      "exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
                                      "occlude:0.4, shades:0.4, brim:1, stride:2)")
@@ -390,7 +395,9 @@ def reshoot_kind(text: str) -> str:
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
-    1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "rollDEG", the frame turned DEG
+    1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "portrait", in a ``PORTRAIT`` frame
+    (a phone held upright), centred a third of the way down, grey around it, at its width there or, if wider than
+    tall, at ``PORTRAIT_HEIGHT`` of the height (its sides cut); "rollDEG", the frame turned DEG
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
     the frame's centre enlarged F times, the rest cut off (a face too close to the camera, its chin or brow out of
     the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
@@ -426,6 +433,10 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             size = (W, H)
             A = (np.array([[-1.0, 0.0, W - 1.0], [0.0, 1.0, 0.0]]) if kind == "mirror"
                  else cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), float(kind[4:]), 1.0))
+        elif kind == "portrait":
+            size = PORTRAIT
+            s = PORTRAIT[0] / W if W <= H else PORTRAIT_HEIGHT * PORTRAIT[1] / H
+            A = np.array([[s, 0.0, 0.5 * PORTRAIT[0] - s * 0.5 * W], [0.0, s, PORTRAIT[1] / 3 - s * 0.5 * H]])
         elif kind.startswith("zoom"):
             size, A = (W, H), cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), 0.0, float(kind[4:]))
         elif kind.startswith("shift"):
@@ -469,6 +480,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind == "mirror":
                     image = frame.image[:, ::-1]
+                elif kind == "portrait":
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_CONSTANT, borderValue=PORTRAIT_GREY)
                 elif kind.startswith("scale"):
                     image = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
                 elif kind.startswith("blur"):
@@ -956,9 +970,9 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
-                    help="also measure each clip re-shot mirrored, turned DEG degrees in the image (a slanted "
+                    help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
                          "frames for 1 s of every 3, its brightness "

@@ -45,7 +45,8 @@ def test_forehead_light_spread_skips_frames_without_a_face_or_a_reading():
 
 
 @pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5", "scale0.5", "exposure0.6", "noise6", "jpeg25",
-                                  "grey", "blur2", "motion9", "zoom1.3", "sway20"])
+                                  "grey", "blur2", "motion9", "zoom1.3", "sway20",
+                                  "portrait"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
     """A clip whose frames carry a red dot at dlib's point 36 (the subject's right eye's outer corner) and a green one
     at 45 (the left eye's), re-shot: each carried point lies on its dot in the copy; mirrored, point 36 lies on the
@@ -75,10 +76,11 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
         np.testing.assert_allclose(carried[:, [36, 45], 0] - points[:, [36, 45], 0], np.repeat(swing[:, None], 2, 1))
         np.testing.assert_allclose(carried[:, [36, 45], 1], points[:, [36, 45], 1])
     assert np.isnan(bench_real.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
-    scale = 60 / (0.45 * 320) if kind == "60px" else 1.0
+    scale = {"60px": 60 / (0.45 * 320), "portrait": bench_real.PORTRAIT_HEIGHT * 1280 / 240}.get(kind, 1.0)
     with open_footage(str(copy.path)) as footage:
         if kind != "60px":
-            assert (footage.width, footage.height) == ((160, 120) if kind == "scale0.5" else (320, 240))
+            assert (footage.width, footage.height) == {"scale0.5": (160, 120),
+                                                       "portrait": bench_real.PORTRAIT}.get(kind, (320, 240))
         for t, frame in enumerate(footage):
             img = frame.image.astype(np.float64)
             if kind == "grey":                                           # no colour left to find the dots by
@@ -99,7 +101,7 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
         bench_real.reshoot(tmp_path, "sideways", tmp_path / "copy")
     assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
     assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
-    assert bench_real.reshoot_kind("grey") == "grey"
+    assert bench_real.reshoot_kind("grey") == "grey" and bench_real.reshoot_kind("portrait") == "portrait"
     assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4" and bench_real.reshoot_kind("stride:2") == "stride2"
     assert bench_real.reshoot_kind("shades:.5") == "shades0.5" and bench_real.reshoot_kind("sway:40") == "sway40"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
