@@ -22,7 +22,9 @@ one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily 
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
 filter, so slow drift loses its jitter without fast motion lagging. A frame whose solved pose lies far outside the
 clip's pose noise from the heavy path (``POSE_KEEP``; a head shaken left-right within 2-3 frames, which both filters
-would average away) keeps its solved pose. So does the face's place in the image (``keep_image_shake``): where
+would average away) keeps its solved pose. So does the head's turn where it alone lies that far outside its own noise
+(``keep_fast_turn``: a far face's depth noise swamps the whole pose's), and the face's place in the image
+(``keep_image_shake``): where
 the face's middle as solved sits sideways further from the light path than ``POSE_KEEP`` times that position's own
 noise, the filtered head is turned about the camera's centre until it sits there (a camera shaken or a face jerked
 sideways 8-20 px within 2-3 frames: less, in mm, than a far face's depth and turn noise, so the test above misses it,
@@ -42,7 +44,7 @@ import numpy as np
 from core.framing import CROP_ANCHOR
 from .config import DEFAULT_SMOOTHING
 from .numerics import gaussian_filter, matrix_from_quat, quat_from_matrix, quat_inverse, quat_multiply, quat_slerp, \
-    rotation_angle
+    rotation_angle, rotation_vector
 
 MAX_SIGMA_S = 0.1
 WEIGHT_SPEED_REF = 2.5   # weight units per second (the talking clip's blink shuts at 6-7: 0.11 -> 0.66 in two frames
@@ -214,7 +216,48 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     q2 *= np.sign((q1 * q2).sum(1, keepdims=True) + 1e-300)
     q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
     t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
-    return keep_image_shake(R, t, R1, t1, matrix_from_quat(q), t_out, solved)
+    R_out, t_out = keep_fast_turn(R, R1, matrix_from_quat(q), t_out, solved)
+    return keep_image_shake(R, t, R1, t1, R_out, t_out, solved)
+
+
+def _keep(dev: np.ndarray, noise: float) -> np.ndarray:
+    """(T, 1) share of each frame's solved value to keep: 0 within ``POSE_KEEP`` noises of the light path, 1 beyond
+    twice that, spread over a frame either side (the whole-pose keep's ramp)."""
+    keep = np.clip(dev / (POSE_KEEP * noise) - 1.0, 0.0, 1.0)
+    return np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
+
+
+def _both_solved(solved: np.ndarray | None, T: int) -> np.ndarray:
+    """(T - 2,) bool: the frames whose second difference is read (it and both neighbours solved)."""
+    solved = np.ones(T, bool) if solved is None else np.asarray(solved, bool)
+    return solved[2:] & solved[1:-1] & solved[:-2]
+
+
+def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray, solved: np.ndarray | None = None,
+                   face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+    """The filtered pose ``Rf, tf`` with its turn moved towards the solved ``R`` on frames where that lies from the
+    light path's ``R1`` by more than ``POSE_KEEP`` times the turn's own noise (``_keep``), turned about the face's
+    middle (``face``, as ``keep_image_shake``'s) so its place stays the filtered one; ``solved`` as
+    ``smooth_pose``'s.
+
+    Why: ``smooth_pose``'s test adds the translation's deviation in mm to the turn's, and a far face's depth is noisy
+    by centimetres: a head shaken 8-12 degrees within 2 frames 600 mm away (depth noise 6 mm, turn noise 0.6
+    degrees) kept 0.14-0.20 of its swing (``tests/test_bake_filter.py``). Its turn alone is steady to about half a
+    degree. The noise is read as ``keep_image_shake`` reads the place's: the median of the second differences of the
+    frame-to-frame turn, over sqrt(6); the deviation is from the light path, which smooth turning hardly lags."""
+    T = len(R)
+    q0, q1, qf = quat_from_matrix(R), quat_from_matrix(R1), quat_from_matrix(Rf)
+    step = rotation_vector(quat_multiply(q0[1:], quat_inverse(q0[:-1])))         # frame to frame, camera axes
+    second = np.linalg.norm(np.diff(step, axis=0), axis=1)[_both_solved(solved, T)]
+    if not len(second):
+        return Rf, tf
+    keep = _keep(rotation_angle(quat_multiply(q0, quat_inverse(q1))), float(np.median(second)) / np.sqrt(6.0) + 1e-12)
+    if not keep.any():
+        return Rf, tf
+    q0 = q0 * np.sign((qf * q0).sum(1, keepdims=True) + 1e-300)
+    Rk = matrix_from_quat(keep * q0 + (1.0 - keep) * qf)
+    face = np.asarray(face, np.float64)
+    return Rk, np.einsum("tij,j->ti", Rf, face) + tf - np.einsum("tij,j->ti", Rk, face)
 
 
 def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray, Rf: np.ndarray, tf: np.ndarray,
@@ -222,7 +265,7 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     """The filtered pose ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle (``face``,
     head-frame mm: the network crop's centre, core.framing) sits where the solved pose ``R, t`` puts it in the image
     on frames where that place lies sideways from the light path's ``R1, t1`` by more than ``POSE_KEEP`` times its
-    noise (fully at twice that, the blend spread over a frame as ``smooth_pose``'s); elsewhere unchanged. Poses in
+    noise (``_keep``); elsewhere unchanged. Poses in
     camera coordinates, z along the view (OpenCV's, as the solve gives them); ``solved`` as ``smooth_pose``'s.
 
     Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
@@ -239,13 +282,10 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     depth = float(np.median(p[:, 2]))
     u, u1, uf = p[:, :2] / p[:, 2:], p1[:, :2] / p1[:, 2:], pf[:, :2] / pf[:, 2:]
     dev = np.linalg.norm(u - u1, axis=1) * depth
-    solved = np.ones(len(u), bool) if solved is None else np.asarray(solved, bool)
-    second = np.linalg.norm(u[2:] - 2 * u[1:-1] + u[:-2], axis=1)[solved[2:] & solved[1:-1] & solved[:-2]]
+    second = np.linalg.norm(u[2:] - 2 * u[1:-1] + u[:-2], axis=1)[_both_solved(solved, len(u))]
     if not len(second):
         return Rf, tf
-    noise = float(np.median(second)) * depth / np.sqrt(6.0) + 1e-9
-    keep = np.clip(dev / (POSE_KEEP * noise) - 1.0, 0.0, 1.0)
-    keep = np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
+    keep = _keep(dev, float(np.median(second)) * depth / np.sqrt(6.0) + 1e-9)
     if not keep.any():
         return Rf, tf
     a = pf / np.linalg.norm(pf, axis=1, keepdims=True)

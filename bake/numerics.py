@@ -96,6 +96,15 @@ def rotation_angle(q: np.ndarray) -> np.ndarray:
     return 2 * np.arctan2(np.linalg.norm(q[..., :3], axis=-1), np.abs(q[..., 3]))
 
 
+def rotation_vector(q: np.ndarray) -> np.ndarray:
+    """(..., 3) axis times angle (radians, the angle in [0, pi]) of unit quaternions, as ``Rotation.as_rotvec()``."""
+    q = np.asarray(q, np.float64)
+    q = np.where(q[..., 3:] < 0, -q, q)
+    s = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
+    small = s < 1e-12
+    return q[..., :3] * np.where(small, 2.0, 2 * np.arctan2(s, q[..., 3:]) / np.where(small, 1.0, s))
+
+
 def quat_slerp(q0: np.ndarray, q1: np.ndarray, s: np.ndarray) -> np.ndarray:
     """(len(s), 4) rotations a fraction ``s`` of the way from ``q0`` to ``q1`` (unit quaternions) along the shorter
     arc, as ``Slerp([0, 1], Rotation.from_quat([q0, q1]))(s)``: ``q0 * exp(s log(q0^-1 q1))``."""

@@ -61,6 +61,21 @@ def test_composition_inverse_and_angle_match_scipy():
                                (small * a.inv()).magnitude(), rtol=1e-6, atol=1e-12)
 
 
+def test_rotation_vector_matches_scipy_whatever_the_quaternions_sign():
+    rng = np.random.default_rng(4)
+    r = Rotation.from_matrix(_rotations(300, rng))
+    q = r.as_quat()
+    for sign in (1, -1):         # the same rotation (a half turn's axis either way), its angle in [0, pi]
+        v = nm.rotation_vector(sign * q)
+        np.testing.assert_allclose(Rotation.from_rotvec(v).as_matrix(), r.as_matrix(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(np.linalg.norm(v, axis=1), r.magnitude(), rtol=0, atol=1e-9)
+        away = r.magnitude() < np.pi - 1e-6
+        np.testing.assert_allclose(v[away], r.as_rotvec()[away], rtol=0, atol=1e-9)
+    tiny = Rotation.from_rotvec(rng.normal(size=(20, 3)) * 1e-9)
+    np.testing.assert_allclose(nm.rotation_vector(tiny.as_quat()), tiny.as_rotvec(), rtol=1e-6, atol=1e-18)
+    assert (nm.rotation_vector(np.array([0.0, 0.0, 0.0, 1.0])) == 0).all()
+
+
 def test_slerp_matches_scipy():
     rng = np.random.default_rng(2)
     R = _rotations(60, rng)
