@@ -93,7 +93,7 @@ class ReconConfig:
     smoothing: float = _setting(DEFAULT_SMOOTHING, "temporal smoothing strength (a Gaussian of up to 0.1 s on the "
                                                    "weights where they move slowly, so blinks keep their peak; the "
                                                    "head pose gets more while the head is still, none where the face jumps in "
-                                                   "the image)",
+                                                   "the image or turns fast)",
                                 range=(0.0, 1.0), cli="--smoothing", parse=float)
     residual_keys: int = _setting(0, "extra PCA shape keys for what the ARKit shapes cannot express",
                                   range=(0, 16), cli="--residual-keys", parse=int, metavar="N")
