@@ -22,15 +22,14 @@ one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily 
 clip's pose noise (its median distance from that path): a still head gets the heavy filter, a turning one the light
 filter, so slow drift loses its jitter without fast motion lagging. A frame whose solved pose lies far outside the
 clip's pose noise from the heavy path (``POSE_KEEP``; a head shaken left-right within 2-3 frames, which both filters
-would average away) keeps its solved pose. So does the head's turn where it alone lies that far outside its own noise
-(``keep_fast_turn``: a far face's depth noise swamps the whole pose's), and the face's place in the image
-(``keep_image_shake``): where
-the face's middle as solved sits sideways further from the light path than ``POSE_KEEP`` times that position's own
-noise, the filtered head is turned about the camera's centre until it sits there (a camera shaken or a face jerked
-sideways 8-20 px within 2-3 frames: less, in mm, than a far face's depth and turn noise, so the test above misses it,
-while the landmarks place the face in the image within a pixel). The constants were chosen by a one-off sweep on
-13 held-out synthetic clips baked through the network; that sweep and the rerunnable checks (benchmarks/bench_e2e.py,
-benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
+would average away) keeps its solved pose. So does the head's turn where it alone lies that far from the light path
+against its own noise (``keep_fast_turn``: a far face's depth noise swamps the whole pose's), and so does the face's
+place in the image (``keep_image_shake``): where the face's middle as solved sits sideways further from the light
+path than ``POSE_KEEP`` times that place's own noise, the filtered head is turned about the camera's centre until it
+sits there (a camera shaken or a face jerked sideways 8-20 px within 2-3 frames: less, in mm, than a far face's depth
+and turn noise, so the whole-pose test misses it, while the landmarks place the face in the image within a pixel).
+The constants were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and
+the rerunnable checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
 Gaps (frames that were not solved): a gap of at most ``max_gap`` frames between two solved frames is bridged by
 linear interpolation (weights, translations) and slerp (rotations); longer gaps, and gaps at the start or end of the
@@ -196,7 +195,8 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
 def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,
                 solved: np.ndarray | None = None):
     """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t).
-    ``solved``: the frames solved, not bridged or held (``keep_image_shake`` reads the noise on them; None: all)."""
+    ``solved``: the frames solved, not bridged or held (``keep_fast_turn`` and ``keep_image_shake`` read the noise on
+    them; None: all)."""
     if sigma <= 0 or len(t) < 3:
         return R.copy(), t.copy()
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
@@ -265,8 +265,8 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     """The filtered pose ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle (``face``,
     head-frame mm: the network crop's centre, core.framing) sits where the solved pose ``R, t`` puts it in the image
     on frames where that place lies sideways from the light path's ``R1, t1`` by more than ``POSE_KEEP`` times its
-    noise (``_keep``); elsewhere unchanged. Poses in
-    camera coordinates, z along the view (OpenCV's, as the solve gives them); ``solved`` as ``smooth_pose``'s.
+    noise (``_keep``); elsewhere unchanged. Poses in camera coordinates, z along the view (OpenCV's, as the solve
+    gives them); ``solved`` as ``smooth_pose``'s.
 
     Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
     its depth, less than a far face's depth and turn noise, so ``smooth_pose``'s test on the whole pose keeps 5-20 %

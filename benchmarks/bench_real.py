@@ -83,25 +83,26 @@ same way against dlib's points on the original frames, carried into the copy (dl
 itself); its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped
 left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same
 oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
-(docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot portrait puts each clip in an upright phone's 720x1280
-frame ("portrait <clip>"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX
-<clip>"; resampled with a Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to
-the eye, so the spread of a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot
-sway:PX swings each frame sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The
-clip's ends"). --reshoot shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for
-``SHAKE_BURST_S`` of every ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake;
-translation only): each source is also read over the shaking frames and the steady ones ("shaking", "steady"), and
-``shake_follow`` says how much of the shake it follows ("A camera shake"). --reshoot exposure:F, side:F, noise:S,
-scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light,
-sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or black-and-white camera):
-what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face,
-mouth to chin as dlib places them, on the middle F of the clip's frames: each source is then also read over the covered
-frames and over the rest ("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where
-it is and where it is not shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the
-same way, --reshoot brim:F a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N
-of the frame rate (a camera that drops frames in a dim room, footage converted down); dlib's points and every signal are
-read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as
-``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
+(docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot portrait puts each clip in an upright phone's 720x1280 frame
+("portrait <clip>"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
+Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
+a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot sway:PX swings each frame
+sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The clip's ends"). --reshoot
+shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for ``SHAKE_BURST_S`` of every
+``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
+is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
+the shake it follows ("A camera shake"). --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L
+make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera,
+heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or
+black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a skin-coloured
+patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames: each source is then
+also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too, over the same frames), so
+what the hand costs where it is and where it is not shows apart ("A hand over the mouth"); --reshoot shades:F puts dark
+glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and brows. --reshoot stride:N
+keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room, footage converted down);
+dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face
+zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other
+copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -293,8 +294,8 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "exposure", "noise", "scale", "jpeg", "blur", "motion", "occlude",
-            "shades", "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "exposure", "noise", "scale", "jpeg", "blur", "motion",
+            "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -387,10 +388,8 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, "
-                                     "zoom:1.5, sway:40, shake:20, "
-                                     "exposure:0.35, noise:8, scale:0.5, jpeg:20, blur:2, motion:9, "
-                                     "occlude:0.4, shades:0.4, brim:1, stride:2)")
+                                     "shift:0.5, zoom:1.5, sway:40, shake:20, exposure:0.35, noise:8, scale:0.5, "
+                                     "jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -970,9 +969,11 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S"
+                            "|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
-                    help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees in the image (a slanted "
+                    help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
+                         "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
                          "frames for 1 s of every 3, its brightness "
