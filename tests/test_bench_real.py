@@ -45,8 +45,7 @@ def test_forehead_light_spread_skips_frames_without_a_face_or_a_reading():
 
 
 @pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5", "scale0.5", "exposure0.6", "noise6", "jpeg25",
-                                  "grey", "blur2", "motion9", "zoom1.3", "sway20",
-                                  "portrait"])
+                                  "grey", "blur2", "motion9", "zoom1.3", "sway20", "portrait"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
     """A clip whose frames carry a red dot at dlib's point 36 (the subject's right eye's outer corner) and a green one
     at 45 (the left eye's), re-shot: each carried point lies on its dot in the copy; mirrored, point 36 lies on the
