@@ -158,8 +158,11 @@ def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None
 
 def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
-                    frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True) -> Filtered:
-    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1].
+                    frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
+                    seen: np.ndarray | None = None) -> Filtered:
+    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
+    (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
+    ``keep_image_shake``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
     filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
@@ -171,7 +174,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
     W = smooth_weights(W, sigma, fps, conf)
     if pose:
-        R, t = smooth_pose(R, t, sigma, conf, valid)
+        R, t = smooth_pose(R, t, sigma, conf, valid, seen)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
     for x in (W, R, t):                 # (the line through the solved frames would go on past them)
         x[:solved[0]], x[solved[-1] + 1:] = x[solved[0]], x[solved[-1]]
@@ -193,10 +196,10 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
 
 
 def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,
-                solved: np.ndarray | None = None):
+                solved: np.ndarray | None = None, seen: np.ndarray | None = None):
     """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t).
     ``solved``: the frames solved, not bridged or held (``keep_fast_turn`` and ``keep_image_shake`` read the noise on
-    them; None: all)."""
+    them; None: all); ``seen`` as ``temporal_filter``'s."""
     if sigma <= 0 or len(t) < 3:
         return R.copy(), t.copy()
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
@@ -217,7 +220,7 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
     t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
     R_out, t_out = keep_fast_turn(R, R1, matrix_from_quat(q), t_out, solved)
-    return keep_image_shake(R, t, R1, t1, R_out, t_out, solved)
+    return keep_image_shake(R, t, R1, t1, R_out, t_out, solved, seen=seen)
 
 
 def _keep(dev: np.ndarray, noise: float) -> np.ndarray:
@@ -261,18 +264,22 @@ def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray
 
 
 def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray, Rf: np.ndarray, tf: np.ndarray,
-                     solved: np.ndarray | None = None, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+                     solved: np.ndarray | None = None, face=CROP_ANCHOR,
+                     seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The filtered pose ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle (``face``,
     head-frame mm: the network crop's centre, core.framing) sits where the solved pose ``R, t`` puts it in the image
     on frames where that place lies sideways from the light path's ``R1, t1`` by more than ``POSE_KEEP`` times its
     noise (``_keep``); elsewhere unchanged. Poses in camera coordinates, z along the view (OpenCV's, as the solve
-    gives them); ``solved`` as ``smooth_pose``'s.
+    gives them); ``solved`` as ``smooth_pose``'s. ``seen`` (T, 2): where the landmarks see the face (x / z, y / z, any
+    fixed point of it; NaN where none); when it is there on most solved frames the noise is read on the solved place
+    less that one, which a camera that shakes all along moves alike (else the shake itself reads as the noise: a clip
+    shaken 8 px on 91 % of its frames kept 0.03 of it).
 
     Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
     its depth, less than a far face's depth and turn noise, so ``smooth_pose``'s test on the whole pose keeps 5-20 %
     of it (``bench_real.py --reshoot shake:PX``), while its place in the image, read from the landmarks, is steady to
     a fraction of a millimetre. The noise is that place's own, from its second differences (median / sqrt(6) of i.i.d.
-    noise's), which the head's smooth motion hardly raises; the deviation is from the light path, which smooth
+    noise's; against ``seen`` when given), which the head's smooth motion hardly raises; the deviation is from the light path, which smooth
     motion hardly lags, so only motion the light filter would cut is kept. Turning about the camera's centre moves the
     whole face by the same few pixels and leaves its depth and its turn towards the camera as filtered."""
     face = np.asarray(face, np.float64)
@@ -282,7 +289,12 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     depth = float(np.median(p[:, 2]))
     u, u1, uf = p[:, :2] / p[:, 2:], p1[:, :2] / p1[:, 2:], pf[:, :2] / pf[:, 2:]
     dev = np.linalg.norm(u - u1, axis=1) * depth
-    second = np.linalg.norm(u[2:] - 2 * u[1:-1] + u[:-2], axis=1)[_both_solved(solved, len(u))]
+    ok = np.ones(len(u), bool) if solved is None else np.asarray(solved, bool)
+    rel = u
+    if seen is not None and np.isfinite(seen).all(1)[ok].mean() > 0.5:        # seen on most solved frames
+        rel = u - seen
+        ok = ok & np.isfinite(seen).all(1)
+    second = np.linalg.norm(rel[2:] - 2 * rel[1:-1] + rel[:-2], axis=1)[_both_solved(ok, len(u))]
     if not len(second):
         return Rf, tf
     keep = _keep(dev, float(np.median(second)) * depth / np.sqrt(6.0) + 1e-9)

@@ -53,6 +53,7 @@ from .types import BakeStats, SceneTracks
 log = logging.getLogger(__name__)
 
 SOLVE_BLAS_THREADS = 1    # numpy's BLAS threads during the clip solve (bake.blas: why one)
+FACE_PLACE_LANDMARKS = (33, 133, 362, 263, 1)   # MediaPipe's eye corners and nose tip: where the landmarks see the face
 
 __all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "Observed", "ReconConfig", "bake_observations",
            "observe", "reconstruct", "reject_pose_outliers"]
@@ -165,8 +166,12 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
+    seen_place = None
+    if landmarks is not None:          # where the landmarks see the face (x / z, y / z): the filter reads its noise
+        rigid = clip_marks[:, FACE_PLACE_LANDMARKS].mean(1)     # against that (bake.filter.keep_image_shake)
+        seen_place = (rigid - K[:2, 2]) / np.diag(K)[:2]
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=head_model.N_ARKIT)
+                        frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
