@@ -24,12 +24,13 @@ filter, so slow drift loses its jitter without fast motion lagging. A frame whos
 clip's pose noise from the heavy path (``POSE_KEEP``; a head shaken left-right within 2-3 frames, which both filters
 would average away) keeps its solved pose. So does the head's turn where it alone lies that far from the light path
 against its own noise (``keep_fast_turn``: a far face's depth noise swamps the whole pose's), and so does the face's
-place in the image (``keep_image_shake``): where the face's middle as solved sits sideways further from the light
-path than ``POSE_KEEP`` times that place's own noise, the filtered head is turned about the camera's centre until it
-sits there (a camera shaken or a face jerked sideways 8-20 px within 2-3 frames: less, in mm, than a far face's depth
-and turn noise, so the whole-pose test misses it, while the landmarks place the face in the image within a pixel).
-The constants were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and
-the rerunnable checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
+place in the image (``keep_image_shake``): where the face's middle as solved sits sideways further from the light path
+than ``POSE_KEEP`` times that place's own noise (read against where the landmarks see the face, ``seen``, when given),
+the filtered head is turned about the camera's centre until it sits there (a camera shaken or a face jerked sideways
+8-20 px within 2-3 frames: less, in mm, than a far face's depth and turn noise, so the whole-pose test misses it, while
+the landmarks place the face in the image within a pixel). The constants were chosen by a one-off sweep on 13 held-out
+synthetic clips baked through the network; that sweep and the rerunnable checks (benchmarks/bench_e2e.py,
+benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
 Gaps (frames that were not solved): a gap of at most ``max_gap`` frames between two solved frames is bridged by
 linear interpolation (weights, translations) and slerp (rotations); longer gaps, and gaps at the start or end of the
