@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from core import head_model
+from core import landmark_template as lt
 from core.errors import BakeError, Cancelled
 from core.eyelids import lid_aspects
 from core.framing import Reframer
@@ -53,7 +54,8 @@ from .types import BakeStats, SceneTracks
 log = logging.getLogger(__name__)
 
 SOLVE_BLAS_THREADS = 1    # numpy's BLAS threads during the clip solve (bake.blas: why one)
-FACE_PLACE_LANDMARKS = (33, 133, 362, 263, 1)   # MediaPipe's eye corners and nose tip: where the landmarks see the face
+# where the landmarks see the face (bake.filter.keep_image_shake reads the face's place noise against it)
+FACE_PLACE_LANDMARKS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER, lt.NOSE_TIP)
 
 __all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "Observed", "ReconConfig", "bake_observations",
            "observe", "reconstruct", "reject_pose_outliers"]
