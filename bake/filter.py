@@ -231,10 +231,17 @@ def _keep(dev: np.ndarray, noise: float) -> np.ndarray:
     return np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
 
 
-def _both_solved(solved: np.ndarray | None, T: int) -> np.ndarray:
-    """(T - 2,) bool: the frames whose second difference is read (it and both neighbours solved)."""
-    solved = np.ones(T, bool) if solved is None else np.asarray(solved, bool)
-    return solved[2:] & solved[1:-1] & solved[:-2]
+def _noise(x: np.ndarray, solved: np.ndarray | None) -> float | None:
+    """The scale of i.i.d. noise on ``x`` (T, D): the median norm of its second differences over sqrt(6), read where
+    a frame and both its neighbours are ``solved`` (None: all); None where no such frame is."""
+    solved = np.ones(len(x), bool) if solved is None else np.asarray(solved, bool)
+    second = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=1)[solved[2:] & solved[1:-1] & solved[:-2]]
+    return float(np.median(second)) / np.sqrt(6.0) if len(second) else None
+
+
+def _at(R: np.ndarray, t: np.ndarray, point) -> np.ndarray:
+    """(T, 3) where the head-frame ``point`` lies in camera coordinates for the poses ``R, t``."""
+    return np.einsum("tij,j->ti", R, np.asarray(point, np.float64)) + t
 
 
 def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray, solved: np.ndarray | None = None,
@@ -247,21 +254,21 @@ def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray
     Why: ``smooth_pose``'s test adds the translation's deviation in mm to the turn's, and a far face's depth is noisy
     by centimetres: a head shaken 8-12 degrees within 2 frames 600 mm away (depth noise 6 mm, turn noise 0.6
     degrees) kept 0.14-0.20 of its swing (``tests/test_bake_filter.py``). Its turn alone is steady to about half a
-    degree. The noise is read as ``keep_image_shake`` reads the place's: the median of the second differences of the
-    frame-to-frame turn, over sqrt(6); the deviation is from the light path, which smooth turning hardly lags."""
-    T = len(R)
+    degree. The noise is read as ``keep_image_shake`` reads the place's (``_noise`` of the turn summed frame to frame,
+    whose second differences are the frame-to-frame turn's first); the deviation is from the light path, which smooth
+    turning hardly lags."""
     q0, q1, qf = quat_from_matrix(R), quat_from_matrix(R1), quat_from_matrix(Rf)
     step = rotation_vector(quat_multiply(q0[1:], quat_inverse(q0[:-1])))         # frame to frame, camera axes
-    second = np.linalg.norm(np.diff(step, axis=0), axis=1)[_both_solved(solved, T)]
-    if not len(second):
+    turned = np.concatenate([np.zeros((1, 3)), np.cumsum(step, axis=0)])      # its second differences: step's first
+    noise = _noise(turned, solved)
+    if noise is None:
         return Rf, tf
-    keep = _keep(rotation_angle(quat_multiply(q0, quat_inverse(q1))), float(np.median(second)) / np.sqrt(6.0) + 1e-12)
+    keep = _keep(rotation_angle(quat_multiply(q0, quat_inverse(q1))), noise + 1e-12)
     if not keep.any():
         return Rf, tf
     q0 = q0 * np.sign((qf * q0).sum(1, keepdims=True) + 1e-300)
     Rk = matrix_from_quat(keep * q0 + (1.0 - keep) * qf)
-    face = np.asarray(face, np.float64)
-    return Rk, np.einsum("tij,j->ti", Rf, face) + tf - np.einsum("tij,j->ti", Rk, face)
+    return Rk, _at(Rf, tf, face) - _at(Rk, np.zeros_like(tf), face)
 
 
 def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray, Rf: np.ndarray, tf: np.ndarray,
@@ -279,12 +286,11 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
     its depth, less than a far face's depth and turn noise, so ``smooth_pose``'s test on the whole pose keeps 5-20 %
     of it (``bench_real.py --reshoot shake:PX``), while its place in the image, read from the landmarks, is steady to
-    a fraction of a millimetre. The noise is that place's own, from its second differences (median / sqrt(6) of i.i.d.
-    noise's; against ``seen`` when given), which the head's smooth motion hardly raises; the deviation is from the light path, which smooth
-    motion hardly lags, so only motion the light filter would cut is kept. Turning about the camera's centre moves the
+    a fraction of a millimetre. The noise is that place's own (``_noise``; against ``seen`` when given), which the
+    head's smooth motion hardly raises; the deviation is from the light path, which smooth motion hardly lags, so only
+    motion the light filter would cut is kept. Turning about the camera's centre moves the
     whole face by the same few pixels and leaves its depth and its turn towards the camera as filtered."""
-    face = np.asarray(face, np.float64)
-    p, p1, pf = (np.einsum("tij,j->ti", r, face) + x for r, x in ((R, t), (R1, t1), (Rf, tf)))
+    p, p1, pf = _at(R, t, face), _at(R1, t1, face), _at(Rf, tf, face)
     if not (p[:, 2] > 0).all() or not (p1[:, 2] > 0).all() or not (pf[:, 2] > 0).all():
         return Rf, tf                                        # a pose behind the camera: no image place to keep
     depth = float(np.median(p[:, 2]))
@@ -295,18 +301,15 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     if seen is not None and np.isfinite(seen).all(1)[ok].mean() > 0.5:        # seen on most solved frames
         rel = u - seen
         ok = ok & np.isfinite(seen).all(1)
-    second = np.linalg.norm(rel[2:] - 2 * rel[1:-1] + rel[:-2], axis=1)[_both_solved(ok, len(u))]
-    if not len(second):
+    noise = _noise(rel, ok)
+    if noise is None:
         return Rf, tf
-    keep = _keep(dev, float(np.median(second)) * depth / np.sqrt(6.0) + 1e-9)
+    keep = _keep(dev, noise * depth + 1e-9)
     if not keep.any():
         return Rf, tf
     a = pf / np.linalg.norm(pf, axis=1, keepdims=True)
     b = np.concatenate([keep * u + (1.0 - keep) * uf, np.ones((len(u), 1))], 1)
     b /= np.linalg.norm(b, axis=1, keepdims=True)
-    v, c = np.cross(a, b), np.einsum("ti,ti->t", a, b)             # the turn taking a to b: Rodrigues' formula
-    vx = np.zeros((len(v), 3, 3))
-    vx[:, 0, 1], vx[:, 0, 2], vx[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
-    vx -= vx.transpose(0, 2, 1)
-    turn = np.eye(3) + vx + vx @ vx / (1.0 + c)[:, None, None]
+    # the shortest turn taking a to b: the quaternion (a x b, 1 + a . b), normalised by matrix_from_quat
+    turn = matrix_from_quat(np.concatenate([np.cross(a, b), 1.0 + np.einsum("ti,ti->t", a, b)[:, None]], 1))
     return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
