@@ -91,18 +91,18 @@ sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject sway
 shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for ``SHAKE_BURST_S`` of every
 ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
 is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
-the shake it follows ("A camera shake"). --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L
-make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera,
-heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour away (an infrared or
-black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand (a skin-coloured
-patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames: each source is then
-also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too, over the same frames), so
-what the hand costs where it is and where it is not shows apart ("A hand over the mouth"); --reshoot shades:F puts dark
-glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and brows. --reshoot stride:N
-keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room, footage converted down);
-dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the bake cannot take (a face
-zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in the oracle JSON); the other
-copies go on.
+the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end. --reshoot exposure:F,
+side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a
+window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
+and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
+worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
+on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
+("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where it is and where it is not
+shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F
+a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera
+that drops frames in a dim room, footage converted down); dlib's points and every signal are read on the kept frames ("A
+low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}``
+(and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -294,7 +294,7 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "exposure", "noise", "scale", "jpeg", "blur", "motion",
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "exposure", "noise", "scale", "jpeg", "blur", "motion",
             "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
@@ -388,8 +388,8 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, sway:40, shake:20, exposure:0.35, noise:8, scale:0.5, "
-                                     "jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, stride:2)")
+                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, exposure:0.35, noise:8, "
+                                     "scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -404,7 +404,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
     either side), resampled and filled the same way; "shakePX", moved sideways by PX pixels times
     sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the same
-    way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn);
+    way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
+    from 1 s to the clip's end (a camera that shakes all along);
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -441,7 +442,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
-        elif kind.startswith(("sway", "shake")):
+        elif kind.startswith(("sway", "shake", "shaky")):
             size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
@@ -466,11 +467,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
-                elif kind.startswith(("sway", "shake")):
+                elif kind.startswith(("sway", "shake", "shaky")):
                     if kind.startswith("sway"):
                         dx = float(kind[4:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
                     else:
-                        m = shaking(n, footage.fps)
+                        m = shaking(n, footage.fps, all_along=kind.startswith("shaky"))
                         dx = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
                         if m is not None:
                             shaken[int(frame.index)] = dx
@@ -522,12 +523,15 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                   frames=kept if step > 1 else None, shaken=shaken)
 
 
-def shaking(n: int, fps: float) -> int | None:
+def shaking(n: int, fps: float, all_along: bool = False) -> int | None:
     """How many frames into a burst of a "shake" copy's shaking the clip's ``n``-th frame is (``SHAKE_BURST_S`` of
-    every ``SHAKE_EVERY_S``, the first starting 1 s in), or None on a steady frame."""
+    every ``SHAKE_EVERY_S``, the first starting 1 s in; ``all_along``, a "shaky" copy's: one burst from 1 s to the
+    clip's end), or None on a steady frame."""
     every, start = round(SHAKE_EVERY_S * fps), round(fps)
-    m = (n - start) % every if n >= start else None
-    return m if m is not None and m < round(SHAKE_BURST_S * fps) else None
+    if n < start:
+        return None
+    m = n - start if all_along else (n - start) % every
+    return m if all_along or m < round(SHAKE_BURST_S * fps) else None
 
 
 def _soft_mask(shape: tuple, polygons: list[np.ndarray]) -> np.ndarray:
@@ -969,14 +973,14 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|exposure:F|side:F|noise:S"
-                            "|scale:F|jpeg:Q"
+                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|exposure:F|side:F"
+                            "|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
-                         "frames for 1 s of every 3, its brightness "
+                         "frames for 1 s of every 3 (shake) or from 1 s on (shaky), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
@@ -1045,7 +1049,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
-        if any(k.startswith("shake") for k in a.reshoot):
+        if any(k.startswith(("shake", "shaky")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)

@@ -117,6 +117,8 @@ def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     fps = DEFAULT_IMAGE_FPS
     assert [bench_real.shaking(n, fps) for n in (0, 24, 25, 26, 49, 50, 99, 100)] == [None, None, 0, 1, 24, None,
                                                                                       None, 0]
+    assert [bench_real.shaking(n, fps, all_along=True) for n in (24, 25, 50, 100)] == [None, 0, 25, 75]
+    assert bench_real.reshoot_kind("shaky:8") == "shaky8"
     T = round(fps) + 6
     points = np.full((T, 68, 2), np.nan)
     points[:, 36] = (150.0, 110.0)
