@@ -252,8 +252,8 @@ def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray
     ``smooth_pose``'s.
 
     Why: ``smooth_pose``'s test adds the translation's deviation in mm to the turn's, and a far face's depth is noisy
-    by centimetres: a head shaken 8-12 degrees within 2 frames 600 mm away (depth noise 6 mm, turn noise 0.6
-    degrees) kept 0.14-0.20 of its swing (``tests/test_bake_filter.py``). Its turn alone is steady to about half a
+    by centimetres: a head shaken 10 degrees within 2 frames 600 mm away (depth noise 6 mm, turn noise 0.6 degrees)
+    kept 0.17 of its swing (``tests/test_bake_filter.py``). Its turn alone is steady to about half a
     degree. The noise is read as ``keep_image_shake`` reads the place's (``_noise`` of the turn summed frame to frame,
     whose second differences are the frame-to-frame turn's first); the deviation is from the light path, which smooth
     turning hardly lags."""
@@ -280,8 +280,8 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     noise (``_keep``); elsewhere unchanged. Poses in camera coordinates, z along the view (OpenCV's, as the solve
     gives them); ``solved`` as ``smooth_pose``'s. ``seen`` (T, 2): where the landmarks see the face (x / z, y / z, any
     fixed point of it; NaN where none); when it is there on most solved frames the noise is read on the solved place
-    less that one, which a camera that shakes all along moves alike (else the shake itself reads as the noise: a clip
-    shaken 8 px on 91 % of its frames kept 0.03 of it).
+    less that one, which a camera that shakes all along moves alike (else the shake itself reads as the noise;
+    docs/MEASUREMENTS.md, "A camera shake").
 
     Why: a camera shaken, or a face jerked sideways, by 8-20 px within 2-3 frames moves the face's middle 3-9 mm at
     its depth, less than a far face's depth and turn noise, so ``smooth_pose``'s test on the whole pose keeps 5-20 %
