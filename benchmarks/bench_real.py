@@ -91,9 +91,11 @@ sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject sway
 shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for ``SHAKE_BURST_S`` of every
 ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
 is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
-the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end. --reshoot exposure:F,
-side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a
-window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
+the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
+turns each frame DEG degrees side to side in the same bursts (a camera rolled), and ``roll_follow`` says how much of
+the turn the eye line follows. --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the
+footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera, heavy
+compression, focus missed, a fast move; ``reshoot``),
 and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
 worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
 on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
@@ -267,7 +269,7 @@ class Reshot:
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
     ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
     index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
-    sideways (the others are steady)."""
+    sideways (the others are steady); ``twisted``, those a "twist" copy turns and by how many degrees."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
@@ -275,6 +277,7 @@ class Reshot:
     covered: frozenset = frozenset()
     frames: dict[int, int] | None = None
     shaken: dict[int, float] = field(default_factory=dict)
+    twisted: dict[int, float] = field(default_factory=dict)
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -294,8 +297,8 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "exposure", "noise", "scale", "jpeg", "blur", "motion",
-            "occlude", "shades", "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "exposure", "noise", "scale", "jpeg", "blur",
+            "motion", "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -388,8 +391,9 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, exposure:0.35, noise:8, "
-                                     "scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, stride:2)")
+                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, twist:3, exposure:0.35, "
+                                     "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
+                                     "stride:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -405,7 +409,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     either side), resampled and filled the same way; "shakePX", moved sideways by PX pixels times
     sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the same
     way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
-    from 1 s to the clip's end (a camera that shakes all along);
+    from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the frame's centre by DEG
+    degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side);
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -424,7 +429,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
     from core.footage import open_footage
-    out, affine, kept, shaken = folder / f"{path.stem}_{kind}.mp4", {}, {}, {}
+    out, affine, kept, shaken, twisted = folder / f"{path.stem}_{kind}.mp4", {}, {}, {}, {}
     with open_footage(str(path)) as footage:
         W, H = int(footage.width), int(footage.height)
         if kind.endswith("px"):
@@ -442,7 +447,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
-        elif kind.startswith(("sway", "shake", "shaky")):
+        elif kind.startswith(("sway", "shake", "shaky", "twist")):
             size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
@@ -476,6 +481,14 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                         if m is not None:
                             shaken[int(frame.index)] = dx
                     A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
+                                           borderMode=cv2.BORDER_REFLECT)
+                elif kind.startswith("twist"):
+                    m = shaking(n, footage.fps)
+                    turn = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
+                    if m is not None:
+                        twisted[int(frame.index)] = turn
+                    A = cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), turn, 1.0)
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind == "mirror":
@@ -520,7 +533,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         finally:
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
-                  frames=kept if step > 1 else None, shaken=shaken)
+                  frames=kept if step > 1 else None, shaken=shaken, twisted=twisted)
 
 
 def shaking(n: int, fps: float, all_along: bool = False) -> int | None:
@@ -615,14 +628,16 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
             if named is not None:
                 out[source].update(covered=fs.compare(named, b, valid & hidden, closed_a),
                                    clear=fs.compare(named, b, valid & ~hidden, closed_a))
-    if reshot is not None and reshot.shaken:
-        moving = np.isin(frames, list(reshot.shaken))
-        dx = np.array([reshot.shaken.get(int(f), 0.0) for f in frames])
+    if reshot is not None and (reshot.shaken or reshot.twisted):
+        swings = reshot.shaken or reshot.twisted
+        moving = np.isin(frames, list(swings))
+        swing = np.array([swings.get(int(f), 0.0) for f in frames])
+        key, follow = ("shake_follow", fs.shake_follow) if reshot.shaken else ("roll_follow", fs.roll_follow)
         for source, named, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
             if named is not None:
                 out[source].update(shaking=fs.compare(named, b, valid & moving, closed_a),
                                    steady=fs.compare(named, b, valid & ~moving, closed_a),
-                                   shake_follow=fs.shake_follow(named, b, valid & moving, dx))
+                                   **{key: follow(named, b, valid & moving, swing)})
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
@@ -867,15 +882,18 @@ def table(results: dict) -> str:
 
 
 def shake_table(results: dict) -> str:
-    """One line per shaken copy and source: how much of the shake it follows (``face_signals.shake_follow``) and its
-    landmark error over the shaking and the steady frames."""
-    rows = [("clip", "source", "shake followed", "residual IOD", "frames", "err IOD shaking", "err IOD steady")]
+    """One line per shaken or twisted copy and source: how much of the shake (``face_signals.shake_follow``) or the
+    turn (``roll_follow``) it follows and its landmark error over the shaking and the steady frames."""
+    rows = [("clip", "source", "swing followed", "residual", "frames", "err IOD shaking", "err IOD steady")]
     for clip, v in results.items():
         for src in ("mesh", "mediapipe"):
             m = v.get(src, {})
-            if "shake_follow" in m:
-                s = m["shake_follow"]
-                rows.append((clip, src, f"{s['follow']:.2f}", f"{s['residual_iod']:.4f}", str(s["frames"]),
+            for key, unit in (("shake_follow", "iod"), ("roll_follow", "deg")):
+                if key not in m:
+                    continue
+                s = m[key]
+                rows.append((clip, src, f"{s['follow']:.2f}", f"{s['residual_' + unit]:.4f} {unit.upper()}",
+                             str(s["frames"]),
                              f"{m['shaking']['landmark_error_iod']['median']:.3f}",
                              f"{m['steady']['landmark_error_iod']['median']:.3f}"))
     return aligned(rows)
@@ -973,14 +991,15 @@ def main(argv=None) -> int:
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|exposure:F|side:F"
-                            "|noise:S|scale:F|jpeg:Q"
+                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
+                            "|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
-                         "frames for 1 s of every 3 (shake) or from 1 s on (shaky), its brightness "
+                         "frames for 1 s of every 3 (shake) or from 1 s on (shaky), turned DEG degrees side to "
+                         "side so (twist), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
@@ -1049,7 +1068,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
-        if any(k.startswith(("shake", "shaky")) for k in a.reshoot):
+        if any(k.startswith(("shake", "shaky", "twist")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)

@@ -362,12 +362,31 @@ def shake_follow(a: np.ndarray, b: np.ndarray, valid: np.ndarray, dx: np.ndarray
     (whatever a's offset from b); 0: a stays where the head was before the shake, or lags it by a quarter swing;
     the residual's spread after the fit, in b's IOD, says how well the line holds."""
     ok = valid & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2)) & np.isfinite(dx)
-    if ok.sum() < 3 or np.ptp(dx[ok]) == 0:
-        return dict(follow=float("nan"), frames=int(ok.sum()), residual_iod=float("nan"))
-    off = a[ok].mean(-2)[:, 0] - b[ok].mean(-2)[:, 0]
-    slope, icpt = np.polyfit(dx[ok], off, 1)
-    rest = (off - slope * dx[ok] - icpt) / iod(b[ok])
-    return dict(follow=float(1.0 + slope), frames=int(ok.sum()), residual_iod=float(np.std(rest)))
+    off = a.mean(-2)[:, 0] - b.mean(-2)[:, 0]
+    return _follow(off, dx, ok, iod(b))
+
+
+def roll_follow(a: np.ndarray, b: np.ndarray, valid: np.ndarray, degrees: np.ndarray) -> dict:
+    """``shake_follow`` for a known turn of every frame's image (``degrees`` (T,), counter-clockwise as seen, as
+    cv2.getRotationMatrix2D turns it): how much of it the line through ``a``'s outer eye corners follows, against
+    ``b``'s; the residual in degrees."""
+    def roll(x):
+        e = x[:, IDX["left_eye_outer"]] - x[:, IDX["right_eye_outer"]]
+        return np.degrees(np.arctan2(e[:, 1], e[:, 0]))      # image y runs down: a counter-clockwise turn lowers it
+    ok = valid & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2)) & np.isfinite(degrees)
+    off = (roll(a) - roll(b) + 180.0) % 360.0 - 180.0
+    return _follow(off, -np.asarray(degrees, np.float64), ok, np.ones(len(off)), "residual_deg")
+
+
+def _follow(off: np.ndarray, swing: np.ndarray, ok: np.ndarray, scale: np.ndarray,
+            residual: str = "residual_iod") -> dict:
+    """1 + the slope of ``off`` (a's reading less the oracle's) regressed on the ``swing`` the oracle carries, over
+    the ``ok`` frames; the residual's spread after the fit in units of ``scale``."""
+    if ok.sum() < 3 or np.ptp(swing[ok]) == 0:
+        return {"follow": float("nan"), "frames": int(ok.sum()), residual: float("nan")}
+    slope, icpt = np.polyfit(swing[ok], off[ok], 1)
+    rest = (off[ok] - slope * swing[ok] - icpt) / scale[ok]
+    return {"follow": float(1.0 + slope), "frames": int(ok.sum()), residual: float(np.std(rest))}
 
 
 def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | None = None) -> dict:

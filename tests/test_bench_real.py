@@ -141,6 +141,39 @@ def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
             assert abs((xs * mass[ys, xs]).sum() / mass[ys, xs].sum() - carried[t, 36, 0]) < 1.0
 
 
+def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_bursts(tmp_path):
+    """A "twist" copy: steady for its first second, then each frame turned DEG times sin(2 pi m / ``SHAKE_FRAMES``)
+    degrees about its centre; the copy names the frames it turned and by how much, and a dot drawn off the centre sits
+    where its carried point says."""
+    import cv2
+    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    fps = DEFAULT_IMAGE_FPS
+    T = round(fps) + 6
+    points = np.full((T, 68, 2), np.nan)
+    points[:, 36] = (230.0, 60.0)
+    for t in range(T):
+        img = np.full((240, 320, 3), 90, np.uint8)
+        cv2.circle(img, (230, 60), 7, (255, 0, 0), -1)
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (tmp_path / "copy").mkdir()
+    assert bench_real.reshoot_kind("twist:5") == "twist5"
+    copy = bench_real.reshoot(tmp_path, "twist5", tmp_path / "copy")
+    m = np.arange(T) - round(fps)
+    turn = np.where(m >= 0, 5.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
+    assert sorted(copy.twisted) == list(range(round(fps), T)) and not copy.shaken
+    np.testing.assert_allclose([copy.twisted[f] for f in sorted(copy.twisted)], turn[round(fps):], atol=1e-9)
+    carried = copy.carry(np.arange(T), points)
+    centre = np.array([159.5, 119.5])
+    seen = np.degrees(np.arctan2(*(carried[:, 36] - centre)[:, ::-1].T))
+    np.testing.assert_allclose(seen - seen[0], -turn, atol=1e-6)          # counter-clockwise as seen: y runs down
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
+            ys, xs = np.nonzero(mass)
+            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
+            assert np.linalg.norm(at - carried[t, 36]) < 1.0
+
+
 def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
     T = 10
     points = np.arange(T * 68 * 2, dtype=np.float64).reshape(T, 68, 2)

@@ -275,6 +275,29 @@ def test_shake_follow_reads_how_much_of_a_known_shake_a_track_keeps():
     assert np.isnan(fs.shake_follow(kept(1.0), shaken, valid, np.zeros(120))["follow"])      # nothing shaken
 
 
+def test_roll_follow_reads_how_much_of_a_known_turn_the_eye_line_keeps():
+    """Each frame's image turned by a known angle about a point (counter-clockwise as seen, cv2's sense): the oracle
+    carries it whole; a track that turns with all of it reads 1, with 40 % 0.4, not at all 0."""
+    oracle, _, _ = face_track(120)
+    import cv2
+    deg = 4.0 * np.sin(2 * np.pi * np.arange(120) / 4) * (np.arange(120) >= 40)
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.3, oracle.shape)
+
+    def turned(points, share):
+        out = np.empty_like(points)
+        for k in range(len(points)):
+            A = cv2.getRotationMatrix2D((320.0, 240.0), share * deg[k], 1.0)
+            out[k] = points[k] @ A[:, :2].T + A[:, 2]
+        return out
+    b = turned(oracle, 1.0)
+    valid = np.ones(120, bool)
+    for share in (1.0, 0.4, 0.0):
+        r = fs.roll_follow(turned(oracle + noise, share), b, valid, deg)
+        assert r["follow"] == pytest.approx(share, abs=0.03), (share, r)
+    assert r["frames"] == 120 and np.isnan(fs.roll_follow(oracle, oracle, valid, np.zeros(120))["follow"])
+
+
 def test_jitter_of_smooth_motion_is_zero():
     T = 50
     pts = np.zeros((T, len(fs.NAMES), 2)) + np.array([NEUTRAL[n] for n in fs.NAMES], float)
