@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 SOLVE_BLAS_THREADS = 1    # numpy's BLAS threads during the clip solve (bake.blas: why one)
 # where the landmarks see the face (bake.filter.keep_image_shake reads the face's place noise against it)
 FACE_PLACE_LANDMARKS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER, lt.NOSE_TIP)
+# ... and its roll in the image (bake.filter.keep_image_roll: the line from the right eye's corners to the left's)
+EYE_LINE_LANDMARKS = ((lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER))
 
 __all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "Observed", "ReconConfig", "bake_observations",
            "observe", "reconstruct", "reject_pose_outliers"]
@@ -168,12 +170,15 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
-    seen_place = None
+    seen_place = seen_roll = None
     if landmarks is not None:          # where the landmarks see the face (x / z, y / z): the filter reads its noise
         rigid = clip_marks[:, FACE_PLACE_LANDMARKS].mean(1)     # against that (bake.filter.keep_image_shake)
         seen_place = (rigid - K[:2, 2]) / np.diag(K)[:2]
+        eyes = clip_marks[:, EYE_LINE_LANDMARKS].mean(2)        # and its roll: the angle of the line from the
+        across = eyes[:, 1] - eyes[:, 0]                        # right eye to the left (keep_image_roll)
+        seen_roll = np.arctan2(across[:, 1], across[:, 0])
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place)
+                        frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
