@@ -92,10 +92,10 @@ shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` f
 ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
 is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
 the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
-turns each frame DEG degrees side to side in the same bursts (a camera rolled), and ``roll_follow`` says how much of
-the turn the eye line follows. --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the
-footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a low-resolution camera, heavy
-compression, focus missed, a fast move; ``reshoot``),
+turns each frame DEG degrees side to side in the same bursts (a camera rolled; twisty:DEG from 1 s to the end), and
+``roll_follow`` says how much of the turn the eye line follows. --reshoot exposure:F, side:F, noise:S, scale:F,
+jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor
+noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
 and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
 worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
 on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
@@ -297,8 +297,8 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "exposure", "noise", "scale", "jpeg", "blur",
-            "motion", "occlude", "shades", "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "twisty", "exposure", "noise", "scale", "jpeg",
+            "blur", "motion", "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -410,7 +410,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the same
     way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
     from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the frame's centre by DEG
-    degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side);
+    degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side); "twistyDEG",
+    the same from 1 s to the clip's end;
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -484,8 +485,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind.startswith("twist"):
-                    m = shaking(n, footage.fps)
-                    turn = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
+                    m = shaking(n, footage.fps, all_along=kind.startswith("twisty"))
+                    most = float(kind[6:] if kind.startswith("twisty") else kind[5:])
+                    turn = 0.0 if m is None else most * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
                     if m is not None:
                         twisted[int(frame.index)] = turn
                     A = cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), turn, 1.0)
@@ -992,14 +994,14 @@ def main(argv=None) -> int:
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
-                            "|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                            "|twisty:DEG|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
                          "frames for 1 s of every 3 (shake) or from 1 s on (shaky), turned DEG degrees side to "
-                         "side so (twist), its brightness "
+                         "side so (twist, twisty), its brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
@@ -1068,7 +1070,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
-        if any(k.startswith(("shake", "shaky", "twist")) for k in a.reshoot):
+        if any(k.startswith(("shake", "twist")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)

@@ -156,7 +156,7 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
         cv2.circle(img, (230, 60), 7, (255, 0, 0), -1)
         cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     (tmp_path / "copy").mkdir()
-    assert bench_real.reshoot_kind("twist:5") == "twist5"
+    assert bench_real.reshoot_kind("twist:5") == "twist5" and bench_real.reshoot_kind("twisty:1.5") == "twisty1.5"
     copy = bench_real.reshoot(tmp_path, "twist5", tmp_path / "copy")
     m = np.arange(T) - round(fps)
     turn = np.where(m >= 0, 5.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
