@@ -28,10 +28,13 @@ place in the image (``keep_image_shake``): where the face's middle as solved sit
 than ``POSE_KEEP`` times that place's own noise (read against where the landmarks see the face, ``seen``, when given),
 the filtered head is turned about the camera's centre until it sits there (a camera shaken or a face jerked sideways
 8-20 px within 2-3 frames: less, in mm, than a far face's depth and turn noise, so the whole-pose test misses it, while
-the landmarks place the face in the image within a pixel), and so does its roll in the image (``keep_image_roll``)
-where the landmarks' eye line leaves its own path the same way (a camera rolled side to side; a jolt of the solve alone
-is not kept). The constants were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network;
-that sweep and the rerunnable checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
+the landmarks place the face in the image within a pixel). Where the dense network's own reading of the face's place
+in the image is there too (``dense_steps``), the place instead takes the landmarks' quick motion that the dense reading
+shares (``follow_seen_place``: a handheld camera's shake, the head's own quick moves), which is real where two readings
+with independent noise agree. The face's roll in the image is kept where the landmarks' eye line leaves its own path
+the same way (``keep_image_roll``: a camera rolled side to side; a jolt of the solve alone is not kept). The constants
+were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and the rerunnable
+checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
 
 Gaps (frames that were not solved): a gap of at most ``max_gap`` frames between two solved frames is bridged by
 linear interpolation (weights, translations) and slerp (rotations); longer gaps, and gaps at the start or end of the
@@ -56,6 +59,8 @@ POSE_SPEED_REF = 1.5     # head speed (per frame) at which the light pose filter
 HEAD_RADIUS_MM = 80.0    # a rotation moves skin by about this radius times the angle
 POSE_KEEP = 4.0          # a frame further than this many times the clip's median pose noise from the heavy path is
                          # real motion and kept unfiltered (fully at twice that)
+QUICK_WINDOW = 6.0       # frames: the Gaussian over which follow_seen_place compares the landmarks' quick moves with
+                         # the dense network's
 ROLL_KEEP = 2.5          # the same for the face's roll in the image where the landmarks' roll leaves its path alike
                          # (keep_image_roll: two noises must agree, so fewer of them are needed; 4 kept 0.48 of the
                          # press clip's 3-degree twist, docs/MEASUREMENTS.md)
@@ -164,11 +169,14 @@ def smooth_rotations(R: np.ndarray, sigma: float, conf: np.ndarray | None = None
 def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
                     frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
-                    seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None) -> Filtered:
+                    seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None,
+                    dense_steps: np.ndarray | None = None) -> Filtered:
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
-    (radians, image x right and y down; NaN where none), for ``keep_image_roll``.
+    (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 2), optional:
+    how far the dense observations moved in the image since the frame before (bake.observations.image_steps), for
+    ``follow_seen_place``, which with ``seen`` takes the place of ``keep_image_shake``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
     filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
@@ -180,7 +188,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
     W = smooth_weights(W, sigma, fps, conf)
     if pose:
-        R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll)
+        R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll, dense_steps)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
     for x in (W, R, t):                 # (the line through the solved frames would go on past them)
         x[:solved[0]], x[solved[-1] + 1:] = x[solved[0]], x[solved[-1]]
@@ -203,10 +211,10 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
 
 def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,
                 solved: np.ndarray | None = None, seen: np.ndarray | None = None,
-                seen_roll: np.ndarray | None = None):
+                seen_roll: np.ndarray | None = None, dense_steps: np.ndarray | None = None):
     """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t).
     ``solved``: the frames solved, not bridged or held (the keeps read the noise on them; None: all); ``seen`` and
-    ``seen_roll`` as ``temporal_filter``'s."""
+    ``seen_roll`` and ``dense_steps`` as ``temporal_filter``'s."""
     if sigma <= 0 or len(t) < 3:
         return R.copy(), t.copy()
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
@@ -227,7 +235,11 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     q = keep * q0 + (1 - keep) * (light * q1 + (1 - light) * q2)
     t_out = keep * t + (1 - keep) * (light * t1 + (1 - light) * t2)
     R_out, t_out = keep_fast_turn(R, R1, matrix_from_quat(q), t_out, solved)
-    R_out, t_out = keep_image_shake(R, t, R1, t1, R_out, t_out, solved, seen=seen)
+    if _mostly(seen, solved) and _mostly(dense_steps, solved):
+        places = (_image(R, t), _image(R1, t1), _image(R2, t2))
+        R_out, t_out = follow_seen_place(places, light, keep, R_out, t_out, seen, dense_steps, sigma, heavy)
+    else:
+        R_out, t_out = keep_image_shake(R, t, R1, t1, R_out, t_out, solved, seen=seen)
     return keep_image_roll(R, t, R1, t1, R_out, t_out, seen_roll, sigma, solved)
 
 
@@ -244,6 +256,31 @@ def _noise(x: np.ndarray, solved: np.ndarray | None) -> float | None:
     solved = np.ones(len(x), bool) if solved is None else np.asarray(solved, bool)
     second = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=1)[solved[2:] & solved[1:-1] & solved[:-2]]
     return float(np.median(second)) / np.sqrt(6.0) if len(second) else None
+
+
+def _mostly(x: np.ndarray | None, solved: np.ndarray | None) -> bool:
+    """Whether ``x`` (T, ...) is there (finite) on most solved frames."""
+    if x is None:
+        return False
+    ok = np.ones(len(x), bool) if solved is None else np.asarray(solved, bool)
+    return bool(ok.any()) and np.isfinite(np.asarray(x, np.float64)).reshape(len(x), -1).all(1)[ok].mean() > 0.5
+
+
+def _image(R: np.ndarray, t: np.ndarray, face=CROP_ANCHOR) -> np.ndarray:
+    """(T, 2) where the face's middle is seen (x / z, y / z) for the poses ``R, t``."""
+    p = _at(R, t, face)
+    return p[:, :2] / p[:, 2:]
+
+
+def _turn_to(Rf: np.ndarray, tf: np.ndarray, target: np.ndarray, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+    """The poses ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle is seen at ``target``
+    (T, 2; x / z, y / z): the shortest turn, the quaternion (a x b, 1 + a . b), normalised by matrix_from_quat."""
+    pf = _at(Rf, tf, face)
+    a = pf / np.linalg.norm(pf, axis=1, keepdims=True)
+    b = np.concatenate([target, np.ones((len(target), 1))], 1)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    turn = matrix_from_quat(np.concatenate([np.cross(a, b), 1.0 + np.einsum("ti,ti->t", a, b)[:, None]], 1))
+    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
 
 
 def _at(R: np.ndarray, t: np.ndarray, point) -> np.ndarray:
@@ -374,9 +411,53 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     keep = _keep(dev, noise * depth + 1e-9)
     if not keep.any():
         return Rf, tf
-    a = pf / np.linalg.norm(pf, axis=1, keepdims=True)
-    b = np.concatenate([keep * u + (1.0 - keep) * uf, np.ones((len(u), 1))], 1)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    # the shortest turn taking a to b: the quaternion (a x b, 1 + a . b), normalised by matrix_from_quat
-    turn = matrix_from_quat(np.concatenate([np.cross(a, b), 1.0 + np.einsum("ti,ti->t", a, b)[:, None]], 1))
-    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
+    return _turn_to(Rf, tf, keep * u + (1.0 - keep) * uf, face)
+
+
+def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK_WINDOW) -> np.ndarray:
+    """(T,) per frame, how much of the landmarks' quick motion the dense network shares: the covariance of the second
+    differences of ``seen`` (T, 2) and of the dense place (the first differences of ``dense_steps``), over the
+    variance of the former, each summed under a Gaussian of ``window`` frames; clipped to [0, 1], 0 where neither is
+    read. Each reading's own noise is independent of the other's and averages out of the covariance, while a camera's
+    shake or the head's own quick move is in both (the shaken copies share 0.94-1.00, the talking clip as shot about
+    0.45; docs/MEASUREMENTS.md, "A handheld camera")."""
+    seen, steps = np.asarray(seen, np.float64), np.asarray(dense_steps, np.float64)
+    hs = np.zeros_like(seen)
+    hd = np.zeros_like(seen)
+    hs[1:-1] = seen[2:] - 2 * seen[1:-1] + seen[:-2]
+    hd[1:-1] = steps[2:] - steps[1:-1]
+    ok = np.isfinite(hs).all(1) & np.isfinite(hd).all(1)
+    hs[~ok], hd[~ok] = 0.0, 0.0
+    cov = gaussian_filter((hs * hd).sum(1), window)
+    var = gaussian_filter((hs * hs).sum(1), window)
+    return np.clip(cov / np.maximum(var, 1e-300), 0.0, 1.0) * (var > 0)
+
+
+def follow_seen_place(places: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
+                      Rf: np.ndarray, tf: np.ndarray, seen: np.ndarray, dense_steps: np.ndarray, sigma: float,
+                      heavy: float, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+    """The filtered pose ``Rf, tf`` turned about the camera's centre so the face's middle (``face``) is seen where the
+    pose filter's blend puts it plus the landmarks' quick motion that the dense network shares. ``places`` = (solved,
+    light path's, heavy path's) place of the face's middle (T, 2 each; x / z, y / z); ``light`` and ``keep`` (T, 1),
+    ``smooth_pose``'s blend towards the light path and share of the solved pose kept; the target is
+    keep u + (1 - keep) (light u1 + (1 - light) u2 + share (seen - the same blend of seen)), ``share`` from
+    ``quick_share``. ``seen``, ``dense_steps`` as ``temporal_filter``'s; ``sigma`` and ``heavy``, the light and
+    heavy filters' sigmas in frames.
+
+    Why: the filter takes out what moves faster than it lets through, and a handheld camera's shake, or the head's
+    own quick moves, are such motion: a camera shaken at random by 6 px was followed 0.42-0.76 sideways before
+    (``keep_image_shake`` keeps only what lies several noises out; docs/MEASUREMENTS.md, "A handheld camera"). The
+    landmarks place the face in the image steadier than the solve does (0.08 mm against 0.18-0.24 on the
+    close-ups), but with noise of their own; the dense network reads the place from other evidence, so where its
+    quick moves go with the landmarks' the motion is real and is kept, and where they do not it is noise and stays
+    filtered."""
+    u, u1, u2 = places
+    fr = np.arange(len(seen))
+    have = np.isfinite(seen).all(1)
+    line = np.stack([np.interp(fr, fr[have], seen[have, k]) for k in range(2)], 1)
+    c = have.astype(np.float64)
+    quick = np.where(have[:, None], line - (light * smooth(line, sigma, c) + (1 - light) * smooth(line, heavy, c)),
+                     0.0)
+    share = quick_share(seen, dense_steps)[:, None]
+    target = keep * u + (1 - keep) * (light * u1 + (1 - light) * u2 + share * quick)
+    return _turn_to(Rf, tf, target, face)

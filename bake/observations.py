@@ -38,6 +38,7 @@ LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in 
 CHUNK_FRAMES = 500
 IDENTITY_FRAMES = 400
 FUSED_IDENTITY_FRAMES = 40    # a short clip's identity, solved first when the fusion solves its frames again
+MIN_SHARED_VERTICES = 50      # image_steps: fewer vertices seen on both frames than this, no step
 SPILL_BYTES = 32 << 20    # compact records kept in memory before they go to a temporary file
 
 _REC = np.dtype([("idx", "<u2"), ("pos", "<f4", 3), ("ray", "<f2", 3), ("conf", "<f4"), ("off", "<f2", 3)])
@@ -211,6 +212,28 @@ class ObservationStore:
 
     def __del__(self):
         self.close()
+
+
+def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES) -> np.ndarray:
+    """(T, 2) how far the dense observations moved in the image since the frame before (x / z, y / z): the median of
+    the moves of the vertices observed on both frames; NaN where either frame has none or they share fewer than
+    ``min_shared``. The dense network's own reading of the face's place, which shares no noise with the landmarks'
+    (bake.filter.follow_seen_place)."""
+    steps = np.full((len(observations), 2), np.nan)
+    prev = None
+    for k, obs in enumerate(observations):
+        if obs is None:
+            prev = None
+            continue
+        seen = obs.confidence > 0
+        at = np.full((len(seen), 2), np.nan)
+        at[seen] = obs.position[seen, :2] / obs.position[seen, 2:]
+        if prev is not None:
+            both = seen & np.isfinite(prev).all(1)
+            if both.sum() >= min_shared:
+                steps[k] = np.median(at[both] - prev[both], axis=0)
+        prev = at
+    return steps
 
 
 def as_store(observations, n_vertices: int) -> ObservationStore:

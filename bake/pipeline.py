@@ -46,7 +46,7 @@ from .correspond import VertexObservation, correspond, prepare as prepare_corres
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import temporal_filter
 from .head_size import size_scale
-from .observations import ObservationStore, solve_observations
+from .observations import ObservationStore, image_steps, solve_observations
 from .shape_correction import corrected
 from .tracks import blink_rest, build_tracks, shut_scales
 from .types import BakeStats, SceneTracks
@@ -178,7 +178,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         across = eyes[:, 1] - eyes[:, 0]                        # right eye to the left (keep_image_roll)
         seen_roll = np.arctan2(across[:, 1], across[:, 0])
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
-                        frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll)
+                        frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll,
+                        dense_steps=image_steps(observations) if seen_place is not None else None)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)

@@ -96,3 +96,26 @@ def test_chunked_residual_keys(head, monkeypatch):
     corr = [np.corrcoef(x[..., 2].ravel(), truth[v][..., 2].ravel())[0, 1] for x in recon]
     assert min(corr) > 0.8, corr                  # the pose and the identity take some of the bump, the key the rest
     assert np.abs(recon[1] - recon[0]).mean() < 0.1, "mm: chunked and single keys differ"
+
+
+def test_image_steps_read_how_far_the_observed_vertices_moved_in_the_image():
+    """Each frame's vertices moved by a known step in the image (x / z) and a few of them by a gross error: the step
+    read is the known one (the median ignores the few); NaN after a frame without a face, on the first frame, and
+    where the two frames share fewer than ``MIN_SHARED_VERTICES`` vertices."""
+    rng = np.random.default_rng(4)
+    V, T = 300, 6
+    base = np.stack([rng.uniform(-40, 40, V), rng.uniform(-50, 50, V), 600.0 + rng.uniform(-20, 20, V)], 1)
+    steps = rng.normal(0, 0.01, (T, 2))
+    place = np.cumsum(steps, 0)
+    obs = []
+    for k in range(T):
+        uv = base[:, :2] / base[:, 2:] + place[k]
+        uv[:10] += 0.5                                        # a few vertices far off
+        pos = np.concatenate([uv * base[:, 2:], base[:, 2:]], 1).astype(np.float32)
+        conf = np.ones(V, np.float32)
+        if k == 5:
+            conf[ob.MIN_SHARED_VERTICES - 1:] = 0.0             # too few seen
+        obs.append(None if k == 3 else VertexObservation(k, pos, np.zeros_like(pos), conf))
+    got = ob.image_steps(obs)
+    assert np.isnan(got[[0, 3, 4, 5]]).all()
+    np.testing.assert_allclose(got[[1, 2]], steps[[1, 2]], atol=1e-6)
