@@ -1070,7 +1070,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
-        if any(k.startswith(("shake", "twist")) for k in a.reshoot):
+        if any(k.startswith(("shake", "shaky", "twist")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)
