@@ -31,7 +31,8 @@ the filtered head is turned about the camera's centre until it sits there (a cam
 the landmarks place the face in the image within a pixel). Where the dense network's own reading of the face's place
 in the image is there too (``dense_steps``), the place instead takes the landmarks' quick motion that the dense reading
 shares (``follow_seen_place``: a handheld camera's shake, the head's own quick moves), which is real where two readings
-with independent noise agree. The face's roll in the image is kept where the landmarks' eye line leaves its own path
+with independent noise agree; its roll in the image likewise takes the landmarks' eye line's quick turns that the dense
+reading's turns share (``follow_seen_roll``). The roll is also kept where the landmarks' eye line leaves its own path
 the same way (``keep_image_roll``: a camera rolled side to side; a jolt of the solve alone is not kept). The constants
 were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and the rerunnable
 checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
@@ -174,9 +175,10 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
-    (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 2), optional:
-    how far the dense observations moved in the image since the frame before (bake.observations.image_steps), for
-    ``follow_seen_place``, which with ``seen`` takes the place of ``keep_image_shake``.
+    (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 3), optional:
+    how far the dense observations moved and turned in the image since the frame before
+    (bake.observations.image_steps), for ``follow_seen_place`` (which with ``seen`` takes the place of
+    ``keep_image_shake``) and ``follow_seen_roll``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
     filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
@@ -237,9 +239,12 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
     R_out, t_out = keep_fast_turn(R, R1, matrix_from_quat(q), t_out, solved)
     if _mostly(seen, solved) and _mostly(dense_steps, solved):
         places = (_image(R, t), _image(R1, t1), _image(R2, t2))
-        R_out, t_out = follow_seen_place(places, light, keep, R_out, t_out, seen, dense_steps, sigma, heavy)
+        R_out, t_out = follow_seen_place(places, light, keep, R_out, t_out, seen, dense_steps[:, :2], sigma, heavy)
     else:
         R_out, t_out = keep_image_shake(R, t, R1, t1, R_out, t_out, solved, seen=seen)
+    if _mostly(seen_roll, solved) and _mostly(dense_steps, solved):
+        rolls = (image_roll(R, t), image_roll(R1, t1), image_roll(R2, t2))
+        R_out, t_out = follow_seen_roll(rolls, light, keep, R_out, t_out, seen_roll, dense_steps[:, 2], sigma, heavy)
     return keep_image_roll(R, t, R1, t1, R_out, t_out, seen_roll, sigma, solved)
 
 
@@ -280,6 +285,16 @@ def _turn_to(Rf: np.ndarray, tf: np.ndarray, target: np.ndarray, face=CROP_ANCHO
     b = np.concatenate([target, np.ones((len(target), 1))], 1)
     b /= np.linalg.norm(b, axis=1, keepdims=True)
     turn = matrix_from_quat(np.concatenate([np.cross(a, b), 1.0 + np.einsum("ti,ti->t", a, b)[:, None]], 1))
+    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
+
+
+def _roll_about_sight(Rf: np.ndarray, tf: np.ndarray, angle: np.ndarray, face=CROP_ANCHOR):
+    """The poses ``Rf, tf`` turned by ``angle`` (T,) radians about the line of sight through the face's middle, which
+    raises their ``image_roll`` by as much and leaves that middle where it is seen: the quaternion
+    (sin(angle / 2) axis, cos(angle / 2))."""
+    axis = _at(Rf, tf, face)
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    turn = matrix_from_quat(np.concatenate([np.sin(angle / 2)[:, None] * axis, np.cos(angle / 2)[:, None]], 1))
     return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
 
 
@@ -368,11 +383,7 @@ def keep_image_roll(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray
     if not keep.any():
         return Rf, tf
     angle = keep * _wrap(r - rf)
-    axis = _at(Rf, tf, face)
-    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-    # the turn by angle about axis: the quaternion (sin(angle / 2) axis, cos(angle / 2))
-    turn = matrix_from_quat(np.concatenate([np.sin(angle / 2)[:, None] * axis, np.cos(angle / 2)[:, None]], 1))
-    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
+    return _roll_about_sight(Rf, tf, angle, face)
 
 
 def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray, Rf: np.ndarray, tf: np.ndarray,
@@ -461,3 +472,26 @@ def follow_seen_place(places: tuple[np.ndarray, np.ndarray, np.ndarray], light: 
     share = quick_share(seen, dense_steps)[:, None]
     target = keep * u + (1 - keep) * (light * u1 + (1 - light) * u2 + share * quick)
     return _turn_to(Rf, tf, target, face)
+
+
+def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
+                     Rf: np.ndarray, tf: np.ndarray, seen_roll: np.ndarray, dense_turns: np.ndarray, sigma: float,
+                     heavy: float, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+    """``follow_seen_place`` for the face's roll in the image (``image_roll``): ``rolls`` = the solved, light and heavy
+    paths' (T,) radians; the target keep r + (1 - keep) (light r1 + (1 - light) r2 + share (seen - the same blend of
+    seen)), ``share`` from ``quick_share`` of the landmarks' eye line (``seen_roll``) and the dense network's
+    frame-to-frame turns (``dense_turns`` (T,), bake.observations.image_steps); the filtered pose is turned about the
+    line of sight through the face's middle to it. Why: as ``follow_seen_place``'s; ``keep_image_roll`` keeps only
+    what lies several noises out, and a handheld camera's roll of about a degree it mostly does not."""
+    r0 = np.unwrap(rolls[0])
+    r1, r2 = (r0 + _wrap(r - r0) for r in rolls[1:])
+    fr = np.arange(len(seen_roll))
+    have = np.isfinite(seen_roll)
+    line = np.unwrap(np.interp(fr, fr[have], np.unwrap(seen_roll[have])))
+    c = have.astype(np.float64)
+    lt = light[:, 0]
+    quick = np.where(have, line - (lt * smooth(line, sigma, c) + (1 - lt) * smooth(line, heavy, c)), 0.0)
+    share = quick_share(line[:, None], np.asarray(dense_turns, np.float64)[:, None])
+    kp = keep[:, 0]
+    target = kp * r0 + (1 - kp) * (lt * r1 + (1 - lt) * r2 + share * quick)
+    return _roll_about_sight(Rf, tf, _wrap(target - image_roll(Rf, tf, face)), face)

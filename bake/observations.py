@@ -215,11 +215,13 @@ class ObservationStore:
 
 
 def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES) -> np.ndarray:
-    """(T, 2) how far the dense observations moved in the image since the frame before (x / z, y / z): the median of
-    the moves of the vertices observed on both frames; NaN where either frame has none or they share fewer than
-    ``min_shared``. The dense network's own reading of the face's place, which shares no noise with the landmarks'
-    (bake.filter.follow_seen_place)."""
-    steps = np.full((len(observations), 2), np.nan)
+    """(T, 3) how the dense observations moved in the image since the frame before: the median of the moves of the
+    vertices observed on both frames (x / z, y / z) and the median turn of the lines between pairs of them (radians,
+    image x right and y down; each vertex paired with the one half the list away, pairs closer than a third of the
+    median pair's length left out); NaN where either frame has none or they share fewer than ``min_shared``. The
+    dense network's own reading of the face's place and roll, which shares no noise with the landmarks'
+    (bake.filter.follow_seen_place and follow_seen_roll)."""
+    steps = np.full((len(observations), 3), np.nan)
     prev = None
     for k, obs in enumerate(observations):
         if obs is None:
@@ -231,7 +233,13 @@ def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES) -> np.ndarr
         if prev is not None:
             both = seen & np.isfinite(prev).all(1)
             if both.sum() >= min_shared:
-                steps[k] = np.median(at[both] - prev[both], axis=0)
+                a, b = prev[both], at[both]
+                steps[k, :2] = np.median(b - a, axis=0)
+                half = len(a) // 2                   # each vertex paired with the one half the list away: the
+                a, b = a[half:2 * half] - a[:half], b[half:2 * half] - b[:half]      # pair's line, whatever the move
+                far = np.linalg.norm(a, axis=1) > np.median(np.linalg.norm(a, axis=1)) / 3
+                turn = np.arctan2(b[far, 1], b[far, 0]) - np.arctan2(a[far, 1], a[far, 0])
+                steps[k, 2] = np.median((turn + np.pi) % (2 * np.pi) - np.pi)
         prev = at
     return steps
 

@@ -98,18 +98,21 @@ def test_chunked_residual_keys(head, monkeypatch):
     assert np.abs(recon[1] - recon[0]).mean() < 0.1, "mm: chunked and single keys differ"
 
 
-def test_image_steps_read_how_far_the_observed_vertices_moved_in_the_image():
-    """Each frame's vertices moved by a known step in the image (x / z) and a few of them by a gross error: the step
-    read is the known one (the median ignores the few); NaN after a frame without a face, on the first frame, and
-    where the two frames share fewer than ``MIN_SHARED_VERTICES`` vertices."""
+def test_image_steps_read_how_far_the_observed_vertices_moved_and_turned_in_the_image():
+    """Each frame's vertices turned by a known angle about a point and moved by a known step in the image (x / z),
+    and a few of them off by a gross error: the step and the turn read are the known ones (the medians ignore the
+    few); NaN after a frame without a face, on the first frame, and where the two frames share fewer than
+    ``MIN_SHARED_VERTICES`` vertices."""
     rng = np.random.default_rng(4)
     V, T = 300, 6
     base = np.stack([rng.uniform(-40, 40, V), rng.uniform(-50, 50, V), 600.0 + rng.uniform(-20, 20, V)], 1)
     steps = rng.normal(0, 0.01, (T, 2))
-    place = np.cumsum(steps, 0)
+    turns = rng.normal(0, 0.02, T)
+    place, angle = np.cumsum(steps, 0), np.cumsum(turns)
     obs = []
     for k in range(T):
-        uv = base[:, :2] / base[:, 2:] + place[k]
+        c, s = np.cos(angle[k]), np.sin(angle[k])
+        uv = (base[:, :2] / base[:, 2:]) @ np.array([[c, s], [-s, c]]) + place[k]       # x' = c x - s y, y' = s x + c y
         uv[:10] += 0.5                                        # a few vertices far off
         pos = np.concatenate([uv * base[:, 2:], base[:, 2:]], 1).astype(np.float32)
         conf = np.ones(V, np.float32)
@@ -118,4 +121,13 @@ def test_image_steps_read_how_far_the_observed_vertices_moved_in_the_image():
         obs.append(None if k == 3 else VertexObservation(k, pos, np.zeros_like(pos), conf))
     got = ob.image_steps(obs)
     assert np.isnan(got[[0, 3, 4, 5]]).all()
-    np.testing.assert_allclose(got[[1, 2]], steps[[1, 2]], atol=1e-6)
+    assert got.shape == (T, 3)
+    np.testing.assert_allclose(got[[1, 2], 2], turns[[1, 2]], atol=1e-6)
+    # the middle moves by the step plus the turn of where the middle was: read the step at the vertices' median
+    for k in (1, 2):
+        a = (base[:, :2] / base[:, 2:])
+        mid = np.median(a, axis=0)
+        c0, s0, c1, s1 = np.cos(angle[k - 1]), np.sin(angle[k - 1]), np.cos(angle[k]), np.sin(angle[k])
+        moved = lambda x, c, s, p: x @ np.array([[c, s], [-s, c]]) + p
+        want = np.median(moved(a, c1, s1, place[k]) - moved(a, c0, s0, place[k - 1]), axis=0)
+        np.testing.assert_allclose(got[k, :2], want, atol=1e-3)
