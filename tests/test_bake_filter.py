@@ -163,6 +163,19 @@ def test_pose_filter_keeps_a_camera_shake_a_far_faces_noise_hides(monkeypatch):
     assert kept(alone) < 0.2, kept(alone)
 
 
+def _seen_by(cam: Rotation, rng, place_mm: float):
+    """A still head 600 mm away as the camera ``cam`` (T rotations) sees it, solved with noise (its middle's place
+    ``place_mm`` sideways, depth 6 mm, turn 0.6 degrees): the solved poses R, t and where the truth puts the face's
+    middle in the image (x / z, y / z)."""
+    from core.framing import CROP_ANCHOR
+    T = len(cam)
+    head = Rotation.from_rotvec(rng.normal(0, np.radians(0.6), (T, 3)))
+    middle = np.stack([rng.normal(0, place_mm, T), rng.normal(0, place_mm, T), 600.0 + rng.normal(0, 6.0, T)], 1)
+    R, t = (cam * head).as_matrix(), cam.apply(middle - head.apply(np.asarray(CROP_ANCHOR)))
+    at = cam.apply([0.0, 0.0, 600.0])
+    return R, t, at[:, :2] / at[:, 2:]
+
+
 def test_pose_filter_keeps_a_camera_that_shakes_all_along_where_the_landmarks_see_the_face():
     """The camera of the test above jolted about a degree on every frame but the first ten: the face's place read from
     the solved poses alone is as unsteady as the jolts, so 0.16 of them are kept; given where the landmarks see the
@@ -173,12 +186,8 @@ def test_pose_filter_keeps_a_camera_that_shakes_all_along_where_the_landmarks_se
     T = 90
     swing = np.radians(rng.normal(0, 1.2, T)) * (np.arange(T) >= 10)        # a jolt of about a degree each frame
     cam = Rotation.from_rotvec(np.stack([np.zeros(T), swing, np.zeros(T)], 1))
-    head = Rotation.from_rotvec(rng.normal(0, np.radians(0.6), (T, 3)))
+    R, t, truth = _seen_by(cam, rng, 0.2)
     face = np.asarray(CROP_ANCHOR)
-    middle = np.stack([rng.normal(0, 0.2, T), rng.normal(0, 0.2, T), 600.0 + rng.normal(0, 6.0, T)], 1)
-    R, t = (cam * head).as_matrix(), cam.apply(middle - head.apply(face))
-    seen_at = cam.apply([0.0, 0.0, 600.0])
-    truth = seen_at[:, :2] / seen_at[:, 2:]
     seen = truth + [0.01, -0.02] + rng.normal(0, 0.3 / 600.0, (T, 2))
 
     def kept(f):
@@ -365,12 +374,8 @@ def _handheld_scene(seed: int, jolt_degrees: float, T: int = 120, roll_degrees: 
     z = rng.normal(0, 1, (T, 3))
     z = (z + np.roll(z, 1, 0) + np.roll(z, -1, 0)) / np.sqrt(3)
     cam = Rotation.from_rotvec(np.radians([jolt_degrees, jolt_degrees, roll_degrees]) * z)
-    head = Rotation.from_rotvec(rng.normal(0, np.radians(0.6), (T, 3)))
+    R, t, truth = _seen_by(cam, rng, 0.3)
     face = np.asarray(CROP_ANCHOR)
-    middle = np.stack([rng.normal(0, 0.3, T), rng.normal(0, 0.3, T), 600.0 + rng.normal(0, 6.0, T)], 1)
-    R, t = (cam * head).as_matrix(), cam.apply(middle - head.apply(face))
-    at = cam.apply([0.0, 0.0, 600.0])
-    truth = at[:, :2] / at[:, 2:]
     seen = truth + [0.01, -0.02] + rng.normal(0, 0.1 / 600.0, (T, 2))
     dense = truth + rng.normal(0, 0.1 / 600.0, (T, 2))
     from bake.filter import image_roll

@@ -108,6 +108,20 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
             bench_real.reshoot_kind(bad)
 
 
+def _dot_frames(folder, T: int, at: tuple, radius: int) -> np.ndarray:
+    """``T`` 320x240 frames in ``folder`` (f000.png ...), a red dot of ``radius`` px at ``at`` on each, and a
+    "copy" folder beside them; dlib's points (T, 68, 2) with point 36 on the dot, the rest NaN."""
+    import cv2
+    points = np.full((T, 68, 2), np.nan)
+    points[:, 36] = at
+    for t in range(T):
+        img = np.full((240, 320, 3), 90, np.uint8)
+        cv2.circle(img, at, radius, (255, 0, 0), -1)
+        cv2.imwrite(str(folder / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (folder / "copy").mkdir()
+    return points
+
+
 def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     """A "shake" copy: steady for its first second, then for ``SHAKE_BURST_S`` each frame moved sideways by PX
     times sin(2 pi m / ``SHAKE_FRAMES``), m frames into the burst; the dot drawn on each frame sits where its carried
@@ -120,13 +134,7 @@ def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     assert [bench_real.shaking(n, fps, all_along=True) for n in (24, 25, 50, 100)] == [None, 0, 25, 75]
     assert bench_real.reshoot_kind("shaky:8") == "shaky8"
     T = round(fps) + 6
-    points = np.full((T, 68, 2), np.nan)
-    points[:, 36] = (150.0, 110.0)
-    for t in range(T):
-        img = np.full((240, 320, 3), 90, np.uint8)
-        cv2.circle(img, (150, 110), 9, (255, 0, 0), -1)
-        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-    (tmp_path / "copy").mkdir()
+    points = _dot_frames(tmp_path, T, (150, 110), 9)
     copy = bench_real.reshoot(tmp_path, bench_real.reshoot_kind("shake:12"), tmp_path / "copy")
     m = np.arange(T) - round(fps)
     swing = np.where(m >= 0, 12.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
@@ -149,13 +157,7 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     from core.footage import DEFAULT_IMAGE_FPS, open_footage
     fps = DEFAULT_IMAGE_FPS
     T = round(fps) + 6
-    points = np.full((T, 68, 2), np.nan)
-    points[:, 36] = (230.0, 60.0)
-    for t in range(T):
-        img = np.full((240, 320, 3), 90, np.uint8)
-        cv2.circle(img, (230, 60), 7, (255, 0, 0), -1)
-        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-    (tmp_path / "copy").mkdir()
+    points = _dot_frames(tmp_path, T, (230, 60), 7)
     assert bench_real.reshoot_kind("twist:5") == "twist5" and bench_real.reshoot_kind("twisty:1.5") == "twisty1.5"
     copy = bench_real.reshoot(tmp_path, "twist5", tmp_path / "copy")
     m = np.arange(T) - round(fps)
