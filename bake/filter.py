@@ -456,7 +456,7 @@ def follow_seen_place(places: tuple[np.ndarray, np.ndarray, np.ndarray], light: 
     heavy filters' sigmas in frames.
 
     Why: the filter takes out what moves faster than it lets through, and a handheld camera's shake, or the head's
-    own quick moves, are such motion: a camera shaken at random by 6 px was followed 0.42-0.76 sideways before
+    own quick moves, are such motion: a camera shaken at random by 6 px was followed 0.68-0.92 sideways before
     (``keep_image_shake`` keeps only what lies several noises out; docs/MEASUREMENTS.md, "A handheld camera"). The
     landmarks place the face in the image steadier than the solve does (0.08 mm against 0.18-0.24 on the
     close-ups), but with noise of their own; the dense network reads the place from other evidence, so where its
