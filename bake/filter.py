@@ -462,16 +462,23 @@ def follow_seen_place(places: tuple[np.ndarray, np.ndarray, np.ndarray], light: 
     close-ups), but with noise of their own; the dense network reads the place from other evidence, so where its
     quick moves go with the landmarks' the motion is real and is kept, and where they do not it is noise and stays
     filtered."""
-    u, u1, u2 = places
+    return _turn_to(Rf, tf, _seen_target(places, light, keep, seen, dense_steps, sigma, heavy), face)
+
+
+def _seen_target(solved: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
+                 seen: np.ndarray, dense_steps: np.ndarray, sigma: float, heavy: float) -> np.ndarray:
+    """(T, D) keep v + (1 - keep) (light v1 + (1 - light) v2 + share (seen - the same blend of seen)) for ``solved`` =
+    (v, v1, v2), the solved, light and heavy paths' readings (T, D), the landmarks' ``seen`` (T, D; NaN where none,
+    filled in by interpolation for the blend) and ``share`` from ``quick_share`` with ``dense_steps`` (T, D)."""
+    v, v1, v2 = solved
     fr = np.arange(len(seen))
     have = np.isfinite(seen).all(1)
-    line = np.stack([np.interp(fr, fr[have], seen[have, k]) for k in range(2)], 1)
+    line = np.stack([np.interp(fr, fr[have], seen[have, k]) for k in range(seen.shape[1])], 1)
     c = have.astype(np.float64)
     quick = np.where(have[:, None], line - (light * smooth(line, sigma, c) + (1 - light) * smooth(line, heavy, c)),
                      0.0)
     share = quick_share(seen, dense_steps)[:, None]
-    target = keep * u + (1 - keep) * (light * u1 + (1 - light) * u2 + share * quick)
-    return _turn_to(Rf, tf, target, face)
+    return keep * v + (1 - keep) * (light * v1 + (1 - light) * v2 + share * quick)
 
 
 def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
@@ -484,14 +491,9 @@ def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np
     line of sight through the face's middle to it. Why: as ``follow_seen_place``'s; ``keep_image_roll`` keeps only
     what lies several noises out, and a handheld camera's roll of about a degree it mostly does not."""
     r0 = np.unwrap(rolls[0])
-    r1, r2 = (r0 + _wrap(r - r0) for r in rolls[1:])
-    fr = np.arange(len(seen_roll))
+    solved = tuple((r0 + _wrap(r - r0))[:, None] for r in rolls)         # on one branch of the angle
     have = np.isfinite(seen_roll)
-    line = np.unwrap(np.interp(fr, fr[have], np.unwrap(seen_roll[have])))
-    c = have.astype(np.float64)
-    lt = light[:, 0]
-    quick = np.where(have, line - (lt * smooth(line, sigma, c) + (1 - lt) * smooth(line, heavy, c)), 0.0)
-    share = quick_share(line[:, None], np.asarray(dense_turns, np.float64)[:, None])
-    kp = keep[:, 0]
-    target = kp * r0 + (1 - kp) * (lt * r1 + (1 - lt) * r2 + share * quick)
+    seen = np.full((len(seen_roll), 1), np.nan)
+    seen[have, 0] = np.unwrap(seen_roll[have])
+    target = _seen_target(solved, light, keep, seen, np.asarray(dense_turns, np.float64)[:, None], sigma, heavy)[:, 0]
     return _roll_about_sight(Rf, tf, _wrap(target - image_roll(Rf, tf, face)), face)
