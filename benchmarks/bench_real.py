@@ -93,7 +93,9 @@ shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` f
 is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
 the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
 turns each frame DEG degrees side to side in the same bursts (a camera rolled; twisty:DEG from 1 s to the end), and
-``roll_follow`` says how much of the turn the eye line follows. --reshoot exposure:F, side:F, noise:S, scale:F,
+``roll_follow`` says how much of the turn the eye line follows; --reshoot handheld:PX jolts every frame from 1 s on
+at random, PX px each way and PX / 6 degrees of roll (a hand holding a phone), and ``place_follow`` says how much of
+the face's move sideways and up and down a source follows. --reshoot exposure:F, side:F, noise:S, scale:F,
 jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor
 noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
 and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
@@ -269,7 +271,8 @@ class Reshot:
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
     ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
     index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
-    sideways (the others are steady); ``twisted``, those a "twist" copy turns and by how many degrees."""
+    sideways (the others are steady); ``twisted``, those a "twist" or "handheld" copy turns and by how many
+    degrees."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
@@ -297,8 +300,8 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "twisty", "exposure", "noise", "scale", "jpeg",
-            "blur", "motion", "occlude", "shades", "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "twisty", "handheld", "exposure", "noise",
+            "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -309,6 +312,7 @@ SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing: one back and forth in
 SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
 SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
+HANDHELD_PX_PER_DEGREE = 6.0   # a "handheld" copy's jolts: PX px sideways and up and down, PX / this degrees of roll
 PORTRAIT = (720, 1280)   # a "portrait" copy's frame (a phone held upright), and
 PORTRAIT_HEIGHT = 0.45   # ... the share of its height a landscape clip's frame takes (its sides cut)
 PORTRAIT_GREY = (120, 120, 120)
@@ -391,7 +395,8 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, twist:3, exposure:0.35, "
+                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, twist:3, handheld:6, "
+                                     "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
                                      "stride:2)")
 
@@ -411,7 +416,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
     from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the frame's centre by DEG
     degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side); "twistyDEG",
-    the same from 1 s to the clip's end;
+    the same from 1 s to the clip's end; "handheldPX", from 1 s on every frame moved sideways and up and down by PX
+    px and turned about the frame's centre by PX / ``HANDHELD_PX_PER_DEGREE`` degrees times seeded noise (``jolt``:
+    a hand holding a phone);
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -448,7 +455,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
-        elif kind.startswith(("sway", "shake", "shaky", "twist")):
+        elif kind.startswith(("sway", "shake", "shaky", "twist", "handheld")):
             size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
@@ -482,6 +489,16 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                         if m is not None:
                             shaken[int(frame.index)] = dx
                     A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
+                                           borderMode=cv2.BORDER_REFLECT)
+                elif kind.startswith("handheld"):
+                    px = float(kind[8:])
+                    dx, dy, turn = (jolt(n) * [px, px, px / HANDHELD_PX_PER_DEGREE] if n >= round(footage.fps)
+                                    else np.zeros(3))
+                    if n >= round(footage.fps):
+                        twisted[int(frame.index)] = float(turn)
+                    A = cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), float(turn), 1.0)
+                    A[:, 2] += [dx, dy]
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind.startswith("twist"):
@@ -536,6 +553,13 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
                   frames=kept if step > 1 else None, shaken=shaken, twisted=twisted)
+
+
+def jolt(n: int) -> np.ndarray:
+    """(3,) a "handheld" copy's move of its ``n``-th frame (sideways, up and down, turn), in units of its scale: the
+    mean of three seeded standard normals (frames n - 1, n, n + 1) times sqrt(3), so each is unit noise that runs on
+    over a frame either side, the same on every run."""
+    return sum(np.random.default_rng(k).standard_normal(3) for k in (n - 1, n, n + 1)) / np.sqrt(3.0)
 
 
 def shaking(n: int, fps: float, all_along: bool = False) -> int | None:
@@ -635,11 +659,13 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         moving = np.isin(frames, list(swings))
         swing = np.array([swings.get(int(f), 0.0) for f in frames])
         key, follow = ("shake_follow", fs.shake_follow) if reshot.shaken else ("roll_follow", fs.roll_follow)
+        b0 = fs.named(points, "dlib68")              # the oracle before the move: its move at the face is b - b0
         for source, named, closed_a in (("mesh", a, shut), ("mediapipe", arrays.get("mediapipe_named"), None)):
             if named is not None:
                 out[source].update(shaking=fs.compare(named, b, valid & moving, closed_a),
                                    steady=fs.compare(named, b, valid & ~moving, closed_a),
-                                   **{key: follow(named, b, valid & moving, swing)})
+                                   **{key: follow(named, b, valid & moving, swing)},
+                                   place_follow=fs.place_follow(named, b, b0, valid & moving))
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
@@ -884,9 +910,11 @@ def table(results: dict) -> str:
 
 
 def shake_table(results: dict) -> str:
-    """One line per shaken or twisted copy and source: how much of the shake (``face_signals.shake_follow``) or the
-    turn (``roll_follow``) it follows and its landmark error over the shaking and the steady frames."""
-    rows = [("clip", "source", "swing followed", "residual", "frames", "err IOD shaking", "err IOD steady")]
+    """One line per shaken, twisted or handheld copy and source: how much of the shake (``face_signals.shake_follow``)
+    or the turn (``roll_follow``) it follows, of the face's move sideways and up and down (``place_follow``), and its
+    landmark error over the shaking and the steady frames."""
+    rows = [("clip", "source", "swing followed", "residual", "x / y followed", "frames", "err IOD shaking",
+             "err IOD steady")]
     for clip, v in results.items():
         for src in ("mesh", "mediapipe"):
             m = v.get(src, {})
@@ -894,7 +922,9 @@ def shake_table(results: dict) -> str:
                 if key not in m:
                     continue
                 s = m[key]
-                rows.append((clip, src, f"{s['follow']:.2f}", f"{s['residual_' + unit]:.4f} {unit.upper()}",
+                p = m.get("place_follow", {})
+                xy = " / ".join(f"{p[k]['follow']:.2f}" for k in ("x", "y") if k in p)
+                rows.append((clip, src, f"{s['follow']:.2f}", f"{s['residual_' + unit]:.4f} {unit.upper()}", xy,
                              str(s["frames"]),
                              f"{m['shaking']['landmark_error_iod']['median']:.3f}",
                              f"{m['steady']['landmark_error_iod']['median']:.3f}"))
@@ -994,14 +1024,15 @@ def main(argv=None) -> int:
                          "dlib's points on the original carried over")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
-                            "|twisty:DEG|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
+                            "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
                          "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
                          "frames for 1 s of every 3 (shake) or from 1 s on (shaky), turned DEG degrees side to "
-                         "side so (twist, twisty), its brightness "
+                         "side so (twist, twisty), jolted PX px at random on every frame (handheld), its "
+                         "brightness "
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
@@ -1070,7 +1101,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
-        if any(k.startswith(("shake", "shaky", "twist")) for k in a.reshoot):
+        if any(k.startswith(("shake", "shaky", "twist", "handheld")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)

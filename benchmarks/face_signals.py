@@ -378,6 +378,17 @@ def roll_follow(a: np.ndarray, b: np.ndarray, valid: np.ndarray, degrees: np.nda
     return _follow(off, -np.asarray(degrees, np.float64), ok, np.ones(len(off)), "residual_deg")
 
 
+def place_follow(a: np.ndarray, b: np.ndarray, b0: np.ndarray, valid: np.ndarray) -> dict:
+    """How much of a known move of every frame's image ``a``'s centroid of the named points follows, sideways and up
+    and down, against ``b``'s: ``b`` carries the move exactly (dlib's points carried into a moved copy), ``b0`` is the
+    same oracle before it (on the original frames), so b's centroid less b0's is the move at the face whatever the
+    frame's turn; ``shake_follow``'s slope per axis, the residual in b's IOD."""
+    ok = valid & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2)) & np.isfinite(b0).all((1, 2))
+    cb = b.mean(-2)
+    move, off = cb - b0.mean(-2), a.mean(-2) - cb
+    return {axis: _follow(off[:, k], move[:, k], ok, iod(b)) for k, axis in enumerate(("x", "y"))}
+
+
 def _follow(off: np.ndarray, swing: np.ndarray, ok: np.ndarray, scale: np.ndarray,
             residual: str = "residual_iod") -> dict:
     """1 + the slope of ``off`` (a's reading less the oracle's) regressed on the ``swing`` the oracle carries, over

@@ -159,6 +159,8 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     T = round(fps) + 6
     points = _dot_frames(tmp_path, T, (230, 60), 7)
     assert bench_real.reshoot_kind("twist:5") == "twist5" and bench_real.reshoot_kind("twisty:1.5") == "twisty1.5"
+    assert bench_real.reshoot_kind("handheld:6") == "handheld6"
+    np.testing.assert_array_equal(bench_real.jolt(40), bench_real.jolt(40))          # the same on every run
     copy = bench_real.reshoot(tmp_path, "twist5", tmp_path / "copy")
     m = np.arange(T) - round(fps)
     turn = np.where(m >= 0, 5.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
@@ -372,3 +374,25 @@ def test_bench_e2e_shades_a_renders_brows_and_eyes_on_the_middle_frames(head):
         assert value(t, 10) == (40 if shaded else 200)                       # the forehead
         assert value(t, lt.UPPER_LIP_OUTER) == 200 and value(t, lt.CHIN) == 200
     assert (seq["image"] == 200).all()                                       # the sequence's own images untouched
+
+
+def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(tmp_path):
+    """A "handheld" copy: steady for its first second, then each frame moved by ``jolt`` times (PX, PX) px and turned
+    by it times PX / ``HANDHELD_PX_PER_DEGREE`` degrees; the copy names the frames it turned and by how much, and a dot
+    sits where its carried point says."""
+    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    fps = DEFAULT_IMAGE_FPS
+    T = round(fps) + 4
+    points = _dot_frames(tmp_path, T, (200, 90), 7)
+    copy = bench_real.reshoot(tmp_path, "handheld6", tmp_path / "copy")
+    assert sorted(copy.twisted) == list(range(round(fps), T))
+    for f in copy.twisted:
+        assert copy.twisted[f] == pytest.approx(bench_real.jolt(f)[2] * 6.0 / bench_real.HANDHELD_PX_PER_DEGREE)
+    carried = copy.carry(np.arange(T), points)
+    assert np.abs(carried[round(fps):, 36] - (200, 90)).max() > 1.0                            # it did move
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
+            ys, xs = np.nonzero(mass)
+            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
+            assert np.linalg.norm(at - carried[t, 36]) < 1.0

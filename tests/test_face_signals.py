@@ -298,6 +298,29 @@ def test_roll_follow_reads_how_much_of_a_known_turn_the_eye_line_keeps():
     assert r["frames"] == 120 and np.isnan(fs.roll_follow(oracle, oracle, valid, np.zeros(120))["follow"])
 
 
+def test_place_follow_reads_how_much_of_a_known_move_the_centroid_keeps_whatever_the_turn():
+    """Each frame moved and turned about a point off the face: the oracle carries it whole, and its centroid's move
+    (b less b0, the oracle before the move) is the swing at the face; a track that moves with 70 % of it reads 0.7 on
+    both axes, one that stays put 0."""
+    import cv2
+    oracle, _, _ = face_track(120)
+    rng = np.random.default_rng(5)
+    move = rng.normal(0, 6.0, (120, 3))
+    noise = rng.normal(0, 0.3, oracle.shape)
+
+    def moved(points, share):
+        out = np.empty_like(points)
+        for k in range(len(points)):
+            A = cv2.getRotationMatrix2D((640.0, 360.0), share * move[k, 2] / 6.0, 1.0)
+            A[:, 2] += share * move[k, :2]
+            out[k] = points[k] @ A[:, :2].T + A[:, 2]
+        return out
+    b, valid = moved(oracle, 1.0), np.ones(120, bool)
+    for share in (1.0, 0.7, 0.0):
+        r = fs.place_follow(moved(oracle + noise, share), b, oracle, valid)
+        assert r["x"]["follow"] == pytest.approx(share, abs=0.03) and r["y"]["follow"] == pytest.approx(share, abs=0.03)
+
+
 def test_jitter_of_smooth_motion_is_zero():
     T = 50
     pts = np.zeros((T, len(fs.NAMES), 2)) + np.array([NEUTRAL[n] for n in fs.NAMES], float)
