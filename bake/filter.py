@@ -31,7 +31,7 @@ the filtered head is turned about the camera's centre until it sits there (a cam
 the landmarks place the face in the image within a pixel). Where the dense network's own reading of the face's place
 in the image is there too (``dense_steps``), the place instead takes the landmarks' quick motion that the dense reading
 shares (``follow_seen_place``: a handheld camera's shake, the head's own quick moves), which is real where two readings
-with independent noise agree; its roll in the image likewise takes the landmarks' eye line's quick turns that the dense
+with independent noise agree beyond what two noises agree by chance over the window (``quick_share``); its roll in the image likewise takes the landmarks' eye line's quick turns that the dense
 reading's turns share (``follow_seen_roll``). The roll is also kept where the landmarks' eye line leaves its own path
 the same way (``keep_image_roll``: a camera rolled side to side; a jolt of the solve alone is not kept). The constants
 were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and the rerunnable
@@ -62,6 +62,11 @@ POSE_KEEP = 4.0          # a frame further than this many times the clip's media
                          # real motion and kept unfiltered (fully at twice that)
 QUICK_WINDOW = 6.0       # frames: the Gaussian over which follow_seen_place compares the landmarks' quick moves with
                          # the dense network's
+SHARE_DOUBT = (1.0, 3.0)  # quick_share: the local correlation of the two readings' quick moves, in standard errors of
+                         # a correlation of unrelated noise, below which nothing is shared and above which all is
+                         # (docs/MEASUREMENTS.md, "A still face's share of noise")
+SECOND_DIFF_OVERLAP = 35.0 / 18.0   # 1 + 2 (4/6)^2 + 2 (1/6)^2: how much the product of two series of second
+                         # differences of white noise overlaps itself frame to frame (each lag's correlation squared)
 ROLL_KEEP = 2.5          # the same for the face's roll in the image where the landmarks' roll leaves its path alike
                          # (keep_image_roll: two noises must agree, so fewer of them are needed; 4 kept 0.48 of the
                          # press clip's 3-degree twist, docs/MEASUREMENTS.md)
@@ -427,11 +432,11 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
 
 def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK_WINDOW) -> np.ndarray:
     """(T,) per frame, how much of the landmarks' quick motion the dense network shares: the covariance of the second
-    differences of ``seen`` (T, 2) and of the dense place (the first differences of ``dense_steps``), over the
-    variance of the former, each summed under a Gaussian of ``window`` frames; clipped to [0, 1], 0 where neither is
-    read. Each reading's own noise is independent of the other's and averages out of the covariance, while a camera's
-    shake or the head's own quick move is in both (the shaken copies share 0.94-1.00, the talking clip as shot about
-    0.45; docs/MEASUREMENTS.md, "A handheld camera")."""
+    differences of ``seen`` (T, D) and of the dense place (the first differences of ``dense_steps``), over the
+    variance of the former, each summed under a Gaussian of ``window`` frames; times how sure the two are related
+    (``_share_sureness``); clipped to [0, 1], 0 where neither is read. Each reading's own noise is independent of
+    the other's and averages out of the covariance, while a camera's shake or the head's own quick move is in both
+    (the shaken copies share 0.94-1.00; docs/MEASUREMENTS.md, "A handheld camera")."""
     seen, steps = np.asarray(seen, np.float64), np.asarray(dense_steps, np.float64)
     hs = np.zeros_like(seen)
     hd = np.zeros_like(seen)
@@ -439,9 +444,28 @@ def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK
     hd[1:-1] = steps[2:] - steps[1:-1]
     ok = np.isfinite(hs).all(1) & np.isfinite(hd).all(1)
     hs[~ok], hd[~ok] = 0.0, 0.0
-    cov = gaussian_filter((hs * hd).sum(1), window)
-    var = gaussian_filter((hs * hs).sum(1), window)
-    return np.clip(cov / np.maximum(var, 1e-300), 0.0, 1.0) * (var > 0)
+    cov, var, var_dense = (gaussian_filter((a * b).sum(1), window) for a, b in ((hs, hd), (hs, hs), (hd, hd)))
+    share = np.clip(cov / np.maximum(var, 1e-300), 0.0, 1.0) * (var > 0)
+    return share * _share_sureness(cov, var, var_dense, window, seen.shape[1])
+
+
+def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, window: float, dims: int) -> np.ndarray:
+    """(T,) 0 where the local correlation cov / sqrt(var var_dense) lies within ``SHARE_DOUBT[0]`` standard errors
+    of unrelated noise's, 1 beyond ``SHARE_DOUBT[1]``, linear between. The standard error is 1 / sqrt(n) for n
+    independent products under the Gaussian of ``window`` frames, ``dims`` per frame (1 / sum of its squared
+    weights, less ``SECOND_DIFF_OVERLAP``).
+
+    Why: the covariance of two noises over some 20 frames is not 0 but scatters about it, and where the dense
+    reading is the noisier (its quick moves 3-10 times the landmarks') that scatter over the landmarks' variance is a
+    share of 0.3-1 either way, clipped to its positive half: a still face took a third of the landmarks' noise
+    (the held-out renders, whose camera is still: jitter 0.0027 -> 0.0054 IOD, the truth's 0.001). A shake shared
+    by both correlates far beyond the scatter and is kept whole."""
+    radius = int(4.0 * window + 0.5)
+    w = np.exp(-0.5 * (np.arange(-radius, radius + 1) / window) ** 2)
+    n = dims / (np.square(w / w.sum()).sum() * SECOND_DIFF_OVERLAP)
+    rho = cov / np.sqrt(np.maximum(var * var_dense, 1e-300))
+    low, high = SHARE_DOUBT
+    return np.clip((rho * np.sqrt(n) - low) / (high - low), 0.0, 1.0)
 
 
 def follow_seen_place(places: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
