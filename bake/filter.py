@@ -31,8 +31,9 @@ the filtered head is turned about the camera's centre until it sits there (a cam
 the landmarks place the face in the image within a pixel). Where the dense network's own reading of the face's place
 in the image is there too (``dense_steps``), the place instead takes the landmarks' quick motion that the dense reading
 shares (``follow_seen_place``: a handheld camera's shake, the head's own quick moves), which is real where two readings
-with independent noise agree beyond what two noises agree by chance over the window (``quick_share``); its roll in the image likewise takes the landmarks' eye line's quick turns that the dense
-reading's turns share (``follow_seen_roll``). The roll is also kept where the landmarks' eye line leaves its own path
+with independent noise agree beyond what two noises agree by chance over the window (``quick_share``); its roll in
+the image likewise takes the landmarks' eye line's quick turns that the dense reading's turns share
+(``follow_seen_roll``). The roll is also kept where the landmarks' eye line leaves its own path
 the same way (``keep_image_roll``: a camera rolled side to side; a jolt of the solve alone is not kept). The constants
 were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and the rerunnable
 checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
@@ -452,8 +453,8 @@ def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK
 def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, window: float, dims: int) -> np.ndarray:
     """(T,) 0 where the local correlation cov / sqrt(var var_dense) lies within ``SHARE_DOUBT[0]`` standard errors
     of unrelated noise's, 1 beyond ``SHARE_DOUBT[1]``, linear between. The standard error is 1 / sqrt(n) for n
-    independent products under the Gaussian of ``window`` frames, ``dims`` per frame (1 / sum of its squared
-    weights, less ``SECOND_DIFF_OVERLAP``).
+    independent products under the Gaussian of ``window`` frames, ``dims`` per frame (1 / the sum of its squared
+    weights, divided by ``SECOND_DIFF_OVERLAP``: about 11 for 6 frames).
 
     Why: the covariance of two noises over some 20 frames is not 0 but scatters about it, and where the dense
     reading is the noisier (its quick moves 3-10 times the landmarks') that scatter over the landmarks' variance is a
