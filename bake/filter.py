@@ -431,11 +431,13 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     return _turn_to(Rf, tf, keep * u + (1.0 - keep) * uf, face)
 
 
-def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK_WINDOW) -> np.ndarray:
+def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK_WINDOW,
+                doubt: tuple[float, float] | None = SHARE_DOUBT) -> np.ndarray:
     """(T,) per frame, how much of the landmarks' quick motion the dense network shares: the covariance of the second
     differences of ``seen`` (T, D) and of the dense place (the first differences of ``dense_steps``), over the
     variance of the former, each summed under a Gaussian of ``window`` frames; times how sure the two are related
-    (``_share_sureness``); clipped to [0, 1], 0 where neither is read. Each reading's own noise is independent of
+    (``_share_sureness`` with ``doubt``; None: not weighed by it, benchmarks/bench_share.py); clipped to [0, 1], 0
+    where neither is read. Each reading's own noise is independent of
     the other's and averages out of the covariance, while a camera's shake or the head's own quick move is in both
     (the shaken copies share 0.94-1.00; docs/MEASUREMENTS.md, "A handheld camera")."""
     seen, steps = np.asarray(seen, np.float64), np.asarray(dense_steps, np.float64)
@@ -447,12 +449,13 @@ def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK
     hs[~ok], hd[~ok] = 0.0, 0.0
     cov, var, var_dense = (gaussian_filter((a * b).sum(1), window) for a, b in ((hs, hd), (hs, hs), (hd, hd)))
     share = np.clip(cov / np.maximum(var, 1e-300), 0.0, 1.0) * (var > 0)
-    return share * _share_sureness(cov, var, var_dense, window, seen.shape[1])
+    return share if doubt is None else share * _share_sureness(cov, var, var_dense, window, seen.shape[1], doubt)
 
 
-def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, window: float, dims: int) -> np.ndarray:
-    """(T,) 0 where the local correlation cov / sqrt(var var_dense) lies within ``SHARE_DOUBT[0]`` standard errors
-    of unrelated noise's, 1 beyond ``SHARE_DOUBT[1]``, linear between. The standard error is 1 / sqrt(n) for n
+def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, window: float, dims: int,
+                    doubt: tuple[float, float] = SHARE_DOUBT) -> np.ndarray:
+    """(T,) 0 where the local correlation cov / sqrt(var var_dense) lies within ``doubt[0]`` standard errors of
+    unrelated noise's, 1 beyond ``doubt[1]``, linear between. The standard error is 1 / sqrt(n) for n
     independent products under the Gaussian of ``window`` frames, ``dims`` per frame (1 / the sum of its squared
     weights, divided by ``SECOND_DIFF_OVERLAP``: about 11 for 6 frames).
 
@@ -465,7 +468,7 @@ def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, win
     w = np.exp(-0.5 * (np.arange(-radius, radius + 1) / window) ** 2)
     n = dims / (np.square(w / w.sum()).sum() * SECOND_DIFF_OVERLAP)
     rho = cov / np.sqrt(np.maximum(var * var_dense, 1e-300))
-    low, high = SHARE_DOUBT
+    low, high = doubt
     return np.clip((rho * np.sqrt(n) - low) / (high - low), 0.0, 1.0)
 
 
