@@ -437,9 +437,9 @@ def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK
     differences of ``seen`` (T, D) and of the dense place (the first differences of ``dense_steps``), over the
     variance of the former, each summed under a Gaussian of ``window`` frames; times how sure the two are related
     (``_share_sureness`` with ``doubt``; None: not weighed by it, benchmarks/bench_share.py); clipped to [0, 1], 0
-    where neither is read. Each reading's own noise is independent of
-    the other's and averages out of the covariance, while a camera's shake or the head's own quick move is in both
-    (the shaken copies share 0.94-1.00; docs/MEASUREMENTS.md, "A handheld camera")."""
+    where neither is read. Each reading's own noise is independent of the other's and averages out of the
+    covariance, while a camera's shake or the head's own quick move is in both (the shaken copies share 0.94-1.00;
+    docs/MEASUREMENTS.md, "A handheld camera")."""
     seen, steps = np.asarray(seen, np.float64), np.asarray(dense_steps, np.float64)
     hs = np.zeros_like(seen)
     hd = np.zeros_like(seen)
