@@ -63,14 +63,14 @@ POSE_KEEP = 4.0          # a frame further than this many times the clip's media
                          # real motion and kept unfiltered (fully at twice that)
 QUICK_WINDOW = 6.0       # frames: the Gaussian over which follow_seen_place compares the landmarks' quick moves with
                          # the dense network's
+ROLL_KEEP = 2.5          # the same for the face's roll in the image where the landmarks' roll leaves its path alike
+                         # (keep_image_roll: two noises must agree, so fewer of them are needed; 4 kept 0.48 of the
+                         # press clip's 3-degree twist, docs/MEASUREMENTS.md)
 SHARE_DOUBT = (1.0, 3.0)  # quick_share: the local correlation of the two readings' quick moves, in standard errors of
                          # a correlation of unrelated noise, below which nothing is shared and above which all is
                          # (docs/MEASUREMENTS.md, "A still face's share of noise")
 SECOND_DIFF_OVERLAP = 35.0 / 18.0   # 1 + 2 (4/6)^2 + 2 (1/6)^2: how much the product of two series of second
                          # differences of white noise overlaps itself frame to frame (each lag's correlation squared)
-ROLL_KEEP = 2.5          # the same for the face's roll in the image where the landmarks' roll leaves its path alike
-                         # (keep_image_roll: two noises must agree, so fewer of them are needed; 4 kept 0.48 of the
-                         # press clip's 3-degree twist, docs/MEASUREMENTS.md)
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,9 +464,10 @@ def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, win
     share of 0.3-1 either way, clipped to its positive half: a still face took a third of the landmarks' noise
     (the held-out renders, whose camera is still: jitter 0.0027 -> 0.0054 IOD, the truth's 0.001). A shake shared
     by both correlates far beyond the scatter and is kept whole."""
-    radius = int(4.0 * window + 0.5)
-    w = np.exp(-0.5 * (np.arange(-radius, radius + 1) / window) ** 2)
-    n = dims / (np.square(w / w.sum()).sum() * SECOND_DIFF_OVERLAP)
+    impulse = np.zeros(2 * int(5.0 * window) + 1)
+    impulse[len(impulse) // 2] = 1.0
+    w = gaussian_filter(impulse, window)              # the weights gaussian_filter sums the products with
+    n = dims / (np.square(w).sum() * SECOND_DIFF_OVERLAP)
     rho = cov / np.sqrt(np.maximum(var * var_dense, 1e-300))
     low, high = doubt
     return np.clip((rho * np.sqrt(n) - low) / (high - low), 0.0, 1.0)
