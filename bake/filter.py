@@ -446,28 +446,41 @@ def quick_share(seen: np.ndarray, dense_steps: np.ndarray, window: float = QUICK
     hs[1:-1] = seen[2:] - 2 * seen[1:-1] + seen[:-2]
     hd[1:-1] = steps[2:] - steps[1:-1]
     ok = np.isfinite(hs).all(1) & np.isfinite(hd).all(1)
+    ok[:1] = ok[-1:] = False                             # no second difference at the ends
     hs[~ok], hd[~ok] = 0.0, 0.0
     cov, var, var_dense = (gaussian_filter((a * b).sum(1), window) for a, b in ((hs, hd), (hs, hs), (hd, hd)))
     share = np.clip(cov / np.maximum(var, 1e-300), 0.0, 1.0) * (var > 0)
-    return share if doubt is None else share * _share_sureness(cov, var, var_dense, window, seen.shape[1], doubt)
+    if doubt is None:
+        return share
+    return share * _share_sureness(cov, var, var_dense, _products_read(ok, window) * seen.shape[1], doubt)
 
 
-def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, window: float, dims: int,
+def _products_read(ok: np.ndarray, window: float) -> np.ndarray:
+    """(T,) how many independent products of second differences the Gaussian of ``window`` frames sums at each frame,
+    of the frames read (``ok``): Kish's effective count (sum w)^2 / sum w^2 over the frames read, w the weights
+    gaussian_filter sums with (read off an impulse), divided by ``SECOND_DIFF_OVERLAP`` (about 11 for 6 frames
+    amid frames all read). Near a clip's ends, or beside frames without a reading, the Gaussian sums fewer products
+    than its width says (the ends' products are 0, repeated outwards): an 8-frame clip's 4-5 products counted as 11
+    gave unrelated noise a share of 0.20 (0.04 on 300 frames; benchmarks/bench_share.py)."""
+    impulse = np.zeros(2 * int(5.0 * window) + 1)
+    impulse[len(impulse) // 2] = 1.0
+    w = gaussian_filter(impulse, window)
+    w = w[w > 0]
+    c = np.pad(ok.astype(np.float64), len(w) // 2)
+    return np.convolve(c, w, "valid") ** 2 / np.maximum(np.convolve(c, w * w, "valid"), 1e-300) / SECOND_DIFF_OVERLAP
+
+
+def _share_sureness(cov: np.ndarray, var: np.ndarray, var_dense: np.ndarray, n: np.ndarray,
                     doubt: tuple[float, float] = SHARE_DOUBT) -> np.ndarray:
     """(T,) 0 where the local correlation cov / sqrt(var var_dense) lies within ``doubt[0]`` standard errors of
-    unrelated noise's, 1 beyond ``doubt[1]``, linear between. The standard error is 1 / sqrt(n) for n
-    independent products under the Gaussian of ``window`` frames, ``dims`` per frame (1 / the sum of its squared
-    weights, divided by ``SECOND_DIFF_OVERLAP``: about 11 for 6 frames).
+    unrelated noise's, 1 beyond ``doubt[1]``, linear between. The standard error is 1 / sqrt(n) for ``n`` independent
+    products (``_products_read`` times the readings' dimensions).
 
     Why: the covariance of two noises over some 20 frames is not 0 but scatters about it, and where the dense
     reading is the noisier (its quick moves 3-10 times the landmarks') that scatter over the landmarks' variance is a
     share of 0.3-1 either way, clipped to its positive half: a still face took a third of the landmarks' noise
     (the held-out renders, whose camera is still: jitter 0.0027 -> 0.0054 IOD, the truth's 0.001). A shake shared
     by both correlates far beyond the scatter and is kept whole."""
-    impulse = np.zeros(2 * int(5.0 * window) + 1)
-    impulse[len(impulse) // 2] = 1.0
-    w = gaussian_filter(impulse, window)              # the weights gaussian_filter sums the products with
-    n = dims / (np.square(w).sum() * SECOND_DIFF_OVERLAP)
     rho = cov / np.sqrt(np.maximum(var * var_dense, 1e-300))
     low, high = doubt
     return np.clip((rho * np.sqrt(n) - low) / (high - low), 0.0, 1.0)
