@@ -2,7 +2,7 @@
 is known: with its sureness (``SHARE_DOUBT``, and other doubts given) and without it (``doubt=None``, the share as
 first written).
 
-    .venv/bin/python benchmarks/bench_share.py [--frames 300] [--draws 5] [--doubt 0 2 --doubt 0.5 2.5]
+    .venv/bin/python benchmarks/bench_share.py [--frames 300 20 12 8] [--draws 5] [--doubt 0 2 --doubt 0.5 2.5]
         [--json benchmarks/results/share.json]
 
 Each draw: the landmarks' place of a face (x, y per frame) is white noise of std 1; the dense network's place is
@@ -10,7 +10,9 @@ white noise of std ``dense`` times that, handed over as its frame-to-frame steps
 gives them. "still": nothing shared, a still face (every share is then the estimate's scatter: docs/MEASUREMENTS.md,
 "A still face's share of noise"). "shake": both readings also carry the same white motion of std ``shake`` (a
 handheld camera), where the share that best estimates the motion from the landmarks' quick moves is the Wiener gain
-shake^2 / (shake^2 + 1). Figures: the mean share over frames and draws, per case and doubt.
+shake^2 / (shake^2 + 1). Figures: the mean share over frames and draws, per clip length, case and doubt; a clip of
+F frames is drawn ``draws`` x ceil(300 / F) times, so every length sees about as many frames (short clips: the
+sureness counts the products its Gaussian sums, fewer near a clip's ends, ``bake.filter._products_read``).
 """
 from __future__ import annotations
 
@@ -41,13 +43,14 @@ def readings(rng: np.random.Generator, frames: int, shake: float, dense: float) 
 
 
 def measure(frames: int, draws: int, doubts: list) -> list[dict]:
-    """One row per case: its shake and dense noise, the Wiener gain, and the mean share under each doubt."""
+    """One row per case: the clip's length, its shake and dense noise, the Wiener gain, and the mean share under each
+    doubt over ``draws`` x ceil(300 / ``frames``) draws."""
     cases = [(0.0, d) for d in STILL] + list(SHAKES)
     rows = []
     for shake, dense in cases:
         rng = np.random.default_rng(int(100 * shake + 10 * dense))
-        pairs = [readings(rng, frames, shake, dense) for _ in range(draws)]
-        row = dict(case="still" if shake == 0 else "shake", shake=shake, dense=dense,
+        pairs = [readings(rng, frames, shake, dense) for _ in range(draws * -(-300 // frames))]
+        row = dict(frames=frames, case="still" if shake == 0 else "shake", shake=shake, dense=dense,
                    wiener=shake ** 2 / (shake ** 2 + 1.0))
         for doubt in doubts:
             key = "none" if doubt is None else f"{doubt[0]:g}-{doubt[1]:g}"
@@ -58,18 +61,19 @@ def measure(frames: int, draws: int, doubts: list) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--frames", type=int, nargs="+", default=[300, 20, 12, 8], help="clip lengths")
     ap.add_argument("--draws", type=int, default=5)
     ap.add_argument("--doubt", type=float, nargs=2, action="append", default=[], metavar=("LOW", "HIGH"),
                     help="also measure the sureness with this doubt (standard errors; repeatable)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "share.json"))
     a = ap.parse_args(argv)
     doubts = [None, tuple(SHARE_DOUBT)] + [tuple(d) for d in a.doubt]
-    rows = measure(a.frames, a.draws, doubts)
-    keys = [k for k in rows[0] if k not in ("case", "shake", "dense", "wiener")]
-    print(f"{'case':6s} {'shake':>5s} {'dense':>5s} {'wiener':>6s} " + " ".join(f"{k:>8s}" for k in keys))
+    rows = [r for frames in a.frames for r in measure(frames, a.draws, doubts)]
+    keys = [k for k in rows[0] if k not in ("frames", "case", "shake", "dense", "wiener")]
+    print(f"{'frames':>6s} {'case':6s} {'shake':>5s} {'dense':>5s} {'wiener':>6s} "
+          + " ".join(f"{k:>8s}" for k in keys))
     for r in rows:
-        print(f"{r['case']:6s} {r['shake']:5g} {r['dense']:5g} {r['wiener']:6.2f} "
+        print(f"{r['frames']:6d} {r['case']:6s} {r['shake']:5g} {r['dense']:5g} {r['wiener']:6.2f} "
               + " ".join(f"{r[k]:8.3f}" for k in keys))
     out = dict(machine=describe(), frames=a.frames, draws=a.draws, share_doubt=list(SHARE_DOUBT), rows=rows)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
