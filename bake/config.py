@@ -19,6 +19,7 @@ from core.types import DEFAULT_FOCAL_MM
 
 DEFAULT_SMOOTHING = 0.5
 FUSION_MODES = ("fused", "dense", "landmarks")
+HEAD_SIZES = ("network", "irises")     # bake.head_size: the dense network's relief, or the eye distance in iris widths
 HEAD_POSES = ("tracked", "static")     # bake.tracks: the tracked per-frame pose, or one fixed pose (expressions only)
 
 
@@ -121,6 +122,10 @@ class ReconConfig:
         None, "the subject's eye distance in mm (centre to centre, about the pupillary distance), when known: it sets "
               "the head's size and so the camera's distance (unknown, the network's reading decides, and on real "
               "faces it reads small heads)", range=(40.0, 90.0), cli="--eye-distance", parse=float, metavar="MM")
+    head_size: str = _setting("network", "where the head's size, and so the camera's distance, comes from when the "
+                                         "eye distance is not given: the dense network's relief (on real faces it "
+                                         "reads small heads), or the irises (about 11.7 mm across in everyone: the eye "
+                                         "distance in iris widths)", choices=HEAD_SIZES, cli="--head-size")
     fusion: str = _setting("fused", "which observations the solve uses: the dense network and the tracker's "
                                     "landmarks and blendshape scores together, or one alone (ablations)",
                            choices=FUSION_MODES, cli="--fusion")

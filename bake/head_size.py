@@ -1,4 +1,5 @@
-"""The subject's eye distance, when the artist knows it, as the baked head's size (``--eye-distance``).
+"""The baked head's size: the subject's eye distance when the artist knows it (``--eye-distance``), or read from
+the irises (``--head-size irises``).
 
 One picture cannot tell a small head near the camera from a large one further away: the dense network's depth
 relief decides, and on real faces it reads them flat, as heads about 0.7x adult size at 0.75x the distance
@@ -6,6 +7,14 @@ relief decides, and on real faces it reads them flat, as heads about 0.7x adult 
 scene-scale head are not. Given the distance between the eyes' centres (each the midpoint of its two corners; about
 the pupillary distance an optician measures, 60-66 mm for most adults), the bake scales the fitted head and its
 distance from the camera by one factor (bake.tracks.build_tracks), which leaves every pixel of the fit where it was.
+
+Not known, it can be read from the irises (``iris_eye_distance``, ``--head-size irises``): the iris a person shows
+is about 11.7 mm across whoever they are (the horizontal visible iris diameter of adults, 11.7 +- 0.5 mm; the iris
+nears its adult size in early childhood, while the eyes move apart until adulthood), so the eye centres' distance
+over the irises' width in the same picture, both from the tracker's landmarks, is the eye distance in iris widths,
+with no lens or distance in it. On the three real clips it reads 55-61 mm where the network's relief reads 36-44
+(docs/MEASUREMENTS.md, "Head size from the irises"); on the held-out renders, whose eyes have no irises, the iris
+model reads an adult's 59-64 against their small heads' 43-55, so it is not the default.
 """
 from __future__ import annotations
 
@@ -13,16 +22,69 @@ import numpy as np
 
 from core import landmark_template as lt
 from core.head_model import HeadModel
+from core.types import FaceState
 
 _CORNERS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
+IRIS_DIAMETER_MM = 11.7     # the width of the iris a person shows (module docstring)
+OPEN_EYES = 0.7             # iris_eye_distance reads the frames whose eyes are both at least this open, as a share of
+                            # the clip's 90th percentile of each eye's lid aspect (a narrowed eye's lids cut into the
+                            # iris the landmarks outline: the expressions clip reads 59 mm over all frames, 55 open)
+IRIS_FRAMES = 10            # ... and needs at least this many of them
+MAX_TURN_DEG = 45.0         # ... turned no further than this from facing the camera
+
+
+def _centres_apart(points: np.ndarray) -> np.ndarray:
+    """Distance between the eye centres (each the midpoint of its two corners) of landmark sets (..., 478, D)."""
+    right = 0.5 * (points[..., _CORNERS[0], :] + points[..., _CORNERS[1], :])
+    left = 0.5 * (points[..., _CORNERS[2], :] + points[..., _CORNERS[3], :])
+    return np.linalg.norm(left - right, axis=-1)
 
 
 def eye_distance(vertices: np.ndarray, head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """Distance (mm) between the eye centres of head shapes ``vertices`` (..., V, 3) on the template's topology."""
-    p = (template or lt.load()).points(np.asarray(vertices, np.float64), head)
-    right = 0.5 * (p[..., _CORNERS[0], :] + p[..., _CORNERS[1], :])
-    left = 0.5 * (p[..., _CORNERS[2], :] + p[..., _CORNERS[3], :])
-    return np.linalg.norm(left - right, axis=-1)
+    return _centres_apart((template or lt.load()).points(np.asarray(vertices, np.float64), head))
+
+
+def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None = None,
+                      K: np.ndarray | None = None) -> float | None:
+    """The subject's eye distance (mm) read from the irises of the tracker's ``faces``: per frame the eye centres'
+    distance over the two irises' mean width (``lt.IRIS_ACROSS``; frame pixels), times ``IRIS_DIAMETER_MM``; the
+    median over the frames whose eyes are open (``OPEN_EYES``; every frame where the lids are unread). None when fewer
+    than ``IRIS_FRAMES`` frames qualify.
+
+    ``rotation`` (T, 3, 3; head frame -> camera, per entry of ``faces``) and ``K`` (the camera's intrinsics): the
+    head's pose, whose turn shortens the eye centres' distance in the picture while the irises, which look about,
+    are seen nearly round (MediaPipe's contour of the press clip's irises, its head turned about 30 degrees, is as
+    tall as it is wide): each frame's distance is divided by how much the picture shortens a short stretch of the
+    head's left-right axis seen where the eyes are (off the camera's axis a turned head's near eye is magnified
+    more than its far one: a head turned 30 degrees, 0.2 of the frame off centre, read 10 % short with the cosine
+    of the turn alone), and frames turned past ``MAX_TURN_DEG`` are left out. Without them the faces are taken to
+    face the camera."""
+    idx = [k for k, f in enumerate(faces) if f is not None]
+    if not idx:
+        return None
+    seen = [faces[k] for k in idx]
+    points = np.stack([np.asarray(f.landmarks, np.float64)[:, :2] for f in seen])
+    iris = np.mean([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in lt.IRIS_ACROSS], axis=0)
+    apart = _centres_apart(points)
+    use = iris > 0
+    if rotation is not None:
+        side = np.asarray(rotation, np.float64)[idx][:, :, 0]                  # the head's left-right axis
+        K = np.asarray(K, np.float64)
+        mid = 0.5 * (points[:, _CORNERS[0]] + points[:, _CORNERS[3]])
+        sight = (mid - K[:2, 2]) / np.diag(K)[:2]                              # x / z, y / z where the eyes are
+        across = np.linalg.norm(side[:, :2] - sight * side[:, 2:], axis=-1)
+        use &= across >= np.cos(np.radians(MAX_TURN_DEG))
+        apart = apart / np.maximum(across, 1e-9)
+    ratio = apart / np.maximum(iris, 1e-9)
+    lids = np.stack([np.asarray(f.lid_aspects, np.float64) for f in seen])
+    read = np.isfinite(lids).all(1)
+    use &= np.isfinite(ratio)
+    if read.sum() >= IRIS_FRAMES:
+        use &= read & (lids >= OPEN_EYES * np.percentile(lids[read], 90, axis=0)).all(1)
+    if use.sum() < IRIS_FRAMES:
+        return None
+    return float(IRIS_DIAMETER_MM * np.median(ratio[use]))
 
 
 def size_scale(eye_distance_mm: float, identity: np.ndarray, head: HeadModel) -> float:

@@ -41,11 +41,11 @@ from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
-from .config import DEFAULT_SMOOTHING, FUSION_MODES, ReconConfig
+from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import temporal_filter
-from .head_size import size_scale
+from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .observations import ObservationStore, image_steps, solve_observations
 from .shape_correction import corrected
 from .tracks import blink_rest, build_tracks, shut_scales
@@ -59,8 +59,8 @@ FACE_PLACE_LANDMARKS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNE
 # ... and its roll in the image (bake.filter.keep_image_roll: the line from the right eye's corners to the left's)
 EYE_LINE_LANDMARKS = ((lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER), (lt.LEFT_EYE_OUTER, lt.LEFT_EYE_INNER))
 
-__all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "Observed", "ReconConfig", "bake_observations",
-           "observe", "reconstruct", "reject_pose_outliers"]
+__all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "HEAD_SIZES", "Observed", "ReconConfig",
+           "bake_observations", "observe", "reconstruct", "reject_pose_outliers"]
 
 
 def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25) -> np.ndarray:
@@ -87,7 +87,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       fusion: str = "fused", threads: int = 0,
                       eye_distance_mm: float | None = None,
                       corrective_keys: int = CORRECTIVE_KEYS,
-                      source_shares: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
+                      source_shares: np.ndarray | None = None,
+                      head_size: str = "network") -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -95,7 +96,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ``observations``: a list or a ``bake.observations.ObservationStore``; long clips are solved in chunks of frames
     (see that module).
     ``threads``: the solve's frames with the identity fixed are split over that many threads (0: the cores).
-    ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size).
+    ``eye_distance_mm``: the subject's, when known; it sets the head's size and distance (bake.head_size). Not
+    given, ``head_size`` "irises" reads it from the irises of ``faces`` (``bake.head_size.iris_eye_distance``; where
+    they cannot tell, the network's size stays and a warning says so).
     ``corrective_keys``: at most that many keys carry what the fused fit's head does beyond its exported (sparser)
     ARKit weights (bake.corrective), and at most that many (and ``mouth_follow.KEYS``) more how far the lips and chin
     still move up or down to the landmarks (bake.mouth_follow); 0: the head shows the exported weights alone.
@@ -202,6 +205,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
+    size_warnings = ()
+    if eye_distance_mm is None and head_size == "irises":
+        eye_distance_mm, size_warnings = _iris_size(faces, f.rotation, K)
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
@@ -211,8 +217,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
                       mean_confidence=float(np.mean(clip.confidence[valid]) / head.n_vertices) if ntr else 0.0,
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage),
-                      warnings=f.warnings + tuple(fz.shade_warnings(clip_light, frames) if fusion == "fused" and
-                                                  landmarks is not None else ()))
+                      warnings=f.warnings + size_warnings + tuple(
+                          fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ()))
     return tracks, stats
 
 
@@ -295,13 +301,29 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
     return _solve_observed(config, obs, report, t_start)
 
 
+def _iris_size(faces: list[FaceState | None] | None, rotation: np.ndarray,
+               K: np.ndarray) -> tuple[float | None, tuple]:
+    """(the eye distance the irises read with the head's filtered pose ``rotation`` seen through ``K``, or None with a
+    warning why not): ``bake_observations``' ``head_size`` "irises"."""
+    read = iris_eye_distance(faces, rotation, K) if faces else None
+    lo, hi = setting("eye_distance_mm")[1].range
+    if read is None:
+        return None, (f"head size: the irises were seen open on fewer than {IRIS_FRAMES} frames; the head keeps the "
+                      "network's size (set the eye distance if it is known)",)
+    if not lo <= read <= hi:
+        return None, (f"head size: the irises read an eye distance of {read:.0f} mm, outside {lo:.0f}-{hi:.0f}; "
+                      "the head keeps the network's size (set the eye distance if it is known)",)
+    return read, ()
+
+
 def bake_observed(config: ReconConfig, obs: Observed, head=None,
                   stage: dict | None = None) -> tuple[SceneTracks, BakeStats]:
     """``bake_observations`` of what ``observe`` gave, with ``config``'s bake settings (``stage`` gathers the times)."""
     return bake_observations(obs.observations, np.array(obs.frames), obs.fps, obs.K, obs.image_size,
                              head or head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
-                             config.eye_distance_mm, config.corrective_keys, obs.source_shares or None)
+                             config.eye_distance_mm, config.corrective_keys, obs.source_shares or None,
+                             config.head_size)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],

@@ -3,7 +3,8 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--corrective-keys N] [--arkit-only] [--small-face PX] [--brow-pixels] [clip.mp4 ...]
+        [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--small-face PX] [--brow-pixels]
+        [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -16,7 +17,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
     vertices (the issue's definition). Real motion is not zero; on the synthetic clips the truth has 0.001-0.005.
   - bridged: frames the bake replaced by interpolation (no face, or a pose that jumped away from its neighbours).
   - the baked head's size and distance: ``eye_distance_mm`` (centre to centre; adults' 60-66) and the median
-    ``head_distance_mm`` (``--eye-distance MM`` bakes with it known, bake.head_size).
+    ``head_distance_mm`` (``--eye-distance MM`` bakes with it known, ``--head-size irises`` with the irises'
+    reading, bake.head_size); ``iris_eye_distance_mm``, what the irises read (None: too few open-eyed frames).
   - weights against MediaPipe's blendshape scores (``weights_vs_scores``, ``score_agreement``): mean |baked weight -
     score| over the shapes whose score is the solve's prior and, apart, over the others, which no term pulls towards
     the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
@@ -131,7 +133,7 @@ sys.path.insert(0, str(ROOT))
 import bake.pipeline as pipeline  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
-from bake.head_size import eye_distance  # noqa: E402
+from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
 from core.errors import FaceCaptureError  # noqa: E402
@@ -719,6 +721,10 @@ def cached(file: Path | None, make):
     return value
 
 
+def _rounded(mm: float | None) -> float | None:
+    return None if mm is None else round(mm, 1)
+
+
 def arkit_keys_only(tracks):
     """The baked scene with every key but the 52 ARKit ones at 0: the clip's neutral posed by the exported weights,
     as a character driven by them shows the performance (the corrective and residual keys are the baked head's own)."""
@@ -729,13 +735,14 @@ def arkit_keys_only(tracks):
 
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
-             obs_cache: Path | None = None, eye_distance_mm: float | None = None,
+             obs_cache: Path | None = None, eye_distance_mm: float | None = None, head_size: str = "network",
              reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False, covered: frozenset = frozenset(),
              arkit_only: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
-                                  eye_distance_mm=eye_distance_mm, corrective_keys=corrective_keys)
+                                  eye_distance_mm=eye_distance_mm, head_size=head_size,
+                                  corrective_keys=corrective_keys)
     t, c = time.perf_counter(), time.process_time()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed", reshot),
                       lambda: pipeline.observe(config))
@@ -752,6 +759,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                stage_ms_per_frame={k: round(1000 * v / max(1, stats.frames_total), 1)
                                    for k, v in stats.stage_seconds.items()},
                eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
+               iris_eye_distance_mm=_rounded(iris_eye_distance(observed.faces, tracks.head_rotation, tracks.K)),
                head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
                **follow_metrics(tracks, observed.observations, head),
                weights_vs_scores=score_agreement(tracks, observed.faces),
@@ -1012,6 +1020,8 @@ def main(argv=None) -> int:
                          "per-frame stage)")
     ap.add_argument("--eye-distance", type=float, default=None, metavar="MM",
                     help="bake with the subject's eye distance known (ReconConfig.eye_distance_mm)")
+    ap.add_argument("--head-size", default="network", choices=pipeline.HEAD_SIZES,
+                    help="where the head's size comes from without --eye-distance (ReconConfig.head_size)")
     ap.add_argument("--corrective-keys", type=int, default=pipeline.ReconConfig.corrective_keys, metavar="N",
                     help="the baked head's corrective keys (ReconConfig.corrective_keys; 0: the head on the exported "
                          "weights, as before bake.corrective)")
@@ -1068,7 +1078,8 @@ def main(argv=None) -> int:
         res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
                                            oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                            obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                           eye_distance_mm=a.eye_distance, corrective_keys=a.corrective_keys,
+                                           eye_distance_mm=a.eye_distance, head_size=a.head_size,
+                                           corrective_keys=a.corrective_keys,
                                            brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())),
                                            arkit_only=a.arkit_only)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
@@ -1086,7 +1097,8 @@ def main(argv=None) -> int:
                     res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
                                                      oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
                                                      obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                                     eye_distance_mm=a.eye_distance, reshot=copy,
+                                                     eye_distance_mm=a.eye_distance, head_size=a.head_size,
+                                                     reshot=copy,
                                                      corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on

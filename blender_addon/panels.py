@@ -30,6 +30,8 @@ def draw_panel(layout, context):
     col.prop(s, "quality")
     col.prop(s, "lens")
     col.prop(s, "eye_distance")
+    if not s.eye_distance:
+        col.prop(s, "head_size")
     col.prop(s, "face")
     if s.face == "POINT":
         col.prop(s, "face_point")
@@ -76,8 +78,8 @@ def draw_panel(layout, context):
         grid.label(text=f"{state.seconds:.1f} s")
         grid.label(text="Eye distance")
         grid.label(text=f"{state.eye_distance_mm:.0f} mm")
-        if not s.eye_distance:
-            box.label(text="Head size read from the footage; set Eye Distance for true scale", icon="INFO")
+        if not s.eye_distance and s.head_size == "network":
+            box.label(text="Head size read by the network; set Eye Distance or Head Size: Irises", icon="INFO")
 
 
 class _FaceCapturePanel:

@@ -3,7 +3,7 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from bake.config import FUSION_MODES, setting
+from bake.config import FUSION_MODES, HEAD_SIZES, setting
 
 
 def limits(name: str, note: str = "", **override) -> dict:
@@ -72,6 +72,10 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
     lens: FloatProperty(name="Lens (35 mm equiv.)", **limits("focal_mm"))
     eye_distance: FloatProperty(name="Eye Distance (mm)", **limits("eye_distance_mm", note="0 = not known", min=0.0,
                                                                    default=0.0))
+    head_size: EnumProperty(name="Head Size", items=[(m, m.capitalize(), d) for m, d in zip(HEAD_SIZES, (
+        "The dense network's reading of the face's relief (on real faces it reads small heads)",
+        "The eye distance in iris widths (an iris is about 11.7 mm across in everyone)"))],
+        **limits("head_size", note="used when Eye Distance is 0"))
     smoothing: FloatProperty(name="Smoothing", subtype="FACTOR", **limits("smoothing"))
     shape_keys: EnumProperty(name="Shape Keys", items=[
         ("ARKIT", "ARKit-52", "The 52 ARKit blendshapes"),

@@ -37,6 +37,7 @@ RIGHT_BROW = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
 LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 IRISES = tuple(range(468, 478))          # 468-472 subject's right iris (centre first), 473-477 left
 IRIS_CENTRES = (468, 473)
+IRIS_ACROSS = ((469, 471), (474, 476))  # each iris's points at either side of its centre: subject's right, left
 NOSE = (1, 2, 4, 5, 6, 19, 94, 168, 195, 197, 98, 327, 97, 326, 64, 294)
 
 # Semantic points used by tests and benchmarks.

@@ -636,3 +636,75 @@ def test_a_face_that_changes_size_at_once_is_warned_of(tmp_path):
     _, stats = reconstruct(ReconConfig(str(tmp_path)))
     jumps = [w for w in stats.warnings if "changed size" in w]
     assert len(jumps) == 1 and "at frame 5:" in jumps[0]
+
+
+def _irises(faces, seq, K, diameter_mm):
+    """``faces`` with each iris's points across (core.landmark_template.IRIS_ACROSS) ``diameter_mm`` apart in the
+    camera, sideways about the true head's iris centres (``seq``, a gt sequence): irises as big as a person's."""
+    import dataclasses as dc
+    from core import head_model
+    centres = lt.load().points(seq.verts_cam.astype(np.float64), head_model.load())[:, lt.IRIS_CENTRES]   # (T, 2, 3)
+    project = _projector(K)
+    out = []
+    for t, f in enumerate(faces):
+        p = np.array(f.landmarks)
+        for c, (a, b) in zip(centres[t], lt.IRIS_ACROSS):
+            p[a, :2] = project(c + [0.5 * diameter_mm, 0, 0])
+            p[b, :2] = project(c - [0.5 * diameter_mm, 0, 0])
+        out.append(dc.replace(f, landmarks=p.astype(np.float32)))
+    return out
+
+
+def _iris_scene(head, T, seed, id_scale):
+    """(gt sequence, the tracker's faces on it with irises as big as a person's, the head's eye distance)."""
+    from bake.head_size import IRIS_DIAMETER_MM, eye_distance
+    seq = gt.make_sequence(head, T, seed=seed, id_scale=id_scale)
+    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head))
+    _, faces = _fused_scene(head, seq, seq.verts_cam, uv)
+    truth = float(eye_distance(head.shape(identity=seq.identity), head))
+    return seq, _irises(faces, seq, seq.K, IRIS_DIAMETER_MM), truth
+
+
+def test_the_irises_read_the_eye_distance_in_iris_widths(head):
+    """Irises 11.7 mm across on the true head, turned 16-30 degrees and 0.07-0.2 focal lengths off the camera's axis:
+    ``iris_eye_distance`` with the head's pose reads the head's eye distance (68.3 for 69.2 mm when written: the
+    irises sit nearer the camera than the eye corners), taking the faces as facing the camera it reads them short
+    (58.5); narrowed eyes, whose lids cut into the iris the landmarks outline, are left out; too few open-eyed frames
+    read nothing."""
+    from bake.head_size import IRIS_DIAMETER_MM, IRIS_FRAMES, iris_eye_distance
+    seq, faces, truth = _iris_scene(head, 12, 5, 1.0)
+    assert iris_eye_distance(faces, seq.rotation, seq.K) == pytest.approx(truth, rel=0.02)
+    assert iris_eye_distance(faces) < 0.9 * truth
+    T = 3 * IRIS_FRAMES
+    seq, faces, truth = _iris_scene(head, T, 5, 1.0)
+    narrowed = _irises(faces, seq, seq.K, 0.6 * IRIS_DIAMETER_MM)
+    aspects = [np.full(2, 0.1 if t % 3 else 0.3) for t in range(T)]     # two frames in three narrowed
+    mixed = [dataclasses.replace(n if t % 3 else f, lid_aspects=a)
+             for t, (f, n, a) in enumerate(zip(faces, narrowed, aspects))]
+    assert iris_eye_distance(mixed, seq.rotation, seq.K) == pytest.approx(truth, rel=0.02)
+    assert iris_eye_distance([None] * 5 + mixed[:IRIS_FRAMES - 5], seq.rotation, seq.K) is None      # 5 open-eyed
+
+
+@pytest.mark.slow
+def test_head_size_from_the_irises_sizes_the_head_or_says_why_not(head):
+    """Dense observations of a head at 0.7x its size and distance, and landmarks with irises 11.7 mm across: with
+    ``head_size="irises"`` the baked head has the true eye distance (the irises' reading) and every pixel stays; with
+    the irises unread (no faces' irises open often enough) the network's size stays and a warning says so."""
+    from bake.head_size import eye_distance
+    from bake.tracks import posed_vertices
+    T = 12
+    seq, faces, truth = _iris_scene(head, T, 9, 0.0)
+    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head))
+    args, _ = _fused_scene(head, seq, 0.7 * seq.verts_cam, uv)
+    small, small_stats = bake_observations(*args, faces=faces)
+    sized, sized_stats = bake_observations(*args, faces=faces, head_size="irises")
+    assert eye_distance(small.basis, head) < 0.8 * truth
+    assert eye_distance(sized.basis, head) == pytest.approx(truth, rel=0.03)
+    assert not any("head size" in w for w in sized_stats.warnings + small_stats.warnings)
+
+    def pixels(tracks):
+        v = np.stack([posed_vertices(tracks, i) for i in range(T)])
+        return v[..., :2] / v[..., 2:]
+    np.testing.assert_allclose(pixels(sized), pixels(small), atol=1e-6)
+    _, unread = bake_observations(*args, faces=faces[:4] + [None] * (T - 4), head_size="irises")
+    assert any("irises were seen open on fewer than" in w for w in unread.warnings)

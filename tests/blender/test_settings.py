@@ -43,6 +43,19 @@ def test_panel_fusion_choices_are_recon_configs(settings_rna, bpy_mod):
     assert settings_to_options(scene.face_capture, None, bpy_mod.context)["fusion"] == "dense"
 
 
+def test_panel_head_size_choices_are_recon_configs(settings_rna, bpy_mod):
+    from bake.config import HEAD_SIZES
+    p = settings_rna["head_size"]
+    assert tuple(i.identifier for i in p.enum_items) == HEAD_SIZES and p.default == setting("head_size")[0]
+    scene = bpy_mod.context.scene
+    from blender_addon.operators import settings_to_options
+    scene.face_capture.source = "FILE"
+    scene.face_capture.filepath = __file__
+    assert settings_to_options(scene.face_capture, None, bpy_mod.context)["head_size"] == "network"
+    scene.face_capture.head_size = "irises"
+    assert settings_to_options(scene.face_capture, None, bpy_mod.context)["head_size"] == "irises"
+
+
 def test_panel_eye_distance_is_recon_configs_with_zero_for_unknown(settings_rna, bpy_mod):
     p = settings_rna["eye_distance"]
     _, s = setting("eye_distance_mm")
