@@ -275,6 +275,18 @@ def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
     return paths
 
 
+def head_size_line(tracks, stats) -> str:
+    """Where the baked head's size came from (bake.head_size), and what the irises read where they did not size it."""
+    from bake.head_size import eye_distance
+    from core import head_model
+    baked = float(eye_distance(tracks.basis, head_model.load()))
+    iris = stats.iris_eye_distance_mm
+    source = {"eye distance": "as given", "irises": "read from the irises"}.get(stats.size_from, "the network's reading")
+    if stats.size_from == "network" and iris is not None:
+        source += f"; the irises read {iris:.0f} mm (--head-size irises)"
+    return f"head: eye distance {baked:.0f} mm, {source}"
+
+
 def make_calibration(ns: argparse.Namespace, take):
     """The calibration the arguments ask for (None: none), its neutral read from ``take``."""
     from bake.calibrate import Calibration, parse_gains
@@ -361,6 +373,7 @@ def run(argv=None) -> int:
             tracks, stats = pipeline.reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
             say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
                 f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
+            say(head_size_line(tracks, stats))
             for w in stats.warnings:
                 say(f"warning: {w}")
             take = take_from_tracks(tracks)

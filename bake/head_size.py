@@ -31,18 +31,19 @@ OPEN_EYES = 0.7             # iris_eye_distance reads the frames whose eyes are 
                             # iris the landmarks outline: the expressions clip reads 59 mm over all frames, 55 open)
 IRIS_FRAMES = 10            # ... and needs at least this many of them
 MAX_TURN_DEG = 45.0         # ... turned no further than this from facing the camera
+_READ = list(_CORNERS) + [i for across in lt.IRIS_ACROSS for i in across]     # the landmarks iris_eye_distance reads
 
 
-def _centres_apart(points: np.ndarray) -> np.ndarray:
-    """Distance between the eye centres (each the midpoint of its two corners) of landmark sets (..., 478, D)."""
-    right = 0.5 * (points[..., _CORNERS[0], :] + points[..., _CORNERS[1], :])
-    left = 0.5 * (points[..., _CORNERS[2], :] + points[..., _CORNERS[3], :])
-    return np.linalg.norm(left - right, axis=-1)
+def _centres_apart(corners: np.ndarray) -> np.ndarray:
+    """Distance between the eye centres (each the midpoint of its two corners) of eye corners (..., 4, D) in
+    ``_CORNERS``' order."""
+    return np.linalg.norm(corners[..., 2, :] + corners[..., 3, :] - corners[..., 0, :] - corners[..., 1, :],
+                          axis=-1) / 2.0
 
 
 def eye_distance(vertices: np.ndarray, head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """Distance (mm) between the eye centres of head shapes ``vertices`` (..., V, 3) on the template's topology."""
-    return _centres_apart((template or lt.load()).points(np.asarray(vertices, np.float64), head))
+    return _centres_apart((template or lt.load()).points(np.asarray(vertices, np.float64), head)[..., _CORNERS, :])
 
 
 def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None = None,
@@ -64,14 +65,14 @@ def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None
     if not idx:
         return None
     seen = [faces[k] for k in idx]
-    points = np.stack([np.asarray(f.landmarks, np.float64)[:, :2] for f in seen])
-    iris = np.mean([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in lt.IRIS_ACROSS], axis=0)
-    apart = _centres_apart(points)
+    points = np.stack([np.asarray(f.landmarks, np.float64)[_READ, :2] for f in seen])     # (T, 8, 2)
+    iris = np.linalg.norm(points[:, 4::2] - points[:, 5::2], axis=-1).mean(1)
+    apart = _centres_apart(points[:, :4])
     use = iris > 0
     if rotation is not None:
         side = np.asarray(rotation, np.float64)[idx][:, :, 0]                  # the head's left-right axis
         K = np.asarray(K, np.float64)
-        mid = 0.5 * (points[:, _CORNERS[0]] + points[:, _CORNERS[3]])
+        mid = 0.5 * (points[:, 0] + points[:, 3])
         sight = (mid - K[:2, 2]) / np.diag(K)[:2]                              # x / z, y / z where the eyes are
         across = np.linalg.norm(side[:, :2] - sight * side[:, 2:], axis=-1)
         use &= across >= np.cos(np.radians(MAX_TURN_DEG))

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -205,9 +205,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
-    size_warnings = ()
+    iris_mm = iris_eye_distance(faces, f.rotation, K) if faces else None
+    size_warnings, size_from = (), "network" if eye_distance_mm is None else "eye distance"
     if eye_distance_mm is None and head_size == "irises":
-        eye_distance_mm, size_warnings = _iris_size(faces, f.rotation, K)
+        eye_distance_mm, size_warnings = _iris_size(iris_mm)
+        size_from = "network" if eye_distance_mm is None else "irises"
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
@@ -218,7 +220,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       mean_confidence=float(np.mean(clip.confidence[valid]) / head.n_vertices) if ntr else 0.0,
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage),
                       warnings=f.warnings + size_warnings + tuple(
-                          fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ()))
+                          fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ()),
+                      iris_eye_distance_mm=iris_mm, size_from=size_from)
     return tracks, stats
 
 
@@ -301,11 +304,9 @@ def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | No
     return _solve_observed(config, obs, report, t_start)
 
 
-def _iris_size(faces: list[FaceState | None] | None, rotation: np.ndarray,
-               K: np.ndarray) -> tuple[float | None, tuple]:
-    """(the eye distance the irises read with the head's filtered pose ``rotation`` seen through ``K``, or None with a
-    warning why not): ``bake_observations``' ``head_size`` "irises"."""
-    read = iris_eye_distance(faces, rotation, K) if faces else None
+def _iris_size(read: float | None) -> tuple[float | None, tuple]:
+    """(the eye distance the irises ``read``, or None with a warning why not): ``bake_observations``' ``head_size``
+    "irises"."""
     lo, hi = setting("eye_distance_mm")[1].range
     if read is None:
         return None, (f"head size: the irises were seen open on fewer than {IRIS_FRAMES} frames; the head keeps the "
@@ -335,9 +336,7 @@ def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float,
     report(0.92, "solving pose, identity and expressions")
     tracks, stats = bake_observed(config, obs, stage=dict(obs.stage_seconds))
     report(1.0, "done")
-    return tracks, BakeStats(stats.frames_total, stats.frames_tracked, stats.frames_bridged, stats.mean_confidence,
-                             time.perf_counter() - t_start, stats.stage_seconds,
-                             tuple(obs.warnings) + stats.warnings)
+    return tracks, replace(stats, seconds=time.perf_counter() - t_start, warnings=tuple(obs.warnings) + stats.warnings)
 
 
 def observe(config: ReconConfig, progress: Callable[[float, str], None] | None = None,

@@ -42,3 +42,5 @@ class BakeStats:
     seconds: float
     stage_seconds: dict = field(default_factory=dict)
     warnings: tuple = ()
+    iris_eye_distance_mm: float | None = None   # the eye distance the irises read (bake.head_size; None: unread)
+    size_from: str = "network"     # what sized the head: "network", "irises" or "eye distance" (given)

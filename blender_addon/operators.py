@@ -180,6 +180,7 @@ class CaptureJob:
             state.frames_bridged, state.mean_confidence = stats.frames_bridged, stats.mean_confidence
             state.seconds = time.perf_counter() - self.t0
             state.eye_distance_mm = _eye_distance(tracks)
+            state.iris_eye_distance_mm = stats.iris_eye_distance_mm or 0.0
             state.collection = coll.name
             return True
 

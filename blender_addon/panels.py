@@ -78,6 +78,9 @@ def draw_panel(layout, context):
         grid.label(text=f"{state.seconds:.1f} s")
         grid.label(text="Eye distance")
         grid.label(text=f"{state.eye_distance_mm:.0f} mm")
+        if state.iris_eye_distance_mm > 0:
+            grid.label(text="The irises read")
+            grid.label(text=f"{state.iris_eye_distance_mm:.0f} mm")
         if not s.eye_distance and s.head_size == "network":
             box.label(text="Head size read by the network; set Eye Distance or Head Size: Irises", icon="INFO")
 

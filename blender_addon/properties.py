@@ -153,6 +153,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     mean_confidence: FloatProperty()
     seconds: FloatProperty()
     eye_distance_mm: FloatProperty()     # the baked head's (bake.head_size): its size, as the artist can check it
+    iris_eye_distance_mm: FloatProperty()   # what the irises read (BakeStats.iris_eye_distance_mm; 0: unread)
     collection: StringProperty()
 
 

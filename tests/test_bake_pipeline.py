@@ -701,6 +701,8 @@ def test_head_size_from_the_irises_sizes_the_head_or_says_why_not(head):
     assert eye_distance(small.basis, head) < 0.8 * truth
     assert eye_distance(sized.basis, head) == pytest.approx(truth, rel=0.03)
     assert not any("head size" in w for w in sized_stats.warnings + small_stats.warnings)
+    assert (small_stats.size_from, sized_stats.size_from) == ("network", "irises")
+    assert small_stats.iris_eye_distance_mm == pytest.approx(eye_distance(sized.basis, head))
 
     def pixels(tracks):
         v = np.stack([posed_vertices(tracks, i) for i in range(T)])
@@ -708,3 +710,4 @@ def test_head_size_from_the_irises_sizes_the_head_or_says_why_not(head):
     np.testing.assert_allclose(pixels(sized), pixels(small), atol=1e-6)
     _, unread = bake_observations(*args, faces=faces[:4] + [None] * (T - 4), head_size="irises")
     assert any("irises were seen open on fewer than" in w for w in unread.warnings)
+    assert unread.size_from == "network" and unread.iris_eye_distance_mm is None

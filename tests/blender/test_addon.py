@@ -218,15 +218,17 @@ def test_modal_timer_drains_and_esc_cancels(bpy_mod, use_file, head, monkeypatch
 
 
 def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, head, monkeypatch):
-    """After a bake the panel shows the head's eye distance; while Eye Distance is 0 (not known) it offers Head Size
-    and, while that is the network's, says so and how to give the true one."""
+    """After a bake the panel shows the head's eye distance and what the irises read; while Eye Distance is 0 (not
+    known) it offers Head Size and, while that is the network's, says so and how to give the true one."""
     from blender_addon.panels import draw_panel
-    monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), _stats(6)))
+    stats = replace(_stats(6), iris_eye_distance_mm=61.4)
+    monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None: (make_tracks(head, 6), stats))
     assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
     state = bpy_mod.context.window_manager.face_capture
     layout = FakeLayout()
     draw_panel(layout, bpy_mod.context)
     assert f"{state.eye_distance_mm:.0f} mm" in layout.labels and "eye_distance" in layout.props
+    assert "The irises read" in layout.labels and "61 mm" in layout.labels
     assert any("set Eye Distance" in t for t in layout.labels) and "head_size" in layout.props
     use_file.head_size = "irises"
     layout = FakeLayout()

@@ -24,7 +24,7 @@ def fake_reconstruct(monkeypatch, head):
             progress(1.0, "done")
         tr = make_tracks(head, n_frames=12)
         return tr, BakeStats(frames_total=12, frames_tracked=11, frames_bridged=1, mean_confidence=0.8,
-                             seconds=0.1)
+                             seconds=0.1, iris_eye_distance_mm=61.4)
     monkeypatch.setattr(pipeline, "reconstruct", fake)
     monkeypatch.setattr(cli, "make_config", lambda ns: ns)
     return calls
@@ -37,7 +37,7 @@ def src(tmp_path):
     return p
 
 
-def test_run_writes_all_outputs(bpy_mod, fake_reconstruct, src, tmp_path, capsys):
+def test_run_writes_all_outputs(bpy_mod, fake_reconstruct, src, tmp_path, capsys, head):
     out = tmp_path / "out"
     out.mkdir()
     argv = [str(src), "--out", str(out / "s.blend"), "--fbx", str(out / "s.fbx"), "--glb", str(out / "s.glb"),
@@ -46,6 +46,9 @@ def test_run_writes_all_outputs(bpy_mod, fake_reconstruct, src, tmp_path, capsys
     assert sorted(p.name for p in out.iterdir()) == ["s.blend", "s.csv", "s.fbx", "s.glb"]
     err = capsys.readouterr().err
     assert "tracked 11/12 frames" in err and "wrote" in err
+    from bake.head_size import eye_distance
+    baked = float(eye_distance(make_tracks(head, n_frames=12).basis, head))
+    assert f"head: eye distance {baked:.0f} mm, the network's reading; the irises read 61 mm" in err
     with open(out / "s.csv") as f:
         assert len(list(csv.reader(f))) == 13
     bpy_mod.ops.wm.open_mainfile(filepath=str(out / "s.blend"))
