@@ -24,12 +24,14 @@ from core import landmark_template as lt
 from core.head_model import HeadModel
 from core.types import FaceState
 
+from .fusion import IRIS_OPEN_RAMP, IRIS_SHUT
+
 _CORNERS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
 IRIS_DIAMETER_MM = 11.7     # the width of the iris a person shows (module docstring)
 OPEN_EYES = 0.7             # iris_eye_distance reads the frames whose eyes are both at least this open, as a share of
                             # the clip's 90th percentile of each eye's lid aspect (a narrowed eye's lids cut into the
                             # iris the landmarks outline: the expressions clip reads 59 mm over all frames, 55 open)
-IRIS_FRAMES = 10            # ... and needs at least this many of them
+IRIS_FRAMES = 10            # ... and needs at least this many of them (half the frames of a shorter clip)
 MAX_TURN_DEG = 45.0         # ... turned no further than this from facing the camera
 _READ = list(_CORNERS) + [i for across in lt.IRIS_ACROSS for i in across]     # the landmarks iris_eye_distance reads
 
@@ -50,8 +52,11 @@ def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None
                       K: np.ndarray | None = None) -> float | None:
     """The subject's eye distance (mm) read from the irises of the tracker's ``faces``: per frame the eye centres'
     distance over the two irises' mean width (``lt.IRIS_ACROSS``; frame pixels), times ``IRIS_DIAMETER_MM``; the
-    median over the frames whose eyes are open (``OPEN_EYES``; every frame where the lids are unread). None when fewer
-    than ``IRIS_FRAMES`` frames qualify.
+    median over the frames whose eyes are open (each lid at least as open as the fusion reads an iris fully,
+    ``bake.fusion.IRIS_SHUT`` + ``IRIS_OPEN_RAMP``, and on clips with ``IRIS_FRAMES`` or more frames whose lids are
+    read, ``OPEN_EYES`` of the clip's open value; every frame where the lids are unread). None when fewer than
+    ``IRIS_FRAMES`` frames qualify, or than half the frames with a face on a shorter clip (a single photograph: its
+    one frame, if its eyes are open).
 
     ``rotation`` (T, 3, 3; head frame -> camera, per entry of ``faces``) and ``K`` (the camera's intrinsics): the
     head's pose, whose turn shortens the eye centres' distance in the picture while the irises, which look about,
@@ -80,10 +85,10 @@ def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None
     ratio = apart / np.maximum(iris, 1e-9)
     lids = np.stack([np.asarray(f.lid_aspects, np.float64) for f in seen])
     read = np.isfinite(lids).all(1)
-    use &= np.isfinite(ratio)
+    use &= np.isfinite(ratio) & ~(read & (lids < IRIS_SHUT + IRIS_OPEN_RAMP).any(1))
     if read.sum() >= IRIS_FRAMES:
         use &= read & (lids >= OPEN_EYES * np.percentile(lids[read], 90, axis=0)).all(1)
-    if use.sum() < IRIS_FRAMES:
+    if use.sum() < min(IRIS_FRAMES, -(-len(seen) // 2)):
         return None
     return float(IRIS_DIAMETER_MM * np.median(ratio[use]))
 

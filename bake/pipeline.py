@@ -309,8 +309,8 @@ def _iris_size(read: float | None) -> tuple[float | None, tuple]:
     "irises"."""
     lo, hi = setting("eye_distance_mm")[1].range
     if read is None:
-        return None, (f"head size: the irises were seen open on fewer than {IRIS_FRAMES} frames; the head keeps the "
-                      "network's size (set the eye distance if it is known)",)
+        return None, (f"head size: the irises were seen open on too few frames ({IRIS_FRAMES}, or half of a shorter "
+                      "clip's); the head keeps the network's size (set the eye distance if it is known)",)
     if not lo <= read <= hi:
         return None, (f"head size: the irises read an eye distance of {read:.0f} mm, outside {lo:.0f}-{hi:.0f}; "
                       "the head keeps the network's size (set the eye distance if it is known)",)

@@ -669,12 +669,15 @@ def test_the_irises_read_the_eye_distance_in_iris_widths(head):
     """Irises 11.7 mm across on the true head, turned 16-30 degrees and 0.07-0.2 focal lengths off the camera's axis:
     ``iris_eye_distance`` with the head's pose reads the head's eye distance (68.3 for 69.2 mm when written: the
     irises sit nearer the camera than the eye corners), taking the faces as facing the camera it reads them short
-    (58.5); narrowed eyes, whose lids cut into the iris the landmarks outline, are left out; too few open-eyed frames
-    read nothing."""
+    (58.5); one photograph reads as well, if its eyes are open; narrowed eyes, whose lids cut into the iris the
+    landmarks outline, are left out; too few open-eyed frames read nothing."""
     from bake.head_size import IRIS_DIAMETER_MM, IRIS_FRAMES, iris_eye_distance
     seq, faces, truth = _iris_scene(head, 12, 5, 1.0)
     assert iris_eye_distance(faces, seq.rotation, seq.K) == pytest.approx(truth, rel=0.02)
     assert iris_eye_distance(faces) < 0.9 * truth
+    one = dataclasses.replace(faces[0], lid_aspects=np.full(2, 0.3))            # a photograph, eyes open
+    assert iris_eye_distance([one], seq.rotation[:1], seq.K) == pytest.approx(truth, rel=0.03)
+    assert iris_eye_distance([dataclasses.replace(one, lid_aspects=np.full(2, 0.05))], seq.rotation[:1], seq.K) is None
     T = 3 * IRIS_FRAMES
     seq, faces, truth = _iris_scene(head, T, 5, 1.0)
     narrowed = _irises(faces, seq, seq.K, 0.6 * IRIS_DIAMETER_MM)
@@ -689,7 +692,8 @@ def test_the_irises_read_the_eye_distance_in_iris_widths(head):
 def test_head_size_from_the_irises_sizes_the_head_or_says_why_not(head):
     """Dense observations of a head at 0.7x its size and distance, and landmarks with irises 11.7 mm across: with
     ``head_size="irises"`` the baked head has the true eye distance (the irises' reading) and every pixel stays; with
-    the irises unread (no faces' irises open often enough) the network's size stays and a warning says so."""
+    the irises unread (open on fewer than half the frames of this short clip) the network's size stays and a warning
+    says so."""
     from bake.head_size import eye_distance
     from bake.tracks import posed_vertices
     T = 12
@@ -708,6 +712,7 @@ def test_head_size_from_the_irises_sizes_the_head_or_says_why_not(head):
         v = np.stack([posed_vertices(tracks, i) for i in range(T)])
         return v[..., :2] / v[..., 2:]
     np.testing.assert_allclose(pixels(sized), pixels(small), atol=1e-6)
-    _, unread = bake_observations(*args, faces=faces[:4] + [None] * (T - 4), head_size="irises")
-    assert any("irises were seen open on fewer than" in w for w in unread.warnings)
+    shut = [dataclasses.replace(f, lid_aspects=np.full(2, 0.3 if t < 5 else 0.05)) for t, f in enumerate(faces)]
+    _, unread = bake_observations(*args, faces=shut, head_size="irises")       # 5 of 12 frames open-eyed
+    assert any("irises were seen open on too few frames" in w for w in unread.warnings)
     assert unread.size_from == "network" and unread.iris_eye_distance_mm is None
