@@ -14,7 +14,7 @@ nears its adult size in early childhood, while the eyes move apart until adultho
 over the irises' width in the same picture, both from the tracker's landmarks, is the eye distance in iris widths,
 with no lens or distance in it. On the three real clips it reads 55-61 mm where the network's relief reads 36-44
 (docs/MEASUREMENTS.md, "Head size from the irises"); on the held-out renders, whose eyes have no irises, the iris
-model reads an adult's 59-64 against their small heads' 43-55, so it is not the default.
+model reads 60-74 mm against their small heads' 43-55 (benchmarks/bench_e2e.py), so it is not the default.
 """
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" ro
 the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training;
 and the tracker's reading of the light above the eyes, ``forehead_light``, which leaves the renders' frames as they
 are where it stays over bake.fusion.SHADE_FREE),
-the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's, and jitter =
+the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's and to what the irises read
+(``iris_eye_distance_mm``, NaN where unread: the renders' eyes have no irises, so MediaPipe's iris model reads an
+iris of its own), and jitter =
 median over vertices and frames of |second difference| of the projected vertices divided by the inter-ocular
 distance (the ground truth's own value is reported for reference: real motion is not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
@@ -262,6 +264,8 @@ def run_seed(seed, a, head) -> dict:
         idx = [int(f) - 1 for f in tracks.frames]
         mesh = bench_real.mesh_landmarks(tracks, head)
         out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
+                         iris_eye_distance_mm=np.nan if stats.iris_eye_distance_mm is None
+                         else stats.iris_eye_distance_mm,
                          frames_tracked=stats.frames_tracked,
                          frames_bridged=stats.frames_bridged, seconds=secs, fps=a.frames / secs,
                          stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()})

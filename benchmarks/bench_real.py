@@ -746,6 +746,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     t, c = time.perf_counter(), time.process_time()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed", reshot),
                       lambda: pipeline.observe(config))
+    observed = replace(observed, footage_path=str(path))    # a cached copy's was a temporary file, gone since
     t_bake, c_bake = time.perf_counter(), time.process_time()
     stage = dict(observed.stage_seconds) if obs_cache is None else {}
     tracks, stats = pipeline.bake_observed(config, observed, head, stage)
