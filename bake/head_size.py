@@ -12,7 +12,7 @@ Not known, it can be read from the irises (``iris_eye_distance``, ``--head-size 
 is about 11.7 mm across whoever they are (the horizontal visible iris diameter of adults, 11.7 +- 0.5 mm; the iris
 nears its adult size in early childhood, while the eyes move apart until adulthood), so the eye centres' distance
 over the irises' width in the same picture, both from the tracker's landmarks, is the eye distance in iris widths,
-with no lens or distance in it. On the three real clips it reads 55-61 mm where the network's relief reads 36-44
+with no lens or distance in it. On the three real clips it reads 55-69 mm where the network's relief reads 36-44
 (docs/MEASUREMENTS.md, "Head size from the irises"); on the held-out renders, whose eyes have no irises, the iris
 model reads 60-74 mm against their small heads' 43-55 (benchmarks/bench_e2e.py), so it is not the default.
 """
@@ -63,9 +63,9 @@ def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None
     are seen nearly round (MediaPipe's contour of the press clip's irises, its head turned about 30 degrees, is as
     tall as it is wide): each frame's distance is divided by how much the picture shortens a short stretch of the
     head's left-right axis seen where the eyes are (off the camera's axis a turned head's near eye is magnified
-    more than its far one: a head turned 30 degrees, 0.2 of the frame off centre, read 10 % short with the cosine
-    of the turn alone), and frames turned past ``MAX_TURN_DEG`` are left out. Without them the faces are taken to
-    face the camera."""
+    more than its far one: a head turned 16-30 degrees, 0.07-0.2 focal lengths off the axis, read 6 % short with the
+    cosine of the turn alone, 15 % taken as facing the camera; tests/test_bake_pipeline.py), and frames turned past
+    ``MAX_TURN_DEG`` are left out. Without them (both or neither) the faces are taken to face the camera."""
     idx = [k for k, f in enumerate(faces) if f is not None]
     if not idx:
         return None
