@@ -460,7 +460,8 @@ def test_a_short_clip_of_unrelated_noise_takes_no_more_share_than_a_long_one():
     """The sureness counts the products the Gaussian sums where there are any (``_products_read``): on an 8-frame clip
     (6 second differences) unrelated noise, the dense place 10 times the landmarks', takes no more share than on a
     300-frame clip, within half as much again (0.025 against 0.040 over these 40 draws; 0.105 against 0.043 when the
-    whole window's 11 products were counted); the count amid a long clip is the window's, half of it at the ends."""
+    whole window's 11 products were counted); the count amid a long clip is the window's, half of it at the ends and
+    beside frames without a reading."""
     from bake import filter as bake_filter
     rng = np.random.default_rng(8)
 
@@ -475,4 +476,7 @@ def test_a_short_clip_of_unrelated_noise_takes_no_more_share_than_a_long_one():
     assert short < 1.5 * long and long < 0.05, (short, long)
     n = bake_filter._products_read(np.r_[False, np.ones(298, bool), False], bake_filter.QUICK_WINDOW)
     assert 10 < n[150] < 12 and 0.4 < n[1] / n[150] < 0.6
+    gap = np.r_[False, np.ones(298, bool), False]
+    gap[140:160] = False                                   # 20 frames without a reading: beside them, half again
+    assert 0.4 < bake_filter._products_read(gap, bake_filter.QUICK_WINDOW)[139] / n[139] < 0.6
     assert bake_filter._products_read(np.r_[False, np.ones(6, bool), False], bake_filter.QUICK_WINDOW).max() < 4
