@@ -13,7 +13,8 @@ copied from its parser), into ``DIR/<clip name>/<clip name>.blend`` (+ ``.fbx``,
 
 A clip is baked into ``DIR/.tmp-<name>-<id>/`` and renamed to ``DIR/<name>/`` only when all its outputs are written,
 then one line is appended to ``DIR/manifest.jsonl``: ``{"clip", "name", "status": "done"|"failed"|"cancelled",
-"exit_code", "outputs", "seconds", "stage_seconds", "frames", "error", "finished", "worker"}``. Re-running the
+"exit_code", "outputs", "seconds", "stage_seconds", "frames", "head", "error", "finished", "worker"}`` (``head``: the
+baked head's eye distance in mm, what sized it, and what the irises read, bake.head_size). Re-running the
 same command skips clips whose last row is ``done`` (and whose folder exists), retries ``cancelled`` ones, and retries
 ``failed`` ones only with ``--retry-failed``. One bad clip never stops the others. Ctrl-C stops the workers, removes
 the temporary folders of the clips in flight, writes a ``cancelled`` row for each and exits 130.
@@ -279,13 +280,13 @@ def clip_argv(job: Job, folder: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _recording_stats(sink: list):
-    """Keep the BakeStats of the pipeline run that bake.cli makes (timings for the manifest)."""
+    """Keep the BakeStats of the pipeline run that bake.cli makes, and the baked head's size (for the manifest)."""
     from bake import pipeline
     original = pipeline.reconstruct
 
     def recorded(*a, **k):
         tracks, stats = original(*a, **k)
-        sink.append(stats)
+        sink.append((stats, _head_size(tracks, stats)))
         return tracks, stats
 
     pipeline.reconstruct = recorded
@@ -313,16 +314,26 @@ def bake_clip(job: Job, tmp_dir: str) -> dict:
     errors = [ln.split(": ", 2)[-1] if ": error: " in ln else ln.split(": ", 1)[1] for ln in text.splitlines()
               if ln.startswith("face capture: ") and (": error: " in ln or ": unexpected error: " in ln
                                                       or ln.endswith("cancelled"))]
-    s = stats[-1] if stats else None
+    s, head = stats[-1] if stats else (None, None)
     return {"clip": job.clip, "name": job.name,
             "status": "done" if code == EXIT_OK else ("cancelled" if code == EXIT_CANCELLED else "failed"),
             "exit_code": code,
             "outputs": sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()),
             "seconds": round(time.perf_counter() - t0, 3),
             "stage_seconds": {k: round(v, 3) for k, v in s.stage_seconds.items()} if s else {},
-            "frames": s.frames_total if s else 0,
+            "frames": s.frames_total if s else 0, "head": head,
             "error": None if code == EXIT_OK else (errors[-1] if errors else f"exit code {code}"),
             "finished": _now(), "worker": f"{socket.gethostname()}:{os.getpid()}", "options": list(job.argv)}
+
+
+def _head_size(tracks, stats) -> dict:
+    """The manifest's ``head``: the baked eye distance (mm), what sized the head, what the irises read (None:
+    unread)."""
+    from bake.head_size import eye_distance
+    from core import head_model
+    iris = stats.iris_eye_distance_mm
+    return {"eye_distance_mm": round(float(eye_distance(tracks.basis, head_model.load())), 1),
+            "from": stats.size_from, "iris_eye_distance_mm": None if iris is None else round(iris, 1)}
 
 
 # ---------------------------------------------------------------- Ray
@@ -395,7 +406,7 @@ class Batch:
             job = next(j for j in self.jobs if j.clip == clip)
             append_row(self.manifest, {"clip": clip, "name": job.name, "status": "cancelled",
                                        "exit_code": EXIT_CANCELLED, "outputs": [], "seconds": None,
-                                       "stage_seconds": {}, "frames": 0, "error": "cancelled (Ctrl-C)",
+                                       "stage_seconds": {}, "frames": 0, "head": None, "error": "cancelled (Ctrl-C)",
                                        "finished": _now(), "worker": None})
             self.counts["cancelled"] += 1
         self.tmp.clear()
@@ -461,7 +472,7 @@ class Batch:
 
     def crashed(self, job: Job, message: str) -> dict:
         return {"clip": job.clip, "name": job.name, "status": "failed", "exit_code": 1, "outputs": [],
-                "seconds": None, "stage_seconds": {}, "frames": 0, "error": message, "finished": _now(),
+                "seconds": None, "stage_seconds": {}, "frames": 0, "head": None, "error": message, "finished": _now(),
                 "worker": None}
 
 

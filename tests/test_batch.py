@@ -66,8 +66,9 @@ def test_batch_one_corrupt_clip_then_resume(clips, tmp_path, capsys):
         assert {f"{name}.blend", f"{name}.csv"} <= set(r["outputs"])
         assert all((out / name / f).is_file() for f in r["outputs"])
         assert r["seconds"] > 0 and "network" in r["stage_seconds"]
+        assert r["head"]["from"] == "network" and 20 < r["head"]["eye_distance_mm"] < 90
     bad = by_name["corrupt"]
-    assert bad["status"] == "failed" and bad["exit_code"] == 2 and "cannot open" in bad["error"]
+    assert bad["status"] == "failed" and bad["exit_code"] == 2 and "cannot open" in bad["error"] and bad["head"] is None
     assert not (out / "corrupt").exists() and (out / "corrupt.failed.log").is_file()
     assert not list(out.glob(batch.TMP_PREFIX + "*"))
     assert "3/3 clips (2 done, 1 failed" in capsys.readouterr().err
