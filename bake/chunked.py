@@ -43,7 +43,10 @@ def _observe_chunk(config: ReconConfig, keep: tuple[int, int | None]) -> Observe
         store.append(obs.observations[i])
     obs.observations.close()
     return dataclasses.replace(obs, observations=store, faces=[obs.faces[i] for i in slots],
-                               frames=tuple(obs.frames[i] for i in slots))
+                               frames=tuple(obs.frames[i] for i in slots),
+                               source_shares=tuple(obs.source_shares[i] for i in slots) if obs.source_shares else (),
+                               background_turns=tuple(obs.background_turns[i] for i in slots)
+                               if obs.background_turns else ())
 
 
 def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int = 300, overlap: int = 10,
@@ -101,6 +104,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
     faces: list = []
     frames: list[int] = []
     shares: list[float] = []
+    turns: list[float] = []
     stage: dict = {}
     warnings: list = []
     for p in parts:
@@ -109,6 +113,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         faces += p.faces
         frames += p.frames
         shares += p.source_shares or [1.0] * len(p.frames)
+        turns += p.background_turns or [float("nan")] * len(p.frames)   # a part without them: unread
         for k, v in p.stage_seconds.items():
             stage[k] = stage.get(k, 0.0) + v
         warnings += [w for w in p.warnings if w not in warnings]
@@ -116,5 +121,5 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         raise BakeError("chunked reconstruction: the chunks' frames are not in increasing order")
     p0 = parts[0]
     obs = Observed(store, faces, tuple(frames), p0.fps, p0.K, p0.image_size, p0.footage_path, tuple(warnings), stage,
-                   tuple(shares))
+                   tuple(shares), tuple(turns))
     return _solve_observed(config, obs, report, t_start)

@@ -33,7 +33,8 @@ in the image is there too (``dense_steps``), the place instead takes the landmar
 shares (``follow_seen_place``: a handheld camera's shake, the head's own quick moves), which is real where two readings
 with independent noise agree beyond what two noises agree by chance over the window (``quick_share``); its roll in
 the image likewise takes the landmarks' eye line's quick turns that the dense reading's turns share
-(``follow_seen_roll``). The roll is also kept where the landmarks' eye line leaves its own path
+(``follow_seen_roll``), and where the background is read, the camera's quick roll from its turns whole
+(core.background). The roll is also kept where the landmarks' eye line leaves its own path
 the same way (``keep_image_roll``: a camera rolled side to side; a jolt of the solve alone is not kept). The constants
 were chosen by a one-off sweep on 13 held-out synthetic clips baked through the network; that sweep and the rerunnable
 checks (benchmarks/bench_e2e.py, benchmarks/bench_real.py) are in docs/MEASUREMENTS.md.
@@ -177,14 +178,15 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
                     frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
                     seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None,
-                    dense_steps: np.ndarray | None = None) -> Filtered:
+                    dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None) -> Filtered:
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
     (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 3), optional:
     how far the dense observations moved and turned in the image since the frame before
     (bake.observations.image_steps), for ``follow_seen_place`` (which with ``seen`` takes the place of
-    ``keep_image_shake``) and ``follow_seen_roll``.
+    ``keep_image_shake``) and ``follow_seen_roll``; ``background_turns`` (T,), optional: how the background turned
+    since the frame before (core.background; NaN where unread), the camera's roll for ``follow_seen_roll``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
     filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
@@ -196,7 +198,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
     W = smooth_weights(W, sigma, fps, conf)
     if pose:
-        R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll, dense_steps)
+        R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll, dense_steps, background_turns)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
     for x in (W, R, t):                 # (the line through the solved frames would go on past them)
         x[:solved[0]], x[solved[-1] + 1:] = x[solved[0]], x[solved[-1]]
@@ -219,10 +221,11 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
 
 def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,
                 solved: np.ndarray | None = None, seen: np.ndarray | None = None,
-                seen_roll: np.ndarray | None = None, dense_steps: np.ndarray | None = None):
+                seen_roll: np.ndarray | None = None, dense_steps: np.ndarray | None = None,
+                background_turns: np.ndarray | None = None):
     """Speed-adaptive pose filter (see the module docstring): (R (T, 3, 3), t (T, 3) mm) -> filtered (R, t).
-    ``solved``: the frames solved, not bridged or held (the keeps read the noise on them; None: all); ``seen`` and
-    ``seen_roll`` and ``dense_steps`` as ``temporal_filter``'s."""
+    ``solved``: the frames solved, not bridged or held (the keeps read the noise on them; None: all); ``seen``,
+    ``seen_roll``, ``dense_steps`` and ``background_turns`` as ``temporal_filter``'s."""
     if sigma <= 0 or len(t) < 3:
         return R.copy(), t.copy()
     R1, t1 = smooth_rotations(R, sigma, conf), smooth(t, sigma, conf)
@@ -250,7 +253,9 @@ def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | N
         R_out, t_out = keep_image_shake(R, t, R1, t1, R_out, t_out, solved, seen=seen)
     if _mostly(seen_roll, solved) and _mostly(dense_steps, solved):
         rolls = (image_roll(R, t), image_roll(R1, t1), image_roll(R2, t2))
-        R_out, t_out = follow_seen_roll(rolls, light, keep, R_out, t_out, seen_roll, dense_steps[:, 2], sigma, heavy)
+        R_out, t_out = follow_seen_roll(rolls, light, keep, R_out, t_out, seen_roll, dense_steps[:, 2], sigma, heavy,
+                                        background_turns=background_turns if _mostly(background_turns, solved)
+                                        else None)
     return keep_image_roll(R, t, R1, t1, R_out, t_out, seen_roll, sigma, solved)
 
 
@@ -516,26 +521,47 @@ def _seen_target(solved: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.nd
     fr = np.arange(len(seen))
     have = np.isfinite(seen).all(1)
     line = np.stack([np.interp(fr, fr[have], seen[have, k]) for k in range(seen.shape[1])], 1)
-    c = have.astype(np.float64)
-    quick = np.where(have[:, None], line - (light * smooth(line, sigma, c) + (1 - light) * smooth(line, heavy, c)),
-                     0.0)
+    quick = np.where(have[:, None], _quick(line, light, sigma, heavy, have.astype(np.float64)), 0.0)
     share = quick_share(seen, dense_steps)[:, None]
     return keep * v + (1 - keep) * (light * v1 + (1 - light) * v2 + share * quick)
 
 
+def _quick(line: np.ndarray, light: np.ndarray, sigma: float, heavy: float, c: np.ndarray | None = None) -> np.ndarray:
+    """(T, D) ``line``'s quick moves: it less the pose filter's blend (``light``) of its light and heavy paths."""
+    return line - (light * smooth(line, sigma, c) + (1 - light) * smooth(line, heavy, c))
+
+
 def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np.ndarray, keep: np.ndarray,
                      Rf: np.ndarray, tf: np.ndarray, seen_roll: np.ndarray, dense_turns: np.ndarray, sigma: float,
-                     heavy: float, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
+                     heavy: float, face=CROP_ANCHOR,
+                     background_turns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``follow_seen_place`` for the face's roll in the image (``image_roll``): ``rolls`` = the solved, light and heavy
     paths' (T,) radians; the target keep r + (1 - keep) (light r1 + (1 - light) r2 + share (seen - the same blend of
     seen)), ``share`` from ``quick_share`` of the landmarks' eye line (``seen_roll``) and the dense network's
     frame-to-frame turns (``dense_turns`` (T,), bake.observations.image_steps); the filtered pose is turned about the
     line of sight through the face's middle to it. Why: as ``follow_seen_place``'s; ``keep_image_roll`` keeps only
-    what lies several noises out, and a handheld camera's roll of about a degree it mostly does not."""
+    what lies several noises out, and a handheld camera's roll of about a degree it mostly does not.
+
+    With ``background_turns`` (T,; core.background, NaN where unread) the camera's roll is taken apart: its quick
+    moves (those of the background's turns summed) are followed whole, and the share goes to what is left, the eye
+    line's roll against the background (the head's own, and the landmarks' noise) confirmed by the dense turn against
+    the background. Why: the share is the landmarks' Wiener gain, and on a small face their eye line is about as
+    noisy as a one-degree roll (the press clip's handheld copy kept 0.69 of it), while the background reads a
+    camera's roll at |r| 0.97-1.00 (docs/MEASUREMENTS.md, "The background's turn"). Where the background is unread
+    its turn counts as none, and that frame's camera roll is left to the share; ``smooth_pose`` hands the turns over
+    only where they are read on most frames (a blank background's few stray corners, on the body's edge, moved the
+    held-out renders' still heads)."""
     r0 = np.unwrap(rolls[0])
     solved = tuple((r0 + _wrap(r - r0))[:, None] for r in rolls)         # on one branch of the angle
     have = np.isfinite(seen_roll)
     seen = np.full((len(seen_roll), 1), np.nan)
     seen[have, 0] = np.unwrap(seen_roll[have])
-    target = _seen_target(solved, light, keep, seen, np.asarray(dense_turns, np.float64)[:, None], sigma, heavy)[:, 0]
-    return _roll_about_sight(Rf, tf, _wrap(target - image_roll(Rf, tf, face)), face)
+    turns = np.asarray(dense_turns, np.float64)[:, None]
+    camera = np.zeros((len(seen_roll), 1))
+    if background_turns is not None:
+        b = np.nan_to_num(np.asarray(background_turns, np.float64))[:, None]
+        camera = np.cumsum(b, axis=0)
+        seen, turns = seen - camera, turns - b
+    target = _seen_target(solved, light, keep, seen, turns, sigma, heavy) + (1 - keep) * _quick(camera, light, sigma,
+                                                                                                 heavy)
+    return _roll_about_sight(Rf, tf, _wrap(target[:, 0] - image_roll(Rf, tf, face)), face)

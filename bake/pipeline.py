@@ -33,6 +33,7 @@ import numpy as np
 
 from core import head_model
 from core import landmark_template as lt
+from core.background import BackgroundTurn
 from core.errors import BakeError, Cancelled
 from core.eyelids import lid_aspects
 from core.framing import Reframer
@@ -88,7 +89,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       eye_distance_mm: float | None = None,
                       corrective_keys: int = CORRECTIVE_KEYS,
                       source_shares: np.ndarray | None = None,
-                      head_size: str = "network") -> tuple[SceneTracks, BakeStats]:
+                      head_size: str = "network",
+                      background_turns: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -103,7 +105,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ARKit weights (bake.corrective), and at most that many (and ``mouth_follow.KEYS``) more how far the lips and chin
     still move up or down to the landmarks (bake.mouth_follow); 0: the head shows the exported weights alone.
     ``source_shares`` (T,): each frame's core.points.source_share (``Observed.source_shares``; None: 1), which gives
-    the jaw's and mouth's sideways shapes a prior where the network's crop was magnified (bake.fusion.SIDEWAYS_KEYS)."""
+    the jaw's and mouth's sideways shapes a prior where the network's crop was magnified (bake.fusion.SIDEWAYS_KEYS).
+    ``background_turns`` (T,): how the background turned since the frame before (``Observed.background_turns``, NaN
+    where unread; None: none): the camera's roll, which the face's roll in the image then follows
+    (bake.filter.follow_seen_roll)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -182,7 +187,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         seen_roll = np.arctan2(across[:, 1], across[:, 0])
     f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll,
-                        dense_steps=image_steps(observations) if seen_place is not None else None)
+                        dense_steps=image_steps(observations) if seen_place is not None else None,
+                        background_turns=background_turns)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
@@ -288,6 +294,7 @@ class Observed:
     warnings: tuple
     stage_seconds: dict
     source_shares: tuple = ()                # per slot: core.points.source_share of its network crop (1: none)
+    background_turns: tuple = ()             # per slot: core.background's turn since the slot before (NaN: unread)
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
@@ -324,7 +331,8 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
                              head or head_model.load(), config.smoothing, config.residual_keys, config.head_pose,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
                              config.eye_distance_mm, config.corrective_keys, obs.source_shares or None,
-                             config.head_size)
+                             config.head_size, np.asarray(obs.background_turns, np.float64) if obs.background_turns
+                             else None)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],
@@ -385,6 +393,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         faces: list[FaceState | None] = []     # the tracker's landmarks and blendshapes per slot (the fusion)
         observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size
         shares: list[float] = []           # per slot, the source share of its network crop (core.points)
+        turns: list[float] = []            # per slot, the background's turn since the slot before (core.background)
+        background = BackgroundTurn()
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
         running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
@@ -425,6 +435,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 observations.append(None)
                 shares.append(1.0)
                 faces.append(state)
+                turns.append(background.update(frame.image, None if state is None else state.box))
                 if state is None:
                     if config.backfill:
                         missed.append((slot, *_small(frame.image)))
@@ -457,4 +468,4 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                      "frames before and after it apart, or choose the face to follow)"
                      for k, ratio in tracker.jumps]
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage,
-                    tuple(shares))
+                    tuple(shares), tuple(turns))

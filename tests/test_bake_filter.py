@@ -456,6 +456,44 @@ def test_pose_filter_follows_a_handheld_cameras_roll_where_the_dense_turn_goes_w
     assert 0.8 < kept(both) < 1.2, kept(both)
 
 
+def test_pose_filter_follows_a_handheld_cameras_roll_read_off_the_background_where_the_eye_line_is_noisy():
+    """The rolled camera of the test above, but the landmarks' eye line and the dense turn each as noisy as the roll
+    (0.5 degrees, as on a small face): with them alone the share is their Wiener gain and under 0.8 of the roll the
+    solved poses show is kept (0.36 when written); with the background's turns (the camera's steps plus 0.02 degrees
+    of noise, core.background) 0.9-1.1 of it (1.01); read on only a few frames (a blank background's stray corners)
+    they are not taken. A still camera whose background reads no turn: the face's roll is the same as without it (to
+    1e-9: the share and its sureness see the same readings)."""
+    from bake.filter import image_roll
+    R, t, truth, seen, steps, roll, _ = _handheld_scene(33, 0.0, roll_degrees=0.5)
+    rng = np.random.default_rng(5)
+    ones = np.ones(len(t), bool)
+    seen_roll = roll + 0.3 + rng.normal(0, np.radians(0.5), len(t))
+    steps = steps.copy()
+    steps[1:, 2] = np.diff(roll + rng.normal(0, np.radians(0.5), len(t)))
+    background = np.r_[np.nan, np.diff(roll) + rng.normal(0, np.radians(0.02), len(t) - 1)]
+
+    def kept(rotation, translation):
+        got = np.unwrap(image_roll(rotation, translation))
+        return np.polyfit(roll[10:] - roll[10:].mean(), got[10:], 1)[0] / solved
+    solved = 1.0
+    solved = kept(R, t)                    # the solved poses' roll against the camera's (1.13: the face off its axis)
+    kw = dict(fps=30, strength=0.5, seen=seen, seen_roll=seen_roll, dense_steps=steps)
+    alone = temporal_filter(np.zeros((len(t), 2)), R, t, ones, **kw)
+    read = temporal_filter(np.zeros((len(t), 2)), R, t, ones, background_turns=background, **kw)
+    assert kept(alone.rotation, alone.translation) < 0.8, kept(alone.rotation, alone.translation)
+    assert 0.9 < kept(read.rotation, read.translation) < 1.1, kept(read.rotation, read.translation)
+    sparse = np.where(np.arange(len(t)) % 12 == 1, background, np.nan)     # read on 10 frames of 120: not taken
+    few = temporal_filter(np.zeros((len(t), 2)), R, t, ones, background_turns=sparse, **kw)
+    np.testing.assert_allclose(few.rotation, alone.rotation, atol=1e-12)
+
+    R, t, truth, seen, steps, roll, seen_roll = _handheld_scene(34, 0.0)          # a still camera
+    kw = dict(fps=30, strength=0.5, seen=seen, seen_roll=seen_roll, dense_steps=steps)
+    alone = temporal_filter(np.zeros((len(t), 2)), R, t, ones, **kw)
+    still = temporal_filter(np.zeros((len(t), 2)), R, t, ones, background_turns=np.zeros(len(t)), **kw)
+    np.testing.assert_allclose(image_roll(still.rotation, still.translation),
+                               image_roll(alone.rotation, alone.translation), atol=1e-9)
+
+
 def test_a_short_clip_of_unrelated_noise_takes_no_more_share_than_a_long_one():
     """The sureness counts the products the Gaussian sums where there are any (``_products_read``): on an 8-frame clip
     (6 second differences) unrelated noise, the dense place 10 times the landmarks', takes no more share than on a

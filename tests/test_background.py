@@ -1,0 +1,46 @@
+"""core.background: a picture turned about its centre reads as that turn, in the eye line's sense (a line's angle in
+image x right, y down grows); the face's box is left out; a blank picture, and the first frame, read nothing."""
+import cv2
+import numpy as np
+import pytest
+
+from core.background import BackgroundTurn
+from core.types import CropBox
+
+
+def _textured(h=720, w=1280, seed=0):
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 3)
+    return np.repeat(cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)[..., None], 3, 2)
+
+
+def _turned(image, degrees):
+    h, w = image.shape[:2]
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)      # OpenCV's angle is counter-clockwise on screen
+    return cv2.warpAffine(image, M, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_turned_background_reads_as_its_turn_in_the_eye_lines_sense():
+    image = _textured()
+    reader = BackgroundTurn()
+    assert np.isnan(reader.update(image, None))                      # the first frame: nothing to turn from
+    got = reader.update(_turned(image, 1.0), None)
+    assert np.degrees(got) == pytest.approx(1.0, abs=0.02)
+    # the same sense as a line's angle across the face: arctan2(dy, dx) of a segment turned with the picture
+    a, b = np.array([400.0, 300.0]), np.array([700.0, 300.0])
+    M = cv2.getRotationMatrix2D((640, 360), -1.0, 1.0)
+    a2, b2 = M[:, :2] @ a + M[:, 2], M[:, :2] @ b + M[:, 2]
+    assert np.degrees(np.arctan2(*(b2 - a2)[::-1])) == pytest.approx(np.degrees(got), abs=0.02)
+
+
+def test_the_face_is_left_out_and_a_blank_picture_reads_nothing():
+    image = _textured()
+    still = image.copy()
+    face = CropBox(500, 200, 300)
+    still[150:, 350:950] = _turned(image, 5.0)[150:, 350:950]        # only the face and the body below it turn
+    reader = BackgroundTurn()
+    reader.update(image, face)
+    assert abs(np.degrees(reader.update(still, face))) < 0.02
+    blank = BackgroundTurn()
+    blank.update(np.full((720, 1280, 3), 80, np.uint8), None)
+    assert np.isnan(blank.update(np.full((720, 1280, 3), 80, np.uint8), None))
