@@ -19,6 +19,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
   - the baked head's size and distance: ``eye_distance_mm`` (centre to centre; adults' 60-66) and the median
     ``head_distance_mm`` (``--eye-distance MM`` bakes with it known, ``--head-size irises`` with the irises'
     reading, bake.head_size); ``iris_eye_distance_mm``, what the irises read (None: too few open-eyed frames).
+  - ``background_read``: the share of frames whose turn since the frame before the background gives (core.background;
+    the pose filter takes the camera's roll from it where that is over half).
   - weights against MediaPipe's blendshape scores (``weights_vs_scores``, ``score_agreement``): mean |baked weight -
     score| over the shapes whose score is the solve's prior and, apart, over the others, which no term pulls towards
     the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
@@ -761,6 +763,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                                    for k, v in stats.stage_seconds.items()},
                eye_distance_mm=round(float(eye_distance(tracks.basis, head)), 1),
                iris_eye_distance_mm=_rounded(iris_eye_distance(observed.faces, tracks.head_rotation, tracks.K)),
+               background_read=round(float(np.isfinite(observed.background_turns).mean()), 3)
+               if observed.background_turns else None,
                head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
                **follow_metrics(tracks, observed.observations, head),
                weights_vs_scores=score_agreement(tracks, observed.faces),
