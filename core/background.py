@@ -31,8 +31,8 @@ MIN_BACKGROUND = 0.25   # a frame with less of itself left (a close-up: the shar
 
 
 class BackgroundTurn:
-    """Fed every frame in order (``update``), gives each frame's turn since the one before (radians, image x right and
-    y down, as a line's angle grows: the angle of a line painted on the background, now less before)."""
+    """Fed every frame in order (``update``), gives each frame's turn since the one before: how far the angle of a
+    line painted on the background grew (radians, image x right and y down, as the landmarks' eye line is read)."""
 
     def __init__(self):
         self._prev: tuple[np.ndarray, np.ndarray] | None = None

@@ -1,5 +1,6 @@
 """core.background: a picture turned about its centre reads as that turn, in the eye line's sense (a line's angle in
-image x right, y down grows); the face's box is left out; a blank picture, and the first frame, read nothing."""
+image x right, y down grows); the face's box is left out; a blank picture, the first frame and a close-up read
+nothing."""
 import cv2
 import numpy as np
 import pytest
@@ -44,3 +45,6 @@ def test_the_face_is_left_out_and_a_blank_picture_reads_nothing():
     blank = BackgroundTurn()
     blank.update(np.full((720, 1280, 3), 80, np.uint8), None)
     assert np.isnan(blank.update(np.full((720, 1280, 3), 80, np.uint8), None))
+    close = BackgroundTurn()                                         # a close-up: its face and body fill the frame
+    close.update(image, CropBox(300, 100, 700))
+    assert np.isnan(close.update(_turned(image, 1.0), CropBox(300, 100, 700)))
