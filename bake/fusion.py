@@ -12,7 +12,9 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     are a prior of the exported weights only (``BROW_PRIOR``). On a face smaller than the network's input the jaw's
     and mouth's sideways shapes get a weak prior towards their scores (``SIDEWAYS_KEYS``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
-    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). Where a frame's
+    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). The head's size
+    and distance together may instead come from the subject's known eye distance or from the irises, the eye
+    distance in iris widths (bake.head_size; after the solve, one factor that moves no pixel). Where a frame's
     forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further
     and the first stage the frame as a whole.
   * the ARKit weights twice, in the second stage: the head's own shape and pose from the frames' fit before bake.solve
