@@ -282,11 +282,12 @@ def clip_argv(job: Job, folder: Path) -> list[str]:
 def _recording_stats(sink: list):
     """Keep the BakeStats of the pipeline run that bake.cli makes, and the baked head's size (for the manifest)."""
     from bake import pipeline
+    from bake.head_size import size_report
     original = pipeline.reconstruct
 
     def recorded(*a, **k):
         tracks, stats = original(*a, **k)
-        sink.append((stats, _head_size(tracks, stats)))
+        sink.append((stats, size_report(tracks, stats)))
         return tracks, stats
 
     pipeline.reconstruct = recorded
@@ -324,16 +325,6 @@ def bake_clip(job: Job, tmp_dir: str) -> dict:
             "frames": s.frames_total if s else 0, "head": head,
             "error": None if code == EXIT_OK else (errors[-1] if errors else f"exit code {code}"),
             "finished": _now(), "worker": f"{socket.gethostname()}:{os.getpid()}", "options": list(job.argv)}
-
-
-def _head_size(tracks, stats) -> dict:
-    """The manifest's ``head``: the baked eye distance (mm), what sized the head, what the irises read (None:
-    unread)."""
-    from bake.head_size import eye_distance
-    from core import head_model
-    iris = stats.iris_eye_distance_mm
-    return {"eye_distance_mm": round(float(eye_distance(tracks.basis, head_model.load())), 1),
-            "from": stats.size_from, "iris_eye_distance_mm": None if iris is None else round(iris, 1)}
 
 
 # ---------------------------------------------------------------- Ray

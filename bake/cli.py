@@ -277,14 +277,12 @@ def write_overlay(tracks, folder: Path, report=print) -> list[Path]:
 
 def head_size_line(tracks, stats) -> str:
     """Where the baked head's size came from (bake.head_size), and what the irises read where they did not size it."""
-    from bake.head_size import eye_distance
-    from core import head_model
-    baked = float(eye_distance(tracks.basis, head_model.load()))
-    iris = stats.iris_eye_distance_mm
-    source = {"eye distance": "as given", "irises": "read from the irises"}.get(stats.size_from, "the network's reading")
-    if stats.size_from == "network" and iris is not None:
-        source += f"; the irises read {iris:.0f} mm (--head-size irises)"
-    return f"head: eye distance {baked:.0f} mm, {source}"
+    from bake.head_size import size_report
+    head = size_report(tracks, stats)
+    source = {"eye distance": "as given", "irises": "read from the irises"}.get(head["from"], "the network's reading")
+    if head["from"] == "network" and head["iris_eye_distance_mm"] is not None:
+        source += f"; the irises read {head['iris_eye_distance_mm']:.0f} mm (--head-size irises)"
+    return f"head: eye distance {head['eye_distance_mm']:.0f} mm, {source}"
 
 
 def make_calibration(ns: argparse.Namespace, take):

@@ -465,8 +465,9 @@ def _products_read(ok: np.ndarray, window: float) -> np.ndarray:
     of the frames read (``ok``): Kish's effective count (sum w)^2 / sum w^2 over the frames read, w the weights
     gaussian_filter sums with (read off an impulse), divided by ``SECOND_DIFF_OVERLAP`` (about 11 for 6 frames
     amid frames all read). Near a clip's ends, or beside frames without a reading, the Gaussian sums fewer products
-    than its width says (the ends' products are 0, repeated outwards): an 8-frame clip's 4-5 products counted as 11
-    gave unrelated noise a share of 0.20 (0.04 on 300 frames; benchmarks/bench_share.py)."""
+    than its width says (the ends' products are 0, repeated outwards): an 8-frame clip's few products counted as 11
+    gave unrelated noise a share of up to 0.17 (0.03 on 300 frames; benchmarks/bench_share.py, docs/MEASUREMENTS.md
+    "A short window's share")."""
     impulse = np.zeros(2 * int(5.0 * window) + 1)
     impulse[len(impulse) // 2] = 1.0
     w = gaussian_filter(impulse, window)
@@ -557,11 +558,12 @@ def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np
     seen = np.full((len(seen_roll), 1), np.nan)
     seen[have, 0] = np.unwrap(seen_roll[have])
     turns = np.asarray(dense_turns, np.float64)[:, None]
-    camera = np.zeros((len(seen_roll), 1))
+    camera = None
     if background_turns is not None:
         b = np.nan_to_num(np.asarray(background_turns, np.float64))[:, None]
         camera = np.cumsum(b, axis=0)
         seen, turns = seen - camera, turns - b
-    target = _seen_target(solved, light, keep, seen, turns, sigma, heavy) + (1 - keep) * _quick(camera, light, sigma,
-                                                                                                 heavy)
+    target = _seen_target(solved, light, keep, seen, turns, sigma, heavy)
+    if camera is not None:
+        target = target + (1 - keep) * _quick(camera, light, sigma, heavy)
     return _roll_about_sight(Rf, tf, _wrap(target[:, 0] - image_roll(Rf, tf, face)), face)

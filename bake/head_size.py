@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core import landmark_template as lt
+from core import head_model, landmark_template as lt
 from core.head_model import HeadModel
 from core.types import FaceState
 
@@ -96,3 +96,12 @@ def iris_eye_distance(faces: list[FaceState | None], rotation: np.ndarray | None
 def size_scale(eye_distance_mm: float, identity: np.ndarray, head: HeadModel) -> float:
     """The factor that gives the neutral head of ``identity`` an eye distance of ``eye_distance_mm``."""
     return float(eye_distance_mm) / float(eye_distance(head.shape(identity=np.asarray(identity)), head))
+
+
+def size_report(tracks, stats) -> dict:
+    """What the command line and the batch manifest say of a bake's head (``tracks``, ``stats``: bake.types'
+    SceneTracks and BakeStats): its eye distance (mm), what sized it (``BakeStats.size_from``) and what the irises
+    read (None: unread)."""
+    iris = stats.iris_eye_distance_mm
+    return {"eye_distance_mm": round(float(eye_distance(tracks.basis, head_model.load())), 1),
+            "from": stats.size_from, "iris_eye_distance_mm": None if iris is None else round(iris, 1)}
