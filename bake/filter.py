@@ -546,12 +546,12 @@ def follow_seen_roll(rolls: tuple[np.ndarray, np.ndarray, np.ndarray], light: np
     With ``background_turns`` (T,; core.background, NaN where unread) the camera's roll is taken apart: its quick
     moves (those of the background's turns summed) are followed whole, and the share goes to what is left, the eye
     line's roll against the background (the head's own, and the landmarks' noise) confirmed by the dense turn against
-    the background. Why: the share is the landmarks' Wiener gain, and on a small face their eye line is about as
-    noisy as a one-degree roll (the press clip's handheld copy kept 0.69 of it), while the background reads a
-    camera's roll at |r| 0.97-1.00 (docs/MEASUREMENTS.md, "The background's turn"). Where the background is unread
-    its turn counts as none, and that frame's camera roll is left to the share; ``smooth_pose`` hands the turns over
-    only where they are read on most frames (a blank background's few stray corners, on the body's edge, moved the
-    held-out renders' still heads)."""
+    the background. Why: the share is the landmarks' Wiener gain, and on a small face their eye line is about as noisy
+    as a one-degree roll (the press clip's handheld copy kept 0.69 of it), while the background reads a camera's roll
+    at |r| 1.00 (benchmarks/bench_background.py; docs/MEASUREMENTS.md, "The background's turn"). Where the background
+    is unread its turn counts as none, and that frame's camera roll is left to the share; ``smooth_pose`` hands the
+    turns over only where they are read on most frames (a blank background's few stray corners, on the body's edge,
+    moved the held-out renders' still heads)."""
     r0 = np.unwrap(rolls[0])
     solved = tuple((r0 + _wrap(r - r0))[:, None] for r in rolls)         # on one branch of the angle
     have = np.isfinite(seen_roll)

@@ -10,8 +10,8 @@ rolled camera turns the background about the picture as much as the face, whatev
 rolls alone leaves the background still. The filter follows the camera's quick roll from these turns whole, and
 shares out only what is left, the head's own. Where too few corners agree (a green screen, a blank wall, the first
 frame) the turn is unread (NaN), and a close-up, whose face and body leave under ``MIN_BACKGROUND`` of the frame, is
-not read at all (the corners cost 5-7 ms a frame on the tracking thread). docs/MEASUREMENTS.md, "The background's
-turn".
+not read at all (the corners cost 2.9 ms a frame on the press clip's tracking thread, the per-frame stage 1.07x its
+wall time; benchmarks/bench_background.py). docs/MEASUREMENTS.md, "The background's turn".
 """
 from __future__ import annotations
 
