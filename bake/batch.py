@@ -13,8 +13,10 @@ copied from its parser), into ``DIR/<clip name>/<clip name>.blend`` (+ ``.fbx``,
 
 A clip is baked into ``DIR/.tmp-<name>-<id>/`` and renamed to ``DIR/<name>/`` only when all its outputs are written,
 then one line is appended to ``DIR/manifest.jsonl``: ``{"clip", "name", "status": "done"|"failed"|"cancelled",
-"exit_code", "outputs", "seconds", "stage_seconds", "frames", "head", "error", "finished", "worker"}`` (``head``: the
-baked head's eye distance in mm, what sized it, and what the irises read, bake.head_size). Re-running the
+"exit_code", "outputs", "seconds", "stage_seconds", "frames", "tracked", "head", "landmark_fit", "error", "finished",
+"worker"}`` (``head``: the baked head's eye distance in mm, what sized it, and what the irises read, bake.head_size;
+``landmark_fit``: how far the baked head is off the tracker's landmarks, median and worst frame, bake.fit_report,
+None where unread: a clip whose worst frame is far off is one to look at). Re-running the
 same command skips clips whose last row is ``done`` (and whose folder exists), retries ``cancelled`` ones, and retries
 ``failed`` ones only with ``--retry-failed``. One bad clip never stops the others. Ctrl-C stops the workers, removes
 the temporary folders of the clips in flight, writes a ``cancelled`` row for each and exits 130.
@@ -280,14 +282,16 @@ def clip_argv(job: Job, folder: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _recording_stats(sink: list):
-    """Keep the BakeStats of the pipeline run that bake.cli makes, and the baked head's size (for the manifest)."""
+    """Keep the BakeStats of the pipeline run that bake.cli makes, the baked head's size and its landmark fit (for
+    the manifest)."""
     from bake import pipeline
+    from bake.fit_report import report
     from bake.head_size import size_report
     original = pipeline.reconstruct
 
     def recorded(*a, **k):
         tracks, stats = original(*a, **k)
-        sink.append((stats, size_report(tracks, stats)))
+        sink.append((stats, size_report(tracks, stats), report(stats)))
         return tracks, stats
 
     pipeline.reconstruct = recorded
@@ -315,14 +319,15 @@ def bake_clip(job: Job, tmp_dir: str) -> dict:
     errors = [ln.split(": ", 2)[-1] if ": error: " in ln else ln.split(": ", 1)[1] for ln in text.splitlines()
               if ln.startswith("face capture: ") and (": error: " in ln or ": unexpected error: " in ln
                                                       or ln.endswith("cancelled"))]
-    s, head = stats[-1] if stats else (None, None)
+    s, head, fit = stats[-1] if stats else (None, None, None)
     return {"clip": job.clip, "name": job.name,
             "status": "done" if code == EXIT_OK else ("cancelled" if code == EXIT_CANCELLED else "failed"),
             "exit_code": code,
             "outputs": sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()),
             "seconds": round(time.perf_counter() - t0, 3),
             "stage_seconds": {k: round(v, 3) for k, v in s.stage_seconds.items()} if s else {},
-            "frames": s.frames_total if s else 0, "head": head,
+            "frames": s.frames_total if s else 0, "tracked": s.frames_tracked if s else 0, "head": head,
+            "landmark_fit": fit,
             "error": None if code == EXIT_OK else (errors[-1] if errors else f"exit code {code}"),
             "finished": _now(), "worker": f"{socket.gethostname()}:{os.getpid()}", "options": list(job.argv)}
 

@@ -358,6 +358,7 @@ def run(argv=None) -> int:
                                "blender -b --python bake/cli.py -- ...")
         say(f"face capture: {ns.input}")
         from bake import blender_io, pipeline
+        from bake.fit_report import fit_text
         from bake.retarget import load_mapping, take_from_tracks
         mapping = load_mapping(ns.mapping) if ns.mapping else None
         if ns.retarget is not None and not Path(ns.retarget).is_file():
@@ -370,7 +371,8 @@ def run(argv=None) -> int:
         else:
             tracks, stats = pipeline.reconstruct(make_config(ns), progress=StderrProgress(ns.quiet))
             say(f"tracked {stats.frames_tracked}/{stats.frames_total} frames, bridged {stats.frames_bridged}, "
-                f"mean confidence {stats.mean_confidence:.2f}, {stats.seconds:.1f} s")
+                f"{stats.seconds:.1f} s")
+            say(f"landmark fit: {fit_text(stats)}")
             say(head_size_line(tracks, stats))
             for w in stats.warnings:
                 say(f"warning: {w}")

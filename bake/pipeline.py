@@ -46,6 +46,7 @@ from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, se
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import temporal_filter
+from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .observations import ObservationStore, image_steps, solve_observations
 from .shape_correction import corrected
@@ -79,6 +80,20 @@ def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int
         if np.linalg.norm(translation[i] - med) > tol * max(abs(med[2]), 1e-6):
             out[i] = False
     return out
+
+
+def face_arrays(faces: list[FaceState | None], idx: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """The tracker's readings of frames ``idx`` (default all) as arrays: landmarks (n, 478, 2) pixels, presence (n,)
+    and blendshape scores (n, 52); NaN (presence 0) where no face was read."""
+    idx = np.arange(len(faces)) if idx is None else idx
+    marks = np.full((len(idx), lt.NUM_LANDMARKS, 2), np.nan)
+    presence = np.zeros(len(idx))
+    scores = np.full((len(idx), head_model.N_ARKIT), np.nan)
+    for k, i in enumerate(idx):
+        f = faces[i]
+        if f is not None:
+            marks[k], presence[k], scores[k] = f.landmarks[:, :2], f.presence, f.blendshapes
+    return marks, presence, scores
 
 
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
@@ -118,21 +133,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         dense_weight = (np.zeros(head.n_vertices, np.float32) if fusion == "landmarks"
                         else fz.dense_weight_map(head))
 
-        def face_arrays(idx):
-            marks = np.full((len(idx), 478, 2), np.nan)
-            presence = np.zeros(len(idx))
-            scores = np.full((len(idx), head_model.N_ARKIT), np.nan)
-            for k, i in enumerate(idx):
-                f = faces[i]
-                if f is not None:
-                    marks[k], presence[k], scores[k] = f.landmarks[:, :2], f.presence, f.blendshapes
-            return marks, presence, scores
-
         def landmarks(idx, dense_sums, fitted):        # the fusion's terms for the frames one solve takes
-            marks, presence, _ = face_arrays(idx)
+            marks, presence, _ = face_arrays(faces, idx)
             return fz.landmark_term(marks, presence, dense_sums, K, fitted, aspects=clip_lids[idx])
 
-        clip_marks, clip_presence, clip_scores = face_arrays(np.arange(len(faces)))     # every frame's, read once
+        clip_marks, clip_presence, clip_scores = face_arrays(faces)     # every frame's, read once
         clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])
         clip_lids = lid_aspects(clip_marks)       # how shut each eye is: the landmark model's own lids where read
         for k, f in enumerate(faces):
@@ -142,7 +147,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         brows_at_rest = fz.brow_rest(clip_scores, clip_presence)
 
         def prior(idx):
-            _, presence, scores = face_arrays(idx)
+            _, presence, scores = face_arrays(faces, idx)
             return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest,
                                   None if source_shares is None else np.asarray(source_shares, np.float64)[idx])
     with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
@@ -220,14 +225,18 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
                           cor_d, rest, wider_keys=corrective_keys > 0)
+    fit, worst_frame, worst, fit_warnings = None, None, None, ()
+    if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
+        fit, worst_frame, worst, fit_warnings = fit_summary(landmark_fit(tracks, *face_arrays(faces)[:2]), frames)
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,
-                      mean_confidence=float(np.mean(clip.confidence[valid]) / head.n_vertices) if ntr else 0.0,
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage),
                       warnings=f.warnings + size_warnings + tuple(
-                          fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ()),
-                      iris_eye_distance_mm=iris_mm, size_from=size_from)
+                          fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ())
+                      + fit_warnings,
+                      iris_eye_distance_mm=iris_mm, size_from=size_from, landmark_fit=fit, worst_fit_frame=worst_frame,
+                      worst_fit=worst)
     return tracks, stats
 
 

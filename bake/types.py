@@ -38,9 +38,12 @@ class BakeStats:
     frames_total: int
     frames_tracked: int
     frames_bridged: int
-    mean_confidence: float
     seconds: float
     stage_seconds: dict = field(default_factory=dict)
     warnings: tuple = ()
     iris_eye_distance_mm: float | None = None   # the eye distance the irises read (bake.head_size; None: unread)
     size_from: str = "network"     # what sized the head: "network", "irises" or "eye distance" (given)
+    landmark_fit: float | None = None      # bake.fit_report: the head's median distance from the tracker's landmarks
+                                           # over the tracked frames, as a share of the eye distance (None: unread)
+    worst_fit_frame: int | None = None     # the footage frame where it is furthest off ...
+    worst_fit: float | None = None         # ... and how far

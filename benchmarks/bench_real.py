@@ -133,6 +133,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bake.pipeline as pipeline  # noqa: E402
+from bake import fit_report  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
@@ -766,6 +767,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                background_read=round(float(np.isfinite(observed.background_turns).mean()), 3)
                if observed.background_turns else None,
                head_distance_mm=round(float(np.median(tracks.head_translation[tracks.tracked, 2])), 1),
+               landmark_fit=fit_report.report(stats),     # the bake's own reading (the panel's, the manifest's)
                **follow_metrics(tracks, observed.observations, head),
                weights_vs_scores=score_agreement(tracks, observed.faces),
                forehead_light=forehead_light(observed.faces))

@@ -177,7 +177,11 @@ class CaptureJob:
             self.result = (coll.name, stats)
             state.has_result = True
             state.frames_total, state.frames_tracked = stats.frames_total, stats.frames_tracked
-            state.frames_bridged, state.mean_confidence = stats.frames_bridged, stats.mean_confidence
+            state.frames_bridged = stats.frames_bridged
+            read = stats.landmark_fit is not None
+            state.landmark_fit = stats.landmark_fit if read else -1.0
+            state.worst_fit = stats.worst_fit if read else -1.0
+            state.worst_fit_frame = stats.worst_fit_frame + 1 if read else 0    # scene frames start at 1
             state.seconds = time.perf_counter() - self.t0
             state.eye_distance_mm = _eye_distance(tracks)
             state.iris_eye_distance_mm = stats.iris_eye_distance_mm or 0.0
@@ -308,6 +312,21 @@ class FACE_CAPTURE_OT_cancel(bpy.types.Operator):
 
     def execute(self, context):
         request_cancel()
+        return {"FINISHED"}
+
+
+class FACE_CAPTURE_OT_worst_fit(bpy.types.Operator):
+    """Go to the frame where the baked head is furthest off the face's landmarks"""
+    bl_idname = "face_capture.worst_fit"
+    bl_label = "Go to Worst Frame"
+
+    @classmethod
+    def poll(cls, context):
+        state = context.window_manager.face_capture
+        return state.has_result and state.landmark_fit >= 0
+
+    def execute(self, context):
+        context.scene.frame_set(context.window_manager.face_capture.worst_fit_frame)
         return {"FINISHED"}
 
 
@@ -569,7 +588,7 @@ class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
         return {"FINISHED"}
 
 
-_CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_import_csv,
+_CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_worst_fit, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_import_csv,
             FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_save_calibration,
             FACE_CAPTURE_OT_clear_calibration)
 

@@ -3,7 +3,7 @@ import bpy
 
 from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
                         FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget,
-                        FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_save_calibration)
+                        FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_save_calibration, FACE_CAPTURE_OT_worst_fit)
 
 
 def draw_panel(layout, context):
@@ -72,8 +72,11 @@ def draw_panel(layout, context):
         grid.label(text=f"{state.frames_tracked} / {state.frames_total}")
         grid.label(text="Frames bridged")
         grid.label(text=str(state.frames_bridged))
-        grid.label(text="Mean confidence")
-        grid.label(text=f"{state.mean_confidence:.2f}")
+        grid.label(text="Landmark fit")       # bake.fit_report: the head's distance from the face's landmarks
+        grid.label(text=f"{100 * state.landmark_fit:.1f} % of eye distance" if state.landmark_fit >= 0 else "not read")
+        if state.landmark_fit >= 0:
+            grid.label(text="Worst")
+            grid.label(text=f"{100 * state.worst_fit:.1f} %, frame {state.worst_fit_frame}")
         grid.label(text="Time")
         grid.label(text=f"{state.seconds:.1f} s")
         grid.label(text="Eye distance")
@@ -81,6 +84,8 @@ def draw_panel(layout, context):
         if state.iris_eye_distance_mm > 0:
             grid.label(text="The irises read")
             grid.label(text=f"{state.iris_eye_distance_mm:.0f} mm")
+        if state.landmark_fit >= 0:
+            box.operator(FACE_CAPTURE_OT_worst_fit.bl_idname, icon="ZOOM_SELECTED")
         if not s.eye_distance and s.head_size == "network":
             box.label(text="Head size read by the network; set Eye Distance or Head Size: Irises", icon="INFO")
 

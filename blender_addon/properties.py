@@ -150,7 +150,9 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     frames_total: IntProperty()
     frames_tracked: IntProperty()
     frames_bridged: IntProperty()
-    mean_confidence: FloatProperty()
+    landmark_fit: FloatProperty()        # BakeStats.landmark_fit (bake.fit_report): a share of the eye distance; -1 unread
+    worst_fit: FloatProperty()           # ... its worst frame's ...
+    worst_fit_frame: IntProperty()       # ... and that frame in the scene (footage frame + 1)
     seconds: FloatProperty()
     eye_distance_mm: FloatProperty()     # the baked head's (bake.head_size): its size, as the artist can check it
     iris_eye_distance_mm: FloatProperty()   # what the irises read (BakeStats.iris_eye_distance_mm; 0: unread)

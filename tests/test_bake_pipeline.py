@@ -102,8 +102,8 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     uv = uv + rng.normal(0, 0.5, uv.shape)
     args, faces = _fused_scene(head, seq, Y, uv)
     kw = dict(faces=faces, smoothing=0.0)          # the sequence's weights jump frame to frame: no filter
-    plain, _ = bake_observations(*args, corrective_keys=0, **kw)
-    keyed, _ = bake_observations(*args, **kw)
+    plain, plain_stats = bake_observations(*args, corrective_keys=0, **kw)
+    keyed, keyed_stats = bake_observations(*args, **kw)
     cor = [n for n in keyed.key_names if n.startswith("corrective_")]
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     assert 0 < len(cor) <= 8 + mouth_follow.KEYS and np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
@@ -124,6 +124,9 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
         v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)
         return np.median(np.linalg.norm(project(template.points(v, head)) - uv, axis=-1)[:, SOLVE_LANDMARKS])
     assert error(keyed) < 0.92 * error(plain), (error(plain), error(keyed))       # 0.95 -> 0.77 px (0.80 when written)
+    # and the bake's own report of its fit (bake.fit_report) says as much
+    assert 0 < keyed_stats.landmark_fit < 0.95 * plain_stats.landmark_fit < 0.1
+    assert keyed_stats.landmark_fit <= keyed_stats.worst_fit and keyed_stats.worst_fit_frame in args[1]
 
 
 def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_shadow(head):

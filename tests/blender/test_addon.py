@@ -31,7 +31,8 @@ def clip_file(tmp_path):
 
 
 def _stats(n=12):
-    return BakeStats(frames_total=n, frames_tracked=n - 1, frames_bridged=1, mean_confidence=0.75, seconds=0.2)
+    return BakeStats(frames_total=n, frames_tracked=n - 1, frames_bridged=1, seconds=0.2, landmark_fit=0.021,
+                     worst_fit_frame=4, worst_fit=0.043)
 
 
 @pytest.fixture()
@@ -78,7 +79,9 @@ def test_operator_success_builds_collection(bpy_mod, use_file, head, monkeypatch
     assert scene.camera.name == "FaceCapture_Camera" and scene.frame_end == 12
     state = bpy_mod.context.window_manager.face_capture
     assert state.has_result and state.frames_tracked == 11 and state.frames_bridged == 1 and not state.running
-    assert state.mean_confidence == pytest.approx(0.75)
+    assert state.landmark_fit == pytest.approx(0.021) and state.worst_fit == pytest.approx(0.043)
+    assert state.worst_fit_frame == 5                       # footage frame 4 is scene frame 5
+    assert bpy_mod.ops.face_capture.worst_fit() == {"FINISHED"} and scene.frame_current == 5
     from bake.head_size import eye_distance
     assert state.eye_distance_mm == pytest.approx(float(eye_distance(make_tracks(head, n_frames=12).basis, head)))
     assert 40 < state.eye_distance_mm < 90

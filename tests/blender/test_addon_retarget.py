@@ -107,7 +107,7 @@ def test_capture_with_texture(bpy_mod, addon, head, tmp_path, monkeypatch):
     photo, _ = _gradient_footage(tmp_path)
     tr = replace(make_tracks(head, n_frames=1, image_size=(W, H), footage_path=str(photo)), tracked=np.ones(1, bool))
     monkeypatch.setattr(pipeline, "reconstruct", lambda config, progress=None, cancel=None: (
-        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, mean_confidence=0.9, seconds=0.1)))
+        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, seconds=0.1)))
     monkeypatch.setattr(operators, "make_recon_config", lambda options: options)
     s = bpy_mod.context.scene.face_capture
     s.source, s.filepath, s.texture, s.texture_size = "FILE", str(photo), True, "512"

@@ -23,8 +23,8 @@ def fake_reconstruct(monkeypatch, head):
         if progress:
             progress(1.0, "done")
         tr = make_tracks(head, n_frames=12)
-        return tr, BakeStats(frames_total=12, frames_tracked=11, frames_bridged=1, mean_confidence=0.8,
-                             seconds=0.1, iris_eye_distance_mm=61.4)
+        return tr, BakeStats(frames_total=12, frames_tracked=11, frames_bridged=1, seconds=0.1,
+                             iris_eye_distance_mm=61.4, landmark_fit=0.0214, worst_fit_frame=7, worst_fit=0.0433)
     monkeypatch.setattr(pipeline, "reconstruct", fake)
     monkeypatch.setattr(cli, "make_config", lambda ns: ns)
     return calls
@@ -46,6 +46,7 @@ def test_run_writes_all_outputs(bpy_mod, fake_reconstruct, src, tmp_path, capsys
     assert sorted(p.name for p in out.iterdir()) == ["s.blend", "s.csv", "s.fbx", "s.glb"]
     err = capsys.readouterr().err
     assert "tracked 11/12 frames" in err and "wrote" in err
+    assert "landmark fit: 2.1 % of the eye distance (worst 4.3 %, frame 7)" in err
     from bake.head_size import eye_distance
     baked = float(eye_distance(make_tracks(head, n_frames=12).basis, head))
     assert f"head: eye distance {baked:.0f} mm, the network's reading; the irises read 61 mm" in err
@@ -148,7 +149,7 @@ def test_texture_from_the_cli(bpy_mod, monkeypatch, head, tmp_path, capsys):
     tr = make_tracks(head, n_frames=1, image_size=(W, H), footage_path=str(photo))
     tr = replace(tr, tracked=np.ones(1, bool))
     monkeypatch.setattr(pipeline, "reconstruct", lambda config, progress=None, cancel=None: (
-        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, mean_confidence=0.9, seconds=0.1)))
+        tr, BakeStats(frames_total=1, frames_tracked=1, frames_bridged=0, seconds=0.1)))
     monkeypatch.setattr(cli, "make_config", lambda ns: ns)
     out = tmp_path / "out"
     out.mkdir()
