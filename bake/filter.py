@@ -266,7 +266,7 @@ def _keep(dev: np.ndarray, noise: float, times: float = POSE_KEEP) -> np.ndarray
     return np.maximum(keep, gaussian_filter(keep, 1.0))[:, None]
 
 
-def _noise(x: np.ndarray, solved: np.ndarray | None) -> float | None:
+def noise_scale(x: np.ndarray, solved: np.ndarray | None) -> float | None:
     """The scale of i.i.d. noise on ``x`` (T, D): the median norm of its second differences over sqrt(6), read where
     a frame and both its neighbours are ``solved`` (None: all); None where no such frame is."""
     solved = np.ones(len(x), bool) if solved is None else np.asarray(solved, bool)
@@ -330,7 +330,7 @@ def keep_fast_turn(R: np.ndarray, R1: np.ndarray, Rf: np.ndarray, tf: np.ndarray
     q0, q1, qf = quat_from_matrix(R), quat_from_matrix(R1), quat_from_matrix(Rf)
     step = rotation_vector(quat_multiply(q0[1:], quat_inverse(q0[:-1])))         # frame to frame, camera axes
     turned = np.concatenate([np.zeros((1, 3)), np.cumsum(step, axis=0)])      # its second differences: step's first
-    noise = _noise(turned, solved)
+    noise = noise_scale(turned, solved)
     if noise is None:
         return Rf, tf
     keep = _keep(rotation_angle(quat_multiply(q0, quat_inverse(q1))), noise + 1e-12)
@@ -385,7 +385,7 @@ def keep_image_roll(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarray
     line = np.unwrap(np.interp(frames, frames[have], np.unwrap(seen_roll[have])))
     seen_light = smooth(line[:, None], sigma, have.astype(np.float64))[:, 0]
     rel = np.unwrap(r) - line                        # the solved roll less the landmarks': a rolled camera moves
-    noise = _noise(rel[:, None], ok & have)          # both alike, so the noise is read without the roll itself
+    noise = noise_scale(rel[:, None], ok & have)     # both alike, so the noise is read without the roll itself
     if noise is None:
         return Rf, tf
     d_solved, d_seen = _wrap(r - r1), np.where(have, _wrap(line - seen_light), 0.0)
@@ -427,7 +427,7 @@ def keep_image_shake(R: np.ndarray, t: np.ndarray, R1: np.ndarray, t1: np.ndarra
     if seen is not None and np.isfinite(seen).all(1)[ok].mean() > 0.5:        # seen on most solved frames
         rel = u - seen
         ok = ok & np.isfinite(seen).all(1)
-    noise = _noise(rel, ok)
+    noise = noise_scale(rel, ok)
     if noise is None:
         return Rf, tf
     keep = _keep(dev, noise * depth + 1e-9)

@@ -54,7 +54,7 @@ from core.eyelids import GAPS, lid_aspects
 from core.errors import AssetError
 from core.head_model import ARKIT_NAMES, HeadModel
 
-from .filter import runs
+from .filter import noise_scale, runs
 from .numerics import nearest
 from .solve import ArkitPrior, GapConstraint, LandmarkTerm, real_face_trust
 
@@ -355,6 +355,56 @@ def narrowed_squints(weights: np.ndarray, fit_weights: np.ndarray, head: HeadMod
         k = ARKIT_NAMES.index(name)
         more = np.clip(open_eyes[:, e], 0.0, 1.0) * np.maximum(wider[:, e], 0.0) / -rates[e, k]
         out[:, k] = np.clip(out[:, k] + more, 0.0, 1.0)
+    return out
+
+
+BROW_UP_KEYS = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")    # what raises the brows
+_BROW_UP_COLUMNS = [ARKIT_NAMES.index(n) for n in BROW_UP_KEYS]
+_BROW_POINTS = list(lt.RIGHT_BROW + lt.LEFT_BROW)
+BROW_NOISE = 3.0        # raised_brows leaves a brow point's rise within this many of its frame-to-frame noise scales
+
+
+def _nonneg_fit(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """(T, n) the least-squares x >= 0 of A x = y (A (P, n), n small) for each row y of ``Y`` (T, P): every set of
+    free columns is solved and the best solution without a negative entry kept (the empty set, x = 0, always is)."""
+    T, n = len(Y), A.shape[1]
+    best, cost = np.zeros((T, n)), (Y ** 2).sum(1)
+    for mask in range(1, 2 ** n):
+        cols = [j for j in range(n) if mask >> j & 1]
+        a = A[:, cols]
+        x = np.linalg.solve(a.T @ a, a.T @ Y.T).T                        # (T, len(cols))
+        c = ((Y - x @ a.T) ** 2).sum(1)
+        better = (x >= 0).all(1) & (c < cost)
+        best[better] = 0.0
+        best[np.ix_(better, cols)] = x[better]
+        cost = np.where(better, c, cost)
+    return best
+
+
+def raised_brows(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel, seen: np.ndarray) -> np.ndarray:
+    """A copy of the exported ``weights`` (T, 52) whose brows rise above their rest as far as the head's
+    ``fit_weights`` (T, 52) raise its own: the L1 boost drops a raise of a few millimetres (a surprise on the
+    expressions clip: the landmarks' brows 2 mm up, the exported browInnerUp and browOuterUp 0). Each brow point's
+    height (``lt.RIGHT_BROW``, ``lt.LEFT_BROW``, along the head's up axis) above its median over the frames ``seen``
+    (T,) bool is read for both weight sets; where the head's rises further than ``BROW_NOISE`` times its frame-to-frame
+    noise (``bake.filter.noise_scale``: brows the landmarks cannot see, as behind a render's sunglasses, jump) and
+    than the exported weights' rise, the three raising shapes (``BROW_UP_KEYS``) add what makes up the difference
+    (least squares, none negative), each at most 1. A frown is left as it is (the exported frown is
+    ``BROW_PRIOR``'s). docs/MEASUREMENTS.md, "The exported brow raise"."""
+    out = np.array(weights)
+    seen = np.asarray(seen, bool)
+    if not seen.any():
+        return out
+    rates = lt.load().points(np.asarray(head.arkit_deltas, np.float64), head)[:, _BROW_POINTS, 1]     # (52, P) mm
+
+    def heights(w):                     # (T, P) each brow point's height above its rest
+        h = np.asarray(w, np.float64) @ rates
+        return h - np.median(h[seen], axis=0)
+    fit_up = heights(fit_weights)
+    noise = np.array([noise_scale(fit_up[:, [p]], seen) or 0.0 for p in range(fit_up.shape[1])])
+    short = np.maximum(fit_up - BROW_NOISE * noise, 0.0) - np.maximum(heights(weights), 0.0)
+    more = _nonneg_fit(rates[_BROW_UP_COLUMNS].T, np.maximum(short, 0.0))
+    out[:, _BROW_UP_COLUMNS] = np.clip(out[:, _BROW_UP_COLUMNS] + np.where(seen[:, None], more, 0.0), 0.0, 1.0)
     return out
 
 

@@ -178,6 +178,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             head_fit = iris_gaze.keep_lid_gaps(fz.fit_gaze(res.fit_weights, looks, open_now), res.fit_weights, head,
                                                open_now)          # and the head looks where they do
             exported = fz.narrowed_squints(exported, head_fit, head, open_now)     # a smile's narrowed eyes
+            exported = fz.raised_brows(exported, head_fit, head, res.valid & (clip_presence >= fz.MIN_PRESENCE))
         scales = shut_scales(head, basis, head.arkit_deltas)
         rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_lids, open_eyes))     # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported

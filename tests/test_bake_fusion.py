@@ -523,6 +523,51 @@ def test_an_open_eye_narrowed_beyond_the_exported_lids_is_exported_as_squint(hea
     np.testing.assert_array_equal(np.delete(out, squint, 1), np.delete(exported, squint, 1))
 
 
+def test_nonneg_fit_matches_scipy_nnls():
+    from scipy.optimize import nnls
+    rng = np.random.default_rng(4)
+    A = rng.uniform(-1, 3, (20, 3))
+    Y = rng.normal(0, 2, (40, 20))
+    Y[:5] = rng.uniform(0, 1, (5, 3)) @ A.T                  # exactly made of the columns, none negative
+    got = fusion._nonneg_fit(A, Y)
+    np.testing.assert_allclose(got, [nnls(A, y)[0] for y in Y], atol=1e-9)
+    assert (got >= 0).all() and (got == 0).any()
+
+
+def test_brows_the_head_raises_above_their_rest_are_raised_in_the_exported_weights(head):
+    """raised_brows: where the head's fit raises its brows above their rest (the median over the seen frames) and the
+    exported weights do not, the raising shapes make up the difference; a frown, a raise the exported weights
+    already have, and unseen frames are left; at most 1."""
+    from bake.fusion import BROW_UP_KEYS, raised_brows
+    names = head.arkit_names
+    inner, left, right = (names.index(n) for n in BROW_UP_KEYS)
+    down, jaw = names.index("browDownLeft"), names.index("jawOpen")
+    fit, exported = np.zeros((40, 52)), np.zeros((40, 52))         # a clip mostly at rest
+    exported[:, jaw] = fit[:, jaw] = 0.3
+    fit[0, inner] = 0.4                             # the head's inner brows up: the exported ones not
+    fit[1, [inner, left, right]] = 0.5              # a surprise
+    fit[2, left] = exported[2, left] = 0.6          # the exported weights raise it already
+    fit[3, down] = 0.7                              # a frown
+    fit[4, inner] = 0.5                             # not seen
+    fit[5, inner] = 3.0                             # more than a whole shape
+    seen = np.ones(40, bool)
+    seen[4] = False
+    out = raised_brows(exported, fit, head, seen)
+    # (within 0.01: browInnerUp lowers the outermost brow points a little, and only heights above rest count)
+    np.testing.assert_allclose(out[0, [inner, left, right]], [0.4, 0, 0], atol=0.01)
+    np.testing.assert_allclose(out[1, [inner, left, right]], [0.5, 0.5, 0.5], atol=0.01)
+    np.testing.assert_allclose(out[2, [inner, left, right]], [0, 0.6, 0], atol=0.01)
+    np.testing.assert_allclose(out[[3, 4, 6], :][:, [inner, left, right]], 0.0, atol=0.01)
+    assert out[5, inner] == 1.0
+    cols = [inner, left, right]
+    np.testing.assert_array_equal(np.delete(out, cols, 1), np.delete(exported, cols, 1))
+    # brows that jump from frame to frame (landmarks that cannot see them) raise nothing but what stands out
+    jumpy = fit.copy()
+    jumpy[6:, inner] = np.random.default_rng(2).uniform(0.0, 0.3, 34)
+    out = raised_brows(exported, jumpy, head, seen)
+    assert out[6:, inner].max() < 0.1 and out[1, inner] > 0.1
+
+
 def test_the_frowns_scores_less_the_clips_rest_are_targets_of_the_exported_weights_only():
     """MediaPipe reads each subject's resting brows at an offset of its own: the browDown scores less their low
     quantile over the clip (frames whose face is barely there left out) are targets with strength only for the

@@ -86,8 +86,8 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     """Dense observations that read expressions at half strength with 2 mm noise (a loose fit, as the network's on
     real footage) and landmarks at 0.5 px: the corrective keys (bake.corrective) leave the exported ARKit weights as
     they are without them (but for a closing eye's blink, which keeps up with the head's lids, the eyes' look with
-    the lids that keep their opening, bake.iris_gaze, and an open eye's squint) and bring the baked head's landmarks
-    closer to the observed ones."""
+    the lids that keep their opening, bake.iris_gaze, an open eye's squint and the brows' raise) and bring the baked
+    head's landmarks closer to the observed ones."""
     from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
     from bake.tracks import posed_vertices
@@ -111,7 +111,7 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     # the lids kept as open), and an open eye's narrowing is its squint
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
     gaze = [head.arkit_names.index(n) for eye in fusion.GAZE_KEYS for n in eye]
-    lids = [head.arkit_names.index(n) for n in iris_gaze.WIDE_KEYS + fusion.SQUINT_KEYS]
+    lids = [head.arkit_names.index(n) for n in iris_gaze.WIDE_KEYS + fusion.SQUINT_KEYS + fusion.BROW_UP_KEYS]
     rest = np.setdiff1d(np.arange(52), blinks + gaze + lids)
     np.testing.assert_array_equal(keyed.weights[:, rest], plain.weights[:, rest])
     shut = plain.weights[:, blinks] >= 0.9                  # a shut eye stays shut (the blink moves with the look
