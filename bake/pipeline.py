@@ -229,7 +229,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     fit, worst_frame, worst, fit_warnings = None, None, None, ()
     if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
         read = (clip_marks, clip_presence) if landmarks is not None else face_arrays(faces)[:2]
-        fit, worst_frame, worst, fit_warnings = fit_summary(landmark_fit(tracks, *read), frames)
+        per_frame = landmark_fit(tracks, *read)
+        fit, worst_frame, worst, fit_warnings = fit_summary(per_frame, frames)
+        tracks = replace(tracks, landmark_fit=per_frame.astype(np.float32))
     stage["tracks"] = stage.get("tracks", 0.0) + time.perf_counter() - t2
     ntr = int(valid.sum())
     stats = BakeStats(frames_total=len(frames), frames_tracked=ntr, frames_bridged=len(frames) - ntr,

@@ -31,6 +31,8 @@ class SceneTracks:
     footage_path: str = ""         # source for the camera background ("" for none)
     region: np.ndarray | None = None         # (V,) uint8 region labels (for vertex groups)
     region_names: tuple = ()
+    landmark_fit: np.ndarray | None = None   # (T,) bake.fit_report's per frame: the head's distance from the tracker's
+                                             # landmarks in eye distances (NaN where not read; None: none read)
 
 
 @dataclass(frozen=True, eq=False)

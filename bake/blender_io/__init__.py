@@ -178,6 +178,7 @@ def build_scene(tracks: SceneTracks, name: str = "FaceCapture", camera: bool = T
             inv = np.transpose(rot, (0, 2, 1))
             _animate_object(cam_obj, frames, inv @ _CAM_WORLD_ROT, -np.einsum("tij,tj->ti", inv, loc),
                             name + "_CameraMotion", created)
+        _animate_fit(head, tracks, frames, name, created)
     except BaseException:
         _remove(created)
         raise
@@ -262,6 +263,28 @@ def _animate_object(obj, frames, rot, loc, action_name: str, created: list) -> N
         _key_linear(_fcurve(action, obj, "location", i, "Object Transforms"), frames, loc[:, i])
     for i in range(3):
         _key_linear(_fcurve(action, obj, "rotation_euler", i, "Object Transforms"), frames, eul[:, i])
+
+
+FIT_PROPERTY = "landmark_fit"
+
+
+def _animate_fit(head, tracks: SceneTracks, frames: np.ndarray, name: str, created: list) -> None:
+    """The head's custom property ``FIT_PROPERTY``, keyed on every frame the fit was read (bake.fit_report: how far
+    the head is off the face's landmarks, in eye distances): its value is the current frame's, and the Graph Editor
+    shows where to look. On the head's motion action where it has one; the exporters leave custom properties out."""
+    fit = None if tracks.landmark_fit is None else np.asarray(tracks.landmark_fit, np.float64)
+    if fit is None or not np.isfinite(fit).any():
+        return
+    read = np.isfinite(fit)
+    head[FIT_PROPERTY] = float(fit[read][0])
+    head.id_properties_ui(FIT_PROPERTY).update(
+        min=0.0, description="How far the baked head is off the face's landmarks on this frame, in eye distances")
+    ad = head.animation_data
+    action = ad.action if ad is not None and ad.action is not None else None
+    if action is None:
+        action = _new_action(head, name + "_Fit")
+        created.append(action)
+    _key_linear(_fcurve(action, head, f'["{FIT_PROPERTY}"]', 0, "Face Capture"), frames[read], fit[read])
 
 
 def _build_camera(tracks: SceneTracks, name: str, coll, created: list, background: bool):

@@ -241,6 +241,27 @@ def _glb_json(path):
     return json.loads(data[20:20 + length])
 
 
+def test_the_heads_landmark_fit_is_keyed_where_it_was_read(bpy_mod, empty_scene, tracks, tmp_path):
+    """bake.fit_report's per-frame fit becomes the head's custom property, keyed per frame (not where unread), in
+    either motion mode; the exports still write."""
+    from bake import blender_io
+    fit = np.linspace(0.01, 0.05, len(tracks.frames)).astype(np.float32)
+    fit[3] = np.nan
+    with_fit = replace(tracks, landmark_fit=fit)
+    for mode in ("object", "camera"):
+        coll = blender_io.build_scene(with_fit, name=f"FC_{mode}", head_motion=mode)
+        head = coll.objects[f"FC_{mode}_Head"]
+        curves = [fc for fc in _fcurves(head.animation_data.action, head)
+                  if fc.data_path == f'["{blender_io.FIT_PROPERTY}"]']
+        assert len(curves) == 1 and len(curves[0].keyframe_points) == len(fit) - 1
+        bpy_mod.context.scene.frame_set(int(tracks.frames[7]))           # the property reads the frame's
+        assert head[blender_io.FIT_PROPERTY] == pytest.approx(float(fit[7]), abs=1e-6)
+    assert blender_io.export_glb(tmp_path / "head.glb", coll).is_file()
+    assert blender_io.export_fbx(tmp_path / "head.fbx", coll).is_file()
+    built = blender_io.build_scene(tracks, name="FC_none")          # no fit read: no property
+    assert blender_io.FIT_PROPERTY not in built.objects["FC_none_Head"]
+
+
 def test_glb_has_morph_targets_and_weight_animation(built, tracks, tmp_path):
     from bake import blender_io
     out = blender_io.export_glb(tmp_path / "head.glb", built)
