@@ -19,10 +19,10 @@ import numpy as np
 from core import landmark_template as lt
 
 from .filter import runs
+from .fusion import MIN_PRESENCE      # frames whose face presence (MediaPipe's score) is under it are not scored
 from .types import SceneTracks
 
 FIT_LANDMARKS = np.array(sorted(set(lt.LIPS + lt.RIGHT_EYE + lt.LEFT_EYE + lt.RIGHT_BROW + lt.LEFT_BROW + lt.NOSE)))
-MIN_PRESENCE = 0.5      # frames whose face presence (MediaPipe's score) is under this are not scored
 POOR_FIT = 0.1          # a frame whose fit is worse than this share of the eye distance (about 6 mm on an adult) is
                         # named in a warning: the shared real clips' bakes stay under 0.06 on every frame
 NAMED_STRETCHES = 5     # at most this many stretches of such frames are named
@@ -87,7 +87,8 @@ def report(stats) -> dict | None:
 
 
 def fit_text(stats) -> str:
-    """The fit as the command line and the panel say it: "2.2 % of the eye distance (worst 4.3 %, frame 16)"."""
+    """The fit as the command line says it: "2.2 % of the eye distance (worst 4.3 %, frame 16)" (the footage's frame;
+    the panel names the scene's, one more)."""
     if stats.landmark_fit is None:
         return "not read (no landmarks, or the head kept still)"
     return (f"{100 * stats.landmark_fit:.1f} % of the eye distance (worst {100 * stats.worst_fit:.1f} %, frame "

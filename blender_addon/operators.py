@@ -588,9 +588,9 @@ class FACE_CAPTURE_OT_clear_calibration(bpy.types.Operator):
         return {"FINISHED"}
 
 
-_CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_worst_fit, FACE_CAPTURE_OT_retarget, FACE_CAPTURE_OT_import_csv,
-            FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_save_calibration,
-            FACE_CAPTURE_OT_clear_calibration)
+_CLASSES = (FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_worst_fit, FACE_CAPTURE_OT_retarget,
+            FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_calibrate,
+            FACE_CAPTURE_OT_save_calibration, FACE_CAPTURE_OT_clear_calibration)
 
 
 _register, _unregister = bpy.utils.register_classes_factory(_CLASSES)

@@ -150,7 +150,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     frames_total: IntProperty()
     frames_tracked: IntProperty()
     frames_bridged: IntProperty()
-    landmark_fit: FloatProperty()        # BakeStats.landmark_fit (bake.fit_report): a share of the eye distance; -1 unread
+    landmark_fit: FloatProperty()        # BakeStats.landmark_fit (bake.fit_report), in eye distances; -1: unread
     worst_fit: FloatProperty()           # ... its worst frame's ...
     worst_fit_frame: IntProperty()       # ... and that frame in the scene (footage frame + 1)
     seconds: FloatProperty()

@@ -17,7 +17,8 @@ def _tracks(head, T=6):
     K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
     tracked = np.ones(T, bool)
     tracked[2] = False
-    return build_tracks(head, np.zeros(len(head.identity_basis)), weights, R, t, np.arange(T), 25.0, K, (1280, 720), tracked)
+    return build_tracks(head, np.zeros(len(head.identity_basis)), weights, R, t, np.arange(T), 25.0, K, (1280, 720),
+                        tracked)
 
 
 def _projected(tracks):
