@@ -170,6 +170,21 @@ def brimmed(seq, head, fraction: float) -> np.ndarray:
     return images
 
 
+def fit_against_truth(tracks, stats, mesh: np.ndarray, truth: np.ndarray) -> dict:
+    """The bake's own landmark fit (bake.fit_report: the head against MediaPipe's landmarks) beside the same figure
+    against the true points (``mesh``, ``truth``: (T, 478, 2) pixels), and their correlation over the frames: how
+    far the fit an artist reads tells the head's real error."""
+    from bake.fit_report import FIT_LANDMARKS
+    from core import landmark_template as lt
+    apart = np.linalg.norm(truth[:, list(lt.LEFT_EYE)].mean(1) - truth[:, list(lt.RIGHT_EYE)].mean(1), axis=-1)
+    true_fit = np.median(np.linalg.norm(mesh[:, FIT_LANDMARKS] - truth[:, FIT_LANDMARKS], axis=-1), axis=1) / apart
+    fit = np.full(len(true_fit), np.nan) if tracks.landmark_fit is None else np.asarray(tracks.landmark_fit)
+    ok = np.isfinite(fit) & np.isfinite(true_fit)
+    r = float(np.corrcoef(fit[ok], true_fit[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+    return dict(landmark_fit=np.nan if stats.landmark_fit is None else stats.landmark_fit,
+                landmark_fit_true=float(np.median(true_fit[ok])) if ok.any() else float("nan"), landmark_fit_r=r)
+
+
 def landmark_iod(points: np.ndarray, truth: np.ndarray) -> float:
     """Median landmark error (the truth's IOD) at face_signals.TARGET_POINTS of (T, 478, 2) ``points`` (NaN rows
     where none) against ``truth``."""
@@ -264,6 +279,7 @@ def run_seed(seed, a, head) -> dict:
         idx = [int(f) - 1 for f in tracks.frames]
         mesh = bench_real.mesh_landmarks(tracks, head)
         out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
+                         **fit_against_truth(tracks, stats, mesh, true_points(seq, head, idx)),
                          iris_eye_distance_mm=np.nan if stats.iris_eye_distance_mm is None
                          else stats.iris_eye_distance_mm,
                          frames_tracked=stats.frames_tracked,

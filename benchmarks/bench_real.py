@@ -197,19 +197,11 @@ def score_agreement(tracks, faces) -> dict:
                 other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst})
 
 
-def mesh_landmarks(tracks, head, chunk: int = 64) -> np.ndarray:
-    """(T, 478, 2) pixels: the template's MediaPipe-indexed points on each baked frame, posed and projected."""
-    from core import landmark_template
-    lt = landmark_template.load()
-    out = []
-    for a in range(0, len(tracks.frames), chunk):
-        w = tracks.weights[a:a + chunk].astype(np.float64)
-        v = tracks.basis[None].astype(np.float64) + np.einsum("tk,kvc->tvc", w, tracks.key_deltas.astype(np.float64))
-        pts = lt.points(v, head)                                                           # (t, 478, 3) head frame
-        cam = np.einsum("tij,tlj->tli", tracks.head_rotation[a:a + chunk], pts) + tracks.head_translation[a:a + chunk,
-                                                                                                             None]
-        out.append(project(cam, tracks.K))
-    return np.concatenate(out)
+def mesh_landmarks(tracks, head=None) -> np.ndarray:
+    """(T, 478, 2) pixels: the template's MediaPipe-indexed points on each baked frame, posed and projected (the
+    points bake.fit_report reads; ``head`` is not needed, the topology is the baked scene's)."""
+    from core import landmark_template as lt
+    return project(fit_report.landmark_points(tracks, lt.load(), np.arange(lt.NUM_LANDMARKS)), tracks.K)
 
 
 def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.ndarray:
