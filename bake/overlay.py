@@ -8,17 +8,33 @@ import numpy as np
 
 from core.mesh_render import render_mesh
 
+from .fit_report import POOR_FIT
 from .tracks import posed_vertices
 from .types import SceneTracks
 
 
 def overlay_frame(tracks: SceneTracks, i: int, image: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """RGB frame with the fitted head of tracks frame index i (0-based) drawn semi-transparently."""
+    """RGB frame with the fitted head of tracks frame index i (0-based) drawn semi-transparently; labelled where the
+    frame was bridged, and where the head is further off the face's landmarks than bake.fit_report's POOR_FIT (the
+    frames its warning names), so they stand out in the overlay video."""
     h, w = image.shape[:2]
     out = render_mesh(posed_vertices(tracks, i), tracks.faces, tracks.K, (h, w), background=image, alpha=alpha)
     if not tracks.tracked[i]:
-        cv2.putText(out, "bridged", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 80, 80), 2, cv2.LINE_AA)
+        _label(out, "bridged", 0, (255, 80, 80))
+    fit = None if tracks.landmark_fit is None else float(tracks.landmark_fit[i])
+    if fit is not None and fit > POOR_FIT:              # NaN (not read) is not
+        _label(out, f"{100 * fit:.0f}% of the eye distance off the landmarks", 1, (255, 160, 0))
     return out
+
+
+def _label(image: np.ndarray, text: str, row: int, colour: tuple) -> None:
+    """``text`` in ``colour`` on a dark box at the top left of ``image`` (RGB), on line ``row``, sized to the frame."""
+    scale = max(0.5, image.shape[0] / 900.0)
+    thick = max(1, round(2 * scale))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = 10, 10 + row * (th + base + 12)
+    cv2.rectangle(image, (x - 4, y), (x + tw + 4, y + th + base + 8), (0, 0, 0), -1)
+    cv2.putText(image, text, (x, y + th + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
 
 
 def _frames(tracks: SceneTracks, wanted: set[int]):
