@@ -492,14 +492,15 @@ def export_usd(path, collection) -> Path:
     """Write the collection (or a list of objects) as USD with Blender's own exporter (``.usd``/``.usda``/``.usdc``/``.usdz``): the head as a
     SkelRoot whose mesh carries one UsdSkel BlendShape per shape key, their per-frame weights as the time samples of
     a SkelAnimation (the assigned action: the calibrated curves when a calibration is in force), the head motion as
-    xform time samples, and the camera; atomically."""
+    xform time samples, and the camera; atomically. Blender's custom properties are left out (the head's keyed
+    ``FIT_PROPERTY`` would be written as one time sample)."""
     p = Path(path)
     if p.suffix.lower() not in (".usd", ".usda", ".usdc", ".usdz"):
         raise ExportError(f"a USD file name ends in .usd, .usda, .usdc or .usdz, not {p.name}")
     return _export_clip_range(path, collection, "USD", lambda tmp: bpy.ops.wm.usd_export(
         filepath=tmp, check_existing=False, selected_objects_only=True, export_animation=True,
         export_shapekeys=True, export_uvmaps=True, export_normals=True, export_materials=False,
-        export_cameras=True, export_lights=False))
+        export_cameras=True, export_lights=False, export_custom_properties=False))
 
 
 def save_blend(path) -> Path:

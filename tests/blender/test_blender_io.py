@@ -258,6 +258,8 @@ def test_the_heads_landmark_fit_is_keyed_where_it_was_read(bpy_mod, empty_scene,
         assert head[blender_io.FIT_PROPERTY] == pytest.approx(float(fit[7]), abs=1e-6)
     assert blender_io.export_glb(tmp_path / "head.glb", coll).is_file()
     assert blender_io.export_fbx(tmp_path / "head.fbx", coll).is_file()
+    usd = blender_io.export_usd(tmp_path / "head.usda", coll).read_text()
+    assert "SkelAnimation" in usd and blender_io.FIT_PROPERTY not in usd      # not as one frame's value
     built = blender_io.build_scene(tracks, name="FC_none")          # no fit read: no property
     assert blender_io.FIT_PROPERTY not in built.objects["FC_none_Head"]
 
