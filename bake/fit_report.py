@@ -30,12 +30,17 @@ NAMED_STRETCHES = 5     # at most this many stretches of such frames are named
 
 def landmark_points(tracks: SceneTracks, template: lt.LandmarkTemplate, index: np.ndarray) -> np.ndarray:
     """(T, L, 3) camera-space mm of landmarks ``index`` on the head as baked (every shape key at its weight)."""
-    corners = np.asarray(tracks.faces)[template.face[index]]          # (L, 3) vertex indices
-    bary = template.bary[index].astype(np.float64)
-    basis = np.einsum("lkc,lk->lc", tracks.basis[corners].astype(np.float64), bary)
-    deltas = np.einsum("nlkc,lk->nlc", tracks.key_deltas[:, corners].astype(np.float64), bary)
-    shapes = basis + np.einsum("tn,nlc->tlc", tracks.weights.astype(np.float64), deltas)
+    def at(v):                          # the landmarks of index on the baked topology's shapes v (..., V, 3)
+        return template.points(np.asarray(v, np.float64), tracks)[..., index, :]
+    shapes = at(tracks.basis) + np.einsum("tn,nlc->tlc", tracks.weights.astype(np.float64), at(tracks.key_deltas))
     return np.einsum("tij,tlj->tli", tracks.head_rotation, shapes) + tracks.head_translation[:, None]
+
+
+def eyes_apart(marks: np.ndarray) -> np.ndarray:
+    """(T,) the distance between the eyes' contour centres (``lt.RIGHT_EYE``, ``lt.LEFT_EYE``) of landmarks (T, 478,
+    2): the fit's unit, its 16-point means steadier frame to frame than the corners' midpoints that
+    bake.head_size reads (a share of a noisy unit is as noisy)."""
+    return np.linalg.norm(marks[:, list(lt.LEFT_EYE)].mean(1) - marks[:, list(lt.RIGHT_EYE)].mean(1), axis=-1)
 
 
 def landmark_fit(tracks: SceneTracks, marks: np.ndarray, presence: np.ndarray,
@@ -49,7 +54,7 @@ def landmark_fit(tracks: SceneTracks, marks: np.ndarray, presence: np.ndarray,
     K = tracks.K
     pix = np.stack([K[0, 0] * cam[..., 0] / z + K[0, 2], K[1, 1] * cam[..., 1] / z + K[1, 2]], -1)
     seen = np.asarray(marks, np.float64)
-    apart = np.linalg.norm(seen[:, list(lt.LEFT_EYE)].mean(1) - seen[:, list(lt.RIGHT_EYE)].mean(1), axis=-1)
+    apart = eyes_apart(seen)
     off = np.linalg.norm(pix - seen[:, FIT_LANDMARKS], axis=-1)
     scored = np.asarray(tracks.tracked, bool) & (np.asarray(presence) >= MIN_PRESENCE) & (apart > 0)
     scored &= np.isfinite(off).all(1)

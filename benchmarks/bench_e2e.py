@@ -174,9 +174,8 @@ def fit_against_truth(tracks, stats, mesh: np.ndarray, truth: np.ndarray) -> dic
     """The bake's own landmark fit (bake.fit_report: the head against MediaPipe's landmarks) beside the same figure
     against the true points (``mesh``, ``truth``: (T, 478, 2) pixels), and their correlation over the frames: how
     far the fit an artist reads tells the head's real error."""
-    from bake.fit_report import FIT_LANDMARKS
-    from core import landmark_template as lt
-    apart = np.linalg.norm(truth[:, list(lt.LEFT_EYE)].mean(1) - truth[:, list(lt.RIGHT_EYE)].mean(1), axis=-1)
+    from bake.fit_report import FIT_LANDMARKS, eyes_apart
+    apart = eyes_apart(truth)
     true_fit = np.median(np.linalg.norm(mesh[:, FIT_LANDMARKS] - truth[:, FIT_LANDMARKS], axis=-1), axis=1) / apart
     fit = np.full(len(true_fit), np.nan) if tracks.landmark_fit is None else np.asarray(tracks.landmark_fit)
     ok = np.isfinite(fit) & np.isfinite(true_fit)

@@ -53,7 +53,8 @@ class LandmarkTemplate:
     bary: np.ndarray     # (478, 3) float32 barycentric weights (sum 1)
 
     def corners(self, head: HeadModel) -> np.ndarray:
-        """(478, 3) vertex indices of each landmark's triangle."""
+        """(478, 3) vertex indices of each landmark's triangle. ``head`` (here and in ``points``): the HeadModel, or
+        anything else that carries its ``faces`` (a baked bake.types.SceneTracks: the same topology)."""
         return head.faces[self.face]
 
     def points(self, vertices: np.ndarray, head: HeadModel) -> np.ndarray:
