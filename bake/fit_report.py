@@ -38,7 +38,7 @@ def landmark_points(tracks: SceneTracks, template: lt.LandmarkTemplate, index: n
 
 def eyes_apart(marks: np.ndarray) -> np.ndarray:
     """(T,) the distance between the eyes' contour centres (``lt.RIGHT_EYE``, ``lt.LEFT_EYE``; 16-point means) of
-    landmarks (T, 478, 2): the fit's unit, 1-2 % longer than the corners' midpoints' distance bake.head_size reads."""
+    landmarks (T, 478, 2): the fit's unit, within 2 % of the corners' midpoints' distance bake.head_size reads."""
     return np.linalg.norm(marks[:, list(lt.LEFT_EYE)].mean(1) - marks[:, list(lt.RIGHT_EYE)].mean(1), axis=-1)
 
 
