@@ -10,10 +10,13 @@ import dataclasses
 import time
 from typing import Callable
 
+import numpy as np
+
 from core import head_model
 from core.errors import BakeError, Cancelled
 
 from .batch import init_worker, stop_pool
+from .camera_turn import joined_views
 from .config import ReconConfig
 from .observations import ObservationStore
 from .pipeline import Observed, _solve_observed, observe, reconstruct
@@ -46,7 +49,8 @@ def _observe_chunk(config: ReconConfig, keep: tuple[int, int | None]) -> Observe
                                frames=tuple(obs.frames[i] for i in slots),
                                source_shares=tuple(obs.source_shares[i] for i in slots) if obs.source_shares else (),
                                background_turns=tuple(obs.background_turns[i] for i in slots)
-                               if obs.background_turns else ())
+                               if obs.background_turns else (),
+                               camera_views=tuple(obs.camera_views[i] for i in slots) if obs.camera_views else ())
 
 
 def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int = 300, overlap: int = 10,
@@ -105,6 +109,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
     frames: list[int] = []
     shares: list[float] = []
     turns: list[float] = []
+    views: list = []
     stage: dict = {}
     warnings: list = []
     for p in parts:
@@ -114,6 +119,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         frames += p.frames
         shares += p.source_shares or [1.0] * len(p.frames)
         turns += p.background_turns or [float("nan")] * len(p.frames)   # a part without them: unread
+        views += list(joined_views(views, p.camera_views)) if p.camera_views else [np.full(3, np.nan)] * len(p.frames)
         for k, v in p.stage_seconds.items():
             stage[k] = stage.get(k, 0.0) + v
         warnings += [w for w in p.warnings if w not in warnings]
@@ -121,5 +127,5 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         raise BakeError("chunked reconstruction: the chunks' frames are not in increasing order")
     p0 = parts[0]
     obs = Observed(store, faces, tuple(frames), p0.fps, p0.K, p0.image_size, p0.footage_path, tuple(warnings), stage,
-                   tuple(shares), tuple(turns))
+                   tuple(shares), tuple(turns), tuple(views))
     return _solve_observed(config, obs, report, t_start)

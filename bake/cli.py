@@ -374,6 +374,9 @@ def run(argv=None) -> int:
                 f"{stats.seconds:.1f} s")
             say(f"landmark fit: {fit_text(stats)}")
             say(head_size_line(tracks, stats))
+            if stats.camera_degrees is not None:
+                say(f"camera: turns up to {stats.camera_degrees:.1f} degrees, read off the background "
+                    "(on the exported camera; the head keeps its own motion)")
             for w in stats.warnings:
                 say(f"warning: {w}")
             take = take_from_tracks(tracks)

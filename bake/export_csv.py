@@ -7,7 +7,8 @@ Face readers/writers (e.g. pylivelinkface's ``FaceBlendShape`` and importers quo
 
 * ``Timecode`` is ``HH:MM:SS:FF.mmm``: frames counted at the nominal rate ``round(fps)`` from the clip start
   (scene frame ``frames[0]`` is 00:00:00:00), ``.mmm`` the sub-frame fraction (always ``.000`` here).
-* Head angles are radians of the head relative to facing the camera, from ``R = HEAD_TO_CV @ Ry(yaw) Rx(pitch)
+* Head angles are radians of the head relative to facing the camera (the first frame's, where the camera turns:
+  bake.camera_turn, so the head's own turn in the world), from ``R = HEAD_TO_CV @ Ry(yaw) Rx(pitch)
   Rz(roll)`` in the head frame: yaw > 0 turns towards the subject's left, pitch > 0 looks down, roll > 0 tilts
   the top of the head towards the subject's right. Eye rotations are not estimated and are written as 0.
 * Residual (non-ARKit) keys are not part of the layout and are left out.
@@ -25,6 +26,7 @@ from core.errors import ExportError, InputError
 from core.head_model import HEAD_TO_CV
 
 from .atomic import atomic_write
+from .camera_turn import world_rotation
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def head_yaw_pitch_roll(head_rotation: np.ndarray) -> np.ndarray:
 
 def csv_table(tracks) -> tuple[tuple, list[list[str]]]:
     """Header and rows (strings) for ``tracks`` (a bake.types.SceneTracks)."""
-    return table(tracks.key_names, tracks.weights, tracks.frames, tracks.fps, tracks.head_rotation)
+    return table(tracks.key_names, tracks.weights, tracks.frames, tracks.fps, world_rotation(tracks))
 
 
 def table(names, weights, frames, fps: float, head_rotation=None) -> tuple[tuple, list[list[str]]]:

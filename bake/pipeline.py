@@ -42,6 +42,7 @@ from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
+from .camera_turn import camera_rotations, camera_still_warning, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
@@ -105,7 +106,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       corrective_keys: int = CORRECTIVE_KEYS,
                       source_shares: np.ndarray | None = None,
                       head_size: str = "network",
-                      background_turns: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
+                      background_turns: np.ndarray | None = None,
+                      camera_views: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -123,7 +125,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     the jaw's and mouth's sideways shapes a prior where the network's crop was magnified (bake.fusion.SIDEWAYS_KEYS).
     ``background_turns`` (T,): how the background turned since the frame before (``Observed.background_turns``, NaN
     where unread; None: none): the camera's roll, which the face's roll in the image then follows
-    (bake.filter.follow_seen_roll)."""
+    (bake.filter.follow_seen_roll).
+    ``camera_views`` (T, 3): the camera's turn from its first view (``Observed.camera_views``; None: none), which
+    the baked camera takes where it turns (bake.camera_turn; the head's pose stays against each frame's camera)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -226,6 +230,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
                           cor_d, rest, wider_keys=corrective_keys > 0)
+    camera, camera_warnings = None, ()
+    if camera_views is not None and head_pose == "tracked":
+        camera = camera_rotations(camera_views)
+        if camera is None:
+            camera_warnings = (camera_still_warning(camera_views),)
+        else:
+            tracks = replace(tracks, camera_rotation=camera)
     fit, worst_frame, worst, fit_warnings = None, None, None, ()
     if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
         read = (clip_marks, clip_presence) if landmarks is not None else face_arrays(faces)[:2]
@@ -238,9 +249,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage),
                       warnings=f.warnings + size_warnings + tuple(
                           fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ())
-                      + fit_warnings,
+                      + fit_warnings + camera_warnings,
                       iris_eye_distance_mm=iris_mm, size_from=size_from, landmark_fit=fit, worst_fit_frame=worst_frame,
-                      worst_fit=worst)
+                      worst_fit=worst, camera_degrees=None if camera is None else turned_degrees(camera))
     return tracks, stats
 
 
@@ -308,6 +319,7 @@ class Observed:
     stage_seconds: dict
     source_shares: tuple = ()                # per slot: core.points.source_share of its network crop (1: none)
     background_turns: tuple = ()             # per slot: core.background's turn since the slot before (NaN: unread)
+    camera_views: tuple = ()                 # per slot: core.background's view (3,), the camera's turn from its first
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
@@ -345,7 +357,7 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
                              config.eye_distance_mm, config.corrective_keys, obs.source_shares or None,
                              config.head_size, np.asarray(obs.background_turns, np.float64) if obs.background_turns
-                             else None)
+                             else None, np.asarray(obs.camera_views, np.float64) if obs.camera_views else None)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],
@@ -407,7 +419,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         observations = ObservationStore(head.n_vertices)     # compact, spilled to disk past a size
         shares: list[float] = []           # per slot, the source share of its network crop (core.points)
         turns: list[float] = []            # per slot, the background's turn since the slot before (core.background)
-        background = BackgroundTurn()
+        background = BackgroundTurn(K if config.camera_turn == "background" else None)
+        views: list[np.ndarray] = []       # per slot, the camera's view against its first (core.background)
         pending: list[tuple] = []          # (slot, tracker box, recrop) as core.framing.Reframer takes them
         running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
@@ -449,6 +462,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 shares.append(1.0)
                 faces.append(state)
                 turns.append(background.update(frame.image, None if state is None else state.box))
+                if config.camera_turn == "background":
+                    views.append(background.view)
                 if state is None:
                     if config.backfill:
                         missed.append((slot, *_small(frame.image)))
@@ -481,4 +496,4 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                      "frames before and after it apart, or choose the face to follow)"
                      for k, ratio in tracker.jumps]
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage,
-                    tuple(shares), tuple(turns))
+                    tuple(shares), tuple(turns), tuple(views))

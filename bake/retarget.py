@@ -26,6 +26,8 @@ import numpy as np
 from core.errors import InputError
 from core.head_model import ARKIT_NAMES
 
+from .camera_turn import world_rotation
+
 # Extra names (compared normalised) some rigs use for an ARKit shape; edit freely.
 ALIASES: dict[str, tuple[str, ...]] = {
     "mouthClose": ("mouthClosed",),
@@ -155,7 +157,8 @@ class Take:
     weights: np.ndarray              # (T, len(names)) raw per-frame values
     frames: np.ndarray               # (T,) scene frames (float)
     fps: float
-    head_rotation: np.ndarray | None = None   # (T, 3, 3) head frame -> OpenCV camera, as bake.types.SceneTracks
+    head_rotation: np.ndarray | None = None   # (T, 3, 3) head frame -> the (first frame's) OpenCV camera: the head's
+                                              # turn in the world (bake.camera_turn.world_rotation)
 
     def column(self, name: str) -> np.ndarray:
         return self.weights[:, self.names.index(name)]
@@ -167,4 +170,4 @@ def take_from_tracks(tracks) -> Take:
     return Take(names=tuple(tracks.key_names[i] for i in idx),
                 weights=np.asarray(tracks.weights, np.float64)[:, idx],
                 frames=np.asarray(tracks.frames, np.float64), fps=float(tracks.fps),
-                head_rotation=np.asarray(tracks.head_rotation, np.float64))
+                head_rotation=world_rotation(tracks))

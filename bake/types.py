@@ -33,6 +33,8 @@ class SceneTracks:
     region_names: tuple = ()
     landmark_fit: np.ndarray | None = None   # (T,) bake.fit_report's per frame: the head's distance from the tracker's
                                              # landmarks in eye distances (NaN where not read; None: none read)
+    camera_rotation: np.ndarray | None = None   # (T, 3, 3) each frame's camera -> the first frame's (OpenCV axes), the
+                                                # camera's turn read off the background (bake.camera_turn); None: still
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,3 +51,4 @@ class BakeStats:
                                            # over the tracked frames, as a share of the eye distance (None: unread)
     worst_fit_frame: int | None = None     # the footage frame where it is furthest off ...
     worst_fit: float | None = None         # ... and how far
+    camera_degrees: float | None = None    # bake.camera_turn: how far the camera turns from its first view (None: still)

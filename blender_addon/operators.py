@@ -80,7 +80,7 @@ def settings_to_options(settings, prefs, context) -> dict:
                 threads=prefs.threads if prefs is not None else 0, smoothing=settings.smoothing,
                 focal_mm=settings.lens, fusion=settings.fusion,
                 eye_distance_mm=settings.eye_distance if settings.eye_distance > 0 else None,
-                head_size=settings.head_size,
+                head_size=settings.head_size, camera_turn=settings.camera_turn,
                 face_point=tuple(settings.face_point) if settings.face == "POINT" else None,
                 residual_keys=settings.residual_keys if settings.shape_keys == "ARKIT_RESIDUAL" else 0,
                 corrective_keys=settings.corrective_keys)

@@ -40,6 +40,7 @@ def draw_panel(layout, context):
     if s.shape_keys == "ARKIT_RESIDUAL":
         col.prop(s, "residual_keys")
     col.prop(s, "corrective_keys")
+    col.prop(s, "camera_turn")
     col.prop(s, "head_motion")
     row = col.row(heading="Create")
     row.prop(s, "create_camera")

@@ -3,7 +3,7 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from bake.config import FUSION_MODES, HEAD_SIZES, setting
+from bake.config import CAMERA_TURNS, FUSION_MODES, HEAD_SIZES, setting
 
 
 def limits(name: str, note: str = "", **override) -> dict:
@@ -83,6 +83,10 @@ class FaceCaptureSettings(bpy.types.PropertyGroup):
         default="ARKIT")
     residual_keys: IntProperty(name="Residual Keys", **limits("residual_keys", min=1, default=8))
     corrective_keys: IntProperty(name="Corrective Keys", **limits("corrective_keys"))
+    camera_turn: EnumProperty(name="Camera", items=[(m, m.capitalize(), d) for m, d in zip(CAMERA_TURNS, (
+        "The camera stays still: all motion in the footage is the head's",
+        "The camera turns as the background shows (a handheld or panning camera): its motion goes on the camera, "
+        "the head keeps its own"))], **limits("camera_turn"))
     head_motion: EnumProperty(name="Head Motion", items=[
         ("OBJECT", "On Object", "The head object moves, the camera is fixed"),
         ("CAMERA", "On Camera", "The head stays at the origin, the camera moves")], default="OBJECT")

@@ -48,3 +48,37 @@ def test_the_face_is_left_out_and_a_blank_picture_reads_nothing():
     close = BackgroundTurn()                                         # a close-up: its face and body fill the frame
     close.update(image, CropBox(300, 100, 700))
     assert np.isnan(close.update(_turned(image, 1.0), CropBox(300, 100, 700)))
+
+
+def _camera_turned(image, K, rotvec):
+    """``image`` seen by its camera turned on the spot by ``rotvec`` (radians, about the OpenCV camera axes of the
+    first view: its directions turn the other way in the turned camera)."""
+    H = K @ cv2.Rodrigues(np.asarray(rotvec, np.float64))[0].T @ np.linalg.inv(K)
+    return cv2.warpPerspective(image, H, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_turning_camera_reads_as_its_view_against_the_first_frame_without_drifting():
+    """``view``: the camera's pan, tilt and roll from the first frame (rotation vector), read against a reference
+    frame: a still camera's noisy frames stay put (chained frame to frame, small biases add up), a camera turned far
+    from the first frame is still read (from the frame before, re-anchored), and without the camera matrix nothing."""
+    image = _textured()
+    K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
+    rng = np.random.default_rng(1)
+    reader = BackgroundTurn(K)
+    reader.update(image, None)
+    np.testing.assert_array_equal(reader.view, np.zeros(3))
+    for _ in range(20):        # a still camera, its frames noisy
+        noisy = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+        reader.update(noisy, CropBox(500, 200, 300))
+        assert np.degrees(np.linalg.norm(reader.view)) < 0.02
+    for rv in ([0, 0.01, 0], [0.012, 0, 0], [0, 0, 0.01], [0.004, -0.006, 0.003]):
+        reader.update(_camera_turned(image, K, rv), None)
+        np.testing.assert_allclose(reader.view, rv, atol=np.radians(0.02))
+    panning = BackgroundTurn(K)
+    for k in range(12):        # 1.5 degrees a frame: 16.5 degrees from the first frame at the end
+        panning.update(_camera_turned(image, K, [0, np.radians(1.5 * k), 0]), None)
+        np.testing.assert_allclose(panning.view, [0, np.radians(1.5 * k), 0], atol=np.radians(0.05))
+    blind = BackgroundTurn()
+    blind.update(image, None)
+    blind.update(_camera_turned(image, K, [0, 0.01, 0]), None)
+    assert np.isnan(blind.view).all()

@@ -61,6 +61,37 @@ def test_bake_observations_builds_tracks(head):
     assert tracks.region.shape == (head.n_vertices,) and tracks.image_size == seq.size
 
 
+def test_a_camera_turned_as_the_background_shows_leaves_the_heads_pose_against_each_frames_camera(head):
+    """bake.camera_turn through the bake: the background's views become SceneTracks.camera_rotation and the stats'
+    camera_degrees; the head's pose against each frame's camera is the same as without them (the footage's pixels);
+    views that say the camera hardly turns leave it still, with a warning why."""
+    T = 8
+    seq = gt.make_sequence(head, T, seed=9, id_scale=0.0)
+    obs = []
+    for t in range(T):
+        pred, box = gt.render_prediction(head, seq.verts_cam[t], seq.translation[t], seq.K, 96)
+        obs.append(correspond(to_point_cloud(pred, box, seq.K, head, t), head))
+    args = (obs, np.arange(T), 25.0, seq.K, seq.size, head)
+    views = np.stack([np.zeros(T), np.radians(np.linspace(0, 2, T)), np.zeros(T)], 1)
+    still, still_stats = bake_observations(*args)
+    turned, stats = bake_observations(*args, camera_views=views)
+    assert still.camera_rotation is None and still_stats.camera_degrees is None
+    assert stats.camera_degrees == pytest.approx(2.0) and turned.camera_rotation.shape == (T, 3, 3)
+    np.testing.assert_array_equal(turned.head_rotation, still.head_rotation)
+    np.testing.assert_array_equal(turned.head_translation, still.head_translation)
+    hardly, hardly_stats = bake_observations(*args, camera_views=views * 0.1)
+    assert hardly.camera_rotation is None and any("the camera stays still" in w for w in hardly_stats.warnings)
+
+
+def test_observe_reads_the_cameras_views_only_when_asked():
+    _require_model()
+    import bake.pipeline as pl
+    from bake.demo import SAMPLE_CLIP
+    assert pl.observe(ReconConfig(str(SAMPLE_CLIP), end=6)).camera_views == ()
+    asked = pl.observe(ReconConfig(str(SAMPLE_CLIP), end=6, camera_turn="background"))
+    assert len(asked.camera_views) == len(asked.frames) and all(np.shape(v) == (3,) for v in asked.camera_views)
+
+
 def _projector(K):
     """Camera points (..., 3) -> pixels (..., 2) through K."""
     return lambda p: p[..., :2] / p[..., 2:3] * np.diag(K)[:2] + K[:2, 2]

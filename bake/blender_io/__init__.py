@@ -68,6 +68,12 @@ def head_world_pose(R: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return rot, loc
 
 
+def camera_world_rotation(turn: np.ndarray) -> np.ndarray:
+    """(T,3,3) Blender world rotations of the camera object for the camera's turn ``turn`` (T,3,3: each frame's
+    OpenCV camera -> the first frame's, SceneTracks.camera_rotation); the first frame's view is the still camera's."""
+    return _CAM_WORLD_ROT @ _CV_TO_BLCAM @ np.asarray(turn, np.float64) @ _CV_TO_BLCAM
+
+
 def euler_xyz(rot: np.ndarray) -> np.ndarray:
     """(T,3,3) rotation matrices -> (T,3) Blender 'XYZ' Euler angles (R = Rz Ry Rx), unwrapped over time."""
     a = np.arctan2(rot[:, 2, 1], rot[:, 2, 2])
@@ -166,15 +172,22 @@ def build_scene(tracks: SceneTracks, name: str = "FaceCapture", camera: bool = T
         created.append(coll)
         head = _build_head(tracks, name, coll, created)
         frames = np.asarray(tracks.frames, np.float64)
-        rot, loc = head_world_pose(tracks.head_rotation, tracks.head_translation)
         cam_obj = None
         if camera:
             cam_obj = _build_camera(tracks, name, coll, created, background)
         if head_motion == "object" or cam_obj is None:
-            _animate_object(head, frames, rot, loc, name + "_HeadMotion", created)
-            if cam_obj is not None:
+            turn = tracks.camera_rotation        # the camera's own turn (bake.camera_turn), the head's in the world
+            R, t = tracks.head_rotation, tracks.head_translation
+            if turn is not None:
+                R, t = turn @ R, np.einsum("tij,tj->ti", turn, t)
+            _animate_object(head, frames, *head_world_pose(R, t), name + "_HeadMotion", created)
+            if cam_obj is not None and turn is not None:
+                _animate_object(cam_obj, frames, camera_world_rotation(turn), np.zeros((len(frames), 3)),
+                                name + "_CameraMotion", created)
+            elif cam_obj is not None:
                 cam_obj.rotation_euler = euler_xyz(_CAM_WORLD_ROT[None])[0]
-        else:   # camera moves around a static head: camera = inverse head pose
+        else:   # camera moves around a static head: camera = inverse head pose (its own turn is in that already)
+            rot, loc = head_world_pose(tracks.head_rotation, tracks.head_translation)
             inv = np.transpose(rot, (0, 2, 1))
             _animate_object(cam_obj, frames, inv @ _CAM_WORLD_ROT, -np.einsum("tij,tj->ti", inv, loc),
                             name + "_CameraMotion", created)

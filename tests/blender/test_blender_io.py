@@ -133,6 +133,32 @@ def test_camera_motion_mode_projects_the_same(bpy_mod, empty_scene, tracks):
     _check_projection(bpy_mod, tracks)
 
 
+def test_a_turning_camera_carries_its_turn_and_the_head_its_own(bpy_mod, empty_scene, tracks):
+    """bake.camera_turn: the camera object takes the footage's camera turn, the head in the world its pose turned with
+    it, so the head seen through the camera lands where it did (the footage's pixels), and the take a character is
+    driven by is the head's world turn."""
+    import cv2
+
+    from bake import blender_io
+    from bake.retarget import take_from_tracks
+    n = len(tracks.frames)
+    turn = np.stack([cv2.Rodrigues(np.radians([1.5 * np.sin(k), 2.0 * np.cos(0.7 * k) - 2.0, 0.8 * np.sin(0.3 * k)]))[0]
+                     for k in range(n)])
+    turning = replace(tracks, camera_rotation=turn)
+    coll = blender_io.build_scene(turning, name="FC")
+    cam = coll.objects["FC_Camera"]
+    assert cam.animation_data.action is not None
+    _check_projection(bpy_mod, turning)
+    scene = bpy_mod.context.scene
+    head = coll.objects["FC_Head"]
+    for i in FRAMES_TO_CHECK:
+        scene.frame_set(int(turning.frames[i]))
+        still = blender_io.head_world_pose(turn[i:i + 1] @ turning.head_rotation[i:i + 1],
+                                           (turn[i] @ turning.head_translation[i])[None])[0][0]
+        np.testing.assert_allclose(np.array(head.matrix_world)[:3, :3], still, atol=1e-5)
+    np.testing.assert_allclose(take_from_tracks(turning).head_rotation, turn @ turning.head_rotation, atol=1e-12)
+
+
 def test_portrait_footage_and_29_97(bpy_mod, empty_scene, head):
     from bake import blender_io
     tr = make_tracks(head, n_frames=24, fps=30000 / 1001, image_size=(360, 640))

@@ -1,0 +1,81 @@
+"""The exported camera's turn: a handheld or panning camera's motion read off the background, on the camera.
+
+core.background gives each frame the camera's view: its turn (pan, tilt and roll) from the first frame it read,
+off the background's corners. The head's pose stays what the fit gives, against the camera of its own frame, so the
+head seen through the turning camera sits on the footage exactly as before; in the world the camera takes its own
+motion and the head keeps the head's (a retargeted character's head no longer shakes with the camera; the CSV's head
+turn is the world's too).
+
+The camera stays still (None) unless the background is read on most frames (``MIN_READ``: a green screen, a blank
+wall or a close-up is not) and its view leaves a cone of ``MIN_DEGREES`` somewhere in the clip: a camera on a tripod
+reads only noise. Frames unread in between keep the view of the nearest frame read before them (after, at the start).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MIN_READ = 0.8          # share of the clip's frames the background must give a view for
+MIN_DEGREES = 0.5       # the view must leave this cone about the first one on some frame
+
+
+def _matrices(views: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.Rodrigues(np.asarray(v, np.float64).reshape(3, 1))[0] for v in views]) if len(views) \
+        else np.zeros((0, 3, 3))
+
+
+def camera_rotations(views: np.ndarray) -> np.ndarray | None:
+    """(T, 3, 3) per slot: the camera of that slot -> the camera of its first view (OpenCV axes), from ``views``
+    (T, 3) (core.background.BackgroundTurn.view per slot in time order: rotation vectors, NaN where unread); None
+    where the camera is taken as still (module docstring)."""
+    views = np.asarray(views, np.float64).reshape(-1, 3)
+    read = np.isfinite(views).all(1)
+    if not len(views) or read.mean() < MIN_READ:
+        return None
+    idx = np.nonzero(read)[0]
+    held = idx[np.clip(np.searchsorted(idx, np.arange(len(views)), side="right") - 1, 0, None)]
+    out = _matrices(views[held])
+    return out if turned_degrees(out) >= MIN_DEGREES else None
+
+
+def camera_still_warning(views: np.ndarray) -> str:
+    """Why ``camera_rotations`` keeps the camera of ``views`` still, for the artist who asked it to turn."""
+    views = np.asarray(views, np.float64).reshape(-1, 3)
+    read = np.isfinite(views).all(1)
+    if not len(views) or read.mean() < MIN_READ:
+        return (f"camera turn: the background was read on {100 * read.mean() if len(views) else 0:.0f} % of the "
+                f"frames (a green screen, a blank wall or a close-up; {100 * MIN_READ:.0f} % needed): the camera "
+                "stays still")
+    return (f"camera turn: the background shows the camera turning at most "
+            f"{turned_degrees(_matrices(views[read])):.2f} degrees (under {MIN_DEGREES}): the camera stays still")
+
+
+def joined_views(before: list, views) -> np.ndarray:
+    """(T, 3) ``views`` (a chunk's, against its own first view; bake.chunked) carried onto the views ``before``
+    it (the chunks before, in order): the chunk's first read view is taken to look where the last read view before
+    it does (a chunk starts where the one before stops, one frame's turn apart)."""
+    views = np.asarray(views, np.float64).reshape(-1, 3)
+    prior = [v for v in before if np.isfinite(v).all()]
+    first = np.nonzero(np.isfinite(views).all(1))[0]
+    if not prior or not len(first):
+        return views
+    base = _matrices([prior[-1]])[0] @ _matrices([views[first[0]]])[0].T
+    out = np.full_like(views, np.nan)
+    read = np.isfinite(views).all(1)
+    out[read] = [cv2.Rodrigues(base @ m)[0].ravel() for m in _matrices(views[read])]
+    return out
+
+
+def turned_degrees(rotations: np.ndarray) -> float:
+    """The furthest (T, 3, 3) ``rotations`` turn from the identity, in degrees."""
+    cos = (np.trace(np.asarray(rotations, np.float64), axis1=1, axis2=2) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max())
+
+
+def world_rotation(tracks) -> np.ndarray:
+    """(T, 3, 3) the head frame -> the first view's camera (the world's axes) of a bake.types.SceneTracks: its head
+    rotation against its own frame's camera, turned with that camera (the head rotation itself where the camera is
+    still)."""
+    R = np.asarray(tracks.head_rotation, np.float64)
+    cam = getattr(tracks, "camera_rotation", None)
+    return R if cam is None else np.asarray(cam, np.float64) @ R
