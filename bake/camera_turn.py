@@ -4,7 +4,9 @@ core.background gives each frame the camera's view: its turn (pan, tilt and roll
 off the background's corners. The head's pose stays what the fit gives, against the camera of its own frame, so the
 head seen through the turning camera sits on the footage exactly as before; in the world the camera takes its own
 motion and the head keeps the head's (a retargeted character's head no longer shakes with the camera; the CSV's head
-turn is the world's too).
+turn is the world's too). The pose filter then smooths the head in the world, the camera's turn taken off its pose
+and off what the landmarks and the dense points show in the image (bake.pipeline), and the camera's turn is put back
+on the filtered pose: a handheld camera's shake is no noise to smooth, and the head follows it on the footage.
 
 The camera stays still (None) unless the background is read on most frames (``MIN_READ``: a green screen, a blank
 wall or a close-up is not) and its view leaves a cone of ``MIN_DEGREES`` somewhere in the clip: a camera on a tripod
@@ -70,6 +72,15 @@ def turned_degrees(rotations: np.ndarray) -> float:
     """The furthest (T, 3, 3) ``rotations`` turn from the identity, in degrees."""
     cos = (np.trace(np.asarray(rotations, np.float64), axis1=1, axis2=2) - 1.0) / 2.0
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max())
+
+
+def turned_pixels(uv: np.ndarray, rotations: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(T, L, 2) pixels ``uv`` (T, L, 2) of each frame's camera where the first frame's camera sees the same rays
+    (``rotations`` (T, 3, 3) as ``camera_rotations`` gives them; NaN stays NaN)."""
+    K = np.asarray(K, np.float64)
+    rays = np.linalg.solve(K, np.concatenate([uv, np.ones(uv.shape[:-1] + (1,))], -1)[..., None])[..., 0]
+    p = np.einsum("ij,tjk,tlk->tli", K, np.asarray(rotations, np.float64), rays)
+    return p[..., :2] / p[..., 2:]
 
 
 def world_rotation(tracks) -> np.ndarray:

@@ -214,13 +214,14 @@ class ObservationStore:
         self.close()
 
 
-def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES) -> np.ndarray:
+def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES, turns: np.ndarray | None = None) -> np.ndarray:
     """(T, 3) how the dense observations moved in the image since the frame before: the median of the moves of the
     vertices observed on both frames (x / z, y / z) and the median turn of the lines between pairs of them (radians,
     image x right and y down; each vertex paired with the one half the list away, pairs closer than a third of the
     median pair's length left out); NaN where either frame has none or they share fewer than ``min_shared``. The
     dense network's own reading of the face's place and roll, which shares no noise with the landmarks'
-    (bake.filter.follow_seen_place and follow_seen_roll)."""
+    (bake.filter.follow_seen_place and follow_seen_roll). ``turns`` (T, 3, 3), optional: each frame's camera turn
+    (bake.camera_turn), which the points take first (their moves as the first frame's camera would see them)."""
     steps = np.full((len(observations), 3), np.nan)
     prev = None
     for k, obs in enumerate(observations):
@@ -229,7 +230,8 @@ def image_steps(observations, min_shared: int = MIN_SHARED_VERTICES) -> np.ndarr
             continue
         seen = obs.confidence > 0
         at = np.full((len(seen), 2), np.nan)
-        at[seen] = obs.position[seen, :2] / obs.position[seen, 2:]
+        p = obs.position[seen] if turns is None else obs.position[seen] @ np.asarray(turns[k], np.float64).T
+        at[seen] = p[:, :2] / p[:, 2:]
         if prev is not None:
             both = seen & np.isfinite(prev).all(1)
             if both.sum() >= min_shared:

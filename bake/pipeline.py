@@ -42,7 +42,7 @@ from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
-from .camera_turn import camera_rotations, camera_still_warning, turned_degrees
+from .camera_turn import camera_rotations, camera_still_warning, turned_degrees, turned_pixels
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
@@ -189,16 +189,27 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
     seen_place = seen_roll = None
+    camera = camera_rotations(camera_views) if camera_views is not None and head_pose == "tracked" else None
+    pose_R, pose_t, marks, turns = res.rotation, res.translation, None, background_turns
+    if landmarks is not None:
+        marks = clip_marks
+    if camera is not None:             # the filter sees the head in the world (bake.camera_turn)
+        pose_R, pose_t = camera @ res.rotation, np.einsum("tij,tj->ti", camera, res.translation)
+        marks = None if marks is None else turned_pixels(marks[..., :2], camera, K)
+        turns = None                   # the camera's roll is off the poses and the marks already
     if landmarks is not None:          # where the landmarks see the face (x / z, y / z): the filter reads its noise
-        rigid = clip_marks[:, FACE_PLACE_LANDMARKS].mean(1)     # against that (bake.filter.keep_image_shake)
+        rigid = marks[:, FACE_PLACE_LANDMARKS].mean(1)          # against that (bake.filter.keep_image_shake)
         seen_place = (rigid - K[:2, 2]) / np.diag(K)[:2]
-        eyes = clip_marks[:, EYE_LINE_LANDMARKS].mean(2)        # and its roll: the angle of the line from the
+        eyes = marks[:, EYE_LINE_LANDMARKS].mean(2)             # and its roll: the angle of the line from the
         across = eyes[:, 1] - eyes[:, 0]                        # right eye to the left (keep_image_roll)
         seen_roll = np.arctan2(across[:, 1], across[:, 0])
-    f = temporal_filter(W, res.rotation, res.translation, valid, fps, smoothing, max_gap, confidence=conf,
+    f = temporal_filter(W, pose_R, pose_t, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll,
-                        dense_steps=image_steps(observations) if seen_place is not None else None,
-                        background_turns=background_turns)
+                        dense_steps=image_steps(observations, turns=camera) if seen_place is not None else None,
+                        background_turns=turns)
+    if camera is not None:             # the filtered head back against each frame's camera
+        back = np.transpose(camera, (0, 2, 1))
+        f = replace(f, rotation=back @ f.rotation, translation=np.einsum("tij,tj->ti", back, f.translation))
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
@@ -230,13 +241,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
                           cor_d, rest, wider_keys=corrective_keys > 0)
-    camera, camera_warnings = None, ()
-    if camera_views is not None and head_pose == "tracked":
-        camera = camera_rotations(camera_views)
-        if camera is None:
-            camera_warnings = (camera_still_warning(camera_views),)
-        else:
-            tracks = replace(tracks, camera_rotation=camera)
+    camera_warnings = ()
+    if camera is not None:
+        tracks = replace(tracks, camera_rotation=camera)
+    elif camera_views is not None and head_pose == "tracked":
+        camera_warnings = (camera_still_warning(camera_views),)
     fit, worst_frame, worst, fit_warnings = None, None, None, ()
     if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
         read = (clip_marks, clip_presence) if landmarks is not None else face_arrays(faces)[:2]

@@ -1,7 +1,7 @@
 """How well and at what cost ``core.background`` reads a camera's roll, and its whole turn, off the background.
 
     .venv/bin/python benchmarks/bench_background.py [--footage ../shared/footage] [--reshoot handheld:6] [--pairs 3]
-        [--json benchmarks/results/background.json] [clip.mp4 ...]
+        [--bake] [--json benchmarks/results/background.json] [clip.mp4 ...]
 
 Per clip:
   - ``read``, ``ms_per_frame``: the share of frames the reader gives a turn for, and its time per frame, on the clip
@@ -13,10 +13,18 @@ Per clip:
   - the camera's whole turn (``BackgroundTurn.view``, what ``--camera-turn background`` puts on the exported camera,
     through the default lens's camera matrix): ``view_read`` and ``view_still_degrees``, the share of the clip's frames
     read and the furthest view from the first (how far a still camera's views wander: the press clip's camera stands
-    still); on the copy, ``copy_view_read``, ``copy_turn_degrees`` (median and largest of the copy's applied turns
-    from its first frame, its affine maps read as a camera's turn) and ``copy_view_error_degrees`` (median, 90th
-    percentile and largest angle between each view read and the applied turn after the clip's own view): how much
-    of a handheld camera's turn the exported head would keep.
+    still). On a copy of the clip seen by its camera turned on the spot (``turned_copy``: each frame warped by that
+    turn's homography, exactly what a camera turning about its centre sees; a handheld sway of ``SWAY_DEGREES`` about
+    each axis plus ``JITTER_DEGREES`` of shake per frame): ``turned_read``, ``turned_degrees`` (median and largest
+    turn from the first frame) and ``turned_view_error_degrees`` (median, 90th percentile and largest angle between
+    each view read and the turn applied after the clip's own view): how much of the camera's turn stays off the
+    exported camera, and so on the head.
+  - with ``--bake``: the clip and its turned copy baked, the copy with the camera still and with ``--camera-turn
+    background``: ``head_world_degrees``, per frame the angle between the copy's head turn in the world
+    (``bake.camera_turn.world_rotation``) and the clip's as shot (``from_shot``: median, 90th percentile), and between
+    their turns from one frame to the next (``step``: median, 90th percentile), and the bake's ``landmark_fit`` (how
+    closely the head sits on the footage, bake.fit_report), for each; ``camera_degrees``, how far the copy's exported
+    camera turns.
   - ``observe_wall_ratio`` / ``observe_cpu_ratio``: ``bake.pipeline.observe`` with the reader against the same with it
     answering NaN at once, in ``--pairs`` alternating whole runs (median and range of the per-pair ratio; 0 pairs:
     skipped): what the reader costs the per-frame stage.
@@ -64,40 +72,71 @@ def read_views(images: list[np.ndarray], K: np.ndarray) -> np.ndarray:
     return out
 
 
-def applied_turns(copy, frames: int, K: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) a re-shot copy's applied moves (its affine maps against its first frame's) read as a camera's turn:
-    the rotation that carries a grid of the frame's rays where each map takes them."""
-    w, h = 2 * K[0, 2], 2 * K[1, 2]
-    grid = np.stack(np.meshgrid(np.linspace(0.1, 0.9, 9) * w, np.linspace(0.1, 0.9, 7) * h), -1).reshape(-1, 2)
-    first = np.linalg.inv(np.vstack([copy.affine[0], [0, 0, 1]]))
-    out = np.full((frames, 3, 3), np.nan)
-    for k in range(frames):
-        if k in copy.affine:
-            M = np.vstack([copy.affine[k], [0, 0, 1]]) @ first
-            out[k] = background.camera_turn(grid, grid @ M[:2, :2].T + M[:2, 2], K).T
-    return out
+SWAY_DEGREES = 1.5         # the turned copy's slow sway about each camera axis (two sines, 0.2-1.2 Hz) ...
+JITTER_DEGREES = 0.15      # ... and its shake per frame (normal, about each axis)
+
+
+def turned_copy(frames: list[np.ndarray], K: np.ndarray, fps: float, seed: int = 0
+                ) -> tuple[list[np.ndarray], np.ndarray]:
+    """``frames`` seen by their camera turned on the spot by a handheld sway and shake (module docstring), and each
+    frame's turn (T, 3, 3: the turned camera -> the camera as shot, OpenCV axes; the first frame's the identity)."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    t = np.arange(len(frames)) / fps
+    freq, phase = rng.uniform(0.2, 1.2, (2, 3)), rng.uniform(0, 2 * np.pi, (2, 3))
+    sway = SWAY_DEGREES / 2 * np.sin(2 * np.pi * freq[None] * t[:, None, None] + phase[None]).sum(1)
+    degrees = sway + rng.normal(0, JITTER_DEGREES, sway.shape)
+    first = cv2.Rodrigues(np.radians(degrees[0]))[0]
+    turns = np.stack([first.T @ cv2.Rodrigues(np.radians(d))[0] for d in degrees])
+    out = [cv2.warpPerspective(im, K @ G.T @ np.linalg.inv(K), im.shape[1::-1]) for im, G in zip(frames, turns)]
+    return out, turns
 
 
 def _degrees(R: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip((np.trace(R, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)))
 
 
-def view_accuracy(frames: list[np.ndarray], shot: list[np.ndarray], copy, K: np.ndarray) -> dict:
-    """The view figures of the module docstring for a clip's ``frames`` and its re-shot ``copy``'s ``shot``."""
-    own, got = read_views(frames, K), read_views(shot, K)
-    applied = applied_turns(copy, len(shot), K)
-    truth = applied @ np.where(np.isfinite(own), own, np.eye(3))[:len(shot)]
-    ok = np.isfinite(got).all((1, 2)) & np.isfinite(truth).all((1, 2))
+def _spread(d: np.ndarray) -> dict:
+    return dict(median=round(float(np.median(d)), 3), p90=round(float(np.percentile(d, 90)), 3))
+
+
+def view_accuracy(frames: list[np.ndarray], turned: list[np.ndarray], turns: np.ndarray, K: np.ndarray) -> dict:
+    """The view figures of the module docstring for a clip's ``frames`` and its ``turned_copy``."""
+    own, got = read_views(frames, K), read_views(turned, K)
+    truth = np.where(np.isfinite(own), own, np.eye(3)) @ turns
+    ok = np.isfinite(got).all((1, 2))
     err = _degrees(got[ok] @ np.transpose(truth[ok], (0, 2, 1)))
-    turn = _degrees(applied[np.isfinite(applied).all((1, 2))])
     read = np.isfinite(own).all((1, 2))
     return dict(view_read=round(float(read.mean()), 3),
                 view_still_degrees=round(float(_degrees(own[read]).max()), 3) if read.any() else None,
-                copy_view_read=round(float(np.isfinite(got).all((1, 2)).mean()), 3),
-                copy_turn_degrees=dict(median=round(float(np.median(turn)), 3), max=round(float(turn.max()), 3)),
-                copy_view_error_degrees=dict(median=round(float(np.median(err)), 3),
-                                             p90=round(float(np.percentile(err, 90)), 3),
-                                             max=round(float(err.max()), 3)) if ok.any() else None)
+                turned_read=round(float(ok.mean()), 3),
+                turned_degrees=dict(median=round(float(np.median(_degrees(turns))), 3),
+                                    max=round(float(_degrees(turns).max()), 3)),
+                turned_view_error_degrees=dict(**_spread(err), max=round(float(err.max()), 3)) if ok.any() else None)
+
+
+def head_world(clip: Path, turned: list[np.ndarray], folder: Path) -> dict:
+    """The head's world turn on the clip as shot (camera still) against its turned copy's, baked with the camera
+    still and turning as the background shows (``head_world_degrees``)."""
+    import cv2
+
+    from bake import pipeline
+    from bake.camera_turn import world_rotation
+    for k, im in enumerate(turned):
+        cv2.imwrite(str(folder / f"frame_{k:05d}.png"), im[..., ::-1])
+    shot = world_rotation(pipeline.reconstruct(ReconConfig(source=str(clip)))[0])
+    out = {}
+    for turn in ("still", "background"):
+        tracks, stats = pipeline.reconstruct(ReconConfig(source=str(folder), camera_turn=turn))
+        W = world_rotation(tracks)
+        n = min(len(W), len(shot))
+        T = np.transpose
+        step = _degrees((W[1:n] @ T(W[:n - 1], (0, 2, 1))) @ T(shot[1:n] @ T(shot[:n - 1], (0, 2, 1)), (0, 2, 1)))
+        out[turn] = dict(from_shot=_spread(_degrees(W[:n] @ T(shot[:n], (0, 2, 1)))), step=_spread(step),
+                         landmark_fit=None if stats.landmark_fit is None else round(stats.landmark_fit, 4))
+        if turn != "still":
+            out["camera_degrees"] = None if stats.camera_degrees is None else round(stats.camera_degrees, 3)
+    return out
 
 
 def observe_cost(clip: Path, pairs: int) -> dict:
@@ -123,8 +162,10 @@ def observe_cost(clip: Path, pairs: int) -> dict:
                                        high=round(float(r[:, i].max()), 3)) for i, k in enumerate(("wall", "cpu"))}
 
 
-def measure(clip: Path, kind: str, pairs: int) -> dict:
-    frames = [f.image for f in open_footage(str(clip))]
+def measure(clip: Path, kind: str, pairs: int, bake: bool = False) -> dict:
+    footage = open_footage(str(clip))
+    fps = float(footage.fps)
+    frames = [f.image for f in footage]
     turns, ms = read_turns(frames)
     out = dict(frames=len(frames), read=round(float(np.isfinite(turns).mean()), 3), ms_per_frame=round(ms, 2))
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +177,12 @@ def measure(clip: Path, kind: str, pairs: int) -> dict:
     out.update(copy=kind, copy_read=round(float(np.isfinite(got).mean()), 3), copy_steps=int(both.sum()),
                r=round(float(np.corrcoef(got[1:][both], applied[both])[0, 1]), 3) if both.sum() > 2 else None)
     h, w = frames[0].shape[:2]
-    out.update(view_accuracy(frames, shot, copy, ReconConfig(source=str(clip)).camera_matrix(w, h)))
+    K = ReconConfig(source=str(clip)).camera_matrix(w, h)
+    turned, applied_turns = turned_copy(frames, K, fps)
+    out.update(view_accuracy(frames, turned, applied_turns, K))
+    if bake:
+        with tempfile.TemporaryDirectory() as tmp:
+            out["head_world_degrees"] = head_world(clip, turned, Path(tmp))
     if pairs:
         out.update(observe_cost(clip, pairs))
     return out
@@ -148,12 +194,13 @@ def main(argv=None) -> int:
     ap.add_argument("--footage", default=str(ROOT.parent / "shared" / "footage"))
     ap.add_argument("--reshoot", default="handheld:6", help="bench_real's re-shoot whose applied turns are the truth")
     ap.add_argument("--pairs", type=int, default=3, help="paired observe runs with and without the reader (0: none)")
+    ap.add_argument("--bake", action="store_true", help="also bake each clip and its copy (head_world_degrees)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "background.json"))
     a = ap.parse_args(argv)
     clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in bench_real.CLIPS]
-    res = dict(machine=describe(), reshoot=a.reshoot, pairs=a.pairs, clips={})
+    res = dict(machine=describe(), reshoot=a.reshoot, pairs=a.pairs, bake=a.bake, clips={})
     for clip in clips:
-        res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs)
+        res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake)
         print(clip.name, json.dumps(res["clips"][clip.name]), flush=True)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(res, indent=1))

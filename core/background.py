@@ -46,13 +46,13 @@ class BackgroundTurn:
     on the first frame read (a rotation vector, ``camera_turn``'s; NaN where unread): read against a reference frame
     rather than chained from frame to frame, so that a still camera does not drift with the readings' small biases
     (chained over the press clip's 55 frames they turned a camera on a tripod 0.6 degrees). The reference is the first
-    frame read, and the frame before wherever too few of its corners still agree (a camera that has turned far)."""
+    frame read, and the last frame read wherever too few of its corners still agree (a camera that has turned far)."""
 
     def __init__(self, K: np.ndarray | None = None):
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
         self._K = None if K is None else np.asarray(K, np.float64)
         self._ref: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # gray, corners, its view (3, 3)
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the frame before: gray, mask, view
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the last frame read: gray, mask, view
         self.view = np.full(3, np.nan)
 
     def update(self, image: np.ndarray, face: CropBox | None) -> float:
@@ -70,10 +70,8 @@ class BackgroundTurn:
         prev, self._prev = self._prev, (gray, mask)
         enough = np.count_nonzero(mask) >= MIN_BACKGROUND * mask.size
         self.view = np.full(3, np.nan)
-        if self._K is not None:
-            self.view = self._read_view(gray, mask, np.diag([s, s, 1.0]) @ self._K) if enough else self.view
-            if not np.isfinite(self.view).all():
-                self._last = None
+        if self._K is not None and enough:
+            self.view = self._read_view(gray, mask, np.diag([s, s, 1.0]) @ self._K)
         if prev is None or not enough:
             return np.nan
         return _turn(prev[0], gray, prev[1] & mask)
@@ -92,7 +90,7 @@ class BackgroundTurn:
             return np.zeros(3)
         turn = _turn_from(self._ref[0], self._ref[1], gray, mask, K)
         if turn is None and self._last is not None and self._last[0] is not self._ref[0] \
-                and anchor(*self._last):             # turned far from the reference: the frame before is the next
+                and anchor(*self._last):             # turned far from the reference: the last frame read is the next
             turn = _turn_from(self._ref[0], self._ref[1], gray, mask, K)
         if turn is None:
             return np.full(3, np.nan)

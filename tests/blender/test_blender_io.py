@@ -133,7 +133,7 @@ def test_camera_motion_mode_projects_the_same(bpy_mod, empty_scene, tracks):
     _check_projection(bpy_mod, tracks)
 
 
-def test_a_turning_camera_carries_its_turn_and_the_head_its_own(bpy_mod, empty_scene, tracks):
+def test_a_turning_camera_carries_its_turn_and_the_head_its_own(bpy_mod, empty_scene, tracks, tmp_path):
     """bake.camera_turn: the camera object takes the footage's camera turn, the head in the world its pose turned with
     it, so the head seen through the camera lands where it did (the footage's pixels), and the take a character is
     driven by is the head's world turn."""
@@ -157,6 +157,10 @@ def test_a_turning_camera_carries_its_turn_and_the_head_its_own(bpy_mod, empty_s
                                            (turn[i] @ turning.head_translation[i])[None])[0][0]
         np.testing.assert_allclose(np.array(head.matrix_world)[:3, :3], still, atol=1e-5)
     np.testing.assert_allclose(take_from_tracks(turning).head_rotation, turn @ turning.head_rotation, atol=1e-12)
+    gl = _glb_json(blender_io.export_glb(tmp_path / "turning.glb", coll))      # the exported camera turns too
+    cameras = {i for i, node in enumerate(gl["nodes"]) if "camera" in node}
+    assert any(c["target"].get("node") in cameras and c["target"]["path"] == "rotation"
+               for a in gl["animations"] for c in a["channels"]), gl["animations"]
 
 
 def test_portrait_footage_and_29_97(bpy_mod, empty_scene, head):
