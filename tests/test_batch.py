@@ -69,9 +69,10 @@ def test_batch_one_corrupt_clip_then_resume(clips, tmp_path, capsys):
         assert r["head"]["from"] == "network" and 20 < r["head"]["eye_distance_mm"] < 90
         fit = r["landmark_fit"]             # the head as baked against the tracker's landmarks (bake.fit_report)
         assert r["tracked"] == 10 and 0 < fit["median"] <= fit["worst"] < 0.1 and 0 <= fit["worst_frame"] < 10
+        assert r["camera_degrees"] is None                 # the camera stands still unless asked to turn
     bad = by_name["corrupt"]
     assert bad["status"] == "failed" and bad["exit_code"] == 2 and "cannot open" in bad["error"] and bad["head"] is None
-    assert bad["landmark_fit"] is None
+    assert bad["landmark_fit"] is None and bad["camera_degrees"] is None
     assert not (out / "corrupt").exists() and (out / "corrupt.failed.log").is_file()
     assert not list(out.glob(batch.TMP_PREFIX + "*"))
     assert "3/3 clips (2 done, 1 failed" in capsys.readouterr().err
