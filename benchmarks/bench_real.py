@@ -4,7 +4,7 @@
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
         [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--small-face PX] [--brow-pixels]
-        [clip.mp4 ...]
+        [--camera-turn still|background] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
 
@@ -135,6 +135,7 @@ sys.path.insert(0, str(ROOT))
 import bake.pipeline as pipeline  # noqa: E402
 from bake import fit_report  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
+from bake.config import CAMERA_TURNS  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
@@ -734,10 +735,10 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False, covered: frozenset = frozenset(),
-             arkit_only: bool = False) -> tuple[dict, dict | None]:
+             arkit_only: bool = False, camera_turn: str = "still") -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, head_size=head_size,
-                                  corrective_keys=corrective_keys)
+                                  corrective_keys=corrective_keys, camera_turn=camera_turn)
     t, c = time.perf_counter(), time.process_time()
     observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed", reshot),
                       lambda: pipeline.observe(config))
@@ -765,6 +766,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True
+    if camera_turn != "still":                             # how far the exported camera turns (None: still)
+        out["camera_degrees"] = _rounded(stats.camera_degrees)
     mp_file = obs_cache and cache_file(obs_cache, path, model, "mediapipe", reshot)
     versus, arrays = (oracle_metrics(path, tracks, head, mediapipe, mp_file, reshot, brows, covered) if oracle
                       else (None, None))
@@ -1024,6 +1027,9 @@ def main(argv=None) -> int:
     ap.add_argument("--corrective-keys", type=int, default=pipeline.ReconConfig.corrective_keys, metavar="N",
                     help="the baked head's corrective keys (ReconConfig.corrective_keys; 0: the head on the exported "
                          "weights, as before bake.corrective)")
+    ap.add_argument("--camera-turn", default="still", choices=CAMERA_TURNS,
+                    help="bake with the camera turning as the background shows (ReconConfig.camera_turn; the head's "
+                         "pose against each frame's camera is what the figures measure)")
     ap.add_argument("--arkit-only", action="store_true",
                     help="measure the head posed by its 52 ARKit keys alone (the exported weights on the clip's "
                          "neutral: what a character driven by them shows), not by its corrective keys as well")
@@ -1061,9 +1067,9 @@ def main(argv=None) -> int:
     head = head_model.load()
     machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
-               arkit_only=a.arkit_only, clips={})
+               arkit_only=a.arkit_only, camera_turn=a.camera_turn, clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
-                  arkit_only=a.arkit_only,
+                  arkit_only=a.arkit_only, camera_turn=a.camera_turn,
                   oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     shots = {}
     for c in clips:
@@ -1080,7 +1086,7 @@ def main(argv=None) -> int:
                                            eye_distance_mm=a.eye_distance, head_size=a.head_size,
                                            corrective_keys=a.corrective_keys,
                                            brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())),
-                                           arkit_only=a.arkit_only)
+                                           arkit_only=a.arkit_only, camera_turn=a.camera_turn)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -1098,7 +1104,8 @@ def main(argv=None) -> int:
                                                      obs_cache=Path(a.obs_cache) if a.obs_cache else None,
                                                      eye_distance_mm=a.eye_distance, head_size=a.head_size,
                                                      reshot=copy,
-                                                     corrective_keys=a.corrective_keys, arkit_only=a.arkit_only)
+                                                     corrective_keys=a.corrective_keys, arkit_only=a.arkit_only,
+                                                     camera_turn=a.camera_turn)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
                     versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]
