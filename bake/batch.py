@@ -14,7 +14,8 @@ copied from its parser), into ``DIR/<clip name>/<clip name>.blend`` (+ ``.fbx``,
 A clip is baked into ``DIR/.tmp-<name>-<id>/`` and renamed to ``DIR/<name>/`` only when all its outputs are written,
 then one line is appended to ``DIR/manifest.jsonl``: ``{"clip", "name", "status": "done"|"failed"|"cancelled",
 "exit_code", "outputs", "seconds", "stage_seconds", "frames", "tracked", "head", "landmark_fit", "camera_degrees",
-"error", "finished", "worker"}`` (``head``: the baked head's eye distance in mm, what sized it, and what the irises read, bake.head_size;
+"error", "finished", "worker"}`` (``head``: the baked head's eye distance in mm, what sized it, and what the irises
+read, bake.head_size;
 ``landmark_fit``: how far the baked head is off the tracker's landmarks, median and worst frame, bake.fit_report,
 None where unread: a clip whose worst frame is far off is one to look at; ``camera_degrees``: how far the exported
 camera turns, bake.camera_turn, None where it stands still). Re-running the

@@ -1,12 +1,12 @@
 """The exported camera's turn: a handheld or panning camera's motion read off the background, on the camera.
 
 core.background gives each frame the camera's view: its turn (pan, tilt and roll) from the first frame it read,
-off the background's corners. The head's pose stays what the fit gives, against the camera of its own frame, so the
-head seen through the turning camera sits on the footage exactly as before; in the world the camera takes its own
-motion and the head keeps the head's (a retargeted character's head no longer shakes with the camera; the CSV's head
-turn is the world's too). The pose filter then smooths the head in the world, the camera's turn taken off its pose
-and off what the landmarks and the dense points show in the image (bake.pipeline), and the camera's turn is put back
-on the filtered pose: a handheld camera's shake is no noise to smooth, and the head follows it on the footage.
+off the background's corners. The baked head's pose is against the camera of its own frame, so the head seen through
+the turning camera sits on the footage; in the world the camera takes its own motion and the head keeps the head's (a
+retargeted character's head no longer shakes with the camera; the CSV's head turn is the world's too). The pose filter
+smooths the head in the world, the camera's turn taken off its pose and off what the landmarks and the dense points
+show in the image (bake.pipeline), and the camera's turn is put back on the filtered pose: a handheld camera's shake
+is no noise to smooth, and the head follows it on the footage.
 
 The camera stays still (None) unless the background is read on most frames (``MIN_READ``: a green screen, a blank
 wall or a close-up is not) and its view leaves a cone of ``MIN_DEGREES`` somewhere in the clip: a camera on a tripod

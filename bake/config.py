@@ -19,8 +19,8 @@ from core.types import DEFAULT_FOCAL_MM
 
 DEFAULT_SMOOTHING = 0.5
 FUSION_MODES = ("fused", "dense", "landmarks")
-HEAD_SIZES = ("network", "irises")
-CAMERA_TURNS = ("still", "background")     # bake.camera_turn: a camera that stays still, or turns as the background     # bake.head_size: the dense network's relief, or the eye distance in iris widths
+HEAD_SIZES = ("network", "irises")     # bake.head_size: the dense network's relief, or the eye distance in iris widths
+CAMERA_TURNS = ("still", "background")  # bake.camera_turn: a camera that stands still, or turns as the background shows
 HEAD_POSES = ("tracked", "static")     # bake.tracks: the tracked per-frame pose, or one fixed pose (expressions only)
 
 
@@ -129,7 +129,7 @@ class ReconConfig:
                                          "distance in iris widths)", choices=HEAD_SIZES, cli="--head-size")
     camera_turn: str = _setting("still", "whether the camera stays still, or turns as the background shows (pan, tilt "
                                          "and roll: a handheld or panning camera's motion then goes on the exported "
-                                         "camera rather than on the head; the head sits on the footage the same)",
+                                         "camera rather than on the head, which still sits on the footage)",
                                 choices=CAMERA_TURNS, cli="--camera-turn")
     fusion: str = _setting("fused", "which observations the solve uses: the dense network and the tracker's "
                                     "landmarks and blendshape scores together, or one alone (ablations)",

@@ -127,7 +127,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     where unread; None: none): the camera's roll, which the face's roll in the image then follows
     (bake.filter.follow_seen_roll).
     ``camera_views`` (T, 3): the camera's turn from its first view (``Observed.camera_views``; None: none), which
-    the baked camera takes where it turns (bake.camera_turn; the head's pose stays against each frame's camera)."""
+    the baked camera takes where it turns (bake.camera_turn: the head's pose is filtered in the world, then put back
+    against each frame's camera)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()

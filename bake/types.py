@@ -51,4 +51,5 @@ class BakeStats:
                                            # over the tracked frames, as a share of the eye distance (None: unread)
     worst_fit_frame: int | None = None     # the footage frame where it is furthest off ...
     worst_fit: float | None = None         # ... and how far
-    camera_degrees: float | None = None    # bake.camera_turn: how far the camera turns from its first view (None: still)
+    camera_degrees: float | None = None    # bake.camera_turn: how far the camera turns from its first view
+                                           # (None: it stands still)

@@ -15,9 +15,10 @@ wall time; benchmarks/bench_background.py). docs/MEASUREMENTS.md, "The backgroun
 
 Given the camera's intrinsics, the background also gives the camera's whole turn (``BackgroundTurn.view``: pan, tilt
 and roll against its first view): corners of a reference frame followed into each frame, and the rotation that best
-carries the rays through those that agree on one homography onto where they went (Kabsch on unit rays). A camera that turns on the spot moves every background point by it, whatever its distance; one that also
-moves sideways adds parallax, which this reads as a little turn too. bake.camera_turn makes the views the
-exported camera's turn, so that a handheld camera's motion goes on the camera and the head keeps its own.
+carries the rays through those that agree on one homography onto where they went (Kabsch on unit rays). A camera that
+turns on the spot moves every background point by it, whatever its distance; one that also moves sideways adds
+parallax, which this reads as a little turn too. bake.camera_turn makes the views the exported camera's turn, so that
+a handheld camera's motion goes on the camera and the head keeps its own (docs/MEASUREMENTS.md, "The camera's turn").
 """
 from __future__ import annotations
 
