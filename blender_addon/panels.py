@@ -85,6 +85,10 @@ def draw_panel(layout, context):
         if state.iris_eye_distance_mm > 0:
             grid.label(text="The irises read")
             grid.label(text=f"{state.iris_eye_distance_mm:.0f} mm")
+        if s.camera_turn == "background":   # bake.camera_turn: what the background gave the camera
+            grid.label(text="Camera")
+            grid.label(text=f"turns up to {state.camera_degrees:.1f} degrees" if state.camera_degrees >= 0
+                       else "still (see the warnings)")
         if state.landmark_fit >= 0:
             box.operator(FACE_CAPTURE_OT_worst_fit.bl_idname, icon="ZOOM_SELECTED")
         if not s.eye_distance and s.head_size == "network":

@@ -160,6 +160,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     seconds: FloatProperty()
     eye_distance_mm: FloatProperty()     # the baked head's (bake.head_size): its size, as the artist can check it
     iris_eye_distance_mm: FloatProperty()   # what the irises read (BakeStats.iris_eye_distance_mm; 0: unread)
+    camera_degrees: FloatProperty()      # how far the baked camera turns (BakeStats.camera_degrees); -1: it stands still
     collection: StringProperty()
 
 

@@ -241,3 +241,22 @@ def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, h
     layout = FakeLayout()
     draw_panel(layout, bpy_mod.context)
     assert not any("set Eye Distance" in t for t in layout.labels) and "head_size" not in layout.props
+    assert "Camera" not in layout.labels and "camera_turn" in layout.props      # asked to stand still: no row
+
+
+def test_result_shows_how_far_the_camera_turns_when_asked_to(bpy_mod, use_file, head, monkeypatch):
+    """bake.camera_turn: with Camera: Background the result says how far the baked camera turns, or that it stood
+    still (the warning says why)."""
+    from blender_addon.panels import draw_panel
+    use_file.camera_turn = "background"
+    asked = []
+    for degrees, text in ((2.34, "turns up to 2.3 degrees"), (None, "still (see the warnings)")):
+        stats = replace(_stats(6), camera_degrees=degrees)
+        monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None, s=stats:
+                            asked.append(c["camera_turn"]) or (make_tracks(head, 6), s))
+        assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
+        layout = FakeLayout()
+        draw_panel(layout, bpy_mod.context)
+        assert "Camera" in layout.labels and text in layout.labels, layout.labels
+    assert asked == ["background", "background"]
+    use_file.camera_turn = "still"
