@@ -19,6 +19,7 @@ import numpy as np
 
 MIN_READ = 0.8          # share of the clip's frames the background must give a view for
 MIN_DEGREES = 0.5       # the view must leave this cone about the first one on some frame
+HINT_DEGREES = 1.0      # a still camera's bake whose background rolls through this much says the camera could turn
 
 
 def _matrices(views: np.ndarray) -> np.ndarray:
@@ -50,6 +51,21 @@ def camera_still_warning(views: np.ndarray) -> str:
                 "stays still")
     return (f"camera turn: the background shows the camera turning at most "
             f"{turned_degrees(_matrices(views[read])):.2f} degrees (under {MIN_DEGREES}): the camera stays still")
+
+
+def turn_hint(background_turns: np.ndarray) -> str | None:
+    """For a bake that keeps the camera still: where its background (``background_turns``, core.background's roll
+    from frame to frame, NaN where unread) is read on most frames and rolls through ``HINT_DEGREES`` or more, a hint
+    that the camera could take its turn; else None. (The press clip's still camera rolls through 0.12 degrees, its
+    handheld and twisted copies 4.0 and 6.0; docs/MEASUREMENTS.md, "The camera's turn".)"""
+    turns = np.asarray(background_turns, np.float64)
+    if not len(turns) or np.isfinite(turns).mean() < MIN_READ:
+        return None
+    rolled = float(np.degrees(np.ptp(np.cumsum(np.nan_to_num(turns)))))
+    if rolled < HINT_DEGREES:
+        return None
+    return (f"the background shows the camera rolling through {rolled:.1f} degrees: --camera-turn background (the "
+            "panel's Camera: Background) puts the camera's turn on the exported camera instead of the head")
 
 
 def joined_views(before: list, views) -> np.ndarray:

@@ -42,7 +42,7 @@ from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
-from .camera_turn import camera_rotations, camera_still_warning, turned_degrees, turned_pixels
+from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees, turned_pixels
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
@@ -247,6 +247,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         tracks = replace(tracks, camera_rotation=camera)
     elif camera_views is not None and head_pose == "tracked":
         camera_warnings = (camera_still_warning(camera_views),)
+    elif background_turns is not None and head_pose == "tracked" and turn_hint(background_turns):
+        camera_warnings = (turn_hint(background_turns),)
     fit, worst_frame, worst, fit_warnings = None, None, None, ()
     if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
         read = (clip_marks, clip_presence) if landmarks is not None else face_arrays(faces)[:2]

@@ -97,6 +97,10 @@ def test_a_turning_cameras_shake_goes_on_the_camera_and_the_head_keeps_its_own_m
     assert np.median(on_footage) < 0.5 and np.median(on_footage) < 0.5 * np.median(still_on_footage), on_footage
     hardly, hardly_stats = bake_observations(*args, camera_views=views * 0.1)
     assert hardly.camera_rotation is None and any("the camera stays still" in w for w in hardly_stats.warnings)
+    rolls = np.r_[np.nan, np.diff(views[:, 2])]              # the background's roll, read with the camera still
+    _, hinted = bake_observations(*args, background_turns=rolls)
+    assert any("--camera-turn background" in w for w in hinted.warnings)
+    assert not any("--camera-turn background" in w for w in stats.warnings)
 
 
 def test_observe_reads_the_cameras_views_only_when_asked():
