@@ -64,5 +64,6 @@ def test_a_still_cameras_bake_hints_at_the_turn_where_its_background_rolls():
     steady = np.radians(rng.normal(0, 0.005, 50))           # a camera on a tripod: its background's noise
     rolling = np.radians(np.r_[np.nan, np.diff(2.0 * np.sin(np.linspace(0, 6, 50)))])   # rolled 2 degrees each way
     assert ct.turn_hint(steady) is None
-    assert "rolling through 4.0 degrees" in ct.turn_hint(rolling) and "--camera-turn background" in ct.turn_hint(rolling)
+    hint = ct.turn_hint(rolling)
+    assert "rolling through 4.0 degrees" in hint and "--camera-turn background" in hint
     assert ct.turn_hint(np.where(np.arange(50) % 2 == 0, rolling, np.nan)) is None     # read on half the frames
