@@ -79,11 +79,12 @@ class BackgroundTurn:
 
     def _read_view(self, gray: np.ndarray, mask: np.ndarray, K: np.ndarray) -> np.ndarray:
         """The camera's view of ``gray`` against the first frame read (rotation vector; NaN where unread)."""
-        def anchor(ref_gray, ref_mask, view):
+        def anchor(ref_gray, ref_mask, view):       # a new reference, where it has corners enough (else the old)
             corners = cv2.goodFeaturesToTrack(ref_gray, CORNERS, 0.01, 8, mask=ref_mask)
-            ok = corners is not None and len(corners) >= MIN_AGREE
-            self._ref = (ref_gray, corners, view) if ok else None
-            return ok
+            if corners is None or len(corners) < MIN_AGREE:
+                return False
+            self._ref = (ref_gray, corners, view)
+            return True
         if self._ref is None:
             if not anchor(gray, mask, np.eye(3)):
                 return np.full(3, np.nan)

@@ -82,3 +82,19 @@ def test_a_turning_camera_reads_as_its_view_against_the_first_frame_without_drif
     blind.update(image, None)
     blind.update(_camera_turned(image, K, [0, 0.01, 0]), None)
     assert np.isnan(blind.view).all()
+
+
+def test_a_reference_without_corners_enough_keeps_the_old_one():
+    """Re-anchoring on a frame with too few corners (the camera turned far and the frame before it is blank) keeps
+    the old reference, so the views stay against the first frame rather than starting again from nothing."""
+    image = _textured()
+    K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
+    reader = BackgroundTurn(K)
+    reader.update(image, None)
+    reader.update(_camera_turned(image, K, [0, 0.01, 0]), None)
+    first = reader._ref
+    reader._last = (np.full_like(first[0], 80), np.full_like(first[0], 255), np.eye(3))     # a blank frame
+    reader.update(np.full_like(image, 80), None)              # unread: the reference cannot follow it, nor re-anchor
+    assert np.isnan(reader.view).all() and reader._ref is first
+    reader.update(_camera_turned(image, K, [0, 0.02, 0]), None)
+    np.testing.assert_allclose(reader.view, [0, 0.02, 0], atol=np.radians(0.02))
