@@ -1,7 +1,7 @@
 """How well and at what cost ``core.background`` reads a camera's roll, and its whole turn, off the background.
 
     .venv/bin/python benchmarks/bench_background.py [--footage ../shared/footage] [--reshoot handheld:6] [--pairs 3]
-        [--bake] [--json benchmarks/results/background.json] [clip.mp4 ...]
+        [--bake [--png DIR]] [--json benchmarks/results/background.json] [clip.mp4 ...]
 
 Per clip:
   - ``read``, ``ms_per_frame``: the share of frames the reader gives a turn for, and its time per frame, on the clip
@@ -24,7 +24,8 @@ Per clip:
     (``bake.camera_turn.world_rotation``) and the clip's as shot (``from_shot``: median, 90th percentile), and between
     their turns from one frame to the next (``step``: median, 90th percentile), and the bake's ``landmark_fit`` (how
     closely the head sits on the footage, bake.fit_report), for each; ``camera_degrees``, how far the copy's exported
-    camera turns.
+    camera turns. ``--png DIR`` draws the three heads' world turns (yaw, pitch, roll, as the CSV writes them) over
+    the frames into ``DIR/camera_turn_<clip>.png``.
   - ``observe_wall_ratio`` / ``observe_cpu_ratio``: ``bake.pipeline.observe`` with the reader against the same with it
     answering NaN at once, in ``--pairs`` alternating whole runs (median and range of the per-pair ratio; 0 pairs:
     skipped): what the reader costs the per-frame stage.
@@ -115,7 +116,34 @@ def view_accuracy(frames: list[np.ndarray], turned: list[np.ndarray], turns: np.
                 turned_view_error_degrees=dict(**_spread(err), max=round(float(err.max()), 3)) if ok.any() else None)
 
 
-def head_world(clip: Path, turned: list[np.ndarray], folder: Path) -> dict:
+def plot_turns(path: Path, series: list[tuple[str, np.ndarray]], title: str) -> None:
+    """Yaw, pitch and roll (degrees) of each named (T, 3, 3) head turn in ``series``, one panel each, to ``path``."""
+    import cv2
+
+    from bake.export_csv import head_yaw_pitch_roll
+    colours = ((40, 40, 40), (0, 94, 213), (178, 114, 0))       # BGR: black, vermillion, blue
+    angles = [(name, np.degrees(head_yaw_pitch_roll(R))) for name, R in series]
+    W, H, top = 900, 220, 50
+    img = np.full((top + 3 * H, W, 3), 255, np.uint8)
+    cv2.putText(img, title, (10, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (40, 40, 40), 1, cv2.LINE_AA)
+    for k, (name, _) in enumerate(angles):
+        cv2.putText(img, name, (10 + 290 * k, 42), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colours[k], 1, cv2.LINE_AA)
+    for i, axis in enumerate(("yaw", "pitch", "roll")):
+        y0 = top + i * H
+        values = np.concatenate([a[:, i] for _, a in angles])
+        lo, hi = values.min() - 0.5, values.max() + 0.5
+        cv2.rectangle(img, (0, y0), (W - 1, y0 + H - 6), (225, 225, 225), 1)
+        cv2.putText(img, f"{axis}, degrees ({lo:.1f} to {hi:.1f})", (6, y0 + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (40, 40, 40), 1, cv2.LINE_AA)
+        for k, (_, a) in enumerate(angles):
+            x = np.linspace(10, W - 10, len(a))
+            y = y0 + H - 12 - (a[:, i] - lo) / (hi - lo) * (H - 36)
+            cv2.polylines(img, [np.stack([x, y], 1).round().astype(np.int32)], False, colours[k], 2, cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), img)
+
+
+def head_world(clip: Path, turned: list[np.ndarray], folder: Path, png: Path | None = None) -> dict:
     """The head's world turn on the clip as shot (camera still) against its turned copy's, baked with the camera
     still and turning as the background shows (``head_world_degrees``)."""
     import cv2
@@ -125,10 +153,11 @@ def head_world(clip: Path, turned: list[np.ndarray], folder: Path) -> dict:
     for k, im in enumerate(turned):
         cv2.imwrite(str(folder / f"frame_{k:05d}.png"), im[..., ::-1])
     shot = world_rotation(pipeline.reconstruct(ReconConfig(source=str(clip)))[0])
-    out = {}
+    out, series = {}, [("as shot", shot)]
     for turn in ("still", "background"):
         tracks, stats = pipeline.reconstruct(ReconConfig(source=str(folder), camera_turn=turn))
         W = world_rotation(tracks)
+        series.append((f"turned copy, camera {turn}", W))
         n = min(len(W), len(shot))
         T = np.transpose
         step = _degrees((W[1:n] @ T(W[:n - 1], (0, 2, 1))) @ T(shot[1:n] @ T(shot[:n - 1], (0, 2, 1)), (0, 2, 1)))
@@ -136,6 +165,9 @@ def head_world(clip: Path, turned: list[np.ndarray], folder: Path) -> dict:
                          landmark_fit=None if stats.landmark_fit is None else round(stats.landmark_fit, 4))
         if turn != "still":
             out["camera_degrees"] = None if stats.camera_degrees is None else round(stats.camera_degrees, 3)
+    if png is not None:
+        plot_turns(png / f"camera_turn_{clip.stem}.png", series,
+                   f"{clip.name}: the head's turn in the world (bench_background.py --bake)")
     return out
 
 
@@ -162,7 +194,7 @@ def observe_cost(clip: Path, pairs: int) -> dict:
                                        high=round(float(r[:, i].max()), 3)) for i, k in enumerate(("wall", "cpu"))}
 
 
-def measure(clip: Path, kind: str, pairs: int, bake: bool = False) -> dict:
+def measure(clip: Path, kind: str, pairs: int, bake: bool = False, png: Path | None = None) -> dict:
     footage = open_footage(str(clip))
     fps = float(footage.fps)
     frames = [f.image for f in footage]
@@ -182,7 +214,7 @@ def measure(clip: Path, kind: str, pairs: int, bake: bool = False) -> dict:
     out.update(view_accuracy(frames, turned, applied_turns, K))
     if bake:
         with tempfile.TemporaryDirectory() as tmp:
-            out["head_world_degrees"] = head_world(clip, turned, Path(tmp))
+            out["head_world_degrees"] = head_world(clip, turned, Path(tmp), png)
     if pairs:
         out.update(observe_cost(clip, pairs))
     return out
@@ -195,12 +227,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reshoot", default="handheld:6", help="bench_real's re-shoot whose applied turns are the truth")
     ap.add_argument("--pairs", type=int, default=3, help="paired observe runs with and without the reader (0: none)")
     ap.add_argument("--bake", action="store_true", help="also bake each clip and its copy (head_world_degrees)")
+    ap.add_argument("--png", default=None, metavar="DIR", help="with --bake: the heads' world turns drawn here")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "background.json"))
     a = ap.parse_args(argv)
     clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in bench_real.CLIPS]
     res = dict(machine=describe(), reshoot=a.reshoot, pairs=a.pairs, bake=a.bake, clips={})
     for clip in clips:
-        res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake)
+        res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake, Path(a.png) if a.png else None)
         print(clip.name, json.dumps(res["clips"][clip.name]), flush=True)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(res, indent=1))

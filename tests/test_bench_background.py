@@ -31,3 +31,21 @@ def test_bench_background_reads_a_turning_textured_clip_and_its_handheld_copy(tm
     assert row["view_read"] > 0.9 and abs(row["view_still_degrees"] - 7.8) < 0.3, row
     assert row["turned_read"] > 0.9 and row["turned_degrees"]["max"] > 1.0, row
     assert row["turned_view_error_degrees"]["p90"] < 0.1, row
+
+
+
+def test_plot_turns_draws_each_heads_yaw_pitch_and_roll(tmp_path):
+    """Two heads rolling opposite ways: each is drawn in its colour, rising and falling across the roll panel."""
+    from core.head_model import HEAD_TO_CV
+    R = np.stack([cv2.Rodrigues(np.radians([0.0, 0.0, 10.0 * k / 19]))[0] @ HEAD_TO_CV for k in range(20)])
+    path = tmp_path / "turns.png"
+    bench_background.plot_turns(path, [("a", R), ("b", R[::-1].copy())], "title")
+    img = cv2.imread(str(path)).astype(int)
+    assert img.shape == (50 + 3 * 220, 900, 3)
+    roll, moves = img[50 + 2 * 220:], []
+    for colour in ((40, 40, 40), (0, 94, 213)):                 # the first head's colour, the second's
+        hit = np.abs(roll - colour).sum(-1) < 30
+        ys = [np.nonzero(hit[:, x])[0].mean() for x in (15, 885) if hit[:, x].any()]
+        assert len(ys) == 2, colour
+        moves.append(ys[1] - ys[0])
+    assert min(abs(m) for m in moves) > 100 and moves[0] * moves[1] < 0, moves      # across the panel, opposite ways
