@@ -68,16 +68,24 @@ def turn_hint(background_turns: np.ndarray) -> str | None:
             "panel's Camera: Background) puts the camera's turn on the exported camera instead of the head")
 
 
-def joined_views(before: list, views) -> np.ndarray:
-    """(T, 3) ``views`` (a chunk's, against its own first view; bake.chunked) carried onto the views ``before``
-    it (the chunks before, in order): the chunk's first read view is taken to look where the last read view before
-    it does (a chunk starts where the one before stops, one frame's turn apart)."""
+def joined_views(before: dict, lead: tuple, views) -> np.ndarray:
+    """(T, 3) ``views`` (a chunk's, against its own reader's first view; bake.chunked) carried onto the views
+    ``before`` it ({footage frame: view} of the chunks before, in frame order): through the latest frame of the
+    chunk's ``lead`` ((frame, view) its reader read before the chunk's own frames: its warm-up) that the chunks before
+    read too, the same camera seen both ways. Without one, the chunk's first view is taken to look where the last one
+    before it does (the turn between them lost)."""
+    def ok(v) -> bool:
+        return v is not None and bool(np.isfinite(v).all())
     views = np.asarray(views, np.float64).reshape(-1, 3)
-    prior = [v for v in before if np.isfinite(v).all()]
+    shared = [(f, v) for f, v in lead if ok(v) and ok(before.get(f))]
     first = np.nonzero(np.isfinite(views).all(1))[0]
-    if not prior or not len(first):
+    prior = [v for v in before.values() if ok(v)]
+    if shared:
+        base = _matrices([before[shared[-1][0]]])[0] @ _matrices([shared[-1][1]])[0].T
+    elif prior and len(first):
+        base = _matrices([prior[-1]])[0] @ _matrices([views[first[0]]])[0].T
+    else:
         return views
-    base = _matrices([prior[-1]])[0] @ _matrices([views[first[0]]])[0].T
     out = np.full_like(views, np.nan)
     read = np.isfinite(views).all(1)
     out[read] = [cv2.Rodrigues(base @ m)[0].ravel() for m in _matrices(views[read])]

@@ -50,7 +50,8 @@ def _observe_chunk(config: ReconConfig, keep: tuple[int, int | None]) -> Observe
                                source_shares=tuple(obs.source_shares[i] for i in slots) if obs.source_shares else (),
                                background_turns=tuple(obs.background_turns[i] for i in slots)
                                if obs.background_turns else (),
-                               camera_views=tuple(obs.camera_views[i] for i in slots) if obs.camera_views else ())
+                               camera_views=tuple(obs.camera_views[i] for i in slots) if obs.camera_views else (),
+                               camera_lead=tuple((f, v) for f, v in zip(obs.frames, obs.camera_views) if f < lo))
 
 
 def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int = 300, overlap: int = 10,
@@ -110,6 +111,7 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
     shares: list[float] = []
     turns: list[float] = []
     views: list = []
+    seen: dict = {}                       # footage frame -> its view in the first chunk's camera (bake.camera_turn)
     stage: dict = {}
     warnings: list = []
     for p in parts:
@@ -119,7 +121,10 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         frames += p.frames
         shares += p.source_shares or [1.0] * len(p.frames)
         turns += p.background_turns or [float("nan")] * len(p.frames)   # a part without them: unread
-        views += list(joined_views(views, p.camera_views)) if p.camera_views else [np.full(3, np.nan)] * len(p.frames)
+        joined = joined_views(seen, p.camera_lead, p.camera_views) if p.camera_views else np.full((len(p.frames), 3),
+                                                                                                  np.nan)
+        views += list(joined)
+        seen.update(zip(p.frames, joined))
         for k, v in p.stage_seconds.items():
             stage[k] = stage.get(k, 0.0) + v
         warnings += [w for w in p.warnings if w not in warnings]

@@ -332,6 +332,8 @@ class Observed:
     source_shares: tuple = ()                # per slot: core.points.source_share of its network crop (1: none)
     background_turns: tuple = ()             # per slot: core.background's turn since the slot before (NaN: unread)
     camera_views: tuple = ()                 # per slot: core.background's view (3,), the camera's turn from its first
+    camera_lead: tuple = ()                  # (footage frame, view) its reader read before the slots: a chunk's warm-up
+                                             # (bake.chunked joins chunks' views on the frames they share)
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,

@@ -38,13 +38,15 @@ def test_a_camera_that_hardly_turns_or_whose_background_is_rarely_read_stays_sti
     assert "read on 65 %" in ct.camera_still_warning(rare)
 
 
-def test_a_chunks_views_join_where_the_chunk_before_stops():
+def test_a_chunks_views_join_through_the_frames_its_warm_up_shares_with_the_chunk_before():
     whole = _views(np.linspace(0, 4, 20))
-    first, second = list(whole[:10]), whole[10:] - whole[10]      # the second chunk's reader starts at its own view
-    joined = ct.joined_views(first, second)
-    step = whole[10] - whole[9]                                    # the one step the join cannot see
-    np.testing.assert_allclose(joined, whole[10:] - step, atol=1e-12)
-    assert np.isnan(ct.joined_views([], np.full((3, 3), np.nan))).all()
+    before = dict(zip(range(10), whole[:10]))                       # the first chunk's frames 0-9
+    own = whole[7:] - whole[7]               # the second chunk's reader starts at frame 7, three frames of warm-up
+    joined = ct.joined_views(before, tuple(zip(range(7, 10), own[:3])), own[3:])
+    np.testing.assert_allclose(joined, whole[10:], atol=1e-12)      # the same views as one reader's
+    blind = ct.joined_views(before, (), own[3:])                     # no warm-up read: joined where the first stops
+    np.testing.assert_allclose(blind, whole[10:] - (whole[10] - whole[9]), atol=1e-12)     # one frame's turn lost
+    assert np.isnan(ct.joined_views({}, (), np.full((3, 3), np.nan))).all()
 
 
 def test_the_heads_world_turn_is_its_pose_turned_with_the_camera():
