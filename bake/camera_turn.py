@@ -58,14 +58,20 @@ def turn_hint(background_turns: np.ndarray) -> str | None:
     from frame to frame, NaN where unread) is read on most frames and rolls through ``HINT_DEGREES`` or more, a hint
     that the camera could take its turn; else None. (The press clip's still camera rolls through 0.12 degrees, its
     handheld and twisted copies 4.0 and 6.0; docs/MEASUREMENTS.md, "The camera's turn".)"""
-    turns = np.asarray(background_turns, np.float64)
-    if not len(turns) or np.isfinite(turns).mean() < MIN_READ:
-        return None
-    rolled = float(np.degrees(np.ptp(np.cumsum(np.nan_to_num(turns)))))
-    if rolled < HINT_DEGREES:
+    rolled = rolled_degrees(background_turns)
+    if rolled is None or rolled < HINT_DEGREES:
         return None
     return (f"the background shows the camera rolling through {rolled:.1f} degrees: --camera-turn background (the "
             "panel's Camera: Background) puts the camera's turn on the exported camera instead of the head")
+
+
+def rolled_degrees(background_turns: np.ndarray) -> float | None:
+    """The range in degrees of the roll that core.background's turns from frame to frame (NaN where unread) add up to;
+    None where they are read on fewer than ``MIN_READ`` of the frames."""
+    turns = np.asarray(background_turns, np.float64)
+    if not len(turns) or np.isfinite(turns).mean() < MIN_READ:
+        return None
+    return float(np.degrees(np.ptp(np.cumsum(np.nan_to_num(turns)))))
 
 
 def joined_views(before: dict, lead: tuple, views) -> np.ndarray:
@@ -92,10 +98,15 @@ def joined_views(before: dict, lead: tuple, views) -> np.ndarray:
     return out
 
 
+def turn_degrees(rotations: np.ndarray) -> np.ndarray:
+    """(...) how far each of ``rotations`` (..., 3, 3) turns from the identity, in degrees."""
+    cos = (np.trace(np.asarray(rotations, np.float64), axis1=-2, axis2=-1) - 1.0) / 2.0
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
 def turned_degrees(rotations: np.ndarray) -> float:
     """The furthest (T, 3, 3) ``rotations`` turn from the identity, in degrees."""
-    cos = (np.trace(np.asarray(rotations, np.float64), axis1=1, axis2=2) - 1.0) / 2.0
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max())
+    return float(turn_degrees(rotations).max())
 
 
 def turned_pixels(uv: np.ndarray, rotations: np.ndarray, K: np.ndarray) -> np.ndarray:

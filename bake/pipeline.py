@@ -247,8 +247,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         tracks = replace(tracks, camera_rotation=camera)
     elif camera_views is not None and head_pose == "tracked":
         camera_warnings = (camera_still_warning(camera_views),)
-    elif background_turns is not None and head_pose == "tracked" and turn_hint(background_turns):
-        camera_warnings = (turn_hint(background_turns),)
+    elif background_turns is not None and head_pose == "tracked":
+        camera_warnings = tuple(w for w in (turn_hint(background_turns),) if w)
     fit, worst_frame, worst, fit_warnings = None, None, None, ()
     if faces and head_pose == "tracked":      # how closely the head as baked follows the landmarks (bake.fit_report)
         read = (clip_marks, clip_presence) if landmarks is not None else face_arrays(faces)[:2]

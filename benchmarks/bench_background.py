@@ -9,7 +9,9 @@ Per clip:
   - on the ``--reshoot`` copy (bench_real's, default a handheld camera's random jolts): ``copy_read``, the share of its
     frames read, and ``r``, the correlation of the turns read with the copy's applied turns from frame to frame (its
     ``twisted`` degrees; the sign of the copy's convention is the opposite of the reader's, so a perfect reading is
-    -1), over the steps both have.
+    -1), over the steps both have. ``rolled_degrees`` / ``copy_rolled_degrees``: the range of the roll those turns add
+    up to on the clip and on the copy (``bake.camera_turn.rolled_degrees``, which hints a still camera's bake at
+    ``--camera-turn background`` from a degree up; None where read on too few frames).
   - the camera's whole turn (``BackgroundTurn.view``, what ``--camera-turn background`` puts on the exported camera,
     through the default lens's camera matrix): ``view_read`` and ``view_still_degrees``, the share of the clip's frames
     read and the furthest view from the first (how far a still camera's views wander: the press clip's camera stands
@@ -45,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
+from bake.camera_turn import rolled_degrees, turn_degrees  # noqa: E402
 from bake.config import ReconConfig  # noqa: E402
 from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
@@ -93,8 +96,8 @@ def turned_copy(frames: list[np.ndarray], K: np.ndarray, fps: float, seed: int =
     return out, turns
 
 
-def _degrees(R: np.ndarray) -> np.ndarray:
-    return np.degrees(np.arccos(np.clip((np.trace(R, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)))
+def _rounded(degrees: float | None) -> float | None:
+    return None if degrees is None else round(degrees, 3)
 
 
 def _spread(d: np.ndarray) -> dict:
@@ -106,13 +109,13 @@ def view_accuracy(frames: list[np.ndarray], turned: list[np.ndarray], turns: np.
     own, got = read_views(frames, K), read_views(turned, K)
     truth = np.where(np.isfinite(own), own, np.eye(3)) @ turns
     ok = np.isfinite(got).all((1, 2))
-    err = _degrees(got[ok] @ np.transpose(truth[ok], (0, 2, 1)))
+    err = turn_degrees(got[ok] @ np.transpose(truth[ok], (0, 2, 1)))
     read = np.isfinite(own).all((1, 2))
     return dict(view_read=round(float(read.mean()), 3),
-                view_still_degrees=round(float(_degrees(own[read]).max()), 3) if read.any() else None,
+                view_still_degrees=round(float(turn_degrees(own[read]).max()), 3) if read.any() else None,
                 turned_read=round(float(ok.mean()), 3),
-                turned_degrees=dict(median=round(float(np.median(_degrees(turns))), 3),
-                                    max=round(float(_degrees(turns).max()), 3)),
+                turned_degrees=dict(median=round(float(np.median(turn_degrees(turns))), 3),
+                                    max=round(float(turn_degrees(turns).max()), 3)),
                 turned_view_error_degrees=dict(**_spread(err), max=round(float(err.max()), 3)) if ok.any() else None)
 
 
@@ -160,8 +163,9 @@ def head_world(clip: Path, turned: list[np.ndarray], folder: Path, png: Path | N
         series.append((f"turned copy, camera {turn}", W))
         n = min(len(W), len(shot))
         T = np.transpose
-        step = _degrees((W[1:n] @ T(W[:n - 1], (0, 2, 1))) @ T(shot[1:n] @ T(shot[:n - 1], (0, 2, 1)), (0, 2, 1)))
-        out[turn] = dict(from_shot=_spread(_degrees(W[:n] @ T(shot[:n], (0, 2, 1)))), step=_spread(step),
+        moved, shot_moved = W[1:n] @ T(W[:n - 1], (0, 2, 1)), shot[1:n] @ T(shot[:n - 1], (0, 2, 1))
+        step = turn_degrees(moved @ T(shot_moved, (0, 2, 1)))
+        out[turn] = dict(from_shot=_spread(turn_degrees(W[:n] @ T(shot[:n], (0, 2, 1)))), step=_spread(step),
                          landmark_fit=None if stats.landmark_fit is None else round(stats.landmark_fit, 4))
         if turn != "still":
             out["camera_degrees"] = None if stats.camera_degrees is None else round(stats.camera_degrees, 3)
@@ -207,7 +211,8 @@ def measure(clip: Path, kind: str, pairs: int, bake: bool = False, png: Path | N
     applied = np.diff(np.radians([copy.twisted.get(k, 0.0) for k in range(len(shot))]))
     both = np.isfinite(got[1:]) & (np.abs(applied) > 0)
     out.update(copy=kind, copy_read=round(float(np.isfinite(got).mean()), 3), copy_steps=int(both.sum()),
-               r=round(float(np.corrcoef(got[1:][both], applied[both])[0, 1]), 3) if both.sum() > 2 else None)
+               r=round(float(np.corrcoef(got[1:][both], applied[both])[0, 1]), 3) if both.sum() > 2 else None,
+               rolled_degrees=_rounded(rolled_degrees(turns)), copy_rolled_degrees=_rounded(rolled_degrees(got)))
     h, w = frames[0].shape[:2]
     K = ReconConfig(source=str(clip)).camera_matrix(w, h)
     turned, applied_turns = turned_copy(frames, K, fps)

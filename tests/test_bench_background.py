@@ -27,6 +27,7 @@ def test_bench_background_reads_a_turning_textured_clip_and_its_handheld_copy(tm
     assert bench_background.main([str(clip), "--pairs", "0", "--json", str(result)]) == 0
     row = json.loads(result.read_text())["clips"]["turning.mp4"]
     assert row["read"] > 0.9 and row["copy_steps"] >= 10 and row["r"] < -0.95, row
+    assert abs(row["rolled_degrees"] - 7.8) < 0.3 and row["copy_rolled_degrees"] > row["rolled_degrees"], row
     # the camera's whole turn: the clip's 7.8-degree roll read as its view, the turned copy's sway on top of it
     assert row["view_read"] > 0.9 and abs(row["view_still_degrees"] - 7.8) < 0.3, row
     assert row["turned_read"] > 0.9 and row["turned_degrees"]["max"] > 1.0, row
