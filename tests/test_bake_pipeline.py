@@ -68,7 +68,7 @@ def test_a_turning_cameras_shake_goes_on_the_camera_and_the_head_keeps_its_own_m
     head does, and against each frame's camera the head still follows the shake (the footage's pixels). Views that
     say the camera hardly turns leave it still, with a warning why."""
     import cv2
-    from bake.camera_turn import world_rotation
+    from bake.camera_turn import turn_degrees, world_rotation
     T = 12
     seq = gt.make_sequence(head, T, seed=9, id_scale=0.0)
     rng = np.random.default_rng(4)
@@ -82,9 +82,8 @@ def test_a_turning_cameras_shake_goes_on_the_camera_and_the_head_keeps_its_own_m
         obs.append(correspond(to_point_cloud(pred, box, seq.K, head, t), head))
     args = (obs, np.arange(T), 25.0, seq.K, seq.size, head)
 
-    def degrees(a, b):
-        cos = (np.trace(a @ np.transpose(b, (0, 2, 1)), axis1=1, axis2=2) - 1) / 2
-        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    def degrees(a, b):                                               # per frame, how far apart two turns are
+        return turn_degrees(a @ np.transpose(b, (0, 2, 1)))
     still, still_stats = bake_observations(*args)
     turned, stats = bake_observations(*args, camera_views=views)
     assert still.camera_rotation is None and still_stats.camera_degrees is None
