@@ -20,6 +20,8 @@ expression; ``expression_mm_head`` the same for the baked head, whose corrective
 does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
 true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
 the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training;
+its blendshape scores taken as the weights, as an add-on that passes them on exports them, get the ARKit MAE and
+expression error too, against the truth;
 and the tracker's reading of the light above the eyes, ``forehead_light``, which leaves the renders' frames as they
 are where it stays over bake.fusion.SHADE_FREE),
 the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's and to what the irises read
@@ -43,7 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bake.correspond import default_vertex_mask  # noqa: E402
-from bake.fusion import GAZE_KEYS  # noqa: E402
+from bake.fusion import BLINK_KEYS, GAZE_KEYS  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
 from bake.tracks import posed_vertices, shut_scales, shut_weights  # noqa: E402
@@ -97,6 +99,37 @@ def gaze_agreement(weights: np.ndarray, truth: np.ndarray) -> dict:
     return dict(gaze_r=float(np.mean(r)), gaze_gain=float(np.mean(got.std(0) / want.std(0))))
 
 
+def weight_errors(weights: np.ndarray, truth: np.ndarray) -> dict:
+    """ARKit weight MAE of ``weights`` (T, >= 52) against ``truth`` (T, 52): over the 52, the eight eyeLook* shapes and
+    the others."""
+    d = np.abs(weights[:, :52] - truth)
+    return dict(arkit_mae=float(d.mean()), arkit_mae_gaze=float(d[:, GAZE].mean()),
+                arkit_mae_without_gaze=float(np.delete(d, GAZE, 1).mean()))
+
+
+def skin_error(fitted: np.ndarray, moved: np.ndarray) -> float:
+    """Mean distance (mm) of the skin displacement ``fitted`` (T, V, 3) from the true ``moved`` where the truth moves
+    the skin by more than 1 mm (``expression_mm``)."""
+    return float(np.linalg.norm(fitted - moved, axis=-1)[np.linalg.norm(moved, axis=-1) > 1.0].mean())
+
+
+def score_metrics(states: list, seq, head) -> dict:
+    """MediaPipe's blendshape scores taken as the ARKit weights (what an add-on that passes them on exports; frames
+    without a face and tongueOut at 0) against the truth: ``weight_errors`` and the expression error, with eyeBlink
+    1 shutting the true head's lids as the bake's export does (``true_weights``)."""
+    scores = np.stack([s.blendshapes if s is not None else np.zeros(52) for s in states])
+    weights = np.clip(np.nan_to_num(scores.astype(np.float64)), 0.0, 1.0)
+    scales = shut_scales(head, head.shape(identity=seq["identity"]), head.arkit_deltas)
+    raw = weights.copy()                        # the head model's own weights: eyeBlink 1 / scale shuts its lids
+    for name, f in zip(BLINK_KEYS, scales):
+        raw[:, ARKIT_NAMES.index(name)] *= f
+    mask = default_vertex_mask(head)
+    deltas = head.arkit_deltas[:, mask].reshape(52, -1)
+    moved = (np.asarray(seq["arkit"], np.float64) @ deltas).reshape(len(weights), -1, 3)
+    return dict(**weight_errors(weights, true_weights(seq, head)),
+                expression_mm=skin_error((raw @ deltas).reshape(len(weights), -1, 3), moved))
+
+
 def metrics(tracks, seq, head, K):
     mask = default_vertex_mask(head)
     idx = [int(f) - 1 for f in tracks.frames]
@@ -125,21 +158,16 @@ def metrics(tracks, seq, head, K):
     fitted = (tracks.weights[:, :52] @ tracks.key_deltas[:52, mask].reshape(52, -1)).reshape(len(idx), -1, 3)
     cor = [k for k, n in enumerate(tracks.key_names) if n.startswith("corrective_")]    # the head's, bake.corrective
     on_head = fitted + np.einsum("tk,kvc->tvc", tracks.weights[:, cor], tracks.key_deltas[cor][:, mask])
-    active = np.linalg.norm(moved, axis=-1) > 1.0
     truth = true_weights(seq, head)[idx]
     shape_mae = np.abs(tracks.weights[:, :52] - truth).mean(0)
     worst = np.argsort(-shape_mae)[:WORST_SHAPES]
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
-                arkit_mae=float(np.abs(tracks.weights[:, :52] - truth).mean()),
-                arkit_mae_gaze=float(np.abs(tracks.weights[:, GAZE] - truth[:, GAZE]).mean()),
-                arkit_mae_without_gaze=float(np.abs(np.delete(tracks.weights[:, :52] - truth, GAZE, 1)).mean()),
-                arkit_mae_neutral=float(np.abs(truth).mean()),
+                **weight_errors(tracks.weights, truth), arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},
-                expression_mm=float(np.linalg.norm(fitted - moved, axis=-1)[active].mean()),
-                expression_mm_neutral=float(np.linalg.norm(moved, axis=-1)[active].mean()),
-                expression_mm_head=float(np.linalg.norm(on_head - moved, axis=-1)[active].mean()),
+                expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(0 * moved, moved),
+                expression_mm_head=skin_error(on_head, moved),
                 **gaze_agreement(tracks.weights[:, :52], truth),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
                 eye_distance_mm=float(eye_distance(tracks.basis, head)),
@@ -291,7 +319,7 @@ def run_seed(seed, a, head) -> dict:
     states = bench_real.tracker_states(seq["image"])
     out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states),
                                                       true_points(seq, head, np.arange(len(seq["image"])))),
-                            forehead_light=bench_real.forehead_light(states))
+                            forehead_light=bench_real.forehead_light(states), **score_metrics(states, seq, head))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(Path(a.png) / f"e2e_seed{seed}.jpg"), np.concatenate(rows, 0)[..., ::-1],

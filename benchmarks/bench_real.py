@@ -3,7 +3,8 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--small-face PX] [--brow-pixels]
+        [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--scores-as-weights] [--small-face PX]
+        [--brow-pixels]
         [--camera-turn still|background] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
@@ -729,13 +730,29 @@ def arkit_keys_only(tracks):
     return replace(tracks, weights=weights)
 
 
+def scores_as_weights(tracks, faces):
+    """The baked scene with its 52 ARKit keys set to MediaPipe's blendshape scores as they come (the tracker's,
+    ``faces``, one FaceState or None per baked frame; tongueOut, which the model does not read, and frames without a
+    face at 0) and every other key at 0: the clip's neutral, with the bake's pose, posed as a character driven by those
+    scores shows the performance (what an add-on that passes them on exports; its head pose would be MediaPipe's own,
+    so only the weights are compared with ``arkit_keys_only``'s)."""
+    if len(faces) != len(tracks.frames):
+        raise ValueError(f"{len(faces)} tracker frames for {len(tracks.frames)} baked ones")
+    scores = np.stack([f.blendshapes if f is not None else np.zeros(len(head_model.ARKIT_NAMES)) for f in faces])
+    names = list(tracks.key_names)
+    weights = np.zeros_like(tracks.weights)
+    weights[:, [names.index(n) for n in head_model.ARKIT_NAMES]] = np.clip(np.nan_to_num(scores), 0.0, 1.0)
+    return replace(tracks, weights=weights)
+
+
 def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True,
              mediapipe: bool = False, fusion: str = "fused",
              obs_cache: Path | None = None, eye_distance_mm: float | None = None, head_size: str = "network",
              reshot: Reshot | None = None,
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False, covered: frozenset = frozenset(),
-             arkit_only: bool = False, camera_turn: str = "still") -> tuple[dict, dict | None]:
+             arkit_only: bool = False, camera_turn: str = "still",
+             scores_as_keys: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, head_size=head_size,
                                   corrective_keys=corrective_keys, camera_turn=camera_turn)
@@ -750,6 +767,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
     cpu_seconds = time.process_time() - (c if obs_cache is None else c_bake)
     if arkit_only:
         tracks = arkit_keys_only(tracks)
+    if scores_as_keys:
+        tracks = scores_as_weights(tracks, observed.faces)
     out = dict(frames=stats.frames_total, tracked=stats.frames_tracked, bridged=stats.frames_bridged,
                seconds=round(seconds, 2), fps=round(stats.frames_total / seconds, 1),
                cpu_seconds=round(cpu_seconds, 2), cores_busy=round(cpu_seconds / seconds, 2),
@@ -1033,6 +1052,10 @@ def main(argv=None) -> int:
     ap.add_argument("--arkit-only", action="store_true",
                     help="measure the head posed by its 52 ARKit keys alone (the exported weights on the clip's "
                          "neutral: what a character driven by them shows), not by its corrective keys as well")
+    ap.add_argument("--scores-as-weights", action="store_true",
+                    help="measure the clip's neutral posed by MediaPipe's 52 blendshape scores as they come, with the "
+                         "bake's pose (what a character driven by an add-on that passes them on shows: the "
+                         "baseline for --arkit-only)")
     ap.add_argument("--small-face", type=int, default=None, metavar="PX",
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
@@ -1067,9 +1090,10 @@ def main(argv=None) -> int:
     head = head_model.load()
     machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
-               arkit_only=a.arkit_only, camera_turn=a.camera_turn, clips={})
+               arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
+               clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
-                  arkit_only=a.arkit_only, camera_turn=a.camera_turn,
+                  arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
                   oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     shots = {}
     for c in clips:
@@ -1086,7 +1110,8 @@ def main(argv=None) -> int:
                                            eye_distance_mm=a.eye_distance, head_size=a.head_size,
                                            corrective_keys=a.corrective_keys,
                                            brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())),
-                                           arkit_only=a.arkit_only, camera_turn=a.camera_turn)
+                                           arkit_only=a.arkit_only, camera_turn=a.camera_turn,
+                                           scores_as_keys=a.scores_as_weights)
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -1105,7 +1130,7 @@ def main(argv=None) -> int:
                                                      eye_distance_mm=a.eye_distance, head_size=a.head_size,
                                                      reshot=copy,
                                                      corrective_keys=a.corrective_keys, arkit_only=a.arkit_only,
-                                                     camera_turn=a.camera_turn)
+                                                     camera_turn=a.camera_turn, scores_as_keys=a.scores_as_weights)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
                     versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]

@@ -339,6 +339,46 @@ def test_arkit_only_poses_the_neutral_by_the_exported_weights_alone(head):
     assert np.abs(posed_vertices(tracks, 2) - want).max() > 0.1          # the corrective key moved the head
 
 
+def test_scores_as_weights_pose_the_neutral_by_mediapipes_scores_alone(head):
+    """The MediaPipe add-on's character: the 52 ARKit keys at the tracker's scores (tongueOut, which it does not read,
+    and a frame without a face at 0; clipped to [0, 1]), every other key at 0, in the bake's key order."""
+    from bake.tracks import build_tracks
+    T, jaw, smile = 3, ARKIT_NAMES.index("jawOpen"), ARKIT_NAMES.index("mouthSmileLeft")
+    w = np.full((T, 53), 0.4, np.float32)
+    tracks = build_tracks(head, np.zeros(len(head.identity_std)), w, np.tile(np.eye(3), (T, 1, 1)),
+                          np.tile([0.0, 0.0, 500.0], (T, 1)), np.arange(T), 30.0, np.eye(3), (640, 480),
+                          np.ones(T, bool), corrective_deltas=0.3 * head.arkit_deltas[smile][None])
+    scores = np.zeros((2, 52), np.float32)
+    scores[:, jaw], scores[1, smile] = [0.2, 1.3], 0.7
+    scores[:, ARKIT_NAMES.index("tongueOut")] = np.nan
+    faces = [SimpleNamespace(blendshapes=s) for s in scores] + [None]
+    out = bench_real.scores_as_weights(tracks, faces)
+    names = list(out.key_names)
+    assert out.weights[:, names.index("jawOpen")] == pytest.approx([0.2, 1.0, 0.0])
+    assert out.weights[:, names.index("mouthSmileLeft")] == pytest.approx([0.0, 0.7, 0.0])
+    assert out.weights[:, names.index("tongueOut")] == pytest.approx(0.0)
+    assert out.weights[:, -1] == pytest.approx(0.0)                          # the corrective key
+    assert out.weights.sum() == pytest.approx(0.2 + 1.0 + 0.7)
+    with pytest.raises(ValueError):
+        bench_real.scores_as_weights(tracks, faces[:-1])
+
+
+def test_bench_e2e_reads_mediapipes_scores_as_weights_against_the_truth(head):
+    """bench_e2e's "mediapipe" row: the scores as the weights, eyeBlink 1 shutting the true head's lids as the
+    export's does, so scores equal to the exported truth have no error, and half of them half the skin's motion."""
+    import bench_e2e
+    rng = np.random.default_rng(3)
+    T = 6
+    seq = dict(arkit=np.where(rng.uniform(size=(T, 52)) < 0.3, rng.uniform(0, 0.8, (T, 52)), 0.0),
+               identity=np.zeros(len(head.identity_std)))
+    truth = bench_e2e.true_weights(seq, head)
+    exact = bench_e2e.score_metrics([SimpleNamespace(blendshapes=t) for t in truth], seq, head)
+    assert exact["arkit_mae"] == pytest.approx(0.0) and exact["expression_mm"] == pytest.approx(0.0, abs=1e-9)
+    half = bench_e2e.score_metrics([SimpleNamespace(blendshapes=0.5 * t) for t in truth], seq, head)
+    assert half["arkit_mae"] == pytest.approx(0.5 * np.abs(truth).mean())
+    assert 0 < half["expression_mm"] < bench_e2e.score_metrics([None] * T, seq, head)["expression_mm"]
+
+
 def test_bench_e2e_reads_the_gaze_against_the_truth_and_nothing_where_the_truth_never_looks():
     import bench_e2e
     T = 40
