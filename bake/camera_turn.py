@@ -109,15 +109,6 @@ def turned_degrees(rotations: np.ndarray) -> float:
     return float(turn_degrees(rotations).max())
 
 
-def turned_pixels(uv: np.ndarray, rotations: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """(T, L, 2) pixels ``uv`` (T, L, 2) of each frame's camera where the first frame's camera sees the same rays
-    (``rotations`` (T, 3, 3) as ``camera_rotations`` gives them; NaN stays NaN)."""
-    K = np.asarray(K, np.float64)
-    rays = np.linalg.solve(K, np.concatenate([uv, np.ones(uv.shape[:-1] + (1,))], -1)[..., None])[..., 0]
-    p = np.einsum("ij,tjk,tlk->tli", K, np.asarray(rotations, np.float64), rays)
-    return p[..., :2] / p[..., 2:]
-
-
 def world_rotation(tracks) -> np.ndarray:
     """(T, 3, 3) the head frame -> the first view's camera (the world's axes) of a bake.types.SceneTracks: its head
     rotation against its own frame's camera, turned with that camera (the head rotation itself where the camera is

@@ -33,7 +33,7 @@ import numpy as np
 
 from core import head_model
 from core import landmark_template as lt
-from core.background import BackgroundTurn
+from core.background import BackgroundTurn, turned_pixels
 from core.errors import BakeError, Cancelled
 from core.eyelids import lid_aspects
 from core.framing import Reframer
@@ -42,7 +42,7 @@ from core.types import CropBox, FaceState
 
 from . import iris_gaze, mouth_follow
 from .blas import blas_threads
-from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees, turned_pixels
+from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective

@@ -114,6 +114,17 @@ def camera_turn(before: np.ndarray, after: np.ndarray, K: np.ndarray) -> np.ndar
     return Vt.T @ D @ U.T
 
 
+def turned_pixels(uv: np.ndarray, R: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(..., N, 2) where a camera turned by ``R`` (..., 3, 3; a direction in the camera before -> the same direction
+    in the camera after, as ``camera_turn`` gives it) sees the rays that the camera before saw at pixels ``uv``
+    (..., N, 2), both through ``K`` (NaN stays NaN)."""
+    K = np.asarray(K, np.float64)
+    uv = np.asarray(uv, np.float64)
+    rays = np.linalg.solve(K, np.concatenate([uv, np.ones(uv.shape[:-1] + (1,))], -1)[..., None])[..., 0]
+    p = np.einsum("ij,...jk,...nk->...ni", K, np.asarray(R, np.float64), rays)
+    return p[..., :2] / p[..., 2:]
+
+
 def _turn_from(ref: np.ndarray, corners: np.ndarray, gray: np.ndarray, mask: np.ndarray,
                K: np.ndarray) -> np.ndarray | None:
     """``camera_turn`` from the reference frame ``ref`` (its ``corners``) to ``gray``, on the corners that land
@@ -134,8 +145,7 @@ def _turn_from(ref: np.ndarray, corners: np.ndarray, gray: np.ndarray, mask: np.
     R = camera_turn(before, after, K) if len(before) >= 3 else np.eye(3)
     # the corners a turn of the camera carries where they went: a homography that mixes two motions (a still
     # picture and a caption scrolling across it) is no turn
-    seen = (K @ R @ np.linalg.solve(K, np.c_[before, np.ones(len(before))].T)).T
-    turned = np.linalg.norm(seen[:, :2] / seen[:, 2:] - after, axis=1) <= RANSAC_PX
+    turned = np.linalg.norm(turned_pixels(before, R, K) - after, axis=1) <= RANSAC_PX
     if turned.sum() < max(MIN_AGREE, VIEW_SHARE * found.sum()):
         return None
     return camera_turn(before[turned], after[turned], K)

@@ -98,3 +98,23 @@ def test_a_reference_without_corners_enough_keeps_the_old_one():
     assert np.isnan(reader.view).all() and reader._ref is first
     reader.update(_camera_turned(image, K, [0, 0.02, 0]), None)
     np.testing.assert_allclose(reader.view, [0, 0.02, 0], atol=np.radians(0.02))
+
+
+def test_turned_pixels_carry_rays_as_a_turned_camera_sees_them_frame_by_frame():
+    """core.background.turned_pixels: the pixels a camera turned by R sees where the camera before saw ``uv``, the
+    inverse of ``camera_turn``'s reading, one turn for a set of pixels or one per frame."""
+    from core.background import camera_turn, turned_pixels
+    K = np.array([[900.0, 0, 640], [0, 880.0, 360], [0, 0, 1]])
+    rng = np.random.default_rng(2)
+    uv = rng.uniform([0, 0], [1280, 720], (30, 2))
+    R = cv2.Rodrigues(np.array([[0.02], [-0.03], [0.01]]))[0]
+    after = turned_pixels(uv, R, K)
+    np.testing.assert_allclose(camera_turn(uv, after, K), R, atol=1e-9)
+    np.testing.assert_allclose(turned_pixels(after, R.T, K), uv, atol=1e-6)
+    np.testing.assert_allclose(turned_pixels(uv, np.eye(3), K), uv, atol=1e-9)
+    frames = np.stack([np.eye(3), R])                    # (T, 3, 3) against (T, N, 2)
+    out = turned_pixels(np.stack([uv, uv]), frames, K)
+    np.testing.assert_allclose(out[0], uv, atol=1e-9)
+    np.testing.assert_allclose(out[1], after, atol=1e-9)
+    centre = turned_pixels(np.array([[640.0, 360.0]]), cv2.Rodrigues(np.array([[0.0], [0.01], [0.0]]))[0], K)
+    assert centre[0, 0] > 640 + 8 and abs(centre[0, 1] - 360) < 1e-6     # a pan to the left moves the picture right
