@@ -166,7 +166,7 @@ def metrics(tracks, seq, head, K):
                 **weight_errors(tracks.weights, truth), arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},
-                expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(0 * moved, moved),
+                expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(np.zeros_like(moved), moved),
                 expression_mm_head=skin_error(on_head, moved),
                 **gaze_agreement(tracks.weights[:, :52], truth),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
