@@ -17,8 +17,8 @@ truth's, the mean over the four of the correlation over time and of the ratio of
 expression error (mm of skin displacement
 from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
 expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
-does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on the baked mesh against those on the
-true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
+does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on
+the baked mesh against those on the true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
 the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training;
 its blendshape scores taken as the weights, as an add-on that passes them on exports them, get the ARKit MAE and
 expression error too, against the truth;
