@@ -5,30 +5,28 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
         [--fusion fused|dense|landmarks] [--gaze] [--brim F]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
-network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error
-are separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame
-rigid alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink
-as the bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
+network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error are
+separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame rigid
+alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
+bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
 ``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
 ``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
 truth's, the mean over the four of the correlation over time and of the ratio of standard deviations;
 ``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean) and the
-expression error (mm of skin displacement
-from the ARKit weights where the truth moves the skin > 1 mm), each next to its "neutral" baseline (predicting no
-expression; ``expression_mm_head`` the same for the baked head, whose corrective keys carry what the fused fit
-does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``: the template's points on
-the baked mesh against those on the true head, at face_signals.TARGET_POINTS, in the truth's IOD; the "mediapipe" row gives MediaPipe's own landmarks on
-the renders the same way, which bounds what the real-face terms can bring: the renders lie outside its training;
-its blendshape scores taken as the weights, as an add-on that passes them on exports them, get the ARKit MAE and
-expression error too, against the truth;
-and the tracker's reading of the light above the eyes, ``forehead_light``, which leaves the renders' frames as they
-are where it stays over bake.fusion.SHADE_FREE),
-the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's and to what the irises read
-(``iris_eye_distance_mm``, NaN where unread: the renders' eyes have no irises, so MediaPipe's iris model reads an
-iris of its own), and jitter =
-median over vertices and frames of |second difference| of the projected vertices divided by the inter-ocular
-distance (the ground truth's own value is reported for reference: real motion is not zero).
+expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next to
+its "neutral" baseline (predicting no expression; ``expression_mm_head`` the same for the baked head, whose corrective
+keys carry what the fused fit does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``:
+the template's points on the baked mesh against those on the true head, at face_signals.TARGET_POINTS, in the truth's
+IOD; the "mediapipe" row gives MediaPipe's own landmarks on the renders the same way, which bounds what the real-face
+terms can bring: the renders lie outside its training; its blendshape scores taken as the weights, as an add-on that
+passes them on exports them, get the ARKit MAE and expression error too, against the truth; and the tracker's reading of
+the light above the eyes, ``forehead_light``, which leaves the renders' frames as they are where it stays over
+bake.fusion.SHADE_FREE), the baked head's size (``eye_distance_mm``, bake.head_size) next to the true identity's and to
+what the irises read (``iris_eye_distance_mm``, NaN where unread: the renders' eyes have no irises, so MediaPipe's iris
+model reads an iris of its own), and jitter = median over vertices and frames of |second difference| of the projected
+vertices divided by the inter-ocular distance (the ground truth's own value is reported for reference: real motion is
+not zero).
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
 of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
 Needs the training extras (torch) to render the sequence.
