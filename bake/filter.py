@@ -288,6 +288,12 @@ def _image(R: np.ndarray, t: np.ndarray, face=CROP_ANCHOR) -> np.ndarray:
     return p[:, :2] / p[:, 2:]
 
 
+def turned_poses(turn: np.ndarray, R: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The poses ``R, t`` (T, 3, 3 and T, 3: head frame -> a camera) turned by ``turn`` (T, 3, 3) about the camera's
+    centre: as a camera turned the other way sees them (bake.camera_turn's views: each frame's camera -> the first's)."""
+    return turn @ R, np.einsum("tij,tj->ti", turn, t)
+
+
 def _turn_to(Rf: np.ndarray, tf: np.ndarray, target: np.ndarray, face=CROP_ANCHOR) -> tuple[np.ndarray, np.ndarray]:
     """The poses ``Rf, tf`` turned about the camera's centre, per frame, so the face's middle is seen at ``target``
     (T, 2; x / z, y / z): the shortest turn, the quaternion (a x b, 1 + a . b), normalised by matrix_from_quat."""
@@ -296,7 +302,7 @@ def _turn_to(Rf: np.ndarray, tf: np.ndarray, target: np.ndarray, face=CROP_ANCHO
     b = np.concatenate([target, np.ones((len(target), 1))], 1)
     b /= np.linalg.norm(b, axis=1, keepdims=True)
     turn = matrix_from_quat(np.concatenate([np.cross(a, b), 1.0 + np.einsum("ti,ti->t", a, b)[:, None]], 1))
-    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
+    return turned_poses(turn, Rf, tf)
 
 
 def _roll_about_sight(Rf: np.ndarray, tf: np.ndarray, angle: np.ndarray, face=CROP_ANCHOR):
@@ -306,7 +312,7 @@ def _roll_about_sight(Rf: np.ndarray, tf: np.ndarray, angle: np.ndarray, face=CR
     axis = _at(Rf, tf, face)
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)
     turn = matrix_from_quat(np.concatenate([np.sin(angle / 2)[:, None] * axis, np.cos(angle / 2)[:, None]], 1))
-    return turn @ Rf, np.einsum("tij,tj->ti", turn, tf)
+    return turned_poses(turn, Rf, tf)
 
 
 def _at(R: np.ndarray, t: np.ndarray, point) -> np.ndarray:

@@ -46,7 +46,7 @@ from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turn
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
-from .filter import temporal_filter
+from .filter import temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .observations import ObservationStore, image_steps, solve_observations
@@ -195,7 +195,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if landmarks is not None:
         marks = clip_marks
     if camera is not None:             # the filter sees the head in the world (bake.camera_turn)
-        pose_R, pose_t = camera @ res.rotation, np.einsum("tij,tj->ti", camera, res.translation)
+        pose_R, pose_t = turned_poses(camera, res.rotation, res.translation)
         marks = None if marks is None else turned_pixels(marks[..., :2], camera, K)
         turns = None                   # the camera's roll is off the poses and the marks already
     if landmarks is not None:          # where the landmarks see the face (x / z, y / z): the filter reads its noise
@@ -209,8 +209,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                         dense_steps=image_steps(observations, turns=camera) if seen_place is not None else None,
                         background_turns=turns)
     if camera is not None:             # the filtered head back against each frame's camera
-        back = np.transpose(camera, (0, 2, 1))
-        f = replace(f, rotation=back @ f.rotation, translation=np.einsum("tij,tj->ti", back, f.translation))
+        back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
+        f = replace(f, rotation=back_R, translation=back_t)
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)

@@ -28,6 +28,7 @@ from core.errors import ExportError, FootageError
 from core.footage import list_images, open_footage
 
 from ..calibrate import REGION_OF
+from ..filter import turned_poses
 from ..types import SceneTracks
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ def build_scene(tracks: SceneTracks, name: str = "FaceCapture", camera: bool = T
             turn = tracks.camera_rotation        # the camera's own turn (bake.camera_turn), the head's in the world
             R, t = tracks.head_rotation, tracks.head_translation
             if turn is not None:
-                R, t = turn @ R, np.einsum("tij,tj->ti", turn, t)
+                R, t = turned_poses(turn, R, t)
             _animate_object(head, frames, *head_world_pose(R, t), name + "_HeadMotion", created)
             if cam_obj is not None and turn is not None:
                 _animate_object(cam_obj, frames, camera_world_rotation(turn), np.zeros((len(frames), 3)),
