@@ -66,7 +66,13 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     face_signals.look_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
     vertical look, the point's height above the corner line (face_signals.up_eye; the pupil's is the rougher
     reading, a lowered lid hiding the iris's top).
-With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference.
+  - the mouth's place (``mouth_offsets``; face_signals.mouth_offsets): each mouth corner's offset outwards from
+    dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
+    frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
+    that does not widen as the subject's does shows as a corner outside at rest and inside when smiling.
+With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference, and
+the mesh's mouth against MediaPipe's (``mouth_offsets_vs_mediapipe``, the quarters by MediaPipe's mouth width): the
+bake's own input, where the fit lets the landmarks go.
 With --brow-pixels, each brow also read from the pixels alone (face_signals.brow_pixels: the brow's dark band above a
 nose-bridge patch followed by Lucas-Kanade; for heads that stay frontal, ``patch_error_max`` says where the patch
 was lost), and each source's brow signal, its brow point alone and its eye corners' share scored against it
@@ -624,6 +630,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     shut = {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
+    out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.look_dlib(grey_frames(source, frames), points, valid)
@@ -642,6 +649,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
+        out["mediapipe"]["mouth_offsets"] = fs.mouth_offsets(fs.named(mp, "mp478"), b, valid)
+        out["mesh"]["mouth_offsets_vs_mediapipe"] = fs.mouth_offsets(a, fs.named(mp, "mp478"), valid)
         look = fs.look_mp478(mp)
         out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
         out["mediapipe"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
@@ -938,6 +947,22 @@ def table(results: dict) -> str:
     return aligned(rows)
 
 
+def mouth_table(results: dict) -> str:
+    """One line per clip and comparison of ``face_signals.mouth_offsets``: each mouth corner's offset outwards
+    (+ = wider) and the lower lip's and chin's upwards, in IOD, where the reference's mouth is narrowest / widest."""
+    rows = [("clip", "measured vs reference", "corner R narrow / wide", "corner L narrow / wide",
+             "lower lip narrow / wide", "chin narrow / wide")]
+    for clip, v in results.items():
+        for src, key, ref in (("mesh", "mouth_offsets", "dlib"), ("mediapipe", "mouth_offsets", "dlib"),
+                              ("mesh", "mouth_offsets_vs_mediapipe", "mediapipe")):
+            p = v.get(src, {}).get(key, {}).get("points")
+            if p:
+                rows.append((clip.removesuffix(".mp4")[:22], f"{src} vs {ref}",
+                             *(f"{p[n]['narrow']:+.3f} / {p[n]['wide']:+.3f}"
+                               for n in ("mouth_right", "mouth_left", "lip_lower_outer", "chin"))))
+    return aligned(rows)
+
+
 def shake_table(results: dict) -> str:
     """One line per shaken, twisted or handheld copy and source: how much of the shake (``face_signals.shake_follow``)
     or the turn (``roll_follow``) it follows, of the face's move sideways and up and down (``place_follow``), and its
@@ -1142,6 +1167,7 @@ def main(argv=None) -> int:
     Path(a.json).write_text(json.dumps(res, indent=1))
     if versus["clips"]:
         print(table(versus["clips"]))
+        print(mouth_table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
         if any(k.startswith(("shake", "shaky", "twist", "handheld")) for k in a.reshoot):

@@ -324,6 +324,40 @@ def landmark_error(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
                 ends=float(ends.mean()))
 
 
+# ``mouth_offsets``: where the measured mouth sits against the reference's, as the mouth widens. Each corner's offset
+# along the reference's mouth line (from the midpoint between its corners out through that corner: + = the measured
+# mouth wider), the lip midpoints' and the chin's along the reference's face up (+ = higher), in the reference's IOD;
+# the median over the quarter of frames where the reference's mouth is narrowest (``narrow``: a mouth at rest or
+# pursed), the quarter where it is widest (``wide``: smiling), all frames, and r of the offset with that width.
+MOUTH_POINTS = ("mouth_right", "mouth_left", "lip_upper_outer", "lip_lower_outer", "lip_upper_inner",
+                "lip_lower_inner", "chin")
+MOUTH_QUARTER = 0.25
+
+
+def mouth_offsets(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
+    """``a``'s mouth points against ``b``'s (named points; the comment above), over the ``valid`` frames where both
+    are finite: {point: {narrow, wide, all, r_width}} and the frames in each quarter (no points under 4 frames)."""
+    ok = np.asarray(valid, bool) & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2))
+    if ok.sum() < 4:
+        return dict(frames=int(ok.sum()), quarter_frames=0, points={})
+    d, up = iod(b), face_up(b)
+    mid = (_pt(b, "mouth_right") + _pt(b, "mouth_left")) / 2
+    width = signals(b)["mouth_width"]
+    low, high = np.quantile(width[ok], [MOUTH_QUARTER, 1.0 - MOUTH_QUARTER])
+    narrow, wide = ok & (width <= low), ok & (width >= high)
+    points = {}
+    for name in MOUTH_POINTS:
+        if name.startswith("mouth_"):
+            out = _pt(b, name) - mid
+            axis = out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
+        else:
+            axis = up
+        off = ((_pt(a, name) - _pt(b, name)) * axis).sum(-1) / d
+        points[name] = dict(narrow=float(np.median(off[narrow])), wide=float(np.median(off[wide])),
+                            all=float(np.median(off[ok])), r_width=correlation(off, width, ok))
+    return dict(frames=int(ok.sum()), quarter_frames=int(narrow.sum()), points=points)
+
+
 def jitter(n: np.ndarray, valid: np.ndarray) -> float:
     """Median over points and consecutive valid frame triples of |second difference| / IOD (bench_real's jitter,
     on the named points)."""

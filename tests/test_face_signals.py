@@ -380,6 +380,31 @@ def test_target_point_error_leaves_out_the_lids_and_brows():
     assert e["median_target_points"] == pytest.approx(np.median(12.0 / fs.iod(oracle)) / len(fs.TARGET_POINTS))
 
 
+def test_mouth_offsets_read_a_mouth_that_does_not_widen_with_the_subjects():
+    T = 80
+    t = np.arange(T)
+    half = 40 + 15 * np.sin(t / 5.0)                  # the reference's corners, px from the middle at IOD 100
+    base = np.array([NEUTRAL[n] for n in fs.NAMES], float)
+    ref, mesh = np.repeat(base[None], T, 0), np.repeat(base[None], T, 0)
+    ref[:, fs.IDX["mouth_right"], 0], ref[:, fs.IDX["mouth_left"], 0] = -half, half
+    mesh[:, fs.IDX["mouth_right"], 0], mesh[:, fs.IDX["mouth_left"], 0] = -40.0, 46.0    # a still mouth, off-centre
+    mesh[:, fs.IDX["lip_lower_outer"], 1] -= 3.0                                         # its lower lip 3 px high
+    c, s = np.cos(0.3), np.sin(0.3)
+    pose = lambda p: 1.5 * p @ np.array([[c, s], [-s, c]]) + [320.0, 200.0]       # noqa: E731
+    out = fs.mouth_offsets(pose(mesh), pose(ref), np.ones(T, bool))
+    quarter = int(out["quarter_frames"])
+    assert out["frames"] == T and quarter == T // 4
+    lo, hi = np.sort(half)[[quarter - 1, T - quarter]]
+    right, left = out["points"]["mouth_right"], out["points"]["mouth_left"]
+    assert right["narrow"] > (40 - lo) / 100 - 0.05 > 0 and right["wide"] < (40 - hi) / 100 + 0.05 < 0
+    assert left["narrow"] - right["narrow"] == pytest.approx(0.06, abs=1e-9)
+    assert right["r_width"] == pytest.approx(-1.0) and left["r_width"] == pytest.approx(-1.0)
+    lip = out["points"]["lip_lower_outer"]
+    assert lip["narrow"] == lip["wide"] == lip["all"] == pytest.approx(0.03)
+    assert out["points"]["chin"]["all"] == pytest.approx(0.0, abs=1e-12)
+    assert fs.mouth_offsets(pose(mesh), pose(ref), t < 3)["points"] == {}
+
+
 def brow_clip(T=40, seed=0):
     """Grey frames of a face-like texture whose brows (dark bands above two eye positions) rise and fall by a known
     ``lift`` (px, image up) while the whole picture drifts by a sub-pixel translation; the named points of the first
