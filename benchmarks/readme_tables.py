@@ -4,8 +4,9 @@
 hold them as printed (after a result file is re-run, paste the new tables in). Sources, in ``--results``:
   * the real clips against dlib (``real_oracle.json``, ``bench_real.py --mediapipe``): the issue's signals per clip,
     the bake's and MediaPipe's own landmarks; a figure that misses its target in bold;
-  * the held-out synthetic clips (``e2e.json``, ``e2e_dense.json``, ``bench_e2e.py [--fusion dense]``): the medians
-    over the seeds of the network path and the ground-truth-maps path, fused and dense only.
+  * the held-out synthetic clips (``e2e.json``, ``e2e_dense.json``, ``e2e_landmarks.json``, ``bench_e2e.py
+    [--fusion dense|landmarks]``): the medians over the seeds of the network path and the ground-truth-maps path,
+    fused and dense only, and MediaPipe's landmarks and scores alone (which read no maps).
 """
 from __future__ import annotations
 
@@ -93,13 +94,15 @@ def _median(e2e: dict, path: str, key: str) -> float:
     return float(np.median([run[path][key] for run in e2e["runs"].values()]))
 
 
-def synthetic_table(fused: dict, dense: dict) -> str:
-    """The held-out synthetic clips' table from ``bench_e2e.py`` results, fused and ``--fusion dense``."""
+def synthetic_table(fused: dict, dense: dict, landmarks: dict) -> str:
+    """The held-out synthetic clips' table from ``bench_e2e.py`` results, fused, ``--fusion dense`` and
+    ``--fusion landmarks``."""
     head = ["path", "reprojection, IOD (target 0.03)", "vertex error, mm (shape only)",
             f"expression error, mm (target 1.5; no expression: {_median(fused, 'model', 'expression_mm_neutral'):.1f})",
             f"ARKit weight MAE (target 0.03; all zeros: {_median(fused, 'model', 'arkit_mae_neutral'):.3f})"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, e2e, path in (("the bundled network, fused", fused, "model"), ("the network alone", dense, "model"),
+                             ("MediaPipe's landmarks and scores alone", landmarks, "model"),
                              ("ground-truth maps, fused", fused, "ground_truth_maps"),
                              ("ground-truth maps alone", dense, "ground_truth_maps")):
         def m(key):
@@ -114,7 +117,8 @@ def synthetic_table(fused: dict, dense: dict) -> str:
 def tables(results: Path = RESULTS) -> list[str]:
     """Both tables, from the result files in ``results``."""
     read = lambda name: json.loads((results / name).read_text())        # noqa: E731
-    return [real_table(read("real_oracle.json")), synthetic_table(read("e2e.json"), read("e2e_dense.json"))]
+    return [real_table(read("real_oracle.json")), synthetic_table(read("e2e.json"), read("e2e_dense.json"),
+                                                          read("e2e_landmarks.json"))]
 
 
 def main(argv: list[str] | None = None) -> int:
