@@ -45,7 +45,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     through each other read negative (negative_frames counts them, crossed_frames those below -0.02 IOD: a shut eye
     reads about 0, of either sign); gain: the mesh signal's standard deviation over
     dlib's (how much of the movement the mesh shows; a near-flat signal can still correlate); the time shift within
-    +-5 frames that correlates best and its r.
+    +-5 frames that correlates best and its r; ``r_interval``, how sure r is over the clip's frames (the 5th and
+    95th percentiles of r over a moving-block bootstrap, face_signals.r_interval).
   - blink F1, per eye: frames dlib sees closed (eye aspect ratio below half the clip's 90th percentile, see
     face_signals.CLOSED_FRACTION) vs frames whose baked eyeBlinkRight/Left weight is above 0.5; precision, recall,
     and the number of closed runs ("events") on each side; blink_weight_when_shut: the median baked eyeBlink over
@@ -947,6 +948,19 @@ def table(results: dict) -> str:
     return aligned(rows)
 
 
+def interval_table(results: dict) -> str:
+    """One line per clip and source: each signal's r and its bootstrap interval (``face_signals.r_interval``)."""
+    rows = [("clip", "source", *(f"{k} r [5-95 %]" for k in fs.SIGNALS))]
+    for clip, v in results.items():
+        for src in ("mesh", "mediapipe"):
+            m = v.get(src)
+            if m is not None:
+                rows.append((clip.removesuffix(".mp4")[:22], src,
+                             *(f"{m['signals'][k]['r']:.2f} [{m['signals'][k]['r_interval'][0]:.2f}-"
+                               f"{m['signals'][k]['r_interval'][1]:.2f}]" for k in fs.SIGNALS)))
+    return aligned(rows)
+
+
 def mouth_table(results: dict) -> str:
     """One line per clip and comparison of ``face_signals.mouth_offsets``: each mouth corner's offset outwards
     (+ = wider) and the lower lip's and chin's upwards, in IOD, where the reference's mouth is narrowest / widest."""
@@ -1167,6 +1181,7 @@ def main(argv=None) -> int:
     Path(a.json).write_text(json.dumps(res, indent=1))
     if versus["clips"]:
         print(table(versus["clips"]))
+        print(interval_table(versus["clips"]))
         print(mouth_table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))

@@ -273,6 +273,36 @@ def gain(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None) -> float
     return float(np.std(a[ok]) / np.std(b[ok]))
 
 
+# How sure an r over a short clip is (``r_interval``): a moving-block bootstrap (blocks of BLOCK_FRAMES consecutive
+# frames drawn with replacement until the clip's length, so the signals' frame-to-frame correlation stays inside a
+# block), BOOTSTRAP_DRAWS draws from a fixed seed; the 5th and 95th percentiles of r over the draws. On a clip whose
+# signal barely moves (the talking clip's brows: half a pixel) the interval is wide, and a target between its ends
+# is neither met nor missed by the clip.
+BLOCK_FRAMES = 8
+BOOTSTRAP_DRAWS = 1000
+
+
+def r_interval(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, block: int = BLOCK_FRAMES,
+               draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> list[float]:
+    """[5th, 95th] percentile of ``correlation(a, b)`` over moving-block bootstrap draws of the frames valid in both
+    (NaN, NaN where fewer than 2 blocks' worth of frames are)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.ones(len(a), bool) if valid is None else np.asarray(valid, bool).copy()
+    ok &= np.isfinite(a) & np.isfinite(b)
+    x, y = a[ok], b[ok]
+    n = len(x)
+    if n < 2 * block:
+        return [float("nan"), float("nan")]
+    starts = np.random.default_rng(seed).integers(0, n - block + 1, (draws, -(-n // block)))
+    idx = (starts[..., None] + np.arange(block)).reshape(draws, -1)[:, :n]
+    xs, ys = x[idx], y[idx]
+    xs, ys = xs - xs.mean(1, keepdims=True), ys - ys.mean(1, keepdims=True)
+    den = np.sqrt((xs * xs).sum(1) * (ys * ys).sum(1))
+    r = np.where(den > 0, (xs * ys).sum(1) / np.where(den > 0, den, 1.0), np.nan)
+    lo, hi = np.nanpercentile(r, [5, 95])
+    return [float(lo), float(hi)]
+
+
 def best_lag(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None,
              max_lag: int = MAX_LAG) -> tuple[int, float]:
     """The shift (frames; positive = ``a`` lags behind ``b``) within +-max_lag with the highest correlation."""
@@ -446,7 +476,7 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
     out = dict(frames=int(valid.sum()), oracle_crossed_frames=int(crossed.sum()), signals={})
     for k in SIGNALS:
         lag, r_best = best_lag(sa[k], sb[k], valid)
-        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid),
+        out["signals"][k] = dict(r=correlation(sa[k], sb[k], valid), r_interval=r_interval(sa[k], sb[k], valid),
                                  r_oracle_uncrossed=correlation(sa[k], sb[k], valid & ~crossed),
                                  gain=gain(sa[k], sb[k], valid), best_lag=lag,
                                  r_best_lag=r_best, median=float(np.median(sa[k][valid])) if valid.any() else None,

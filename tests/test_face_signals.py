@@ -208,6 +208,24 @@ def test_a_faint_signal_correlates_but_shows_little_gain():
     assert m["median"] == pytest.approx(0.2 * m["oracle_median"])
 
 
+def test_r_interval_is_narrow_for_a_clear_signal_and_wide_for_a_faint_one():
+    rng = np.random.default_rng(3)
+    t = np.arange(240)
+    truth = np.sin(t / 6.0)
+    lo, hi = fs.r_interval(truth + 0.05 * rng.normal(size=240), truth)
+    assert 0.98 < lo <= hi < 1.0
+    faint = 0.1 * np.sin(t / 6.0)                      # a signal under its noise, as the talking clip's brows
+    a, b = faint + 0.1 * rng.normal(size=240), faint + 0.1 * rng.normal(size=240)
+    lo, hi = fs.r_interval(a, b)
+    assert lo < fs.correlation(a, b) < hi and hi - lo > 0.15
+    assert fs.r_interval(a, b) == [lo, hi]                                 # a fixed seed: the same every run
+    assert np.isnan(fs.r_interval(a[:10], b[:10])).all()                  # under two blocks of frames
+    valid = np.ones(240, bool)
+    valid[::2] = False
+    a[~valid] = 1e6                                                         # left out, whatever they hold
+    assert np.isfinite(fs.r_interval(a, b, valid)).all() and fs.r_interval(a, b, valid)[1] < 1.0
+
+
 def test_blink_f1_against_baked_weights():
     oracle, _, closed = face_track(120)
     valid = np.ones(len(oracle), bool)
