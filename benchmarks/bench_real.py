@@ -61,7 +61,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     dlib itself (the oracle's own noise floor, same definition).
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
     smoothed over 3 frames), on frames where dlib's moves more than 0.01 IOD per frame; 1 = follows the head's
-    motion, < 1 = lags or damps it.
+    motion, < 1 = lags or damps it; ``ratio_interval``, the 5th-95th percentile of that median over bootstrap
+    draws of those frames.
   - gaze, per eye: r and gain over the frames dlib sees the eye open of the mesh's iris centre's position between
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
     face_signals.look_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
@@ -949,15 +950,18 @@ def table(results: dict) -> str:
 
 
 def interval_table(results: dict) -> str:
-    """One line per clip and source: each signal's r and its bootstrap interval (``face_signals.r_interval``)."""
-    rows = [("clip", "source", *(f"{k} r [5-95 %]" for k in fs.SIGNALS))]
+    """One line per clip and source: each signal's r and the head speed ratio, each with its bootstrap interval
+    (``face_signals.r_interval``, ``head_speed_ratio``)."""
+    rows = [("clip", "source", *(f"{k} r [5-95 %]" for k in fs.SIGNALS), "speed [5-95 %]")]
     for clip, v in results.items():
         for src in ("mesh", "mediapipe"):
             m = v.get(src)
             if m is not None:
                 rows.append((clip.removesuffix(".mp4")[:22], src,
                              *(f"{m['signals'][k]['r']:.2f} [{m['signals'][k]['r_interval'][0]:.2f}-"
-                               f"{m['signals'][k]['r_interval'][1]:.2f}]" for k in fs.SIGNALS)))
+                               f"{m['signals'][k]['r_interval'][1]:.2f}]" for k in fs.SIGNALS),
+                             "{:.2f} [{:.2f}-{:.2f}]".format(m["head_speed"]["ratio"],
+                                                             *m["head_speed"]["ratio_interval"])))
     return aligned(rows)
 
 

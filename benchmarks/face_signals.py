@@ -407,7 +407,9 @@ def smooth3(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def head_speed_ratio(a: np.ndarray, b: np.ndarray, valid: np.ndarray, min_speed: float = MIN_SPEED_IOD) -> dict:
     """How fast ``a``'s centroid of the named points moves against ``b``'s (smoothed over 3 frames), in ``b``'s IOD
-    per frame: median over frames where ``b`` moves more than ``min_speed`` of (speed of a) / (speed of b)."""
+    per frame: median over frames where ``b`` moves more than ``min_speed`` of (speed of a) / (speed of b), and the
+    5th-95th percentile of that median over ``BOOTSTRAP_DRAWS`` draws of those frames (fixed seed; ``ratio_interval``:
+    a ratio read over a handful of moving frames is a rough one)."""
     ca, cb = a.mean(-2), b.mean(-2)
     cbs, okb = smooth3(cb, valid)
     d = iod(b)
@@ -415,8 +417,11 @@ def head_speed_ratio(a: np.ndarray, b: np.ndarray, valid: np.ndarray, min_speed:
     vb = np.linalg.norm(cbs[1:] - cbs[:-1], axis=-1) / d[:-1]
     ok = valid[1:] & valid[:-1] & okb[1:] & okb[:-1] & np.isfinite(va) & np.isfinite(vb) & (vb > min_speed)
     if not ok.any():
-        return dict(ratio=float("nan"), frames=0)
-    return dict(ratio=float(np.median(va[ok] / vb[ok])), frames=int(ok.sum()))
+        return dict(ratio=float("nan"), frames=0, ratio_interval=[float("nan"), float("nan")])
+    ratios = va[ok] / vb[ok]
+    draws = np.random.default_rng(0).choice(ratios, (BOOTSTRAP_DRAWS, len(ratios)))    # the moving frames drawn
+    lo, hi = np.percentile(np.median(draws, 1), [5, 95])                           # with replacement: how sure
+    return dict(ratio=float(np.median(ratios)), frames=int(ok.sum()), ratio_interval=[float(lo), float(hi)])
 
 
 def shake_follow(a: np.ndarray, b: np.ndarray, valid: np.ndarray, dx: np.ndarray) -> dict:

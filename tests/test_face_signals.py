@@ -269,8 +269,16 @@ def test_head_speed_ratio_reads_a_sluggish_head():
     slow = c[:1] + 0.5 * (c - c[:1]) + (oracle - c)               # the centroid moves half as far
     r = fs.head_speed_ratio(slow, oracle, np.ones(len(oracle), bool))
     assert r["ratio"] == pytest.approx(0.5, abs=0.05)
+    lo, hi = r["ratio_interval"]
+    assert lo <= r["ratio"] <= hi and hi - lo < 0.1                 # many moving frames: a sure reading
+    jerky = slow + np.random.default_rng(1).normal(0, 2.0, slow.shape[:1])[:, None, None]
+    few = np.zeros(len(oracle), bool)
+    few[40:47] = True                                                 # a handful of frames: a rough one
+    lo_few, hi_few = fs.head_speed_ratio(jerky, oracle, few)["ratio_interval"]
+    assert hi_few - lo_few > hi - lo
     still = np.repeat(oracle[:1], 50, 0)
-    assert fs.head_speed_ratio(still, still, np.ones(50, bool))["frames"] == 0
+    out = fs.head_speed_ratio(still, still, np.ones(50, bool))
+    assert out["frames"] == 0 and np.isnan(out["ratio_interval"]).all()
 
 
 def test_shake_follow_reads_how_much_of_a_known_shake_a_track_keeps():
