@@ -56,7 +56,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     same over the points issue 18's target names (``median_target_points``, face_signals.TARGET_POINTS: the shared
     points without the lid and brow midpoints, which each family puts on its own curve); ``ends``, the mean over
     the clip's first and last three frames (face_signals.END_FRAMES; the table's "ends"): where a filter that leans
-    on the frames inside lags a head or a camera that moves as the clip starts or ends.
+    on the frames inside lags a head or a camera that moves as the clip starts or ends; ``target_points_interval``,
+    the target points' median over moving-block bootstrap draws of the frames, 5th-95th percentile.
   - jitter: median |second difference| over the shared points and consecutive frame triples, for the mesh and for
     dlib itself (the oracle's own noise floor, same definition).
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
@@ -950,9 +951,10 @@ def table(results: dict) -> str:
 
 
 def interval_table(results: dict) -> str:
-    """One line per clip and source: each signal's r and the head speed ratio, each with its bootstrap interval
-    (``face_signals.r_interval``, ``head_speed_ratio``)."""
-    rows = [("clip", "source", *(f"{k} r [5-95 %]" for k in fs.SIGNALS), "speed [5-95 %]")]
+    """One line per clip and source: each signal's r, the landmark error at the target's points and the head speed
+    ratio, each with its bootstrap interval (``face_signals.r_interval``, ``landmark_error``, ``head_speed_ratio``)."""
+    rows = [("clip", "source", *(f"{k} r [5-95 %]" for k in fs.SIGNALS), "err target pts [5-95 %]",
+             "speed [5-95 %]")]
     for clip, v in results.items():
         for src in ("mesh", "mediapipe"):
             m = v.get(src)
@@ -960,6 +962,8 @@ def interval_table(results: dict) -> str:
                 rows.append((clip.removesuffix(".mp4")[:22], src,
                              *(f"{m['signals'][k]['r']:.2f} [{m['signals'][k]['r_interval'][0]:.2f}-"
                                f"{m['signals'][k]['r_interval'][1]:.2f}]" for k in fs.SIGNALS),
+                             "{:.3f} [{:.3f}-{:.3f}]".format(m["landmark_error_iod"]["median_target_points"],
+                                                             *m["landmark_error_iod"]["target_points_interval"]),
                              "{:.2f} [{:.2f}-{:.2f}]".format(m["head_speed"]["ratio"],
                                                              *m["head_speed"]["ratio_interval"])))
     return aligned(rows)

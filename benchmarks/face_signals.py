@@ -282,6 +282,14 @@ BLOCK_FRAMES = 8
 BOOTSTRAP_DRAWS = 1000
 
 
+def block_draws(n: int, block: int = BLOCK_FRAMES, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> np.ndarray | None:
+    """(draws, n) frame indices of moving-block bootstrap draws of ``n`` consecutive frames (None under 2 blocks)."""
+    if n < 2 * block:
+        return None
+    starts = np.random.default_rng(seed).integers(0, n - block + 1, (draws, -(-n // block)))
+    return (starts[..., None] + np.arange(block)).reshape(draws, -1)[:, :n]
+
+
 def r_interval(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, block: int = BLOCK_FRAMES,
                draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> list[float]:
     """[5th, 95th] percentile of ``correlation(a, b)`` over moving-block bootstrap draws of the frames valid in both
@@ -290,11 +298,9 @@ def r_interval(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, bl
     ok = np.ones(len(a), bool) if valid is None else np.asarray(valid, bool).copy()
     ok &= np.isfinite(a) & np.isfinite(b)
     x, y = a[ok], b[ok]
-    n = len(x)
-    if n < 2 * block:
+    idx = block_draws(len(x), block, draws, seed)
+    if idx is None:
         return [float("nan"), float("nan")]
-    starts = np.random.default_rng(seed).integers(0, n - block + 1, (draws, -(-n // block)))
-    idx = (starts[..., None] + np.arange(block)).reshape(draws, -1)[:, :n]
     xs, ys = x[idx], y[idx]
     xs, ys = xs - xs.mean(1, keepdims=True), ys - ys.mean(1, keepdims=True)
     den = np.sqrt((xs * xs).sum(1) * (ys * ys).sum(1))
@@ -337,19 +343,23 @@ END_FRAMES = 3      # landmark_error's "ends": the first and last this many fram
 
 def landmark_error(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
     """Distance between the named points of ``a`` and ``b`` in ``b``'s IOD: median over frames of the per-frame mean
-    over points, its 90th percentile, the same median over ``TARGET_POINTS`` only, the median per point, and
-    ``ends``, the per-frame mean over the first and last ``END_FRAMES`` frames (a filter that pulls the clip's ends
-    towards its inside shows there, and hardly in the median)."""
+    over points, its 90th percentile, the same median over ``TARGET_POINTS`` only (and its 5th-95th percentile over
+    moving-block bootstrap draws of the frames, ``target_points_interval``, as ``r_interval``), the median per point,
+    and ``ends``, the per-frame mean over the first and last ``END_FRAMES`` frames (a filter that pulls the clip's
+    ends towards its inside shows there, and hardly in the median)."""
     e = np.linalg.norm(a - b, axis=-1) / iod(b)[:, None]            # (T, N)
     ok = valid & np.isfinite(e).all(1)
     if not ok.any():
         return dict(median=float("nan"), p90=float("nan"), median_target_points=float("nan"), per_point={},
-                    ends=float("nan"))
+                    ends=float("nan"), target_points_interval=[float("nan"), float("nan")])
     per_frame = e[ok].mean(1)
     target = e[ok][:, [IDX[n] for n in TARGET_POINTS]].mean(1)
     ends = np.concatenate([per_frame[:END_FRAMES], per_frame[-END_FRAMES:]])
+    idx = block_draws(len(target))
+    interval = [float("nan")] * 2 if idx is None else \
+        [float(v) for v in np.percentile(np.median(target[idx], 1), [5, 95])]
     return dict(median=float(np.median(per_frame)), p90=float(np.quantile(per_frame, 0.9)),
-                median_target_points=float(np.median(target)),
+                median_target_points=float(np.median(target)), target_points_interval=interval,
                 per_point={name: float(np.median(e[ok, i])) for i, name in enumerate(NAMES)},
                 ends=float(ends.mean()))
 

@@ -404,6 +404,9 @@ def test_target_point_error_leaves_out_the_lids_and_brows():
     mesh[:, fs.IDX["chin"], 0] += 12.0
     e = fs.landmark_error(mesh, oracle, np.ones(20, bool))
     assert e["median_target_points"] == pytest.approx(np.median(12.0 / fs.iod(oracle)) / len(fs.TARGET_POINTS))
+    lo, hi = e["target_points_interval"]                  # the error changes with the face's size over the clip
+    assert lo <= e["median_target_points"] <= hi and 0 < hi - lo < 0.5 * e["median_target_points"]
+    assert np.isnan(fs.landmark_error(mesh[:10], oracle[:10], np.ones(10, bool))["target_points_interval"]).all()
 
 
 def test_mouth_offsets_read_a_mouth_that_does_not_widen_with_the_subjects():
