@@ -16,9 +16,14 @@ of their own on the baked head (``lip_keys``), whose weights move, on a frame wh
 close a pair further, by the least that keeps it apart: the exported weights, the ARKit difference's keys, retargeting
 and the CSV do not change.
 
-Up and down only: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the real clips, while
-its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads 0.85
-(docs/MEASUREMENTS.md, "The lips and chin follow the landmarks' heights").
+Up and down only, frame by frame: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the
+real clips, while its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads
+0.85 (docs/MEASUREMENTS.md, "The lips and chin follow the landmarks' heights"). Sideways, only what stays the same over
+the clip (``steady_sideways``): each lip landmark's mean sideways offset from the head as solved, which the baked
+neutral takes (``fields`` along the head's x). The landmark shape correction between the solve's stages reads the same
+offsets, but the second stage's dense term pulls the mouth back out with resting shapes (on the talking clip its left
+corner ended 0.08 IOD outside MediaPipe's at rest, 0.03 since; docs/MEASUREMENTS.md, "The mouth's place", "The lips'
+steady sideways offset"); read after the solve, nothing pulls it back.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ TOLERANCE_MM = 1e-3   # how far the keys may close an inner lip pair past its fl
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
 #                       across the line of sight (the head pitched more than 60 degrees: the image says little)
+UP, SIDEWAYS = 1, 0   # the head frame's axes the landmarks' offsets are read along
 
 
 def _jaw_share(head: HeadModel, jaw_open: np.ndarray) -> np.ndarray:
@@ -53,9 +59,9 @@ def _jaw_share(head: HeadModel, jaw_open: np.ndarray) -> np.ndarray:
     return np.clip(down / max(full, 1e-6), 0.0, 1.0)
 
 
-def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
-    """(L, V, 3) float32: per landmark of ``LANDMARKS`` the head's displacement, along its up axis (Y), for a unit
-    height at that landmark and none at the others."""
+def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None, axis: int = UP) -> np.ndarray:
+    """(L, V, 3) float32: per landmark of ``LANDMARKS`` the head's displacement, along its ``axis`` (``UP``: Y, its
+    up axis; ``SIDEWAYS``: X), for a unit offset at that landmark and none at the others."""
     template = template or lt.load()
     jaw = head.arkit_deltas[ARKIT_NAMES.index("jawOpen")].astype(np.float64)
     x_v = head.vertices.astype(np.float64)
@@ -69,7 +75,7 @@ def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.n
     at = template.points(spread.T[..., None], head)[:, LANDMARKS, 0].T                                      # (L, L)
     coef = np.linalg.solve(at + RIDGE * np.eye(len(LANDMARKS)), np.eye(len(LANDMARKS)))
     out = np.zeros((len(LANDMARKS), head.n_vertices, 3), np.float32)
-    out[..., 1] = (spread @ coef).T
+    out[..., axis] = (spread @ coef).T
     return out
 
 
@@ -83,12 +89,12 @@ def _head_points(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights
 
 def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
             translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray, use: np.ndarray,
-            template: lt.LandmarkTemplate | None = None) -> np.ndarray:
-    """(T, L) mm: how far along the head's up axis each landmark of ``LANDMARKS`` on the head (``basis`` (V, 3) head
-    frame plus ``weights`` (T, K) of the keys ``deltas`` (K, V, 3)), posed by ``rotation`` (T, 3, 3) and
-    ``translation`` (T, 3) and seen through ``K``, must move to land on ``landmarks`` (T, 478, >=2) frame pixels; 0
-    on frames not ``use``d (T,) bool and where a landmark is missing or the head is pitched too far to read one
-    (``MIN_LIFT``), and within +-``MAX_MM``."""
+            template: lt.LandmarkTemplate | None = None, axis: int = UP) -> np.ndarray:
+    """(T, L) mm: how far along the head's up axis (or its ``axis``) each landmark of ``LANDMARKS`` on the head
+    (``basis`` (V, 3) head frame plus ``weights`` (T, K) of the keys ``deltas`` (K, V, 3)), posed by ``rotation``
+    (T, 3, 3) and ``translation`` (T, 3) and seen through ``K``, must move to land on ``landmarks`` (T, 478, >=2)
+    frame pixels; 0 on frames not ``use``d (T,) bool and where a landmark is missing or the head is turned too far to
+    read one along that axis (``MIN_LIFT``), and within +-``MAX_MM``."""
     template = template or lt.load()
     T = len(weights)
     out = np.zeros((T, len(LANDMARKS)))
@@ -103,12 +109,24 @@ def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.
     f = np.array([K[0, 0], K[1, 1]])
     z = cam[..., 2:3]
     r = obs[a] - (cam[..., :2] / z * f + np.array([K[0, 2], K[1, 2]]))                     # (t, L, 2) pixels
-    # the image motion of a unit step along the head's up axis, R[:, :, 1], at each point (perspective)
-    u = R[:, :, 1][:, None]                                                                # (t, 1, 3)
+    # the image motion of a unit step along the head's axis, R[:, :, axis], at each point (perspective)
+    u = R[:, :, axis][:, None]                                                             # (t, 1, 3)
     j = f * (u[..., :2] - cam[..., :2] / z * u[..., 2:3]) / z                              # (t, L, 2)
     jj = (j * j).sum(-1)
     out[a] = np.where(jj >= (MIN_LIFT * f.mean() / z[..., 0]) ** 2, (r * j).sum(-1) / np.maximum(jj, 1e-12), 0.0)
     return np.clip(out, -MAX_MM, MAX_MM)
+
+
+def steady_sideways(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
+                    rotation: np.ndarray, translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray,
+                    use: np.ndarray, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(L,) mm: each lip landmark's mean offset along the head's sideways axis (``heights`` along ``SIDEWAYS``, the
+    same arguments) over the frames where it is read; 0 for the chin's points (the face oval slides over a turned
+    jaw) and for a landmark read on no frame."""
+    x = heights(head, basis, deltas, weights, rotation, translation, K, landmarks, use, template, axis=SIDEWAYS)
+    read = (x != 0) & np.asarray(use, bool)[:, None]
+    mean = np.where(read, x, 0.0).sum(0) / np.maximum(read.sum(0), 1)
+    return np.where(np.isin(LANDMARKS, lt.LIPS), mean, 0.0)
 
 
 def _lip_gaps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,

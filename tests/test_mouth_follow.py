@@ -90,6 +90,34 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
     assert not mf.heights(head, basis, head.arkit_deltas, weights, down, t, K, uv, use).any()
 
 
+def test_steady_sideways_is_the_lips_mean_offset_across_the_head(head):
+    """A subject whose left mouth corner sits 2 mm further in than the head's on every frame (1-3 mm, varying) and
+    whose chin sits 3 mm aside: the corner's steady offset is read, the chin's is not (the oval slides); the field
+    along the head's x moves that corner's point by about it and nothing along the head's up axis."""
+    template = lt.load()
+    K, R, t = _posed(head)
+    T = len(R)
+    basis = head.vertices.astype(np.float64)
+    weights = np.zeros((T, 52))
+    aside = np.zeros((T, len(mf.LANDMARKS)))
+    aside[:, _col(291)] = -np.linspace(1.0, 3.0, T)
+    aside[:, _col(CHIN)] = 3.0
+    p = template.points(basis, head)
+    moved = np.repeat(p[None], T, 0)
+    moved[:, mf.LANDMARKS, 0] += aside
+    cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
+    uv = cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
+    use = np.ones(T, bool)
+    use[0] = False                                      # a frame not used: left out of the mean
+    side = mf.steady_sideways(head, basis, head.arkit_deltas, weights, R, t, K, uv, use)
+    assert side.shape == (len(mf.LANDMARKS),)
+    assert side[_col(291)] == pytest.approx(aside[1:, _col(291)].mean(), abs=0.05)
+    assert side[_col(CHIN)] == 0.0 and np.abs(np.delete(side, _col(291))).max() < 0.05
+    field = np.tensordot(side, mf.fields(head, axis=mf.SIDEWAYS), 1)
+    assert not field[:, [1, 2]].any()
+    assert template.points(field[None], head)[0, 291, 0] == pytest.approx(side[_col(291)], abs=0.3)
+
+
 def test_heights_never_close_the_inner_lips_past_the_gap_they_may_close_to(head, fields):
     """Heights that would shut the inner lips (MediaPipe's shut lips meet) are eased apart to ``LIP_GAP_MM``, or to
     the gap the head already has where that is smaller; where the head's own shapes carry its lips through each other,
