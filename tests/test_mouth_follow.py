@@ -61,8 +61,16 @@ def _posed(head, T=6):
     return K, R, t
 
 
+def _seen(head, R, t, offsets, axis):
+    """Frame pixels (T, 478, 2) of the template's landmarks with ``LANDMARKS`` moved by ``offsets`` (T, L) mm along
+    the head's ``axis``, posed by ``R``, ``t`` and seen through ``_posed``'s lens."""
+    moved = np.repeat(lt.load().points(head.vertices.astype(np.float64), head)[None], len(R), 0)
+    moved[:, mf.LANDMARKS, axis] += offsets
+    cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
+    return cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
+
+
 def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
-    template = lt.load()
     K, R, t = _posed(head)
     T = len(R)
     basis = head.vertices.astype(np.float64)
@@ -70,11 +78,7 @@ def test_heights_are_how_far_each_point_must_move_along_the_head_up(head):
     lift = np.zeros((T, len(mf.LANDMARKS)))
     lift[:, _col(LOWER_LIP)] = -2.0                  # the lower lip 2 mm further down than the head's
     lift[:, _col(CHIN)] = 1.5
-    p = template.points(basis, head)
-    moved = np.repeat(p[None], T, 0)
-    moved[:, mf.LANDMARKS, 1] += lift
-    cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
-    uv = cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
+    uv = _seen(head, R, t, lift, mf.UP)
     use = np.ones(T, bool)
     use[2] = False
     h = mf.heights(head, basis, head.arkit_deltas, weights, R, t, K, uv, use)
@@ -102,11 +106,7 @@ def test_steady_sideways_is_the_lips_mean_offset_across_the_head(head):
     aside = np.zeros((T, len(mf.LANDMARKS)))
     aside[:, _col(291)] = -np.linspace(1.0, 3.0, T)
     aside[:, _col(CHIN)] = 3.0
-    p = template.points(basis, head)
-    moved = np.repeat(p[None], T, 0)
-    moved[:, mf.LANDMARKS, 0] += aside
-    cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
-    uv = cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
+    uv = _seen(head, R, t, aside, mf.SIDEWAYS)
     use = np.ones(T, bool)
     use[0] = False                                      # a frame not used: left out of the mean
     side = mf.steady_sideways(head, basis, head.arkit_deltas, weights, R, t, K, uv, use)
