@@ -3,7 +3,7 @@
     python benchmarks/bench_real.py [--footage ../shared/footage] [--png /tmp/real] [--model default]
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
-        [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--scores-as-weights] [--small-face PX]
+        [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--scores-as-weights] [--small-face PX ...]
         [--brow-pixels]
         [--camera-turn still|background] [clip.mp4 ...]
 
@@ -94,9 +94,11 @@ With --small-face PX, each close-up (the two shared ones, ``CLOSE_UPS``, and any
 not the wide shot, whose face is no close-up's) is also re-shot with its face about PX wide, moving across a 1280x720
 frame (``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder), baked from scratch and measured the
 same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that small
-itself); its rows are named "PXpx <clip>". --reshoot mirror and --reshoot roll:DEG do the same with each clip flipped
-left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face and the same
-oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
+itself); its rows are named "PXpx <clip>". With several sizes, each close-up's copies are also summed up over the sizes
+(``over_shots``: each signal's mean and range, the target points' error mean and range; "over_sizes" in --oracle-json),
+the figures a change to how small faces bake is judged on. --reshoot mirror and --reshoot roll:DEG do the same with each
+clip flipped left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face
+and the same oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
 (docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot portrait puts each clip in an upright phone's 720x1280 frame
 ("portrait <clip>"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
 Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
@@ -107,20 +109,20 @@ shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` f
 is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
 the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
 turns each frame DEG degrees side to side in the same bursts (a camera rolled; twisty:DEG from 1 s to the end), and
-``roll_follow`` says how much of the turn the eye line follows; --reshoot handheld:PX jolts every frame from 1 s on
-at random, PX px each way and PX / 6 degrees of roll (a hand holding a phone), and ``place_follow`` says how much of
-the face's move sideways and up and down a source follows. --reshoot exposure:F, side:F, noise:S, scale:F,
-jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor
-noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
-and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
-worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
-on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
-("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where it is and where it is not
-shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F
-a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera
-that drops frames in a dim room, footage converted down); dlib's points and every signal are read on the kept frames ("A
-low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}``
-(and listed under "failed" in the oracle JSON); the other copies go on.
+``roll_follow`` says how much of the turn the eye line follows; --reshoot handheld:PX jolts every frame from 1 s on at
+random, PX px each way and PX / 6 degrees of roll (a hand holding a phone), and ``place_follow`` says how much of the
+face's move sideways and up and down a source follows. --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S
+and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a
+low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour
+away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand
+(a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
+each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too, over
+the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
+--reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and
+brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
+footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the
+bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in
+the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -1009,9 +1011,10 @@ def shake_table(results: dict) -> str:
 
 def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
     """Each clip's readings over its shots (``shots``: clip -> the rows of ``results`` that are that clip as shot
-    and re-shot, ``--reshoot``), per source: each signal's mean, lowest and highest r, gaze r averaged, and the error
-    at the target points, averaged and its range. A figure that holds only on the footage as shot shows in the gap
-    between its row and these; over sub-pixel shifts, the range is the noise a figure is read with."""
+    and re-shot, ``--reshoot``, or its copies at several sizes, ``--small-face``), per source: each signal's mean,
+    lowest and highest r, gaze r averaged, and the error at the target points, averaged and its range. A figure that
+    holds only on the footage as shot shows in the gap between its row and these; over sub-pixel shifts, the range is
+    the noise a figure is read with."""
     out = {}
     for clip, names in shots.items():
         rows = [results[n] for n in names if n in results]
@@ -1103,10 +1106,10 @@ def main(argv=None) -> int:
                     help="measure the clip's neutral posed by MediaPipe's 52 blendshape scores as they come, with the "
                          "bake's pose (what a character driven by an add-on that passes them on shows: the "
                          "baseline for --arkit-only)")
-    ap.add_argument("--small-face", type=int, default=None, metavar="PX",
+    ap.add_argument("--small-face", type=int, nargs="+", default=[], metavar="PX",
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
-                         "dlib's points on the original carried over")
+                         "dlib's points on the original carried over; several sizes are also summed up over them")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
                             "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
@@ -1142,7 +1145,7 @@ def main(argv=None) -> int:
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
                   arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
                   oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
-    shots = {}
+    shots, sizes = {}, {}
     for c in clips:
         shots[c.stem] = [c.name] + [f"{kind} {c.stem}" for kind in a.reshoot]
         covers = {}                      # per occlude re-shoot, the hand's place; the clip as shot is read over the
@@ -1163,7 +1166,9 @@ def main(argv=None) -> int:
         if v is not None:
             versus["clips"][c.name] = v
         close_up = c.name in CLOSE_UPS or (a.clips and c.name not in CLIPS)     # one's own clip: taken for one
-        kinds = [f"{a.small_face}px"] if a.small_face and close_up else []
+        kinds = [f"{px}px" for px in a.small_face] if close_up else []
+        if len(kinds) > 1:
+            sizes[f"{c.stem} at {min(a.small_face)}-{max(a.small_face)} px"] = [f"{k} {c.stem}" for k in kinds]
         for kind in kinds + a.reshoot:
             with tempfile.TemporaryDirectory() as tmp:
                 if kind.startswith(COVERS) and kind not in covers:
@@ -1198,6 +1203,9 @@ def main(argv=None) -> int:
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)
             print(over_shots_table(versus["over_shots"]))
+        if sizes:
+            versus["over_sizes"] = over_shots(versus["clips"], sizes)
+            print(over_shots_table(versus["over_sizes"]))
         Path(a.oracle_json).write_text(json.dumps(finite(versus), indent=1))
     return 0
 
