@@ -80,10 +80,11 @@ def fields(head: HeadModel, template: lt.LandmarkTemplate | None = None, axis: i
 
 
 def _head_points(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
-                 template: lt.LandmarkTemplate) -> np.ndarray:
-    """(T, L, 3) head frame: the points of ``LANDMARKS`` on ``basis`` (V, 3) plus ``weights`` (T, K) of ``deltas``."""
-    p0 = template.points(np.asarray(basis, np.float64), head)[LANDMARKS]                    # (L, 3)
-    A = template.points(np.asarray(deltas, np.float64), head)[:, LANDMARKS]                # (K, L, 3)
+                 template: lt.LandmarkTemplate, index: np.ndarray = LANDMARKS) -> np.ndarray:
+    """(T, L, 3) head frame: the points of ``index`` (default ``LANDMARKS``) on ``basis`` (V, 3) plus ``weights``
+    (T, K) of ``deltas``."""
+    p0 = template.points(np.asarray(basis, np.float64), head)[index]                        # (L, 3)
+    A = template.points(np.asarray(deltas, np.float64), head)[:, index]                    # (K, L, 3)
     return p0 + np.einsum("tk,klc->tlc", np.asarray(weights, np.float64), A)
 
 
@@ -95,25 +96,43 @@ def heights(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.
     (T, 3, 3) and ``translation`` (T, 3) and seen through ``K``, must move to land on ``landmarks`` (T, 478, >=2)
     frame pixels; 0 on frames not ``use``d (T,) bool and where a landmark is missing or the head is turned too far to
     read one along that axis (``MIN_LIFT``), and within +-``MAX_MM``."""
+    return image_offsets(head, basis, deltas, weights, rotation, translation, K, landmarks, use, template,
+                         axes=(axis,))[..., 0]
+
+
+def image_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
+                  rotation: np.ndarray, translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray,
+                  use: np.ndarray, template: lt.LandmarkTemplate | None = None, index: np.ndarray = LANDMARKS,
+                  axes: tuple = (SIDEWAYS, UP)) -> np.ndarray:
+    """(T, L, A) mm: ``heights`` for the landmarks ``index`` along the head's ``axes`` (A of them) at once, the
+    least-squares steps along those axes together that carry each point, through the projection at it, onto its
+    landmark; 0 where a step along any of the axes moves the point too little across the image (``MIN_LIFT``)."""
     template = template or lt.load()
+    index = np.asarray(index)
     T = len(weights)
-    out = np.zeros((T, len(LANDMARKS)))
-    obs = np.asarray(landmarks, np.float64)[:, LANDMARKS, :2]
+    out = np.zeros((T, len(index), len(axes)))
+    obs = np.asarray(landmarks, np.float64)[:, index, :2]
     use = np.asarray(use, bool) & np.isfinite(obs).all((1, 2))
     if not use.any():
         return out
     a = np.nonzero(use)[0]
-    p = _head_points(head, basis, deltas, np.asarray(weights)[a], template)               # (t, L, 3) head frame
+    p = _head_points(head, basis, deltas, np.asarray(weights)[a], template, index)        # (t, L, 3) head frame
     R = np.asarray(rotation[a], np.float64)
     cam = np.einsum("tij,tlj->tli", R, p) + np.asarray(translation[a], np.float64)[:, None]
     f = np.array([K[0, 0], K[1, 1]])
     z = cam[..., 2:3]
     r = obs[a] - (cam[..., :2] / z * f + np.array([K[0, 2], K[1, 2]]))                     # (t, L, 2) pixels
-    # the image motion of a unit step along the head's axis, R[:, :, axis], at each point (perspective)
-    u = R[:, :, axis][:, None]                                                             # (t, 1, 3)
-    j = f * (u[..., :2] - cam[..., :2] / z * u[..., 2:3]) / z                              # (t, L, 2)
-    jj = (j * j).sum(-1)
-    out[a] = np.where(jj >= (MIN_LIFT * f.mean() / z[..., 0]) ** 2, (r * j).sum(-1) / np.maximum(jj, 1e-12), 0.0)
+    # the image motion of a unit step along each of the head's axes, R[:, :, axis], at each point (perspective)
+    j = np.stack([f * (u[..., :2] - cam[..., :2] / z * u[..., 2:3]) / z
+                  for u in (R[:, :, axis][:, None] for axis in axes)], -1)                 # (t, L, 2, A)
+    jj = (j * j).sum(2)                                                                    # (t, L, A)
+    readable = (jj >= (MIN_LIFT * f.mean() / z) ** 2).all(-1)
+    if len(axes) == 1:
+        step = (r[..., None] * j).sum(2) / np.maximum(jj, 1e-12)
+    else:
+        gram = np.einsum("tlca,tlcb->tlab", j, j) + 1e-12 * np.eye(len(axes))
+        step = np.linalg.solve(gram, np.einsum("tlca,tlc->tla", j, r)[..., None])[..., 0]
+    out[a] = np.where(readable[..., None], step, 0.0)
     return np.clip(out, -MAX_MM, MAX_MM)
 
 

@@ -40,7 +40,7 @@ from core.framing import Reframer
 from core.points import source_share, to_point_cloud
 from core.types import CropBox, FaceState
 
-from . import iris_gaze, mouth_follow
+from . import iris_gaze, mouth_follow, steady_offsets
 from .blas import blas_threads
 from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
@@ -121,7 +121,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     ``corrective_keys``: at most that many keys carry what the fused fit's head does beyond its exported (sparser)
     ARKit weights (bake.corrective), and at most that many (and ``mouth_follow.KEYS``) more how far the lips and chin
     still move up or down to the landmarks (bake.mouth_follow), whose lips' steady sideways offset from the head then
-    goes into the baked neutral (``mouth_follow.steady_sideways``); 0: the head shows the exported weights alone.
+    goes into the baked neutral (``mouth_follow.steady_sideways``), as do the eye corners' and the nose's where they
+    are further off than the detectors disagree (bake.steady_offsets); 0: the head shows the exported weights alone.
     ``source_shares`` (T,): each frame's core.points.source_share (``Observed.source_shares``; None: 1), which gives
     the jaw's and mouth's sideways shapes a prior where the network's crop was magnified (bake.fusion.SIDEWAYS_KEYS).
     ``background_turns`` (T,): how the background turned since the frame before (``Observed.background_turns``, NaN
@@ -232,10 +233,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                                                      min(corrective_keys, mouth_follow.KEYS))
             cor_d, cor_w = np.concatenate([cor_d, mouth_d]), np.concatenate([cor_w, mouth_w], 1)
             # and the lips' steady sideways offset from the head as solved goes into its neutral
-            side = mouth_follow.steady_sideways(head, basis, np.concatenate([keys, cor_d]),
-                                                np.concatenate([f.weights, cor_w], 1), f.rotation, f.translation, K,
-                                                clip_marks, seen)
+            baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)
+            side = mouth_follow.steady_sideways(head, basis, *baked, f.rotation, f.translation, K, clip_marks, seen)
             head = corrected(head, np.tensordot(side, mouth_follow.fields(head, axis=mouth_follow.SIDEWAYS), 1))
+            # as do the eye corners' and nose's, where they are further off than the detectors disagree
+            moved = head.shape(identity=res.identity)
+            off = steady_offsets.steady_offsets(head, moved, *baked, f.rotation, f.translation, K, clip_marks, seen)
+            head = corrected(head, steady_offsets.field(head, moved, off))
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1

@@ -63,14 +63,16 @@ def landmark_offsets(result: SolveResult, term: LandmarkTerm) -> tuple[np.ndarra
     return np.concatenate([o, np.zeros((L, 1))], 1), support
 
 
-def vertex_field(points: np.ndarray, offsets: np.ndarray, vertices: np.ndarray) -> np.ndarray:
-    """(V, 3) smooth displacement of ``vertices`` (V, 3) that moves ``points`` (L, 3) by about ``offsets`` (L, 3)."""
+def vertex_field(points: np.ndarray, offsets: np.ndarray, vertices: np.ndarray, radius_mm: float = RADIUS_MM,
+                 ridge: float = RIDGE) -> np.ndarray:
+    """(V, 3) smooth displacement of ``vertices`` (V, 3) that moves ``points`` (L, 3) by about ``offsets`` (L, 3):
+    Gaussian radial basis functions of ``radius_mm``, the fit's ridge ``ridge``, no vertex moved beyond ``MAX_MM``."""
     if len(points) == 0:
         return np.zeros(vertices.shape)
 
     def kernel(a, b):
-        return np.exp(-((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (2.0 * RADIUS_MM ** 2))
-    coef = np.linalg.solve(kernel(points, points) + RIDGE * np.eye(len(points)), offsets)
+        return np.exp(-((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (2.0 * radius_mm ** 2))
+    coef = np.linalg.solve(kernel(points, points) + ridge * np.eye(len(points)), offsets)
     field = kernel(vertices, points) @ coef
     norm = np.linalg.norm(field, axis=1, keepdims=True)
     return field * np.minimum(1.0, MAX_MM / np.maximum(norm, 1e-12))

@@ -61,11 +61,12 @@ def _posed(head, T=6):
     return K, R, t
 
 
-def _seen(head, R, t, offsets, axis):
-    """Frame pixels (T, 478, 2) of the template's landmarks with ``LANDMARKS`` moved by ``offsets`` (T, L) mm along
-    the head's ``axis``, posed by ``R``, ``t`` and seen through ``_posed``'s lens."""
+def _seen(head, R, t, offsets, axis, index=mf.LANDMARKS):
+    """Frame pixels (T, 478, 2) of the template's landmarks with ``index`` (default ``LANDMARKS``) moved by
+    ``offsets`` (T, L) mm along the head's ``axis`` (or (T, L, 2) along a slice of two axes), posed by ``R``, ``t`` and
+    seen through ``_posed``'s lens."""
     moved = np.repeat(lt.load().points(head.vertices.astype(np.float64), head)[None], len(R), 0)
-    moved[:, mf.LANDMARKS, axis] += offsets
+    moved[:, index, axis] += offsets
     cam = np.einsum("tij,tlj->tli", R, moved) + t[:, None]
     return cam[..., :2] / cam[..., 2:] * [800.0, 800.0] + [320, 240]
 
