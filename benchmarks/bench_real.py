@@ -73,6 +73,9 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
     frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
     that does not widen as the subject's does shows as a corner outside at rest and inside when smiling.
+  - the face's width at the cheeks (``face_width``; face_signals.face_width): the width across the mesh's points of
+    MediaPipe's face oval at the cheekbones over its eye distance, against dlib's jaw contour at that height over its
+    own, median over the frames where the head faces the camera: the head's shape, which none of the 18 points reads.
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference, and
 the mesh's mouth against MediaPipe's (``mouth_offsets_vs_mediapipe``, the quarters by MediaPipe's mouth width): the
 bake's own input, where the fit lets the landmarks go.
@@ -636,6 +639,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
+    out["mesh"]["face_width"] = fs.face_width(mesh478, carry(frames, points), valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.look_dlib(grey_frames(source, frames), points, valid)
@@ -655,6 +659,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["mouth_offsets"] = fs.mouth_offsets(fs.named(mp, "mp478"), b, valid)
+        out["mediapipe"]["face_width"] = fs.face_width(mp, carry(frames, points), valid)
         out["mesh"]["mouth_offsets_vs_mediapipe"] = fs.mouth_offsets(a, fs.named(mp, "mp478"), valid)
         look = fs.look_mp478(mp)
         out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)

@@ -398,6 +398,28 @@ def mouth_offsets(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
     return dict(frames=int(ok.sum()), quarter_frames=int(narrow.sum()), points=points)
 
 
+# The face's width at the cheeks, which none of the 18 points reads: MediaPipe's face oval at the cheekbones against
+# dlib's jaw contour at about the same height, each over its own eye distance. A turned head's outline is another
+# line of skin for each family, so the ratio is read where dlib's nose tip (30) lies within FRONTAL_WIDTH of the
+# middle between those contour points, and MediaPipe's own beside it.
+WIDTH_MP = (234, 454)
+WIDTH_DLIB = (1, 15)
+FRONTAL_WIDTH = 0.1
+
+
+def face_width(mp478: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> dict:
+    """The width across ``WIDTH_MP`` of ``mp478`` (T, 478, 2) over its eye distance against that across
+    ``WIDTH_DLIB`` of ``dlib68`` (T, 68, 2) over its own: the median ratio over the ``valid`` frames where both are
+    read and the head faces the camera (None under 4 frames), and their number."""
+    a, b = np.asarray(mp478, np.float64)[..., :2], np.asarray(dlib68, np.float64)[..., :2]
+    across = b[:, WIDTH_DLIB[1]] - b[:, WIDTH_DLIB[0]]
+    wa = np.linalg.norm(a[:, WIDTH_MP[0]] - a[:, WIDTH_MP[1]], axis=-1) / iod(named(a, "mp478"))
+    wb = np.linalg.norm(across, axis=-1) / iod(named(b, "dlib68"))
+    middle = ((b[:, 30] - b[:, WIDTH_DLIB[0]]) * across).sum(-1) / (across * across).sum(-1)
+    ok = np.asarray(valid, bool) & np.isfinite(wa) & np.isfinite(wb) & (np.abs(middle - 0.5) < FRONTAL_WIDTH)
+    return dict(ratio=float(np.median(wa[ok] / wb[ok])) if ok.sum() >= 4 else None, frames=int(ok.sum()))
+
+
 def jitter(n: np.ndarray, valid: np.ndarray) -> float:
     """Median over points and consecutive valid frame triples of |second difference| / IOD (bench_real's jitter,
     on the named points)."""

@@ -434,6 +434,23 @@ def test_mouth_offsets_read_a_mouth_that_does_not_widen_with_the_subjects():
     assert fs.mouth_offsets(pose(mesh), pose(ref), t < 3)["points"] == {}
 
 
+def test_face_width_is_read_against_dlibs_where_the_head_faces_the_camera():
+    """A mesh whose cheeks sit 10 % closer together than the subject's (both at eye distance 100), turned away on a
+    quarter of the frames (dlib's nose tip off the middle of its contour): the ratio is 0.9 over the facing frames."""
+    T = 20
+    mp, dlib = np.zeros((T, 478, 2)), np.zeros((T, 68, 2))
+    for n, (_, d_idx, m_idx) in zip(fs.NAMES, fs.SHARED):
+        mp[:, m_idx] = dlib[:, list(d_idx)] = NEUTRAL[n]
+    dlib[:, 1], dlib[:, 15], dlib[:, 30] = [-120.0, 0.0], [120.0, 0.0], [0.0, 40.0]
+    mp[:, 234], mp[:, 454] = [-108.0, 0.0], [108.0, 0.0]
+    turned = np.arange(T) % 4 == 0
+    dlib[turned, 30, 0] = 60.0
+    mp[turned, 454, 0] = 300.0                           # its outline another line of skin there: not read
+    out = fs.face_width(mp, dlib, np.ones(T, bool))
+    assert out["frames"] == T - turned.sum() and out["ratio"] == pytest.approx(0.9)
+    assert fs.face_width(mp, dlib, np.arange(T) < 4)["ratio"] is None
+
+
 def brow_clip(T=40, seed=0):
     """Grey frames of a face-like texture whose brows (dark bands above two eye positions) rise and fall by a known
     ``lift`` (px, image up) while the whole picture drifts by a sub-pixel translation; the named points of the first
