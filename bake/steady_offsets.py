@@ -31,8 +31,8 @@ MOVED = np.array((lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.
 HELD = np.array(lt.LIPS + CHIN_CONTOUR + lt.RIGHT_BROW + lt.LEFT_BROW)
 AGREEMENT_IOD = 0.05   # a steady offset no larger is the detectors' disagreement (0.035: the close-ups' noses
 #                        moved towards MediaPipe's, further from dlib's)
-RADIUS_MM = 6.0        # the field's reach (with the shape correction's 12 mm the upper lip, 5 mm below the
-RIDGE = 0.01           # subnasale, went 0.04 IOD with the nose)
+RADIUS_MM = 6.0        # the field's reach (with the shape correction's 12 mm the upper lip, 15 mm below the
+RIDGE = 0.01           # subnasale on the template, went 0.04 IOD with the nose)
 
 
 def steady_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
