@@ -24,6 +24,7 @@ from core import landmark_template as lt
 from core.head_model import HeadModel
 
 from .fusion import CHIN_CONTOUR
+from .head_size import eye_distance
 from .mouth_follow import SIDEWAYS, UP, image_offsets
 from .shape_correction import vertex_field
 
@@ -48,10 +49,9 @@ def steady_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weigh
     out = np.zeros((len(MOVED), 3))
     for k in np.nonzero(read.any(0))[0]:
         out[k, :2] = np.median(steps[read[:, k], k], axis=0)
-    points = template.points(np.asarray(basis, np.float64), head)
-    eyes_mm = np.linalg.norm(points[list(lt.LEFT_EYE)].mean(0) - points[list(lt.RIGHT_EYE)].mean(0))
     length = np.linalg.norm(out, axis=1, keepdims=True)
-    return out * np.maximum(0.0, length - AGREEMENT_IOD * eyes_mm) / np.maximum(length, 1e-12)
+    tolerance = AGREEMENT_IOD * eye_distance(basis, head, template)
+    return out * np.maximum(0.0, length - tolerance) / np.maximum(length, 1e-12)
 
 
 def field(head: HeadModel, basis: np.ndarray, offsets: np.ndarray,
