@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from bake import steady_offsets as so
+from bake.head_size import eye_distance
 from core import landmark_template as lt
 from tests.test_mouth_follow import _posed, _seen
 
@@ -12,8 +13,7 @@ def _col(landmark):
 
 
 def _tolerance_mm(head):
-    p = lt.load().points(head.vertices.astype(np.float64), head)
-    return so.AGREEMENT_IOD * np.linalg.norm(p[list(lt.LEFT_EYE)].mean(0) - p[list(lt.RIGHT_EYE)].mean(0))
+    return so.AGREEMENT_IOD * float(eye_distance(head.vertices, head))
 
 
 def _read(head, moves):
