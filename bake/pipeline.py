@@ -40,7 +40,7 @@ from core.framing import Reframer
 from core.points import source_share, to_point_cloud
 from core.types import CropBox, FaceState
 
-from . import iris_gaze, mouth_follow, steady_offsets
+from . import face_outline, iris_gaze, mouth_follow, steady_offsets
 from .blas import blas_threads
 from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
@@ -240,6 +240,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             moved = head.shape(identity=res.identity)
             off = steady_offsets.steady_offsets(head, moved, *baked, f.rotation, f.translation, K, clip_marks, seen)
             head = corrected(head, steady_offsets.field(head, moved, off))
+            # and its width, where its silhouette facing the camera is not the landmarks' outline
+            moved = head.shape(identity=res.identity)
+            outline = face_outline.outline_steps(head, moved, *baked, f.rotation, f.translation, K, clip_marks, seen)
+            head = corrected(head, face_outline.field(head, moved, outline))
         weights = np.concatenate([f.weights, cor_w], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
