@@ -196,6 +196,37 @@ def brimmed(seq, head, fraction: float) -> np.ndarray:
     return images
 
 
+def true_outline(seq, head, idx) -> tuple:
+    """The true head's frame for reading outlines (bench_real.outline_ends): the image turned by its eye line about
+    its nose tip, the height there of each of bake.face_outline.ROWS' pairs of its template points, its own silhouette
+    at those rows (T, R, 2), and where it faces the camera (its nose tip within face_signals.FRONTAL_WIDTH of the
+    middle of its silhouette's first row)."""
+    import face_signals as fs
+    from bake.face_outline import ROWS
+    pts = true_points(seq, head, idx)
+    across = pts[:, [362, 263]].mean(1) - pts[:, [33, 133]].mean(1)
+    angle = np.arctan2(across[:, 1], across[:, 0])
+    c, s = np.cos(angle), np.sin(angle)
+    turn = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+    centre = pts[:, 1]
+    flat = np.einsum("tij,tlj->tli", turn, pts - centre[:, None])
+    pairs = np.array(ROWS)
+    heights = 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
+    ends = bench_real.outline_ends(np.asarray(seq["verts_cam"], np.float64)[idx], seq["K"], head, turn, centre,
+                                   heights)
+    facing = np.abs(-ends[:, 0, 0] / (ends[:, 0, 1] - ends[:, 0, 0]) - 0.5) < fs.FRONTAL_WIDTH
+    return turn, centre, heights, ends, facing
+
+
+def outline_width(ends: np.ndarray, truth: tuple) -> float:
+    """An outline's width over the true head's silhouette (``true_outline``) at its rows: the median over the rows
+    and the frames where the truth faces the camera and both are read; NaN under 4 such frames."""
+    *_, true_ends, facing = truth
+    ratio = (ends[..., 1] - ends[..., 0]) / (true_ends[..., 1] - true_ends[..., 0])
+    ok = facing[:, None] & np.isfinite(ratio)
+    return float(np.median(ratio[ok])) if ok.any(1).sum() >= 4 else float("nan")
+
+
 def fit_against_truth(tracks, stats, mesh: np.ndarray, truth: np.ndarray) -> dict:
     """The bake's own landmark fit (bake.fit_report: the head against MediaPipe's landmarks) beside the same figure
     against the true points (``mesh``, ``truth``: (T, 478, 2) pixels), and their correlation over the frames: how
@@ -303,7 +334,10 @@ def run_seed(seed, a, head) -> dict:
         tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion)
         idx = [int(f) - 1 for f in tracks.frames]
         mesh = bench_real.mesh_landmarks(tracks, head)
+        truth = true_outline(seq, head, idx)
+        baked = np.stack([posed_vertices(tracks, k) for k in range(len(idx))])
         out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
+                         outline_width=outline_width(bench_real.outline_ends(baked, K, head, *truth[:3]), truth),
                          **fit_against_truth(tracks, stats, mesh, true_points(seq, head, idx)),
                          iris_eye_distance_mm=np.nan if stats.iris_eye_distance_mm is None
                          else stats.iris_eye_distance_mm,
@@ -315,8 +349,11 @@ def run_seed(seed, a, head) -> dict:
                                                (256, 256), interpolation=cv2.INTER_AREA) for i in pick], 1))
     # what the landmarks can give: MediaPipe reads these renders, which lie outside its training, this far off
     states = bench_real.tracker_states(seq["image"])
-    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states),
-                                                      true_points(seq, head, np.arange(len(seq["image"])))),
+    every = np.arange(len(seq["image"]))
+    truth = true_outline(seq, head, every)
+    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states), true_points(seq, head, every)),
+                            outline_width=outline_width(bench_real.oval_ends(bench_real.landmark_array(states),
+                                                                             *truth[:3]), truth),
                             forehead_light=bench_real.forehead_light(states), **score_metrics(states, seq, head))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)

@@ -73,9 +73,11 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
     frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
     that does not widen as the subject's does shows as a corner outside at rest and inside when smiling.
-  - the face's width at the cheeks (``face_width``; face_signals.face_width): the width across the mesh's points of
-    MediaPipe's face oval at the cheekbones over its eye distance, against dlib's jaw contour at that height over its
-    own, median over the frames where the head faces the camera: the head's shape, which none of the 18 points reads.
+  - the face's width (``outline_width``; face_signals.outline_width): the mesh's silhouette (``silhouette_ends``: where
+    the triangles of its face's sides cross the line) at the height of each of dlib's jaw-contour pairs from the
+    cheekbones to below the mouth, over dlib's width there, median over the frames where the head faces the camera
+    (``rows``: per pair; ``ratio``: over the pairs): the head's shape, which none of the 18 points reads. Not the
+    template's face-oval points, which lie inside a head's silhouette (bake.face_outline).
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference, and
 the mesh's mouth against MediaPipe's (``mouth_offsets_vs_mediapipe``, the quarters by MediaPipe's mouth width): the
 bake's own input, where the fit lets the landmarks go.
@@ -218,6 +220,53 @@ def mesh_landmarks(tracks, head=None) -> np.ndarray:
     points bake.fit_report reads; ``head`` is not needed, the topology is the baked scene's)."""
     from core import landmark_template as lt
     return project(fit_report.landmark_points(tracks, lt.load(), np.arange(lt.NUM_LANDMARKS)), tracks.K)
+
+
+def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, centre: np.ndarray,
+                 heights: np.ndarray) -> np.ndarray:
+    """(T, R, 2) a head's silhouette, ``vertices`` (T, V, 3) camera mm seen through ``K``, at the rows ``heights`` (T,
+    R) of the image frame ``turn`` (T, 2, 2) about ``centre`` (T, 2) (face_signals.outline_rows): the outermost
+    crossings there of the triangles of its face's sides (bake.face_outline, the outline the bake reads); NaN on
+    frames whose vertices or rows are not finite."""
+    from bake.face_outline import crossings, outline_edges, outline_vertices
+    sides = outline_vertices(head)
+    local = np.full(head.n_vertices, -1)
+    local[sides] = np.arange(len(sides))
+    edges = local[outline_edges(head)]
+    out = np.full(heights.shape + (2,), np.nan)
+    for j in range(len(heights)):
+        v = vertices[j][sides]
+        if not (np.isfinite(heights[j]).all() and np.isfinite(v).all()):
+            continue
+        flat = (project(v, K) - centre[j]) @ turn[j].T
+        out[j] = crossings(np.repeat(flat[None], heights.shape[1], 0), edges, heights[j])[0]
+    return out
+
+
+def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray) -> np.ndarray:
+    """``outline_ends`` of the baked head on the source frames ``shot`` at dlib's outline rows
+    (face_signals.outline_rows); NaN where the frame was not baked or dlib read no face."""
+    from bake.tracks import posed_vertices
+    baked = {int(f) - 1: k for k, f in enumerate(tracks.frames)}
+    verts = np.full((len(shot), len(tracks.basis), 3), np.nan)
+    for j, f in enumerate(shot):
+        if int(f) in baked:
+            verts[j] = posed_vertices(tracks, baked[int(f)])
+    return outline_ends(verts, tracks.K, head, *fs.outline_rows(dlib68))
+
+
+def oval_ends(mp478: np.ndarray, turn: np.ndarray, centre: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(T, R, 2) MediaPipe's face oval (the closed line through its ``FACE_OVAL`` points) at the rows of
+    ``outline_ends``' frame; NaN where it read no face."""
+    from bake.face_outline import crossings
+    from core.landmark_template import FACE_OVAL
+    ring = np.stack([np.arange(len(FACE_OVAL)), np.roll(np.arange(len(FACE_OVAL)), -1)], 1)
+    flat = np.einsum("tij,tlj->tli", turn, np.asarray(mp478, np.float64)[:, list(FACE_OVAL), :2] - centre[:, None])
+    ok = np.isfinite(flat).all((1, 2)) & np.isfinite(heights).all(1)
+    out = np.full(heights.shape + (2,), np.nan)
+    for k in range(heights.shape[1]):
+        out[ok, k] = crossings(flat[ok], ring, heights[ok, k])[0]
+    return out
 
 
 def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -639,7 +688,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
-    out["mesh"]["face_width"] = fs.face_width(mesh478, carry(frames, points), valid)
+    out["mesh"]["outline_width"] = fs.outline_width(silhouette_ends(tracks, head, shot, carry(frames, points)),
+                                                    carry(frames, points), valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.look_dlib(grey_frames(source, frames), points, valid)
@@ -659,7 +709,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["mouth_offsets"] = fs.mouth_offsets(fs.named(mp, "mp478"), b, valid)
-        out["mediapipe"]["face_width"] = fs.face_width(mp, carry(frames, points), valid)
+        out["mediapipe"]["outline_width"] = fs.outline_width(oval_ends(mp, *fs.outline_rows(carry(frames, points))),
+                                                         carry(frames, points), valid)
         out["mesh"]["mouth_offsets_vs_mediapipe"] = fs.mouth_offsets(a, fs.named(mp, "mp478"), valid)
         look = fs.look_mp478(mp)
         out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)

@@ -398,26 +398,47 @@ def mouth_offsets(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
     return dict(frames=int(ok.sum()), quarter_frames=int(narrow.sum()), points=points)
 
 
-# The face's width at the cheeks, which none of the 18 points reads: MediaPipe's face oval at the cheekbones against
-# dlib's jaw contour at about the same height, each over its own eye distance. A turned head's outline is another
-# line of skin for each family, so the ratio is read where dlib's nose tip (30) lies within FRONTAL_WIDTH of the
-# middle between those contour points, and MediaPipe's own beside it.
-WIDTH_MP = (234, 454)
-WIDTH_DLIB = (1, 15)
+# The face's width, which none of the 18 points reads: another source's outline (the mesh's silhouette, MediaPipe's
+# face oval) against dlib's jaw contour, each pair of its points (subject's right, left) read at its own height, in
+# the image turned by dlib's eye line about its nose tip (30). A turned head's outline is another line of skin for
+# each family, so it is read where that nose tip lies within FRONTAL_WIDTH of the middle of the contour's widest pair.
+OUTLINE_DLIB = ((1, 15), (2, 14), (3, 13), (4, 12))     # from the cheekbones to below the mouth
 FRONTAL_WIDTH = 0.1
 
 
-def face_width(mp478: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> dict:
-    """The width across ``WIDTH_MP`` of ``mp478`` (T, 478, 2) over its eye distance against that across
-    ``WIDTH_DLIB`` of ``dlib68`` (T, 68, 2) over its own: the median ratio over the ``valid`` frames where both are
-    read and the head faces the camera (None under 4 frames), and their number."""
-    a, b = np.asarray(mp478, np.float64)[..., :2], np.asarray(dlib68, np.float64)[..., :2]
-    across = b[:, WIDTH_DLIB[1]] - b[:, WIDTH_DLIB[0]]
-    wa = np.linalg.norm(a[:, WIDTH_MP[0]] - a[:, WIDTH_MP[1]], axis=-1) / iod(named(a, "mp478"))
-    wb = np.linalg.norm(across, axis=-1) / iod(named(b, "dlib68"))
-    middle = ((b[:, 30] - b[:, WIDTH_DLIB[0]]) * across).sum(-1) / (across * across).sum(-1)
-    ok = np.asarray(valid, bool) & np.isfinite(wa) & np.isfinite(wb) & (np.abs(middle - 0.5) < FRONTAL_WIDTH)
-    return dict(ratio=float(np.median(wa[ok] / wb[ok])) if ok.sum() >= 4 else None, frames=int(ok.sum()))
+def outline_rows(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dlib's frame for ``outline_width``: the turn (T, 2, 2) that levels its eye line, the centre it turns about (T,
+    2) and each of ``OUTLINE_DLIB``'s pairs' height there (T, R); a point ``p`` of the image is at ``turn @ (p -
+    centre)``."""
+    b = np.asarray(dlib68, np.float64)[..., :2]
+    right, left = eye_centres(named(b, "dlib68"))
+    angle = np.arctan2(left[:, 1] - right[:, 1], left[:, 0] - right[:, 0])
+    c, s = np.cos(angle), np.sin(angle)
+    turn = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+    centre = b[:, 30]
+    flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
+    pairs = np.array(OUTLINE_DLIB)
+    return turn, centre, 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
+
+
+def outline_width(ends: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> dict:
+    """Another source's outline, ``ends`` (T, R, 2): its leftmost and rightmost x at each of ``outline_rows``'
+    heights in that frame, against dlib's pairs' width there: per pair and over them (``ratio``, the median over the
+    pairs) the median ratio over the ``valid`` frames where both are read and the head faces the camera (None under 4
+    frames), and their number."""
+    b = np.asarray(dlib68, np.float64)[..., :2]
+    turn, centre, _ = outline_rows(b)
+    flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
+    pairs = np.array(OUTLINE_DLIB)
+    width = flat[:, pairs[:, 1], 0] - flat[:, pairs[:, 0], 0]                           # (T, R)
+    widest = flat[:, pairs[0]]
+    middle = (flat[:, 30, 0] - widest[:, 0, 0]) / (widest[:, 1, 0] - widest[:, 0, 0])
+    ratio = (ends[..., 1] - ends[..., 0]) / width
+    ok = (np.asarray(valid, bool) & (np.abs(middle - 0.5) < FRONTAL_WIDTH))[:, None] & np.isfinite(ratio)
+    rows = {f"{r}/{l}": float(np.median(ratio[ok[:, k], k])) if ok[:, k].sum() >= 4 else None
+            for k, (r, l) in enumerate(OUTLINE_DLIB)}
+    read = [v for v in rows.values() if v is not None]
+    return dict(ratio=float(np.median(read)) if read else None, rows=rows, frames=int(ok.any(1).sum()))
 
 
 def jitter(n: np.ndarray, valid: np.ndarray) -> float:

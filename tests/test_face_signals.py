@@ -434,21 +434,29 @@ def test_mouth_offsets_read_a_mouth_that_does_not_widen_with_the_subjects():
     assert fs.mouth_offsets(pose(mesh), pose(ref), t < 3)["points"] == {}
 
 
-def test_face_width_is_read_against_dlibs_where_the_head_faces_the_camera():
-    """A mesh whose cheeks sit 10 % closer together than the subject's (both at eye distance 100), turned away on a
-    quarter of the frames (dlib's nose tip off the middle of its contour): the ratio is 0.9 over the facing frames."""
+def test_outline_width_is_read_against_dlibs_contour_row_by_row_where_the_head_faces_the_camera():
+    """A face rolled 20 degrees in the image, dlib's contour pairs 240 px apart: an outline 10 % narrower at every
+    pair's height reads 0.9 per pair and over them, on the frames where dlib's nose tip is near the contour's middle;
+    the frames turned away and the rows another source did not read are left out."""
     T = 20
-    mp, dlib = np.zeros((T, 478, 2)), np.zeros((T, 68, 2))
-    for n, (_, d_idx, m_idx) in zip(fs.NAMES, fs.SHARED):
-        mp[:, m_idx] = dlib[:, list(d_idx)] = NEUTRAL[n]
-    dlib[:, 1], dlib[:, 15], dlib[:, 30] = [-120.0, 0.0], [120.0, 0.0], [0.0, 40.0]
-    mp[:, 234], mp[:, 454] = [-108.0, 0.0], [108.0, 0.0]
+    flat = np.zeros((T, 68, 2))
+    flat[:, 36], flat[:, 39], flat[:, 42], flat[:, 45] = [-80, -60], [-40, -60], [40, -60], [80, -60]   # eyes
+    for k, (r, l) in enumerate(fs.OUTLINE_DLIB):
+        flat[:, r], flat[:, l] = [-120.0, 10.0 * k], [120.0, 10.0 * k]
     turned = np.arange(T) % 4 == 0
-    dlib[turned, 30, 0] = 60.0
-    mp[turned, 454, 0] = 300.0                           # its outline another line of skin there: not read
-    out = fs.face_width(mp, dlib, np.ones(T, bool))
+    flat[turned, 30, 0] = 60.0
+    roll = np.radians(20.0)
+    rot = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
+    dlib = flat @ rot.T + [300.0, 200.0]
+    turn, centre, heights = fs.outline_rows(dlib)
+    np.testing.assert_allclose(centre, dlib[:, 30])
+    np.testing.assert_allclose(heights, np.tile(10.0 * np.arange(len(fs.OUTLINE_DLIB)), (T, 1)), atol=1e-9)
+    ends = np.tile([-108.0, 108.0], (T, len(fs.OUTLINE_DLIB), 1))
+    ends[:, 3] = np.nan                                   # the last row unread
+    out = fs.outline_width(ends, dlib, np.ones(T, bool))
     assert out["frames"] == T - turned.sum() and out["ratio"] == pytest.approx(0.9)
-    assert fs.face_width(mp, dlib, np.arange(T) < 4)["ratio"] is None
+    assert out["rows"]["1/15"] == pytest.approx(0.9) and out["rows"]["4/12"] is None
+    assert fs.outline_width(ends, dlib, np.arange(T) < 4)["ratio"] is None
 
 
 def brow_clip(T=40, seed=0):
