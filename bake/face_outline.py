@@ -36,6 +36,7 @@ from .steady_offsets import HELD as OTHERS_HELD, MOVED as OTHERS_MOVED
 ROWS = ((234, 454), (93, 323), (132, 361), (58, 288), (172, 397))
 FACING = np.sin(np.radians(10.0))   # a frame shows the face's sides where the head turns less than this
 MIN_FRAMES = 3
+MAX_FRAMES = 60        # of those, evenly spread (a long clip's median is no surer: 0.7 s of a 354-frame bake)
 AGREEMENT_IOD = 0.03   # MediaPipe's outline against the true silhouette on the renders: within 0.03 IOD a side
 RADIUS_MM = 10.0       # the field's reach (15 mm: the same outline, the renders' surfaces further off)
 RIDGE = 0.01
@@ -91,7 +92,8 @@ def outline_steps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weight
     """How far the head's sides must move for its silhouette to meet the landmarks' outline (``OutlineSteps``): the
     head as baked is ``basis`` (V, 3) plus ``weights`` (T, K) of ``deltas`` (K, V, 3), posed by ``rotation`` (T, 3,
     3) and ``translation`` (T, 3) and seen through ``K``; ``landmarks`` (T, 478, >=2) frame pixels, read on the
-    frames ``use``d (T,) bool where the head faces the camera; nothing moves with fewer than ``MIN_FRAMES``."""
+    frames ``use``d (T,) bool where the head faces the camera (at most ``MAX_FRAMES`` of them, evenly spread); nothing
+    moves with fewer than ``MIN_FRAMES``."""
     R = np.asarray(rotation, np.float64)
     marks = np.asarray(landmarks, np.float64)[..., :2]
     pairs = np.array(ROWS)
@@ -101,13 +103,14 @@ def outline_steps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weight
     a = np.nonzero(facing)[0]
     if len(a) < MIN_FRAMES:
         return OutlineSteps(steps, anchors)
+    a = a[np.unique(np.linspace(0, len(a) - 1, min(len(a), MAX_FRAMES)).round().astype(int))]
     sides = outline_vertices(head)
     local = np.full(head.n_vertices, -1)
     local[sides] = np.arange(len(sides))
     edges = local[outline_edges(head)]
-    v = np.asarray(basis, np.float64)[sides] + np.einsum("tk,kvc->tvc", np.asarray(weights, np.float64)[a],
-                                                         np.asarray(deltas, np.float64)[:, sides])
-    cam = np.einsum("tij,tvj->tvi", R[a], v) + np.asarray(translation, np.float64)[a, None]
+    keys = np.asarray(deltas, np.float64)[:, sides].reshape(len(deltas), -1)
+    v = np.asarray(basis, np.float64)[sides] + (np.asarray(weights, np.float64)[a] @ keys).reshape(len(a), -1, 3)
+    cam = v @ np.transpose(R[a], (0, 2, 1)) + np.asarray(translation, np.float64)[a, None]
     focal = np.array([K[0, 0], K[1, 1]])
     px = cam[..., :2] / cam[..., 2:3] * focal + np.array([K[0, 2], K[1, 2]])
     # the image turned by the head's roll (the direction its x axis takes there), about the nose tip

@@ -26,7 +26,9 @@ bake.fusion.SHADE_FREE), the baked head's size (``eye_distance_mm``, bake.head_s
 what the irises read (``iris_eye_distance_mm``, NaN where unread: the renders' eyes have no irises, so MediaPipe's iris
 model reads an iris of its own), and jitter = median over vertices and frames of |second difference| of the projected
 vertices divided by the inter-ocular distance (the ground truth's own value is reported for reference: real motion is
-not zero).
+not zero). ``outline_width``: the baked head's silhouette over the true head's at the height of bake.face_outline's
+rows (``true_outline``; MediaPipe's face oval in its row, and there ``template_points_width``, the template's oval
+points on the true head), over the frames where the truth faces the camera; NaN under 4 such frames.
 Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
 of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
 Needs the training extras (torch) to render the sequence.
@@ -227,6 +229,19 @@ def outline_width(ends: np.ndarray, truth: tuple) -> float:
     return float(np.median(ratio[ok])) if ok.any(1).sum() >= 4 else float("nan")
 
 
+def template_points_width(seq, head, truth: tuple) -> float:
+    """The template's oval points of bake.face_outline.ROWS on the true head, their distance along each row over the
+    true head's silhouette there (``outline_width``'s frames): where the template puts points that MediaPipe reads on
+    the outline."""
+    from bake.face_outline import ROWS
+    turn, centre, _, true_ends, facing = truth
+    pts = true_points(seq, head, np.arange(len(turn)))
+    flat = np.einsum("tij,tlj->tli", turn, pts - centre[:, None])
+    pairs = np.array(ROWS)
+    ends = np.stack([flat[:, pairs[:, 0], 0], flat[:, pairs[:, 1], 0]], -1)
+    return outline_width(ends, truth)
+
+
 def fit_against_truth(tracks, stats, mesh: np.ndarray, truth: np.ndarray) -> dict:
     """The bake's own landmark fit (bake.fit_report: the head against MediaPipe's landmarks) beside the same figure
     against the true points (``mesh``, ``truth``: (T, 478, 2) pixels), and their correlation over the frames: how
@@ -354,6 +369,7 @@ def run_seed(seed, a, head) -> dict:
     out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states), true_points(seq, head, every)),
                             outline_width=outline_width(bench_real.oval_ends(bench_real.landmark_array(states),
                                                                              *truth[:3]), truth),
+                            template_points_width=template_points_width(seq, head, truth),
                             forehead_light=bench_real.forehead_light(states), **score_metrics(states, seq, head))
     if a.png:
         Path(a.png).mkdir(parents=True, exist_ok=True)
