@@ -29,8 +29,8 @@ vertices divided by the inter-ocular distance (the ground truth's own value is r
 not zero). ``outline_width``: the baked head's silhouette over the true head's at the height of bake.face_outline's
 rows (``true_outline``; MediaPipe's face oval in its row, and there ``template_points_width``, the template's oval
 points on the true head), over the frames where the truth faces the camera; NaN under 4 such frames.
-Each number is reported per held-out sequence (seed) and as the median over them; --png writes per seed a strip
-of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
+Each number is reported per held-out sequence (seed) and as the median over those that read it; --png writes per
+seed a strip of six frames with the fitted mesh drawn over the footage (top: the network, bottom: ground-truth maps).
 Needs the training extras (torch) to render the sequence.
 """
 import argparse
@@ -326,9 +326,9 @@ def main():
         except FaceCaptureError as e:             # e.g. no face found in any frame: a result, not a crash
             res["runs"][str(seed)] = dict(failed=str(e))
     res["failed_seeds"] = [s for s, r in res["runs"].items() if "failed" in r]
-    for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number
+    for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number read
         rows = [r[name] for r in res["runs"].values() if "failed" not in r]
-        res[name] = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if not isinstance(rows[0][k], dict)}
+        res[name] = {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0] if not isinstance(rows[0][k], dict)}
     print(json.dumps(res, indent=1))
     Path(a.json).write_text(json.dumps(res, indent=1))
 
