@@ -15,7 +15,8 @@ Half the difference, in mm at the silhouette's depth, is each side's step; its m
 neutral along the head's x through a Gaussian field (``shape_correction.vertex_field``) anchored at the vertices that
 most often make the silhouette there, holding the eye corners, nose, lips, chin contour and brows. Both sides move
 alike: a steady error of the head's turn moves one side's silhouette in and the other's out, which a step per side
-would bake into a lopsided face. The exported weights do not change.
+would bake into a lopsided face. What the landmark model takes for the outline is what the sides move to: where a
+beard hides the jaw or hair the cheeks, its guess (no clip here has a beard). The exported weights do not change.
 """
 from __future__ import annotations
 
