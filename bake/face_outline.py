@@ -87,6 +87,25 @@ def crossings(px: np.ndarray, edges: np.ndarray, y: np.ndarray) -> tuple[np.ndar
     return ends, np.where(seen[:, None], near, -1)
 
 
+def levelling(angle: np.ndarray) -> np.ndarray:
+    """(T, 2, 2) the turns of the image by -``angle`` (T,) radians: a line at ``angle`` comes out level; a point ``p``
+    turned about ``c`` is at ``turn @ (p - c)``."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+
+
+def head_rows(rotation: np.ndarray, marks: np.ndarray, rows: tuple = ROWS) -> tuple:
+    """The frame the outline is read in: the turns (T, 2, 2) that level the head's x axis as the image shows it
+    (``rotation`` (T, 3, 3)), the nose tip (T, 2) of ``marks`` (T, 478, 2) they turn about, and the height there
+    (T, R) of each of ``rows``' pairs of landmarks (their mean)."""
+    R = np.asarray(rotation, np.float64)
+    turn = levelling(np.arctan2(R[:, 1, 0], R[:, 0, 0]))
+    centre = marks[:, lt.NOSE_TIP]
+    flat = np.einsum("tij,tlj->tli", turn, marks - centre[:, None])
+    pairs = np.array(rows)
+    return turn, centre, 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
+
+
 def outline_steps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
                   rotation: np.ndarray, translation: np.ndarray, K: np.ndarray, landmarks: np.ndarray,
                   use: np.ndarray, template: lt.LandmarkTemplate | None = None) -> OutlineSteps:
@@ -114,16 +133,12 @@ def outline_steps(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weight
     cam = v @ np.transpose(R[a], (0, 2, 1)) + np.asarray(translation, np.float64)[a, None]
     focal = np.array([K[0, 0], K[1, 1]])
     px = cam[..., :2] / cam[..., 2:3] * focal + np.array([K[0, 2], K[1, 2]])
-    # the image turned by the head's roll (the direction its x axis takes there), about the nose tip
-    roll = np.arctan2(R[a, 1, 0], R[a, 0, 0])
-    c, s = np.cos(roll), np.sin(roll)
-    unroll = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)            # (t, 2, 2): turns by -roll
-    centre = marks[a, lt.NOSE_TIP][:, None]
-    head_px = np.einsum("tij,tvj->tvi", unroll, px - centre)
-    seen_px = np.einsum("tij,tlj->tli", unroll, marks[a] - centre)
+    turn, centre, heights = head_rows(R[a], marks[a])
+    head_px = np.einsum("tij,tvj->tvi", turn, px - centre[:, None])
+    seen_px = np.einsum("tij,tlj->tli", turn, marks[a] - centre[:, None])
     frames = np.arange(len(a))
     for k, (right, left) in enumerate(ROWS):
-        ends, near = crossings(head_px, edges, 0.5 * (seen_px[:, right, 1] + seen_px[:, left, 1]))
+        ends, near = crossings(head_px, edges, heights[:, k])
         read = np.isfinite(ends).all(1)
         if read.sum() < MIN_FRAMES:
             continue

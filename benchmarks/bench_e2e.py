@@ -2,7 +2,7 @@
 the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/results/e2e.json.
 
     python benchmarks/bench_e2e.py [--frames 60] [--size 512] [--seeds 5 2 7] [--model default] [--png DIR]
-        [--fusion fused|dense|landmarks] [--gaze] [--brim F]
+        [--fusion fused|dense|landmarks] [--gaze] [--brim F] [--no-outline]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error are
@@ -204,12 +204,10 @@ def true_outline(seq, head, idx) -> tuple:
     at those rows (T, R, 2), and where it faces the camera (its nose tip within face_signals.FRONTAL_WIDTH of the
     middle of its silhouette's first row)."""
     import face_signals as fs
-    from bake.face_outline import ROWS
+    from bake.face_outline import ROWS, levelling
     pts = true_points(seq, head, idx)
     across = pts[:, [362, 263]].mean(1) - pts[:, [33, 133]].mean(1)
-    angle = np.arctan2(across[:, 1], across[:, 0])
-    c, s = np.cos(angle), np.sin(angle)
-    turn = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+    turn = levelling(np.arctan2(across[:, 1], across[:, 0]))
     centre = pts[:, 1]
     flat = np.einsum("tij,tlj->tli", turn, pts - centre[:, None])
     pairs = np.array(ROWS)
@@ -308,6 +306,8 @@ def main():
     ap.add_argument("--fusion", default=ReconConfig.fusion, choices=("fused", "dense", "landmarks"),
                     help="which observations the solve uses (bake.fusion; the others are ablations)")
     ap.add_argument("--gaze", action="store_true", help="the held-out sequences' eyes look about (sequences.py)")
+    ap.add_argument("--no-outline", action="store_true",
+                    help="bake without bake.face_outline's step (bench_real.without_outline)")
     ap.add_argument("--brim", type=float, default=0.0, metavar="F",
                     help="a hat brim's shadow over the brows and eyes on the middle F of each sequence's frames "
                          "(bench_real's --reshoot brim:F, placed on the true head's eyes and nose tip)")
@@ -317,8 +317,10 @@ def main():
     head = head_model.load()
     if not 0.0 <= a.brim <= 1.0:
         ap.error(f"--brim takes the fraction of frames shaded, 0-1; got {a.brim}")
-    res = dict(machine=describe_machine(), frames=a.frames, size=a.size,
-               seeds=a.seeds, mirror=a.mirror, reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, runs={})
+    if a.no_outline:
+        bench_real.without_outline()
+    res = dict(machine=describe_machine(), frames=a.frames, size=a.size, seeds=a.seeds, mirror=a.mirror,
+               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, outline_step=not a.no_outline, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:

@@ -12,8 +12,8 @@ of MediaPipe's oval (bench_real.oval_ends), of the baked head's silhouette (benc
 bake.face_outline reads) and of the template's two oval points on the baked head; medians over the frames, and each
 side's offset from the key (pixels, + = inside it). Only rows below the ears and above the collar, where the key's
 silhouette is the face's (looked at on the talking clip): at the cheekbones the ears widen it, lower the jacket.
-``--no-outline`` bakes without bake.face_outline's step (its ``MIN_FRAMES`` out of reach): the head as the solve
-leaves it. ``--obs-cache DIR`` reads and keeps the clip's observations as bench_real does (its cache files).
+``--no-outline`` bakes without bake.face_outline's step (bench_real.without_outline): the head as the solve leaves
+it. ``--obs-cache DIR`` reads and keeps the clip's observations as bench_real does (its cache files).
 """
 from __future__ import annotations
 
@@ -65,19 +65,6 @@ def screen_ends(image: np.ndarray, turn: np.ndarray, centre: np.ndarray, heights
     return out
 
 
-def head_frame(tracks, marks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frame bake.face_outline reads frame ``k`` in: the turn by the head's roll, the nose tip, and ``ROWS``'
-    heights there."""
-    R = tracks.head_rotation[k]
-    roll = np.arctan2(R[1, 0], R[0, 0])
-    c, s = np.cos(roll), np.sin(roll)
-    turn = np.array([[c, s], [-s, c]])
-    centre = marks[lt.NOSE_TIP]
-    flat = (marks - centre) @ turn.T
-    pairs = np.array(ROWS)
-    return turn, centre, 0.5 * (flat[pairs[:, 0], 1] + flat[pairs[:, 1], 1])
-
-
 def measure(path: Path, head, obs_cache: Path | None) -> dict:
     config = pipeline.ReconConfig(source=str(path))
     observed = bench_real.cached(obs_cache and bench_real.cache_file(obs_cache, path, "default", "observed"),
@@ -95,9 +82,9 @@ def measure(path: Path, head, obs_cache: Path | None) -> dict:
             if face is None or k is None or abs(tracks.head_rotation[k][2, 0]) >= face_outline.FACING:
                 continue
             marks = np.asarray(face.landmarks, np.float64)[:, :2]
-            turn, centre, heights = head_frame(tracks, marks, k)
+            args = face_outline.head_rows(tracks.head_rotation[k][None], marks[None], ROWS)      # the bake's frame
+            turn, centre, heights = (x[0] for x in args)
             screen = screen_ends(frame.image, turn, centre, heights)
-            args = turn[None], centre[None], heights[None]
             verts = posed_vertices(tracks, k)
             oval = bench_real.oval_ends(marks[None], *args)[0]
             mesh = bench_real.outline_ends(verts[None], tracks.K, head, *args)[0]
@@ -132,7 +119,7 @@ def main(argv=None) -> int:
         print(f"no such clip: {', '.join(missing)}", file=sys.stderr)
         return 2
     if a.no_outline:
-        face_outline.MIN_FRAMES = 10 ** 9
+        bench_real.without_outline()
     head = head_model.load()
     res = dict(machine=describe_machine(), outline_step=not a.no_outline, clips={})
     for c in clips:

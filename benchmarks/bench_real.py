@@ -4,7 +4,7 @@
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
         [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--scores-as-weights] [--small-face PX ...]
-        [--brow-pixels]
+        [--brow-pixels] [--no-outline]
         [--camera-turn still|background] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
@@ -220,6 +220,13 @@ def mesh_landmarks(tracks, head=None) -> np.ndarray:
     points bake.fit_report reads; ``head`` is not needed, the topology is the baked scene's)."""
     from core import landmark_template as lt
     return project(fit_report.landmark_points(tracks, lt.load(), np.arange(lt.NUM_LANDMARKS)), tracks.K)
+
+
+def without_outline() -> None:
+    """Bakes from here on leave the head as the solve leaves it, without bake.face_outline's step (its ``MIN_FRAMES``
+    out of reach): ``--no-outline``, the before of docs/MEASUREMENTS.md "The face's outline"."""
+    from bake import face_outline
+    face_outline.MIN_FRAMES = 10 ** 9
 
 
 def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, centre: np.ndarray,
@@ -1166,6 +1173,8 @@ def main(argv=None) -> int:
                     help="also measure each close-up (the named clips, else the two close-ups) re-shot with its "
                          "face about PX wide in a 1280x720 frame (the issue's small face in a wide shot), against "
                          "dlib's points on the original carried over; several sizes are also summed up over them")
+    ap.add_argument("--no-outline", action="store_true",
+                    help="bake without bake.face_outline's step (the face's width as the solve leaves it)")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
                             "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
@@ -1193,6 +1202,8 @@ def main(argv=None) -> int:
     if not clips:
         print(f"no clips found in {footage}; nothing to measure", file=sys.stderr)
         return 0
+    if a.no_outline:
+        without_outline()
     head = head_model.load()
     machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
@@ -1200,7 +1211,7 @@ def main(argv=None) -> int:
                clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
                   arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
-                  oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+                  outline_step=not a.no_outline, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
     shots, sizes = {}, {}
     for c in clips:
         shots[c.stem] = [c.name] + [f"{kind} {c.stem}" for kind in a.reshoot]

@@ -412,9 +412,8 @@ def outline_rows(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     centre)``."""
     b = np.asarray(dlib68, np.float64)[..., :2]
     right, left = eye_centres(named(b, "dlib68"))
-    angle = np.arctan2(left[:, 1] - right[:, 1], left[:, 0] - right[:, 0])
-    c, s = np.cos(angle), np.sin(angle)
-    turn = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+    from bake.face_outline import levelling
+    turn = levelling(np.arctan2(left[:, 1] - right[:, 1], left[:, 0] - right[:, 0]))
     centre = b[:, 30]
     flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
     pairs = np.array(OUTLINE_DLIB)

@@ -26,18 +26,15 @@ def _outline_of(head, verts, R, t):
     head ``verts`` (V, 3) crosses its height, in the image turned by the head's roll."""
     marks = _project(lt.load().points(head.vertices.astype(np.float64), head), R, t)
     px = _project(verts, R, t)
-    roll = np.arctan2(R[:, 1, 0], R[:, 0, 0])
-    c, s = np.cos(roll), np.sin(roll)
-    turn = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+    turn, centre, heights = fo.head_rows(R, marks)
     back = np.transpose(turn, (0, 2, 1))
-    centre = marks[:, lt.NOSE_TIP][:, None]
-    flat, seen = np.einsum("tij,tvj->tvi", turn, px - centre), np.einsum("tij,tlj->tli", turn, marks - centre)
+    centre = centre[:, None]
+    flat = np.einsum("tij,tvj->tvi", turn, px - centre)
     sides = fo.outline_vertices(head)
     local = np.full(head.n_vertices, -1)
     local[sides] = np.arange(len(sides))
     edges = local[fo.outline_edges(head)]
-    for right, left in fo.ROWS:
-        y = 0.5 * (seen[:, right, 1] + seen[:, left, 1])
+    for (right, left), y in zip(fo.ROWS, heights.T):
         ends, _ = fo.crossings(flat[:, sides], edges, y)
         for k, col in ((right, 0), (left, 1)):
             at = np.stack([ends[:, col], y], 1)
