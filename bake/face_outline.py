@@ -37,7 +37,7 @@ from .steady_offsets import HELD as OTHERS_HELD, MOVED as OTHERS_MOVED
 ROWS = ((234, 454), (93, 323), (132, 361), (58, 288), (172, 397))
 FACING = np.sin(np.radians(10.0))   # a frame shows the face's sides where the head turns less than this
 MIN_FRAMES = 3
-MAX_FRAMES = 60        # of those, evenly spread (reading them all took 0.7 s of the 354-frame clip's bake)
+MAX_FRAMES = 60        # of those, evenly spread (reading them all cost a long clip's bake ten times as much)
 AGREEMENT_IOD = 0.03   # MediaPipe's oval spans 0.98-1.04 of the renders' true silhouettes: about 0.03 IOD a side
 RADIUS_MM = 10.0       # the field's reach (15 mm: the same outline, the renders' surfaces further off)
 RIDGE = 0.01
