@@ -7,14 +7,14 @@ MediaPipe's (0.115 from dlib's), re-shot 50 px wide its right eye's outer corner
 it there (with it weighed down the nose follows the landmarks), and the landmark shape correction between the stages
 (``bake.shape_correction``) read the first stage's fit, where the offset was not yet the same.
 
-After the solve, each of these landmarks' median offset over the frames from the head as baked, along the head's x and
-y together (``mouth_follow.image_offsets``), less ``AGREEMENT_IOD`` of the head's eye distance (a steady offset within
-what separates MediaPipe's points from dlib's at the eye corners and subnasale on the clips as shot, 0.011-0.045 IOD on
-the close-ups and up to 0.063 at the press clip's subnasale, is no sign the head is wrong), moves the baked neutral
-through a Gaussian field (``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows
-where they are: the lips and chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors
-put the brows' points in different places. The exported weights do not change. Figures: docs/MEASUREMENTS.md, "The
-eye corners and the nose put back".
+After the solve, each of these landmarks' median offset over the frames from the head as baked, along the head's x and y
+together (``mouth_follow.image_offsets``), less a share of the head's eye distance (``AGREEMENT_IOD``, per point: a
+steady offset within what separates MediaPipe's points from dlib's is no sign the head is wrong, and the two detector
+families place the eye corners more alike than the nose), moves the baked neutral through a Gaussian field
+(``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows where they are: the lips and
+chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors put the brows' points in
+different places. The exported weights do not change. Figures: docs/MEASUREMENTS.md, "The eye corners and the nose put
+back".
 """
 from __future__ import annotations
 
@@ -28,10 +28,13 @@ from .head_size import eye_distance
 from .mouth_follow import SIDEWAYS, UP, image_offsets
 from .shape_correction import vertex_field
 
-MOVED = np.array((lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER) + lt.NOSE)
+EYE_CORNERS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
+MOVED = np.array(EYE_CORNERS + lt.NOSE)
 HELD = np.array(lt.LIPS + CHIN_CONTOUR + lt.RIGHT_BROW + lt.LEFT_BROW)
-AGREEMENT_IOD = 0.05   # a steady offset no larger is the detectors' disagreement (0.035: the close-ups' noses
-#                        moved towards MediaPipe's, further from dlib's)
+CORNER_AGREEMENT_IOD = 0.02   # a steady offset no larger is the detectors' disagreement: at the eye corners (0: the
+NOSE_AGREEMENT_IOD = 0.05     # expressions clip's inner corner moved to MediaPipe's, off dlib's), at the nose (0.035:
+#                               the close-ups' noses moved towards MediaPipe's, further from dlib's)
+AGREEMENT_IOD = np.where(np.isin(MOVED, EYE_CORNERS), CORNER_AGREEMENT_IOD, NOSE_AGREEMENT_IOD)    # per MOVED point
 RADIUS_MM = 6.0        # the field's reach (with the shape correction's 12 mm the upper lip, 15 mm below the
 RIDGE = 0.01           # subnasale on the template, went 0.04 IOD with the nose)
 
@@ -41,7 +44,7 @@ def steady_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weigh
                    use: np.ndarray, template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """(len(MOVED), 3) mm in the head frame (z = 0): each landmark of ``MOVED``'s median offset along the head's x and
     y over the frames ``use`` (T,) bool where it is read (the arguments as ``mouth_follow.heights``), shortened by
-    ``AGREEMENT_IOD`` times the eye distance of ``basis`` (none where it is no longer); 0 where never read."""
+    its ``AGREEMENT_IOD`` times the eye distance of ``basis`` (none where it is no longer); 0 where never read."""
     template = template or lt.load()
     steps = image_offsets(head, basis, deltas, weights, rotation, translation, K, landmarks, use, template,
                           index=MOVED, axes=(SIDEWAYS, UP))                               # (T, L, 2)
@@ -50,7 +53,7 @@ def steady_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weigh
     for k in np.nonzero(read.any(0))[0]:
         out[k, :2] = np.median(steps[read[:, k], k], axis=0)
     length = np.linalg.norm(out, axis=1, keepdims=True)
-    tolerance = AGREEMENT_IOD * eye_distance(basis, head, template)
+    tolerance = AGREEMENT_IOD[:, None] * eye_distance(basis, head, template)
     return out * np.maximum(0.0, length - tolerance) / np.maximum(length, 1e-12)
 
 
