@@ -1,11 +1,12 @@
 """The face's width put to the landmarks' outline, read against the baked head's own silhouette.
 
-The network reads real faces narrow. On the talking clip, whose green screen gives the face's true outline, the baked
-head's silhouette at the mouth's height and below was 0.90 / 0.87 of the screen's, where MediaPipe's face oval lay on
-it (1.00 / 1.01); on the held-out renders facing the camera MediaPipe's outline is the true head's silhouette to within
-3 % (docs/MEASUREMENTS.md, "The face's outline"). The oval's landmarks are not fixed skin points, and the template's
-(``core.landmark_template``) lie inside a head's silhouette: its builder reads a landmark only where the pixels around
-it are head surface, which on the outline is where MediaPipe put the point inside. So the head's own outline is read.
+The network reads real faces narrow: on the talking clip, whose green screen gives the face's true outline, the
+baked head's silhouette at the mouth's height and below lay inside the screen's, where MediaPipe's face oval lay on it,
+and on the held-out renders facing the camera MediaPipe's outline is the true head's silhouette to within a few
+percent (docs/MEASUREMENTS.md, "The face's outline"). The oval's landmarks are not fixed skin points, and the
+template's (``core.landmark_template``) lie inside a head's silhouette: its builder reads a landmark only where the
+pixels around it are head surface, which on the outline is where MediaPipe put the point inside. So the head's own
+outline is read.
 
 After the solve, on the frames where the head faces the camera (``FACING``), in the image turned by the head's roll,
 at the height of each of ``ROWS``' pairs of oval landmarks: the head's silhouette there (where the triangles of its
@@ -37,9 +38,9 @@ from .steady_offsets import HELD as OTHERS_HELD, MOVED as OTHERS_MOVED
 ROWS = ((234, 454), (93, 323), (132, 361), (58, 288), (172, 397))
 FACING = np.sin(np.radians(10.0))   # a frame shows the face's sides where the head turns less than this
 MIN_FRAMES = 3
-MAX_FRAMES = 60        # of those, evenly spread (reading them all cost a long clip's bake ten times as much)
-AGREEMENT_IOD = 0.03   # MediaPipe's oval spans 0.98-1.04 of the renders' true silhouettes: about 0.03 IOD a side
-RADIUS_MM = 10.0       # the field's reach (15 mm: the same outline, the renders' surfaces further off)
+MAX_FRAMES = 60        # of those, evenly spread (reading them all cost a long clip's bake many times as much)
+AGREEMENT_IOD = 0.03   # how far a side of MediaPipe's oval lies from the renders' true silhouettes
+RADIUS_MM = 10.0       # the field's reach (wider: the same outline, the renders' surfaces further off)
 RIDGE = 0.01
 HELD = np.concatenate([OTHERS_MOVED, OTHERS_HELD])
 # The face's sides on the template (mm): skin in front of the ears (z) or below them (y), under the temples.

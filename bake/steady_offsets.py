@@ -2,9 +2,8 @@
 them steadily further off than the two detector families' definitions of those points differ.
 
 On a face the network reads from a magnified crop, the second stage of the solve can hold a feature off MediaPipe's
-landmarks on every frame: the talking clip re-shot 60 px wide had its nose 0.145 inter-ocular distances (IOD) below
-MediaPipe's (0.115 from dlib's), re-shot 50 px wide its right eye's outer corner 0.14 from dlib's. The dense term holds
-it there (with it weighed down the nose follows the landmarks), and the landmark shape correction between the stages
+landmarks on every frame (a small face's nose below them, its eye corners beside them). The dense term holds it there
+(with it weighed down the nose follows the landmarks), and the landmark shape correction between the stages
 (``bake.shape_correction``) read the first stage's fit, where the offset was not yet the same.
 
 After the solve, each of these landmarks' median offset over the frames from the head as baked, along the head's x and y
@@ -31,12 +30,12 @@ from .shape_correction import vertex_field
 EYE_CORNERS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
 MOVED = np.array(EYE_CORNERS + lt.NOSE)
 HELD = np.array(lt.LIPS + CHIN_CONTOUR + lt.RIGHT_BROW + lt.LEFT_BROW)
-CORNER_AGREEMENT_IOD = 0.02   # a steady offset no larger is the detectors' disagreement: at the eye corners (0: the
-NOSE_AGREEMENT_IOD = 0.05     # expressions clip's inner corner moved to MediaPipe's, off dlib's), at the nose (0.035:
-#                               the close-ups' noses moved towards MediaPipe's, further from dlib's)
+# A steady offset no larger is the detector families' disagreement, not the head's error:
+CORNER_AGREEMENT_IOD = 0.02   # at the eye corners (lower: a corner moves to MediaPipe's definition of it)
+NOSE_AGREEMENT_IOD = 0.05     # at the nose (lower: the close-ups' noses move to MediaPipe's definition)
 AGREEMENT_IOD = np.where(np.isin(MOVED, EYE_CORNERS), CORNER_AGREEMENT_IOD, NOSE_AGREEMENT_IOD)    # per MOVED point
-RADIUS_MM = 6.0        # the field's reach (with the shape correction's 12 mm the upper lip, 15 mm below the
-RIDGE = 0.01           # subnasale on the template, went 0.04 IOD with the nose)
+RADIUS_MM = 6.0        # the field's reach (at the shape correction's 12 mm the upper lip moved with the nose)
+RIDGE = 0.01
 
 
 def steady_offsets(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
