@@ -9,11 +9,11 @@ landmarks on every frame (a small face's nose below them, its eye corners beside
 After the solve, each of these landmarks' median offset over the frames from the head as baked, along the head's x and y
 together (``mouth_follow.image_offsets``), less a share of the head's eye distance (``AGREEMENT_IOD``, per point: a
 steady offset within what separates MediaPipe's points from dlib's is no sign the head is wrong, and the two detector
-families place the eye corners more alike than the nose), moves the baked neutral through a Gaussian field
-(``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows where they are: the lips and
-chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors put the brows' points in
-different places. The exported weights do not change. Figures: docs/MEASUREMENTS.md, "The eye corners and the nose put
-back".
+families place the eye corners more alike than the nose, the outer ones most), moves the baked neutral through a
+Gaussian field (``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows where they are:
+the lips and chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors put the brows'
+points in different places. The exported weights do not change. Figures: docs/MEASUREMENTS.md, "The eye corners and the
+nose put back" and "The eye corners' own tolerance".
 """
 from __future__ import annotations
 
@@ -27,13 +27,16 @@ from .head_size import eye_distance
 from .mouth_follow import SIDEWAYS, UP, image_offsets
 from .shape_correction import vertex_field
 
-EYE_CORNERS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
-MOVED = np.array(EYE_CORNERS + lt.NOSE)
+OUTER_CORNERS = (lt.RIGHT_EYE_OUTER, lt.LEFT_EYE_OUTER)
+INNER_CORNERS = (lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER)
+MOVED = np.array(OUTER_CORNERS + INNER_CORNERS + lt.NOSE)
 HELD = np.array(lt.LIPS + CHIN_CONTOUR + lt.RIGHT_BROW + lt.LEFT_BROW)
 # A steady offset no larger is the detector families' disagreement, not the head's error:
-CORNER_AGREEMENT_IOD = 0.02   # at the eye corners (lower: a corner moves to MediaPipe's definition of it)
+OUTER_AGREEMENT_IOD = 0.0     # at the outer eye corners none: MediaPipe's steady reading of them is the better one
+INNER_AGREEMENT_IOD = 0.02    # at the inner ones (lower: a corner moves to MediaPipe's definition of it)
 NOSE_AGREEMENT_IOD = 0.05     # at the nose (lower: the close-ups' noses move to MediaPipe's definition)
-AGREEMENT_IOD = np.where(np.isin(MOVED, EYE_CORNERS), CORNER_AGREEMENT_IOD, NOSE_AGREEMENT_IOD)    # per MOVED point
+AGREEMENT_IOD = np.select([np.isin(MOVED, OUTER_CORNERS), np.isin(MOVED, INNER_CORNERS)],
+                          [OUTER_AGREEMENT_IOD, INNER_AGREEMENT_IOD], NOSE_AGREEMENT_IOD)      # per MOVED point
 RADIUS_MM = 6.0        # the field's reach (at the shape correction's 12 mm the upper lip moved with the nose)
 RIDGE = 0.01
 
