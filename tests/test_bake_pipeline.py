@@ -168,7 +168,11 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     assert shut.any() and (keyed.weights[:, blinks][shut] >= 0.5).all()     # where the eye is open: iris_gaze)
     both, _ = bake_observations(*args, residual_keys=1, **kw)        # residual keys first, then the corrective ones
     assert both.key_names[52] == "residual_00" and both.key_names[53:] == tuple(cor)
-    np.testing.assert_array_equal(both.weights[:, :52], keyed.weights[:, :52])
+    others = np.setdiff1d(np.arange(52), blinks)
+    np.testing.assert_array_equal(both.weights[:, others], keyed.weights[:, others])
+    # eyeBlink 1 shuts the neutral's own lids (bake.tracks.shut_scales), which the eye corners' steady offset moves
+    # (bake.steady_offsets), read on the head as baked, residual key and all
+    np.testing.assert_allclose(both.weights[:, blinks], keyed.weights[:, blinks], atol=2e-3)
 
     def error(tracks):
         v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)
