@@ -9,11 +9,13 @@ landmarks on every frame (a small face's nose below them, its eye corners beside
 After the solve, each of these landmarks' median offset over the frames from the head as baked, along the head's x and y
 together (``mouth_follow.image_offsets``), less a share of the head's eye distance (``AGREEMENT_IOD``, per point: a
 steady offset within what separates MediaPipe's points from dlib's is no sign the head is wrong, and the two detector
-families place the eye corners more alike than the nose, the outer ones most), moves the baked neutral through a
-Gaussian field (``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows where they are:
-the lips and chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors put the brows'
-points in different places. The exported weights do not change. Figures: docs/MEASUREMENTS.md, "The eye corners and the
-nose put back" and "The eye corners' own tolerance".
+families place the eye corners more alike than the nose; at the outer corners MediaPipe's steady reading is taken whole,
+which put the head nearer the other family's on the real clips), moves the baked neutral through a Gaussian field
+(``shape_correction.vertex_field``) that holds the lips, the chin's contour and the brows where they are: the lips and
+chin follow the landmarks on their own keys (``bake.mouth_follow``), and the detectors put the brows' points in
+different places. The exported weights do not change but for eyeBlink's scale, which reads the neutral's lids
+(``bake.tracks.shut_scales``). Figures: docs/MEASUREMENTS.md, "The eye corners and the nose put back" and "The eye
+corners' own tolerance".
 """
 from __future__ import annotations
 

@@ -67,9 +67,9 @@ def test_offsets_within_the_detectors_disagreement_leave_the_head_as_it_is(head)
 
 
 def test_the_eye_corners_are_put_back_from_a_smaller_offset_than_the_nose(head):
-    """The detector families place the eye corners more alike than the nose, the outer ones most: every point seen
-    the same 0.9 of the nose's tolerance off moves the outer corners by all of it, the inner ones by it less theirs,
-    and leaves the nose."""
+    """The detector families place the eye corners more alike than the nose, and the outer corners take MediaPipe's
+    steady reading whole: every point seen the same 0.9 of the nose's tolerance off moves the outer corners by all of
+    it, the inner ones by it less theirs, and leaves the nose."""
     assert so.OUTER_AGREEMENT_IOD < so.INNER_AGREEMENT_IOD < so.NOSE_AGREEMENT_IOD
     T = len(_posed(head)[1])
     seen = 0.9 * _tolerance_mm(head).max()
