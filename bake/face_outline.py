@@ -1,23 +1,24 @@
 """The face's width put to the landmarks' outline, read against the baked head's own silhouette.
 
-The network reads real faces narrow: on the talking clip, whose green screen gives the face's true outline, the
-baked head's silhouette at the mouth's height and below lay inside the screen's, where MediaPipe's face oval lay on it,
-and on the held-out renders facing the camera MediaPipe's outline is the true head's silhouette to within a few
-percent (docs/MEASUREMENTS.md, "The face's outline"). The oval's landmarks are not fixed skin points, and the
-template's (``core.landmark_template``) lie inside a head's silhouette: its builder reads a landmark only where the
-pixels around it are head surface, which on the outline is where MediaPipe put the point inside. So the head's own
-outline is read.
+The network reads real faces narrow: on the talking clip, whose green screen gives the face's true outline, the baked
+head's silhouette at the mouth's height and below lay inside the screen's, where MediaPipe's face oval lay on it; at the
+eyes' height, the temples, the close-ups' heads lay inside the ends of dlib's jaw contour, where the oval lay near them;
+and on the held-out renders facing the camera MediaPipe's outline is the true head's silhouette to within a few percent
+(docs/MEASUREMENTS.md, "The face's outline"). The oval's landmarks are not fixed skin points, and the template's
+(``core.landmark_template``) lie inside a head's silhouette: its builder reads a landmark only where the pixels around
+it are head surface, which on the outline is where MediaPipe put the point inside. So the head's own outline is read.
 
-After the solve, on the frames where the head faces the camera (``FACING``), in the image turned by the head's roll,
-at the height of each of ``ROWS``' pairs of oval landmarks: the head's silhouette there (where the triangles of its
-face's sides, ``outline_vertices``, cross that line: the outermost crossings) against the pair's distance along it.
-Half the difference, in mm at the silhouette's depth, is each side's step; its median over the frames, shortened by
+After the solve, on the frames where the head faces the camera (``FACING``), in the image turned by the head's roll, at
+the height of each of ``ROWS``' pairs of oval landmarks: the head's silhouette there (where the triangles of its face's
+sides, ``outline_vertices``, cross that line: the outermost crossings) against the pair's distance along it. Half the
+difference, in mm at the silhouette's depth, is each side's step; its median over the frames, shortened by
 ``AGREEMENT_IOD`` of the eye distance (MediaPipe's outline against the true silhouette on the renders), moves the baked
 neutral along the head's x through a Gaussian field (``shape_correction.vertex_field``) anchored at the vertices that
-most often make the silhouette there, holding the eye corners, nose, lips, chin contour and brows. Both sides move
-alike: a steady error of the head's turn moves one side's silhouette in and the other's out, which a step per side
-would bake into a lopsided face. What the landmark model takes for the outline is what the sides move to: where a
-beard hides the jaw or hair the cheeks, its guess (no clip here has a beard). The exported weights do not change.
+most often make the silhouette there, holding the eyes' contours, nose, lips, chin contour and brows. Both sides move
+alike: a steady error of the head's turn moves one side's silhouette in and the other's out, which a step per side would
+bake into a lopsided face (yet the head's turn is the steadier one: docs/MEASUREMENTS.md, "Not kept: the face's outline
+per side"). What the landmark model takes for the outline is what the sides move to: where a beard hides the jaw or hair
+the cheeks or temples, its guess (no clip here has a beard). The exported weights do not change.
 """
 from __future__ import annotations
 
@@ -32,19 +33,20 @@ from .head_size import eye_distance
 from .shape_correction import vertex_field
 from .steady_offsets import HELD as OTHERS_HELD, MOVED as OTHERS_MOVED
 
-# The face oval's landmark pairs (subject's right, left) whose height a row is read at: the cheekbones in front of the
-# ears, under the eyes, the mouth's height, below it and the jaw above the chin (whose contour the lips' heights move,
-# bake.mouth_follow). Above them the outline is the temples' and the hair's.
-ROWS = ((234, 454), (93, 323), (132, 361), (58, 288), (172, 397))
+# The face oval's landmark pairs (subject's right, left) whose height a row is read at: the temples above the eyes and
+# at their height, the cheekbones in front of the ears, under the eyes, the mouth's height, below it and the jaw above
+# the chin (whose contour the lips' heights move, bake.mouth_follow). Above them the outline is the forehead's and the
+# hair's.
+ROWS = ((162, 389), (127, 356), (234, 454), (93, 323), (132, 361), (58, 288), (172, 397))
 FACING = np.sin(np.radians(10.0))   # a frame shows the face's sides where the head turns less than this
 MIN_FRAMES = 3
 MAX_FRAMES = 60        # of those, evenly spread (reading them all cost a long clip's bake many times as much)
 AGREEMENT_IOD = 0.03   # how far a side of MediaPipe's oval lies from the renders' true silhouettes
 RADIUS_MM = 10.0       # the field's reach (wider: the same outline, the renders' surfaces further off)
 RIDGE = 0.01
-HELD = np.concatenate([OTHERS_MOVED, OTHERS_HELD])
-# The face's sides on the template (mm): skin in front of the ears (z) or below them (y), under the temples.
-EAR_FRONT_MM, EAR_BOTTOM_MM, TEMPLE_MM = 40.0, -36.0, 20.0
+HELD = np.concatenate([OTHERS_MOVED, OTHERS_HELD, lt.RIGHT_EYE, lt.LEFT_EYE])   # the temples' rows reach the lids
+# The face's sides on the template (mm): skin in front of the ears (z) or below them (y), up to the temples' top row.
+EAR_FRONT_MM, EAR_BOTTOM_MM, TEMPLE_MM = 40.0, -36.0, 40.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class OutlineSteps:
 
 
 def outline_vertices(head: HeadModel) -> np.ndarray:
-    """Indices of the template's skin vertices on the face's sides: in front of the ears or below them, under the
+    """Indices of the template's skin vertices on the face's sides: in front of the ears or below them, up to the
     temples (the ears stand out beyond the face in front of them)."""
     v = head.vertices
     skin = head.region == head.region_names.index("skin")

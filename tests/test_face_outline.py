@@ -74,7 +74,7 @@ def test_crossings_are_the_outermost_edges_at_a_height_and_their_nearer_ends():
 def test_a_face_seen_wider_than_the_head_moves_its_sides_out_by_the_difference(head):
     """The landmarks' outline is the silhouette of the same head 4 mm wider a side: each row reads about 4 mm less the
     tolerance, and the field takes the head's silhouette most of the way there (a fifth is left by the jaw above the
-    chin, whose contour is held), its eye corners, nose, lips, chin and brows where they were."""
+    chin, whose contour is held), its eyes, nose, lips, chin and brows where they were."""
     R, t = _facing()
     marks = _outline_of(head, _widened(head, 4.0), R, t)
     out = _steps(head, marks, R, t)
