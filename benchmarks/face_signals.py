@@ -401,8 +401,9 @@ def mouth_offsets(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
 # The face's width, which none of the 18 points reads: another source's outline (the mesh's silhouette, MediaPipe's
 # face oval) against dlib's jaw contour, each pair of its points (subject's right, left) read at its own height, in
 # the image turned by dlib's eye line about its nose tip (30). A turned head's outline is another line of skin for
-# each family, so it is read where that nose tip lies within FRONTAL_WIDTH of the middle of the contour's widest pair.
-OUTLINE_DLIB = ((1, 15), (2, 14), (3, 13), (4, 12))     # from the cheekbones to below the mouth
+# each family, so it is read where that nose tip lies within FRONTAL_WIDTH of the middle of the cheekbones' pair.
+OUTLINE_DLIB = ((0, 16), (1, 15), (2, 14), (3, 13), (4, 12))     # from the eyes' height to below the mouth
+CHEEKBONES = (1, 15)
 FRONTAL_WIDTH = 0.1
 
 
@@ -430,8 +431,8 @@ def outline_width(ends: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> di
     flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
     pairs = np.array(OUTLINE_DLIB)
     width = flat[:, pairs[:, 1], 0] - flat[:, pairs[:, 0], 0]                           # (T, R)
-    widest = flat[:, pairs[0]]
-    middle = (flat[:, 30, 0] - widest[:, 0, 0]) / (widest[:, 1, 0] - widest[:, 0, 0])
+    cheeks = flat[:, list(CHEEKBONES)]
+    middle = (flat[:, 30, 0] - cheeks[:, 0, 0]) / (cheeks[:, 1, 0] - cheeks[:, 0, 0])
     ratio = (ends[..., 1] - ends[..., 0]) / width
     ok = (np.asarray(valid, bool) & (np.abs(middle - 0.5) < FRONTAL_WIDTH))[:, None] & np.isfinite(ratio)
     rows = {f"{r}/{l}": float(np.median(ratio[ok[:, k], k])) if ok[:, k].sum() >= 4 else None

@@ -452,7 +452,7 @@ def test_outline_width_is_read_against_dlibs_contour_row_by_row_where_the_head_f
     np.testing.assert_allclose(centre, dlib[:, 30])
     np.testing.assert_allclose(heights, np.tile(10.0 * np.arange(len(fs.OUTLINE_DLIB)), (T, 1)), atol=1e-9)
     ends = np.tile([-108.0, 108.0], (T, len(fs.OUTLINE_DLIB), 1))
-    ends[:, 3] = np.nan                                   # the last row unread
+    ends[:, -1] = np.nan                                  # the last row unread
     out = fs.outline_width(ends, dlib, np.ones(T, bool))
     assert out["frames"] == T - turned.sum() and out["ratio"] == pytest.approx(0.9)
     assert out["rows"]["1/15"] == pytest.approx(0.9) and out["rows"]["4/12"] is None
