@@ -455,7 +455,8 @@ def test_outline_width_is_read_against_dlibs_contour_row_by_row_where_the_head_f
     ends[:, -1] = np.nan                                  # the last row unread
     out = fs.outline_width(ends, dlib, np.ones(T, bool))
     assert out["frames"] == T - turned.sum() and out["ratio"] == pytest.approx(0.9)
-    assert out["rows"]["1/15"] == pytest.approx(0.9) and out["rows"]["4/12"] is None
+    assert out["rows"]["0/16"] == pytest.approx(0.9) and out["rows"]["1/15"] == pytest.approx(0.9)
+    assert out["rows"]["4/12"] is None
     assert fs.outline_width(ends, dlib, np.arange(T) < 4)["ratio"] is None
 
 
