@@ -75,9 +75,13 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     that does not widen as the subject's does shows as a corner outside at rest and inside when smiling.
   - the face's width (``outline_width``; face_signals.outline_width): the mesh's silhouette (``silhouette_ends``: where
     the triangles of its face's sides cross the line) at the height of each of dlib's jaw-contour pairs from the
-    cheekbones to below the mouth, over dlib's width there, median over the frames where the head faces the camera
+    eyes' height to below the mouth, over dlib's width there, median over the frames where the head faces the camera
     (``rows``: per pair; ``ratio``: over the pairs): the head's shape, which none of the 18 points reads. Not the
-    template's face-oval points, which lie inside a head's silhouette (bake.face_outline).
+    template's face-oval points, which lie inside a head's silhouette (bake.face_outline). Where the head is turned,
+    each side apart (``outline_sides``; face_signals.outline_sides): the near and the far side's offset outward from
+    dlib's contour, in its width, per pair.
+  - the brows with each source's eye distance held at its median over the clip (``r_steady_scale`` of the brow
+    signals; face_signals.STEADY_SCALE_SIGNALS).
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference, and
 the mesh's mouth against MediaPipe's (``mouth_offsets_vs_mediapipe``, the quarters by MediaPipe's mouth width): the
 bake's own input, where the fit lets the landmarks go.
@@ -695,8 +699,9 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
-    out["mesh"]["outline_width"] = fs.outline_width(silhouette_ends(tracks, head, shot, carry(frames, points)),
-                                                    carry(frames, points), valid)
+    silhouette = silhouette_ends(tracks, head, shot, carry(frames, points))
+    out["mesh"]["outline_width"] = fs.outline_width(silhouette, carry(frames, points), valid)
+    out["mesh"]["outline_sides"] = fs.outline_sides(silhouette, carry(frames, points), valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.look_dlib(grey_frames(source, frames), points, valid)
@@ -716,8 +721,9 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["mouth_offsets"] = fs.mouth_offsets(fs.named(mp, "mp478"), b, valid)
-        out["mediapipe"]["outline_width"] = fs.outline_width(oval_ends(mp, *fs.outline_rows(carry(frames, points))),
-                                                         carry(frames, points), valid)
+        oval = oval_ends(mp, *fs.outline_rows(carry(frames, points)))
+        out["mediapipe"]["outline_width"] = fs.outline_width(oval, carry(frames, points), valid)
+        out["mediapipe"]["outline_sides"] = fs.outline_sides(oval, carry(frames, points), valid)
         out["mesh"]["mouth_offsets_vs_mediapipe"] = fs.mouth_offsets(a, fs.named(mp, "mp478"), valid)
         look = fs.look_mp478(mp)
         out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)

@@ -421,24 +421,49 @@ def outline_rows(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return turn, centre, 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
 
 
+def _contour(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dlib's contour in ``outline_rows``' frame: each pair's ends' x (T, R, 2: subject's right, left) and where the
+    nose tip (30) lies across the cheekbones' pair (T,; 0.5 = its middle, the head facing the camera)."""
+    b = np.asarray(dlib68, np.float64)[..., :2]
+    turn, centre, _ = outline_rows(b)
+    flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
+    pairs = np.array(OUTLINE_DLIB)
+    cheeks = flat[:, list(CHEEKBONES)]
+    middle = (flat[:, 30, 0] - cheeks[:, 0, 0]) / (cheeks[:, 1, 0] - cheeks[:, 0, 0])
+    return np.stack([flat[:, pairs[:, 0], 0], flat[:, pairs[:, 1], 0]], -1), middle
+
+
+def _by_row(values: np.ndarray, ok: np.ndarray) -> dict:
+    """{"r/l": median of ``values`` (T, R) over each row's ``ok`` (T, R) frames, None under 4}."""
+    return {f"{r}/{l}": float(np.median(values[ok[:, k], k])) if ok[:, k].sum() >= 4 else None
+            for k, (r, l) in enumerate(OUTLINE_DLIB)}
+
+
 def outline_width(ends: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> dict:
     """Another source's outline, ``ends`` (T, R, 2): its leftmost and rightmost x at each of ``outline_rows``'
     heights in that frame, against dlib's pairs' width there: per pair and over them (``ratio``, the median over the
     pairs) the median ratio over the ``valid`` frames where both are read and the head faces the camera (None under 4
     frames), and their number."""
-    b = np.asarray(dlib68, np.float64)[..., :2]
-    turn, centre, _ = outline_rows(b)
-    flat = np.einsum("tij,tlj->tli", turn, b - centre[:, None])
-    pairs = np.array(OUTLINE_DLIB)
-    width = flat[:, pairs[:, 1], 0] - flat[:, pairs[:, 0], 0]                           # (T, R)
-    cheeks = flat[:, list(CHEEKBONES)]
-    middle = (flat[:, 30, 0] - cheeks[:, 0, 0]) / (cheeks[:, 1, 0] - cheeks[:, 0, 0])
-    ratio = (ends[..., 1] - ends[..., 0]) / width
+    dlib, middle = _contour(dlib68)
+    ratio = (ends[..., 1] - ends[..., 0]) / (dlib[..., 1] - dlib[..., 0])
     ok = (np.asarray(valid, bool) & (np.abs(middle - 0.5) < FRONTAL_WIDTH))[:, None] & np.isfinite(ratio)
-    rows = {f"{r}/{l}": float(np.median(ratio[ok[:, k], k])) if ok[:, k].sum() >= 4 else None
-            for k, (r, l) in enumerate(OUTLINE_DLIB)}
+    rows = _by_row(ratio, ok)
     read = [v for v in rows.values() if v is not None]
     return dict(ratio=float(np.median(read)) if read else None, rows=rows, frames=int(ok.any(1).sum()))
+
+
+def outline_sides(ends: np.ndarray, dlib68: np.ndarray, valid: np.ndarray) -> dict:
+    """Another source's outline (``ends`` as ``outline_width``'s) side by side against dlib's contour where the head
+    is turned (the nose tip at least FRONTAL_WIDTH off the cheekbones' middle): each side's offset, outward positive,
+    in dlib's width at the row; ``near`` the side towards the camera (the wider half), ``far`` the other; per row the
+    median over the ``valid`` frames where both are read (None under 4), and their number."""
+    dlib, middle = _contour(dlib68)
+    width = dlib[..., 1] - dlib[..., 0]
+    out = np.stack([dlib[..., 0] - ends[..., 0], ends[..., 1] - dlib[..., 1]], -1) / width[..., None]   # right, left
+    left_near = (middle < 0.5)[:, None]          # the nose towards the subject's right: the left half is the wider
+    near, far = np.where(left_near, out[..., 1], out[..., 0]), np.where(left_near, out[..., 0], out[..., 1])
+    ok = (np.asarray(valid, bool) & (np.abs(middle - 0.5) >= FRONTAL_WIDTH))[:, None] & np.isfinite(near + far)
+    return dict(near=_by_row(near, ok), far=_by_row(far, ok), frames=int(ok.any(1).sum()))
 
 
 def jitter(n: np.ndarray, valid: np.ndarray) -> float:
@@ -522,6 +547,13 @@ def _follow(off: np.ndarray, swing: np.ndarray, ok: np.ndarray, scale: np.ndarra
     return {"follow": float(1.0 + slope), "frames": int(ok.sum()), residual: float(np.std(rest))}
 
 
+# Signals also read with each source's eye distance held at its median over the clip (``r_steady_scale``): where a
+# signal barely moves (the talking clip's brows) the frame-to-frame eye distance, which the families' eye corners move,
+# is a good part of it; where the head comes nearer or turns the steady scale is the wrong one (docs/MEASUREMENTS.md,
+# "The talking clip's brows and dlib's own eye distance").
+STEADY_SCALE_SIGNALS = ("brow_right", "brow_left")
+
+
 def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | None = None) -> dict:
     """Every metric of ``a`` (the measured: mesh or MediaPipe, named points) against ``b`` (the oracle).
 
@@ -542,6 +574,10 @@ def compare(a: np.ndarray, b: np.ndarray, valid: np.ndarray, blink_a: dict | Non
                                  negative_frames=int((sa[k][valid] < 0).sum()),
                                  crossed_frames=int((sa[k][valid] < -CROSSED_IOD).sum()),
                                  oracle_negative_frames=int((sb[k][valid] < 0).sum()))
+    if valid.any():
+        for k in STEADY_SCALE_SIGNALS:
+            out["signals"][k]["r_steady_scale"] = correlation(*(s[k] * iod(n) / np.median(iod(n)[valid])
+                                                                for s, n in ((sa, a), (sb, b))), valid)
     closed_b = eyes_closed(b, valid)
     closed_a = blink_a if blink_a is not None else eyes_closed(a, valid)
     out["blink"] = {side: f1(closed_a[side], closed_b[side], valid) for side in ("right", "left")}

@@ -460,6 +460,27 @@ def test_outline_width_is_read_against_dlibs_contour_row_by_row_where_the_head_f
     assert fs.outline_width(ends, dlib, np.arange(T) < 4)["ratio"] is None
 
 
+def test_outline_sides_reads_the_near_and_far_side_apart_where_the_head_is_turned():
+    """dlib's contour pairs 240 px apart, an outline 6 px outside it on the image's left and 6 px inside on its right:
+    with the nose tip towards the image's right the near side is the subject's right (the image's left), read 0.025
+    out and the far side 0.025 in; turned the other way, the other way round; the frames facing the camera are left
+    out."""
+    T = 12
+    flat = np.zeros((T, 68, 2))
+    flat[:, 36], flat[:, 39], flat[:, 42], flat[:, 45] = [-80, -60], [-40, -60], [40, -60], [80, -60]
+    for k, (r, l) in enumerate(fs.OUTLINE_DLIB):
+        flat[:, r], flat[:, l] = [-120.0, 10.0 * k], [120.0, 10.0 * k]
+    flat[:, 30, 0] = np.repeat([60.0, -60.0, 0.0], 4)
+    ends = np.tile([-126.0, 114.0], (T, len(fs.OUTLINE_DLIB), 1)) - flat[:, 30, :1, None]    # about the nose tip
+    valid = np.ones(T, bool)
+    for turned, near in ((np.arange(T) < 4, 0.025), ((np.arange(T) >= 4) & (np.arange(T) < 8), -0.025)):
+        out = fs.outline_sides(ends, flat + [300.0, 200.0], valid & turned)
+        assert out["frames"] == 4
+        for row in out["near"]:
+            assert out["near"][row] == pytest.approx(near) and out["far"][row] == pytest.approx(-near)
+    assert fs.outline_sides(ends, flat, np.arange(T) >= 8)["frames"] == 0
+
+
 def brow_clip(T=40, seed=0):
     """Grey frames of a face-like texture whose brows (dark bands above two eye positions) rise and fall by a known
     ``lift`` (px, image up) while the whole picture drifts by a sub-pixel translation; the named points of the first
