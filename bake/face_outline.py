@@ -64,10 +64,11 @@ def outline_vertices(head: HeadModel) -> np.ndarray:
     return np.nonzero(skin & side & (v[:, 1] < TEMPLE_MM))[0]
 
 
-def outline_edges(head: HeadModel) -> np.ndarray:
-    """(E, 2) vertex pairs: the edges of the triangles whose corners are all ``outline_vertices``."""
+def outline_edges(head: HeadModel, vertices: np.ndarray | None = None) -> np.ndarray:
+    """(E, 2) vertex pairs: the edges of the triangles whose corners are all ``vertices`` (default
+    ``outline_vertices``)."""
     inside = np.zeros(head.n_vertices, bool)
-    inside[outline_vertices(head)] = True
+    inside[outline_vertices(head) if vertices is None else vertices] = True
     tri = head.faces[inside[head.faces].all(1)]
     return np.unique(np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), 1), axis=0)
 

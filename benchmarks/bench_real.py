@@ -79,7 +79,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     (``rows``: per pair; ``ratio``: over the pairs): the head's shape, which none of the 18 points reads. Not the
     template's face-oval points, which lie inside a head's silhouette (bake.face_outline). Where the head is turned,
     each side apart (``outline_sides``; face_signals.outline_sides): the near and the far side's offset outward from
-    dlib's contour, in its width, per pair.
+    dlib's contour, in its width, per pair; the head's sides read in front of the ear's root (``contour_sides``: on
+    the near side dlib's contour is where the ear meets the face, not a silhouette).
   - the brows with each source's eye distance held at its median over the clip (``r_steady_scale`` of the brow
     signals; face_signals.STEADY_SCALE_SIGNALS).
 With --mediapipe, the same metrics for MediaPipe's own landmarks (core.face_models.FaceTracker) as a reference, and
@@ -233,17 +234,35 @@ def without_outline() -> None:
     face_outline.MIN_FRAMES = 10 ** 9
 
 
+# dlib's contour on a turned head's near side is no silhouette: from the eyes' height down it follows where the ear
+# meets the face, then the jaw's edge in front of the neck. There the head's sides are read as its skin in front of
+# the ear's root (the template's ear stands out from the head behind z 22-24 mm from its top to its lobe), without
+# the neck under the ear; bake.face_outline's own sides, which the bake reads where the head faces the camera, stop
+# 40 mm in front of the ear and reach back under it (docs/MEASUREMENTS.md, "A turned head's near side is the ear's
+# root").
+EAR_ROOT_MM = 25.0
+
+
+def contour_sides(head) -> np.ndarray:
+    """Indices of the template's skin vertices in front of the ear's root (``EAR_ROOT_MM``) up to the temples' top
+    row (bake.face_outline.TEMPLE_MM): the face's sides where dlib's contour runs on a turned head."""
+    from bake.face_outline import TEMPLE_MM
+    v = head.vertices
+    skin = head.region == head.region_names.index("skin")
+    return np.nonzero(skin & (v[:, 2] > EAR_ROOT_MM) & (v[:, 1] < TEMPLE_MM))[0]
+
+
 def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, centre: np.ndarray,
-                 heights: np.ndarray) -> np.ndarray:
+                 heights: np.ndarray, sides: np.ndarray | None = None) -> np.ndarray:
     """(T, R, 2) a head's silhouette, ``vertices`` (T, V, 3) camera mm seen through ``K``, at the rows ``heights`` (T,
     R) of the image frame ``turn`` (T, 2, 2) about ``centre`` (T, 2) (face_signals.outline_rows): the outermost
-    crossings there of the triangles of its face's sides (bake.face_outline, the outline the bake reads); NaN on
-    frames whose vertices or rows are not finite."""
+    crossings there of the triangles of its face's sides, ``sides`` (vertex indices; default bake.face_outline's,
+    the outline the bake reads); NaN on frames whose vertices or rows are not finite."""
     from bake.face_outline import crossings, outline_edges, outline_vertices
-    sides = outline_vertices(head)
+    sides = outline_vertices(head) if sides is None else np.asarray(sides)
     local = np.full(head.n_vertices, -1)
     local[sides] = np.arange(len(sides))
-    edges = local[outline_edges(head)]
+    edges = local[outline_edges(head, sides)]
     out = np.full(heights.shape + (2,), np.nan)
     for j in range(len(heights)):
         v = vertices[j][sides]
@@ -254,8 +273,8 @@ def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, ce
     return out
 
 
-def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray) -> np.ndarray:
-    """``outline_ends`` of the baked head on the source frames ``shot`` at dlib's outline rows
+def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray, sides: np.ndarray | None = None) -> np.ndarray:
+    """``outline_ends`` of the baked head (its ``sides``) on the source frames ``shot`` at dlib's outline rows
     (face_signals.outline_rows); NaN where the frame was not baked or dlib read no face."""
     from bake.tracks import posed_vertices
     baked = {int(f) - 1: k for k, f in enumerate(tracks.frames)}
@@ -263,7 +282,7 @@ def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray) -> np.nd
     for j, f in enumerate(shot):
         if int(f) in baked:
             verts[j] = posed_vertices(tracks, baked[int(f)])
-    return outline_ends(verts, tracks.K, head, *fs.outline_rows(dlib68))
+    return outline_ends(verts, tracks.K, head, *fs.outline_rows(dlib68), sides=sides)
 
 
 def oval_ends(mp478: np.ndarray, turn: np.ndarray, centre: np.ndarray, heights: np.ndarray) -> np.ndarray:
@@ -701,7 +720,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
     silhouette = silhouette_ends(tracks, head, shot, carry(frames, points))
     out["mesh"]["outline_width"] = fs.outline_width(silhouette, carry(frames, points), valid)
-    out["mesh"]["outline_sides"] = fs.outline_sides(silhouette, carry(frames, points), valid)
+    contour = silhouette_ends(tracks, head, shot, carry(frames, points), contour_sides(head))
+    out["mesh"]["outline_sides"] = fs.outline_sides(contour, carry(frames, points), valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)
     pupils = fs.look_dlib(grey_frames(source, frames), points, valid)

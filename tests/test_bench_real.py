@@ -436,3 +436,34 @@ def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(t
             ys, xs = np.nonzero(mass)
             at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
             assert np.linalg.norm(at - carried[t, 36]) < 1.0
+
+
+def test_a_turned_heads_near_side_is_read_at_the_ears_root_and_its_far_side_and_a_facing_head_as_the_bake_reads_them():
+    """The template at 600 mm, read at the eyes' height (oval point 234's): facing the camera, and on the far side of a
+    head turned 30 degrees, the contour's sides (in front of the ear's root) give about the bake's own outline (within
+    1 % of the face's width); on the near side they reach out to the ear's root, which the bake's sides (40 mm in front
+    of the ear) fall short of by more than 5 %."""
+    from bake.face_outline import levelling
+    from core import head_model, landmark_template
+    from core.mesh_render import HEAD_TO_CV, rotation_y
+    head = head_model.load()
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    marks = landmark_template.load().basis(head, np.array([234, 1]))[0]      # the eyes' height, the nose tip
+    eyes_height = marks[0, 1]
+    ends, nose = {}, {}
+    for yaw in (0.0, 30.0):
+        cam = (head.vertices @ rotation_y(yaw).T) @ HEAD_TO_CV.T + [0.0, 0.0, 600.0]
+        tip = (marks[1] @ rotation_y(yaw).T) @ HEAD_TO_CV.T + [0.0, 0.0, 600.0]
+        nose[yaw] = 640.0 + 1000.0 * tip[0] / tip[2]
+        row = np.array([[360.0 - 1000.0 * eyes_height / 600.0]])
+        args = (cam[None], K, head, levelling(np.zeros(1)), np.array([[0.0, 0.0]]), row)
+        ends[yaw] = [bench_real.outline_ends(*args)[0, 0], bench_real.outline_ends(
+            *args, sides=bench_real.contour_sides(head))[0, 0]]
+    bake_sides, contour = ends[0.0]
+    width = bake_sides[1] - bake_sides[0]
+    np.testing.assert_allclose(contour, bake_sides, atol=0.01 * width)          # facing: the same outline
+    bake_sides, contour = ends[30.0]
+    near = int(np.argmax(np.abs(contour - nose[30.0])))                          # the side away from the nose
+    assert abs(contour[1 - near] - bake_sides[1 - near]) < 0.01 * width          # the far side: the cheek's
+    assert abs(contour[near] - bake_sides[near]) > 0.05 * width                 # the near side: out to the ear
+    assert abs(contour[near] - nose[30.0]) > abs(bake_sides[near] - nose[30.0])
