@@ -98,15 +98,15 @@ def levelling(angle: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
 
 
-def head_rows(rotation: np.ndarray, marks: np.ndarray, rows: tuple = ROWS) -> tuple:
+def head_rows(rotation: np.ndarray, marks: np.ndarray, rows: tuple | None = None) -> tuple:
     """The frame the outline is read in: the turns (T, 2, 2) that level the head's x axis as the image shows it
     (``rotation`` (T, 3, 3)), the nose tip (T, 2) of ``marks`` (T, 478, 2) they turn about, and the height there
-    (T, R) of each of ``rows``' pairs of landmarks (their mean)."""
+    (T, R) of each of ``rows``' pairs of landmarks (their mean; default ``ROWS``, read at the call)."""
     R = np.asarray(rotation, np.float64)
     turn = levelling(np.arctan2(R[:, 1, 0], R[:, 0, 0]))
     centre = marks[:, lt.NOSE_TIP]
     flat = np.einsum("tij,tlj->tli", turn, marks - centre[:, None])
-    pairs = np.array(rows)
+    pairs = np.array(ROWS if rows is None else rows)
     return turn, centre, 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
 
 
