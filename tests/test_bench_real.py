@@ -122,6 +122,18 @@ def _dot_frames(folder, T: int, at: tuple, radius: int) -> np.ndarray:
     return points
 
 
+def _assert_dot_carried(copy, carried: np.ndarray) -> None:
+    """On every frame of the re-shot ``copy`` of ``_dot_frames``, the red dot's centre (the red mass's) lies within a
+    pixel of dlib's point 36 as the copy carries it (``carried``)."""
+    from core.footage import open_footage
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
+            ys, xs = np.nonzero(mass)
+            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
+            assert np.linalg.norm(at - carried[t, 36]) < 1.0
+
+
 def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     """A "shake" copy: steady for its first second, then for ``SHAKE_BURST_S`` each frame moved sideways by PX
     times sin(2 pi m / ``SHAKE_FRAMES``), m frames into the burst; the dot drawn on each frame sits where its carried
@@ -154,7 +166,7 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     degrees about its centre; the copy names the frames it turned and by how much, and a dot drawn off the centre sits
     where its carried point says."""
     import cv2
-    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    from core.footage import DEFAULT_IMAGE_FPS
     fps = DEFAULT_IMAGE_FPS
     T = round(fps) + 6
     points = _dot_frames(tmp_path, T, (230, 60), 7)
@@ -170,12 +182,7 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     centre = np.array([159.5, 119.5])
     seen = np.degrees(np.arctan2(*(carried[:, 36] - centre)[:, ::-1].T))
     np.testing.assert_allclose(seen - seen[0], -turn, atol=1e-6)          # counter-clockwise as seen: y runs down
-    with open_footage(str(copy.path)) as footage:
-        for t, frame in enumerate(footage):
-            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
-            ys, xs = np.nonzero(mass)
-            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
-            assert np.linalg.norm(at - carried[t, 36]) < 1.0
+    _assert_dot_carried(copy, carried)
 
 
 def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
@@ -420,7 +427,7 @@ def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(t
     """A "handheld" copy: steady for its first second, then each frame moved by ``jolt`` times (PX, PX) px and turned
     by it times PX / ``HANDHELD_PX_PER_DEGREE`` degrees; the copy names the frames it turned and by how much, and a dot
     sits where its carried point says."""
-    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    from core.footage import DEFAULT_IMAGE_FPS
     fps = DEFAULT_IMAGE_FPS
     T = round(fps) + 4
     points = _dot_frames(tmp_path, T, (200, 90), 7)
@@ -430,12 +437,7 @@ def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(t
         assert copy.twisted[f] == pytest.approx(bench_real.jolt(f)[2] * 6.0 / bench_real.HANDHELD_PX_PER_DEGREE)
     carried = copy.carry(np.arange(T), points)
     assert np.abs(carried[round(fps):, 36] - (200, 90)).max() > 1.0                            # it did move
-    with open_footage(str(copy.path)) as footage:
-        for t, frame in enumerate(footage):
-            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
-            ys, xs = np.nonzero(mass)
-            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
-            assert np.linalg.norm(at - carried[t, 36]) < 1.0
+    _assert_dot_carried(copy, carried)
 
 
 def test_a_turned_heads_near_side_is_read_at_the_ears_root_and_its_far_side_and_a_facing_head_as_the_bake_reads_them():
