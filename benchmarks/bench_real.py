@@ -238,8 +238,8 @@ def without_outline() -> None:
 # meets the face, then the jaw's edge in front of the neck. There the head's sides are read as its skin in front of
 # the ear's root (the template's ear stands out from the head behind z 22-24 mm from its top to its lobe), without
 # the neck under the ear; bake.face_outline's own sides, which the bake reads where the head faces the camera, stop
-# 40 mm in front of the ear and reach back under it (docs/MEASUREMENTS.md, "A turned head's near side is the ear's
-# root").
+# at z 40 mm, 15 mm in front of the ear, and reach back under it (docs/MEASUREMENTS.md, "A turned head's near side is
+# the ear's root").
 EAR_ROOT_MM = 25.0
 
 

@@ -443,7 +443,7 @@ def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(t
 def test_a_turned_heads_near_side_is_read_at_the_ears_root_and_its_far_side_and_a_facing_head_as_the_bake_reads_them():
     """The template at 600 mm, read at the eyes' height (oval point 234's): facing the camera, and on the far side of a
     head turned 30 degrees, the contour's sides (in front of the ear's root) give about the bake's own outline (within
-    1 % of the face's width); on the near side they reach out to the ear's root, which the bake's sides (40 mm in front
+    1 % of the face's width); on the near side they reach out to the ear's root, which the bake's sides (15 mm in front
     of the ear) fall short of by more than 5 %."""
     from bake.face_outline import levelling
     from core import head_model, landmark_template
