@@ -58,12 +58,15 @@ class OutlineSteps:
     anchors: np.ndarray    # (len(ROWS), 2) int: the vertex that most often makes the silhouette, each side; -1 unread
 
 
-def outline_vertices(head: HeadModel) -> np.ndarray:
-    """Indices of the template's skin vertices on the face's sides: in front of the ears or below them, up to the
-    temples (the ears stand out beyond the face in front of them)."""
+def outline_vertices(head: HeadModel, front_mm: float | None = None, under_ears: bool = True) -> np.ndarray:
+    """Indices of the template's skin vertices on the face's sides: in front of ``front_mm`` (head-frame z; default
+    ``EAR_FRONT_MM``, read at the call) or, with ``under_ears``, below the ears, up to the temples (the ears stand out
+    beyond the face in front of them)."""
     v = head.vertices
     skin = head.region == head.region_names.index("skin")
-    side = (v[:, 2] > EAR_FRONT_MM) | ((v[:, 1] < EAR_BOTTOM_MM) & (v[:, 2] > 0.0))
+    side = v[:, 2] > (EAR_FRONT_MM if front_mm is None else front_mm)
+    if under_ears:
+        side |= (v[:, 1] < EAR_BOTTOM_MM) & (v[:, 2] > 0.0)
     return np.nonzero(skin & side & (v[:, 1] < TEMPLE_MM))[0]
 
 

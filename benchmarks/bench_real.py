@@ -244,12 +244,11 @@ EAR_ROOT_MM = 25.0
 
 
 def contour_sides(head) -> np.ndarray:
-    """Indices of the template's skin vertices in front of the ear's root (``EAR_ROOT_MM``) up to the temples' top
-    row (bake.face_outline.TEMPLE_MM): the face's sides where dlib's contour runs on a turned head."""
-    from bake.face_outline import TEMPLE_MM
-    v = head.vertices
-    skin = head.region == head.region_names.index("skin")
-    return np.nonzero(skin & (v[:, 2] > EAR_ROOT_MM) & (v[:, 1] < TEMPLE_MM))[0]
+    """Indices of the template's skin vertices in front of the ear's root (``EAR_ROOT_MM``), not under the ears, up
+    to the temples' top row (bake.face_outline.outline_vertices): the face's sides where dlib's contour runs on a
+    turned head."""
+    from bake.face_outline import outline_vertices
+    return outline_vertices(head, EAR_ROOT_MM, under_ears=False)
 
 
 def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, centre: np.ndarray,
@@ -273,16 +272,19 @@ def outline_ends(vertices: np.ndarray, K: np.ndarray, head, turn: np.ndarray, ce
     return out
 
 
-def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray, sides: np.ndarray | None = None) -> np.ndarray:
-    """``outline_ends`` of the baked head (its ``sides``) on the source frames ``shot`` at dlib's outline rows
-    (face_signals.outline_rows); NaN where the frame was not baked or dlib read no face."""
+def silhouette_ends(tracks, head, shot: np.ndarray, dlib68: np.ndarray,
+                    sides: tuple = (None,)) -> list[np.ndarray]:
+    """``outline_ends`` of the baked head on the source frames ``shot`` at dlib's outline rows
+    (face_signals.outline_rows), one for each of ``sides`` (vertex indices; None: bake.face_outline's), the frames
+    posed once; NaN where the frame was not baked or dlib read no face."""
     from bake.tracks import posed_vertices
     baked = {int(f) - 1: k for k, f in enumerate(tracks.frames)}
     verts = np.full((len(shot), len(tracks.basis), 3), np.nan)
     for j, f in enumerate(shot):
         if int(f) in baked:
             verts[j] = posed_vertices(tracks, baked[int(f)])
-    return outline_ends(verts, tracks.K, head, *fs.outline_rows(dlib68), sides=sides)
+    rows = fs.outline_rows(dlib68)
+    return [outline_ends(verts, tracks.K, head, *rows, sides=s) for s in sides]
 
 
 def oval_ends(mp478: np.ndarray, turn: np.ndarray, centre: np.ndarray, heights: np.ndarray) -> np.ndarray:
@@ -718,9 +720,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
-    silhouette = silhouette_ends(tracks, head, shot, carry(frames, points))
+    silhouette, contour = silhouette_ends(tracks, head, shot, carry(frames, points), (None, contour_sides(head)))
     out["mesh"]["outline_width"] = fs.outline_width(silhouette, carry(frames, points), valid)
-    contour = silhouette_ends(tracks, head, shot, carry(frames, points), contour_sides(head))
     out["mesh"]["outline_sides"] = fs.outline_sides(contour, carry(frames, points), valid)
     arrays = dict(frames=shot, valid=valid, dlib=carry(frames, points), dlib_named=b, mesh=mesh478,
                   mesh_named=a, blink=blink)

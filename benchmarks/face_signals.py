@@ -421,7 +421,7 @@ def outline_rows(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return turn, centre, 0.5 * (flat[:, pairs[:, 0], 1] + flat[:, pairs[:, 1], 1])
 
 
-def _contour(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _contour(dlib68: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """dlib's contour in ``outline_rows``' frame: each pair's ends' x (T, R, 2: subject's right, left) and where the
     nose tip (30) lies across the cheekbones' pair (T,; 0.5 = its middle, the head facing the camera)."""
     b = np.asarray(dlib68, np.float64)[..., :2]
