@@ -184,17 +184,30 @@ def shaded_dense(forehead_light: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - SHADED_DENSE) * shade
 
 
+# A clip with no frame lit above the eyes takes the head's shape from frames in the shadow as well, and its brows
+# then move too little (the expressions clip's brim copy: brows r 0.68 / 0.74 against MediaPipe's own 0.94 / 0.95;
+# with the identity of the clip as shot 0.88 / 0.92); no source the clip offers reads that shape better
+# (docs/MEASUREMENTS.md, "Found: the head's shape read in the shade"), so the artist is told what to choose.
+UNLIT_CLIP = ("no frame of the clip is lit above the eyes, so the head's shape too is read in the shadow, which holds "
+              "its brows back; where a close-up's brows matter most, the landmarks-only fusion (Fusion: Landmarks, "
+              "--fusion landmarks) reads them better, at some cost to blinks and landmark error")
+
+
 def shade_warnings(forehead_light: np.ndarray, frames: np.ndarray, most: int = 3) -> list[str]:
     """The bake's warning lines for the frames ``shaded_dense`` weighs down (``forehead_light`` (T,), ``frames`` the
-    footage frame of each): one per stretch of such frames, or, past ``most`` stretches, one for them all."""
-    stretches = runs(shaded_dense(forehead_light) < 1.0)
+    footage frame of each): one per stretch of such frames, or, past ``most`` stretches, one for them all; and
+    ``UNLIT_CLIP`` where every frame with a reading is weighed down."""
+    down = shaded_dense(forehead_light) < 1.0
+    stretches = runs(down)
     what = ("read with the brows and eyes in shadow (a hat brim?): their pose and expression follow the landmarks more "
             "than the depth network (check the brows and blinks in the overlay)")
+    read = np.isfinite(np.asarray(forehead_light, np.float64))
+    unlit = [UNLIT_CLIP] if read.any() and down[read].all() else []
     if len(stretches) > most:
         n = sum(b - a for a, b in stretches)
         return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
-                f"{frames[stretches[-1][1] - 1]} {what}"]
-    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames) {what}" for a, b in stretches]
+                f"{frames[stretches[-1][1] - 1]} {what}"] + unlit
+    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames) {what}" for a, b in stretches] + unlit
 
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:

@@ -161,6 +161,22 @@ def test_frames_under_a_brims_shadow_weigh_less_in_the_clips_identity(head, temp
     assert fusion.SHADED_DENSE < fusion.shaded_dense(0.5 * (fusion.SHADE_FREE + fusion.SHADE_FULL)) < 1.0
 
 
+def test_a_clip_with_no_lit_frame_is_told_its_brows_may_move_too_little():
+    """``shade_warnings`` names the shaded stretches, and where no frame with a reading is lit (the head's shape
+    then comes from the shadow too) says so and what to choose; a clip with one lit frame, or none read, is not."""
+    frames = np.arange(10, 16)
+    light = np.array([np.nan, 0.1, 0.2, 0.1, np.nan, 0.05])
+    whole = fusion.shade_warnings(light, frames)
+    assert len(whole) == 3 and whole[0].startswith("frames 11-13 (3 frames) read with the brows and eyes in shadow")
+    assert whole[1].startswith("frames 15-15 (1 frames)") and whole[2] == fusion.UNLIT_CLIP
+    assert "--fusion landmarks" in fusion.UNLIT_CLIP
+    lit_once = fusion.shade_warnings(np.where(np.arange(6) == 4, 1.2, light), frames)
+    assert len(lit_once) == 2 and fusion.UNLIT_CLIP not in lit_once
+    assert fusion.shade_warnings(np.full(6, np.nan), frames) == []
+    many = fusion.shade_warnings(np.tile(light, 3), np.arange(18), most=3)          # one line for the stretches
+    assert len(many) == 2 and many[0].startswith("12 frames in 6 stretches") and many[1] == fusion.UNLIT_CLIP
+
+
 def test_arkit_prior_pulls_weights_towards_targets(head):
     seq = gt.make_sequence(head, 6, seed=2, id_scale=0.0)
     C = np.tile(default_vertex_mask(head).astype(np.float32), (6, 1)) * 1e-3     # barely observed, and as loosely
