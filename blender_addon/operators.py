@@ -186,6 +186,7 @@ class CaptureJob:
             state.eye_distance_mm = _eye_distance(tracks)
             state.iris_eye_distance_mm = stats.iris_eye_distance_mm or 0.0
             state.camera_degrees = -1.0 if stats.camera_degrees is None else stats.camera_degrees
+            state.warnings = "\n".join((*stats.warnings, *self.warnings))     # kept in the panel, not only reported
             state.collection = coll.name
             return True
 

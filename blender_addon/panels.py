@@ -1,4 +1,6 @@
 """Sidebar panels in the 3D View and the Clip Editor (same content)."""
+import textwrap
+
 import bpy
 
 from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
@@ -93,6 +95,26 @@ def draw_panel(layout, context):
             box.operator(FACE_CAPTURE_OT_worst_fit.bl_idname, icon="ZOOM_SELECTED")
         if not s.eye_distance and s.head_size == "network":
             box.label(text="Head size read by the network; set Eye Distance or Head Size: Irises", icon="INFO")
+        if state.warnings:                      # the bake's warnings stay here after the status bar has moved on
+            lines = state.warnings.split("\n")
+            header, body = box.panel("face_capture_warnings", default_closed=False)
+            header.label(text=f"Warnings ({len(lines)})", icon="ERROR")
+            if body is not None:
+                width = _label_chars(context)
+                for line in lines:
+                    for k, part in enumerate(textwrap.wrap(line, width) or [""]):
+                        body.label(text=part, icon="DOT" if k == 0 else "BLANK1")
+
+
+def _label_chars(context) -> int:
+    """How many characters of a label fit across the panel's region (Blender does not wrap labels): about 7 pixels a
+    character at the interface's scale, less the icon's; at least 30, and 60 where no region is drawn (headless)."""
+    region = getattr(context, "region", None)
+    if region is None or not region.width:
+        return 60
+    prefs = getattr(context, "preferences", None)
+    scale = prefs.system.ui_scale if prefs is not None else 1.0
+    return max(30, int(region.width / (7.0 * scale)) - 6)
 
 
 class _FaceCapturePanel:

@@ -161,6 +161,7 @@ class FaceCaptureState(bpy.types.PropertyGroup):
     eye_distance_mm: FloatProperty()     # the baked head's (bake.head_size): its size, as the artist can check it
     iris_eye_distance_mm: FloatProperty()   # what the irises read (BakeStats.iris_eye_distance_mm; 0: unread)
     camera_degrees: FloatProperty()      # how far the baked camera turns (BakeStats.camera_degrees); -1: it stands still
+    warnings: StringProperty()           # the bake's warnings (BakeStats.warnings, then the job's), one per line
     collection: StringProperty()
 
 

@@ -244,6 +244,31 @@ def test_result_shows_the_baked_head_size_and_how_to_set_it(bpy_mod, use_file, h
     assert "Camera" not in layout.labels and "camera_turn" in layout.props      # asked to stand still: no row
 
 
+def test_result_keeps_the_bakes_warnings_in_the_panel(bpy_mod, use_file, head, monkeypatch):
+    """The bake's warnings are reported and kept in the result box, each wrapped to the panel's width (Blender does
+    not wrap labels); a bake without warnings shows none."""
+    from blender_addon.panels import draw_panel
+    from bake.fusion import UNLIT_CLIP
+    said = ("frames 0-11 (12 frames) read with the brows and eyes in shadow (a hat brim?)", UNLIT_CLIP)
+    for warnings in (said, ()):
+        stats = replace(_stats(6), warnings=warnings)
+        monkeypatch.setattr(pipeline, "reconstruct", lambda c, progress=None, cancel=None, s=stats:
+                            (make_tracks(head, 6), s))
+        assert bpy_mod.ops.face_capture.run() == {"FINISHED"}
+        state = bpy_mod.context.window_manager.face_capture
+        assert state.warnings == "\n".join(warnings)
+        layout = FakeLayout()
+        draw_panel(layout, bpy_mod.context)
+        shown = [t for t in layout.labels if t.startswith("Warnings")]
+        if not warnings:
+            assert not shown
+            continue
+        assert shown == ["Warnings (2)"]
+        lines = layout.labels[layout.labels.index("Warnings (2)") + 1:]
+        assert all(len(t) <= 60 for t in lines) and len(lines) > 2           # the long one wrapped
+        assert " ".join(lines) == " ".join(said)                               # and nothing lost
+
+
 def test_result_shows_how_far_the_camera_turns_when_asked_to(bpy_mod, use_file, head, monkeypatch):
     """bake.camera_turn: with Camera: Background the result says how far the baked camera turns, or that it stood
     still (the warning says why)."""
