@@ -14,11 +14,13 @@ copied from its parser), into ``DIR/<clip name>/<clip name>.blend`` (+ ``.fbx``,
 A clip is baked into ``DIR/.tmp-<name>-<id>/`` and renamed to ``DIR/<name>/`` only when all its outputs are written,
 then one line is appended to ``DIR/manifest.jsonl``: ``{"clip", "name", "status": "done"|"failed"|"cancelled",
 "exit_code", "outputs", "seconds", "stage_seconds", "frames", "tracked", "head", "landmark_fit", "camera_degrees",
-"error", "finished", "worker"}`` (``head``: the baked head's eye distance in mm, what sized it, and what the irises
-read, bake.head_size;
+"warnings", "error", "finished", "worker"}`` (``head``: the baked head's eye distance in mm, what sized it, and what the
+irises read, bake.head_size;
 ``landmark_fit``: how far the baked head is off the tracker's landmarks, median and worst frame, bake.fit_report,
 None where unread: a clip whose worst frame is far off is one to look at; ``camera_degrees``: how far the exported
-camera turns, bake.camera_turn, None where it stands still). Re-running the
+camera turns, bake.camera_turn, None where it stands still; ``warnings``: the bake's own, as ``bake.log`` says them
+after "warning: ", e.g. frames bridged or in a brim's shadow, so that the clips to look at can be picked out of the
+manifest). Re-running the
 same command skips clips whose last row is ``done`` (and whose folder exists), retries ``cancelled`` ones, and retries
 ``failed`` ones only with ``--retry-failed``. One bad clip never stops the others. Ctrl-C stops the workers, removes
 the temporary folders of the clips in flight, writes a ``cancelled`` row for each and exits 130.
@@ -330,7 +332,7 @@ def bake_clip(job: Job, tmp_dir: str) -> dict:
             "stage_seconds": {k: round(v, 3) for k, v in s.stage_seconds.items()} if s else {},
             "frames": s.frames_total if s else 0, "tracked": s.frames_tracked if s else 0, "head": head,
             "landmark_fit": fit, "camera_degrees": None if s is None or s.camera_degrees is None
-            else round(s.camera_degrees, 3),
+            else round(s.camera_degrees, 3), "warnings": list(s.warnings) if s else [],
             "error": None if code == EXIT_OK else (errors[-1] if errors else f"exit code {code}"),
             "finished": _now(), "worker": f"{socket.gethostname()}:{os.getpid()}", "options": list(job.argv)}
 

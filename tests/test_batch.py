@@ -70,9 +70,12 @@ def test_batch_one_corrupt_clip_then_resume(clips, tmp_path, capsys):
         fit = r["landmark_fit"]             # the head as baked against the tracker's landmarks (bake.fit_report)
         assert r["tracked"] == 10 and 0 < fit["median"] <= fit["worst"] < 0.1 and 0 <= fit["worst_frame"] < 10
         assert r["camera_degrees"] is None                 # the camera stands still unless asked to turn
+        said = [ln.split("warning: ", 1)[1] for ln in (out / name / "bake.log").read_text().splitlines()
+                if ln.startswith("warning: ")]
+        assert r["warnings"] == said                       # the bake's warnings, as its log says them
     bad = by_name["corrupt"]
     assert bad["status"] == "failed" and bad["exit_code"] == 2 and "cannot open" in bad["error"] and bad["head"] is None
-    assert bad["landmark_fit"] is None and bad["camera_degrees"] is None
+    assert bad["landmark_fit"] is None and bad["camera_degrees"] is None and bad["warnings"] == []
     assert not (out / "corrupt").exists() and (out / "corrupt.failed.log").is_file()
     assert not list(out.glob(batch.TMP_PREFIX + "*"))
     assert "3/3 clips (2 done, 1 failed" in capsys.readouterr().err
@@ -86,6 +89,26 @@ def test_batch_one_corrupt_clip_then_resume(clips, tmp_path, capsys):
     assert [r["name"] for r in rows(out)[3:]] == ["corrupt"]
     # without the bad clip every listed clip is done: exit 0
     assert batch.run([str(clips / "take_*.mp4"), "--out-dir", str(out), *FRAMES]) == 0
+
+
+def test_a_clips_warnings_reach_its_manifest_row(clips, tmp_path, monkeypatch):
+    """The bake's warnings (bridged frames, a brim's shadow, ...) go into the clip's manifest row as its log says
+    them, so that a batch's clips to look at can be picked out of the manifest."""
+    from dataclasses import replace
+    from bake import pipeline
+    baked = pipeline.reconstruct
+
+    def shaded(*a, **k):                # the bake as it is, and one warning more
+        tracks, stats = baked(*a, **k)
+        return tracks, replace(stats, warnings=stats.warnings + ("frames 2-3 (2 frames) read with the brows and eyes "
+                                                                 "in shadow",))
+    monkeypatch.setattr(pipeline, "reconstruct", shaded)
+    job = batch.Job(clip=str(clips / "take_a.mp4"), name="take_a", argv=tuple(FRAMES), formats=("blend",), threads=1)
+    row = batch.bake_clip(job, str(tmp_path / "take_a"))
+    said = [ln.split("warning: ", 1)[1] for ln in (tmp_path / "take_a" / "bake.log").read_text().splitlines()
+            if ln.startswith("warning: ")]
+    assert row["status"] == "done" and row["warnings"] == said
+    assert said[-1] == "frames 2-3 (2 frames) read with the brows and eyes in shadow"
 
 
 def test_ctrl_c_leaves_consistent_manifest(clips, tmp_path):
