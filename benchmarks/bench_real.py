@@ -4,7 +4,7 @@
         [--json benchmarks/results/real.json] [--oracle-json benchmarks/results/real_oracle.json]
         [--no-oracle] [--mediapipe] [--fusion fused|dense|landmarks] [--obs-cache DIR] [--eye-distance MM]
         [--head-size network|irises] [--corrective-keys N] [--arkit-only] [--scores-as-weights] [--small-face PX ...]
-        [--brow-pixels] [--no-outline]
+        [--brow-pixels] [--no-outline] [--mirror]
         [--camera-turn still|background] [clip.mp4 ...]
 
 There is no ground truth for real footage. Two kinds of measurement:
@@ -856,12 +856,13 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False, covered: frozenset = frozenset(),
              arkit_only: bool = False, camera_turn: str = "still",
-             scores_as_keys: bool = False) -> tuple[dict, dict | None]:
+             scores_as_keys: bool = False, mirror: bool = False) -> tuple[dict, dict | None]:
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, head_size=head_size,
-                                  corrective_keys=corrective_keys, camera_turn=camera_turn)
+                                  corrective_keys=corrective_keys, camera_turn=camera_turn, mirror=mirror)
     t, c = time.perf_counter(), time.process_time()
-    observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed", reshot),
+    observed = cached(obs_cache and cache_file(obs_cache, path, model, "observed_mirror" if mirror else "observed",
+                                               reshot),
                       lambda: pipeline.observe(config))
     observed = replace(observed, footage_path=str(path))    # a cached copy's was a temporary file, gone since
     t_bake, c_bake = time.perf_counter(), time.process_time()
@@ -1219,6 +1220,9 @@ def main(argv=None) -> int:
                          "at 1/N of the frame "
                          "rate, against "
                          "dlib's points on the original carried over (repeatable)")
+    ap.add_argument("--mirror", action="store_true",
+                    help="bake with the network's mirror averaging (ReconConfig.mirror, bake.cli's --mirror; not "
+                         "--reshoot mirror, a mirrored copy of the clip); its observations are cached apart")
     ap.add_argument("--brow-pixels", action="store_true",
                     help="also read each brow from the pixels against a followed nose-bridge patch and score the "
                          "mesh's, dlib's (and MediaPipe's) brows against it (face_signals.brow_pixels; for clips "
@@ -1235,10 +1239,15 @@ def main(argv=None) -> int:
     machine = describe_machine()
     res = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
                arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
-               clips={})
+               mirror=a.mirror, clips={})
     versus = dict(machine=machine, model=a.model, fusion=a.fusion, corrective_keys=a.corrective_keys,
                   arkit_only=a.arkit_only, scores_as_weights=a.scores_as_weights, camera_turn=a.camera_turn,
-                  outline_step=not a.no_outline, oracle="dlib 68-point (benchmarks/oracle_dlib.py)", clips={})
+                  mirror=a.mirror, outline_step=not a.no_outline, oracle="dlib 68-point (benchmarks/oracle_dlib.py)",
+                  clips={})
+    common = dict(oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,      # every clip's and copy's bake
+                  obs_cache=Path(a.obs_cache) if a.obs_cache else None, eye_distance_mm=a.eye_distance,
+                  head_size=a.head_size, corrective_keys=a.corrective_keys, arkit_only=a.arkit_only,
+                  camera_turn=a.camera_turn, scores_as_keys=a.scores_as_weights, mirror=a.mirror)
     shots, sizes = {}, {}
     for c in clips:
         shots[c.stem] = [c.name] + [f"{kind} {c.stem}" for kind in a.reshoot]
@@ -1248,14 +1257,8 @@ def main(argv=None) -> int:
             names = {kind: kind.rstrip("0123456789.") for kind in a.reshoot if kind.startswith(COVERS)}
             covers = {kind: occluders(oracle_dlib.load(c), float(kind[len(name):]), name)
                       for kind, name in names.items()}
-        res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head,
-                                           oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                           obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                           eye_distance_mm=a.eye_distance, head_size=a.head_size,
-                                           corrective_keys=a.corrective_keys,
-                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())),
-                                           arkit_only=a.arkit_only, camera_turn=a.camera_turn,
-                                           scores_as_keys=a.scores_as_weights)
+        res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head, **common,
+                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())))
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
@@ -1271,12 +1274,7 @@ def main(argv=None) -> int:
                 name = f"{kind} {c.stem}"
                 try:
                     res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
-                                                     oracle=not a.no_oracle, mediapipe=a.mediapipe, fusion=a.fusion,
-                                                     obs_cache=Path(a.obs_cache) if a.obs_cache else None,
-                                                     eye_distance_mm=a.eye_distance, head_size=a.head_size,
-                                                     reshot=copy,
-                                                     corrective_keys=a.corrective_keys, arkit_only=a.arkit_only,
-                                                     camera_turn=a.camera_turn, scores_as_keys=a.scores_as_weights)
+                                                     **common, reshot=copy)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
                     versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]
