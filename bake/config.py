@@ -115,7 +115,7 @@ class ReconConfig:
                                               "of the frame width and height, e.g. 0.7,0.4); default: the largest",
                                         range=(0.0, 1.0), cli="--face", parse=_point, metavar="X,Y")
     mirror: bool = _setting(False, "also run the network on each mirrored crop and average: twice the network "
-                                   "time, less noise", cli="--mirror")
+                                   "time, its answers less noisy, the fused bake no better", cli="--mirror")
     reframe: int = _setting(2, "network passes more per frame on the crop framed from the previous pass's head "
                                "pose (median-filtered over 9 frames); 0 = the face tracker's crop only",
                             range=(0, 5), cli="--reframe", parse=int, metavar="N")
