@@ -190,7 +190,7 @@ def test_training_from_exported_weights(small_model, onnx_file, tmp_path):
 
 
 def test_wall_minutes_over_segments_and_init():
-    from training.train import wall_minutes
+    from training.curves import wall_minutes
     rows = [dict(step=10, sec=60.0), dict(step=20, sec=120.0),      # first segment: 2 min
             dict(step=30, sec=30.0), dict(step=40, sec=180.0)]      # resumed: 3 min
     assert wall_minutes(dict(rows=rows)) == pytest.approx(5.0)

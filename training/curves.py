@@ -7,6 +7,9 @@ Two panels over the same step axis:
     samples) on one shared log axis with labelled gridlines and the issue's targets (canonical 2 mm, depth 3 mm)
     as dashed lines, so curves can be read against each other and against the goal.
 Noisy per-batch series are drawn faint with a running median on top.
+
+``wall_minutes`` reads the same logged rows for the training time a checkpoint stands for (its ONNX export's
+metadata and the model card say it).
 """
 from __future__ import annotations
 
@@ -131,3 +134,14 @@ def plot_curves(rows: list[dict], path: Path) -> None:
             (x0, bot[0] - 8), (170, 170, 170))
     put(f"step {s0}..{s1}", (x0, H - 20), (200, 200, 200))
     cv2.imwrite(str(path), img)
+
+
+def wall_minutes(ck: dict) -> float | None:
+    """Training wall time of a checkpoint in minutes: its logged segments ("sec" restarts at 0 in each resumed
+    segment) plus the time of the weights it was initialised from (None where that is not recorded)."""
+    rows = ck.get("rows", [])
+    secs = sum(a["sec"] for a, b in zip(rows, rows[1:] + [None]) if b is None or b["sec"] < a["sec"])
+    init = ck.get("init") or {}
+    if init and init.get("minutes") is None:
+        return None
+    return secs / 60 + (init.get("minutes") or 0.0)

@@ -139,7 +139,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     model = load_checkpoint(a.ckpt)
     ck = torch.load(a.ckpt, map_location="cpu", weights_only=False)
-    from .train import wall_minutes
+    from .curves import wall_minutes
     meta = dict(steps=ck["step"])
     minutes = wall_minutes(ck)
     if minutes is not None:

@@ -29,7 +29,7 @@ def card(ckpt_path: Path) -> str:
     p = PRESETS[ck["preset"]]
     args = ck.get("args", {})
     rows = ck.get("rows", [])
-    from .train import wall_minutes
+    from .curves import wall_minutes
     minutes = wall_minutes(ck)
     init = ck.get("init") or {}
     syn, real, rt = _load("eval_synthetic.json"), _load("eval_real.json"), _load("runtime.json")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from core.presets import PRESETS
-from .curves import plot_curves
+from .curves import plot_curves, wall_minutes
 from .losses import total_loss
 from .model import FaceAnything, count_parameters
 
@@ -174,17 +174,6 @@ def learning_rate(args, step: int, cycle_start: int = 0, elapsed_s: float = 0.0)
         progress = k / max(args.steps - cycle_start, 1)
     warm = min(1.0, (k + 1) / args.warmup)
     return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
-
-
-def wall_minutes(ck: dict) -> float | None:
-    """Training wall time of a checkpoint in minutes: its logged segments ("sec" restarts at 0 in each resumed
-    segment) plus the time of the weights it was initialised from (None where that is not recorded)."""
-    rows = ck.get("rows", [])
-    secs = sum(a["sec"] for a, b in zip(rows, rows[1:] + [None]) if b is None or b["sec"] < a["sec"])
-    init = ck.get("init") or {}
-    if init and init.get("minutes") is None:
-        return None
-    return secs / 60 + (init.get("minutes") or 0.0)
 
 
 def _load_init(model, path: str, preset) -> dict:
