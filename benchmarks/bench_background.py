@@ -52,6 +52,7 @@ from bake.config import ReconConfig  # noqa: E402
 from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from machine import describe  # noqa: E402
+from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
 
 def read_turns(images: list[np.ndarray]) -> tuple[np.ndarray, float]:
@@ -228,14 +229,14 @@ def measure(clip: Path, kind: str, pairs: int, bake: bool = False, png: Path | N
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", help="clips (default: the shared clips)")
-    ap.add_argument("--footage", default=str(ROOT.parent / "shared" / "footage"))
+    ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--reshoot", default="handheld:6", help="bench_real's re-shoot whose applied turns are the truth")
     ap.add_argument("--pairs", type=int, default=3, help="paired observe runs with and without the reader (0: none)")
     ap.add_argument("--bake", action="store_true", help="also bake each clip and its copy (head_world_degrees)")
     ap.add_argument("--png", default=None, metavar="DIR", help="with --bake: the heads' world turns drawn here")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "background.json"))
     a = ap.parse_args(argv)
-    clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in bench_real.CLIPS]
+    clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in CLIPS]
     res = dict(machine=describe(), reshoot=a.reshoot, pairs=a.pairs, bake=a.bake, clips={})
     for clip in clips:
         res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake, Path(a.png) if a.png else None)

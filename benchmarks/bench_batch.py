@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bake import batch  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import FOOTAGE  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "batch.json"
 
@@ -54,7 +55,7 @@ def run_mode(mode: str, clips: list[str], end: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    footage = ROOT.parent / "shared" / "footage"
+    footage = FOOTAGE
     ap.add_argument("--clips", nargs="*", default=sorted(str(p) for p in footage.glob("*.mp4")))
     ap.add_argument("--end", type=int, default=150)
     ap.add_argument("--modes", nargs="*", default=["1", "2", "ray"])

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core import framing, head_model, track  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import FOOTAGE  # noqa: E402
 
 
 def recorded_offsets(fn) -> np.ndarray:
@@ -75,7 +76,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[5, 7, 11, 12])
     ap.add_argument("--frames", type=int, default=32, help="frames per synthetic clip")
     ap.add_argument("--real-frames", type=int, default=160, help="frames per real clip")
-    ap.add_argument("--footage", default=str(ROOT.parent / "shared" / "footage"))
+    ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "framing.json"))
     a = ap.parse_args()
     head = head_model.load()

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from machine import describe as describe_machine  # benchmarks/, the script's folder
+from shared_clips import FOOTAGE  # the same folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path("/tmp/fc_bench_memory")
@@ -135,7 +136,7 @@ def run_child(code: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lengths", type=int, nargs="*", default=[250, 1000])
-    ap.add_argument("--clip", type=Path, default=ROOT.parent / "shared" / "footage" / "expressions_office.mp4")
+    ap.add_argument("--clip", type=Path, default=FOOTAGE / "expressions_office.mp4")
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--bake-only", type=int, nargs="*", default=[])

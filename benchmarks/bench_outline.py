@@ -34,6 +34,7 @@ from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model, landmark_template as lt  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import FOOTAGE  # noqa: E402
 
 ROWS = ((132, 361), (58, 288))     # MediaPipe's oval pairs (subject's right, left) at the mouth's height and below it
 GREEN_MARGIN = 25                  # a screen pixel's green over its red and its blue (0-255)
@@ -108,7 +109,7 @@ def measure(path: Path, head, obs_cache: Path | None) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("clips", nargs="*")
-    ap.add_argument("--footage", type=Path, default=ROOT.parent / "shared" / "footage")
+    ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--obs-cache", type=Path, default=None)
     ap.add_argument("--no-outline", action="store_true", help="bake without bake.face_outline's step")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "outline_screen.json")

@@ -167,8 +167,8 @@ from core.errors import FaceCaptureError  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
-CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 CLOSE_UPS = CLIPS[:2]       # --small-face re-shoots these (bench_track.small_face_frame takes the face as 45 % wide)
 
 
@@ -1167,7 +1167,7 @@ def brow_table(results: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("clips", nargs="*")
-    ap.add_argument("--footage", default=str(ROOT.parent / "shared" / "footage"))
+    ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--model", default="default")
     ap.add_argument("--png", default=None, help="folder for overlay strips (never commit them)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "real.json"))

@@ -40,9 +40,9 @@ from core.preprocess import crop_image  # noqa: E402
 from core.runtime import Predictor  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 from training.eval import half_in_shadow  # noqa: E402
 
-CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 QUANTILES = (0.5, 0.9, 0.99, 1.0)
 EYE_LINE = 0.42          # crop rows above it are the eyes and brow, below it the nose, mouth and chin
 
@@ -177,7 +177,7 @@ def render_ratios(count: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*")
-    ap.add_argument("--footage", type=Path, default=ROOT.parent / "shared" / "footage")
+    ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--light", type=float, default=0.2)
     ap.add_argument("--every", type=int, default=3)
     ap.add_argument("--free", type=float, nargs="*", default=[3.0, 8.0],

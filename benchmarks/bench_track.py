@@ -31,8 +31,8 @@ from core.preprocess import crop_image  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
 from core.types import CropBox  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
+from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
-CLIPS = ("talking_green_screen.mp4", "expressions_office.mp4", "press_wide_shot.mp4")
 
 
 def jitter(boxes: np.ndarray, found: np.ndarray) -> float:
@@ -189,7 +189,7 @@ def run_small(path: Path, face_px: int = 60) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", default=list(CLIPS))
-    ap.add_argument("--footage", type=Path, default=ROOT.parent / "shared" / "footage")
+    ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--png", type=Path, default=Path("/tmp/track"))
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "track.json")
     args = ap.parse_args(argv)

@@ -172,10 +172,10 @@ def load(clip: Path, cache: Path = CACHE, refresh: bool = False) -> OracleTrack:
 
 
 def main(argv=None) -> int:
-    from bench_real import CLIPS  # noqa: E402  (same folder)
+    from shared_clips import CLIPS, FOOTAGE  # noqa: E402  (same folder)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("clips", nargs="*")
-    ap.add_argument("--footage", default=str(ROOT.parent / "shared" / "footage"))
+    ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--refresh", action="store_true", help="recompute even when cached")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
