@@ -163,61 +163,18 @@ def info(model: HeadModel) -> dict:
     )
 
 
-PREVIEW_ACTIONS = ("jawOpen", "mouthSmileLeft", "eyeBlinkRight", "browInnerUp", "mouthPucker", "eyeBlinkLeft")
-
-
-def preview(model: HeadModel, out_dir: Path, size: int = 512) -> list[Path]:
-    """Write PNG renders: neutral (front, three-quarter, profile), regions, identities, ARKit actions."""
-    import cv2
-    from .mesh_render import render_turntable_view, label_image, region_colors
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-
-    def save(name, img):
-        p = out_dir / f"{name}.png"
-        cv2.imwrite(str(p), img[..., ::-1])
-        written.append(p)
-
-    views = [render_turntable_view(model.vertices, model.faces, yaw, size) for yaw in (0, 35, 90)]
-    save("neutral", np.concatenate(views, 1))
-    save("regions", np.concatenate([render_turntable_view(model.vertices, model.faces, yaw, size,
-                                                          vertex_colors=region_colors(model)) for yaw in (0, 60)], 1))
-    tiles = []
-    for name in PREVIEW_ACTIONS:
-        w = np.zeros(N_ARKIT)
-        w[model.arkit_names.index(name)] = 1.0
-        v = model.shape(expression=w)
-        img = render_turntable_view(v, model.faces, 20, size // 2 * 2)
-        tiles.append(label_image(img, name))
-        save(f"arkit_{name}", img)
-    save("arkit_sheet", np.concatenate([np.concatenate(tiles[:3], 1), np.concatenate(tiles[3:], 1)], 0))
-    rng = np.random.default_rng(0)
-    ids = [render_turntable_view(model.shape(identity=rng.normal(0, 2.0, len(model.identity_std)) * model.identity_std),
-                                 model.faces, 25, size // 2) for _ in range(6)]
-    save("identities_2sd", np.concatenate([np.concatenate(ids[:3], 1), np.concatenate(ids[3:], 1)], 0))
-    return written
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m core.head_model", description="Inspect the canonical head model.")
     ap.add_argument("--asset", type=Path, default=None, help="asset path (default: the bundled one)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("info", help="print JSON facts about the head model")
-    pv = sub.add_parser("preview", help="write PNG renders of the head and of several ARKit actions")
-    pv.add_argument("--out", type=Path, required=True)
-    pv.add_argument("--size", type=int, default=512)
+    sub.add_parser("info", help="print JSON facts about the head model (renders of it: python -m tools.head_preview)")
     a = ap.parse_args(argv)
     try:
         model = load(a.asset)
     except AssetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if a.cmd == "info":
-        print(json.dumps(info(model), indent=1))
-    else:
-        for p in preview(model, a.out, a.size):
-            print(p)
+    print(json.dumps(info(model), indent=1))
     return 0
 
 

@@ -108,12 +108,12 @@ def test_missing_and_corrupt_asset_errors_name_the_file(tmp_path):
         head_model.load(bad)
 
 
-def test_cli_info_and_preview(tmp_path):
+def test_cli_info_and_the_preview_tool(tmp_path):
     out = subprocess.run([sys.executable, "-m", "core.head_model", "info"], capture_output=True, text=True,
                          check=True, cwd=head_model.ASSET_PATH.parents[2]).stdout
     info = json.loads(out)
     assert info["vertices"] > 2000 and len(info["arkit_names"]) == 52 and info["asset_version"] == 1
-    r = subprocess.run([sys.executable, "-m", "core.head_model", "preview", "--out", str(tmp_path), "--size", "128"],
+    r = subprocess.run([sys.executable, "-m", "tools.head_preview", "--out", str(tmp_path), "--size", "128"],
                        capture_output=True, text=True, cwd=head_model.ASSET_PATH.parents[2])
     assert r.returncode == 0, r.stderr
     import cv2
