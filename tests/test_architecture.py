@@ -102,3 +102,63 @@ def test_no_sys_path_edits_in_shipped_code():
                     and node.value.id == "sys":
                 bad.append(rel)
     assert not bad, bad
+
+
+def _project_imports(path: Path) -> set[str]:
+    """The project files (relative paths) that ``path`` imports anywhere in it: package-relative and absolute imports
+    of the project's packages, and, in benchmarks/ (scripts run with their folder on the path), its sibling modules
+    by their bare names."""
+    rel = path.relative_to(ROOT)
+    package = rel.parent
+    roots = ([], list(package.parts)) if package.parts[:1] == ("benchmarks",) else ([],)
+
+    def module_file(parts: list[str]) -> str | None:
+        cands = (Path(*parts).with_suffix(".py"), Path(*parts) / "__init__.py") if parts else ()
+        return next((c.as_posix() for c in cands if (ROOT / c).is_file()), None)
+
+    def found(parts: list[str]) -> str | None:
+        return next((f for f in map(module_file, (r + parts for r in roots)) if f), None)   # absolute, or a sibling
+
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out |= {found(a.name.split(".")) for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package.parts[:len(package.parts) - (node.level - 1)]) if node.level else []
+            mod = base + (node.module.split(".") if node.module else [])
+            out |= {found(mod + [a.name]) or found(mod) for a in node.names}    # a module of the package, or a name
+    return out - {None, rel.as_posix()}                                           # in the module (or __init__.py)
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    """No circle of imports among the project's modules, function-level imports included: data and calls flow one
+    way, as the layout reads."""
+    graph = {rel: _project_imports(p) for p, rel in _files("core", "bake", "blender_addon", "training", "tools",
+                                                            "benchmarks")}
+    circles, index, low, stack, on = [], {}, {}, [], set()
+
+    def visit(v):                                       # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                circles.append(sorted(part))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    assert not circles, f"modules that import each other: {circles}"
