@@ -52,6 +52,7 @@ from bake.config import ReconConfig  # noqa: E402
 from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from machine import describe  # noqa: E402
+import reshoots  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
 
@@ -206,7 +207,7 @@ def measure(clip: Path, kind: str, pairs: int, bake: bool = False, png: Path | N
     turns, ms = read_turns(frames)
     out = dict(frames=len(frames), read=round(float(np.isfinite(turns).mean()), 3), ms_per_frame=round(ms, 2))
     with tempfile.TemporaryDirectory() as tmp:
-        copy = bench_real.reshoot(clip, bench_real.reshoot_kind(kind), Path(tmp))
+        copy = reshoots.reshoot(clip, reshoots.reshoot_kind(kind), Path(tmp))
         shot = [f.image for f in open_footage(str(copy.path))]
     got, _ = read_turns(shot)
     applied = np.diff(np.radians([copy.twisted.get(k, 0.0) for k in range(len(shot))]))

@@ -55,6 +55,7 @@ from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 from machine import describe as describe_machine  # noqa: E402
+import reshoots  # noqa: E402
 
 GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeLook* columns
 WORST_SHAPES = 8          # ``arkit_mae_worst``: the shapes with the largest weight error, their true and baked means
@@ -183,7 +184,7 @@ def true_points(seq, head, idx) -> np.ndarray:
 
 
 def brimmed(seq, head, fraction: float) -> np.ndarray:
-    """The sequence's images with a hat brim's shadow (bench_real.brim_polygon at bench_real.BRIM_LIGHT, placed on
+    """The sequence's images with a hat brim's shadow (reshoots.brim_polygon at reshoots.BRIM_LIGHT, placed on
     the true head's iris centres and nose tip) on the middle ``fraction`` of its frames, as bench_real's
     ``--reshoot brim:F`` shades footage."""
     from core import landmark_template as lt
@@ -193,8 +194,8 @@ def brimmed(seq, head, fraction: float) -> np.ndarray:
     span = np.arange(first, min(n, first + max(1, int(round(n * fraction)))))
     p = true_points(seq, head, span)
     for k, i in enumerate(span):
-        polygon = bench_real.brim_polygon(p[k, lt.IRIS_CENTRES[0]], p[k, lt.IRIS_CENTRES[1]], p[k, lt.NOSE_TIP])
-        images[i] = bench_real.shade(images[i], [polygon], bench_real.BRIM_LIGHT)
+        polygon = reshoots.brim_polygon(p[k, lt.IRIS_CENTRES[0]], p[k, lt.IRIS_CENTRES[1]], p[k, lt.NOSE_TIP])
+        images[i] = reshoots.shade(images[i], [polygon], reshoots.BRIM_LIGHT)
     return images
 
 

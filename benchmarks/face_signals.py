@@ -94,7 +94,7 @@ CROSSED_IOD = 0.02
 
 # dlib's 68 points of a face seen in a mirror: DLIB_MIRROR[j] is the point that lands where point j would be (the jaw
 # line and brows run the other way, the eyes and the mouth's corners swap sides, the midline keeps its points). A
-# mirrored image's points are the original's, x reflected, re-indexed by it (bench_real.Reshot.carry).
+# mirrored image's points are the original's, x reflected, re-indexed by it (reshoots.Reshot.carry).
 _DLIB_PAIRS = (tuple(zip(range(0, 8), range(16, 8, -1))) + tuple(zip(range(17, 22), range(26, 21, -1)))
                + ((31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46), (48, 54), (49, 53),
                   (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)))

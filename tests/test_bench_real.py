@@ -1,4 +1,5 @@
-"""benchmarks/bench_real.py's weights-against-scores reading and its re-shot clips (no shared footage, no dlib)."""
+"""benchmarks/bench_real.py's weights-against-scores reading and the re-shot clips of benchmarks/reshoots.py (no shared
+footage, no dlib)."""
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -8,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_real  # noqa: E402
+import reshoots  # noqa: E402
 from bake import fusion  # noqa: E402
 from core.head_model import ARKIT_NAMES  # noqa: E402
 
@@ -63,7 +65,7 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
             cv2.circle(img, (int(x), int(y)), 9, colour, -1)
         cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     (tmp_path / "copy").mkdir()
-    copy = bench_real.reshoot(tmp_path, kind, tmp_path / "copy")
+    copy = reshoots.reshoot(tmp_path, kind, tmp_path / "copy")
     assert copy.mirrored == (kind == "mirror") and sorted(copy.affine) == list(range(T))
     carried = copy.carry(np.arange(T), points)
     assert np.isnan(carried[:, 0]).all()                                  # no point, none carried
@@ -71,15 +73,15 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
         np.testing.assert_allclose(carried[:, [36, 45]] - points[:, [36, 45]], 3.5)
     if kind.startswith("sway"):                                           # sideways, by 20 px times the swing's sine
         from core.footage import DEFAULT_IMAGE_FPS                        # an image folder's frame rate
-        swing = 20.0 * np.sin(2.0 * np.pi * np.arange(T) / (bench_real.SWAY_PERIOD_S * DEFAULT_IMAGE_FPS))
+        swing = 20.0 * np.sin(2.0 * np.pi * np.arange(T) / (reshoots.SWAY_PERIOD_S * DEFAULT_IMAGE_FPS))
         np.testing.assert_allclose(carried[:, [36, 45], 0] - points[:, [36, 45], 0], np.repeat(swing[:, None], 2, 1))
         np.testing.assert_allclose(carried[:, [36, 45], 1], points[:, [36, 45], 1])
-    assert np.isnan(bench_real.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
-    scale = {"60px": 60 / (0.45 * 320), "portrait": bench_real.PORTRAIT_HEIGHT * 1280 / 240}.get(kind, 1.0)
+    assert np.isnan(reshoots.Reshot(tmp_path, copy.path, {}).carry([0], points)).all()   # no frame, none either
+    scale = {"60px": 60 / (0.45 * 320), "portrait": reshoots.PORTRAIT_HEIGHT * 1280 / 240}.get(kind, 1.0)
     with open_footage(str(copy.path)) as footage:
         if kind != "60px":
             assert (footage.width, footage.height) == {"scale0.5": (160, 120),
-                                                       "portrait": bench_real.PORTRAIT}.get(kind, (320, 240))
+                                                       "portrait": reshoots.PORTRAIT}.get(kind, (320, 240))
         for t, frame in enumerate(footage):
             img = frame.image.astype(np.float64)
             if kind == "grey":                                           # no colour left to find the dots by
@@ -97,15 +99,15 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
                 centre = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
                 assert np.linalg.norm(carried[t, k] - centre) < 1.0 + scale, (kind, t, k, carried[t, k], centre)
     with pytest.raises(ValueError):
-        bench_real.reshoot(tmp_path, "sideways", tmp_path / "copy")
-    assert bench_real.reshoot_kind("roll:-12.5") == "roll-12.5" and bench_real.reshoot_kind("mirror") == "mirror"
-    assert bench_real.reshoot_kind("shift:0.50") == "shift0.5" and bench_real.reshoot_kind("jpeg:25") == "jpeg25"
-    assert bench_real.reshoot_kind("grey") == "grey" and bench_real.reshoot_kind("portrait") == "portrait"
-    assert bench_real.reshoot_kind("occlude:0.40") == "occlude0.4" and bench_real.reshoot_kind("stride:2") == "stride2"
-    assert bench_real.reshoot_kind("shades:.5") == "shades0.5" and bench_real.reshoot_kind("sway:40") == "sway40"
+        reshoots.reshoot(tmp_path, "sideways", tmp_path / "copy")
+    assert reshoots.reshoot_kind("roll:-12.5") == "roll-12.5" and reshoots.reshoot_kind("mirror") == "mirror"
+    assert reshoots.reshoot_kind("shift:0.50") == "shift0.5" and reshoots.reshoot_kind("jpeg:25") == "jpeg25"
+    assert reshoots.reshoot_kind("grey") == "grey" and reshoots.reshoot_kind("portrait") == "portrait"
+    assert reshoots.reshoot_kind("occlude:0.40") == "occlude0.4" and reshoots.reshoot_kind("stride:2") == "stride2"
+    assert reshoots.reshoot_kind("shades:.5") == "shades0.5" and reshoots.reshoot_kind("sway:40") == "sway40"
     for bad in ("roll:up", "shift:", "shift", "smudge:2"):
         with pytest.raises(Exception):
-            bench_real.reshoot_kind(bad)
+            reshoots.reshoot_kind(bad)
 
 
 def _dot_frames(folder, T: int, at: tuple, radius: int) -> np.ndarray:
@@ -141,15 +143,15 @@ def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     import cv2
     from core.footage import DEFAULT_IMAGE_FPS, open_footage
     fps = DEFAULT_IMAGE_FPS
-    assert [bench_real.shaking(n, fps) for n in (0, 24, 25, 26, 49, 50, 99, 100)] == [None, None, 0, 1, 24, None,
+    assert [reshoots.shaking(n, fps) for n in (0, 24, 25, 26, 49, 50, 99, 100)] == [None, None, 0, 1, 24, None,
                                                                                       None, 0]
-    assert [bench_real.shaking(n, fps, all_along=True) for n in (24, 25, 50, 100)] == [None, 0, 25, 75]
-    assert bench_real.reshoot_kind("shaky:8") == "shaky8"
+    assert [reshoots.shaking(n, fps, all_along=True) for n in (24, 25, 50, 100)] == [None, 0, 25, 75]
+    assert reshoots.reshoot_kind("shaky:8") == "shaky8"
     T = round(fps) + 6
     points = _dot_frames(tmp_path, T, (150, 110), 9)
-    copy = bench_real.reshoot(tmp_path, bench_real.reshoot_kind("shake:12"), tmp_path / "copy")
+    copy = reshoots.reshoot(tmp_path, reshoots.reshoot_kind("shake:12"), tmp_path / "copy")
     m = np.arange(T) - round(fps)
-    swing = np.where(m >= 0, 12.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
+    swing = np.where(m >= 0, 12.0 * np.sin(2 * np.pi * m / reshoots.SHAKE_FRAMES), 0.0)
     assert sorted(copy.shaken) == list(range(round(fps), T))
     np.testing.assert_allclose([copy.shaken[f] for f in sorted(copy.shaken)], swing[round(fps):], atol=1e-9)
     carried = copy.carry(np.arange(T), points)
@@ -170,12 +172,12 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     fps = DEFAULT_IMAGE_FPS
     T = round(fps) + 6
     points = _dot_frames(tmp_path, T, (230, 60), 7)
-    assert bench_real.reshoot_kind("twist:5") == "twist5" and bench_real.reshoot_kind("twisty:1.5") == "twisty1.5"
-    assert bench_real.reshoot_kind("handheld:6") == "handheld6"
-    np.testing.assert_array_equal(bench_real.jolt(40), bench_real.jolt(40))          # the same on every run
-    copy = bench_real.reshoot(tmp_path, "twist5", tmp_path / "copy")
+    assert reshoots.reshoot_kind("twist:5") == "twist5" and reshoots.reshoot_kind("twisty:1.5") == "twisty1.5"
+    assert reshoots.reshoot_kind("handheld:6") == "handheld6"
+    np.testing.assert_array_equal(reshoots.jolt(40), reshoots.jolt(40))          # the same on every run
+    copy = reshoots.reshoot(tmp_path, "twist5", tmp_path / "copy")
     m = np.arange(T) - round(fps)
-    turn = np.where(m >= 0, 5.0 * np.sin(2 * np.pi * m / bench_real.SHAKE_FRAMES), 0.0)
+    turn = np.where(m >= 0, 5.0 * np.sin(2 * np.pi * m / reshoots.SHAKE_FRAMES), 0.0)
     assert sorted(copy.twisted) == list(range(round(fps), T)) and not copy.shaken
     np.testing.assert_allclose([copy.twisted[f] for f in sorted(copy.twisted)], turn[round(fps):], atol=1e-9)
     carried = copy.carry(np.arange(T), points)
@@ -191,20 +193,20 @@ def test_occluders_cover_the_middle_of_the_clip_where_dlib_found_a_face():
     found = np.ones(T, bool)
     found[4] = False
     oracle = SimpleNamespace(frames=np.arange(T) + 5, points=points, found=found)
-    covers = bench_real.occluders(oracle, 0.4)                   # rows 3-6 of 10, row 4 without a face
+    covers = reshoots.occluders(oracle, 0.4)                   # rows 3-6 of 10, row 4 without a face
     assert sorted(covers) == [8, 10, 11]
-    hull = points[5][list(bench_real.LOWER_FACE)]
+    hull = points[5][list(reshoots.LOWER_FACE)]
     (grown,) = covers[10]
     np.testing.assert_allclose(grown.mean(0), hull.mean(0))
     np.testing.assert_allclose(np.ptp(grown, 0), 1.2 * np.ptp(hull, 0))
-    assert sorted(bench_real.occluders(oracle, 1.0)) == [f + 5 for f in range(T) if f != 4]
-    lenses = bench_real.occluders(oracle, 0.4, "shades")[10]
-    for lens, eye in zip(lenses, bench_real.EYES):               # a lens about each eye, 1.6 x its width
+    assert sorted(reshoots.occluders(oracle, 1.0)) == [f + 5 for f in range(T) if f != 4]
+    lenses = reshoots.occluders(oracle, 0.4, "shades")[10]
+    for lens, eye in zip(lenses, reshoots.EYES):               # a lens about each eye, 1.6 x its width
         corners = points[5][[eye[0], eye[3]]]
         np.testing.assert_allclose(lens.mean(0), points[5][list(eye)].mean(0), atol=1e-9)
         width = np.linalg.norm(corners[1] - corners[0])
         assert np.linalg.norm(lens - lens.mean(0), axis=1).max() == pytest.approx(0.8 * width)
-    (brim,) = bench_real.occluders(oracle, 0.4, "brim")[10]
+    (brim,) = reshoots.occluders(oracle, 0.4, "brim")[10]
     assert len(brim) == 4
 
 
@@ -224,12 +226,12 @@ def test_a_brim_shades_the_eyes_and_brows_but_not_the_nose_tip_mouth_or_chin():
     pts[48:60] = (130.0, 170.0)                                 # mouth
     pts[8] = (130.0, 200.0)                                     # chin
     for p in (pts, 260.0 - pts):
-        region = bench_real.brim(p)
+        region = reshoots.brim(p)
         assert inside(region, p[17:27]).all() and inside(region, p[36:48]).all()
         assert not inside(region, p[[30, 8] + list(range(48, 60))]).any()
     image = np.full((260, 260, 3), 200, np.uint8)
-    out = bench_real.shade(image, [bench_real.brim(pts)], bench_real.BRIM_LIGHT)
-    assert out[80, 130, 0] == pytest.approx(200 * bench_real.BRIM_LIGHT, abs=6) and out[200, 130, 0] == 200
+    out = reshoots.shade(image, [reshoots.brim(pts)], reshoots.BRIM_LIGHT)
+    assert out[80, 130, 0] == pytest.approx(200 * reshoots.BRIM_LIGHT, abs=6) and out[200, 130, 0] == 200
     assert cv2.absdiff(out, image)[230:, :].max() == 0
 
 
@@ -238,9 +240,9 @@ def test_occluders_reject_a_bad_fraction_or_kind():
     oracle = SimpleNamespace(frames=np.arange(T), points=np.zeros((T, 68, 2)), found=np.ones(T, bool))
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError):
-            bench_real.occluders(oracle, bad)
+            reshoots.occluders(oracle, bad)
     with pytest.raises(ValueError):
-        bench_real.occluders(oracle, 0.4, "scarf")
+        reshoots.occluders(oracle, 0.4, "scarf")
 
 
 def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
@@ -251,8 +253,8 @@ def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
     square = np.array([(120.0, 80.0), (200.0, 80.0), (200.0, 160.0), (120.0, 160.0), (160.0, 120.0)])
     (tmp_path / "copy").mkdir()
     with pytest.raises(ValueError):
-        bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy")
-    copy = bench_real.reshoot(tmp_path, "occlude0.3", tmp_path / "copy", {1: [square]})
+        reshoots.reshoot(tmp_path, "occlude0.3", tmp_path / "copy")
+    copy = reshoots.reshoot(tmp_path, "occlude0.3", tmp_path / "copy", {1: [square]})
     np.testing.assert_allclose(copy.carry([1], np.array([square])), [square])         # nothing moved
     assert copy.covered == {1}
     with open_footage(str(copy.path)) as footage:
@@ -260,7 +262,7 @@ def test_an_occluded_copy_paints_the_hull_on_the_named_frames_only(tmp_path):
     for t, img in enumerate(images):
         centre, far = img[110:130, 150:170].mean((0, 1)), img[:40, :40].mean((0, 1))
         np.testing.assert_allclose(far, 90, atol=6)
-        np.testing.assert_allclose(centre, bench_real.PAINT["occlude"] if t == 1 else 90, atol=6)
+        np.testing.assert_allclose(centre, reshoots.PAINT["occlude"] if t == 1 else 90, atol=6)
 
 
 def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
@@ -269,7 +271,7 @@ def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
     for t in range(5):
         cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), np.full((120, 160, 3), 40 * t + 20, np.uint8))
     (tmp_path / "copy").mkdir()
-    copy = bench_real.reshoot(tmp_path, "stride2", tmp_path / "copy")
+    copy = reshoots.reshoot(tmp_path, "stride2", tmp_path / "copy")
     assert copy.frames == {0: 0, 2: 1, 4: 2} and sorted(copy.affine) == [0, 2, 4]
     with open_footage(str(tmp_path)) as source:
         fps = source.fps
@@ -277,9 +279,9 @@ def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
         assert footage.fps == pytest.approx(fps / 2, rel=1e-3)
         levels = [frame.image.mean() for frame in footage]
     np.testing.assert_allclose(levels, [20, 100, 180], atol=8)          # the video codec shifts grey levels
-    assert bench_real.reshoot(tmp_path, "stride1", tmp_path / "copy").frames is None
+    assert reshoots.reshoot(tmp_path, "stride1", tmp_path / "copy").frames is None
     with pytest.raises(ValueError):
-        bench_real.reshoot(tmp_path, "stride0", tmp_path / "copy")
+        reshoots.reshoot(tmp_path, "stride0", tmp_path / "copy")
 
 
 def test_obs_cache_keys_a_copy_by_its_clip_and_kind_not_by_the_file_made_anew(tmp_path):
@@ -295,13 +297,13 @@ def test_obs_cache_keys_a_copy_by_its_clip_and_kind_not_by_the_file_made_anew(tm
         copy = folder / "clip_brim1.mp4"
         copy.write_bytes(b"y" * (20 + run))                     # the copy's bytes and time differ run to run
         os.utime(copy, (1000 + run, 1000 + run))
-        copies.append(bench_real.Reshot(clip, copy, {}))
+        copies.append(reshoots.Reshot(clip, copy, {}))
     key = lambda r: bench_real.cache_file(tmp_path / "cache", r.path, "default", "observed", r)  # noqa: E731
     before = key(copies[0])
     assert key(copies[1]) == before
     other = tmp_path / "run0" / "clip_brim0.5.mp4"
     other.write_bytes(b"z")
-    assert key(bench_real.Reshot(clip, other, {})) != before
+    assert key(reshoots.Reshot(clip, other, {})) != before
     as_shot = bench_real.cache_file(tmp_path / "cache", clip, "default", "observed")
     assert as_shot != before
     clip.write_bytes(b"x" * 11)                                  # the clip changed: its copies' keys change too
@@ -431,10 +433,10 @@ def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(t
     fps = DEFAULT_IMAGE_FPS
     T = round(fps) + 4
     points = _dot_frames(tmp_path, T, (200, 90), 7)
-    copy = bench_real.reshoot(tmp_path, "handheld6", tmp_path / "copy")
+    copy = reshoots.reshoot(tmp_path, "handheld6", tmp_path / "copy")
     assert sorted(copy.twisted) == list(range(round(fps), T))
     for f in copy.twisted:
-        assert copy.twisted[f] == pytest.approx(bench_real.jolt(f)[2] * 6.0 / bench_real.HANDHELD_PX_PER_DEGREE)
+        assert copy.twisted[f] == pytest.approx(reshoots.jolt(f)[2] * 6.0 / reshoots.HANDHELD_PX_PER_DEGREE)
     carried = copy.carry(np.arange(T), points)
     assert np.abs(carried[round(fps):, 36] - (200, 90)).max() > 1.0                            # it did move
     _assert_dot_carried(copy, carried)
