@@ -163,18 +163,22 @@ def info(model: HeadModel) -> dict:
     )
 
 
+def load_or_exit(path: str | Path | None = None) -> HeadModel:
+    """``load`` for a command line: a bad asset prints its error and exits with status 2."""
+    try:
+        return load(path)
+    except AssetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m core.head_model", description="Inspect the canonical head model.")
     ap.add_argument("--asset", type=Path, default=None, help="asset path (default: the bundled one)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("info", help="print JSON facts about the head model (renders of it: python -m tools.head_preview)")
     a = ap.parse_args(argv)
-    try:
-        model = load(a.asset)
-    except AssetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(info(model), indent=1))
+    print(json.dumps(info(load_or_exit(a.asset)), indent=1))
     return 0
 
 

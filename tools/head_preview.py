@@ -12,8 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import AssetError
-from core.head_model import N_ARKIT, HeadModel, load
+from core.head_model import N_ARKIT, HeadModel, load_or_exit
 from core.mesh_render import label_image, region_colors, render_turntable_view
 
 PREVIEW_ACTIONS = ("jawOpen", "mouthSmileLeft", "eyeBlinkRight", "browInnerUp", "mouthPucker", "eyeBlinkLeft")
@@ -55,12 +54,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--asset", type=Path, default=None, help="head asset path (default: the bundled one)")
     a = ap.parse_args(argv)
-    try:
-        model = load(a.asset)
-    except AssetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for p in preview(model, a.out, a.size):
+    for p in preview(load_or_exit(a.asset), a.out, a.size):
         print(p)
     return 0
 
