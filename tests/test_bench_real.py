@@ -471,3 +471,23 @@ def test_a_turned_heads_near_side_is_read_at_the_ears_root_and_its_far_side_and_
     assert abs(contour[1 - near] - bake_sides[1 - near]) < 0.01 * width          # the far side: the cheek's
     assert abs(contour[near] - bake_sides[near]) > 0.05 * width                 # the near side: out to the ear
     assert abs(contour[near] - nose[30.0]) > abs(bake_sides[near] - nose[30.0])
+
+
+def test_a_clip_written_forth_and_back_runs_on_without_a_cut(tmp_path):
+    import cv2
+    import bench_clip_length
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48))
+    for level in (30, 120, 210):                                  # three flat frames, told apart by their grey
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.release()
+    assert bench_clip_length.bounced(clip, 3, tmp_path / "x3.mp4") == 9
+    cap, means = cv2.VideoCapture(str(tmp_path / "x3.mp4")), []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        means.append(frame.mean())
+    assert len(means) == 9
+    order = np.argmin(np.abs(np.array(means)[:, None] - [30, 120, 210]), 1)
+    assert order.tolist() == [0, 1, 2, 2, 1, 0, 0, 1, 2]
