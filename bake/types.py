@@ -3,7 +3,7 @@
 Spaces: the head mesh is stored in the head frame of ``core.head_model`` (mm, +X subject's left, +Y up,
 +Z forward). ``head_rotation``/``head_translation`` map head-frame points into OpenCV camera space
 (x right, y down, z forward, mm): ``p_cam = R @ p_head + t``. The Blender side converts to its own
-conventions (metres, Z up, camera looking down its local -Z) in one place (bake/blender_io/__init__.py).
+conventions (metres, Z up, camera looking down its local -Z) in one place (bake/blender_io/axes.py).
 """
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ import numpy as np
 from core.errors import InputError
 from core.head_model import ARKIT_NAMES
 
-from . import _fcurve, _key_linear, curve_group, euler_xyz, head_world_pose
+from .axes import euler_xyz, head_rotation_from_world, head_world_pose
+from .curves import curve_group, fcurve, key_linear
 from ..calibrate import REGION_OF, Calibration
 from ..retarget import Match, Take, describe, match_shape_keys, normalize
 
@@ -79,9 +80,9 @@ def _shape_key_name(data_path: str) -> str | None:
 
 
 def _replace_curve(action, datablock, data_path, index, group, frames, values):
-    fc = _fcurve(action, datablock, data_path, index, group)
+    fc = fcurve(action, datablock, data_path, index, group)
     fc.keyframe_points.clear()
-    _key_linear(fc, frames, values)
+    key_linear(fc, frames, values)
     return fc
 
 
@@ -128,9 +129,7 @@ def _head_rotation(obj, frames) -> np.ndarray | None:
     rot = np.array([np.array(Euler([curves[i].evaluate(float(f)) for i in range(3)], obj.rotation_mode
                                    if obj.rotation_mode in ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX") else "XYZ")
                                    .to_matrix()) for f in frames])
-    from . import _CAM_WORLD_ROT, _CV_TO_BLCAM, _HEAD_TO_BL
-    C = _CAM_WORLD_ROT @ _CV_TO_BLCAM
-    return np.einsum("ij,tjk,kl->til", C.T, rot, _HEAD_TO_BL)
+    return head_rotation_from_world(rot)
 
 
 # ---------------------------------------------------------------- writing a take onto shape keys
@@ -141,7 +140,7 @@ def _write_raw(key, take: Take, pairs, action_name: str):
     action.use_fake_user = True
     key.animation_data.action = action
     for arkit, target in pairs:
-        _key_linear(_fcurve(action, key, f'key_blocks["{target}"].value', group=region_group(arkit)),
+        key_linear(fcurve(action, key, f'key_blocks["{target}"].value', group=region_group(arkit)),
                     take.frames, take.column(arkit))
     old = key.get(CALIBRATED)
     if old is not None and old.name in bpy.data.actions:

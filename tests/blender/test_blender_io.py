@@ -133,6 +133,13 @@ def test_camera_motion_mode_projects_the_same(bpy_mod, empty_scene, tracks):
     _check_projection(bpy_mod, tracks)
 
 
+def test_a_head_objects_world_rotation_reads_back_as_the_baked_rotation(bpy_mod, tracks):
+    """axes.head_rotation_from_world (what retargeting reads off a head object) undoes head_world_pose."""
+    from bake.blender_io.axes import head_rotation_from_world, head_world_pose
+    rot, _ = head_world_pose(tracks.head_rotation, tracks.head_translation)
+    np.testing.assert_allclose(head_rotation_from_world(rot), tracks.head_rotation, atol=1e-12)
+
+
 def test_a_turning_camera_carries_its_turn_and_the_head_its_own(bpy_mod, empty_scene, tracks, tmp_path):
     """bake.camera_turn: the camera object takes the footage's camera turn, the head in the world its pose turned with
     it, so the head seen through the camera lands where it did (the footage's pixels), and the take a character is
@@ -217,22 +224,23 @@ def test_background_frame_is_the_pipelines_frame(bpy_mod, tmp_path):
     """The frame under the render comes from core.footage, the reader the bake used: an image folder in natural
     order (f2 before f10), a video's frame by its source number."""
     import cv2
-    from bake import blender_io
+    from bake.blender_io.render import footage_frame
+    from bake.blender_io.scene import footage_file
     folder = tmp_path / "frames"
     folder.mkdir()
     for i in range(1, 13):                                   # lexical order would be f1, f10, f11, f12, f2, ...
         cv2.imwrite(str(folder / f"f{i}.png"), np.full((24, 32, 3), 10 * i, np.uint8))
-    assert blender_io._footage_file(str(folder)).name == "f1.png"
+    assert footage_file(str(folder)).name == "f1.png"
     for index, value in ((0, 10), (1, 20), (9, 100), (11, 120)):
-        assert np.abs(blender_io._footage_frame(str(folder), index, (32, 24)).astype(int) - value).max() <= 1, index
-    assert (blender_io._footage_frame(str(folder), 12, (32, 24)) == 90).all()     # past the end: grey
+        assert np.abs(footage_frame(str(folder), index, (32, 24)).astype(int) - value).max() <= 1, index
+    assert (footage_frame(str(folder), 12, (32, 24)) == 90).all()     # past the end: grey
     video = tmp_path / "clip.avi"
     wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 24, (64, 48))
     for i in range(5):
         wr.write(np.full((48, 64, 3), i * 40, np.uint8))
     wr.release()
-    assert np.abs(blender_io._footage_frame(str(video), 3, (64, 48)).astype(int) - 120).mean() < 4
-    assert blender_io._footage_frame(str(video), 2, (32, 24)).shape == (24, 32, 3)
+    assert np.abs(footage_frame(str(video), 3, (64, 48)).astype(int) - 120).mean() < 4
+    assert footage_frame(str(video), 2, (32, 24)).shape == (24, 32, 3)
 
 
 # ------------------------------------------------------------------ exports
