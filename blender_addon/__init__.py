@@ -5,9 +5,9 @@ absolutely (``from core.errors import ...``). ``build.py`` vendors ``core`` and 
 and rewrites those imports to relative ones, so inside Blender everything loads as ``bl_ext.<repo>.face_capture.*``:
 no ``sys.path`` edits, no top-level modules of ours in Blender's shared interpreter.
 """
-from . import operators, panels, preferences, properties
+from . import character_operators, operators, panels, preferences, properties
 
-_MODULES = (properties, preferences, operators, panels)
+_MODULES = (properties, preferences, operators, character_operators, panels)
 
 
 def register():

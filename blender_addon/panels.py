@@ -3,9 +3,10 @@ import textwrap
 
 import bpy
 
-from .operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_clear_calibration,
-                        FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget,
-                        FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_save_calibration, FACE_CAPTURE_OT_worst_fit)
+from .character_operators import (FACE_CAPTURE_OT_calibrate, FACE_CAPTURE_OT_clear_calibration,
+                                  FACE_CAPTURE_OT_export_csv, FACE_CAPTURE_OT_import_csv, FACE_CAPTURE_OT_retarget,
+                                  FACE_CAPTURE_OT_save_calibration)
+from .operators import FACE_CAPTURE_OT_cancel, FACE_CAPTURE_OT_run, FACE_CAPTURE_OT_worst_fit
 
 
 def draw_panel(layout, context):

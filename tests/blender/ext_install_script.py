@@ -9,7 +9,7 @@ import sys
 import types
 
 zip_path, clip = sys.argv[1], sys.argv[2]
-OURS = ("core", "bake", "operators", "panels", "preferences", "properties", "blender_addon")
+OURS = ("core", "bake", "operators", "character_operators", "panels", "preferences", "properties", "blender_addon")
 foreign = types.ModuleType("core")           # a plain module, not a package: `core.errors` cannot exist under it
 foreign.__file__ = "/elsewhere/another_addon/core.py"
 sys.modules["core"] = foreign

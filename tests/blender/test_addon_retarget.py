@@ -129,13 +129,13 @@ def test_file_browser_default_names(bpy_mod, addon):
     their extension, and keep a path the artist already chose."""
     from types import SimpleNamespace
 
-    from blender_addon import operators
+    from blender_addon import character_operators
     opened = []
     ctx = SimpleNamespace(view_layer=SimpleNamespace(objects=SimpleNamespace(active=SimpleNamespace(name="Face"))),
                           window_manager=SimpleNamespace(fileselect_add=opened.append))
     csv, cal, chosen = (SimpleNamespace(filepath=p) for p in ("", "", "/takes/a.csv"))
-    assert operators._ask_path(csv, ctx, ".csv") == {"RUNNING_MODAL"}
-    operators._ask_path(cal, ctx, ".json", "_calibration")
-    operators._ask_path(chosen, ctx, ".csv")
+    assert character_operators._ask_path(csv, ctx, ".csv") == {"RUNNING_MODAL"}
+    character_operators._ask_path(cal, ctx, ".json", "_calibration")
+    character_operators._ask_path(chosen, ctx, ".csv")
     assert (csv.filepath, cal.filepath, chosen.filepath) == ("Face.csv", "Face_calibration.json", "/takes/a.csv")
     assert opened == [csv, cal, chosen]
