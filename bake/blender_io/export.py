@@ -133,13 +133,21 @@ def _export_clip_range(path, collection, what: str, export) -> Path:
 
 
 def export_glb(path, collection) -> Path:
-    """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically."""
+    """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically.
+
+    The take is one glTF animation, named after the collection (a list of objects: after the first), as the FBX's is
+    one take: the shape-key weights, the head's motion and a turning camera's play together in an engine, where
+    separate animations would each play alone. It starts at 0 s, the first baked frame (the Live Link Face CSV's
+    00:00:00:00), not at the scene's frame 1, a frame after the footage's own time."""
+    objects = _objects(collection)
+    name = getattr(collection, "name", "") or (objects[0].name if objects else "")
     return _export_clip_range(path, collection, "glTF", lambda tmp: bpy.ops.export_scene.gltf(
         filepath=tmp, check_existing=False, export_format="GLB", use_selection=True,
         export_morph=True, export_morph_normal=False, export_animations=True,
-        export_morph_animation=True, export_animation_mode="ACTIONS", export_force_sampling=True,
-        export_frame_range=False, export_optimize_animation_size=False, export_apply=False,
-        export_cameras=True, export_materials="NONE", export_try_sparse_sk=False))
+        export_morph_animation=True, export_animation_mode="ACTIVE_ACTIONS",
+        export_nla_strips_merged_animation_name=name or "Animation", export_anim_slide_to_zero=True,
+        export_force_sampling=True, export_frame_range=False, export_optimize_animation_size=False,
+        export_apply=False, export_cameras=True, export_materials="NONE", export_try_sparse_sk=False))
 
 
 def export_usd(path, collection) -> Path:

@@ -279,6 +279,19 @@ def _glb_json(path):
     return json.loads(data[20:20 + length])
 
 
+def _glb_accessor(path, gl, index):
+    """The float values of accessor ``index`` of a GLB (its binary chunk), flat."""
+    data = path.read_bytes()
+    json_length = struct.unpack_from("<I", data, 12)[0]
+    binary = 20 + json_length + 8                   # the BIN chunk's data, after its length and type
+    acc = gl["accessors"][index]
+    view = gl["bufferViews"][acc["bufferView"]]
+    assert acc["componentType"] == 5126             # FLOAT
+    width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[acc["type"]]
+    start = binary + view.get("byteOffset", 0) + acc.get("byteOffset", 0)
+    return np.frombuffer(data, np.float32, acc["count"] * width, start)
+
+
 def test_the_heads_landmark_fit_is_keyed_where_it_was_read(bpy_mod, empty_scene, tracks, tmp_path):
     """bake.fit_report's per-frame fit becomes the head's custom property, keyed per frame (not where unread), in
     either motion mode; the exports still write."""
@@ -309,8 +322,11 @@ def test_glb_has_morph_targets_and_weight_animation(built, tracks, tmp_path):
     mesh = gl["meshes"][0]
     assert len(mesh["primitives"][0]["targets"]) == 52
     assert mesh["extras"]["targetNames"] == list(tracks.key_names)
-    paths = {c["target"]["path"] for a in gl["animations"] for c in a["channels"]}
-    assert "weights" in paths and "translation" in paths and "rotation" in paths
+    (take,) = gl["animations"]                   # one take, as the FBX's: weights and head motion play together
+    assert take["name"] == built.name
+    assert {c["target"]["path"] for c in take["channels"]} == {"weights", "translation", "rotation"}
+    times = _glb_accessor(out, gl, take["samplers"][0]["input"])
+    np.testing.assert_allclose(times, (np.asarray(tracks.frames) - tracks.frames[0]) / tracks.fps, atol=1e-5)
 
 
 def test_fbx_read_by_assimp(built, tracks, tmp_path):

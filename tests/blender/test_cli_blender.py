@@ -106,11 +106,14 @@ def test_retarget_calibrate_usd_plot_from_the_cli(bpy_mod, fake_reconstruct, src
     out.mkdir()
     argv = [str(src), "--out", str(out / "s.blend"), "--retarget", str(char), "--head-target", "Face",
             "--gain", "jaw=0.5", "--neutral-frame", "auto", "--usd", str(out / "s.usdc"), "--plot", str(out / "p.png"),
-            "--csv", str(out / "s.csv")]
+            "--csv", str(out / "s.csv"), "--glb", str(out / "s.glb")]
     assert cli.run(argv) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
     assert "Face: 3 shape keys driven" in err and "Face: 49 ARKit shapes missing" in err and "tongueOut" in err
-    assert sorted(p.name for p in out.iterdir()) == ["p.png", "s.blend", "s.csv", "s.usdc"]
+    assert sorted(p.name for p in out.iterdir()) == ["p.png", "s.blend", "s.csv", "s.glb", "s.usdc"]
+    from .test_blender_io import _glb_json
+    (take,) = _glb_json(out / "s.glb")["animations"]        # the character's keys and head turn in one take
+    assert {c["target"]["path"] for c in take["channels"]} == {"weights", "rotation"}
     bpy_mod.ops.wm.open_mainfile(filepath=str(out / "s.blend"))
     face = bpy_mod.data.objects["Face"]
     key = face.data.shape_keys
