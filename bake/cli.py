@@ -419,8 +419,17 @@ def run(argv=None) -> int:
     return EXIT_OK
 
 
+def log_to_stderr() -> None:
+    """Warnings and errors of any logger on stderr. The handler itself holds the level: a library's logger that sets
+    its own level to INFO (Blender's glTF exporter does, on every export) passes its records up to this handler
+    whatever the root logger's level is, and its INFO lines are not ours to print."""
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     sys.exit(run())
 
 

@@ -88,6 +88,17 @@ def test_runs_as_module_and_as_script(mode, tmp_path):
     assert "does not exist" in r.stderr
 
 
+def test_a_librarys_info_lines_stay_off_stderr():
+    """Blender's glTF exporter sets its own logger to INFO on every export; the CLI's stderr keeps warnings only."""
+    code = ("import logging\nfrom bake import cli\ncli.log_to_stderr()\n"
+            "noisy = logging.getLogger('glTFImporter')\nnoisy.setLevel(logging.INFO)\nnoisy.info('Extracting primitive')\n"
+            "noisy.warning('a real warning')\nlogging.getLogger('bake.x').warning('ours')\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Extracting primitive" not in r.stderr
+    assert "WARNING glTFImporter: a real warning" in r.stderr and "WARNING bake.x: ours" in r.stderr
+
+
 def test_lens_and_focal_reach_the_config():
     cfg = cli.make_config(cli.parse_args(["x.mp4", "--out", "a.blend", "--lens", "26"]))
     assert cfg.focal_mm == 26.0 and cfg.focal_px is None
