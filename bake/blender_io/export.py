@@ -94,20 +94,33 @@ def _frame_range(collection) -> tuple[int, int]:
     return (int(min(lo)), int(max(hi))) if lo else (sc.frame_start, sc.frame_end)
 
 
+def _take_name(collection) -> str:
+    """The exported take's name: the collection's (the CLI's ``--name``), for a list of objects the first one's."""
+    objects = _objects(collection)
+    return getattr(collection, "name", "") or (objects[0].name if objects else "") or "Take"
+
+
 def export_fbx(path, collection) -> Path:
     """Write the collection's objects (mesh with blendshapes + baked curves, camera) as FBX, atomically; ``collection``
-    may also be a list of objects."""
+    may also be a list of objects. Its one take is named as the glTF's animation (``_take_name``, not "Scene" for
+    every capture): Blender's exporter names it after the scene, which is renamed for the export and back."""
     def write(tmp):
-        with _SelectOnly(_objects(collection)):
-            res = bpy.ops.export_scene.fbx(
-                filepath=str(tmp), check_existing=False, use_selection=True,
-                object_types={"MESH", "CAMERA", "EMPTY"},
-                use_mesh_modifiers=False,        # any modifier would silently drop every shape key
-                add_leaf_bones=False, mesh_smooth_type="FACE",
-                bake_anim=True, bake_anim_use_nla_strips=False, bake_anim_use_all_actions=False,
-                bake_anim_force_startend_keying=True, bake_anim_step=1.0,
-                bake_anim_simplify_factor=0.0,   # default 1.0 drops keys (error 1.5e-4)
-                axis_forward="-Z", axis_up="Y", path_mode="AUTO")
+        sc = bpy.context.scene
+        keep = sc.name
+        sc.name = _take_name(collection)
+        try:
+            with _SelectOnly(_objects(collection)):
+                res = bpy.ops.export_scene.fbx(
+                    filepath=str(tmp), check_existing=False, use_selection=True,
+                    object_types={"MESH", "CAMERA", "EMPTY"},
+                    use_mesh_modifiers=False,        # any modifier would silently drop every shape key
+                    add_leaf_bones=False, mesh_smooth_type="FACE",
+                    bake_anim=True, bake_anim_use_nla_strips=False, bake_anim_use_all_actions=False,
+                    bake_anim_force_startend_keying=True, bake_anim_step=1.0,
+                    bake_anim_simplify_factor=0.0,   # default 1.0 drops keys (error 1.5e-4)
+                    axis_forward="-Z", axis_up="Y", path_mode="AUTO")
+        finally:
+            sc.name = keep
         if "FINISHED" not in res:
             raise ExportError(f"Blender's FBX exporter did not finish ({res})")
     return write_atomic(path, write)
@@ -135,17 +148,15 @@ def _export_clip_range(path, collection, what: str, export) -> Path:
 def export_glb(path, collection) -> Path:
     """Write the collection (or a list of objects) as binary glTF with morph targets and their animation, atomically.
 
-    The take is one glTF animation, named after the collection (a list of objects: after the first), as the FBX's is
-    one take: the shape-key weights, the head's motion and a turning camera's play together in an engine, where
-    separate animations would each play alone. It starts at 0 s, the first baked frame (the Live Link Face CSV's
-    00:00:00:00), not at the scene's frame 1, a frame after the footage's own time."""
-    objects = _objects(collection)
-    name = getattr(collection, "name", "") or (objects[0].name if objects else "")
+    The take is one glTF animation, named as the FBX's one take (``_take_name``): the shape-key weights, the head's
+    motion and a turning camera's play together in an engine, where separate animations would each play alone. It
+    starts at 0 s, the first baked frame (the Live Link Face CSV's 00:00:00:00), not at the scene's frame 1, a frame
+    after the footage's own time."""
     return _export_clip_range(path, collection, "glTF", lambda tmp: bpy.ops.export_scene.gltf(
         filepath=tmp, check_existing=False, export_format="GLB", use_selection=True,
         export_morph=True, export_morph_normal=False, export_animations=True,
         export_morph_animation=True, export_animation_mode="ACTIVE_ACTIONS",
-        export_nla_strips_merged_animation_name=name or "Animation", export_anim_slide_to_zero=True,
+        export_nla_strips_merged_animation_name=_take_name(collection), export_anim_slide_to_zero=True,
         export_force_sampling=True, export_frame_range=False, export_optimize_animation_size=False,
         export_apply=False, export_cameras=True, export_materials="NONE", export_try_sparse_sk=False))
 

@@ -329,7 +329,7 @@ def test_glb_has_morph_targets_and_weight_animation(built, tracks, tmp_path):
     np.testing.assert_allclose(times, (np.asarray(tracks.frames) - tracks.frames[0]) / tracks.fps, atol=1e-5)
 
 
-def test_fbx_read_by_assimp(built, tracks, tmp_path):
+def test_fbx_read_by_assimp(bpy_mod, built, tracks, tmp_path):
     """Independent reader (Debian's assimp-utils): the file parses, has one mesh and an animation."""
     exe = shutil.which("assimp")
     if exe is None:
@@ -346,6 +346,8 @@ def test_fbx_read_by_assimp(built, tracks, tmp_path):
         return int(m.group(1))
     assert count("Meshes") == 1 and count("Faces") == len(tracks.faces)
     assert count("Animations") == 1 and count("Animation Channels") >= 1 and count("Cameras") == 1
+    assert re.search(r"Named Animations:\s+'FC'", text), text           # the take named as the capture, not 'Scene'
+    assert bpy_mod.context.scene.name == "Scene"                        # the scene's own name back
 
 
 def test_workbench_render_matches_opencv_projection(bpy_mod, empty_scene, head, tmp_path):
