@@ -9,6 +9,8 @@ import bpy
 
 from core.errors import ExportError
 
+from ..atomic import partial_path
+
 
 def check_writable(path) -> Path:
     """Raise ExportError unless ``path`` can be created (called before any expensive work)."""
@@ -20,11 +22,6 @@ def check_writable(path) -> Path:
     if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ExportError(f"cannot write {p}: permission denied")
     return p
-
-
-def partial_path(p: Path) -> Path:
-    """The hidden file beside ``p`` that a write goes to before it replaces ``p`` (this process's own)."""
-    return p.with_name(f".{p.stem}.{os.getpid()}.partial{p.suffix}")
 
 
 def write_atomic(path, write) -> Path:

@@ -11,7 +11,8 @@ import numpy as np
 from core.errors import ExportError, FootageError
 from core.footage import open_footage
 
-from .export import check_writable, partial_path
+from ..atomic import partial_path
+from .export import check_writable
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def render_over_footage(path, frame: int, footage_path: str = "", scene=None, al
     import cv2
     scene = scene or bpy.context.scene
     p = check_writable(path)
-    tmp = partial_path(p).with_suffix(".png")
+    tmp = partial_path(p, ".png")
     keep = (scene.render.engine, scene.render.film_transparent, scene.render.filepath, scene.frame_current,
             scene.render.image_settings.color_mode)
     keep_view = scene.view_settings.view_transform
