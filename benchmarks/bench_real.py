@@ -68,7 +68,10 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
     face_signals.look_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
     vertical look, the point's height above the corner line (face_signals.up_eye; the pupil's is the rougher
-    reading, a lowered lid hiding the iris's top).
+    reading, a lowered lid hiding the iris's top); ``gaze_up_both``, the two eyes' mean vertical look against the
+    two pupils' (face_signals.compare_both_eyes: the eyes turn up and down together, and each pupil's own reading is
+    rough); ``looks_apart``, how far apart the exported weights turn the two eyes up or down
+    (face_signals.looks_apart: a character's eyes).
   - the mouth's place (``mouth_offsets``; face_signals.mouth_offsets): each mouth corner's offset outwards from
     dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
     frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
@@ -403,6 +406,12 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     look = fs.look_mp478(mesh478)
     out["mesh"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
     out["mesh"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
+    vertical = {side: on_frames(tracks.weights[:, names.index(f"eyeLookUp{side.title()}")]
+                                - tracks.weights[:, names.index(f"eyeLookDown{side.title()}")], tracks.frames - 1, shot)
+                for side in ("right", "left")}
+    both_open = open_eyes["right"] & open_eyes["left"]
+    out["mesh"]["looks_apart"] = fs.looks_apart(vertical, both_open)
+    out["mesh"]["gaze_up_both"] = fs.compare_both_eyes(look["up"], pupils["up"], both_open)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))
         mp = on_frames(mp, mp_frames, shot)
@@ -415,6 +424,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         look = fs.look_mp478(mp)
         out["mediapipe"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
         out["mediapipe"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
+        out["mediapipe"]["gaze_up_both"] = fs.compare_both_eyes(look["up"], pupils["up"], both_open)
         arrays["mediapipe_named"] = fs.named(mp, "mp478")
     covered = reshot.covered if reshot is not None and reshot.covered else covered
     if covered:
@@ -684,7 +694,7 @@ def table(results: dict) -> str:
     cols = ("mouth_open", "eye_open_right", "eye_open_left", "mouth_width", "brow_right", "brow_left")
     head = ("clip", "source", "mouth r (gain)", "eyeR", "eyeL", "width", "browR", "browL", "blink F1 R/L",
             "dlib blinks R/L", "err IOD (target pts)", "ends", "jitter", "dlib jitter", "speed (frames)", "gaze R/L",
-            "up R/L")
+            "up R/L", "looks apart")
     rows = [head]
 
     def f(x, d=2):
@@ -705,7 +715,8 @@ def table(results: dict) -> str:
                          f(m["landmark_error_iod"].get("ends"), 3), f(m["jitter_iod"], 4),
                          f(m["oracle_jitter_iod"], 4), f"{f(m['head_speed']['ratio'])} ({m['head_speed']['frames']})",
                          *(f"{f(m[g]['right']['r'])}/{f(m[g]['left']['r'])}" if g in m else "-"
-                           for g in ("gaze", "gaze_up"))))
+                           for g in ("gaze", "gaze_up")),
+                         f(m["looks_apart"]["median"]) if "looks_apart" in m else "-"))
     return aligned(rows)
 
 

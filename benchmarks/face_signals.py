@@ -247,6 +247,26 @@ def compare_gaze(a: dict, b: dict, open_eyes: dict) -> dict:
     return out
 
 
+def compare_both_eyes(a: dict, b: dict, both_open: np.ndarray) -> dict:
+    """``a``'s mean over the two eyes (``a`` per eye (T,)) against the oracle's ``b`` alike, on the frames
+    ``both_open`` (T,) bool: r, gain, frames. For the vertical look, which the eyes share: a reading of one eye
+    alone carries its own noise (dlib's pupils read each eye's height from its darkest pixels, which a lid moves)."""
+    mean = lambda x: 0.5 * (np.asarray(x["right"], float) + np.asarray(x["left"], float))   # noqa: E731
+    ok = np.asarray(both_open, bool)
+    return dict(r=correlation(mean(a), mean(b), ok), gain=gain(mean(a), mean(b), ok),
+                frames=int((ok & np.isfinite(mean(a)) & np.isfinite(mean(b))).sum()))
+
+
+def looks_apart(vertical: dict, both_open: np.ndarray) -> dict:
+    """How far apart the two eyes look up or down (``vertical`` per eye (T,): eyeLookUp less eyeLookDown, the exported
+    weights; the eyes turn up and down together): the median and 90th percentile of |right - left| over the frames
+    ``both_open`` (T,) bool, in ARKit weights (NaN without such frames)."""
+    d = np.abs(np.asarray(vertical["right"], float) - np.asarray(vertical["left"], float))
+    d = d[np.asarray(both_open, bool) & np.isfinite(d)]
+    return dict(median=float(np.median(d)) if d.size else np.nan, p90=float(np.quantile(d, 0.9)) if d.size else np.nan,
+                frames=int(d.size))
+
+
 # ------------------------------------------------------------------------------------------------------- metrics
 def correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, lag: int = 0) -> float:
     """Pearson correlation of a[t + lag] with b[t] over frames valid in both (NaN when < 3 frames or constant)."""

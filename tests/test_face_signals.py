@@ -541,3 +541,23 @@ def test_brows_against_pixels_tell_the_brow_from_the_eye_corners():
         assert row["band_sd_px"] == pytest.approx(np.std(lift), rel=0.1)
         assert row["faithful"]["r_signal"] > 0.98 and row["faithful"]["r_point"] > 0.98
         assert row["cornered"]["r_signal_eye"] > 0.98 and abs(row["cornered"]["r_signal"]) < 0.5
+
+
+def test_looks_apart_reads_how_far_the_eyes_turn_up_or_down_apart_where_both_are_open():
+    vertical = dict(right=np.array([0.3, 0.3, -0.2, np.nan, 0.5]), left=np.array([0.1, 0.3, 0.2, 0.0, -0.5]))
+    both_open = np.array([True, True, True, True, False])                  # frame 4: an eye shut
+    got = fs.looks_apart(vertical, both_open)
+    assert got["frames"] == 3 and got["median"] == pytest.approx(0.2) and got["p90"] == pytest.approx(0.36)
+    assert np.isnan(fs.looks_apart(vertical, np.zeros(5, bool))["median"])
+
+
+def test_compare_both_eyes_reads_the_two_eyes_mean_against_the_oracles():
+    t = np.linspace(0.0, 6.0, 40)
+    shared = np.sin(t)
+    rng = np.random.default_rng(1)
+    oracle = dict(right=shared + rng.normal(0, 0.3, 40), left=shared + rng.normal(0, 0.3, 40))
+    apart = dict(right=shared + 0.5 * np.cos(3 * t), left=shared - 0.5 * np.cos(3 * t))     # each eye off, the mean not
+    got = fs.compare_both_eyes(apart, oracle, np.ones(40, bool))
+    assert got["frames"] == 40 and got["r"] > fs.compare_gaze(apart, oracle, dict(right=np.ones(40, bool),
+                                                                                   left=np.ones(40, bool)))["right"]["r"]
+    assert got["r"] == pytest.approx(fs.correlation(shared, 0.5 * (oracle["right"] + oracle["left"])))
