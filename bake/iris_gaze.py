@@ -117,6 +117,22 @@ def reread(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: np
     return out
 
 
+def yoked(weights: np.ndarray) -> np.ndarray:
+    """A copy of ``weights`` (T, 52) whose two eyes look up or down alike: each frame's vertical look (eyeLookUp less
+    eyeLookDown) is the mean of the two eyes' (their readings, ``reread``, or the fit's where an eye is too small to
+    read). The eyes turn up and down together (Hering's law: a vertical vergence is a fraction of a degree), but each
+    was read on its own, and a small or far eye's reading strays: a character driven by them turned one eye up and the
+    other down (docs/MEASUREMENTS.md, "Both eyes look up and down alike"). Where the two truly turn alike, the mean is
+    never further from the truth, summed over the eyes, than the two readings. Sideways they may differ (they converge
+    on a near point) and keep their readings."""
+    out = np.array(weights, np.float64)
+    keys = [[ARKIT_NAMES.index(n) for n in pair] for pair in VERTICAL_KEYS]
+    both = np.mean([out[:, up] - out[:, down] for up, down in keys], axis=0)              # (T,) + up
+    for up, down in keys:
+        out[:, up], out[:, down] = np.clip(both, 0.0, 1.0), np.clip(-both, 0.0, 1.0)
+    return out
+
+
 def keep_lid_gaps(weights: np.ndarray, before: np.ndarray, head: HeadModel, open_eyes: np.ndarray) -> np.ndarray:
     """A copy of ``weights`` (T, 52) whose eyeBlink (within [0, 1]; then eyeWide, for lids wider than eyeBlink 0
     opens them) opens each eye's lids (the gap between the lid midpoints, ``lid_gap_rates``) as far as ``before``

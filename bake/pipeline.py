@@ -178,14 +178,14 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             exported = fz.closing_blinks(res.weights, res.fit_weights, head, fz.lid_closure(clip_lids, open_eyes) > 0)
             open_now = fz.eyes_open(clip_lids, open_eyes)
             fit_look = fz.fit_gaze(exported, res.fit_weights, open_now)
-            looks = iris_gaze.corner_gaze(      # its look read against the eye's corners, the lids kept
-                head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks,
-                res.valid & (clip_presence >= fz.MIN_PRESENCE))
+            seen_eyes = res.valid & (clip_presence >= fz.MIN_PRESENCE)
+            looks = iris_gaze.yoked(iris_gaze.corner_gaze(  # its look read against the eye's corners, both eyes up
+                head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks, seen_eyes))  # or down alike
             exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fit_look, head, open_now)
             head_fit = iris_gaze.keep_lid_gaps(fz.fit_gaze(res.fit_weights, looks, open_now), res.fit_weights, head,
                                                open_now)          # and the head looks where they do
             exported = fz.narrowed_squints(exported, head_fit, head, open_now)     # a smile's narrowed eyes
-            exported = fz.raised_brows(exported, head_fit, head, res.valid & (clip_presence >= fz.MIN_PRESENCE))
+            exported = fz.raised_brows(exported, head_fit, head, seen_eyes)
         scales = shut_scales(head, basis, head.arkit_deltas)
         rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_lids, open_eyes))     # eyeBlink 0: lids at rest
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported

@@ -244,6 +244,10 @@ def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
     gain = lambda tracks: np.median(tracks.weights[:, gaze][look] / w[:, gaze][look])  # noqa: E731
     assert look.sum() >= 30
     assert err(keyed) < 0.5 * err(plain) and gain(plain) < 0.2 < 0.7 < gain(keyed)    # 0.28 -> 0.11; 0.01, 0.85
+    col = keyed.key_names.index
+    vertical = [keyed.weights[:, col(f"eyeLookUp{side}")] - keyed.weights[:, col(f"eyeLookDown{side}")]
+                for side in ("Right", "Left")]
+    assert np.median(np.abs(vertical[0] - vertical[1])) < 1e-6         # the eyes look down alike (iris_gaze.yoked)
 
 
 def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, monkeypatch):
