@@ -118,18 +118,24 @@ def reread(head: HeadModel, basis: np.ndarray, weights: np.ndarray, rotation: np
 
 
 def yoked(weights: np.ndarray) -> np.ndarray:
-    """A copy of ``weights`` (T, 52) whose two eyes look up or down alike: each frame's vertical look (eyeLookUp less
-    eyeLookDown) is the mean of the two eyes' (their readings, ``reread``, or the fit's where an eye is too small to
-    read). The eyes turn up and down together (Hering's law: a vertical vergence is a fraction of a degree), but each
-    was read on its own, and a small or far eye's reading strays: a character driven by them turned one eye up and the
-    other down (docs/MEASUREMENTS.md, "Both eyes look up and down alike"). Where the two truly turn alike, the mean is
-    never further from the truth, summed over the eyes, than the two readings. Sideways they may differ (they converge
-    on a near point) and keep their readings."""
+    """A copy of ``weights`` (T, 52) whose two eyes turn as eyes do: up or down alike, and sideways never apart beyond
+    parallel. Each eye was read on its own (``reread``, or the fit's look where it is too small to read), and a small
+    or far eye's reading strays: a character driven by them turned one eye up and the other down, or both outwards
+    (docs/MEASUREMENTS.md, "Both eyes look up and down alike, and never apart"). Each frame's vertical look
+    (eyeLookUp less eyeLookDown) is the two eyes' mean (Hering's law: a vertical vergence is a fraction of a degree);
+    sideways each keeps its own (the eyes converge on a near point), but where their inward turns (eyeLookIn less
+    eyeLookOut) sum below 0, both give up half of that (eyes do not diverge). Where the truth turns the eyes alike,
+    neither step is ever further from it, summed over the eyes, than the readings."""
     out = np.array(weights, np.float64)
     keys = [[ARKIT_NAMES.index(n) for n in pair] for pair in VERTICAL_KEYS]
     both = np.mean([out[:, up] - out[:, down] for up, down in keys], axis=0)              # (T,) + up
     for up, down in keys:
         out[:, up], out[:, down] = np.clip(both, 0.0, 1.0), np.clip(-both, 0.0, 1.0)
+    keys = [[ARKIT_NAMES.index(n) for n in pair] for pair in SIDEWAYS_KEYS]               # (out, in) per eye
+    inward = np.stack([out[:, inner] - out[:, outer] for outer, inner in keys], 1)        # (T, 2)
+    inward -= np.minimum(inward.sum(1), 0.0)[:, None] / 2.0
+    for e, (outer, inner) in enumerate(keys):
+        out[:, inner], out[:, outer] = np.clip(inward[:, e], 0.0, 1.0), np.clip(-inward[:, e], 0.0, 1.0)
     return out
 
 

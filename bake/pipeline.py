@@ -179,8 +179,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             open_now = fz.eyes_open(clip_lids, open_eyes)
             fit_look = fz.fit_gaze(exported, res.fit_weights, open_now)
             seen_eyes = res.valid & (clip_presence >= fz.MIN_PRESENCE)
-            looks = iris_gaze.yoked(iris_gaze.corner_gaze(  # its look read against the eye's corners, both eyes up
-                head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks, seen_eyes))  # or down alike
+            looks = iris_gaze.yoked(iris_gaze.corner_gaze(  # its look read against the eye's corners, the two
+                head, basis, res.fit_weights, res.rotation, res.translation, K, clip_marks, seen_eyes))  # as eyes turn
             exported = iris_gaze.keep_lid_gaps(fz.fit_gaze(exported, looks, open_now), fit_look, head, open_now)
             head_fit = iris_gaze.keep_lid_gaps(fz.fit_gaze(res.fit_weights, looks, open_now), res.fit_weights, head,
                                                open_now)          # and the head looks where they do

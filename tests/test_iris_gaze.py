@@ -100,19 +100,25 @@ def test_another_look_keeps_the_lids_as_open_as_the_fit_s_where_the_eye_is_open(
     assert np.array_equal(out[:, others], after[:, others])
 
 
-def test_the_two_eyes_look_up_and_down_alike(head):
-    """yoked: each frame's vertical look is the mean of the two eyes'; sideways looks and other weights stay as given."""
+def test_the_two_eyes_look_up_and_down_alike_and_never_diverge(head):
+    """yoked: each frame's vertical look is the mean of the two eyes'; sideways each keeps its own unless the two
+    turn outwards, where both give up half of it; other weights stay as given."""
     weights = np.zeros((3, 52))
     weights[:, col("eyeLookDownRight")] = [0.4, 0.0, 0.6]
     weights[:, col("eyeLookUpLeft")] = [0.2, 0.3, 0.0]
     weights[:, col("eyeLookDownLeft")] = [0.0, 0.0, 0.2]
-    weights[:, col("eyeLookOutRight")] = weights[:, col("eyeLookInLeft")] = 0.3
+    weights[:, col("eyeLookOutRight")] = [0.3, 0.3, 0.0]     # frame 0: both to the subject's right, converging
+    weights[:, col("eyeLookInLeft")] = [0.4, 0.1, 0.0]       # frame 1: diverging by 0.2; frame 2: straight, crossed
+    weights[:, col("eyeLookInRight")] = [0.0, 0.0, 0.2]
     weights[:, col("jawOpen")] = 0.5
     out = iris_gaze.yoked(weights)
     up = out[:, col("eyeLookUpRight")] - out[:, col("eyeLookDownRight")]
     assert np.allclose(up, [-0.1, 0.15, -0.4])
     assert np.allclose(out[:, col("eyeLookUpLeft")] - out[:, col("eyeLookDownLeft")], up)
-    for side in ("Right", "Left"):                                         # one of each pair at a time
-        assert not (out[:, col(f"eyeLookUp{side}")] * out[:, col(f"eyeLookDown{side}")]).any()
-    others = [k for k in range(52) if k not in VERTICAL]
+    inward_right = out[:, col("eyeLookInRight")] - out[:, col("eyeLookOutRight")]
+    inward_left = out[:, col("eyeLookInLeft")] - out[:, col("eyeLookOutLeft")]
+    assert np.allclose(inward_right, [-0.3, -0.2, 0.2]) and np.allclose(inward_left, [0.4, 0.2, 0.0])
+    for pair in iris_gaze.VERTICAL_KEYS + iris_gaze.SIDEWAYS_KEYS:          # one of each pair at a time
+        assert not (out[:, col(pair[0])] * out[:, col(pair[1])]).any()
+    others = [k for k in range(52) if k not in VERTICAL + SIDEWAYS]
     assert np.array_equal(out[:, others], weights[:, others])
