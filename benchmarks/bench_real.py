@@ -70,8 +70,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     vertical look, the point's height above the corner line (face_signals.up_eye; the pupil's is the rougher
     reading, a lowered lid hiding the iris's top); ``gaze_up_both``, the two eyes' mean vertical look against the
     two pupils' (face_signals.compare_both_eyes: the eyes turn up and down together, and each pupil's own reading is
-    rough); ``looks_apart``, how far apart the exported weights turn the two eyes up or down
-    (face_signals.looks_apart: a character's eyes).
+    rough); ``looks_apart``, how far apart the exported weights turn the two eyes up or down, and
+    whether they diverge (face_signals.looks_apart: a character's eyes).
   - the mouth's place (``mouth_offsets``; face_signals.mouth_offsets): each mouth corner's offset outwards from
     dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
     frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
@@ -406,11 +406,13 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     look = fs.look_mp478(mesh478)
     out["mesh"]["gaze"] = fs.compare_gaze(look["along"], pupils["along"], open_eyes)
     out["mesh"]["gaze_up"] = fs.compare_gaze(look["up"], pupils["up"], open_eyes)
-    vertical = {side: on_frames(tracks.weights[:, names.index(f"eyeLookUp{side.title()}")]
-                                - tracks.weights[:, names.index(f"eyeLookDown{side.title()}")], tracks.frames - 1, shot)
+    def turn(first: str, second: str) -> dict:      # per eye, the exported weight ``first`` less ``second``
+        return {side: on_frames(tracks.weights[:, names.index(f"{first}{side.title()}")]
+                                - tracks.weights[:, names.index(f"{second}{side.title()}")], tracks.frames - 1, shot)
                 for side in ("right", "left")}
     both_open = open_eyes["right"] & open_eyes["left"]
-    out["mesh"]["looks_apart"] = fs.looks_apart(vertical, both_open)
+    out["mesh"]["looks_apart"] = fs.looks_apart(turn("eyeLookUp", "eyeLookDown"), turn("eyeLookIn", "eyeLookOut"),
+                                                both_open)
     out["mesh"]["gaze_up_both"] = fs.compare_both_eyes(look["up"], pupils["up"], both_open)
     if mediapipe:
         mp, mp_frames = cached(mp_cache, lambda: mediapipe_points(path))

@@ -257,14 +257,20 @@ def compare_both_eyes(a: dict, b: dict, both_open: np.ndarray) -> dict:
                 frames=int((ok & np.isfinite(mean(a)) & np.isfinite(mean(b))).sum()))
 
 
-def looks_apart(vertical: dict, both_open: np.ndarray) -> dict:
-    """How far apart the two eyes look up or down (``vertical`` per eye (T,): eyeLookUp less eyeLookDown, the exported
-    weights; the eyes turn up and down together): the median and 90th percentile of |right - left| over the frames
-    ``both_open`` (T,) bool, in ARKit weights (NaN without such frames)."""
+def looks_apart(vertical: dict, inward: dict, both_open: np.ndarray) -> dict:
+    """How far apart the two eyes look, over the frames ``both_open`` (T,) bool, in ARKit weights (NaN without such
+    frames): up or down (``vertical`` per eye (T,): eyeLookUp less eyeLookDown, the exported weights; the eyes turn up
+    and down together), the median and 90th percentile of |right - left|; sideways (``inward`` per eye (T,):
+    eyeLookIn less eyeLookOut), the median and 10th percentile of the two eyes' sum (``inward_*``: above 0 they
+    converge on a near point, below 0 they diverge, which eyes do not)."""
+    ok = np.asarray(both_open, bool)
     d = np.abs(np.asarray(vertical["right"], float) - np.asarray(vertical["left"], float))
-    d = d[np.asarray(both_open, bool) & np.isfinite(d)]
-    return dict(median=float(np.median(d)) if d.size else np.nan, p90=float(np.quantile(d, 0.9)) if d.size else np.nan,
-                frames=int(d.size))
+    d = d[ok & np.isfinite(d)]
+    turn = np.asarray(inward["right"], float) + np.asarray(inward["left"], float)
+    turn = turn[ok & np.isfinite(turn)]
+    q = lambda x, p: float(np.quantile(x, p)) if x.size else np.nan     # noqa: E731
+    return dict(median=q(d, 0.5), p90=q(d, 0.9), frames=int(d.size), inward_median=q(turn, 0.5),
+                inward_p10=q(turn, 0.1))
 
 
 # ------------------------------------------------------------------------------------------------------- metrics

@@ -545,10 +545,12 @@ def test_brows_against_pixels_tell_the_brow_from_the_eye_corners():
 
 def test_looks_apart_reads_how_far_the_eyes_turn_up_or_down_apart_where_both_are_open():
     vertical = dict(right=np.array([0.3, 0.3, -0.2, np.nan, 0.5]), left=np.array([0.1, 0.3, 0.2, 0.0, -0.5]))
+    inward = dict(right=np.array([0.1, -0.2, 0.0, 0.3, 0.9]), left=np.array([0.1, 0.0, -0.1, 0.1, 0.9]))
     both_open = np.array([True, True, True, True, False])                  # frame 4: an eye shut
-    got = fs.looks_apart(vertical, both_open)
+    got = fs.looks_apart(vertical, inward, both_open)
     assert got["frames"] == 3 and got["median"] == pytest.approx(0.2) and got["p90"] == pytest.approx(0.36)
-    assert np.isnan(fs.looks_apart(vertical, np.zeros(5, bool))["median"])
+    assert got["inward_median"] == pytest.approx(0.05) and got["inward_p10"] == pytest.approx(-0.17)
+    assert np.isnan(fs.looks_apart(vertical, inward, np.zeros(5, bool))["median"])
 
 
 def test_compare_both_eyes_reads_the_two_eyes_mean_against_the_oracles():
