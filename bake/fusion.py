@@ -298,6 +298,28 @@ def lids_at_rest(aspects: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
                 & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP))
 
 
+def rested_blinks(weights: np.ndarray, aspects: np.ndarray, open_aspect: np.ndarray, rest: np.ndarray,
+                  shut: np.ndarray) -> np.ndarray:
+    """A copy of the exported ``weights`` (T, 52) whose eyeBlink is at most each eye's ``rest`` (2,) where MediaPipe's
+    own lids (their gaps ``aspects`` (T, 2), ``FaceState.lid_aspects``) read at rest (at least ``REST_FRACTION`` of
+    the clip's ``open_aspect`` (2,) of an eye that opens, as ``lids_at_rest``), the limit rising linearly to ``shut``
+    (2,) where they close past ``CLOSURE_SLACK`` (``lid_closure`` > 0) and on frames without a reading. ``rest`` and
+    ``shut`` in the weights' units (bake.tracks.blink_rest and 1, each times the eye's shut_scales). A blink put on
+    lids MediaPipe sees open, its blink score's tail after a blink or lids the fit narrows to meet a head misplaced on
+    a turned profile (iris_gaze.keep_lid_gaps keeps them as blink), would show on a character as eyes a third shut;
+    bake.pipeline keeps the head's lids as fitted. docs/MEASUREMENTS.md, "An eye at rest is exported at rest"."""
+    out = np.array(weights)
+    open_aspect = np.asarray(open_aspect, np.float64)
+    closing = 1.0 - CLOSURE_SLACK
+    with np.errstate(invalid="ignore"):
+        at_rest = np.clip((np.asarray(aspects, np.float64) / open_aspect - closing) / (REST_FRACTION - closing), 0, 1)
+    at_rest = np.where(np.isfinite(at_rest) & (open_aspect >= IRIS_SHUT + IRIS_OPEN_RAMP), at_rest, 0.0)
+    for e, name in enumerate(BLINK_KEYS):
+        k = ARKIT_NAMES.index(name)
+        out[:, k] = np.minimum(out[:, k], rest[e] + (1.0 - at_rest[:, e]) * (shut[e] - rest[e]))
+    return out
+
+
 def eyes_open(aspects: np.ndarray, open_aspect: np.ndarray) -> np.ndarray:
     """(T, 2) how open each eye is, 1 - ``lid_closure``: 1 until the lids close past ``CLOSURE_SLACK`` of the clip's
     ``open_aspect``, 0 shut, and 0 where a frame has no reading (NaN ``aspects``)."""

@@ -51,7 +51,7 @@ from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .observations import ObservationStore, image_steps, solve_observations
 from .shape_correction import corrected
-from .tracks import blink_rest, build_tracks, shut_scales
+from .tracks import BLINK_KEYS, blink_rest, build_tracks, shut_scales
 from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
     basis = head.shape(identity=res.identity)          # the clip's neutral, as baked
-    exported, rest, head_fit = res.weights, None, res.fit_weights
+    exported, rest, head_fit, held = res.weights, None, res.fit_weights, None
     if landmarks is not None:
         fit_look = exported             # the weights with the fit's look: their lids at rest are eyeBlink 0
         if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze,
@@ -188,6 +188,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             exported = fz.raised_brows(exported, head_fit, head, seen_eyes)
         scales = shut_scales(head, basis, head.arkit_deltas)
         rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_lids, open_eyes))     # eyeBlink 0: lids at rest
+        rested = fz.rested_blinks(exported, clip_lids, open_eyes, rest * scales, scales)    # and no more there
+        if res.fit_weights is not None:         # the head keeps the lids it was fitted with (keys of their own)
+            held = exported[:, BLINK_COLUMNS]
+        exported = rested
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
     valid = reject_pose_outliers(res.translation, res.valid)
@@ -213,12 +217,22 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if camera is not None:             # the filtered head back against each frame's camera
         back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
         f = replace(f, rotation=back_R, translation=back_t)
+    held_w = None
+    if held is not None:                # the blink as fitted, filtered as the weights are (column by column), less
+        as_fitted = temporal_filter(held, res.rotation, res.translation, valid, fps, smoothing, max_gap,   # exported
+                                    confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False)
+        held_w = np.clip(as_fitted.weights, 0.0, scales) - np.clip(f.weights[:, BLINK_COLUMNS], 0.0, scales)
+        exported = exported.copy()
+        exported[:, BLINK_COLUMNS] = held   # the difference below is the head's beyond the weights as fitted
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
         d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
+        if held_w is not None and np.abs(held_w).max() > HELD_MIN:    # the lids the exported blink leaves at rest
+            cor_d = np.concatenate([cor_d, head.arkit_deltas[BLINK_COLUMNS]])
+            cor_w = np.concatenate([cor_w, held_w.astype(cor_w.dtype)], 1)
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
             seen = valid & (clip_presence >= fz.MIN_PRESENCE)
             # the head as baked: its fit, and residual keys if any
@@ -281,6 +295,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     return tracks, stats
 
 
+BLINK_COLUMNS = [head_model.ARKIT_NAMES.index(n) for n in BLINK_KEYS]
+HELD_MIN = 0.01           # blink held on the head's own keys (bake.fusion.rested_blinks) below this on every frame: none
 BACKFILL_SIDE = 1280      # long side (pixels) of the faceless frames kept for backward tracking
 QUEUED_BATCHES = 2        # batches handed to the network thread and not yet collected (bounds the frames held)
 

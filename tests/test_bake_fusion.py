@@ -630,3 +630,20 @@ def test_a_prior_on_the_exported_weights_alone_leaves_the_heads_fit_as_it_was(he
     np.testing.assert_array_equal(pulled.fit_weights, plain.fit_weights)
     np.testing.assert_array_equal(pulled.identity, plain.identity)
     assert pulled.weights[:, k].mean() > plain.weights[:, k].mean() + 0.3      # 0.01 -> 0.53 towards 0.6
+
+
+def test_an_eye_whose_lids_rest_is_exported_no_more_shut_than_at_rest():
+    """rested_blinks: eyeBlink at most the eye's rest where MediaPipe's lids read at rest (REST_FRACTION of the
+    open gap or more), no limit but a shut eye's blink where they close past CLOSURE_SLACK or are unread, linear
+    between; an eye whose open gap never reads open (IRIS_SHUT + IRIS_OPEN_RAMP) is left as it is, as is every
+    other weight."""
+    from bake.fusion import BLINK_KEYS, CLOSURE_SLACK, REST_FRACTION, rested_blinks
+    right, left = (ARKIT_NAMES.index(n) for n in BLINK_KEYS)
+    closing = 1.0 - CLOSURE_SLACK
+    ratio = np.array([1.0, REST_FRACTION, closing, 0.5 * (closing + REST_FRACTION), 0.2, np.nan])
+    aspects = np.stack([0.3 * ratio, 0.3 * ratio], 1)
+    weights = np.full((6, 52), 0.7)
+    out = rested_blinks(weights, aspects, np.array([0.3, 0.1]), np.array([0.1, 0.1]), np.array([1.2, 1.2]))
+    np.testing.assert_allclose(out[:, right], [0.1, 0.1, 0.7, 0.65, 0.7, 0.7])    # the middle one: 0.1 + 0.5 x 1.1
+    np.testing.assert_allclose(out[:, left], 0.7)                     # its open gap 0.1: an eye that never opens
+    np.testing.assert_array_equal(np.delete(out, [right, left], 1), np.delete(weights, [right, left], 1))
