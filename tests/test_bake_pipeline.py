@@ -132,13 +132,26 @@ def _fused_scene(head, seq, Y, uv):
     return (obs, np.arange(T), 30.0, seq.K, seq.size, head), faces
 
 
+def _still_face(head, T: int, landmark_px: float, dense_mm: float):
+    """A still face with open eyes over ``T`` frames (a gt sequence's head and pose, no expression): its landmarks
+    with ``landmark_px`` of noise, its dense observations with ``dense_mm``; (landmarks, ``bake_observations``'
+    leading arguments, the tracker's faces), as ``_fused_scene``."""
+    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
+    seq.weights[:] = 0.0
+    seq.verts_cam[:] = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], seq.weights)) \
+        + seq.translation[:, None]
+    rng = np.random.default_rng(0)
+    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head)) \
+        + rng.normal(0, landmark_px, (T, 478, 2))
+    return (uv,) + _fused_scene(head, seq, seq.verts_cam + rng.normal(0, dense_mm, seq.verts_cam.shape), uv)
+
+
 def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_corrective_keys(head):
     """Dense observations that read expressions at half strength with 2 mm noise (a loose fit, as the network's on
     real footage) and landmarks at 0.5 px: the corrective keys (bake.corrective) leave the exported ARKit weights as
     they are without them (but for a closing eye's blink, which keeps up with the head's lids, an eye at rest's,
     which stays at rest, the eyes' look with the lids that keep their opening, bake.iris_gaze, an open eye's squint
-    and the brows' raise) and bring the baked
-    head's landmarks closer to the observed ones."""
+    and the brows' raise) and bring the baked head's landmarks closer to the observed ones."""
     from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
     from bake.tracks import posed_vertices
@@ -590,13 +603,7 @@ def test_a_fused_bake_reads_how_shut_an_eye_is_on_the_trackers_lid_aspects(head)
     frames' eyeBlink shut; with the gaps unread (NaN) the landmarks' own lids decide, and it stays low."""
     from bake import fusion
     T = 30
-    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
-    seq.weights[:] = 0.0                                        # a still face with open eyes
-    seq.verts_cam[:] = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], seq.weights)) \
-        + seq.translation[:, None]
-    rng = np.random.default_rng(0)
-    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.3, (T, 478, 2))
-    args, faces = _fused_scene(head, seq, seq.verts_cam + rng.normal(0, 1.0, seq.verts_cam.shape), uv)
+    uv, args, faces = _still_face(head, T, landmark_px=0.3, dense_mm=1.0)
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
     for f in faces:
         f.blendshapes[blinks] = 0.2
@@ -787,24 +794,20 @@ def test_a_fused_bake_exports_an_eye_at_rest_at_rest_and_the_head_keeps_its_fitt
     """Blink scores that stay up on open lids (MediaPipe's score lagging after a blink) pull the solve's blink up:
     on the frames whose lids are at rest the exported eyeBlink is 0 (bake.fusion.rested_blinks), where without that
     step it reads the pull; the baked head's vertices are the same either way (the blink taken off the exported
-    weights is on keys of the head's own)."""
+    weights is on keys of the head's own, filtered as the weights are)."""
     from bake import fusion
     from bake.tracks import posed_vertices
     T = 30
-    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
-    seq.weights[:] = 0.0                                        # a still face with open eyes
-    seq.verts_cam[:] = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], seq.weights)) \
-        + seq.translation[:, None]
-    rng = np.random.default_rng(0)
-    uv = _projector(seq.K)(lt.load().points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.1, (T, 478, 2))
-    args, faces = _fused_scene(head, seq, seq.verts_cam + rng.normal(0, 2.0, seq.verts_cam.shape), uv)
+    uv, args, faces = _still_face(head, T, landmark_px=0.1, dense_mm=2.0)
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
     for t, f in enumerate(faces):
         f.blendshapes[blinks] = 0.8 if 10 <= t < 20 else 0.05
     faces = [dataclasses.replace(f, lid_aspects=g) for f, g in zip(faces, lid_aspects(uv))]
     rested, _ = bake_observations(*args, faces=faces, smoothing=0.0)
+    smoothed, _ = bake_observations(*args, faces=faces)
     monkeypatch.setattr(fusion, "rested_blinks", lambda weights, *rest: np.array(weights))
     pulled, _ = bake_observations(*args, faces=faces, smoothing=0.0)
+    smoothed_pulled, _ = bake_observations(*args, faces=faces)
     at_rest = fusion.lids_at_rest(lid_aspects(uv), fusion.open_aspects(lid_aspects(uv)))
     for e, k in enumerate(blinks):
         pull = np.zeros(T, bool)
@@ -816,3 +819,4 @@ def test_a_fused_bake_exports_an_eye_at_rest_at_rest_and_the_head_keeps_its_fitt
     assert len(rested.key_names) == len(pulled.key_names) + 2           # the head's own blink keys
     for i in range(T):
         assert np.abs(posed_vertices(rested, i) - posed_vertices(pulled, i)).max() < 0.05   # mm
+        assert np.abs(posed_vertices(smoothed, i) - posed_vertices(smoothed_pulled, i)).max() < 0.05
