@@ -217,13 +217,16 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if camera is not None:             # the filtered head back against each frame's camera
         back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
         f = replace(f, rotation=back_R, translation=back_t)
+    # The head keeps the blink as fitted: filtered as the weights are (the filter takes each column on its own), both
+    # within a shut eye's (build_tracks' shut_weights), less the exported one, on keys of its own below; the corrective
+    # keys carry the head beyond the weights as fitted.
     held_w = None
-    if held is not None:                # the blink as fitted, filtered as the weights are (column by column), less
-        as_fitted = temporal_filter(held, res.rotation, res.translation, valid, fps, smoothing, max_gap,   # exported
+    if held is not None:
+        as_fitted = temporal_filter(held, res.rotation, res.translation, valid, fps, smoothing, max_gap,
                                     confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False)
         held_w = np.clip(as_fitted.weights, 0.0, scales) - np.clip(f.weights[:, BLINK_COLUMNS], 0.0, scales)
         exported = exported.copy()
-        exported[:, BLINK_COLUMNS] = held   # the difference below is the head's beyond the weights as fitted
+        exported[:, BLINK_COLUMNS] = held
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
