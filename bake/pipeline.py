@@ -171,7 +171,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         raise BakeError("no face was found in any frame of the clip (or too little of it was visible to fit the "
                         "head); check the footage shows a face large enough, or the frame range")
     basis = head.shape(identity=res.identity)          # the clip's neutral, as baked
-    exported, rest, head_fit, held = res.weights, None, res.fit_weights, None
+    exported, rest, head_fit, fitted_blink = res.weights, None, res.fit_weights, None
     if landmarks is not None:
         fit_look = exported             # the weights with the fit's look: their lids at rest are eyeBlink 0
         if res.fit_weights is not None:     # a closing eye's blink keeps up with the head's lids; the irises' gaze,
@@ -190,7 +190,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         rest = blink_rest(fit_look, scales, fz.lids_at_rest(clip_lids, open_eyes))     # eyeBlink 0: lids at rest
         rested = fz.rested_blinks(exported, clip_lids, open_eyes, rest * scales, scales)    # and no more there
         if res.fit_weights is not None:         # the head keeps the lids it was fitted with (keys of their own)
-            held = exported[:, BLINK_COLUMNS]
+            fitted_blink = exported[:, BLINK_COLUMNS]
         exported = rested
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
@@ -221,12 +221,12 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     # within a shut eye's (build_tracks' shut_weights), less the exported one, on keys of its own below; the corrective
     # keys carry the head beyond the weights as fitted.
     held_w = None
-    if held is not None:
-        as_fitted = temporal_filter(held, res.rotation, res.translation, valid, fps, smoothing, max_gap,
+    if fitted_blink is not None:
+        as_fitted = temporal_filter(fitted_blink, res.rotation, res.translation, valid, fps, smoothing, max_gap,
                                     confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False)
         held_w = np.clip(as_fitted.weights, 0.0, scales) - np.clip(f.weights[:, BLINK_COLUMNS], 0.0, scales)
         exported = exported.copy()
-        exported[:, BLINK_COLUMNS] = held
+        exported[:, BLINK_COLUMNS] = fitted_blink
     cor_d, weights = None, f.weights
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
