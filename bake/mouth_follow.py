@@ -13,8 +13,13 @@ The inner lips' heights may close them until they meet, ``LIP_GAP_MM`` apart, ne
 closing them further is the ARKit shapes', watched by the solve's gap constraint), and open lips that the head's
 shapes carry through each other until they meet. bake.corrective turns the heights into up to ``KEYS`` corrective keys
 of their own on the baked head (``lip_keys``), whose weights move, on a frame where the keys' approximation would
-close a pair further, by the least that keeps it apart: the exported weights, the ARKit difference's keys, retargeting
-and the CSV do not change.
+close a pair further, by the least that keeps it apart.
+
+The exported weights then open the inner lips as far as the head as baked does (``exported_opening``): the sparse
+fit they come from, without the head's corrective and lip keys, opened a character's mouth 0.78 as far as dlib's on the
+press clip and 1.39 as far on the expressions clip (docs/MEASUREMENTS.md, "The exported mouth opens as the head's").
+mouthClose takes the difference first (less of it where the character's lips are too close, more where too far
+apart), jawOpen what mouthClose at 0 leaves; the head keeps its mouth, the change undone on a key of its own per shape.
 
 Up and down only, frame by frame: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the
 real clips, while its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads
@@ -30,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from core import landmark_template as lt
-from core.head_model import ARKIT_NAMES, HeadModel
+from core.head_model import ARKIT_NAMES, N_ARKIT, HeadModel
 
 from .corrective import corrective_keys
 from .fusion import CHIN_CONTOUR, GAP_PAIRS
@@ -47,6 +52,8 @@ LIP_GAP_MM = 0.2      # the inner lips' gap the heights may close down to: shut 
 TOLERANCE_MM = 1e-3   # how far the keys may close an inner lip pair past its floor (``lip_keys``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
+OPENING = ("mouthClose", "jawOpen")   # the exported shapes ``exported_opening`` moves, in the order it moves them
+OPEN_MIN = 0.01       # an exported shape whose change stays below this weight on every frame is left as it was
 #                       across the line of sight (the head pitched more than 60 degrees: the image says little)
 UP, SIDEWAYS = 1, 0   # the head frame's axes the landmarks' offsets are read along
 
@@ -224,3 +231,25 @@ def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np
     w *= s[:, None]
     reach = np.maximum(1.0, np.abs(w).max(0, initial=0.0))        # weights back within [-1, 1], keys as long
     return (keys * reach[:, None, None]).astype(np.float32), (w / reach).astype(np.float32)
+
+
+def exported_opening(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
+                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(T, 2) the change of the exported ``OPENING`` weights (mouthClose, jawOpen) that opens the inner lips of
+    ``basis`` (V, 3) posed by the ARKit weights alone (the leading 52 columns of ``weights`` (T, K); a character driven
+    by them) as far as the head as baked (``basis`` plus ``weights`` of all its keys ``deltas`` (K, V, 3)), averaged
+    over the inner lip pairs (``LIP_PAIRS``): mouthClose first, within [0, 1], then jawOpen for the opening mouthClose
+    at 0 leaves, within [0, 1]; 0 for a shape whose change stays below ``OPEN_MIN``."""
+    template = template or lt.load()
+    w = np.asarray(weights, np.float64)
+    deltas = np.asarray(deltas)
+    short = (_lip_gaps(head, basis, deltas, w, template)
+             - _lip_gaps(head, basis, deltas[:N_ARKIT], w[:, :N_ARKIT], template)).mean(1)     # (T,) mm to open
+    cols = [ARKIT_NAMES.index(n) for n in OPENING]
+    rate = _lip_gaps(head, np.zeros_like(basis), deltas[cols], np.eye(len(cols)), template).mean(1)   # mm per unit
+    close, jaw = cols
+    d_close = np.clip(short / rate[0], -w[:, close], 1.0 - w[:, close])
+    d_jaw = np.clip(np.maximum(short - d_close * rate[0], 0.0) / rate[1], 0.0, 1.0 - w[:, jaw])
+    out = np.stack([d_close, d_jaw], 1)
+    out[:, np.abs(out).max(0) < OPEN_MIN] = 0.0
+    return out

@@ -150,8 +150,9 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     """Dense observations that read expressions at half strength with 2 mm noise (a loose fit, as the network's on
     real footage) and landmarks at 0.5 px: the corrective keys (bake.corrective) leave the exported ARKit weights as
     they are without them (but for a closing eye's blink, which keeps up with the head's lids, an eye at rest's,
-    which stays at rest, the eyes' look with the lids that keep their opening, bake.iris_gaze, an open eye's squint
-    and the brows' raise) and bring the baked head's landmarks closer to the observed ones."""
+    which stays at rest, the eyes' look with the lids that keep their opening, bake.iris_gaze, an open eye's squint,
+    the brows' raise, and the mouth's opening, which opens the exported weights' lips as far as the head's,
+    bake.mouth_follow.exported_opening) and bring the baked head's landmarks closer to the observed ones."""
     from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
     from bake.tracks import posed_vertices
@@ -171,19 +172,28 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     cor = [n for n in keyed.key_names if n.startswith("corrective_")]
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     lid_keys = 2 * len(fusion.BLINK_KEYS)          # the lids wider than at rest, and shut further than exported
-    assert 0 < len(cor) <= 8 + mouth_follow.KEYS + lid_keys and np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
+    assert 0 < len(cor) <= 8 + mouth_follow.KEYS + lid_keys + len(mouth_follow.OPENING)
+    assert np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
     # a closing eye's blink keeps up with the head's lids, the gaze is read against the eye's corners (iris_gaze,
     # the lids kept as open), and an open eye's narrowing is its squint
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]
     gaze = [head.arkit_names.index(n) for eye in fusion.GAZE_KEYS for n in eye]
     lids = [head.arkit_names.index(n) for n in iris_gaze.WIDE_KEYS + fusion.SQUINT_KEYS + fusion.BROW_UP_KEYS]
-    rest = np.setdiff1d(np.arange(52), blinks + gaze + lids)
+    mouth = [head.arkit_names.index(n) for n in mouth_follow.OPENING]
+    rest = np.setdiff1d(np.arange(52), blinks + gaze + lids + mouth)
     np.testing.assert_array_equal(keyed.weights[:, rest], plain.weights[:, rest])
+    # the exported weights alone open the inner lips as far as the head as baked (where neither reaches 1)
+
+    def lip_gap(keys):             # mm, the inner lip pairs' mean gap on the first ``keys`` keys (None: all)
+        return mouth_follow._lip_gaps(head, keyed.basis, keyed.key_deltas[:keys], keyed.weights[:, :keys],
+                                      template).mean(1)
+    inside = (keyed.weights[:, mouth] < 1 - 1e-6).all(1)
+    assert inside.sum() > T // 2 and np.abs(lip_gap(None) - lip_gap(52))[inside].max() < 0.05
     shut = plain.weights[:, blinks] >= 0.9                  # a shut eye stays shut (the blink moves with the look
     assert shut.any() and (keyed.weights[:, blinks][shut] >= 0.5).all()     # where the eye is open: iris_gaze)
     both, _ = bake_observations(*args, residual_keys=1, **kw)        # residual keys first, then the corrective ones
-    assert both.key_names[52] == "residual_00" and both.key_names[53:] == tuple(cor)
-    others = np.setdiff1d(np.arange(52), blinks)
+    assert both.key_names[52] == "residual_00" and all(n.startswith("corrective_") for n in both.key_names[53:])
+    others = np.setdiff1d(np.arange(52), blinks + mouth)
     np.testing.assert_array_equal(both.weights[:, others], keyed.weights[:, others])
     # eyeBlink 1 shuts the neutral's own lids (bake.tracks.shut_scales), which the eye corners' steady offset moves
     # (bake.steady_offsets), read on the head as baked, residual key and all
@@ -268,8 +278,9 @@ def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
 def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, monkeypatch):
     """Landmarks whose lower lip and chin sit 3 px below where any ARKit weights put them on half the frames (a mouth
     the shapes cannot make): with bake.mouth_follow's keys the baked head's lower lip lands on them, without them it
-    stays off; the exported weights, the other keys and every landmark away from the mouth stay as they were. On the
-    other half the landmarks' inner lips meet: the keys do not carry the head's lips through each other."""
+    stays off; the exported weights (but for the mouth's opening, which opens a character's lips as far as the head's,
+    bake.mouth_follow.exported_opening) and every landmark away from the mouth stay as they were. On the other half
+    the landmarks' inner lips meet: the keys do not carry the head's lips through each other."""
     from bake import mouth_follow
     from bake.tracks import posed_vertices
     T = 24
@@ -287,7 +298,8 @@ def test_the_baked_heads_lips_follow_landmarks_beyond_the_arkit_shapes(head, mon
     plain, _ = bake_observations(*args, **kw)
     n = len(plain.key_names)
     assert len(followed.key_names) > n and followed.key_names[:n] == plain.key_names
-    np.testing.assert_array_equal(followed.weights[:, :n], plain.weights[:, :n])
+    rest = np.setdiff1d(np.arange(52), [head.arkit_names.index(k) for k in mouth_follow.OPENING])
+    np.testing.assert_array_equal(followed.weights[:, rest], plain.weights[:, rest])
 
     def error(tracks, idx):
         v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)

@@ -182,3 +182,34 @@ def test_the_keys_never_carry_the_inner_lips_past_their_floor(head):
     kept = gaps(*mf.lip_keys(head, basis, head.arkit_deltas, weights, h, 2))
     assert (kept >= floor - 1e-3).all(), (kept - floor).min()
     assert np.median(kept[::2] - floor[::2]) < 0.5                      # 0.33 mm when written
+
+
+def test_the_exported_opening_opens_a_characters_lips_as_far_as_the_head(head):
+    """A head whose lips a key of its own opens further than its ARKit weights (the jaw's delta at 0.15 on an extra
+    key): the exported mouthClose goes to 0 first, jawOpen takes the rest, and the ARKit weights alone then open the
+    inner lips as far as the head; where the extra key closes them (mouthClose's delta at 0.2), mouthClose rises by
+    that and jawOpen stays; an extra key under ``OPEN_MIN`` leaves the weights as they were."""
+    template = lt.load()
+    names = list(head.arkit_names)
+    jaw, close = names.index("jawOpen"), names.index("mouthClose")
+    basis = head.vertices.astype(np.float64)
+    w = np.zeros((3, 52))
+    w[:, jaw], w[:, close] = 0.3, [0.1, 0.0, 0.05]
+
+    def gap(deltas, weights):
+        return mf._lip_gaps(head, basis, deltas, weights, template).mean(1)
+    for extra, amount in ((jaw, 0.15), (close, 0.2)):
+        deltas = np.concatenate([head.arkit_deltas, head.arkit_deltas[[extra]]])
+        weights = np.concatenate([w, np.full((3, 1), amount)], 1)
+        d = mf.exported_opening(head, basis, deltas, weights, template)
+        moved = w.copy()
+        moved[:, [close, jaw]] += d
+        np.testing.assert_allclose(gap(head.arkit_deltas, moved), gap(deltas, weights), atol=0.05)
+        if extra == jaw:
+            assert (moved[:, close] == 0).all() and (d[:, 1] > 0).all()
+        else:
+            np.testing.assert_allclose(d[:, 0], amount, atol=0.02)
+            assert not d[:, 1].any()
+    weights = np.concatenate([w, np.full((3, 1), 0.5 * mf.OPEN_MIN)], 1)
+    assert not mf.exported_opening(head, basis, np.concatenate([head.arkit_deltas, head.arkit_deltas[[jaw]]]),
+                                   weights, template).any()
