@@ -16,10 +16,10 @@ of their own on the baked head (``lip_keys``), whose weights move, on a frame wh
 close a pair further, by the least that keeps it apart.
 
 The exported weights then open the inner lips as far as the head as baked does (``exported_opening``): the sparse
-fit they come from, without the head's corrective and lip keys, opened a character's mouth 0.78 as far as dlib's on the
-press clip and 1.39 as far on the expressions clip (docs/MEASUREMENTS.md, "The exported mouth opens as the head's").
-mouthClose takes the difference first (less of it where the character's lips are too close, more where too far
-apart), jawOpen what mouthClose at 0 leaves; the head keeps its mouth, the change undone on a key of its own per shape.
+fit they come from, without the head's corrective and lip keys, opened a character's mouth too little on one real clip
+and too far on another (docs/MEASUREMENTS.md, "The exported mouth opens as the head's"). mouthClose takes the
+difference first (less of it where the character's lips are too close, more where too far apart), jawOpen what
+mouthClose at 0 leaves; the head keeps its mouth, the change undone on a key of its own per shape.
 
 Up and down only, frame by frame: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the
 real clips, while its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads
@@ -52,9 +52,9 @@ LIP_GAP_MM = 0.2      # the inner lips' gap the heights may close down to: shut 
 TOLERANCE_MM = 1e-3   # how far the keys may close an inner lip pair past its floor (``lip_keys``)
 MAX_MM = 8.0          # a height beyond this is the landmarks failing, not the mouth
 MIN_LIFT = 0.5        # no height where a step along the head's up axis moves the point less than this x a step
+#                       across the line of sight (the head pitched more than 60 degrees: the image says little)
 OPENING = ("mouthClose", "jawOpen")   # the exported shapes ``exported_opening`` moves, in the order it moves them
 OPEN_MIN = 0.01       # an exported shape whose change stays below this weight on every frame is left as it was
-#                       across the line of sight (the head pitched more than 60 degrees: the image says little)
 UP, SIDEWAYS = 1, 0   # the head frame's axes the landmarks' offsets are read along
 
 

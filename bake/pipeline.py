@@ -266,12 +266,12 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
         opened = mouth_follow.exported_opening(head, head.shape(identity=res.identity),
                                                np.concatenate([keys, cor_d]), weights)
-        moved = np.abs(opened).max(0) > 0
-        if moved.any():
-            cols = np.array([head_model.ARKIT_NAMES.index(n) for n in mouth_follow.OPENING])[moved]
-            weights[:, cols] += opened[:, moved].astype(weights.dtype)
+        changed = np.abs(opened).max(0) > 0
+        if changed.any():
+            cols = np.array([head_model.ARKIT_NAMES.index(n) for n in mouth_follow.OPENING])[changed]
+            weights[:, cols] += opened[:, changed].astype(weights.dtype)
             cor_d = np.concatenate([cor_d, -head.arkit_deltas[cols]])
-            weights = np.concatenate([weights, opened[:, moved].astype(weights.dtype)], 1)
+            weights = np.concatenate([weights, opened[:, changed].astype(weights.dtype)], 1)
     t2 = time.perf_counter()
     stage["filter"] = stage.get("filter", 0.0) + t2 - t1
     iris_mm = iris_eye_distance(faces, f.rotation, K) if faces else None
