@@ -236,10 +236,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         if held_w is not None and np.abs(held_w).max() > HELD_MIN:    # the lids the exported blink leaves at rest
             cor_d = np.concatenate([cor_d, head.arkit_deltas[BLINK_COLUMNS]])
             cor_w = np.concatenate([cor_w, held_w.astype(cor_w.dtype)], 1)
+        # the head's keys as baked: the ARKit ones, and residual keys if any
+        keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
             seen = valid & (clip_presence >= fz.MIN_PRESENCE)
-            # the head as baked: its fit, and residual keys if any
-            keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
             fitted = f.weights.copy()
             fitted[:, :head_model.N_ARKIT] += d.weights
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
@@ -263,7 +263,6 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             head = corrected(head, face_outline.field(head, moved, outline))
         weights = np.concatenate([f.weights, cor_w], 1)
         # the exported weights open the lips as far as the head as baked; the head keeps its mouth on keys of its own
-        keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
         opened = mouth_follow.exported_opening(head, head.shape(identity=res.identity),
                                                np.concatenate([keys, cor_d]), weights)
         changed = np.abs(opened).max(0) > 0
