@@ -20,9 +20,9 @@ fit they come from, without the head's corrective and lip keys, opened a charact
 and too far on another (docs/MEASUREMENTS.md, "The exported mouth opens as the head's"). mouthClose takes the
 difference first (less of it where the character's lips are too close, more where too far apart), jawOpen what
 mouthClose at 0 leaves; the head keeps its mouth, the change undone on a key of its own per shape. Before that the
-clip's shut lips go into the baked neutral (``shut_rest``), as an ARKit rig's neutral has them: mouthClose 0 is the
-lips at rest, and mouthClose stays at or under jawOpen as ARKit's does (over it, a rig's lips pass through each other;
-docs/MEASUREMENTS.md, "The clip's shut lips in the neutral").
+clip's lips at rest go into the baked neutral (``mouth_rest``), shut where the clip's are, as an ARKit rig's neutral
+has them: mouthClose 0 is the lips at rest, and mouthClose stays under jawOpen but for a trace, as ARKit's does (over
+it, a rig's lips pass through each other; docs/MEASUREMENTS.md, "The clip's lips at rest in the neutral").
 
 Up and down only, frame by frame: MediaPipe's lip heights read the mouth's opening at r 0.95-1.00 against dlib on the
 real clips, while its mouth corners' spread reads the expressions clip's mouth width at 0.78 where the head's own reads
@@ -58,8 +58,7 @@ MIN_LIFT = 0.5        # no height where a step along the head's up axis moves th
 #                       across the line of sight (the head pitched more than 60 degrees: the image says little)
 OPENING = ("mouthClose", "jawOpen")   # the exported shapes ``exported_opening`` moves, in the order it moves them
 OPEN_MIN = 0.01       # an exported shape whose change stays below this weight on every frame is left as it was
-SHUT_MM = 0.5         # the head's inner lips (their pairs' mean gap) at most this far apart are shut (``shut_rest``)
-SHUT_MIN = 0.05       # the share of the seen frames that must be shut for the clip's lips to rest shut
+REST_QUANTILE = 0.1   # the clip's lips at rest: this quantile of the head's inner-lip gap (``mouth_rest``)
 UP, SIDEWAYS = 1, 0   # the head frame's axes the landmarks' offsets are read along
 
 
@@ -245,7 +244,7 @@ def exported_opening(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, wei
     by them) as far as the head as baked (``basis`` plus ``weights`` of all its keys ``deltas`` (K, V, 3)), averaged
     over the inner lip pairs (``LIP_PAIRS``): mouthClose first, within [0, 1], then jawOpen for the opening mouthClose
     at 0 leaves, within [0, 1]; 0 for a shape whose change stays below ``OPEN_MIN`` unless its weight is below 0
-    (``shut_rest``'s mouthClose, lifted to 0 however little)."""
+    (``mouth_rest``'s mouthClose, lifted to 0 however little)."""
     template = template or lt.load()
     w = np.asarray(weights, np.float64)
     deltas = np.asarray(deltas)
@@ -261,25 +260,23 @@ def exported_opening(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, wei
     return out
 
 
-def shut_rest(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, seen: np.ndarray,
-              template: lt.LandmarkTemplate | None = None) -> float:
-    """The mouthClose that shuts the lips of ``basis`` (V, 3) as far as the clip's shut lips: the median gap (mean
-    over ``LIP_PAIRS``) of the head as baked (``basis`` plus ``weights`` (T, K) of its keys ``deltas`` (K, V, 3)) over
-    the ``seen`` (T,) frames where it is at most ``SHUT_MM``, as a weight of mouthClose on ``basis`` within [0, 1]; 0
-    where fewer than ``SHUT_MIN`` of the seen frames are shut (lips that rest apart, or a clip of an open mouth).
+def mouth_rest(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray, seen: np.ndarray,
+               template: lt.LandmarkTemplate | None = None) -> float:
+    """The mouthClose that closes the lips of ``basis`` (V, 3) as far as the clip's lips at rest: the
+    ``REST_QUANTILE`` quantile of the gap (mean over ``LIP_PAIRS``) of the head as baked (``basis`` plus ``weights``
+    (T, K) of its keys ``deltas`` (K, V, 3)) over the ``seen`` (T,) frames, as a weight of mouthClose on ``basis``
+    within [0, 1]; 0 where the clip's lips are never closer than the neutral's, or no frame is seen.
 
     anny's neutral lips stand about 3 mm apart and mouthClose shuts them (about 0.09 of it); an ARKit rig's neutral
     has them shut and takes mouthClose as the lips closed over an open jaw (at most jawOpen; beyond it they pass
-    through each other). The baked neutral takes this much mouthClose so that 0 is the clip's lips at rest."""
+    through each other). The baked neutral takes this much mouthClose so that 0 is the clip's lips at rest, shut
+    where the clip's shut lips are among its least open tenth, however seldom they shut beyond that."""
     template = template or lt.load()
     seen = np.asarray(seen, bool)
     if not seen.any():
         return 0.0
     gap = _lip_gaps(head, basis, deltas, np.asarray(weights)[seen], template).mean(1)
-    shut = gap <= SHUT_MM
-    if shut.sum() < SHUT_MIN * len(gap):
-        return 0.0
     close = np.asarray(head.arkit_deltas[ARKIT_NAMES.index("mouthClose")])[None]
     rate = _lip_gaps(head, np.zeros_like(basis), close, np.ones((1, 1)), template).mean()     # mm per unit (< 0)
     neutral = _lip_gaps(head, basis, close, np.zeros((1, 1)), template).mean()
-    return float(np.clip((np.median(gap[shut]) - neutral) / min(rate, -1e-6), 0.0, 1.0))
+    return float(np.clip((np.quantile(gap, REST_QUANTILE) - neutral) / min(rate, -1e-6), 0.0, 1.0))

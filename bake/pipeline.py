@@ -262,14 +262,15 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             outline = face_outline.outline_steps(head, moved, *baked, f.rotation, f.translation, K, clip_marks, seen)
             head = corrected(head, face_outline.field(head, moved, outline))
         weights = np.concatenate([f.weights, cor_w], 1)
-        # the clip's shut lips go into the neutral, so an exported mouthClose of 0 is the lips at rest (an ARKit
-        # rig's neutral); the head's mouthClose less as much keeps its mouth (below 0 until lifted just after)
+        # the clip's lips at rest go into the neutral, so an exported mouthClose of 0 is the lips at rest (shut, as
+        # an ARKit rig's neutral, where the clip's are); the head's mouthClose less as much keeps its mouth (below 0
+        # until lifted just after)
         lips_seen = valid if landmarks is None else valid & (clip_presence >= fz.MIN_PRESENCE)
-        shut = mouth_follow.shut_rest(head, head.shape(identity=res.identity), np.concatenate([keys, cor_d]),
-                                      weights, lips_seen)
-        if shut > 0:
-            head = corrected(head, shut * head.arkit_deltas[CLOSE_COLUMN])
-            weights[:, CLOSE_COLUMN] -= np.float32(shut)
+        rest_close = mouth_follow.mouth_rest(head, head.shape(identity=res.identity), np.concatenate([keys, cor_d]),
+                                             weights, lips_seen)
+        if rest_close > 0:
+            head = corrected(head, rest_close * head.arkit_deltas[CLOSE_COLUMN])
+            weights[:, CLOSE_COLUMN] -= np.float32(rest_close)
         # the exported weights open the lips as far as the head as baked; the head keeps its mouth on keys of its own
         opened = mouth_follow.exported_opening(head, head.shape(identity=res.identity),
                                                np.concatenate([keys, cor_d]), weights)

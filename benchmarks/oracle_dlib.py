@@ -3,7 +3,7 @@
     python benchmarks/oracle_dlib.py [--footage ../shared/footage] [--refresh] [clip.mp4 ...]
 
 Benchmarks only. dlib and its 68-point model (``requirements/oracle.txt``: ``dlib-bin`` and the
-``face_recognition_models`` sdist) share nothing with what ships (our network, the Haar tracker, MediaPipe), so
+``face_recognition_models`` sdist) share nothing with what ships (our network, MediaPipe's models), so
 their points are a second opinion on where the face is. The model's training data (iBUG 300-W) forbid commercial
 use: nothing that ships or that the tests need may import this module.
 

@@ -216,7 +216,7 @@ def test_the_exported_opening_opens_a_characters_lips_as_far_as_the_head(head):
 
 
 def test_the_exported_opening_lifts_a_weight_below_zero(head):
-    """mouthClose below 0 (the pipeline's after the clip's shut lips go into the neutral, ``shut_rest``) is lifted to
+    """mouthClose below 0 (the pipeline's after the clip's lips at rest go into the neutral, ``mouth_rest``) is lifted to
     0 however little, and jawOpen opens the lips by what that takes from them."""
     template = lt.load()
     names = list(head.arkit_names)
@@ -229,10 +229,11 @@ def test_the_exported_opening_lifts_a_weight_below_zero(head):
     np.testing.assert_allclose(d[:, 1], -w[:, close], rtol=0.05)          # anny's jawOpen undoes mouthClose alike
 
 
-def test_the_shut_rest_shuts_the_neutrals_lips_as_the_clips_shut_lips(head):
+def test_the_mouth_rest_closes_the_neutrals_lips_as_far_as_the_clips_at_rest(head):
     """A clip whose lips are shut (mouthClose at the weight that takes the neutral's gap to 0.2 mm) on a third of its
-    frames and open (jawOpen 0.3) on the rest: that weight; with under ``SHUT_MIN`` of the frames shut, or none seen,
-    0; the unseen frames count for nothing."""
+    frames and open (jawOpen 0.3) on the rest: that weight; shut on one frame in twenty, under ``REST_QUANTILE``, the
+    lips rest open: 0, as for a clip never closer than the neutral or with no frame seen; the unseen frames count for
+    nothing."""
     template = lt.load()
     names = list(head.arkit_names)
     jaw, close = names.index("jawOpen"), names.index("mouthClose")
@@ -241,13 +242,15 @@ def test_the_shut_rest_shuts_the_neutrals_lips_as_the_clips_shut_lips(head):
     rate = mf._lip_gaps(head, 0 * basis, head.arkit_deltas[[close]], np.ones((1, 1)), template).mean()
     shut_at = (0.2 - neutral) / rate                                  # about 0.09
     assert 0.05 < shut_at < 0.15
-    T = 30
+    T = 60
     w = np.zeros((T, 52))
     w[:, jaw] = 0.3
     w[::3, jaw], w[::3, close] = 0.0, shut_at
     seen = np.ones(T, bool)
-    assert mf.shut_rest(head, basis, head.arkit_deltas, w, seen, template) == pytest.approx(shut_at, abs=1e-3)
-    assert mf.shut_rest(head, basis, head.arkit_deltas, w, np.arange(T) % 3 != 0, template) == 0.0
-    few = (np.arange(T) % 3 != 0) | (np.arange(T) == 0)         # one shut frame of 21 seen: under SHUT_MIN
-    assert 1 / 21 < mf.SHUT_MIN and mf.shut_rest(head, basis, head.arkit_deltas, w, few, template) == 0.0
-    assert mf.shut_rest(head, basis, head.arkit_deltas, w, ~seen, template) == 0.0
+    assert mf.mouth_rest(head, basis, head.arkit_deltas, w, seen, template) == pytest.approx(shut_at, abs=1e-3)
+    assert mf.mouth_rest(head, basis, head.arkit_deltas, w, np.arange(T) % 3 != 0, template) == 0.0
+    rare = np.arange(T) % 20 == 0                              # three shut frames of 60
+    assert rare.mean() < mf.REST_QUANTILE
+    w[:, jaw], w[:, close] = np.where(rare, 0.0, 0.3), np.where(rare, shut_at, 0.0)
+    assert mf.mouth_rest(head, basis, head.arkit_deltas, w, seen, template) == 0.0
+    assert mf.mouth_rest(head, basis, head.arkit_deltas, w, ~seen, template) == 0.0
