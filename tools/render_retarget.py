@@ -6,8 +6,10 @@ The character is made here from nothing but the project's own head asset: the te
 a narrow chin, longer nose, other proportions) with 30 of the 52 ARKit shapes, re-expressed on the restyled surface
 and named in the Live Link Face + ``_L``/``_R`` variant ("EyeBlink_L", "JawOpen", ...). The capture runs
 ``bake.pipeline.reconstruct`` on ``core/assets/sample_clip.mp4`` with the bundled network; ``bake.blender_io.retarget``
-drives the character (calibrated: automatic neutral, mouth and jaw gain 1.5) and turns it with the head. The picture: per chosen frame, the
-captured head over the footage (top), the captured head wearing the texture projected from the footage
+drives the character (calibrated: mouth and jaw gain 1.5, no neutral: the sample clip talks throughout, its most
+neutral five frames are mid-word, jawOpen 0.18, which a neutral would take off every frame; the exported weights read
+0 at the lips' rest already, bake.mouth_follow.mouth_rest) and turns it with the head. The picture: per chosen frame,
+the captured head over the footage (top), the captured head wearing the texture projected from the footage
 (``bake.texture``) over grey (middle) and the character (bottom), Workbench renders. Development only: not shipped.
 """
 from __future__ import annotations
@@ -119,7 +121,7 @@ def main(argv=None) -> int:
     char = build_character(bpy, head)
     char.location = (3.0, 0.0, 0.0)
     take = take_from_tracks(tracks)
-    cal = Calibration(region_gain={"mouth": 1.5, "jaw": 1.5}).with_neutral(take.weights, take.names, take.frames)
+    cal = Calibration(region_gain={"mouth": 1.5, "jaw": 1.5})
     res = blender_retarget.retarget(take, [char], calibration=cal, head_object=char)
     print(res.text(), file=sys.stderr)
     cam_data = bpy.data.cameras.new("CharCam")
