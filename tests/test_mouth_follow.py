@@ -216,8 +216,8 @@ def test_the_exported_opening_opens_a_characters_lips_as_far_as_the_head(head):
 
 
 def test_the_exported_opening_lifts_a_weight_below_zero(head):
-    """mouthClose below 0 (the pipeline's after the clip's lips at rest go into the neutral, ``mouth_rest``) is lifted to
-    0 however little, and jawOpen opens the lips by what that takes from them."""
+    """mouthClose below 0 (the pipeline's after the clip's lips at rest go into the neutral, ``mouth_rest``) is lifted
+    to 0 however little, and jawOpen opens the lips by what that takes from them."""
     template = lt.load()
     names = list(head.arkit_names)
     jaw, close = names.index("jawOpen"), names.index("mouthClose")
