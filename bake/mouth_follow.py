@@ -237,6 +237,14 @@ def lip_keys(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np
     return (keys * reach[:, None, None]).astype(np.float32), (w / reach).astype(np.float32)
 
 
+def _opening_rates(head: HeadModel, template: lt.LandmarkTemplate) -> np.ndarray:
+    """(len(OPENING),) mm: how far each ``OPENING`` shape at 1 opens the inner lips (their pairs' mean gap; < 0
+    closes them)."""
+    cols = [ARKIT_NAMES.index(n) for n in OPENING]
+    zero = np.zeros_like(head.vertices, dtype=np.float64)
+    return _lip_gaps(head, zero, head.arkit_deltas[cols], np.eye(len(cols)), template).mean(1)
+
+
 def exported_opening(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: np.ndarray,
                      template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """(T, 2) the change of the exported ``OPENING`` weights (mouthClose, jawOpen) that opens the inner lips of
@@ -251,7 +259,7 @@ def exported_opening(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, wei
     short = (_lip_gaps(head, basis, deltas, w, template)
              - _lip_gaps(head, basis, deltas[:N_ARKIT], w[:, :N_ARKIT], template)).mean(1)     # (T,) mm to open
     cols = [ARKIT_NAMES.index(n) for n in OPENING]
-    rate = _lip_gaps(head, np.zeros_like(basis), deltas[cols], np.eye(len(cols)), template).mean(1)   # mm per unit
+    rate = _opening_rates(head, template)
     close, jaw = cols
     d_close = np.clip(short / rate[0], -w[:, close], 1.0 - w[:, close])
     d_jaw = np.clip(np.maximum(short - d_close * rate[0], 0.0) / rate[1], 0.0, 1.0 - w[:, jaw])
@@ -276,7 +284,6 @@ def mouth_rest(head: HeadModel, basis: np.ndarray, deltas: np.ndarray, weights: 
     if not seen.any():
         return 0.0
     gap = _lip_gaps(head, basis, deltas, np.asarray(weights)[seen], template).mean(1)
-    close = np.asarray(head.arkit_deltas[ARKIT_NAMES.index("mouthClose")])[None]
-    rate = _lip_gaps(head, np.zeros_like(basis), close, np.ones((1, 1)), template).mean()     # mm per unit (< 0)
-    neutral = _lip_gaps(head, basis, close, np.zeros((1, 1)), template).mean()
+    neutral = _lip_gaps(head, basis, deltas[:1], np.zeros((1, 1)), template).mean()
+    rate = _opening_rates(head, template)[OPENING.index("mouthClose")]                  # mm per unit (< 0)
     return float(np.clip((np.quantile(gap, REST_QUANTILE) - neutral) / min(rate, -1e-6), 0.0, 1.0))

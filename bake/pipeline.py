@@ -238,8 +238,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             cor_w = np.concatenate([cor_w, held_w.astype(cor_w.dtype)], 1)
         # the head's keys as baked: the ARKit ones, and residual keys if any
         keys = np.concatenate([head.arkit_deltas, res.residual_deltas]) if residual_keys else head.arkit_deltas
+        seen = valid if landmarks is None else valid & (clip_presence >= fz.MIN_PRESENCE)     # the face's frames
         if landmarks is not None:       # and where the landmarks take the lips and chin beyond the ARKit shapes
-            seen = valid & (clip_presence >= fz.MIN_PRESENCE)
             fitted = f.weights.copy()
             fitted[:, :head_model.N_ARKIT] += d.weights
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
@@ -265,9 +265,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         # the clip's lips at rest go into the neutral, so an exported mouthClose of 0 is the lips at rest (shut, as
         # an ARKit rig's neutral, where the clip's are); the head's mouthClose less as much keeps its mouth (below 0
         # until lifted just after)
-        lips_seen = valid if landmarks is None else valid & (clip_presence >= fz.MIN_PRESENCE)
         all_keys = np.concatenate([keys, cor_d])
-        rest_close = mouth_follow.mouth_rest(head, head.shape(identity=res.identity), all_keys, weights, lips_seen)
+        rest_close = mouth_follow.mouth_rest(head, head.shape(identity=res.identity), all_keys, weights, seen)
         if rest_close > 0:
             head = corrected(head, rest_close * head.arkit_deltas[CLOSE_COLUMN])
             weights[:, CLOSE_COLUMN] -= np.float32(rest_close)
