@@ -26,6 +26,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
     score| over the shapes whose score is the solve's prior and, apart, over the others, which no term pulls towards
     the scores: how the bake splits an expression over the ARKit shapes, read by a model trained on real faces (the
     synthetic clips' truth is read by MediaPipe on renders, outside its training).
+  - ``mouth_close_over_jaw`` (``close_over_jaw``): the frames whose exported mouthClose exceeds jawOpen by more than
+    0.01 (an ARKit rig's lips pass through each other there), the most it does, and the median mouthClose.
   - the tracker's reading of the light above the eyes over the cheeks' (``forehead_light``, core.exposure): lowest,
     median and highest over the frames, and the fraction the fusion weighs down for a hat brim's shadow.
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
@@ -222,6 +224,17 @@ def score_agreement(tracks, faces) -> dict:
     worst = other[np.argsort(-err[other])[:4]]
     return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
                 other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst})
+
+
+def close_over_jaw(tracks, slack: float = 0.01) -> dict:
+    """The exported mouthClose against jawOpen on the tracked frames: an ARKit rig's mouthClose closes the lips over an
+    open jaw, so beyond jawOpen its lips pass through each other (bake.mouth_follow.mouth_rest): the frames where it
+    exceeds jawOpen by more than ``slack``, by how much at most, and the median mouthClose."""
+    names = list(tracks.key_names)
+    close = tracks.weights[tracks.tracked, names.index("mouthClose")]
+    over = close - tracks.weights[tracks.tracked, names.index("jawOpen")]
+    return dict(frames=int((over > slack).sum()), of=int(len(over)), most=round(float(over.max(initial=0.0)), 3),
+                median_close=round(float(np.median(close)), 3) if len(close) else None)
 
 
 def mesh_landmarks(tracks, head=None) -> np.ndarray:
@@ -565,6 +578,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                landmark_fit=fit_report.report(stats),     # the bake's own reading (the panel's, the manifest's)
                **follow_metrics(tracks, observed.observations, head),
                weights_vs_scores=score_agreement(tracks, observed.faces),
+               mouth_close_over_jaw=close_over_jaw(tracks),
                forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True

@@ -7,10 +7,11 @@ a narrow chin, longer nose, other proportions) with 30 of the 52 ARKit shapes, r
 and named in the Live Link Face + ``_L``/``_R`` variant ("EyeBlink_L", "JawOpen", ...). The capture runs
 ``bake.pipeline.reconstruct`` on ``core/assets/sample_clip.mp4`` with the bundled network; ``bake.blender_io.retarget``
 drives the character (calibrated: mouth and jaw gain 1.5, no neutral: the sample clip talks throughout, its most
-neutral five frames are mid-word, jawOpen 0.18, which a neutral would take off every frame; the exported weights read
-0 at the lips' rest already, bake.mouth_follow.mouth_rest) and turns it with the head. The picture: per chosen frame,
-the captured head over the footage (top), the captured head wearing the texture projected from the footage
-(``bake.texture``) over grey (middle) and the character (bottom), Workbench renders. Development only: not shipped.
+neutral five frames are mid-word, jawOpen 0.18 as the script reports, which a neutral would take off every frame;
+the exported weights read 0 at the lips' rest already, bake.mouth_follow.mouth_rest) and turns it with the head.
+The picture: per chosen frame, the captured head over the footage (top), the captured head wearing the texture
+projected from the footage (``bake.texture``) over grey (middle) and the character (bottom), Workbench renders.
+Development only: not shipped.
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
 
     from bake import blender_io, pipeline, texture
     from bake.blender_io import retarget as blender_retarget
-    from bake.calibrate import Calibration
+    from bake.calibrate import Calibration, find_neutral
     from bake.retarget import take_from_tracks
     from core import head_model
     head = head_model.load()
@@ -121,6 +122,10 @@ def main(argv=None) -> int:
     char = build_character(bpy, head)
     char.location = (3.0, 0.0, 0.0)
     take = take_from_tracks(tracks)
+    lo, hi = find_neutral(take.weights)      # what an automatic neutral would take off every frame: reported only
+    jaw = float(take.weights[lo:hi, list(take.names).index("jawOpen")].mean())
+    print(f"an automatic neutral would read frames {take.frames[lo]}-{take.frames[hi - 1]}: jawOpen {jaw:.2f}",
+          file=sys.stderr)
     cal = Calibration(region_gain={"mouth": 1.5, "jaw": 1.5})
     res = blender_retarget.retarget(take, [char], calibration=cal, head_object=char)
     print(res.text(), file=sys.stderr)
