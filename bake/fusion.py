@@ -333,19 +333,23 @@ def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray
     the boost is there for the dense network's correlated errors, which the eyeballs' turn is not). Under closing
     lids the fit's gaze is the lids' guess, not the eye's (a blink read as crossed eyes), so there each eye keeps its
     gaze from the open frames around it (linear between them; held at the clip's ends); an eye never open keeps the
-    exported gaze. docs/MEASUREMENTS.md, "The exported gaze is the irises'"."""
+    exported gaze. Held and blended, each axis's look is one signed value (up less down, in less out), so it turns
+    one way at a time, as an ARKit eye does: kept apart, a shut eye between a look up and a look down read both at
+    once (docs/MEASUREMENTS.md, "The exported gaze is the irises'", "A held look turns one way at a time")."""
     out = np.array(weights)
     fit = np.asarray(fit_weights, np.float64)
     t = np.arange(len(out))
-    for e, names in enumerate(GAZE_KEYS):
+    for e, (down, inward, outward, up) in enumerate(GAZE_KEYS):
         s = np.asarray(open_eyes[:, e], np.float64)
         anchor = s >= 1.0
         if not anchor.any():
             continue
-        for name in names:
-            k = ARKIT_NAMES.index(name)
-            held = np.interp(t, t[anchor], fit[anchor, k])
-            out[:, k] = s * fit[:, k] + (1.0 - s) * held
+        for one, other in ((up, down), (inward, outward)):          # each axis's look, signed: one way or the other
+            a, b = ARKIT_NAMES.index(one), ARKIT_NAMES.index(other)
+            look = fit[:, a] - fit[:, b]
+            held = s * look + (1.0 - s) * np.interp(t, t[anchor], look[anchor])
+            out[:, a] = np.where(anchor, fit[:, a], np.maximum(held, 0.0))
+            out[:, b] = np.where(anchor, fit[:, b], np.maximum(-held, 0.0))
     return out
 
 

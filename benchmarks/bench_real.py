@@ -28,6 +28,8 @@ between the projected eye centres of the fitted head, per frame; results in --js
     synthetic clips' truth is read by MediaPipe on renders, outside its training).
   - ``mouth_close_over_jaw`` (``close_over_jaw``): the frames whose exported mouthClose exceeds jawOpen by more than
     0.01 (an ARKit rig's lips pass through each other there), the most it does, and the median mouthClose.
+  - ``opposite_at_once``: per pair of exported shapes that turn one part of the face opposite ways (each eye up and
+    down, in and out; the jaw and the mouth left and right), the frames both exceed 0.05 and the most they do.
   - the tracker's reading of the light above the eyes over the cheeks' (``forehead_light``, core.exposure): lowest,
     median and highest over the frames, and the fraction the fusion weighs down for a hat brim's shadow.
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
@@ -235,6 +237,25 @@ def close_over_jaw(tracks, slack: float = 0.01) -> dict:
     over = close - tracks.weights[tracks.tracked, names.index("jawOpen")]
     return dict(frames=int((over > slack).sum()), of=int(len(over)), most=round(float(over.max(initial=0.0)), 3),
                 median_close=round(float(np.median(close)), 3) if len(close) else None)
+
+
+OPPOSITE_PAIRS = tuple((f"eyeLook{a}{side}", f"eyeLook{b}{side}") for side in ("Right", "Left")
+                       for a, b in (("Up", "Down"), ("In", "Out"))) + (("jawLeft", "jawRight"),
+                                                                       ("mouthLeft", "mouthRight"))
+
+
+def opposite_at_once(tracks, slack: float = 0.05) -> dict:
+    """The exported shapes that turn one part of the face opposite ways (``OPPOSITE_PAIRS``: each eye up and down,
+    in and out; the jaw and the mouth left and right), both over ``slack`` at once on the tracked frames: an ARKit
+    capture turns each one way at a time, and a rig driven by both does each half. Per pair: the frames, and the
+    larger of the two weights' smaller one at most."""
+    names = list(tracks.key_names)
+    w = tracks.weights[tracks.tracked]
+    out = {}
+    for one, other in OPPOSITE_PAIRS:
+        both = np.minimum(w[:, names.index(one)], w[:, names.index(other)])
+        out[f"{one}/{other}"] = dict(frames=int((both > slack).sum()), most=round(float(both.max(initial=0.0)), 3))
+    return out
 
 
 def mesh_landmarks(tracks, head=None) -> np.ndarray:
@@ -579,6 +600,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                **follow_metrics(tracks, observed.observations, head),
                weights_vs_scores=score_agreement(tracks, observed.faces),
                mouth_close_over_jaw=close_over_jaw(tracks),
+               opposite_at_once=opposite_at_once(tracks),
                forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True

@@ -515,6 +515,33 @@ def test_the_exported_gaze_is_the_fits_where_the_eye_is_open_and_held_under_shut
     assert (opened[:2] == 1).all() and (opened[2] == 0).all()
 
 
+def test_a_gaze_held_under_shut_lids_looks_one_way_at_a_time():
+    """fit_gaze: under a shut lid between an open frame that looks up and one that looks down (and in, then out),
+    the held look passes through level: never up and down, nor in and out, at once (an ARKit eye turns one way per
+    axis); a half-open frame blends the signed looks; the open frames keep the fit's weights as they are."""
+    from bake.fusion import fit_gaze
+    k = {n: ARKIT_NAMES.index(n) for n in ("eyeLookUpRight", "eyeLookDownRight", "eyeLookInRight",
+                                            "eyeLookOutRight")}
+    T = 6
+    fit = np.zeros((T, 52))
+    fit[0, k["eyeLookUpRight"]], fit[0, k["eyeLookInRight"]] = 0.4, 0.2
+    fit[5, k["eyeLookDownRight"]], fit[5, k["eyeLookOutRight"]] = 0.4, 0.2
+    fit[1:5, k["eyeLookUpRight"]] = fit[1:5, k["eyeLookDownRight"]] = 0.3    # the lids' guess under the shut lid
+    fit[4, k["eyeLookInRight"]] = 0.5
+    opened = np.ones((T, 2))
+    opened[1:4, 0] = 0.0
+    opened[4, 0] = 0.5
+    out = fit_gaze(np.zeros((T, 52)), fit, opened)
+    up_less_down = out[:, k["eyeLookUpRight"]] - out[:, k["eyeLookDownRight"]]
+    np.testing.assert_allclose(up_less_down[:4], [0.4, 0.24, 0.08, -0.08], atol=1e-9)
+    np.testing.assert_allclose(up_less_down[4], 0.5 * 0.0 + 0.5 * -0.24, atol=1e-9)
+    np.testing.assert_allclose(out[4, k["eyeLookInRight"]] - out[4, k["eyeLookOutRight"]], 0.5 * 0.5 + 0.5 * -0.12,
+                               atol=1e-9)
+    for one, other in (("eyeLookUpRight", "eyeLookDownRight"), ("eyeLookInRight", "eyeLookOutRight")):
+        assert (np.minimum(out[:, k[one]], out[:, k[other]]) == 0).all()
+    np.testing.assert_array_equal(out[[0, 5]], fit[[0, 5]])
+
+
 def test_an_open_eye_narrowed_beyond_the_exported_lids_is_exported_as_squint(head):
     """narrowed_squints: as far as the eye is open, the exported eyeSquint narrows the lids to the head's fit's gap
     where the exported lids are wider; where they are already as narrow, on a shut eye, and for other weights,
