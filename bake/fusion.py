@@ -334,7 +334,7 @@ def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray
     lids the fit's gaze is the lids' guess, not the eye's (a blink read as crossed eyes), so there each eye keeps its
     gaze from the open frames around it (linear between them; held at the clip's ends); an eye never open keeps the
     exported gaze. Held and blended, each axis's look is one signed value (up less down, in less out), so it turns
-    one way at a time, as an ARKit eye does: kept apart, a shut eye between a look up and a look down read both at
+    one way at a time, as an eye does: kept apart, a shut eye between a look up and a look down read both at
     once (docs/MEASUREMENTS.md, "The exported gaze is the irises'", "A held look turns one way at a time")."""
     out = np.array(weights)
     fit = np.asarray(fit_weights, np.float64)

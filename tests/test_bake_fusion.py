@@ -517,7 +517,7 @@ def test_the_exported_gaze_is_the_fits_where_the_eye_is_open_and_held_under_shut
 
 def test_a_gaze_held_under_shut_lids_looks_one_way_at_a_time():
     """fit_gaze: under a shut lid between an open frame that looks up and one that looks down (and in, then out),
-    the held look passes through level: never up and down, nor in and out, at once (an ARKit eye turns one way per
+    the held look passes through level: never up and down, nor in and out, at once (an eye turns one way per
     axis); a half-open frame blends the signed looks; the open frames keep the fit's weights as they are."""
     from bake.fusion import fit_gaze
     k = {n: ARKIT_NAMES.index(n) for n in ("eyeLookUpRight", "eyeLookDownRight", "eyeLookInRight",
