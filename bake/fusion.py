@@ -353,6 +353,22 @@ def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray
     return out
 
 
+def one_way_looks(weights: np.ndarray) -> np.ndarray:
+    """A copy of ``weights`` (T, >=52) in which each eye looks one way per axis: of eyeLookUp and eyeLookDown, and of
+    eyeLookIn and eyeLookOut (``GAZE_KEYS``), the smaller is taken off both. The temporal filter smooths each shape on
+    its own, so where a small eye's look changes way from one frame to the next both ways are left at once
+    (bake.pipeline gives the head what this takes off, on its corrective difference; docs/MEASUREMENTS.md, "A held
+    look turns one way at a time")."""
+    out = np.array(weights)
+    for down, inward, outward, up in GAZE_KEYS:
+        for one, other in ((up, down), (inward, outward)):
+            a, b = ARKIT_NAMES.index(one), ARKIT_NAMES.index(other)
+            both = np.minimum(out[:, a], out[:, b])
+            out[:, a] -= both
+            out[:, b] -= both
+    return out
+
+
 def lid_gap_rates(head: HeadModel) -> np.ndarray:
     """(2, 52) per eye (``EYES``' order) how far each ARKit shape at weight 1 opens (+) or shuts (-) the gap between
     the lid midpoints along the head's up axis, mm; the gap is linear in the weights."""

@@ -217,6 +217,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if camera is not None:             # the filtered head back against each frame's camera
         back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
         f = replace(f, rotation=back_R, translation=back_t)
+    looks_off = np.zeros_like(f.weights)
+    if landmarks is not None:          # each eye exported looking one way per axis; the head keeps its look (below)
+        one_way = fz.one_way_looks(f.weights)
+        looks_off, f = f.weights - one_way, replace(f, weights=one_way)
     # The head keeps the blink as fitted: filtered as the weights are (the filter takes each column on its own), both
     # within a shut eye's (build_tracks' shut_weights), less the exported one, on keys of its own below; the corrective
     # keys carry the head beyond the weights as fitted.
@@ -232,6 +236,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
         d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
+        d = replace(d, weights=d.weights + looks_off[:, :head_model.N_ARKIT])
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if held_w is not None and np.abs(held_w).max() > HELD_MIN:    # the lids the exported blink leaves at rest
             cor_d = np.concatenate([cor_d, head.arkit_deltas[BLINK_COLUMNS]])

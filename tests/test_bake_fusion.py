@@ -542,6 +542,27 @@ def test_a_gaze_held_under_shut_lids_looks_one_way_at_a_time():
     np.testing.assert_array_equal(out[[0, 5]], fit[[0, 5]])
 
 
+def test_each_eye_looks_one_way_per_axis_after_the_filter():
+    """one_way_looks: of each eye's eyeLookUp / eyeLookDown and eyeLookIn / eyeLookOut the smaller comes off both, so
+    the look's way and size per axis stay and no axis reads both ways; other weights, a residual column and the dtype
+    are kept."""
+    from bake.fusion import one_way_looks
+    k = {n: ARKIT_NAMES.index(n) for n in ("eyeLookUpLeft", "eyeLookDownLeft", "eyeLookInRight", "eyeLookOutRight",
+                                            "eyeLookUpRight", "jawOpen")}
+    w = np.zeros((3, 53), np.float32)
+    w[:, k["eyeLookUpLeft"]], w[:, k["eyeLookDownLeft"]] = [0.3, 0.0, 0.1], [0.1, 0.2, 0.1]
+    w[:, k["eyeLookInRight"]], w[:, k["eyeLookOutRight"]] = [0.05, 0.4, 0.0], [0.05, 0.1, 0.0]
+    w[:, k["eyeLookUpRight"]], w[:, k["jawOpen"]], w[:, 52] = 0.2, 0.5, 0.7
+    out = one_way_looks(w)
+    np.testing.assert_allclose(out[:, k["eyeLookUpLeft"]] - out[:, k["eyeLookDownLeft"]], [0.2, -0.2, 0.0], atol=1e-7)
+    np.testing.assert_allclose(out[:, k["eyeLookInRight"]], [0.0, 0.3, 0.0], atol=1e-7)
+    assert (out[:, k["eyeLookOutRight"]] == 0).all() and (out[:, k["eyeLookDownLeft"]][[0, 2]] == 0).all()
+    for n in ("eyeLookUpRight", "jawOpen"):
+        np.testing.assert_array_equal(out[:, k[n]], w[:, k[n]])
+    np.testing.assert_array_equal(out[:, 52], w[:, 52])
+    assert out.dtype == w.dtype
+
+
 def test_an_open_eye_narrowed_beyond_the_exported_lids_is_exported_as_squint(head):
     """narrowed_squints: as far as the eye is open, the exported eyeSquint narrows the lids to the head's fit's gap
     where the exported lids are wider; where they are already as narrow, on a shut eye, and for other weights,
