@@ -26,7 +26,7 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     smile), its exported eyeSquint keeps up with the head's lids (``narrowed_squints``). The exported gaze is the
     fit's, which the irises lead, where the eye is open (``fit_gaze``): the boost shrank it; the look is read from
     the iris's place against the eye's corners, the lids kept as open, and the head looks likewise
-    (bake.iris_gaze).
+    (bake.iris_gaze); each eye's exported look turns one way per axis (``fit_gaze``, ``one_way_looks``).
   * the landmarks again, between the stages: where they keep landing off the first stage's fit over the clip, the
     neutral's skin moves to them in the face's plane (lips, lids, nose, chin: ``CORRECTED``;
     bake.shape_correction), for the shape the identity basis cannot make (a real chin).
