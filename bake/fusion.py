@@ -72,6 +72,9 @@ EYES = tuple((centre, (upper, lower), (outer, inner))
 BLINK_KEYS = ("eyeBlinkRight", "eyeBlinkLeft")          # each eye's blink shape, in EYES' order
 GAZE_KEYS = tuple(tuple(f"eyeLook{d}{side}" for d in ("Down", "In", "Out", "Up"))   # each eye's gaze shapes,
                   for side in ("Right", "Left"))                                  # in EYES' order
+# each eye's two axes of look (EYES' order) as the columns of their opposite shapes: (up, down), (in, out)
+_GAZE_AXES = tuple(tuple((ARKIT_NAMES.index(one), ARKIT_NAMES.index(other)) for one, other in ((up, down), (i, o)))
+                   for down, i, o, up in GAZE_KEYS)
 # The iris centres place the eyeballs (eyeLook*) while the eye is open: each weighs nothing at a lid gap of IRIS_SHUT
 # eye widths (``core.eyelids.lid_aspects``; on the real clips open eyes read 0.2-0.4, shut ones under 0.1) and
 # fully from IRIS_SHUT + IRIS_OPEN_RAMP up.
@@ -339,13 +342,12 @@ def fit_gaze(weights: np.ndarray, fit_weights: np.ndarray, open_eyes: np.ndarray
     out = np.array(weights)
     fit = np.asarray(fit_weights, np.float64)
     t = np.arange(len(out))
-    for e, (down, inward, outward, up) in enumerate(GAZE_KEYS):
+    for e, axes in enumerate(_GAZE_AXES):
         s = np.asarray(open_eyes[:, e], np.float64)
         anchor = s >= 1.0
         if not anchor.any():
             continue
-        for one, other in ((up, down), (inward, outward)):          # each axis's look, signed: one way or the other
-            a, b = ARKIT_NAMES.index(one), ARKIT_NAMES.index(other)
+        for a, b in axes:                                           # each axis's look, signed: one way or the other
             look = fit[:, a] - fit[:, b]
             held = s * look + (1.0 - s) * np.interp(t, t[anchor], look[anchor])
             out[:, a] = np.where(anchor, fit[:, a], np.maximum(held, 0.0))
@@ -360,9 +362,8 @@ def one_way_looks(weights: np.ndarray) -> np.ndarray:
     (bake.pipeline gives the head what this takes off, on its corrective difference; docs/MEASUREMENTS.md, "A held
     look turns one way at a time")."""
     out = np.array(weights)
-    for down, inward, outward, up in GAZE_KEYS:
-        for one, other in ((up, down), (inward, outward)):
-            a, b = ARKIT_NAMES.index(one), ARKIT_NAMES.index(other)
+    for axes in _GAZE_AXES:
+        for a, b in axes:
             both = np.minimum(out[:, a], out[:, b])
             out[:, a] -= both
             out[:, b] -= both
