@@ -30,6 +30,13 @@ between the projected eye centres of the fitted head, per frame; results in --js
     0.01 (an ARKit rig's lips pass through each other there), the most it does, and the median mouthClose.
   - ``opposite_at_once``: per pair of exported shapes that turn one part of the face opposite ways (each eye up and
     down, in and out; the jaw and the mouth left and right), the frames both exceed 0.05 and the most they do.
+  - ``one_frame_spikes``: the exported weights' one-frame spikes, (frame, shape) pairs where a weight lies more than
+    ``SPIKE`` (0.3) outside the range of its two neighbours' on tracked frames, the eyes' and the other shapes' apart
+    (at 25-30 frames/s only a blink moves out and back that fast; a rig driven by the weights pops there), and
+    ``lower_face_pops``: the baked head's, the frames where a vertex within ``LOWER_FACE_MM`` (40) of the lips'
+    middle lies more than 1 mm from the midpoint of its places in the two frames beside (head coordinates) while
+    moving less than half as far between those and the frames beyond them, with the 99th percentile and the most of
+    that distance over the frames (mm).
   - the tracker's reading of the light above the eyes over the cheeks' (``forehead_light``, core.exposure): lowest,
     median and highest over the frames, and the fraction the fusion weighs down for a hat brim's shadow.
   - frames/s of the whole path and ``stage_ms_per_frame``: the pipeline's stages (decode + tracking, the network with
@@ -242,6 +249,41 @@ def close_over_jaw(tracks, slack: float = 0.01) -> dict:
 OPPOSITE_PAIRS = tuple((f"eyeLook{a}{side}", f"eyeLook{b}{side}") for side in ("Right", "Left")
                        for a, b in (("Up", "Down"), ("In", "Out"))) + (("jawLeft", "jawRight"),
                                                                        ("mouthLeft", "mouthRight"))
+
+
+SPIKE = 0.3             # one_frame_spikes: a weight this far outside both neighbours' range
+LOWER_FACE_MM = 40.0     # lower_face_pops: the vertices this near the lips' middle (mm, the neutral head)
+POP_MM = 1.0             # and a frame where one of them lies this far from its neighbours' midpoint
+
+
+def one_frame_spikes(tracks) -> dict:
+    """Per group (the eyes' shapes, the others), the (frame, shape) pairs of the exported ARKit weights that lie more
+    than ``SPIKE`` outside the range of the two neighbouring frames' on three tracked frames in a row."""
+    w = tracks.weights[:, :head_model.N_ARKIT].astype(np.float64)
+    ok = tracks.tracked[:-2] & tracks.tracked[1:-1] & tracks.tracked[2:]
+    lo, hi = np.minimum(w[:-2], w[2:]), np.maximum(w[:-2], w[2:])
+    out = np.abs(w[1:-1] - np.clip(w[1:-1], lo, hi)) > SPIKE
+    out &= ok[:, None]
+    eyes = np.array([n.startswith("eye") for n in head_model.ARKIT_NAMES])
+    return dict(eyes=int(out[:, eyes].sum()), others=int(out[:, ~eyes].sum()))
+
+
+def lower_face_pops(tracks) -> dict:
+    """The baked head's lower face popping out and back within a frame (head coordinates, mm): the frames where a
+    vertex within ``LOWER_FACE_MM`` of the lips' middle lies more than ``POP_MM`` from the midpoint of its places in
+    the frames beside, each of which moved less than half that from the frame beyond it; the 99th percentile and the
+    most of that distance over the frames."""
+    if tracks.region is None or len(tracks.weights) < 5:
+        return dict(frames=0, p99_mm=None, most_mm=None)
+    lips = np.asarray(tracks.region) == list(tracks.region_names).index("lips")
+    near = np.linalg.norm(tracks.basis - tracks.basis[lips].mean(0), axis=1) < LOWER_FACE_MM
+    x = tracks.basis[near] + np.tensordot(tracks.weights, tracks.key_deltas[:, near], 1)     # (T, n, 3)
+    pop = np.linalg.norm(x[1:-1] - 0.5 * (x[:-2] + x[2:]), axis=2).max(1)        # frames 1 .. T-2
+    step = np.linalg.norm(np.diff(x, axis=0), axis=2).max(1)                     # frame t -> t + 1
+    steady = np.maximum(step[:-3], step[3:]) < 0.5 * pop[1:-1]                    # frames 2 .. T-3
+    run = tracks.tracked[:-4] & tracks.tracked[1:-3] & tracks.tracked[2:-2] & tracks.tracked[3:-1] & tracks.tracked[4:]
+    return dict(frames=int(((pop[1:-1] > POP_MM) & steady & run).sum()),
+                p99_mm=round(float(np.percentile(pop, 99)), 2), most_mm=round(float(pop.max()), 2))
 
 
 def opposite_at_once(tracks, slack: float = 0.05) -> dict:
@@ -601,6 +643,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                weights_vs_scores=score_agreement(tracks, observed.faces),
                mouth_close_over_jaw=close_over_jaw(tracks),
                opposite_at_once=opposite_at_once(tracks),
+               one_frame_spikes=one_frame_spikes(tracks), lower_face_pops=lower_face_pops(tracks),
                forehead_light=forehead_light(observed.faces))
     if obs_cache is not None:
         out["from_cached_observations"] = True

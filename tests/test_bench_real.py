@@ -1,6 +1,7 @@
 """benchmarks/bench_real.py's weights-against-scores reading and the re-shot clips of benchmarks/reshoots.py (no shared
 footage, no dlib)."""
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -329,6 +330,27 @@ def test_over_shots_averages_each_clips_shots_and_keeps_the_range():
     assert m["error_target_points_range"] == pytest.approx([0.03, 0.05])
     assert "mediapipe" not in out["a"]
     assert "a" in bench_real.over_shots_table(out)
+
+
+def test_one_frame_spikes_and_lower_face_pops_count_what_moves_out_and_back_within_a_frame(head):
+    """A mouth shape out and back within a frame is a spike of the weights and a pop of the head's lower face; a blink
+    is a spike of the eyes' and no pop there; a shape that rises over five frames is neither."""
+    from bake.tracks import build_tracks
+    T = 12
+    w = np.zeros((T, 52), np.float32)
+    w[5, ARKIT_NAMES.index("jawOpen")] = 0.8
+    w[3, ARKIT_NAMES.index("eyeBlinkLeft")] = 1.0
+    w[6:, ARKIT_NAMES.index("mouthSmileLeft")] = np.linspace(0.0, 1.0, T - 6)
+    tracks = build_tracks(head, np.zeros(len(head.identity_std)), w, np.tile(np.eye(3), (T, 1, 1)),
+                          np.tile([0.0, 0.0, 500.0], (T, 1)), np.arange(T), 30.0, np.eye(3), (640, 480),
+                          np.ones(T, bool))
+    assert bench_real.one_frame_spikes(tracks) == dict(eyes=1, others=1)
+    pops = bench_real.lower_face_pops(tracks)
+    assert pops["frames"] == 1 and pops["most_mm"] > 5.0
+    w[5, ARKIT_NAMES.index("jawOpen")] = 0.0
+    tracks = replace(tracks, weights=w)
+    assert bench_real.one_frame_spikes(tracks) == dict(eyes=1, others=0)
+    assert bench_real.lower_face_pops(tracks)["frames"] == 0
 
 
 def test_arkit_only_poses_the_neutral_by_the_exported_weights_alone(head):
