@@ -93,9 +93,10 @@ class ReconConfig:
                                                  "~24-28). It is not estimated from the face; the camera uses it",
                                range=(1.0, 2000.0), soft_range=(8.0, 300.0), cli="--lens", parse=float, metavar="MM")
     smoothing: float = _setting(DEFAULT_SMOOTHING, "temporal smoothing strength (a Gaussian of up to 0.1 s on the "
-                                                   "weights where they move slowly, so blinks keep their peak; the "
-                                                   "head pose gets more while the head is still, none where the face jumps in "
-                                                   "the image or turns fast)",
+                                                   "weights where they move slowly, so blinks keep their peak, "
+                                                   "and none of a shape's one-frame spikes or frame-to-frame flips "
+                                                   "at 20 frames/s and more; the head pose gets more while the head "
+                                                   "is still, none where the face jumps in the image or turns fast)",
                                 range=(0.0, 1.0), cli="--smoothing", parse=float)
     residual_keys: int = _setting(0, "extra PCA shape keys for what the ARKit shapes cannot express",
                                   range=(0, 16), cli="--residual-keys", parse=int, metavar="N")

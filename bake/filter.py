@@ -16,6 +16,13 @@ The weights are filtered by speed too (``smooth_weights``): where a weight moves
 second (a blink, a word's jaw), the Gaussian would cut its peak and blur its timing, so it keeps its solved value there;
 slower stretches get the Gaussian (measured in docs/MEASUREMENTS.md: blinks reach their shut value, the held-out
 synthetic expression error falls, the jitter rises a little and stays a fraction of the landmark detectors').
+Because a weight that leaps for a single frame moves fast too, the speed filter would keep it: a face 32-60 px wide,
+solved frame by frame, gets such one-frame spikes of 0.3-1.0 on its jawForward, cheekPuff and lip shapes where
+neither its landmarks nor MediaPipe's scores move. ``despike`` takes those back to their neighbours' range first
+(bake.pipeline, on the solved weights of every shape but the eyes', which blink that fast): at 20 frames/s and more
+nothing else on a face moves out and back within one frame. Nor does anything on a face, the eyes included, flip
+out, back and out again from one frame to the next (``zigzag``), as such a face's solve does between two readings of
+its mouth, and the speed gate took for fast motion: there the weight gets the Gaussian alone.
 
 The head pose is filtered by speed (the idea of the One Euro filter): a light filter (the weights' sigma) and a heavy
 one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily filtered head moves compared with the
@@ -72,6 +79,11 @@ SHARE_DOUBT = (1.0, 3.0)  # quick_share: the local correlation of the two readin
                          # (docs/MEASUREMENTS.md, "A still face's share of noise")
 SECOND_DIFF_OVERLAP = 35.0 / 18.0   # 1 + 2 (4/6)^2 + 2 (1/6)^2: how much the product of two series of second
                          # differences of white noise overlaps itself frame to frame (each lag's correlation squared)
+SPIKE_MIN = 0.1          # despike: a weight this far outside both neighbours' range for one frame, with steady
+SPIKE_STEADY = 0.25      # frames on either side (each side moving under this share of it), is taken back to it, and
+SPIKE_FPS = 20.0         # zigzag: one as far out the other way next to it is noise; at this frame rate and more (a
+                         # 32-60 px face's solve put one-frame spikes and flips of 0.3-1.0 on its jawForward,
+                         # cheekPuff and lips, docs/MEASUREMENTS.md, "One-frame spikes and flips on a small face")
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,6 +219,33 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     return Filtered(W.astype(np.float32), R, t, valid.copy(), warnings)
 
 
+def outside(W: np.ndarray) -> np.ndarray:
+    """(T, K): how far each frame's weight lies outside the range of its two neighbours' (signed; 0 within it and at
+    the clip's first and last frames)."""
+    W = np.asarray(W, np.float64)
+    out = np.zeros_like(W)
+    out[1:-1] = W[1:-1] - np.clip(W[1:-1], np.minimum(W[:-2], W[2:]), np.maximum(W[:-2], W[2:]))
+    return out
+
+
+def despike(W: np.ndarray, valid: np.ndarray, fps: float, columns: np.ndarray) -> np.ndarray:
+    """(T, K) weights with each one-frame spike of the ``columns`` (a bool mask over K) taken out: where a solved
+    frame's weight lies more than ``SPIKE_MIN`` outside the range of its two neighbours' (``outside``) and the frames
+    beside them are steady (each side moves under ``SPIKE_STEADY`` times as much), it is brought back to that range.
+    Only at ``SPIKE_FPS`` frames/s and more, where no face but a blinking eye's moves out and back within a frame;
+    the caller leaves the eyes out."""
+    W = np.array(W, np.float64)
+    if frame_rate(fps) < SPIKE_FPS or len(W) < 5:
+        return W
+    out = outside(W)[2:-2]
+    a, b, d, e = W[:-4], W[1:-3], W[3:-1], W[4:]
+    steady = np.maximum(np.abs(a - b), np.abs(d - e)) < SPIKE_STEADY * np.abs(out)
+    solved = np.lib.stride_tricks.sliding_window_view(np.asarray(valid, bool), 5).all(1)
+    spike = (np.abs(out) > SPIKE_MIN) & steady & solved[:, None] & np.asarray(columns, bool)[None]
+    W[2:-2] -= np.where(spike, out, 0.0)
+    return W
+
+
 def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None) -> np.ndarray:
     """Speed-adaptive filter of the weights (T, K) (the module docstring): per weight and frame, the Gaussian of
     ``sigma`` frames blended towards the solved value as the Gaussian's curve moves towards WEIGHT_SPEED_REF per
@@ -216,7 +255,20 @@ def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | N
     slow = smooth(W, sigma, conf)
     speed = np.abs(np.gradient(slow, axis=0)) * frame_rate(fps)
     keep = gaussian_filter(np.clip(speed / WEIGHT_SPEED_REF, 0.0, 1.0), sigma)
+    if frame_rate(fps) >= SPIKE_FPS:            # a weight flipping from frame to frame is noise, not a fast move
+        keep = np.where(zigzag(W), 0.0, keep)
     return keep * W + (1.0 - keep) * slow
+
+
+def zigzag(W: np.ndarray) -> np.ndarray:
+    """(T, K) bool: the frames where a weight lies more than ``SPIKE_MIN`` outside its two neighbours' range
+    (``outside``) and a neighbour lies as far outside its own the other way (out, back and out again from one frame
+    to the next)."""
+    out = outside(W)
+    far = np.abs(out) > SPIKE_MIN
+    flip = np.zeros_like(far)
+    flip[1:] = far[1:] & far[:-1] & (out[1:] * out[:-1] < 0)        # with the frame before
+    return flip | np.concatenate([flip[1:], np.zeros_like(flip[:1])])      # and with the frame after
 
 
 def smooth_pose(R: np.ndarray, t: np.ndarray, sigma: float, conf: np.ndarray | None = None,

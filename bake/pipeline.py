@@ -42,11 +42,12 @@ from core.types import CropBox, FaceState
 
 from . import face_outline, iris_gaze, mouth_follow, steady_offsets
 from .blas import blas_threads
+from .calibrate import REGIONS
 from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
-from .filter import temporal_filter, turned_poses
+from .filter import despike, temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .observations import ObservationStore, image_steps, solve_observations
@@ -95,6 +96,17 @@ def face_arrays(faces: list[FaceState | None], idx: np.ndarray | None = None) ->
         if f is not None:
             marks[k], presence[k], scores[k] = f.landmarks[:, :2], f.presence, f.blendshapes
     return marks, presence, scores
+
+
+_STEADY_SHAPES = ~np.isin(head_model.ARKIT_NAMES, REGIONS["eyes"])    # all but the eyes' (a blink may be one frame)
+
+
+def _despiked(weights: np.ndarray, valid: np.ndarray, fps: float, smoothing: float) -> np.ndarray:
+    """The solved ARKit ``weights`` (T, 52) without bake.filter.despike's one-frame spikes in any shape but the eyes',
+    where the curves are smoothed at all (smoothing 0 leaves them as solved)."""
+    if smoothing <= 0:
+        return weights
+    return despike(weights, valid, fps, _STEADY_SHAPES).astype(weights.dtype)
 
 
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
@@ -164,6 +176,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                                   shape_unboosted=corrective_keys > 0,
                                   frame_dense=None if landmarks is None else fz.shaded_dense(clip_light))
     res = clip.result
+    res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing),      # no one-frame spikes
+                  fit_weights=None if res.fit_weights is None else _despiked(res.fit_weights, res.valid, fps,
+                                                                             smoothing))
     head = corrected(head, clip.shape_correction)
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0

@@ -252,6 +252,43 @@ def test_weight_filter_keeps_a_blink_and_steadies_a_still_face():
     assert jitter(f.weights[:, 1]) < min(1.5 * jitter(gauss[:, 1]), 0.1 * jitter(w[:, 1]))
 
 
+def test_despike_takes_a_one_frame_spike_back_to_its_neighbours_and_keeps_a_quick_rise_and_fall():
+    """A weight that jumps out and back within one frame amid steady frames (a small face's solve) comes back to its
+    neighbours' range, up or down; a jaw that opens and shuts over five frames, a column left out (the eyes') and a
+    clip below SPIKE_FPS keep theirs; next to an unsolved frame nothing is judged."""
+    from bake.filter import SPIKE_FPS, despike
+    T = 20
+    w = np.full((T, 4), 0.2)
+    w[6, 0], w[12, 0] = 0.9, 0.2 + 0.05                  # a spike, and one under SPIKE_MIN
+    w[8, 1] = 0.0                                        # a spike down
+    w[4:9, 2] = [0.3, 0.6, 0.9, 0.5, 0.25]               # a quick rise and fall: its sides move
+    w[10, 3] = 1.0                                       # a spike in a column left out
+    valid, columns = np.ones(T, bool), np.array([True, True, True, False])
+    out = despike(w, valid, 30.0, columns)
+    assert out[6, 0] == pytest.approx(0.2) and out[12, 0] == pytest.approx(0.25) and out[8, 1] == pytest.approx(0.2)
+    np.testing.assert_array_equal(out[:, 2:], w[:, 2:])
+    np.testing.assert_array_equal(np.delete(out, [6, 8], 0), np.delete(w, [6, 8], 0))
+    np.testing.assert_array_equal(despike(w, valid, SPIKE_FPS - 1.0, columns), w)
+    valid[5] = False
+    assert despike(w, valid, 30.0, columns)[6, 0] == pytest.approx(0.9)
+
+
+def test_weight_filter_steadies_a_weight_that_flips_from_frame_to_frame_and_keeps_a_quick_one():
+    """A weight whose solve flips between two readings from one frame to the next (a small face's ill-read mouth) is
+    filtered there as a weight that barely moves (about the two readings' mean), where the speed gate alone kept the
+    flips; a jaw that opens and shuts within five frames keeps its peak, and nothing changes below SPIKE_FPS."""
+    from bake.filter import SPIKE_FPS, smooth_weights, zigzag
+    T = 40
+    w = np.zeros((T, 2))
+    w[10:16, 0] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.4]
+    w[25:30, 1] = [0.3, 0.7, 1.0, 0.6, 0.2]
+    assert zigzag(w)[10:15, 0].all() and not zigzag(w)[:, 1].any()
+    out = smooth_weights(w, 1.5, 30.0)
+    assert np.abs(np.diff(out[9:17, 0], 2)).max() < 0.35 and 0.3 < out[11:14, 0].mean() < 0.7
+    assert out[27, 1] > 0.9
+    assert np.abs(np.diff(smooth_weights(w, 1.5, SPIKE_FPS - 1.0)[9:17, 0], 2)).max() > 1.0
+
+
 def test_a_head_moving_as_the_clip_starts_and_ends_is_not_pulled_inwards():
     """A far face moving sideways 3 mm a frame with its depth read to +-20 mm (a small face in a wide shot): the
     still-head filter takes over, and its Gaussian mean pulled the first and last frames towards the clip's inside
