@@ -249,7 +249,8 @@ def despike(W: np.ndarray, valid: np.ndarray, fps: float, columns: np.ndarray) -
 def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None) -> np.ndarray:
     """Speed-adaptive filter of the weights (T, K) (the module docstring): per weight and frame, the Gaussian of
     ``sigma`` frames blended towards the solved value as the Gaussian's curve moves towards WEIGHT_SPEED_REF per
-    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next)."""
+    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next); at
+    ``SPIKE_FPS`` and more a frame that flips with its neighbour (``zigzag``) gets the Gaussian alone."""
     if sigma <= 0 or len(W) < 3:
         return W.copy()
     slow = smooth(W, sigma, conf)
