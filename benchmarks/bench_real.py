@@ -171,6 +171,7 @@ sys.path.insert(0, str(ROOT))
 import bake.pipeline as pipeline  # noqa: E402
 from bake import fit_report  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
+from bake.calibrate import REGIONS  # noqa: E402
 from bake.config import CAMERA_TURNS  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
@@ -264,7 +265,7 @@ def one_frame_spikes(tracks) -> dict:
     lo, hi = np.minimum(w[:-2], w[2:]), np.maximum(w[:-2], w[2:])
     out = np.abs(w[1:-1] - np.clip(w[1:-1], lo, hi)) > SPIKE
     out &= ok[:, None]
-    eyes = np.array([n.startswith("eye") for n in head_model.ARKIT_NAMES])
+    eyes = np.isin(head_model.ARKIT_NAMES, REGIONS["eyes"])
     return dict(eyes=int(out[:, eyes].sum()), others=int(out[:, ~eyes].sum()))
 
 
