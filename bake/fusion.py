@@ -9,8 +9,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
     own closure where that says more (``lid_closure``). The frown's scores, less the subject's resting reading,
-    are a prior of the exported weights only (``BROW_PRIOR``). On a face smaller than the network's input the jaw's
-    and mouth's sideways shapes get a weak prior towards their scores (``SIDEWAYS_KEYS``).
+    are a prior of the exported weights only (``BROW_PRIOR``), as are the jaw's and mouth's sideways shapes', weakly
+    (``SIDEWAYS_KEYS``), which on a face smaller than the network's input the head's fit takes too.
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). The head's size
     and distance together may instead come from the subject's known eye distance or from the irises, the eye
@@ -119,7 +119,11 @@ PRIOR_MIN_R = 0.32
 # terms set them frame by frame: jawLeft / jawRight over 0.5 on up to 51 of 354 frames of the close-ups re-shot 32-60
 # px wide, single-frame spikes a character shows. There they get a prior towards the scores at the weakest calibrated
 # prior's strength (PRIOR_MAX * PRIOR_MIN_R^2) times 1 - the frame's source share, so a crop cut from as many frame
-# pixels as the network reads has none (docs/MEASUREMENTS.md, "A face smaller than the network's input").
+# pixels as the network reads has none (docs/MEASUREMENTS.md, "A face smaller than the network's input"). On every
+# frame the exported weights' own fit (``ArkitPrior.exported``, which the head's fit does not take) gets that weakest
+# prior's strength towards the scores for them: a smirk, the lips pulled sideways with the chin still (MediaPipe:
+# mouthLeft 0.5-0.6, jawLeft 0), was exported as jawLeft 0.3-0.5, and a character's chin swung 0.08 IOD aside
+# (docs/MEASUREMENTS.md, "The exported sideways shapes follow the scores").
 SIDEWAYS_KEYS = ("jawLeft", "jawRight", "mouthLeft", "mouthRight")
 _SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
 MIN_PRESENCE = 0.5
@@ -504,11 +508,11 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
                                                     PRIOR_MAX * PRIOR_MIN_R ** 2 * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
-    exported = None
+    exported = np.zeros_like(target)                 # the exported weights' own fit only: the sideways shapes
+    exported[:, _SIDEWAYS_COLUMNS] = np.where(ok[:, _SIDEWAYS_COLUMNS], PRIOR_MAX * PRIOR_MIN_R ** 2, 0.0)
     if brows_at_rest is not None:
         cols = _BROW_COLUMNS
         target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)
         strength[..., cols] = 0.0        # the frown's scores read the renders too poorly for the head's own fit
-        exported = np.zeros_like(target)
         exported[:, cols] = np.where(ok[:, cols], BROW_PRIOR, 0.0)
     return ArkitPrior(target, np.where(ok, strength, 0.0), exported)

@@ -310,6 +310,24 @@ def test_a_magnified_crop_gives_the_sideways_shapes_a_prior_towards_the_scores()
     np.testing.assert_array_equal(shared.target, plain.target)
 
 
+def test_the_exported_fit_alone_pulls_the_sideways_shapes_towards_the_scores():
+    """jawLeft / jawRight / mouthLeft / mouthRight: on every frame with a face the exported weights' own fit (not the
+    head's) takes the weakest calibrated prior's strength towards the scores (a smirk is the lips', not the jaw's);
+    a frame without a face none; with the frown's prior beside it, both."""
+    scores = np.full((3, 52), 0.1)
+    cols = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS]
+    weak = fusion.PRIOR_MAX * fusion.PRIOR_MIN_R ** 2
+    ap = fusion.arkit_prior(scores, np.array([1.0, 1.0, 0.2]))
+    assert np.allclose(ap.strength[:, cols], 0.0)
+    np.testing.assert_allclose(ap.exported[:, cols], np.array([[weak], [weak], [0.0]]).repeat(4, 1))
+    assert not np.delete(ap.exported, cols, 1).any()
+    np.testing.assert_allclose(ap.for_export().strength[:2, cols], weak)
+    frown = fusion.arkit_prior(scores, np.ones(3), brows_at_rest=np.zeros(2))
+    brows = [ARKIT_NAMES.index(n) for n in fusion.BROW_KEYS]
+    np.testing.assert_allclose(frown.exported[:, cols], weak)
+    np.testing.assert_allclose(frown.exported[:, brows], fusion.BROW_PRIOR)
+
+
 def test_irises_pull_the_pose_only_as_far_as_the_real_face_terms_are_trusted(head, template):
     """The iris centres mark the eyeballs, which turn on their own: with near-exact dense observations (a tight fit,
     where bake.solve.real_face_trust weighs the real-face terms down) irises misread 6 px to one side, as the landmark
@@ -648,9 +666,10 @@ def test_the_frowns_scores_less_the_clips_rest_are_targets_of_the_exported_weigh
     assert np.allclose(ap.target[:, cols], np.clip(scores[:, cols] - rest, 0.0, 1.0))
     assert (ap.strength[:, cols] == 0).all()                               # not for the head's own fit
     assert np.allclose(ap.exported[[0, 1, 2, 4]][:, cols], fusion.BROW_PRIOR) and (ap.exported[3] == 0).all()
-    others = np.setdiff1d(np.arange(52), cols)
+    sideways = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS]            # their own exported-only prior
+    others = np.setdiff1d(np.arange(52), cols + sideways)
     plain = fusion.arkit_prior(scores, presence)
-    assert plain.exported is None
+    assert not plain.exported[:, cols].any() and not plain.exported[:, others].any()
     assert (ap.exported[:, others] == 0).all()
     np.testing.assert_array_equal(ap.target[:, others], plain.target[:, others])
     np.testing.assert_array_equal(ap.strength, plain.strength)
