@@ -125,6 +125,7 @@ PRIOR_MIN_R = 0.32
 # mouthLeft 0.5-0.6, jawLeft 0), was exported as jawLeft 0.3-0.5, and a character's chin swung 0.08 IOD aside
 # (docs/MEASUREMENTS.md, "The exported sideways shapes follow the scores").
 SIDEWAYS_KEYS = ("jawLeft", "jawRight", "mouthLeft", "mouthRight")
+WEAK_PRIOR = PRIOR_MAX * PRIOR_MIN_R ** 2      # the weakest calibrated prior's strength, the sideways shapes'
 _SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
 MIN_PRESENCE = 0.5
 # The frown: MediaPipe's browDown scores follow the real clips' (the expressions clip's frowns: r 0.84-0.93 with the
@@ -504,12 +505,11 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
     if source_share is not None:
         strength = np.repeat(strength[None], len(scores), 0)
         magnified = 1.0 - np.clip(np.asarray(source_share, np.float64), 0.0, 1.0)
-        strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS],
-                                                    PRIOR_MAX * PRIOR_MIN_R ** 2 * magnified[:, None])
+        strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
     exported = np.zeros_like(target)                 # the exported weights' own fit only: the sideways shapes
-    exported[:, _SIDEWAYS_COLUMNS] = np.where(ok[:, _SIDEWAYS_COLUMNS], PRIOR_MAX * PRIOR_MIN_R ** 2, 0.0)
+    exported[:, _SIDEWAYS_COLUMNS] = np.where(ok[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR, 0.0)
     if brows_at_rest is not None:
         cols = _BROW_COLUMNS
         target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)

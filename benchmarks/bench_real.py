@@ -172,6 +172,7 @@ import bake.pipeline as pipeline  # noqa: E402
 from bake import fit_report  # noqa: E402
 from bake.atomic import atomic_write  # noqa: E402
 from bake.calibrate import REGIONS  # noqa: E402
+from bake.filter import outside  # noqa: E402
 from bake.config import CAMERA_TURNS  # noqa: E402
 from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
@@ -260,11 +261,8 @@ POP_MM = 1.0             # and a frame where one of them lies this far from its 
 def one_frame_spikes(tracks) -> dict:
     """Per group (the eyes' shapes, the others), the (frame, shape) pairs of the exported ARKit weights that lie more
     than ``SPIKE`` outside the range of the two neighbouring frames' on three tracked frames in a row."""
-    w = tracks.weights[:, :head_model.N_ARKIT].astype(np.float64)
     ok = tracks.tracked[:-2] & tracks.tracked[1:-1] & tracks.tracked[2:]
-    lo, hi = np.minimum(w[:-2], w[2:]), np.maximum(w[:-2], w[2:])
-    out = np.abs(w[1:-1] - np.clip(w[1:-1], lo, hi)) > SPIKE
-    out &= ok[:, None]
+    out = (np.abs(outside(tracks.weights[:, :head_model.N_ARKIT]))[1:-1] > SPIKE) & ok[:, None]
     eyes = np.isin(head_model.ARKIT_NAMES, REGIONS["eyes"])
     return dict(eyes=int(out[:, eyes].sum()), others=int(out[:, ~eyes].sum()))
 
