@@ -87,6 +87,10 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
     dlib's (+ = the mesh's mouth wider), the lip midpoints' and the chin's upwards, in IOD, over the quarter of
     frames where dlib's mouth is narrowest (a mouth at rest) and the quarter where it is widest (a smile): a mouth
     that does not widen as the subject's does shows as a corner outside at rest and inside when smiling.
+  - the chin and the mouth sideways (``midline_aside``; face_signals.midline_aside): each one's offset from the
+    subnasale along dlib's eye line less dlib's, the clip's median taken off, in IOD: the 95th percentile and the most
+    of its excursions and the frames over 0.03 (a smirk pulls the lips aside with the chin still; a chin that swings
+    with them, or lips that stay, show here).
   - the face's width (``outline_width``; face_signals.outline_width): the mesh's silhouette (``silhouette_ends``: where
     the triangles of its face's sides cross the line) at the height of each of dlib's jaw-contour pairs from the
     eyes' height to below the mouth, over dlib's width there, median over the frames where the head faces the camera
@@ -464,6 +468,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
                closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
+    out["mesh"]["midline_aside"] = fs.midline_aside(a, b, valid)
     silhouette, contour = silhouette_ends(tracks, head, shot, carry(frames, points), (None, contour_sides(head)))
     out["mesh"]["outline_width"] = fs.outline_width(silhouette, carry(frames, points), valid)
     out["mesh"]["outline_sides"] = fs.outline_sides(contour, carry(frames, points), valid)
@@ -494,6 +499,7 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
         mp = on_frames(mp, mp_frames, shot)
         out["mediapipe"] = fs.compare(fs.named(mp, "mp478"), b, valid)
         out["mediapipe"]["mouth_offsets"] = fs.mouth_offsets(fs.named(mp, "mp478"), b, valid)
+        out["mediapipe"]["midline_aside"] = fs.midline_aside(fs.named(mp, "mp478"), b, valid)
         oval = oval_ends(mp, *fs.outline_rows(carry(frames, points)))
         out["mediapipe"]["outline_width"] = fs.outline_width(oval, carry(frames, points), valid)
         out["mediapipe"]["outline_sides"] = fs.outline_sides(oval, carry(frames, points), valid)
@@ -835,6 +841,20 @@ def mouth_table(results: dict) -> str:
     return aligned(rows)
 
 
+def aside_table(results: dict) -> str:
+    """One line per clip and source of ``face_signals.midline_aside`` against dlib: the chin's and the mouth middle's
+    sideways excursions (IOD; 95th percentile, most, frames over ``ASIDE_IOD``)."""
+    rows = [("clip", "source", "chin p95 / most / frames", "mouth middle p95 / most / frames")]
+    for clip, v in results.items():
+        for src in ("mesh", "mediapipe"):
+            p = v.get(src, {}).get("midline_aside", {}).get("points")
+            if p:
+                rows.append((clip.removesuffix(".mp4")[:22], src,
+                             *(f"{p[n]['p95']:.3f} / {p[n]['most']:.3f} / {p[n]['frames_over']}"
+                               for n in fs.ASIDE_POINTS)))
+    return aligned(rows)
+
+
 def shake_table(results: dict) -> str:
     """One line per shaken, twisted or handheld copy and source: how much of the shake (``face_signals.shake_follow``)
     or the turn (``roll_follow``) it follows, of the face's move sideways and up and down (``place_follow``), and its
@@ -1045,6 +1065,7 @@ def main(argv=None) -> int:
         print(table(versus["clips"]))
         print(interval_table(versus["clips"]))
         print(mouth_table(versus["clips"]))
+        print(aside_table(versus["clips"]))
         if a.brow_pixels:
             print(brow_table(versus["clips"]))
         if any(k.startswith(("shake", "shaky", "twist", "handheld")) for k in a.reshoot):

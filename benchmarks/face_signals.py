@@ -424,6 +424,40 @@ def mouth_offsets(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
     return dict(frames=int(ok.sum()), quarter_frames=int(narrow.sum()), points=points)
 
 
+
+# ``midline_aside``: how the measured chin and mouth follow the reference's sideways, along the reference's eye line
+# (+ = towards the subject's left), each point's offset from the subnasale (so a head placed a little aside or turned
+# alike in both does not count) less the reference's, in its IOD, the clip's median offset taken off (a steady offset
+# is the subject's own face, read by ``mouth_offsets`` and the landmark error). A smirk pulls the lips aside while the
+# chin stays: a chin that swings with them, or a mouth that does not follow, shows as an excursion here. Per point:
+# the 95th percentile of the excursion's size, the most, and the frames it exceeds ASIDE_IOD (about 2 mm).
+ASIDE_POINTS = ("chin", "mouth_middle")
+ASIDE_IOD = 0.03
+
+
+def midline_aside(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
+    """``a``'s chin and mouth middle (its corners' midpoint) against ``b``'s sideways (named points; the comment
+    above), over the ``valid`` frames where both are finite: {point: {p95, most, frames_over}} (no points under 4
+    frames)."""
+    ok = np.asarray(valid, bool) & np.isfinite(a).all((1, 2)) & np.isfinite(b).all((1, 2))
+    if ok.sum() < 4:
+        return dict(frames=int(ok.sum()), points={})
+    right, left = eye_centres(b)
+    d = iod(b)
+    side = (left - right) / d[..., None]
+
+    def places(n):
+        nose = _pt(n, "subnasale")
+        return dict(chin=_pt(n, "chin") - nose, mouth_middle=(_pt(n, "mouth_right") + _pt(n, "mouth_left")) / 2 - nose)
+    pa, pb = places(a), places(b)
+    points = {}
+    for name in ASIDE_POINTS:
+        off = ((pa[name] - pb[name]) * side).sum(-1)[ok] / d[ok]
+        size = np.abs(off - np.median(off))
+        points[name] = dict(p95=float(np.quantile(size, 0.95)), most=float(size.max()),
+                            frames_over=int((size > ASIDE_IOD).sum()))
+    return dict(frames=int(ok.sum()), points=points)
+
 # The face's width, which none of the 18 points reads: another source's outline (the mesh's silhouette, MediaPipe's
 # face oval) against dlib's jaw contour, each pair of its points (subject's right, left) read at its own height, in
 # the image turned by dlib's eye line about its nose tip (30). A turned head's outline is another line of skin for

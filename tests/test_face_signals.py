@@ -563,3 +563,30 @@ def test_compare_both_eyes_reads_the_two_eyes_mean_against_the_oracles():
     assert got["frames"] == 40 and got["r"] > fs.compare_gaze(apart, oracle, dict(right=np.ones(40, bool),
                                                                                    left=np.ones(40, bool)))["right"]["r"]
     assert got["r"] == pytest.approx(fs.correlation(shared, 0.5 * (oracle["right"] + oracle["left"])))
+
+
+def test_midline_aside_reads_a_chin_that_swings_with_the_lips_not_a_steady_offset():
+    T = 60
+    base = np.array([NEUTRAL[n] for n in fs.NAMES], float)        # IOD 100 px
+    ref = np.repeat(base[None], T, 0)
+    ref[:, fs.IDX["mouth_right"], 0] += 5.0                        # the subject's mouth sits 5 px aside: its own face
+    ref[:, fs.IDX["mouth_left"], 0] += 5.0
+    mesh = ref.copy()
+    mesh[:, fs.IDX["chin"], 0] += 4.0                              # a steady offset: not an excursion
+    smirk = np.arange(T) // 10 == 2                                # frames 20-29: the lips pulled 6 px aside
+    for src in (ref, mesh):
+        src[smirk, fs.IDX["mouth_right"], 0] += 6.0
+        src[smirk, fs.IDX["mouth_left"], 0] += 6.0
+    mesh[smirk, fs.IDX["chin"], 0] += 5.0                          # the mesh's chin swings with them
+    mesh[:, :, 0] += 7.0                                           # the whole head placed aside: not counted
+    c, s = np.cos(0.4), np.sin(0.4)
+    pose = lambda p: 1.5 * p @ np.array([[c, s], [-s, c]]) + [320.0, 200.0]       # noqa: E731
+    out = fs.midline_aside(pose(mesh), pose(ref), np.ones(T, bool))
+    chin, mouth = out["points"]["chin"], out["points"]["mouth_middle"]
+    assert out["frames"] == T
+    assert chin["most"] == pytest.approx(0.05) and chin["p95"] == pytest.approx(0.05)
+    assert chin["frames_over"] == 10
+    assert mouth["most"] == pytest.approx(0.0, abs=1e-12) and mouth["frames_over"] == 0
+    mirrored = fs.midline_aside(pose(mesh * [-1, 1]), pose(ref * [-1, 1]), np.ones(T, bool))
+    assert mirrored["points"]["chin"]["most"] == pytest.approx(0.05)
+    assert fs.midline_aside(pose(mesh), pose(ref), np.arange(T) < 3)["points"] == {}
