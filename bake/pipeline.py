@@ -509,7 +509,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         running: deque = deque()           # (batch, future) handed to the worker, oldest first
 
         def cloud_of(pred, box, slot):
-            return to_point_cloud(pred, box, K, head, frames[slot], frame_size=(W, H))
+            return to_point_cloud(pred, box, K, head, frames[slot], frame_size=(W, H), tilt=predictor.depth_tilt)
 
         reframer = Reframer(predictor, cloud_of, K, config.reframe, pool=half)
 

@@ -64,13 +64,16 @@ WORST_SHAPES = 8          # ``arkit_mae_worst``: the shapes with the largest wei
 def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
     """What a perfect network would answer for the crop ``box`` of frame i: the renderer's exact maps, cropped."""
     import cv2
+    from training.synth.batch import axis_scale
     s = size / box.size
     M = np.array([[s, 0, -box.x0 * s], [0, s, -box.y0 * s]])
     warp = lambda a: cv2.warpAffine(a.astype(np.float32), M, (size, size), flags=cv2.INTER_NEAREST)  # noqa: E731
-    z = warp(seq["depth"][i])
+    K, z = np.asarray(seq["K"], np.float64), seq["depth"][i]
+    axis = box.view_axis(K)                          # the depth along the crop's axis (core.types)
+    z = warp(z * axis_scale(K[None], axis[None], z.shape[1], z.shape[0])[0])
     m = warp(seq["mask"][i].astype(np.float32)) > 0.5
     c = warp(seq["canon"][i])
-    d = np.where(m, (z - seq["t"][i][2]) / head.canon_scale, 0)
+    d = np.where(m, (z - np.asarray(seq["t"][i], np.float64) @ axis) / head.canon_scale, 0)
     one = np.ones_like(d, np.float32)
     return FramePrediction(depth=d.astype(np.float32), depth_conf=one, canon=head.to_norm(c).astype(np.float32),
                            canon_conf=one, mask=m.astype(np.float32))
@@ -277,6 +280,7 @@ def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconCon
 
     class Placeholder:                      # the network is not run; its answer is replaced below
         size = 128
+        depth_tilt = 0.0                    # the exact maps' depths run along the crop's axis (core.types)
 
         def __init__(self, *a, **k):
             pass

@@ -4,7 +4,8 @@ A pixel of the crop with mask > ``min_mask`` becomes a point with
   * ``canon``: the predicted canonical coordinate in mm (``HeadModel.to_mm``),
   * ``pixel``: the frame pixel of its centre (crop pixel (i, j) has its centre at crop coordinate (j+.5, i+.5),
     frame coordinate ``x0 + (j + .5) * box.size / S``; of a turned crop, ``core.preprocess.crop_to_frame``'s),
-  * ``cam_xyz``: the pixel unprojected at ``z = z_origin + depth * canon_scale`` (OpenCV camera, mm),
+  * ``cam_xyz``: the pixel unprojected at depth ``z_origin + depth * canon_scale`` along the crop's axis
+    (``CropBox.view_axis``, core.types; OpenCV camera, mm),
   * ``weight``: mask * log2(1 + depth_conf) * log2(1 + canon_conf) (confidences are >= 1, so weight >= mask), times
     ``source_share`` where the crop was cut from fewer frame pixels than the network reads: a small face's crop is
     magnified, its pixels are not independent readings, and the frame's observations (the dense term, and the
@@ -15,9 +16,18 @@ A pixel of the crop with mask > ``min_mask`` becomes a point with
 
 The absolute anchor ``z_origin`` (camera depth of the head origin) is recovered by PnP: the canonical points, taken
 as 3D points of the rigid template, against their frame pixels (``cv2.solvePnPRansac`` with EPnP in the RANSAC loop,
-then ``cv2.solvePnPRefineLM`` on the inliers); ``z_origin = tvec[2]``. On a head of another size than the template,
-the PnP distance is off by the size ratio; ``ray`` (the unprojection direction with z = 1) is kept per point so the
-bake can correct ``z_origin`` per frame (``cam_xyz(z0 + d) = cam_xyz(z0) + d * ray``) once the identity is known.
+then ``cv2.solvePnPRefineLM`` on the inliers); ``z_origin = axis . tvec``, the origin's depth along the crop's axis.
+On a head of another size than the template, the PnP distance is off by the size ratio; ``ray`` (the unprojection
+direction with unit depth along that axis) is kept per point so the bake can correct ``z_origin`` per frame
+(``cam_xyz(z0 + d) = cam_xyz(z0) + d * ray``) once the identity is known.
+
+Why along the crop's axis and not the camera's: the network sees the crop alone, not where in the frame it was cut,
+so for a face that looks frontal it can only answer the depths of a face turned towards the camera, wherever the
+face sits. The shipped network, trained on depths along the camera's axis for heads up to 15 degrees off it, answers
+with about a quarter of that axis's tilt (``tilt``, core.runtime.OPTICAL_TILT). Read as depths along the camera's
+axis, its answers put a face off the axis turned part of its angle away from the camera: the close-up re-shot 60 px
+wide moving across a 1280x720 frame was baked turned 6-10 degrees off at the frame's sides, its chin and mouth 0.1
+IOD aside of dlib's (docs/MEASUREMENTS.md, "The network's depth along the crop's axis").
 
 Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal).
 ``estimate_focal`` (several frames' point clouds, ``cv2.calibrateCamera`` with a fixed principal point) works when
@@ -63,8 +73,9 @@ def intrinsics(width: int, height: int, focal_px: float | None = None) -> np.nda
 
 @dataclass(frozen=True, eq=False)
 class AnchoredCloud(PointCloud):
-    """A PointCloud plus what the bake needs to re-anchor it: ``ray`` (N, 3) = cam_xyz / z (z component 1),
-    ``z_origin`` (mm) used for cam_xyz, ``pose`` (rvec, tvec) of the PnP, ``inlier_ratio`` of its RANSAC."""
+    """A PointCloud plus what the bake needs to re-anchor it: ``ray`` (N, 3) = cam_xyz / its depth along the crop's
+    axis, ``z_origin`` (mm, along that axis) used for cam_xyz, ``pose`` (rvec, tvec) of the PnP, ``inlier_ratio`` of
+    its RANSAC."""
     ray: np.ndarray = None
     z_origin: float = 0.0
     rvec: np.ndarray = None
@@ -90,9 +101,11 @@ def source_share(box_size: float, crop_pixels: int) -> float:
 
 def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: HeadModel, frame: int,
                    min_mask: float = 0.5, min_points: int = MIN_POINTS,
-                   frame_size: tuple[int, int] | None = None) -> AnchoredCloud | None:
+                   frame_size: tuple[int, int] | None = None, tilt: float = 0.0) -> AnchoredCloud | None:
     """The canonical-linked point cloud of one crop, or None when fewer than ``min_points`` pixels are usable
-    or the PnP anchor fails (the frame is then treated as 'no face').
+    or the PnP anchor fails (the frame is then treated as 'no face'). ``tilt``: the share of the camera axis's
+    depth tilt the prediction carries (core.runtime.Predictor.depth_tilt; 0 for depths along the crop's axis,
+    as core.types defines them): its depths are read along (1 - tilt) x the crop's axis + tilt x the camera's.
 
     With ``frame_size`` (width, height) the crop pixels whose centre lies outside the frame are dropped: a crop
     that reaches past the frame's edge repeats the edge pixels there (core.preprocess.crop_image), so the network's
@@ -127,10 +140,12 @@ def to_point_cloud(pred: FramePrediction, box: CropBox, K: np.ndarray, head: Hea
         log.debug("frame %d: PnP failed on %d points", frame, len(sub))
         return None
     rvec, tvec, ratio = res
-    z0 = float(tvec[2])
-    if not np.isfinite(z0) or z0 <= 0:
+    if not np.isfinite(tvec).all() or float(np.ravel(tvec)[2]) <= 0:
         return None
+    axis = (1.0 - tilt) * box.view_axis(K) + tilt * np.array([0.0, 0.0, 1.0])     # the depth's axis (core.types)
     ray = np.stack([(pixel[:, 0] - K[0, 2]) / K[0, 0], (pixel[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(ii))], 1)
+    ray /= (ray @ axis)[:, None]                # unit depth along that axis
+    z0 = float(axis @ np.ravel(tvec))
     z = z0 + pred.depth[ii, jj].astype(np.float64) * head.canon_scale
     cam = ray * z[:, None]
     w = pred.mask[ii, jj] * np.log2(1 + pred.depth_conf[ii, jj]) * np.log2(1 + pred.canon_conf[ii, jj])

@@ -18,6 +18,14 @@ from .types import PREDICTION_FIELDS, FramePrediction
 
 log = logging.getLogger(__name__)
 
+# Which axis a network's depth answers along (core.types reads it along the crop's own): a model exported with the
+# metadata ``depth_axis`` = "crop" (training.export_onnx, trained on that target) has none of the camera axis's tilt;
+# one without it was trained on depths along the camera's optical axis, which it can only guess at from the crop, and
+# carries OPTICAL_TILT of that axis's tilt (the shipped network: 0.19-0.29, mean 0.26, over heads 15 degrees off the
+# axis at 0.5 and 1.75 m, benchmarks/bench_depth_axis.py, docs/MEASUREMENTS.md "The network's depth along the crop's
+# axis").
+OPTICAL_TILT = 0.3
+
 
 @functools.lru_cache(maxsize=4)
 def _session(path: str, mtime_ns: int, size: int, providers: tuple, threads: int):
@@ -70,6 +78,8 @@ class Predictor:
         self.metadata = dict(meta)
         self.flip = bool(flip)
         self.exposure = bool(exposure)
+        # the share of the camera axis's depth tilt in its answers (core.points.to_point_cloud's ``tilt``)
+        self.depth_tilt = 0.0 if meta.get("depth_axis") == "crop" else OPTICAL_TILT
         if self.flip:
             from .head_model import load
             head = load()

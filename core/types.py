@@ -6,10 +6,13 @@ Conventions used everywhere:
   * Canonical coordinates are millimetres in the head frame of ``core.head_model`` (origin between the
     ears, +X subject's left, +Y up, +Z forward); the network works with them normalised
     (``HeadModel.to_norm``).
-  * Depth parametrisation of the network: ``depth = (z - z_origin) / canon_scale`` where ``z`` is the
-    camera-space depth (mm) of the surface seen at the pixel and ``z_origin`` the camera-space depth of
-    the head-frame origin. It is independent of the distance to the camera; the absolute anchor
-    ``z_origin`` is recovered per frame by PnP on the canonical correspondences (``core.points``).
+  * Depth parametrisation of the network: ``depth = (z - z_origin) / canon_scale`` where ``z`` is the depth
+    (mm) of the surface seen at the pixel along the crop's own axis, the unit direction from the camera through the
+    crop's centre (``CropBox.view_axis``), and ``z_origin`` the head-frame origin's depth along it. It is
+    independent of the distance to the camera and of where in the frame the crop was cut: the network sees the
+    crop alone, so a face that looks frontal gets the same answer wherever it sits, which is the depth of a camera
+    turned to look at it. The absolute anchor ``z_origin`` is recovered per frame by PnP on the canonical
+    correspondences (``core.points``).
 """
 from __future__ import annotations
 
@@ -23,10 +26,17 @@ DEFAULT_FOCAL_MM = 35.0   # full-frame-equivalent focal length assumed when the 
 PREDICTION_FIELDS = ("depth", "depth_conf", "canon", "canon_conf", "mask")
 
 
+def axis_through(K: np.ndarray, pixel) -> np.ndarray:
+    """(3,) the unit direction from a camera with intrinsics ``K`` through image point ``pixel`` (x, y)."""
+    K = np.asarray(K, np.float64)
+    d = np.array([(pixel[0] - K[0, 2]) / K[0, 0], (pixel[1] - K[1, 2]) / K[1, 1], 1.0])
+    return d / np.linalg.norm(d)
+
+
 @dataclass(frozen=True, eq=False)
 class FramePrediction:
     """Network output for one square crop of size S (arrays are at crop resolution)."""
-    depth: np.ndarray        # (S, S) float32, (z - z_origin) / canon_scale
+    depth: np.ndarray        # (S, S) float32, (z - z_origin) / canon_scale, along the crop's axis (module docstring)
     depth_conf: np.ndarray   # (S, S) float32 >= 1
     canon: np.ndarray        # (S, S, 3) float32 normalised canonical coordinate
     canon_conf: np.ndarray   # (S, S) float32 >= 1
@@ -48,6 +58,11 @@ class CropBox:
     @property
     def centre(self) -> np.ndarray:
         return np.array([self.x0 + 0.5 * self.size, self.y0 + 0.5 * self.size])
+
+    def view_axis(self, K: np.ndarray) -> np.ndarray:
+        """(3,) the unit direction from the camera (intrinsics ``K``) through the crop's centre: the axis the
+        network's depth is measured along (module docstring)."""
+        return axis_through(K, self.centre)
 
     def scaled(self, factor: float) -> "CropBox":
         """The same crop in a frame scaled by ``factor``."""

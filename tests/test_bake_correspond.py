@@ -14,7 +14,7 @@ def test_vertex_positions_from_canonical_lookup(head):
     seen = obs.confidence > 0
     assert seen.sum() > 1000 and not seen[head.region_mask("interior", "scalp")].any()
     # re-anchored at the true origin depth, observed vertices sit on the true ones
-    pos = obs.position + (seq.translation[t, 2] - cloud.z_origin) * obs.ray
+    pos = obs.position + (seq.translation[t] @ box.view_axis(seq.K) - cloud.z_origin) * obs.ray
     err = np.linalg.norm(pos[seen] - seq.verts_cam[t][seen], axis=1)
     assert np.median(err) < 0.4 and np.percentile(err, 90) < 1.0
     Y, R, C = stack([obs, None], head.n_vertices)

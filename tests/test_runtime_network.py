@@ -50,3 +50,16 @@ def test_the_extension_ships_the_networks_the_runtime_loads_and_no_other_export(
     gpu = PRESETS["gpu"]
     assert gpu.runtime == gpu.weights and f"core/assets/{gpu.weights}" not in build.NOT_SHIPPED
     assert default_model_path("gpu") == ASSETS / gpu.weights
+
+
+def test_a_network_says_which_axis_its_depth_runs_along(tmp_path):
+    """The shipped network was trained on depths along the camera's axis and carries part of its tilt
+    (core.runtime.OPTICAL_TILT); one exported as trained on the crop's axis (metadata depth_axis = crop) none."""
+    import onnx
+    from core.runtime import OPTICAL_TILT, Predictor
+    assert Predictor(threads=1).depth_tilt == OPTICAL_TILT > 0
+    m = onnx.load(str(default_model_path()))
+    e = m.metadata_props.add()
+    e.key, e.value = "depth_axis", "crop"
+    onnx.save(m, str(tmp_path / "crop.onnx"))
+    assert Predictor(tmp_path / "crop.onnx", threads=1).depth_tilt == 0.0

@@ -47,7 +47,8 @@ def export(model: FaceAnything, out: str | Path, metadata: dict | None = None) -
     tmp = out.with_suffix(".tmp.onnx")
     _torch_export(model, dummy, str(tmp))
     m = onnx.load(str(tmp))
-    meta = dict(preset=model.preset.name, size=str(s), format="face_anything/1", **(metadata or {}))
+    meta = dict(preset=model.preset.name, size=str(s), format="face_anything/1", depth_axis="crop",
+                **(metadata or {}))      # trained on depths along the crop's axis (core.types, core.runtime)
     for k, v in meta.items():
         e = m.metadata_props.add()
         e.key, e.value = k, str(v)

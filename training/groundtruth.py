@@ -4,8 +4,8 @@ A sequence has a random identity (coefficients ~ N(0, identity_std)), smooth spa
 a smooth head pose in front of a pinhole camera, and per frame the network output a perfect model would give for a
 square crop around the head: the mesh is rasterised (``core.mesh_render.rasterize`` gives the triangle and
 barycentrics per pixel), the canonical map is the template interpolated with the same barycentrics, the depth map is
-``(z - z_origin) / canon_scale`` and the mask covers the face regions (skin, lips, brows, eyes). Noise on depth and
-canonical coordinates and outlier pixels can be added for robustness tests.
+``(z - z_origin) / canon_scale`` along the crop's axis (core.types) and the mask covers the face regions (skin, lips,
+brows, eyes). Noise on depth and canonical coordinates and outlier pixels can be added for robustness tests.
 """
 from __future__ import annotations
 
@@ -83,13 +83,15 @@ def render_prediction(head: HeadModel, verts_cam: np.ndarray, origin_cam: np.nda
     box = crop_box(verts_cam, K) if box is None else box
     R, Kc = box.crop_camera(K, S)                                       # a turned box: the camera rolled to it
     seen = verts_cam @ R.T.astype(verts_cam.dtype) if box.angle else verts_cam
-    fid, bary, depth = rasterize(seen, head.faces, Kc, (S, S))
+    fid, bary, _ = rasterize(seen, head.faces, Kc, (S, S))
     hit = fid >= 0
     face_v = head.faces[np.where(hit, fid, 0)]                           # (S, S, 3)
     canon = (head.vertices[face_v] * bary[..., None]).sum(-2)
     vis = head.region_mask(*FACE_REGIONS)[face_v].all(-1) & hit
     rng = rng or np.random.default_rng(0)
-    d = (depth - origin_cam[2]) / head.canon_scale
+    axis = box.view_axis(K)                                              # depth along the crop's axis (core.types)
+    seen_at = (verts_cam[face_v].astype(np.float64) * bary[..., None]).sum(-2)      # (S, S, 3) camera mm
+    d = (seen_at @ axis - np.asarray(origin_cam, np.float64) @ axis) / head.canon_scale
     if depth_noise_mm:
         d = d + rng.normal(0, depth_noise_mm / head.canon_scale, d.shape)
     if canon_noise_mm:

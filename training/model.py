@@ -2,8 +2,9 @@
 
 Input ``image`` (B, 3, S, S) float32 RGB in [0, 1] (normalised inside). Outputs, named as the fields of
 core.types.FramePrediction (core.types.PREDICTION_FIELDS):
-  depth (B, S, S)         (z - z_origin) / canon_scale: depth relative to the head-frame origin, in units of
-                          the template half-extent; metric camera points need the absolute anchor z_origin,
+  depth (B, S, S)         (z - z_origin) / canon_scale: depth along the crop's axis (core.types) relative to the
+                          head-frame origin, in units of the template half-extent; metric camera points need the
+                          absolute anchor z_origin,
                           recovered by PnP on the canonical correspondences (core/points.py)
   depth_conf (B, S, S)    >= 1 (1 + exp), as in DUSt3R's confidence-weighted regression
   canon (B, S, S, 3)      normalised canonical coordinate (HeadModel.to_norm)

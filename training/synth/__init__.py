@@ -16,7 +16,8 @@ instead (``SynthConfig.frame_by_head_size=False``, the framing of the weights be
 the head's true size as a crop-fill fraction that inference never has. Then jitter: side x exp(N(0, 0.12)) and a
 shift of U(-8 %, +8 %) of the side on each axis.
 
-make_batch keys: image (n,3,S,S) RGB [0,1]; depth (n,1,S,S) = (z - z_origin) / canon_scale where any surface
+make_batch keys: image (n,3,S,S) RGB [0,1]; depth (n,1,S,S) = (z - z_origin) / canon_scale, z along the crop's
+axis (core.types; the camera's direction through the crop's centre, not its optical axis), where any surface
 attached to the head is visible (head, hair, glasses, hands, microphone, strands; 0 on background and torso);
 canon (n,3,S,S) = head.to_norm(template mm) where mask, else 0; mask (n,1,S,S) 1 on visible head surface that is
 not the interior (mouth cavity/teeth/tongue) and not occluded; K (n,3,3); R (n,3,3), t (n,3) head -> camera;

@@ -6,6 +6,7 @@ import torch
 
 from core.errors import FaceCaptureError
 from core.head_model import HEAD_TO_CV
+from core.types import axis_through
 
 from .assets import _Assets, _assets
 from .config import SPLITS, SynthConfig
@@ -45,6 +46,15 @@ class _cpu_threads:
             torch.set_num_threads(self.old)
 
 
+def axis_scale(K: np.ndarray, axis: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(n, height, width) per pixel centre, the depth along ``axis`` (n, 3) of the point at camera depth 1 seen there
+    (intrinsics ``K`` (n, 3, 3)): the pixel's ray (z = 1) dotted with the axis. A map of camera depths times it is
+    the depths along the axis (core.types' depth parametrisation)."""
+    x = (np.arange(width)[None, None, :] + 0.5 - K[:, 0, 2, None, None]) / K[:, 0, 0, None, None]
+    y = (np.arange(height)[None, :, None] + 0.5 - K[:, 1, 2, None, None]) / K[:, 1, 1, None, None]
+    return x * axis[:, 0, None, None] + y * axis[:, 1, None, None] + axis[:, 2, None, None]
+
+
 def _batch_from_params(cfg: SynthConfig, P: list[SampleParams], A: _Assets) -> dict[str, torch.Tensor]:
     Rs, ts, Ks = [], [], []
     for p in P:
@@ -57,9 +67,11 @@ def _batch_from_params(cfg: SynthConfig, P: list[SampleParams], A: _Assets) -> d
     out = render_params(P, K, (cfg.size, cfg.size), A.device, cfg, R, t)
     dev = A.device
     f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)   # noqa: E731
-    z0 = f32(t[:, 2])[:, None, None]
     head = A.head
-    depth = torch.where(out["attached"], (out["zbuf"] - z0) / head.canon_scale, torch.zeros_like(out["zbuf"]))
+    axis = np.stack([axis_through(k, (cfg.size / 2, cfg.size / 2)) for k in K])    # the crop's axis (core.types)
+    z0 = f32((t * axis).sum(1))[:, None, None]                       # the head origin's depth along it
+    along = f32(axis_scale(K, axis, cfg.size, cfg.size))             # (n, S, S) a pixel's depth along it per unit z
+    depth = torch.where(out["attached"], (out["zbuf"] * along - z0) / head.canon_scale, torch.zeros_like(out["zbuf"]))
     canon = (out["canon_mm"] - f32(head.canon_center)) / head.canon_scale
     canon = canon * out["mask"][..., None]
     return dict(image=out["image"].float().contiguous(), depth=depth[:, None].contiguous(),

@@ -11,9 +11,10 @@ import torch
 
 from core import head_model as hm
 from core.errors import FaceCaptureError
+from core.types import axis_through
 
 from .assets import _assets
-from .batch import _batch_from_params, _cpu_threads
+from .batch import _batch_from_params, _cpu_threads, axis_scale
 from .config import SynthConfig
 from .sampling import sample_params
 from .sequences import make_sequence
@@ -93,8 +94,9 @@ def check_sample(arrays: dict, head: hm.HeadModel | None = None, tol_mm: float =
     if not m.any():
         return dict(pixels=0, max_mesh_err_mm=0.0, max_canon_err_mm=0.0)
     ys, xs = np.nonzero(m)
-    z = arrays["depth"][0][m] * head.canon_scale + t[2]
-    p = np.stack([(xs + 0.5 - K[0, 2]) / K[0, 0] * z, (ys + 0.5 - K[1, 2]) / K[1, 1] * z, z], 1)
+    axis = axis_through(K, (m.shape[1] / 2, m.shape[0] / 2))       # depth runs along the image's axis (core.types)
+    ray = np.stack([(xs + 0.5 - K[0, 2]) / K[0, 0], (ys + 0.5 - K[1, 2]) / K[1, 1], np.ones(len(xs))], 1)
+    p = ray * ((arrays["depth"][0][m] * head.canon_scale + t @ axis) / (ray @ axis))[:, None]
     canon = head.to_mm(arrays["canon"][:, m].T)
     V = arrays["verts_cam"].astype(np.float64)
     # find, for every point, the mesh triangle it lies on (inside, nearest plane) and compare canon there
@@ -172,10 +174,13 @@ def check_sequence(path: Path, max_frames: int = 4, pixels: int = 400) -> list[d
         idx = np.flatnonzero(m)
         keep = np.zeros(m.size, bool)
         keep[rng.choice(idx, min(pixels, len(idx)), replace=False)] = True
-        z0 = seq["t"][i, 2]
+        K = np.asarray(seq["K"], np.float64)                     # a frame's depth along its axis, as check_sample
+        axis = axis_through(K, (m.shape[1] / 2, m.shape[0] / 2))
+        along = axis_scale(K[None], axis[None], m.shape[1], m.shape[0])[0]
+        z0 = seq["t"][i] @ axis
         arrays = dict(K=seq["K"], R=seq["R"][i], t=seq["t"][i], verts_cam=seq["verts_cam"][i],
                       mask=keep.reshape(m.shape)[None].astype(np.float32),
-                      depth=np.where(m, (seq["depth"][i] - z0) / head.canon_scale, 0)[None],
+                      depth=np.where(m, (seq["depth"][i] * along - z0) / head.canon_scale, 0)[None],
                       canon=np.moveaxis(np.where(m[..., None], head.to_norm(seq["canon"][i]), 0), -1, 0))
         st = check_sample(arrays, head)
         st["frame"] = int(i)
