@@ -492,6 +492,23 @@ def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
     assert [p.flip for p in made] == [True, False]
 
 
+
+def test_the_bake_reads_the_network_s_depth_with_its_own_tilt(monkeypatch):
+    """The point clouds read each crop's depths with the loaded network's tilt (core.runtime.Predictor.depth_tilt: the
+    shipped network's OPTICAL_TILT, none for one exported as trained along the crop's axis)."""
+    _require_model()
+    import bake.pipeline as pl
+    from bake.demo import SAMPLE_CLIP
+    from core.runtime import OPTICAL_TILT
+    real, tilts = pl.to_point_cloud, []
+
+    def recording(*a, **k):
+        tilts.append(k.get("tilt"))
+        return real(*a, **k)
+    monkeypatch.setattr(pl, "to_point_cloud", recording)
+    reconstruct(ReconConfig(str(SAMPLE_CLIP), end=2))
+    assert tilts and set(tilts) == {OPTICAL_TILT}
+
 def test_face_point_chooses_which_of_two_faces(tmp_path):
     """Two people in view (the sample clip's face and a smaller copy beside it): the largest face by default, the
     one nearest face_point when given."""
