@@ -12,7 +12,8 @@ expression), a fraction of a millimetre for offsets of half a vertex spacing, an
 One robust (Cauchy) re-weighting round then down-weights points that disagree with their vertex (outlier pixels,
 mixed surfaces such as touching lips).
 
-Per vertex the output also holds ``ray``, the weighted mean of the points' unprojection directions (z = 1), so the bake
+Per vertex the output also holds ``ray``, the weighted mean of the points' unprojection directions (unit depth along
+the crop's axis, core.points; z = 1 for a cloud without them), so the bake
 can move the frame's anchor depth by ``dz``: ``position(z0 + dz) = position + dz * ray``, and ``z_origin``, the anchor
 depth the positions were unprojected with (``None`` when the positions are not tied to an anchor, e.g. exact vertices;
 the solve then leaves the depth free).
