@@ -13,10 +13,10 @@ One robust (Cauchy) re-weighting round then down-weights points that disagree wi
 mixed surfaces such as touching lips).
 
 Per vertex the output also holds ``ray``, the weighted mean of the points' unprojection directions (unit depth along
-the crop's axis, core.points; z = 1 for a cloud without them), so the bake
-can move the frame's anchor depth by ``dz``: ``position(z0 + dz) = position + dz * ray``, and ``z_origin``, the anchor
-depth the positions were unprojected with (``None`` when the positions are not tied to an anchor, e.g. exact vertices;
-the solve then leaves the depth free).
+the crop's axis, core.points; z = 1 for a cloud without them), so the bake can move the frame's anchor depth by
+``dz``: ``position(z0 + dz) = position + dz * ray``, and ``z_origin``, the anchor depth the positions were unprojected
+with (``None`` when the positions are not tied to an anchor, e.g. exact vertices; the solve then leaves the depth
+free).
 Confidence: the summed robust weights of the vertex's points (0 where unobserved or outside ``vertex_mask``).
 """
 from __future__ import annotations
