@@ -24,10 +24,9 @@ direction with unit depth along that axis) is kept per point so the bake can cor
 Why along the crop's axis and not the camera's: the network sees the crop alone, not where in the frame it was cut,
 so for a face that looks frontal it can only answer the depths of a face turned towards the camera, wherever the
 face sits. The shipped network, trained on depths along the camera's axis for heads up to 15 degrees off it, answers
-with about a quarter of that axis's tilt (``tilt``, core.runtime.OPTICAL_TILT). Read as depths along the camera's
-axis, its answers put a face off the axis turned part of its angle away from the camera: the close-up re-shot 60 px
-wide moving across a 1280x720 frame was baked turned 6-10 degrees off at the frame's sides, its chin and mouth 0.1
-IOD aside of dlib's (docs/MEASUREMENTS.md, "The network's depth along the crop's axis").
+with part of that axis's tilt (``tilt``, core.runtime.OPTICAL_TILT). Read as depths along the camera's axis, its
+answers put a face off the axis turned part of its angle away from the camera, its chin and mouth aside of where they
+are (the figures: docs/MEASUREMENTS.md, "The network's depth along the crop's axis").
 
 Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal).
 ``estimate_focal`` (several frames' point clouds, ``cv2.calibrateCamera`` with a fixed principal point) works when
