@@ -124,7 +124,10 @@ frame (``reshoot``, bench_track.small_face_frame; an mp4 in a temporary folder),
 same way against dlib's points on the original frames, carried into the copy (dlib cannot read a face that small
 itself); its rows are named "PXpx <clip>". With several sizes, each close-up's copies are also summed up over the sizes
 (``over_shots``: each signal's mean and range, the target points' error mean and range; "over_sizes" in --oracle-json),
-the figures a change to how small faces bake is judged on. --reshoot mirror and --reshoot roll:DEG do the same with each
+the figures a change to how small faces bake is judged on. Each such copy's row in --json also says how the bake turns
+the head with the face's place in the frame (``turn_against_ray``: the copy's head turned from its ray less the clip's
+as shot, against the copy's ray less the clip's; slope 0 = the turn read from the face, 1 = the head kept facing along
+the camera's axis wherever it sits), printed as a table. --reshoot mirror and --reshoot roll:DEG do the same with each
 clip flipped left to right (rows "mirror <clip>") or turned DEG degrees in the frame ("rollDEG <clip>"): the same face
 and the same oracle reading, other pixels for the models, so a figure that holds only on the footage as shot shows up
 (docs/MEASUREMENTS.md, "The clips re-shot"). --reshoot portrait puts each clip in an upright phone's 720x1280 frame
@@ -182,6 +185,7 @@ from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
+from core.head_model import HEAD_TO_CV  # noqa: E402
 from core.errors import FaceCaptureError  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -191,6 +195,8 @@ from reshoots import COVERS, Reshot, occluders, reshoot, reshoot_kind  # noqa: E
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
 CLOSE_UPS = CLIPS[:2]       # --small-face re-shoots these (bench_track.small_face_frame takes the face as 45 % wide)
+TURN_OFF_AXIS_DEG = 10.0    # turn_against_ray: the frames whose ray is this far from the clip's
+TURN_SPREAD_DEG = 5.0       # turn_against_ray: the least spread of the rays a slope is read over
 
 
 def project(v: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -615,7 +621,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              corrective_keys: int = pipeline.ReconConfig.corrective_keys,
              brows: bool = False, covered: frozenset = frozenset(),
              arkit_only: bool = False, camera_turn: str = "still",
-             scores_as_keys: bool = False, mirror: bool = False) -> tuple[dict, dict | None]:
+             scores_as_keys: bool = False, mirror: bool = False) -> tuple[dict, dict | None, np.ndarray]:
+    """The bake's own figures (--json's row), the oracle's (None without it) and the head's ``sideways_turn``."""
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, head_size=head_size,
                                   corrective_keys=corrective_keys, camera_turn=camera_turn, mirror=mirror)
@@ -662,7 +669,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
         write_overlays(tracks, png / path.stem, n_strip=6)
         if arrays is not None:
             write_oracle_pictures(path, arrays, png / path.stem)
-    return out, versus
+    return out, versus, sideways_turn(tracks)
 
 
 # --------------------------------------------------------------------------------------------- pictures
@@ -855,6 +862,53 @@ def aside_table(results: dict) -> str:
     return aligned(rows)
 
 
+def sideways_turn(tracks) -> np.ndarray:
+    """(T, 2) per frame of ``tracks``: the baked head's sideways turn away from facing the camera's centre (0 where
+    its face looks along the ray from its origin to the camera; + towards the image's right)
+    and that ray's sideways angle from the optical axis (+ right), in degrees; NaN on frames not tracked."""
+    R = np.asarray(tracks.head_rotation, np.float64)
+    t = np.asarray(tracks.head_translation, np.float64)
+    forward = R @ (HEAD_TO_CV.T @ np.array([0.0, 0.0, -1.0]))     # the face's way in camera coordinates
+    ray = np.degrees(np.arctan2(t[:, 0], t[:, 2]))
+    out = np.stack([np.degrees(np.arctan2(forward[:, 0], -forward[:, 2])) + ray, ray], 1)
+    out[~np.asarray(tracks.tracked, bool)] = np.nan
+    return out
+
+
+def turn_against_ray(shot: np.ndarray, copy: np.ndarray, off_axis: float = TURN_OFF_AXIS_DEG,
+                     spread: float = TURN_SPREAD_DEG) -> dict | None:
+    """How a copy that moves the face across a wider frame (``--small-face``) turns the head with its place: the
+    copy's ``sideways_turn`` less the clip's as shot, frame by frame, against the copy's ray less the clip's. A face
+    moved in the frame is the same face seen by a camera turned, so it keeps its turn from the ray: the ``slope`` of
+    a straight line through those points is 0 for a bake that reads the turn from the face, 1 for one that keeps
+    the head facing along the optical axis wherever it sits (section "The network's depth along the crop's axis");
+    ``offset_deg`` its value on the clip's own ray, ``off_axis_error_deg`` the median |turn less the clip's| over
+    the frames whose ray is over ``off_axis`` degrees from the clip's (None without such frames). None where the
+    rays spread over less than ``spread`` degrees or under 10 frames are tracked in both."""
+    n = min(len(shot), len(copy))
+    d, x = copy[:n, 0] - shot[:n, 0], copy[:n, 1] - shot[:n, 1]
+    ok = np.isfinite(d) & np.isfinite(x)
+    if ok.sum() < 10 or np.ptp(x[ok]) < spread:
+        return None
+    slope, offset = np.polyfit(x[ok], d[ok], 1)
+    side = ok & (np.abs(x) > off_axis)
+    return dict(slope=round(float(slope), 3), offset_deg=round(float(offset), 2), frames=int(ok.sum()),
+                ray_range_deg=[round(float(x[ok].min()), 1), round(float(x[ok].max()), 1)],
+                off_axis_error_deg=round(float(np.median(np.abs(d[side]))), 2) if side.any() else None)
+
+
+def turn_table(results: dict) -> str:
+    """One line per copy with ``turn_against_ray`` (in --json's rows)."""
+    rows = [("clip", "slope of turn on ray", "offset deg", "error deg off axis", "ray range deg", "frames")]
+    for clip, v in results.items():
+        m = v.get("turn_against_ray")
+        if m:
+            rows.append((clip, f"{m['slope']:+.2f}", f"{m['offset_deg']:+.1f}",
+                         "-" if m["off_axis_error_deg"] is None else f"{m['off_axis_error_deg']:.1f}",
+                         "{:+.0f} to {:+.0f}".format(*m["ray_range_deg"]), str(m["frames"])))
+    return aligned(rows) if len(rows) > 1 else ""
+
+
 def shake_table(results: dict) -> str:
     """One line per shaken, twisted or handheld copy and source: how much of the shake (``face_signals.shake_follow``)
     or the turn (``roll_follow``) it follows, of the face's move sideways and up and down (``place_follow``), and its
@@ -1034,7 +1088,7 @@ def main(argv=None) -> int:
             names = {kind: kind.rstrip("0123456789.") for kind in a.reshoot if kind.startswith(COVERS)}
             covers = {kind: occluders(oracle_dlib.load(c), float(kind[len(name):]), name)
                       for kind, name in names.items()}
-        res["clips"][c.name], v = run_clip(c, a.model, Path(a.png) if a.png else None, head, **common,
+        res["clips"][c.name], v, turn = run_clip(c, a.model, Path(a.png) if a.png else None, head, **common,
                                            brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())))
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
@@ -1050,8 +1104,10 @@ def main(argv=None) -> int:
                 copy = reshoot(c, kind, Path(tmp), covers.get(kind))
                 name = f"{kind} {c.stem}"
                 try:
-                    res["clips"][name], v = run_clip(copy.path, a.model, Path(a.png) if a.png else None, head,
-                                                     **common, reshot=copy)
+                    res["clips"][name], v, copy_turn = run_clip(copy.path, a.model, Path(a.png) if a.png else None,
+                                                                head, **common, reshot=copy)
+                    if kind in kinds or kind.startswith("sway"):        # the face moved, every frame kept
+                        res["clips"][name]["turn_against_ray"] = turn_against_ray(turn, copy_turn)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
                     versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]
@@ -1061,6 +1117,8 @@ def main(argv=None) -> int:
                 versus["clips"][name] = v
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(res, indent=1))
+    if turn_table(res["clips"]):
+        print(turn_table(res["clips"]))
     if versus["clips"]:
         print(table(versus["clips"]))
         print(interval_table(versus["clips"]))

@@ -513,3 +513,45 @@ def test_a_clip_written_forth_and_back_runs_on_without_a_cut(tmp_path):
     assert len(means) == 9
     order = np.argmin(np.abs(np.array(means)[:, None] - [30, 120, 210]), 1)
     assert order.tolist() == [0, 1, 2, 2, 1, 0, 0, 1, 2]
+
+
+def _poses(facing_deg, ray_deg, tracked=None):
+    """Tracks-like poses: each head 1 m away along a ray ``ray_deg`` right of the optical axis, its face turned
+    ``facing_deg`` towards the image's right from looking along the optical axis."""
+    from core.head_model import HEAD_TO_CV
+    f, r = np.radians(facing_deg), np.radians(ray_deg)
+    R = np.stack([np.array([[np.cos(-a), 0, np.sin(-a)], [0, 1, 0], [-np.sin(-a), 0, np.cos(-a)]]) @ HEAD_TO_CV
+                  for a in f])
+    t = np.stack([1000 * np.sin(r), np.zeros_like(r), 1000 * np.cos(r)], 1)
+    return SimpleNamespace(head_rotation=R, head_translation=t,
+                           tracked=np.ones(len(f), bool) if tracked is None else tracked)
+
+
+def test_a_head_facing_the_camera_from_off_axis_turns_zero_from_its_ray():
+    tracked = np.array([True, True, False])
+    turn = bench_real.sideways_turn(_poses(np.array([-20.0, 0.0, 5.0]), np.array([20.0, 20.0, 0.0]), tracked))
+    assert turn[0] == pytest.approx([0.0, 20.0], abs=1e-9)     # 20 degrees right, looking at the camera's centre
+    assert turn[1] == pytest.approx([20.0, 20.0], abs=1e-9)    # looking along the optical axis: 20 from its ray
+    assert np.isnan(turn[2]).all()
+
+
+def test_turn_against_ray_reads_a_head_that_keeps_facing_the_optical_axis_and_one_that_keeps_its_turn():
+    """The clip as shot has the head's own turn; its copy moves the face across the frame. A bake that reads the turn
+    from the face keeps it from the ray (slope 0); one that keeps the head facing the optical axis turns it with the
+    ray (slope 1)."""
+    rng = np.random.default_rng(0)
+    n = 60
+    own = rng.normal(0.0, 8.0, n)                                   # the subject's own turns
+    ray = np.linspace(-18.0, 16.0, n)
+    shot = bench_real.sideways_turn(_poses(own, np.zeros(n)))
+    reads = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own - ray, ray)))
+    keeps_axis = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own, ray)))
+    assert reads["slope"] == pytest.approx(0.0, abs=1e-3) and reads["off_axis_error_deg"] == pytest.approx(0, abs=0.01)
+    assert keeps_axis["slope"] == pytest.approx(1.0, abs=1e-3)
+    assert keeps_axis["offset_deg"] == pytest.approx(0.0, abs=0.01)
+    assert keeps_axis["off_axis_error_deg"] > 10 and keeps_axis["frames"] == n
+    assert keeps_axis["ray_range_deg"] == pytest.approx([-18.0, 16.0], abs=0.1)
+    still = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own, np.full(n, 3.0))))
+    assert still is None                                            # the rays do not spread: no slope to read
+    table = bench_real.turn_table({"60px a": {"turn_against_ray": keeps_axis}, "a.mp4": {"turn_against_ray": None}})
+    assert "60px a" in table and "+1.00" in table and "a.mp4" not in table
