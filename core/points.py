@@ -24,9 +24,10 @@ direction with unit depth along that axis) is kept per point so the bake can cor
 Why along the crop's axis and not the camera's: the network sees the crop alone, not where in the frame it was cut,
 so for a face that looks frontal it can only answer the depths of a face turned towards the camera, wherever the
 face sits. The shipped network, trained on depths along the camera's axis for heads up to 15 degrees off it, answers
-with part of that axis's tilt (``tilt``, core.runtime.OPTICAL_TILT). Read as depths along the camera's axis, its
-answers put a face off the axis turned part of its angle away from the camera, its chin and mouth aside of where they
-are (the figures: docs/MEASUREMENTS.md, "The network's depth along the crop's axis").
+a real face along the crop's axis (a model that carries part of the camera axis's tilt: ``tilt``,
+core.runtime.OPTICAL_TILT). Read as depths along the camera's axis, its answers put a face off the axis turned part of
+its angle away from the camera, its chin and mouth aside of where they are (the figures: docs/MEASUREMENTS.md, "The
+network's depth along the crop's axis" and the sections after it).
 
 Focal length: the user's value, else ``default_focal`` (a 35 mm full-frame-equivalent lens on the image diagonal).
 ``estimate_focal`` (several frames' point clouds, ``cv2.calibrateCamera`` with a fixed principal point) works when

@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 # Which axis a network's depth answers along (core.types reads it along the crop's own): a model exported with the
 # metadata ``depth_axis`` = "crop" (training.export_onnx, trained on that target) has none of the camera axis's tilt;
 # one without it was trained on depths along the camera's optical axis, which it can only guess at from the crop, and
-# carries OPTICAL_TILT of that axis's tilt (the shipped network: 0.19-0.29, mean 0.26, over heads 15 degrees off the
-# axis at 0.5 and 1.75 m, benchmarks/bench_depth_axis.py, docs/MEASUREMENTS.md "The network's depth along the crop's
-# axis").
-OPTICAL_TILT = 0.3
+# is read as carrying OPTICAL_TILT of that axis's tilt. The shipped network carries 0.19-0.29 (mean 0.26) of it on
+# its own training renders, heads 15 degrees off the axis at 0.5 and 1.75 m (benchmarks/bench_depth_axis.py), but on
+# real faces moved across the frame next to none: read with 0, their head keeps its turn from the ray where 0.3 turned
+# it with the ray (bench_real.py's turn_against_ray; docs/MEASUREMENTS.md "The shipped network's depth read along the
+# crop's axis on real faces"). So 0: a model that reads the tilt off real faces would set it here.
+OPTICAL_TILT = 0.0
 
 
 @functools.lru_cache(maxsize=4)

@@ -498,8 +498,9 @@ def test_the_bake_reads_the_network_s_depth_with_its_own_tilt(monkeypatch):
     shipped network's OPTICAL_TILT, none for one exported as trained along the crop's axis)."""
     _require_model()
     import bake.pipeline as pl
+    import core.runtime
     from bake.demo import SAMPLE_CLIP
-    from core.runtime import OPTICAL_TILT
+    monkeypatch.setattr(core.runtime, "OPTICAL_TILT", 0.3)        # a tilt of its own, not the default's 0
     real, tilts = pl.to_point_cloud, []
 
     def recording(*a, **k):
@@ -507,7 +508,7 @@ def test_the_bake_reads_the_network_s_depth_with_its_own_tilt(monkeypatch):
         return real(*a, **k)
     monkeypatch.setattr(pl, "to_point_cloud", recording)
     reconstruct(ReconConfig(str(SAMPLE_CLIP), end=2))
-    assert tilts and set(tilts) == {OPTICAL_TILT}
+    assert tilts and set(tilts) == {0.3}
 
 def test_face_point_chooses_which_of_two_faces(tmp_path):
     """Two people in view (the sample clip's face and a smaller copy beside it): the largest face by default, the
