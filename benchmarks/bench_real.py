@@ -134,26 +134,26 @@ and the same oracle reading, other pixels for the models, so a figure that holds
 ("portrait <clip>"). --reshoot shift:PX moves each frame PX pixels right and down ("shiftPX <clip>"; resampled with a
 Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
 a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot sway:PX swings each frame
-sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The clip's ends"). --reshoot
-shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for ``SHAKE_BURST_S`` of every
-``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
-is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
-the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
-turns each frame DEG degrees side to side in the same bursts (a camera rolled; twisty:DEG from 1 s to the end), and
-``roll_follow`` says how much of the turn the eye line follows; --reshoot handheld:PX jolts every frame from 1 s on at
-random, PX px each way and PX / 6 degrees of roll (a hand holding a phone), and ``place_follow`` says how much of the
-face's move sideways and up and down a source follows. --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S
-and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a
-low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour
-away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand
-(a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
-each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too, over
-the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
---reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and
-brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
-footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the
-bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in
-the oracle JSON); the other copies go on.
+sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The clip's ends"; its rows say
+``turn_against_ray`` too). --reshoot shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES``
+frames, for ``SHAKE_BURST_S`` of every ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's
+fast shake; translation only): each source is also read over the shaking frames and the steady ones ("shaking",
+"steady"), and ``shake_follow`` says how much of the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so
+from 1 s to the clip's end; --reshoot twist:DEG turns each frame DEG degrees side to side in the same bursts (a camera
+rolled; twisty:DEG from 1 s to the end), and ``roll_follow`` says how much of the turn the eye line follows; --reshoot
+handheld:PX jolts every frame from 1 s on at random, PX px each way and PX / 6 degrees of roll (a hand holding a phone),
+and ``place_follow`` says how much of the face's move sideways and up and down a source follows. --reshoot exposure:F,
+side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a
+window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
+and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
+worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
+on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
+("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where it is and where it is not
+shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F
+a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera
+that drops frames in a dim room, footage converted down); dlib's points and every signal are read on the kept frames ("A
+low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}``
+(and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -864,8 +864,8 @@ def aside_table(results: dict) -> str:
 
 def sideways_turn(tracks) -> np.ndarray:
     """(T, 2) per frame of ``tracks``: the baked head's sideways turn away from facing the camera's centre (0 where
-    its face looks along the ray from its origin to the camera; + towards the image's right)
-    and that ray's sideways angle from the optical axis (+ right), in degrees; NaN on frames not tracked."""
+    its face looks along the ray from its origin to the camera; + towards the image's right) and that ray's sideways
+    angle from the optical axis (+ right), in degrees; NaN on frames not tracked."""
     R = np.asarray(tracks.head_rotation, np.float64)
     t = np.asarray(tracks.head_translation, np.float64)
     forward = R @ (HEAD_TO_CV.T @ np.array([0.0, 0.0, -1.0]))     # the face's way in camera coordinates
@@ -877,14 +877,14 @@ def sideways_turn(tracks) -> np.ndarray:
 
 def turn_against_ray(shot: np.ndarray, copy: np.ndarray, off_axis: float = TURN_OFF_AXIS_DEG,
                      spread: float = TURN_SPREAD_DEG) -> dict | None:
-    """How a copy that moves the face across a wider frame (``--small-face``) turns the head with its place: the
-    copy's ``sideways_turn`` less the clip's as shot, frame by frame, against the copy's ray less the clip's. A face
-    moved in the frame is the same face seen by a camera turned, so it keeps its turn from the ray: the ``slope`` of
-    a straight line through those points is 0 for a bake that reads the turn from the face, 1 for one that keeps
-    the head facing along the optical axis wherever it sits (section "The network's depth along the crop's axis");
-    ``offset_deg`` its value on the clip's own ray, ``off_axis_error_deg`` the median |turn less the clip's| over
-    the frames whose ray is over ``off_axis`` degrees from the clip's (None without such frames). None where the
-    rays spread over less than ``spread`` degrees or under 10 frames are tracked in both."""
+    """How a copy that moves the face in the frame (``--small-face``, ``--reshoot sway``) turns the head with its place:
+    the copy's ``sideways_turn`` less the clip's as shot, frame by frame, against the copy's ray less the clip's. A face
+    moved in the frame is the same face seen by a camera turned, so it keeps its turn from the ray: the ``slope`` of a
+    straight line through those points is 0 for a bake that reads the turn from the face, 1 for one that keeps the head
+    facing along the optical axis wherever it sits (section "The network's depth along the crop's axis"); ``offset_deg``
+    its value on the clip's own ray, ``off_axis_error_deg`` the median |turn less the clip's| over the frames whose ray
+    is over ``off_axis`` degrees from the clip's (None without such frames). None where the rays spread over less than
+    ``spread`` degrees or under 10 frames are tracked in both."""
     n = min(len(shot), len(copy))
     d, x = copy[:n, 0] - shot[:n, 0], copy[:n, 1] - shot[:n, 1]
     ok = np.isfinite(d) & np.isfinite(x)
@@ -1089,7 +1089,8 @@ def main(argv=None) -> int:
             covers = {kind: occluders(oracle_dlib.load(c), float(kind[len(name):]), name)
                       for kind, name in names.items()}
         res["clips"][c.name], v, turn = run_clip(c, a.model, Path(a.png) if a.png else None, head, **common,
-                                           brows=a.brow_pixels, covered=frozenset(next(iter(covers.values()), ())))
+                                                 brows=a.brow_pixels,
+                                                 covered=frozenset(next(iter(covers.values()), ())))
         print(c.name, json.dumps(res["clips"][c.name]), flush=True)
         if v is not None:
             versus["clips"][c.name] = v
