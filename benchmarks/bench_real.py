@@ -135,25 +135,26 @@ and the same oracle reading, other pixels for the models, so a figure that holds
 Lanczos kernel, re-encoded like the others): with PX under a pixel the picture is the same to the eye, so the spread of
 a figure over such copies is the noise it is read with ("The figures' noise"). --reshoot sway:PX swings each frame
 sideways, PX pixels each way every ``SWAY_PERIOD_S`` (a camera or a subject swaying; "The clip's ends"; its rows say
-``turn_against_ray`` too). --reshoot shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES``
-frames, for ``SHAKE_BURST_S`` of every ``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's
-fast shake; translation only): each source is also read over the shaking frames and the steady ones ("shaking",
-"steady"), and ``shake_follow`` says how much of the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so
-from 1 s to the clip's end; --reshoot twist:DEG turns each frame DEG degrees side to side in the same bursts (a camera
-rolled; twisty:DEG from 1 s to the end), and ``roll_follow`` says how much of the turn the eye line follows; --reshoot
-handheld:PX jolts every frame from 1 s on at random, PX px each way and PX / 6 degrees of roll (a hand holding a phone),
-and ``place_follow`` says how much of the face's move sideways and up and down a source follows. --reshoot exposure:F,
-side:F, noise:S, scale:F, jpeg:Q, blur:S and motion:L make the footage worse as ordinary cameras do (a dim room, a
-window's side light, sensor noise, a low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``),
-and --reshoot grey takes its colour away (an infrared or black-and-white camera): what each costs ("The clips made
-worse"). --reshoot occlude:F puts a hand (a skin-coloured patch) over the lower face, mouth to chin as dlib places them,
-on the middle F of the clip's frames: each source is then also read over the covered frames and over the rest
-("covered", "clear"; the clip as shot too, over the same frames), so what the hand costs where it is and where it is not
-shows apart ("A hand over the mouth"); --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F
-a hat brim's shadow over the eyes and brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera
-that drops frames in a dim room, footage converted down); dlib's points and every signal are read on the kept frames ("A
-low frame rate"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}``
-(and listed under "failed" in the oracle JSON); the other copies go on.
+``turn_against_ray`` too), --reshoot bob:PX the same up and down (its ``turn_against_ray`` up and down). --reshoot
+shake:PX shakes each frame sideways PX pixels each way within ``SHAKE_FRAMES`` frames, for ``SHAKE_BURST_S`` of every
+``SHAKE_EVERY_S`` (a head shaken left-right within 2-3 frames, as the issue's fast shake; translation only): each source
+is also read over the shaking frames and the steady ones ("shaking", "steady"), and ``shake_follow`` says how much of
+the shake it follows ("A camera shake"); --reshoot shaky:PX shakes so from 1 s to the clip's end; --reshoot twist:DEG
+turns each frame DEG degrees side to side in the same bursts (a camera rolled; twisty:DEG from 1 s to the end), and
+``roll_follow`` says how much of the turn the eye line follows; --reshoot handheld:PX jolts every frame from 1 s on at
+random, PX px each way and PX / 6 degrees of roll (a hand holding a phone), and ``place_follow`` says how much of the
+face's move sideways and up and down a source follows. --reshoot exposure:F, side:F, noise:S, scale:F, jpeg:Q, blur:S
+and motion:L make the footage worse as ordinary cameras do (a dim room, a window's side light, sensor noise, a
+low-resolution camera, heavy compression, focus missed, a fast move; ``reshoot``), and --reshoot grey takes its colour
+away (an infrared or black-and-white camera): what each costs ("The clips made worse"). --reshoot occlude:F puts a hand
+(a skin-coloured patch) over the lower face, mouth to chin as dlib places them, on the middle F of the clip's frames:
+each source is then also read over the covered frames and over the rest ("covered", "clear"; the clip as shot too, over
+the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
+--reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and
+brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
+footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the
+bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in
+the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals
@@ -622,7 +623,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
              brows: bool = False, covered: frozenset = frozenset(),
              arkit_only: bool = False, camera_turn: str = "still",
              scores_as_keys: bool = False, mirror: bool = False) -> tuple[dict, dict | None, np.ndarray]:
-    """The bake's own figures (--json's row), the oracle's (None without it) and the head's ``sideways_turn``."""
+    """The bake's own figures (--json's row), the oracle's (None without it) and the head's ``turn_from_ray``."""
     config = pipeline.ReconConfig(source=str(path), fusion=fusion, model_path=None if model == "default" else model,
                                   eye_distance_mm=eye_distance_mm, head_size=head_size,
                                   corrective_keys=corrective_keys, camera_turn=camera_turn, mirror=mirror)
@@ -669,7 +670,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
         write_overlays(tracks, png / path.stem, n_strip=6)
         if arrays is not None:
             write_oracle_pictures(path, arrays, png / path.stem)
-    return out, versus, sideways_turn(tracks)
+    return out, versus, turn_from_ray(tracks)
 
 
 # --------------------------------------------------------------------------------------------- pictures
@@ -862,29 +863,33 @@ def aside_table(results: dict) -> str:
     return aligned(rows)
 
 
-def sideways_turn(tracks) -> np.ndarray:
-    """(T, 2) per frame of ``tracks``: the baked head's sideways turn away from facing the camera's centre (0 where
-    its face looks along the ray from its origin to the camera; + towards the image's right) and that ray's sideways
-    angle from the optical axis (+ right), in degrees; NaN on frames not tracked."""
+def turn_from_ray(tracks) -> np.ndarray:
+    """(2, T, 2) per frame of ``tracks``, sideways ([0]; + towards the image's right) and up and down ([1]; + towards
+    its bottom): the baked head's turn away from facing the camera's centre (0 where its face looks along the ray from
+    its origin to the camera) and that ray's angle from the optical axis, in degrees; NaN on frames not tracked."""
     R = np.asarray(tracks.head_rotation, np.float64)
     t = np.asarray(tracks.head_translation, np.float64)
     forward = R @ (HEAD_TO_CV.T @ np.array([0.0, 0.0, -1.0]))     # the face's way in camera coordinates
-    ray = np.degrees(np.arctan2(t[:, 0], t[:, 2]))
-    out = np.stack([np.degrees(np.arctan2(forward[:, 0], -forward[:, 2])) + ray, ray], 1)
-    out[~np.asarray(tracks.tracked, bool)] = np.nan
+    out = []
+    for axis in (0, 1):
+        ray = np.degrees(np.arctan2(t[:, axis], t[:, 2]))
+        out.append(np.stack([np.degrees(np.arctan2(forward[:, axis], -forward[:, 2])) + ray, ray], 1))
+    out = np.stack(out)
+    out[:, ~np.asarray(tracks.tracked, bool)] = np.nan
     return out
 
 
 def turn_against_ray(shot: np.ndarray, copy: np.ndarray, off_axis: float = TURN_OFF_AXIS_DEG,
                      spread: float = TURN_SPREAD_DEG) -> dict | None:
-    """How a copy that moves the face in the frame (``--small-face``, ``--reshoot sway``) turns the head with its place:
-    the copy's ``sideways_turn`` less the clip's as shot, frame by frame, against the copy's ray less the clip's. A face
-    moved in the frame is the same face seen by a camera turned, so it keeps its turn from the ray: the ``slope`` of a
-    straight line through those points is 0 for a bake that reads the turn from the face, 1 for one that keeps the head
-    facing along the optical axis wherever it sits (section "The network's depth along the crop's axis"); ``offset_deg``
-    its value on the clip's own ray, ``off_axis_error_deg`` the median |turn less the clip's| over the frames whose ray
-    is over ``off_axis`` degrees from the clip's (None without such frames). None where the rays spread over less than
-    ``spread`` degrees or under 10 frames are tracked in both."""
+    """How a copy that moves the face in the frame (``--small-face``, ``--reshoot sway``, ``bob``) turns the head with
+    its place, along one of ``turn_from_ray``'s axes (``shot``, ``copy``: (T, 2) each): the copy's turn less the clip's
+    as shot, frame by frame, against the copy's ray less the clip's. A face moved in the frame is the same face seen by
+    a camera turned, so it keeps its turn from the ray: the ``slope`` of a straight line through those points is 0 for a
+    bake that reads the turn from the face, 1 for one that keeps the head facing along the optical axis wherever it sits
+    (section "The network's depth along the crop's axis"); ``offset_deg`` its value on the clip's own ray,
+    ``off_axis_error_deg`` the median |turn less the clip's| over the frames whose ray is over ``off_axis`` degrees from
+    the clip's (None without such frames). None where the rays spread over less than ``spread`` degrees or under 10
+    frames are tracked in both."""
     n = min(len(shot), len(copy))
     d, x = copy[:n, 0] - shot[:n, 0], copy[:n, 1] - shot[:n, 1]
     ok = np.isfinite(d) & np.isfinite(x)
@@ -899,11 +904,11 @@ def turn_against_ray(shot: np.ndarray, copy: np.ndarray, off_axis: float = TURN_
 
 def turn_table(results: dict) -> str:
     """One line per copy with ``turn_against_ray`` (in --json's rows)."""
-    rows = [("clip", "slope of turn on ray", "offset deg", "error deg off axis", "ray range deg", "frames")]
+    rows = [("clip", "axis", "slope of turn on ray", "offset deg", "error deg off axis", "ray range deg", "frames")]
     for clip, v in results.items():
         m = v.get("turn_against_ray")
         if m:
-            rows.append((clip, f"{m['slope']:+.2f}", f"{m['offset_deg']:+.1f}",
+            rows.append((clip, m["axis"], f"{m['slope']:+.2f}", f"{m['offset_deg']:+.1f}",
                          "-" if m["off_axis_error_deg"] is None else f"{m['off_axis_error_deg']:.1f}",
                          "{:+.0f} to {:+.0f}".format(*m["ray_range_deg"]), str(m["frames"])))
     return aligned(rows) if len(rows) > 1 else ""
@@ -1035,13 +1040,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-outline", action="store_true",
                     help="bake without bake.face_outline's step (the face's width as the solve leaves it)")
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
-                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|shake:PX|shaky:PX|twist:DEG"
+                    metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|bob:PX|shake:PX|shaky:PX|twist:DEG"
                             "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
                             "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
-                         "the figures' noise), swayed sideways PX pixels each way every 2 s or shaken so within 4 "
+                         "the figures' noise), swayed sideways (or bobbed up and down, bob) PX pixels each way "
+                         "every 2 s or shaken sideways within 4 "
                          "frames for 1 s of every 3 (shake) or from 1 s on (shaky), turned DEG degrees side to "
                          "side so (twist, twisty), jolted PX px at random on every frame (handheld), its "
                          "brightness "
@@ -1107,8 +1113,11 @@ def main(argv=None) -> int:
                 try:
                     res["clips"][name], v, copy_turn = run_clip(copy.path, a.model, Path(a.png) if a.png else None,
                                                                 head, **common, reshot=copy)
-                    if kind in kinds or kind.startswith("sway"):        # the face moved, every frame kept
-                        res["clips"][name]["turn_against_ray"] = turn_against_ray(turn, copy_turn)
+                    if kind in kinds or kind.startswith(("sway", "bob")):       # the face moved, every frame kept
+                        axis = int(kind.startswith("bob"))                        # up and down, else sideways
+                        read = turn_against_ray(turn[axis], copy_turn[axis])
+                        res["clips"][name]["turn_against_ray"] = read and dict(
+                            axis=("sideways", "up and down")[axis], **read)
                 except FaceCaptureError as e:       # a copy the bake cannot take (a face zoomed past the frame):
                     res["clips"][name] = {"failed": f"{type(e).__name__}: {e}"}    # said, and the others go on
                     versus.setdefault("failed", {})[name] = res["clips"][name]["failed"]

@@ -52,15 +52,16 @@ class Reshot:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
 # for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "shake", "shaky", "twist", "twisty", "handheld", "exposure", "noise",
-            "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "side", "brim")
+RESHOOTS = ("roll", "zoom", "shift", "sway", "bob", "shake", "shaky", "twist", "twisty", "handheld", "exposure",
+            "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
 LOWER_FACE = tuple(range(3, 14)) + tuple(range(48, 60))
 EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 PAINT = {"occlude": (205, 150, 120), "shades": (28, 28, 32)}        # skin; a dark lens
-SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing: one back and forth in this many seconds
+SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing, a "bob" copy's up and down: one back and forth in this
+#                          many seconds
 SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
 SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
@@ -147,7 +148,7 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, sway:40, shake:20, shaky:8, twist:3, handheld:6, "
+                                     "shift:0.5, zoom:1.5, sway:40, bob:120, shake:20, shaky:8, twist:3, handheld:6, "
                                      "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
                                      "stride:2)")
@@ -163,14 +164,14 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
     reflection; "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a
     camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
-    either side), resampled and filled the same way; "shakePX", moved sideways by PX pixels times
-    sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the same
-    way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
-    from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the frame's centre by DEG
-    degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side); "twistyDEG",
-    the same from 1 s to the clip's end; "handheldPX", from 1 s on every frame moved sideways and up and down by PX
-    px and turned about the frame's centre by PX / ``HANDHELD_PX_PER_DEGREE`` degrees times seeded noise (``jolt``:
-    a hand holding a phone);
+    either side), resampled and filled the same way; "bobPX", the same up and down (+ down); "shakePX", moved sideways
+    by PX pixels times sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and
+    filled the same way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn);
+    "shakyPX", the same from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the
+    frame's centre by DEG degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to
+    side); "twistyDEG", the same from 1 s to the clip's end; "handheldPX", from 1 s on every frame moved sideways and up
+    and down by PX px and turned about the frame's centre by PX / ``HANDHELD_PX_PER_DEGREE`` degrees times seeded noise
+    (``jolt``: a hand holding a phone);
     "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
     levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
     light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
@@ -207,7 +208,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
-        elif kind.startswith(("sway", "shake", "shaky", "twist", "handheld")):
+        elif kind.startswith(("sway", "bob", "shake", "shaky", "twist", "handheld")):
             size, A = (W, H), None
         elif kind.startswith("scale"):
             f = float(kind[5:])
@@ -232,15 +233,18 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
-                elif kind.startswith(("sway", "shake", "shaky")):
+                elif kind.startswith(("sway", "bob", "shake", "shaky")):
+                    dy = 0.0
                     if kind.startswith("sway"):
                         dx = float(kind[4:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
+                    elif kind.startswith("bob"):
+                        dx, dy = 0.0, float(kind[3:]) * np.sin(2.0 * np.pi * n / (SWAY_PERIOD_S * footage.fps))
                     else:
                         m = shaking(n, footage.fps, all_along=kind.startswith("shaky"))
                         dx = 0.0 if m is None else float(kind[5:]) * np.sin(2.0 * np.pi * m / SHAKE_FRAMES)
                         if m is not None:
                             shaken[int(frame.index)] = dx
-                    A = np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]])
+                    A = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind.startswith("handheld"):

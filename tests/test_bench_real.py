@@ -515,43 +515,74 @@ def test_a_clip_written_forth_and_back_runs_on_without_a_cut(tmp_path):
     assert order.tolist() == [0, 1, 2, 2, 1, 0, 0, 1, 2]
 
 
-def _poses(facing_deg, ray_deg, tracked=None):
-    """Tracks-like poses: each head 1 m away along a ray ``ray_deg`` right of the optical axis, its face turned
-    ``facing_deg`` towards the image's right from looking along the optical axis."""
+def _poses(facing_deg, ray_deg, tracked=None, axis=0):
+    """Tracks-like poses: each head 1 m away along a ray ``ray_deg`` right of the optical axis (``axis`` 1: below it),
+    its face turned ``facing_deg`` towards the image's right (below) from looking along the optical axis."""
     from core.head_model import HEAD_TO_CV
     f, r = np.radians(facing_deg), np.radians(ray_deg)
-    R = np.stack([np.array([[np.cos(-a), 0, np.sin(-a)], [0, 1, 0], [-np.sin(-a), 0, np.cos(-a)]]) @ HEAD_TO_CV
-                  for a in f])
-    t = np.stack([1000 * np.sin(r), np.zeros_like(r), 1000 * np.cos(r)], 1)
-    return SimpleNamespace(head_rotation=R, head_translation=t,
+    R = []
+    for a in f:
+        c, s = np.cos(a), np.sin(a)
+        turn = (np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]) if axis == 0         # the face's way to +x
+                else np.array([[1, 0, 0], [0, c, -s], [0, s, c]]))                 # ... to +y
+        R.append(turn @ HEAD_TO_CV)
+    t = np.zeros((len(r), 3))
+    t[:, axis], t[:, 2] = 1000 * np.sin(r), 1000 * np.cos(r)
+    return SimpleNamespace(head_rotation=np.stack(R), head_translation=t,
                            tracked=np.ones(len(f), bool) if tracked is None else tracked)
 
 
 def test_a_head_facing_the_camera_from_off_axis_turns_zero_from_its_ray():
     tracked = np.array([True, True, False])
-    turn = bench_real.sideways_turn(_poses(np.array([-20.0, 0.0, 5.0]), np.array([20.0, 20.0, 0.0]), tracked))
-    assert turn[0] == pytest.approx([0.0, 20.0], abs=1e-9)     # 20 degrees right, looking at the camera's centre
-    assert turn[1] == pytest.approx([20.0, 20.0], abs=1e-9)    # looking along the optical axis: 20 from its ray
-    assert np.isnan(turn[2]).all()
+    for axis in (0, 1):
+        turn = bench_real.turn_from_ray(_poses(np.array([-20.0, 0.0, 5.0]), np.array([20.0, 20.0, 0.0]), tracked,
+                                               axis))
+        assert turn[axis, 0] == pytest.approx([0.0, 20.0], abs=1e-9)   # 20 degrees off, looking at the camera's centre
+        assert turn[axis, 1] == pytest.approx([20.0, 20.0], abs=1e-9)  # looking along the optical axis: 20 off its ray
+        assert turn[1 - axis, :2] == pytest.approx(np.zeros((2, 2)), abs=1e-9)   # nothing along the other axis
+        assert np.isnan(turn[:, 2]).all()
 
 
 def test_turn_against_ray_reads_a_head_that_keeps_facing_the_optical_axis_and_one_that_keeps_its_turn():
     """The clip as shot has the head's own turn; its copy moves the face across the frame. A bake that reads the turn
     from the face keeps it from the ray (slope 0); one that keeps the head facing the optical axis turns it with the
-    ray (slope 1)."""
+    ray (slope 1); up and down as sideways."""
     rng = np.random.default_rng(0)
     n = 60
     own = rng.normal(0.0, 8.0, n)                                   # the subject's own turns
     ray = np.linspace(-18.0, 16.0, n)
-    shot = bench_real.sideways_turn(_poses(own, np.zeros(n)))
-    reads = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own - ray, ray)))
-    keeps_axis = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own, ray)))
-    assert reads["slope"] == pytest.approx(0.0, abs=1e-3) and reads["off_axis_error_deg"] == pytest.approx(0, abs=0.01)
-    assert keeps_axis["slope"] == pytest.approx(1.0, abs=1e-3)
-    assert keeps_axis["offset_deg"] == pytest.approx(0.0, abs=0.01)
-    assert keeps_axis["off_axis_error_deg"] > 10 and keeps_axis["frames"] == n
-    assert keeps_axis["ray_range_deg"] == pytest.approx([-18.0, 16.0], abs=0.1)
-    still = bench_real.turn_against_ray(shot, bench_real.sideways_turn(_poses(own, np.full(n, 3.0))))
-    assert still is None                                            # the rays do not spread: no slope to read
-    table = bench_real.turn_table({"60px a": {"turn_against_ray": keeps_axis}, "a.mp4": {"turn_against_ray": None}})
+    for axis in (0, 1):
+        shot = bench_real.turn_from_ray(_poses(own, np.zeros(n), axis=axis))[axis]
+        reads = bench_real.turn_against_ray(shot, bench_real.turn_from_ray(_poses(own - ray, ray, axis=axis))[axis])
+        keeps_axis = bench_real.turn_against_ray(shot, bench_real.turn_from_ray(_poses(own, ray, axis=axis))[axis])
+        assert reads["slope"] == pytest.approx(0.0, abs=1e-3)
+        assert reads["off_axis_error_deg"] == pytest.approx(0, abs=0.01)
+        assert keeps_axis["slope"] == pytest.approx(1.0, abs=1e-3)
+        assert keeps_axis["offset_deg"] == pytest.approx(0.0, abs=0.01)
+        assert keeps_axis["off_axis_error_deg"] > 10 and keeps_axis["frames"] == n
+        assert keeps_axis["ray_range_deg"] == pytest.approx([-18.0, 16.0], abs=0.1)
+        still = bench_real.turn_from_ray(_poses(own, np.full(n, 3.0), axis=axis))[axis]
+        still = bench_real.turn_against_ray(shot, still)
+        assert still is None                                        # the rays do not spread: no slope to read
+    row = dict(axis="sideways", **keeps_axis)
+    table = bench_real.turn_table({"60px a": {"turn_against_ray": row}, "a.mp4": {"turn_against_ray": None}})
     assert "60px a" in table and "+1.00" in table and "a.mp4" not in table
+
+
+def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path):
+    """A "bob" copy: each frame moved down by PX times sin(2 pi t / ``SWAY_PERIOD_S``), not sideways; a dot drawn on
+    each frame sits where its carried point says."""
+    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    fps, T = DEFAULT_IMAGE_FPS, 12
+    points = _dot_frames(tmp_path, T, (150, 110), 9)
+    assert reshoots.reshoot_kind("bob:20") == "bob20"
+    copy = reshoots.reshoot(tmp_path, "bob20", tmp_path / "copy")
+    swing = 20.0 * np.sin(2 * np.pi * np.arange(T) / (reshoots.SWAY_PERIOD_S * fps))
+    carried = copy.carry(np.arange(T), points)
+    np.testing.assert_allclose(carried[:, 36, 0] - 150.0, 0.0, atol=1e-9)
+    np.testing.assert_allclose(carried[:, 36, 1] - 110.0, swing, atol=1e-9)
+    with open_footage(str(copy.path)) as footage:
+        for t, frame in enumerate(footage):
+            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
+            ys, xs = np.nonzero(mass)
+            assert abs((ys * mass[ys, xs]).sum() / mass[ys, xs].sum() - carried[t, 36, 1]) < 1.0
