@@ -572,7 +572,7 @@ def test_turn_against_ray_reads_a_head_that_keeps_facing_the_optical_axis_and_on
 def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path):
     """A "bob" copy: each frame moved down by PX times sin(2 pi t / ``SWAY_PERIOD_S``), not sideways; a dot drawn on
     each frame sits where its carried point says."""
-    from core.footage import DEFAULT_IMAGE_FPS, open_footage
+    from core.footage import DEFAULT_IMAGE_FPS
     fps, T = DEFAULT_IMAGE_FPS, 12
     points = _dot_frames(tmp_path, T, (150, 110), 9)
     assert reshoots.reshoot_kind("bob:20") == "bob20"
@@ -581,8 +581,4 @@ def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path
     carried = copy.carry(np.arange(T), points)
     np.testing.assert_allclose(carried[:, 36, 0] - 150.0, 0.0, atol=1e-9)
     np.testing.assert_allclose(carried[:, 36, 1] - 110.0, swing, atol=1e-9)
-    with open_footage(str(copy.path)) as footage:
-        for t, frame in enumerate(footage):
-            mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
-            ys, xs = np.nonzero(mass)
-            assert abs((ys * mass[ys, xs]).sum() / mass[ys, xs].sum() - carried[t, 36, 1]) < 1.0
+    _assert_dot_carried(copy, carried)
