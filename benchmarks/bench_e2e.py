@@ -2,12 +2,13 @@
 the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/results/e2e.json.
 
     python benchmarks/bench_e2e.py [--frames 60] [--size 512] [--seeds 5 2 7] [--model default] [--png DIR]
-        [--fusion fused|dense|landmarks] [--gaze] [--brim F] [--no-outline]
+        [--fusion fused|dense|landmarks] [--gaze] [--brim F] [--cut F] [--no-outline]
 
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error are
 separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame rigid
-alignment (shape only), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
+alignment (shape only), the head's rotation from the true one (degrees, median and 90th percentile over the frames),
+the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
 bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
 ``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
@@ -134,6 +135,12 @@ def score_metrics(states: list, seq, head) -> dict:
                 expression_mm=skin_error((raw @ deltas).reshape(len(weights), -1, 3), moved))
 
 
+def rotation_error(rotations: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(T,) degrees: the angle of each baked head rotation (T, 3, 3, head -> camera) from the true one."""
+    turn = np.einsum("tji,tjk->tik", truth, np.asarray(rotations, np.float64))      # R_true^T R
+    return np.degrees(np.arccos(np.clip((np.trace(turn, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)))
+
+
 def metrics(tracks, seq, head, K):
     mask = default_vertex_mask(head)
     idx = [int(f) - 1 for f in tracks.frames]
@@ -165,8 +172,10 @@ def metrics(tracks, seq, head, K):
     truth = true_weights(seq, head)[idx]
     shape_mae = np.abs(tracks.weights[:, :52] - truth).mean(0)
     worst = np.argsort(-shape_mae)[:WORST_SHAPES]
+    turn = rotation_error(tracks.head_rotation, np.asarray(seq["R"], np.float64)[idx])
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
+                rotation_deg_median=float(np.median(turn)), rotation_deg_p90=float(np.quantile(turn, 0.9)),
                 **weight_errors(tracks.weights, truth), arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},
@@ -184,6 +193,20 @@ def true_points(seq, head, idx) -> np.ndarray:
     p = landmark_template.load().points(np.asarray(seq["verts_cam"])[idx].astype(np.float64), head)
     q = p @ np.asarray(seq["K"], np.float64).T
     return q[..., :2] / q[..., 2:3]
+
+
+def cut_frame(seq, fraction: float) -> dict:
+    """The sequence framed tighter: ``fraction`` of its rows cut away, half above and half below, so that the
+    principal point stays in the middle (``ReconConfig.intrinsics``) and the head's crop reaches past the frame's top
+    and bottom, as a close-up's does (the expressions clip's chin); the truth's maps and intrinsics cut alike."""
+    rows = int(round(len(seq["image"][0]) * fraction / 2))
+    if rows == 0:
+        return seq
+    out = dict(seq, K=np.array(seq["K"], copy=True))
+    for k in ("image", "depth", "canon", "mask"):
+        out[k] = np.ascontiguousarray(seq[k][:, rows:-rows])
+    out["K"][1, 2] -= rows
+    return out
 
 
 def brimmed(seq, head, fraction: float) -> np.ndarray:
@@ -316,16 +339,21 @@ def main():
     ap.add_argument("--brim", type=float, default=0.0, metavar="F",
                     help="a hat brim's shadow over the brows and eyes on the middle F of each sequence's frames "
                          "(bench_real's --reshoot brim:F, placed on the true head's eyes and nose tip)")
+    ap.add_argument("--cut", type=float, default=0.0, metavar="F",
+                    help="cut F of each frame's rows away, half above and half below (cut_frame): a tight framing")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "e2e.json"))
     ap.add_argument("--png", default=None, help="overlay strip (network row, ground-truth-maps row) per seed here")
     a = ap.parse_args()
     head = head_model.load()
     if not 0.0 <= a.brim <= 1.0:
         ap.error(f"--brim takes the fraction of frames shaded, 0-1; got {a.brim}")
+    if not 0.0 <= a.cut < 0.9:
+        ap.error(f"--cut takes the fraction of each frame's rows cut away, 0 to under 0.9; got {a.cut}")
     if a.no_outline:
         bench_real.without_outline()
     res = dict(machine=describe_machine(), frames=a.frames, size=a.size, seeds=a.seeds, mirror=a.mirror,
-               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, outline_step=not a.no_outline, runs={})
+               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, cut=a.cut, outline_step=not a.no_outline,
+               runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -344,7 +372,7 @@ def run_seed(seed, a, head) -> dict:
     import cv2
     from bake.overlay import overlay_frame
     from training.synth import SynthConfig, make_sequence
-    seq = make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze)
+    seq = cut_frame(make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze), a.cut)
     if a.brim:
         seq["image"] = brimmed(seq, head, a.brim)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))

@@ -447,6 +447,35 @@ def test_bench_e2e_shades_a_renders_brows_and_eyes_on_the_middle_frames(head):
     assert (seq["image"] == 200).all()                                       # the sequence's own images untouched
 
 
+def test_bench_e2e_reads_the_heads_rotation_from_the_true_one_in_degrees():
+    from scipy.spatial.transform import Rotation
+    import bench_e2e
+    truth = Rotation.from_euler("y", [[0], [30], [-60]], degrees=True).as_matrix()
+    baked = (Rotation.from_euler("x", [[5], [-12], [0]], degrees=True) * Rotation.from_matrix(truth)).as_matrix()
+    np.testing.assert_allclose(bench_e2e.rotation_error(baked, truth), [5, 12, 0], atol=1e-6)
+    np.testing.assert_allclose(bench_e2e.rotation_error(truth, truth), 0, atol=1e-6)
+
+
+def test_bench_e2e_cuts_a_tight_frame_whose_intrinsics_still_project_onto_the_same_content():
+    """``--cut F``: F of the rows gone, half above and half below; a point the truth's intrinsics put on a pixel
+    lands, with the cut's, on the same pixel's content, and the principal point stays in the middle."""
+    import bench_e2e
+    T, H, W = 2, 100, 80
+    rng = np.random.default_rng(0)
+    seq = dict(image=rng.integers(0, 255, (T, H, W, 3), dtype=np.uint8), depth=rng.uniform(size=(T, H, W)),
+               canon=rng.uniform(size=(T, H, W, 3)), mask=rng.uniform(size=(T, H, W)) > 0.5,
+               K=np.array([[90.0, 0, W / 2], [0, 90.0, H / 2], [0, 0, 1]]), R=np.zeros((T, 3, 3)))
+    cut = bench_e2e.cut_frame(seq, 0.4)
+    assert cut["image"].shape == (T, 60, W, 3) and cut["mask"].shape == (T, 60, W)
+    assert cut["K"][1, 2] == pytest.approx(30.0) and seq["K"][1, 2] == H / 2 and cut["R"] is seq["R"]
+    point = np.array([7.0, -5.0, 100.0])
+    before, after = (k @ point / point[2] for k in (seq["K"], cut["K"]))
+    (x0, y0), (x1, y1) = np.round(before[:2]).astype(int), np.round(after[:2]).astype(int)
+    for k in ("image", "depth", "canon", "mask"):
+        np.testing.assert_array_equal(cut[k][:, y1, x1], seq[k][:, y0, x0])
+    assert bench_e2e.cut_frame(seq, 0.0) is seq
+
+
 def test_a_handheld_copy_jolts_every_frame_after_the_first_second_as_jolt_says(tmp_path):
     """A "handheld" copy: steady for its first second, then each frame moved by ``jolt`` times (PX, PX) px and turned
     by it times PX / ``HANDHELD_PX_PER_DEGREE`` degrees; the copy names the frames it turned and by how much, and a dot
