@@ -7,8 +7,8 @@ the true vertices, plus per-stage throughput. Prints JSON and writes benchmarks/
 Two rows: "model" runs the real path (the ONNX network on the tracked crops); "ground truth maps" replaces only the
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error are
 separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame rigid
-alignment (shape only), the head's rotation from the true one (degrees, median and 90th percentile over the frames),
-the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
+alignment (shape only), the head's rotation from the true one (degrees, median and 90th percentile over the frames;
+``rotation_motion_deg_median`` once the clip's mean offset is taken away: how its motion is followed), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
 bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
 ``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
@@ -135,10 +135,13 @@ def score_metrics(states: list, seq, head) -> dict:
                 expression_mm=skin_error((raw @ deltas).reshape(len(weights), -1, 3), moved))
 
 
-def rotation_error(rotations: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(T,) degrees: the angle of each baked head rotation (T, 3, 3, head -> camera) from the true one."""
-    turn = np.einsum("tji,tjk->tik", truth, np.asarray(rotations, np.float64))      # R_true^T R
-    return np.degrees(np.arccos(np.clip((np.trace(turn, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)))
+def rotation_error(rotations: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T,), (T,) degrees: the angle of each baked head rotation (T, 3, 3, head -> camera) from the true one, and the
+    same once the clip's mean offset (in the head's frame) is taken away: how the head's motion is followed, whatever
+    way a head shaped otherwise than the truth is held."""
+    from scipy.spatial.transform import Rotation
+    off = Rotation.from_matrix(np.einsum("tji,tjk->tik", truth, np.asarray(rotations, np.float64)))   # R_true^T R
+    return np.degrees(off.magnitude()), np.degrees((off.mean().inv() * off).magnitude())
 
 
 def metrics(tracks, seq, head, K):
@@ -172,10 +175,11 @@ def metrics(tracks, seq, head, K):
     truth = true_weights(seq, head)[idx]
     shape_mae = np.abs(tracks.weights[:, :52] - truth).mean(0)
     worst = np.argsort(-shape_mae)[:WORST_SHAPES]
-    turn = rotation_error(tracks.head_rotation, np.asarray(seq["R"], np.float64)[idx])
+    turn, motion = rotation_error(tracks.head_rotation, np.asarray(seq["R"], np.float64)[idx])
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 rotation_deg_median=float(np.median(turn)), rotation_deg_p90=float(np.quantile(turn, 0.9)),
+                rotation_motion_deg_median=float(np.median(motion)),
                 **weight_errors(tracks.weights, truth), arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},

@@ -98,6 +98,7 @@ def synthetic_table(fused: dict, dense: dict, landmarks: dict) -> str:
     """The held-out synthetic clips' table from ``bench_e2e.py`` results, fused, ``--fusion dense`` and
     ``--fusion landmarks``."""
     head = ["path", "reprojection, IOD (target 0.03)", "vertex error, mm (shape only)",
+            "head's turn off the truth's, degrees (its motion's)",
             f"expression error, mm (target 1.5; no expression: {_median(fused, 'model', 'expression_mm_neutral'):.1f})",
             f"ARKit weight MAE (target 0.03; all zeros: {_median(fused, 'model', 'arkit_mae_neutral'):.3f})"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -110,6 +111,7 @@ def synthetic_table(fused: dict, dense: dict, landmarks: dict) -> str:
         lines.append("| " + " | ".join([
             label, _marked([m("reprojection_iod_median")], 0.03, 3, low=True),
             f"{m('vertex_mm_median'):.1f} ({m('aligned_mm_median'):.2f})",
+            f"{m('rotation_deg_median'):.1f} ({m('rotation_motion_deg_median'):.1f})",
             _marked([m("expression_mm")], 1.5, 2, low=True), _marked([m("arkit_mae")], 0.03, 3, low=True)]) + " |")
     return "\n".join(lines)
 

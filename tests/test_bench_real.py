@@ -447,12 +447,18 @@ def test_bench_e2e_shades_a_renders_brows_and_eyes_on_the_middle_frames(head):
     assert (seq["image"] == 200).all()                                       # the sequence's own images untouched
 
 
-def test_bench_e2e_reads_the_heads_rotation_from_the_true_one_in_degrees():
+def test_bench_e2e_reads_the_heads_rotation_from_the_true_one_and_its_motion_apart_from_a_held_offset():
     from scipy.spatial.transform import Rotation
     import bench_e2e
     truth = Rotation.from_euler("y", [[0], [30], [-60]], degrees=True).as_matrix()
     baked = (Rotation.from_euler("x", [[5], [-12], [0]], degrees=True) * Rotation.from_matrix(truth)).as_matrix()
-    np.testing.assert_allclose(bench_e2e.rotation_error(baked, truth), [5, 12, 0], atol=1e-6)
+    turn, motion = bench_e2e.rotation_error(baked, truth)
+    np.testing.assert_allclose(turn, [5, 12, 0], atol=1e-6)
+    assert 0 < motion.max() < 12
+    held = truth @ Rotation.from_euler("z", 7, degrees=True).as_matrix()   # the same offset in the head's frame
+    turn, motion = bench_e2e.rotation_error(held, truth)
+    np.testing.assert_allclose(turn, 7, atol=1e-6)
+    np.testing.assert_allclose(motion, 0, atol=1e-6)
     np.testing.assert_allclose(bench_e2e.rotation_error(truth, truth), 0, atol=1e-6)
 
 
