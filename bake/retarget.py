@@ -4,8 +4,9 @@ A captured performance (``Take``: 52 ARKit weights per frame, optional head rota
 keys carry ARKit names. Names are compared after ``normalize``: case and separators are ignored and a side suffix or
 prefix (``_L``/``_R``, ``.L``/``.R``, ``-L``, ``L``/``R`` after a lower-case letter, ``Left``/``Right``, ``left``/
 ``right``, ``L_``/``Left_`` in front) becomes ``left``/``right`` at the end, so ARKit's ``eyeBlinkLeft``, Live Link
-Face's ``EyeBlinkLeft``, ``eyeBlink_L``, ``EyeBlink.L``, ``eye_blink_left`` and ``head:eyeBlinkLeft`` (a namespace
-is dropped) all read ``eyeblinkleft``.
+Face's ``EyeBlinkLeft``, ``eyeBlink_L``, ``EyeBlink.L``, ``eye_blink_left``, ``head:eyeBlinkLeft`` (a namespace
+is dropped) and Character Creator 3+'s ``A14_Eye_Blink_Left`` (its ``Ann_`` number is dropped) all read
+``eyeblinkleft``.
 
 The mapping is a small editable table: ``DEFAULT_MAPPING`` (ARKit name -> the target names that carry it, compared
 normalised; by default the ARKit name itself plus ``ALIASES``). ``load_mapping(json)`` overrides entries: a JSON
@@ -28,18 +29,45 @@ from core.head_model import ARKIT_NAMES
 
 from .camera_turn import world_rotation
 
-# Extra names (compared normalised) some rigs use for an ARKit shape; edit freely.
+# Extra names (compared normalised) some rigs use for an ARKit shape; edit freely. Character Creator 4's Extended
+# facial profile (CC_Base_Body's keys) names most of the 52 as ARKit does once normalised (``Eye_Blink_L``,
+# ``Jaw_Open``, ``Mouth_Smile_L``, ``Cheek_Puff_L`` / ``_R``); the rest are below, gaze by eye then direction
+# (``Eye_L_Look_L``: the left eye looks to its left, out), funnel and pucker as four quarters. Its lip rolls are left
+# out: open CC tools disagree whether ARKit's roll is its ``Mouth_Roll_In_*`` or ``Mouth_Roll_Out_*``, so a CC4
+# character reports mouthRollUpper / Lower missing and a JSON mapping names the pair the artist wants.
 ALIASES: dict[str, tuple[str, ...]] = {
     "mouthClose": ("mouthClosed",),
     "jawOpen": ("mouthOpen",),
     "tongueOut": ("tongue",),
     "cheekPuff": ("cheeksPuff",),
+    "browInnerUp": ("Brow_Raise_Inner",),
+    "browOuterUpLeft": ("Brow_Raise_Outer_L",),
+    "browOuterUpRight": ("Brow_Raise_Outer_R",),
+    "browDownLeft": ("Brow_Drop_L",),
+    "browDownRight": ("Brow_Drop_R",),
+    "cheekSquintLeft": ("Cheek_Raise_L",),
+    "cheekSquintRight": ("Cheek_Raise_R",),
+    "eyeLookOutLeft": ("Eye_L_Look_L",),
+    "eyeLookInLeft": ("Eye_L_Look_R",),
+    "eyeLookInRight": ("Eye_R_Look_L",),
+    "eyeLookOutRight": ("Eye_R_Look_R",),
+    "eyeLookUpLeft": ("Eye_L_Look_Up",),
+    "eyeLookUpRight": ("Eye_R_Look_Up",),
+    "eyeLookDownLeft": ("Eye_L_Look_Down",),
+    "eyeLookDownRight": ("Eye_R_Look_Down",),
+    "mouthUpperUpLeft": ("Mouth_Up_Upper_L",),
+    "mouthUpperUpRight": ("Mouth_Up_Upper_R",),
+    "mouthLowerDownLeft": ("Mouth_Down_Lower_L",),
+    "mouthLowerDownRight": ("Mouth_Down_Lower_R",),
+    "mouthFunnel": ("Mouth_Funnel_Up", "Mouth_Funnel_Down"),
+    "mouthPucker": ("Mouth_Pucker_Up", "Mouth_Pucker_Down"),
 }
 DEFAULT_MAPPING: dict[str, tuple[str, ...]] = {n: (n, *ALIASES.get(n, ())) for n in ARKIT_NAMES}
 
 _SUFFIX = re.compile(r"(?:[._\-\s](?P<a>l|r|left|right)|(?<=[a-z0-9])(?P<b>L|R|Left|Right|LEFT|RIGHT))$",
                      re.IGNORECASE)
 _PREFIX = re.compile(r"^(?P<s>l|r|left|right)[._\-\s]", re.IGNORECASE)
+_NUMBERED = re.compile(r"^A\d\d_")     # Character Creator 3+'s ARKit keys: "A01_Brow_Inner_Up" .. "A52_Tongue_Out"
 _SIDE = {"l": "left", "left": "left", "r": "right", "right": "right"}
 
 
@@ -47,6 +75,7 @@ def normalize(name: str) -> str:
     """Comparison form of a shape-key name: lower case, no separators, the side (if any) as a ``left``/``right``
     suffix."""
     s = str(name).strip().rsplit(":", 1)[-1]       # a Maya-style namespace ("head_geo:eyeBlinkLeft") is dropped
+    s = _NUMBERED.sub("", s)
     side = ""
     m = _SUFFIX.search(s)
     if m and (m.group("a") or _case_ok(m.group("b"))):

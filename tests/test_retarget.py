@@ -60,3 +60,51 @@ def test_json_override(tmp_path):
         retarget.load_mapping({"notAShape": "x"})
     with pytest.raises(InputError):
         retarget.load_mapping({"jawOpen": 3})
+
+
+# Character Creator 4's Extended facial profile: CC_Base_Body's expression keys (as open CC tools list them), with
+# some of its keys that carry no ARKit shape
+CC4_EXTENDED = [f"{n}_{s}" for s in "LR" for n in (
+    "Brow_Raise_Inner", "Brow_Raise_Outer", "Brow_Drop", "Brow_Compress", "Eye_Blink", "Eye_Squint", "Eye_Wide",
+    "Cheek_Raise", "Cheek_Puff", "Cheek_Suck", "Nose_Sneer", "Mouth_Smile", "Mouth_Frown", "Mouth_Dimple",
+    "Mouth_Stretch", "Mouth_Press", "Mouth_Up_Upper", "Mouth_Down_Lower", "Mouth_Funnel_Up", "Mouth_Funnel_Down",
+    "Mouth_Pucker_Up", "Mouth_Pucker_Down", "Mouth_Roll_In_Upper", "Mouth_Roll_In_Lower", "Mouth_Roll_Out_Upper",
+    "Mouth_Roll_Out_Lower", "Mouth", "Jaw", "Eye_L_Look", "Eye_R_Look")] + [
+    "Eye_L_Look_Up", "Eye_R_Look_Up", "Eye_L_Look_Down", "Eye_R_Look_Down", "Jaw_Open", "Jaw_Forward",
+    "Mouth_Close", "Mouth_Shrug_Upper", "Mouth_Shrug_Lower", "Mouth_Up", "Mouth_Down", "Tongue_Out", "V_Open"]
+
+
+def test_a_character_creator_4_extended_face_drives_all_but_its_lip_rolls():
+    m = retarget.match_shape_keys(CC4_EXTENDED)
+    pairs = dict(m.pairs)
+    assert set(m.missing) == {"mouthRollLower", "mouthRollUpper"}
+    assert pairs["eyeLookOutLeft"] == "Eye_L_Look_L" and pairs["eyeLookInLeft"] == "Eye_L_Look_R"
+    assert pairs["eyeLookInRight"] == "Eye_R_Look_L" and pairs["eyeLookOutRight"] == "Eye_R_Look_R"
+    assert pairs["eyeLookUpLeft"] == "Eye_L_Look_Up" and pairs["eyeLookDownRight"] == "Eye_R_Look_Down"
+    assert pairs["browDownLeft"] == "Brow_Drop_L" and pairs["cheekSquintRight"] == "Cheek_Raise_R"
+    assert pairs["mouthUpperUpLeft"] == "Mouth_Up_Upper_L" and pairs["mouthLowerDownRight"] == "Mouth_Down_Lower_R"
+    assert pairs["mouthLeft"] == "Mouth_L" and pairs["jawRight"] == "Jaw_R" and pairs["eyeBlinkLeft"] == "Eye_Blink_L"
+    driven = lambda arkit: sorted(t for a, t in m.pairs if a == arkit)                     # noqa: E731
+    assert driven("browInnerUp") == ["Brow_Raise_Inner_L", "Brow_Raise_Inner_R"]
+    assert driven("cheekPuff") == ["Cheek_Puff_L", "Cheek_Puff_R"]
+    assert driven("mouthFunnel") == ["Mouth_Funnel_Down_L", "Mouth_Funnel_Down_R", "Mouth_Funnel_Up_L",
+                                     "Mouth_Funnel_Up_R"]
+    assert len(driven("mouthPucker")) == 4
+    assert {"Brow_Compress_L", "Mouth_Roll_In_Upper_L", "Mouth_Roll_Out_Lower_R", "Mouth_Up", "V_Open"} <= set(
+        m.unmatched)
+    rolls = retarget.match_shape_keys(CC4_EXTENDED, retarget.load_mapping({"mouthRollUpper": "Mouth_Roll_In_Upper",
+                                                                           "mouthRollLower": "Mouth_Roll_In_Lower"}))
+    assert not rolls.missing and ("mouthRollUpper", "Mouth_Roll_In_Upper_R") in rolls.pairs
+
+
+def test_character_creator_3_numbered_arkit_keys_match_all_52():
+    numbered = []
+    for k, n in enumerate(ARKIT_NAMES, 1):        # A01_Brow_Inner_Up style: the ARKit name's words, numbered
+        body = "".join("_" + c if c.isupper() else c for c in n)
+        body = body[0].upper() + body[1:]
+        numbered.append(f"A{k:02d}_{body}")
+    assert numbered[ARKIT_NAMES.index("eyeBlinkLeft")].endswith("_Eye_Blink_Left")
+    m = retarget.match_shape_keys(numbered)
+    assert not m.missing and not m.unmatched and [a for a, _ in m.pairs] == list(ARKIT_NAMES)
+    assert retarget.normalize("A25_Jaw_Open") == retarget.normalize("jawOpen")
+    assert retarget.normalize("B25_Jaw_Open") != retarget.normalize("jawOpen")     # only CC's A-numbers go
