@@ -12,7 +12,9 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     are a prior of the exported weights only (``BROW_PRIOR``), as are the jaw's and mouth's sideways shapes', weakly
     (``SIDEWAYS_KEYS``), which on a face smaller than the network's input the head's fit takes too.
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
-    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile). The head's size
+    stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile); where it and the
+    landmarks disagree on the tilt a head holds through the clip, the head mostly takes the network's (renders against
+    the truth: docs/MEASUREMENTS.md, "The head's turn against the truth on the renders"). The head's size
     and distance together may instead come from the subject's known eye distance or from the irises, the eye
     distance in iris widths (bake.head_size; after the solve, one factor that moves no pixel). Where a frame's
     forehead reads in shadow (a hat brim; ``shaded_dense``), the second stage weighs its dense term down further
