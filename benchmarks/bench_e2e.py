@@ -8,8 +8,9 @@ Two rows: "model" runs the real path (the ONNX network on the tracked crops); "g
 network with the renderer's exact depth/canonical maps (same crops, same bake), so bake error and model error are
 separated. Errors: camera-space vertex distance (mm) over the observed face regions, the same after a per-frame rigid
 alignment (shape only), the head's rotation from the true one (degrees, median and 90th percentile over the frames;
-``rotation_motion_deg_median`` once the clip's mean offset is taken away: how its motion is followed), the image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the
-bake exports it, 1 where the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
+``rotation_motion_deg_median`` once the clip's mean offset is taken away: how its motion is followed), the
+image-space reprojection error / inter-ocular distance, ARKit weight MAE (eyeBlink as the bake exports it, 1 where
+the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shapes and
 ``arkit_mae_without_gaze`` over the others: the held-out sequences turn the eyes only with ``--gaze``,
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
 ``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
