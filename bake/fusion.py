@@ -228,16 +228,6 @@ def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = Non
     return (1.0 - DENSE_YIELD * np.exp(-(d / YIELD_MM) ** 2)).astype(np.float32)
 
 
-# The head's pose and shape lean on the landmarks fixed to the skull: the nose's (bone and cartilage) have
-# NOSE_RIGID_SHARE times their say in the pose and the identity (bake.solve.LandmarkTerm.rigid_share), their say in
-# the expression as their weight gives. Lips, lids and brows move with the expression, and where the ARKit shapes
-# cannot make a real mouth (a wide grin), their misfit turned the head instead: the talking clip's head pitched down
-# with every grin, where the footage's ears and MediaPipe's own 3-D nose and eye corners held still
-# (docs/MEASUREMENTS.md, "The head's pose leans on the nose").
-NOSE_RIGID_SHARE = 2.0
-_RIGID_SHARE = np.where(np.isin(SOLVE_LANDMARKS, lt.NOSE), NOSE_RIGID_SHARE, 1.0)
-
-
 def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.ndarray, K: np.ndarray,
                   head: HeadModel, template: lt.LandmarkTemplate | None = None,
                   aspects: np.ndarray | None = None) -> LandmarkTerm:
@@ -255,7 +245,7 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
         weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A,
-                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES), rigid_share=_RIGID_SHARE)
+                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES))
 
 
 # Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third
