@@ -657,7 +657,8 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                mouth_close_over_jaw=close_over_jaw(tracks),
                opposite_at_once=opposite_at_once(tracks),
                one_frame_spikes=one_frame_spikes(tracks), lower_face_pops=lower_face_pops(tracks),
-               forehead_light=forehead_light(observed.faces))
+               forehead_light=forehead_light(observed.faces),
+               pitch_with_jaw=pitch_with_jaw(tracks, observed.faces, head))
     if obs_cache is not None:
         out["from_cached_observations"] = True
     if camera_turn != "still":                             # how far the exported camera turns (None: still)
@@ -861,6 +862,76 @@ def aside_table(results: dict) -> str:
                              *(f"{p[n]['p95']:.3f} / {p[n]['most']:.3f} / {p[n]['frames_over']}"
                                for n in fs.ASIDE_POINTS)))
     return aligned(rows)
+
+
+# pitch_with_jaw: frames whose exported jawOpen is over JAW_OPEN count as open, under JAW_REST at rest; MediaPipe's
+# points that no expression moves, the nose's and the eye corners' (the brows' and lids' move), read the head's pitch
+# from its own 3-D landmarks (docs/MEASUREMENTS.md, "Found, not built: the head pitches with a grin")
+JAW_OPEN, JAW_REST = 0.2, 0.1
+SKULL_POINTS = (1, 2, 4, 5, 6, 19, 94, 168, 195, 197, 98, 327, 97, 326, 64, 294, 33, 133, 362, 263)
+
+
+def pitch_degrees(rotations: np.ndarray) -> np.ndarray:
+    """(T,) each head -> camera rotation's turn about the head's own x axis (its pitch) from the clip's mean rotation,
+    degrees; NaN where a rotation is NaN."""
+    from scipy.spatial.transform import Rotation
+    R = np.asarray(rotations, np.float64)
+    ok = np.isfinite(R).all((1, 2))
+    out = np.full(len(R), np.nan)
+    if ok.any():
+        rel = Rotation.from_matrix(R[ok]).mean().inv() * Rotation.from_matrix(R[ok])
+        out[ok] = np.degrees(rel.as_rotvec()[:, 0])
+    return out
+
+
+def skull_rotations(faces, K, head) -> np.ndarray:
+    """(T, 3, 3) head -> camera rotations read from MediaPipe's own 3-D landmarks alone (the tracker's FaceStates,
+    ``faces``; NaN where None): their pixels and relative depth (smaller nearer, at the pixels' scale) back in the
+    camera's space up to the face's distance (a point at relative depth z lies at (f + z) / f of the face's mean
+    distance), and
+    ``SKULL_POINTS`` of the template on the mean head fitted to them by a rigid turn (the turn of the best
+    similarity). An outside reading of the head's pose: it shares the landmarks with the bake but not the fit, the
+    network or the expression shapes."""
+    from core import landmark_template as lt
+    from bake.solve import kabsch
+    idx = list(SKULL_POINTS)
+    model = lt.load().points(head.vertices.astype(np.float64), head)[idx]
+    K = np.asarray(K, np.float64)
+    out = np.full((len(faces), 3, 3), np.nan)
+    for t, face in enumerate(faces):
+        if face is None:
+            continue
+        uvz = np.asarray(face.landmarks, np.float64)[idx]
+        depth = K[0, 0] + uvz[:, 2]
+        pts = np.stack([(uvz[:, 0] - K[0, 2]) / K[0, 0] * depth, (uvz[:, 1] - K[1, 2]) / K[1, 1] * depth, depth], 1)
+        out[t] = kabsch(model[None], pts[None], np.ones((1, len(idx))))[0][0]
+    return out
+
+
+def pitch_with_jaw(tracks, faces, head, least: int = 5) -> dict | None:
+    """How the baked head pitches with the mouth: its pitch (``pitch_degrees``) over the frames whose exported jawOpen
+    is over ``JAW_OPEN`` less over those under ``JAW_REST`` (medians, ``open_less_rest_deg``) and its correlation with
+    jawOpen over the tracked frames (``r``), beside the same read from MediaPipe's own 3-D landmarks of the points no
+    expression moves (``skull_rotations``: ``skull_open_less_rest_deg``, ``skull_r``). A bake that turns the head to
+    lay a mouth its shapes cannot make on the landmarks pitches where the skull's points do not. None where fewer than
+    ``least`` frames are open or at rest."""
+    names = list(tracks.key_names)
+    if "jawOpen" not in names:
+        return None
+    jaw = np.asarray(tracks.weights, np.float64)[:, names.index("jawOpen")]
+    R = np.array(tracks.head_rotation, np.float64)
+    R[~np.asarray(tracks.tracked, bool)] = np.nan
+    baked, skull = pitch_degrees(R), pitch_degrees(skull_rotations(faces, tracks.K, head))
+    ok = np.isfinite(baked) & np.isfinite(skull)
+    opened, rest = ok & (jaw > JAW_OPEN), ok & (jaw < JAW_REST)
+    if opened.sum() < least or rest.sum() < least:
+        return None
+
+    def reading(p):
+        return (round(float(np.median(p[opened]) - np.median(p[rest])), 2), round(float(fs.correlation(p, jaw, ok)), 2))
+    (d, r), (ds, rs) = reading(baked), reading(skull)
+    return dict(frames_open=int(opened.sum()), frames_rest=int(rest.sum()), open_less_rest_deg=d, r=r,
+                skull_open_less_rest_deg=ds, skull_r=rs)
 
 
 def turn_from_ray(tracks) -> np.ndarray:

@@ -617,3 +617,46 @@ def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path
     np.testing.assert_allclose(carried[:, 36, 0] - 150.0, 0.0, atol=1e-9)
     np.testing.assert_allclose(carried[:, 36, 1] - 110.0, swing, atol=1e-9)
     _assert_dot_carried(copy, carried)
+
+
+def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_skull_points_hold_still(head):
+    """A baked head pitched 4 degrees down on every frame its jawOpen is 0.4, over landmarks of a head that holds
+    still (their 3-D points as the landmark model gives them: pixels and relative depth at the same scale): the bake
+    reads 4 degrees and r 1 with the jaw, MediaPipe's skull points 0; with the bake held still too, both read 0; over
+    landmarks of a head that nods as the bake does (off the camera's axis), the skull points read the bake's nod."""
+    from types import SimpleNamespace
+    from core import landmark_template as lt
+    from core.head_model import ARKIT_NAMES, HEAD_TO_CV
+    T = 20
+    jaw = np.where(np.arange(T) % 4 < 2, 0.4, 0.0)
+    K = np.array([[800.0, 0, 320], [0, 800.0, 240], [0, 0, 1]])
+    still = HEAD_TO_CV @ np.eye(3)
+    t = np.array([30.0, -20.0, 600.0])
+    pts = lt.load().points(head.vertices.astype(np.float64), head) @ still.T + t
+    uv = pts[:, :2] / pts[:, 2:] * 800.0 + [320, 240]
+    z = (pts[:, 2] - pts[:, 2].mean()) * 800.0 / pts[:, 2].mean()
+    faces = [SimpleNamespace(landmarks=np.concatenate([uv, z[:, None]], 1))] * T
+
+    def nod(deg):
+        a = np.radians(deg)
+        return still @ np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    weights = np.zeros((T, len(ARKIT_NAMES)))
+    weights[:, ARKIT_NAMES.index("jawOpen")] = jaw
+    tracks = SimpleNamespace(key_names=ARKIT_NAMES, weights=weights, K=K, tracked=np.ones(T, bool),
+                             head_rotation=np.stack([nod(10 * j) for j in jaw]))
+    read = bench_real.pitch_with_jaw(tracks, faces, head)
+    assert read["frames_open"] == read["frames_rest"] == 10
+    assert abs(read["open_less_rest_deg"]) == pytest.approx(4.0, abs=0.01) and abs(read["r"]) == pytest.approx(1.0)
+    assert read["skull_open_less_rest_deg"] == pytest.approx(0.0, abs=0.01)
+    held = bench_real.pitch_with_jaw(SimpleNamespace(**{**vars(tracks), "head_rotation": np.stack([still] * T)}),
+                                     faces, head)
+    assert held["open_less_rest_deg"] == pytest.approx(0.0, abs=0.01)
+    assert bench_real.pitch_with_jaw(SimpleNamespace(**{**vars(tracks), "weights": 0 * weights}), faces, head) is None
+
+    def seen(R):                         # the landmarks of the template posed by R, as the landmark model gives them
+        p = lt.load().points(head.vertices.astype(np.float64), head) @ R.T + t
+        return SimpleNamespace(landmarks=np.concatenate([p[:, :2] / p[:, 2:] * 800.0 + [320, 240], (
+            (p[:, 2] - p[:, 2].mean()) * 800.0 / p[:, 2].mean())[:, None]], 1))
+    both = bench_real.pitch_with_jaw(tracks, [seen(nod(10 * j)) for j in jaw], head)
+    assert both["skull_open_less_rest_deg"] == pytest.approx(both["open_less_rest_deg"], abs=0.3)
+    assert both["skull_r"] == pytest.approx(both["r"], abs=0.01)
