@@ -186,6 +186,7 @@ from bake.correspond import default_vertex_mask, stack  # noqa: E402
 from bake.head_size import eye_distance, iris_eye_distance  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
+from core import landmark_template as lt  # noqa: E402
 from core.head_model import HEAD_TO_CV  # noqa: E402
 from core.errors import FaceCaptureError  # noqa: E402
 
@@ -313,7 +314,6 @@ def opposite_at_once(tracks, slack: float = 0.05) -> dict:
 def mesh_landmarks(tracks, head=None) -> np.ndarray:
     """(T, 478, 2) pixels: the template's MediaPipe-indexed points on each baked frame, posed and projected (the
     points bake.fit_report reads; ``head`` is not needed, the topology is the baked scene's)."""
-    from core import landmark_template as lt
     return project(fit_report.landmark_points(tracks, lt.load(), np.arange(lt.NUM_LANDMARKS)), tracks.K)
 
 
@@ -868,7 +868,7 @@ def aside_table(results: dict) -> str:
 # points that no expression moves, the nose's and the eye corners' (the brows' and lids' move), read the head's pitch
 # from its own 3-D landmarks (docs/MEASUREMENTS.md, "Found, not built: the head pitches with a grin")
 JAW_OPEN, JAW_REST = 0.2, 0.1
-SKULL_POINTS = (1, 2, 4, 5, 6, 19, 94, 168, 195, 197, 98, 327, 97, 326, 64, 294, 33, 133, 362, 263)
+SKULL_POINTS = lt.NOSE + (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
 
 
 def pitch_degrees(rotations: np.ndarray) -> np.ndarray:
@@ -888,11 +888,9 @@ def skull_rotations(faces, K, head) -> np.ndarray:
     """(T, 3, 3) head -> camera rotations read from MediaPipe's own 3-D landmarks alone (the tracker's FaceStates,
     ``faces``; NaN where None): their pixels and relative depth (smaller nearer, at the pixels' scale) back in the
     camera's space up to the face's distance (a point at relative depth z lies at (f + z) / f of the face's mean
-    distance), and
-    ``SKULL_POINTS`` of the template on the mean head fitted to them by a rigid turn (the turn of the best
-    similarity). An outside reading of the head's pose: it shares the landmarks with the bake but not the fit, the
-    network or the expression shapes."""
-    from core import landmark_template as lt
+    distance), and ``SKULL_POINTS`` of the template on the mean head fitted to them by a rigid turn (the turn of the
+    best similarity). An outside reading of the head's pose: it shares the landmarks with the bake but not the fit,
+    the network or the expression shapes."""
     from bake.solve import kabsch
     idx = list(SKULL_POINTS)
     model = lt.load().points(head.vertices.astype(np.float64), head)[idx]

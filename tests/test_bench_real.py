@@ -631,11 +631,13 @@ def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_s
     jaw = np.where(np.arange(T) % 4 < 2, 0.4, 0.0)
     K = np.array([[800.0, 0, 320], [0, 800.0, 240], [0, 0, 1]])
     still = HEAD_TO_CV @ np.eye(3)
-    t = np.array([30.0, -20.0, 600.0])
-    pts = lt.load().points(head.vertices.astype(np.float64), head) @ still.T + t
-    uv = pts[:, :2] / pts[:, 2:] * 800.0 + [320, 240]
-    z = (pts[:, 2] - pts[:, 2].mean()) * 800.0 / pts[:, 2].mean()
-    faces = [SimpleNamespace(landmarks=np.concatenate([uv, z[:, None]], 1))] * T
+    points = lt.load().points(head.vertices.astype(np.float64), head)
+
+    def seen(R):                         # the landmarks of the template posed by R, as the landmark model gives them
+        p = points @ R.T + [30.0, -20.0, 600.0]
+        depth = (p[:, 2] - p[:, 2].mean()) * 800.0 / p[:, 2].mean()
+        return SimpleNamespace(landmarks=np.concatenate([p[:, :2] / p[:, 2:] * 800.0 + [320, 240], depth[:, None]], 1))
+    faces = [seen(still)] * T
 
     def nod(deg):
         a = np.radians(deg)
@@ -652,11 +654,6 @@ def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_s
                                      faces, head)
     assert held["open_less_rest_deg"] == pytest.approx(0.0, abs=0.01)
     assert bench_real.pitch_with_jaw(SimpleNamespace(**{**vars(tracks), "weights": 0 * weights}), faces, head) is None
-
-    def seen(R):                         # the landmarks of the template posed by R, as the landmark model gives them
-        p = lt.load().points(head.vertices.astype(np.float64), head) @ R.T + t
-        return SimpleNamespace(landmarks=np.concatenate([p[:, :2] / p[:, 2:] * 800.0 + [320, 240], (
-            (p[:, 2] - p[:, 2].mean()) * 800.0 / p[:, 2].mean())[:, None]], 1))
     both = bench_real.pitch_with_jaw(tracks, [seen(nod(10 * j)) for j in jaw], head)
     assert both["skull_open_less_rest_deg"] == pytest.approx(both["open_less_rest_deg"], abs=0.3)
     assert both["skull_r"] == pytest.approx(both["r"], abs=0.01)
