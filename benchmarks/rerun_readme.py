@@ -1,4 +1,7 @@
-"""The bench runs the README's figures come from, in one list, to re-run them all after a change of the bake.
+"""bench_real.py's and bench_e2e.py's runs whose result files the README cites as current, in one list, to re-run them
+all after a change of the bake (the other benchmarks the README cites, bench_background.py, bench_outline.py,
+bench_clip_length.py and the speed runs of ``bench_real.py --no-oracle``, and the files kept as a "before", are run
+apart).
 
 ``python benchmarks/rerun_readme.py --cache DIR --label NAME`` runs them in turn, printing each command and the clock
 time it started; ``--only NAME ...`` runs the named ones, ``--dry-run`` prints the commands. bench_real.py keeps each
@@ -6,8 +9,7 @@ clip's (and each re-shot copy's) per-frame observations in DIR (``--obs-cache``)
 (bake/'s solve, filter and fusion settings) a second run only re-bakes and re-scores; after a change of the per-frame
 stage (core/, ``bake.pipeline.observe``) empty DIR first. bench_e2e.py renders and observes its held-out clips anew
 every time. ``--label`` names the new 9-seed files (``e2e_9seeds_<label>.json``, ``e2e_9seeds_with_gaze_<label>.json``:
-each change of the bake keeps its own, the README cites the newest). On a 2-core machine with DIR empty, about an hour.
-What each run moved goes in docs/MEASUREMENTS.md, "When the README's figures were re-run"; the README's tables are then
+each change of the bake keeps its own, the README cites the newest). What each run moved goes in docs/MEASUREMENTS.md, "When the README's figures were re-run"; the README's tables are then
 pasted from ``python benchmarks/readme_tables.py``.
 """
 from __future__ import annotations
