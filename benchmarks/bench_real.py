@@ -896,13 +896,13 @@ def skull_rotations(faces, K, head) -> np.ndarray:
     model = lt.load().points(head.vertices.astype(np.float64), head)[idx]
     K = np.asarray(K, np.float64)
     out = np.full((len(faces), 3, 3), np.nan)
-    for t, face in enumerate(faces):
-        if face is None:
-            continue
-        uvz = np.asarray(face.landmarks, np.float64)[idx]
-        depth = K[0, 0] + uvz[:, 2]
-        pts = np.stack([(uvz[:, 0] - K[0, 2]) / K[0, 0] * depth, (uvz[:, 1] - K[1, 2]) / K[1, 1] * depth, depth], 1)
-        out[t] = kabsch(model[None], pts[None], np.ones((1, len(idx))))[0][0]
+    seen = [t for t, face in enumerate(faces) if face is not None]
+    if not seen:
+        return out
+    uvz = np.stack([np.asarray(faces[t].landmarks, np.float64)[idx] for t in seen])      # (T', P, 3)
+    depth = K[0, 0] + uvz[..., 2]
+    pts = np.stack([(uvz[..., 0] - K[0, 2]) / K[0, 0] * depth, (uvz[..., 1] - K[1, 2]) / K[1, 1] * depth, depth], -1)
+    out[seen] = kabsch(model, pts, np.ones(pts.shape[:2]))[0]
     return out
 
 
