@@ -4,7 +4,9 @@ Which term decides what (bake.solve fuses them in one robust Gauss-Newton, in tw
 the clip's identity first, then every frame with it fixed and the dense term weighed down, ``EXPRESSION_DENSE``):
   * landmarks (MediaPipe's 478, as fixed template points, core.landmark_template): head pose in the image, and the
     expressions they outline -- lids (blinks), lips (mouth opening, width, smile), brows. They are 2-D, so they say
-    little about distance and head size.
+    little about distance and head size. The nose, fixed to the skull, has the larger say in the head's pose and
+    shape where it spans enough pixels and is lit (``rigid_share``): a mouth the ARKit shapes cannot make (a grin)
+    must not turn the head to lay its lips on the landmarks.
   * the blendshape model's 52 scores: a per-shape prior, calibrated against our shapes and trusted by how well each
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
@@ -54,6 +56,7 @@ import numpy as np
 from core import landmark_template as lt
 from core.eyelids import GAPS, lid_aspects
 from core.errors import AssetError
+from core.face_models import EYE_CORNERS
 from core.head_model import ARKIT_NAMES, HeadModel
 
 from .filter import noise_scale, runs
@@ -189,9 +192,13 @@ def shaded_dense(forehead_light: np.ndarray) -> np.ndarray:
     frame as a whole in the first stage, its dense confidences in the second) from its forehead's light over its
     cheeks' (T,) (``FaceState.forehead_light``; NaN, a frame without a reading, is 1): 1 from ``SHADE_FREE`` up,
     ``SHADED_DENSE`` from ``SHADE_FULL`` down, linear between."""
+    return 1.0 - (1.0 - SHADED_DENSE) * shade(forehead_light)
+
+
+def shade(forehead_light: np.ndarray) -> np.ndarray:
+    """(T,) how far each frame's forehead is in shadow: 0 from ``SHADE_FREE`` up, 1 from ``SHADE_FULL`` down, NaN 0."""
     light = np.nan_to_num(np.asarray(forehead_light, np.float64), nan=SHADE_FREE)
-    shade = np.clip((SHADE_FREE - light) / (SHADE_FREE - SHADE_FULL), 0.0, 1.0)
-    return 1.0 - (1.0 - SHADED_DENSE) * shade
+    return np.clip((SHADE_FREE - light) / (SHADE_FREE - SHADE_FULL), 0.0, 1.0)
 
 
 # A clip with no frame lit above the eyes takes the head's shape from frames in the shadow as well, and its brows
@@ -228,12 +235,43 @@ def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = Non
     return (1.0 - DENSE_YIELD * np.exp(-(d / YIELD_MM) ** 2)).astype(np.float32)
 
 
+# The head's pose and shape lean on the landmarks fixed to the skull: the nose's (bone and cartilage) have up to
+# NOSE_RIGID_SHARE times their say in the pose and the identity (bake.solve.LandmarkTerm.rigid_share), their say in
+# the expression as their weight gives. Lips, lids and brows move with the expression, and where the ARKit shapes
+# cannot make a real mouth (a wide grin), their misfit turned the head instead: the talking clip's head pitched down
+# with every grin, where the footage's ears and MediaPipe's own 3-D nose and eye corners held still. On a small face
+# the nose is a few pixels and its landmarks as noisy as the rest: the share ramps from 1 at RIGID_FROM_PX between the
+# eye centres to NOSE_RIGID_SHARE at RIGID_FULL_PX, per frame; and it falls back to 1 as the forehead goes into shadow
+# (``shade``), where MediaPipe's nose reads worse (docs/MEASUREMENTS.md, "The nose's larger say in the head's pose and
+# shape").
+NOSE_RIGID_SHARE = 2.0
+RIGID_FROM_PX, RIGID_FULL_PX = 30.0, 60.0
+_NOSE = np.isin(SOLVE_LANDMARKS, lt.NOSE)
+
+
+def rigid_share(landmarks: np.ndarray, forehead_light: np.ndarray | None = None) -> np.ndarray:
+    """(T, L) each solve landmark's say in the head's pose and identity on each frame of landmarks (T, 478, >=2)
+    frame pixels: the nose's as the eyes' distance apart in pixels and the forehead's light over the cheeks' (T,)
+    (``FaceState.forehead_light``; None: lit) give (above), every other landmark's 1."""
+    p = np.asarray(landmarks, np.float64)[..., :2]
+    centres = [0.5 * (p[:, a] + p[:, b]) for a, b in EYE_CORNERS]
+    apart = np.nan_to_num(np.linalg.norm(centres[0] - centres[1], axis=-1))
+    ramp = np.clip((apart - RIGID_FROM_PX) / (RIGID_FULL_PX - RIGID_FROM_PX), 0.0, 1.0)
+    if forehead_light is not None:
+        ramp = ramp * (1.0 - shade(forehead_light))
+    return 1.0 + (NOSE_RIGID_SHARE - 1.0) * ramp[:, None] * _NOSE[None, :]
+
+
 def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.ndarray, K: np.ndarray,
                   head: HeadModel, template: lt.LandmarkTemplate | None = None,
-                  aspects: np.ndarray | None = None) -> LandmarkTerm:
+                  aspects: np.ndarray | None = None, forehead_light: np.ndarray | None = None,
+                  nose_share: bool = True) -> LandmarkTerm:
     """The solve's landmark term from per-frame landmarks (T, 478, >=2) frame pixels (NaN where none), presence
     (T,), and the frames' summed dense confidences (T,) (0 where the network saw nothing); ``aspects`` (T, 2), how
-    open each eye is (``FaceState.lid_aspects``; None: read on ``landmarks``), weighs the irises."""
+    open each eye is (``FaceState.lid_aspects``; None: read on ``landmarks``), weighs the irises; ``forehead_light``
+    (T,) (``FaceState.forehead_light``; None: lit) the nose's larger say in the head's pose and shape
+    (``rigid_share``), which ``nose_share`` False leaves out: the fused solve takes it, the landmarks alone
+    (``--fusion landmarks``, no network depth to hold the head's shape) do not."""
     template = template or lt.load()
     uv = np.asarray(landmarks, np.float64)[:, SOLVE_LANDMARKS, :2]
     ok = np.isfinite(uv).all(-1) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
@@ -244,8 +282,9 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
     for e, (centre, _, _) in enumerate(EYES):
         weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
+    share = rigid_share(landmarks, forehead_light) if nose_share else None
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A,
-                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES))
+                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES), rigid_share=share)
 
 
 # Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third

@@ -154,7 +154,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
 
         def landmarks(idx, dense_sums, fitted):        # the fusion's terms for the frames one solve takes
             marks, presence, _ = face_arrays(faces, idx)
-            return fz.landmark_term(marks, presence, dense_sums, K, fitted, aspects=clip_lids[idx])
+            return fz.landmark_term(marks, presence, dense_sums, K, fitted, aspects=clip_lids[idx],
+                                    forehead_light=clip_light[idx], nose_share=fusion == "fused")
 
         clip_marks, clip_presence, clip_scores = face_arrays(faces)     # every frame's, read once
         clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])

@@ -63,7 +63,10 @@ class LandmarkTerm:
     ``uv`` (T, L, 2) observed frame pixels, ``weight`` (T, L) trust per landmark (0 = absent), ``K`` the footage's
     intrinsics, and the head model restricted to the landmarks: ``mu`` (L, 3), ``B`` (n, L, 3), ``A`` (52, L, 3).
     ``gaze`` (L,) bool marks points on the eyeballs, which turn on their own: their residuals move the ARKit weights
-    (eyeLook*) fully and the head's pose and identity only ``gaze_pose`` (0-1) as much (None: none such)."""
+    (eyeLook*) fully and the head's pose and identity only ``gaze_pose`` (0-1) as much (None: none such).
+    ``rigid_share`` (T, L) scales each landmark's say in what its expression does not move, the head's pose and
+    identity (its residual's derivatives by them in the Gauss-Newton steps), and leaves its say in the expression
+    weights as its weight gives (None: 1 for every landmark)."""
     uv: np.ndarray
     weight: np.ndarray
     K: np.ndarray
@@ -72,9 +75,11 @@ class LandmarkTerm:
     A: np.ndarray
     gaze: np.ndarray | None = None
     gaze_pose: float = 1.0
+    rigid_share: np.ndarray | None = None
 
     def take(self, frames: np.ndarray) -> "LandmarkTerm":
-        return replace(self, uv=self.uv[frames], weight=self.weight[frames])
+        share = None if self.rigid_share is None else self.rigid_share[frames]
+        return replace(self, uv=self.uv[frames], weight=self.weight[frames], rigid_share=share)
 
 
 @dataclass(frozen=True, eq=False)
@@ -453,6 +458,9 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     gaze = None if lm.gaze is None or not lm.gaze.any() else np.repeat(lm.gaze, 2)
     if gaze is not None:
         J[:, gaze, :7] *= f32(lm.gaze_pose)                     # an eyeball's point turns with the gaze
+    rigid = None if lm.rigid_share is None else np.repeat(np.asarray(lm.rigid_share, f32), 2, axis=1)[..., None]
+    if rigid is not None:
+        J[..., :7] *= rigid
     Jc = J[..., :59] * c2[..., None].astype(f32)
     if not fit_identity:
         HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)  # (T, 59, 59 + 1)
@@ -460,6 +468,8 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
     if gaze is not None:
         Ji[:, gaze] *= f32(lm.gaze_pose)
+    if rigid is not None:
+        Ji *= rigid
     J[..., 59:59 + n] = Ji
     Jic = Ji * c2[..., None].astype(f32)
     rc = r2.astype(f32)

@@ -110,14 +110,16 @@ def _loose_staged(head, template):
 def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, template):
     """bake.observations' staged solve (identity first, then the frames with the dense confidences times
     fusion.expression_dense) against one fused solve, on dense observations of a head half a standard deviation of
-    shape off with 2 mm noise (a loose fit, as the network's on real footage): the landmarks are followed more closely
-    (2.3 -> 1.9 px when written), the identity is the first stage's; a tight fit leaves the factor near 1."""
+    shape off with 2 mm noise (a loose fit, as the network's on real footage): the landmarks are followed at least as
+    closely (2.3 -> 1.9 px when written; 1.05 -> 1.04 since the nose has the larger say in the head's pose and shape,
+    fusion.NOSE_RIGID_SHARE, which took one solve's to 1.05 as well), the identity is the first stage's; a tight fit
+    leaves the factor near 1."""
     from bake.observations import solve_observations
     seq, uv, obs, dense, marks = _loose_staged(head, template)
     one = solve_observations(obs, head, 0, dense, marks).result
     staged = solve_observations(obs, head, 0, dense, marks, expression_dense=fusion.expression_dense).result
     r_one, r_staged = (_reprojection(r, seq, uv, head, template) for r in (one, staged))
-    assert r_staged < 0.92 * r_one, (r_one, r_staged)
+    assert r_staged <= r_one < 1.5, (r_one, r_staged)
     assert one.dense_residual_mm > LANDMARK_REF_MM            # loose: the factor is EXPRESSION_DENSE
     assert fusion.expression_dense(3.0) == pytest.approx(fusion.EXPRESSION_DENSE)
     assert fusion.expression_dense(0.4) > 0.95
@@ -271,6 +273,61 @@ def test_iris_centres_count_while_the_eye_is_open_and_read_the_gaze(head, templa
     look = [n for n in ARKIT_NAMES if n.startswith("eyeLook")]
     with_iris, without = (_errors(solve(Y, Cf, head, landmarks=t), seq, look) for t in (lm, blind))
     assert with_iris < 0.9 * without, (without, with_iris)
+
+
+def test_the_nose_has_the_larger_say_in_the_heads_pose_and_shape_and_each_landmark_its_say_in_the_weights(head,
+                                                                                                      template):
+    """fusion.landmark_term gives the nose's points up to NOSE_RIGID_SHARE times their say in the head's pose and
+    identity, ramped by the eyes' distance apart in pixels on each frame, and every other point its weight's; in the
+    Gauss-Newton blocks a point's share scales its rows' pose and identity derivatives alone: at share 0 the lips leave
+    the pose and identity blocks as if they were not there, and the expression weights' blocks as they were."""
+    import dataclasses
+    from bake.solve import _landmark_system
+    seq, Y, C, uv = _scene(head, template, T=6, seed=5)
+    lm = fusion.landmark_term(uv, np.ones(len(Y)), np.full(len(Y), 1000.0), seq.K, head, template)
+    nose = np.isin(fusion.SOLVE_LANDMARKS, lt.NOSE)
+    assert nose.sum() == len(lt.NOSE) and fusion.NOSE_RIGID_SHARE > 1.0
+    assert lm.rigid_share.shape == (len(Y), len(fusion.SOLVE_LANDMARKS))
+    assert np.all(lm.rigid_share[:, nose] == fusion.NOSE_RIGID_SHARE) and np.all(lm.rigid_share[:, ~nose] == 1.0)
+    assert np.array_equal(lm.take(np.array([4, 1])).rigid_share, lm.rigid_share[[4, 1]])
+    alone = fusion.landmark_term(uv, np.ones(len(Y)), np.full(len(Y), 1000.0), seq.K, head, template, nose_share=False)
+    assert alone.rigid_share is None and alone.take(np.array([0])).rigid_share is None
+    lips = np.isin(fusion.SOLVE_LANDMARKS, lt.LIPS)
+    moved = np.einsum("tji,tj->ti", seq.rotation, seq.translation) + np.random.default_rng(0).normal(0, 2.0, (6, 3))
+    free, gone, full = (_landmark_system(term, seq.rotation, moved, seq.weights, seq.identity, 3.0, True)
+                        for term in (dataclasses.replace(lm, rigid_share=np.where(lips, 0.0, 1.0)[None].repeat(6, 0)),
+                                     dataclasses.replace(lm, rigid_share=None, weight=np.where(lips, 0.0, lm.weight)),
+                                     dataclasses.replace(lm, rigid_share=None)))
+    same = lambda a, b: np.allclose(a, b, rtol=1e-4, atol=1e-6)     # noqa: E731
+    pose = slice(0, 7)
+    assert same(free.H[:, pose, pose], gone.H[:, pose, pose]) and same(free.g[:, pose], gone.g[:, pose])
+    assert same(free.Hii, gone.Hii) and same(free.gi, gone.gi) and same(free.Hxi[:, pose], gone.Hxi[:, pose])
+    assert same(free.H[:, 7:, 7:], full.H[:, 7:, 7:]) and same(free.g[:, 7:], full.g[:, 7:])
+    assert not same(full.H[:, pose, pose], gone.H[:, pose, pose]) and not same(full.Hii, gone.Hii)
+
+
+def test_the_noses_larger_say_ramps_with_the_faces_size_in_pixels_and_its_light():
+    """A face whose eye centres are RIGID_FROM_PX apart or less gives its nose no larger say (a few pixels of nose are
+    as noisy as the rest), one RIGID_FULL_PX or more apart the whole NOSE_RIGID_SHARE, linear between; a frame without
+    landmarks none; and the forehead's shadow ramps it back to none as it ramps the dense term down."""
+    from core.face_models import EYE_CORNERS
+    lo, hi = fusion.RIGID_FROM_PX, fusion.RIGID_FULL_PX
+    apart = np.array([10.0, lo, 0.5 * (lo + hi), hi, 3 * hi, np.nan])
+    marks = np.zeros((len(apart), lt.NUM_LANDMARKS, 2))
+    for (a, b), side in zip(EYE_CORNERS, (-0.5, 0.5)):
+        marks[:, [a, b], 0] = (side * apart)[:, None] + [[-3.0, 3.0]]
+    share = fusion.rigid_share(marks)
+    nose = np.isin(fusion.SOLVE_LANDMARKS, lt.NOSE)
+    expected = [1.0, 1.0, 0.5 * (1.0 + fusion.NOSE_RIGID_SHARE), fusion.NOSE_RIGID_SHARE, fusion.NOSE_RIGID_SHARE, 1.0]
+    assert np.allclose(share[:, nose], np.array(expected)[:, None]) and np.all(share[:, ~nose] == 1.0)
+    # a forehead in shadow (a hat brim), where MediaPipe's nose reads worse, takes the larger say away; lit, or no
+    # reading, leaves it
+    wide = np.repeat(marks[3:4], 4, axis=0)
+    light = np.array([np.nan, fusion.SHADE_FREE, 0.5 * (fusion.SHADE_FREE + fusion.SHADE_FULL), fusion.SHADE_FULL])
+    shaded = fusion.rigid_share(wide, light)[:, nose]
+    assert np.allclose(shaded, np.array([fusion.NOSE_RIGID_SHARE, fusion.NOSE_RIGID_SHARE,
+                                         0.5 * (1.0 + fusion.NOSE_RIGID_SHARE), 1.0])[:, None])
+    assert np.allclose(fusion.shaded_dense(light), [1.0, 1.0, 0.5 * (1.0 + fusion.SHADED_DENSE), fusion.SHADED_DENSE])
 
 
 def test_shut_lids_raise_the_blink_targets_and_open_ones_leave_them(head, template):
