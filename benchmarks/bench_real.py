@@ -866,7 +866,7 @@ def aside_table(results: dict) -> str:
 
 # pitch_with_jaw: frames whose exported jawOpen is over JAW_OPEN count as open, under JAW_REST at rest; MediaPipe's
 # points that no expression moves, the nose's and the eye corners' (the brows' and lids' move), read the head's pitch
-# from its own 3-D landmarks (docs/MEASUREMENTS.md, "Found, not built: the head pitches with a grin")
+# from its own 3-D landmarks (docs/MEASUREMENTS.md, "The nose's larger say in the head's pose and shape")
 JAW_OPEN, JAW_REST = 0.2, 0.1
 SKULL_POINTS = lt.NOSE + (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
 
