@@ -242,8 +242,9 @@ def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = Non
 # with every grin, where the footage's ears and MediaPipe's own 3-D nose and eye corners held still. On a small face
 # the nose is a few pixels and its landmarks as noisy as the rest: the share ramps from 1 at RIGID_FROM_PX between the
 # eye centres to NOSE_RIGID_SHARE at RIGID_FULL_PX, per frame; and it falls back to 1 as the forehead goes into shadow
-# (``shade``), where MediaPipe's nose reads worse (docs/MEASUREMENTS.md, "The nose's larger say in the head's pose and
-# shape").
+# (``shade``), where the dense term is weighed down and the landmarks lead the head's shape: there the nose's larger
+# say took the head's lower nose and upper lip off the footage's (docs/MEASUREMENTS.md, "The nose's larger say in the
+# head's pose and shape").
 NOSE_RIGID_SHARE = 2.0
 RIGID_FROM_PX, RIGID_FULL_PX = 30.0, 60.0
 _NOSE = np.isin(SOLVE_LANDMARKS, lt.NOSE)
