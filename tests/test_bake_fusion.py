@@ -111,8 +111,8 @@ def test_staged_fusion_follows_the_landmarks_where_the_dense_fit_is_loose(head, 
     """bake.observations' staged solve (identity first, then the frames with the dense confidences times
     fusion.expression_dense) against one fused solve, on dense observations of a head half a standard deviation of
     shape off with 2 mm noise (a loose fit, as the network's on real footage): the landmarks are followed at least as
-    closely (2.3 -> 1.9 px when written; 1.05 -> 1.04 since the nose has the larger say in the head's pose and shape,
-    fusion.NOSE_RIGID_SHARE, which took one solve's to 1.05 as well), the identity is the first stage's; a tight fit
+    closely (2.3 -> 1.9 px when written; 1.06 -> 1.04 since the nose has the larger say in the head's pose and shape,
+    fusion.NOSE_RIGID_SHARE, which took one solve's to 1.06 as well), the identity is the first stage's; a tight fit
     leaves the factor near 1."""
     from bake.observations import solve_observations
     seq, uv, obs, dense, marks = _loose_staged(head, template)
@@ -320,8 +320,8 @@ def test_the_noses_larger_say_ramps_with_the_faces_size_in_pixels_and_its_light(
     nose = np.isin(fusion.SOLVE_LANDMARKS, lt.NOSE)
     expected = [1.0, 1.0, 0.5 * (1.0 + fusion.NOSE_RIGID_SHARE), fusion.NOSE_RIGID_SHARE, fusion.NOSE_RIGID_SHARE, 1.0]
     assert np.allclose(share[:, nose], np.array(expected)[:, None]) and np.all(share[:, ~nose] == 1.0)
-    # a forehead in shadow (a hat brim), where MediaPipe's nose reads worse, takes the larger say away; lit, or no
-    # reading, leaves it
+    # a forehead in shadow (a hat brim), where the landmarks lead the head's shape, takes the larger say away; lit, or
+    # no reading, leaves it
     wide = np.repeat(marks[3:4], 4, axis=0)
     light = np.array([np.nan, fusion.SHADE_FREE, 0.5 * (fusion.SHADE_FREE + fusion.SHADE_FULL), fusion.SHADE_FULL])
     shaded = fusion.rigid_share(wide, light)[:, nose]
