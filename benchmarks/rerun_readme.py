@@ -9,8 +9,9 @@ clip's (and each re-shot copy's) per-frame observations in DIR (``--obs-cache``)
 (bake/'s solve, filter and fusion settings) a second run only re-bakes and re-scores; after a change of the per-frame
 stage (core/, ``bake.pipeline.observe``) empty DIR first. bench_e2e.py renders and observes its held-out clips anew
 every time. ``--label`` names the new 9-seed files (``e2e_9seeds_<label>.json``, ``e2e_9seeds_with_gaze_<label>.json``:
-each change of the bake keeps its own, the README cites the newest). What each run moved goes in docs/MEASUREMENTS.md, "When the README's figures were re-run"; the README's tables are then
-pasted from ``python benchmarks/readme_tables.py``.
+each change of the bake keeps its own, the README cites the newest). What each run moved goes in docs/MEASUREMENTS.md,
+"When the README's figures were re-run"; the README's tables are then pasted from ``python
+benchmarks/readme_tables.py``.
 """
 from __future__ import annotations
 
