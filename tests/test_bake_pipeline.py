@@ -155,7 +155,7 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     bake.mouth_follow.exported_opening) and bring the baked head's landmarks closer to the observed ones."""
     from bake import fusion, iris_gaze, mouth_follow
     from bake.fusion import SOLVE_LANDMARKS
-    from bake.tracks import MEETING_KEYS, MEETING_SLACK, posed_vertices
+    from bake.tracks import MEETING_SLACK, VERTICAL_LOOKS, posed_vertices
     T = 30
     seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
     rng = np.random.default_rng(0)
@@ -172,7 +172,7 @@ def test_fused_bake_keeps_the_exported_weights_and_puts_the_heads_fit_on_correct
     cor = [n for n in keyed.key_names if n.startswith("corrective_")]
     assert plain.key_names == head.arkit_names and keyed.key_names == head.arkit_names + tuple(cor)
     # the lids wider than at rest, shut further than exported, and the looks and blinks given way to lids that meet
-    lid_keys = 2 * len(fusion.BLINK_KEYS) + sum(len(keys) for keys in MEETING_KEYS)
+    lid_keys = 2 * len(fusion.BLINK_KEYS) + sum(len(keys) + 1 for keys in VERTICAL_LOOKS)
     assert 0 < len(cor) <= 8 + mouth_follow.KEYS + lid_keys + len(mouth_follow.OPENING)
     assert np.abs(keyed.weights[:, 52:]).max() <= 1.0 + 1e-6
     # a closing eye's blink keeps up with the head's lids, the gaze is read against the eye's corners (iris_gaze,
@@ -265,7 +265,7 @@ def test_a_fused_bake_puts_the_clips_lips_at_rest_into_the_neutral(head, monkeyp
     does without: on an ARKit rig, whose neutral's lips are shut, they would pass through each other), and the head
     as baked is the head baked without it."""
     from bake import mouth_follow
-    from bake.tracks import MEETING_KEYS, MEETING_SLACK, posed_vertices
+    from bake.tracks import posed_vertices
     T = 30
     seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
     template, names = lt.load(), list(head.arkit_names)
@@ -714,7 +714,7 @@ def test_a_fused_bake_exports_eyeblink_0_at_the_lids_rest_and_keeps_the_mesh(hea
     up between blinks: the exported eyeBlink is 0 on the frames whose lids are at rest, where without the rest
     (no frame at rest) it reads the pull; the baked head's vertices are the same either way."""
     from bake import fusion
-    from bake.tracks import MEETING_KEYS, MEETING_SLACK, posed_vertices
+    from bake.tracks import posed_vertices
     T = 30
     seq = gt.make_sequence(head, T, seed=3, id_scale=1.0)
     rng = np.random.default_rng(0)
@@ -887,7 +887,7 @@ def test_a_fused_bake_exports_an_eye_at_rest_at_rest_and_the_head_keeps_its_fitt
     step it reads the pull; the baked head's vertices are the same either way (the blink taken off the exported
     weights is on keys of the head's own, filtered as the weights are)."""
     from bake import fusion
-    from bake.tracks import MEETING_KEYS, MEETING_SLACK, posed_vertices
+    from bake.tracks import posed_vertices
     T = 30
     uv, args, faces = _still_face(head, T, landmark_px=0.1, dense_mm=2.0)
     blinks = [head.arkit_names.index(n) for n in fusion.BLINK_KEYS]

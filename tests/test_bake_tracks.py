@@ -15,7 +15,8 @@ from core.head_model import ARKIT_NAMES, N_ARKIT
 
 def _lid_gaps(head, template, vertices):
     p = template.points(np.asarray(vertices, np.float64), head)
-    return [p[lt.RIGHT_UPPER_LID, 1] - p[lt.RIGHT_LOWER_LID, 1], p[lt.LEFT_UPPER_LID, 1] - p[lt.LEFT_LOWER_LID, 1]]
+    return [p[..., lt.RIGHT_UPPER_LID, 1] - p[..., lt.RIGHT_LOWER_LID, 1],
+            p[..., lt.LEFT_UPPER_LID, 1] - p[..., lt.LEFT_LOWER_LID, 1]]
 
 
 def _tracks(head, weights, rest=None, corrective=None):
@@ -84,35 +85,38 @@ def _arkit_only(tracks):
 
 
 def test_exported_lids_meet_and_go_no_further_the_mesh_stays(head):
-    """A right eye nearly shut and held looking down (eyeBlink 0.9, eyeLookDown 0.7; anny's look down lowers the upper
-    lid) takes a character's lids through each other: exported, the look down gives way until they meet, the blink
-    stays; so does a shut eye's look up (which shuts anny's lids too). Where no look is left to give (eyeBlink 1 with
-    eyeSquint 1) the blink gives way. An open eye looking down and the other eye are as given; the baked head keeps
-    the mesh on keys of its own, unless ``keep_mesh`` is off (then the mesh is the exported weights')."""
+    """Eyes nearly shut and held looking down (eyeBlink 0.9, eyeLookDown 0.7; anny's look down lowers the upper lid)
+    take a character's lids through each other: exported, the look down gives way until they meet, both eyes' alike,
+    the blinks stay; so does a shut pair's look up (which shuts anny's lids too). Where no look is left to give
+    (eyeBlink 1 with eyeSquint 1), and in a wink, where the open eye keeps its look and so the two eyes look alike,
+    the blink gives way. Open eyes looking down are as given; the baked head keeps the mesh on keys of its own,
+    unless ``keep_mesh`` is off (then the mesh is the exported weights')."""
     template = lt.load()
-    k = {n: ARKIT_NAMES.index(n) for n in ("eyeBlinkRight", "eyeLookDownRight", "eyeSquintRight", "eyeLookUpRight",
-                                           "eyeLookDownLeft")}
-    f = shut_scales(head, head.vertices, head.arkit_deltas)[0]
-    w = np.zeros((4, N_ARKIT), np.float32)
-    w[:, k["eyeBlinkRight"]] = [0.9 * f, f, f, 0.0]
-    w[:, k["eyeLookDownRight"]] = [0.7, 0.0, 0.0, 0.6]
+    names = ARKIT_NAMES
+    k = {n: names.index(n) for n in names if n.startswith("eye")}
+    f = shut_scales(head, head.vertices, head.arkit_deltas)
+    w = np.zeros((5, N_ARKIT), np.float32)
+    for e, side in enumerate(("Right", "Left")):
+        w[:, k["eyeBlink" + side]] = f[e] * np.array([0.9, 1.0, 1.0, 0.9 if side == "Right" else 0.0, 0.0])
+        w[:, k["eyeLookDown" + side]] = [0.7, 0.0, 0.0, 0.7, 0.6]
+        w[2, k["eyeLookUp" + side]] = 0.3
     w[1, k["eyeSquintRight"]] = 1.0
-    w[2, k["eyeLookUpRight"]] = 0.3
-    w[:, k["eyeLookDownLeft"]] = 0.6                    # the left eye open, looking down
     given = np.array(w)
-    shut = [_lid_gaps(head, template, v)[0] for v in head.vertices + np.einsum("tk,kvc->tvc", w, head.arkit_deltas)]
-    assert shut[0] < -1.0 and shut[1] < -1.0            # mm: as given, the lids pass each other
+    gaps_given = _lid_gaps(head, template, head.vertices + np.einsum("tk,kvc->tvc", w, head.arkit_deltas))
+    assert gaps_given[0][[0, 1, 3]].max() < -1.0 and gaps_given[1][0] < -1.0     # mm: the lids pass each other
     tracks = _tracks(head, w)
-    gaps = [_lid_gaps(head, template, v)[0] for v in _arkit_only(tracks)]
-    assert gaps[0] == pytest.approx(0.0, abs=2 * MEETING_SLACK) and gaps[1] == pytest.approx(0.0, abs=2 * MEETING_SLACK)
+    gaps = np.array(_lid_gaps(head, template, _arkit_only(tracks)))                   # (eye, T)
+    assert np.abs(gaps[:, :3]).max() < 2 * MEETING_SLACK and abs(gaps[0, 3]) < 2 * MEETING_SLACK   # they meet
     out = tracks.weights
-    assert 0.1 < out[0, k["eyeLookDownRight"]] < 0.5 and out[0, k["eyeBlinkRight"]] == pytest.approx(0.9)
+    for side in ("Right", "Left"):
+        assert 0.1 < out[0, k["eyeLookDown" + side]] < 0.5 and out[0, k["eyeBlink" + side]] == pytest.approx(0.9)
+        assert out[2, k["eyeBlink" + side]] == pytest.approx(1.0) and out[2, k["eyeLookUp" + side]] < 0.3 - 0.1
+        assert out[3:, k["eyeLookDown" + side]] == pytest.approx([0.7, 0.6])
+    assert out[0, k["eyeLookDownRight"]] == pytest.approx(out[0, k["eyeLookDownLeft"]], abs=1e-6)
     assert out[1, k["eyeSquintRight"]] == pytest.approx(1.0) and out[1, k["eyeBlinkRight"]] < 0.9
-    assert out[2, k["eyeBlinkRight"]] == pytest.approx(1.0) and out[2, k["eyeLookUpRight"]] < 0.3 - 0.1
-    assert out[3, k["eyeLookDownRight"]] == pytest.approx(0.6)
-    assert out[:, k["eyeLookDownLeft"]] == pytest.approx(0.6)
-    assert len(tracks.key_names) == N_ARKIT + 3                    # the looks and the blink given way
-    for i in range(len(w)):                                        # the mesh as given
+    assert out[3, k["eyeBlinkRight"]] < 0.9 - 0.1 and out[3, k["eyeBlinkLeft"]] == 0.0      # the wink's blink
+    assert len(tracks.key_names) == N_ARKIT + 5          # the four looks and the right blink given way
+    for i in range(len(w)):                              # the mesh as given
         want = head.vertices + np.tensordot(given[i], head.arkit_deltas, 1) + [0.0, 0.0, 500.0]
         assert np.abs(posed_vertices(tracks, i) - want).max() < 1e-3
     bare = build_tracks(head, np.zeros(len(head.identity_std)), w, tracks.head_rotation, tracks.head_translation,
@@ -120,7 +124,7 @@ def test_exported_lids_meet_and_go_no_further_the_mesh_stays(head):
     assert bare.key_names == tracks.key_names[:N_ARKIT]
     assert np.abs(bare.weights - out[:, :N_ARKIT]).max() < 1e-6
     assert _lid_gaps(head, template, posed_vertices(bare, 0) - [0.0, 0.0, 500.0])[0] > -2 * MEETING_SLACK
-    assert meeting_lids(given[3:], head.vertices, head.arkit_deltas, head) == pytest.approx(given[3:])   # none met
+    assert meeting_lids(given[4:], head.vertices, head.arkit_deltas, head) == pytest.approx(given[4:])   # none met
 
 
 def test_blink_rest_is_the_median_at_rest_within_its_bounds(head):
