@@ -417,17 +417,11 @@ def one_way_looks(weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def lid_gaps(vertices: np.ndarray, head: HeadModel) -> np.ndarray:
-    """(..., 2) per eye (``EYES``' order) the gap between the lid midpoints of head shapes ``vertices`` (..., V, 3)
-    along the head's up axis, mm; of shape deltas, how far each opens (+) or shuts (-) it (the gap is linear)."""
-    p = lt.load().points(np.asarray(vertices, np.float64), head)
-    return np.stack([p[..., upper, 1] - p[..., lower, 1] for _, (upper, lower), _ in EYES], -1)
-
-
 def lid_gap_rates(head: HeadModel) -> np.ndarray:
     """(2, 52) per eye (``EYES``' order) how far each ARKit shape at weight 1 opens (+) or shuts (-) the gap between
     the lid midpoints along the head's up axis, mm; the gap is linear in the weights."""
-    return lid_gaps(head.arkit_deltas, head).T
+    moved = lt.load().points(np.asarray(head.arkit_deltas, np.float64), head)               # (52, 478, 3)
+    return np.stack([moved[:, upper, 1] - moved[:, lower, 1] for _, (upper, lower), _ in EYES])
 
 
 def closing_blinks(weights: np.ndarray, fit_weights: np.ndarray, head: HeadModel, closing: np.ndarray) -> np.ndarray:

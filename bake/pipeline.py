@@ -309,7 +309,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     scale = 1.0 if eye_distance_mm is None else size_scale(eye_distance_mm, res.identity, head)
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
-                          cor_d, rest, keep_mesh=corrective_keys > 0)
+                          cor_d, rest, wider_keys=corrective_keys > 0)
     camera_warnings = ()
     if camera is not None:
         tracks = replace(tracks, camera_rotation=camera)

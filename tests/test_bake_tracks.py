@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from bake import fusion
-from bake.tracks import (BLINK_KEYS, MEETING_SLACK, REST_MAX, blink_rest, build_tracks, meeting_lids, posed_vertices,
-                         shut_scales)
+from bake.tracks import BLINK_KEYS, REST_MAX, blink_rest, build_tracks, posed_vertices, shut_scales
 from core import landmark_template as lt
 from core.eyelids import lid_aspects
 from core.head_model import ARKIT_NAMES, N_ARKIT
@@ -15,8 +14,7 @@ from core.head_model import ARKIT_NAMES, N_ARKIT
 
 def _lid_gaps(head, template, vertices):
     p = template.points(np.asarray(vertices, np.float64), head)
-    return [p[..., lt.RIGHT_UPPER_LID, 1] - p[..., lt.RIGHT_LOWER_LID, 1],
-            p[..., lt.LEFT_UPPER_LID, 1] - p[..., lt.LEFT_LOWER_LID, 1]]
+    return [p[lt.RIGHT_UPPER_LID, 1] - p[lt.RIGHT_LOWER_LID, 1], p[lt.LEFT_UPPER_LID, 1] - p[lt.LEFT_LOWER_LID, 1]]
 
 
 def _tracks(head, weights, rest=None, corrective=None):
@@ -70,61 +68,13 @@ def test_blink_zero_is_the_lids_at_rest_and_the_mesh_stays(head):
     assert not np.allclose(rested.basis, before.basis)      # the neutral's right lids at rest
     bare = build_tracks(head, np.zeros(len(head.identity_std)), w[:, :N_ARKIT], rested.head_rotation,
                         rested.head_translation, np.arange(len(w)), 30.0, np.eye(3), (640, 480), np.ones(len(w), bool),
-                        rest=np.array([0.2, 0.0]), keep_mesh=False)    # a head with the ARKit keys alone
+                        rest=np.array([0.2, 0.0]), wider_keys=False)    # a head with the ARKit keys alone
     assert bare.key_names == before.key_names[:N_ARKIT]
     assert bare.weights[:, right] == pytest.approx(rested.weights[:, right])
     plain = _tracks(head, w[:, :N_ARKIT])
     assert np.abs(posed_vertices(bare, 1) - posed_vertices(plain, 1)).max() < 1e-3     # at rest and above: the same
     lids = [i for i in range(len(head.vertices)) if np.abs(head.arkit_deltas[right][i]).max() > 0.1]
     assert np.abs(posed_vertices(bare, 3) - posed_vertices(plain, 3))[lids].max() > 0.1  # wider: at rest instead
-
-
-def _arkit_only(tracks):
-    """The neutral posed by the exported ARKit weights alone (a character's face), per frame (T, V, 3)."""
-    return tracks.basis + np.einsum("tk,kvc->tvc", tracks.weights[:, :N_ARKIT], tracks.key_deltas[:N_ARKIT])
-
-
-def test_exported_lids_meet_and_go_no_further_the_mesh_stays(head):
-    """Eyes nearly shut and held looking down (eyeBlink 0.9, eyeLookDown 0.7; anny's look down lowers the upper lid)
-    take a character's lids through each other: exported, the look down gives way until they meet, both eyes' alike,
-    the blinks stay; so does a shut pair's look up (which shuts anny's lids too). Where no look is left to give
-    (eyeBlink 1 with eyeSquint 1), and in a wink, where the open eye keeps its look and so the two eyes look alike,
-    the blink gives way. Open eyes looking down are as given; the baked head keeps the mesh on keys of its own,
-    unless ``keep_mesh`` is off (then the mesh is the exported weights')."""
-    template = lt.load()
-    names = ARKIT_NAMES
-    k = {n: names.index(n) for n in names if n.startswith("eye")}
-    f = shut_scales(head, head.vertices, head.arkit_deltas)
-    w = np.zeros((5, N_ARKIT), np.float32)
-    for e, side in enumerate(("Right", "Left")):
-        w[:, k["eyeBlink" + side]] = f[e] * np.array([0.9, 1.0, 1.0, 0.9 if side == "Right" else 0.0, 0.0])
-        w[:, k["eyeLookDown" + side]] = [0.7, 0.0, 0.0, 0.7, 0.6]
-        w[2, k["eyeLookUp" + side]] = 0.3
-    w[1, k["eyeSquintRight"]] = 1.0
-    given = np.array(w)
-    gaps_given = _lid_gaps(head, template, head.vertices + np.einsum("tk,kvc->tvc", w, head.arkit_deltas))
-    assert gaps_given[0][[0, 1, 3]].max() < -1.0 and gaps_given[1][0] < -1.0     # mm: the lids pass each other
-    tracks = _tracks(head, w)
-    gaps = np.array(_lid_gaps(head, template, _arkit_only(tracks)))                   # (eye, T)
-    assert np.abs(gaps[:, :3]).max() < 2 * MEETING_SLACK and abs(gaps[0, 3]) < 2 * MEETING_SLACK   # they meet
-    out = tracks.weights
-    for side in ("Right", "Left"):
-        assert 0.1 < out[0, k["eyeLookDown" + side]] < 0.5 and out[0, k["eyeBlink" + side]] == pytest.approx(0.9)
-        assert out[2, k["eyeBlink" + side]] == pytest.approx(1.0) and out[2, k["eyeLookUp" + side]] < 0.3 - 0.1
-        assert out[3:, k["eyeLookDown" + side]] == pytest.approx([0.7, 0.6])
-    assert out[0, k["eyeLookDownRight"]] == pytest.approx(out[0, k["eyeLookDownLeft"]], abs=1e-6)
-    assert out[1, k["eyeSquintRight"]] == pytest.approx(1.0) and out[1, k["eyeBlinkRight"]] < 0.9
-    assert out[3, k["eyeBlinkRight"]] < 0.9 - 0.1 and out[3, k["eyeBlinkLeft"]] == 0.0      # the wink's blink
-    assert len(tracks.key_names) == N_ARKIT + 5          # the four looks and the right blink given way
-    for i in range(len(w)):                              # the mesh as given
-        want = head.vertices + np.tensordot(given[i], head.arkit_deltas, 1) + [0.0, 0.0, 500.0]
-        assert np.abs(posed_vertices(tracks, i) - want).max() < 1e-3
-    bare = build_tracks(head, np.zeros(len(head.identity_std)), w, tracks.head_rotation, tracks.head_translation,
-                        np.arange(len(w)), 30.0, np.eye(3), (640, 480), np.ones(len(w), bool), keep_mesh=False)
-    assert bare.key_names == tracks.key_names[:N_ARKIT]
-    assert np.abs(bare.weights - out[:, :N_ARKIT]).max() < 1e-6
-    assert _lid_gaps(head, template, posed_vertices(bare, 0) - [0.0, 0.0, 500.0])[0] > -2 * MEETING_SLACK
-    assert meeting_lids(given[4:], head.vertices, head.arkit_deltas, head) == pytest.approx(given[4:])   # none met
 
 
 def test_blink_rest_is_the_median_at_rest_within_its_bounds(head):
