@@ -96,3 +96,41 @@ def test_take_round_trip_with_subframes(tmp_path):
     for n in ("jawOpen", "eyeBlinkLeft"):
         np.testing.assert_allclose(back.column(n), take.column(n), atol=5e-7)
     assert back.column("tongueOut").max() == 0 and back.head_rotation is None
+
+
+def test_eye_columns_turn_each_eye_as_its_look_shapes_do(head, tmp_path):
+    """Each eye's yaw and pitch are its eyeLook* weights' turn of the head's eyeball, signed as the head's: an eye
+    looking out (towards its own side), in, up or down turns its iris centre (on the head as posed by the weights)
+    that way; the subject's left eye's columns come first; a look both ways at half weight is the sum of the halves."""
+    from core import landmark_template as lt
+    names = head.arkit_names
+    looks = ("eyeLookOutLeft", "eyeLookInLeft", "eyeLookUpLeft", "eyeLookDownLeft", "eyeLookOutRight",
+             "eyeLookUpRight")
+    w = np.zeros((len(looks) + 1, len(names)))
+    for i, n in enumerate(looks):
+        w[i, names.index(n)] = 1.0
+    w[-1, names.index("eyeLookUpLeft")] = w[-1, names.index("eyeLookInLeft")] = 0.5
+    angles = np.degrees(export_csv.eye_yaw_pitch(names, w))          # (T, eye, yaw / pitch)
+    template = lt.load()
+    iris = template.points(head.vertices[None] + np.einsum("tk,kvc->tvc", w, head.arkit_deltas), head)
+    at_rest = template.points(head.vertices.astype(np.float64), head)
+    left, right = lt.IRIS_CENTRES[1], lt.IRIS_CENTRES[0]                 # the subject's: x > 0 is its left
+    assert at_rest[left, 0] > 0 > at_rest[right, 0]
+    moved = iris - at_rest                                               # head frame: x the subject's left, y up
+    assert angles[0, 0, 0] > 5 and moved[0, left, 0] > 0.5               # out: towards the subject's left
+    assert angles[1, 0, 0] < -5 and moved[1, left, 0] < -0.5             # in: towards the nose
+    assert angles[2, 0, 1] < -5 and moved[2, left, 1] > 0.5              # up: pitch < 0, as a head looking up
+    assert angles[3, 0, 1] > 5 and moved[3, left, 1] < -0.5
+    assert angles[4, 1, 0] < -5 and moved[4, right, 0] < -0.5            # the right eye out: the subject's right
+    assert angles[5, 1, 1] < -5 and np.abs(angles[5, 0]).max() < 1e-9    # the left eye stays
+    np.testing.assert_allclose(angles[-1, 0], 0.5 * (angles[1, 0] + angles[2, 0]))
+    assert np.abs(angles[:, :, 0]).max() < 30 and np.abs(angles[:, :, 1]).max() < 30
+    out = export_csv.write_csv(tmp_path / "take.csv", make_tracks(head, n_frames=8))
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    cols = [rows[0].index(c) for c in ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")]
+    tr = make_tracks(head, n_frames=8)
+    want = export_csv.eye_yaw_pitch(tr.key_names, tr.weights).reshape(len(tr.weights), 4)
+    assert np.abs(want).max() > 0.01                                     # the take's eyes look about
+    np.testing.assert_allclose([[float(r[c]) for c in cols] for r in rows[1:]], want, atol=1e-6)
+    assert {r[rows[0].index("LeftEyeRoll")] for r in rows[1:]} == {"0.000000"}
