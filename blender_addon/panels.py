@@ -148,6 +148,8 @@ def draw_retarget(layout, context):
     col.prop(rs, "head_target")
     if rs.head_target is not None and rs.head_target.type == "ARMATURE":
         col.prop_search(rs, "head_bone", rs.head_target.data, "bones")
+        col.prop_search(rs, "left_eye_bone", rs.head_target.data, "bones")
+        col.prop_search(rs, "right_eye_bone", rs.head_target.data, "bones")
     row = layout.row(align=True)
     row.operator(FACE_CAPTURE_OT_retarget.bl_idname, icon="MOD_DATA_TRANSFER")
     row.operator(FACE_CAPTURE_OT_import_csv.bl_idname, text="Import CSV", icon="IMPORT")

@@ -131,6 +131,12 @@ FaceCaptureRetargetSettings = type("FaceCaptureRetargetSettings", (bpy.types.Pro
         "head_target": PointerProperty(name="Head Motion To", type=bpy.types.Object,
                                        description="Object or armature that receives the head rotation (optional)"),
         "head_bone": StringProperty(name="Bone", description="Bone of the armature that receives the head rotation"),
+        "left_eye_bone": StringProperty(name="Left Eye Bone",
+                                        description="Bone of the armature that receives the subject's left eye's "
+                                                    "turn from its eyeLook weights (for eyes rigged as bones)"),
+        "right_eye_bone": StringProperty(name="Right Eye Bone",
+                                         description="Bone of the armature that receives the subject's right eye's "
+                                                     "turn from its eyeLook weights (for eyes rigged as bones)"),
         "calibrate": BoolProperty(name="Calibrate", default=False,
                                   description="Apply the calibration below when retargeting or importing"),
         "neutral": EnumProperty(name="Neutral", items=[

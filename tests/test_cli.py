@@ -25,7 +25,11 @@ def _no_reconstruct(*a, **k):
                                   ["x.mp4", "--out", "a.blend", "--reframe", "9"],
                                   ["x.mp4", "--out", "a.blend", "--fusion", "both"],
                                   ["x.mp4", "--out", "a.blend", "--head-pose", "camera"],
-                                  ["x.mp4", "--out", "a.blend", "--eye-distance", "20"]])
+                                  ["x.mp4", "--out", "a.blend", "--eye-distance", "20"],
+                                  ["x.mp4", "--out", "a.blend", "--eye-bones", "eye.L,eye.R"],
+                                  ["x.mp4", "--out", "a.blend", "--retarget", "c.blend", "--head-target", "Rig",
+                                   "--eye-bones", "eye.L"],
+                                  ["x.mp4", "--out", "a.blend", "--retarget", "c.blend", "--eye-bones", "eye.L,eye.R"]])
 def test_bad_arguments_exit_2(argv, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, "reconstruct", _no_reconstruct)
     assert cli.run(argv) == errors.InputError.exit_code

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from bake import export_csv
+from bake import export_csv, eye_turn
 from core.errors import ExportError
 from core.mesh_render import HEAD_TO_CV, rotation_y
 from tests.blender.conftest import make_tracks
@@ -110,7 +110,7 @@ def test_eye_columns_turn_each_eye_as_its_look_shapes_do(head, tmp_path):
     for i, n in enumerate(looks):
         w[i, names.index(n)] = 1.0
     w[-1, names.index("eyeLookUpLeft")] = w[-1, names.index("eyeLookInLeft")] = 0.5
-    angles = np.degrees(export_csv.eye_yaw_pitch(names, w))          # (T, eye, yaw / pitch)
+    angles = np.degrees(eye_turn.eye_yaw_pitch(names, w))          # (T, eye, yaw / pitch)
     template = lt.load()
     iris = template.points(head.vertices[None] + np.einsum("tk,kvc->tvc", w, head.arkit_deltas), head)
     at_rest = template.points(head.vertices.astype(np.float64), head)
@@ -130,7 +130,7 @@ def test_eye_columns_turn_each_eye_as_its_look_shapes_do(head, tmp_path):
         rows = list(csv.reader(f))
     cols = [rows[0].index(c) for c in ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")]
     tr = make_tracks(head, n_frames=8)
-    want = export_csv.eye_yaw_pitch(tr.key_names, tr.weights).reshape(len(tr.weights), 4)
+    want = eye_turn.eye_yaw_pitch(tr.key_names, tr.weights).reshape(len(tr.weights), 4)
     assert np.abs(want).max() > 0.01                                     # the take's eyes look about
     np.testing.assert_allclose([[float(r[c]) for c in cols] for r in rows[1:]], want, atol=1e-6)
     assert {r[rows[0].index("LeftEyeRoll")] for r in rows[1:]} == {"0.000000"}

@@ -1,4 +1,5 @@
-"""A captured performance onto any character in Blender: shape-key curves, calibration, head motion (bpy).
+"""A captured performance onto any character in Blender: shape-key curves, calibration, head motion, eye bones
+(bpy).
 
 Pure parts live elsewhere: name matching and the ``Take`` in ``bake.retarget``, the calibration math in
 ``bake.calibrate``; this module only reads and writes Blender data.
@@ -30,6 +31,7 @@ from core.head_model import ARKIT_NAMES
 from .axes import euler_xyz, head_rotation_from_world, head_world_pose
 from .curves import curve_group, fcurve, key_linear
 from ..calibrate import REGION_OF, Calibration
+from ..eye_turn import SIDES, eye_yaw_pitch
 from ..retarget import Match, Take, describe, match_shape_keys, normalize
 
 log = logging.getLogger(__name__)
@@ -246,31 +248,60 @@ def head_deltas(take: Take) -> np.ndarray:
     return np.einsum("ji,tjk->tik", ref, rot)
 
 
+def eye_deltas(take: Take) -> np.ndarray:
+    """(2, T, 3, 3) each eye's turn (``bake.eye_turn.SIDES``' order: the subject's left first) from the take's
+    eyeLook* weights, in a character's axes (Blender: +Z up, the face towards -Y): its yaw about +Z (towards the
+    subject's left, +X), then its pitch about +X (down)."""
+    yp = eye_yaw_pitch(take.names, take.weights)                  # (T, 2, 2)
+    out = np.zeros((2, len(yp), 3, 3))
+    for e in range(2):
+        cy, sy = np.cos(yp[:, e, 0]), np.sin(yp[:, e, 0])
+        cp, sp = np.cos(yp[:, e, 1]), np.sin(yp[:, e, 1])
+        Rz = np.zeros((len(yp), 3, 3))
+        Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = cy, -sy, sy, cy, 1.0
+        Rx = np.zeros((len(yp), 3, 3))
+        Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1.0, cp, -sp, sp, cp
+        out[e] = Rz @ Rx
+    return out
+
+
+def _motion_action(obj, name: str, what: str):
+    """``obj``'s action (made, named for ``what``, when it has none) for the head's and eyes' rotation keys."""
+    obj.animation_data_create()
+    action = obj.animation_data.action
+    if action is None:
+        action = bpy.data.actions.new(f"{obj.name}_{name}{what}")
+        obj.animation_data.action = action
+    return action
+
+
+def _key_bone(obj, action, bone: str, frames: np.ndarray, D: np.ndarray) -> None:
+    """Key pose bone ``bone`` of armature ``obj`` turned by ``D`` (T, 3, 3; armature axes) from its rest, as
+    quaternions without sign jumps between neighbouring frames."""
+    pb = obj.pose.bones[bone]
+    B = np.array(pb.bone.matrix_local.to_3x3().normalized())
+    local = np.einsum("ji,tjk,kl->til", B, D, B)
+    from mathutils import Matrix
+    q = np.array([list(Matrix(m.tolist()).to_quaternion()) for m in local])
+    flip = np.concatenate([[1.0], np.sign(np.einsum("ti,ti->t", q[1:], q[:-1]) + 1e-12)])
+    q *= np.cumprod(flip)[:, None]
+    pb.rotation_mode = "QUATERNION"
+    path = f'pose.bones["{bone}"].rotation_quaternion'
+    for i in range(4):
+        _replace_curve(action, obj, path, i, bone, frames, q[:, i])
+
+
 def apply_head_motion(take: Take, obj, bone: str = "", name: str = "FaceCapture") -> str:
     """Key the take's head rotation (relative to its mean) on ``obj`` (its rotation on top of its current one) or on
     pose bone ``bone`` of an armature ``obj`` (rotation relative to the bone's rest). Location is left alone."""
     if take.head_rotation is None:
         raise InputError("the performance carries no head motion")
     D = head_deltas(take)
-    obj.animation_data_create()
-    action = obj.animation_data.action
-    if action is None:
-        action = bpy.data.actions.new(f"{obj.name}_{name}Head")
-        obj.animation_data.action = action
+    if bone and (obj.type != "ARMATURE" or bone not in obj.pose.bones):
+        raise InputError(f"{obj.name} has no bone {bone!r} for the head motion")
+    action = _motion_action(obj, name, "Head")
     if bone:
-        if obj.type != "ARMATURE" or bone not in obj.pose.bones:
-            raise InputError(f"{obj.name} has no bone {bone!r} for the head motion")
-        pb = obj.pose.bones[bone]
-        B = np.array(pb.bone.matrix_local.to_3x3().normalized())
-        local = np.einsum("ji,tjk,kl->til", B, D, B)
-        from mathutils import Matrix
-        q = np.array([list(Matrix(m.tolist()).to_quaternion()) for m in local])
-        flip = np.concatenate([[1.0], np.sign(np.einsum("ti,ti->t", q[1:], q[:-1]) + 1e-12)])
-        q *= np.cumprod(flip)[:, None]                    # no sign jumps between neighbouring frames
-        pb.rotation_mode = "QUATERNION"
-        path = f'pose.bones["{bone}"].rotation_quaternion'
-        for i in range(4):
-            _replace_curve(action, obj, path, i, bone, take.frames, q[:, i])
+        _key_bone(obj, action, bone, take.frames, D)
         return f"head motion -> {obj.name}:{bone} (rotation keys in action {action.name})"
     rest = np.array(obj.matrix_basis.to_3x3().normalized())
     if obj.rotation_mode not in ("XYZ",):
@@ -279,6 +310,23 @@ def apply_head_motion(take: Take, obj, bone: str = "", name: str = "FaceCapture"
     for i in range(3):
         _replace_curve(action, obj, "rotation_euler", i, "Object Transforms", take.frames, eul[:, i])
     return f"head motion -> {obj.name} (rotation keys in action {action.name})"
+
+
+def apply_eye_motion(take: Take, obj, bones, name: str = "FaceCapture") -> str:
+    """Key each eye's turn from the take's eyeLook* weights (``eye_deltas``) on pose bones ``bones`` (left, right;
+    "" for none) of armature ``obj``, relative to each bone's rest, for a character whose eyes are bones rather
+    than look shapes (its eyeLook keys, if any, are driven as well by the retarget)."""
+    for bone in bones:
+        if bone and (obj.type != "ARMATURE" or bone not in obj.pose.bones):
+            raise InputError(f"{obj.name} has no bone {bone!r} for the eyes' turn")
+    D = eye_deltas(take)
+    action = _motion_action(obj, name, "Eyes")
+    done = []
+    for e, bone in enumerate(bones):
+        if bone:
+            _key_bone(obj, action, bone, take.frames, D[e])
+            done.append(f"{SIDES[e].lower()} {bone}")
+    return f"eyes' turn -> {obj.name}: {', '.join(done)} (rotation keys in action {action.name})"
 
 
 # ---------------------------------------------------------------- retarget
@@ -294,16 +342,18 @@ class RetargetResult:
 
 
 def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calibration | None = None,
-             head_object=None, head_bone: str = "", name: str = "FaceCapture") -> RetargetResult:
+             head_object=None, head_bone: str = "", name: str = "FaceCapture", eye_bones=("", "")) -> RetargetResult:
     """Put ``take`` onto each mesh in ``meshes`` whose shape keys carry ARKit names: a raw action per mesh (kept),
     plus calibrated curves when ``calibration`` is given (its neutral read from the take when it has none). The
-    head rotation goes to ``head_object`` (or its bone ``head_bone``) when given. Meshes without any ARKit key are
-    reported and left untouched."""
+    head rotation goes to ``head_object`` (or its bone ``head_bone``) when given, each eye's turn to its bone of
+    ``eye_bones`` (left, right; "" for none) of that armature. Meshes without any ARKit key are reported and left
+    untouched."""
     result = RetargetResult()
     meshes = [m for m in meshes if m is not None]
-    if head_object is not None and head_bone and (head_object.type != "ARMATURE"
-                                                  or head_bone not in head_object.pose.bones):
-        raise InputError(f"{head_object.name} has no bone {head_bone!r} for the head motion")   # before any change
+    for bone, what in ((head_bone, "the head motion"), *((b, "the eyes' turn") for b in eye_bones)):
+        if bone and (head_object is None or head_object.type != "ARMATURE" or bone not in head_object.pose.bones):
+            owner = "no armature was given" if head_object is None else f"{head_object.name} has no bone {bone!r}"
+            raise InputError(f"{owner} for {what}")                                          # before any change
     if not meshes and head_object is None:
         raise InputError("nothing to retarget onto: select meshes with ARKit-named shape keys")
     for obj in meshes:
@@ -330,6 +380,10 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
         result.warnings.append(f"{head_object.name}: the take carries no head motion (all head angles 0)")
     elif head_object is not None:
         result.lines.append(apply_head_motion(take, head_object, head_bone, name))
+        if head_object not in result.objects:
+            result.objects.append(head_object)
+    if any(eye_bones):
+        result.lines.append(apply_eye_motion(take, head_object, eye_bones, name))
         if head_object not in result.objects:
             result.objects.append(head_object)
     scene = bpy.context.scene
@@ -368,5 +422,6 @@ def find_targets(names, head_target: str = "", mapping: dict | None = None, excl
     return meshes, head_obj, bone
 
 
-__all__ = ["Match", "RetargetResult", "action_fcurves", "apply_head_motion", "clear_calibration", "find_targets",
-           "get_calibration", "mark_raw", "region_group", "retarget", "set_calibration", "take_from_object"]
+__all__ = ["Match", "RetargetResult", "action_fcurves", "apply_eye_motion", "apply_head_motion", "clear_calibration",
+           "eye_deltas", "find_targets", "get_calibration", "mark_raw", "region_group", "retarget", "set_calibration",
+           "take_from_object"]

@@ -151,6 +151,61 @@ def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
                   if fc.data_path == "rotation_euler") == [0, 1, 2]
 
 
+def test_eye_bones_turn_as_the_looks(bpy_mod, character, head):
+    """A character whose eyes are bones (pointing forward, -Y): each eye bone turns by its eye's look, the subject's
+    left eye towards the subject's left (+X) where eyeLookOutLeft is 1 and the right one up where eyeLookUpRight is,
+    by the head asset's eyeball turn (bake.eye_turn); the head bone keeps the head's turn. A bone the armature lacks
+    is bad input, and nothing is changed."""
+    from dataclasses import replace
+    from bake import eye_turn
+    from bake.blender_io.retarget import eye_deltas, head_deltas, retarget
+    from core.errors import InputError
+    take = take_from_tracks(make_tracks(head, n_frames=12))
+    names = list(take.names)
+    w = np.zeros_like(take.weights)
+    w[3, names.index("eyeLookOutLeft")] = 1.0
+    w[7, names.index("eyeLookUpRight")] = 1.0
+    take = replace(take, weights=w)
+    arm_data = bpy_mod.data.armatures.new("Rig")
+    rig = bpy_mod.data.objects.new("Rig", arm_data)
+    bpy_mod.context.scene.collection.objects.link(rig)
+    bpy_mod.context.view_layer.objects.active = rig
+    bpy_mod.ops.object.mode_set(mode="EDIT")
+    hb = arm_data.edit_bones.new("Head")
+    hb.head, hb.tail = (0, 0, 1.5), (0, 0, 1.8)
+    for name, x in (("eye.L", 0.03), ("eye.R", -0.03)):          # the subject's left eye at +X (facing -Y)
+        b = arm_data.edit_bones.new(name)
+        b.head, b.tail = (x, -0.08, 1.65), (x, -0.1, 1.65)
+        b.parent = hb
+    bpy_mod.ops.object.mode_set(mode="OBJECT")
+    with pytest.raises(InputError, match="eye.X"):
+        retarget(take, [], head_object=rig, head_bone="Head", eye_bones=("eye.L", "eye.X"))
+    assert rig.animation_data is None or rig.animation_data.action is None
+    with pytest.raises(InputError, match="no armature"):
+        retarget(take, [character[0]], eye_bones=("eye.L", ""))
+    res = retarget(take, [], head_object=rig, head_bone="Head", eye_bones=("eye.L", "eye.R"))
+    assert "eyes' turn -> Rig: left eye.L, right eye.R" in res.text()
+    scene = bpy_mod.context.scene
+    angles = np.degrees(eye_turn.eye_yaw_pitch(take.names, take.weights))
+    E, D = eye_deltas(take), head_deltas(take)
+    for i in (0, 3, 7):
+        scene.frame_set(int(take.frames[i]))
+        head_now = np.array(rig.pose.bones["Head"].matrix.to_3x3())
+        np.testing.assert_allclose(head_now, D[i] @ np.array(rig.pose.bones["Head"].bone.matrix_local.to_3x3()),
+                                   atol=1e-4)
+        for e, name in enumerate(("eye.L", "eye.R")):
+            pb = rig.pose.bones[name]
+            rest = np.array(pb.bone.matrix_local.to_3x3())
+            turned = np.linalg.inv(D[i]) @ np.array(pb.matrix.to_3x3())        # in the head's frame
+            np.testing.assert_allclose(turned, E[e, i] @ rest, atol=1e-4)
+            look = turned[:, 1]                                                  # the bone's axis, along -Y at rest
+            yaw, pitch = np.degrees(np.arctan2(look[0], -look[1])), np.degrees(np.arcsin(-look[2]))
+            np.testing.assert_allclose([yaw, pitch], angles[i, e], atol=0.05)
+    assert angles[3, 0, 0] > 10 and abs(angles[3, 1]).max() < 1e-9             # out: the left eye, to +X
+    assert angles[7, 1, 1] < -7 and abs(angles[7, 0]).max() < 1e-9             # up: the right eye, pitch < 0
+    assert abs(angles[0]).max() < 1e-9
+
+
 def test_csv_import_onto_our_head_and_a_character(bpy_mod, character, head, tmp_path):
     """A Live Link Face CSV (exported by us) drives our head and a character; values equal the original."""
     from dataclasses import replace

