@@ -125,11 +125,10 @@ def test_eye_columns_turn_each_eye_as_its_look_shapes_do(head, tmp_path):
     assert angles[5, 1, 1] < -5 and np.abs(angles[5, 0]).max() < 1e-9    # the left eye stays
     np.testing.assert_allclose(angles[-1, 0], 0.5 * (angles[1, 0] + angles[2, 0]))
     assert np.abs(angles[:, :, 0]).max() < 30 and np.abs(angles[:, :, 1]).max() < 30
-    out = export_csv.write_csv(tmp_path / "take.csv", make_tracks(head, n_frames=8))
-    with open(out) as f:
+    tr = make_tracks(head, n_frames=8)
+    with open(export_csv.write_csv(tmp_path / "take.csv", tr)) as f:
         rows = list(csv.reader(f))
     cols = [rows[0].index(c) for c in ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")]
-    tr = make_tracks(head, n_frames=8)
     want = eye_turn.eye_yaw_pitch(tr.key_names, tr.weights).reshape(len(tr.weights), 4)
     assert np.abs(want).max() > 0.01                                     # the take's eyes look about
     np.testing.assert_allclose([[float(r[c]) for c in cols] for r in rows[1:]], want, atol=1e-6)
