@@ -121,18 +121,29 @@ def test_calibration_changes_values_and_is_undone(bpy_mod, character, head):
         np.testing.assert_allclose(got, take.column(arkit), atol=1e-6)
 
 
+def _rig(bpy, eyes: bool = False):
+    """An armature "Rig" with a head bone pointing up (+Z) and, with ``eyes``, two eye bones pointing forward (-Y),
+    the subject's left eye ("eye.L") at +X, parented to it."""
+    arm_data = bpy.data.armatures.new("Rig")
+    rig = bpy.data.objects.new("Rig", arm_data)
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    hb = arm_data.edit_bones.new("Head")
+    hb.head, hb.tail = (0, 0, 1.5), (0, 0, 1.8)
+    for name, x in (("eye.L", 0.03), ("eye.R", -0.03)) if eyes else ():
+        b = arm_data.edit_bones.new(name)
+        b.head, b.tail = (x, -0.08, 1.65), (x, -0.1, 1.65)
+        b.parent = hb
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return rig
+
+
 def test_head_motion_onto_object_and_bone(bpy_mod, character, head):
     from bake.blender_io.retarget import action_fcurves, head_deltas, retarget
     face = character[0]
     take = take_from_tracks(make_tracks(head, n_frames=24))
-    arm_data = bpy_mod.data.armatures.new("Rig")
-    rig = bpy_mod.data.objects.new("Rig", arm_data)
-    bpy_mod.context.scene.collection.objects.link(rig)
-    bpy_mod.context.view_layer.objects.active = rig
-    bpy_mod.ops.object.mode_set(mode="EDIT")
-    b = arm_data.edit_bones.new("Head")
-    b.head, b.tail = (0, 0, 1.5), (0, 0, 1.8)                 # a head bone pointing up (+Z)
-    bpy_mod.ops.object.mode_set(mode="OBJECT")
+    rig = _rig(bpy_mod)
     retarget(take, [face], head_object=rig, head_bone="Head")
     D = head_deltas(take)
     # the pose bone's rotation, seen in armature space, equals the head's turn
@@ -166,18 +177,7 @@ def test_eye_bones_turn_as_the_looks(bpy_mod, character, head):
     w[3, names.index("eyeLookOutLeft")] = 1.0
     w[7, names.index("eyeLookUpRight")] = 1.0
     take = replace(take, weights=w)
-    arm_data = bpy_mod.data.armatures.new("Rig")
-    rig = bpy_mod.data.objects.new("Rig", arm_data)
-    bpy_mod.context.scene.collection.objects.link(rig)
-    bpy_mod.context.view_layer.objects.active = rig
-    bpy_mod.ops.object.mode_set(mode="EDIT")
-    hb = arm_data.edit_bones.new("Head")
-    hb.head, hb.tail = (0, 0, 1.5), (0, 0, 1.8)
-    for name, x in (("eye.L", 0.03), ("eye.R", -0.03)):          # the subject's left eye at +X (facing -Y)
-        b = arm_data.edit_bones.new(name)
-        b.head, b.tail = (x, -0.08, 1.65), (x, -0.1, 1.65)
-        b.parent = hb
-    bpy_mod.ops.object.mode_set(mode="OBJECT")
+    rig = _rig(bpy_mod, eyes=True)
     with pytest.raises(InputError, match="eye.X"):
         retarget(take, [], head_object=rig, head_bone="Head", eye_bones=("eye.L", "eye.X"))
     assert rig.animation_data is None or rig.animation_data.action is None
