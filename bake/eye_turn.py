@@ -22,8 +22,10 @@ EYE_MOVED_MM = 0.1      # an eyeball's vertices: the eyes' that its side's eyeLo
 @lru_cache(maxsize=1)
 def look_angles() -> dict:
     """{lower-case eyeLook* name: (eye, yaw, pitch)}: the turn of the head asset's eyeball (eye in ``SIDES``' order)
-    at weight 1, radians, from where it then looks (the head frame's +Z, forward, turned by the Kabsch rotation)."""
+    at weight 1, radians, from where it then looks (the head frame's +Z turned by the rotation that best carries the
+    eyeball's vertices there, ``bake.solve.kabsch``)."""
     from core.head_model import load
+    from .solve import kabsch
     head = load()
     eyes = head.region == head.region_names.index("eyes")          # not the lids the look shapes move too
     out = {}
@@ -31,12 +33,11 @@ def look_angles() -> dict:
         ks = [head.arkit_names.index(f"{n}{side}") for n in LOOK_KEYS]
         moved = (np.abs(head.arkit_deltas[ks]).max((0, 2)) > EYE_MOVED_MM) & eyes
         P = head.vertices[moved].astype(np.float64)
-        for k in ks:
-            Q = P + head.arkit_deltas[k][moved]
-            U, _, Vt = np.linalg.svd((P - P.mean(0)).T @ (Q - Q.mean(0)))
-            R = (U @ np.diag([1.0, 1.0, np.linalg.det(U @ Vt)]) @ Vt).T          # neutral -> looked, head frame
-            x, y, z = R[:, 2]                                  # the look: head frame x the subject's left, y up
-            out[head.arkit_names[k].lower()] = (eye, float(np.arctan2(x, z)), float(np.arcsin(np.clip(-y, -1, 1))))
+        Q = P + head.arkit_deltas[ks][:, moved].astype(np.float64)
+        R = kabsch(P, Q, np.ones(Q.shape[:2]))[0]                     # (4, 3, 3) neutral -> looked, head frame
+        x, y, z = R[:, :, 2].T                                       # the look: head frame x the subject's left, y up
+        for k, yaw, pitch in zip(ks, np.arctan2(x, z), np.arcsin(np.clip(-y, -1.0, 1.0))):
+            out[head.arkit_names[k].lower()] = (eye, float(yaw), float(pitch))
     return out
 
 
