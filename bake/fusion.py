@@ -250,29 +250,72 @@ RIGID_FROM_PX, RIGID_FULL_PX = 30.0, 60.0
 _NOSE = np.isin(SOLVE_LANDMARKS, lt.NOSE)
 
 
-def rigid_share(landmarks: np.ndarray, forehead_light: np.ndarray | None = None) -> np.ndarray:
-    """(T, L) each solve landmark's say in the head's pose and identity on each frame of landmarks (T, 478, >=2)
-    frame pixels: the nose's as the eyes' distance apart in pixels and the forehead's light over the cheeks' (T,)
-    (``FaceState.forehead_light``; None: lit) give (above), every other landmark's 1."""
+def size_ramp(landmarks: np.ndarray) -> np.ndarray:
+    """(T,) 0 to 1 as the eye centres of landmarks (T, 478, >=2) frame pixels lie ``RIGID_FROM_PX`` to
+    ``RIGID_FULL_PX`` apart (0 where none): how far a face is large enough for its skull landmarks to lead."""
     p = np.asarray(landmarks, np.float64)[..., :2]
     centres = [0.5 * (p[:, a] + p[:, b]) for a, b in EYE_CORNERS]
     apart = np.nan_to_num(np.linalg.norm(centres[0] - centres[1], axis=-1))
-    ramp = np.clip((apart - RIGID_FROM_PX) / (RIGID_FULL_PX - RIGID_FROM_PX), 0.0, 1.0)
+    return np.clip((apart - RIGID_FROM_PX) / (RIGID_FULL_PX - RIGID_FROM_PX), 0.0, 1.0)
+
+
+def rigid_share(landmarks: np.ndarray, forehead_light: np.ndarray | None = None) -> np.ndarray:
+    """(T, L) each solve landmark's say in the head's pose and identity on each frame of landmarks (T, 478, >=2)
+    frame pixels: the nose's as the eyes' distance apart in pixels (``size_ramp``) and the forehead's light over
+    the cheeks' (T,) (``FaceState.forehead_light``; None: lit) give (above), every other landmark's 1."""
+    ramp = size_ramp(landmarks)
     if forehead_light is not None:
         ramp = ramp * (1.0 - shade(forehead_light))
     return 1.0 + (NOSE_RIGID_SHARE - 1.0) * ramp[:, None] * _NOSE[None, :]
 
 
+# The head's pitch also leans on MediaPipe's own 3-D reading of the skull: its nose and eye corners (SKULL_POINTS),
+# with the relative depth the landmark model gives them, fitted by the template's same points turned rigidly
+# (``skull_rotations``). In the fused solve's second stage each frame's pitch is pulled towards that turn's as
+# SKULL_SHARE of the frame's landmarks would pull it from SKULL_RADIUS_MM off the axis, ramped in with the face's size
+# as the nose's say is (``size_ramp``: on a face under 30 px between the eyes the model's depth is too coarse), less
+# the median gap between them over the first stage's frames (bake.solve.skull_pitch_gap): the pull follows the
+# skull's changes over the clip, not its level (the template's points are the mean head's; on another identity they
+# read a few degrees off). The head's pitch is what the network and the brows' and lids' landmarks confuse with the
+# expression (docs/MEASUREMENTS.md, "The head's pitch pulled towards the landmark model's own 3-D skull").
+SKULL_POINTS = lt.NOSE + (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
+SKULL_SHARE = 0.2
+SKULL_RADIUS_MM = 40.0
+
+
+def skull_rotations(landmarks: np.ndarray, K: np.ndarray, head: HeadModel,
+                    template: lt.LandmarkTemplate | None = None) -> np.ndarray:
+    """(T, 3, 3) head -> camera rotations read from landmarks (T, 478, 3) alone (frame pixels and the model's
+    relative depth, smaller nearer at the pixels' scale; NaN rows: none): the points back in the camera's space up to
+    the face's distance (a point at relative depth z lies at (f + z) / f of it), and ``SKULL_POINTS`` of ``head``'s
+    neutral fitted to them by a rigid turn (of the best similarity)."""
+    from .solve import kabsch
+    template = template or lt.load()
+    idx = list(SKULL_POINTS)
+    model = template.points(head.vertices.astype(np.float64), head)[idx]
+    K = np.asarray(K, np.float64)
+    uvz = np.asarray(landmarks, np.float64)[:, idx, :3]
+    out = np.full((len(uvz), 3, 3), np.nan)
+    seen = np.isfinite(uvz).all((1, 2))
+    if seen.any():
+        depth = K[0, 0] + uvz[seen, :, 2]
+        pts = np.stack([(uvz[seen, :, 0] - K[0, 2]) / K[0, 0] * depth,
+                        (uvz[seen, :, 1] - K[1, 2]) / K[1, 1] * depth, depth], -1)
+        out[seen] = kabsch(model, pts, np.ones(pts.shape[:2]))[0]
+    return out
+
+
 def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.ndarray, K: np.ndarray,
                   head: HeadModel, template: lt.LandmarkTemplate | None = None,
                   aspects: np.ndarray | None = None, forehead_light: np.ndarray | None = None,
-                  nose_share: bool = True) -> LandmarkTerm:
+                  nose_share: bool = True, skull: np.ndarray | None = None) -> LandmarkTerm:
     """The solve's landmark term from per-frame landmarks (T, 478, >=2) frame pixels (NaN where none), presence
     (T,), and the frames' summed dense confidences (T,) (0 where the network saw nothing); ``aspects`` (T, 2), how
     open each eye is (``FaceState.lid_aspects``; None: read on ``landmarks``), weighs the irises; ``forehead_light``
     (T,) (``FaceState.forehead_light``; None: lit) the nose's larger say in the head's pose and shape
     (``rigid_share``), which ``nose_share`` False leaves out: the fused solve takes it, the landmarks alone
-    (``--fusion landmarks``, no network depth to hold the head's shape) do not."""
+    (``--fusion landmarks``, no network depth to hold the head's shape) do not; ``skull`` (T, 3, 3), the frames'
+    ``skull_rotations``, pulls their pitch (``SKULL_SHARE``; None: no pull)."""
     template = template or lt.load()
     uv = np.asarray(landmarks, np.float64)[:, SOLVE_LANDMARKS, :2]
     ok = np.isfinite(uv).all(-1) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
@@ -284,8 +327,10 @@ def landmark_term(landmarks: np.ndarray, presence: np.ndarray, dense_weight: np.
         weight[:, _COLUMN[centre]] *= np.clip(np.nan_to_num((aspect[:, e] - IRIS_SHUT) / IRIS_OPEN_RAMP), 0.0, 1.0)
     mu, B, A = template.basis(head, SOLVE_LANDMARKS)
     share = rigid_share(landmarks, forehead_light) if nose_share else None
+    skull_share = None if skull is None else SKULL_SHARE * SKULL_RADIUS_MM ** 2 * size_ramp(landmarks)
     return LandmarkTerm(np.nan_to_num(uv), weight, np.asarray(K, np.float64), mu, B, A,
-                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES), rigid_share=share)
+                        gaze=np.isin(SOLVE_LANDMARKS, lt.IRIS_CENTRES), rigid_share=share,
+                        skull=None if skull is None else np.asarray(skull, np.float64), skull_share=skull_share)
 
 
 # Upper/lower landmark pairs that must not pass through each other: three across each eye's lids (middle, and a third

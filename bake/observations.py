@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from core.head_model import HeadModel
 
 from .correspond import VertexObservation
 from .shape_correction import corrected, neutral_correction
-from .solve import ArkitPrior, LandmarkTerm, SolveResult, dense_residual, real_face_trust, solve
+from .solve import ArkitPrior, LandmarkTerm, SolveResult, dense_residual, real_face_trust, skull_pitch_gap, solve
 
 LONG_CLIP = 900           # frames (30 s at 30 fps); longer clips are solved in chunks
 CHUNK_FRAMES = 500
@@ -293,35 +293,40 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     # of zero anywhere is the landmarks-only ablation, where the dense term has no say to yield
     yielded = dense_weight if dense_weight is not None and bool((dense_weight > 0).all()) else None
     staged = expression_dense is not None and landmarks is not None and bool(csum.any())
+    # the skull's pull (bake.solve.LandmarkTerm.skull) leans the second stage's pitch as the skull's changes over the
+    # clip, from the level the first stage's frames, fitted without it, give: no other solve takes it
+    unpulled = None if landmarks is None else \
+        (lambda frames, dense_sums, fitted: replace(landmarks(frames, dense_sums, fitted), skull=None))
     if T <= LONG_CLIP and not staged:
         everything = np.arange(T)
-        return _solve(store, everything, head, residual_keys, dense_weight, landmarks, arkit_prior, csum, None, None,
+        return _solve(store, everything, head, residual_keys, dense_weight, unpulled, arkit_prior, csum, None, None,
                       gaps, yielded=yielded)
     # identity from frames spread over the clip, among those with a face
     n_id = IDENTITY_FRAMES if T > LONG_CLIP else FUSED_IDENTITY_FRAMES
     seen = np.nonzero(csum > 0)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // n_id))
+    spread_frames = np.unique(pick)
     first = None
     if frame_dense is not None and staged:          # the frame as a whole, against the others: the mean stays 1
         first = np.asarray(frame_dense, np.float64)
-        first = first / max(float(first[np.unique(pick)].mean()), 1e-12)
-    spread = _solve(store, np.unique(pick), head, residual_keys, dense_weight, landmarks, arkit_prior,
+        first = first / max(float(first[spread_frames].mean()), 1e-12)
+    spread = _solve(store, spread_frames, head, residual_keys, dense_weight, unpulled, arkit_prior,
                     csum if first is None else csum * first, None, None, gaps, yielded=yielded, frame_factor=first)
     ident, keys = spread.result.identity, spread.result.residual_deltas if residual_keys else None
-    weight, sums, marks = dense_weight, csum, landmarks
+    weight, sums, marks = dense_weight, csum, unpulled
     field = None
     if staged:
         r = spread.result
         factor = float(expression_dense(dense_residual(r)))
         weight, sums = dense_weight * factor, csum * factor
         if reshape is not None:
-            spread_frames = np.unique(pick)
             field = neutral_correction(head, r, landmarks(spread_frames, csum[spread_frames], head), reshape)
             head = corrected(head, field)
+        pitch = skull_pitch_gap(landmarks(spread_frames, csum[spread_frames], head), r.rotation, r.valid)
 
         def marks(frames, dense_sums, fitted):          # the landmarks keep the weight the full dense term gave them
-            return landmarks(frames, csum[frames], fitted)
+            return replace(landmarks(frames, csum[frames], fitted), skull_pitch=pitch)
     chunk = CHUNK_FRAMES if T > LONG_CLIP else T
     frame_factor = None
     if frame_dense is not None and staged:          # as far as the real-face terms are trusted

@@ -155,9 +155,14 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         def landmarks(idx, dense_sums, fitted):        # the fusion's terms for the frames one solve takes
             marks, presence, _ = face_arrays(faces, idx)
             return fz.landmark_term(marks, presence, dense_sums, K, fitted, aspects=clip_lids[idx],
-                                    forehead_light=clip_light[idx], nose_share=fusion == "fused")
+                                    forehead_light=clip_light[idx], nose_share=fusion == "fused",
+                                    skull=None if clip_skull is None else clip_skull[idx])
 
         clip_marks, clip_presence, clip_scores = face_arrays(faces)     # every frame's, read once
+        clip_skull = None                 # the skull's turn in the landmark model's own 3-D points (fused only)
+        if fusion == "fused":
+            clip_skull = fz.skull_rotations(np.stack([np.full((lt.NUM_LANDMARKS, 3), np.nan) if f is None
+                                                      else f.landmarks[:, :3] for f in faces]), K, head)
         clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])
         clip_lids = lid_aspects(clip_marks)       # how shut each eye is: the landmark model's own lids where read
         for k, f in enumerate(faces):

@@ -66,7 +66,11 @@ class LandmarkTerm:
     (eyeLook*) fully and the head's pose and identity only ``gaze_pose`` (0-1) as much (None: none such).
     ``rigid_share`` (T, L) scales each landmark's say in what its expression does not move, the head's pose and
     identity (its residual's derivatives by them in the Gauss-Newton steps), and leaves its say in the expression
-    weights as its weight gives (None: 1 for every landmark)."""
+    weights as its weight gives (None: 1 for every landmark). ``skull`` (T, 3, 3), head -> camera rotations read
+    from the landmark model's own 3-D points, pull each frame's pitch (its turn about the head's sideways axis)
+    towards theirs less ``skull_pitch`` (radians: the level between them the other terms keep; ``skull_pitch_gap``)
+    by ``skull_share`` (T,) mm^2 per radian^2 per unit of the frame's summed landmark weight (0: none; None: no such
+    pull)."""
     uv: np.ndarray
     weight: np.ndarray
     K: np.ndarray
@@ -76,10 +80,16 @@ class LandmarkTerm:
     gaze: np.ndarray | None = None
     gaze_pose: float = 1.0
     rigid_share: np.ndarray | None = None
+    skull: np.ndarray | None = None
+    skull_share: np.ndarray | None = None
+    skull_pitch: float = 0.0
 
     def take(self, frames: np.ndarray) -> "LandmarkTerm":
         share = None if self.rigid_share is None else self.rigid_share[frames]
-        return replace(self, uv=self.uv[frames], weight=self.weight[frames], rigid_share=share)
+        skull = None if self.skull is None else self.skull[frames]
+        skull_share = None if self.skull_share is None else self.skull_share[frames]
+        return replace(self, uv=self.uv[frames], weight=self.weight[frames], rigid_share=share, skull=skull,
+                       skull_share=skull_share)
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,6 +474,7 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     Jc = J[..., :59] * c2[..., None].astype(f32)
     if not fit_identity:
         HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)  # (T, 59, 59 + 1)
+        _add_skull(HJ, lm, Rt)
         return _LandmarkBlocks(H=HJ[..., :59], g=HJ[..., -1], Hxi=None, Hii=None, gi=None)
     Ji = (Ql @ lm.B.transpose(1, 2, 0).astype(f32)).reshape(L, T, 2, n).transpose(1, 0, 2, 3).reshape(T, 2 * L, n)
     if gaze is not None:
@@ -474,10 +485,53 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
     Jic = Ji * c2[..., None].astype(f32)
     rc = r2.astype(f32)
     HJ = (np.ascontiguousarray(Jc.transpose(0, 2, 1)) @ J).astype(np.float64)      # (T, 59, 59 + n + 1)
+    _add_skull(HJ, lm, Rt)
     return _LandmarkBlocks(
         H=HJ[..., :59], g=HJ[..., -1], Hxi=HJ[..., 59:59 + n],
         Hii=(Jic.reshape(-1, n).T @ Ji.reshape(-1, n)).astype(np.float64),
         gi=(Jic.reshape(-1, n).T @ rc.reshape(-1)).astype(np.float64))
+
+
+def rotation_vector(M: np.ndarray) -> np.ndarray:
+    """(..., 3) the axis times the angle (radians) of rotations ``M`` (..., 3, 3)."""
+    M = np.asarray(M, np.float64)
+    angle = np.arccos(np.clip((np.trace(M, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0))
+    v = np.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], -1)
+    s = np.sin(angle)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(s > 1e-9, angle / (2.0 * s), 0.5)
+    return v * scale[..., None]
+
+
+def _skull_pitch(skull: np.ndarray, Rt: np.ndarray) -> np.ndarray:
+    """(T,) radians the rotations ``Rt`` (T, 3, 3) pitch beyond ``skull`` (T, 3, 3), about the head's sideways axis
+    (the rotation vector of skull^T R, the increment's own axes: R <- R exp([om]))."""
+    return rotation_vector(np.einsum("tji,tjk->tik", skull, Rt))[:, 0]
+
+
+def skull_pitch_gap(lm: LandmarkTerm, Rt: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Radians a solve's rotations ``Rt`` (T, 3, 3) of ``lm``'s frames pitch beyond ``lm.skull`` at the median over
+    the frames read in both (``valid`` (T,) bool; None: all): the level the skull's pull leaves to the other terms
+    (``LandmarkTerm.skull_pitch``). 0 without a skull or such frames."""
+    if lm.skull is None:
+        return 0.0
+    ok = np.isfinite(lm.skull).all((1, 2)) & (np.ones(len(Rt), bool) if valid is None else np.asarray(valid, bool))
+    return float(np.median(_skull_pitch(lm.skull[ok], np.asarray(Rt, np.float64)[ok]))) if ok.any() else 0.0
+
+
+def _add_skull(HJ: np.ndarray, lm: LandmarkTerm, Rt: np.ndarray) -> None:
+    """Add the landmark term's pull of each frame's pitch ``Rt`` (T, 3, 3) towards ``lm.skull``'s less
+    ``lm.skull_pitch`` to its normal-equation blocks ``HJ`` (T, 59, >= 60; the last column g) in place, weighed by
+    ``skull_share`` times the frame's summed landmark weight."""
+    if lm.skull is None or lm.skull_share is None:
+        return
+    lam = np.asarray(lm.skull_share, np.float64) * np.asarray(lm.weight, np.float64).sum(1)
+    ok = np.isfinite(lm.skull).all((1, 2)) & (lam > 0)
+    if not ok.any():
+        return
+    idx = np.nonzero(ok)[0]
+    HJ[idx, 0, 0] += lam[ok]
+    HJ[idx, 0, -1] += lam[ok] * (_skull_pitch(lm.skull[ok], Rt[ok]) - lm.skull_pitch)
 
 
 @dataclass(frozen=True, eq=False)

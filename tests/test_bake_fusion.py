@@ -771,3 +771,67 @@ def test_an_eye_whose_lids_rest_is_exported_no_more_shut_than_at_rest():
     np.testing.assert_allclose(out[:, right], [0.1, 0.1, 0.7, 0.65, 0.7, 0.7])    # the middle one: 0.1 + 0.5 x 1.1
     np.testing.assert_allclose(out[:, left], 0.7)                     # its open gap 0.1: an eye that never opens
     np.testing.assert_array_equal(np.delete(out, [right, left], 1), np.delete(weights, [right, left], 1))
+
+
+def _turn(axis, degrees):
+    """(3, 3) rotation by ``degrees`` about unit ``axis``."""
+    a = np.asarray(axis, np.float64) / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    t = np.radians(degrees)
+    return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * k @ k
+
+
+def test_the_skulls_turn_is_read_from_the_landmark_models_own_depth(head, template):
+    """fusion.skull_rotations reads each frame's head -> camera turn from landmarks as MediaPipe gives them (frame
+    pixels and a relative depth at the pixels' scale): on a head turned 25 degrees and tilted 8, the template's own
+    points projected so, within half a degree; a frame without landmarks reads NaN."""
+    K = np.array([[900.0, 0, 320], [0, 900.0, 240], [0, 0, 1]])
+    R = [_turn([0, 1, 0], 25) @ _turn([1, 0, 0], 8), _turn([0, 0, 1], -12)]
+    from core.head_model import HEAD_TO_CV
+    p = template.points(head.vertices.astype(np.float64), head)
+    marks = np.full((3, lt.NUM_LANDMARKS, 3), np.nan)
+    for t, r in enumerate(R):
+        cam = p @ (r @ HEAD_TO_CV).T + [10.0, -5.0, 600.0]
+        z = cam[:, 2]
+        marks[t, :, :2] = cam[:, :2] / z[:, None] * 900.0 + [320, 240]
+        marks[t, :, 2] = (z - z.mean()) * 900.0 / z.mean()
+    got = fusion.skull_rotations(marks, K, head, template)
+    for t, r in enumerate(R):
+        off = got[t].T @ (r @ HEAD_TO_CV)
+        assert np.degrees(np.arccos(np.clip((np.trace(off) - 1) / 2, -1, 1))) < 0.5
+    assert np.isnan(got[2]).all()
+
+
+def test_the_skulls_turn_pulls_each_frames_pitch_as_the_face_is_large(head, template):
+    """landmark_term's ``skull`` pulls each frame's pitch towards it by SKULL_SHARE of the frame's landmark weight at
+    SKULL_RADIUS_MM, ramped in with the face's size (none under RIGID_FROM_PX between the eyes): a solve whose skull
+    turns pitch 6 degrees off the truth on half the frames leans towards them, one without keeps the landmarks' and
+    the network's; with ``skull_pitch`` at the median gap (bake.solve.skull_pitch_gap) it follows the skull's change
+    between the frames, not its level."""
+    import dataclasses
+    from bake.solve import skull_pitch_gap
+    seq, Y, C, uv = _scene(head, template, T=8, seed=5)
+    T = len(Y)
+    tip = np.where(np.arange(T) % 2 == 1, 6.0, 0.0)                  # degrees about the head's sideways axis
+    lean = np.stack([r @ _turn([1, 0, 0], d) for r, d in zip(seq.rotation, tip)])
+    Cf = C * fusion.dense_weight_map(head, template)
+    lm = fusion.landmark_term(uv, np.ones(T), Cf.sum(1), seq.K, head, template, skull=lean)
+    ramp = fusion.size_ramp(uv)
+    assert np.allclose(lm.skull_share, fusion.SKULL_SHARE * fusion.SKULL_RADIUS_MM ** 2 * ramp) and ramp.min() > 0
+    assert np.array_equal(lm.take(np.array([3, 1])).skull, lean[[3, 1]])
+    plain = fusion.landmark_term(uv, np.ones(T), Cf.sum(1), seq.K, head, template)
+    assert plain.skull is None and plain.skull_share is None
+
+    def gaps(res):                                   # degrees each frame pitches beyond its skull turn
+        return np.array([np.degrees(skull_pitch_gap(lm.take(np.array([t])), res.rotation[t:t + 1]))
+                         for t in range(T)])
+    free, pulled = gaps(solve(Y, Cf, head, landmarks=plain)), gaps(solve(Y, Cf, head, landmarks=lm))
+    assert np.abs(pulled[1::2]).mean() < np.abs(free[1::2]).mean() - 1.0, (free, pulled)
+    level = dataclasses.replace(lm, skull_pitch=float(np.radians(np.median(free))))
+    held = gaps(solve(Y, Cf, head, landmarks=level))
+    change = lambda g: (g[1::2] - g[0::2]).mean()                                     # noqa: E731
+    assert abs(change(held)) < abs(change(free)) - 0.4, (free, held)   # the change between the frames followed
+    assert abs(np.median(held) - np.median(free)) < 0.5 * abs(np.median(pulled) - np.median(free)) + 0.05
+    small = uv * 0.2                                               # a face a fifth the size: no pull
+    assert np.all(fusion.landmark_term(small, np.ones(T), Cf.sum(1), seq.K, head, template, skull=lean).skull_share
+                  == 0.0)
