@@ -868,7 +868,6 @@ def aside_table(results: dict) -> str:
 # points that no expression moves, the nose's and the eye corners' (the brows' and lids' move), read the head's pitch
 # from its own 3-D landmarks (docs/MEASUREMENTS.md, "The nose's larger say in the head's pose and shape")
 JAW_OPEN, JAW_REST = 0.2, 0.1
-SKULL_POINTS = lt.NOSE + (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER)
 
 
 def pitch_degrees(rotations: np.ndarray) -> np.ndarray:
@@ -886,24 +885,12 @@ def pitch_degrees(rotations: np.ndarray) -> np.ndarray:
 
 def skull_rotations(faces, K, head) -> np.ndarray:
     """(T, 3, 3) head -> camera rotations read from MediaPipe's own 3-D landmarks alone (the tracker's FaceStates,
-    ``faces``; NaN where None): their pixels and relative depth (smaller nearer, at the pixels' scale) back in the
-    camera's space up to the face's distance (a point at relative depth z lies at (f + z) / f of the face's mean
-    distance), and ``SKULL_POINTS`` of the template on the mean head fitted to them by a rigid turn (the turn of the
-    best similarity). An outside reading of the head's pose: it shares the landmarks with the bake but not the fit,
-    the network or the expression shapes."""
-    from bake.solve import kabsch
-    idx = list(SKULL_POINTS)
-    model = lt.load().points(head.vertices.astype(np.float64), head)[idx]
-    K = np.asarray(K, np.float64)
-    out = np.full((len(faces), 3, 3), np.nan)
-    seen = [t for t, face in enumerate(faces) if face is not None]
-    if not seen:
-        return out
-    uvz = np.stack([np.asarray(faces[t].landmarks, np.float64)[idx] for t in seen])      # (T', P, 3)
-    depth = K[0, 0] + uvz[..., 2]
-    pts = np.stack([(uvz[..., 0] - K[0, 2]) / K[0, 0] * depth, (uvz[..., 1] - K[1, 2]) / K[1, 1] * depth, depth], -1)
-    out[seen] = kabsch(model, pts, np.ones(pts.shape[:2]))[0]
-    return out
+    ``faces``; NaN where None), as the fused bake's skull pull reads them (``bake.fusion.skull_rotations``): an
+    outside reading of the head's pose that shares the landmarks with the bake but not the fit, the network or the
+    expression shapes."""
+    from bake.fusion import skull_rotations as read
+    none = np.full((lt.NUM_LANDMARKS, 3), np.nan)
+    return read(np.stack([none if f is None else np.asarray(f.landmarks, np.float64)[:, :3] for f in faces]), K, head)
 
 
 def pitch_with_jaw(tracks, faces, head, least: int = 5) -> dict | None:
