@@ -58,6 +58,7 @@ from core.eyelids import GAPS, lid_aspects
 from core.errors import AssetError
 from core.face_models import EYE_CORNERS
 from core.head_model import ARKIT_NAMES, HeadModel
+from core.types import axis_through
 
 from .filter import noise_scale, runs
 from .numerics import nearest
@@ -286,9 +287,11 @@ SKULL_RADIUS_MM = 40.0
 def skull_rotations(landmarks: np.ndarray, K: np.ndarray, head: HeadModel,
                     template: lt.LandmarkTemplate | None = None) -> np.ndarray:
     """(T, 3, 3) head -> camera rotations read from landmarks (T, 478, 3) alone (frame pixels and the model's
-    relative depth, smaller nearer at the pixels' scale; NaN rows: none): the points back in the camera's space up to
-    the face's distance (a point at relative depth z lies at (f + z) / f of it), and ``SKULL_POINTS`` of ``head``'s
-    neutral fitted to them by a rigid turn (of the best similarity)."""
+    relative depth, smaller nearer at the pixels' scale; NaN rows: none): each point back on its pixel's ray in the
+    camera's space, its relative depth taken along the ray through the points' centre (the landmark model reads its
+    crop as seen from the camera, as the network does: ``core.types.axis_through``) from the face's distance (f along
+    the camera's axis), and ``SKULL_POINTS`` of ``head``'s neutral fitted to them by a rigid turn (of the best
+    similarity)."""
     from .solve import kabsch
     template = template or lt.load()
     idx = list(SKULL_POINTS)
@@ -298,9 +301,12 @@ def skull_rotations(landmarks: np.ndarray, K: np.ndarray, head: HeadModel,
     out = np.full((len(uvz), 3, 3), np.nan)
     seen = np.isfinite(uvz).all((1, 2))
     if seen.any():
-        depth = K[0, 0] + uvz[seen, :, 2]
-        pts = np.stack([(uvz[seen, :, 0] - K[0, 2]) / K[0, 0] * depth,
-                        (uvz[seen, :, 1] - K[1, 2]) / K[1, 1] * depth, depth], -1)
+        uvz = uvz[seen]
+        rays = np.stack([(uvz[..., 0] - K[0, 2]) / K[0, 0], (uvz[..., 1] - K[1, 2]) / K[1, 1],
+                         np.ones(uvz.shape[:2])], -1)                                    # (T', P, 3), z = 1
+        axis = np.stack([axis_through(K, c) for c in uvz[..., :2].mean(1)])            # (T', 3)
+        along = K[0, 0] / axis[:, 2:3] + uvz[..., 2]                       # each point's distance along the axis
+        pts = rays * (along / np.einsum("tpk,tk->tp", rays, axis))[..., None]
         out[seen] = kabsch(model, pts, np.ones(pts.shape[:2]))[0]
     return out
 

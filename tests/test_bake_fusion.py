@@ -783,23 +783,36 @@ def _turn(axis, degrees):
 
 def test_the_skulls_turn_is_read_from_the_landmark_models_own_depth(head, template):
     """fusion.skull_rotations reads each frame's head -> camera turn from landmarks as MediaPipe gives them (frame
-    pixels and a relative depth at the pixels' scale): on a head turned 25 degrees and tilted 8, the template's own
-    points projected so, within half a degree; a frame without landmarks reads NaN."""
+    pixels, and a relative depth at the pixels' scale along the ray through the face, as the model sees its crop): on
+    a head turned 25 degrees and tilted 8, rolled 12, or 14 degrees below the optical axis, the template's own points
+    projected so, within half a degree (read along the optical axis instead, the last 5 degrees off); a frame without
+    landmarks reads NaN."""
     K = np.array([[900.0, 0, 320], [0, 900.0, 240], [0, 0, 1]])
-    R = [_turn([0, 1, 0], 25) @ _turn([1, 0, 0], 8), _turn([0, 0, 1], -12)]
+    R = [_turn([0, 1, 0], 25) @ _turn([1, 0, 0], 8), _turn([0, 0, 1], -12), _turn([1, 0, 0], -5)]
+    at = [[10.0, -5.0, 600.0], [-60.0, 20.0, 500.0], [0.0, 150.0, 600.0]]
     from core.head_model import HEAD_TO_CV
     p = template.points(head.vertices.astype(np.float64), head)
-    marks = np.full((3, lt.NUM_LANDMARKS, 3), np.nan)
-    for t, r in enumerate(R):
-        cam = p @ (r @ HEAD_TO_CV).T + [10.0, -5.0, 600.0]
-        z = cam[:, 2]
-        marks[t, :, :2] = cam[:, :2] / z[:, None] * 900.0 + [320, 240]
-        marks[t, :, 2] = (z - z.mean()) * 900.0 / z.mean()
+    marks = np.full((4, lt.NUM_LANDMARKS, 3), np.nan)
+    for t, (r, x) in enumerate(zip(R, at)):
+        cam = p @ (r @ HEAD_TO_CV).T + x
+        skull = cam[list(fusion.SKULL_POINTS)]
+        axis = (skull / skull[:, 2:]).mean(0)                  # the ray through the skull points' pixel centre
+        along = cam @ (axis / np.linalg.norm(axis))
+        marks[t, :, :2] = cam[:, :2] / cam[:, 2:] * 900.0 + [320, 240]
+        marks[t, :, 2] = (along - along.mean()) * 900.0 / along.mean()
     got = fusion.skull_rotations(marks, K, head, template)
+
+    def off(a, b):
+        return np.degrees(np.arccos(np.clip((np.trace(a.T @ b) - 1) / 2, -1, 1)))
     for t, r in enumerate(R):
-        off = got[t].T @ (r @ HEAD_TO_CV)
-        assert np.degrees(np.arccos(np.clip((np.trace(off) - 1) / 2, -1, 1))) < 0.5
-    assert np.isnan(got[2]).all()
+        assert off(got[t], r @ HEAD_TO_CV) < 0.5, t
+    assert np.isnan(got[3]).all()
+    idx = list(fusion.SKULL_POINTS)                  # the same depths taken along the optical axis: misread
+    u, v, depth = marks[2, idx, 0], marks[2, idx, 1], 900.0 + marks[2, idx, 2]
+    pts = np.stack([(u - 320) / 900 * depth, (v - 240) / 900 * depth, depth], -1)
+    from bake.solve import kabsch
+    model = template.points(head.vertices.astype(np.float64), head)[idx]
+    assert off(kabsch(model, pts[None], np.ones((1, len(idx))))[0][0], R[2] @ HEAD_TO_CV) > 5.0
 
 
 def test_the_skulls_turn_pulls_each_frames_pitch_as_the_face_is_large(head, template):

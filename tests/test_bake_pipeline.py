@@ -126,8 +126,10 @@ def _fused_scene(head, seq, Y, uv):
     C = default_vertex_mask(head).astype(np.float32)
     T = len(Y)
     obs = [VertexObservation(t, Y[t], ray[t], C, float(seq.translation[t, 2]), None) for t in range(T)]
-    z = lt.load().points(seq.verts_cam.astype(np.float64), head)[..., 2:]     # as the landmark model's: relative
-    z = (z - z.mean(1, keepdims=True)) * seq.K[0, 0] / z.mean(1, keepdims=True)   # depth at the pixels' scale
+    p = lt.load().points(seq.verts_cam.astype(np.float64), head)   # as the landmark model's: relative depth at the
+    axis = p.mean(1) / np.linalg.norm(p.mean(1), axis=-1, keepdims=True)    # pixels' scale, along the ray to the face
+    z = np.einsum("tlk,tk->tl", p, axis)[..., None]
+    z = (z - z.mean(1, keepdims=True)) * seq.K[0, 0] / z.mean(1, keepdims=True)
     faces = [FaceState(CropBox(0, 0, 100), np.concatenate([uv[t], z[t]], 1).astype(np.float32), 1.0,
                        np.full(52, np.nan, np.float32)) for t in range(T)]
     return (obs, np.arange(T), 30.0, seq.K, seq.size, head), faces
