@@ -621,9 +621,10 @@ def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path
 
 def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_skull_points_hold_still(head):
     """A baked head pitched 4 degrees down on every frame its jawOpen is 0.4, over landmarks of a head that holds
-    still (their 3-D points as the landmark model gives them: pixels and relative depth at the same scale): the bake
-    reads 4 degrees and r 1 with the jaw, MediaPipe's skull points 0; with the bake held still too, both read 0; over
-    landmarks of a head that nods as the bake does (off the camera's axis), the skull points read the bake's nod."""
+    still (their 3-D points as the landmark model gives them: pixels and relative depth at the same scale, along the
+    ray through the face): the bake reads 4 degrees and r 1 with the jaw, MediaPipe's skull points 0; with the bake
+    held still too, both read 0; over landmarks of a head that nods as the bake does (off the camera's axis), the
+    skull points read the bake's nod."""
     from types import SimpleNamespace
     from core import landmark_template as lt
     from core.head_model import ARKIT_NAMES, HEAD_TO_CV
@@ -635,7 +636,10 @@ def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_s
 
     def seen(R):                         # the landmarks of the template posed by R, as the landmark model gives them
         p = points @ R.T + [30.0, -20.0, 600.0]
-        depth = (p[:, 2] - p[:, 2].mean()) * 800.0 / p[:, 2].mean()
+        from bake.fusion import SKULL_POINTS           # depth along the ray through the face (fusion.skull_rotations)
+        axis = (p[list(SKULL_POINTS)] / p[list(SKULL_POINTS), 2:]).mean(0)
+        along = p @ (axis / np.linalg.norm(axis))
+        depth = (along - along.mean()) * 800.0 / along.mean()
         return SimpleNamespace(landmarks=np.concatenate([p[:, :2] / p[:, 2:] * 800.0 + [320, 240], depth[:, None]], 1))
     faces = [seen(still)] * T
 
