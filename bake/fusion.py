@@ -6,7 +6,9 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     expressions they outline -- lids (blinks), lips (mouth opening, width, smile), brows. They are 2-D, so they say
     little about distance and head size. The nose, fixed to the skull, has the larger say in the head's pose and
     shape where it spans enough pixels and is lit (``rigid_share``): a mouth the ARKit shapes cannot make (a grin)
-    must not turn the head to lay its lips on the landmarks.
+    must not turn the head to lay its lips on the landmarks. The landmark model's own depth of the nose and eye
+    corners reads the skull's turn (``skull_rotations``): in the second stage each frame's pitch is pulled towards
+    its changes over the clip, the level left to the first stage (``SKULL_SHARE``): a nod is not read as the brows.
   * the blendshape model's 52 scores: a per-shape prior, calibrated against our shapes and trusted by how well each
     score reads our weight (``PRIOR_MAX``): blinks (lid motion of a few pixels), jawOpen, smiles; none for tongueOut,
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
