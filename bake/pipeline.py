@@ -98,6 +98,13 @@ def face_arrays(faces: list[FaceState | None], idx: np.ndarray | None = None) ->
     return marks, presence, scores
 
 
+def face_points(faces: list[FaceState | None]) -> np.ndarray:
+    """(n, 478, 3) the tracker's landmarks of every frame as the landmark model gives them (pixels and its relative
+    depth, bake.fusion.skull_rotations); NaN where no face was read."""
+    none = np.full((lt.NUM_LANDMARKS, 3), np.nan)
+    return np.stack([none if f is None else np.asarray(f.landmarks, np.float64)[:, :3] for f in faces])
+
+
 _STEADY_SHAPES = ~np.isin(head_model.ARKIT_NAMES, REGIONS["eyes"])    # all but the eyes' (a blink may be one frame)
 
 
@@ -161,8 +168,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         clip_marks, clip_presence, clip_scores = face_arrays(faces)     # every frame's, read once
         clip_skull = None                 # the skull's turn in the landmark model's own 3-D points (fused only)
         if fusion == "fused":
-            clip_skull = fz.skull_rotations(np.stack([np.full((lt.NUM_LANDMARKS, 3), np.nan) if f is None
-                                                      else f.landmarks[:, :3] for f in faces]), K, head)
+            clip_skull = fz.skull_rotations(face_points(faces), K, head)
         clip_light = np.array([np.nan if f is None else f.forehead_light for f in faces])
         clip_lids = lid_aspects(clip_marks)       # how shut each eye is: the landmark model's own lids where read
         for k, f in enumerate(faces):

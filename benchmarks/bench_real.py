@@ -889,8 +889,7 @@ def skull_rotations(faces, K, head) -> np.ndarray:
     outside reading of the head's pose that shares the landmarks with the bake but not the fit, the network or the
     expression shapes."""
     from bake.fusion import skull_rotations as read
-    none = np.full((lt.NUM_LANDMARKS, 3), np.nan)
-    return read(np.stack([none if f is None else np.asarray(f.landmarks, np.float64)[:, :3] for f in faces]), K, head)
+    return read(pipeline.face_points(faces), K, head)
 
 
 def pitch_with_jaw(tracks, faces, head, least: int = 5) -> dict | None:
