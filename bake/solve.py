@@ -36,6 +36,8 @@ import numpy as np
 
 from core.head_model import HeadModel
 
+from .numerics import quat_from_matrix, rotation_vector
+
 log = logging.getLogger(__name__)
 
 
@@ -492,21 +494,10 @@ def _landmark_system(lm: LandmarkTerm, Rt, s, w, idv, rho, robust, weights_only=
         gi=(Jic.reshape(-1, n).T @ rc.reshape(-1)).astype(np.float64))
 
 
-def rotation_vector(M: np.ndarray) -> np.ndarray:
-    """(..., 3) the axis times the angle (radians) of rotations ``M`` (..., 3, 3)."""
-    M = np.asarray(M, np.float64)
-    angle = np.arccos(np.clip((np.trace(M, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0))
-    v = np.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], -1)
-    s = np.sin(angle)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(s > 1e-9, angle / (2.0 * s), 0.5)
-    return v * scale[..., None]
-
-
 def _skull_pitch(skull: np.ndarray, Rt: np.ndarray) -> np.ndarray:
     """(T,) radians the rotations ``Rt`` (T, 3, 3) pitch beyond ``skull`` (T, 3, 3), about the head's sideways axis
     (the rotation vector of skull^T R, the increment's own axes: R <- R exp([om]))."""
-    return rotation_vector(np.einsum("tji,tjk->tik", skull, Rt))[:, 0]
+    return rotation_vector(quat_from_matrix(np.einsum("tji,tjk->tik", skull, Rt)))[:, 0]
 
 
 def skull_pitch_gap(lm: LandmarkTerm, Rt: np.ndarray, valid: np.ndarray | None = None) -> float:

@@ -231,11 +231,3 @@ def test_correlated_error_is_not_explained_as_expression(head):
         mae.append(np.abs(res.weights - seq.weights).mean())
         zero.append(np.abs(seq.weights).mean())
     assert np.mean(mae) < 0.055, (mae, zero)
-
-
-def test_rotation_vector_is_the_axis_times_the_angle():
-    from bake.solve import rotation_vector
-    c, s = np.cos(0.3), np.sin(0.3)
-    Rz = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
-    np.testing.assert_allclose(rotation_vector(Rz), [0, 0, 0.3], atol=1e-12)
-    np.testing.assert_allclose(rotation_vector(np.stack([np.eye(3), Rz.T])), [[0, 0, 0], [0, 0, -0.3]], atol=1e-12)
