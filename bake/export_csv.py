@@ -30,6 +30,7 @@ from core.head_model import HEAD_TO_CV
 from .atomic import atomic_write
 from .camera_turn import world_rotation
 from .eye_turn import eye_yaw_pitch
+from .numerics import axis_rotation
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +135,8 @@ def parse_timecode(text: str, rate: int) -> float:
 
 def _rotation_from_ypr(ypr: np.ndarray) -> np.ndarray:
     """(T,3) yaw, pitch, roll -> (T,3,3) head -> OpenCV camera rotations (inverse of ``head_yaw_pitch_roll``)."""
-    y, p, r = (np.asarray(ypr[:, i], np.float64) for i in range(3))
-    T = len(y)
-    Ry = np.zeros((T, 3, 3))
-    Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = np.cos(y), np.sin(y), 1, -np.sin(y), np.cos(y)
-    Rx = np.zeros((T, 3, 3))
-    Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1, np.cos(p), -np.sin(p), np.sin(p), np.cos(p)
-    Rz = np.zeros((T, 3, 3))
-    Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = np.cos(r), -np.sin(r), np.sin(r), np.cos(r), 1
-    return HEAD_TO_CV @ Ry @ Rx @ Rz
+    ypr = np.asarray(ypr, np.float64)
+    return HEAD_TO_CV @ axis_rotation(ypr[:, 0], 1) @ axis_rotation(ypr[:, 1], 0) @ axis_rotation(ypr[:, 2], 2)
 
 
 def read_csv(path, fps: float | None = None, start_frame: float = 1.0):

@@ -75,6 +75,18 @@ def matrix_from_quat(q: np.ndarray) -> np.ndarray:
                      2 * (xz - yw), 2 * (yz + xw), -x2 - y2 + z2 + w2], -1).reshape(q.shape[:-1] + (3, 3))
 
 
+def axis_rotation(angle: np.ndarray, axis: int) -> np.ndarray:
+    """(..., 3, 3) right-handed turns by ``angle`` (..., radians) about coordinate axis ``axis`` (0 x, 1 y, 2 z), as
+    ``Rotation.from_euler("xyz"[axis], angle).as_matrix()``."""
+    a = np.asarray(angle, np.float64)
+    c, s = np.cos(a), np.sin(a)
+    j, k = (axis + 1) % 3, (axis + 2) % 3
+    R = np.zeros(a.shape + (3, 3))
+    R[..., axis, axis] = 1.0
+    R[..., j, j], R[..., j, k], R[..., k, j], R[..., k, k] = c, -s, s, c
+    return R
+
+
 def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Composition ``p * q`` (apply q, then p), as scipy's ``Rotation.__mul__``."""
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)

@@ -76,6 +76,13 @@ def test_rotation_vector_matches_scipy_whatever_the_quaternions_sign():
     assert (nm.rotation_vector(np.array([0.0, 0.0, 0.0, 1.0])) == 0).all()
 
 
+def test_axis_rotation_matches_scipy():
+    angles = np.random.default_rng(3).uniform(-3.0, 3.0, (2, 5))
+    for axis in range(3):
+        want = Rotation.from_euler("xyz"[axis], angles.reshape(-1, 1)).as_matrix().reshape(2, 5, 3, 3)
+        np.testing.assert_allclose(nm.axis_rotation(angles, axis), want, atol=1e-12)
+
+
 def test_slerp_matches_scipy():
     rng = np.random.default_rng(2)
     R = _rotations(60, rng)

@@ -32,6 +32,7 @@ from .axes import euler_xyz, head_rotation_from_world, head_world_pose
 from .curves import curve_group, fcurve, key_linear
 from ..calibrate import REGION_OF, Calibration
 from ..eye_turn import SIDES, eye_yaw_pitch
+from ..numerics import axis_rotation
 from ..retarget import Match, Take, describe, match_shape_keys, normalize
 
 log = logging.getLogger(__name__)
@@ -252,17 +253,8 @@ def eye_deltas(take: Take) -> np.ndarray:
     """(2, T, 3, 3) each eye's turn (``bake.eye_turn.SIDES``' order: the subject's left first) from the take's
     eyeLook* weights, in a character's axes (Blender: +Z up, the face towards -Y): its yaw about +Z (towards the
     subject's left, +X), then its pitch about +X (down)."""
-    yp = eye_yaw_pitch(take.names, take.weights)                  # (T, 2, 2)
-    out = np.zeros((2, len(yp), 3, 3))
-    for e in range(2):
-        cy, sy = np.cos(yp[:, e, 0]), np.sin(yp[:, e, 0])
-        cp, sp = np.cos(yp[:, e, 1]), np.sin(yp[:, e, 1])
-        Rz = np.zeros((len(yp), 3, 3))
-        Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = cy, -sy, sy, cy, 1.0
-        Rx = np.zeros((len(yp), 3, 3))
-        Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1.0, cp, -sp, sp, cp
-        out[e] = Rz @ Rx
-    return out
+    yp = eye_yaw_pitch(take.names, take.weights).transpose(1, 0, 2)    # (2, T, 2)
+    return axis_rotation(yp[..., 0], 2) @ axis_rotation(yp[..., 1], 0)
 
 
 def _motion_action(obj, name: str, what: str):
