@@ -7,6 +7,12 @@ thread (measured in docs/MEASUREMENTS.md, "Where the time goes"). One thread als
 on every machine (with two, the order of float sums, and so the last bits that the Gauss-Newton steps amplify, depend
 on how OpenBLAS splits the work).
 
+The per-frame stage (bake.pipeline.observe) keeps both cores busy with threads of its own (tracking, two halves of
+each network call); a product there large enough for OpenBLAS to split (a crop's rays against its axis, tens of
+thousands of rows) wakes OpenBLAS's threads, which then spin beside them: with one thread there and in the rest of
+the bake, the press clip's whole run took 0.89x the CPU time and 0.95x the wall time, the same observations and bake
+to the last bit (docs/MEASUREMENTS.md, "Where the time goes").
+
 numpy's wheels bundle OpenBLAS (``numpy.libs`` or ``numpy/.dylibs``), whose ``openblas_set_num_threads`` (with the
 ``64_`` suffix of the 64-bit-integer build, or the ``scipy_`` prefix of numpy 2's) sets the count for the process. The
 setting is process-wide: use it where no other thread is running BLAS work. Where numpy uses another BLAS (Accelerate,

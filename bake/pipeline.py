@@ -57,7 +57,7 @@ from .types import BakeStats, SceneTracks
 
 log = logging.getLogger(__name__)
 
-SOLVE_BLAS_THREADS = 1    # numpy's BLAS threads during the clip solve (bake.blas: why one)
+BLAS_THREADS = 1    # numpy's BLAS threads in the per-frame stage and the clip solve (bake.blas: why one)
 # where the landmarks see the face (bake.filter.keep_image_shake reads the face's place noise against it)
 FACE_PLACE_LANDMARKS = (lt.RIGHT_EYE_OUTER, lt.RIGHT_EYE_INNER, lt.LEFT_EYE_INNER, lt.LEFT_EYE_OUTER, lt.NOSE_TIP)
 # ... and its roll in the image (bake.filter.keep_image_roll: the line from the right eye's corners to the left's)
@@ -116,6 +116,7 @@ def _despiked(weights: np.ndarray, valid: np.ndarray, fps: float, smoothing: flo
     return despike(weights, valid, fps, _STEADY_SHAPES).astype(weights.dtype)
 
 
+@blas_threads(BLAS_THREADS)      # small batched products: one thread is faster and machine-independent (bake.blas)
 def bake_observations(observations: list[VertexObservation | None], frames: np.ndarray, fps: float, K: np.ndarray,
                       image_size: tuple, head=None, smoothing: float = DEFAULT_SMOOTHING, residual_keys: int = 0,
                       head_pose: str = "tracked", max_gap: int = 12, footage_path: str = "",
@@ -181,12 +182,11 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             _, presence, scores = face_arrays(faces, idx)
             return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest,
                                   None if source_shares is None else np.asarray(source_shares, np.float64)[idx])
-    with blas_threads(SOLVE_BLAS_THREADS):     # small batched products: one thread is faster and machine-independent
-        clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
-                                  fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
-                                  workers=solve_threads(threads), reshape=fz.CORRECTED,
-                                  shape_unboosted=corrective_keys > 0,
-                                  frame_dense=None if landmarks is None else fz.shaded_dense(clip_light))
+    clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
+                              fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
+                              workers=solve_threads(threads), reshape=fz.CORRECTED,
+                              shape_unboosted=corrective_keys > 0,
+                              frame_dense=None if landmarks is None else fz.shaded_dense(clip_light))
     res = clip.result
     res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing),      # no one-frame spikes
                   fit_weights=None if res.fit_weights is None else _despiked(res.fit_weights, res.valid, fps,
@@ -468,6 +468,7 @@ def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float,
     return tracks, replace(stats, seconds=time.perf_counter() - t_start, warnings=tuple(obs.warnings) + stats.warnings)
 
 
+@blas_threads(BLAS_THREADS)      # the stage's own threads fill the cores (bake.blas)
 def observe(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
             cancel: Callable[[], bool] | None = None,
             on_prediction: Callable[[int, CropBox, object, np.ndarray], None] | None = None) -> Observed:

@@ -952,3 +952,28 @@ def test_a_fused_bake_exports_an_eye_at_rest_at_rest_and_the_head_keeps_its_fitt
     for i in range(T):
         assert np.abs(posed_vertices(rested, i) - posed_vertices(pulled, i)).max() < 0.05   # mm
         assert np.abs(posed_vertices(smoothed, i) - posed_vertices(smoothed_pulled, i)).max() < 0.05
+
+
+def test_the_per_frame_stage_and_the_bake_run_numpys_blas_on_one_thread(monkeypatch):
+    """``observe`` and ``bake_observations`` run numpy's OpenBLAS on one thread (their own threads fill the cores;
+    OpenBLAS's only spin beside them: bake.blas) and give the count back after, also when the bake fails."""
+    _require_model()
+    import bake.pipeline as pl
+    from bake import blas
+    from bake.demo import SAMPLE_CLIP
+    if blas.current() is None:
+        pytest.skip("this numpy has no bundled OpenBLAS (blas_threads is a no-op there)")
+    observing, solving = [], []
+    with blas.blas_threads(2):
+        obs = pl.observe(ReconConfig(str(SAMPLE_CLIP), end=4),
+                         on_prediction=lambda frame, box, pred, crop: observing.append(blas.current()))
+        assert blas.current() == 2
+
+        def solve_seen(*args, **kwargs):
+            solving.append(blas.current())
+            raise RuntimeError("stop after the count is read")
+        monkeypatch.setattr(pl, "solve_observations", solve_seen)
+        with pytest.raises(RuntimeError, match="stop after"):
+            pl.bake_observed(ReconConfig(str(SAMPLE_CLIP), end=4), obs)
+        assert blas.current() == 2
+    assert observing and set(observing) == {1} and solving == [1]
