@@ -30,7 +30,7 @@ from core.head_model import HEAD_TO_CV
 from .atomic import atomic_write
 from .camera_turn import world_rotation
 from .eye_turn import eye_yaw_pitch
-from .numerics import axis_rotation
+from .numerics import axis_rotation, look_yaw_pitch
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,8 @@ def timecode(index: int, fps: float, subframe: float = 0.0) -> str:
 def head_yaw_pitch_roll(head_rotation: np.ndarray) -> np.ndarray:
     """(T,3,3) head->OpenCV-camera rotations -> (T,3) yaw, pitch, roll in radians (see module doc)."""
     M = HEAD_TO_CV.T @ np.asarray(head_rotation, np.float64)
-    yaw = np.arctan2(M[:, 0, 2], M[:, 2, 2])
-    pitch = np.arcsin(np.clip(-M[:, 1, 2], -1.0, 1.0))
     roll = np.arctan2(M[:, 1, 0], M[:, 1, 1])
-    return np.stack([yaw, pitch, roll], 1)
+    return np.concatenate([look_yaw_pitch(M[:, :, 2]), roll[:, None]], 1)
 
 
 def csv_table(tracks) -> tuple[tuple, list[list[str]]]:

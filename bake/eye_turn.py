@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .numerics import look_yaw_pitch
+
 LOOK_KEYS = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")    # what turns an eyeball, per side
 SIDES = ("Left", "Right")       # the eyes' order here: the subject's left first, as the CSV's columns
 EYE_MOVED_MM = 0.1      # an eyeball's vertices: the eyes' that its side's eyeLook* shapes move further than this
@@ -35,8 +37,7 @@ def look_angles() -> dict:
         P = head.vertices[moved].astype(np.float64)
         Q = P + head.arkit_deltas[ks][:, moved].astype(np.float64)
         R = kabsch(P, Q, np.ones(Q.shape[:2]))[0]                     # (4, 3, 3) neutral -> looked, head frame
-        x, y, z = R[:, :, 2].T                                       # the look: head frame x the subject's left, y up
-        for k, yaw, pitch in zip(ks, np.arctan2(x, z), np.arcsin(np.clip(-y, -1.0, 1.0))):
+        for k, (yaw, pitch) in zip(ks, look_yaw_pitch(R[:, :, 2])):    # where the eye then looks, head frame
             out[head.arkit_names[k].lower()] = (eye, float(yaw), float(pitch))
     return out
 

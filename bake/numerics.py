@@ -87,6 +87,14 @@ def axis_rotation(angle: np.ndarray, axis: int) -> np.ndarray:
     return R
 
 
+def look_yaw_pitch(look: np.ndarray) -> np.ndarray:
+    """(..., 2) yaw and pitch, radians, of look directions ``look`` (..., 3) in the head frame (x the subject's left,
+    y up, z forward): the angles by which ``Ry(yaw) Rx(pitch)`` turns +z there, yaw > 0 towards the subject's left,
+    pitch > 0 down (the CSV's head and eye angles, bake.export_csv, bake.eye_turn)."""
+    x, y, z = np.moveaxis(np.asarray(look, np.float64), -1, 0)
+    return np.stack([np.arctan2(x, z), np.arcsin(np.clip(-y, -1.0, 1.0))], -1)
+
+
 def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Composition ``p * q`` (apply q, then p), as scipy's ``Rotation.__mul__``."""
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)

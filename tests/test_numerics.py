@@ -83,6 +83,15 @@ def test_axis_rotation_matches_scipy():
         np.testing.assert_allclose(nm.axis_rotation(angles, axis), want, atol=1e-12)
 
 
+def test_look_yaw_pitch_inverts_the_turn_of_forward():
+    """Ry(yaw) Rx(pitch) turns +z to a look whose yaw and pitch are read back; yaw > 0 towards +x, pitch > 0 down."""
+    rng = np.random.default_rng(4)
+    yaw, pitch = rng.uniform(-3.0, 3.0, 7), rng.uniform(-1.5, 1.5, 7)
+    look = (nm.axis_rotation(yaw, 1) @ nm.axis_rotation(pitch, 0))[..., 2]
+    np.testing.assert_allclose(nm.look_yaw_pitch(look), np.stack([yaw, pitch], 1), atol=1e-12)
+    assert nm.look_yaw_pitch([1.0, 0.0, 1.0])[0] > 0 and nm.look_yaw_pitch([0.0, -1.0, 1.0])[1] > 0
+
+
 def test_slerp_matches_scipy():
     rng = np.random.default_rng(2)
     R = _rotations(60, rng)
