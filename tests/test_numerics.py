@@ -89,7 +89,8 @@ def test_look_yaw_pitch_inverts_the_turn_of_forward():
     yaw, pitch = rng.uniform(-3.0, 3.0, 7), rng.uniform(-1.5, 1.5, 7)
     look = (nm.axis_rotation(yaw, 1) @ nm.axis_rotation(pitch, 0))[..., 2]
     np.testing.assert_allclose(nm.look_yaw_pitch(look), np.stack([yaw, pitch], 1), atol=1e-12)
-    assert nm.look_yaw_pitch([1.0, 0.0, 1.0])[0] > 0 and nm.look_yaw_pitch([0.0, -1.0, 1.0])[1] > 0
+    half = np.sqrt(0.5)
+    assert nm.look_yaw_pitch([half, 0.0, half])[0] > 0 and nm.look_yaw_pitch([0.0, -half, half])[1] > 0
 
 
 def test_slerp_matches_scipy():
