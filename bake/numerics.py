@@ -89,8 +89,8 @@ def axis_rotation(angle: np.ndarray, axis: int) -> np.ndarray:
 
 def look_yaw_pitch(look: np.ndarray) -> np.ndarray:
     """(..., 2) yaw and pitch, radians, of unit look directions ``look`` (..., 3) in the head frame (x the subject's
-    left, y up, z forward): the angles by which ``Ry(yaw) Rx(pitch)`` turns +z there, yaw > 0 towards the subject's left,
-    pitch > 0 down (the CSV's head and eye angles, bake.export_csv, bake.eye_turn)."""
+    left, y up, z forward): the angles by which ``Ry(yaw) Rx(pitch)`` turns +z there, yaw > 0 towards the subject's
+    left, pitch > 0 down (the CSV's head and eye angles, bake.export_csv, bake.eye_turn)."""
     x, y, z = np.moveaxis(np.asarray(look, np.float64), -1, 0)
     return np.stack([np.arctan2(x, z), np.arcsin(np.clip(-y, -1.0, 1.0))], -1)
 
