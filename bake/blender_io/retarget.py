@@ -257,6 +257,13 @@ def eye_deltas(take: Take) -> np.ndarray:
     return axis_rotation(yp[..., 0], 2) @ axis_rotation(yp[..., 1], 0)
 
 
+def _check_bone(obj, bone: str, what: str) -> None:
+    """InputError unless ``bone`` is "" or a pose bone of armature ``obj`` (None: none given) to receive ``what``."""
+    if bone and (obj is None or obj.type != "ARMATURE" or bone not in obj.pose.bones):
+        owner = "no armature was given" if obj is None else f"{obj.name} has no bone {bone!r}"
+        raise InputError(f"{owner} for {what}")
+
+
 def _motion_action(obj, name: str, what: str):
     """``obj``'s action (made, named for ``what``, when it has none) for the head's and eyes' rotation keys."""
     obj.animation_data_create()
@@ -289,8 +296,7 @@ def apply_head_motion(take: Take, obj, bone: str = "", name: str = "FaceCapture"
     if take.head_rotation is None:
         raise InputError("the performance carries no head motion")
     D = head_deltas(take)
-    if bone and (obj.type != "ARMATURE" or bone not in obj.pose.bones):
-        raise InputError(f"{obj.name} has no bone {bone!r} for the head motion")
+    _check_bone(obj, bone, "the head motion")
     action = _motion_action(obj, name, "Head")
     if bone:
         _key_bone(obj, action, bone, take.frames, D)
@@ -309,8 +315,7 @@ def apply_eye_motion(take: Take, obj, bones, name: str = "FaceCapture") -> str:
     "" for none) of armature ``obj``, relative to each bone's rest, for a character whose eyes are bones rather
     than look shapes (its eyeLook keys, if any, are driven as well by the retarget)."""
     for bone in bones:
-        if bone and (obj.type != "ARMATURE" or bone not in obj.pose.bones):
-            raise InputError(f"{obj.name} has no bone {bone!r} for the eyes' turn")
+        _check_bone(obj, bone, "the eyes' turn")
     D = eye_deltas(take)
     action = _motion_action(obj, name, "Eyes")
     done = []
@@ -343,9 +348,7 @@ def retarget(take: Take, meshes, mapping: dict | None = None, calibration: Calib
     result = RetargetResult()
     meshes = [m for m in meshes if m is not None]
     for bone, what in ((head_bone, "the head motion"), *((b, "the eyes' turn") for b in eye_bones)):
-        if bone and (head_object is None or head_object.type != "ARMATURE" or bone not in head_object.pose.bones):
-            owner = "no armature was given" if head_object is None else f"{head_object.name} has no bone {bone!r}"
-            raise InputError(f"{owner} for {what}")                                          # before any change
+        _check_bone(head_object, bone, what)                                                  # before any change
     if not meshes and head_object is None:
         raise InputError("nothing to retarget onto: select meshes with ARKit-named shape keys")
     for obj in meshes:
