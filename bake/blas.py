@@ -10,8 +10,9 @@ on how OpenBLAS splits the work).
 The per-frame stage (bake.pipeline.observe) keeps both cores busy with threads of its own (tracking, two halves of
 each network call); a product there large enough for OpenBLAS to split (a crop's rays against its axis, tens of
 thousands of rows) wakes OpenBLAS's threads, which then spin beside them: with one thread there and in the rest of
-the bake, the press clip's whole run took 0.89x the CPU time and 0.95x the wall time, the same observations and bake
-to the last bit (docs/MEASUREMENTS.md, "Where the time goes").
+the bake, the press clip took 5.7-6.1 s of CPU instead of 6.9-7.1 (``benchmarks/bench_real.py --no-oracle``, three
+runs each taken in turn on a 2-core AMD EPYC, ``results/speed_press_amd_{04207a5,f6be664}_*.json``), the same
+observations and bake to the last bit (docs/MEASUREMENTS.md, "Where the time goes").
 
 numpy's wheels bundle OpenBLAS (``numpy.libs`` or ``numpy/.dylibs``), whose ``openblas_set_num_threads`` (with the
 ``64_`` suffix of the 64-bit-integer build, or the ``scipy_`` prefix of numpy 2's) sets the count for the process. The
