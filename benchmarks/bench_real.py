@@ -74,7 +74,8 @@ Per clip (results in --oracle-json; all distances in IOD, each family's own IOD 
   - head speed ratio: median over frames of the mesh points' centroid speed / dlib's centroid speed (dlib's
     smoothed over 3 frames), on frames where dlib's moves more than 0.01 IOD per frame; 1 = follows the head's
     motion, < 1 = lags or damps it; ``ratio_interval``, the 5th-95th percentile of that median over bootstrap
-    draws of those frames.
+    draws of those frames. ``oracle_head_speed``: the same for dlib's own points, unsmoothed, against their smoothed
+    centroid: what the oracle itself reads on the clip (its frame-to-frame noise against its 3-frame mean).
   - gaze, per eye: r and gain over the frames dlib sees the eye open of the mesh's iris centre's position between
     the eye's corners against the pupil's inside dlib's eye contour (the darkest quarter of its pixels;
     face_signals.look_dlib), the sideways look the baked eyeLook* weights carry; ``gaze_up`` the same for the
@@ -473,7 +474,8 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
              for side in ("right", "left")}
     shut = {k: np.nan_to_num(v) > fs.BLINK_WEIGHT for k, v in blink.items()}
     out = dict(frames=len(frames), oracle_found=int(valid.sum()), blink_weight_threshold=fs.BLINK_WEIGHT,
-               closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut))
+               closed_fraction=fs.CLOSED_FRACTION, open_quantile=fs.OPEN_QUANTILE, mesh=fs.compare(a, b, valid, shut),
+               oracle_head_speed=fs.head_speed_ratio(b, b, valid))   # dlib's own centroid against its smoothed one
     out["mesh"]["mouth_offsets"] = fs.mouth_offsets(a, b, valid)
     out["mesh"]["midline_aside"] = fs.midline_aside(a, b, valid)
     silhouette, contour = silhouette_ends(tracks, head, shot, carry(frames, points), (None, contour_sides(head)))

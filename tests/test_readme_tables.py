@@ -50,3 +50,14 @@ def test_a_clip_without_blinks_says_so_rather_than_scoring_f1():
     press = oracle["clips"]["press_wide_shot.mp4"]["mesh"]["blink"]
     assert all(press[s]["events_truth"] == 0 for s in readme_tables.SIDES)
     assert row[3] == "(no blinks)" and row[1] != "(no blinks)"
+
+
+def test_the_head_speed_cell_gives_dlibs_own_reading_beside_the_mesh_where_the_result_file_has_it():
+    oracle = json.loads((readme_tables.RESULTS / "real_oracle.json").read_text())
+    clip = oracle["clips"]["talking_green_screen.mp4"]
+    clip["mesh"]["head_speed"].update(ratio=0.95, frames=7)
+    clip["oracle_head_speed"]["ratio"] = 0.871
+    assert _row(readme_tables.real_table(oracle), "head speed ratio")[1] == "0.95 (7 frames); dlib's own 0.87"
+    del clip["oracle_head_speed"]                        # a result file from before it was measured
+    clip["mesh"]["head_speed"]["ratio"] = 1.2
+    assert _row(readme_tables.real_table(oracle), "head speed ratio")[1] == "**1.20** (7 frames)"
