@@ -137,8 +137,8 @@ WEAK_PRIOR = PRIOR_MAX * PRIOR_MIN_R ** 2      # the weakest calibrated prior's 
 _SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
 # The dimples get the same prior in the exported weights' own fit: anny's mouthDimple widens the mouth, and the fit
 # takes it where a real mouth is wider than anny's smile makes it, so the exported weights carried dimples of 0.07-0.11
-# at the median (up to 0.52) on the real clips where MediaPipe scores them under 0.02, a character's mouth pulled
-# aside, and 0.12-0.15 error each on the held-out renders, the largest of the 52 (MediaPipe's scores there: 0.01-0.02).
+# at the median (up to 0.52) on the real clips where MediaPipe scores them under 0.02, a character's mouth stretched
+# wide, and 0.12-0.15 error each on the held-out renders, the largest of the 52 (MediaPipe's scores there: 0.01-0.02).
 # The head keeps what its fit needs on its corrective keys (bake.corrective; docs/MEASUREMENTS.md, "The exported
 # dimples follow the scores").
 DIMPLE_KEYS = ("mouthDimpleLeft", "mouthDimpleRight")
