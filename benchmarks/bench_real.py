@@ -230,7 +230,8 @@ def score_agreement(tracks, faces) -> dict:
     shapes whose score is the solve's prior (``prior_shapes``: agreement there is partly by construction) and for the
     others (``other_shapes``: an outside reading of how the bake splits the expression over the shapes), and the four
     other shapes that disagree most. eyeBlink is left out (rescaled to the clip's own lids, bake.tracks.shut_scales),
-    and tongueOut, which the model does not read."""
+    and tongueOut, which the model does not read. ``dimples``: each dimple's weight (median, 95th percentile, most)
+    beside its score's 95th percentile on those frames (bake.fusion.DIMPLE_KEYS: what the exported fit had made them)."""
     from bake import fusion
     from core.head_model import ARKIT_NAMES
     if len(faces) != len(tracks.frames):
@@ -241,13 +242,17 @@ def score_agreement(tracks, faces) -> dict:
     kept = ~np.isin(ARKIT_NAMES, fusion.BLINK_KEYS + ("tongueOut",))
     seen = np.isfinite(scores[:, kept]).all(1) & tracks.tracked
     if not seen.any():
-        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={})
+        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={}, dimples={})
     err = np.abs(w[seen] - scores[seen]).mean(0)
     prior = fusion.prior_shapes()
     other = np.nonzero(kept & ~prior)[0]
     worst = other[np.argsort(-err[other])[:4]]
+    dimples = {n: dict(weight_median=float(np.median(w[seen, k])), weight_p95=float(np.percentile(w[seen, k], 95)),
+                       weight_max=float(w[seen, k].max()), score_p95=float(np.percentile(scores[seen, k], 95)))
+               for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.DIMPLE_KEYS)}
     return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
-                other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst})
+                other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst},
+                dimples=dimples)
 
 
 def close_over_jaw(tracks, slack: float = 0.01) -> dict:

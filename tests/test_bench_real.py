@@ -35,6 +35,9 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
     assert r["prior_shapes"] == pytest.approx(0.0, abs=1e-12)
     assert r["other_shapes"] == pytest.approx(0.3 / n_other)
     assert list(r["worst_other"])[0] == other and r["worst_other"][other] == pytest.approx(0.3)
+    dimple = ARKIT_NAMES.index("mouthDimpleLeft")                  # as baked beside its score, over the same frames
+    assert r["dimples"]["mouthDimpleLeft"]["weight_median"] == pytest.approx(np.median(scores[:-1, dimple]))
+    assert r["dimples"]["mouthDimpleLeft"]["score_p95"] == pytest.approx(np.percentile(scores[:-1, dimple], 95))
     with pytest.raises(ValueError):
         bench_real.score_agreement(tracks, faces[:-1])
 
