@@ -15,7 +15,8 @@ the lids meet: ``true_weights``; ``arkit_mae_gaze`` over the eight eyeLook* shap
 training/synth/sequences.py, so without it every gaze read off their renders counts as error; with it ``gaze_r`` and
 ``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
 truth's, the mean over the four of the correlation over time and of the ratio of standard deviations;
-``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean) and the
+``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean;
+``arkit_mae_shapes``, each shape's error, and in the summary ``arkit_mae_shapes_mean``, its mean over the seeds) and the
 expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next to
 its "neutral" baseline (predicting no expression; ``expression_mm_head`` the same for the baked head, whose corrective
 keys carry what the fused fit does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``:
@@ -107,10 +108,11 @@ def gaze_agreement(weights: np.ndarray, truth: np.ndarray) -> dict:
 
 def weight_errors(weights: np.ndarray, truth: np.ndarray) -> dict:
     """ARKit weight MAE of ``weights`` (T, >= 52) against ``truth`` (T, 52): over the 52, the eight eyeLook* shapes and
-    the others."""
+    the others, and each shape's own (``arkit_mae_shapes``, by ARKit name)."""
     d = np.abs(weights[:, :52] - truth)
     return dict(arkit_mae=float(d.mean()), arkit_mae_gaze=float(d[:, GAZE].mean()),
-                arkit_mae_without_gaze=float(np.delete(d, GAZE, 1).mean()))
+                arkit_mae_without_gaze=float(np.delete(d, GAZE, 1).mean()),
+                arkit_mae_shapes={n: round(float(e), 5) for n, e in zip(ARKIT_NAMES, d.mean(0))})
 
 
 def skin_error(fitted: np.ndarray, moved: np.ndarray) -> float:
@@ -369,8 +371,16 @@ def main():
     for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number read
         rows = [r[name] for r in res["runs"].values() if "failed" not in r]
         res[name] = {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0] if not isinstance(rows[0][k], dict)}
+        res[name]["arkit_mae_shapes_mean"] = shapes_mean(rows)
     print(json.dumps(res, indent=1))
     Path(a.json).write_text(json.dumps(res, indent=1))
+
+
+def shapes_mean(rows: list) -> dict:
+    """Each ARKit shape's weight error (``arkit_mae_shapes``) as the mean over the sequences ``rows``, largest first:
+    which shapes the clips' ARKit MAE is made of."""
+    mean = {n: round(float(np.mean([r["arkit_mae_shapes"][n] for r in rows])), 5) for n in ARKIT_NAMES}
+    return dict(sorted(mean.items(), key=lambda kv: -kv[1]))
 
 
 def run_seed(seed, a, head) -> dict:

@@ -413,6 +413,25 @@ def test_bench_e2e_reads_mediapipes_scores_as_weights_against_the_truth(head):
     assert 0 < half["expression_mm"] < bench_e2e.score_metrics([None] * T, seq, head)["expression_mm"]
 
 
+def test_bench_e2e_names_each_shapes_error_and_their_mean_over_the_seeds():
+    """``arkit_mae_shapes``: each ARKit shape's own error, whose mean is the ARKit MAE; ``shapes_mean`` averages it
+    over the sequences, largest first."""
+    import bench_e2e
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(0, 1, (10, 52))
+    off = truth.copy()
+    off[:, ARKIT_NAMES.index("mouthPressLeft")] += 0.3
+    off[:, ARKIT_NAMES.index("jawOpen")] -= 0.1
+    e = bench_e2e.weight_errors(off, truth)
+    assert list(e["arkit_mae_shapes"]) == list(ARKIT_NAMES)
+    assert e["arkit_mae_shapes"]["mouthPressLeft"] == pytest.approx(0.3)
+    assert e["arkit_mae_shapes"]["jawOpen"] == pytest.approx(0.1) and e["arkit_mae_shapes"]["eyeBlinkLeft"] == 0.0
+    assert np.mean(list(e["arkit_mae_shapes"].values())) == pytest.approx(e["arkit_mae"], abs=1e-5)
+    other = bench_e2e.weight_errors(truth, truth)
+    mean = bench_e2e.shapes_mean([e, other])
+    assert list(mean)[:2] == ["mouthPressLeft", "jawOpen"] and mean["mouthPressLeft"] == pytest.approx(0.15)
+
+
 def test_bench_e2e_reads_the_gaze_against_the_truth_and_nothing_where_the_truth_never_looks():
     import bench_e2e
     T = 40
