@@ -41,6 +41,7 @@ def real_table(oracle: dict) -> str:
     clips = oracle["clips"]
     mesh = [clips[c]["mesh"] for c, _ in CLIPS]
     mp = [clips[c].get("mediapipe") for c, _ in CLIPS]
+    own_speed = [clips[c].get("oracle_head_speed") for c, _ in CLIPS]     # dlib against its own 3-frame mean
 
     def sig(m, name):
         return m["signals"][name]
@@ -75,7 +76,7 @@ def real_table(oracle: dict) -> str:
           f"{_f(m['landmark_error_iod']['median'], 3)}" for m in mesh],
          mp_cell([_f(m["landmark_error_iod"]["median_target_points"], 3) for m in mp if m])),
         ("head speed ratio against dlib's (0.9-1.1; frames that move; dlib's own unsmoothed points)",
-         [speed(clips[c]["mesh"], clips[c].get("oracle_head_speed")) for c, _ in CLIPS],
+         [speed(m, own) for m, own in zip(mesh, own_speed)],
          mp_cell([_f(m["head_speed"]["ratio"]) for m in mp if m])),
         ("jitter, IOD (no higher than dlib's, in brackets)",
          [f"{_marked([m['jitter_iod']], m['oracle_jitter_iod'], 4, low=True)} ({_f(m['oracle_jitter_iod'], 4)})"
