@@ -14,7 +14,8 @@ the clip's identity first, then every frame with it fixed and the dense term wei
     which the model lacks, nor for the shapes it does not read on our heads. The blink targets rise to the lids'
     own closure where that says more (``lid_closure``). The frown's scores, less the subject's resting reading,
     are a prior of the exported weights only (``BROW_PRIOR``), as are the jaw's and mouth's sideways shapes', weakly
-    (``SIDEWAYS_KEYS``), which on a face smaller than the network's input the head's fit takes too.
+    (``SIDEWAYS_KEYS``), which on a face smaller than the network's input the head's fit takes too, the dimples'
+    (``DIMPLE_KEYS``) and, with the lips apart, the presses' (``PRESS_KEYS``).
   * the dense network (depth + canonical coordinates per pixel): distance, head size, identity shape (the first
     stage), and the regions landmarks do not cover (cheeks, forehead, ears, the jaw in profile); where it and the
     landmarks disagree on the tilt a head holds through the clip, the head mostly takes the network's (renders against
@@ -143,6 +144,17 @@ _SIDEWAYS_COLUMNS = [ARKIT_NAMES.index(n) for n in SIDEWAYS_KEYS]
 # dimples follow the scores").
 DIMPLE_KEYS = ("mouthDimpleLeft", "mouthDimpleRight")
 _EXPORTED_COLUMNS = _SIDEWAYS_COLUMNS + [ARKIT_NAMES.index(n) for n in DIMPLE_KEYS]
+# With the dimples held the exported fit widened the mouth with the presses instead (the talking clip's grin, its
+# mouth open 0.28 IOD: mouthPressRight 0.15 on average where MediaPipe scores 0.03). A press shuts the lips on each
+# other, so with the lips apart it is not what widens the mouth: the presses get the same prior in that fit as far as
+# MediaPipe's jawOpen score reads the mouth open, none under JAW_OPEN_RAMP[0], in full from JAW_OPEN_RAMP[1] (closed
+# mouths score 0.002-0.03 on the real clips, the talking clip's open grin 0.19-0.24). Held on every frame, the presses
+# gave the width to the stretches, and the expressions clip's closed frown and pout lost the width it has
+# (docs/MEASUREMENTS.md, "The exported presses follow the scores with the lips apart").
+PRESS_KEYS = ("mouthPressLeft", "mouthPressRight")
+JAW_OPEN_RAMP = (0.05, 0.15)
+_PRESS_COLUMNS = [ARKIT_NAMES.index(n) for n in PRESS_KEYS]
+_JAW_OPEN = ARKIT_NAMES.index("jawOpen")
 MIN_PRESENCE = 0.5
 # The frown: MediaPipe's browDown scores follow the real clips' (the expressions clip's frowns: r 0.84-0.93 with the
 # exported weights) but read each subject's resting brows at an offset of its own (the press subject's at 0.65, the
@@ -597,7 +609,8 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
     ``brows_at_rest`` (``brow_rest``) makes the browDown scores less it targets of the exported weights only
     (``BROW_PRIOR``; None: no such prior); ``source_share`` (T,) (core.points.source_share of each frame's crop;
     None: 1) gives the sideways shapes (``SIDEWAYS_KEYS``) their prior on frames whose crop was magnified; they and the
-    dimples (``DIMPLE_KEYS``) have ``WEAK_PRIOR`` towards the scores in the exported weights' own fit on every frame."""
+    dimples (``DIMPLE_KEYS``) have ``WEAK_PRIOR`` towards the scores in the exported weights' own fit on every frame,
+    the presses (``PRESS_KEYS``) as far as the jawOpen score reads the lips apart (``JAW_OPEN_RAMP``)."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
     if closure is not None:
@@ -612,8 +625,11 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
         strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
-    exported = np.zeros_like(target)          # the exported weights' own fit only: the sideways shapes, the dimples
+    exported = np.zeros_like(target)      # the exported weights' own fit only: the sideways shapes, dimples, presses
     exported[:, _EXPORTED_COLUMNS] = np.where(ok[:, _EXPORTED_COLUMNS], WEAK_PRIOR, 0.0)
+    lo, hi = JAW_OPEN_RAMP
+    lips_apart = np.clip((target[:, _JAW_OPEN] - lo) / (hi - lo), 0.0, 1.0) * ok[:, _JAW_OPEN]
+    exported[:, _PRESS_COLUMNS] = np.where(ok[:, _PRESS_COLUMNS], WEAK_PRIOR * lips_apart[:, None], 0.0)
     if brows_at_rest is not None:
         cols = _BROW_COLUMNS
         target[:, cols] = np.clip(np.nan_to_num(scores[:, cols] - np.asarray(brows_at_rest)), 0.0, 1.0)

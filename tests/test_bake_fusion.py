@@ -373,6 +373,7 @@ def test_the_exported_fit_alone_pulls_the_sideways_shapes_and_the_dimples_toward
     not the jaw's; a mouth wider than anny's smile is not a dimple MediaPipe does not see); a frame without a face
     none; with the frown's prior beside it, both."""
     scores = np.full((3, 52), 0.1)
+    scores[:, ARKIT_NAMES.index("jawOpen")] = 0.0               # the lips together: the presses have no such prior
     cols = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS]
     weak = fusion.PRIOR_MAX * fusion.PRIOR_MIN_R ** 2
     ap = fusion.arkit_prior(scores, np.array([1.0, 1.0, 0.2]))
@@ -384,6 +385,24 @@ def test_the_exported_fit_alone_pulls_the_sideways_shapes_and_the_dimples_toward
     brows = [ARKIT_NAMES.index(n) for n in fusion.BROW_KEYS]
     np.testing.assert_allclose(frown.exported[:, cols], weak)
     np.testing.assert_allclose(frown.exported[:, brows], fusion.BROW_PRIOR)
+
+
+def test_the_exported_fit_pulls_the_presses_towards_the_scores_as_far_as_the_lips_are_apart():
+    """A press shuts the lips on each other: the presses take the sideways shapes' exported-only prior as far as
+    MediaPipe's jawOpen score reads the mouth open (none at a closed mouth's score, all from the ramp's top, half way
+    between); never the head's own fit, nor a frame without a face or without a jawOpen score."""
+    lo, hi = fusion.JAW_OPEN_RAMP
+    scores = np.full((5, 52), 0.1)
+    jaw = ARKIT_NAMES.index("jawOpen")
+    scores[:, jaw] = [0.01, lo, (lo + hi) / 2, 0.4, 0.4]
+    presses = [ARKIT_NAMES.index(n) for n in fusion.PRESS_KEYS]
+    weak = fusion.PRIOR_MAX * fusion.PRIOR_MIN_R ** 2
+    ap = fusion.arkit_prior(scores, np.array([1.0, 1.0, 1.0, 1.0, 0.2]))
+    want = np.array([[0.0], [0.0], [weak / 2], [weak], [0.0]]).repeat(2, 1)
+    np.testing.assert_allclose(ap.exported[:, presses], want)
+    assert (ap.strength[:, presses] == 0).all()
+    scores[3, jaw] = np.nan
+    assert not fusion.arkit_prior(scores, np.ones(5)).exported[3, presses].any()
 
 
 def test_irises_pull_the_pose_only_as_far_as_the_real_face_terms_are_trusted(head, template):
@@ -724,7 +743,7 @@ def test_the_frowns_scores_less_the_clips_rest_are_targets_of_the_exported_weigh
     assert np.allclose(ap.target[:, cols], np.clip(scores[:, cols] - rest, 0.0, 1.0))
     assert (ap.strength[:, cols] == 0).all()                               # not for the head's own fit
     assert np.allclose(ap.exported[[0, 1, 2, 4]][:, cols], fusion.BROW_PRIOR) and (ap.exported[3] == 0).all()
-    sideways = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS]   # exported-only, theirs
+    sideways = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS + fusion.PRESS_KEYS]
     others = np.setdiff1d(np.arange(52), cols + sideways)
     plain = fusion.arkit_prior(scores, presence)
     assert not plain.exported[:, cols].any() and not plain.exported[:, others].any()
