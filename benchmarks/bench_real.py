@@ -231,7 +231,10 @@ def score_agreement(tracks, faces) -> dict:
     others (``other_shapes``: an outside reading of how the bake splits the expression over the shapes), and the four
     other shapes that disagree most. eyeBlink is left out (rescaled to the clip's own lids, bake.tracks.shut_scales),
     and tongueOut, which the model does not read. ``dimples``: each dimple's weight (median, 95th percentile, most)
-    beside its score's 95th percentile on those frames (bake.fusion.DIMPLE_KEYS: what the exported fit had made them)."""
+    beside its score's 95th percentile on those frames (bake.fusion.DIMPLE_KEYS: what the exported fit had made them).
+    ``presses``: each press's mean weight beside its mean score, over those frames and over the ones whose jawOpen
+    score reads the lips apart (at or over bake.fusion.JAW_OPEN_RAMP's top; ``frames_apart``), where the exported fit
+    pulls them towards the scores."""
     from bake import fusion
     from core.head_model import ARKIT_NAMES
     if len(faces) != len(tracks.frames):
@@ -242,7 +245,7 @@ def score_agreement(tracks, faces) -> dict:
     kept = ~np.isin(ARKIT_NAMES, fusion.BLINK_KEYS + ("tongueOut",))
     seen = np.isfinite(scores[:, kept]).all(1) & tracks.tracked
     if not seen.any():
-        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={}, dimples={})
+        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={}, dimples={}, presses={})
     err = np.abs(w[seen] - scores[seen]).mean(0)
     prior = fusion.prior_shapes()
     other = np.nonzero(kept & ~prior)[0]
@@ -250,9 +253,16 @@ def score_agreement(tracks, faces) -> dict:
     dimples = {n: dict(weight_median=float(np.median(w[seen, k])), weight_p95=float(np.percentile(w[seen, k], 95)),
                        weight_max=float(w[seen, k].max()), score_p95=float(np.percentile(scores[seen, k], 95)))
                for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.DIMPLE_KEYS)}
+    apart = seen & (scores[:, ARKIT_NAMES.index("jawOpen")] >= fusion.JAW_OPEN_RAMP[1])
+
+    def means(k, on):
+        return (float(w[on, k].mean()), float(scores[on, k].mean())) if on.any() else (None, None)
+    presses = {n: dict(zip(("weight_mean", "score_mean", "weight_mean_apart", "score_mean_apart"),
+                           means(k, seen) + means(k, apart)), frames_apart=int(apart.sum()))
+               for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.PRESS_KEYS)}
     return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
                 other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst},
-                dimples=dimples)
+                dimples=dimples, presses=presses)
 
 
 def close_over_jaw(tracks, slack: float = 0.01) -> dict:

@@ -38,6 +38,11 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
     dimple = ARKIT_NAMES.index("mouthDimpleLeft")                  # as baked beside its score, over the same frames
     assert r["dimples"]["mouthDimpleLeft"]["weight_median"] == pytest.approx(np.median(scores[:-1, dimple]))
     assert r["dimples"]["mouthDimpleLeft"]["score_p95"] == pytest.approx(np.percentile(scores[:-1, dimple], 95))
+    press = ARKIT_NAMES.index("mouthPressRight")                   # and the presses over the frames with lips apart
+    apart = scores[:-1, ARKIT_NAMES.index("jawOpen")] >= fusion.JAW_OPEN_RAMP[1]
+    p = r["presses"]["mouthPressRight"]
+    assert p["frames_apart"] == apart.sum() > 0 and p["weight_mean"] == pytest.approx(scores[:-1, press].mean())
+    assert p["score_mean_apart"] == pytest.approx(scores[:-1, press][apart].mean())
     with pytest.raises(ValueError):
         bench_real.score_agreement(tracks, faces[:-1])
 
