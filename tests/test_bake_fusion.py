@@ -368,17 +368,17 @@ def test_a_magnified_crop_gives_the_sideways_shapes_a_prior_towards_the_scores()
 
 
 def test_the_exported_fit_alone_pulls_the_sideways_shapes_and_the_dimples_towards_the_scores():
-    """jawLeft / jawRight / mouthLeft / mouthRight and the dimples: on every frame with a face the exported weights'
-    own fit (not the head's) takes the weakest calibrated prior's strength towards the scores (a smirk is the lips',
-    not the jaw's; a mouth wider than anny's smile is not a dimple MediaPipe does not see); a frame without a face
-    none; with the frown's prior beside it, both."""
+    """jawLeft / jawRight / mouthLeft / mouthRight, the dimples and the stray shapes: on every frame with a face the
+    exported weights' own fit (not the head's) takes the weakest calibrated prior's strength towards the scores (a
+    smirk is the lips', not the jaw's; a mouth wider than anny's smile is not a dimple MediaPipe does not see); a frame
+    without a face none; with the frown's prior beside it, both."""
     scores = np.full((3, 52), 0.1)
     scores[:, ARKIT_NAMES.index("jawOpen")] = 0.0               # the lips together: the presses have no such prior
-    cols = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS]
+    cols = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS + fusion.STRAY_KEYS]
     weak = fusion.PRIOR_MAX * fusion.PRIOR_MIN_R ** 2
     ap = fusion.arkit_prior(scores, np.array([1.0, 1.0, 0.2]))
     assert np.allclose(ap.strength[:, cols], 0.0)
-    np.testing.assert_allclose(ap.exported[:, cols], np.array([[weak], [weak], [0.0]]).repeat(6, 1))
+    np.testing.assert_allclose(ap.exported[:, cols], np.array([[weak], [weak], [0.0]]).repeat(len(cols), 1))
     assert not np.delete(ap.exported, cols, 1).any()
     np.testing.assert_allclose(ap.for_export().strength[:2, cols], weak)
     frown = fusion.arkit_prior(scores, np.ones(3), brows_at_rest=np.zeros(2))
@@ -743,7 +743,8 @@ def test_the_frowns_scores_less_the_clips_rest_are_targets_of_the_exported_weigh
     assert np.allclose(ap.target[:, cols], np.clip(scores[:, cols] - rest, 0.0, 1.0))
     assert (ap.strength[:, cols] == 0).all()                               # not for the head's own fit
     assert np.allclose(ap.exported[[0, 1, 2, 4]][:, cols], fusion.BROW_PRIOR) and (ap.exported[3] == 0).all()
-    sideways = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS + fusion.PRESS_KEYS]
+    sideways = [ARKIT_NAMES.index(n) for n in fusion.SIDEWAYS_KEYS + fusion.DIMPLE_KEYS + fusion.STRAY_KEYS
+                + fusion.PRESS_KEYS]
     others = np.setdiff1d(np.arange(52), cols + sideways)
     plain = fusion.arkit_prior(scores, presence)
     assert not plain.exported[:, cols].any() and not plain.exported[:, others].any()
