@@ -617,8 +617,7 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
     (``BROW_PRIOR``; None: no such prior); ``source_share`` (T,) (core.points.source_share of each frame's crop;
     None: 1) gives the sideways shapes (``SIDEWAYS_KEYS``) their prior on frames whose crop was magnified; they, the
     dimples (``DIMPLE_KEYS``) and ``STRAY_KEYS`` have ``WEAK_PRIOR`` towards the scores in the exported weights' own fit
-    on every frame,
-    the presses (``PRESS_KEYS``) as far as the jawOpen score reads the lips apart (``JAW_OPEN_RAMP``)."""
+    on every frame, the presses (``PRESS_KEYS``) as far as the jawOpen score reads the lips apart (``JAW_OPEN_RAMP``)."""
     r = calibration()
     scores = np.asarray(scores, np.float64)
     if closure is not None:
@@ -633,7 +632,7 @@ def arkit_prior(scores: np.ndarray, presence: np.ndarray, closure: np.ndarray | 
         strength[:, _SIDEWAYS_COLUMNS] = np.maximum(strength[:, _SIDEWAYS_COLUMNS], WEAK_PRIOR * magnified[:, None])
     ok = np.isfinite(scores) & (np.asarray(presence)[:, None] >= MIN_PRESENCE)
     target = np.clip(np.nan_to_num(scores), 0.0, 1.0)
-    exported = np.zeros_like(target)      # the exported weights' own fit only: the sideways shapes, dimples, presses
+    exported = np.zeros_like(target)      # the exported weights' own fit only (ArkitPrior.exported)
     exported[:, _EXPORTED_COLUMNS] = np.where(ok[:, _EXPORTED_COLUMNS], WEAK_PRIOR, 0.0)
     lo, hi = JAW_OPEN_RAMP
     lips_apart = np.clip((target[:, _JAW_OPEN] - lo) / (hi - lo), 0.0, 1.0) * ok[:, _JAW_OPEN]
