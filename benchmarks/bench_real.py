@@ -234,7 +234,8 @@ def score_agreement(tracks, faces) -> dict:
     beside its score's 95th percentile on those frames (bake.fusion.DIMPLE_KEYS: what the exported fit had made them).
     ``presses``: each press's mean weight beside its mean score, over those frames and over the ones whose jawOpen
     score reads the lips apart (at or over bake.fusion.JAW_OPEN_RAMP's top; ``frames_apart``), where the exported fit
-    pulls them towards the scores."""
+    pulls them towards the scores. ``stray``: each of bake.fusion.STRAY_KEYS's mean and 95th-percentile weight beside
+    its mean score, over those frames."""
     from bake import fusion
     from core.head_model import ARKIT_NAMES
     if len(faces) != len(tracks.frames):
@@ -245,7 +246,7 @@ def score_agreement(tracks, faces) -> dict:
     kept = ~np.isin(ARKIT_NAMES, fusion.BLINK_KEYS + ("tongueOut",))
     seen = np.isfinite(scores[:, kept]).all(1) & tracks.tracked
     if not seen.any():
-        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={}, dimples={}, presses={})
+        return dict(frames=0, prior_shapes=None, other_shapes=None, worst_other={}, dimples={}, presses={}, stray={})
     err = np.abs(w[seen] - scores[seen]).mean(0)
     prior = fusion.prior_shapes()
     other = np.nonzero(kept & ~prior)[0]
@@ -260,9 +261,12 @@ def score_agreement(tracks, faces) -> dict:
     presses = {n: dict(zip(("weight_mean", "score_mean", "weight_mean_apart", "score_mean_apart"),
                            means(k, seen) + means(k, apart)), frames_apart=int(apart.sum()))
                for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.PRESS_KEYS)}
+    stray = {n: dict(weight_mean=float(w[seen, k].mean()), weight_p95=float(np.percentile(w[seen, k], 95)),
+                     score_mean=float(scores[seen, k].mean()))
+             for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.STRAY_KEYS)}
     return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
                 other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst},
-                dimples=dimples, presses=presses)
+                dimples=dimples, presses=presses, stray=stray)
 
 
 def close_over_jaw(tracks, slack: float = 0.01) -> dict:
