@@ -112,7 +112,7 @@ def weight_errors(weights: np.ndarray, truth: np.ndarray) -> dict:
     d = np.abs(weights[:, :52] - truth)
     return dict(arkit_mae=float(d.mean()), arkit_mae_gaze=float(d[:, GAZE].mean()),
                 arkit_mae_without_gaze=float(np.delete(d, GAZE, 1).mean()),
-                arkit_mae_shapes={n: round(float(e), 5) for n, e in zip(ARKIT_NAMES, d.mean(0))})
+                arkit_mae_shapes={n: float(e) for n, e in zip(ARKIT_NAMES, d.mean(0))})
 
 
 def skin_error(fitted: np.ndarray, moved: np.ndarray) -> float:
@@ -176,14 +176,15 @@ def metrics(tracks, seq, head, K):
     cor = [k for k, n in enumerate(tracks.key_names) if n.startswith("corrective_")]    # the head's, bake.corrective
     on_head = fitted + np.einsum("tk,kvc->tvc", tracks.weights[:, cor], tracks.key_deltas[cor][:, mask])
     truth = true_weights(seq, head)[idx]
-    shape_mae = np.abs(tracks.weights[:, :52] - truth).mean(0)
+    errors = weight_errors(tracks.weights, truth)
+    shape_mae = np.array(list(errors["arkit_mae_shapes"].values()))
     worst = np.argsort(-shape_mae)[:WORST_SHAPES]
     turn, motion = rotation_error(tracks.head_rotation, np.asarray(seq["R"], np.float64)[idx])
     return dict(vertex_mm_median=float(np.median(err)), vertex_mm_p90=float(np.quantile(err, 0.9)),
                 aligned_mm_median=float(np.median(aligned)), reprojection_iod_median=float(np.median(reproj)),
                 rotation_deg_median=float(np.median(turn)), rotation_deg_p90=float(np.quantile(turn, 0.9)),
                 rotation_motion_deg_median=float(np.median(motion)),
-                **weight_errors(tracks.weights, truth), arkit_mae_neutral=float(np.abs(truth).mean()),
+                **errors, arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},
                 expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(np.zeros_like(moved), moved),

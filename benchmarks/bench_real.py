@@ -224,18 +224,26 @@ def follow_metrics(tracks, observations, head) -> dict:
                 jitter_iod=float(np.median(d2)), iod_px_median=float(np.median(iod)))
 
 
+def weight_beside_score(weight: np.ndarray, score: np.ndarray) -> dict:
+    """One shape's weights beside its scores over the same frames: the weight's mean, median, 95th percentile and
+    most, the score's mean and 95th percentile (None each where there are no frames)."""
+    if not len(weight):
+        return dict.fromkeys(("weight_mean", "weight_median", "weight_p95", "weight_max", "score_mean", "score_p95"))
+    return dict(weight_mean=float(weight.mean()), weight_median=float(np.median(weight)),
+                weight_p95=float(np.percentile(weight, 95)), weight_max=float(weight.max()),
+                score_mean=float(score.mean()), score_p95=float(np.percentile(score, 95)))
+
+
 def score_agreement(tracks, faces) -> dict:
     """The baked ARKit weights against MediaPipe's blendshape scores (a regressor trained on real faces; the tracker's,
     ``faces``, one FaceState or None per baked frame): mean |weight - score| over the frames with scores, for the
     shapes whose score is the solve's prior (``prior_shapes``: agreement there is partly by construction) and for the
     others (``other_shapes``: an outside reading of how the bake splits the expression over the shapes), and the four
     other shapes that disagree most. eyeBlink is left out (rescaled to the clip's own lids, bake.tracks.shut_scales),
-    and tongueOut, which the model does not read. ``dimples``: each dimple's weight (median, 95th percentile, most)
-    beside its score's 95th percentile on those frames (bake.fusion.DIMPLE_KEYS: what the exported fit had made them).
-    ``presses``: each press's mean weight beside its mean score, over those frames and over the ones whose jawOpen
-    score reads the lips apart (at or over bake.fusion.JAW_OPEN_RAMP's top; ``frames_apart``), where the exported fit
-    pulls them towards the scores. ``stray``: each of bake.fusion.STRAY_KEYS's mean and 95th-percentile weight beside
-    its mean score, over those frames."""
+    and tongueOut, which the model does not read. ``dimples``, ``stray`` and ``presses``: each of
+    bake.fusion.DIMPLE_KEYS, STRAY_KEYS and PRESS_KEYS beside its score on those frames (``weight_beside_score``:
+    what the exported fit makes of the shapes it pulls towards the scores), the presses also over the frames whose
+    jawOpen score reads the lips apart (``apart``; at or over bake.fusion.JAW_OPEN_RAMP's top, ``frames_apart``)."""
     from bake import fusion
     from core.head_model import ARKIT_NAMES
     if len(faces) != len(tracks.frames):
@@ -251,22 +259,16 @@ def score_agreement(tracks, faces) -> dict:
     prior = fusion.prior_shapes()
     other = np.nonzero(kept & ~prior)[0]
     worst = other[np.argsort(-err[other])[:4]]
-    dimples = {n: dict(weight_median=float(np.median(w[seen, k])), weight_p95=float(np.percentile(w[seen, k], 95)),
-                       weight_max=float(w[seen, k].max()), score_p95=float(np.percentile(scores[seen, k], 95)))
-               for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.DIMPLE_KEYS)}
     apart = seen & (scores[:, ARKIT_NAMES.index("jawOpen")] >= fusion.JAW_OPEN_RAMP[1])
 
-    def means(k, on):
-        return (float(w[on, k].mean()), float(scores[on, k].mean())) if on.any() else (None, None)
-    presses = {n: dict(zip(("weight_mean", "score_mean", "weight_mean_apart", "score_mean_apart"),
-                           means(k, seen) + means(k, apart)), frames_apart=int(apart.sum()))
-               for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.PRESS_KEYS)}
-    stray = {n: dict(weight_mean=float(w[seen, k].mean()), weight_p95=float(np.percentile(w[seen, k], 95)),
-                     score_mean=float(scores[seen, k].mean()))
-             for n, k in ((n, ARKIT_NAMES.index(n)) for n in fusion.STRAY_KEYS)}
+    def beside(keys, on):                     # each shape's weight beside its score over the frames ``on``
+        return {n: weight_beside_score(w[on, k], scores[on, k]) for n, k in ((n, ARKIT_NAMES.index(n)) for n in keys)}
+    presses_apart = beside(fusion.PRESS_KEYS, apart)
+    presses = {n: dict(v, apart=presses_apart[n], frames_apart=int(apart.sum()))
+               for n, v in beside(fusion.PRESS_KEYS, seen).items()}
     return dict(frames=int(seen.sum()), prior_shapes=float(err[kept & prior].mean()),
                 other_shapes=float(err[other].mean()), worst_other={ARKIT_NAMES[i]: float(err[i]) for i in worst},
-                dimples=dimples, presses=presses, stray=stray)
+                dimples=beside(fusion.DIMPLE_KEYS, seen), presses=presses, stray=beside(fusion.STRAY_KEYS, seen))
 
 
 def close_over_jaw(tracks, slack: float = 0.01) -> dict:

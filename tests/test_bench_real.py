@@ -42,7 +42,7 @@ def test_score_agreement_splits_prior_and_other_shapes_and_skips_the_rescaled_bl
     apart = scores[:-1, ARKIT_NAMES.index("jawOpen")] >= fusion.JAW_OPEN_RAMP[1]
     p = r["presses"]["mouthPressRight"]
     assert p["frames_apart"] == apart.sum() > 0 and p["weight_mean"] == pytest.approx(scores[:-1, press].mean())
-    assert p["score_mean_apart"] == pytest.approx(scores[:-1, press][apart].mean())
+    assert p["apart"]["score_mean"] == pytest.approx(scores[:-1, press][apart].mean())
     forward = ARKIT_NAMES.index("jawForward")                      # the stray shapes beside their scores
     assert r["stray"]["jawForward"]["weight_p95"] == pytest.approx(np.percentile(scores[:-1, forward], 95))
     assert r["stray"]["jawForward"]["score_mean"] == pytest.approx(scores[:-1, forward].mean())
