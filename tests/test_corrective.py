@@ -45,13 +45,15 @@ def test_no_keys_when_nothing_is_left_out(head):
     assert len(corrective_keys(head.arkit_deltas, tiny)[0]) == 0
 
 
-def test_the_head_keeps_a_share_of_the_fitted_brows_and_all_else():
+def test_the_head_keeps_the_fitted_brows_level_a_share_of_their_motion_and_all_else():
     rng = np.random.default_rng(1)
     diff = rng.normal(0, 0.2, (10, 52)).astype(np.float32)
     before = diff.copy()
     kept = shared_brows(diff)
     brows = np.array([n.startswith("brow") for n in ARKIT_NAMES])
     assert brows.sum() == 5 and 0 < BROW_SHARE < 1
-    assert np.allclose(kept[:, brows], BROW_SHARE * diff[:, brows])
+    level = np.median(diff[:, brows], axis=0)                          # where the fit puts them over the clip
+    assert np.allclose(kept[:, brows], level + BROW_SHARE * (diff[:, brows] - level), atol=1e-6)
+    assert np.allclose(np.median(kept[:, brows], axis=0), level, atol=1e-6)
     assert np.array_equal(kept[:, ~brows], diff[:, ~brows])
     assert np.array_equal(diff, before)                                 # the input left as it was
