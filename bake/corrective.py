@@ -7,8 +7,7 @@ on, not the spread of small weights the closer fit uses. What the exported weigh
 (fit - exported weights) x the ARKit deltas, is a per-frame displacement in the span of those deltas; filtered over
 time more than the weights are (``SMOOTHING``: the fit's own frame-to-frame noise would shimmer on the head), its
 principal components (by vertex motion) become the keys ``corrective_00`` ... with weights in [-1, 1], on the baked
-head only: retargeting and the CSV take the ARKit keys alone. The head's brows move only part of the way
-(``BROW_SHARE``, ``shared_brows``). Figures: docs/MEASUREMENTS.md, "The head follows the
+head only: retargeting and the CSV take the ARKit keys alone. Figures: docs/MEASUREMENTS.md, "The head follows the
 landmarks, the exported weights stay sparse". ``corrective_keys`` takes any linear displacement basis: bake.mouth_follow
 puts the lips' and chin's heights on keys of their own with it.
 """
@@ -16,30 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.head_model import ARKIT_NAMES
-
 KEYS = 8                # corrective keys at most (``ReconConfig.corrective_keys`` chooses)
 ENERGY = 0.995          # fewer keys when they carry this share of the displacement's energy
 MIN_MM = 0.05           # no keys when no frame's displacement reaches this anywhere on the head
 SMOOTHING = 2.0         # the difference is filtered at this times the weights' smoothing (at most 1)
-# The brows: MediaPipe's landmarks read them less well than its blendshape scores do (against dlib on the talking clip,
-# its own brow points r -0.15 / -0.00, its scores driving a character 0.76 / 0.67), and the exported weights' brows take
-# the scores as a prior (bake.fusion's BROW_PRIOR) where the fit's follow the landmarks. The head keeps the fit's brows
-# where the landmarks place them over the clip (the difference's median) and this share of their motion beyond the
-# exported ones: halfway, each reading trusted alike (docs/MEASUREMENTS.md, "The head's brows move halfway between the
-# landmarks' and the scores'").
-BROW_SHARE = 0.5
-_BROW_COLUMNS = [i for i, n in enumerate(ARKIT_NAMES) if n.startswith("brow")]
-
-
-def shared_brows(difference: np.ndarray) -> np.ndarray:
-    """The fitted head's weights less the exported ones (T, 52 or more) with the brows' columns moving ``BROW_SHARE``
-    as far about their median over the clip: the difference the head keeps where the landmarks decide its fit (a copy;
-    the other columns as given)."""
-    out = np.array(difference, dtype=np.result_type(difference, np.float32), copy=True)
-    level = np.median(out[:, _BROW_COLUMNS], axis=0)
-    out[:, _BROW_COLUMNS] = level + BROW_SHARE * (out[:, _BROW_COLUMNS] - level)
-    return out
 
 
 def corrective_keys(arkit_deltas: np.ndarray, difference: np.ndarray,

@@ -46,8 +46,7 @@ from .calibrate import REGIONS
 from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turned_degrees
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
-from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective, \
-    shared_brows
+from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
 from .filter import despike, temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
@@ -264,8 +263,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
         d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
                             max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
-        kept = d.weights if landmarks is None else shared_brows(d.weights)
-        d = replace(d, weights=kept + looks_off[:, :head_model.N_ARKIT])
+        d = replace(d, weights=d.weights + looks_off[:, :head_model.N_ARKIT])
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if held_w is not None and np.abs(held_w).max() > HELD_MIN:    # the lids the exported blink leaves at rest
             cor_d = np.concatenate([cor_d, head.arkit_deltas[BLINK_COLUMNS]])

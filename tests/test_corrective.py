@@ -1,8 +1,7 @@
 """bake.corrective: the keys that carry the fitted head's shape beyond its exported ARKit weights."""
 import numpy as np
 
-from bake.corrective import BROW_SHARE, MIN_MM, corrective_keys, shared_brows
-from core.head_model import ARKIT_NAMES
+from bake.corrective import MIN_MM, corrective_keys
 
 
 def _weights(head, T=40, rank=3, seed=0):
@@ -43,17 +42,3 @@ def test_no_keys_when_nothing_is_left_out(head):
     tiny = 1e-5 * (fit - exported)                                   # well under MIN_MM of motion
     assert np.abs(np.einsum("tk,kvc->tvc", tiny, head.arkit_deltas)).max() < MIN_MM
     assert len(corrective_keys(head.arkit_deltas, tiny)[0]) == 0
-
-
-def test_the_head_keeps_the_fitted_brows_level_a_share_of_their_motion_and_all_else():
-    rng = np.random.default_rng(1)
-    diff = rng.normal(0, 0.2, (10, 52)).astype(np.float32)
-    before = diff.copy()
-    kept = shared_brows(diff)
-    brows = np.array([n.startswith("brow") for n in ARKIT_NAMES])
-    assert brows.sum() == 5 and 0 < BROW_SHARE < 1
-    level = np.median(diff[:, brows], axis=0)                          # where the fit puts them over the clip
-    assert np.allclose(kept[:, brows], level + BROW_SHARE * (diff[:, brows] - level), atol=1e-6)
-    assert np.allclose(np.median(kept[:, brows], axis=0), level, atol=1e-6)
-    assert np.array_equal(kept[:, ~brows], diff[:, ~brows])
-    assert np.array_equal(diff, before)                                 # the input left as it was
