@@ -691,3 +691,23 @@ def test_pitch_with_jaw_reads_a_head_that_nods_with_the_mouth_where_mediapipes_s
     both = bench_real.pitch_with_jaw(tracks, [seen(nod(10 * j)) for j in jaw], head)
     assert both["skull_open_less_rest_deg"] == pytest.approx(both["open_less_rest_deg"], abs=0.3)
     assert both["skull_r"] == pytest.approx(both["r"], abs=0.01)
+
+
+def test_mirror_pairs_put_each_side_beside_the_same_side_mirrored():
+    def row(**r):
+        return {"signals": {k: {"r": r.get(k, 0.9)} for k in bench_real.fs.SIGNALS}}
+    results = {"a.mp4": {"mesh": row(brow_right=0.7, brow_left=0.6, mouth_open=0.8),
+                         "mediapipe": row(eye_open_right=0.5)},
+               "mirror a": {"mesh": row(brow_right=0.4, brow_left=0.5, mouth_open=0.6),
+                            "mediapipe": row(eye_open_left=0.3)},
+               "b.mp4": {"mesh": row()}}
+    out = bench_real.mirror_pairs(results, ["a.mp4", "b.mp4"])
+    assert list(out) == ["a.mp4"]                              # b has no mirrored copy
+    mesh = out["a.mp4"]["mesh"]
+    assert mesh["brow_right"] == pytest.approx(dict(as_shot=0.7, mirrored=0.5, mean=0.6))     # the subject's right
+    assert mesh["brow_left"] == pytest.approx(dict(as_shot=0.6, mirrored=0.4, mean=0.5))      # brow is the copy's left
+    assert mesh["mouth_open"] == pytest.approx(dict(as_shot=0.8, mirrored=0.6, mean=0.7))
+    assert out["a.mp4"]["mediapipe"]["eye_open_right"] == pytest.approx(dict(as_shot=0.5, mirrored=0.3, mean=0.4))
+    results["mirror a"]["mesh"]["signals"]["brow_left"]["r"] = None                # a signal dlib could not read
+    assert bench_real.mirror_pairs(results, ["a.mp4"])["a.mp4"]["mesh"]["brow_right"]["mean"] is None
+    assert "a.mp4" in bench_real.mirror_pairs_table(out)
