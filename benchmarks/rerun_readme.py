@@ -33,6 +33,8 @@ REAL = (
     ("arkit_only", ("real_arkit_only.json", "real_oracle_arkit_only.json"), ("--small-face", "60", "--arkit-only")),
     ("scores_as_weights", ("real_scores_as_weights.json", "real_oracle_scores_as_weights.json"),
      ("--small-face", "60", "--scores-as-weights")),
+    ("scores_mirrored", ("real_scores_as_weights_mirror.json", "real_oracle_scores_as_weights_mirror.json"),
+     ("--scores-as-weights", "--reshoot", "mirror")),
     ("small_sizes", ("real_small_sizes.json", "real_oracle_small_sizes.json"),
      tuple(f"{{footage}}/{c}" for c in CLOSE_UPS) + ("--small-face", *SMALL_SIZES)),
     ("small40", ("real_small40.json", "real_oracle_small40.json"), ("--small-face", "40")),
