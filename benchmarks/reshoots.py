@@ -48,6 +48,15 @@ class Reshot:
         return out
 
 
+def pixel_centred(A: np.ndarray) -> np.ndarray:
+    """OpenCV's 2x3 warp matrix ``A`` (a pixel's centre at index i, as cv2.warpAffine and getRotationMatrix2D take
+    it) as the same map of points whose pixel centres lie at i + 0.5, as the oracle's and the product's do
+    (oracle_dlib): x' = A (x - 0.5) + 0.5. A translation keeps its matrix; a mirror's W - 1 - x becomes W - x, a
+    point on the turned frame of a "roll" copy moves by (I - R) (0.5, 0.5), a quarter of a pixel at 20 degrees."""
+    A = np.asarray(A, np.float64)
+    return np.concatenate([A[:, :2], (A[:, 2] + 0.5 * (1.0 - A[:, :2].sum(1)))[:, None]], 1)
+
+
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, swayed, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
@@ -213,7 +222,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         elif kind.startswith("scale"):
             f = float(kind[5:])
             size = (max(1, round(W * f)), max(1, round(H * f)))
-            fx, fy = size[0] / W, size[1] / H             # pixel centres: x' + 0.5 = fx (x + 0.5)
+            fx, fy = size[0] / W, size[1] / H             # OpenCV's pixel i: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
         elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride") + COVERS) \
                 or kind == "grey":
@@ -303,7 +312,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                     interpolation = cv2.INTER_LANCZOS4 if kind.startswith("shift") else cv2.INTER_LINEAR
                     image = cv2.warpAffine(frame.image, A, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT)
                 writer.write(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
-                affine[int(frame.index)] = A
+                # small_face_frame's A already maps pixel-centre coordinates; every other one is OpenCV's
+                affine[int(frame.index)] = A if kind.endswith("px") else pixel_centred(A)
                 kept[int(frame.index)] = len(kept)
         finally:
             writer.release()

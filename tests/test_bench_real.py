@@ -67,14 +67,14 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
     noisier, smaller, grey."""
     import cv2
     from core.footage import open_footage
-    T, spots = 3, np.array([[(100.0, 90.0), (210.0, 120.0)], [(104.0, 92.0), (214.0, 118.0)],
-                            [(108.0, 94.0), (218.0, 116.0)]])           # (frame, [36, 45], xy)
-    points = np.full((T, 68, 2), np.nan)
+    T, spots = 3, np.array([[(100.5, 90.5), (210.5, 120.5)], [(104.5, 92.5), (214.5, 118.5)],
+                            [(108.5, 94.5), (218.5, 116.5)]])           # (frame, [36, 45], xy), pixel centres at
+    points = np.full((T, 68, 2), np.nan)                                 # i + 0.5 as dlib's cached points have them
     points[:, 36], points[:, 45] = spots[:, 0], spots[:, 1]
     for t in range(T):
         img = np.full((240, 320, 3), 90, np.uint8)
         for (x, y), colour in zip(spots[t], ((255, 0, 0), (0, 255, 0))):
-            cv2.circle(img, (int(x), int(y)), 9, colour, -1)
+            cv2.circle(img, (int(x), int(y)), 9, colour, -1)               # OpenCV's pixel i: its centre at i
         cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     (tmp_path / "copy").mkdir()
     copy = reshoots.reshoot(tmp_path, kind, tmp_path / "copy")
@@ -108,8 +108,9 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
                     channel = 1 - channel
                 mass = np.clip(img[..., channel] - img[..., 1 - channel] - 60, 0, None)
                 ys, xs = np.nonzero(mass)
-                centre = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
-                assert np.linalg.norm(carried[t, k] - centre) < 1.0 + scale, (kind, t, k, carried[t, k], centre)
+                centre = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum() + 0.5
+                assert np.linalg.norm(carried[t, k] - centre) < 0.25 * max(scale, 1.0), (kind, t, k, carried[t, k],
+                                                                                      centre)
     with pytest.raises(ValueError):
         reshoots.reshoot(tmp_path, "sideways", tmp_path / "copy")
     assert reshoots.reshoot_kind("roll:-12.5") == "roll-12.5" and reshoots.reshoot_kind("mirror") == "mirror"
@@ -123,11 +124,12 @@ def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path,
 
 
 def _dot_frames(folder, T: int, at: tuple, radius: int) -> np.ndarray:
-    """``T`` 320x240 frames in ``folder`` (f000.png ...), a red dot of ``radius`` px at ``at`` on each, and a
-    "copy" folder beside them; dlib's points (T, 68, 2) with point 36 on the dot, the rest NaN."""
+    """``T`` 320x240 frames in ``folder`` (f000.png ...), a red dot of ``radius`` px on OpenCV's pixel ``at`` on
+    each, and a "copy" folder beside them; dlib's points (T, 68, 2) with point 36 on the dot (pixel centres at
+    i + 0.5, as oracle_dlib caches them), the rest NaN."""
     import cv2
     points = np.full((T, 68, 2), np.nan)
-    points[:, 36] = at
+    points[:, 36] = np.asarray(at, np.float64) + 0.5
     for t in range(T):
         img = np.full((240, 320, 3), 90, np.uint8)
         cv2.circle(img, at, radius, (255, 0, 0), -1)
@@ -137,15 +139,15 @@ def _dot_frames(folder, T: int, at: tuple, radius: int) -> np.ndarray:
 
 
 def _assert_dot_carried(copy, carried: np.ndarray) -> None:
-    """On every frame of the re-shot ``copy`` of ``_dot_frames``, the red dot's centre (the red mass's) lies within a
-    pixel of dlib's point 36 as the copy carries it (``carried``)."""
+    """On every frame of the re-shot ``copy`` of ``_dot_frames``, the red dot's centre (the red mass's, pixel centres
+    at i + 0.5) lies within a quarter of a pixel of dlib's point 36 as the copy carries it (``carried``)."""
     from core.footage import open_footage
     with open_footage(str(copy.path)) as footage:
         for t, frame in enumerate(footage):
             mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
             ys, xs = np.nonzero(mass)
-            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum()
-            assert np.linalg.norm(at - carried[t, 36]) < 1.0
+            at = np.array([(xs * mass[ys, xs]).sum(), (ys * mass[ys, xs]).sum()]) / mass[ys, xs].sum() + 0.5
+            assert np.linalg.norm(at - carried[t, 36]) < 0.25, (t, at, carried[t, 36])
 
 
 def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
@@ -167,7 +169,7 @@ def test_a_shaken_copy_swings_sideways_within_four_frames_in_bursts(tmp_path):
     assert sorted(copy.shaken) == list(range(round(fps), T))
     np.testing.assert_allclose([copy.shaken[f] for f in sorted(copy.shaken)], swing[round(fps):], atol=1e-9)
     carried = copy.carry(np.arange(T), points)
-    np.testing.assert_allclose(carried[:, 36, 0] - 150.0, swing, atol=1e-9)
+    np.testing.assert_allclose(carried[:, 36, 0] - 150.5, swing, atol=1e-9)
     with open_footage(str(copy.path)) as footage:
         for t, frame in enumerate(footage):
             mass = np.clip(frame.image[..., 0].astype(np.float64) - frame.image[..., 1] - 60, 0, None)
@@ -193,7 +195,7 @@ def test_a_twisted_copy_turns_side_to_side_about_the_frames_centre_in_the_shake_
     assert sorted(copy.twisted) == list(range(round(fps), T)) and not copy.shaken
     np.testing.assert_allclose([copy.twisted[f] for f in sorted(copy.twisted)], turn[round(fps):], atol=1e-9)
     carried = copy.carry(np.arange(T), points)
-    centre = np.array([159.5, 119.5])
+    centre = np.array([160.0, 120.0])                                     # the frame's, pixel centres at i + 0.5
     seen = np.degrees(np.arctan2(*(carried[:, 36] - centre)[:, ::-1].T))
     np.testing.assert_allclose(seen - seen[0], -turn, atol=1e-6)          # counter-clockwise as seen: y runs down
     _assert_dot_carried(copy, carried)
@@ -644,8 +646,8 @@ def test_a_bobbed_copy_moves_the_frame_up_and_down_with_the_sway_period(tmp_path
     copy = reshoots.reshoot(tmp_path, "bob20", tmp_path / "copy")
     swing = 20.0 * np.sin(2 * np.pi * np.arange(T) / (reshoots.SWAY_PERIOD_S * fps))
     carried = copy.carry(np.arange(T), points)
-    np.testing.assert_allclose(carried[:, 36, 0] - 150.0, 0.0, atol=1e-9)
-    np.testing.assert_allclose(carried[:, 36, 1] - 110.0, swing, atol=1e-9)
+    np.testing.assert_allclose(carried[:, 36, 0] - 150.5, 0.0, atol=1e-9)
+    np.testing.assert_allclose(carried[:, 36, 1] - 110.5, swing, atol=1e-9)
     _assert_dot_carried(copy, carried)
 
 
