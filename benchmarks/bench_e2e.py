@@ -64,13 +64,20 @@ GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeL
 WORST_SHAPES = 8          # ``arkit_mae_worst``: the shapes with the largest weight error, their true and baked means
 
 
-def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
-    """What a perfect network would answer for the crop ``box`` of frame i: the renderer's exact maps, cropped."""
+def cut_map(a: np.ndarray, box, size: int) -> np.ndarray:
+    """A per-pixel map of the frame (H, W[, C]) cut as the pipeline cuts the frame's crop ``box`` (nearest pixel;
+    core.preprocess.crop_affine: the project's pixel centres, a turned box turned), so that each crop pixel holds
+    the value core.points.to_point_cloud places it at."""
     import cv2
+    from core.preprocess import crop_affine
+    return cv2.warpAffine(np.asarray(a, np.float32), crop_affine(box, size), (size, size), flags=cv2.INTER_NEAREST)
+
+
+def ground_truth_prediction(seq, head, i: int, box, size: int = 128) -> FramePrediction:
+    """What a perfect network would answer for the crop ``box`` of frame i: the renderer's exact maps, cut as the
+    frame's crop is (``cut_map``)."""
     from training.synth.batch import axis_scale
-    s = size / box.size
-    M = np.array([[s, 0, -box.x0 * s], [0, s, -box.y0 * s]])
-    warp = lambda a: cv2.warpAffine(a.astype(np.float32), M, (size, size), flags=cv2.INTER_NEAREST)  # noqa: E731
+    warp = lambda a: cut_map(a, box, size)  # noqa: E731
     K, z = np.asarray(seq["K"], np.float64), seq["depth"][i]
     axis = box.view_axis(K)                          # the depth along the crop's axis (core.types)
     z = warp(z * axis_scale(K[None], axis[None], z.shape[1], z.shape[0])[0])
