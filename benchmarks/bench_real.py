@@ -1046,12 +1046,10 @@ def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
 def mirror_pairs(results: dict, clips: list[str]) -> dict:
     """Each clip's signals as shot beside its mirrored copy's (``--reshoot mirror``, rows "mirror <stem>"), side for
     side: the mirrored copy's right eye and brow are the subject's left as shot, so each sided signal is paired with
-    the copy's other side; per source, each signal's r as shot, mirrored and their mean. The models are not symmetric
-    (MediaPipe's scores read the talking clip's brows 0.76 / 0.67 as shot, 0.58 / 0.46 mirrored, side for side,
-    ``results/real_oracle_scores_as_weights_mirror.json``): a
-    change that moves a figure one way as shot and the other way mirrored has moved how a model reads one picture,
-    not the face (docs/MEASUREMENTS.md, "Not kept: the head's brows halfway between its fit's and the exported
-    weights'")."""
+    the copy's other side; per source, each signal's r as shot, mirrored and their mean. The models do not read a face
+    and its mirror image alike (``results/real_oracle_scores_as_weights_mirror.json``), so a change that moves a
+    figure one way as shot and the other way mirrored has moved how a model reads one picture, not the face
+    (docs/MEASUREMENTS.md, "Not kept: the head's brows halfway between its fit's and the exported weights'")."""
     other = {k: k.replace("right", "left") if "right" in k else k.replace("left", "right") for k in fs.SIGNALS}
     out = {}
     for name in clips:
