@@ -16,10 +16,15 @@ training/synth/sequences.py, so without it every gaze read off their renders cou
 ``gaze_gain``, each eye's sideways and vertical look (eyeLookOut - eyeLookIn, eyeLookUp - eyeLookDown) against the
 truth's, the mean over the four of the correlation over time and of the ratio of standard deviations;
 ``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean;
-``arkit_mae_shapes``, each shape's error, and in the summary ``arkit_mae_shapes_mean``, its mean over the seeds) and the
+``arkit_mae_shapes``, each shape's error, and in the summary ``arkit_mae_shapes_mean``, its mean over the seeds;
+``arkit_mae_at_rest``, the part of the MAE that is weight on the shapes the truth leaves at rest all clip long, which
+all-zero weights would get right: the held-out sequences move 21 of the 52) and the
 expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next to
 its "neutral" baseline (predicting no expression; ``expression_mm_head`` the same for the baked head, whose corrective
-keys carry what the fused fit does beyond the exported weights: bake.corrective), the landmark error (``landmark_iod``:
+keys carry what the fused fit does beyond the exported weights: bake.corrective; ``expression_mm_by_shape``, how much
+of it each shape's weights set to the truth's take away, and in the summary ``expression_mm_by_shape_mean``), how far
+the head opens the inner lips against the truth (``mouth_open_gain``, 1 as far, and ``mouth_open_r``; the "mediapipe"
+row MediaPipe's own points: ``opening_gain``), the landmark error (``landmark_iod``:
 the template's points on the baked mesh against those on the true head, at face_signals.TARGET_POINTS, in the truth's
 IOD; the "mediapipe" row gives MediaPipe's own landmarks on the renders the same way, which bounds what the real-face
 terms can bring: the renders lie outside its training; its blendshape scores taken as the weights, as an add-on that
@@ -62,6 +67,8 @@ import reshoots  # noqa: E402
 
 GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeLook* columns
 WORST_SHAPES = 8          # ``arkit_mae_worst``: the shapes with the largest weight error, their true and baked means
+AT_REST = 0.02            # ``arkit_mae_at_rest``: a shape whose true weight never passes this is at rest all clip long
+LIPS_INNER = (13, 14)     # ``opening_gain``: MediaPipe's inner-lip midpoints, upper and lower
 
 
 def cut_map(a: np.ndarray, box, size: int) -> np.ndarray:
@@ -126,6 +133,38 @@ def skin_error(fitted: np.ndarray, moved: np.ndarray) -> float:
     """Mean distance (mm) of the skin displacement ``fitted`` (T, V, 3) from the true ``moved`` where the truth moves
     the skin by more than 1 mm (``expression_mm``)."""
     return float(np.linalg.norm(fitted - moved, axis=-1)[np.linalg.norm(moved, axis=-1) > 1.0].mean())
+
+
+def at_rest_error(weights: np.ndarray, truth: np.ndarray) -> float:
+    """The part of the ARKit MAE of ``weights`` (T, >= 52) against ``truth`` (T, 52) that lies on the shapes the truth
+    leaves at rest (under ``AT_REST`` on every frame): the weights' sum there over the frames and the 52 shapes."""
+    rest = (np.asarray(truth) < AT_REST).all(0)
+    return float(np.abs(np.asarray(weights)[:, :52] - truth)[:, rest].sum(1).mean() / 52)
+
+
+def shape_shares(weights: np.ndarray, truth: np.ndarray, deltas: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """(52,) mm: how much of the expression error (``skin_error`` of ``weights`` (T, 52) on ``deltas`` (52, V, 3)
+    against the true skin displacement ``moved`` (T, V, 3)) each shape's weights set to ``truth``'s (T, 52) take
+    away."""
+    w = np.asarray(weights, np.float64)[:, :52]
+    fitted = np.einsum("tk,kvc->tvc", w, deltas)
+    base = skin_error(fitted, moved)
+    return np.array([base - skin_error(fitted + (truth[:, k] - w[:, k])[:, None, None] * deltas[k], moved)
+                     for k in range(52)])
+
+
+def opening_gain(points: np.ndarray, truth: np.ndarray) -> dict:
+    """How far ``points`` (T, 478, 2; NaN rows where none) open the inner lips against ``truth``'s (T, 478, 2): the
+    distance of ``LIPS_INNER``, its least-squares line's slope on the truth's (``mouth_open_gain``: 1 opens as far,
+    0.5 half as far) and their correlation over the frames read."""
+    a, b = (np.linalg.norm(np.diff(np.asarray(p, np.float64)[:, list(LIPS_INNER)], axis=1)[:, 0], axis=-1)
+            for p in (points, truth))
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or b[ok].std() < 1e-9:
+        return dict(mouth_open_gain=float("nan"), mouth_open_r=float("nan"))
+    slope = np.polyfit(b[ok], a[ok], 1)[0]
+    r = np.corrcoef(a[ok], b[ok])[0, 1] if a[ok].std() > 1e-9 else 0.0
+    return dict(mouth_open_gain=float(slope), mouth_open_r=float(r))
 
 
 def score_metrics(states: list, seq, head) -> dict:
@@ -194,8 +233,11 @@ def metrics(tracks, seq, head, K):
                 **errors, arkit_mae_neutral=float(np.abs(truth).mean()),
                 arkit_mae_worst={ARKIT_NAMES[k]: dict(mae=float(shape_mae[k]), true=float(truth[:, k].mean()),
                                                       baked=float(tracks.weights[:, k].mean())) for k in worst},
+                arkit_mae_at_rest=at_rest_error(tracks.weights, truth),
                 expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(np.zeros_like(moved), moved),
                 expression_mm_head=skin_error(on_head, moved),
+                expression_mm_by_shape=dict(zip(ARKIT_NAMES, np.round(shape_shares(
+                    tracks.weights, truth, tracks.key_deltas[:52, mask], moved), 4).tolist())),
                 **gaze_agreement(tracks.weights[:, :52], truth),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
                 eye_distance_mm=float(eye_distance(tracks.basis, head)),
@@ -379,15 +421,18 @@ def main():
     for name in ("model", "ground_truth_maps", "mediapipe"):   # median over the sequences of each number read
         rows = [r[name] for r in res["runs"].values() if "failed" not in r]
         res[name] = {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0] if not isinstance(rows[0][k], dict)}
-        res[name]["arkit_mae_shapes_mean"] = shapes_mean(rows)
+        for key in ("arkit_mae_shapes", "expression_mm_by_shape"):
+            if key in rows[0]:
+                res[name][f"{key}_mean"] = shapes_mean(rows, key)
     print(json.dumps(res, indent=1))
     Path(a.json).write_text(json.dumps(res, indent=1))
 
 
-def shapes_mean(rows: list) -> dict:
-    """Each ARKit shape's weight error (``arkit_mae_shapes``) as the mean over the sequences ``rows``, largest first:
-    which shapes the clips' ARKit MAE is made of."""
-    mean = {n: round(float(np.mean([r["arkit_mae_shapes"][n] for r in rows])), 5) for n in ARKIT_NAMES}
+def shapes_mean(rows: list, key: str = "arkit_mae_shapes") -> dict:
+    """A per-shape figure of each sequence (``key``: ``arkit_mae_shapes``, each shape's weight error, or
+    ``expression_mm_by_shape``) as the mean over the sequences ``rows``, largest first: which shapes the clips' ARKit
+    MAE or expression error is made of."""
+    mean = {n: round(float(np.mean([r[key][n] for r in rows])), 5) for n in ARKIT_NAMES}
     return dict(sorted(mean.items(), key=lambda kv: -kv[1]))
 
 
@@ -410,6 +455,7 @@ def run_seed(seed, a, head) -> dict:
         truth = true_outline(seq, head, idx)
         baked = np.stack([posed_vertices(tracks, k) for k in range(len(idx))])
         out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
+                         **opening_gain(mesh, true_points(seq, head, idx)),
                          outline_width=outline_width(bench_real.outline_ends(baked, K, head, *truth[:3]), truth),
                          **fit_against_truth(tracks, stats, mesh, true_points(seq, head, idx)),
                          iris_eye_distance_mm=np.nan if stats.iris_eye_distance_mm is None
@@ -425,6 +471,7 @@ def run_seed(seed, a, head) -> dict:
     every = np.arange(len(seq["image"]))
     truth = true_outline(seq, head, every)
     out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states), true_points(seq, head, every)),
+                            **opening_gain(bench_real.landmark_array(states), true_points(seq, head, every)),
                             outline_width=outline_width(bench_real.oval_ends(bench_real.landmark_array(states),
                                                                              *truth[:3]), truth),
                             template_points_width=template_points_width(seq, head, truth),
