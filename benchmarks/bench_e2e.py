@@ -18,7 +18,7 @@ truth's, the mean over the four of the correlation over time and of the ratio of
 ``arkit_mae_worst``, the ``WORST_SHAPES`` shapes with the largest error, each with its true and baked mean;
 ``arkit_mae_shapes``, each shape's error, and in the summary ``arkit_mae_shapes_mean``, its mean over the seeds;
 ``arkit_mae_at_rest``, the part of the MAE that is weight on the shapes the truth leaves at rest all clip long, which
-all-zero weights would get right: the held-out sequences move 21 of the 52) and the
+all-zero weights would get right: the held-out sequences leave most of the 52 at rest) and the
 expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next to
 its "neutral" baseline (predicting no expression; ``expression_mm_head`` the same for the baked head, whose corrective
 keys carry what the fused fit does beyond the exported weights: bake.corrective; ``expression_mm_by_shape``, how much
@@ -137,7 +137,8 @@ def skin_error(fitted: np.ndarray, moved: np.ndarray) -> float:
 
 def at_rest_error(weights: np.ndarray, truth: np.ndarray) -> float:
     """The part of the ARKit MAE of ``weights`` (T, >= 52) against ``truth`` (T, 52) that lies on the shapes the truth
-    leaves at rest (under ``AT_REST`` on every frame): the weights' sum there over the frames and the 52 shapes."""
+    leaves at rest (under ``AT_REST`` on every frame): their errors summed per frame, over the 52, averaged over the
+    frames."""
     rest = (np.asarray(truth) < AT_REST).all(0)
     return float(np.abs(np.asarray(weights)[:, :52] - truth)[:, rest].sum(1).mean() / 52)
 
