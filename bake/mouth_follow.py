@@ -6,7 +6,7 @@ mouthLowerDown lowers it only 2 mm at 1, so the fit opened the mouth with jawOpe
 
 After the solve, each lip and chin landmark's offset from the head (MediaPipe's point less the head's, in pixels) is
 lifted to a displacement along the head's up axis (least squares through the projection at the head's point,
-``heights``), filtered over time like the corrective difference, and spread over the skin around the landmark
+``heights``), filtered over time as the weights are, and spread over the skin around the landmark
 (``fields``: a Gaussian kernel in the template's neutral, between two points as strongly as jawOpen moves them alike,
 so the upper lip never takes the lower lip's heights; interpolating, so each landmark's point moves by its height).
 The inner lips' heights may close them until they meet, ``LIP_GAP_MM`` apart, never further (``keep_lips_apart``;

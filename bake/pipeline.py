@@ -275,7 +275,10 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             fitted = f.weights.copy()
             fitted[:, :head_model.N_ARKIT] += d.weights
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
-            h = temporal_filter(h, res.rotation, res.translation, seen, fps, cor_smoothing, max_gap,
+            # MediaPipe's lip readings, filtered as the weights are: the corrective difference's heavier filter (the
+            # dense network's noise) cut a word's syllables (docs/MEASUREMENTS.md, "The lips' heights filtered as
+            # the weights are")
+            h = temporal_filter(h, res.rotation, res.translation, seen, fps, smoothing, max_gap,
                                 confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
             baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)     # the head so far
             mouth_d, mouth_w = mouth_follow.lip_keys(head, basis, *baked, h.weights,
