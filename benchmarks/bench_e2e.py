@@ -455,10 +455,11 @@ def run_seed(seed, a, head) -> dict:
         mesh = bench_real.mesh_landmarks(tracks, head)
         truth = true_outline(seq, head, idx)
         baked = np.stack([posed_vertices(tracks, k) for k in range(len(idx))])
-        out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, true_points(seq, head, idx)),
-                         **opening_gain(mesh, true_points(seq, head, idx)),
+        points = true_points(seq, head, idx)
+        out[name] = dict(**metrics(tracks, seq, head, K), landmark_iod=landmark_iod(mesh, points),
+                         **opening_gain(mesh, points),
                          outline_width=outline_width(bench_real.outline_ends(baked, K, head, *truth[:3]), truth),
-                         **fit_against_truth(tracks, stats, mesh, true_points(seq, head, idx)),
+                         **fit_against_truth(tracks, stats, mesh, points),
                          iris_eye_distance_mm=np.nan if stats.iris_eye_distance_mm is None
                          else stats.iris_eye_distance_mm,
                          frames_tracked=stats.frames_tracked,
@@ -471,10 +472,9 @@ def run_seed(seed, a, head) -> dict:
     states = bench_real.tracker_states(seq["image"])
     every = np.arange(len(seq["image"]))
     truth = true_outline(seq, head, every)
-    out["mediapipe"] = dict(landmark_iod=landmark_iod(bench_real.landmark_array(states), true_points(seq, head, every)),
-                            **opening_gain(bench_real.landmark_array(states), true_points(seq, head, every)),
-                            outline_width=outline_width(bench_real.oval_ends(bench_real.landmark_array(states),
-                                                                             *truth[:3]), truth),
+    read, points = bench_real.landmark_array(states), true_points(seq, head, every)
+    out["mediapipe"] = dict(landmark_iod=landmark_iod(read, points), **opening_gain(read, points),
+                            outline_width=outline_width(bench_real.oval_ends(read, *truth[:3]), truth),
                             template_points_width=template_points_width(seq, head, truth),
                             forehead_light=bench_real.forehead_light(states), **score_metrics(states, seq, head))
     if a.png:
