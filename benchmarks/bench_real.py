@@ -154,7 +154,8 @@ each source is then also read over the covered frames and over the rest ("covere
 the same frames), so what the hand costs where it is and where it is not shows apart ("A hand over the mouth");
 --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and
 brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
-footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"). A copy the
+footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"); --reshoot
+fast:N keeps them at the clip's own frame rate (the subject moving N times as fast: a fast talker's syllables). A copy the
 bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in
 the oracle JSON); the other copies go on.
 
@@ -1156,7 +1157,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|bob:PX|shake:PX|shaky:PX|twist:DEG"
                             "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
-                            "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N",
+                            "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N|fast:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
@@ -1168,8 +1169,8 @@ def main(argv=None) -> int:
                          "times F, with noise of S grey levels, scaled by F, JPEG-compressed at quality Q, "
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
-                         "at 1/N of the frame "
-                         "rate, against "
+                         "at 1/N of the frame rate (stride) or at its own (fast: the subject N times as fast), "
+                         "against "
                          "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--mirror", action="store_true",
                     help="bake with the network's mirror averaging (ReconConfig.mirror, bake.cli's --mirror; not "

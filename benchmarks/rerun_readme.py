@@ -65,6 +65,7 @@ REAL = (
     ("zoom", ("real_zoom.json", "real_oracle_zoom.json"), ("--reshoot", "zoom:1.5")),
     ("portrait", ("real_portrait.json", "real_oracle_portrait.json"), ("--reshoot", "portrait",)),
     ("stride", ("real_stride.json", "real_oracle_stride.json"), ("--reshoot", "stride:2", "--reshoot", "stride:3")),
+    ("fast", ("real_fast.json", "real_oracle_fast.json"), ("--reshoot", "fast:2", "--reshoot", "fast:3")),
     ("cover", ("real_cover.json", "real_oracle_cover.json"), ("--reshoot", "occlude:0.4", "--reshoot", "shades:0.4")),
     ("brim", ("real_brim.json", "real_oracle_brim.json"), ("--reshoot", "brim:1", "--reshoot", "brim:0.5")),
 )

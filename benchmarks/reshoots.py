@@ -21,7 +21,7 @@ class Reshot:
     original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
-    ``frames``, for a copy that keeps only some of the source frames (a "stride" copy), each kept source frame's
+    ``frames``, for a copy that keeps only some of the source frames (a "stride" or "fast" copy), each kept source frame's
     index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
     sideways (the others are steady); ``twisted``, those a "twist" or "handheld" copy turns and by how many
     degrees."""
@@ -59,10 +59,10 @@ def pixel_centred(A: np.ndarray) -> np.ndarray:
 
 # The re-shoots that take a number (``reshoot``): the frame turned, zoomed, moved, swayed, and the footage made worse as
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
-# fast move, a low frame rate), and a hand over the lower face, dark glasses or a hat brim's shadow over the eyes
-# for part of the clip.
+# fast move, a low frame rate), a subject moving faster, and a hand over the lower face, dark glasses or a hat brim's
+# shadow over the eyes for part of the clip.
 RESHOOTS = ("roll", "zoom", "shift", "sway", "bob", "shake", "shaky", "twist", "twisty", "handheld", "exposure",
-            "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "side", "brim")
+            "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "fast", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -160,7 +160,7 @@ def reshoot_kind(text: str) -> str:
                                      "shift:0.5, zoom:1.5, sway:40, bob:120, shake:20, shaky:8, twist:3, handheld:6, "
                                      "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
-                                     "stride:2)")
+                                     "stride:2, fast:2)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -194,7 +194,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     "shadesF", dark glasses over the eyes, painted the same way; "brimF", a hat brim's shadow over the eyes and
     brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values (``brim``,
     ``shade``); "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim
-    room, or footage converted down)."""
+    room, or footage converted down); "fastN", every Nth frame at the clip's own frame rate (the subject moving N
+    times as fast: a fast talker's syllables, a quicker turn of the head)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
@@ -224,17 +225,19 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # OpenCV's pixel i: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride") + COVERS) \
+        elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride", "fast") + COVERS) \
                 or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
             if kind.startswith(COVERS) and covers is None:
                 raise ValueError(f"a {kind} re-shoot needs the polygons to paint (occluders)")
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
-        step = int(float(kind[6:])) if kind.startswith("stride") else 1
+        step = int(float(kind[6:] if kind.startswith("stride") else kind[4:])) if kind.startswith(("stride", "fast")) \
+            else 1
         if step < 1:
-            raise ValueError(f"a stride re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
-        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), footage.fps / step, size)
+            raise ValueError(f"a {kind.rstrip('0123456789.')} re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
+        rate = footage.fps if kind.startswith("fast") else footage.fps / step
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         try:
             for n, frame in enumerate(footage):
                 if frame.index % step:
@@ -297,7 +300,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
                                     0, 255).astype(np.uint8)
-                elif kind.startswith(COVERS + ("stride",)):
+                elif kind.startswith(COVERS + ("stride", "fast")):
                     image = frame.image
                     polygons = None if covers is None else covers.get(int(frame.index))
                     if polygons and kind.startswith("brim"):

@@ -298,6 +298,25 @@ def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
         reshoots.reshoot(tmp_path, "stride0", tmp_path / "copy")
 
 
+def test_a_fast_copy_keeps_every_nth_frame_at_the_clips_own_frame_rate(tmp_path):
+    import cv2
+    from core.footage import open_footage
+    for t in range(7):
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), np.full((120, 160, 3), 30 * t + 20, np.uint8))
+    (tmp_path / "copy").mkdir()
+    assert reshoots.reshoot_kind("fast:3") == "fast3"
+    copy = reshoots.reshoot(tmp_path, "fast3", tmp_path / "copy")
+    assert copy.frames == {0: 0, 3: 1, 6: 2} and copy.path.name.endswith("_fast3.mp4")
+    with open_footage(str(tmp_path)) as source:
+        fps = source.fps
+    with open_footage(str(copy.path)) as footage:
+        assert footage.fps == pytest.approx(fps, rel=1e-3)               # the subject moves three times as fast
+        levels = [frame.image.mean() for frame in footage]
+    np.testing.assert_allclose(levels, [20, 110, 200], atol=8)
+    with pytest.raises(ValueError, match="fast re-shoot"):
+        reshoots.reshoot(tmp_path, "fast0", tmp_path / "copy")
+
+
 def test_obs_cache_keys_a_copy_by_its_clip_and_kind_not_by_the_file_made_anew(tmp_path):
     """--obs-cache: a clip as shot is keyed by its own file; a re-shot copy, written anew into a temporary folder
     each run, by its clip's file and the copy's name, so a later run finds it; another kind is another key."""
