@@ -22,9 +22,7 @@ neither its landmarks nor MediaPipe's scores move. ``despike`` takes those back 
 (bake.pipeline, on the solved weights of every shape but the eyes', which blink that fast): at 20 frames/s and more
 nothing else on a face moves out and back within one frame. Nor does anything on a face, the eyes included, flip
 out, back and out again from one frame to the next (``zigzag``), as such a face's solve does between two readings of
-its mouth, and the speed gate took for fast motion: there the weight gets the Gaussian alone. Both rules read a
-weight's own scale (``SPIKE_MIN``, a tenth of a shape's range); a series in other units (bake.pipeline's lips'
-heights, mm) is filtered without the flip rule (``flips=False``).
+its mouth, and the speed gate took for fast motion: there the weight gets the Gaussian alone.
 
 The head pose is filtered by speed (the idea of the One Euro filter): a light filter (the weights' sigma) and a heavy
 one (``POSE_SIGMA_SCALE`` x that) are blended per frame by how fast the heavily filtered head moves compared with the
@@ -192,8 +190,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
                     frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
                     seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None,
-                    dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None,
-                    flips: bool = True) -> Filtered:
+                    dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None) -> Filtered:
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
@@ -203,8 +200,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     ``keep_image_shake``) and ``follow_seen_roll``; ``background_turns`` (T,), optional: how the background turned
     since the frame before (core.background; NaN where unread), the camera's roll for ``follow_seen_roll``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
-    filtered elsewhere: bake.pipeline's corrective difference). ``flips=False``: no frame-to-frame flip is taken for
-    noise (``smooth_weights``), for series not in a weight's units."""
+    filtered elsewhere: bake.pipeline's corrective difference)."""
     valid = np.asarray(valid, bool)
     sigma = sigma_frames(strength, fps)
     W, R, t, warnings = bridge(weights, rotation, translation, valid, max_gap, frames)
@@ -212,7 +208,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     if confidence is not None:
         conf = np.where(valid, np.asarray(confidence, np.float64), 0.0)
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
-    W = smooth_weights(W, sigma, fps, conf, flips)
+    W = smooth_weights(W, sigma, fps, conf)
     if pose:
         R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll, dense_steps, background_turns)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
@@ -250,18 +246,17 @@ def despike(W: np.ndarray, valid: np.ndarray, fps: float, columns: np.ndarray) -
     return W
 
 
-def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None,
-                   flips: bool = True) -> np.ndarray:
+def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None) -> np.ndarray:
     """Speed-adaptive filter of the weights (T, K) (the module docstring): per weight and frame, the Gaussian of
     ``sigma`` frames blended towards the solved value as the Gaussian's curve moves towards WEIGHT_SPEED_REF per
-    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next); with
-    ``flips``, at ``SPIKE_FPS`` and more a frame that flips with its neighbour (``zigzag``) gets the Gaussian alone."""
+    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next); at
+    ``SPIKE_FPS`` and more a frame that flips with its neighbour (``zigzag``) gets the Gaussian alone."""
     if sigma <= 0 or len(W) < 3:
         return W.copy()
     slow = smooth(W, sigma, conf)
     speed = np.abs(np.gradient(slow, axis=0)) * frame_rate(fps)
     keep = gaussian_filter(np.clip(speed / WEIGHT_SPEED_REF, 0.0, 1.0), sigma)
-    if flips and frame_rate(fps) >= SPIKE_FPS:  # a weight flipping from frame to frame is noise, not a fast move
+    if frame_rate(fps) >= SPIKE_FPS:            # a weight flipping from frame to frame is noise, not a fast move
         keep = np.where(zigzag(W), 0.0, keep)
     return keep * W + (1.0 - keep) * slow
 

@@ -277,11 +277,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             h = mouth_follow.heights(head, basis, keys, fitted, f.rotation, f.translation, K, clip_marks, seen)
             # MediaPipe's lip readings, filtered as the weights are: the corrective difference's heavier filter (the
             # dense network's noise) cut a word's syllables (docs/MEASUREMENTS.md, "The lips' heights filtered as
-            # the weights are"); but in mm, so without the flip rule, whose threshold is a weight's (0.1 of a shape)
-            # and took a fast mouth's lips for noise (docs/MEASUREMENTS.md, "The lips' heights without the flip rule")
+            # the weights are")
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, smoothing, max_gap,
-                                confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False,
-                                flips=False)
+                                confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
             baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)     # the head so far
             mouth_d, mouth_w = mouth_follow.lip_keys(head, basis, *baked, h.weights,
                                                      min(corrective_keys, mouth_follow.KEYS))

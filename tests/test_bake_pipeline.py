@@ -445,32 +445,6 @@ def test_the_baked_heads_lips_follow_a_words_syllables(head):
     assert followed > 0.7, followed             # 0.81 when written
 
 
-def test_the_baked_heads_lips_follow_lips_that_flip_from_frame_to_frame(head):
-    """Landmarks whose lower lip and chin drop 3 px on every other frame for half a second (a mouth moving as fast
-    as the frame rate shows, as in a fast talker's clip, bench_real's --reshoot fast:3), beyond what the ARKit shapes
-    make: the baked head's lower lip follows half of each flip, since the lips' heights (mm) are filtered without
-    the weights' flip rule, whose 0.1 threshold is a weight's and took them for noise (with it 0.01 of each flip when
-    written: docs/MEASUREMENTS.md, "The lips' heights without the flip rule")."""
-    from bake.tracks import posed_vertices
-    T, fps = 32, 32.0
-    seq = gt.make_sequence(head, T, seed=5, id_scale=1.0)
-    rng = np.random.default_rng(1)
-    template, project = lt.load(), _projector(seq.K)
-    uv = project(template.points(seq.verts_cam.astype(np.float64), head))
-    lower = [14, 87, 178, 317, 402, 17, 84, 314, 181, 405, 152, 148, 176, 377, 400]
-    t = np.arange(T)
-    swing = 3.0 * ((t >= 8) & (t < 24) & (t % 2 == 1))
-    uv[:, lower, 1] += swing[:, None]
-    args, faces = _fused_scene(head, seq, seq.verts_cam + rng.normal(0, 1.0, seq.verts_cam.shape), uv)
-    args = args[:2] + (fps,) + args[3:]
-    tracks, _ = bake_observations(*args, faces=faces)
-    v = np.stack([posed_vertices(tracks, i) for i in range(T)]).astype(np.float64)
-    lip = project(template.points(v, head))[:, 14, 1] - uv[:, 14, 1] + swing
-    burst = (t >= 9) & (t < 23)
-    followed = (lip[burst & (swing > 0)].mean() - lip[burst & (swing == 0)].mean()) / 3.0
-    assert followed > 0.4, followed             # 0.54 when written
-
-
 @pytest.mark.slow
 def test_known_eye_distance_sizes_the_head_and_its_distance_alike(head):
     """Observations of a head read at 0.7x its size and distance (as the network reads real faces): the bake gives the
