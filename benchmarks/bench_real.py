@@ -155,9 +155,9 @@ the same frames), so what the hand costs where it is and where it is not shows a
 --reshoot shades:F puts dark glasses over the eyes the same way, --reshoot brim:F a hat brim's shadow over the eyes and
 brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
 footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"); --reshoot
-fast:N keeps them at the clip's own frame rate (the subject moving N times as fast: a fast talker's syllables). A copy the
-bake cannot take (a face zoomed past the frame) is written as ``{"failed": "<error>"}`` (and listed under "failed" in
-the oracle JSON); the other copies go on.
+fast:N keeps them at the clip's own frame rate (the subject moving N times as fast: a fast talker's syllables; "A
+subject moving faster"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed":
+"<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
 (cyan; shared points larger, each joined by a white line to dlib's) and dlib's (magenta), and a plot of the signals

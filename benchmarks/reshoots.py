@@ -21,8 +21,8 @@ class Reshot:
     original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
     pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
     ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
-    ``frames``, for a copy that keeps only some of the source frames (a "stride" or "fast" copy), each kept source frame's
-    index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
+    ``frames``, for a copy that keeps only some of the source frames (a "stride" or "fast" copy), each kept source
+    frame's index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
     sideways (the others are steady); ``twisted``, those a "twist" or "handheld" copy turns and by how many
     degrees."""
     clip: Path
@@ -232,11 +232,11 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                 raise ValueError(f"a {kind} re-shoot needs the polygons to paint (occluders)")
         else:
             raise ValueError(f"unknown re-shoot {kind!r}")
-        step = int(float(kind[6:] if kind.startswith("stride") else kind[4:])) if kind.startswith(("stride", "fast")) \
-            else 1
+        name = kind.rstrip("0123456789.")
+        step = int(float(kind[len(name):])) if name in ("stride", "fast") else 1
         if step < 1:
-            raise ValueError(f"a {kind.rstrip('0123456789.')} re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
-        rate = footage.fps if kind.startswith("fast") else footage.fps / step
+            raise ValueError(f"a {name} re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
+        rate = footage.fps if name == "fast" else footage.fps / step
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         try:
             for n, frame in enumerate(footage):

@@ -299,6 +299,7 @@ def test_a_strided_copy_keeps_every_nth_frame_at_a_lower_frame_rate(tmp_path):
 
 
 def test_a_fast_copy_keeps_every_nth_frame_at_the_clips_own_frame_rate(tmp_path):
+    """--reshoot fast:N: the frames a stride copy keeps, at the source's frame rate (the subject N times as fast)."""
     import cv2
     from core.footage import open_footage
     for t in range(7):
