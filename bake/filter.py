@@ -15,7 +15,9 @@ solved frame's filtered value.
 The weights are filtered by speed too (``smooth_weights``): where a weight moves faster than ``WEIGHT_SPEED_REF`` per
 second (a blink, a word's jaw), the Gaussian would cut its peak and blur its timing, so it keeps its solved value there;
 slower stretches get the Gaussian (measured in docs/MEASUREMENTS.md: blinks reach their shut value, the held-out
-synthetic expression error falls, the jitter rises a little and stays a fraction of the landmark detectors').
+synthetic expression error falls, the jitter rises a little and stays a fraction of the landmark detectors'). At a
+quick peak the filtered curve stands still, so a blink's shapes read the gate's fastest within ``PEAK_REACH`` frames
+either side (``peaks``): a blink of a frame or two shuts as far as solved.
 Because a weight that leaps for a single frame moves fast too, the speed filter would keep it: a face 32-60 px wide,
 solved frame by frame, gets such one-frame spikes of 0.3-1.0 on its jawForward, cheekPuff and lip shapes where
 neither its landmarks nor MediaPipe's scores move. ``despike`` takes those back to their neighbours' range first
@@ -79,6 +81,10 @@ SHARE_DOUBT = (1.0, 3.0)  # quick_share: the local correlation of the two readin
                          # (docs/MEASUREMENTS.md, "A still face's share of noise")
 SECOND_DIFF_OVERLAP = 35.0 / 18.0   # 1 + 2 (4/6)^2 + 2 (1/6)^2: how much the product of two series of second
                          # differences of white noise overlaps itself frame to frame (each lag's correlation squared)
+PEAK_REACH = 1           # frames: a blink's shapes (smooth_weights' ``peaks``) keep their solved value where the
+                         # filtered curve moves fast within this many frames either side; at the blink's peak it stands
+                         # still, and a blink of one or two frames shut 0.6-0.8 of the way (docs/MEASUREMENTS.md, "A
+                         # blink's peak kept")
 SPIKE_MIN = 0.1          # despike: a weight this far outside both neighbours' range for one frame, with steady
 SPIKE_STEADY = 0.25      # frames on either side (each side moving under this share of it), is taken back to it, and
 SPIKE_FPS = 20.0         # zigzag: one as far out the other way next to it is noise; at this frame rate and more (a
@@ -190,7 +196,8 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
                     fps: float, strength: float = DEFAULT_SMOOTHING, max_gap: int = 12, confidence: np.ndarray | None = None,
                     frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
                     seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None,
-                    dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None) -> Filtered:
+                    dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None,
+                    peaks: np.ndarray | None = None) -> Filtered:
     """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
@@ -200,7 +207,8 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     ``keep_image_shake``) and ``follow_seen_roll``; ``background_turns`` (T,), optional: how the background turned
     since the frame before (core.background; NaN where unread), the camera's roll for ``follow_seen_roll``.
     ``pose=False``: the weights alone are smoothed, the pose comes back bridged only (for weights whose pose is
-    filtered elsewhere: bake.pipeline's corrective difference)."""
+    filtered elsewhere: bake.pipeline's corrective difference). ``peaks`` (K,) bool, optional: the columns whose peaks
+    the speed gate keeps (``smooth_weights``; the blink's)."""
     valid = np.asarray(valid, bool)
     sigma = sigma_frames(strength, fps)
     W, R, t, warnings = bridge(weights, rotation, translation, valid, max_gap, frames)
@@ -208,7 +216,7 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     if confidence is not None:
         conf = np.where(valid, np.asarray(confidence, np.float64), 0.0)
         conf = np.where(valid, conf / (np.median(conf[valid]) + 1e-12), 0.05)   # bridged frames barely count
-    W = smooth_weights(W, sigma, fps, conf)
+    W = smooth_weights(W, sigma, fps, conf, peaks)
     if pose:
         R, t = smooth_pose(R, t, sigma, conf, valid, seen, seen_roll, dense_steps, background_turns)
     solved = np.nonzero(valid)[0]       # the frames held at the clip's ends hold the nearest solved frame's, filtered
@@ -246,19 +254,34 @@ def despike(W: np.ndarray, valid: np.ndarray, fps: float, columns: np.ndarray) -
     return W
 
 
-def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None) -> np.ndarray:
+def smooth_weights(W: np.ndarray, sigma: float, fps: float, conf: np.ndarray | None = None,
+                   peaks: np.ndarray | None = None) -> np.ndarray:
     """Speed-adaptive filter of the weights (T, K) (the module docstring): per weight and frame, the Gaussian of
     ``sigma`` frames blended towards the solved value as the Gaussian's curve moves towards WEIGHT_SPEED_REF per
-    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next); at
-    ``SPIKE_FPS`` and more a frame that flips with its neighbour (``zigzag``) gets the Gaussian alone."""
+    second (the blend itself smoothed over ``sigma``, so it does not switch from one frame to the next); for the
+    ``peaks`` columns ((K,) bool) the fastest within ``PEAK_REACH`` frames either side, so that a quick peak, where
+    the curve stands still, keeps its solved value too; at ``SPIKE_FPS`` and more a frame that flips with its
+    neighbour (``zigzag``) gets the Gaussian alone."""
     if sigma <= 0 or len(W) < 3:
         return W.copy()
     slow = smooth(W, sigma, conf)
-    speed = np.abs(np.gradient(slow, axis=0)) * frame_rate(fps)
-    keep = gaussian_filter(np.clip(speed / WEIGHT_SPEED_REF, 0.0, 1.0), sigma)
+    fast = np.clip(np.abs(np.gradient(slow, axis=0)) * frame_rate(fps) / WEIGHT_SPEED_REF, 0.0, 1.0)
+    if peaks is not None:
+        fast[:, peaks] = widest(fast[:, peaks], PEAK_REACH)
+    keep = gaussian_filter(fast, sigma)
     if frame_rate(fps) >= SPIKE_FPS:            # a weight flipping from frame to frame is noise, not a fast move
         keep = np.where(zigzag(W), 0.0, keep)
     return keep * W + (1.0 - keep) * slow
+
+
+def widest(x: np.ndarray, reach: int) -> np.ndarray:
+    """(T, K): each frame's largest value of ``x`` within ``reach`` frames either side (the clip's ends: what lies
+    within it)."""
+    out = np.array(x, copy=True)
+    for k in range(1, min(reach, len(x) - 1) + 1):
+        out[k:] = np.maximum(out[k:], x[:-k])
+        out[:-k] = np.maximum(out[:-k], x[k:])
+    return out
 
 
 def zigzag(W: np.ndarray) -> np.ndarray:

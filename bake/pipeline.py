@@ -240,7 +240,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     f = temporal_filter(W, pose_R, pose_t, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll,
                         dense_steps=image_steps(observations, turns=camera) if seen_place is not None else None,
-                        background_turns=turns)
+                        background_turns=turns, peaks=np.isin(np.arange(W.shape[1]), BLINK_COLUMNS))
     if camera is not None:             # the filtered head back against each frame's camera
         back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
         f = replace(f, rotation=back_R, translation=back_t)
@@ -254,7 +254,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     held_w = None
     if fitted_blink is not None:
         as_fitted = temporal_filter(fitted_blink, res.rotation, res.translation, valid, fps, smoothing, max_gap,
-                                    confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False)
+                                    confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False,
+                                    peaks=np.ones(len(BLINK_COLUMNS), bool))
         held_w = np.clip(as_fitted.weights, 0.0, scales) - np.clip(f.weights[:, BLINK_COLUMNS], 0.0, scales)
         exported = exported.copy()
         exported[:, BLINK_COLUMNS] = fitted_blink

@@ -289,6 +289,23 @@ def test_weight_filter_steadies_a_weight_that_flips_from_frame_to_frame_and_keep
     assert np.abs(np.diff(smooth_weights(w, 1.5, SPIKE_FPS - 1.0)[9:17, 0], 2)).max() > 1.0
 
 
+def test_a_blinks_peak_keeps_its_solved_value():
+    """A blink shut 0.9 for one or three frames at 25 frames/s: at its peak the filtered curve stands still, so the
+    speed gate alone left the Gaussian there (0.69 and 0.84 of the way shut when written); a column given as one of
+    the ``peaks`` takes the gate's fastest within PEAK_REACH frames and keeps it, and the other columns are as
+    before."""
+    from bake.filter import PEAK_REACH, smooth_weights, widest
+    np.testing.assert_array_equal(widest(np.array([[0.0], [1.0], [0.0], [0.0], [0.5]]), 1)[:, 0], [1, 1, 1, 0.5, 0.5])
+    assert PEAK_REACH >= 1
+    for n in (1, 3):
+        w = np.zeros((30, 2))
+        w[12:12 + n] = 0.9
+        plain = smooth_weights(w, 1.25, 25.0)
+        kept = smooth_weights(w, 1.25, 25.0, peaks=np.array([True, False]))
+        assert plain[12:12 + n, 0].max() < 0.85 and kept[12:12 + n, 0].max() > 0.89, (n, plain.max(), kept.max())
+        np.testing.assert_array_equal(kept[:, 1], plain[:, 1])
+
+
 def test_a_head_moving_as_the_clip_starts_and_ends_is_not_pulled_inwards():
     """A far face moving sideways 3 mm a frame with its depth read to +-20 mm (a small face in a wide shot): the
     still-head filter takes over, and its Gaussian mean pulled the first and last frames towards the clip's inside
