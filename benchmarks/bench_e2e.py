@@ -62,6 +62,7 @@ from core.head_model import ARKIT_NAMES  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
+import face_signals as fs  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 import reshoots  # noqa: E402
 
@@ -143,12 +144,12 @@ def at_rest_error(weights: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(np.asarray(weights)[:, :52] - truth)[:, rest].sum(1).mean() / 52)
 
 
-def shape_shares(weights: np.ndarray, truth: np.ndarray, deltas: np.ndarray, moved: np.ndarray) -> np.ndarray:
-    """(52,) mm: how much of the expression error (``skin_error`` of ``weights`` (T, 52) on ``deltas`` (52, V, 3)
-    against the true skin displacement ``moved`` (T, V, 3)) each shape's weights set to ``truth``'s (T, 52) take
-    away."""
+def shape_shares(fitted: np.ndarray, weights: np.ndarray, truth: np.ndarray, deltas: np.ndarray,
+                 moved: np.ndarray) -> np.ndarray:
+    """(52,) mm: how much of the expression error (``skin_error`` of ``fitted`` (T, V, 3), the skin displacement of
+    ``weights`` (T, >= 52) on ``deltas`` (52, V, 3), against the true one ``moved`` (T, V, 3)) each shape's weights
+    set to ``truth``'s (T, 52) take away."""
     w = np.asarray(weights, np.float64)[:, :52]
-    fitted = np.einsum("tk,kvc->tvc", w, deltas)
     base = skin_error(fitted, moved)
     return np.array([base - skin_error(fitted + (truth[:, k] - w[:, k])[:, None, None] * deltas[k], moved)
                      for k in range(52)])
@@ -163,9 +164,7 @@ def opening_gain(points: np.ndarray, truth: np.ndarray) -> dict:
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or b[ok].std() < 1e-9:
         return dict(mouth_open_gain=float("nan"), mouth_open_r=float("nan"))
-    slope = np.polyfit(b[ok], a[ok], 1)[0]
-    r = np.corrcoef(a[ok], b[ok])[0, 1] if a[ok].std() > 1e-9 else 0.0
-    return dict(mouth_open_gain=float(slope), mouth_open_r=float(r))
+    return dict(mouth_open_gain=float(np.polyfit(b[ok], a[ok], 1)[0]), mouth_open_r=fs.correlation(a, b))
 
 
 def score_metrics(states: list, seq, head) -> dict:
@@ -238,7 +237,7 @@ def metrics(tracks, seq, head, K):
                 expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(np.zeros_like(moved), moved),
                 expression_mm_head=skin_error(on_head, moved),
                 expression_mm_by_shape=dict(zip(ARKIT_NAMES, np.round(shape_shares(
-                    tracks.weights, truth, tracks.key_deltas[:52, mask], moved), 4).tolist())),
+                    fitted, tracks.weights, truth, tracks.key_deltas[:52, mask], moved), 4).tolist())),
                 **gaze_agreement(tracks.weights[:, :52], truth),
                 jitter_iod=jitter(pv), jitter_iod_ground_truth=jitter(gt), frames=len(idx),
                 eye_distance_mm=float(eye_distance(tracks.basis, head)),

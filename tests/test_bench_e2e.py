@@ -53,8 +53,9 @@ def test_shape_shares_name_the_shape_an_expression_error_comes_from():
     moved = np.einsum("tk,kvc->tvc", truth, deltas)
     weights = truth.copy()
     weights[:, 9] *= 0.5
-    shares = bench_e2e.shape_shares(weights, truth, deltas, moved)
-    base = bench_e2e.skin_error(np.einsum("tk,kvc->tvc", weights, deltas), moved)
+    fitted = np.einsum("tk,kvc->tvc", weights, deltas)
+    shares = bench_e2e.shape_shares(fitted, weights, truth, deltas, moved)
+    base = bench_e2e.skin_error(fitted, moved)
     assert base > 0.5
     assert shares[9] == pytest.approx(base)
     np.testing.assert_allclose(np.delete(shares, 9), 0.0, atol=1e-9)
