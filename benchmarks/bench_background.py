@@ -53,7 +53,7 @@ from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from machine import describe  # noqa: E402
 import reshoots  # noqa: E402
-from shared_clips import CLIPS, FOOTAGE  # noqa: E402
+from shared_clips import FOOTAGE, clip_paths  # noqa: E402
 
 
 def read_turns(images: list[np.ndarray]) -> tuple[np.ndarray, float]:
@@ -237,7 +237,10 @@ def main(argv=None) -> int:
     ap.add_argument("--png", default=None, metavar="DIR", help="with --bake: the heads' world turns drawn here")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "background.json"))
     a = ap.parse_args(argv)
-    clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in CLIPS]
+    clips = clip_paths(a.clips, a.footage)
+    if not clips:
+        print(f"no clips found in {a.footage}; nothing to measure", file=sys.stderr)
+        return 0
     res = dict(machine=describe(), reshoot=a.reshoot, pairs=a.pairs, bake=a.bake, clips={})
     for clip in clips:
         res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake, Path(a.png) if a.png else None)

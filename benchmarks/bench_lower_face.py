@@ -34,7 +34,7 @@ from bake.atomic import atomic_write  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from core import head_model, landmark_template as lt  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
-from shared_clips import CLIPS, FOOTAGE  # noqa: E402
+from shared_clips import FOOTAGE, clip_paths  # noqa: E402
 
 POINTS = {"chin": lt.CHIN, "mouth_right": lt.MOUTH_RIGHT, "mouth_left": lt.MOUTH_LEFT, "subnasale": 2, "oval_top": 10}
 LIP, CHIN = lt.LOWER_LIP_OUTER, lt.CHIN
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     ap.add_argument("--obs-cache", default=None, metavar="DIR")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "lower_face.json"))
     a = ap.parse_args(argv)
-    clips = [Path(c) for c in a.clips] or [Path(a.footage) / c for c in CLIPS if (Path(a.footage) / c).exists()]
+    clips = clip_paths(a.clips, a.footage)
     if not clips:
         print(f"no clips found in {a.footage}; nothing to measure", file=sys.stderr)
         return 0

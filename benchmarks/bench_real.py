@@ -197,7 +197,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from reshoots import COVERS, Reshot, occluders, reshoot, reshoot_kind  # noqa: E402
-from shared_clips import CLIPS, FOOTAGE  # noqa: E402
+from shared_clips import CLIPS, FOOTAGE, clip_paths  # noqa: E402
 
 CLOSE_UPS = CLIPS[:2]       # --small-face re-shoots these (bench_track.small_face_frame takes the face as 45 % wide)
 TURN_OFF_AXIS_DEG = 10.0    # turn_against_ray: the frames whose ray is this far from the clip's
@@ -1181,7 +1181,7 @@ def main(argv=None) -> int:
                          "whose head stays near frontal)")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
-    clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
+    clips = clip_paths(a.clips, footage)
     if not clips:
         print(f"no clips found in {footage}; nothing to measure", file=sys.stderr)
         return 0

@@ -172,14 +172,14 @@ def load(clip: Path, cache: Path = CACHE, refresh: bool = False) -> OracleTrack:
 
 
 def main(argv=None) -> int:
-    from shared_clips import CLIPS, FOOTAGE  # noqa: E402  (same folder)
+    from shared_clips import FOOTAGE, clip_paths  # noqa: E402  (same folder)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("clips", nargs="*")
     ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--refresh", action="store_true", help="recompute even when cached")
     a = ap.parse_args(argv)
     footage = Path(a.footage)
-    clips = [Path(c) for c in a.clips] or [footage / c for c in CLIPS if (footage / c).exists()]
+    clips = clip_paths(a.clips, footage)
     if not clips:
         print(f"no clips found in {footage}; nothing to do", file=sys.stderr)
         return 0

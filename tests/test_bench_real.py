@@ -733,3 +733,21 @@ def test_mirror_pairs_put_each_side_beside_the_same_side_mirrored():
     results["mirror a"]["mesh"]["signals"]["brow_left"]["r"] = None                # a signal dlib could not read
     assert bench_real.mirror_pairs(results, ["a.mp4"])["a.mp4"]["mesh"]["brow_right"]["mean"] is None
     assert "a.mp4" in bench_real.mirror_pairs_table(out)
+
+
+def test_clip_paths_take_names_in_the_footage_folder_and_stop_on_a_missing_one(tmp_path):
+    """A benchmark's clips given by name are looked for in --footage as well (a bare name ran into a traceback from
+    deep inside the first bake); one found nowhere stops the run before any work, naming it; none given, the shared
+    clips that are there."""
+    from shared_clips import clip_paths
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    (footage / "a.mp4").write_bytes(b"x")
+    (tmp_path / "b.mp4").write_bytes(b"x")
+    assert clip_paths(["a.mp4", str(tmp_path / "b.mp4")], footage) == [footage / "a.mp4", tmp_path / "b.mp4"]
+    assert clip_paths([], footage, default=("a.mp4", "c.mp4")) == [footage / "a.mp4"]
+    with pytest.raises(SystemExit, match="no such clip: c.mp4 .nor in .*footage"):
+        clip_paths(["a.mp4", "c.mp4"], footage)
+    with pytest.raises(SystemExit, match="no such clip: c.mp4"):
+        bench_real.main(["c.mp4", "--footage", str(footage), "--json", str(tmp_path / "r.json")])
+    assert not (tmp_path / "r.json").exists()
