@@ -22,7 +22,8 @@ all-zero weights would get right: the held-out sequences leave most of the 52 at
 expression error (mm of skin displacement from the ARKit weights where the truth moves the skin > 1 mm), each next to
 its "neutral" baseline (predicting no expression; ``expression_mm_head`` the same for the baked head, whose corrective
 keys carry what the fused fit does beyond the exported weights: bake.corrective; ``expression_mm_by_shape``, how much
-of it each shape's weights set to the truth's take away, and in the summary ``expression_mm_by_shape_mean``), how far
+of it each shape's weights set to the truth's take away, and in the summary ``expression_mm_by_shape_mean``;
+``expression_mm_steady_off``, what is left with each shape's steady offset from the truth taken off), how far
 the head opens the inner lips against the truth (``mouth_open_gain``, 1 as far, and ``mouth_open_r``; the "mediapipe"
 row MediaPipe's own points: ``opening_gain``), the landmark error (``landmark_iod``:
 the template's points on the baked mesh against those on the true head, at face_signals.TARGET_POINTS, in the truth's
@@ -155,6 +156,17 @@ def shape_shares(fitted: np.ndarray, weights: np.ndarray, truth: np.ndarray, del
                      for k in range(52)])
 
 
+def steady_off_error(fitted: np.ndarray, weights: np.ndarray, truth: np.ndarray, deltas: np.ndarray,
+                     moved: np.ndarray) -> float:
+    """mm: the expression error (``skin_error`` of ``fitted`` (T, V, 3), the skin displacement of ``weights``
+    (T, >= 52) on ``deltas`` (52, V, 3), against ``moved``) with each shape's steady offset from ``truth`` (T, 52)
+    taken off, its median over the clip: the part of the error that is not the same on every frame. Read from the
+    truth, so a bound on what a rest could take off, not a method (docs/MEASUREMENTS.md, "The renders' expression
+    error: a third of it steady")."""
+    steady = np.median(np.asarray(weights, np.float64)[:, :52] - truth, axis=0)
+    return skin_error(fitted - np.einsum("k,kvc->vc", steady, deltas)[None], moved)
+
+
 def opening_gain(points: np.ndarray, truth: np.ndarray) -> dict:
     """How far ``points`` (T, 478, 2; NaN rows where none) open the inner lips against ``truth``'s (T, 478, 2): the
     distance of ``LIPS_INNER``, its least-squares line's slope on the truth's (``mouth_open_gain``: 1 opens as far,
@@ -236,6 +248,8 @@ def metrics(tracks, seq, head, K):
                 arkit_mae_at_rest=at_rest_error(tracks.weights, truth),
                 expression_mm=skin_error(fitted, moved), expression_mm_neutral=skin_error(np.zeros_like(moved), moved),
                 expression_mm_head=skin_error(on_head, moved),
+                expression_mm_steady_off=steady_off_error(fitted, tracks.weights, truth, tracks.key_deltas[:52, mask],
+                                                          moved),
                 expression_mm_by_shape=dict(zip(ARKIT_NAMES, np.round(shape_shares(
                     fitted, tracks.weights, truth, tracks.key_deltas[:52, mask], moved), 4).tolist())),
                 **gaze_agreement(tracks.weights[:, :52], truth),

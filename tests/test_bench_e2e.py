@@ -75,3 +75,22 @@ def test_opening_gain_reads_a_mouth_opened_half_as_far():
     out = bench_e2e.opening_gain(points, truth)
     assert out["mouth_open_gain"] == pytest.approx(0.5, abs=0.02)
     assert out["mouth_open_r"] == pytest.approx(1.0)
+
+
+def test_steady_off_error_leaves_what_changes_from_frame_to_frame():
+    """Weights off the truth by the same amount on every frame lose their whole error with the steady offset taken
+    off; an error that changes sign from frame to frame keeps it."""
+    rng = np.random.default_rng(3)
+    deltas = rng.normal(0.0, 3.0, (52, 40, 3))
+    truth = rng.uniform(0.0, 0.5, (20, 52))
+    moved = np.einsum("tk,kvc->tvc", truth, deltas)
+    steady = truth.copy()
+    steady[:, 4] += 0.3
+    fitted = np.einsum("tk,kvc->tvc", steady, deltas)
+    assert bench_e2e.skin_error(fitted, moved) > 0.5
+    assert bench_e2e.steady_off_error(fitted, steady, truth, deltas, moved) == pytest.approx(0.0, abs=1e-9)
+    flipping = truth.copy()
+    flipping[:, 4] += 0.3 * np.where(np.arange(20) % 2, 1.0, -1.0)
+    fitted = np.einsum("tk,kvc->tvc", flipping, deltas)
+    base = bench_e2e.skin_error(fitted, moved)
+    assert bench_e2e.steady_off_error(fitted, flipping, truth, deltas, moved) == pytest.approx(base, rel=0.05)
