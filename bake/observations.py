@@ -268,7 +268,7 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
                        dense_weight: np.ndarray | None = None, landmarks=None, arkit_prior=None,
                        gaps=None, expression_dense=None, workers: int = 1,
                        reshape: np.ndarray | None = None, shape_unboosted: bool = False,
-                       frame_dense: np.ndarray | None = None) -> ClipSolve:
+                       frame_dense: np.ndarray | None = None, faced: np.ndarray | None = None) -> ClipSolve:
     """The clip solve (see the module docstring). ``dense_weight`` (V,) scales the confidences (the fusion);
     ``landmarks(frames, dense_sums, head) -> LandmarkTerm`` and ``arkit_prior(frames) -> ArkitPrior`` build the
     fusion's terms for a set of frames (None: no such term); ``gaps(head) -> GapConstraint`` keeps lids and lips
@@ -285,7 +285,9 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
     dense confidences, with them), against the other frames (the factors over the spread frames scaled to a mean of
     1), so the identity comes from the others; in the second on its dense confidences alone, as far as the real-face
     terms are trusted (bake.solve.real_face_trust of the first stage's residual: a tight dense fit, as exact maps
-    give, is not weighed down), so the landmarks lead it."""
+    give, is not weighed down), so the landmarks lead it. ``faced`` (T,) bool (None: all): the frames with landmarks;
+    the identity's spread frames are picked among them where any has observations (a frame the network alone read,
+    bake.lost_faces, does not set the head's shape)."""
     store = as_store(observations, head.n_vertices)
     T = len(store)
     csum = store.confidence_sums(dense_weight)
@@ -301,9 +303,12 @@ def solve_observations(observations, head: HeadModel, residual_keys: int = 0,
         everything = np.arange(T)
         return _solve(store, everything, head, residual_keys, dense_weight, unpulled, arkit_prior, csum, None, None,
                       gaps, yielded=yielded)
-    # identity from frames spread over the clip, among those with a face
+    # identity from frames spread over the clip, among those with a face (and landmarks, where some have them)
     n_id = IDENTITY_FRAMES if T > LONG_CLIP else FUSED_IDENTITY_FRAMES
-    seen = np.nonzero(csum > 0)[0]
+    seen = csum > 0
+    if faced is not None and (seen & faced).any():
+        seen &= np.asarray(faced, bool)
+    seen = np.nonzero(seen)[0]
     pick = seen[np.linspace(0, len(seen) - 1, min(len(seen), n_id)).astype(int)] if len(seen) else \
         np.arange(0, T, max(1, T // n_id))
     spread_frames = np.unique(pick)

@@ -50,6 +50,7 @@ from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHI
 from .filter import despike, temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
+from .lost_faces import bridge_lost, lost_warnings
 from .observations import ObservationStore, image_steps, solve_observations
 from .shape_correction import corrected
 from .tracks import BLINK_KEYS, blink_rest, build_tracks, shut_scales
@@ -182,12 +183,13 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             _, presence, scores = face_arrays(faces, idx)
             return fz.arkit_prior(scores, presence, fz.lid_closure(clip_lids[idx], open_eyes), brows_at_rest,
                                   None if source_shares is None else np.asarray(source_shares, np.float64)[idx])
+    faced = None if landmarks is None else np.array([f is not None for f in faces])
     clip = solve_observations(observations, head, residual_keys, dense_weight, landmarks, prior,
                               fz.gap_constraint, fz.expression_dense if fusion == "fused" else None,
                               workers=solve_threads(threads), reshape=fz.CORRECTED,
                               shape_unboosted=corrective_keys > 0,
-                              frame_dense=None if landmarks is None else fz.shaded_dense(clip_light))
-    res = clip.result
+                              frame_dense=None if landmarks is None else fz.shaded_dense(clip_light), faced=faced)
+    res = clip.result if faced is None else bridge_lost(clip.result, faced)    # faces the network alone read
     res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing),      # no one-frame spikes
                   fit_weights=None if res.fit_weights is None else _despiked(res.fit_weights, res.valid, fps,
                                                                              smoothing))
@@ -344,6 +346,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       seconds=float(sum(stage.values())), stage_seconds=dict(stage),
                       warnings=f.warnings + size_warnings + tuple(
                           fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ())
+                      + tuple(lost_warnings(res.valid, faced, frames) if faced is not None else ())
                       + fit_warnings + camera_warnings,
                       iris_eye_distance_mm=iris_mm, size_from=size_from, landmark_fit=fit, worst_fit_frame=worst_frame,
                       worst_fit=worst, camera_degrees=None if camera is None else turned_degrees(camera))
@@ -355,6 +358,7 @@ CLOSE_COLUMN = head_model.ARKIT_NAMES.index("mouthClose")
 HELD_MIN = 0.01           # blink held on the head's own keys (bake.fusion.rested_blinks) below this on every frame: none
 BACKFILL_SIDE = 1280      # long side (pixels) of the faceless frames kept for backward tracking
 QUEUED_BATCHES = 2        # batches handed to the network thread and not yet collected (bounds the frames held)
+FACE_INSIDE = 0.95        # a face the landmarks lose is followed by the network alone while this much of it is in view
 
 
 def solve_threads(threads: int) -> int:
@@ -394,6 +398,26 @@ def _track_backwards(image: np.ndarray, face_box: tuple, roll: float, missed: li
         faces[slot] = state.scaled(1.0 / s_k)
         box = state.box
         out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k, box.angle), recropper(img, s_k, size)))
+    return out
+
+
+def _lost_faces(missed: list, recovered: list, before: tuple, after: tuple, size: int, longest: int) -> list:
+    """(slot, box, recrop) for the faceless frames of ``missed`` that backward tracking did not recover
+    (``recovered``, as ``_track_backwards`` gives them), between ``before`` and ``after`` ((slot, box) of the frames
+    with a face on either side), where that run is at most ``longest`` frames: each frame's box taken that far in time
+    from one to the other (core.framing.box_between), so that the network alone reads it, where the face in it lies
+    inside the frame (core.framing.face_inside at least ``FACE_INSIDE``: a face leaving the picture is not followed)."""
+    from core.framing import box_between, face_inside
+    (s0, b0), (s1, b1) = before, after
+    if not 0 < s1 - s0 - 1 <= longest:
+        return []
+    got = {item[0] for item in recovered}
+    out = []
+    for slot, image, s in missed:
+        if s0 < slot < s1 and slot not in got:
+            box = box_between(b0, b1, (slot - s0) / (s1 - s0))
+            if face_inside(box.scaled(s), image.shape[1], image.shape[0]) >= FACE_INSIDE:
+                out.append((slot, box, recropper(image, s, size)))
     return out
 
 
@@ -529,6 +553,11 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             return to_point_cloud(pred, box, K, head, frames[slot], frame_size=(W, H), tilt=predictor.depth_tilt)
 
         reframer = Reframer(predictor, cloud_of, K, config.reframe, pool=half)
+        # the faces the landmarks lost go through a re-framing of their own: the other frames' crops stay as they were
+        seeker = Reframer(predictor, cloud_of, K, config.reframe, pool=half)
+        lost: list[tuple] = []             # (slot, box, recrop) of faceless frames the network alone reads
+        seek = config.network_gap if config.fusion != "landmarks" else 0    # (no dense term there to read them)
+        last_face: tuple | None = None     # (slot, box) of the last frame with a face
 
         def collect(keep: int):            # results of all but the newest ``keep`` batches, in order
             while len(running) > keep:
@@ -546,6 +575,10 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                         on_prediction(frames[slot], box, pred, recrop(box))
 
         def flush():
+            if lost:
+                batch = sorted(lost, key=lambda it: it[0])
+                running.append((batch, worker.submit(seeker.run, batch, stage)))
+                lost.clear()
             if pending:
                 batch = sorted(pending, key=lambda it: it[0])   # time order (frames followed backwards come reversed)
                 running.append((batch, worker.submit(reframer.run, batch, stage)))
@@ -571,10 +604,15 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                         del missed[:-config.backfill]
                 else:
                     if missed:     # the face is found again: follow it backwards over the frames that had none
-                        pending.extend(_track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,
-                                                        config.stride, faces))
+                        back = _track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,
+                                                config.stride, faces)
+                        pending.extend(back)
+                        if last_face is not None and seek:      # and the network over those it did not recover
+                            first = min(back, key=lambda it: it[0])[:2] if back else (slot, state.box)
+                            lost.extend(_lost_faces(missed, back, last_face, first, S, seek))
                         missed.clear()
                     pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
+                    last_face = (slot, state.box)
                 stage["decode+track"] += time.perf_counter() - t
                 if len(pending) >= config.batch:
                     if cancel is not None and cancel():

@@ -63,6 +63,30 @@ def apply_offset(base: CropBox, offset: np.ndarray) -> CropBox:
     return CropBox(cx - 0.5 * side, cy - 0.5 * side, side, base.angle)
 
 
+FACE_SIDE = 0.6           # of a crop's side, the middle its face fills (a head about 160 mm wide in CROP_SIDE_MM)
+
+
+def box_between(before: CropBox, after: CropBox, share: float) -> CropBox:
+    """The box ``share`` (0-1) of the way from ``before`` to ``after``: its centre, side and turn each so far (the turn
+    the shorter way round)."""
+    t = float(share)
+    side = (1 - t) * before.size + t * after.size
+    centre = (1 - t) * before.centre + t * after.centre
+    turn = (after.angle - before.angle + np.pi) % (2 * np.pi) - np.pi
+    return CropBox(float(centre[0] - 0.5 * side), float(centre[1] - 0.5 * side), float(side),
+                   float(before.angle + t * turn))
+
+
+def face_inside(box: CropBox, width: float, height: float) -> float:
+    """The share of ``box``'s face (its middle ``FACE_SIDE`` of the side, upright) that lies inside a frame ``width``
+    x ``height`` pixels."""
+    side = FACE_SIDE * box.size
+    x0, y0 = box.centre - 0.5 * side
+    inside_x = max(0.0, min(float(width), x0 + side) - max(0.0, x0))
+    inside_y = max(0.0, min(float(height), y0 + side) - max(0.0, y0))
+    return float(inside_x * inside_y / side ** 2) if side > 0 else 0.0
+
+
 REFRAME_TOL = 0.05        # a pose's crop this close to the current one (box_change) is not re-run
 REFRAME_MAX = 2.5         # nor one that moves more than this (side ratio, or centre shift in sides) off the first
 REFRAME_SMOOTH = 9        # frames: the pose crops' offsets from the starting crops are median-filtered over this

@@ -560,6 +560,42 @@ def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
     assert step[:12].max() < 3 * np.median(step[12:]) + 5.0  # the recovered start moves like the rest
 
 
+def test_a_face_the_landmarks_lose_in_the_picture_is_followed_by_the_network_alone(monkeypatch):
+    """The landmarks lose the sample clip's face on 8 frames mid-clip (as on a turn to a profile) and tracking
+    backwards finds nothing either: the network alone reads those frames, the head keeps turning as it does and its
+    weights are bridged from the frames around; with ``network_gap=0`` the frames are bridged as before."""
+    _require_model()
+    import core.track
+    from bake.demo import SAMPLE_CLIP
+    real = core.track.FaceTracker
+    made = []
+
+    class BlindMiddle(real):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+
+        def update(self, image):
+            box = super().update(image)
+            return box if self is made[0] and not 12 < self.frames_seen <= 20 else None
+    clip = str(SAMPLE_CLIP)
+    reference, _ = reconstruct(ReconConfig(clip, end=30))
+    monkeypatch.setattr(core.track, "FaceTracker", BlindMiddle)
+    made.clear()
+    _, off = reconstruct(ReconConfig(clip, end=30, network_gap=0))
+    assert off.frames_bridged >= 8
+    made.clear()
+    tracks, stats = reconstruct(ReconConfig(clip, end=30))
+    assert stats.frames_bridged == 0 and stats.frames_tracked == 30 and np.isfinite(tracks.weights).all()
+    assert [w for w in stats.warnings if "the landmarks lost the face" in w][0].startswith("frames ")   # said
+    lost = slice(12, 20)
+    turn = np.degrees(np.arccos(np.clip((np.einsum("tij,tij->t", tracks.head_rotation[lost],
+                                                   reference.head_rotation[lost]) - 1) / 2, -1, 1)))
+    assert turn.max() < 5.0                                 # the network's turn, near the landmarks' own
+    w, around = tracks.weights[lost, :52], tracks.weights[[11, 20], :52]         # the exported ARKit weights:
+    assert (w >= around.min(0) - 0.05).all() and (w <= around.max(0) + 0.05).all()   # bridged from the frames around
+
+
 def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
     """ReconConfig(mirror=True) (CLI --mirror) asks the runtime for mirror averaging."""
     _require_model()

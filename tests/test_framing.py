@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.framing import CROP_SIDE_MM, box_change, pose_crop_box
+from core.framing import CROP_SIDE_MM, FACE_SIDE, box_between, box_change, face_inside, pose_crop_box
 from core.types import CropBox
 
 
@@ -51,3 +51,23 @@ def test_box_offset_round_trip():
     back = apply_offset(base, off)
     assert (back.x0, back.y0, back.size) == pytest.approx((box.x0, box.y0, box.size))
     assert apply_offset(base, np.zeros(3)) == base
+
+
+def test_a_box_between_two_moves_its_centre_side_and_turn_alike():
+    a, b = CropBox(0, 0, 100, 0.0), CropBox(200, 100, 300, 0.4)
+    fields = lambda box: [box.x0, box.y0, box.size, box.angle]                            # noqa: E731
+    assert np.allclose(fields(box_between(a, b, 0.0)), fields(a)) and np.allclose(fields(box_between(a, b, 1.0)),
+                                                                                    fields(b))
+    half = box_between(a, b, 0.5)
+    assert np.allclose(half.centre, 0.5 * (a.centre + b.centre)) and half.size == 200 and half.angle == pytest.approx(0.2)
+    upside_down = box_between(CropBox(0, 0, 100, 3.0), CropBox(0, 0, 100, -3.0), 0.5)   # the shorter way round
+    assert abs(abs(upside_down.angle) - np.pi) < 1e-9
+
+
+def test_face_inside_reads_the_crops_middle_against_the_frame():
+    assert face_inside(CropBox(0, 0, 100), 100, 100) == 1.0
+    # the crop's margin beyond the frame does not count, its face does
+    margin = 0.5 * (1 - FACE_SIDE) * 100
+    assert face_inside(CropBox(-margin, -margin, 100), 100, 100) == pytest.approx(1.0)
+    assert face_inside(CropBox(50, 0, 100), 100, 100) == pytest.approx(0.5)      # half its face out of the frame
+    assert face_inside(CropBox(300, 0, 100), 100, 100) == 0.0

@@ -1,0 +1,55 @@
+"""The frames on which the landmarks lost a face that the network alone still read (``bake.pipeline.observe``'s lost
+faces: a head turned to a profile and back, a face under a fringe): the head's turn and its place in the picture are
+the network's there, its expression and its distance are bridged from the frames with a face around them.
+
+Why not the network's expression and distance as well: on real faces it reads expressions far worse than the
+landmarks and blendshape scores do, and a frame it reads alone sits at another distance than the landmarks' frames
+around it; its turn is what bridging cannot give while the head turns on (docs/MEASUREMENTS.md, "The network alone
+follows a face the landmarks lose"). numpy only.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .filter import runs
+from .solve import SolveResult
+
+
+def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
+    """``result`` with, on its valid frames without a face (``faced`` (T,) bool false), the exported and fitted
+    weights and the head's distance (the camera translation's depth) taken linearly in time from the valid frames with
+    a face (the nearest one's beyond the first and the last), and the network's rotation and direction of the head
+    from the camera (its place in the picture) kept. Unchanged where there is no such frame or no frame with a face."""
+    faced = np.asarray(faced, bool)
+    lost = np.nonzero(result.valid & ~faced)[0]
+    seen = np.nonzero(result.valid & faced)[0]
+    if not len(lost) or not len(seen):
+        return result
+
+    def bridged(values: np.ndarray | None) -> np.ndarray | None:
+        if values is None:
+            return None
+        out = np.array(values, copy=True)
+        for j in range(out.shape[1]):
+            out[lost, j] = np.interp(lost, seen, out[seen, j])
+        return out
+    translation = np.array(result.translation, np.float64, copy=True)
+    depth = np.interp(lost, seen, translation[seen, 2])
+    translation[lost] *= (depth / translation[lost, 2])[:, None]
+    return replace(result, weights=bridged(result.weights), fit_weights=bridged(result.fit_weights),
+                   translation=translation.astype(result.translation.dtype))
+
+
+def lost_warnings(valid: np.ndarray, faced: np.ndarray, frames: np.ndarray, most: int = 3) -> list[str]:
+    """The bake's warning lines for the frames the network alone followed (``valid`` and not ``faced``, (T,) each;
+    ``frames`` the footage frame of each): one per stretch of them, or, past ``most`` stretches, one for them all."""
+    stretches = runs(np.asarray(valid, bool) & ~np.asarray(faced, bool))
+    what = ("the landmarks lost the face there (turned away or hidden?): the head's turn follows the depth network "
+            "alone and its expression is bridged from the frames around (check the overlay)")
+    if len(stretches) > most:
+        n = sum(b - a for a, b in stretches)
+        return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
+                f"{frames[stretches[-1][1] - 1]}: {what}"]
+    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames): {what}" for a, b in stretches]

@@ -1,0 +1,47 @@
+"""bake.lost_faces: on the frames the network alone read, the expression and distance bridged, the turn kept."""
+import numpy as np
+
+from bake.lost_faces import bridge_lost, lost_warnings
+from bake.solve import SolveResult
+
+
+def _result(T=6):
+    rng = np.random.default_rng(0)
+    rotation = np.stack([np.eye(3)] * T)
+    translation = np.c_[rng.normal(0, 20, (T, 2)), 500 + 10 * np.arange(T)]
+    return SolveResult(np.zeros(40), rng.uniform(0, 1, (T, 52)), rotation, translation, np.zeros(T),
+                       np.ones(T, bool), np.ones(T), np.zeros((0, 10, 3), np.float32), np.zeros((T, 0)),
+                       fit_weights=rng.uniform(0, 1, (T, 52)))
+
+
+def test_the_frames_without_a_face_take_the_weights_and_distance_of_the_frames_around():
+    res = _result()
+    faced = np.array([True, True, False, False, True, True])
+    out = bridge_lost(res, faced)
+    for name in ("weights", "fit_weights"):
+        before, after = getattr(res, name), getattr(out, name)
+        assert np.array_equal(after[faced], before[faced])
+        assert np.allclose(after[2], before[1] + (before[4] - before[1]) / 3)
+        assert np.allclose(after[3], before[1] + 2 * (before[4] - before[1]) / 3)
+    z = res.translation[:, 2]
+    assert np.allclose(out.translation[2:4, 2], [z[1] + (z[4] - z[1]) / 3, z[1] + 2 * (z[4] - z[1]) / 3])
+    # the head's place in the picture (its direction from the camera) and its turn stay the network's
+    place = lambda t: t[:, :2] / t[:, 2:]                                                  # noqa: E731
+    assert np.allclose(place(out.translation), place(res.translation))
+    assert np.array_equal(out.rotation, res.rotation) and np.array_equal(out.translation[faced], res.translation[faced])
+
+
+def test_nothing_moves_where_every_frame_has_a_face_or_none_has():
+    res = _result()
+    assert bridge_lost(res, np.ones(6, bool)) is res and bridge_lost(res, np.zeros(6, bool)) is res
+    invalid = SolveResult(**{**res.__dict__, "valid": np.array([True, True, False, False, True, True])})
+    assert bridge_lost(invalid, np.array([True, True, False, False, True, True])) is invalid  # no frame to bridge
+
+
+def test_the_frames_the_network_alone_followed_are_named_in_a_warning():
+    valid, faced = np.ones(8, bool), np.array([1, 0, 0, 1, 1, 0, 1, 1], bool)
+    lines = lost_warnings(valid, faced, np.arange(100, 108))
+    assert len(lines) == 2 and lines[0].startswith("frames 101-102 (2 frames)") and "frames 105-105" in lines[1]
+    assert lost_warnings(valid, np.ones(8, bool), np.arange(8)) == []
+    many = lost_warnings(valid, np.arange(8) % 2 == 0, np.arange(8), most=3)
+    assert len(many) == 1 and many[0].startswith("4 frames in 4 stretches between frames 1 and 7")
