@@ -361,10 +361,10 @@ def landmark_iod(points: np.ndarray, truth: np.ndarray) -> float:
 
 
 def run(seq, head, folder, focal, model, gt_maps, mirror=False, reframe=ReconConfig.reframe,
-        fusion=ReconConfig.fusion):
+        fusion=ReconConfig.fusion, network_gap=ReconConfig.network_gap):
     import bake.pipeline as pl
     cfg = ReconConfig(source=str(folder), focal_px=focal, model_path=None if model == "default" else model,
-                      mirror=mirror, reframe=reframe, fusion=fusion)
+                      mirror=mirror, reframe=reframe, fusion=fusion, network_gap=network_gap)
     if not gt_maps:
         t = time.perf_counter()
         tracks, stats = reconstruct(cfg)
@@ -405,6 +405,12 @@ def main():
     ap.add_argument("--fusion", default=ReconConfig.fusion, choices=("fused", "dense", "landmarks"),
                     help="which observations the solve uses (bake.fusion; the others are ablations)")
     ap.add_argument("--gaze", action="store_true", help="the held-out sequences' eyes look about (sequences.py)")
+    ap.add_argument("--turn", type=float, default=None, metavar="DEG",
+                    help="each sequence's head turns to DEG degrees of yaw and back instead of its own yaw "
+                         "(sequences.py): a turn to a profile, where the landmarks lose the face")
+    ap.add_argument("--network-gap", type=int, default=ReconConfig.network_gap, metavar="N",
+                    help="ReconConfig.network_gap: the longest run of frames in which the network alone follows a "
+                         "face the landmarks lost (0 = such frames bridged)")
     ap.add_argument("--no-outline", action="store_true",
                     help="bake without bake.face_outline's step (bench_real.without_outline)")
     ap.add_argument("--brim", type=float, default=0.0, metavar="F",
@@ -423,8 +429,8 @@ def main():
     if a.no_outline:
         bench_real.without_outline()
     res = dict(machine=describe_machine(), frames=a.frames, size=a.size, seeds=a.seeds, mirror=a.mirror,
-               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, brim=a.brim, cut=a.cut, outline_step=not a.no_outline,
-               runs={})
+               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, turn=a.turn, network_gap=a.network_gap, brim=a.brim,
+               cut=a.cut, outline_step=not a.no_outline, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -454,7 +460,7 @@ def run_seed(seed, a, head) -> dict:
     import cv2
     from bake.overlay import overlay_frame
     from training.synth import SynthConfig, make_sequence
-    seq = cut_frame(make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze), a.cut)
+    seq = cut_frame(make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze, turn=a.turn), a.cut)
     if a.brim:
         seq["image"] = brimmed(seq, head, a.brim)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))
@@ -463,7 +469,8 @@ def run_seed(seed, a, head) -> dict:
     K = seq["K"]
     out, rows = {}, []
     for name, gt_maps in (("model", False), ("ground_truth_maps", True)):
-        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion)
+        tracks, stats, secs = run(seq, head, folder, float(K[0, 0]), a.model, gt_maps, a.mirror, a.reframe, a.fusion,
+                                  a.network_gap)
         idx = [int(f) - 1 for f in tracks.frames]
         mesh = bench_real.mesh_landmarks(tracks, head)
         truth = true_outline(seq, head, idx)

@@ -78,6 +78,7 @@ E2E = (
     ("e2e_9seeds_dense", "e2e_9seeds_dense.json", SEEDS_9 + ("--fusion", "dense")),
     ("e2e_9seeds_landmarks", "e2e_9seeds_landmarks.json", SEEDS_9 + ("--fusion", "landmarks")),
     ("e2e_9seeds_gaze", "e2e_9seeds_with_gaze_{label}.json", SEEDS_9 + ("--gaze",)),
+    ("e2e_turn80", "e2e_turn80.json", ("--turn", "80")),
 )
 NAMES = tuple(r[0] for r in REAL) + tuple(r[0] for r in E2E)
 

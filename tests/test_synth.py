@@ -200,6 +200,17 @@ def test_sequence_is_smooth_and_consistent(head):
     assert (np.abs(seq["canon"][m]) < 200).all() and (seq["depth"][m] > 0).all()
 
 
+def test_sequence_turn_sets_only_the_yaw_to_a_turn_there_and_back():
+    """``turn``: the head turns to that yaw in the clip's middle and back (bench_e2e.py --turn), nothing else moves."""
+    cfg, T, fps = synth.SynthConfig(), 61, 25.0
+    _, W0, pose0 = synth.sequence_params(cfg, T, 5, fps)
+    _, W1, pose1 = synth.sequence_params(cfg, T, 5, fps, turn=80.0)
+    assert np.array_equal(W0, W1) and np.array_equal(pose0[:, 1:], pose1[:, 1:])
+    yaw = pose1[:, 0]
+    assert yaw[0] == 0 and abs(yaw[-1]) < 1e-9 and yaw[30] == yaw.max() == 80.0
+    assert (np.diff(yaw[:31]) > 0).all() and (np.diff(yaw[30:]) < 0).all()
+
+
 def test_sequence_gaze_turns_only_the_eyes_both_alike_in_fixations_and_saccades():
     from core.head_model import ARKIT_NAMES
     cfg, T, fps = synth.SynthConfig(), 150, 25.0

@@ -44,9 +44,11 @@ def _gaze(rng, T: int, fps: float) -> np.ndarray:
 
 
 def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0, split: str = "eval",
-                    gaze: bool = False):
+                    gaze: bool = False, turn: float | None = None):
     """One person, smooth pose and expression curves (talking, blinking, smiling, head turns); with ``gaze`` the
-    eyes also look about (``_gaze``, from a random stream of its own: every other curve stays as without it)."""
+    eyes also look about (``_gaze``, from a random stream of its own: every other curve stays as without it); with
+    ``turn`` (degrees) the head turns to that yaw and back over the clip (sin^2 of its time) instead of its random
+    yaw (a turn to a profile), every other curve as without it."""
     A = _assets(torch.device("cpu"))
     rng = np.random.default_rng([int(seed), SPLITS[split], 10 ** 6])
     base = sample_params(cfg, seed, split, 10 ** 6, A)
@@ -91,23 +93,26 @@ def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0,
             W[:, idx[nme]] = np.maximum(w, 0)
     W = np.clip(W, 0, 1)
     yaw = _smooth_noise(rng, T, fps, 0.7, -1, 1) * rng.uniform(20, 50)
+    if turn is not None:
+        yaw = float(turn) * np.sin(np.pi * np.arange(T) / max(1, T - 1)) ** 2
     pitch = _smooth_noise(rng, T, fps, 0.6, -1, 1) * rng.uniform(5, 15)
     roll = _smooth_noise(rng, T, fps, 0.5, -1, 1) * rng.uniform(3, 10)
     return base, W, np.stack([yaw, pitch, roll], 1)
 
 
 def make_sequence(cfg: SynthConfig, frames: int, seed: int, width: int, height: int, fps: float = 25.0,
-                  device="cpu", split: str = "eval", gaze: bool = False) -> dict:
+                  device="cpu", split: str = "eval", gaze: bool = False, turn: float | None = None) -> dict:
     """A smooth full-frame 4D sequence of one synthetic person with exact ground truth.
 
     Returns numpy arrays: image (T,H,W,3) uint8 RGB; depth (T,H,W) float32 camera z in mm (0 where no
     head-attached surface); canon (T,H,W,3) float32 canonical TEMPLATE position in mm (0 where mask is 0);
     mask (T,H,W) bool; K (3,3); R (T,3,3), t (T,3) head -> camera; verts_cam (T,V,3) deformed vertices mm;
-    arkit (T,52); identity (40,); fps. ``gaze``: the eyes look about too (``sequence_params``)."""
+    arkit (T,52); identity (40,); fps. ``gaze``: the eyes look about too; ``turn``: the head turns to that yaw and
+    back (``sequence_params``)."""
     if frames < 1 or width < 16 or height < 16:
         raise FaceCaptureError(f"make_sequence needs frames >= 1 and a frame of at least 16x16 "
                                f"(got {frames}, {width}x{height})")
-    base, W, pose = sequence_params(cfg, frames, seed, fps, split, gaze)
+    base, W, pose = sequence_params(cfg, frames, seed, fps, split, gaze, turn)
     rng = np.random.default_rng([int(seed), 77])
     frac = rng.uniform(0.6, 0.8)                   # crop side (260 mm) as a fraction of the frame height
     f = rng.uniform(0.9, 1.6) * max(width, height)
