@@ -530,26 +530,31 @@ def test_camera_matrix_from_lens_or_pixels():
         ReconConfig("x.mp4", focal_mm=0.0)
 
 
-def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
-    """The detector misses the first 12 frames of the sample clip (as on a turned or half-hidden face): they are
-    recovered by tracking backwards from the first detection instead of being bridged."""
-    _require_model()
+def _blinded_trackers(monkeypatch, blind) -> list:
+    """core.track.FaceTracker replaced by one whose update finds no face where ``blind(k, frames_seen)`` holds, ``k``
+    its index among the trackers made (0: the clip's; then each one tracking backwards); returns that list."""
     import core.track
-    from bake.demo import SAMPLE_CLIP
-    real = core.track.FaceTracker
-    made = []
+    real, made = core.track.FaceTracker, []
 
-    class BlindStart(real):
+    class Blinded(real):
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             made.append(self)
 
         def update(self, image):
             box = super().update(image)
-            return None if self is made[0] and self.frames_seen <= 12 else box
-    monkeypatch.setattr(core.track, "FaceTracker", BlindStart)
+            return None if blind(made.index(self), self.frames_seen) else box
+    monkeypatch.setattr(core.track, "FaceTracker", Blinded)
+    return made
+
+
+def test_frames_before_the_face_is_found_are_tracked_backwards(monkeypatch):
+    """The detector misses the first 12 frames of the sample clip (as on a turned or half-hidden face): they are
+    recovered by tracking backwards from the first detection instead of being bridged."""
+    _require_model()
+    from bake.demo import SAMPLE_CLIP
+    made = _blinded_trackers(monkeypatch, lambda k, seen: k == 0 and seen <= 12)
     clip = str(SAMPLE_CLIP)
-    made.clear()
     _, without = reconstruct(ReconConfig(clip, end=30, backfill=0))
     assert without.frames_bridged >= 12
     made.clear()
@@ -565,23 +570,10 @@ def test_a_face_the_landmarks_lose_in_the_picture_is_followed_by_the_network_alo
     backwards finds nothing either: the network alone reads those frames, the head keeps turning as it does and its
     weights are bridged from the frames around; with ``network_gap=0`` the frames are bridged as before."""
     _require_model()
-    import core.track
     from bake.demo import SAMPLE_CLIP
-    real = core.track.FaceTracker
-    made = []
-
-    class BlindMiddle(real):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            made.append(self)
-
-        def update(self, image):
-            box = super().update(image)
-            return box if self is made[0] and not 12 < self.frames_seen <= 20 else None
     clip = str(SAMPLE_CLIP)
     reference, _ = reconstruct(ReconConfig(clip, end=30))
-    monkeypatch.setattr(core.track, "FaceTracker", BlindMiddle)
-    made.clear()
+    made = _blinded_trackers(monkeypatch, lambda k, seen: k > 0 or 12 < seen <= 20)
     _, off = reconstruct(ReconConfig(clip, end=30, network_gap=0))
     assert off.frames_bridged >= 8
     made.clear()
