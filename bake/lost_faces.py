@@ -16,12 +16,18 @@ import numpy as np
 from .filter import runs
 from .solve import SolveResult
 
+FAR_OFF = 0.25      # a lost frame the network puts further than this share of the head's distance from the bridged
+                    # one is not followed (another face in front, a misread crop; the tolerance of
+                    # bake.pipeline.reject_pose_outliers)
+
 
 def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
     """``result`` with, on its valid frames without a face (``faced`` (T,) bool false), the exported and fitted
     weights and the head's distance (the camera translation's depth) taken linearly in time from the valid frames with
     a face (the nearest one's beyond the first and the last), and the network's rotation and direction of the head
-    from the camera (its place in the picture) kept. Unchanged where there is no such frame or no frame with a face."""
+    from the camera (its place in the picture) kept; such a frame whose own distance lies more than ``FAR_OFF`` of
+    the bridged one away is made invalid (bridged whole, as the frames the network did not read). Unchanged where
+    there is no such frame or no frame with a face."""
     faced = np.asarray(faced, bool)
     lost = np.nonzero(result.valid & ~faced)[0]
     seen = np.nonzero(result.valid & faced)[0]
@@ -37,9 +43,11 @@ def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
         return out
     translation = np.array(result.translation, np.float64, copy=True)
     depth = np.interp(lost, seen, translation[seen, 2])
+    valid = np.array(result.valid, bool, copy=True)
+    valid[lost[np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF]] = False
     translation[lost] *= (depth / translation[lost, 2])[:, None]
     return replace(result, weights=bridged(result.weights), fit_weights=bridged(result.fit_weights),
-                   translation=translation.astype(result.translation.dtype))
+                   translation=translation.astype(result.translation.dtype), valid=valid)
 
 
 def lost_warnings(valid: np.ndarray, faced: np.ndarray, frames: np.ndarray, most: int = 3) -> list[str]:

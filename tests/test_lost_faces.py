@@ -45,3 +45,11 @@ def test_the_frames_the_network_alone_followed_are_named_in_a_warning():
     assert lost_warnings(valid, np.ones(8, bool), np.arange(8)) == []
     many = lost_warnings(valid, np.arange(8) % 2 == 0, np.arange(8), most=3)
     assert len(many) == 1 and many[0].startswith("4 frames in 4 stretches between frames 1 and 7")
+
+
+def test_a_lost_frame_the_network_puts_far_off_the_bridged_distance_is_not_followed():
+    """Another face passing in front, or a misread crop: its head twice as near is left to the bridge."""
+    res = _result()
+    res.translation[2] *= 0.5
+    out = bridge_lost(res, np.array([True, True, False, False, True, True]))
+    assert out.valid.tolist() == [True, True, False, True, True, True] and res.valid.all()
