@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .filter import runs
+from .filter import bridge, runs
 from .solve import SolveResult
 
 FAR_OFF = 0.25      # a lost frame the network puts further than this share of the head's distance from the bridged
@@ -24,29 +24,30 @@ FAR_OFF = 0.25      # a lost frame the network puts further than this share of t
 def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
     """``result`` with, on its valid frames without a face (``faced`` (T,) bool false), the exported and fitted
     weights and the head's distance (the camera translation's depth) taken linearly in time from the valid frames with
-    a face (the nearest one's beyond the first and the last), and the network's rotation and direction of the head
-    from the camera (its place in the picture) kept; such a frame whose own distance lies more than ``FAR_OFF`` of
-    the bridged one away is made invalid (bridged whole, as the frames the network did not read). Unchanged where
-    there is no such frame or no frame with a face."""
+    a face (``bake.filter.bridge`` over every run between them; the nearest one's beyond the first and the last), and
+    the network's rotation and direction of the head from the camera (its place in the picture) kept; such a frame
+    whose own distance lies more than ``FAR_OFF`` of the bridged one away is made invalid (bridged whole, as the frames
+    the network did not read). Unchanged where there is no such frame or no frame with a face."""
     faced = np.asarray(faced, bool)
+    keep = result.valid & faced
     lost = np.nonzero(result.valid & ~faced)[0]
-    seen = np.nonzero(result.valid & faced)[0]
-    if not len(lost) or not len(seen):
+    if not len(lost) or not keep.any():
         return result
-
-    def bridged(values: np.ndarray | None) -> np.ndarray | None:
-        if values is None:
-            return None
-        out = np.array(values, copy=True)
-        for j in range(out.shape[1]):
-            out[lost, j] = np.interp(lost, seen, out[seen, j])
-        return out
+    n = result.weights.shape[1]
+    both = result.weights if result.fit_weights is None else np.concatenate([result.weights, result.fit_weights], 1)
+    bridged, _, around, _ = bridge(both, result.rotation, result.translation, keep, max_gap=len(keep))
+    weights = np.array(result.weights, copy=True)
+    weights[lost] = bridged[lost, :n]
+    fit = None
+    if result.fit_weights is not None:
+        fit = np.array(result.fit_weights, copy=True)
+        fit[lost] = bridged[lost, n:]
     translation = np.array(result.translation, np.float64, copy=True)
-    depth = np.interp(lost, seen, translation[seen, 2])
+    depth = around[lost, 2]
     valid = np.array(result.valid, bool, copy=True)
     valid[lost[np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF]] = False
     translation[lost] *= (depth / translation[lost, 2])[:, None]
-    return replace(result, weights=bridged(result.weights), fit_weights=bridged(result.fit_weights),
+    return replace(result, weights=weights, fit_weights=fit,
                    translation=translation.astype(result.translation.dtype), valid=valid)
 
 

@@ -36,7 +36,7 @@ from core import landmark_template as lt
 from core.background import BackgroundTurn, turned_pixels
 from core.errors import BakeError, Cancelled
 from core.eyelids import lid_aspects
-from core.framing import Reframer
+from core.framing import Reframer, box_between, face_inside
 from core.points import source_share, to_point_cloud
 from core.types import CropBox, FaceState
 
@@ -407,7 +407,6 @@ def _lost_faces(missed: list, recovered: list, before: tuple, after: tuple, size
     with a face on either side), where that run is at most ``longest`` frames: each frame's box taken that far in time
     from one to the other (core.framing.box_between), so that the network alone reads it, where the face in it lies
     inside the frame (core.framing.face_inside at least ``FACE_INSIDE``: a face leaving the picture is not followed)."""
-    from core.framing import box_between, face_inside
     (s0, b0), (s1, b1) = before, after
     if not 0 < s1 - s0 - 1 <= longest:
         return []
