@@ -408,6 +408,8 @@ def main():
     ap.add_argument("--turn", type=float, default=None, metavar="DEG",
                     help="each sequence's head turns to DEG degrees of yaw and back instead of its own yaw "
                          "(sequences.py): a turn to a profile, where the landmarks lose the face")
+    ap.add_argument("--turn-path", default="back", choices=("back", "away", "toward"),
+                    help="with --turn: there and back, or one way (the clip ends, or starts, turned away)")
     ap.add_argument("--network-gap", type=int, default=ReconConfig.network_gap, metavar="N",
                     help="ReconConfig.network_gap: the longest run of frames in which the network alone follows a "
                          "face the landmarks lost (0 = such frames bridged)")
@@ -429,8 +431,8 @@ def main():
     if a.no_outline:
         bench_real.without_outline()
     res = dict(machine=describe_machine(), frames=a.frames, size=a.size, seeds=a.seeds, mirror=a.mirror,
-               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, turn=a.turn, network_gap=a.network_gap, brim=a.brim,
-               cut=a.cut, outline_step=not a.no_outline, runs={})
+               reframe=a.reframe, fusion=a.fusion, gaze=a.gaze, turn=a.turn, turn_path=a.turn_path,
+               network_gap=a.network_gap, brim=a.brim, cut=a.cut, outline_step=not a.no_outline, runs={})
     from core.errors import FaceCaptureError
     for seed in a.seeds:
         try:
@@ -460,7 +462,8 @@ def run_seed(seed, a, head) -> dict:
     import cv2
     from bake.overlay import overlay_frame
     from training.synth import SynthConfig, make_sequence
-    seq = cut_frame(make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze, turn=a.turn), a.cut)
+    seq = cut_frame(make_sequence(SynthConfig(), a.frames, seed, a.size, a.size, gaze=a.gaze, turn=a.turn,
+                                   turn_path=a.turn_path), a.cut)
     if a.brim:
         seq["image"] = brimmed(seq, head, a.brim)
     folder = Path(tempfile.mkdtemp(prefix="e2e_"))

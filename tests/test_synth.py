@@ -7,6 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from core import mesh_render                       # noqa: E402
+from core.errors import FaceCaptureError           # noqa: E402
 from training import render, synth                # noqa: E402
 from training import synth_appearance as ap       # noqa: E402
 
@@ -209,6 +210,21 @@ def test_sequence_turn_sets_only_the_yaw_to_a_turn_there_and_back():
     yaw = pose1[:, 0]
     assert yaw[0] == 0 and abs(yaw[-1]) < 1e-9 and yaw[30] == yaw.max() == 80.0
     assert (np.diff(yaw[:31]) > 0).all() and (np.diff(yaw[30:]) < 0).all()
+
+
+def test_sequence_one_way_turns_end_or_start_turned_away():
+    """``turn_path`` "away": the head turns to the yaw over the clip's first TURN_HOLD and stays (a clip that ends
+    turned away); "toward" is the same backwards; anything else is refused."""
+    cfg, T, fps = synth.SynthConfig(), 61, 25.0
+    _, W0, pose0 = synth.sequence_params(cfg, T, 5, fps, turn=80.0)
+    _, W1, away = synth.sequence_params(cfg, T, 5, fps, turn=80.0, turn_path="away")
+    _, _, toward = synth.sequence_params(cfg, T, 5, fps, turn=80.0, turn_path="toward")
+    assert np.array_equal(W0, W1) and np.array_equal(pose0[:, 1:], away[:, 1:])
+    yaw = away[:, 0]
+    assert yaw[0] == 0 and (np.diff(yaw[:36]) > 0).all() and np.allclose(yaw[36:], 80.0)
+    assert np.array_equal(toward[:, 0], yaw[::-1]) and np.array_equal(toward[:, 1:], away[:, 1:])
+    with pytest.raises(FaceCaptureError, match="turn_path"):
+        synth.sequence_params(cfg, T, 5, fps, turn=80.0, turn_path="sideways")
 
 
 def test_sequence_gaze_turns_only_the_eyes_both_alike_in_fixations_and_saccades():

@@ -43,12 +43,28 @@ def _gaze(rng, T: int, fps: float) -> np.ndarray:
     return np.stack([np.interp(tt, knots_t, k[:, 0]), np.interp(tt, knots_t, k[:, 1])], 1)
 
 
+TURN_HOLD = 0.6       # of a one-way turn's clip ("away", "toward"), the share over which the head turns
+
+
+def _turn_curve(T: int, path: str) -> np.ndarray:
+    """(T,) share of the turn per frame for ``sequence_params``' ``turn_path``."""
+    t = np.arange(T) / max(1, T - 1)
+    if path == "back":
+        return np.sin(np.pi * t) ** 2
+    if path not in ("away", "toward"):
+        raise FaceCaptureError(f"turn_path is 'back', 'away' or 'toward', not {path!r}")
+    away = np.sin(0.5 * np.pi * np.clip(t / TURN_HOLD, 0.0, 1.0)) ** 2
+    return away if path == "away" else away[::-1]
+
+
 def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0, split: str = "eval",
-                    gaze: bool = False, turn: float | None = None):
+                    gaze: bool = False, turn: float | None = None, turn_path: str = "back"):
     """One person, smooth pose and expression curves (talking, blinking, smiling, head turns); with ``gaze`` the
     eyes also look about (``_gaze``, from a random stream of its own: every other curve stays as without it); with
-    ``turn`` (degrees) the head turns to that yaw and back over the clip (sin^2 of its time) instead of its random
-    yaw (a turn to a profile), every other curve as without it."""
+    ``turn`` (degrees) the head turns to that yaw instead of its random yaw (a turn to a profile), every other curve
+    as without it: ``turn_path`` "back" turns there and back over the clip (sin^2 of its time), "away" turns there
+    over its first ``TURN_HOLD`` and stays (a clip that ends turned away), "toward" is "away" backwards (a clip that
+    starts turned away)."""
     A = _assets(torch.device("cpu"))
     rng = np.random.default_rng([int(seed), SPLITS[split], 10 ** 6])
     base = sample_params(cfg, seed, split, 10 ** 6, A)
@@ -94,25 +110,26 @@ def sequence_params(cfg: SynthConfig, frames: int, seed: int, fps: float = 25.0,
     W = np.clip(W, 0, 1)
     yaw = _smooth_noise(rng, T, fps, 0.7, -1, 1) * rng.uniform(20, 50)
     if turn is not None:
-        yaw = float(turn) * np.sin(np.pi * np.arange(T) / max(1, T - 1)) ** 2
+        yaw = float(turn) * _turn_curve(T, turn_path)
     pitch = _smooth_noise(rng, T, fps, 0.6, -1, 1) * rng.uniform(5, 15)
     roll = _smooth_noise(rng, T, fps, 0.5, -1, 1) * rng.uniform(3, 10)
     return base, W, np.stack([yaw, pitch, roll], 1)
 
 
 def make_sequence(cfg: SynthConfig, frames: int, seed: int, width: int, height: int, fps: float = 25.0,
-                  device="cpu", split: str = "eval", gaze: bool = False, turn: float | None = None) -> dict:
+                  device="cpu", split: str = "eval", gaze: bool = False, turn: float | None = None,
+                  turn_path: str = "back") -> dict:
     """A smooth full-frame 4D sequence of one synthetic person with exact ground truth.
 
     Returns numpy arrays: image (T,H,W,3) uint8 RGB; depth (T,H,W) float32 camera z in mm (0 where no
     head-attached surface); canon (T,H,W,3) float32 canonical TEMPLATE position in mm (0 where mask is 0);
     mask (T,H,W) bool; K (3,3); R (T,3,3), t (T,3) head -> camera; verts_cam (T,V,3) deformed vertices mm;
     arkit (T,52); identity (40,); fps. ``gaze``: the eyes look about too; ``turn``: the head turns to that yaw and
-    back (``sequence_params``)."""
+    back, or one way (``turn_path``; ``sequence_params``)."""
     if frames < 1 or width < 16 or height < 16:
         raise FaceCaptureError(f"make_sequence needs frames >= 1 and a frame of at least 16x16 "
                                f"(got {frames}, {width}x{height})")
-    base, W, pose = sequence_params(cfg, frames, seed, fps, split, gaze, turn)
+    base, W, pose = sequence_params(cfg, frames, seed, fps, split, gaze, turn, turn_path)
     rng = np.random.default_rng([int(seed), 77])
     frac = rng.uniform(0.6, 0.8)                   # crop side (260 mm) as a fraction of the frame height
     f = rng.uniform(0.9, 1.6) * max(width, height)
