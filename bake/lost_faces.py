@@ -19,6 +19,10 @@ from .solve import SolveResult
 FAR_OFF = 0.25      # a lost frame the network puts further than this share of the head's distance from the bridged
                     # one is not followed (another face in front, a misread crop; the tolerance of
                     # bake.pipeline.reject_pose_outliers)
+FAR_TURN = 90.0     # nor one it turns further than this (degrees) from the bridged turn: the network's answer on the
+                    # back of a head, or a profile read backwards (a clip starting on a profile: bench_e2e.py --turn 80
+                    # --turn-path toward, seed 7, 150 degrees off); a head the landmarks lose has turned some 35
+                    # degrees past the last frame they read
 
 
 def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
@@ -26,8 +30,8 @@ def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
     weights and the head's distance (the camera translation's depth) taken linearly in time from the valid frames with
     a face (``bake.filter.bridge`` over every run between them; the nearest one's beyond the first and the last), and
     the network's rotation and direction of the head from the camera (its place in the picture) kept; such a frame
-    whose own distance lies more than ``FAR_OFF`` of the bridged one away is made invalid (bridged whole, as the frames
-    the network did not read). Unchanged where there is no such frame or no frame with a face."""
+    whose own distance lies more than ``FAR_OFF`` of the bridged one away, or whose turn lies more than ``FAR_TURN``
+    from the bridged turn, is made invalid (bridged whole, as the frames the network did not read). Unchanged where there is no such frame or no frame with a face."""
     faced = np.asarray(faced, bool)
     keep = result.valid & faced
     lost = np.nonzero(result.valid & ~faced)[0]
@@ -35,7 +39,7 @@ def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
         return result
     n = result.weights.shape[1]
     both = result.weights if result.fit_weights is None else np.concatenate([result.weights, result.fit_weights], 1)
-    bridged, _, around, _ = bridge(both, result.rotation, result.translation, keep, max_gap=len(keep))
+    bridged, turned, around, _ = bridge(both, result.rotation, result.translation, keep, max_gap=len(keep))
     weights = np.array(result.weights, copy=True)
     weights[lost] = bridged[lost, :n]
     fit = None
@@ -45,7 +49,9 @@ def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
     translation = np.array(result.translation, np.float64, copy=True)
     depth = around[lost, 2]
     valid = np.array(result.valid, bool, copy=True)
-    valid[lost[np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF]] = False
+    cos = (np.einsum("tij,tij->t", np.asarray(result.rotation, np.float64)[lost], turned[lost]) - 1.0) / 2.0
+    far = (np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF) | (cos < np.cos(np.radians(FAR_TURN)))
+    valid[lost[far]] = False
     translation[lost] *= (depth / translation[lost, 2])[:, None]
     return replace(result, weights=weights, fit_weights=fit,
                    translation=translation.astype(result.translation.dtype), valid=valid)

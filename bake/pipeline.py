@@ -401,22 +401,30 @@ def _track_backwards(image: np.ndarray, face_box: tuple, roll: float, missed: li
     return out
 
 
-def _lost_faces(missed: list, recovered: list, before: tuple, after: tuple, size: int, longest: int) -> list:
+def _lost_faces(missed: list, recovered: list, before: tuple | None, after: tuple | None, size: int,
+                longest: int) -> list:
     """(slot, box, recrop) for the faceless frames of ``missed`` that backward tracking did not recover
     (``recovered``, as ``_track_backwards`` gives them), between ``before`` and ``after`` ((slot, box) of the frames
-    with a face on either side), where that run is at most ``longest`` frames: each frame's box taken that far in time
-    from one to the other (core.framing.box_between), so that the network alone reads it, where the face in it lies
-    inside the frame (core.framing.face_inside at least ``FACE_INSIDE``: a face leaving the picture is not followed)."""
-    (s0, b0), (s1, b1) = before, after
-    if not 0 < s1 - s0 - 1 <= longest:
-        return []
+    with a face on either side), so that the network alone reads them. In a run of at most ``longest`` frames each
+    frame's box is taken that far in time from one to the other (core.framing.box_between); in a longer one, or with a
+    face on one side only (``before`` or ``after`` None: a clip that ends, or starts, turned away), the ``longest``
+    frames next to a face keep that face's box (the nearer one's) and the others are not read. Only where the face in
+    the box lies inside the frame (core.framing.face_inside at least ``FACE_INSIDE``: a face leaving the picture is
+    not followed)."""
     got = {item[0] for item in recovered}
     out = []
     for slot, image, s in missed:
-        if s0 < slot < s1 and slot not in got:
-            box = box_between(b0, b1, (slot - s0) / (s1 - s0))
-            if face_inside(box.scaled(s), image.shape[1], image.shape[0]) >= FACE_INSIDE:
-                out.append((slot, box, recropper(image, s, size)))
+        if slot in got or before and slot <= before[0] or after and slot >= after[0]:
+            continue
+        gone, back = (slot - before[0] if before else np.inf), (after[0] - slot if after else np.inf)
+        if gone + back <= longest + 1:
+            box = box_between(before[1], after[1], gone / (gone + back))
+        elif min(gone, back) <= longest:
+            box = before[1] if gone <= back else after[1]
+        else:
+            continue
+        if face_inside(box.scaled(s), image.shape[1], image.shape[0]) >= FACE_INSIDE:
+            out.append((slot, box, recropper(image, s, size)))
     return out
 
 
@@ -606,7 +614,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                         back = _track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,
                                                 config.stride, faces)
                         pending.extend(back)
-                        if last_face is not None and seek:      # and the network over those it did not recover
+                        if seek:                                # and the network over those it did not recover
                             first = min(back, key=lambda it: it[0])[:2] if back else (slot, state.box)
                             lost.extend(_lost_faces(missed, back, last_face, first, S, seek))
                         missed.clear()
@@ -622,6 +630,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 t = time.perf_counter()
             if cancel is not None and cancel():
                 raise Cancelled("reconstruction cancelled")
+            if missed and last_face is not None and seek:        # the clip ends on frames without a face
+                lost.extend(_lost_faces(missed, [], last_face, None, S, seek))
             flush()
             collect(0)
         finally:

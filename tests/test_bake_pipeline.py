@@ -588,6 +588,47 @@ def test_a_face_the_landmarks_lose_in_the_picture_is_followed_by_the_network_alo
     assert (w >= around.min(0) - 0.05).all() and (w <= around.max(0) + 0.05).all()   # bridged from the frames around
 
 
+def test_lost_faces_boxes_between_two_faces_or_held_next_to_one():
+    """bake.pipeline._lost_faces: a run of at most ``longest`` faceless frames between two faces gets boxes taken in
+    time from one to the other; a longer run, or one with a face on one side only, the nearer face's box on the
+    ``longest`` frames next to it and nothing further off; recovered frames and a face outside the frame are left."""
+    from bake.pipeline import _lost_faces
+    from core.types import CropBox
+    image = np.zeros((100, 400, 3), np.uint8)
+    a, b = (0, CropBox(10.0, 10.0, 40.0)), (5, CropBox(50.0, 10.0, 40.0))
+    missed = [(k, image, 1.0) for k in range(1, 5)]
+    got = _lost_faces(missed, [(2, None, None)], a, b, 64, 4)
+    assert [it[0] for it in got] == [1, 3, 4] and [it[1].x0 for it in got] == [18.0, 34.0, 42.0]
+    a, b = (0, CropBox(10.0, 10.0, 40.0)), (10, CropBox(250.0, 10.0, 40.0))
+    missed = [(k, image, 1.0) for k in range(1, 10)]
+    held = {it[0]: it[1].x0 for it in _lost_faces(missed, [], a, b, 64, 3)}
+    assert held == {1: 10.0, 2: 10.0, 3: 10.0, 7: 250.0, 8: 250.0, 9: 250.0}
+    assert [it[0] for it in _lost_faces(missed, [], a, None, 64, 3)] == [1, 2, 3]
+    assert [it[0] for it in _lost_faces(missed, [], None, b, 64, 3)] == [7, 8, 9]
+    assert _lost_faces(missed, [], (0, CropBox(380.0, 10.0, 40.0)), None, 64, 3) == []   # its face half outside
+
+
+@pytest.mark.parametrize("lost", [slice(0, 8), slice(22, 30)], ids=["starts", "ends"])
+def test_a_clip_that_starts_or_ends_on_a_lost_face_is_followed_by_the_network_alone(monkeypatch, lost):
+    """The landmarks lose the sample clip's face on its first or its last 8 frames (a clip that starts or ends turned
+    away) and tracking backwards finds nothing: the network alone reads those frames at the box of the nearest frame
+    with a face, the head turns as the landmarks' bake does there and the weights are held from the nearest frame."""
+    _require_model()
+    from bake.demo import SAMPLE_CLIP
+    clip = str(SAMPLE_CLIP)
+    reference, _ = reconstruct(ReconConfig(clip, end=30))
+    _blinded_trackers(monkeypatch, lambda k, seen: k > 0 or lost.start < seen <= lost.stop)
+    tracks, stats = reconstruct(ReconConfig(clip, end=30))
+    assert stats.frames_bridged == 0 and stats.frames_tracked == 30 and np.isfinite(tracks.weights).all()
+    assert any("the landmarks lost the face" in w for w in stats.warnings)
+    turn = np.degrees(np.arccos(np.clip((np.einsum("tij,tij->t", tracks.head_rotation[lost],
+                                                   reference.head_rotation[lost]) - 1) / 2, -1, 1)))
+    assert turn.max() < 5.0                                 # the network's turn, near the landmarks' own
+    w = tracks.weights[lost, :52]                           # the exported ARKit weights, away from the filter's
+    far = w[:4] if lost.start == 0 else w[-4:]              # reach into the frames with a face: held
+    assert np.abs(far - far[0]).max() < 1e-3 and np.abs(np.diff(w, axis=0)).max() < 0.05
+
+
 def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
     """ReconConfig(mirror=True) (CLI --mirror) asks the runtime for mirror averaging."""
     _require_model()

@@ -53,3 +53,14 @@ def test_a_lost_frame_the_network_puts_far_off_the_bridged_distance_is_not_follo
     res.translation[2] *= 0.5
     out = bridge_lost(res, np.array([True, True, False, False, True, True]))
     assert out.valid.tolist() == [True, True, False, True, True, True] and res.valid.all()
+
+
+def test_a_lost_frame_the_network_turns_far_off_the_bridged_turn_is_not_followed():
+    """A profile read backwards, the back of a head: a turn over FAR_TURN from the bridged one is left to the bridge,
+    one under it (a head turned on past the last frame the landmarks read) is kept."""
+    from scipy.spatial.transform import Rotation
+    res = _result()
+    res.rotation[2] = Rotation.from_euler("y", 60, degrees=True).as_matrix()
+    res.rotation[3] = Rotation.from_euler("xy", [180, 60], degrees=True).as_matrix()
+    out = bridge_lost(res, np.array([True, True, False, False, True, True]))
+    assert out.valid.tolist() == [True, True, True, False, True, True]
