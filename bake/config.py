@@ -112,9 +112,10 @@ class ReconConfig:
     batch: int = _setting(8, "frames per network batch", range=(1, 1024))
     backfill: int = _setting(90, "faceless frames kept to be tracked backwards once the face is found",
                              range=(0, None))
-    network_gap: int = _setting(30, "longest run of kept faceless frames, between two with a face, in which the "
+    network_gap: int = _setting(30, "longest run of faceless frames, between two with a face, in which the "
                                     "network alone follows a face the landmarks lost in the picture: the head's turn "
-                                    "and place (its expression and distance bridged from the frames around); 0: "
+                                    "and place (its expression and distance bridged from the frames around); in a "
+                                    "longer run, or one at the clip's start or end, the frames this near a face; 0: "
                                     "bridged as any faceless frame", range=(0, None))
     face_point: tuple | None = _setting(None, "with several faces, follow the one nearest this point (fractions "
                                               "of the frame width and height, e.g. 0.7,0.4); default: the largest",

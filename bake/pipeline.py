@@ -608,7 +608,10 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 if state is None:
                     if config.backfill:
                         missed.append((slot, *_small(frame.image)))
+                        dropped = missed[:-config.backfill]
                         del missed[:-config.backfill]
+                        if dropped and last_face is not None and seek:    # a run longer than kept: the frames
+                            lost.extend(_lost_faces(dropped, [], last_face, None, S, seek))   # next to the face
                 else:
                     if missed:     # the face is found again: follow it backwards over the frames that had none
                         back = _track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,

@@ -608,17 +608,19 @@ def test_lost_faces_boxes_between_two_faces_or_held_next_to_one():
     assert _lost_faces(missed, [], (0, CropBox(380.0, 10.0, 40.0)), None, 64, 3) == []   # its face half outside
 
 
-@pytest.mark.parametrize("lost", [slice(0, 8), slice(22, 30)], ids=["starts", "ends"])
-def test_a_clip_that_starts_or_ends_on_a_lost_face_is_followed_by_the_network_alone(monkeypatch, lost):
+@pytest.mark.parametrize("lost, backfill", [(slice(0, 8), 90), (slice(22, 30), 90), (slice(22, 30), 4)],
+                         ids=["starts", "ends", "ends-past-backfill"])
+def test_a_clip_that_starts_or_ends_on_a_lost_face_is_followed_by_the_network_alone(monkeypatch, lost, backfill):
     """The landmarks lose the sample clip's face on its first or its last 8 frames (a clip that starts or ends turned
     away) and tracking backwards finds nothing: the network alone reads those frames at the box of the nearest frame
-    with a face, the head turns as the landmarks' bake does there and the weights are held from the nearest frame."""
+    with a face, the head turns as the landmarks' bake does there and the weights are held from the nearest frame;
+    also where the run is longer than the faceless frames kept for tracking backwards (``backfill``)."""
     _require_model()
     from bake.demo import SAMPLE_CLIP
     clip = str(SAMPLE_CLIP)
     reference, _ = reconstruct(ReconConfig(clip, end=30))
     _blinded_trackers(monkeypatch, lambda k, seen: k > 0 or lost.start < seen <= lost.stop)
-    tracks, stats = reconstruct(ReconConfig(clip, end=30))
+    tracks, stats = reconstruct(ReconConfig(clip, end=30, backfill=backfill))
     assert stats.frames_bridged == 0 and stats.frames_tracked == 30 and np.isfinite(tracks.weights).all()
     assert any("the landmarks lost the face" in w for w in stats.warnings)
     turn = np.degrees(np.arccos(np.clip((np.einsum("tij,tij->t", tracks.head_rotation[lost],
