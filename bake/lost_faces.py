@@ -25,13 +25,16 @@ FAR_TURN = 90.0     # nor one it turns further than this (degrees) from the brid
                     # degrees past the last frame they read
 
 
-def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
+def bridge_lost(result: SolveResult, faced: np.ndarray, longest: int | None = None) -> SolveResult:
     """``result`` with, on its valid frames without a face (``faced`` (T,) bool false), the exported and fitted
-    weights and the head's distance (the camera translation's depth) taken linearly in time from the valid frames with
-    a face (``bake.filter.bridge`` over every run between them; the nearest one's beyond the first and the last), and
-    the network's rotation and direction of the head from the camera (its place in the picture) kept; such a frame
-    whose own distance lies more than ``FAR_OFF`` of the bridged one away, or whose turn lies more than ``FAR_TURN``
-    from the bridged turn, is made invalid (bridged whole, as the frames the network did not read). Unchanged where there is no such frame or no frame with a face."""
+    weights and the head's distance (the camera translation's depth) bridged from the valid frames with a face
+    (``bake.filter.bridge``): taken linearly in time over a run of at most ``longest`` frames between two of them
+    (every run when None), held from the frame before a longer run (as the filter holds its pose and expression there:
+    over a second and more, a line towards the far end's reading only spreads a misread of the face found again), the
+    nearest one's beyond the first and the last; the network's rotation and direction of the head from the camera (its
+    place in the picture) are kept. Such a frame whose own distance lies more than ``FAR_OFF`` of the bridged one
+    away, or whose turn lies more than ``FAR_TURN`` from the bridged turn, is made invalid (bridged whole, as the
+    frames the network did not read). Unchanged where there is no such frame or no frame with a face."""
     faced = np.asarray(faced, bool)
     keep = result.valid & faced
     lost = np.nonzero(result.valid & ~faced)[0]
@@ -39,7 +42,8 @@ def bridge_lost(result: SolveResult, faced: np.ndarray) -> SolveResult:
         return result
     n = result.weights.shape[1]
     both = result.weights if result.fit_weights is None else np.concatenate([result.weights, result.fit_weights], 1)
-    bridged, turned, around, _ = bridge(both, result.rotation, result.translation, keep, max_gap=len(keep))
+    bridged, turned, around, _ = bridge(both, result.rotation, result.translation, keep,
+                                         max_gap=len(keep) if longest is None else longest)
     weights = np.array(result.weights, copy=True)
     weights[lost] = bridged[lost, :n]
     fit = None

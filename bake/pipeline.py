@@ -128,7 +128,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       source_shares: np.ndarray | None = None,
                       head_size: str = "network",
                       background_turns: np.ndarray | None = None,
-                      camera_views: np.ndarray | None = None) -> tuple[SceneTracks, BakeStats]:
+                      camera_views: np.ndarray | None = None,
+                      network_gap: int = ReconConfig.network_gap) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -151,7 +152,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     (bake.filter.follow_seen_roll).
     ``camera_views`` (T, 3): the camera's turn from its first view (``Observed.camera_views``; None: none), which
     the baked camera takes where it turns (bake.camera_turn: the head's pose is filtered in the world, then put back
-    against each frame's camera)."""
+    against each frame's camera).
+    ``network_gap``: the longest run of frames the network alone read (``faces`` None there) whose weights and
+    distance are taken in time between the frames with a face around it; a longer one holds them (bake.lost_faces)."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -189,7 +192,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                               workers=solve_threads(threads), reshape=fz.CORRECTED,
                               shape_unboosted=corrective_keys > 0,
                               frame_dense=None if landmarks is None else fz.shaded_dense(clip_light), faced=faced)
-    res = clip.result if faced is None else bridge_lost(clip.result, faced)    # faces the network alone read
+    # the faces the network alone read (bake.lost_faces)
+    res = clip.result if faced is None else bridge_lost(clip.result, faced, network_gap)
     res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing),      # no one-frame spikes
                   fit_weights=None if res.fit_weights is None else _despiked(res.fit_weights, res.valid, fps,
                                                                              smoothing))
@@ -488,7 +492,8 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
                              config.max_gap, obs.footage_path, stage, obs.faces, config.fusion, config.threads,
                              config.eye_distance_mm, config.corrective_keys, obs.source_shares or None,
                              config.head_size, np.asarray(obs.background_turns, np.float64) if obs.background_turns
-                             else None, np.asarray(obs.camera_views, np.float64) if obs.camera_views else None)
+                             else None, np.asarray(obs.camera_views, np.float64) if obs.camera_views else None,
+                             config.network_gap)
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],

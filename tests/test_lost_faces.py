@@ -64,3 +64,15 @@ def test_a_lost_frame_the_network_turns_far_off_the_bridged_turn_is_not_followed
     res.rotation[3] = Rotation.from_euler("xy", [180, 60], degrees=True).as_matrix()
     out = bridge_lost(res, np.array([True, True, False, False, True, True]))
     assert out.valid.tolist() == [True, True, True, False, True, True]
+
+
+def test_a_run_longer_than_longest_holds_the_frame_before_it():
+    """Over a long run between two faces the weights and the distance are held from the frame before it (a line
+    towards the far end's reading spreads its misread over the run); a run of at most ``longest`` is taken between."""
+    res = _result(8)
+    faced = np.array([True, True, False, False, False, True, True, True])
+    held = bridge_lost(res, faced, longest=2)
+    assert np.allclose(held.weights[2:5], res.weights[1]) and np.allclose(held.fit_weights[2:5], res.fit_weights[1])
+    assert np.allclose(held.translation[2:5, 2], res.translation[1, 2])
+    between = bridge_lost(res, faced, longest=3)
+    assert np.allclose(between.weights[3], (res.weights[1] + res.weights[5]) / 2)
