@@ -79,6 +79,9 @@ E2E = (
     ("e2e_9seeds_landmarks", "e2e_9seeds_landmarks.json", SEEDS_9 + ("--fusion", "landmarks")),
     ("e2e_9seeds_gaze", "e2e_9seeds_with_gaze_{label}.json", SEEDS_9 + ("--gaze",)),
     ("e2e_turn80", "e2e_turn80.json", ("--turn", "80")),
+    ("e2e_turn80_away", "e2e_turn80_away.json", ("--turn", "80", "--turn-path", "away")),
+    ("e2e_turn80_toward", "e2e_turn80_toward.json", ("--turn", "80", "--turn-path", "toward")),
+    ("e2e_turn80_long", "e2e_turn80_long.json", ("--turn", "80", "--frames", "120")),
 )
 NAMES = tuple(r[0] for r in REAL) + tuple(r[0] for r in E2E)
 
