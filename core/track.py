@@ -73,6 +73,13 @@ STABLE_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9)
 # (docs/MEASUREMENTS.md, "The network's crop turns with a rolled face"). Faces within it keep the upright crop.
 ROLL_FREE = math.radians(15.0)
 EYE_OUTER = (33, 263)      # subject's right and left eye outer corners
+MIDLINE = (10, 152)        # the face's midline: forehead top and chin
+# A reading whose eye line lies further than this from square to its midline is a face the landmark model folded (a
+# profile it read with presence 0.9 but its eyes' line reversed and its mesh squashed to half height), not a face:
+# the shared clips and their re-shoots lie within 8 degrees, the held-out renders within 15 and turned to 80 degrees
+# within 30, a profile's folded readings 64-118 (bench_e2e.py --turn 80 --turn-path toward, seed 7;
+# docs/MEASUREMENTS.md, "A folded reading is no face").
+FOLD_SKEW = math.radians(45.0)
 LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 
 # The models a clip whose face is found at once uses (a load ahead of time, bake.pipeline): the full-range detector
@@ -99,6 +106,15 @@ def crop_turn(eye_line: np.ndarray) -> float:
     roll = math.atan2(float(eye_line[1]), float(eye_line[0]))
     left = min(abs(roll), ROLL_FREE, math.pi - abs(roll))           # the roll the network sees, its size
     return float(math.copysign(abs(roll) - left, roll))
+
+
+def skew(points: np.ndarray) -> float:
+    """Radians between the landmarks' eye line (``EYE_OUTER``) and the square to their midline (``MIDLINE``, forehead
+    to chin): near 0 on a face at any roll (the two turn together), any size on a reading folded over a profile."""
+    p = np.asarray(points, np.float64)[:, :2]
+    eye, down = p[EYE_OUTER[1]] - p[EYE_OUTER[0]], p[MIDLINE[1]] - p[MIDLINE[0]]
+    off = math.atan2(eye[1], eye[0]) - math.atan2(-down[0], down[1])
+    return abs((off + math.pi) % (2 * math.pi) - math.pi)
 
 
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
@@ -179,6 +195,7 @@ class FaceTracker:
         self.frames_seen = 0
         self.detections = 0
         self.refined = 0                        # frames where a fast move made the landmark model run twice
+        self.folded = 0                         # landmark readings refused as folded (``FOLD_SKEW``)
         self.jumps: list[tuple[int, float]] = []   # (frame count from 0, size ratio): followed faces that jumped
         self._lost_frames = 0
 
@@ -257,7 +274,12 @@ class FaceTracker:
                                 and -0.5 * roi.side < roi.cy < h + 0.5 * roi.side):
             return None
         pts, presence = self.models.landmarks(image, roi)
-        return (pts, presence) if presence >= self.min_presence else None
+        if presence < self.min_presence:
+            return None
+        if skew(pts) > FOLD_SKEW:         # a profile the model folded: no face, as a low presence
+            self.folded += 1
+            return None
+        return pts, presence
 
     def _follow(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float] | None:
         """Landmarks in ``roi``; once more in the region they give when that moved a lot (a fast head)."""

@@ -9,8 +9,8 @@ import pytest
 
 from core.footage import open_footage
 from core.head_model import ARKIT_NAMES
-from core.track import (CROP_SCALE, ROLL_FREE, STABLE_LANDMARKS, FaceTracker, crop_from_landmarks, crop_turn,
-                        gap_warnings)
+from core.track import (CROP_SCALE, EYE_OUTER, FOLD_SKEW, ROLL_FREE, STABLE_LANDMARKS, FaceTracker,
+                        crop_from_landmarks, crop_turn, gap_warnings, skew)
 from core.types import FaceState, Frame
 
 SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "core" / "assets" / "sample_clip.mp4"
@@ -201,6 +201,41 @@ def test_a_face_that_changes_size_at_once_is_reported(clip_frames):
     for t in range(20):
         moving.update(paste(bg, clip_frames[t], 300 - 4 * t, 8))
     assert moving.jumps == []
+
+
+def test_skew_is_near_zero_on_a_face_at_any_roll_and_large_on_a_folded_reading(clip_frames):
+    """``skew``: the eye line turns with the midline, so a face at any roll is near 0; the eye corners crossed (as the
+    landmark model reads a profile it folds) is far over ``FOLD_SKEW``."""
+    pts = FaceTracker().update(clip_frames[0]).landmarks[:, :2].astype(np.float64)
+    for roll in (0.0, 0.7, 2.0, -2.9):
+        c, s = math.cos(roll), math.sin(roll)
+        assert skew(pts @ np.array([[c, s], [-s, c]])) < math.radians(10)
+    folded = pts.copy()
+    folded[list(EYE_OUTER)] = folded[list(EYE_OUTER[::-1])]
+    assert skew(folded) > FOLD_SKEW
+
+
+def test_a_folded_reading_is_no_face(clip_frames):
+    """The landmark model's reading folded (its eye corners crossed) on frames 5-7 at full presence: the tracker takes
+    them as frames without a face and finds the face again after them."""
+    class Folding:                         # the face models, the landmark model folding on frames 5-7
+        def __init__(self, models):
+            self.models = models
+
+        def __getattr__(self, name):
+            return getattr(self.models, name)
+
+        def landmarks(self, image, roi):
+            pts, presence = self.models.landmarks(image, roi)
+            if 5 <= tracker.frames_seen - 1 <= 7:
+                pts = pts.copy()
+                pts[list(EYE_OUTER)] = pts[list(EYE_OUTER[::-1])]
+            return pts, presence
+    tracker, seen = FaceTracker(), []
+    tracker.models = Folding(tracker.models)
+    for image in clip_frames[:12]:
+        seen.append(tracker.update(image) is not None)
+    assert seen == [not 5 <= k <= 7 for k in range(12)] and tracker.folded >= 3
 
 
 def test_loss_and_reacquisition(clip_frames):
