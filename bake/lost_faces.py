@@ -20,9 +20,9 @@ FAR_OFF = 0.25      # a lost frame the network puts further than this share of t
                     # one is not followed (another face in front, a misread crop; the tolerance of
                     # bake.pipeline.reject_pose_outliers)
 FAR_TURN = 90.0     # nor one it turns further than this (degrees) from the bridged turn: the network's answer on the
-                    # back of a head, or a profile read backwards (a clip starting on a profile: bench_e2e.py --turn 80
-                    # --turn-path toward, seed 7, 150 degrees off); a head the landmarks lose has turned some 35
-                    # degrees past the last frame they read
+                    # back of a head, or on a crop turned upside down (bench_e2e.py --turn 80 --turn-path toward, seed
+                    # 7, 150 degrees off, before core.track.FOLD_SKEW refused the folded readings whose boxes turned
+                    # them); a head the landmarks lose has turned some 35 degrees past the last frame they read
 
 
 def bridge_lost(result: SolveResult, faced: np.ndarray, longest: int | None = None) -> SolveResult:
