@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .camera_turn import turn_degrees
 from .filter import bridge, runs
 from .solve import SolveResult
 
@@ -53,8 +54,8 @@ def bridge_lost(result: SolveResult, faced: np.ndarray, longest: int | None = No
     translation = np.array(result.translation, np.float64, copy=True)
     depth = around[lost, 2]
     valid = np.array(result.valid, bool, copy=True)
-    cos = (np.einsum("tij,tij->t", np.asarray(result.rotation, np.float64)[lost], turned[lost]) - 1.0) / 2.0
-    far = (np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF) | (cos < np.cos(np.radians(FAR_TURN)))
+    off = turn_degrees(np.einsum("tji,tjk->tik", np.asarray(result.rotation, np.float64)[lost], turned[lost]))
+    far = (np.abs(translation[lost, 2] / depth - 1.0) > FAR_OFF) | (off > FAR_TURN)
     valid[lost[far]] = False
     translation[lost] *= (depth / translation[lost, 2])[:, None]
     return replace(result, weights=weights, fit_weights=fit,
