@@ -78,8 +78,8 @@ LIPS_MID = (13, 14)        # inner upper and lower lip midpoints
 # A reading whose eye line lies further than this from square to its midline is a face the landmark model folded (a
 # profile it read with presence 0.9 but its eyes' line reversed and its mesh squashed to half height), not a face:
 # the shared clips and their re-shoots lie within 12 degrees, the held-out renders within 15 and turned to 80
-# degrees within 31, a profile's folded readings 64-118 (bench_e2e.py --turn 80 --turn-path toward, seed 7;
-# docs/MEASUREMENTS.md, "A folded reading is no face").
+# degrees within 31, a profile's folded readings 64-118 (benchmarks/bench_fold.py; bench_e2e.py --turn 80
+# --turn-path toward, seed 7; docs/MEASUREMENTS.md, "A folded reading is no face").
 FOLD_SKEW = math.radians(45.0)
 
 # The models a clip whose face is found at once uses (a load ahead of time, bake.pipeline): the full-range detector
