@@ -560,6 +560,10 @@ def oracle_metrics(path: Path, tracks, head, mediapipe: bool, mp_cache: Path | N
                                    steady=fs.compare(named, b, valid & ~moving, closed_a),
                                    **{key: follow(named, b, valid & moving, swing)},
                                    place_follow=fs.place_follow(named, b, b0, valid & moving))
+    if reshot is not None and reshot.cuts:
+        for source, named in (("mesh", a), ("mediapipe", arrays.get("mediapipe_named"))):
+            if named is not None:
+                out[source]["cuts"] = fs.cut_errors(named, b, valid, frames, reshot.cuts)
     if brows and reshot is None:
         out["brow_pixels"] = brow_pixel_metrics(path, arrays)
     return out, arrays
@@ -1016,6 +1020,21 @@ def shake_table(results: dict) -> str:
     return aligned(rows)
 
 
+def cut_table(results: dict) -> str:
+    """One line per "cut" copy and source: the landmark error on each cut's first frames (``face_signals.cut_errors``),
+    their worst, the median over the other frames and the head's speed ratio within the shots."""
+    rows = [("clip", "source", "err IOD from each cut on", "worst", "elsewhere", "speed in shots (frames)")]
+    for clip, v in results.items():
+        for src in ("mesh", "mediapipe"):
+            c = v.get(src, {}).get("cuts")
+            if c:
+                at = "  ".join(f"{k}: " + " ".join(f"{x:.3f}" for x in xs) for k, xs in c["at_cuts"].items())
+                speed = c["head_speed_in_shots"]
+                rows.append((clip, src, at, f"{c['worst']:.3f}", f"{c['between']:.3f}",
+                             f"{speed['ratio']:.2f} ({speed['frames']})"))
+    return aligned(rows)
+
+
 def over_shots(results: dict, shots: dict[str, list[str]]) -> dict:
     """Each clip's readings over its shots (``shots``: clip -> the rows of ``results`` that are that clip as shot
     and re-shot, ``--reshoot``, or its copies at several sizes, ``--small-face``), per source: each signal's mean,
@@ -1253,6 +1272,8 @@ def main(argv=None) -> int:
             print(brow_table(versus["clips"]))
         if any(k.startswith(("shake", "shaky", "twist", "handheld")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
+        if any(k.startswith("cut") for k in a.reshoot):
+            print(cut_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)
             print(over_shots_table(versus["over_shots"]))

@@ -390,6 +390,27 @@ def landmark_error(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> dict:
                 ends=float(ends.mean()))
 
 
+CUT_FRAMES = 3      # cut_errors: a cut's frame and the next ones, where a filter that smooths across it shows
+
+
+def cut_errors(a: np.ndarray, b: np.ndarray, valid: np.ndarray, frames: np.ndarray, cuts) -> dict:
+    """The landmark error (as ``landmark_error``'s per frame: the mean over the named points, in ``b``'s IOD) on the
+    first ``CUT_FRAMES`` frames of each shot after a cut (``cuts``: the frames, of ``frames``, that begin one), each
+    frame's (NaN where the oracle found none), their worst, and the median over every other frame: what a camera cut
+    costs the frames around it; and ``head_speed_ratio`` within the shots (the last frame before each cut and the cut's
+    own left out: the oracle's 3-frame mean spreads a cut's jump over the frames beside it, which no head moves
+    through)."""
+    e = (np.linalg.norm(a - b, axis=-1) / iod(b)[:, None]).mean(1)
+    e = np.where(np.asarray(valid, bool), e, np.nan)
+    frames = np.asarray(frames)
+    after = {int(c): [float(e[k]) for k in np.flatnonzero((frames >= c) & (frames < c + CUT_FRAMES))] for c in cuts}
+    near = np.isin(frames, [c + k for c in after for k in range(CUT_FRAMES)])
+    edges = np.isin(frames, [c + k for c in after for k in (-1, 0)])
+    return dict(at_cuts=after, worst=float(np.nanmax([v for vs in after.values() for v in vs] or [np.nan])),
+                between=float(np.nanmedian(e[~near])),
+                head_speed_in_shots=head_speed_ratio(a, b, np.asarray(valid, bool) & ~edges))
+
+
 # ``mouth_offsets``: where the measured mouth sits against the reference's, as the mouth widens. Each corner's offset
 # along the reference's mouth line (from the midpoint between its corners out through that corner: + = the measured
 # mouth wider), the lip midpoints' and the chin's along the reference's face up (+ = higher), in the reference's IOD;

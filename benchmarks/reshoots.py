@@ -33,6 +33,7 @@ class Reshot:
     frames: dict[int, int] | None = None
     shaken: dict[int, float] = field(default_factory=dict)
     twisted: dict[int, float] = field(default_factory=dict)
+    cuts: tuple = ()
 
     def carry(self, frames: np.ndarray, points: np.ndarray) -> np.ndarray:
         """dlib points (T, 68, 2) on the original's source ``frames``, carried to where they are in the copy (a
@@ -61,7 +62,7 @@ def pixel_centred(A: np.ndarray) -> np.ndarray:
 # ordinary cameras make it (a dim room, sensor noise, a low-resolution camera, heavy compression, focus missed, a
 # fast move, a low frame rate), a subject moving faster, and a hand over the lower face, dark glasses or a hat brim's
 # shadow over the eyes for part of the clip.
-RESHOOTS = ("roll", "zoom", "shift", "sway", "bob", "shake", "shaky", "twist", "twisty", "handheld", "exposure",
+RESHOOTS = ("roll", "zoom", "cut", "shift", "sway", "bob", "shake", "shaky", "twist", "twisty", "handheld", "exposure",
             "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "fast", "side", "brim")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
@@ -74,6 +75,8 @@ SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing, a "bob" copy's up and
 SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
 SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
+CUT_AT = (0.4, 0.45)     # a "cut" copy's closer camera enlarges the frame about this point (a share of its width, height)
+CUT_TAIL = 3             # ... and shows the copy's last this many frames
 HANDHELD_PX_PER_DEGREE = 6.0   # a "handheld" copy's jolts: PX px sideways and up and down, PX / this degrees of roll
 PORTRAIT = (720, 1280)   # a "portrait" copy's frame (a phone held upright), and
 PORTRAIT_HEIGHT = 0.45   # ... the share of its height a landscape clip's frame takes (its sides cut)
@@ -157,7 +160,7 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, sway:40, bob:120, shake:20, shaky:8, twist:3, handheld:6, "
+                                     "shift:0.5, zoom:1.5, cut:1.6, sway:40, bob:120, shake:20, shaky:8, twist:3, handheld:6, "
                                      "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
                                      "stride:2, fast:2)")
@@ -170,7 +173,9 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     tall, at ``PORTRAIT_HEIGHT`` of the height (its sides cut); "rollDEG", the frame turned DEG
     degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
     the frame's centre enlarged F times, the rest cut off (a face too close to the camera, its chin or brow out of
-    the frame); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
+    the frame); "cutF", the clip's middle third and its last ``CUT_TAIL`` frames (``cut_span``) enlarged F times about
+    ``CUT_AT``, cut straight to and back from (an edit between a wider and a closer camera: the face jumps in place
+    and size from one frame to the next); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
     reflection; "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a
     camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
     either side), resampled and filled the same way; "bobPX", the same up and down (+ down); "shakePX", moved sideways
@@ -200,7 +205,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
     from core.footage import open_footage
-    out, affine, kept, shaken, twisted = folder / f"{path.stem}_{kind}.mp4", {}, {}, {}, {}
+    out, affine, kept, shaken, twisted, cuts = folder / f"{path.stem}_{kind}.mp4", {}, {}, {}, {}, []
     with open_footage(str(path)) as footage:
         W, H = int(footage.width), int(footage.height)
         if kind.endswith("px"):
@@ -215,6 +220,10 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             A = np.array([[s, 0.0, 0.5 * PORTRAIT[0] - s * 0.5 * W], [0.0, s, PORTRAIT[1] / 3 - s * 0.5 * H]])
         elif kind.startswith("zoom"):
             size, A = (W, H), cv2.getRotationMatrix2D(((W - 1) / 2, (H - 1) / 2), 0.0, float(kind[4:]))
+        elif kind.startswith("cut"):
+            size, A = (W, H), None
+            with open_footage(str(path)) as counting:
+                closer = cut_span(sum(1 for _ in counting))
         elif kind.startswith("shift"):
             size, d = (W, H), float(kind[5:])
             A = np.array([[1.0, 0.0, d], [0.0, 1.0, d]])
@@ -258,6 +267,13 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                             shaken[int(frame.index)] = dx
                     A = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
                     image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LANCZOS4,
+                                           borderMode=cv2.BORDER_REFLECT)
+                elif kind.startswith("cut"):
+                    f = float(kind[3:]) if closer[n] else 1.0
+                    if n and closer[n] != closer[n - 1]:
+                        cuts.append(int(frame.index))
+                    A = cv2.getRotationMatrix2D(((W - 1) * CUT_AT[0], (H - 1) * CUT_AT[1]), 0.0, f)
+                    image = cv2.warpAffine(frame.image, A, size, flags=cv2.INTER_LINEAR,
                                            borderMode=cv2.BORDER_REFLECT)
                 elif kind.startswith("handheld"):
                     px = float(kind[8:])
@@ -321,7 +337,16 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         finally:
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
-                  frames=kept if step > 1 else None, shaken=shaken, twisted=twisted)
+                  frames=kept if step > 1 else None, shaken=shaken, twisted=twisted, cuts=tuple(cuts))
+
+
+def cut_span(count: int) -> np.ndarray:
+    """(count,) bool: the frames a "cut" copy shows through its closer camera: the clip's middle third, and its last
+    ``CUT_TAIL`` frames (a clip trimmed from an edit that runs on into the next shot)."""
+    closer = np.zeros(count, bool)
+    closer[count // 3: (2 * count) // 3] = True
+    closer[max(0, count - CUT_TAIL):] = True
+    return closer
 
 
 def jolt(n: int) -> np.ndarray:
