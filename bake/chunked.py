@@ -51,7 +51,8 @@ def _observe_chunk(config: ReconConfig, keep: tuple[int, int | None]) -> Observe
                                background_turns=tuple(obs.background_turns[i] for i in slots)
                                if obs.background_turns else (),
                                camera_views=tuple(obs.camera_views[i] for i in slots) if obs.camera_views else (),
-                               camera_lead=tuple((f, v) for f, v in zip(obs.frames, obs.camera_views) if f < lo))
+                               camera_lead=tuple((f, v) for f, v in zip(obs.frames, obs.camera_views) if f < lo),
+                               cuts=tuple(f for f in obs.cuts if f >= lo and (hi is None or f < hi)))
 
 
 def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int = 300, overlap: int = 10,
@@ -132,5 +133,5 @@ def reconstruct_chunked(config: ReconConfig, workers: int = 2, chunk_frames: int
         raise BakeError("chunked reconstruction: the chunks' frames are not in increasing order")
     p0 = parts[0]
     obs = Observed(store, faces, tuple(frames), p0.fps, p0.K, p0.image_size, p0.footage_path, tuple(warnings), stage,
-                   tuple(shares), tuple(turns), tuple(views))
+                   tuple(shares), tuple(turns), tuple(views), cuts=tuple(c for p in parts for c in p.cuts))
     return _solve_observed(config, obs, report, t_start)

@@ -197,8 +197,9 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
                     frames: np.ndarray | None = None, n_bounded: int | None = None, pose: bool = True,
                     seen: np.ndarray | None = None, seen_roll: np.ndarray | None = None,
                     dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None,
-                    peaks: np.ndarray | None = None) -> Filtered:
-    """Bridge gaps then smooth. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
+                    peaks: np.ndarray | None = None, shots: tuple = ()) -> Filtered:
+    """Bridge gaps then smooth; with ``shots`` (the frames, as positions, where a camera cut begins a new shot:
+    ``shot_spans``) each shot on its own, so a cut stays a cut. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
     (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
     ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
     (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 3), optional:
@@ -210,6 +211,17 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     filtered elsewhere: bake.pipeline's corrective difference). ``peaks`` (K,) bool, optional: the columns whose peaks
     the speed gate keeps (``smooth_weights``; the blink's)."""
     valid = np.asarray(valid, bool)
+    spans = shot_spans(valid, shots)
+    if len(spans) > 1:
+        per_frame = dict(weights=weights, rotation=rotation, translation=translation, valid=valid,
+                         confidence=confidence, frames=frames, seen=seen, seen_roll=seen_roll, dense_steps=dense_steps,
+                         background_turns=background_turns)
+        parts = [temporal_filter(fps=fps, strength=strength, max_gap=max_gap, n_bounded=n_bounded, pose=pose,
+                                 peaks=peaks, **{k: None if v is None else np.asarray(v)[span]
+                                                 for k, v in per_frame.items()}) for span in spans]
+        return Filtered(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("weights", "rotation",
+                                                                                  "translation", "tracked")),
+                        sum((p.warnings for p in parts), ()))
     sigma = sigma_frames(strength, fps)
     W, R, t, warnings = bridge(weights, rotation, translation, valid, max_gap, frames)
     conf = None
@@ -225,6 +237,18 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
     nb = W.shape[1] if n_bounded is None else n_bounded
     W[:, :nb] = np.clip(W[:, :nb], 0.0, 1.0)
     return Filtered(W.astype(np.float32), R, t, valid.copy(), warnings)
+
+
+def shot_spans(valid: np.ndarray, shots=()) -> list[slice]:
+    """The clip's shots as slices of its ``valid`` (T,) frames: from each of ``shots`` (positions where a camera cut
+    begins one; core.track's ``cuts``) to the next. A shot without a solved frame joins the one after it (at the
+    clip's end, the one before): each shot's filter bridges from its own frames."""
+    valid = np.asarray(valid, bool)
+    starts = [0]
+    for s in sorted(int(k) for k in shots):
+        if starts[-1] < s < len(valid) and valid[starts[-1]:s].any() and valid[s:].any():
+            starts.append(s)
+    return [slice(a, b) for a, b in zip(starts, starts[1:] + [len(valid)])]
 
 
 def outside(W: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turn
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
-from .filter import despike, temporal_filter, turned_poses
+from .filter import despike, shot_spans, temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
 from .lost_faces import bridge_lost, lost_warnings
@@ -68,10 +68,17 @@ __all__ = ["Cancelled", "DEFAULT_SMOOTHING", "FUSION_MODES", "HEAD_SIZES", "Obse
            "bake_observations", "observe", "reconstruct", "reject_pose_outliers"]
 
 
-def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25) -> np.ndarray:
+def reject_pose_outliers(translation: np.ndarray, valid: np.ndarray, window: int = 9, tol: float = 0.25,
+                         shots: tuple = ()) -> np.ndarray:
     """Frames whose head position jumps away from its temporal neighbours (a failed frame of the network, e.g. the
     head put halfway to the camera) are treated as untracked, so the filter bridges them. A frame is rejected when
-    its distance to the median position of the valid frames within +-window/2 exceeds tol x that median's depth."""
+    its distance to the median position of the valid frames within +-window/2 exceeds tol x that median's depth.
+    ``shots``: the positions where a camera cut begins a new shot (bake.filter.shot_spans); a frame's neighbours are
+    those of its own shot (across a cut the head's place may jump as far as it likes)."""
+    spans = shot_spans(valid, shots)
+    if len(spans) > 1:
+        return np.concatenate([reject_pose_outliers(translation[s], np.asarray(valid)[s], window, tol)
+                               for s in spans])
     out = np.asarray(valid, bool).copy()
     idx = np.nonzero(out)[0]
     if len(idx) < 3:
@@ -109,12 +116,19 @@ def face_points(faces: list[FaceState | None]) -> np.ndarray:
 _STEADY_SHAPES = ~np.isin(head_model.ARKIT_NAMES, REGIONS["eyes"])    # all but the eyes' (a blink may be one frame)
 
 
-def _despiked(weights: np.ndarray, valid: np.ndarray, fps: float, smoothing: float) -> np.ndarray:
+def _despiked(weights: np.ndarray, valid: np.ndarray, fps: float, smoothing: float, shots: tuple = ()) -> np.ndarray:
     """The solved ARKit ``weights`` (T, 52) without bake.filter.despike's one-frame spikes in any shape but the eyes',
-    where the curves are smoothed at all (smoothing 0 leaves them as solved)."""
+    where the curves are smoothed at all (smoothing 0 leaves them as solved); each shot on its own."""
     if smoothing <= 0:
         return weights
-    return despike(weights, valid, fps, _STEADY_SHAPES).astype(weights.dtype)
+    return np.concatenate([despike(weights[s], valid[s], fps, _STEADY_SHAPES)
+                           for s in shot_spans(valid, shots)]).astype(weights.dtype)
+
+
+def shot_starts(frames, cuts) -> tuple:
+    """The positions in ``frames`` (footage frame per slot) of the footage frames ``cuts`` (``Observed.cuts``)."""
+    cut = set(int(c) for c in cuts)
+    return tuple(i for i, f in enumerate(frames) if int(f) in cut)
 
 
 @blas_threads(BLAS_THREADS)      # small batched products: one thread is faster and machine-independent (bake.blas)
@@ -129,7 +143,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       head_size: str = "network",
                       background_turns: np.ndarray | None = None,
                       camera_views: np.ndarray | None = None,
-                      network_gap: int = ReconConfig.network_gap) -> tuple[SceneTracks, BakeStats]:
+                      network_gap: int = ReconConfig.network_gap, shots: tuple = ()) -> tuple[SceneTracks, BakeStats]:
     """The pure bake from per-frame vertex observations (None = no face in that frame) and, when given, the
     tracker's per-frame landmarks and blendshape scores (``faces``), fused as ``fusion`` says; in every mode the lids
     and the lips are kept from passing through each other (``bake.fusion.gap_constraint``). The fused bake's basis
@@ -154,7 +168,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     the baked camera takes where it turns (bake.camera_turn: the head's pose is filtered in the world, then put back
     against each frame's camera).
     ``network_gap``: the longest run of frames the network alone read (``faces`` None there) whose weights and
-    distance are taken in time between the frames with a face around it; a longer one holds them (bake.lost_faces)."""
+    distance are taken in time between the frames with a face around it; a longer one holds them (bake.lost_faces).
+    ``shots``: the positions where a camera cut begins a new shot (``shot_starts`` of ``Observed.cuts``): the
+    temporal filters take each shot apart (bake.filter.shot_spans), so the head's pose and the weights jump there."""
     head = head or head_model.load()
     stage = {} if stage_seconds is None else stage_seconds
     t0 = time.perf_counter()
@@ -194,9 +210,9 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                               frame_dense=None if landmarks is None else fz.shaded_dense(clip_light), faced=faced)
     # the faces the network alone read (bake.lost_faces)
     res = clip.result if faced is None else bridge_lost(clip.result, faced, network_gap)
-    res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing),      # no one-frame spikes
+    res = replace(res, weights=_despiked(res.weights, res.valid, fps, smoothing, shots),      # no one-frame spikes
                   fit_weights=None if res.fit_weights is None else _despiked(res.fit_weights, res.valid, fps,
-                                                                             smoothing))
+                                                                             smoothing, shots))
     head = corrected(head, clip.shape_correction)
     t1 = time.perf_counter()
     stage["solve"] = stage.get("solve", 0.0) + t1 - t0
@@ -227,7 +243,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
         exported = rested
     W = np.concatenate([exported, res.residual_weights], 1) if residual_keys else exported
     conf = clip.confidence + clip.landmark_weight
-    valid = reject_pose_outliers(res.translation, res.valid)
+    valid = reject_pose_outliers(res.translation, res.valid, shots=shots)
     seen_place = seen_roll = None
     camera = camera_rotations(camera_views) if camera_views is not None and head_pose == "tracked" else None
     pose_R, pose_t, marks, turns = res.rotation, res.translation, None, background_turns
@@ -246,7 +262,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     f = temporal_filter(W, pose_R, pose_t, valid, fps, smoothing, max_gap, confidence=conf,
                         frames=frames, n_bounded=head_model.N_ARKIT, seen=seen_place, seen_roll=seen_roll,
                         dense_steps=image_steps(observations, turns=camera) if seen_place is not None else None,
-                        background_turns=turns, peaks=np.isin(np.arange(W.shape[1]), BLINK_COLUMNS))
+                        background_turns=turns, peaks=np.isin(np.arange(W.shape[1]), BLINK_COLUMNS), shots=shots)
     if camera is not None:             # the filtered head back against each frame's camera
         back_R, back_t = turned_poses(np.transpose(camera, (0, 2, 1)), f.rotation, f.translation)
         f = replace(f, rotation=back_R, translation=back_t)
@@ -261,7 +277,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if fitted_blink is not None:
         as_fitted = temporal_filter(fitted_blink, res.rotation, res.translation, valid, fps, smoothing, max_gap,
                                     confidence=conf, frames=frames, n_bounded=len(BLINK_COLUMNS), pose=False,
-                                    peaks=np.ones(len(BLINK_COLUMNS), bool))
+                                    peaks=np.ones(len(BLINK_COLUMNS), bool), shots=shots)
         held_w = np.clip(as_fitted.weights, 0.0, scales) - np.clip(f.weights[:, BLINK_COLUMNS], 0.0, scales)
         exported = exported.copy()
         exported[:, BLINK_COLUMNS] = fitted_blink
@@ -269,7 +285,7 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     if res.fit_weights is not None:     # what the head does beyond the exported weights (bake.corrective)
         cor_smoothing = min(1.0, CORRECTIVE_SMOOTHING * smoothing)
         d = temporal_filter(head_fit - exported, res.rotation, res.translation, valid, fps, cor_smoothing,
-                            max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False)
+                            max_gap, confidence=conf, frames=frames, n_bounded=0, pose=False, shots=shots)
         d = replace(d, weights=d.weights + looks_off[:, :head_model.N_ARKIT])
         cor_d, cor_w = corrective(head.arkit_deltas, d.weights, corrective_keys)
         if held_w is not None and np.abs(held_w).max() > HELD_MIN:    # the lids the exported blink leaves at rest
@@ -286,7 +302,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
             # dense network's noise) cut a word's syllables (docs/MEASUREMENTS.md, "The lips' heights filtered as
             # the weights are")
             h = temporal_filter(h, res.rotation, res.translation, seen, fps, smoothing, max_gap,
-                                confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False)
+                                confidence=np.where(seen, conf, 0.0), frames=frames, n_bounded=0, pose=False,
+                                shots=shots)
             baked = np.concatenate([keys, cor_d]), np.concatenate([f.weights, cor_w], 1)     # the head so far
             mouth_d, mouth_w = mouth_follow.lip_keys(head, basis, *baked, h.weights,
                                                      min(corrective_keys, mouth_follow.KEYS))
@@ -455,6 +472,7 @@ class Observed:
     camera_views: tuple = ()                 # per slot: core.background's view (3,), the camera's turn from its first
     camera_lead: tuple = ()                  # (footage frame, view) its reader read before the slots: a chunk's warm-up
                                              # (bake.chunked joins chunks' views on the frames they share)
+    cuts: tuple = ()                         # footage frames where a camera cut begins a new shot (core.track's cuts)
 
 
 def reconstruct(config: ReconConfig, progress: Callable[[float, str], None] | None = None,
@@ -493,7 +511,7 @@ def bake_observed(config: ReconConfig, obs: Observed, head=None,
                              config.eye_distance_mm, config.corrective_keys, obs.source_shares or None,
                              config.head_size, np.asarray(obs.background_turns, np.float64) if obs.background_turns
                              else None, np.asarray(obs.camera_views, np.float64) if obs.camera_views else None,
-                             config.network_gap)
+                             config.network_gap, shot_starts(obs.frames, obs.cuts))
 
 
 def _solve_observed(config: ReconConfig, obs: Observed, report: Callable[[float, str], None],
@@ -647,9 +665,11 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 future.cancel()
         footage_path = str(config.source)
         warnings = list(getattr(footage, "report", lambda: [])())
-        warnings += [f"the followed face changed size {ratio:.2f}x from one frame to the next at frame {frames[k]}: "
-                     "another face may have passed in front and taken the track over (check the overlay; bake the "
-                     "frames before and after it apart, or choose the face to follow)"
-                     for k, ratio in tracker.jumps]
+        sized = dict(tracker.jumps)
+        warnings += [(f"the followed face changed size {sized[k]:.2f}x from one frame to the next at frame "
+                      f"{frames[k]}" if k in sized else f"the followed face was found elsewhere in the picture at "
+                      f"frame {frames[k]}") + ": a camera cut, or another face that passed in front and took the track "
+                     "over; the frames before and after it are filtered apart (check the overlay; choose the face to "
+                     "follow if it is another's)" for k in tracker.cuts]
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage,
-                    tuple(shares), tuple(turns), tuple(views))
+                    tuple(shares), tuple(turns), tuple(views), cuts=tuple(frames[k] for k in tracker.cuts))

@@ -27,6 +27,9 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     or it is found where the followed one was lost): where the face's box changes size by more than ``JUMP_RATIO``
     from one frame to the next, that frame is listed in ``jumps`` (bake.pipeline warns of it). Telling faces apart
     by their looks is not done.
+  * Cuts: a frame where the followed face changed size so at once, or where it is found again away from where it
+    was on the frame before (lost there, so searched for), is listed in ``cuts``: a camera cut (or another face) that
+    the bake's temporal filters must not smooth across (bake.shots).
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames a face that was
     already in view beside the lost one is not taken, so a second person in the shot is not taken for the one who
@@ -197,6 +200,7 @@ class FaceTracker:
         self.refined = 0                        # frames where a fast move made the landmark model run twice
         self.folded = 0                         # landmark readings refused as folded (``FOLD_SKEW``)
         self.jumps: list[tuple[int, float]] = []   # (frame count from 0, size ratio): followed faces that jumped
+        self.cuts: list[int] = []               # frame counts from 0 where the followed face jumped in size or place
         self._lost_frames = 0
 
     # ------------------------------------------------------------------------------------------------ public
@@ -213,10 +217,13 @@ class FaceTracker:
                 self._others = None
             state = self._acquire(frame_rgb)
         result = self._finish(frame_rgb, state)
-        if result is not None and before is not None and _near(self.face_box, before):
-            ratio = self.face_box[2] / before[2]    # the face of the last frame, or one found where it was lost
-            if not 1.0 / JUMP_RATIO <= ratio <= JUMP_RATIO:  # (found elsewhere on that frame: a cut, not a jump)
-                self.jumps.append((self.frames_seen - 1, float(ratio)))
+        if result is not None and before is not None:
+            frame = self.frames_seen - 1
+            if not _near(self.face_box, before):    # found elsewhere on the frame after it was followed: a cut
+                self.cuts.append(frame)
+            elif not 1.0 / JUMP_RATIO <= (ratio := self.face_box[2] / before[2]) <= JUMP_RATIO:
+                self.jumps.append((frame, float(ratio)))   # the face of the last frame, or one found where it was
+                self.cuts.append(frame)                    # lost, changed size at once: a cut, or another face
         return result
 
     @property

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bake.filter import temporal_filter
+from bake.filter import shot_spans, temporal_filter
 
 
 def _curves(T=60, seed=0):
@@ -57,6 +57,38 @@ def test_weights_alone_are_filtered_as_with_the_pose_and_the_pose_is_only_bridge
     np.testing.assert_array_equal(alone.translation, bridged.translation)
     np.testing.assert_array_equal(alone.rotation, bridged.rotation)
     assert not np.allclose(both.translation, bridged.translation)
+
+def test_a_cut_stays_a_cut_and_each_shot_is_filtered_as_alone():
+    """``shots``: a camera cut at frame 30 (the head 150 mm nearer and 80 mm aside at once) is kept in one frame, each
+    shot filtered as if alone (the filter's speed gate would keep this step too; with the landmarks' place and the
+    dense steps, bake.pipeline's, it spread the real clips' cuts over the frames beside them)."""
+    rng, w, rv, t = _curves()
+    t = t.copy()
+    t[30:] += [80.0, 0.0, -150.0]
+    noisy_t = t + rng.normal(0, 2.0, t.shape)
+    noisy_w = np.clip(w + rng.normal(0, 0.05, w.shape), 0, 1)
+    R = Rotation.from_rotvec(rv).as_matrix()
+    valid = np.ones(len(w), bool)
+    valid[26] = False                                       # a frame bridged from its own shot
+    cut = temporal_filter(noisy_w, R, noisy_t, valid, fps=30, strength=1.0, shots=(30,))
+    assert np.abs(cut.translation[28:33] - t[28:33]).max() < 6.0
+    for span in (slice(0, 30), slice(30, 60)):
+        alone = temporal_filter(noisy_w[span], R[span], noisy_t[span], valid[span], fps=30, strength=1.0)
+        np.testing.assert_array_equal(cut.translation[span], alone.translation)
+        np.testing.assert_array_equal(cut.weights[span], alone.weights)
+        np.testing.assert_array_equal(cut.tracked[span], alone.tracked)
+
+
+def test_shot_spans_keep_a_solved_frame_in_each_shot():
+    valid = np.ones(10, bool)
+    assert shot_spans(valid) == [slice(0, 10)]
+    assert shot_spans(valid, (7, 3)) == [slice(0, 3), slice(3, 7), slice(7, 10)]
+    valid[3:7] = False                  # the shot from 3 has no solved frame: it joins the one after it
+    assert shot_spans(valid, (3, 7)) == [slice(0, 3), slice(3, 10)]
+    assert shot_spans(valid, (0, 10, 12)) == [slice(0, 10)]        # no shot before 0, none from the clip's end
+    valid[7:] = False                   # nothing solved after 3: the shots after it join the first
+    assert shot_spans(valid, (3, 7)) == [slice(0, 10)]
+
 
 def test_gaps_bridged_and_flagged():
     rng, w, rv, t = _curves()

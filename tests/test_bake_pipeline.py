@@ -517,6 +517,10 @@ def test_pose_outliers_are_rejected_and_smooth_motion_kept():
     out = reject_pose_outliers(bad, valid)
     assert not out[10] and not out[25] and not out[33]
     assert out.sum() == T - 3
+    cut = t.copy()
+    cut[37:, 2] -= 250.0                                     # a camera cut to a closer shot for the last 3 frames
+    assert not reject_pose_outliers(cut, np.ones(T, bool))[37]
+    assert reject_pose_outliers(cut, np.ones(T, bool), shots=(37,)).all()    # its own shot: nothing rejected
 
 
 def test_camera_matrix_from_lens_or_pixels():
@@ -913,9 +917,10 @@ def test_a_clip_rolled_60_degrees_bakes_the_face_as_upright(tmp_path, head):
     assert off < 0.03, off
 
 
-def test_a_face_that_changes_size_at_once_is_warned_of(tmp_path):
-    """The tracker's jumps (core.track.JUMP_RATIO) reach the bake's warnings with the footage frame: another face
-    may have taken the track over there, which the artist should look at."""
+def test_a_face_that_changes_size_at_once_is_warned_of_and_baked_as_a_cut(tmp_path):
+    """The tracker's jumps (core.track.JUMP_RATIO) reach the bake's warnings with the footage frame: a camera cut or
+    another face taking the track over, which the artist should look at; the head's distance jumps there in one
+    frame (the shots are filtered apart), where one filter over both shots moved it over the frames either side."""
     import cv2
     from core.footage import open_footage
     from core.presets import ASSETS
@@ -933,9 +938,11 @@ def test_a_face_that_changes_size_at_once_is_warned_of(tmp_path):
             y, x = (h - s.shape[0]) // 2, (w - s.shape[1]) // 2
             canvas[y:y + s.shape[0], x:x + s.shape[1]] = s
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), canvas)
-    _, stats = reconstruct(ReconConfig(str(tmp_path)))
+    tracks, stats = reconstruct(ReconConfig(str(tmp_path)))
     jumps = [w for w in stats.warnings if "changed size" in w]
-    assert len(jumps) == 1 and "at frame 5:" in jumps[0]
+    assert len(jumps) == 1 and "at frame 5:" in jumps[0] and "camera cut" in jumps[0]
+    z = tracks.head_translation[:, 2]
+    assert z[5] / z[4] > 1.4 and np.abs(np.diff(z[:5])).max() < 0.03 * z[4] and np.abs(np.diff(z[5:])).max() < 0.03 * z[5]
 
 
 def _irises(faces, seq, K, diameter_mm):

@@ -184,6 +184,7 @@ def test_the_same_face_after_a_cut_is_taken_where_no_face_was(clip_frames):
     seen = [tracker.update(paste(bg, clip_frames[t], 300 if t < 5 else 10, 8)) for t in range(8)]
     assert all(s is not None for s in seen)
     assert nose(seen[4])[0] > 300 and nose(seen[5])[0] < 300
+    assert tracker.cuts == [5] and tracker.jumps == []          # found elsewhere: a cut, not a change of size
 
 
 def test_a_face_that_changes_size_at_once_is_reported(clip_frames):
@@ -197,10 +198,11 @@ def test_a_face_that_changes_size_at_once_is_reported(clip_frames):
         frame = paste(bg, clip_frames[t], 300, 8) if t < 5 else paste(bg, small[t], 300 + 77, 8 + 77)
         assert tracker.update(frame) is not None
     assert [k for k, _ in tracker.jumps] == [5] and 0.5 < tracker.jumps[0][1] < 0.7
+    assert tracker.cuts == [5]
     moving = FaceTracker()
     for t in range(20):
         moving.update(paste(bg, clip_frames[t], 300 - 4 * t, 8))
-    assert moving.jumps == []
+    assert moving.jumps == [] and moving.cuts == []
 
 
 def test_skew_is_near_zero_on_a_face_at_any_roll_and_large_on_a_folded_reading(clip_frames):
