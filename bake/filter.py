@@ -199,11 +199,11 @@ def temporal_filter(weights: np.ndarray, rotation: np.ndarray, translation: np.n
                     dense_steps: np.ndarray | None = None, background_turns: np.ndarray | None = None,
                     peaks: np.ndarray | None = None, shots: tuple = ()) -> Filtered:
     """Bridge gaps then smooth; with ``shots`` (the frames, as positions, where a camera cut begins a new shot:
-    ``shot_spans``) each shot on its own, so a cut stays a cut. ``n_bounded`` leading weight columns (the ARKit ones) are clipped to [0, 1]. ``seen``
-    (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN where none), for
-    ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see across the face
-    (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps`` (T, 3), optional:
-    how far the dense observations moved and turned in the image since the frame before
+    ``shot_spans``) each shot on its own, so a cut stays a cut. ``n_bounded`` leading weight columns (the ARKit ones)
+    are clipped to [0, 1]. ``seen`` (T, 2), optional: where the landmarks see the face each frame (x / z, y / z; NaN
+    where none), for ``keep_image_shake``; ``seen_roll`` (T,), optional: the angle of a line the landmarks see
+    across the face (radians, image x right and y down; NaN where none), for ``keep_image_roll``; ``dense_steps``
+    (T, 3), optional: how far the dense observations moved and turned in the image since the frame before
     (bake.observations.image_steps), for ``follow_seen_place`` (which with ``seen`` takes the place of
     ``keep_image_shake``) and ``follow_seen_roll``; ``background_turns`` (T,), optional: how the background turned
     since the frame before (core.background; NaN where unread), the camera's roll for ``follow_seen_roll``.

@@ -348,6 +348,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
     tracks = build_tracks(head, res.identity, weights, f.rotation, f.translation, frames, fps, K, image_size,
                           f.tracked, res.residual_deltas if residual_keys else None, footage_path, head_pose, scale,
                           cor_d, rest, wider_keys=corrective_keys > 0)
+    if shots:                          # the shots the filters took apart
+        tracks = replace(tracks, cuts=tuple(int(tracks.frames[s.start]) for s in shot_spans(valid, shots)[1:]))
     camera_warnings = ()
     if camera is not None:
         tracks = replace(tracks, camera_rotation=camera)

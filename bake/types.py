@@ -35,6 +35,8 @@ class SceneTracks:
                                              # landmarks in eye distances (NaN where not read; None: none read)
     camera_rotation: np.ndarray | None = None   # (T, 3, 3) each frame's camera -> the first frame's (OpenCV axes), the
                                                 # camera's turn read off the background (bake.camera_turn); None: still
+    cuts: tuple = ()               # scene frames where a camera cut begins a new shot (core.track's cuts), which the
+                                   # temporal filters took apart; Blender marks each on the timeline
 
 
 @dataclass(frozen=True, eq=False)

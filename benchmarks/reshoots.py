@@ -75,8 +75,8 @@ SWAY_PERIOD_S = 2.0      # a "sway" copy's sideways swing, a "bob" copy's up and
 SHAKE_FRAMES = 4         # a "shake" copy's swing: one back and forth in this many frames (side to side in 2),
 SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
-CUT_AT = (0.4, 0.45)     # a "cut" copy's closer camera enlarges the frame about this point (a share of its width, height)
-CUT_TAIL = 3             # ... and shows the copy's last this many frames
+CUT_AT = (0.4, 0.45)     # a "cut" copy's closer camera enlarges the frame about this point (shares of width, height)
+CUT_TAIL = 3             # ... which also shows the copy's last this many frames
 HANDHELD_PX_PER_DEGREE = 6.0   # a "handheld" copy's jolts: PX px sideways and up and down, PX / this degrees of roll
 PORTRAIT = (720, 1280)   # a "portrait" copy's frame (a phone held upright), and
 PORTRAIT_HEIGHT = 0.45   # ... the share of its height a landscape clip's frame takes (its sides cut)
@@ -160,7 +160,8 @@ def reshoot_kind(text: str) -> str:
                 pass
     kinds = ", ".join(k + ":X" for k in RESHOOTS)
     raise argparse.ArgumentTypeError(f"{text!r}: expected mirror, grey, portrait or one of {kinds} (e.g. roll:20, "
-                                     "shift:0.5, zoom:1.5, cut:1.6, sway:40, bob:120, shake:20, shaky:8, twist:3, handheld:6, "
+                                     "shift:0.5, zoom:1.5, cut:1.6, sway:40, bob:120, shake:20, shaky:8, twist:3, "
+                                     "handheld:6, "
                                      "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
                                      "stride:2, fast:2)")
@@ -169,38 +170,36 @@ def reshoot_kind(text: str) -> str:
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
     """``path`` re-shot into an mp4 in ``folder`` as ``kind``: "NNpx", the face about NN px wide moving across a
     1280x720 frame (bench_track.small_face_frame); "mirror", flipped left to right; "portrait", in a ``PORTRAIT`` frame
-    (a phone held upright), centred a third of the way down, grey around it, at its width there or, if wider than
-    tall, at ``PORTRAIT_HEIGHT`` of the height (its sides cut); "rollDEG", the frame turned DEG
-    degrees counter-clockwise about its centre, the edges filled by reflection (a camera held at a slant); "zoomF",
-    the frame's centre enlarged F times, the rest cut off (a face too close to the camera, its chin or brow out of
-    the frame); "cutF", the clip's middle third and its last ``CUT_TAIL`` frames (``cut_span``) enlarged F times about
-    ``CUT_AT``, cut straight to and back from (an edit between a wider and a closer camera: the face jumps in place
-    and size from one frame to the next); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by
-    reflection; "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a
-    camera or a subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at
-    either side), resampled and filled the same way; "bobPX", the same up and down (+ down); "shakePX", moved sideways
-    by PX pixels times sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and
-    filled the same way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn);
-    "shakyPX", the same from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the
-    frame's centre by DEG degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to
-    side); "twistyDEG", the same from 1 s to the clip's end; "handheldPX", from 1 s on every frame moved sideways and up
-    and down by PX px and turned about the frame's centre by PX / ``HANDHELD_PX_PER_DEGREE`` degrees times seeded noise
-    (``jolt``: a hand holding a phone);
-    "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in fewer grey
-    levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F of the
-    light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
-    "noiseS", Gaussian noise of S grey levels on every pixel and channel, the same draw on every run (a camera at
-    high gain);
-    "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through JPEG
-    at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or black-and-white
-    camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px sideways (a fast
-    move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft edges over
-    ``covers``' polygons on the frames it names (``occluders``; F, the fraction of frames, is what chose them);
-    "shadesF", dark glasses over the eyes, painted the same way; "brimF", a hat brim's shadow over the eyes and
-    brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values (``brim``,
-    ``shade``); "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim
-    room, or footage converted down); "fastN", every Nth frame at the clip's own frame rate (the subject moving N
-    times as fast: a fast talker's syllables, a quicker turn of the head)."""
+    (a phone held upright), centred a third of the way down, grey around it, at its width there or, if wider than tall,
+    at ``PORTRAIT_HEIGHT`` of the height (its sides cut); "rollDEG", the frame turned DEG degrees counter-clockwise
+    about its centre, the edges filled by reflection (a camera held at a slant); "zoomF", the frame's centre enlarged F
+    times, the rest cut off (a face too close to the camera, its chin or brow out of the frame); "cutF", the clip's
+    middle third and its last ``CUT_TAIL`` frames (``cut_span``) enlarged F times about ``CUT_AT``, cut straight to and
+    back from (an edit between a wider and a closer camera: the face jumps in place and size from one frame to the
+    next); "shiftPX", moved PX pixels right and down, resampled with a Lanczos kernel, the edges filled by reflection;
+    "swayPX", moved sideways by PX pixels times sin(2 pi t / ``SWAY_PERIOD_S``) at the clip's time t (a camera or a
+    subject swaying: the clip starts on the swing's fastest stretch, and the swing stops and turns at either side),
+    resampled and filled the same way; "bobPX", the same up and down (+ down); "shakePX", moved sideways by PX pixels
+    times sin(2 pi m / ``SHAKE_FRAMES``), m frames into each burst of shaking (``shaking``), resampled and filled the
+    same way (a head shaken left-right within 2-3 frames: its whole image moves, it does not turn); "shakyPX", the same
+    from 1 s to the clip's end (a camera that shakes all along); "twistDEG", turned about the frame's centre by DEG
+    degrees times the same swing in the same bursts, filled by reflection (a camera rolled side to side); "twistyDEG",
+    the same from 1 s to the clip's end; "handheldPX", from 1 s on every frame moved sideways and up and down by PX px
+    and turned about the frame's centre by PX / ``HANDHELD_PX_PER_DEGREE`` degrees times seeded noise (``jolt``: a hand
+    holding a phone); "exposureF", every pixel's value times F, rounded and clipped (under 1 a dim room, the face in
+    fewer grey levels; over 1 an over-exposed one, the highlights clipped); "sideF", the frame's left of its middle at F
+    of the light, a soft edge over a tenth of its width (a window's side light: a face in the middle lit on one side);
+    "noiseS", Gaussian noise of S grey levels on every pixel and channel, the same draw on every run (a camera at high
+    gain); "scaleF", the frame scaled by F with area averaging (a low-resolution camera); "jpegQ", every frame through
+    JPEG at quality Q (heavy compression) before the mp4's own; "grey", every frame in grey (an infrared or
+    black-and-white camera); "blurS", a Gaussian blur of S px (focus missed); "motionL", every frame smeared L px
+    sideways (a fast move in a long exposure); "occludeF", a hand over the lower face: a skin-coloured patch with soft
+    edges over ``covers``' polygons on the frames it names (``occluders``; F, the fraction of frames, is what chose
+    them); "shadesF", dark glasses over the eyes, painted the same way; "brimF", a hat brim's shadow over the eyes and
+    brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values (``brim``, ``shade``);
+    "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim room, or footage
+    converted down); "fastN", every Nth frame at the clip's own frame rate (the subject moving N times as fast: a fast
+    talker's syllables, a quicker turn of the head)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow

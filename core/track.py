@@ -29,7 +29,7 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     by their looks is not done.
   * Cuts: a frame where the followed face changed size so at once, or where it is found again away from where it
     was on the frame before (lost there, so searched for), is listed in ``cuts``: a camera cut (or another face) that
-    the bake's temporal filters must not smooth across (bake.shots).
+    the bake's temporal filters must not smooth across (bake.filter.shot_spans).
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames a face that was
     already in view beside the lost one is not taken, so a second person in the shot is not taken for the one who

@@ -941,8 +941,10 @@ def test_a_face_that_changes_size_at_once_is_warned_of_and_baked_as_a_cut(tmp_pa
     tracks, stats = reconstruct(ReconConfig(str(tmp_path)))
     jumps = [w for w in stats.warnings if "changed size" in w]
     assert len(jumps) == 1 and "at frame 5:" in jumps[0] and "camera cut" in jumps[0]
+    assert tracks.cuts == (int(tracks.frames[5]),)          # scene frame of the cut (Blender marks it)
     z = tracks.head_translation[:, 2]
-    assert z[5] / z[4] > 1.4 and np.abs(np.diff(z[:5])).max() < 0.03 * z[4] and np.abs(np.diff(z[5:])).max() < 0.03 * z[5]
+    assert z[5] / z[4] > 1.4
+    assert np.abs(np.diff(z[:5])).max() < 0.03 * z[4] and np.abs(np.diff(z[5:])).max() < 0.03 * z[5]
 
 
 def _irises(faces, seq, K, diameter_mm):

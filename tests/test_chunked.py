@@ -38,6 +38,22 @@ def test_chunk_ranges_respect_start_end_stride():
     assert chunk_ranges(ReconConfig("x.mp4", end=200), 75, 50) == [(0, 50), (50, 200)]
 
 
+def test_a_chunk_keeps_the_cuts_of_its_own_frames(monkeypatch):
+    """``_observe_chunk`` keeps the camera cuts (``Observed.cuts``, footage frames) that fall on the frames it keeps,
+    not those of its warm-up and run-out, which the chunks beside it own."""
+    import bake.chunked as chunked
+    from bake.pipeline import Observed
+    frames = tuple(range(10, 30))
+    store = ObservationStore(head_model.load().n_vertices)
+    for _ in frames:
+        store.append(None)
+    whole = Observed(store, [None] * len(frames), frames, 30.0, np.eye(3), (64, 64), "x.mp4", (), {},
+                     cuts=(12, 20, 27))
+    monkeypatch.setattr(chunked, "observe", lambda config: whole)
+    assert chunked._observe_chunk(ReconConfig("x.mp4"), (15, 25)).cuts == (20,)
+    assert chunked._observe_chunk(ReconConfig("x.mp4"), (15, None)).cuts == (20, 27)
+
+
 def test_store_extend_and_pickle_keep_observations():
     import pickle
     from bake.correspond import VertexObservation

@@ -194,6 +194,18 @@ def test_residual_keys_beyond_unit_range(bpy_mod, empty_scene, head):
     assert (tr.weights[:, 52:] < 0).any()
 
 
+def test_camera_cuts_are_timeline_markers(bpy_mod, empty_scene, tracks):
+    """``SceneTracks.cuts`` (scene frames where a camera cut begins a shot) become timeline markers named after the
+    build; a clip without cuts adds none."""
+    from bake import blender_io
+    blender_io.build_scene(tracks, name="FC")
+    assert len(bpy_mod.context.scene.timeline_markers) == 0
+    cut = replace(tracks, cuts=(int(tracks.frames[3]), int(tracks.frames[7])))
+    blender_io.build_scene(cut, name="FC2")
+    marks = sorted((m.frame, m.name) for m in bpy_mod.context.scene.timeline_markers)
+    assert marks == [(int(tracks.frames[3]), "FC2 cut"), (int(tracks.frames[7]), "FC2 cut")]
+
+
 def test_error_leaves_scene_unchanged(bpy_mod, empty_scene, tracks):
     from bake import blender_io
     before = _datablock_counts(bpy_mod)
