@@ -68,6 +68,7 @@ REAL = (
     ("fast", ("real_fast.json", "real_oracle_fast.json"), ("--reshoot", "fast:2", "--reshoot", "fast:3")),
     ("cover", ("real_cover.json", "real_oracle_cover.json"), ("--reshoot", "occlude:0.4", "--reshoot", "shades:0.4")),
     ("brim", ("real_brim.json", "real_oracle_brim.json"), ("--reshoot", "brim:1", "--reshoot", "brim:0.5")),
+    ("cut", ("real_cut.json", "real_oracle_cut.json"), ("--reshoot", "cut:1.6")),
 )
 # bench_e2e.py runs: (name, its --json file, its arguments); "{label}" is --label
 E2E = (
