@@ -79,6 +79,22 @@ def test_a_cut_stays_a_cut_and_each_shot_is_filtered_as_alone():
         np.testing.assert_array_equal(cut.tracked[span], alone.tracked)
 
 
+def test_one_frame_shots_are_filtered_with_every_reading():
+    """Shots of one or two frames (a flash frame, a cut on the clip's last frame) pass the pose filter with every
+    optional reading given (the landmarks' place and roll, the dense steps, the background's turns): each frame is
+    kept as solved, whatever the readings' windows."""
+    rng, w, rv, t = _curves(T=40)
+    R = Rotation.from_rotvec(rv + rng.normal(0, 0.01, rv.shape)).as_matrix()
+    T = len(w)
+    kw = dict(confidence=np.ones(T), frames=np.arange(T), n_bounded=4, seen=t[:, :2] / t[:, 2:],
+              seen_roll=rng.normal(0, 0.01, T), dense_steps=rng.normal(0, 1e-3, (T, 3)),
+              background_turns=rng.normal(0, 1e-3, T), peaks=np.zeros(4, bool))
+    f = temporal_filter(w, R, t, np.ones(T, bool), 30, 1.0, 12, shots=(20, 21, 39), **kw)
+    np.testing.assert_array_equal(f.translation[[20, 39]], t[[20, 39]])
+    np.testing.assert_array_equal(f.weights[[20, 39]], w[[20, 39]].astype(np.float32))
+    assert np.isfinite(f.rotation).all() and f.tracked.all()
+
+
 def test_shot_spans_keep_a_solved_frame_in_each_shot():
     valid = np.ones(10, bool)
     assert shot_spans(valid) == [slice(0, 10)]
