@@ -3,7 +3,7 @@
 Scene frame ``tracks.frames[i]`` shows footage frame ``tracks.frames[i] - 1`` (the background clip starts at
 scene frame 1). With ``head_motion="object"`` (the default) the camera is static and the head object carries the
 per-frame pose; with ``"camera"`` the head stays at the origin and the camera carries the inverse pose. A camera cut in
-the footage (``SceneTracks.cuts``) gets a timeline marker "<name> cut" on the frame that begins the new shot.
+the footage (``SceneTracks.cuts``) gets a timeline marker "<collection> cut" on the frame that begins the new shot.
 Everything is built into a new collection that is linked to the scene only at the end; on error everything created is
 removed and the scene is left as it was.
 """
@@ -118,7 +118,7 @@ def build_scene(tracks: SceneTracks, name: str = "FaceCapture", camera: bool = T
     scene.render.resolution_percentage = 100
     scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
     for f in tracks.cuts:            # where a camera cut begins a new shot (the head's pose jumps there)
-        scene.timeline_markers.new(f"{name} cut", frame=int(f))
+        scene.timeline_markers.new(f"{coll.name} cut", frame=int(f))     # (the name Blender gave the collection)
     if cam_obj is not None:
         scene.camera = cam_obj
         clip = cam_obj.data.background_images[0].clip if cam_obj.data.background_images else None

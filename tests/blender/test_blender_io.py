@@ -196,14 +196,16 @@ def test_residual_keys_beyond_unit_range(bpy_mod, empty_scene, head):
 
 def test_camera_cuts_are_timeline_markers(bpy_mod, empty_scene, tracks):
     """``SceneTracks.cuts`` (scene frames where a camera cut begins a shot) become timeline markers named after the
-    build; a clip without cuts adds none."""
+    build's collection (as Blender named it, beside an earlier build of the same name); a clip without cuts adds
+    none."""
     from bake import blender_io
     blender_io.build_scene(tracks, name="FC")
     assert len(bpy_mod.context.scene.timeline_markers) == 0
     cut = replace(tracks, cuts=(int(tracks.frames[3]), int(tracks.frames[7])))
-    blender_io.build_scene(cut, name="FC2")
+    coll = blender_io.build_scene(cut, name="FC")
+    assert coll.name != "FC"
     marks = sorted((m.frame, m.name) for m in bpy_mod.context.scene.timeline_markers)
-    assert marks == [(int(tracks.frames[3]), "FC2 cut"), (int(tracks.frames[7]), "FC2 cut")]
+    assert marks == [(int(tracks.frames[3]), f"{coll.name} cut"), (int(tracks.frames[7]), f"{coll.name} cut")]
 
 
 def test_error_leaves_scene_unchanged(bpy_mod, empty_scene, tracks):
