@@ -14,7 +14,9 @@ worse cameras, a portrait frame, zoom, side light, roll, twist, fast, grey, a ha
 back, away and toward (``--turn-path``), where the landmark model folds a profile. Per set: readings, the largest,
 99th percentile and median skew, and how many lie over FOLD_SKEW. With ``--read cuts`` the clips are also re-shot
 ``CUT_RESHOTS`` (moved, shaken, swayed out of the picture, cut) and the nine renders also with their eyes looking about
-(``--gaze``); per set: frames, the tracker's cuts and its size jumps. The two parts run apart (2 cores: both at once).
+(``--gaze``); per set: frames, the tracker's cuts and its size jumps, and how near the largest size change came to
+one (``size_jump``; over the sets other than the cut copies, ``largest_uncut``). The two parts run apart (2 cores:
+both at once).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ RESHOTS = ("40px", "60px", "noise8", "scale0.5", "jpeg20", "exposure0.2", "expos
            "portrait", "zoom1.5", "side0.2", "roll45", "twist3", "fast3", "grey")
 COVERED = (("occlude", 0.4), ("shades", 0.4), ("brim", 1.0), ("brim", 0.5))
 CUT_RESHOTS = ("mirror", "shift0.5", "sway40", "sway300", "bob120", "shake20", "shaky8", "handheld6", "twisty3",
-               "stride3", "cut1.6")
+               "stride3", "cut1.6", "cut1.15")
 SEEDS_9 = (5, 2, 7, 11, 13, 17, 19, 23, 29)
 LIMIT = math.degrees(core.track.FOLD_SKEW)      # read before main switches the refusal off
 
@@ -59,13 +61,15 @@ def skews(images) -> dict:
 
 def cuts(images) -> dict:
     """The frames (counted from 0) where a fresh tracker on ``images`` lists a cut, and those of them that were size
-    jumps."""
+    jumps; ``size_jump``, the largest of ``core.track.jump_readings`` and its frame (the tracker lists a jump over
+    ``JUMP_RATIO``)."""
     tracker = core.track.FaceTracker()
-    frames = 0
     for img in images:
         tracker.update(np.ascontiguousarray(img))
-        frames += 1
-    return dict(frames=frames, cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps])
+    reading = core.track.jump_readings(tracker.sizes)[0]
+    worst = int(np.argmax(reading))
+    return dict(frames=len(tracker.sizes), cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps],
+                size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst))
 
 
 READERS = {"skew": skews, "cuts": cuts}
@@ -125,7 +129,10 @@ def main():
         res.update(largest=max((s["max"] for s in sets.values() if s.get("readings")), default=None),
                    over=sum(s.get("over", 0) for s in sets.values()))
     else:
-        res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]])
+        uncut = {name: s["size_jump"]["reading"] for name, s in sets.items() if "cut" not in name}
+        res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
+                   jump=dict(ratio=core.track.JUMP_RATIO, px=core.track.JUMP_PX, frames=core.track.JUMP_FRAMES),
+                   largest_uncut=max(uncut.items(), key=lambda kv: kv[1]))
     print(json.dumps(res, indent=1))
     name = f"fold_skew_{a.part}.json" if skew else f"cuts_{a.part}.json"
     path = Path(a.json or Path(__file__).resolve().parent / "results" / name)

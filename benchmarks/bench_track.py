@@ -5,8 +5,9 @@
 
 jitter = median over consecutive tracked triples of |c[t+1] - 2 c[t] + c[t-1]| (crop centre, pixels) / crop side.
 Per clip also what two of core.track's thresholds are set against: the short-range detector's best score on the
-first frame turned by 0-3 quarter turns (TURN_CHECK_SCORE) and the lowest and highest ratio of the face box's side
-between consecutive frames (JUMP_RATIO; ``jumps``, the frames the tracker reported).
+first frame turned by 0-3 quarter turns (TURN_CHECK_SCORE) and the lowest and highest ratio of the face's size
+(core.track.face_size) between consecutive frames (JUMP_RATIO; ``jumps``, the frames the tracker reported; over the
+re-shot copies and the renders: benchmarks/bench_fold.py --read cuts).
 Speed counts tracking only (landmarks + blendshapes every frame, detection when acquiring; decoding is timed
 apart). The PNG strip per clip shows sampled frames with the landmarks (green dots), the face box (green) and the
 crop box (red) with its centre (red cross), and under each frame the crop at 192 px with a centre cross.
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.footage import open_footage  # noqa: E402
 from core.preprocess import crop_image  # noqa: E402
-from core.track import FaceTracker  # noqa: E402
+from core.track import FaceTracker, face_size  # noqa: E402
 from core.types import CropBox  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
@@ -84,8 +85,8 @@ def orientation_scores(tracker: FaceTracker, image: np.ndarray) -> list[float]:
 
 
 def step_ratio_range(sides: np.ndarray) -> list[float] | None:
-    """[lowest, highest] ratio of the followed face box's side between consecutive frames with a face (what
-    core.track.JUMP_RATIO is set against); None with fewer than two."""
+    """[lowest, highest] ratio of the followed face's size (core.track.face_size) between consecutive frames with a
+    face (what core.track.JUMP_RATIO is set against); None with fewer than two."""
     r = sides[1:] / sides[:-1]
     r = r[np.isfinite(r)]
     return [round(float(r.min()), 3), round(float(r.max()), 3)] if len(r) else None
@@ -111,7 +112,7 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
             t0 = time.perf_counter()
             state = tracker.update(frame.image)
             t_track += time.perf_counter() - t0
-            sides.append(np.nan if state is None else tracker.face_box[2])
+            sides.append(np.nan if state is None else face_size(state.landmarks))
             box = None if state is None else state.box
             found.append(box is not None)
             boxes.append((box.x0, box.y0, box.size) if box else (np.nan,) * 3)
@@ -128,7 +129,7 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
            "decode_fps": n / t_decode if t_decode else float("nan"),
            "detections": tracker.detections, "refined": tracker.refined, "footage_report": report,
            "detector_score_by_quarter_turns": scores,
-           "face_box_step_ratio": step_ratio_range(np.asarray(sides, np.float64)), "jumps": len(tracker.jumps)}
+           "face_size_step_ratio": step_ratio_range(np.asarray(sides, np.float64)), "jumps": len(tracker.jumps)}
     if png_dir is not None and tiles:
         png_dir.mkdir(parents=True, exist_ok=True)
         width = max(t.shape[1] for t in tiles)
@@ -204,8 +205,8 @@ def main(argv=None) -> int:
               f"found {100 * r['found_fraction']:6.2f}%  jitter {r['jitter_center_per_side']:.5f} side  "
               f"track {r['track_fps']:6.1f} fps  decode {r['decode_fps']:6.1f} fps  detections {r['detections']}  "
               f"double landmark passes {r['refined']}")
-        print(f"    detector score at 0/1/2/3 quarter turns {r['detector_score_by_quarter_turns']}; face box step "
-              f"ratio {r['face_box_step_ratio']}; jumps {r['jumps']}")
+        print(f"    detector score at 0/1/2/3 quarter turns {r['detector_score_by_quarter_turns']}; face size step "
+              f"ratio {r['face_size_step_ratio']}; jumps {r['jumps']}")
         for line in r["footage_report"]:
             print(f"    footage: {line}")
     if "expressions_office.mp4" in args.clips:

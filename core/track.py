@@ -24,9 +24,10 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     more than ``REFINE_MOVE`` of the region (a fast head), the model runs once more on the region they give, so a
     head shaking left and right within a few frames is followed without lag. There is no temporal smoothing.
   * A face that passes in front of the followed one can take the track over (the landmark region slides onto it,
-    or it is found where the followed one was lost): where the face's box changes size by more than ``JUMP_RATIO``
-    from one frame to the next, that frame is listed in ``jumps`` (bake.pipeline warns of it). Telling faces apart
-    by their looks is not done.
+    or it is found where the followed one was lost): where the face's size (``face_size``: the spread of landmarks
+    that neither a turn of the head nor an expression moves) changes by more than ``JUMP_RATIO`` from one frame to
+    the next, that frame is listed in ``jumps`` (bake.pipeline warns of it). Telling faces apart by their looks is
+    not done.
   * Cuts: a frame where the followed face changed size so at once, or where it is found again away from where it
     was on the frame before (lost there, so searched for), is listed in ``cuts``: a camera cut (or another face) that
     the bake's temporal filters must not smooth across (bake.filter.shot_spans).
@@ -93,8 +94,11 @@ LOST_SEARCH = 3.0          # side of the square searched around the last face, i
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
 REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
-JUMP_RATIO = 1.25          # a followed face whose box grows or shrinks more than this in one frame is reported (the
-                           # clips as shot: 0.944-1.02, benchmarks/bench_track.py, results/track_thresholds.json)
+JUMP_RATIO = 1.1           # a followed face whose size (face_size) grows or shrinks more than this and by more than
+JUMP_PX = 0.5              # this many pixels from one frame to the next, and so from the median of the JUMP_FRAMES
+JUMP_FRAMES = 3            # frames before to that of this and the next ones, in a step JUMP_STEADY times any other
+JUMP_STEADY = 3.0          # within them, is reported (jump_readings; the figures: benchmarks/bench_fold.py --read
+                           # cuts, results/cuts_{clips,renders}.json)
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright 0.90-0.95, turned a
                            # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
                            # tests/test_track.py turns over, must score above it upright)
@@ -120,13 +124,49 @@ def skew(points: np.ndarray) -> float:
     return abs((off + math.pi) % (2 * math.pi) - math.pi)
 
 
+def face_size(points: np.ndarray) -> float:
+    """The face's size in frame pixels from its 478 landmarks: the root-mean-square 3D distance of
+    ``STABLE_LANDMARKS`` from their centroid (MediaPipe's z has the pixel scale of x and y, so turning the head
+    hardly changes it, and expressions do not move those points)."""
+    s = np.asarray(points, np.float64)[list(STABLE_LANDMARKS)]
+    return float(np.sqrt(((s - s.mean(0)) ** 2).sum(1).mean()))
+
+
+def jump_readings(sizes) -> tuple[np.ndarray, np.ndarray]:
+    """How far a followed face's size jumps at each frame of ``sizes`` (its ``face_size`` per frame, NaN where none
+    was found), as a step between two steady stretches: ``reading`` (T,) >= 1, the smaller of two ratios either way,
+    the size against the frame before's and the median over ``JUMP_FRAMES`` frames from this one on against the
+    median over the ``JUMP_FRAMES`` before it, where each differs by more than ``JUMP_PX`` and the frame's own step
+    is at least ``JUMP_STEADY`` times every other step within those frames (else 1, as on the first frame and where
+    this frame or the one before has no face); ``ratio`` (T,), the medians' ratio where read (else 1). A misreading
+    that comes back within a frame or two, or a size read drifting over several frames (a profile behind dark
+    glasses, a small face in a fast turn), is no jump."""
+    s = np.asarray(sizes, np.float64)
+    reading, ratio = np.ones(len(s)), np.ones(len(s))
+    with np.errstate(invalid="ignore"):
+        steps = np.abs(np.log(s[1:] / s[:-1]))                          # NaN beside a frame without a face
+        at = np.nonzero(np.abs(s[1:] - s[:-1]) > JUMP_PX)[0] + 1
+    for k in at:
+        before, after = np.nanmedian(s[max(0, k - JUMP_FRAMES):k]), np.nanmedian(s[k:k + JUMP_FRAMES])
+        around = np.concatenate([steps[max(0, k - JUMP_FRAMES):k - 1], steps[k:k + JUMP_FRAMES - 1]])
+        if abs(after - before) > JUMP_PX and not (JUMP_STEADY * around > steps[k - 1]).any():
+            ratio[k] = after / before
+            reading[k] = math.exp(min(steps[k - 1], abs(math.log(ratio[k]))))
+    return reading, ratio
+
+
+def size_jumps(sizes) -> list[tuple[int, float]]:
+    """(frame, ratio of the medians) where a followed face changes size at once: its ``jump_readings`` over
+    ``JUMP_RATIO``."""
+    reading, ratio = jump_readings(sizes)
+    return [(int(k), float(ratio[k])) for k in np.nonzero(reading > JUMP_RATIO)[0]]
+
+
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
     """The training-framing crop of a face from its 478 landmarks (frame pixels), turned with a face rolled beyond
     ``ROLL_FREE`` (``crop_turn``)."""
     p = np.asarray(points, np.float64)
-    s = p[list(STABLE_LANDMARKS)]
-    centroid = s.mean(0)
-    size = float(np.sqrt(((s - centroid) ** 2).sum(1).mean()))
+    centroid, size = p[list(STABLE_LANDMARKS)].mean(0), face_size(p)
     ex = p[EYE_OUTER[1]] - p[EYE_OUTER[0]]
     ex /= max(np.linalg.norm(ex), 1e-9)
     down = p[list(LIPS_MID)].mean(0) - p[list(EYE_OUTER)].mean(0)
@@ -199,8 +239,8 @@ class FaceTracker:
         self.detections = 0
         self.refined = 0                        # frames where a fast move made the landmark model run twice
         self.folded = 0                         # landmark readings refused as folded (``FOLD_SKEW``)
-        self.jumps: list[tuple[int, float]] = []   # (frame count from 0, size ratio): followed faces that jumped
-        self.cuts: list[int] = []               # frame counts from 0 where the followed face jumped in size or place
+        self.sizes: list[float] = []            # face_size per frame (NaN where no face was found)
+        self._moved: list[int] = []             # frame counts from 0 where the face was found elsewhere
         self._lost_frames = 0
 
     # ------------------------------------------------------------------------------------------------ public
@@ -217,14 +257,22 @@ class FaceTracker:
                 self._others = None
             state = self._acquire(frame_rgb)
         result = self._finish(frame_rgb, state)
-        if result is not None and before is not None:
-            frame = self.frames_seen - 1
-            if not _near(self.face_box, before):    # found elsewhere on the frame after it was followed: a cut
-                self.cuts.append(frame)
-            elif not 1.0 / JUMP_RATIO <= (ratio := self.face_box[2] / before[2]) <= JUMP_RATIO:
-                self.jumps.append((frame, float(ratio)))   # the face of the last frame, or one found where it was
-                self.cuts.append(frame)                    # lost, changed size at once: a cut, or another face
+        if result is not None and before is not None and not _near(self.face_box, before):
+            self._moved.append(self.frames_seen - 1)     # found elsewhere on the frame after it was followed: a cut
+        self.sizes.append(math.nan if result is None else face_size(result.landmarks))
         return result
+
+    @property
+    def jumps(self) -> list[tuple[int, float]]:
+        """(frame count from 0, size ratio) where the followed face (the face of the last frame, or one found where
+        it was lost) changed size at once (``size_jumps``): a cut, or another face."""
+        moved = set(self._moved)
+        return [(k, r) for k, r in size_jumps(self.sizes) if k not in moved]
+
+    @property
+    def cuts(self) -> list[int]:
+        """Frame counts from 0 where the followed face jumped in size (``jumps``) or place."""
+        return sorted(set(self._moved) | {k for k, _ in self.jumps})
 
     @property
     def face_roll(self) -> float:
