@@ -69,6 +69,7 @@ REAL = (
     ("cover", ("real_cover.json", "real_oracle_cover.json"), ("--reshoot", "occlude:0.4", "--reshoot", "shades:0.4")),
     ("brim", ("real_brim.json", "real_oracle_brim.json"), ("--reshoot", "brim:1", "--reshoot", "brim:0.5")),
     ("cut", ("real_cut.json", "real_oracle_cut.json"), ("--reshoot", "cut:1.6")),
+    ("cut115", ("real_cut115.json", "real_oracle_cut115.json"), ("--reshoot", "cut:1.15")),
 )
 # bench_e2e.py runs: (name, its --json file, its arguments); "{label}" is --label
 E2E = (
