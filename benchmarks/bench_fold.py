@@ -131,7 +131,7 @@ def main():
     else:
         uncut = {name: s["size_jump"]["reading"] for name, s in sets.items() if "cut" not in name}
         res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
-                   jump=dict(ratio=core.track.JUMP_RATIO, px=core.track.JUMP_PX, frames=core.track.JUMP_FRAMES),
+                   jump={k: getattr(core.track, k) for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY")},
                    largest_uncut=max(uncut.items(), key=lambda kv: kv[1]))
     print(json.dumps(res, indent=1))
     name = f"fold_skew_{a.part}.json" if skew else f"cuts_{a.part}.json"
