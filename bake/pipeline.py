@@ -667,10 +667,13 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 future.cancel()
         footage_path = str(config.source)
         warnings = list(getattr(footage, "report", lambda: [])())
-        sized, cuts = dict(tracker.jumps), tracker.cuts      # both read from the sizes of the whole clip: once
+        # each read from the sizes and steps of the whole clip: once
+        sized, moved, cuts = dict(tracker.jumps), dict(tracker.moves), tracker.cuts
         warnings += [(f"the followed face changed size {sized[k]:.2f}x from one frame to the next at frame "
-                      f"{frames[k]}" if k in sized else f"the followed face was found elsewhere in the picture at "
-                      f"frame {frames[k]}") + ": a camera cut, or another face that passed in front and took the track "
+                      f"{frames[k]}" if k in sized else f"the followed face jumped {moved[k]:.0f} px in the picture "
+                      f"from one frame to the next at frame {frames[k]}, steady before and after" if k in moved else
+                      f"the followed face was found elsewhere in the picture at frame {frames[k]}")
+                     + ": a camera cut, or another face that passed in front and took the track "
                      "over; the frames before and after it are filtered apart (check the overlay; choose the face to "
                      "follow if it is another's)" for k in cuts]
     return Observed(observations, faces, tuple(frames), fps, K, (W, H), footage_path, tuple(warnings), stage,

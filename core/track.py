@@ -28,9 +28,11 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     that neither a turn of the head nor an expression moves) changes by more than ``JUMP_RATIO`` from one frame to
     the next, that frame is listed in ``jumps`` (bake.pipeline warns of it). Telling faces apart by their looks is
     not done.
-  * Cuts: a frame where the followed face changed size so at once, or where it is found again away from where it
-    was on the frame before (lost there, so searched for), is listed in ``cuts``: a camera cut (or another face) that
-    the bake's temporal filters must not smooth across (bake.filter.shot_spans).
+  * Cuts: a frame where the followed face changed size so at once, or jumped in place (``moves``: its rigid points
+    moved more than ``MOVE_JUMP`` face sizes in one step ``MOVE_STEADY`` times any other near it, as at a jump cut), or
+    where it is found again away from where it was on the frame before (lost there, so searched for), is listed in
+    ``cuts``: a camera cut (or another face) that the bake's temporal filters must not smooth across
+    (bake.filter.shot_spans).
   * Loss: the landmark model's face-presence probability under ``min_presence`` (or a region that left the frame);
     the same frame is then searched again as in acquisition, but for ``REACQUIRE_FRAMES`` frames a face that was
     already in view beside the lost one is not taken, so a second person in the shot is not taken for the one who
@@ -99,6 +101,9 @@ JUMP_PX = 0.5              # this many pixels from one frame to the next, and so
 JUMP_FRAMES = 3            # frames before to that of this and the next ones, in a step JUMP_STEADY times any other
 JUMP_STEADY = 3.0          # within them, is reported (jump_readings; the figures: benchmarks/bench_fold.py --read
                            # cuts, results/cuts_{clips,renders}.json)
+MOVE_JUMP = 0.1            # ... and one whose rigid points (STABLE_LANDMARKS) move more than this many face sizes from
+MOVE_STEADY = 4.0          # one frame to the next, this many times any other step within JUMP_FRAMES (move_readings;
+                           # the figures: the same files)
 TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright 0.90-0.95, turned a
                            # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
                            # tests/test_track.py turns over, must score above it upright)
@@ -160,6 +165,38 @@ def size_jumps(sizes) -> list[tuple[int, float]]:
     ``JUMP_RATIO``."""
     reading, ratio = jump_readings(sizes)
     return [(int(k), float(ratio[k])) for k in np.nonzero(reading > JUMP_RATIO)[0]]
+
+
+def face_step(before: np.ndarray, after: np.ndarray) -> float:
+    """How far a face moved in the picture between two frames' 478 landmarks: the median 2-D distance (pixels) of
+    ``STABLE_LANDMARKS``, which expressions do not move, so it is the head's move and turn as the picture shows it."""
+    rigid = list(STABLE_LANDMARKS)
+    a, b = np.asarray(before, np.float64)[rigid, :2], np.asarray(after, np.float64)[rigid, :2]
+    return float(np.median(np.linalg.norm(b - a, axis=1)))
+
+
+def move_readings(steps, sizes) -> tuple[np.ndarray, np.ndarray]:
+    """How far a followed face jumps in place at each frame: ``moved`` (T,), its ``face_step`` from the frame before
+    (``steps``, pixels, NaN where this frame or the one before has no face) in face sizes (``sizes``, face_size), and
+    ``reading`` (T,), that step over the largest other step within ``JUMP_FRAMES`` frames either side (0 where it or
+    every one of them is unread). A jump cut (one camera's take edited, the face where it was but turned or moved at
+    once) reads high; a head turned or shaken fast moves over several frames, each step near the next, and a landmark
+    reading off for a frame steps out and back, two steps alike."""
+    moved = np.asarray(steps, np.float64) / np.asarray(sizes, np.float64)
+    reading = np.zeros(len(moved))
+    for k in np.nonzero(np.isfinite(moved))[0]:
+        around = np.concatenate([moved[max(0, k - JUMP_FRAMES):k], moved[k + 1:k + 1 + JUMP_FRAMES]])
+        around = around[np.isfinite(around)]
+        if len(around):
+            reading[k] = moved[k] / max(float(around.max()), 1e-9)
+    return moved, reading
+
+
+def place_jumps(steps, sizes) -> list[tuple[int, float]]:
+    """(frame, step in pixels) where a followed face jumps in place at once: ``move_readings`` of at least
+    ``MOVE_STEADY`` on a step over ``MOVE_JUMP`` face sizes."""
+    moved, reading = move_readings(steps, sizes)
+    return [(int(k), float(steps[k])) for k in np.nonzero((reading >= MOVE_STEADY) & (moved > MOVE_JUMP))[0]]
 
 
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
@@ -240,6 +277,7 @@ class FaceTracker:
         self.refined = 0                        # frames where a fast move made the landmark model run twice
         self.folded = 0                         # landmark readings refused as folded (``FOLD_SKEW``)
         self.sizes: list[float] = []            # face_size per frame (NaN where no face was found)
+        self.steps: list[float] = []            # face_step from the frame before (NaN where either has no face)
         self._moved: list[int] = []             # frame counts from 0 where the face was found elsewhere
         self._lost_frames = 0
 
@@ -250,6 +288,7 @@ class FaceTracker:
             raise ValueError(f"update expects an (H, W, 3) RGB frame, got {frame_rgb.shape}")
         self.frames_seen += 1
         before = self.face_box                  # the face followed in the last frame, if any
+        last = self.state                       # ... and its landmarks
         state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
         if state is None:
             if before is not None:              # lost on this frame: searched for again near where it was
@@ -260,6 +299,7 @@ class FaceTracker:
         if result is not None and before is not None and not _near(self.face_box, before):
             self._moved.append(self.frames_seen - 1)     # found elsewhere on the frame after it was followed: a cut
         self.sizes.append(math.nan if result is None else face_size(result.landmarks))
+        self.steps.append(math.nan if result is None or last is None else face_step(last.landmarks, result.landmarks))
         return result
 
     @property
@@ -270,9 +310,17 @@ class FaceTracker:
         return [(k, r) for k, r in size_jumps(self.sizes) if k not in moved]
 
     @property
+    def moves(self) -> list[tuple[int, float]]:
+        """(frame count from 0, pixels) where the followed face jumped in place at once (``place_jumps``): a cut
+        within one camera's take (a jump cut), or another face in the same place."""
+        moved = set(self._moved)
+        return [(k, px) for k, px in place_jumps(self.steps, self.sizes) if k not in moved]
+
+    @property
     def cuts(self) -> list[int]:
-        """Frame counts from 0 where the followed face jumped in size (``jumps``) or place."""
-        return sorted(set(self._moved) | {k for k, _ in self.jumps})
+        """Frame counts from 0 where the followed face jumped in size (``jumps``) or place (``moves``; or was found
+        elsewhere after it was lost)."""
+        return sorted(set(self._moved) | {k for k, _ in self.jumps} | {k for k, _ in self.moves})
 
     @property
     def face_roll(self) -> float:

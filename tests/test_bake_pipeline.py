@@ -947,6 +947,28 @@ def test_a_face_that_changes_size_at_once_is_warned_of_and_baked_as_a_cut(tmp_pa
     assert np.abs(np.diff(z[:5])).max() < 0.03 * z[4] and np.abs(np.diff(z[5:])).max() < 0.03 * z[5]
 
 
+def test_a_jump_cut_is_warned_of_and_baked_as_a_cut(tmp_path):
+    """The sample clip with ten frames left out after its eighth (a jump cut: the turning head jumps ahead in place):
+    the tracker's move (core.track.MOVE_JUMP) reaches the bake's warnings with the footage frame, Blender gets the cut,
+    and the head's turn jumps there in one frame (the shots filtered apart) instead of easing over the frames around."""
+    import cv2
+    from core.footage import open_footage
+    from core.presets import ASSETS
+    _require_model()
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=26) as src:
+        frames = [cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR) for f in src]
+    for i, k in enumerate(list(range(8)) + list(range(18, 26))):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), frames[k])
+    tracks, stats = reconstruct(ReconConfig(str(tmp_path)))
+    moves = [w for w in stats.warnings if "jumped" in w]
+    assert len(moves) == 1 and "at frame 8, steady" in moves[0] and "camera cut" in moves[0]
+    assert not any("changed size" in w for w in stats.warnings)
+    assert tracks.cuts == (int(tracks.frames[8]),)
+    R = tracks.head_rotation
+    turn = np.degrees([np.arccos(np.clip((np.trace(R[k].T @ R[k + 1]) - 1) / 2, -1, 1)) for k in range(len(R) - 1)])
+    assert turn[7] > 4 * max(turn[:6].max(), turn[9:].max()), turn
+
+
 def _irises(faces, seq, K, diameter_mm):
     """``faces`` with each iris's points across (core.landmark_template.IRIS_ACROSS) ``diameter_mm`` apart in the
     camera, sideways about the true head's iris centres (``seq``, a gt sequence): irises as big as a person's."""

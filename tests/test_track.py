@@ -240,6 +240,41 @@ def test_size_jumps_are_changes_of_level_not_one_frame_misreadings():
     assert reading[5] > 1.14 and (np.delete(reading, 5) == 1.0).all()
 
 
+def test_place_jumps_are_single_steps_between_steady_stretches():
+    """``place_jumps``: a face that steps 6 px (0.2 of its size) in one frame amid 0.3-px steps is a jump; a head
+    shaken over three frames, a reading off for one frame (out and back), a step under ``MOVE_JUMP`` face sizes and a
+    step beside a frame without a face are not."""
+    from core.track import MOVE_JUMP, move_readings, place_jumps
+    sizes = [30.0] * 12
+    calm = [math.nan] + [0.3] * 4
+    assert place_jumps(calm + [6.0] + [0.3] * 6, sizes) == [(5, 6.0)]
+    assert place_jumps(calm + [6.0, 5.0, 6.0] + [0.3] * 4, sizes) == []
+    assert place_jumps(calm + [6.0, 6.0] + [0.3] * 5, sizes) == []
+    under = 0.9 * MOVE_JUMP * 30.0
+    assert place_jumps(calm + [under] + [0.1 * under] * 6, sizes) == []
+    assert place_jumps([math.nan] * 5 + [6.0] + [0.3] * 6, sizes) == [(5, 6.0)]     # read against the steps after
+    assert place_jumps([math.nan] * 5 + [6.0] + [math.nan] * 6, sizes) == []        # nothing to read it against
+    moved, reading = move_readings(calm + [6.0] + [0.3] * 6, sizes)
+    assert moved[5] == pytest.approx(0.2) and reading[5] == pytest.approx(20.0) and reading[0] == 0.0
+    assert (np.delete(reading, [0, 5]) <= 1.0 + 1e-9).all()
+
+
+def test_a_jump_cut_is_found_by_the_face_stepping_in_place(clip_frames):
+    """The sample clip with ten frames left out (a jump cut: one camera's take edited, the turning head jumps
+    ahead at once) is listed in ``cuts`` and ``moves``, not in ``jumps``; the clip as rendered, its head turning 0.1
+    of its size a frame, has none."""
+    with open_footage(SAMPLE) as src:
+        frames = [f.image for f in src]
+    cut = FaceTracker()
+    for k in list(range(20)) + list(range(30, 40)):
+        assert cut.update(frames[k]) is not None
+    assert cut.cuts == [20] and [k for k, _ in cut.moves] == [20] and cut.jumps == []
+    whole = FaceTracker()
+    for image in frames:
+        whole.update(image)
+    assert whole.cuts == [] and whole.moves == []
+
+
 def test_skew_is_near_zero_on_a_face_at_any_roll_and_large_on_a_folded_reading(clip_frames):
     """``skew``: the eye line turns with the midline, so a face at any roll is near 0; the eye corners crossed (as the
     landmark model reads a profile it folds) is far over ``FOLD_SKEW``."""
