@@ -13,10 +13,11 @@ worse cameras, a portrait frame, zoom, side light, roll, twist, fast, grey, a ha
 "renders": the nine held-out sequences (bench_e2e.py's seeds) and seeds 5 / 2 / 7 turned to 80 degrees there and
 back, away and toward (``--turn-path``), where the landmark model folds a profile. Per set: readings, the largest,
 99th percentile and median skew, and how many lie over FOLD_SKEW. With ``--read cuts`` the clips are also re-shot
-``CUT_RESHOTS`` (moved, shaken, swayed out of the picture, cut) and the nine renders also with their eyes looking about
-(``--gaze``); per set: frames, the tracker's cuts and its size jumps, and how near the largest size change came to
-one (``size_jump``; over the sets other than the cut copies, ``largest_uncut``). The two parts run apart (2 cores:
-both at once).
+``CUT_RESHOTS`` (moved, shaken, swayed out of the picture, cut, jump-cut) and the nine renders also with their eyes
+looking about (``--gaze``); per set: frames, the tracker's cuts, its size jumps and its jumps in place, and how near
+the largest size change and the most isolated move came to one (``size_jump``, ``place_jump``; over the sets other than
+the cut and jump copies, ``largest_uncut``; ``largest_uncut_place`` over those without a size jump or a face found
+elsewhere either). The two parts run apart (2 cores: both at once).
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ RESHOTS = ("40px", "60px", "noise8", "scale0.5", "jpeg20", "exposure0.2", "expos
            "portrait", "zoom1.5", "side0.2", "roll45", "twist3", "fast3", "grey")
 COVERED = (("occlude", 0.4), ("shades", 0.4), ("brim", 1.0), ("brim", 0.5))
 CUT_RESHOTS = ("mirror", "shift0.5", "sway40", "sway300", "bob120", "shake20", "shaky8", "handheld6", "twisty3",
-               "stride3", "cut1.6", "cut1.15")
+               "stride3", "cut1.6", "cut1.15", "jump10")
+CUT_NAMES = ("cut", "jump")     # the copies with cuts in them (the others' readings say how near a false cut came)
 SEEDS_9 = (5, 2, 7, 11, 13, 17, 19, 23, 29)
 LIMIT = math.degrees(core.track.FOLD_SKEW)      # read before main switches the refusal off
 
@@ -60,16 +62,25 @@ def skews(images) -> dict:
 
 
 def cuts(images) -> dict:
-    """The frames (counted from 0) where a fresh tracker on ``images`` lists a cut, and those of them that were size
-    jumps; ``size_jump``, the largest of ``core.track.jump_readings`` and its frame (the tracker lists a jump over
-    ``JUMP_RATIO``)."""
+    """The frames (counted from 0) where a fresh tracker on ``images`` lists a cut, those of them that were size
+    jumps and those that were jumps in place; ``size_jump``, the largest of ``core.track.jump_readings`` and its frame
+    (the tracker lists a jump over ``JUMP_RATIO``); ``place_jump``, the largest of ``core.track.move_readings`` on a
+    step over ``MOVE_JUMP`` face sizes, that step and its frame (the tracker lists one from ``MOVE_STEADY``; none
+    where no step is over it), and the largest step that read ``MOVE_STEADY`` or more."""
     tracker = core.track.FaceTracker()
     for img in images:
         tracker.update(np.ascontiguousarray(img))
     reading = core.track.jump_readings(tracker.sizes)[0]
     worst = int(np.argmax(reading))
+    moved, isolated = core.track.move_readings(tracker.steps, tracker.sizes)
+    over = np.where(moved > core.track.MOVE_JUMP, isolated, 0.0)
+    top = int(np.argmax(over))
+    alone = np.where(isolated >= core.track.MOVE_STEADY, moved, 0.0)
     return dict(frames=len(tracker.sizes), cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps],
-                size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst))
+                moves=[k for k, _ in tracker.moves],
+                size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst),
+                place_jump=dict(reading=round(float(over[top]), 3), moved=round(float(moved[top]), 3), frame=top,
+                                largest_steady_step=round(float(alone.max()), 3)) if over[top] > 0 else None)
 
 
 READERS = {"skew": skews, "cuts": cuts}
@@ -129,10 +140,15 @@ def main():
         res.update(largest=max((s["max"] for s in sets.values() if s.get("readings")), default=None),
                    over=sum(s.get("over", 0) for s in sets.values()))
     else:
-        uncut = {name: s["size_jump"]["reading"] for name, s in sets.items() if "cut" not in name}
+        uncut = {name: s for name, s in sets.items() if not any(c in name for c in CUT_NAMES)}
+        # where a face hopped elsewhere (a swayed copy's face leaving the picture) a step there is no false reading
+        places = {name: s["place_jump"]["reading"] for name, s in uncut.items()
+                  if s["place_jump"] and set(s["cuts"]) <= set(s["moves"])}
         res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
-                   jump={k: getattr(core.track, k) for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY")},
-                   largest_uncut=max(uncut.items(), key=lambda kv: kv[1]))
+                   jump={k: getattr(core.track, k)
+                         for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY", "MOVE_JUMP", "MOVE_STEADY")},
+                   largest_uncut=max(((n, s["size_jump"]["reading"]) for n, s in uncut.items()), key=lambda kv: kv[1]),
+                   largest_uncut_place=max(places.items(), key=lambda kv: kv[1]) if places else None)
     print(json.dumps(res, indent=1))
     name = f"fold_skew_{a.part}.json" if skew else f"cuts_{a.part}.json"
     path = Path(a.json or Path(__file__).resolve().parent / "results" / name)

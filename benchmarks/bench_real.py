@@ -156,7 +156,9 @@ the same frames), so what the hand costs where it is and where it is not shows a
 brows. --reshoot stride:N keeps every Nth frame at 1/N of the frame rate (a camera that drops frames in a dim room,
 footage converted down); dlib's points and every signal are read on the kept frames ("A low frame rate"); --reshoot
 fast:N keeps them at the clip's own frame rate (the subject moving N times as fast: a fast talker's syllables; "A
-subject moving faster"). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed":
+subject moving faster"); --reshoot jump:N leaves N frames out at a third and at two thirds of the clip (two jump cuts:
+one camera's take edited, the face where it was, its expression and turn jumping at once; each cut's first frames are
+scored apart as a "cut" copy's). A copy the bake cannot take (a face zoomed past the frame) is written as ``{"failed":
 "<error>"}`` (and listed under "failed" in the oracle JSON); the other copies go on.
 
 With --png DIR, per clip: an overlay strip (fitted mesh over the footage), a strip of frames with the mesh's points
@@ -1176,7 +1178,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reshoot", action="append", type=reshoot_kind, default=[],
                     metavar="mirror|grey|portrait|roll:DEG|zoom:F|shift:PX|sway:PX|bob:PX|shake:PX|shaky:PX|twist:DEG"
                             "|twisty:DEG|handheld:PX|exposure:F|side:F|noise:S|scale:F|jpeg:Q"
-                            "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N|fast:N",
+                            "|blur:S|motion:L|occlude:F|shades:F|brim:F|stride:N|fast:N|jump:N",
                     help="also measure each clip re-shot mirrored, in an upright phone's frame, turned DEG degrees "
                          "in the image (a slanted "
                          "camera), its centre enlarged F times, moved PX pixels right and down (under a pixel: "
@@ -1189,7 +1191,7 @@ def main(argv=None) -> int:
                          "blurred by S px or smeared L px sideways, in grey, with a hand over the lower face, "
                          "dark glasses or a hat brim's shadow on the middle F of its frames, or every Nth frame "
                          "at 1/N of the frame rate (stride) or at its own (fast: the subject N times as fast), "
-                         "against "
+                         "or with N frames left out at a third and two thirds of it (jump: two jump cuts), against "
                          "dlib's points on the original carried over (repeatable)")
     ap.add_argument("--mirror", action="store_true",
                     help="bake with the network's mirror averaging (ReconConfig.mirror, bake.cli's --mirror; not "
@@ -1272,7 +1274,7 @@ def main(argv=None) -> int:
             print(brow_table(versus["clips"]))
         if any(k.startswith(("shake", "shaky", "twist", "handheld")) for k in a.reshoot):
             print(shake_table(versus["clips"]))
-        if any(k.startswith("cut") for k in a.reshoot):
+        if any(k.startswith(("cut", "jump")) for k in a.reshoot):
             print(cut_table(versus["clips"]))
         if a.reshoot:
             versus["over_shots"] = over_shots(versus["clips"], shots)

@@ -70,6 +70,7 @@ REAL = (
     ("brim", ("real_brim.json", "real_oracle_brim.json"), ("--reshoot", "brim:1", "--reshoot", "brim:0.5")),
     ("cut", ("real_cut.json", "real_oracle_cut.json"), ("--reshoot", "cut:1.6")),
     ("cut115", ("real_cut115.json", "real_oracle_cut115.json"), ("--reshoot", "cut:1.15")),
+    ("jump", ("real_jump.json", "real_oracle_jump.json"), ("--reshoot", "jump:10", "--reshoot", "jump:30")),
 )
 # bench_e2e.py runs: (name, its --json file, its arguments); "{label}" is --label
 E2E = (

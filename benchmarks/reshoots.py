@@ -18,13 +18,13 @@ import face_signals as fs
 @dataclass
 class Reshot:
     """A clip re-shot into another mp4 (``reshoot``), and where the original's pixels went there: ``clip`` is the
-    original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's
-    pixel-centre coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image;
-    ``covered``, the source frames where something hides part of the face (an "occlude" or "shades" copy);
-    ``frames``, for a copy that keeps only some of the source frames (a "stride" or "fast" copy), each kept source
-    frame's index in the copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels
-    sideways (the others are steady); ``twisted``, those a "twist" or "handheld" copy turns and by how many
-    degrees."""
+    original that dlib reads, ``path`` the copy, ``affine`` each source frame's 2x3 map from the original's pixel-centre
+    coordinates to the copy's; in a ``mirrored`` copy the subject's sides swap places in the image; ``covered``, the
+    source frames where something hides part of the face (an "occlude" or "shades" copy); ``frames``, for a copy that
+    keeps only some of the source frames (a "stride", "fast" or "jump" copy), each kept source frame's index in the
+    copy; ``shaken``, the source frames a "shake" copy moves by its swing and by how many pixels sideways (the others
+    are steady); ``twisted``, those a "twist" or "handheld" copy turns and by how many degrees; ``cuts``, the source
+    frames that begin a shot (a "cut" or "jump" copy)."""
     clip: Path
     path: Path
     affine: dict[int, np.ndarray]
@@ -63,7 +63,7 @@ def pixel_centred(A: np.ndarray) -> np.ndarray:
 # fast move, a low frame rate), a subject moving faster, and a hand over the lower face, dark glasses or a hat brim's
 # shadow over the eyes for part of the clip.
 RESHOOTS = ("roll", "zoom", "cut", "shift", "sway", "bob", "shake", "shaky", "twist", "twisty", "handheld", "exposure",
-            "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "fast", "side", "brim")
+            "noise", "scale", "jpeg", "blur", "motion", "occlude", "shades", "stride", "fast", "side", "brim", "jump")
 COVERS = ("occlude", "shades", "brim")   # the re-shoots that paint over or shade part of the face (``occluders``)
 # The dlib points whose hull a hand over the lower face covers: the jaw line below the cheekbones (3-13) and the
 # outer lips (48-59), so from under the nose to the chin; and each eye's points, the middle of a dark lens.
@@ -77,6 +77,7 @@ SHAKE_BURST_S = 1.0      # ... for this long
 SHAKE_EVERY_S = 3.0      # ... starting every this many seconds, 1 s into the clip (steady between)
 CUT_AT = (0.4, 0.45)     # a "cut" copy's closer camera enlarges the frame about this point (shares of width, height)
 CUT_TAIL = 3             # ... which also shows the copy's last this many frames
+JUMP_AT = (1 / 3, 2 / 3)  # a "jump" copy's jump cuts: where in the clip each skip of frames begins (shares of it)
 HANDHELD_PX_PER_DEGREE = 6.0   # a "handheld" copy's jolts: PX px sideways and up and down, PX / this degrees of roll
 PORTRAIT = (720, 1280)   # a "portrait" copy's frame (a phone held upright), and
 PORTRAIT_HEIGHT = 0.45   # ... the share of its height a landscape clip's frame takes (its sides cut)
@@ -164,7 +165,7 @@ def reshoot_kind(text: str) -> str:
                                      "handheld:6, "
                                      "exposure:0.35, "
                                      "noise:8, scale:0.5, jpeg:20, blur:2, motion:9, occlude:0.4, shades:0.4, brim:1, "
-                                     "stride:2, fast:2)")
+                                     "stride:2, fast:2, jump:30)")
 
 
 def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarray]] | None = None) -> Reshot:
@@ -199,7 +200,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
     brows on those frames, the frame above a line along the eyes at ``BRIM_LIGHT`` of its values (``brim``, ``shade``);
     "strideN", every Nth frame at 1/N of the frame rate (a camera that drops to 15 frames/s in a dim room, or footage
     converted down); "fastN", every Nth frame at the clip's own frame rate (the subject moving N times as fast: a fast
-    talker's syllables, a quicker turn of the head)."""
+    talker's syllables, a quicker turn of the head); "jumpN", N frames left out at each of ``JUMP_AT`` (``jump_span``;
+    a jump cut: an edit of one camera's take, the face where it was, its expression and turn jumping at once)."""
     import cv2
     from bench_track import SMALL_FRAME, small_face_frame
     from training.eval import half_in_shadow
@@ -233,8 +235,8 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
             size = (max(1, round(W * f)), max(1, round(H * f)))
             fx, fy = size[0] / W, size[1] / H             # OpenCV's pixel i: x' + 0.5 = fx (x + 0.5)
             A = np.array([[fx, 0.0, 0.5 * (fx - 1.0)], [0.0, fy, 0.5 * (fy - 1.0)]])
-        elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride", "fast") + COVERS) \
-                or kind == "grey":
+        elif kind.startswith(("exposure", "side", "noise", "jpeg", "blur", "motion", "stride", "fast", "jump")
+                             + COVERS) or kind == "grey":
             size, A = (W, H), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
             if kind.startswith(COVERS) and covers is None:
                 raise ValueError(f"a {kind} re-shoot needs the polygons to paint (occluders)")
@@ -245,11 +247,17 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         if step < 1:
             raise ValueError(f"a {name} re-shoot keeps every Nth frame, N >= 1; got {kind!r}")
         rate = footage.fps if name == "fast" else footage.fps / step
+        skipped = np.zeros(0, bool)
+        if name == "jump":
+            with open_footage(str(path)) as counting:
+                skipped = jump_span(sum(1 for _ in counting), int(float(kind[4:])))
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         try:
             for n, frame in enumerate(footage):
-                if frame.index % step:
+                if frame.index % step or (n < len(skipped) and skipped[n]):
                     continue
+                if n and n - 1 < len(skipped) and skipped[n - 1]:
+                    cuts.append(int(frame.index))
                 if kind.endswith("px"):
                     image, s, (x, y) = small_face_frame(frame.image, n, int(kind[:-2]))
                     A = np.array([[s, 0.0, x], [0.0, s, y]])
@@ -315,7 +323,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
                     rng = np.random.default_rng(n)
                     image = np.clip(np.rint(frame.image + rng.normal(0.0, float(kind[5:]), frame.image.shape)),
                                     0, 255).astype(np.uint8)
-                elif kind.startswith(COVERS + ("stride", "fast")):
+                elif kind.startswith(COVERS + ("stride", "fast", "jump")):
                     image = frame.image
                     polygons = None if covers is None else covers.get(int(frame.index))
                     if polygons and kind.startswith("brim"):
@@ -336,7 +344,7 @@ def reshoot(path: Path, kind: str, folder: Path, covers: dict[int, list[np.ndarr
         finally:
             writer.release()
     return Reshot(path, out, affine, mirrored=kind == "mirror", covered=frozenset(covers or ()),
-                  frames=kept if step > 1 else None, shaken=shaken, twisted=twisted, cuts=tuple(cuts))
+                  frames=kept if step > 1 or name == "jump" else None, shaken=shaken, twisted=twisted, cuts=tuple(cuts))
 
 
 def cut_span(count: int) -> np.ndarray:
@@ -346,6 +354,16 @@ def cut_span(count: int) -> np.ndarray:
     closer[count // 3: (2 * count) // 3] = True
     closer[max(0, count - CUT_TAIL):] = True
     return closer
+
+
+def jump_span(count: int, skip: int) -> np.ndarray:
+    """(count,) bool: the frames a "jump" copy leaves out: ``skip`` from each of ``JUMP_AT`` on."""
+    if skip < 1:
+        raise ValueError(f"a jump re-shoot leaves out N >= 1 frames at each cut; got {skip}")
+    out = np.zeros(count, bool)
+    for share in JUMP_AT:
+        out[int(share * count): int(share * count) + skip] = True
+    return out
 
 
 def jolt(n: int) -> np.ndarray:

@@ -318,6 +318,27 @@ def test_a_fast_copy_keeps_every_nth_frame_at_the_clips_own_frame_rate(tmp_path)
         reshoots.reshoot(tmp_path, "fast0", tmp_path / "copy")
 
 
+def test_a_jump_copy_leaves_frames_out_at_a_third_and_two_thirds_and_names_its_cuts(tmp_path):
+    """--reshoot jump:N: N frames left out from a third and from two thirds of the clip on, at its own frame rate; the
+    first source frame after each gap is a cut (scored as a cut copy's)."""
+    import cv2
+    from core.footage import open_footage
+    for t in range(12):
+        cv2.imwrite(str(tmp_path / f"f{t:03d}.png"), np.full((120, 160, 3), 20 * t + 10, np.uint8))
+    (tmp_path / "copy").mkdir()
+    assert reshoots.reshoot_kind("jump:2") == "jump2"
+    copy = reshoots.reshoot(tmp_path, "jump2", tmp_path / "copy")
+    assert copy.frames == {0: 0, 1: 1, 2: 2, 3: 3, 6: 4, 7: 5, 10: 6, 11: 7} and copy.cuts == (6, 10)
+    with open_footage(str(tmp_path)) as source:
+        fps = source.fps
+    with open_footage(str(copy.path)) as footage:
+        assert footage.fps == pytest.approx(fps, rel=1e-3)
+        levels = [frame.image.mean() for frame in footage]
+    np.testing.assert_allclose(levels, [10, 30, 50, 70, 130, 150, 210, 230], atol=8)
+    with pytest.raises(ValueError, match="jump re-shoot"):
+        reshoots.reshoot(tmp_path, "jump0", tmp_path / "copy")
+
+
 def test_obs_cache_keys_a_copy_by_its_clip_and_kind_not_by_the_file_made_anew(tmp_path):
     """--obs-cache: a clip as shot is keyed by its own file; a re-shot copy, written anew into a temporary folder
     each run, by its clip's file and the copy's name, so a later run finds it; another kind is another key."""
