@@ -137,6 +137,19 @@ def face_size(points: np.ndarray) -> float:
     return float(np.sqrt(((s - s.mean(0)) ** 2).sum(1).mean()))
 
 
+def lone_steps(steps, reach: int) -> np.ndarray:
+    """(T,) each of ``steps`` (NaN where unread) over the largest other read step within ``reach`` places either side
+    (floored at 1e-9): how far a step stands out of the stretches around it (``jump_readings``, ``move_readings``);
+    NaN where it is unread, inf where none of those around it is read."""
+    x = np.asarray(steps, np.float64)
+    edge = np.full(reach, np.nan)
+    around = np.lib.stride_tricks.sliding_window_view(np.concatenate([edge, x, edge]), 2 * reach + 1).copy()
+    around[:, reach] = np.nan                                             # the step itself
+    read = np.isfinite(around).any(1)
+    most = np.nanmax(np.where(read[:, None], around, 0.0), axis=1)
+    return np.where(read, x / np.maximum(most, 1e-9), np.where(np.isnan(x), np.nan, np.inf))
+
+
 def jump_readings(sizes) -> tuple[np.ndarray, np.ndarray]:
     """How far a followed face's size jumps at each frame of ``sizes`` (its ``face_size`` per frame, NaN where none
     was found), as a step between two steady stretches: ``reading`` (T,) >= 1, the smaller of two ratios either way,
@@ -151,10 +164,10 @@ def jump_readings(sizes) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         steps = np.abs(np.log(s[1:] / s[:-1]))                          # NaN beside a frame without a face
         at = np.nonzero(np.abs(s[1:] - s[:-1]) > JUMP_PX)[0] + 1
+    lone = lone_steps(steps, JUMP_FRAMES - 1)          # against the other steps within the medians' frames
     for k in at:
         before, after = np.nanmedian(s[max(0, k - JUMP_FRAMES):k]), np.nanmedian(s[k:k + JUMP_FRAMES])
-        around = np.concatenate([steps[max(0, k - JUMP_FRAMES):k - 1], steps[k:k + JUMP_FRAMES - 1]])
-        if abs(after - before) > JUMP_PX and not (JUMP_STEADY * around > steps[k - 1]).any():
+        if abs(after - before) > JUMP_PX and lone[k - 1] >= JUMP_STEADY:
             ratio[k] = after / before
             reading[k] = math.exp(min(steps[k - 1], abs(math.log(ratio[k]))))
     return reading, ratio
@@ -183,13 +196,8 @@ def move_readings(steps, sizes) -> tuple[np.ndarray, np.ndarray]:
     once) reads high; a head turned or shaken fast moves over several frames, each step near the next, and a landmark
     reading off for a frame steps out and back, two steps alike."""
     moved = np.asarray(steps, np.float64) / np.asarray(sizes, np.float64)
-    reading = np.zeros(len(moved))
-    for k in np.nonzero(np.isfinite(moved))[0]:
-        around = np.concatenate([moved[max(0, k - JUMP_FRAMES):k], moved[k + 1:k + 1 + JUMP_FRAMES]])
-        around = around[np.isfinite(around)]
-        if len(around):
-            reading[k] = moved[k] / max(float(around.max()), 1e-9)
-    return moved, reading
+    lone = lone_steps(moved, JUMP_FRAMES)
+    return moved, np.where(np.isfinite(lone), lone, 0.0)
 
 
 def place_jumps(steps, sizes) -> list[tuple[int, float]]:
