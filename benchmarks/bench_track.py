@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.footage import open_footage  # noqa: E402
 from core.preprocess import crop_image  # noqa: E402
-from core.track import FaceTracker, face_size  # noqa: E402
+from core.track import FaceTracker  # noqa: E402
 from core.types import CropBox  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
@@ -94,7 +94,7 @@ def step_ratio_range(sides: np.ndarray) -> list[float] | None:
 
 def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
     tracker = FaceTracker()
-    boxes, found, tiles, sides = [], [], [], []
+    boxes, found, tiles = [], [], []
     t_track = t_decode = 0.0
     scores = None
     with open_footage(path) as footage:
@@ -112,7 +112,6 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
             t0 = time.perf_counter()
             state = tracker.update(frame.image)
             t_track += time.perf_counter() - t0
-            sides.append(np.nan if state is None else face_size(state.landmarks))
             box = None if state is None else state.box
             found.append(box is not None)
             boxes.append((box.x0, box.y0, box.size) if box else (np.nan,) * 3)
@@ -129,7 +128,7 @@ def run_clip(path: Path, png_dir: Path | None, n_tiles: int = 8) -> dict:
            "decode_fps": n / t_decode if t_decode else float("nan"),
            "detections": tracker.detections, "refined": tracker.refined, "footage_report": report,
            "detector_score_by_quarter_turns": scores,
-           "face_size_step_ratio": step_ratio_range(np.asarray(sides, np.float64)), "jumps": len(tracker.jumps)}
+           "face_size_step_ratio": step_ratio_range(np.asarray(tracker.sizes, np.float64)), "jumps": len(tracker.jumps)}
     if png_dir is not None and tiles:
         png_dir.mkdir(parents=True, exist_ok=True)
         width = max(t.shape[1] for t in tiles)
