@@ -66,7 +66,9 @@ def cuts(images) -> dict:
     jumps and those that were jumps in place; ``size_jump``, the largest of ``core.track.jump_readings`` and its frame
     (the tracker lists a jump over ``JUMP_RATIO``); ``place_jump``, the largest of ``core.track.move_readings`` on a
     step over ``MOVE_JUMP`` face sizes, that step and its frame (the tracker lists one from ``MOVE_STEADY``; none
-    where no step is over it), and the largest step that read ``MOVE_STEADY`` or more."""
+    where no step is over it), and the largest step that read ``MOVE_STEADY`` or more; ``trials``, where a face found
+    on a turned detection that outscored an upright one was followed both ways, and whether the upright reading was
+    taken (``FaceTracker.trials``)."""
     tracker = core.track.FaceTracker()
     for img in images:
         tracker.update(np.ascontiguousarray(img))
@@ -77,7 +79,7 @@ def cuts(images) -> dict:
     top = int(np.argmax(over))
     alone = np.where(isolated >= core.track.MOVE_STEADY, moved, 0.0)
     return dict(frames=len(tracker.sizes), cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps],
-                moves=[k for k, _ in tracker.moves],
+                moves=[k for k, _ in tracker.moves], trials=[[k, up] for k, up in tracker.trials],
                 size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst),
                 place_jump=dict(reading=round(float(over[top]), 3), moved=round(float(moved[top]), 3), frame=top,
                                 largest_steady_step=round(float(alone.max()), 3)) if over[top] > 0 else None)
@@ -145,6 +147,8 @@ def main():
         places = {name: s["place_jump"]["reading"] for name, s in uncut.items()
                   if s["place_jump"] and set(s["cuts"]) <= set(s["moves"])}
         res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
+                   with_trials={name: s["trials"] for name, s in sets.items() if s["trials"]},
+                   trial={k: getattr(core.track, k) for k in ("TRIAL_STEPS", "UPRIGHT_STEADIER")},
                    jump={k: getattr(core.track, k)
                          for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY", "MOVE_JUMP", "MOVE_STEADY")},
                    largest_uncut=max(((n, s["size_jump"]["reading"]) for n, s in uncut.items()), key=lambda kv: kv[1]),

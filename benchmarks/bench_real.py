@@ -173,6 +173,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -429,10 +430,23 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
 
 def tracker_states(images) -> list:
     """A fresh core.track.FaceTracker's ``FaceState`` (None where it found no face) on each of the RGB ``images`` (an
-    iterable, read in order)."""
-    from core.track import FaceTracker
-    tracker = FaceTracker()
-    return [tracker.update(np.ascontiguousarray(img)) for img in images]
+    iterable, read in order); the frames of a trial (a face found both ways, ``FaceTracker.trials``), which it gives
+    as faceless until it decides, followed backwards from the reading it took, as bake.pipeline does."""
+    from core.track import TRIAL_STEPS, FaceTracker
+    tracker, states, held, decided = FaceTracker(), [], deque(maxlen=TRIAL_STEPS), 0
+    for img in images:
+        img = np.ascontiguousarray(img)
+        states.append(tracker.update(img))
+        if len(tracker.trials) > decided and states[-1] is not None:     # a trial decided on this frame
+            back = FaceTracker()
+            back.start(img, tracker.face_box, tracker.face_roll)
+            for k in range(len(states) - 2, tracker.trials[-1][0] - 1, -1):
+                states[k] = back.update(held[k - len(states) + 1])
+                if states[k] is None:
+                    break
+        decided = len(tracker.trials)
+        held.append(img)
+    return states
 
 
 def tracker_points(images) -> np.ndarray:

@@ -16,6 +16,12 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     that scores best is taken (footage whose rotation tag is lost, a subject lying down: upside down the detector
     finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most
     ``detect_side``.
+  * A face found on a turned detection where an upright one of the same face scored less (a small face, whose
+    turned reading may score higher: the landmark model then reads it sideways, its points off over the hair): both
+    readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
+    (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
+    steps about four times as far). ``update`` returns ``None`` for the frames before that decision, as for frames
+    without a face: bake.pipeline follows them backwards from the reading taken.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
@@ -108,6 +114,10 @@ TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (th
                            # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
                            # tests/test_track.py turns over, must score above it upright)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
+TRIAL_STEPS = 8            # a face found on a turned detection where an upright one scored less (the same face in
+UPRIGHT_STEADIER = 0.5     # the same place) is followed both ways for this many frames, and the upright reading
+                           # is taken where its median step is under this times the turned one's (docs/MEASUREMENTS.md,
+                           # "A small face taken for one lying on its side, mended")
 
 
 def crop_turn(eye_line: np.ndarray) -> float:
@@ -207,6 +217,11 @@ def place_jumps(steps, sizes) -> list[tuple[int, float]]:
     return [(int(k), float(steps[k])) for k in np.nonzero((reading >= MOVE_STEADY) & (moved > MOVE_JUMP))[0]]
 
 
+def _median_step(readings: list) -> float:
+    """The median step of a face's readings (pts, presence) from frame to frame, in face sizes (``face_step``)."""
+    return float(np.median([face_step(a[0], b[0]) / face_size(b[0]) for a, b in zip(readings, readings[1:])]))
+
+
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
     """The training-framing crop of a face from its 478 landmarks (frame pixels), turned with a face rolled beyond
     ``ROLL_FREE`` (``crop_turn``)."""
@@ -288,6 +303,10 @@ class FaceTracker:
         self.steps: list[float] = []            # face_step from the frame before (NaN where either has no face)
         self._moved: list[int] = []             # frame counts from 0 where the face was found elsewhere
         self._lost_frames = 0
+        self._rivals: dict[int, Detection] = {}  # id(turned detection) -> the best upright one it outscored
+        self._chosen: Detection | None = None   # the detection the last acquisition read the face on
+        self._trial: tuple[list, list] | None = None   # readings (pts, presence) as found turned / upright
+        self.trials: list[tuple[int, bool]] = []      # (frame count from 0 of the finding, upright taken)
 
     # ------------------------------------------------------------------------------------------------ public
     def update(self, frame_rgb: np.ndarray) -> FaceState | None:
@@ -297,18 +316,57 @@ class FaceTracker:
         self.frames_seen += 1
         before = self.face_box                  # the face followed in the last frame, if any
         last = self.state                       # ... and its landmarks
-        state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
+        if self._trial is not None:             # a face found both ways: one more frame of each
+            state = self._try_on(frame_rgb)
+            if self._trial is not None:
+                return self._withheld()
+        else:
+            state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
         if state is None:
             if before is not None:              # lost on this frame: searched for again near where it was
                 self._last_box = before
                 self._others = None
             state = self._acquire(frame_rgb)
+            rival = self._rivals.get(id(self._chosen)) if state is not None else None
+            if rival is not None and _near(rival.box, landmark_box(state[0])):
+                upright = self._follow(frame_rgb, roi_from_detection(rival))
+                if upright is not None:         # the same face read both ways: follow both before choosing
+                    if before is not None and not _near(landmark_box(state[0]), before):
+                        self._moved.append(self.frames_seen - 1)
+                    self._trial = ([state], [upright])
+                    self.face_box = self.state = self._roi = None
+                    return self._withheld()
         result = self._finish(frame_rgb, state)
         if result is not None and before is not None and not _near(self.face_box, before):
             self._moved.append(self.frames_seen - 1)     # found elsewhere on the frame after it was followed: a cut
         self.sizes.append(math.nan if result is None else face_size(result.landmarks))
         self.steps.append(math.nan if result is None or last is None else face_step(last.landmarks, result.landmarks))
         return result
+
+    def _withheld(self) -> None:
+        """A frame of a trial (the face found both ways, not yet decided): returned as one without a face."""
+        self.sizes.append(math.nan)
+        self.steps.append(math.nan)
+        return None
+
+    def _try_on(self, image: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Both readings of a trial followed one frame more; once they have made ``TRIAL_STEPS`` steps, or either
+        is lost, the trial ends (``self._trial`` None) with the reading taken (``None`` where both are lost): the
+        upright one where it steps under ``UPRIGHT_STEADIER`` times the turned one's, or the one not lost."""
+        turned, upright = self._trial
+        for readings in self._trial:
+            readings.append(self._follow(image, roi_from_landmarks(readings[-1][0])))
+        if turned[-1] is not None and upright[-1] is not None:
+            if len(turned) <= TRIAL_STEPS:
+                return None
+            take_upright = bool(_median_step(upright) < UPRIGHT_STEADIER * _median_step(turned))
+        else:
+            take_upright = upright[-1] is not None
+            if turned[-1] is None and upright[-1] is None:     # searched for again near where it was
+                self._last_box = landmark_box(turned[-2][0])
+        self.trials.append((self.frames_seen - len(turned), take_upright))
+        self._trial = None
+        return upright[-1] if take_upright else turned[-1]
 
     @property
     def jumps(self) -> list[tuple[int, float]]:
@@ -407,6 +465,9 @@ class FaceTracker:
         return found
 
     def _acquire(self, image: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """The face searched for on the whole frame (see the module docstring); ``self._chosen`` is the detection it
+        was read on, and ``self._rivals`` the upright detections that turned ones outscored."""
+        self._rivals, self._chosen = {}, None
         h, w = image.shape[:2]
         ws = min(1.0, self.detect_side / max(h, w))
         small = cv2.resize(image, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else image
@@ -444,7 +505,7 @@ class FaceTracker:
         its region by). Upside down, the detector still finds a face but reads its eyes where an upright face's
         would be (the clips turned over score 0.63-0.74, upright 0.90-0.95: bench_track.py); its keypoints, turned
         back, turn the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
-        dets = self._detections(img, full, ox, oy, ws)
+        dets = upright = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
             return dets
@@ -453,6 +514,9 @@ class FaceTracker:
             score = max((float(d.score) for d in turned), default=0.0)
             if score > best and score >= TURN_CHECK_SCORE:
                 dets, best = turned, score
+        if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
+            rival = max(upright, key=lambda d: float(d.score))
+            self._rivals.update((id(d), rival) for d in dets)
         return dets
 
     def _turned_detections(self, img: np.ndarray, quarters: int, full: bool, ox: float, oy: float,
@@ -486,6 +550,7 @@ class FaceTracker:
         for det in dets[:3]:
             found = self._landmarks(image, roi_from_detection(det))
             if found is not None:
+                self._chosen = det
                 return found
         return None
 
