@@ -303,7 +303,7 @@ class FaceTracker:
         self.steps: list[float] = []            # face_step from the frame before (NaN where either has no face)
         self._moved: list[int] = []             # frame counts from 0 where the face was found elsewhere
         self._lost_frames = 0
-        self._rivals: dict[int, Detection] = {}  # id(turned detection) -> the best upright one it outscored
+        self._rivals: dict[int, tuple] = {}     # id(turned detection) -> (it, the best upright one it outscored)
         self._chosen: Detection | None = None   # the detection the last acquisition read the face on
         self._trial: tuple[list, list] | None = None   # readings (pts, presence) as found turned / upright
         self.trials: list[tuple[int, bool]] = []      # (frame count from 0 of the finding, upright taken)
@@ -327,8 +327,8 @@ class FaceTracker:
                 self._last_box = before
                 self._others = None
             state = self._acquire(frame_rgb)
-            rival = self._rivals.get(id(self._chosen)) if state is not None else None
-            if rival is not None and _near(rival.box, landmark_box(state[0])):
+            turned, rival = self._rivals.get(id(self._chosen), (None, None))
+            if turned is self._chosen and state is not None and _near(rival.box, landmark_box(state[0])):
                 upright = self._follow(frame_rgb, roi_from_detection(rival))
                 if upright is not None:         # the same face read both ways: follow both before choosing
                     if before is not None and not _near(landmark_box(state[0]), before):
@@ -516,7 +516,7 @@ class FaceTracker:
                 dets, best = turned, score
         if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
             rival = max(upright, key=lambda d: float(d.score))
-            self._rivals.update((id(d), rival) for d in dets)
+            self._rivals.update((id(d), (d, rival)) for d in dets)
         return dets
 
     def _turned_detections(self, img: np.ndarray, quarters: int, full: bool, ox: float, oy: float,
