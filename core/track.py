@@ -351,19 +351,20 @@ class FaceTracker:
 
     def _try_on(self, image: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Both readings of a trial followed one frame more; once they have made ``TRIAL_STEPS`` steps, or either
-        is lost, the trial ends (``self._trial`` None) with the reading taken (``None`` where both are lost): the
-        upright one where it steps under ``UPRIGHT_STEADIER`` times the turned one's, or the one not lost."""
+        is lost, the trial ends (``self._trial`` None) with the reading taken: the upright one where it steps under
+        ``UPRIGHT_STEADIER`` times the turned one's, else the turned one, as without a trial. Where the turned one is
+        lost first, the face is lost on this frame (``None``: searched for again, as without a trial; the upright
+        reading kept then would be one whose single step was its measure, and a misreading of a face truly turned
+        steps as far)."""
         turned, upright = self._trial
         for readings in self._trial:
             readings.append(self._follow(image, roi_from_landmarks(readings[-1][0])))
-        if turned[-1] is not None and upright[-1] is not None:
-            if len(turned) <= TRIAL_STEPS:
-                return None
-            take_upright = bool(_median_step(upright) < UPRIGHT_STEADIER * _median_step(turned))
-        else:
-            take_upright = upright[-1] is not None
-            if turned[-1] is None and upright[-1] is None:     # searched for again near where it was
-                self._last_box = landmark_box(turned[-2][0])
+        if turned[-1] is not None and upright[-1] is not None and len(turned) <= TRIAL_STEPS:
+            return None
+        take_upright = bool(turned[-1] is not None and upright[-1] is not None
+                            and _median_step(upright) < UPRIGHT_STEADIER * _median_step(turned))
+        if turned[-1] is None:                     # searched for again near where it was
+            self._last_box = landmark_box(turned[-2][0])
         self.trials.append((self.frames_seen - len(turned), take_upright))
         self._trial = None
         return upright[-1] if take_upright else turned[-1]

@@ -439,3 +439,22 @@ def test_a_small_face_read_sideways_is_taken_upright(footage_dir, tmp_path):
     assert seen == [k >= TRIAL_STEPS for k in range(TRIAL_STEPS + 20)]     # the trial's frames given as faceless
     sizes = np.array(tracker.sizes[TRIAL_STEPS:])
     assert sizes.max() < 1.05 * np.median(sizes[-10:])                      # no misreading 1.2-1.4 times as large
+
+
+@pytest.mark.footage
+def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, tmp_path):
+    """The expressions clip re-shot 55 px wide and turned three quarters (a small face on its side): read upright, and
+    so wrongly, on its first frames; where it is lost and found both ways (frame 28) the turned reading is lost on the
+    next frame. The upright one, whose only step (half a face) was its measure, is not taken: the face is searched
+    for again and read on its side from then on (taking it had kept the misreading 19 frames more)."""
+    from reshoots import reshoot
+    copy = reshoot(footage_dir / "expressions_office.mp4", "55px", tmp_path)
+    tracker, eye_lines = FaceTracker(), []
+    with open_footage(copy.path, end=60) as footage:
+        for frame in footage:
+            state = tracker.update(np.ascontiguousarray(np.rot90(frame.image, 3)))
+            eye_lines.append(None if state is None else state.landmarks[263, :2] - state.landmarks[33, :2])
+    first, upright = tracker.trials[0]
+    assert not upright and first > 0
+    on_side = [v[1] > abs(v[0]) for v in eye_lines[first:] if v is not None]    # turned back: the eye line points down
+    assert len(on_side) > 20 and all(on_side)
