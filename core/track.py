@@ -20,8 +20,9 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     turned reading may score higher: the landmark model then reads it sideways, its points off over the hair): both
     readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
     (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
-    steps about four times as far). ``update`` returns ``None`` for the frames before that decision, as for frames
-    without a face: bake.pipeline follows them backwards from the reading taken.
+    steps about four times as far; where the turned one is lost first, neither, and the face is searched for again).
+    ``update`` returns ``None`` for the frames before that decision, as for frames without a face: bake.pipeline
+    follows them backwards from the reading taken.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
