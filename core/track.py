@@ -329,7 +329,7 @@ class FaceTracker:
                 self._others = None
             state = self._acquire(frame_rgb)
             turned, rival = self._rivals.get(id(self._chosen), (None, None))
-            if turned is self._chosen and state is not None and _near(rival.box, landmark_box(state[0])):
+            if state is not None and turned is self._chosen and _near(rival.box, landmark_box(state[0])):
                 upright = self._follow(frame_rgb, roi_from_detection(rival))
                 if upright is not None:         # the same face read both ways: follow both before choosing
                     if before is not None and not _near(landmark_box(state[0]), before):
@@ -407,7 +407,8 @@ class FaceTracker:
         return self._finish(frame_rgb, self._follow(frame_rgb, roi))
 
     def track(self, frames: Iterable[Frame]) -> TrackResult:
-        """Run ``update`` over ``frames`` (after ``reset``); gaps without a face are listed in ``warnings``."""
+        """Run ``update`` over ``frames`` (after ``reset``); gaps without a face are listed in ``warnings`` (the frames
+        of a trial among them: ``update`` gives them as faceless, and only bake.pipeline follows them backwards)."""
         self.reset()
         indices, boxes, found = [], [], []
         for frame in frames:
