@@ -618,6 +618,19 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             collect(QUEUED_BATCHES)
 
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
+
+        def found(slot: int, state: FaceState, image: np.ndarray):
+            nonlocal last_face
+            if missed:     # the face is found again: follow it backwards over the frames that had none
+                back = _track_backwards(image, tracker.face_box, tracker.face_roll, missed, S, config.stride, faces)
+                pending.extend(back)
+                if seek:                                # and the network over those it did not recover
+                    first = min(back, key=lambda it: it[0])[:2] if back else (slot, state.box)
+                    lost.extend(_lost_faces(missed, back, last_face, first, S, seek))
+                missed.clear()
+            pending.append((slot, state.box, recropper(image, 1.0, S)))
+            last_face = (slot, state.box)
+
         try:
             t = time.perf_counter()
             for frame in footage:
@@ -638,16 +651,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                         if dropped and last_face is not None and seek:    # a run longer than kept: the frames
                             lost.extend(_lost_faces(dropped, [], last_face, None, S, seek))   # next to the face
                 else:
-                    if missed:     # the face is found again: follow it backwards over the frames that had none
-                        back = _track_backwards(frame.image, tracker.face_box, tracker.face_roll, missed, S,
-                                                config.stride, faces)
-                        pending.extend(back)
-                        if seek:                                # and the network over those it did not recover
-                            first = min(back, key=lambda it: it[0])[:2] if back else (slot, state.box)
-                            lost.extend(_lost_faces(missed, back, last_face, first, S, seek))
-                        missed.clear()
-                    pending.append((slot, state.box, recropper(frame.image, 1.0, S)))
-                    last_face = (slot, state.box)
+                    found(slot, state, frame.image)
                 stage["decode+track"] += time.perf_counter() - t
                 if len(pending) >= config.batch:
                     if cancel is not None and cancel():
@@ -658,6 +662,12 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
                 t = time.perf_counter()
             if cancel is not None and cancel():
                 raise Cancelled("reconstruction cancelled")
+            settled = tracker.settle(frame.image) if frames else None     # a trial still open at the clip's end
+            if settled is not None:
+                faces[-1] = settled
+                if missed and missed[-1][0] == len(frames) - 1:
+                    missed.pop()
+                found(len(frames) - 1, settled, frame.image)
             if missed and last_face is not None and seek:        # the clip ends on frames without a face
                 lost.extend(_lost_faces(missed, [], last_face, None, S, seek))
             flush()

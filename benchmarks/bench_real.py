@@ -431,21 +431,29 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
 def tracker_states(images) -> list:
     """A fresh core.track.FaceTracker's ``FaceState`` (None where it found no face) on each of the RGB ``images`` (an
     iterable, read in order); the frames of a trial (a face found both ways, ``FaceTracker.trials``), which it gives
-    as faceless until it decides, followed backwards from the reading it took, as bake.pipeline does."""
+    as faceless until it decides (or the images end: ``settle``), followed backwards from the reading it took, as
+    bake.pipeline does."""
     from core.track import TRIAL_STEPS, FaceTracker
-    tracker, states, held, decided = FaceTracker(), [], deque(maxlen=TRIAL_STEPS), 0
+    tracker, states, held, decided, img = FaceTracker(), [], deque(maxlen=TRIAL_STEPS + 1), 0, None
+
+    def back_over_trial():
+        back = FaceTracker()
+        back.start(img, tracker.face_box, tracker.face_roll)
+        for k in range(len(states) - 2, tracker.trials[-1][0] - 1, -1):
+            states[k] = back.update(held[k - len(states)])
+            if states[k] is None:
+                break
     for img in images:
         img = np.ascontiguousarray(img)
+        held.append(img)
         states.append(tracker.update(img))
         if len(tracker.trials) > decided and states[-1] is not None:     # a trial decided on this frame
-            back = FaceTracker()
-            back.start(img, tracker.face_box, tracker.face_roll)
-            for k in range(len(states) - 2, tracker.trials[-1][0] - 1, -1):
-                states[k] = back.update(held[k - len(states) + 1])
-                if states[k] is None:
-                    break
+            back_over_trial()
         decided = len(tracker.trials)
-        held.append(img)
+    last = tracker.settle(img) if img is not None else None          # a trial still open when the images end
+    if last is not None:
+        states[-1] = last
+        back_over_trial()
     return states
 
 

@@ -22,7 +22,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
     steps about four times as far; where the turned one is lost first, neither, and the face is searched for again).
     ``update`` returns ``None`` for the frames before that decision, as for frames without a face: bake.pipeline
-    follows them backwards from the reading taken.
+    follows them backwards from the reading taken. At the footage's end ``settle`` decides a trial still open on the
+    steps made so far and gives the last frame's state.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
@@ -362,13 +363,30 @@ class FaceTracker:
             readings.append(self._follow(image, roi_from_landmarks(readings[-1][0])))
         if turned[-1] is not None and upright[-1] is not None and len(turned) <= TRIAL_STEPS:
             return None
-        take_upright = bool(turned[-1] is not None and upright[-1] is not None
+        return self._end_trial()
+
+    def _end_trial(self) -> tuple[np.ndarray, float] | None:
+        """The open trial ended on this frame (``_try_on``, ``settle``): the reading taken, recorded in ``trials``."""
+        turned, upright = self._trial
+        take_upright = bool(turned[-1] is not None and upright[-1] is not None and len(turned) > 1
                             and _median_step(upright) < UPRIGHT_STEADIER * _median_step(turned))
         if turned[-1] is None:                     # searched for again near where it was
             self._last_box = landmark_box(turned[-2][0])
         self.trials.append((self.frames_seen - len(turned), take_upright))
         self._trial = None
         return upright[-1] if take_upright else turned[-1]
+
+    def settle(self, image: np.ndarray) -> FaceState | None:
+        """The footage has ended (``image`` was its last frame, given to ``update``): a trial still open is decided on
+        the steps its readings have made (``_end_trial``; the turned reading where none has been made), and the
+        reading taken is returned as that frame's state, to be followed backwards over the trial's other frames as
+        after any frame found; ``None`` where no trial was open. Without it a clip that ends within ``TRIAL_STEPS``
+        frames of a trial's start would lose those frames (a clip that short, all of them)."""
+        if self._trial is None:
+            return None
+        state = self._finish(image, self._end_trial())
+        self.sizes[-1] = face_size(state.landmarks)
+        return state
 
     @property
     def jumps(self) -> list[tuple[int, float]]:

@@ -969,23 +969,27 @@ def test_a_jump_cut_is_warned_of_and_baked_as_a_cut(tmp_path):
     assert turn[7] > 4 * max(turn[:6].max(), turn[9:].max()), turn
 
 
-def test_the_frames_a_trial_withholds_are_followed_backwards(tmp_path):
+@pytest.mark.parametrize("extra", [4, -3])
+def test_the_frames_a_trial_withholds_are_followed_backwards(tmp_path, extra):
     """The sample clip upside down: the tracker finds the face both ways and gives the frames before it decides as
     faceless (core.track.TRIAL_STEPS); observe follows them backwards from the reading taken, so every frame has the
-    face, upside down where the upright clip's is, turned."""
+    face, upside down where the upright clip's is, turned. A clip shorter than the trial (``extra`` < 0) ends with it
+    open: it is decided on the steps made (``FaceTracker.settle``), and every frame read too."""
     import cv2
     import bake.pipeline as pl
     from core.footage import open_footage
     from core.presets import ASSETS
     from core.track import TRIAL_STEPS, FaceTracker
-    with open_footage(str(ASSETS / "sample_clip.mp4"), end=TRIAL_STEPS + 4) as src:
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=TRIAL_STEPS + extra) as src:
         upright = [f.image for f in src]
     over = [np.ascontiguousarray(f[::-1, ::-1]) for f in upright]
     for i, f in enumerate(over):
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     turned = FaceTracker()
     seen = [turned.update(f) is not None for f in over]
-    assert seen == [k >= TRIAL_STEPS for k in range(len(over))] and turned.trials == [(0, False)]
+    assert seen == [k >= TRIAL_STEPS for k in range(len(over))]
+    assert turned.settle(over[-1]) is None if extra > 0 else turned.settle(over[-1]) is not None
+    assert turned.trials == [(0, False)]
     obs = pl.observe(ReconConfig(str(tmp_path)))
     assert all(f is not None for f in obs.faces) and all(o is not None for o in obs.observations)
     h, w = upright[0].shape[:2]
