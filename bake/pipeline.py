@@ -620,6 +620,8 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
         missed: list[tuple[int, np.ndarray, float]] = []        # (slot, downscaled frame, scale) without a face
 
         def found(slot: int, state: FaceState, image: np.ndarray):
+            """A face in ``slot`` (``image``, its frame): its crop queued for the network, after the faceless
+            frames kept before it, followed backwards from it."""
             nonlocal last_face
             if missed:     # the face is found again: follow it backwards over the frames that had none
                 back = _track_backwards(image, tracker.face_box, tracker.face_roll, missed, S, config.stride, faces)
