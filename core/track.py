@@ -305,7 +305,7 @@ class FaceTracker:
         self.steps: list[float] = []            # face_step from the frame before (NaN where either has no face)
         self._moved: list[int] = []             # frame counts from 0 where the face was found elsewhere
         self._lost_frames = 0
-        self._rivals: dict[int, tuple] = {}     # id(turned detection) -> (it, the best upright one it outscored)
+        self._rivals: list[tuple] = []          # (turned detection, the best upright one it outscored)
         self._chosen: Detection | None = None   # the detection the last acquisition read the face on
         self._trial: tuple[list, list] | None = None   # readings (pts, presence) as found turned / upright
         self.trials: list[tuple[int, bool]] = []      # (frame count from 0 of the finding, upright taken)
@@ -324,26 +324,33 @@ class FaceTracker:
                 return self._withheld()
         else:
             state = self._follow(frame_rgb, self._roi) if self._roi is not None else None
-        if state is None:
+        acquired = state is None
+        if acquired:
             if before is not None:              # lost on this frame: searched for again near where it was
                 self._last_box = before
                 self._others = None
             state = self._acquire(frame_rgb)
-            turned, rival = self._rivals.get(id(self._chosen), (None, None))
-            if state is not None and turned is self._chosen and _near(rival.box, landmark_box(state[0])):
-                upright = self._follow(frame_rgb, roi_from_detection(rival))
-                if upright is not None:         # the same face read both ways: follow both before choosing
-                    if before is not None and not _near(landmark_box(state[0]), before):
-                        self._moved.append(self.frames_seen - 1)
-                    self._trial = ([state], [upright])
-                    self.face_box = self.state = self._roi = None
-                    return self._withheld()
-        result = self._finish(frame_rgb, state)
-        if result is not None and before is not None and not _near(self.face_box, before):
+        if state is not None and before is not None and not _near(landmark_box(state[0]), before):
             self._moved.append(self.frames_seen - 1)     # found elsewhere on the frame after it was followed: a cut
+        if acquired and self._begin_trial(frame_rgb, state):
+            return self._withheld()
+        result = self._finish(frame_rgb, state)
         self.sizes.append(math.nan if result is None else face_size(result.landmarks))
         self.steps.append(math.nan if result is None or last is None else face_step(last.landmarks, result.landmarks))
         return result
+
+    def _begin_trial(self, image: np.ndarray, state: tuple | None) -> bool:
+        """Whether a trial begins on this frame: the face just found (``state``) was read on a turned detection that
+        outscored an upright one of the same face, which the landmark model also reads; both readings are kept."""
+        rival = next((r for d, r in self._rivals if d is self._chosen), None)
+        if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
+            return False
+        upright = self._follow(image, roi_from_detection(rival))
+        if upright is None:
+            return False
+        self._trial = ([state], [upright])
+        self.face_box = self.state = self._roi = None
+        return True
 
     def _withheld(self) -> None:
         """A frame of a trial (the face found both ways, not yet decided): returned as one without a face."""
@@ -488,7 +495,7 @@ class FaceTracker:
     def _acquire(self, image: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The face searched for on the whole frame (see the module docstring); ``self._chosen`` is the detection it
         was read on, and ``self._rivals`` the upright detections that turned ones outscored."""
-        self._rivals, self._chosen = {}, None
+        self._rivals, self._chosen = [], None
         h, w = image.shape[:2]
         ws = min(1.0, self.detect_side / max(h, w))
         small = cv2.resize(image, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA) if ws < 1 else image
@@ -537,7 +544,7 @@ class FaceTracker:
                 dets, best = turned, score
         if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
             rival = max(upright, key=lambda d: float(d.score))
-            self._rivals.update((id(d), (d, rival)) for d in dets)
+            self._rivals += [(d, rival) for d in dets]
         return dets
 
     def _turned_detections(self, img: np.ndarray, quarters: int, full: bool, ox: float, oy: float,
