@@ -431,18 +431,15 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
 def tracker_states(images) -> list:
     """A fresh core.track.FaceTracker's ``FaceState`` (None where it found no face) on each of the RGB ``images`` (an
     iterable, read in order); the frames of a trial (a face found both ways, ``FaceTracker.trials``), which it gives
-    as faceless until it decides (or the images end: ``settle``), followed backwards from the reading it took, as
-    bake.pipeline does."""
+    as faceless until it decides (or the images end: ``settle``), followed backwards from the reading it took by
+    bake.pipeline's own backward pass."""
+    from bake.pipeline import _small, _track_backwards
     from core.track import TRIAL_STEPS, FaceTracker
     tracker, states, held, decided, img = FaceTracker(), [], deque(maxlen=TRIAL_STEPS + 1), 0, None
 
     def back_over_trial():
-        back = FaceTracker()
-        back.start(img, tracker.face_box, tracker.face_roll)
-        for k in range(len(states) - 2, tracker.trials[-1][0] - 1, -1):
-            states[k] = back.update(held[k - len(states)])
-            if states[k] is None:
-                break
+        missed = [(k, *_small(held[k - len(states)])) for k in range(tracker.trials[-1][0], len(states) - 1)]
+        _track_backwards(img, tracker.face_box, tracker.face_roll, missed, 1, 1, states)
     for img in images:
         img = np.ascontiguousarray(img)
         held.append(img)
