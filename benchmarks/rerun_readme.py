@@ -1,6 +1,6 @@
 """bench_real.py's and bench_e2e.py's runs whose result files the README cites as current, in one list, to re-run them
 all after a change of the bake (the other benchmarks the README cites, bench_background.py, bench_outline.py,
-bench_clip_length.py and the speed runs of ``bench_real.py --no-oracle``, and the files kept as a "before", are run
+bench_clip_length.py, bench_turned.py and the speed runs of ``bench_real.py --no-oracle``, and the files kept as a "before", are run
 apart).
 
 ``python benchmarks/rerun_readme.py --cache DIR --label NAME`` runs them in turn, printing each command and the clock
