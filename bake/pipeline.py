@@ -402,22 +402,16 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     return (cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else image.copy()), s
 
 
-def _track_backwards(image: np.ndarray, face_box: tuple, roll: float, missed: list, size: int, stride: int,
-                     faces: list) -> list:
-    """(slot, box, recrop) for the faceless frames before ``image`` (the frame where the face was found, at
-    ``face_box`` rolled by ``roll``), found by a fresh tracker run backwards in time from there: a clip that starts
-    on a turned or partly hidden face, or a detector miss mid-clip, is recovered by landmark tracking from the first
-    good frame.
-    Boxes are in full-frame pixels; each recovered frame's FaceState (full-frame pixels) goes into ``faces[slot]``."""
-    from core.track import FaceTracker
+def _track_backwards(image: np.ndarray, tracker, missed: list, size: int, faces: list) -> list:
+    """(slot, box, recrop) for the faceless frames ``missed`` ((slot, small copy, its scale), oldest first) before
+    ``image``, the frame where ``tracker`` (core.track.FaceTracker) found the face, followed backwards from there
+    (``FaceTracker.backwards``): a clip that starts on a turned or partly hidden face, a detector miss mid-clip or a
+    trial's frames are recovered by landmark tracking from the first good frame. Boxes are in full-frame pixels; each
+    recovered frame's FaceState (full-frame pixels) goes into ``faces[slot]``."""
     small, s = _small(image)
-    back = FaceTracker()
-    back.start(small, tuple(v * s for v in face_box), roll)
     out = []
-    for slot, img, s_k in reversed(missed):
-        state = back.update(img)
-        if state is None:
-            break
+    newest_first = missed[::-1]
+    for (slot, img, s_k), state in zip(newest_first, tracker.backwards(small, [m[1] for m in newest_first], s)):
         faces[slot] = state.scaled(1.0 / s_k)
         box = state.box
         out.append((slot, CropBox(box.x0 / s_k, box.y0 / s_k, box.size / s_k, box.angle), recropper(img, s_k, size)))
@@ -624,7 +618,7 @@ def observe(config: ReconConfig, progress: Callable[[float, str], None] | None =
             frames kept before it, followed backwards from it."""
             nonlocal last_face
             if missed:     # the face is found again: follow it backwards over the frames that had none
-                back = _track_backwards(image, tracker.face_box, tracker.face_roll, missed, S, config.stride, faces)
+                back = _track_backwards(image, tracker, missed, S, faces)
                 pending.extend(back)
                 if seek:                                # and the network over those it did not recover
                     first = min(back, key=lambda it: it[0])[:2] if back else (slot, state.box)

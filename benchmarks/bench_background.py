@@ -46,11 +46,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 from bake.camera_turn import rolled_degrees, turn_degrees  # noqa: E402
 from bake.config import ReconConfig  # noqa: E402
 from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
+from core.track import FaceTracker  # noqa: E402
 from machine import describe  # noqa: E402
 import reshoots  # noqa: E402
 from shared_clips import FOOTAGE, clip_paths  # noqa: E402
@@ -58,7 +58,7 @@ from shared_clips import FOOTAGE, clip_paths  # noqa: E402
 
 def read_turns(images: list[np.ndarray]) -> tuple[np.ndarray, float]:
     """(T,) the reader's turns on ``images`` with the tracker's face boxes left out, and its ms per frame."""
-    states = bench_real.tracker_states(images)
+    states = FaceTracker().states(images)
     reader = background.BackgroundTurn()
     t = time.perf_counter()
     turns = np.array([reader.update(im, None if s is None else s.box) for im, s in zip(images, states)])
@@ -68,7 +68,7 @@ def read_turns(images: list[np.ndarray]) -> tuple[np.ndarray, float]:
 def read_views(images: list[np.ndarray], K: np.ndarray) -> np.ndarray:
     """(T, 3, 3) the camera's view per frame (``BackgroundTurn.view`` as matrices; NaN where unread)."""
     import cv2
-    states = bench_real.tracker_states(images)
+    states = FaceTracker().states(images)
     reader = background.BackgroundTurn(K)
     out = np.full((len(images), 3, 3), np.nan)
     for k, (im, s) in enumerate(zip(images, states)):

@@ -60,6 +60,7 @@ from bake.pipeline import ReconConfig, reconstruct  # noqa: E402
 from bake.tracks import posed_vertices, shut_scales, shut_weights  # noqa: E402
 from core import head_model  # noqa: E402
 from core.head_model import ARKIT_NAMES  # noqa: E402
+from core.track import FaceTracker  # noqa: E402
 from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
@@ -492,7 +493,7 @@ def run_seed(seed, a, head) -> dict:
         rows.append(np.concatenate([cv2.resize(overlay_frame(tracks, i, seq["image"][int(tracks.frames[i]) - 1]),
                                                (256, 256), interpolation=cv2.INTER_AREA) for i in pick], 1))
     # what the landmarks can give: MediaPipe reads these renders, which lie outside its training, this far off
-    states = bench_real.tracker_states(seq["image"])
+    states = FaceTracker().states(seq["image"])
     every = np.arange(len(seq["image"]))
     truth = true_outline(seq, head, every)
     read, points = bench_real.landmark_array(states), true_points(seq, head, every)

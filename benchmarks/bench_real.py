@@ -173,7 +173,6 @@ import json
 import sys
 import tempfile
 import time
-from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -428,36 +427,11 @@ def on_frames(values: np.ndarray, frames: np.ndarray, wanted: np.ndarray) -> np.
     return out
 
 
-def tracker_states(images) -> list:
-    """A fresh core.track.FaceTracker's ``FaceState`` (None where it found no face) on each of the RGB ``images`` (an
-    iterable, read in order); the frames of a trial (a face found both ways, ``FaceTracker.trials``), which it gives
-    as faceless until it decides (or the images end: ``settle``), followed backwards from the reading it took by
-    bake.pipeline's own backward pass."""
-    from bake.pipeline import _small, _track_backwards
-    from core.track import TRIAL_STEPS, FaceTracker
-    tracker, states, held, decided, img = FaceTracker(), [], deque(maxlen=TRIAL_STEPS + 1), 0, None
-
-    def back_over_trial():
-        missed = [(k, *_small(held[k - len(states)])) for k in range(tracker.trials[-1][0], len(states) - 1)]
-        _track_backwards(img, tracker.face_box, tracker.face_roll, missed, 1, 1, states)
-    for img in images:
-        img = np.ascontiguousarray(img)
-        held.append(img)
-        states.append(tracker.update(img))
-        if len(tracker.trials) > decided and states[-1] is not None:     # a trial decided on this frame
-            back_over_trial()
-        decided = len(tracker.trials)
-    last = tracker.settle(img) if img is not None else None          # a trial still open when the images end
-    if last is not None:
-        states[-1] = last
-        back_over_trial()
-    return states
-
-
 def tracker_points(images) -> np.ndarray:
-    """(T, 478, 2) MediaPipe's own landmarks (pixels; ``tracker_states``) on the RGB ``images``, NaN where it found
-    no face (reference only)."""
-    return landmark_array(tracker_states(images))
+    """(T, 478, 2) MediaPipe's own landmarks (pixels; a fresh ``core.track.FaceTracker``'s ``states``, a trial's
+    frames read as the bake reads them) on the RGB ``images``, NaN where it found no face (reference only)."""
+    from core.track import FaceTracker
+    return landmark_array(FaceTracker().states(images))
 
 
 def landmark_array(states: list) -> np.ndarray:

@@ -6,8 +6,8 @@
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
 of ``rerun_readme.SMALL_SIZES``, through the video encoder as the README's copies are), their first ``--frames``
 frames turned 0-3 quarter turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying
-down), read by MediaPipe's tracker as the bake reads it (``bench_real.tracker_states``: a trial's frames followed
-backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner) lies within
+down), read by MediaPipe's tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames
+followed backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner) lies within
 60 degrees of the upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the sums.
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_real import CLOSE_UPS, tracker_states  # noqa: E402
+from bench_real import CLOSE_UPS  # noqa: E402
 from core.footage import open_footage  # noqa: E402
+from core.track import FaceTracker  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from rerun_readme import SMALL_SIZES  # noqa: E402
 from reshoots import reshoot  # noqa: E402
@@ -37,7 +38,7 @@ RIGHT_WAY_UP = 0.5                                                        # cos 
 
 def read_turned(images: list, quarters: int) -> dict:
     """Frames read and read the right way up of ``images`` turned by ``quarters`` (see the module docstring)."""
-    states = tracker_states(np.rot90(im, quarters) for im in images)
+    states = FaceTracker().states(np.rot90(im, quarters) for im in images)
     want = np.array(EYE_LINE[quarters])
     right = []
     for s in states:

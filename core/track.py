@@ -4,7 +4,8 @@
     for frame in footage:
         state = tracker.update(frame.image)     # causal: uses only this and earlier frames
         # state.box (CropBox for the dense network), state.landmarks (478, 3), state.presence, state.blendshapes
-    # or: result = FaceTracker().track(footage)  -> core.types.TrackResult (crop boxes only)
+    # or, a whole clip: FaceTracker().states(images) -> a FaceState or None per image (a trial's frames read
+    # backwards, as the bake reads them); FaceTracker().track(footage) -> core.types.TrackResult (crop boxes only)
 
 How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
   * Acquisition (no face followed): the face detector on the whole frame, short range first (faces that fill a good
@@ -21,9 +22,9 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
     (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
     steps about four times as far; where the turned one is lost first, neither, and the face is searched for again).
-    ``update`` returns ``None`` for the frames before that decision, as for frames without a face: bake.pipeline
-    follows them backwards from the reading taken. At the footage's end ``settle`` decides a trial still open on the
-    steps made so far and gives the last frame's state.
+    ``update`` returns ``None`` for the frames before that decision, as for frames without a face; ``states`` (and
+    ``track``, and bake.pipeline) follow them ``backwards`` from the reading taken. At the footage's end ``settle``
+    decides a trial still open on the steps made so far and gives the last frame's state.
   * Several faces: ``choose="largest"`` takes the largest detection; ``choose=(x, y)`` the one nearest that frame
     point at first and, after a loss, the one nearest where the track was last (with a point, the short- and
     full-range detections on the whole frame are pooled before choosing).
@@ -65,6 +66,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from typing import Iterable
 
 import cv2
@@ -315,6 +317,7 @@ class FaceTracker:
         """Next frame (H, W, 3) uint8 RGB -> the face's state, or ``None`` when no face is found."""
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
             raise ValueError(f"update expects an (H, W, 3) RGB frame, got {frame_rgb.shape}")
+        frame_rgb = np.ascontiguousarray(frame_rgb)     # a view (turned, flipped) as OpenCV reads it
         self.frames_seen += 1
         before = self.face_box                  # the face followed in the last frame, if any
         last = self.state                       # ... and its landmarks
@@ -431,20 +434,66 @@ class FaceTracker:
         roi = Roi(x + 0.5 * w, y + 0.5 * h, 1.5 * max(w, h), float(roll))
         return self._finish(frame_rgb, self._follow(frame_rgb, roi))
 
-    def track(self, frames: Iterable[Frame]) -> TrackResult:
-        """Run ``update`` over ``frames`` (after ``reset``); gaps without a face are listed in ``warnings`` (the frames
-        of a trial among them: ``update`` gives them as faceless, and only bake.pipeline follows them backwards)."""
+    def backwards(self, image: np.ndarray, earlier: Iterable[np.ndarray], scale: float = 1.0) -> list[FaceState]:
+        """The face this tracker follows now (its ``face_box`` and ``face_roll``, found in the frame ``image`` is a copy
+        of, after ``update`` or ``settle``), followed backwards in time by a fresh tracker of the same models over
+        ``earlier``, the frames before it, newest first: their states, newest first, up to the first frame without a
+        face. ``scale``: the size of ``image`` and ``earlier`` against the frames this tracker read (copies kept
+        small); the states are in their pixels. How a clip that starts on a turned or hidden face, a detector's miss
+        or a trial's frames are recovered (bake.pipeline, ``states``)."""
+        if self.face_box is None:
+            raise ValueError("backwards needs a face followed now (update or settle found one)")
+        back = FaceTracker(min_presence=self.min_presence, models=self.models, iris_lids=self.iris_lids)
+        back.start(image, tuple(v * scale for v in self.face_box), self.face_roll)
+        out = []
+        for img in earlier:
+            state = back.update(img)
+            if state is None:
+                break
+            out.append(state)
+        return out
+
+    def states(self, images: Iterable[np.ndarray]) -> list[FaceState | None]:
+        """``update`` over ``images`` (after ``reset``; RGB, read in order), then ``settle``, with the frames of a
+        trial (given by ``update`` as faceless until it decides) followed ``backwards`` from the reading taken, as
+        the bake reads them: one state per image, ``None`` where no face was found. Holds ``TRIAL_STEPS`` + 1
+        images."""
         self.reset()
-        indices, boxes, found = [], [], []
-        for frame in frames:
-            state = self.update(frame.image)
-            indices.append(frame.index)
-            found.append(state is not None)
-            boxes.append((state.box.x0, state.box.y0, state.box.size) if state is not None else (np.nan,) * 3)
-        indices = np.asarray(indices, np.int64)
-        found = np.asarray(found, bool)
-        return TrackResult(frames=indices, boxes=np.asarray(boxes, np.float64).reshape(-1, 3), found=found,
-                           warnings=tuple(gap_warnings(indices, found)))
+        states: list[FaceState | None] = []
+        held: deque = deque(maxlen=TRIAL_STEPS + 1)
+        decided, img = 0, None
+
+        def back_over_trial():      # the trial's frames before the last, newest first, read from the last
+            first = self.trials[-1][0]
+            earlier = [held[k - len(states)] for k in range(len(states) - 2, first - 1, -1)]
+            for k, state in enumerate(self.backwards(held[-1], earlier), start=1):
+                states[-1 - k] = state
+        for img in images:
+            held.append(img)
+            states.append(self.update(img))
+            if len(self.trials) > decided and states[-1] is not None:     # a trial decided on this frame
+                back_over_trial()
+            decided = len(self.trials)
+        last = self.settle(img) if img is not None else None          # a trial still open when the images end
+        if last is not None:
+            states[-1] = last
+            back_over_trial()
+        return states
+
+    def track(self, frames: Iterable[Frame]) -> TrackResult:
+        """The crop boxes of ``states`` over ``frames``; gaps without a face are listed in ``warnings``."""
+        indices: list[int] = []
+
+        def images():
+            for frame in frames:
+                indices.append(int(frame.index))
+                yield frame.image
+        states = self.states(images())
+        found = np.asarray([s is not None for s in states], bool)
+        boxes = [(s.box.x0, s.box.y0, s.box.size) if s is not None else (np.nan,) * 3 for s in states]
+        idx = np.asarray(indices, np.int64)
+        return TrackResult(frames=idx, boxes=np.asarray(boxes, np.float64).reshape(-1, 3), found=found,
+                           warnings=tuple(gap_warnings(idx, found)))
 
     # ------------------------------------------------------------------------------------------- internals
     def _finish(self, image: np.ndarray, state: tuple | None) -> FaceState | None:

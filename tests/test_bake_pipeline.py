@@ -973,8 +973,9 @@ def test_a_jump_cut_is_warned_of_and_baked_as_a_cut(tmp_path):
 def test_the_frames_a_trial_withholds_are_followed_backwards(tmp_path, extra):
     """The sample clip upside down: the tracker finds the face both ways and gives the frames before it decides as
     faceless (core.track.TRIAL_STEPS); observe follows them backwards from the reading taken, so every frame has the
-    face, upside down where the upright clip's is, turned. A clip shorter than the trial (``extra`` < 0) ends with it
-    open: it is decided on the steps made (``FaceTracker.settle``), and every frame read too."""
+    face, upside down where the upright clip's is, turned, and read as ``FaceTracker.states`` reads the clip. A clip
+    shorter than the trial (``extra`` < 0) ends with it open: it is decided on the steps made
+    (``FaceTracker.settle``), and every frame read too."""
     import cv2
     import bake.pipeline as pl
     from core.footage import open_footage
@@ -992,6 +993,8 @@ def test_the_frames_a_trial_withholds_are_followed_backwards(tmp_path, extra):
     assert turned.trials == [(0, False)]
     obs = pl.observe(ReconConfig(str(tmp_path)))
     assert all(f is not None for f in obs.faces) and all(o is not None for o in obs.observations)
+    for face, state in zip(obs.faces, FaceTracker().states(over)):     # as core.track reads a whole clip
+        np.testing.assert_array_equal(face.landmarks, state.landmarks)
     h, w = upright[0].shape[:2]
     tracker = FaceTracker()
     for f, face in zip(upright, obs.faces):

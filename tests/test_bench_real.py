@@ -772,22 +772,3 @@ def test_clip_paths_take_names_in_the_footage_folder_and_stop_on_a_missing_one(t
     with pytest.raises(SystemExit, match="no such clip: c.mp4"):
         bench_real.main(["c.mp4", "--footage", str(footage), "--json", str(tmp_path / "r.json")])
     assert not (tmp_path / "r.json").exists()
-
-
-@pytest.mark.parametrize("extra", [3, -3])
-def test_mediapipes_own_reading_covers_a_trials_frames(extra):
-    """MediaPipe's reference reading (``tracker_states``) on the sample clip upside down: the tracker gives the frames
-    of its trial (core.track.TRIAL_STEPS) as faceless, and the reference follows them backwards from the reading taken,
-    as the bake does, the nose where the forward reading of the upright clip puts it, turned; in a clip shorter than
-    the trial too (``extra`` < 0: decided where the frames end, ``FaceTracker.settle``)."""
-    from core.footage import open_footage
-    from core.presets import ASSETS
-    from core.track import TRIAL_STEPS, FaceTracker
-    with open_footage(str(ASSETS / "sample_clip.mp4"), end=TRIAL_STEPS + extra) as src:
-        upright = [f.image for f in src]
-    states = bench_real.tracker_states(f[::-1, ::-1] for f in upright)
-    assert all(s is not None for s in states)
-    h, w = upright[0].shape[:2]
-    tracker = FaceTracker()
-    for f, s in zip(upright, states):
-        assert np.abs([w, h] - s.landmarks[1, :2] - tracker.update(f).landmarks[1, :2]).max() < 4.0

@@ -424,6 +424,28 @@ def test_backwards_start_on_a_rolled_face(clip_frames):
         assert state is not None and np.linalg.norm(nose(state) - ([w, h] - nose(ref))) < 6.0
 
 
+@pytest.mark.parametrize("extra", [3, -3])
+def test_a_whole_clips_states_cover_a_trials_frames(clip_frames, extra):
+    """``states`` (and ``track``) over the sample clip upside down: ``update`` gives the frames of its trial
+    (TRIAL_STEPS) as faceless, and ``states`` follows them ``backwards`` from the reading taken, as the bake does, the
+    nose where the forward reading of the upright clip puts it, turned; in a clip shorter than the trial too (``extra``
+    < 0: decided where the frames end, ``settle``); ``track`` lists no gap there. What a view of a frame (flipped,
+    not copied) is read as."""
+    upright = clip_frames[:TRIAL_STEPS + extra]
+    tracker = FaceTracker()
+    states = tracker.states(f[::-1, ::-1] for f in upright)
+    assert tracker.trials == [(0, False)] and all(s is not None for s in states)
+    h, w = upright[0].shape[:2]
+    fwd = FaceTracker()
+    for f, s in zip(upright, states):
+        assert np.abs([w, h] - s.landmarks[1, :2] - fwd.update(f).landmarks[1, :2]).max() < 4.0
+    result = FaceTracker().track(Frame(i, i / 25, f[::-1, ::-1]) for i, f in enumerate(upright))
+    assert result.found.all() and result.warnings == ()
+    np.testing.assert_allclose(result.boxes, [(s.box.x0, s.box.y0, s.box.size) for s in states])
+    with pytest.raises(ValueError, match="needs a face followed now"):
+        FaceTracker().backwards(upright[0], upright[:1])
+
+
 @pytest.mark.footage
 def test_a_small_face_read_sideways_is_taken_upright(footage_dir, tmp_path):
     """The expressions clip re-shot with its face 48 px wide (bench_real.py --small-face 48): on its first frame the
