@@ -338,6 +338,24 @@ def test_backwards_start_from_another_trackers_face_box(clip_frames):
     assert back.detections == 0 and back.frames_seen == 10
 
 
+def test_backwards_on_smaller_copies(clip_frames, monkeypatch):
+    """``backwards`` over copies of the frames at half size (as the bake keeps faceless frames small): the face
+    followed now, found at full size, is followed back over them from its box scaled to the copies (no detection),
+    each state in the copies' pixels, where the full-size frames' backward reading puts it, halved."""
+    fwd = FaceTracker()
+    for f in clip_frames[:20]:
+        fwd.update(f)
+    half = [cv2.resize(f, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA) for f in clip_frames[:20]]
+    acquire, searched = FaceTracker._acquire, []
+    monkeypatch.setattr(FaceTracker, "_acquire", lambda self, image: searched.append(1) or acquire(self, image))
+    small = fwd.backwards(half[19], half[18:9:-1], 0.5)
+    assert not searched
+    full = fwd.backwards(clip_frames[19], clip_frames[18:9:-1])
+    assert len(small) == len(full) == 9
+    for a, b in zip(small, full):
+        assert np.linalg.norm(nose(a) - 0.5 * nose(b)) < 3.0
+
+
 def test_large_frame(clip_frames):
     """A 2560 x 1440 frame with a face of about 800 px: detection on the downscaled copy, landmarks at full size."""
     s = 800 / 215
