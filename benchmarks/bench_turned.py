@@ -7,8 +7,9 @@ The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``res
 of ``rerun_readme.SMALL_SIZES``, through the video encoder as the README's copies are), their first ``--frames``
 frames turned 0-3 quarter turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying
 down), read by MediaPipe's tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames
-followed backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner) lies within
-60 degrees of the upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the sums.
+followed backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner)
+lies within 60 degrees of the upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the
+sums.
 """
 from __future__ import annotations
 

@@ -430,6 +430,7 @@ class FaceTracker:
         there); continue with ``update``."""
         self.reset()
         self.frames_seen = 1
+        frame_rgb = np.ascontiguousarray(frame_rgb)
         x, y, w, h = (float(v) for v in face_box)
         roi = Roi(x + 0.5 * w, y + 0.5 * h, 1.5 * max(w, h), float(roll))
         return self._finish(frame_rgb, self._follow(frame_rgb, roi))
