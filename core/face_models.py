@@ -222,8 +222,10 @@ class FaceModels:
         return out
 
     # ------------------------------------------------------------------------------------------ landmarks
-    def landmarks_batch(self, image_rgb: np.ndarray, rois: list[Roi]) -> tuple[np.ndarray, np.ndarray]:
-        """Landmarks for several ROIs of one frame in one model call: (N, 478, 3) frame pixels, (N,) presence."""
+    def landmarks_batch(self, image_rgb: np.ndarray, rois: list[Roi],
+                        logits: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Landmarks for several ROIs of one frame in one model call: (N, 478, 3) frame pixels, (N,) presence (with
+        ``logits``, the model's own logit of it: a probability saturates at 1 in float32 where the logit goes on)."""
         if not rois:
             return np.zeros((0, NUM_LANDMARKS, 3), np.float32), np.zeros(0, np.float32)
         crops, affines = zip(*(crop_roi(image_rgb, r) for r in rois))
@@ -233,7 +235,10 @@ class FaceModels:
         for i, (A, roi) in enumerate(zip(affines, rois)):
             out[i, :, :2] = pts[i, :, :2] @ A[:, :2].T + A[:, 2]
             out[i, :, 2] = pts[i, :, 2] * roi.side / LANDMARK_INPUT
-        return out.astype(np.float32), _sigmoid(presence.reshape(-1)).astype(np.float32)
+        presence = presence.reshape(-1)
+        if logits:
+            return out.astype(np.float32), presence.astype(np.float64)
+        return out.astype(np.float32), _sigmoid(presence).astype(np.float32)
 
     def landmarks(self, image_rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """478 landmarks (x, y, z) in frame pixels of the face in ``roi``, and the face-presence probability."""

@@ -17,11 +17,17 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     that scores best is taken (footage whose rotation tag is lost, a subject lying down: upside down the detector
     finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most
     ``detect_side``.
+  * A face found is read on its detection's region, and that region turned by one, two and three quarter turns in
+    the same model call; where the landmark model is surer of a face in a turned one by more than ``QUARTER_MARGIN``
+    (its presence logit), that reading is taken (``righted``): a small face on its side or upside down whose
+    detection, upright, reads it upright (its keypoints too rough to turn the region by), and which the landmark
+    model reads sideways with a presence that passes, is read the right way up from the frame it is found on.
   * A face found on a turned detection where an upright one of the same face scored less (a small face, whose
     turned reading may score higher: the landmark model then reads it sideways, its points off over the hair): both
     readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
     (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
-    steps about four times as far; where the turned one is lost first, neither, and the face is searched for again).
+    steps about four times as far; where the turned one is lost first, neither, and the face is searched for again;
+    none where the turned reading was righted, above).
     ``update`` returns ``None`` for the frames before that decision, as for frames without a face; ``states`` (and
     ``track``, and bake.pipeline) follow them ``backwards`` from the reading taken. At the footage's end ``settle``
     decides a trial still open on the steps made so far and gives the last frame's state.
@@ -118,6 +124,10 @@ TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (th
                            # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
                            # tests/test_track.py turns over, must score above it upright)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
+QUARTER_MARGIN = 2.0       # at acquisition, the detection's region turned 1-3 quarters is read instead where the
+                           # landmark model's presence logit there beats the region's own by more than this (a face
+                           # on its side or upside down that the detector read upright; docs/MEASUREMENTS.md, "A small
+                           # face on its side read upright, righted by the landmark model's own certainty")
 TRIAL_STEPS = 8            # a face found on a turned detection where an upright one scored less (the same face in
 UPRIGHT_STEADIER = 0.5     # the same place) is followed both ways for this many frames, and the upright reading
                            # is taken where its median step is under this times the turned one's (docs/MEASUREMENTS.md,
@@ -311,6 +321,7 @@ class FaceTracker:
         self._chosen: Detection | None = None   # the detection the last acquisition read the face on
         self._trial: tuple[list, list] | None = None   # readings (pts, presence) as found turned / upright
         self.trials: list[tuple[int, bool]] = []      # (frame count from 0 of the finding, upright taken)
+        self.righted: list[tuple[int, int]] = []      # (frame count from 0, quarter turns) of ``_right_way_up``
 
     # ------------------------------------------------------------------------------------------------ public
     def update(self, frame_rgb: np.ndarray) -> FaceState | None:
@@ -348,6 +359,8 @@ class FaceTracker:
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
             return False
+        if self.righted and self.righted[-1][0] == self.frames_seen - 1:
+            return False                        # its reading turned to where the landmark model is surest of a face
         upright = self._follow(image, roi_from_detection(rival))
         if upright is None:
             return False
@@ -626,11 +639,29 @@ class FaceTracker:
             dets = sorted(dets, key=lambda d: float(np.hypot(*(d.box[:2] + 0.5 * d.box[2:] - near))))
         self.detections += 1
         for det in dets[:3]:
-            found = self._landmarks(image, roi_from_detection(det))
+            roi = roi_from_detection(det)
+            found = self._landmarks(image, roi)
             if found is not None:
                 self._chosen = det
-                return found
+                return self._right_way_up(image, roi, found)
         return None
+
+    def _right_way_up(self, image: np.ndarray, roi: Roi, found: tuple) -> tuple[np.ndarray, float]:
+        """``found``, the landmarks read in a detection's region ``roi``, or those of that region turned by one, two or
+        three quarter turns where the landmark model is surer of a face there by more than ``QUARTER_MARGIN`` (its
+        presence logit; one model call for the four regions): a small face on its side or upside down whose
+        detection reads it upright (its keypoints too rough to turn the region by) is read the right way up. Each such
+        reading is recorded in ``righted``."""
+        turned = [Roi(roi.cx, roi.cy, roi.side, roi.angle + k * math.pi / 2) for k in range(4)]
+        _, logits = self.models.landmarks_batch(image, turned, logits=True)
+        k = int(np.argmax(logits[1:])) + 1
+        if logits[k] - logits[0] <= QUARTER_MARGIN:
+            return found
+        again = self._landmarks(image, turned[k])
+        if again is None:
+            return found
+        self.righted.append((self.frames_seen - 1, k))
+        return again
 
     def _not_another_face(self, dets: list[Detection]) -> list[Detection]:
         """While the followed face has been lost for fewer than ``REACQUIRE_FRAMES`` frames, ``dets`` without the

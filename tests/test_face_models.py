@@ -154,6 +154,11 @@ def test_detector_and_landmarks_on_sample_frame(sample_frame):
     # a batch of crops gives the same answer as one at a time
     both, pres = fm.default_models().landmarks_batch(sample_frame, [roi, roi2])
     np.testing.assert_allclose(both[0], pts, atol=1e-3)
+    # the presence as the model's logit: its sigmoid is the probability, and it goes on where that saturates at 1
+    same, logits = fm.default_models().landmarks_batch(sample_frame, [roi, roi2], logits=True)
+    np.testing.assert_array_equal(same, both)
+    np.testing.assert_allclose(1.0 / (1.0 + np.exp(-logits)), pres, atol=1e-6)
+    assert logits.dtype == np.float64 and (logits > 2.0).all()
     scores = fm.blendshapes(pts)
     assert scores.shape == (52,) and np.isnan(scores[ARKIT_NAMES.index("tongueOut")])
     assert np.nanmin(scores) >= 0 and np.nanmax(scores) <= 1

@@ -464,30 +464,64 @@ def test_a_whole_clips_states_cover_a_trials_frames(clip_frames, extra):
         FaceTracker().backwards(upright[0], upright[:1])
 
 
+def test_a_face_read_in_a_region_the_wrong_way_up_is_read_again_turned(clip_frames):
+    """``_right_way_up`` (at acquisition): the sample frame turned a quarter and read in an upright region around its
+    face (as a detection that takes a face on its side for an upright one gives it) is read sideways; the region
+    turned a quarter back is where the landmark model is surest of a face (``QUARTER_MARGIN``), and its reading is
+    taken and recorded in ``righted``, the eye line where the upright frame's reading puts it, turned. The upright
+    frame read in its own region keeps that reading."""
+    from core.face_models import Roi, roi_from_landmarks
+    tracker = FaceTracker()
+    up = tracker.update(clip_frames[0])
+    w = clip_frames[0].shape[1]
+    roi = roi_from_landmarks(up.landmarks)
+    kept = tracker.models.landmarks(clip_frames[0], roi)
+    assert tracker._right_way_up(clip_frames[0], roi, kept) is kept and tracker.righted == []
+    turned = np.ascontiguousarray(np.rot90(clip_frames[0]))                 # (x, y) -> (y, w - x)
+    upright = Roi(roi.cy, w - roi.cx, roi.side, 0.0)
+    sideways = tracker.models.landmarks(turned, upright)
+    pts, _ = tracker._right_way_up(turned, upright, sideways)
+    assert len(tracker.righted) == 1 and tracker.righted[0][1] in (1, 3)
+    eyes = up.landmarks[263, :2] - up.landmarks[33, :2]
+    v = pts[263, :2] - pts[33, :2]
+    assert v @ [eyes[1], -eyes[0]] > 0.95 * np.hypot(*v) * np.hypot(*eyes)
+    v = sideways[0][263, :2] - sideways[0][33, :2]
+    assert v @ [eyes[1], -eyes[0]] < 0.5 * np.hypot(*v) * np.hypot(*eyes)   # what it was read as before
+
+
 @pytest.mark.footage
-def test_a_small_face_read_sideways_is_taken_upright(footage_dir, tmp_path):
+@pytest.mark.parametrize("px, quarters, righted", [(48, 0, 3), (55, 3, 1)])
+def test_a_small_face_read_the_wrong_way_is_righted_at_once(footage_dir, tmp_path, px, quarters, righted):
     """The expressions clip re-shot with its face 48 px wide (bench_real.py --small-face 48): on its first frame the
     detector on the frame turned a quarter outscores the upright one, and the landmark model, fed the face sideways,
-    reads it 1.2-1.4 times too large, over the hair. Both readings are followed (a trial) and the upright one, the
-    steadier, is taken: from the decision on the face's size is what the upright track gives it later."""
+    reads it 1.2-1.4 times too large, over the hair; 55 px wide and turned three quarters (a small face on its side),
+    the upright detection reads it upright, and so wrongly (its first 28 frames until 2026-12-07). The region turned
+    back is where the landmark model is surest of a face (``_right_way_up``): read so from the first frame, no trial,
+    every frame found the right way up and the face's size steady."""
     from reshoots import reshoot
-    copy = reshoot(footage_dir / "expressions_office.mp4", "48px", tmp_path)
+    copy = reshoot(footage_dir / "expressions_office.mp4", f"{px}px", tmp_path)
     tracker = FaceTracker()
     with open_footage(copy.path, end=TRIAL_STEPS + 20) as footage:
-        seen = [tracker.update(frame.image) is not None for frame in footage]
-    assert tracker.trials == [(0, True)]
-    assert seen == [k >= TRIAL_STEPS for k in range(TRIAL_STEPS + 20)]     # the trial's frames given as faceless
-    sizes = np.array(tracker.sizes[TRIAL_STEPS:])
+        states = tracker.states(np.rot90(frame.image, quarters) for frame in footage)
+    assert tracker.righted == [(0, righted)] and tracker.trials == []
+    want = np.array({0: (1.0, 0.0), 3: (0.0, 1.0)}[quarters])              # the eye line, turned as the frame
+    for s in states:
+        v = s.landmarks[263, :2].astype(np.float64) - s.landmarks[33, :2]
+        assert v @ want > 0.5 * np.hypot(*v)
+    sizes = np.array(tracker.sizes)
     assert sizes.max() < 1.05 * np.median(sizes[-10:])                      # no misreading 1.2-1.4 times as large
 
 
 @pytest.mark.footage
-def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, tmp_path):
-    """The expressions clip re-shot 55 px wide and turned three quarters (a small face on its side): read upright, and
+def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, tmp_path, monkeypatch):
+    """The expressions clip re-shot 55 px wide and turned three quarters (a small face on its side), with the
+    landmark model's righting off (``QUARTER_MARGIN`` infinite, as until 2026-12-07; the test above): read upright, and
     so wrongly, on its first frames; where it is lost and found both ways (frame 28) the turned reading is lost on the
     next frame. The upright one, whose only step (half a face) was its measure, is not taken: the face is searched
     for again and read on its side from then on (taking it had kept the misreading 19 frames more)."""
     from reshoots import reshoot
+    import core.track
+    monkeypatch.setattr(core.track, "QUARTER_MARGIN", math.inf)
     copy = reshoot(footage_dir / "expressions_office.mp4", "55px", tmp_path)
     tracker, eye_lines = FaceTracker(), []
     with open_footage(copy.path, end=60) as footage:
