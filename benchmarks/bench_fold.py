@@ -68,7 +68,8 @@ def cuts(images) -> dict:
     step over ``MOVE_JUMP`` face sizes, that step and its frame (the tracker lists one from ``MOVE_STEADY``; none
     where no step is over it), and the largest step that read ``MOVE_STEADY`` or more; ``trials``, where a face found
     on a turned detection that outscored an upright one was followed both ways, and whether the upright reading was
-    taken (``FaceTracker.trials``)."""
+    taken (``FaceTracker.trials``); ``righted``, where a face found was read in its detection's region turned by
+    quarter turns, and by how many (``FaceTracker.righted``)."""
     tracker = core.track.FaceTracker()
     for img in images:
         tracker.update(np.ascontiguousarray(img))
@@ -80,6 +81,7 @@ def cuts(images) -> dict:
     alone = np.where(isolated >= core.track.MOVE_STEADY, moved, 0.0)
     return dict(frames=len(tracker.sizes), cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps],
                 moves=[k for k, _ in tracker.moves], trials=[[k, up] for k, up in tracker.trials],
+                righted=[[k, q] for k, q in tracker.righted],
                 size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst),
                 place_jump=dict(reading=round(float(over[top]), 3), moved=round(float(moved[top]), 3), frame=top,
                                 largest_steady_step=round(float(alone.max()), 3)) if over[top] > 0 else None)
@@ -148,7 +150,8 @@ def main():
                   if s["place_jump"] and set(s["cuts"]) <= set(s["moves"])}
         res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
                    with_trials={name: s["trials"] for name, s in sets.items() if s["trials"]},
-                   trial={k: getattr(core.track, k) for k in ("TRIAL_STEPS", "UPRIGHT_STEADIER")},
+                   with_righted={name: s["righted"] for name, s in sets.items() if s["righted"]},
+                   trial={k: getattr(core.track, k) for k in ("TRIAL_STEPS", "UPRIGHT_STEADIER", "QUARTER_MARGIN")},
                    jump={k: getattr(core.track, k)
                          for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY", "MOVE_JUMP", "MOVE_STEADY")},
                    largest_uncut=max(((n, s["size_jump"]["reading"]) for n, s in uncut.items()), key=lambda kv: kv[1]),
