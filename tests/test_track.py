@@ -1,6 +1,7 @@
 """core.track: crop from landmarks (turned with a rolled face), small face in a wide frame, fast shake, several
-faces (and the one that left), loss and re-acquisition, faces upside down and sideways, backwards start, large
-frames, real clips (footage marker). Faces come from the bundled sample clip."""
+faces (and the one that left), loss and re-acquisition, faces upside down and sideways (a trial, a reading righted),
+backwards start and following, a whole clip's states, large frames, real clips (footage marker). Faces come from the
+bundled sample clip."""
 import math
 import sys
 from pathlib import Path
