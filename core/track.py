@@ -236,6 +236,14 @@ def _median_step(readings: list) -> float:
     return float(np.median([face_step(a[0], b[0]) / face_size(b[0]) for a, b in zip(readings, readings[1:])]))
 
 
+def quarter_readings(models: FaceModels, image: np.ndarray, roi: Roi) -> tuple[list[Roi], np.ndarray, np.ndarray]:
+    """``roi`` turned by 0-3 quarter turns, the landmark model's (4, 478, 3) readings there and their (4,) presence
+    logits, in one model call (``FaceTracker._right_way_up``; benchmarks/bench_turned.py ``--margins``)."""
+    turned = [Roi(roi.cx, roi.cy, roi.side, roi.angle + k * math.pi / 2) for k in range(4)]
+    pts, logits = models.landmarks_batch(image, turned, logits=True)
+    return turned, pts, logits
+
+
 def crop_from_landmarks(points: np.ndarray) -> CropBox:
     """The training-framing crop of a face from its 478 landmarks (frame pixels), turned with a face rolled beyond
     ``ROLL_FREE`` (``crop_turn``)."""
@@ -359,8 +367,6 @@ class FaceTracker:
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
             return False
-        if self.righted and self.righted[-1][0] == self.frames_seen - 1:
-            return False                        # its reading turned to where the landmark model is surest of a face
         upright = self._follow(image, roi_from_detection(rival))
         if upright is None:
             return False
@@ -652,8 +658,7 @@ class FaceTracker:
         presence logit; one model call for the four regions): a small face on its side or upside down whose
         detection reads it upright (its keypoints too rough to turn the region by) is read the right way up. Each such
         reading is recorded in ``righted``."""
-        turned = [Roi(roi.cx, roi.cy, roi.side, roi.angle + k * math.pi / 2) for k in range(4)]
-        _, logits = self.models.landmarks_batch(image, turned, logits=True)
+        turned, _, logits = quarter_readings(self.models, image, roi)
         k = int(np.argmax(logits[1:])) + 1
         if logits[k] - logits[0] <= QUARTER_MARGIN:
             return found
@@ -661,6 +666,7 @@ class FaceTracker:
         if again is None:
             return found
         self.righted.append((self.frames_seen - 1, k))
+        self._rivals = []                       # decided: no trial of the detection against an upright one
         return again
 
     def _not_another_face(self, dets: list[Detection]) -> list[Detection]:
