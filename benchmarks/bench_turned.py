@@ -1,7 +1,7 @@
 """A small face the right way up, on its side and upside down: how many frames the tracker reads the right way up.
 
     .venv/bin/python benchmarks/bench_turned.py [--footage ../shared/footage] [--frames 120]
-        [--json benchmarks/results/turned_small.json]
+        [--margins] [--json benchmarks/results/turned_small.json]
 
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
 of ``rerun_readme.SMALL_SIZES``, through the video encoder as the README's copies are), their first ``--frames``
@@ -9,7 +9,10 @@ frames turned 0-3 quarter turns (``np.rot90``, in memory: a phone clip whose rot
 down), read by MediaPipe's tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames
 followed backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner)
 lies within 60 degrees of the upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the
-sums.
+sums. With ``--margins`` (``results/turned_margins.json``) the same sets are read without the tracker's righting
+(``core.track.QUARTER_MARGIN``), and each finding of the face is recorded: whether it was read the right way up, by
+how much the landmark model's presence logit on its region turned 1-3 quarters beats the region's own (the best
+turn), and whether that turned reading is the right way up; the summary says what the margin splits.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_real import CLOSE_UPS  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from core.track import FaceTracker  # noqa: E402
+from core.track import QUARTER_MARGIN, FaceTracker, quarter_readings  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from rerun_readme import SMALL_SIZES  # noqa: E402
 from reshoots import reshoot  # noqa: E402
@@ -37,24 +40,68 @@ EYE_LINE = {0: (1.0, 0.0), 1: (0.0, -1.0), 2: (-1.0, 0.0), 3: (0.0, 1.0)}   # (1
 RIGHT_WAY_UP = 0.5                                                        # cos 60 degrees
 
 
+def right_way_up(points: np.ndarray, quarters: int) -> bool:
+    """Whether 478 landmarks' eye line lies within 60 degrees of the upright face's turned by ``quarters``."""
+    v = points[263, :2].astype(np.float64) - points[33, :2]
+    return bool(v @ np.array(EYE_LINE[quarters]) > RIGHT_WAY_UP * np.hypot(*v))
+
+
 def read_turned(images: list, quarters: int) -> dict:
     """Frames read and read the right way up of ``images`` turned by ``quarters`` (see the module docstring)."""
     states = FaceTracker().states(np.rot90(im, quarters) for im in images)
-    want = np.array(EYE_LINE[quarters])
-    right = []
-    for s in states:
-        if s is not None:
-            v = s.landmarks[263, :2].astype(np.float64) - s.landmarks[33, :2]
-            right.append(bool(v @ want > RIGHT_WAY_UP * np.hypot(*v)))
+    right = [right_way_up(s.landmarks, quarters) for s in states if s is not None]
     return dict(frames=len(states), read=len(right), right=sum(right), wrong=len(right) - sum(right))
+
+
+class _Unrighted(FaceTracker):
+    """A tracker that rights no reading (``--margins``) and records, at each face found, whether the reading is the
+    right way up and by how much the best of its region's turned readings beats it (``core.track.quarter_readings``:
+    the margin ``QUARTER_MARGIN`` is set against) and whether that one is the right way up."""
+
+    def __init__(self, quarters: int):
+        super().__init__()
+        self.quarters, self.found = quarters, []
+
+    def _right_way_up(self, image, roi, found):
+        _, pts, logits = quarter_readings(self.models, image, roi)
+        k = int(np.argmax(logits[1:])) + 1
+        self.found.append(dict(frame=self.frames_seen - 1, right=right_way_up(found[0], self.quarters),
+                               margin=round(float(logits[k] - logits[0]), 2),
+                               turned_right=right_way_up(pts[k], self.quarters)))
+        return found
+
+
+def margins(images: list, quarters: int) -> list[dict]:
+    """Each finding of the face in ``images`` turned by ``quarters``, read without the righting (``_Unrighted``)."""
+    tracker = _Unrighted(quarters)
+    tracker.states(np.rot90(im, quarters) for im in images)
+    return tracker.found
+
+
+def margin_summary(found: list[dict]) -> dict:
+    """Over the findings: those read right and the largest margin among them; those read wrong, and how many of them
+    a margin over ``QUARTER_MARGIN`` turns the right way up (or another wrong way)."""
+    right = [f["margin"] for f in found if f["right"]]
+    wrong = [f for f in found if not f["right"]]
+    over = [f for f in wrong if f["margin"] > QUARTER_MARGIN]
+    return dict(quarter_margin=QUARTER_MARGIN, read_right=len(right),
+                largest_margin_read_right=max(right, default=None), read_wrong=len(wrong),
+                righted=sum(f["turned_right"] for f in over),
+                turned_another_wrong_way=sum(not f["turned_right"] for f in over),
+                margins_read_wrong=sorted(f["margin"] for f in wrong))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--frames", type=int, default=120)
-    ap.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "turned_small.json")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="default: benchmarks/results/turned_small.json, with --margins turned_margins.json")
+    ap.add_argument("--margins", action="store_true",
+                    help="read each finding without the righting: its margin and whether righting it would help")
     a = ap.parse_args(argv)
+    a.json = a.json or Path(__file__).resolve().parent / "results" / (
+        "turned_margins.json" if a.margins else "turned_small.json")
     if not a.footage.is_dir():
         print(f"footage folder {a.footage} is absent; nothing to measure", file=sys.stderr)
         return 1
@@ -67,12 +114,17 @@ def main(argv=None) -> int:
             copy.path.unlink()
             for quarters in range(4):
                 name = f"{Path(clip).stem} {px}px turned {90 * quarters}"
-                sets[name] = read_turned(images, quarters)
+                sets[name] = margins(images, quarters) if a.margins else read_turned(images, quarters)
                 print(name, sets[name], flush=True)
-    turns = {f"turned {90 * q}": {k: sum(s[k] for n, s in sets.items() if n.endswith(f" turned {90 * q}"))
-                                  for k in ("frames", "read", "right", "wrong")} for q in range(4)}
-    res = dict(machine=describe_machine(), frames_per_copy=a.frames, turns=turns, sets=sets)
-    print(json.dumps(turns, indent=1))
+    if a.margins:
+        key, head = "summary", margin_summary([f for found in sets.values() for f in found])
+    else:
+        key, head = "turns", {}
+        for q in range(4):
+            mine = [s for n, s in sets.items() if n.endswith(f" turned {90 * q}")]
+            head[f"turned {90 * q}"] = {k: sum(s[k] for s in mine) for k in ("frames", "read", "right", "wrong")}
+    res = {"machine": describe_machine(), "frames_per_copy": a.frames, key: head, "sets": sets}
+    print(json.dumps(head, indent=1))
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=1))
     print(f"wrote {a.json}")

@@ -20,3 +20,19 @@ def test_the_sample_face_is_read_the_right_way_up_at_every_turn_and_a_wrong_turn
         assert bench_turned.read_turned(images, 2) == dict(frames=10, read=10, right=0, wrong=10)
     finally:
         bench_turned.EYE_LINE.update(wrong)
+
+
+def test_each_finding_is_read_without_the_righting_and_the_margin_summed():
+    """``--margins``: the sample face upright is found once, read the right way up, no turned region surer of it; the
+    summary counts a finding read the wrong way that a margin over QUARTER_MARGIN turns right, or another wrong way."""
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
+        images = [f.image for f in src]
+    found = bench_turned.margins(images, 0)
+    assert len(found) == 1 and found[0]["frame"] == 0 and found[0]["right"] and found[0]["margin"] < 0
+    m = bench_turned.QUARTER_MARGIN
+    summary = bench_turned.margin_summary([
+        dict(right=True, margin=-3.0), dict(right=False, margin=m + 1, turned_right=True),
+        dict(right=False, margin=m + 2, turned_right=False), dict(right=False, margin=m - 1, turned_right=True)])
+    assert summary["read_right"] == 1 and summary["largest_margin_read_right"] == -3.0 and summary["read_wrong"] == 3
+    assert summary["righted"] == 1 and summary["turned_another_wrong_way"] == 1
+    assert summary["margins_read_wrong"] == [m - 1, m + 1, m + 2]
