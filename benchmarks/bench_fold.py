@@ -7,6 +7,7 @@ frames the bake's temporal filters take apart), on the same sets and the copies 
     .venv/bin/python benchmarks/bench_fold.py --part renders [--json benchmarks/results/fold_skew_renders.json]
     .venv/bin/python benchmarks/bench_fold.py --read cuts --part clips     # -> results/cuts_clips.json
     .venv/bin/python benchmarks/bench_fold.py --read cuts --part renders   # -> results/cuts_renders.json
+    .venv/bin/python benchmarks/bench_fold.py --read cuts --part readme    # -> results/cuts_readme.json
 
 "clips": each shared clip as shot, turned 90 and 180 degrees, and re-shot (benchmarks/reshoots.py: small faces,
 worse cameras, a portrait frame, zoom, side light, roll, twist, fast, grey, a hand, dark glasses, a hat brim).
@@ -17,7 +18,9 @@ back, away and toward (``--turn-path``), where the landmark model folds a profil
 looking about (``--gaze``); per set: frames, the tracker's cuts, its size jumps and its jumps in place, and how near
 the largest size change and the most isolated move came to one (``size_jump``, ``place_jump``; over the sets other than
 the cut and jump copies, ``largest_uncut``; ``largest_uncut_place`` over those without a size jump or a face found
-elsewhere either). The two parts run apart (2 cores: both at once).
+elsewhere either). "readme": the copies `rerun_readme.py` bakes that the other two parts leave out (``readme_sets``),
+read as they are: where a change to the tracker rights or tries a face there, the README's file for it must be re-run.
+The parts run apart (2 cores: both at once).
 """
 from __future__ import annotations
 
@@ -46,6 +49,11 @@ CUT_RESHOTS = ("mirror", "shift0.5", "sway40", "sway300", "bob120", "shake20", "
                "stride3", "cut1.6", "cut1.15", "jump10")
 CUT_NAMES = ("cut", "jump")     # the copies with cuts in them (the others' readings say how near a false cut came)
 SEEDS_9 = (5, 2, 7, 11, 13, 17, 19, 23, 29)
+# the copies rerun_readme.py bakes that the clip sets above leave out (``--part readme``): re-shoots of every clip,
+# the close-ups at the other small sizes, and bench_e2e.py --turn 80 --frames 120
+README_RESHOTS = ("shift0", "shift0.25", "shift0.75", "roll20", "roll-20", "roll30", "roll90", "roll180", "shake8",
+                  "shaky20", "twist1.5", "twisty1.5", "exposure0.35", "exposure0.6", "stride2", "fast2", "jump30")
+README_SIZES = ("32px", "35px", "38px", "42px", "45px", "48px", "50px", "55px")
 LIMIT = math.degrees(core.track.FOLD_SKEW)      # read before main switches the refusal off
 
 
@@ -110,6 +118,28 @@ def clip_sets(footage: Path, read=skews, extra: tuple = ()) -> dict:
     return out
 
 
+def readme_sets(footage: Path, read=skews) -> dict:
+    """``read`` on the README's copies outside ``clip_sets`` and ``render_sets`` (``README_RESHOTS``, ``README_SIZES``
+    on the close-ups, the renders turned to 80 degrees over 120 frames): where a change to the per-frame stage that
+    these sets do not touch leaves the README's other files as they stand."""
+    from bench_real import CLOSE_UPS
+    from reshoots import reshoot
+    from training.synth import SynthConfig, make_sequence
+    out, folder = {}, Path(tempfile.mkdtemp(prefix="fold_readme_"))
+    jobs = [(name, kind) for name in CLIPS for kind in README_RESHOTS]
+    jobs += [(name, kind) for name in CLOSE_UPS for kind in README_SIZES]
+    for name, kind in jobs:
+        copy = reshoot(footage / name, kind, folder)
+        with open_footage(copy.path) as f:
+            out[f"{Path(name).stem} {kind}"] = read(fr.image for fr in f)
+        copy.path.unlink()
+        print(Path(name).stem, kind, out[f"{Path(name).stem} {kind}"], flush=True)
+    for seed in (5, 2, 7):
+        out[f"seed {seed} turned 80 long"] = read(make_sequence(SynthConfig(), 120, seed, 512, 512, turn=80.0)["image"])
+        print(seed, out[f"seed {seed} turned 80 long"], flush=True)
+    return out
+
+
 def render_sets(read=skews, gaze: tuple = (False,)) -> dict:
     from training.synth import SynthConfig, make_sequence
     out = {}
@@ -128,7 +158,7 @@ def render_sets(read=skews, gaze: tuple = (False,)) -> dict:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=("clips", "renders"), required=True)
+    ap.add_argument("--part", choices=("clips", "renders", "readme"), required=True)
     ap.add_argument("--read", choices=tuple(READERS), default="skew")
     ap.add_argument("--footage", default=str(FOOTAGE))
     ap.add_argument("--json", default=None, help="default: benchmarks/results/fold_skew_<part>.json, with --read cuts "
@@ -137,8 +167,12 @@ def main():
     read, skew = READERS[a.read], a.read == "skew"
     if skew:
         core.track.FOLD_SKEW = math.inf          # every reading seen, none refused
-    sets = (clip_sets(Path(a.footage), read, () if skew else CUT_RESHOTS) if a.part == "clips"
-            else render_sets(read, (False,) if skew else (False, True)))
+    if a.part == "clips":
+        sets = clip_sets(Path(a.footage), read, () if skew else CUT_RESHOTS)
+    elif a.part == "renders":
+        sets = render_sets(read, (False,) if skew else (False, True))
+    else:
+        sets = readme_sets(Path(a.footage), read)
     res = dict(machine=describe_machine(), fold_skew_deg=LIMIT, sets=sets)
     if skew:
         res.update(largest=max((s["max"] for s in sets.values() if s.get("readings")), default=None),
