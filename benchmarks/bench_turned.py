@@ -1,14 +1,16 @@
 """A small face the right way up, on its side and upside down: how many frames the tracker reads the right way up.
 
     .venv/bin/python benchmarks/bench_turned.py [--footage ../shared/footage] [--frames 120]
-        [--margins] [--json benchmarks/results/turned_small.json]
+        [--margins] [--sizes 70,80,...] [--json benchmarks/results/turned_small.json]
 
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
-of ``rerun_readme.SMALL_SIZES``, through the video encoder as the README's copies are), their first ``--frames``
-frames turned 0-3 quarter turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying
-down), read by MediaPipe's tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames
-followed backwards). A frame is read the right way up where its landmarks' eye line (outer corner to outer corner)
-lies within 60 degrees of the upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the
+of ``rerun_readme.SMALL_SIZES``, or those of ``--sizes``; ``--sizes`` ``MID_SIZES`` ``--json
+benchmarks/results/turned_mid.json`` reads faces up to 160 px wide, where the face fills the frame's height; through
+the video encoder as the README's copies are), their first ``--frames`` frames turned 0-3 quarter turns
+(``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying down), read by MediaPipe's
+tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames followed backwards). A frame is
+read the right way up where its landmarks' eye line (outer corner to outer corner) lies within 60 degrees of the
+upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the
 sums. With ``--margins`` (``results/turned_margins.json``) the same sets are read without the tracker's righting
 (``core.track.QUARTER_MARGIN``), and each finding of the face is recorded: whether it was read the right way up, by
 how much the landmark model's presence logit on its region turned 1-3 quarters beats the region's own (the best
@@ -36,6 +38,7 @@ from rerun_readme import SMALL_SIZES  # noqa: E402
 from reshoots import reshoot  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
+MID_SIZES = "70,80,90,100,110,120,140,160"
 EYE_LINE = {0: (1.0, 0.0), 1: (0.0, -1.0), 2: (-1.0, 0.0), 3: (0.0, 1.0)}   # (1, 0) as np.rot90 by k turns it
 RIGHT_WAY_UP = 0.5                                                        # cos 60 degrees
 
@@ -99,6 +102,8 @@ def main(argv=None) -> int:
                     help="default: benchmarks/results/turned_small.json, with --margins turned_margins.json")
     ap.add_argument("--margins", action="store_true",
                     help="read each finding without the righting: its margin and whether righting it would help")
+    ap.add_argument("--sizes", default=",".join(SMALL_SIZES),
+                    help=f"the faces' widths in px, comma-separated (results/turned_mid.json: {MID_SIZES})")
     a = ap.parse_args(argv)
     a.json = a.json or Path(__file__).resolve().parent / "results" / (
         "turned_margins.json" if a.margins else "turned_small.json")
@@ -107,7 +112,7 @@ def main(argv=None) -> int:
         return 1
     sets, folder = {}, Path(tempfile.mkdtemp(prefix="turned_"))
     for clip in CLOSE_UPS:
-        for px in SMALL_SIZES:
+        for px in a.sizes.split(","):
             copy = reshoot(a.footage / clip, f"{px}px", folder)
             with open_footage(copy.path, end=a.frames) as f:
                 images = [fr.image for fr in f]
@@ -123,7 +128,8 @@ def main(argv=None) -> int:
         for q in range(4):
             mine = [s for n, s in sets.items() if n.endswith(f" turned {90 * q}")]
             head[f"turned {90 * q}"] = {k: sum(s[k] for s in mine) for k in ("frames", "read", "right", "wrong")}
-    res = {"machine": describe_machine(), "frames_per_copy": a.frames, key: head, "sets": sets}
+    res = {"machine": describe_machine(), "frames_per_copy": a.frames, "sizes_px": a.sizes.split(","), key: head,
+           "sets": sets}
     print(json.dumps(head, indent=1))
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=1))

@@ -12,11 +12,12 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     part of the frame), then full range (small and distant faces); then, if a face was followed before, both on a
     square around where it was last (``LOST_SEARCH`` x its size), so a small face is seen at a larger scale; and every
     ``search_every`` frames while still lost, the full-range detector on overlapping tiles of the frame (faces down
-    to about ``min_face`` pixels). A whole-frame search whose best face scores under ``TURN_CHECK_SCORE`` (or, on
-    the tiles' frames, finds none) is read again on the frame turned upside down and sideways, and the orientation
-    that scores best is taken (footage whose rotation tag is lost, a subject lying down: upside down the detector
-    finds the face but places its eyes as if upright). Detection runs on a copy of the frame with long side at most
-    ``detect_side``.
+    to about ``min_face`` pixels). A pass whose best face scores under ``TURN_CHECK_SCORE``, and the whole-frame
+    passes on the first frame of a search and on the tiles' frames whatever they find, are read again on the image
+    turned upside down and sideways, and the orientation that scores best is taken, turned only where it scores at
+    least ``TURN_CHECK_SCORE`` (footage whose rotation tag is lost, a subject lying down: upside down the detector
+    finds the face but places its eyes as if upright, and a face 90-100 px wide upside down scores over that
+    upright). Detection runs on a copy of the frame with long side at most ``detect_side``.
   * A face found is read on its detection's region, and that region turned by one, two and three quarter turns in
     the same model call; where the landmark model is surer of a face in a turned one by more than ``QUARTER_MARGIN``
     (its presence logit), that reading is taken (``righted``): a small face on its side or upside down whose
@@ -24,10 +25,12 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     model reads sideways with a presence that passes, is read the right way up from the frame it is found on.
   * A face found on a turned detection where an upright one of the same face scored less (a small face, whose
     turned reading may score higher: the landmark model then reads it sideways, its points off over the hair): both
-    readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
-    (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
-    steps about four times as far; where the turned one is lost first, neither, and the face is searched for again;
-    none where the turned reading was righted, above).
+    readings are followed for ``TRIAL_STEPS`` frames, and the one
+    that steps less from frame to frame is taken (the upright one where its median step is under
+    ``UPRIGHT_STEADIER`` times the turned one's; the misreading steps about four times as far; where the turned one
+    is lost first, neither, and the face is searched for again; none where the turned reading was righted, above).
+    Where the upright detection is a sure face (``TURN_CHECK_SCORE``) and both read the face the same way up (eye
+    lines within ``TRIAL_APART``), the upright reading is taken at once, as where no turned detection scored more.
     ``update`` returns ``None`` for the frames before that decision, as for frames without a face; ``states`` (and
     ``track``, and bake.pipeline) follow them ``backwards`` from the reading taken. At the footage's end ``settle``
     decides a trial still open on the steps made so far and gives the last frame's state.
@@ -120,9 +123,10 @@ JUMP_STEADY = 3.0          # within them, is reported (jump_readings; the figure
 MOVE_JUMP = 0.1            # ... and one whose rigid points (STABLE_LANDMARKS) move more than this many face sizes from
 MOVE_STEADY = 4.0          # one frame to the next, this many times any other step within JUMP_FRAMES (move_readings;
                            # the figures: the same files)
-TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face (the clips upright 0.90-0.95, turned a
-                           # quarter or over 0.63-0.86, bench_track.py; the sample clip's face, which
-                           # tests/test_track.py turns over, must score above it upright)
+TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face, and a turned one is taken only where
+                           # it scores as much (the clips upright 0.90-0.95, turned a quarter or over 0.63-0.86,
+                           # bench_track.py; the sample clip's face, which tests/test_track.py turns over, must
+                           # score above it upright)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
 QUARTER_MARGIN = 2.0       # at acquisition, the detection's region turned 1-3 quarters is read instead where the
                            # landmark model's presence logit there beats the region's own by more than this (a face
@@ -132,6 +136,17 @@ TRIAL_STEPS = 8            # a face found on a turned detection where an upright
 UPRIGHT_STEADIER = 0.5     # the same place) is followed both ways for this many frames, and the upright reading
                            # is taken where its median step is under this times the turned one's (docs/MEASUREMENTS.md,
                            # "A small face taken for one lying on its side, mended")
+TRIAL_APART = math.radians(45.0)   # ... or, where the upright detection is a sure face, where the two readings'
+                           # eye lines lie further apart than this: nearer, both read the face the same way up (the
+                           # clips rolled 30-90 degrees: within 1.2 degrees; upside down against the right way,
+                           # 178-179; docs/MEASUREMENTS.md, "A face 90-100 px wide upside down"), and the upright
+                           # reading is taken at once
+
+
+def eye_line_apart(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle (radians, 0-pi) between two 478-landmark readings' eye lines (``EYE_OUTER``, in the frame)."""
+    u, v = (np.asarray(p, np.float64)[EYE_OUTER[1], :2] - np.asarray(p, np.float64)[EYE_OUTER[0], :2] for p in (a, b))
+    return float(abs(math.atan2(u[0] * v[1] - u[1] * v[0], u @ v)))
 
 
 def crop_turn(eye_line: np.ndarray) -> float:
@@ -354,25 +369,35 @@ class FaceTracker:
             state = self._acquire(frame_rgb)
         if state is not None and before is not None and not _near(landmark_box(state[0]), before):
             self._moved.append(self.frames_seen - 1)     # found elsewhere on the frame after it was followed: a cut
-        if acquired and self._begin_trial(frame_rgb, state):
-            return self._withheld()
+        if acquired:
+            state = self._weigh_rival(frame_rgb, state)
+            if self._trial is not None:
+                return self._withheld()
         result = self._finish(frame_rgb, state)
         self.sizes.append(math.nan if result is None else face_size(result.landmarks))
         self.steps.append(math.nan if result is None or last is None else face_step(last.landmarks, result.landmarks))
         return result
 
-    def _begin_trial(self, image: np.ndarray, state: tuple | None) -> bool:
-        """Whether a trial begins on this frame: the face just found (``state``) was read on a turned detection that
-        outscored an upright one of the same face, which the landmark model also reads; both readings are kept."""
+    def _weigh_rival(self, image: np.ndarray, state: tuple | None) -> tuple | None:
+        """The reading to take of the face just found (``state``): where it was read on a turned detection that
+        outscored an upright one of the same face, which the landmark model also reads, a trial of both begins
+        (``self._trial``; this frame is withheld, ``None``), but where the upright detection is a sure face
+        (``TURN_CHECK_SCORE``: the frame was searched turned only as every whole-frame search is) and both readings
+        see the face the same way up (eye lines within ``TRIAL_APART``), where its reading is taken at once, as
+        without the turned search; else ``state``. (An unsure upright detection's trial stands even so: its frames,
+        read backwards from the reading taken, start from a followed region, not a detection's; the expressions
+        clip rolled 45 degrees, its first and last three frames 0.045 IOD off with the trial, 0.048 taken at once.)"""
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
-            return False
-        upright = self._follow(image, roi_from_detection(rival))
+            return state
+        upright = self._landmarks(image, roi_from_detection(rival))
         if upright is None:
-            return False
+            return state
+        if float(rival.score) >= TURN_CHECK_SCORE and eye_line_apart(upright[0], state[0]) <= TRIAL_APART:
+            return upright
         self._trial = ([state], [upright])
         self.face_box = self.state = self._roi = None
-        return True
+        return None
 
     def _withheld(self) -> None:
         """A frame of a trial (the face found both ways, not yet decided): returned as one without a face."""
@@ -582,8 +607,8 @@ class FaceTracker:
             region = self._region(small, cx - 0.5 * side, cy - 0.5 * side, side)
             if region is not None:
                 searches += [[(region[0], region[1], False)], [(region[0], region[1], True)]]
-        whole = (self._lost_frames % self.search_every) == 0      # also search the frame turned when none is upright
-        for passes in searches:
+        whole = (self._lost_frames % self.search_every) == 0      # also search the whole frame turned, whatever
+        for passes in searches:                                    # it finds upright
             dets = [d for img, (ox, oy), full in passes
                     for d in self._oriented(img, full, ox, oy, ws, whole and img is small)]
             found = self._try(image, dets, near)
@@ -594,23 +619,26 @@ class FaceTracker:
         return None
 
     def _oriented(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float,
-                  turned_if_none: bool) -> list[Detection]:
+                  turned: bool) -> list[Detection]:
         """Detections in ``img`` (the detection copy, or a part of it at offset (ox, oy)), in frame pixels, read in
-        the orientation that scores best: upright, or (where its best score is under ``TURN_CHECK_SCORE``, or it has
-        none and ``turned_if_none``) turned upside down or sideways (``TURNED_SEARCH``) when a detection there scores
-        higher and at least that much (a small face's turned detections score low, their keypoints too rough to turn
-        its region by). Upside down, the detector still finds a face but reads its eyes where an upright face's
-        would be (the clips turned over score 0.63-0.74, upright 0.90-0.95: bench_track.py); its keypoints, turned
-        back, turn the landmark region (``roi_from_detection``), so the landmark model sees the face upright."""
+        the orientation that scores best: upright, or (where its best score is under ``TURN_CHECK_SCORE``, or
+        whatever it finds with ``turned``) turned upside down or sideways (``TURNED_SEARCH``) when a detection there
+        scores higher and at least that much (a small face's turned detections score low, their keypoints too rough
+        to turn its region by). Upside down, the detector still finds a face but reads its eyes where an upright
+        face's would be (the clips turned over score 0.63-0.74, upright 0.90-0.95: bench_track.py; a face 90-100 px
+        wide upside down scores 0.92 upright, 0.96 turned back, and read upright its mesh sets the mouth on the
+        forehead: bench_turned.py ``--sizes``, so ``_acquire`` gives ``turned`` on the whole frame's passes where it
+        searches it turned anyway); its keypoints, turned back, turn the landmark region (``roi_from_detection``), so
+        the landmark model sees the face upright."""
         dets = upright = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
-        if best >= TURN_CHECK_SCORE or not (dets or turned_if_none):
+        if not (turned or dets and best < TURN_CHECK_SCORE):
             return dets
         for quarters in TURNED_SEARCH:
-            turned = self._turned_detections(img, quarters, full, ox, oy, ws)
-            score = max((float(d.score) for d in turned), default=0.0)
+            found = self._turned_detections(img, quarters, full, ox, oy, ws)
+            score = max((float(d.score) for d in found), default=0.0)
             if score > best and score >= TURN_CHECK_SCORE:
-                dets, best = turned, score
+                dets, best = found, score
         if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
             rival = max(upright, key=lambda d: float(d.score))
             self._rivals += [(d, rival) for d in dets]

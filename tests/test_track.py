@@ -13,7 +13,7 @@ import pytest
 from core.footage import open_footage
 from core.head_model import ARKIT_NAMES
 from core.track import (CROP_SCALE, EYE_OUTER, FOLD_SKEW, ROLL_FREE, STABLE_LANDMARKS, TRIAL_STEPS, FaceTracker,
-                        crop_from_landmarks, crop_turn, gap_warnings, skew)
+                        crop_from_landmarks, crop_turn, eye_line_apart, gap_warnings, skew)
 from core.types import FaceState, Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))   # reshoots, for a re-shot real clip
@@ -425,6 +425,40 @@ def test_face_upside_down_or_sideways_is_followed_the_right_way_up(clip_frames, 
     assert (turned.trials, withheld) in (([], []), ([(0, False)], list(range(TRIAL_STEPS))))
 
 
+def test_eye_line_apart_is_the_angle_between_two_readings_eye_lines(clip_frames):
+    pts = FaceTracker().update(clip_frames[0]).landmarks.astype(np.float64)
+    c = pts[:, :2].mean(0)
+    for deg in (0, 30, 90, 180, -120):
+        t = math.radians(deg)
+        turned = pts.copy()
+        turned[:, :2] = (pts[:, :2] - c) @ np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]]) + c
+        assert eye_line_apart(pts, turned) == pytest.approx(abs(t), abs=1e-9)
+
+
+@pytest.mark.footage
+def test_a_sure_upright_face_read_the_same_way_up_turned_is_taken_without_a_trial(footage_dir, tmp_path, monkeypatch):
+    """The talking clip rolled 45 degrees (``--reshoot roll:45``): its upright detection is a sure face
+    (``TURN_CHECK_SCORE``), and the frame searched turned, as every whole-frame search is, scores higher a quarter
+    round; the landmark model reads the face the same way up on both detections' regions (eye lines within
+    ``TRIAL_APART``), so the upright reading is taken at once, as before the turned search: no trial, every frame
+    given as read, the eye line turned 45 degrees. With any two readings put on trial, this one is."""
+    import core.track
+    from reshoots import reshoot
+    copy = reshoot(footage_dir / "talking_green_screen.mp4", "roll45", tmp_path)
+    with open_footage(copy.path, end=TRIAL_STEPS + 4) as footage:
+        frames = [frame.image for frame in footage]
+    tracker = FaceTracker()
+    for f in frames:
+        state = tracker.update(f)
+        assert state is not None
+        v = state.landmarks[263, :2].astype(np.float64) - state.landmarks[33, :2]
+        assert abs(math.degrees(math.atan2(-v[1], v[0])) - 45) < 15
+    assert tracker.trials == [] and tracker.righted == []
+    monkeypatch.setattr(core.track, "TRIAL_APART", -1.0)
+    tracker.states(frames)
+    assert tracker.trials == [(0, False)]
+
+
 def test_backwards_start_on_a_rolled_face(clip_frames):
     """``start`` with the other tracker's ``face_roll``: a face upside down is followed backwards the right way up
     (as bake.pipeline's backfill does after the face is found again)."""
@@ -511,6 +545,25 @@ def test_a_small_face_read_the_wrong_way_is_righted_at_once(footage_dir, tmp_pat
         assert v @ want > 0.5 * np.hypot(*v)
     sizes = np.array(tracker.sizes)
     assert sizes.max() < 1.05 * np.median(sizes[-10:])                      # no misreading 1.2-1.4 times as large
+
+
+@pytest.mark.footage
+@pytest.mark.parametrize("px", [90, 100])
+def test_a_mid_size_face_upside_down_that_the_detector_is_sure_of_upright_is_read_turned(footage_dir, tmp_path, px):
+    """The expressions clip re-shot with its face 90 or 100 px wide and turned upside down: the full-range detector
+    scores it 0.92 upright, over ``TURN_CHECK_SCORE``, and the landmark model, fed it upright, sets the mouth on the
+    forehead with a presence that passes (every frame of the clip until 2026-12-07). On the frame turned back it
+    scores 0.96, so the turned detection is taken (a trial of it against the upright one where both are near,
+    decided for the turned one), and every frame is read the right way up."""
+    from reshoots import reshoot
+    copy = reshoot(footage_dir / "expressions_office.mp4", f"{px}px", tmp_path)
+    tracker = FaceTracker()
+    with open_footage(copy.path, end=TRIAL_STEPS + 12) as footage:
+        states = tracker.states(np.rot90(frame.image, 2) for frame in footage)
+    assert all(not upright for _, upright in tracker.trials) and tracker.righted == []
+    for s in states:
+        v = s.landmarks[263, :2].astype(np.float64) - s.landmarks[33, :2]
+        assert -v[0] > 0.5 * np.hypot(*v)                                   # the eye line turned a half
 
 
 @pytest.mark.footage
