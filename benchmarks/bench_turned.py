@@ -5,13 +5,13 @@
 
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
 of ``rerun_readme.SMALL_SIZES``, or those of ``--sizes``; ``--sizes`` ``MID_SIZES`` ``--json
-benchmarks/results/turned_mid.json`` reads faces up to 160 px wide, where the face fills the frame's height; through
-the video encoder as the README's copies are), their first ``--frames`` frames turned 0-3 quarter turns
-(``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying down), read by MediaPipe's
+benchmarks/results/turned_mid.json`` reads faces up to 160 px wide (at 200 px the re-shot clip no longer fits the
+frame); through the video encoder as the README's copies are), their first ``--frames`` frames turned 0-3 quarter
+turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying down), read by MediaPipe's
 tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames followed backwards). A frame is
 read the right way up where its landmarks' eye line (outer corner to outer corner) lies within 60 degrees of the
-upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the
-sums. With ``--margins`` (``results/turned_margins.json``) the same sets are read without the tracker's righting
+upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the sums. With ``--margins``
+(``results/turned_margins.json``) the same sets are read without the tracker's righting
 (``core.track.QUARTER_MARGIN``), and each finding of the face is recorded: whether it was read the right way up, by
 how much the landmark model's presence logit on its region turned 1-3 quarters beats the region's own (the best
 turn), and whether that turned reading is the right way up; the summary says what the margin splits.

@@ -25,12 +25,12 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     model reads sideways with a presence that passes, is read the right way up from the frame it is found on.
   * A face found on a turned detection where an upright one of the same face scored less (a small face, whose
     turned reading may score higher: the landmark model then reads it sideways, its points off over the hair): both
-    readings are followed for ``TRIAL_STEPS`` frames, and the one
-    that steps less from frame to frame is taken (the upright one where its median step is under
-    ``UPRIGHT_STEADIER`` times the turned one's; the misreading steps about four times as far; where the turned one
-    is lost first, neither, and the face is searched for again; none where the turned reading was righted, above).
-    Where the upright detection is a sure face (``TURN_CHECK_SCORE``) and both read the face the same way up (eye
-    lines within ``TRIAL_APART``), the upright reading is taken at once, as where no turned detection scored more.
+    readings are followed for ``TRIAL_STEPS`` frames, and the one that steps less from frame to frame is taken
+    (the upright one where its median step is under ``UPRIGHT_STEADIER`` times the turned one's; the misreading
+    steps about four times as far; where the turned one is lost first, neither, and the face is searched for again;
+    none where the turned reading was righted, above). Where the upright detection is a sure face
+    (``TURN_CHECK_SCORE``) and both read the face the same way up (eye lines within ``TRIAL_APART``), the upright
+    reading is taken at once, as where no turned detection scored more.
     ``update`` returns ``None`` for the frames before that decision, as for frames without a face; ``states`` (and
     ``track``, and bake.pipeline) follow them ``backwards`` from the reading taken. At the footage's end ``settle``
     decides a trial still open on the steps made so far and gives the last frame's state.
@@ -379,14 +379,14 @@ class FaceTracker:
         return result
 
     def _weigh_rival(self, image: np.ndarray, state: tuple | None) -> tuple | None:
-        """The reading to take of the face just found (``state``): where it was read on a turned detection that
-        outscored an upright one of the same face, which the landmark model also reads, a trial of both begins
-        (``self._trial``; this frame is withheld, ``None``), but where the upright detection is a sure face
-        (``TURN_CHECK_SCORE``: the frame was searched turned only as every whole-frame search is) and both readings
-        see the face the same way up (eye lines within ``TRIAL_APART``), where its reading is taken at once, as
-        without the turned search; else ``state``. (An unsure upright detection's trial stands even so: its frames,
-        read backwards from the reading taken, start from a followed region, not a detection's; the expressions
-        clip rolled 45 degrees, its first and last three frames 0.045 IOD off with the trial, 0.048 taken at once.)"""
+        """The reading to take of the face just found (``state``). Where it was read on a turned detection that
+        outscored an upright one of the same face, which the landmark model also reads: the upright reading where
+        that detection is a sure face (``TURN_CHECK_SCORE``: the frame was searched turned only as every whole-frame
+        search is) and both readings see the face the same way up (eye lines within ``TRIAL_APART``), as without
+        the turned search; else ``None``, a trial of both begun (``self._trial``; this frame is withheld). Else
+        ``state``. (An unsure upright detection's trial stands even where both agree: its frames, read backwards
+        from the reading taken, start from a followed region, not a detection's; the expressions clip rolled 45
+        degrees, its first and last three frames 0.045 IOD off with the trial, 0.048 taken at once.)"""
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
             return state
