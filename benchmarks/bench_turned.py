@@ -1,16 +1,18 @@
 """A small face the right way up, on its side and upside down: how many frames the tracker reads the right way up.
 
     .venv/bin/python benchmarks/bench_turned.py [--footage ../shared/footage] [--frames 120]
-        [--margins] [--sizes 70,80,...] [--json benchmarks/results/turned_small.json]
+        [--margins] [--sizes 70,80,...] [--angles 0,90,180,270] [--json benchmarks/results/turned_small.json]
 
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
 of ``rerun_readme.SMALL_SIZES``, or those of ``--sizes``; ``--sizes`` ``MID_SIZES`` ``--json
 benchmarks/results/turned_mid.json`` reads faces up to 160 px wide (at 200 px the re-shot clip no longer fits the
 frame); through the video encoder as the README's copies are), their first ``--frames`` frames turned 0-3 quarter
-turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying down), read by MediaPipe's
-tracker as the bake reads it (``core.track.FaceTracker.states``: a trial's frames followed backwards). A frame is
-read the right way up where its landmarks' eye line (outer corner to outer corner) lies within 60 degrees of the
-upright face's turned the same way. Per set: frames, read, right, wrong; per turn, the sums. With ``--margins``
+turns (``np.rot90``, in memory: a phone clip whose rotation tag is lost, a subject lying down; ``--angles`` any
+turns, those between quarters by ``rolled``: ``--angles`` ``DIAGONAL_ANGLES`` ``--sizes 48,60,80,100,120 --frames 80
+--json benchmarks/results/turned_diagonal.json`` reads faces turned half way between), read by MediaPipe's tracker
+as the bake reads it (``core.track.FaceTracker.states``: a trial's frames followed backwards). A frame is read the
+right way up where its landmarks' eye line (outer corner to outer corner) lies within 60 degrees of the upright
+face's turned the same way. Per set: frames, read, right, wrong; per turn, the sums. With ``--margins``
 (``results/turned_margins.json``) the same sets are read without the tracker's righting
 (``core.track.QUARTER_MARGIN``), and each finding of the face is recorded: whether it was read the right way up, by
 how much the landmark model's presence logit on its region turned 1-3 quarters beats the region's own (the best
@@ -24,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,7 @@ from reshoots import reshoot  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
 MID_SIZES = "70,80,90,100,110,120,140,160"
+DIAGONAL_ANGLES = "45,135,225,315"
 EYE_LINE = {0: (1.0, 0.0), 1: (0.0, -1.0), 2: (-1.0, 0.0), 3: (0.0, 1.0)}   # (1, 0) as np.rot90 by k turns it
 RIGHT_WAY_UP = 0.5                                                        # cos 60 degrees
 
@@ -47,6 +51,30 @@ def right_way_up(points: np.ndarray, quarters: int) -> bool:
     """Whether 478 landmarks' eye line lies within 60 degrees of the upright face's turned by ``quarters``."""
     v = points[263, :2].astype(np.float64) - points[33, :2]
     return bool(v @ np.array(EYE_LINE[quarters]) > RIGHT_WAY_UP * np.hypot(*v))
+
+
+def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
+    """``image`` turned ``degrees`` counter-clockwise about its centre (as ``np.rot90`` turns by quarters) on a canvas
+    that holds the whole of it (black outside), so that no part of the face's path leaves the frame."""
+    h, w = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(turn[0, 0]), abs(turn[0, 1])
+    side_w, side_h = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+    turn[:, 2] += (side_w - w) / 2, (side_h - h) / 2
+    return cv2.warpAffine(image, turn, (side_w, side_h))
+
+
+def read_rolled(images: list, degrees: float) -> dict:
+    """``read_turned`` for a turn by any angle (``rolled``): frames read the right way up where the eye line lies
+    within 60 degrees of the upright face's turned by ``degrees``."""
+    states = FaceTracker().states(rolled(im, degrees) for im in images)
+    want = np.array([np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))])
+    right = []
+    for s in states:
+        if s is not None:
+            v = s.landmarks[263, :2].astype(np.float64) - s.landmarks[33, :2]
+            right.append(bool(v @ want > RIGHT_WAY_UP * np.hypot(*v)))
+    return dict(frames=len(states), read=len(right), right=sum(right), wrong=len(right) - sum(right))
 
 
 def read_turned(images: list, quarters: int) -> dict:
@@ -104,7 +132,13 @@ def main(argv=None) -> int:
                     help="read each finding without the righting: its margin and whether righting it would help")
     ap.add_argument("--sizes", default=",".join(SMALL_SIZES),
                     help=f"the faces' widths in px, comma-separated (results/turned_mid.json: {MID_SIZES})")
+    ap.add_argument("--angles", default="0,90,180,270",
+                    help="the turns in degrees, counter-clockwise, comma-separated; quarter turns by np.rot90, others "
+                         f"by bench_turned.rolled (results/turned_diagonal.json: {DIAGONAL_ANGLES})")
     a = ap.parse_args(argv)
+    angles = [int(d) for d in a.angles.split(",")]
+    if a.margins and any(d % 90 for d in angles):
+        ap.error("--margins reads quarter turns only")
     a.json = a.json or Path(__file__).resolve().parent / "results" / (
         "turned_margins.json" if a.margins else "turned_small.json")
     if not a.footage.is_dir():
@@ -117,17 +151,20 @@ def main(argv=None) -> int:
             with open_footage(copy.path, end=a.frames) as f:
                 images = [fr.image for fr in f]
             copy.path.unlink()
-            for quarters in range(4):
-                name = f"{Path(clip).stem} {px}px turned {90 * quarters}"
-                sets[name] = margins(images, quarters) if a.margins else read_turned(images, quarters)
+            for degrees in angles:
+                name = f"{Path(clip).stem} {px}px turned {degrees}"
+                if a.margins:
+                    sets[name] = margins(images, degrees // 90)
+                else:
+                    sets[name] = read_rolled(images, degrees) if degrees % 90 else read_turned(images, degrees // 90)
                 print(name, sets[name], flush=True)
     if a.margins:
         key, head = "summary", margin_summary([f for found in sets.values() for f in found])
     else:
         key, head = "turns", {}
-        for q in range(4):
-            mine = [s for n, s in sets.items() if n.endswith(f" turned {90 * q}")]
-            head[f"turned {90 * q}"] = {k: sum(s[k] for s in mine) for k in ("frames", "read", "right", "wrong")}
+        for degrees in angles:
+            mine = [s for n, s in sets.items() if n.endswith(f" turned {degrees}")]
+            head[f"turned {degrees}"] = {k: sum(s[k] for s in mine) for k in ("frames", "read", "right", "wrong")}
     res = {"machine": describe_machine(), "frames_per_copy": a.frames, "sizes_px": a.sizes.split(","), key: head,
            "sets": sets}
     print(json.dumps(head, indent=1))

@@ -2,6 +2,8 @@
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_turned  # noqa: E402
 from core.footage import open_footage  # noqa: E402
@@ -36,3 +38,15 @@ def test_each_finding_is_read_without_the_righting_and_the_margin_summed():
     assert summary["read_right"] == 1 and summary["largest_margin_read_right"] == -3.0 and summary["read_wrong"] == 3
     assert summary["righted"] == 1 and summary["turned_another_wrong_way"] == 1
     assert summary["margins_read_wrong"] == [m - 1, m + 1, m + 2]
+
+
+def test_a_turn_between_quarters_keeps_the_whole_frame_and_reads_the_face_turned():
+    """``--angles``: ``rolled`` turns a frame about its centre on a canvas that holds all of it (a quarter turn the
+    shape ``np.rot90`` gives); the sample face turned 45 degrees is read the right way up on every frame."""
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=6) as src:
+        images = [f.image for f in src]
+    h, w = images[0].shape[:2]
+    assert bench_turned.rolled(images[0], 90).shape == np.rot90(images[0]).shape
+    side = int(np.ceil((w + h) * np.sqrt(0.5)))
+    assert abs(bench_turned.rolled(images[0], 45).shape[0] - side) <= 1
+    assert bench_turned.read_rolled(images, 45) == dict(frames=6, read=6, right=6, wrong=0)
