@@ -153,10 +153,11 @@ def main(argv=None) -> int:
             copy.path.unlink()
             for degrees in angles:
                 name = f"{Path(clip).stem} {px}px turned {degrees}"
+                quarters = degrees // 90 % 4
                 if a.margins:
-                    sets[name] = margins(images, degrees // 90)
+                    sets[name] = margins(images, quarters)
                 else:
-                    sets[name] = read_rolled(images, degrees) if degrees % 90 else read_turned(images, degrees // 90)
+                    sets[name] = read_rolled(images, degrees) if degrees % 90 else read_turned(images, quarters)
                 print(name, sets[name], flush=True)
     if a.margins:
         key, head = "summary", margin_summary([f for found in sets.values() for f in found])
