@@ -47,10 +47,16 @@ EYE_LINE = {0: (1.0, 0.0), 1: (0.0, -1.0), 2: (-1.0, 0.0), 3: (0.0, 1.0)}   # (1
 RIGHT_WAY_UP = 0.5                                                        # cos 60 degrees
 
 
+def along(points: np.ndarray, line) -> bool:
+    """Whether 478 landmarks' eye line (outer corner to outer corner) lies within 60 degrees of the direction ``line``
+    (a 2-vector in the frame, y down)."""
+    v = points[263, :2].astype(np.float64) - points[33, :2]
+    return bool(v @ np.asarray(line, np.float64) > RIGHT_WAY_UP * np.hypot(*v))
+
+
 def right_way_up(points: np.ndarray, quarters: int) -> bool:
     """Whether 478 landmarks' eye line lies within 60 degrees of the upright face's turned by ``quarters``."""
-    v = points[263, :2].astype(np.float64) - points[33, :2]
-    return bool(v @ np.array(EYE_LINE[quarters]) > RIGHT_WAY_UP * np.hypot(*v))
+    return along(points, EYE_LINE[quarters])
 
 
 def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
@@ -64,24 +70,22 @@ def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(image, turn, (side_w, side_h))
 
 
+def _counts(states: list, line) -> dict:
+    """Frames, frames read, and read with the eye line along ``line`` (``along``) of a clip's tracker states."""
+    right = [along(s.landmarks, line) for s in states if s is not None]
+    return dict(frames=len(states), read=len(right), right=sum(right), wrong=len(right) - sum(right))
+
+
 def read_rolled(images: list, degrees: float) -> dict:
     """``read_turned`` for a turn by any angle (``rolled``): frames read the right way up where the eye line lies
     within 60 degrees of the upright face's turned by ``degrees``."""
     states = FaceTracker().states(rolled(im, degrees) for im in images)
-    want = np.array([np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))])
-    right = []
-    for s in states:
-        if s is not None:
-            v = s.landmarks[263, :2].astype(np.float64) - s.landmarks[33, :2]
-            right.append(bool(v @ want > RIGHT_WAY_UP * np.hypot(*v)))
-    return dict(frames=len(states), read=len(right), right=sum(right), wrong=len(right) - sum(right))
+    return _counts(states, (np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))))
 
 
 def read_turned(images: list, quarters: int) -> dict:
     """Frames read and read the right way up of ``images`` turned by ``quarters`` (see the module docstring)."""
-    states = FaceTracker().states(np.rot90(im, quarters) for im in images)
-    right = [right_way_up(s.landmarks, quarters) for s in states if s is not None]
-    return dict(frames=len(states), read=len(right), right=sum(right), wrong=len(right) - sum(right))
+    return _counts(FaceTracker().states(np.rot90(im, quarters) for im in images), EYE_LINE[quarters])
 
 
 class _Unrighted(FaceTracker):
