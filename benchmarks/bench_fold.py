@@ -77,7 +77,9 @@ def cuts(images) -> dict:
     where no step is over it), and the largest step that read ``MOVE_STEADY`` or more; ``trials``, where a face found
     on a turned detection that outscored an upright one was followed both ways, and whether the upright reading was
     taken (``FaceTracker.trials``); ``righted``, where a face found was read in its detection's region turned by
-    quarter turns, and by how many (``FaceTracker.righted``)."""
+    quarter turns, and by how many (``FaceTracker.righted``); ``weighed``, where such a face's upright reading was
+    weighed against the turned one, the degrees between their eye lines and whether the upright detection was sure
+    (``FaceTracker.weighed``: what ``core.track.TRIAL_APART`` is set against)."""
     tracker = core.track.FaceTracker()
     for img in images:
         tracker.update(np.ascontiguousarray(img))
@@ -90,6 +92,7 @@ def cuts(images) -> dict:
     return dict(frames=len(tracker.sizes), cuts=list(tracker.cuts), jumps=[k for k, _ in tracker.jumps],
                 moves=[k for k, _ in tracker.moves], trials=[[k, up] for k, up in tracker.trials],
                 righted=[[k, q] for k, q in tracker.righted],
+                weighed=[[k, round(deg, 1), sure] for k, deg, sure in tracker.weighed],
                 size_jump=dict(reading=round(float(reading[worst]), 3), frame=worst),
                 place_jump=dict(reading=round(float(over[top]), 3), moved=round(float(moved[top]), 3), frame=top,
                                 largest_steady_step=round(float(alone.max()), 3)) if over[top] > 0 else None)
@@ -185,7 +188,9 @@ def main():
         res.update(with_cuts=[name for name, s in sets.items() if s["cuts"]],
                    with_trials={name: s["trials"] for name, s in sets.items() if s["trials"]},
                    with_righted={name: s["righted"] for name, s in sets.items() if s["righted"]},
-                   trial={k: getattr(core.track, k) for k in ("TRIAL_STEPS", "UPRIGHT_STEADIER", "QUARTER_MARGIN")},
+                   with_weighed={name: s["weighed"] for name, s in sets.items() if s["weighed"]},
+                   trial={k: getattr(core.track, k) for k in ("TRIAL_STEPS", "UPRIGHT_STEADIER", "QUARTER_MARGIN",
+                                                               "TRIAL_APART")},
                    jump={k: getattr(core.track, k)
                          for k in ("JUMP_RATIO", "JUMP_PX", "JUMP_FRAMES", "JUMP_STEADY", "MOVE_JUMP", "MOVE_STEADY")},
                    largest_uncut=max(((n, s["size_jump"]["reading"]) for n, s in uncut.items()), key=lambda kv: kv[1]),

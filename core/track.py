@@ -138,9 +138,9 @@ UPRIGHT_STEADIER = 0.5     # the same place) is followed both ways for this many
                            # "A small face taken for one lying on its side, mended")
 TRIAL_APART = math.radians(45.0)   # ... or, where the upright detection is a sure face, where the two readings'
                            # eye lines lie further apart than this: nearer, both read the face the same way up (the
-                           # clips rolled 30-90 degrees: within 1.2 degrees; upside down against the right way,
-                           # 178-179; docs/MEASUREMENTS.md, "A face 90-100 px wide upside down"), and the upright
-                           # reading is taken at once
+                           # clips rolled 30-90 degrees: within 4.5 degrees; upside down against the right way,
+                           # 178-180: ``weighed`` in benchmarks/results/cuts_{clips,readme}.json; docs/MEASUREMENTS.md,
+                           # "A face 90-100 px wide upside down"), and the upright reading is taken at once
 
 
 def eye_line_apart(a: np.ndarray, b: np.ndarray) -> float:
@@ -345,6 +345,8 @@ class FaceTracker:
         self._trial: tuple[list, list] | None = None   # readings (pts, presence) as found turned / upright
         self.trials: list[tuple[int, bool]] = []      # (frame count from 0 of the finding, upright taken)
         self.righted: list[tuple[int, int]] = []      # (frame count from 0, quarter turns) of ``_right_way_up``
+        self.weighed: list[tuple[int, float, bool]] = []   # (frame count from 0, degrees between the two readings'
+                                                           # eye lines, upright sure) of ``_weigh_rival``
 
     # ------------------------------------------------------------------------------------------------ public
     def update(self, frame_rgb: np.ndarray) -> FaceState | None:
@@ -382,18 +384,21 @@ class FaceTracker:
         """The reading to take of the face just found (``state``). Where it was read on a turned detection that
         outscored an upright one of the same face, which the landmark model also reads: the upright reading where
         that detection is a sure face (``TURN_CHECK_SCORE``: the frame was searched turned only as every whole-frame
-        search is) and both readings see the face the same way up (eye lines within ``TRIAL_APART``), as without
-        the turned search; else ``None``, a trial of both begun (``self._trial``; this frame is withheld). Else
-        ``state``. (An unsure upright detection's trial stands even where both agree: its frames, read backwards
-        from the reading taken, start from a followed region, not a detection's; the expressions clip rolled 45
-        degrees, its first and last three frames 0.045 IOD off with the trial, 0.048 taken at once.)"""
+        search is) and both readings see the face the same way up (eye lines within ``TRIAL_APART``), as without the
+        turned search; else ``None``, a trial of both begun (``self._trial``; this frame is withheld). Else
+        ``state``. Each weighing is recorded in ``weighed``. (An unsure upright detection's trial stands even where
+        both agree: its frames, read backwards from the reading taken, start from a followed region, not a
+        detection's; the expressions clip rolled 45 degrees, its first and last three frames 0.045 IOD off with the
+        trial, 0.048 taken at once.)"""
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
             return state
         upright = self._landmarks(image, roi_from_detection(rival))
         if upright is None:
             return state
-        if float(rival.score) >= TURN_CHECK_SCORE and eye_line_apart(upright[0], state[0]) <= TRIAL_APART:
+        apart, sure = eye_line_apart(upright[0], state[0]), float(rival.score) >= TURN_CHECK_SCORE
+        self.weighed.append((self.frames_seen - 1, math.degrees(apart), sure))
+        if sure and apart <= TRIAL_APART:
             return upright
         self._trial = ([state], [upright])
         self.face_box = self.state = self._roi = None

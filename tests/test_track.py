@@ -454,6 +454,8 @@ def test_a_sure_upright_face_read_the_same_way_up_turned_is_taken_without_a_tria
         v = state.landmarks[263, :2].astype(np.float64) - state.landmarks[33, :2]
         assert abs(math.degrees(math.atan2(-v[1], v[0])) - 45) < 15
     assert tracker.trials == [] and tracker.righted == []
+    (frame, apart, sure), = tracker.weighed                                # recorded: one weighing, at the finding
+    assert frame == 0 and sure and apart < 5
     monkeypatch.setattr(core.track, "TRIAL_APART", -1.0)
     tracker.states(frames)
     assert tracker.trials == [(0, False)]
