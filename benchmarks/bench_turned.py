@@ -26,7 +26,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_real import CLOSE_UPS  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from core.track import QUARTER_MARGIN, FaceTracker, quarter_readings  # noqa: E402
+from core.track import QUARTER_MARGIN, FaceTracker, quarter_readings, rolled_on_canvas  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 from rerun_readme import SMALL_SIZES  # noqa: E402
 from reshoots import reshoot  # noqa: E402
@@ -60,14 +59,9 @@ def right_way_up(points: np.ndarray, quarters: int) -> bool:
 
 
 def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
-    """``image`` turned ``degrees`` counter-clockwise about its centre (as ``np.rot90`` turns by quarters) on a canvas
-    that holds the whole of it (black outside), so that no part of the face's path leaves the frame."""
-    h, w = image.shape[:2]
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    c, s = abs(turn[0, 0]), abs(turn[0, 1])
-    side_w, side_h = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
-    turn[:, 2] += (side_w - w) / 2, (side_h - h) / 2
-    return cv2.warpAffine(image, turn, (side_w, side_h))
+    """``image`` turned ``degrees`` counter-clockwise on a canvas that holds the whole of it, as the tracker turns it
+    (``core.track.rolled_on_canvas``), so that no part of the face's path leaves the frame."""
+    return rolled_on_canvas(image, degrees)[0]
 
 
 def _counts(states: list, line) -> dict:

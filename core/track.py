@@ -17,7 +17,9 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     turned upside down and sideways, and the orientation that scores best is taken, turned only where it scores at
     least ``TURN_CHECK_SCORE`` (footage whose rotation tag is lost, a subject lying down: upside down the detector
     finds the face but places its eyes as if upright, and a face 90-100 px wide upside down scores over that
-    upright). Detection runs on a copy of the frame with long side at most ``detect_side``.
+    upright); where no quarter turn has a sure face either, on the image turned half way between quarters
+    (``DIAGONAL_SEARCH``: a small face turned about 135 degrees). Detection runs on a copy of the frame with long side
+    at most ``detect_side``.
   * A face found is read on its detection's region, and that region turned by one, two and three quarter turns in
     the same model call; where the landmark model is surer of a face in a turned one by more than ``QUARTER_MARGIN``
     (its presence logit), that reading is taken (``righted``): a small face on its side or upside down whose
@@ -83,7 +85,8 @@ import numpy as np
 
 from .exposure import forehead_light
 from .eyelids import iris_share, lid_aspects, with_iris_lids
-from .face_models import Detection, FaceModels, Roi, default_models, roi_from_detection, roi_from_landmarks
+from .face_models import (DETECTORS, Detection, FaceModels, Roi, default_models, roi_from_detection,
+                          roi_from_landmarks)
 from .types import CropBox, FaceState, Frame, TrackResult
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,9 @@ FOLLOWING_MODELS = ("detector_short", "landmarks", "blendshapes", "iris")
 REFINE_MOVE = 0.08         # landmark region moved more than this (centre in sides, or log size, or radians): rerun
 LOST_SEARCH = 3.0          # side of the square searched around the last face, in its face-box sides
 TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the upright frame has no sure face
+DIAGONAL_SEARCH = (45.0, 135.0, 225.0, 315.0)   # turns (degrees) of the frame searched where no quarter turn has a
+                                                # sure face either, the image first brought down to DIAGONAL_DETAIL
+DIAGONAL_DETAIL = 3.0                           # times the detector's input (bench_turned.py --angles, bench_search.py)
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
 REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
 JUMP_RATIO = 1.1           # a followed face whose size (face_size) grows or shrinks more than this and by more than
@@ -143,9 +149,10 @@ TRIAL_APART = math.radians(45.0)   # ... or, where the upright detection is a su
                            # "A face 90-100 px wide upside down"), and the upright reading is taken at once
 
 
-def eye_line_apart(a: np.ndarray, b: np.ndarray) -> float:
-    """The angle (radians, 0-pi) between two 478-landmark readings' eye lines (``EYE_OUTER``, in the frame)."""
-    u, v = (np.asarray(p, np.float64)[EYE_OUTER[1], :2] - np.asarray(p, np.float64)[EYE_OUTER[0], :2] for p in (a, b))
+def eye_line_apart(a: np.ndarray, b: np.ndarray, eyes: tuple[int, int] = EYE_OUTER) -> float:
+    """The angle (radians, 0-pi) between two 478-landmark readings' eye lines (``EYE_OUTER``, in the frame); with
+    ``eyes`` (0, 1), between two detections' (``Detection.keypoints``: the subject's right eye, then left)."""
+    u, v = (np.asarray(p, np.float64)[eyes[1], :2] - np.asarray(p, np.float64)[eyes[0], :2] for p in (a, b))
     return float(abs(math.atan2(u[0] * v[1] - u[1] * v[0], u @ v)))
 
 
@@ -286,6 +293,21 @@ def _roi_change(a: Roi, b: Roi) -> float:
     shift = math.hypot(b.cx - a.cx, b.cy - a.cy) / a.side
     turn = abs((b.angle - a.angle + math.pi) % (2 * math.pi) - math.pi)
     return max(shift, abs(math.log(b.side / a.side)), turn)
+
+
+def _surer(dets: list[Detection], best: float, found: list[Detection]) -> tuple[list[Detection], float]:
+    """``found`` and its best score where that is higher than ``best`` and a sure face (``TURN_CHECK_SCORE``),
+    else ``dets`` and ``best``."""
+    score = max((float(d.score) for d in found), default=0.0)
+    return (found, score) if score > best and score >= TURN_CHECK_SCORE else (dets, best)
+
+
+def _seen_alike(det: Detection, upright: list[Detection]) -> bool:
+    """Whether an upright detection of the same face (``_near``) sees it the same way up as ``det`` (their keypoints'
+    eye lines within ``TRIAL_APART``): a face a turn between quarters finds, upright or tilted, whose upright reading
+    stands (else it would outscore an unsure upright detection and put the two on trial)."""
+    return any(_near(det.box, u.box) and eye_line_apart(det.keypoints, u.keypoints, (0, 1)) <= TRIAL_APART
+               for u in upright)
 
 
 def _near(a, box: tuple) -> bool:
@@ -634,16 +656,20 @@ class FaceTracker:
         wide upside down scores 0.92 upright, 0.96 turned back, and read upright its mesh sets the mouth on the
         forehead: bench_turned.py ``--sizes``, so ``_acquire`` gives ``turned`` on the whole frame's passes where it
         searches it turned anyway); its keypoints, turned back, turn the landmark region (``roi_from_detection``), so
-        the landmark model sees the face upright."""
+        the landmark model sees the face upright. Where no quarter turn has a sure face either, the image is searched
+        turned half way between quarters (``DIAGONAL_SEARCH``, ``_rolled_detections``) and taken so on the same terms,
+        but for a face an upright detection sees the same way up (``_seen_alike``): a small face turned about 135 or
+        225 degrees scores 0.61-0.77 on every quarter turn, and was read the wrong way up or late (bench_turned.py
+        ``--angles``)."""
         dets = upright = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if not (turned or dets and best < TURN_CHECK_SCORE):
             return dets
         for quarters in TURNED_SEARCH:
-            found = self._turned_detections(img, quarters, full, ox, oy, ws)
-            score = max((float(d.score) for d in found), default=0.0)
-            if score > best and score >= TURN_CHECK_SCORE:
-                dets, best = found, score
+            dets, best = _surer(dets, best, self._turned_detections(img, quarters, full, ox, oy, ws))
+        for degrees in DIAGONAL_SEARCH if best < TURN_CHECK_SCORE else ():
+            found = self._rolled_detections(img, degrees, full, ox, oy, ws)
+            dets, best = _surer(dets, best, [d for d in found if not _seen_alike(d, upright)])
         if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
             rival = max(upright, key=lambda d: float(d.score))
             self._rivals += [(d, rival) for d in dets]
@@ -665,6 +691,29 @@ class FaceTracker:
             box = np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64) / ws
             keypoints = (back(d.keypoints.astype(np.float64)) + [ox, oy]) / ws
             out.append(Detection(box.astype(np.float32), keypoints.astype(np.float32), d.score))
+        return out
+
+    def _rolled_detections(self, img: np.ndarray, degrees: float, full: bool, ox: float, oy: float,
+                           ws: float) -> list[Detection]:
+        """Detections in ``img`` (at offset (ox, oy) of the detection copy) turned by ``degrees``
+        (``rolled_on_canvas``), in frame pixels: the keypoints turned back, and the box's centre, its size kept (the
+        landmark region is turned by the keypoints and sized by the box). The image is first brought down to
+        ``DIAGONAL_DETAIL`` times the detector's input (its letterbox brings the turned canvas down further anyway):
+        a 720p frame turned at full size cost 11-13 ms a call, against 6-9 for a quarter turn (docs/MEASUREMENTS.md,
+        "A face turned half way between quarter turns")."""
+        h, w = img.shape[:2]
+        f = min(1.0, DIAGONAL_DETAIL * DETECTORS[bool(full)].size / max(h, w))
+        small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1.0 else img
+        scale = np.array([small.shape[1] / w, small.shape[0] / h])       # small's pixels per img's, per axis
+        canvas, back = rolled_on_canvas(small, degrees)
+        out = []
+        for d in self.models.detect_faces(canvas, full):
+            x, y, bw, bh = (float(v) for v in d.box)
+            centre = back @ np.array([x + 0.5 * bw, y + 0.5 * bh, 1.0]) / scale
+            keypoints = np.c_[d.keypoints.astype(np.float64), np.ones(len(d.keypoints))] @ back.T / scale
+            size = np.array([bw, bh]) / scale
+            box = np.r_[centre - 0.5 * size + [ox, oy], size] / ws
+            out.append(Detection(box.astype(np.float32), ((keypoints + [ox, oy]) / ws).astype(np.float32), d.score))
         return out
 
     def _try(self, image: np.ndarray, dets: list[Detection], near) -> tuple[np.ndarray, float] | None:
@@ -754,6 +803,17 @@ class FaceTracker:
     def _box_centre(box: tuple) -> tuple[float, float]:
         x, y, w, h = box
         return (x + 0.5 * w, y + 0.5 * h)
+
+
+def rolled_on_canvas(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` turned ``degrees`` counter-clockwise about its centre (as ``np.rot90`` turns by quarters) on a canvas
+    that holds the whole of it (black outside), and the 2x3 affine map from the canvas's pixels back to the image's."""
+    h, w = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(turn[0, 0]), abs(turn[0, 1])
+    side_w, side_h = (int(np.ceil(v - 1e-9)) for v in (w * c + h * s, w * s + h * c))   # a quarter turn: h x w
+    turn[:, 2] += (side_w - w) / 2, (side_h - h) / 2
+    return cv2.warpAffine(image, turn, (side_w, side_h)), cv2.invertAffineTransform(turn)
 
 
 def gap_warnings(indices: np.ndarray, found: np.ndarray) -> list[str]:

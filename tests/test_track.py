@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
+from core.face_models import Detection
 from core.footage import open_footage
 from core.head_model import ARKIT_NAMES
-from core.track import (CROP_SCALE, EYE_OUTER, FOLD_SKEW, ROLL_FREE, STABLE_LANDMARKS, TRIAL_STEPS, FaceTracker,
-                        crop_from_landmarks, crop_turn, eye_line_apart, gap_warnings, skew)
+from core.track import (CROP_SCALE, DIAGONAL_DETAIL, EYE_OUTER, FOLD_SKEW, ROLL_FREE, STABLE_LANDMARKS, TRIAL_STEPS,
+                        FaceTracker, _seen_alike, crop_from_landmarks, crop_turn, eye_line_apart, gap_warnings,
+                        rolled_on_canvas, skew)
 from core.types import FaceState, Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))   # reshoots, for a re-shot real clip
@@ -568,6 +570,90 @@ def test_a_mid_size_face_upside_down_that_the_detector_is_sure_of_upright_is_rea
         assert -v[0] > 0.5 * np.hypot(*v)                                   # the eye line turned a half
 
 
+class _BrightestSpot:
+    """A stand-in for the face detector: one detection on the centre of the bright spot of the image it is given
+    (keypoints there, a 20-px box about it)."""
+
+    def detect_faces(self, image, full):
+        grey = image.sum(2).astype(np.float64)
+        ys, xs = np.nonzero(grey > 0.5 * grey.max())
+        spot = np.float32([xs.mean() + 0.5, ys.mean() + 0.5])
+        return [Detection(np.float32([spot[0] - 10, spot[1] - 10, 20, 20]), np.stack([spot] * 6), 0.9)]
+
+
+@pytest.mark.parametrize("degrees", [45.0, 135.0, 225.0, 315.0])
+@pytest.mark.parametrize("width", [160, 800])
+def test_a_detection_on_the_image_turned_between_quarters_is_mapped_back_onto_the_image(degrees, width):
+    """``_rolled_detections`` (``DIAGONAL_SEARCH``) turns a part of the detection copy (at offset (ox, oy), scaled by
+    ``ws`` from the frame), brought down to ``DIAGONAL_DETAIL`` times the detector's input where it is larger
+    (``width`` 800), on a canvas that holds it (``rolled_on_canvas``: the canvas's corners map back outside the
+    image's), and maps what the detector finds there back to frame pixels: a bright spot comes back where it is, the
+    box about it the size it was found at, in the part's pixels."""
+    height = width * 9 // 16
+    img = np.zeros((height, width, 3), np.uint8)
+    x, y = int(0.75 * width), int(0.35 * height)
+    img[y - 4:y + 5, x - 4:x + 5] = 255                      # centred at (x + 0.5, y + 0.5)
+    canvas, back = rolled_on_canvas(img, degrees)
+    side = height * abs(math.sin(math.radians(degrees))) + width * abs(math.cos(math.radians(degrees)))
+    assert canvas.shape[1] == int(np.ceil(side))
+    corners = np.array([[0, 0], [canvas.shape[1], 0], [0, canvas.shape[0]], [canvas.shape[1], canvas.shape[0]]])
+    mapped = np.c_[corners, np.ones(4)] @ back.T
+    assert mapped[:, 0].min() < 0 and mapped[:, 1].min() < 0
+    assert mapped[:, 0].max() > width and mapped[:, 1].max() > height
+    tracker = FaceTracker()
+    tracker.models = _BrightestSpot()
+    (found,) = tracker._rolled_detections(img, degrees, True, 40.0, 25.0, 0.5)
+    scale = min(1.0, DIAGONAL_DETAIL * 192 / width)         # the full-range detector's input: 192
+    want = (np.float64([x, y]) + 0.5 + [40.0, 25.0]) / 0.5
+    pixel = 1.5 / scale / 0.5                               # one and a half pixels of the image turned, in the frame's
+    assert np.abs(found.keypoints - want).max() < pixel
+    assert np.abs(found.box[:2] + 0.5 * found.box[2:] - want).max() < pixel
+    assert np.allclose(found.box[2:], 20 / scale / 0.5, rtol=0.01) and found.score == 0.9
+    assert rolled_on_canvas(img, 90.0)[0].shape == np.rot90(img).shape
+
+
+def test_a_face_turned_between_quarters_is_detected_on_the_image_turned_back(clip_frames):
+    """The sample frame turned 135 degrees: the detector on it turned 225 degrees more (upright again) finds the face
+    where the upright frame's detection puts it, turned (within the detector's own spread on a frame turned: 0.1 of
+    the face's width)."""
+    img = clip_frames[0]
+    turned, back = rolled_on_canvas(img, 135)
+    onto = cv2.invertAffineTransform(back)
+    tracker = FaceTracker()
+    up = max(tracker._detections(img, False, 0.0, 0.0, 1.0), key=lambda d: float(d.score))
+    found = max(tracker._rolled_detections(turned, 225.0, False, 0.0, 0.0, 1.0), key=lambda d: float(d.score))
+    width = float(up.box[2])
+    want = np.c_[up.keypoints.astype(np.float64), np.ones(len(up.keypoints))] @ onto.T
+    assert np.abs(found.keypoints - want).max() < 0.1 * width
+    centre = onto @ np.array([up.box[0] + 0.5 * up.box[2], up.box[1] + 0.5 * up.box[3], 1.0])
+    assert np.abs(found.box[:2] + 0.5 * found.box[2:] - centre).max() < 0.1 * width
+
+
+@pytest.mark.footage
+@pytest.mark.parametrize("diagonal", [True, False])
+def test_a_small_face_turned_225_degrees_is_read_the_right_way_up_from_the_first_frame(footage_dir, tmp_path,
+                                                                                     monkeypatch, diagonal):
+    """The talking clip re-shot with its face 120 px wide and turned 225 degrees (``bench_turned.rolled``): no quarter
+    turn of the frame has a sure face (the detector scores it under ``TURN_CHECK_SCORE``); searched also turned half way
+    between quarters (``DIAGONAL_SEARCH``) it is found on the first frame and read the right way up on every one.
+    Without that search (``diagonal`` False, as until 2026-12-07) its first 22 frames have no face and the rest are read
+    the wrong way up (bench_turned.py ``--angles``: 52 of 56 over 80 frames)."""
+    from bench_turned import along, rolled
+    from reshoots import reshoot
+    import core.track
+    if not diagonal:
+        monkeypatch.setattr(core.track, "DIAGONAL_SEARCH", ())
+    copy = reshoot(footage_dir / "talking_green_screen.mp4", "120px", tmp_path)
+    with open_footage(copy.path, end=30) as footage:
+        states = FaceTracker().states(rolled(frame.image, 225) for frame in footage)
+    line = (math.cos(math.radians(225)), -math.sin(math.radians(225)))
+    right = [s is not None and along(s.landmarks, line) for s in states]
+    if diagonal:
+        assert all(right)
+    else:
+        assert states[0] is None and not any(right)
+
+
 @pytest.mark.footage
 def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, tmp_path, monkeypatch):
     """The expressions clip re-shot 55 px wide and turned three quarters (a small face on its side), with the
@@ -588,3 +674,41 @@ def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, t
     assert not upright and first > 0
     on_side = [v[1] > abs(v[0]) for v in eye_lines[first:] if v is not None]    # turned back: the eye line points down
     assert len(on_side) > 20 and all(on_side)
+
+
+def test_a_detection_between_quarters_gives_way_to_an_upright_one_that_sees_the_face_alike(clip_frames):
+    """``_seen_alike``: the sample face's upright detection and a copy of it moved a little or tilted 30 degrees see
+    the face alike; one turned a half (its eyes swapped) or another face's, away from it, do not."""
+    up = FaceTracker()._detections(clip_frames[0], False, 0.0, 0.0, 1.0)[0]
+    centre = up.box[:2] + 0.5 * up.box[2:]
+
+    def turned(det, degrees, shift=0.0):
+        a = math.radians(degrees)
+        r = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        kp = (det.keypoints - centre) @ r.T + centre + shift
+        return Detection((det.box + np.float32([shift, shift, 0, 0])).astype(np.float32), kp.astype(np.float32), 0.9)
+
+    assert _seen_alike(turned(up, 0.0, 8.0), [up]) and _seen_alike(turned(up, 30.0), [up])
+    assert not _seen_alike(turned(up, 180.0), [up]) and not _seen_alike(turned(up, 60.0), [up])
+    assert not _seen_alike(turned(up, 0.0, 3.0 * float(up.box[2])), [up]) and not _seen_alike(up, [])
+
+
+@pytest.mark.footage
+@pytest.mark.parametrize("alike", [True, False])
+def test_an_upright_face_found_unsure_is_not_put_on_trial_by_a_sure_detection_between_quarters(footage_dir, tmp_path,
+                                                                                                monkeypatch, alike):
+    """The expressions clip enlarged 1.5 times (``zoom1.5``, the face filling the frame): on its first frame the
+    short-range detector scores the face under ``TURN_CHECK_SCORE`` upright (0.77) and on every quarter turn
+    (0.68-0.79), and over it on the frame turned 315 degrees (0.89). That detection sees the face the way the upright
+    one does, so the upright one stands and the face is read at once, as
+    before the diagonal search; without ``_seen_alike`` (``alike`` False) the turned one outscores it, and the two are
+    put on trial (the first 8 frames withheld; the cut scan, bench_fold.py ``--read cuts``, 2026-12-07)."""
+    from reshoots import reshoot
+    import core.track
+    if not alike:
+        monkeypatch.setattr(core.track, "_seen_alike", lambda det, upright: False)
+    copy = reshoot(footage_dir / "expressions_office.mp4", "zoom1.5", tmp_path)
+    tracker = FaceTracker()
+    with open_footage(copy.path, end=3) as footage:
+        first = tracker.update(next(iter(footage)).image)
+    assert (first is not None and tracker.trials == [] and tracker._trial is None) == alike

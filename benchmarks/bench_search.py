@@ -1,0 +1,108 @@
+"""What the tracker's search for a face costs: detector calls and time per frame where no face is followed.
+
+    .venv/bin/python benchmarks/bench_search.py [--footage ../shared/footage] [--frames 60] [--repeats 3]
+        [--json benchmarks/results/search.json]
+
+Sets (1280x720 frames, decoded before timing): ``faceless``, the press clip's background (its left 500 px, which hold
+no face, laid side by side mirrored to fill the frame): every frame a search, as over a stretch where the subject has
+left the shot; ``upright``, the talking clip re-shot 80 px wide (``reshoots.reshoot``): found on its first frame, then
+followed; ``turned 135``, that copy turned 135 degrees (``bench_turned.rolled``): a face the quarter turns score under
+``core.track.TURN_CHECK_SCORE``. Each set is read by ``FaceTracker.states`` with the search as shipped and without its
+turns between quarters (``core.track.DIAGONAL_SEARCH`` emptied, as until 2026-12-07), alternately ``--repeats``
+times; per set and way: the detector calls, the frames read, and the median milliseconds per frame.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import core.track as track  # noqa: E402
+from bench_turned import rolled  # noqa: E402
+from core.footage import open_footage  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402
+from reshoots import reshoot  # noqa: E402
+from shared_clips import FOOTAGE  # noqa: E402
+
+BACKGROUND_PX = 500          # the press clip's left strip without a face
+
+
+def faceless(image: np.ndarray) -> np.ndarray:
+    """A frame of the press clip with no face: its left ``BACKGROUND_PX`` columns, mirrored side by side to fill the
+    frame's width."""
+    strip = image[:, :BACKGROUND_PX]
+    tiles = [strip if i % 2 == 0 else strip[:, ::-1] for i in range(-(-image.shape[1] // BACKGROUND_PX))]
+    return np.ascontiguousarray(np.concatenate(tiles, 1)[:, :image.shape[1]])
+
+
+def read(images: list, diagonal: bool) -> dict:
+    """``images`` read by a fresh tracker with or without the diagonal search: detector calls, frames read, seconds."""
+    tracker = track.FaceTracker()
+    calls = [0]
+    detect = tracker.models.detect_faces
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return detect(*args, **kwargs)
+
+    tracker.models.detect_faces = counted
+    kept = track.DIAGONAL_SEARCH
+    track.DIAGONAL_SEARCH = kept if diagonal else ()
+    try:
+        t0 = time.perf_counter()
+        states = tracker.states(images)
+        seconds = time.perf_counter() - t0
+    finally:
+        track.DIAGONAL_SEARCH = kept
+        tracker.models.detect_faces = detect
+    return dict(detector_calls=calls[0], read=sum(s is not None for s in states), seconds=seconds)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--footage", type=Path, default=FOOTAGE)
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "search.json")
+    a = ap.parse_args(argv)
+    if not a.footage.is_dir():
+        print(f"footage folder {a.footage} is absent; nothing to measure", file=sys.stderr)
+        return 1
+    with open_footage(str(a.footage / "press_wide_shot.mp4"), end=a.frames) as f:
+        background = [faceless(fr.image) for fr in f]
+    copy = reshoot(a.footage / "talking_green_screen.mp4", "80px", Path(tempfile.mkdtemp(prefix="search_")))
+    with open_footage(copy.path, end=a.frames) as f:
+        upright = [fr.image for fr in f]
+    copy.path.unlink()
+    sets = {"faceless": background, "upright": upright, "turned 135": [rolled(im, 135) for im in upright]}
+    out = {}
+    for name, images in sets.items():
+        runs = {True: [], False: []}
+        for _ in range(a.repeats):
+            for diagonal in (True, False):
+                runs[diagonal].append(read(images, diagonal))
+        out[name] = {}
+        for diagonal, way in ((True, "as shipped"), (False, "no diagonal search")):
+            r = runs[diagonal]
+            out[name][way] = dict(frames=len(images), read=r[0]["read"], detector_calls=r[0]["detector_calls"],
+                                  ms_per_frame=round(1000 * float(np.median([x["seconds"] for x in r])) / len(images),
+                                                     2))
+        print(name, json.dumps(out[name]), flush=True)
+    res = {"machine": describe_machine(), "frames": a.frames, "repeats": a.repeats, "sets": out}
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(res, indent=1))
+    print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""benchmarks/bench_search.py's faceless frame and its counting of the tracker's detector calls (the sample clip, no
+footage)."""
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_search  # noqa: E402
+import core.track  # noqa: E402
+from bench_turned import rolled  # noqa: E402
+from core.footage import open_footage  # noqa: E402
+from core.presets import ASSETS  # noqa: E402
+
+
+def test_the_faceless_frame_is_the_left_strip_mirrored_side_by_side_to_the_frames_width():
+    frame = np.random.default_rng(0).integers(0, 255, (72, 1280, 3), np.uint8)
+    out = bench_search.faceless(frame)
+    strip = frame[:, :bench_search.BACKGROUND_PX]
+    assert out.shape == frame.shape and out.flags.c_contiguous
+    assert np.array_equal(out[:, :500], strip) and np.array_equal(out[:, 500:1000], strip[:, ::-1])
+    assert np.array_equal(out[:, 1000:], strip[:, :280])
+
+
+def test_the_diagonal_search_is_counted_where_it_runs_and_left_as_it_was():
+    """The sample face upright is a sure face to the short-range detector: found on the first frame by four calls (the
+    frame upright and turned by each quarter, as every first search is), with the diagonal search or without. Made
+    128 px wide in a 640x360 frame and turned 135 degrees, no quarter turn of it is sure on the first frame's
+    short-range pass, so that pass runs the turns between quarters too (more calls); every frame is read either way,
+    and the tracker's search is as shipped after."""
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
+        images = [f.image for f in src]
+    kept = core.track.DIAGONAL_SEARCH
+    upright = {way: bench_search.read(images, way) for way in (True, False)}
+    assert upright[True]["detector_calls"] == upright[False]["detector_calls"] == 4
+    small = []
+    for im in images:
+        frame = np.zeros((360, 640, 3), np.uint8)
+        frame[100:228, 300:428] = cv2.resize(im, (128, 128), interpolation=cv2.INTER_AREA)
+        small.append(rolled(frame, 135))
+    turned = {way: bench_search.read(small, way) for way in (True, False)}
+    assert turned[True]["detector_calls"] > turned[False]["detector_calls"]
+    assert turned[True]["read"] == turned[False]["read"] == upright[True]["read"] == 3
+    assert core.track.DIAGONAL_SEARCH == kept
