@@ -1,7 +1,7 @@
 """A small face the right way up, on its side and upside down: how many frames the tracker reads the right way up.
 
     .venv/bin/python benchmarks/bench_turned.py [--footage ../shared/footage] [--frames 120]
-        [--margins] [--sizes 70,80,...] [--angles 0,90,180,270] [--json benchmarks/results/turned_small.json]
+        [--margins | --bake] [--sizes 70,80,...] [--angles 0,90,180,270] [--json benchmarks/results/turned_small.json]
 
 The two close-ups re-shot with the face 32-60 px wide in a 1280x720 frame (``reshoots.reshoot``, "NNpx": the sizes
 of ``rerun_readme.SMALL_SIZES``, or those of ``--sizes``; ``--sizes`` ``MID_SIZES`` ``--json
@@ -16,7 +16,9 @@ face's turned the same way. Per set: frames, read, right, wrong; per turn, the s
 (``results/turned_margins.json``) the same sets are read without the tracker's righting
 (``core.track.QUARTER_MARGIN``), and each finding of the face is recorded: whether it was read the right way up, by
 how much the landmark model's presence logit on its region turned 1-3 quarters beats the region's own (the best
-turn), and whether that turned reading is the right way up; the summary says what the margin splits.
+turn), and whether that turned reading is the right way up; the summary says what the margin splits. With ``--bake``
+the same sets are read as the bake reads them (``read_baked``: the tracker's states and the network, and the frames
+before a finding followed backwards from it), so a face found late counts the frames the bake recovers.
 """
 from __future__ import annotations
 
@@ -77,6 +79,25 @@ def read_rolled(images: list, degrees: float) -> dict:
     return _counts(states, (np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))))
 
 
+def read_baked(images: list, degrees: float, folder: Path) -> dict:
+    """``read_rolled`` (or ``read_turned``, for a quarter turn) as the bake reads the frames (``bake.pipeline.observe``
+    over them written as a PNG folder, so no codec touches them): with its backward pass over the frames before each
+    finding (``ReconConfig.backfill``), which ``FaceTracker.states`` does not make."""
+    import cv2
+    from bake.config import ReconConfig
+    from bake.pipeline import observe
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, im in enumerate(images):
+        turned = rolled(im, degrees) if degrees % 90 else np.rot90(im, int(degrees) // 90 % 4)
+        cv2.imwrite(str(folder / f"{k:04d}.png"), cv2.cvtColor(turned, cv2.COLOR_RGB2BGR))
+    try:
+        faces = observe(ReconConfig(source=str(folder))).faces
+    finally:
+        for png in folder.glob("*.png"):
+            png.unlink()
+    return _counts(list(faces), (np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))))
+
+
 def read_turned(images: list, quarters: int) -> dict:
     """Frames read and read the right way up of ``images`` turned by ``quarters`` (see the module docstring)."""
     return _counts(FaceTracker().states(np.rot90(im, quarters) for im in images), EYE_LINE[quarters])
@@ -130,6 +151,9 @@ def main(argv=None) -> int:
                     help="read each finding without the righting: its margin and whether righting it would help")
     ap.add_argument("--sizes", default=",".join(SMALL_SIZES),
                     help=f"the faces' widths in px, comma-separated (results/turned_mid.json: {MID_SIZES})")
+    ap.add_argument("--bake", action="store_true",
+                    help="read each set as the bake does (bake.pipeline.observe: its backward pass over the frames "
+                         "before a finding too; results/turned_diagonal_bake.json with the diagonal sets)")
     ap.add_argument("--angles", default="0,90,180,270",
                     help="the turns in degrees, counter-clockwise, comma-separated; quarter turns by np.rot90, others "
                          f"by bench_turned.rolled (results/turned_diagonal.json: {DIAGONAL_ANGLES})")
@@ -137,6 +161,8 @@ def main(argv=None) -> int:
     angles = [int(d) for d in a.angles.split(",")]
     if a.margins and any(d % 90 for d in angles):
         ap.error("--margins reads quarter turns only")
+    if a.margins and a.bake:
+        ap.error("--margins and --bake read differently; give one")
     a.json = a.json or Path(__file__).resolve().parent / "results" / (
         "turned_margins.json" if a.margins else "turned_small.json")
     if not a.footage.is_dir():
@@ -154,6 +180,8 @@ def main(argv=None) -> int:
                 quarters = degrees // 90 % 4
                 if a.margins:
                     sets[name] = margins(images, quarters)
+                elif a.bake:
+                    sets[name] = read_baked(images, degrees, folder / "frames")
                 else:
                     sets[name] = read_rolled(images, degrees) if degrees % 90 else read_turned(images, quarters)
                 print(name, sets[name], flush=True)

@@ -50,3 +50,12 @@ def test_a_turn_between_quarters_keeps_the_whole_frame_and_reads_the_face_turned
     side = int(np.ceil((w + h) * np.sqrt(0.5)))
     assert abs(bench_turned.rolled(images[0], 45).shape[0] - side) <= 1
     assert bench_turned.read_rolled(images, 45) == dict(frames=6, read=6, right=6, wrong=0)
+
+
+def test_the_bake_reads_the_sample_face_turned_between_quarters_the_right_way_up(tmp_path):
+    """``--bake``: the sample frames turned 45 degrees, written as PNGs and read by the bake's per-frame stage
+    (``bake.pipeline.observe``), every frame read the right way up; the frames written are removed after."""
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=4) as src:
+        images = [f.image for f in src]
+    assert bench_turned.read_baked(images, 45, tmp_path / "frames") == dict(frames=4, read=4, right=4, wrong=0)
+    assert not list((tmp_path / "frames").iterdir())
