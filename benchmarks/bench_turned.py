@@ -146,7 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--frames", type=int, default=120)
     ap.add_argument("--json", type=Path, default=None,
-                    help="default: benchmarks/results/turned_small.json, with --margins turned_margins.json")
+                    help="default: benchmarks/results/turned_small.json, with --margins turned_margins.json, with "
+                         "--bake turned_small_bake.json")
     ap.add_argument("--margins", action="store_true",
                     help="read each finding without the righting: its margin and whether righting it would help")
     ap.add_argument("--sizes", default=",".join(SMALL_SIZES),
@@ -164,7 +165,7 @@ def main(argv=None) -> int:
     if a.margins and a.bake:
         ap.error("--margins and --bake read differently; give one")
     a.json = a.json or Path(__file__).resolve().parent / "results" / (
-        "turned_margins.json" if a.margins else "turned_small.json")
+        "turned_margins.json" if a.margins else "turned_small_bake.json" if a.bake else "turned_small.json")
     if not a.footage.is_dir():
         print(f"footage folder {a.footage} is absent; nothing to measure", file=sys.stderr)
         return 1
