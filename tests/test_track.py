@@ -700,9 +700,9 @@ def test_an_upright_face_found_unsure_is_not_put_on_trial_by_a_sure_detection_be
     """The expressions clip enlarged 1.5 times (``zoom1.5``, the face filling the frame): on its first frame the
     short-range detector scores the face under ``TURN_CHECK_SCORE`` upright (0.77) and on every quarter turn
     (0.68-0.79), and over it on the frame turned 315 degrees (0.89). That detection sees the face the way the upright
-    one does, so the upright one stands and the face is read at once, as
-    before the diagonal search; without ``_seen_alike`` (``alike`` False) the turned one outscores it, and the two are
-    put on trial (the first 8 frames withheld; the cut scan, bench_fold.py ``--read cuts``, 2026-12-07)."""
+    one does, so the upright one stands and the face is read at once, as before the diagonal search; without
+    ``_seen_alike`` (``alike`` False) the turned one outscores it, and the two are put on trial (the first 8 frames
+    withheld; the cut scan, bench_fold.py ``--read cuts``, 2026-12-07)."""
     from reshoots import reshoot
     import core.track
     if not alike:
