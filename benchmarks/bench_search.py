@@ -63,7 +63,7 @@ def read(images: list, diagonal: bool) -> dict:
         seconds = time.perf_counter() - t0
     finally:
         track.DIAGONAL_SEARCH = kept
-        tracker.models.detect_faces = detect
+        del tracker.models.detect_faces          # the models' own method again
     return dict(detector_calls=calls[0], read=sum(s is not None for s in states), seconds=seconds)
 
 

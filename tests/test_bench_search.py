@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_search  # noqa: E402
 import core.track  # noqa: E402
 from bench_turned import rolled  # noqa: E402
+from core.face_models import default_models  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from core.presets import ASSETS  # noqa: E402
 
@@ -28,7 +29,7 @@ def test_the_diagonal_search_is_counted_where_it_runs_and_left_as_it_was():
     frame upright and turned by each quarter, as every first search is), with the diagonal search or without. Made
     128 px wide in a 640x360 frame and turned 135 degrees, no quarter turn of it is sure on the first frame's
     short-range pass, so that pass runs the turns between quarters too (more calls); every frame is read either way,
-    and the tracker's search is as shipped after."""
+    and the tracker's search and detector are as shipped after."""
     with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
         images = [f.image for f in src]
     kept = core.track.DIAGONAL_SEARCH
@@ -42,4 +43,4 @@ def test_the_diagonal_search_is_counted_where_it_runs_and_left_as_it_was():
     turned = {way: bench_search.read(small, way) for way in (True, False)}
     assert turned[True]["detector_calls"] > turned[False]["detector_calls"]
     assert turned[True]["read"] == turned[False]["read"] == upright[True]["read"] == 3
-    assert core.track.DIAGONAL_SEARCH == kept
+    assert core.track.DIAGONAL_SEARCH == kept and "detect_faces" not in vars(default_models())
