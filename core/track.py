@@ -18,8 +18,8 @@ How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
     least ``TURN_CHECK_SCORE`` (footage whose rotation tag is lost, a subject lying down: upside down the detector
     finds the face but places its eyes as if upright, and a face 90-100 px wide upside down scores over that
     upright); where no quarter turn has a sure face either, on the image turned half way between quarters
-    (``DIAGONAL_SEARCH``: a small face turned about 135 degrees). Detection runs on a copy of the frame with long side
-    at most ``detect_side``.
+    (``DIAGONAL_SEARCH``: a small face turned about 135 degrees), taken there from ``DIAGONAL_FLOOR``. Detection runs
+    on a copy of the frame with long side at most ``detect_side``.
   * A face found is read on its detection's region, and that region turned by one, two and three quarter turns in
     the same model call; where the landmark model is surer of a face in a turned one by more than ``QUARTER_MARGIN``
     (its presence logit), that reading is taken (``righted``): a small face on its side or upside down whose
@@ -119,6 +119,9 @@ TURNED_SEARCH = (2, 1, 3)  # quarter turns of the frame searched where the uprig
 DIAGONAL_SEARCH = (45.0, 135.0, 225.0, 315.0)   # turns (degrees) of the frame searched where no quarter turn has a
                                                 # sure face either, the image first brought down to DIAGONAL_DETAIL
 DIAGONAL_DETAIL = 3.0                           # times the detector's input (bench_turned.py --angles, bench_search.py)
+DIAGONAL_FLOOR = 0.7                            # a detection there scoring this, and DIAGONAL_MARGIN over the
+DIAGONAL_MARGIN = 0.1                           # upright one, is taken where none is sure (no upright one seeing the
+                                                # face alike; its box inside the image searched)
 REACQUIRE_FRAMES = 60      # frames after a loss during which a face already beside the lost one is not taken (2 s
 REACQUIRE_RADIUS = 1.5     # at 30 fps); a face within this many long sides of a box's centre is that box's face
 JUMP_RATIO = 1.1           # a followed face whose size (face_size) grows or shrinks more than this and by more than
@@ -295,11 +298,12 @@ def _roi_change(a: Roi, b: Roi) -> float:
     return max(shift, abs(math.log(b.side / a.side)), turn)
 
 
-def _surer(dets: list[Detection], best: float, found: list[Detection]) -> tuple[list[Detection], float]:
-    """``found`` and its best score where that is higher than ``best`` and a sure face (``TURN_CHECK_SCORE``),
-    else ``dets`` and ``best``."""
+def _surer(dets: list[Detection], best: float, found: list[Detection],
+           floor: float = TURN_CHECK_SCORE) -> tuple[list[Detection], float]:
+    """``found`` and its best score where that is higher than ``best`` and at least ``floor`` (a sure face,
+    ``TURN_CHECK_SCORE``, unless given), else ``dets`` and ``best``."""
     score = max((float(d.score) for d in found), default=0.0)
-    return (found, score) if score > best and score >= TURN_CHECK_SCORE else (dets, best)
+    return (found, score) if score > best and score >= floor else (dets, best)
 
 
 def _seen_alike(det: Detection, upright: list[Detection]) -> bool:
@@ -308,6 +312,14 @@ def _seen_alike(det: Detection, upright: list[Detection]) -> bool:
     stands (else it would outscore an unsure upright detection and put the two on trial)."""
     return any(_near(det.box, u.box) and eye_line_apart(det.keypoints, u.keypoints, (0, 1)) <= TRIAL_APART
                for u in upright)
+
+
+def _whole_in(det: Detection, img: np.ndarray, ox: float, oy: float, ws: float) -> bool:
+    """Whether ``det``'s box (frame pixels) lies wholly inside ``img``, the part of the detection copy at (ox, oy) it
+    was found in: a face the frame's edge cuts scores 0.70-0.83 turned between quarters (a face swaying out of the
+    frame, bench_fold.py ``--read cuts``), and is not taken on so low a score."""
+    x, y, w, h = (float(v) * ws for v in det.box)
+    return x >= ox and y >= oy and x + w <= ox + img.shape[1] and y + h <= oy + img.shape[0]
 
 
 def _near(a, box: tuple) -> bool:
@@ -657,19 +669,24 @@ class FaceTracker:
         forehead: bench_turned.py ``--sizes``, so ``_acquire`` gives ``turned`` on the whole frame's passes where it
         searches it turned anyway); its keypoints, turned back, turn the landmark region (``roi_from_detection``), so
         the landmark model sees the face upright. Where no quarter turn has a sure face either, the image is searched
-        turned half way between quarters (``DIAGONAL_SEARCH``, ``_rolled_detections``) and taken so on the same terms,
-        but for a face an upright detection sees the same way up (``_seen_alike``): a small face turned about 135 or
-        225 degrees scores 0.61-0.77 on every quarter turn, and was read the wrong way up or late (bench_turned.py
-        ``--angles``)."""
+        turned half way between quarters (``DIAGONAL_SEARCH``, ``_rolled_detections``), and a detection there that
+        scores over every other and is sure, or over every other, at least ``DIAGONAL_FLOOR`` and ``DIAGONAL_MARGIN``
+        over the upright detection, with its box inside the image searched (``_whole_in``), is taken, but for a face an
+        upright detection sees the same way up (``_seen_alike``): a small face turned about 135 or 225 degrees scores
+        0.61-0.77 on every quarter turn, and was read the wrong way up or late; turned back between quarters it scores
+        0.72-0.79, and no upright or quarter-turned face of bench_turned.py's sets is read on such a detection
+        (``--angles``, ``--sizes``)."""
         dets = upright = self._detections(img, full, ox, oy, ws)
         best = max((float(d.score) for d in dets), default=0.0)
         if not (turned or dets and best < TURN_CHECK_SCORE):
             return dets
         for quarters in TURNED_SEARCH:
             dets, best = _surer(dets, best, self._turned_detections(img, quarters, full, ox, oy, ws))
+        floor = max(DIAGONAL_FLOOR, best + DIAGONAL_MARGIN)      # over the upright detection (none sure)
         for degrees in DIAGONAL_SEARCH if best < TURN_CHECK_SCORE else ():
-            found = self._rolled_detections(img, degrees, full, ox, oy, ws)
-            dets, best = _surer(dets, best, [d for d in found if not _seen_alike(d, upright)])
+            found = [d for d in self._rolled_detections(img, degrees, full, ox, oy, ws) if not _seen_alike(d, upright)]
+            dets, best = _surer(dets, best, found)
+            dets, best = _surer(dets, best, [d for d in found if _whole_in(d, img, ox, oy, ws)], floor)
         if upright and dets is not upright:      # remembered: the face may be upright after all (a trial)
             rival = max(upright, key=lambda d: float(d.score))
             self._rivals += [(d, rival) for d in dets]

@@ -14,8 +14,8 @@ from core.face_models import Detection
 from core.footage import open_footage
 from core.head_model import ARKIT_NAMES
 from core.track import (CROP_SCALE, DIAGONAL_DETAIL, EYE_OUTER, FOLD_SKEW, ROLL_FREE, STABLE_LANDMARKS, TRIAL_STEPS,
-                        FaceTracker, _seen_alike, crop_from_landmarks, crop_turn, eye_line_apart, gap_warnings,
-                        rolled_on_canvas, skew)
+                        FaceTracker, _seen_alike, _whole_in, crop_from_landmarks, crop_turn, eye_line_apart,
+                        gap_warnings, rolled_on_canvas, skew)
 from core.types import FaceState, Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))   # reshoots, for a re-shot real clip
@@ -655,6 +655,31 @@ def test_a_small_face_turned_225_degrees_is_read_the_right_way_up_from_the_first
 
 
 @pytest.mark.footage
+@pytest.mark.parametrize("floor", [None, 0.85])
+def test_a_small_face_turned_135_degrees_that_no_turn_is_sure_of_is_read_on_its_best_turn(footage_dir, tmp_path,
+                                                                                        monkeypatch, floor):
+    """The expressions clip re-shot with its face 60 px wide and turned 135 degrees: no orientation of the frame gives
+    a sure face (upright 0.66, quarter turns up to 0.70, between quarters 0.72-0.79 on frame 2). The best detection
+    between quarters, at least ``DIAGONAL_FLOOR``, is taken, and the face is read the right way up on every frame;
+    with that floor at ``TURN_CHECK_SCORE`` (``floor`` 0.85, as until 2026-12-07) the upright detection is read, and
+    read upside down (frames 2-27 of the clip: bench_turned.py ``--angles``)."""
+    from bench_turned import along, rolled
+    from reshoots import reshoot
+    import core.track
+    if floor is not None:
+        monkeypatch.setattr(core.track, "DIAGONAL_FLOOR", floor)
+    copy = reshoot(footage_dir / "expressions_office.mp4", "60px", tmp_path)
+    with open_footage(copy.path, end=12) as footage:
+        states = FaceTracker().states(rolled(frame.image, 135) for frame in footage)
+    line = (math.cos(math.radians(135)), -math.sin(math.radians(135)))
+    right = [along(s.landmarks, line) for s in states if s is not None]
+    if floor is None:
+        assert len(right) == 12 and all(right)
+    else:
+        assert len(right) >= 8 and not any(right)
+
+
+@pytest.mark.footage
 def test_a_trial_whose_turned_reading_is_lost_first_takes_neither(footage_dir, tmp_path, monkeypatch):
     """The expressions clip re-shot 55 px wide and turned three quarters (a small face on its side), with the
     landmark model's righting off (``QUARTER_MARGIN`` infinite, as until 2026-12-07; the test above): read upright, and
@@ -712,3 +737,76 @@ def test_an_upright_face_found_unsure_is_not_put_on_trial_by_a_sure_detection_be
     with open_footage(copy.path, end=3) as footage:
         first = tracker.update(next(iter(footage)).image)
     assert (first is not None and tracker.trials == [] and tracker._trial is None) == alike
+
+
+def test_a_detection_is_whole_in_the_image_searched_only_where_its_box_is():
+    """``_whole_in``: a box (frame pixels) inside the part of the detection copy searched (at (ox, oy), the copy at
+    ``ws`` of the frame), and one the part's edge cuts (a face swaying out of the frame), or lying outside it."""
+    img = np.zeros((100, 200, 3), np.uint8)
+
+    def det(x, y, side):
+        return Detection(np.float32([x, y, side, side]), np.zeros((6, 2), np.float32), 0.75)
+
+    assert _whole_in(det(100.0, 60.0, 40.0), img, 40.0, 20.0, 0.5)           # the part: frame x 80-480, y 40-240
+    assert not _whole_in(det(70.0, 60.0, 40.0), img, 40.0, 20.0, 0.5)        # over its left edge
+    assert not _whole_in(det(450.0, 60.0, 40.0), img, 40.0, 20.0, 0.5)       # over its right edge
+    assert not _whole_in(det(100.0, 220.0, 40.0), img, 40.0, 20.0, 0.5)      # over its bottom
+    assert _whole_in(det(80.0, 40.0, 200.0), img, 40.0, 20.0, 0.5)           # its whole height, touching the edges
+
+
+@pytest.mark.footage
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_face_the_frames_edge_cuts_is_not_taken_on_a_low_score_between_quarters(footage_dir, tmp_path, monkeypatch,
+                                                                                  whole):
+    """The talking clip swayed 300 px (``sway300``), its face leaving the 512-px frame at either side: where it is
+    lost, the frame turned between quarters scores the cut face 0.70-0.83, and taken on that (``_whole_in`` off,
+    ``whole`` False) it is found again on frame 10, a cut the tracker reports; kept to faces whole in the image
+    searched, it is not, and the cuts are those before the search between quarters (frames 19 and 60)."""
+    from reshoots import reshoot
+    import core.track
+    if not whole:
+        monkeypatch.setattr(core.track, "_whole_in", lambda det, img, ox, oy, ws: True)
+    copy = reshoot(footage_dir / "talking_green_screen.mp4", "sway300", tmp_path)
+    tracker = FaceTracker()
+    with open_footage(copy.path, end=70) as footage:
+        tracker.states(frame.image for frame in footage)
+    assert (tracker.cuts[:2] == [19, 60]) == whole and (10 in tracker.cuts) != whole
+
+
+@pytest.mark.parametrize("floor", [None, 0.85])
+def test_the_sample_face_turned_200_degrees_is_read_the_right_way_up(clip_frames, monkeypatch, floor):
+    """The sample frames turned 200 degrees (``rolled_on_canvas``): the detector is sure of the face on no turn (the
+    frame turned a half and 135 degrees more both 0.84, upright 0.63); taken on the turn between quarters from
+    ``DIAGONAL_FLOOR``, every frame is read the right way up; with the floor at ``TURN_CHECK_SCORE`` (``floor`` 0.85,
+    as until 2026-12-07) the upright detection is read, upside down, on every frame."""
+    import core.track
+    if floor is not None:
+        monkeypatch.setattr(core.track, "DIAGONAL_FLOOR", floor)
+    states = FaceTracker().states(rolled_on_canvas(im, 200.0)[0] for im in clip_frames[:6])
+    want = np.array([math.cos(math.radians(200)), -math.sin(math.radians(200))])
+    eye_lines = [(s.landmarks[263, :2] - s.landmarks[33, :2]).astype(np.float64) for s in states if s is not None]
+    right = [v @ want > 0.5 * np.hypot(*v) for v in eye_lines]                # within 60 degrees
+    assert len(right) == 6 and all(right) == (floor is None) and any(right) == (floor is None)
+
+
+@pytest.fixture(scope="module")
+def turning_toward():
+    """Frames 30-44 of a held-out render whose head starts turned 80 degrees and turns toward the camera (seed 7, as
+    bench_fold.py's renders; the whole 60-frame sequence is made, its turn timed over all of it)."""
+    from training.synth import SynthConfig, make_sequence
+    return list(make_sequence(SynthConfig(), 60, 7, 512, 512, turn=80.0, turn_path="toward")["image"][30:45])
+
+
+@pytest.mark.parametrize("margin", [None, 0.0])
+def test_a_profile_turning_toward_the_camera_is_found_on_its_upright_detection(turning_toward, monkeypatch, margin):
+    """A held-out render whose head starts turned 80 degrees and turns toward the camera (seed 7, as bench_fold.py's
+    renders): on frame 37 the short-range detector scores the face 0.78 upright and 0.83 on the frame turned 225
+    degrees, which the landmark model then finds no face on. A detection between quarters under ``TURN_CHECK_SCORE``
+    is taken only ``DIAGONAL_MARGIN`` over every other, so the upright one is read and the face found on frame 37, as
+    before the search between quarters; with no margin (``margin`` 0) it is found two frames later."""
+    import core.track
+    if margin is not None:
+        monkeypatch.setattr(core.track, "DIAGONAL_MARGIN", margin)
+    states = FaceTracker().states(turning_toward)
+    first = next(k for k, s in enumerate(states) if s is not None) + 30
+    assert first == (37 if margin is None else 39)
