@@ -66,6 +66,11 @@ def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
     return rolled_on_canvas(image, degrees)[0]
 
 
+def _line(degrees: float) -> tuple[float, float]:
+    """The upright face's eye line (1, 0) turned ``degrees`` counter-clockwise, in the frame (y down)."""
+    return (float(np.cos(np.radians(degrees))), float(-np.sin(np.radians(degrees))))
+
+
 def _counts(states: list, line) -> dict:
     """Frames, frames read, and read with the eye line along ``line`` (``along``) of a clip's tracker states."""
     right = [along(s.landmarks, line) for s in states if s is not None]
@@ -75,8 +80,7 @@ def _counts(states: list, line) -> dict:
 def read_rolled(images: list, degrees: float) -> dict:
     """``read_turned`` for a turn by any angle (``rolled``): frames read the right way up where the eye line lies
     within 60 degrees of the upright face's turned by ``degrees``."""
-    states = FaceTracker().states(rolled(im, degrees) for im in images)
-    return _counts(states, (np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))))
+    return _counts(FaceTracker().states(rolled(im, degrees) for im in images), _line(degrees))
 
 
 def read_baked(images: list, degrees: float, folder: Path) -> dict:
@@ -95,7 +99,7 @@ def read_baked(images: list, degrees: float, folder: Path) -> dict:
     finally:
         for png in folder.glob("*.png"):
             png.unlink()
-    return _counts(list(faces), (np.cos(np.radians(degrees)), -np.sin(np.radians(degrees))))
+    return _counts(list(faces), _line(degrees))
 
 
 def read_turned(images: list, quarters: int) -> dict:
