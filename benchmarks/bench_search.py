@@ -9,7 +9,9 @@ left the shot; ``upright``, the talking clip re-shot 80 px wide (``reshoots.resh
 followed; ``turned 135``, that copy turned 135 degrees (``bench_turned.rolled``): a face the quarter turns score under
 ``core.track.TURN_CHECK_SCORE``. Each set is read by ``FaceTracker.states`` with the search as shipped and without its
 turns between quarters (``core.track.DIAGONAL_SEARCH`` emptied, as until 2026-12-07), alternately ``--repeats``
-times; per set and way: the detector calls, the frames read, and the median milliseconds per frame.
+times; per set and way: the detector calls, the frames read, and the median milliseconds per frame. And what one
+search of a 720p frame turned costs (``call_ms``: a quarter turn, and a turn between quarters brought down to
+``DIAGONAL_DETAIL`` times the detector's input or turned whole).
 """
 from __future__ import annotations
 
@@ -67,6 +69,32 @@ def read(images: list, diagonal: bool) -> dict:
     return dict(detector_calls=calls[0], read=sum(s is not None for s in states), seconds=seconds)
 
 
+def call_ms(image: np.ndarray, repeats: int = 15) -> dict:
+    """Median milliseconds of one detector search of a 720p ``image`` turned, per model (short / full range): a quarter
+    turn (``FaceTracker._turned_detections``), and half way between (``_rolled_detections``, turned 45 degrees) as
+    shipped, brought down to ``core.track.DIAGONAL_DETAIL`` times the detector's input first, and turned whole."""
+    tracker, kept, out = track.FaceTracker(), track.DIAGONAL_DETAIL, {}
+    ways = {"quarter": lambda full: tracker._turned_detections(image, 1, full, 0.0, 0.0, 1.0),
+            "between quarters": lambda full: tracker._rolled_detections(image, 45.0, full, 0.0, 0.0, 1.0)}
+    try:
+        for detail, name in ((kept, ""), (float("inf"), " turned whole")):
+            track.DIAGONAL_DETAIL = detail
+            for way, search in ways.items():
+                if name and way == "quarter":
+                    continue
+                for full, model in ((False, "short"), (True, "full")):
+                    search(full)
+                    times = []
+                    for _ in range(repeats):
+                        t0 = time.perf_counter()
+                        search(full)
+                        times.append(time.perf_counter() - t0)
+                    out[f"{way}{name}, {model} range"] = round(1000 * float(np.median(times)), 2)
+    finally:
+        track.DIAGONAL_DETAIL = kept
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
@@ -97,7 +125,10 @@ def main(argv=None) -> int:
                                   ms_per_frame=round(1000 * float(np.median([x["seconds"] for x in r])) / len(images),
                                                      2))
         print(name, json.dumps(out[name]), flush=True)
-    res = {"machine": describe_machine(), "frames": a.frames, "repeats": a.repeats, "sets": out}
+    calls = call_ms(background[0])
+    print("one search, ms:", json.dumps(calls), flush=True)
+    res = {"machine": describe_machine(), "frames": a.frames, "repeats": a.repeats, "sets": out,
+           "search_call_ms_720p": calls}
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=1))
     print(f"wrote {a.json}")

@@ -716,8 +716,7 @@ class FaceTracker:
         (``rolled_on_canvas``), in frame pixels: the keypoints turned back, and the box's centre, its size kept (the
         landmark region is turned by the keypoints and sized by the box). The image is first brought down to
         ``DIAGONAL_DETAIL`` times the detector's input (its letterbox brings the turned canvas down further anyway):
-        a 720p frame turned at full size cost 11-13 ms a call, against 6-9 for a quarter turn (docs/MEASUREMENTS.md,
-        "A face turned half way between quarter turns")."""
+        a 720p frame turned whole costs about twice as much (bench_search.py ``search_call_ms_720p``)."""
         h, w = img.shape[:2]
         f = min(1.0, DIAGONAL_DETAIL * DETECTORS[bool(full)].size / max(h, w))
         small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1.0 else img

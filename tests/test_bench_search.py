@@ -44,3 +44,13 @@ def test_the_diagonal_search_is_counted_where_it_runs_and_left_as_it_was():
     assert turned[True]["detector_calls"] > turned[False]["detector_calls"]
     assert turned[True]["read"] == turned[False]["read"] == upright[True]["read"] == 3
     assert core.track.DIAGONAL_SEARCH == kept and "detect_faces" not in vars(default_models())
+
+
+def test_one_search_is_timed_each_way_and_the_detail_left_as_shipped():
+    frame = cv2.resize(np.random.default_rng(1).integers(0, 255, (72, 128, 3), np.uint8), (1280, 720))
+    kept = core.track.DIAGONAL_DETAIL
+    times = bench_search.call_ms(frame, repeats=1)
+    assert sorted(times) == sorted(f"{way}, {model} range" for way in ("quarter", "between quarters",
+                                                                       "between quarters turned whole")
+                                   for model in ("short", "full"))
+    assert all(t > 0 for t in times.values()) and core.track.DIAGONAL_DETAIL == kept
