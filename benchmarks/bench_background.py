@@ -51,7 +51,7 @@ from bake.config import ReconConfig  # noqa: E402
 from core import background  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
-from machine import describe  # noqa: E402
+from machine import describe, write_result  # noqa: E402
 import reshoots  # noqa: E402
 from shared_clips import FOOTAGE, clip_paths  # noqa: E402
 
@@ -245,8 +245,7 @@ def main(argv=None) -> int:
     for clip in clips:
         res["clips"][clip.name] = measure(clip, a.reshoot, a.pairs, a.bake, Path(a.png) if a.png else None)
         print(clip.name, json.dumps(res["clips"][clip.name]), flush=True)
-    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.json).write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     return 0
 
 

@@ -13,7 +13,6 @@ sequence), and correspondence ms per frame. Writes benchmarks/results/bake.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from bake.solve import kabsch  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model  # noqa: E402
 from core.points import to_point_cloud  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 
 
 def accuracy(head, T, seed, id_scale, crop, noise):
@@ -111,9 +110,7 @@ def main(argv=None):
           f"{ {k: round(v, 2) for k, v in s['stage_seconds'].items()} }; ARKit MAE on exact vertices "
           f"{s['arkit_mae_exact_vertices']:.4f}")
     out = dict(machine=describe_machine("shared"), accuracy=runs, speed=s)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(out, indent=1))
-    print(a.out)
+    write_result(a.out, out)
 
 
 if __name__ == "__main__":

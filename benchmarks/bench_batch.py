@@ -9,7 +9,6 @@ fresh folder under /tmp and reads the manifest. Writes benchmarks/results/batch.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bake import batch  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "batch.json"
@@ -66,10 +65,8 @@ def main() -> None:
         rows.append(r)
         print(f"{r['mode']}: {r['clips']} clips, {r['frames']} frames in {r['wall_s']} s: {r['clips_per_hour']} "
               f"clips/hour, {r['frames_per_s']} frames/s", flush=True)
-    RESULTS.write_text(json.dumps({"machine": describe_machine("shared with other jobs"),
-                                   "date": time.strftime("%Y-%m-%d"), "clips": [Path(c).name for c in a.clips],
-                                   "end": a.end, "rows": rows}, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    write_result(RESULTS, {"machine": describe_machine("shared with other jobs"), "date": time.strftime("%Y-%m-%d"),
+                           "clips": [Path(c).name for c in a.clips], "end": a.end, "rows": rows})
 
 
 if __name__ == "__main__":

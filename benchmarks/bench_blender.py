@@ -13,7 +13,6 @@ Prints a table and writes benchmarks/results/blender.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import describe as describe_machine  # benchmarks/, the script's folder
+from machine import describe as describe_machine, write_result  # benchmarks/, the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,9 +85,7 @@ def main() -> int:
     res["target_met"] = res["target_total_s"] < 10.0
     for k, v in res.items():
         print(f"{k:>16}: {v:.3f}" if isinstance(v, float) else f"{k:>16}: {v}")
-    out = ROOT / "benchmarks" / "results" / "blender.json"
-    out.write_text(json.dumps(res, indent=2))
-    print(f"wrote {out}")
+    write_result(ROOT / "benchmarks" / "results" / "blender.json", res)
     return 0
 
 

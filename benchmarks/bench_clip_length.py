@@ -24,7 +24,7 @@ import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
 
@@ -78,8 +78,7 @@ def main(argv=None) -> int:
                            stage_ms_per_frame=clip["stage_ms_per_frame"])
                 res["runs"].append(row)
                 print(json.dumps(row), flush=True)
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     return 0
 
 

@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from core.runtime import Predictor  # noqa: E402
 from core.types import axis_through  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 
 MIN_PIXELS = 500          # face pixels both the render and the network keep, else the sample is skipped
 
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     every = [r["mean"] for r in rows]
     res = dict(machine=describe_machine(), model=a.model, samples=a.samples, rows=rows,
                mean_over_rows=float(np.mean(every)))
-    Path(a.json).write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     print(json.dumps(res, indent=1))
     return 0
 

@@ -65,7 +65,7 @@ from core.types import FramePrediction  # noqa: E402
 
 import bench_real  # noqa: E402  (benchmarks/, the script's folder)
 import face_signals as fs  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 import reshoots  # noqa: E402
 
 GAZE = [ARKIT_NAMES.index(n) for eye in GAZE_KEYS for n in eye]       # the eyeLook* columns
@@ -448,7 +448,7 @@ def main():
             if key in rows[0]:
                 res[name][f"{key}_mean"] = shapes_mean(rows, key)
     print(json.dumps(res, indent=1))
-    Path(a.json).write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
 
 
 def shapes_mean(rows: list, key: str = "arkit_mae_shapes") -> dict:

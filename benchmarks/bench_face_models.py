@@ -10,7 +10,6 @@ iris model's eye contours).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from core import face_models as fm  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -61,9 +60,7 @@ def main(argv=None) -> int:
     import onnxruntime as ort
     meta = {"machine": describe_machine(), "cpu_count": os.cpu_count(),
             "onnxruntime": ort.__version__, "frame": list(frame.shape), "repeats": args.repeats}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    print(f"wrote {args.json}")
+    write_result(args.json, {"meta": meta, "results": results})
     return 0
 
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import core.track  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
 RESHOTS = ("40px", "60px", "noise8", "scale0.5", "jpeg20", "exposure0.2", "exposure1.6", "blur2", "motion9",
@@ -197,8 +197,7 @@ def main():
                    largest_uncut_place=max(places.items(), key=lambda kv: kv[1]) if places else None)
     print(json.dumps(res, indent=1))
     name = f"fold_skew_{a.part}.json" if skew else f"cuts_{a.part}.json"
-    path = Path(a.json or Path(__file__).resolve().parent / "results" / name)
-    path.write_text(json.dumps(res, indent=1))
+    write_result(a.json or Path(__file__).resolve().parent / "results" / name, res)
 
 
 if __name__ == "__main__":

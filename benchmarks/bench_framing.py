@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core import framing, head_model, track  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def main() -> int:
         res["suggested"] = dict(CROP_SCALE=round(track.CROP_SCALE * float(np.exp(med[2])), 3),
                                 CROP_CENTER_Y=round(track.CROP_CENTER_Y + float(med[1]) * track.CROP_SCALE, 3))
     print(json.dumps(res, indent=1))
-    Path(a.json).write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     return 0
 
 

@@ -30,10 +30,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bake.pipeline as pipeline  # noqa: E402
 import bench_real as br  # noqa: E402
-from bake.atomic import atomic_write  # noqa: E402
 from bake.head_size import eye_distance  # noqa: E402
 from core import head_model, landmark_template as lt  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import FOOTAGE, clip_paths  # noqa: E402
 
 POINTS = {"chin": lt.CHIN, "mouth_right": lt.MOUTH_RIGHT, "mouth_left": lt.MOUTH_LEFT, "subnasale": 2, "oval_top": 10}
@@ -97,9 +96,7 @@ def main(argv=None) -> int:
     for c in clips:
         out["clips"][c.name] = clip_figures(c, head, Path(a.obs_cache) if a.obs_cache else None)
         print(c.name, json.dumps(out["clips"][c.name]), flush=True)
-    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(Path(a.json), "the lower-face figures") as tmp:
-        Path(tmp).write_text(json.dumps(out, indent=1))
+    write_result(a.json, out)
     return 0
 
 

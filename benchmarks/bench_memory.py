@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import describe as describe_machine  # benchmarks/, the script's folder
+from machine import describe as describe_machine, write_result  # benchmarks/, the script's folder
 from shared_clips import FOOTAGE  # the same folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,8 +162,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results[a.label] = {"machine": describe_machine(f"shared with other jobs, Python {platform.python_version()}"),
                         "date": time.strftime("%Y-%m-%d"), "rows": rows}
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    write_result(RESULTS, results)
 
 
 if __name__ == "__main__":

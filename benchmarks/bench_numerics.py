@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from machine import describe as describe_machine  # benchmarks/, the script's folder
+from machine import describe as describe_machine, write_result  # benchmarks/, the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,8 +84,7 @@ def main(argv=None) -> int:
     res["correspond_ms_per_frame"] = 1000 * best(lambda: [corr.correspond(c, head) for c in clouds], a.repeat) / 30
     res["dense_weight_map_ms"] = 1000 * best(lambda: fusion.dense_weight_map(head), a.repeat)
     print(json.dumps(res, indent=1))
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(res, indent=1) + "\n")
+    write_result(a.out, res)
     return 0
 
 

@@ -33,7 +33,7 @@ from bake import face_outline, pipeline  # noqa: E402
 from bake.tracks import posed_vertices  # noqa: E402
 from core import head_model, landmark_template as lt  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
 ROWS = ((132, 361), (58, 288))     # MediaPipe's oval pairs (subject's right, left) at the mouth's height and below it
@@ -126,8 +126,7 @@ def main(argv=None) -> int:
     for c in clips:
         res["clips"][c.name] = measure(c, head, a.obs_cache)
         print(c.name, json.dumps(res["clips"][c.name], indent=1), flush=True)
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     return 0
 
 

@@ -197,7 +197,7 @@ from core.errors import FaceCaptureError  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import face_signals as fs  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from reshoots import COVERS, Reshot, occluders, reshoot, reshoot_kind  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE, clip_paths  # noqa: E402
 
@@ -1254,8 +1254,7 @@ def main(argv=None) -> int:
             print(name, json.dumps(res["clips"][name]), flush=True)
             if v is not None:
                 versus["clips"][name] = v
-    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.json).write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
     if turn_table(res["clips"]):
         print(turn_table(res["clips"]))
     if versus["clips"]:
@@ -1278,7 +1277,7 @@ def main(argv=None) -> int:
         if sizes:
             versus["over_sizes"] = over_shots(versus["clips"], sizes)
             print(over_shots_table(versus["over_sizes"]))
-        Path(a.oracle_json).write_text(json.dumps(finite(versus), indent=1))
+        write_result(a.oracle_json, finite(versus))
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.presets import ASSETS, DEFAULT_PRESET, PRESETS  # noqa: E402
 from core.runtime import Predictor  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 
 
 def bench(model, threads, batch, n=30):
@@ -53,8 +53,7 @@ def main():
         quantize_dynamic(str(export), str(q), weight_type=QuantType.QInt8)
         res["int8_all"] = bench(str(q), a.threads, a.batch)
     print(json.dumps(res, indent=1))
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
+    write_result(a.json, res)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core.track as track  # noqa: E402
 from bench_turned import rolled  # noqa: E402
 from core.footage import open_footage  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from reshoots import reshoot  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
 
@@ -129,9 +129,7 @@ def main(argv=None) -> int:
     print("one search, ms:", json.dumps(calls), flush=True)
     res = {"machine": describe_machine(), "frames": a.frames, "repeats": a.repeats, "sets": out,
            "search_call_ms_720p": calls}
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
-    print(f"wrote {a.json}")
+    write_result(a.json, res)
     return 0
 
 

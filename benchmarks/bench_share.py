@@ -17,7 +17,6 @@ sureness counts the products its Gaussian sums, fewer near a clip's ends, ``bake
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bake.filter import SHARE_DOUBT, quick_share  # noqa: E402
-from machine import describe  # noqa: E402  (benchmarks/, the script's folder)
+from machine import describe, write_result  # noqa: E402  (benchmarks/, the script's folder)
 
 STILL = (0.5, 1.0, 3.0, 10.0)                   # the dense place's noise over the landmarks'
 SHAKES = ((1.0, 1.0), (1.0, 3.0), (3.0, 1.0), (3.0, 3.0), (6.0, 1.0), (6.0, 3.0))     # (shake, dense noise)
@@ -76,8 +75,7 @@ def main(argv=None) -> int:
         print(f"{r['frames']:6d} {r['case']:6s} {r['shake']:5g} {r['dense']:5g} {r['wiener']:6.2f} "
               + " ".join(f"{r[k]:8.3f}" for k in keys))
     out = dict(machine=describe(), frames=a.frames, draws=a.draws, share_doubt=list(SHARE_DOUBT), rows=rows)
-    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.json).write_text(json.dumps(out, indent=1))
+    write_result(a.json, out)
     return 0
 
 

@@ -24,7 +24,6 @@ below), colour casts (linear-light gains per channel: a tungsten lamp without wh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from core.head_model import load  # noqa: E402
 from core.preprocess import crop_image  # noqa: E402
 from core.runtime import Predictor  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 from training.eval import half_in_shadow  # noqa: E402
 
@@ -211,9 +210,7 @@ def main(argv=None) -> int:
         for t in r["touched_canon_mm"]:
             print(f"  {t['ratio']:7.1f}  " + "  ".join(f"{t[k][0]:6.2f} / {t[k][1]:6.2f}"
                                                        for k in ("off", "as set", "no max gain")))
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
-    print(f"wrote {a.json}")
+    write_result(a.json, res)
     return 0
 
 

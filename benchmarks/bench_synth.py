@@ -7,7 +7,6 @@ Prints one line per (device, size) and writes benchmarks/results/bench_synth.jso
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from training import synth  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 
 
 def bench(device: str, size: int, batch: int, repeats: int, render_threads: int) -> dict:
@@ -65,9 +64,7 @@ def main(argv=None) -> int:
     meta = dict(machine=describe_machine(), cpu_threads=a.threads,
                 cpu_count=os.cpu_count(), load_average_1min=load,
                 torch=torch.__version__, cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(dict(meta=meta, results=rows), indent=1))
-    print(a.out)
+    write_result(a.out, dict(meta=meta, results=rows))
     return 0
 
 

@@ -15,7 +15,6 @@ crop box (red) with its centre (red cross), and under each frame the crop at 192
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from core.footage import open_footage  # noqa: E402
 from core.preprocess import crop_image  # noqa: E402
 from core.track import FaceTracker  # noqa: E402
 from core.types import CropBox  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from shared_clips import CLIPS, FOOTAGE  # noqa: E402
 
 
@@ -217,13 +216,11 @@ def main(argv=None) -> int:
         results.append(r)
         print(f"{r['clip']}: found {100 * r['found_fraction']:.1f}%  track {r['track_fps']:.1f} fps  "
               f"detections {r['detections']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     import onnxruntime as ort
     meta = {"machine": describe_machine(), "cpu_count": os.cpu_count(),
             "opencv": cv2.__version__, "onnxruntime": ort.__version__,
             "tracker": "core.track on MediaPipe's face models (core.face_models)"}
-    args.json.write_text(json.dumps({"meta": meta, "clips": results}, indent=2))
-    print(f"wrote {args.json}")
+    write_result(args.json, {"meta": meta, "clips": results})
     return 0
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_real import CLOSE_UPS  # noqa: E402
 from core.footage import open_footage  # noqa: E402
 from core.track import QUARTER_MARGIN, FaceTracker, quarter_readings, rolled_on_canvas  # noqa: E402
-from machine import describe as describe_machine  # noqa: E402
+from machine import describe as describe_machine, write_result  # noqa: E402
 from rerun_readme import SMALL_SIZES  # noqa: E402
 from reshoots import reshoot  # noqa: E402
 from shared_clips import FOOTAGE  # noqa: E402
@@ -200,9 +200,7 @@ def main(argv=None) -> int:
     res = {"machine": describe_machine(), "frames_per_copy": a.frames, "sizes_px": a.sizes.split(","), key: head,
            "sets": sets}
     print(json.dumps(head, indent=1))
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(res, indent=1))
-    print(f"wrote {a.json}")
+    write_result(a.json, res)
     return 0
 
 
