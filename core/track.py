@@ -422,8 +422,8 @@ class FaceTracker:
         turned search; else ``None``, a trial of both begun (``self._trial``; this frame is withheld). Else
         ``state``. Each weighing is recorded in ``weighed``. (An unsure upright detection's trial stands even where
         both agree: its frames, read backwards from the reading taken, start from a followed region, not a
-        detection's; the expressions clip rolled 45 degrees, its first and last three frames 0.045 IOD off with the
-        trial, 0.048 taken at once.)"""
+        detection's; taken at once, the expressions clip rolled 45 degrees read its first and last frames further
+        off: docs/MEASUREMENTS.md, "A face 90-100 px wide upside down, read upright by a sure detection".)"""
         rival = next((r for d, r in self._rivals if d is self._chosen), None)
         if state is None or rival is None or not _near(rival.box, landmark_box(state[0])):
             return state
