@@ -47,6 +47,7 @@ from .camera_turn import camera_rotations, camera_still_warning, turn_hint, turn
 from .config import DEFAULT_SMOOTHING, FUSION_MODES, HEAD_SIZES, ReconConfig, setting
 from .correspond import VertexObservation, correspond, prepare as prepare_correspondence
 from .corrective import KEYS as CORRECTIVE_KEYS, SMOOTHING as CORRECTIVE_SMOOTHING, corrective_keys as corrective
+from .cut_faces import cut_warnings
 from .filter import despike, shot_spans, temporal_filter, turned_poses
 from .fit_report import landmark_fit, summary as fit_summary
 from .head_size import IRIS_FRAMES, iris_eye_distance, size_scale
@@ -370,6 +371,8 @@ def bake_observations(observations: list[VertexObservation | None], frames: np.n
                       warnings=f.warnings + size_warnings + tuple(
                           fz.shade_warnings(clip_light, frames) if fusion == "fused" and landmarks is not None else ())
                       + tuple(lost_warnings(res.valid, faced, frames) if faced is not None else ())
+                      + tuple(cut_warnings(clip_marks if landmarks is not None else face_arrays(faces)[0], image_size,
+                                           frames) if faces else ())
                       + fit_warnings + camera_warnings,
                       iris_eye_distance_mm=iris_mm, size_from=size_from, landmark_fit=fit, worst_fit_frame=worst_frame,
                       worst_fit=worst, camera_degrees=None if camera is None else turned_degrees(camera))

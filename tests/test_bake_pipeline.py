@@ -1137,3 +1137,22 @@ def test_the_per_frame_stage_and_the_bake_run_numpys_blas_on_one_thread(monkeypa
             pl.bake_observed(ReconConfig(str(SAMPLE_CLIP), end=4), obs)
         assert blas.current() == 2
     assert observing and set(observing) == {1} and solving == [1]
+
+
+@pytest.mark.parametrize("fusion", ["fused", "dense"])
+def test_a_bake_names_the_frames_whose_lips_leave_the_picture(head, fusion):
+    """The tracker's landmarks reach ``bake.cut_faces``: a still face whose lips lie below the picture's bottom edge on
+    frames 4-7 is warned of those frames (numbered as the scene's), whatever the fusion; the same face in the picture
+    is not."""
+    T = 12
+    uv, args, faces = _still_face(head, T, landmark_px=0.1, dense_mm=1.0)
+    below = args[4][1] + 20.0
+    cut = [dataclasses.replace(f, landmarks=f.landmarks.copy()) for f in faces]
+    for f in cut[4:8]:
+        f.landmarks[list(lt.LIPS), 1] = below
+    edge = lambda stats: [w for w in stats.warnings if "the picture's edge cuts" in w]      # noqa: E731
+    _, whole = bake_observations(*args, faces=faces, fusion=fusion, smoothing=0.0, corrective_keys=0)
+    _, stats = bake_observations(*args, faces=cut, fusion=fusion, smoothing=0.0, corrective_keys=0)
+    assert not edge(whole)
+    assert edge(stats) == [w for w in edge(stats) if w.startswith("frames 4-7 (4 frames): the picture's edge cuts the "
+                                                                   "face's mouth:")] and len(edge(stats)) == 1
