@@ -14,7 +14,7 @@ import numpy as np
 
 from core import landmark_template as lt
 
-from .filter import runs
+from .filter import runs, stretch_lines
 
 CUT_SHARE = 0.25     # a part counts as cut on a frame where at least this share of its landmarks lies outside the frame
 #                      (a lip corner grazing the edge is not named: the talking clip zoomed twice puts at most a tenth
@@ -45,10 +45,6 @@ def cut_warnings(landmarks: np.ndarray, image_size: tuple, frames: np.ndarray, m
     def what(a: int, b: int) -> str:
         named = [name for k, (name, _) in enumerate(PARTS) if cut[a:b, k].any()]
         parts = " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
-        return (f"the picture's edge cuts the face's {parts}: the landmark model guesses the points beyond it and the "
-                "head follows that guess (frame the whole face; check the overlay)")
-    if len(stretches) > most:
-        n = sum(b - a for a, b in stretches)
-        return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
-                f"{frames[stretches[-1][1] - 1]}: {what(stretches[0][0], stretches[-1][1])}"]
-    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames): {what(a, b)}" for a, b in stretches]
+        return (f": the picture's edge cuts the face's {parts}: the landmark model guesses the points beyond it and "
+                "the head follows that guess (frame the whole face; check the overlay)")
+    return stretch_lines(stretches, frames, what, most)

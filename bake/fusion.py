@@ -64,7 +64,7 @@ from core.face_models import EYE_CORNERS
 from core.head_model import ARKIT_NAMES, HeadModel
 from core.types import axis_through
 
-from .filter import noise_scale, runs
+from .filter import noise_scale, runs, stretch_lines
 from .numerics import nearest
 from .solve import ArkitPrior, GapConstraint, LandmarkTerm, real_face_trust
 
@@ -250,11 +250,7 @@ def shade_warnings(forehead_light: np.ndarray, frames: np.ndarray, most: int = 3
             "than the depth network (check the brows and blinks in the overlay)")
     read = np.isfinite(np.asarray(forehead_light, np.float64))
     unlit = [UNLIT_CLIP] if read.any() and down[read].all() else []
-    if len(stretches) > most:
-        n = sum(b - a for a, b in stretches)
-        return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
-                f"{frames[stretches[-1][1] - 1]} {what}"] + unlit
-    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames) {what}" for a, b in stretches] + unlit
+    return stretch_lines(stretches, frames, lambda a, b: f" {what}", most) + unlit
 
 
 def dense_weight_map(head: HeadModel, template: lt.LandmarkTemplate | None = None) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from .camera_turn import turn_degrees
-from .filter import bridge, runs
+from .filter import bridge, runs, stretch_lines
 from .solve import SolveResult
 
 FAR_OFF = 0.25      # a lost frame the network puts further than this share of the head's distance from the bridged
@@ -68,8 +68,4 @@ def lost_warnings(valid: np.ndarray, faced: np.ndarray, frames: np.ndarray, most
     stretches = runs(np.asarray(valid, bool) & ~np.asarray(faced, bool))
     what = ("the landmarks lost the face there (turned away or hidden?): the head's turn follows the depth network "
             "alone and its expression is bridged from the frames around (check the overlay)")
-    if len(stretches) > most:
-        n = sum(b - a for a, b in stretches)
-        return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
-                f"{frames[stretches[-1][1] - 1]}: {what}"]
-    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames): {what}" for a, b in stretches]
+    return stretch_lines(stretches, frames, lambda a, b: f": {what}", most)
