@@ -122,14 +122,15 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def stretch_lines(stretches: list[tuple[int, int]], frames: np.ndarray, what: Callable[[int, int], str],
                   most: int = 3) -> list[str]:
     """A bake warning's lines for ``stretches`` ([start, end) positions, as ``runs`` gives them; ``frames`` the footage
-    frame of each position): "frames A-B (N frames)" and ``what(start, end)`` for each stretch, or, past ``most`` of
-    them, one line "N frames in K stretches between frames A and B" and ``what`` over them all (``what`` begins with
-    its own separator)."""
+    frame of each position): "frames A-B (N frames)" (or "frame A") and ``what(start, end)`` for each stretch, or,
+    past ``most`` of them, one line "N frames in K stretches between frames A and B" and ``what`` over them all
+    (``what`` begins with its own separator)."""
     if len(stretches) > most:
         n = sum(b - a for a, b in stretches)
         return [f"{n} frames in {len(stretches)} stretches between frames {frames[stretches[0][0]]} and "
                 f"{frames[stretches[-1][1] - 1]}{what(stretches[0][0], stretches[-1][1])}"]
-    return [f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames){what(a, b)}" for a, b in stretches]
+    return [(f"frame {frames[a]}" if b - a == 1 else f"frames {frames[a]}-{frames[b - 1]} ({b - a} frames)")
+            + what(a, b) for a, b in stretches]
 
 
 def bridge(weights: np.ndarray, rotation: np.ndarray, translation: np.ndarray, valid: np.ndarray,

@@ -1154,5 +1154,5 @@ def test_a_bake_names_the_frames_whose_lips_leave_the_picture(head, fusion):
     _, whole = bake_observations(*args, faces=faces, fusion=fusion, smoothing=0.0, corrective_keys=0)
     _, stats = bake_observations(*args, faces=cut, fusion=fusion, smoothing=0.0, corrective_keys=0)
     assert not edge(whole)
-    assert edge(stats) == [w for w in edge(stats) if w.startswith("frames 4-7 (4 frames): the picture's edge cuts the "
-                                                                   "face's mouth:")] and len(edge(stats)) == 1
+    assert len(edge(stats)) == 1 and edge(stats)[0].startswith("frames 4-7 (4 frames): the picture's edge cuts the "
+                                                               "face's mouth:")

@@ -14,7 +14,7 @@ SIZE = (640, 480)
 
 
 def faces(n: int = 10) -> np.ndarray:
-    """``n`` frames of 478 points inside a 640x480 frame, the face's lower half below y 300."""
+    """``n`` frames of 478 points inside a 640x480 frame, the lips' at y 320-380, the rest above them."""
     rng = np.random.default_rng(0)
     p = np.empty((n, lt.NUM_LANDMARKS, 2))
     p[..., 0] = rng.uniform(200, 440, (n, lt.NUM_LANDMARKS))
@@ -56,7 +56,7 @@ def test_the_warnings_name_each_stretch_its_footage_frames_and_the_parts_cut():
     lines = cut_warnings(p, SIZE, np.arange(100, 110))
     assert len(lines) == 2
     assert lines[0].startswith("frames 101-103 (3 frames): the picture's edge cuts the face's mouth:")
-    assert lines[1].startswith("frames 107-107 (1 frames): the picture's edge cuts the face's mouth and brows:")
+    assert lines[1].startswith("frame 107: the picture's edge cuts the face's mouth and brows:")
     assert cut_warnings(faces(), SIZE, np.arange(10)) == []
     many = cut_warnings(lips_below(faces(), [0, 2, 4, 6, 8], 0.5), SIZE, np.arange(10), most=3)
     assert len(many) == 1 and many[0].startswith("5 frames in 5 stretches between frames 0 and 8:")
