@@ -439,6 +439,21 @@ def landmark_array(states: list) -> np.ndarray:
     return np.stack([np.full((478, 2), np.nan) if s is None else np.asarray(s.landmarks)[:, :2] for s in states])
 
 
+def cut_frames(states: list, image_size: tuple) -> dict:
+    """How many frames with a face the picture's edge cuts each part of it on, as the bake's warnings name them
+    (bake.cut_faces.cut_parts: ``CUT_SHARE`` of the part's landmarks outside the frame), and on how many any part;
+    with the frames whose lips have any point outside it (``lips_any``)."""
+    from bake.cut_faces import PARTS, cut_parts
+    from core.landmark_template import LIPS
+    marks = np.array([s.landmarks[:, :2] for s in states if s is not None], np.float64).reshape(-1, 478, 2)
+    cut = cut_parts(marks, image_size)
+    w, h = image_size[:2]
+    lips = marks[:, list(LIPS)]
+    lips_any = ((lips[..., 0] < 0) | (lips[..., 0] > w) | (lips[..., 1] < 0) | (lips[..., 1] > h)).any(1)
+    return dict(frames=len(marks), **{name: int(cut[:, k].sum()) for k, (name, _) in enumerate(PARTS)},
+                any=int(cut.any(1).sum()), lips_any=int(lips_any.sum()))
+
+
 def forehead_light(states: list) -> dict:
     """The tracker's reading of the light above the eyes over the cheeks' (``FaceState.forehead_light``,
     core.exposure) over the frames with a face: lowest, median, highest, and the fraction of those frames the fusion
@@ -682,6 +697,7 @@ def run_clip(path: Path, model: str, png: Path | None, head, oracle: bool = True
                opposite_at_once=opposite_at_once(tracks),
                one_frame_spikes=one_frame_spikes(tracks), lower_face_pops=lower_face_pops(tracks),
                forehead_light=forehead_light(observed.faces),
+               cut_frames=cut_frames(observed.faces, observed.image_size),
                pitch_with_jaw=pitch_with_jaw(tracks, observed.faces, head))
     if obs_cache is not None:
         out["from_cached_observations"] = True

@@ -58,6 +58,18 @@ def test_forehead_light_spread_skips_frames_without_a_face_or_a_reading():
     assert bench_real.forehead_light([None]) == dict(frames=0)
 
 
+def test_cut_frames_counts_the_frames_whose_parts_the_edge_cuts_as_the_bakes_warnings_do():
+    from core.landmark_template import LIPS, NUM_LANDMARKS
+    inside = np.full((NUM_LANDMARKS, 3), 100.0, np.float32)
+    low = inside.copy()
+    low[list(LIPS)[:len(LIPS) // 2], 1] = 250.0                     # half the lips below a 200-px-high frame
+    grazed = inside.copy()
+    grazed[LIPS[0], 0] = -1.0                                       # one lip corner past the left edge
+    states = [SimpleNamespace(landmarks=m) for m in (inside, low, low, grazed)] + [None]
+    assert bench_real.cut_frames(states, (300, 200)) == dict(frames=4, mouth=2, eyes=0, brows=0, any=2, lips_any=3)
+    assert bench_real.cut_frames([None], (300, 200))["frames"] == 0
+
+
 @pytest.mark.parametrize("kind", ["mirror", "roll20", "60px", "shift3.5", "scale0.5", "exposure0.6", "noise6", "jpeg25",
                                   "grey", "blur2", "motion9", "zoom1.3", "sway20", "portrait"])
 def test_a_reshot_clip_carries_the_oracles_points_onto_the_same_pixels(tmp_path, kind):
