@@ -8,18 +8,20 @@
     # backwards, as the bake reads them); FaceTracker().track(footage) -> core.types.TrackResult (crop boxes only)
 
 How it works (MediaPipe's face-landmarker graph, plus searches for small faces)
-  * Acquisition (no face followed): the face detector on the whole frame, short range first (faces that fill a good
-    part of the frame), then full range (small and distant faces); then, if a face was followed before, both on a
-    square around where it was last (``LOST_SEARCH`` x its size), so a small face is seen at a larger scale; and every
-    ``search_every`` frames while still lost, the full-range detector on overlapping tiles of the frame (faces down
-    to about ``min_face`` pixels). A pass whose best face scores under ``TURN_CHECK_SCORE``, and the whole-frame
-    passes on the first frame of a search and on the tiles' frames whatever they find, are read again on the image
-    turned upside down and sideways, and the orientation that scores best is taken, turned only where it scores at
-    least ``TURN_CHECK_SCORE`` (footage whose rotation tag is lost, a subject lying down: upside down the detector
-    finds the face but places its eyes as if upright, and a face 90-100 px wide upside down scores over that
-    upright); where no quarter turn has a sure face either, on the image turned half way between quarters
-    (``DIAGONAL_SEARCH``: a small face turned about 135 degrees), taken there from ``DIAGONAL_FLOOR``. Detection runs
-    on a copy of the frame with long side at most ``detect_side``.
+  * Acquisition (no face followed): the face detector on the whole frame, short range first (faces that fill a good part
+    of the frame), then full range (small and distant faces); then, if a face was followed before, both on a square
+    around where it was last (``LOST_SEARCH`` x its size), so a small face is seen at a larger scale; and every
+    ``search_every`` frames while still lost, the full-range detector on overlapping tiles of the frame (faces down to
+    about ``min_face`` pixels) and, where they find none, both detectors on the frame set on a grey canvas
+    (``CANVAS_MARGIN``): a face too large for them, one that fills the frame or more (a phone or webcam held close, the
+    chin or lips cut off), is not detected whole-frame but is on the canvas. A pass whose best face scores under
+    ``TURN_CHECK_SCORE``, and the whole-frame passes on the first frame of a search and on the tiles' frames whatever
+    they find, are read again on the image turned upside down and sideways, and the orientation that scores best is
+    taken, turned only where it scores at least ``TURN_CHECK_SCORE`` (footage whose rotation tag is lost, a subject
+    lying down: upside down the detector finds the face but places its eyes as if upright, and a face 90-100 px wide
+    upside down scores over that upright); where no quarter turn has a sure face either, on the image turned half way
+    between quarters (``DIAGONAL_SEARCH``: a small face turned about 135 degrees), taken there from ``DIAGONAL_FLOOR``.
+    Detection runs on a copy of the frame with long side at most ``detect_side``.
   * A face found is read on its detection's region, and that region turned by one, two and three quarter turns in
     the same model call; where the landmark model is surer of a face in a turned one by more than ``QUARTER_MARGIN``
     (its presence logit), that reading is taken (``righted``): a small face on its side or upside down whose
@@ -137,6 +139,13 @@ TURN_CHECK_SCORE = 0.85    # a detection scoring this or more is a sure face, an
                            # bench_track.py; the sample clip's face, which tests/test_track.py turns over, must
                            # score above it upright)
 TILE_FACES = 8             # tiles of the tiled search are this many ``min_face`` wide
+CANVAS_MARGIN = 0.5        # the search for a face too large for the detectors (a close-up that fills the frame, its
+#                            chin or lips cut off) sets the detection copy on a grey canvas this much of its size wider
+#                            on every side, and takes a face found there whose box's long side is at least
+CANVAS_LARGE = 0.75        # this share of the frame's short side: the close-ups enlarged 1.75-3 times were found there
+#                            at 0.80-1.32; a face swaying half out of the frame, whose mirror image its reflected border
+#                            completes (bench_fold.py --read cuts, the sway300 copies), at 0.34-0.66, and taken it made
+#                            cuts where the face came back
 QUARTER_MARGIN = 2.0       # at acquisition, the detection's region turned 1-3 quarters is read instead where the
                            # landmark model's presence logit there beats the region's own by more than this (a face
                            # on its side or upside down that the detector read upright; docs/MEASUREMENTS.md, "A small
@@ -654,7 +663,7 @@ class FaceTracker:
             if found is not None:
                 return found
         if (self._lost_frames % self.search_every) == 0:
-            return self._try(image, self._tiled(small, ws), near)
+            return self._try(image, self._tiled(small, ws), near) or self._try(image, self._on_canvas(small, ws), near)
         return None
 
     def _oriented(self, img: np.ndarray, full: bool, ox: float, oy: float, ws: float,
@@ -814,6 +823,18 @@ class FaceTracker:
             for x in xs:
                 dets += self._oriented(small[y:y + tile, x:x + tile], True, float(x), float(y), ws, False)
         return dets
+
+    def _on_canvas(self, small: np.ndarray, ws: float) -> list[Detection]:
+        """Both detectors on the detection copy set on a grey canvas ``CANVAS_MARGIN`` of its size wider on every side:
+        a face too large for them (one that fills the frame, or more, cut by its edges) is seen smaller there. Only
+        faces whose box is at least ``CANVAS_LARGE`` of the frame's short side are kept: a smaller one the whole
+        frame's search missed for another reason."""
+        h, w = small.shape[:2]
+        py, px = int(round(CANVAS_MARGIN * h)), int(round(CANVAS_MARGIN * w))
+        canvas = cv2.copyMakeBorder(small, py, py, px, px, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        large = CANVAS_LARGE * min(h, w) / ws
+        return [d for full in (False, True) for d in self._detections(canvas, full, -float(px), -float(py), ws)
+                if max(float(d.box[2]), float(d.box[3])) >= large]
 
     @staticmethod
     def _box_centre(box: tuple) -> tuple[float, float]:

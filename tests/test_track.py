@@ -773,6 +773,25 @@ def test_a_face_the_frames_edge_cuts_is_not_taken_on_a_low_score_between_quarter
     assert (tracker.cuts[:2] == [19, 60]) == whole and (10 in tracker.cuts) != whole
 
 
+@pytest.mark.footage
+@pytest.mark.parametrize("large", [True, False])
+def test_a_face_swaying_half_out_of_the_frame_is_not_taken_on_the_grey_canvas(footage_dir, tmp_path, monkeypatch,
+                                                                              large):
+    """The talking clip swayed 300 px (``sway300``): where its face has left the frame half way, the search on the grey
+    canvas finds it with its mirror image in the reflected border, its box 0.43-0.53 of the frame's short side; taken
+    there (``CANVAS_LARGE`` 0, ``large`` False) it is found again on frames 10, 36 and 43, cuts the tracker reports;
+    kept to faces too large for the frame's own search, the cuts are those before (frames 19 and 60)."""
+    from reshoots import reshoot
+    import core.track
+    if not large:
+        monkeypatch.setattr(core.track, "CANVAS_LARGE", 0.0)
+    copy = reshoot(footage_dir / "talking_green_screen.mp4", "sway300", tmp_path)
+    tracker = FaceTracker()
+    with open_footage(copy.path, end=70) as footage:
+        tracker.states(frame.image for frame in footage)
+    assert (tracker.cuts == [19, 60]) == large and ({10, 36, 43} <= set(tracker.cuts)) != large
+
+
 @pytest.mark.parametrize("floor", [None, 0.85])
 def test_the_sample_face_turned_200_degrees_is_read_the_right_way_up(clip_frames, monkeypatch, floor):
     """The sample frames turned 200 degrees (``rolled_on_canvas``): the detector is sure of the face on no turn (the
@@ -810,3 +829,73 @@ def test_a_profile_turning_toward_the_camera_is_found_on_its_upright_detection(t
     states = FaceTracker().states(turning_toward)
     first = next(k for k, s in enumerate(states) if s is not None) + 30
     assert first == (37 if margin is None else 39)
+
+
+def _zoomed(images: list, factor: float) -> tuple[list, np.ndarray]:
+    """``images``' centres enlarged ``factor`` times, the rest cut off (a camera held closer), and the 2x3 map."""
+    h, w = images[0].shape[:2]
+    A = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), 0.0, factor)
+    return [cv2.warpAffine(im, A, (w, h), flags=cv2.INTER_LINEAR) for im in images], A
+
+
+def test_a_face_too_large_for_the_detectors_is_found_on_a_grey_canvas(clip_frames, monkeypatch):
+    """The sample clip enlarged 2.5 times (its face some 540 px in a 384-px frame, chin and brow cut off): neither
+    detector finds it on the frame, both find it on the frame set on a grey canvas (``CANVAS_MARGIN``), and every frame
+    is read, its eye corners where the clip as shot puts them, enlarged (within a tenth of the eye distance); without
+    the canvas no frame is read."""
+    import core.track
+    frames = clip_frames[:8]
+    zoomed, A = _zoomed(frames, 2.5)
+    tracker = FaceTracker()
+    assert not tracker.models.detect_faces(zoomed[0], False) and not tracker.models.detect_faces(zoomed[0], True)
+    assert tracker._on_canvas(zoomed[0], 1.0)
+    shot, close = FaceTracker().states(frames), tracker.states(zoomed)
+    assert all(s is not None for s in close)
+    for a, b in zip(shot, close):
+        want = a.landmarks[list(EYE_OUTER), :2].astype(np.float64) @ A[:, :2].T + A[:, 2]
+        assert np.linalg.norm(b.landmarks[list(EYE_OUTER), :2] - want, axis=1).max() < 0.1 * np.linalg.norm(
+            want[1] - want[0])
+    monkeypatch.setattr(core.track.FaceTracker, "_on_canvas", lambda self, small, ws: [])
+    assert all(s is None for s in FaceTracker().states(zoomed))
+
+
+class _WhiteBox:
+    """A stand-in for the face detector: one detection on the bounding box of the image's white pixels."""
+
+    def detect_faces(self, image, full):
+        ys, xs = np.nonzero(image.min(2) == 255)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        centre = np.float32([0.5 * (x0 + x1), 0.5 * (y0 + y1)])
+        return [Detection(np.float32([x0, y0, x1 - x0, y1 - y0]), np.stack([centre] * 6), 0.9)]
+
+
+def test_a_detection_on_the_grey_canvas_is_mapped_back_onto_the_frame():
+    """``_on_canvas`` runs both detectors on the detection copy set on a grey canvas and maps what they find back to
+    frame pixels (the copy scaled by ``ws`` from the frame): a white box comes back where it is; one under
+    ``CANVAS_LARGE`` of the frame's short side is not kept (the whole frame's search missed it for another reason)."""
+    img = np.zeros((90, 160, 3), np.uint8)
+    img[5:85, 70:150] = 255                                 # 80 px of the copy's 90: a face too large
+    tracker = FaceTracker()
+    tracker.models = _WhiteBox()
+    found = tracker._on_canvas(img, 0.5)
+    assert len(found) == 2                                  # short and full range
+    for d in found:
+        assert np.allclose(d.box, np.float32([70, 5, 80, 80]) / 0.5)
+        assert np.allclose(d.keypoints, np.float32([110, 45]) / 0.5)
+    img[:] = 0
+    img[20:80, 70:130] = 255                                # 60 px: under 0.75 of 90
+    assert tracker._on_canvas(img, 0.5) == []
+
+
+@pytest.mark.footage
+def test_the_expressions_clip_zoomed_twice_is_found_on_its_first_frame(footage_dir, tmp_path, monkeypatch):
+    """The expressions clip zoomed twice (``reshoots.reshoot`` "zoom2": the face fills the 512-px frame, its lips
+    leave it on most frames): found on the first frame, on the grey canvas; without it on none of the first 12."""
+    import core.track
+    from reshoots import reshoot
+    copy = reshoot(footage_dir / "expressions_office.mp4", "zoom2", tmp_path)
+    with open_footage(copy.path, end=12) as footage:
+        frames = [frame.image for frame in footage]
+    assert FaceTracker().states(frames)[0] is not None
+    monkeypatch.setattr(core.track.FaceTracker, "_on_canvas", lambda self, small, ws: [])
+    assert all(s is None for s in FaceTracker().states(frames))
