@@ -1,15 +1,19 @@
 """What the tracker's search for a face costs: detector calls and time per frame where no face is followed.
 
     .venv/bin/python benchmarks/bench_search.py [--footage ../shared/footage] [--frames 60] [--repeats 3]
-        [--json benchmarks/results/search.json]
+        [--without diagonal|canvas] [--json benchmarks/results/search.json]
 
 Sets (1280x720 frames, decoded before timing): ``faceless``, the press clip's background (its left 500 px, which hold
 no face, laid side by side mirrored to fill the frame): every frame a search, as over a stretch where the subject has
 left the shot; ``upright``, the talking clip re-shot 80 px wide (``reshoots.reshoot``): found on its first frame, then
 followed; ``turned 135``, that copy turned 135 degrees (``bench_turned.rolled``): a face the quarter turns score under
-``core.track.TURN_CHECK_SCORE``. Each set is read by ``FaceTracker.states`` with the search as shipped and without its
-turns between quarters (``core.track.DIAGONAL_SEARCH`` emptied, as until 2026-12-07), alternately ``--repeats``
-times; per set and way: the detector calls, the frames read, and the median milliseconds per frame. And what one
+``core.track.TURN_CHECK_SCORE``; with ``--without canvas`` also ``too close``, the talking clip enlarged 2.5 times
+(``reshoots.reshoot`` "zoom2.5": the face some 600 px in the 512-px frame, too large for the detectors there). Each
+set is read by ``FaceTracker.states`` with the search as shipped and without a part of it, alternately ``--repeats``
+times: ``--without diagonal`` (the default; ``results/search.json``), its turns between quarters
+(``core.track.DIAGONAL_SEARCH`` emptied, as until 2026-12-07); ``--without canvas`` (``results/search_canvas.json``),
+its search on a grey canvas for a face too large for the detectors (``FaceTracker._on_canvas``, as until
+2026-12-08). Per set and way: the detector calls, the frames read, and the median milliseconds per frame. And what one
 search of a 720p frame turned costs (``call_ms``: a quarter turn, and a turn between quarters brought down to
 ``DIAGONAL_DETAIL`` times the detector's input or turned whole).
 """
@@ -46,8 +50,12 @@ def faceless(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(tiles, 1)[:, :image.shape[1]])
 
 
-def read(images: list, diagonal: bool) -> dict:
-    """``images`` read by a fresh tracker with or without the diagonal search: detector calls, frames read, seconds."""
+SEARCHES = ("diagonal", "canvas")   # the parts of the search a run goes without (``--without``)
+
+
+def read(images: list, without: str | None = None) -> dict:
+    """``images`` read by a fresh tracker, as shipped or without a part of its search (one of ``SEARCHES``): detector
+    calls, frames read, seconds."""
     tracker = track.FaceTracker()
     calls = [0]
     detect = tracker.models.detect_faces
@@ -57,8 +65,10 @@ def read(images: list, diagonal: bool) -> dict:
         return detect(*args, **kwargs)
 
     tracker.models.detect_faces = counted
+    if without == "canvas":
+        tracker._on_canvas = lambda small, ws: []
     kept = track.DIAGONAL_SEARCH
-    track.DIAGONAL_SEARCH = kept if diagonal else ()
+    track.DIAGONAL_SEARCH = () if without == "diagonal" else kept
     try:
         t0 = time.perf_counter()
         states = tracker.states(images)
@@ -100,8 +110,13 @@ def main(argv=None) -> int:
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "search.json")
+    ap.add_argument("--without", choices=SEARCHES, default="diagonal",
+                    help="the part of the search the runs as shipped are set against")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="default: benchmarks/results/search.json, with --without canvas search_canvas.json")
     a = ap.parse_args(argv)
+    a.json = a.json or ROOT / "benchmarks" / "results" / ("search.json" if a.without == "diagonal"
+                                                          else "search_canvas.json")
     if not a.footage.is_dir():
         print(f"footage folder {a.footage} is absent; nothing to measure", file=sys.stderr)
         return 1
@@ -112,15 +127,20 @@ def main(argv=None) -> int:
         upright = [fr.image for fr in f]
     copy.path.unlink()
     sets = {"faceless": background, "upright": upright, "turned 135": [rolled(im, 135) for im in upright]}
+    if a.without == "canvas":
+        copy = reshoot(a.footage / "talking_green_screen.mp4", "zoom2.5", Path(tempfile.mkdtemp(prefix="search_")))
+        with open_footage(copy.path, end=a.frames) as f:
+            sets["too close"] = [fr.image for fr in f]
+        copy.path.unlink()
     out = {}
     for name, images in sets.items():
-        runs = {True: [], False: []}
+        runs = {None: [], a.without: []}
         for _ in range(a.repeats):
-            for diagonal in (True, False):
-                runs[diagonal].append(read(images, diagonal))
+            for without in runs:
+                runs[without].append(read(images, without))
         out[name] = {}
-        for diagonal, way in ((True, "as shipped"), (False, "no diagonal search")):
-            r = runs[diagonal]
+        for without, way in ((None, "as shipped"), (a.without, f"no {a.without} search")):
+            r = runs[without]
             out[name][way] = dict(frames=len(images), read=r[0]["read"], detector_calls=r[0]["detector_calls"],
                                   ms_per_frame=round(1000 * float(np.median([x["seconds"] for x in r])) / len(images),
                                                      2))

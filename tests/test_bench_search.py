@@ -33,14 +33,14 @@ def test_the_diagonal_search_is_counted_where_it_runs_and_left_as_it_was():
     with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
         images = [f.image for f in src]
     kept = core.track.DIAGONAL_SEARCH
-    upright = {way: bench_search.read(images, way) for way in (True, False)}
+    upright = {way: bench_search.read(images, None if way else "diagonal") for way in (True, False)}
     assert upright[True]["detector_calls"] == upright[False]["detector_calls"] == 4
     small = []
     for im in images:
         frame = np.zeros((360, 640, 3), np.uint8)
         frame[100:228, 300:428] = cv2.resize(im, (128, 128), interpolation=cv2.INTER_AREA)
         small.append(rolled(frame, 135))
-    turned = {way: bench_search.read(small, way) for way in (True, False)}
+    turned = {way: bench_search.read(small, None if way else "diagonal") for way in (True, False)}
     assert turned[True]["detector_calls"] > turned[False]["detector_calls"]
     assert turned[True]["read"] == turned[False]["read"] == upright[True]["read"] == 3
     assert core.track.DIAGONAL_SEARCH == kept and "detect_faces" not in vars(default_models())
@@ -54,3 +54,16 @@ def test_one_search_is_timed_each_way_and_the_detail_left_as_shipped():
                                                                        "between quarters turned whole")
                                    for model in ("short", "full"))
     assert all(t > 0 for t in times.values()) and core.track.DIAGONAL_DETAIL == kept
+
+
+def test_a_face_too_close_is_read_only_with_the_search_on_the_grey_canvas():
+    """The sample frames enlarged 2.5 times (the face too large for the detectors on the frame): read with the search
+    on the grey canvas, not without it (``--without canvas``), which then searches every frame in vain."""
+    with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
+        images = [f.image for f in src]
+    A = cv2.getRotationMatrix2D((191.5, 191.5), 0.0, 2.5)
+    close = [cv2.warpAffine(im, A, (384, 384), flags=cv2.INTER_LINEAR) for im in images]
+    shipped, without = bench_search.read(close), bench_search.read(close, "canvas")
+    assert shipped["read"] == 3 and without["read"] == 0
+    assert shipped["detector_calls"] < without["detector_calls"]
+    assert "_on_canvas" not in vars(core.track.FaceTracker())
