@@ -64,7 +64,7 @@ REAL = (
     ("overexposed", ("real_overexposed.json", "real_oracle_overexposed.json"), ("--reshoot", "exposure:1.6")),
     ("zoom", ("real_zoom.json", "real_oracle_zoom.json"), ("--reshoot", "zoom:1.5")),
     ("close", ("real_close.json", "real_oracle_close.json"),
-     ("--reshoot", "zoom:1.5", "--reshoot", "zoom:1.75", "--reshoot", "zoom:2")),
+     ("--reshoot", "zoom:1.5", "--reshoot", "zoom:1.75", "--reshoot", "zoom:2", "--reshoot", "zoom:2.5")),
     ("portrait", ("real_portrait.json", "real_oracle_portrait.json"), ("--reshoot", "portrait",)),
     ("stride", ("real_stride.json", "real_oracle_stride.json"), ("--reshoot", "stride:2", "--reshoot", "stride:3")),
     ("fast", ("real_fast.json", "real_oracle_fast.json"), ("--reshoot", "fast:2", "--reshoot", "fast:3")),
