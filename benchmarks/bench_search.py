@@ -8,7 +8,7 @@ no face, laid side by side mirrored to fill the frame): every frame a search, as
 left the shot; ``upright``, the talking clip re-shot 80 px wide (``reshoots.reshoot``): found on its first frame, then
 followed; ``turned 135``, that copy turned 135 degrees (``bench_turned.rolled``): a face the quarter turns score under
 ``core.track.TURN_CHECK_SCORE``; with ``--without canvas`` also ``too close``, the talking clip enlarged 2.5 times
-(``reshoots.reshoot`` "zoom2.5": the face some 600 px in the 512-px frame, too large for the detectors there). Each
+(``reshoots.reshoot`` "zoom2.5": its face box some 600 px in the 512-px frame, too large for the detectors). Each
 set is read by ``FaceTracker.states`` with the search as shipped and without a part of it, alternately ``--repeats``
 times: ``--without diagonal`` (the default; ``results/search.json``), its turns between quarters
 (``core.track.DIAGONAL_SEARCH`` emptied, as until 2026-12-07); ``--without canvas`` (``results/search_canvas.json``),
