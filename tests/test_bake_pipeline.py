@@ -1156,3 +1156,26 @@ def test_a_bake_names_the_frames_whose_lips_leave_the_picture(head, fusion):
     assert not edge(whole)
     assert len(edge(stats)) == 1 and edge(stats)[0].startswith("frames 4-7 (4 frames): the picture's edge cuts the "
                                                                "face's mouth:")
+
+
+def test_a_face_that_fills_the_picture_is_baked_and_its_cut_parts_named(tmp_path):
+    """The sample clip's first 8 frames enlarged 2.5 times (its face about 540 px in the 384-px frame, too large for
+    the face detector there: core.track's search on a grey canvas finds it), as an image folder: every frame is
+    observed and baked, and the warnings name the frames where the picture's edge cuts the mouth and the brows."""
+    import cv2
+    from bake.demo import SAMPLE_CLIP
+    from bake.pipeline import bake_observed, observe
+    from core.footage import open_footage
+    with open_footage(str(SAMPLE_CLIP), end=8) as src:
+        images = [f.image for f in src]
+    A = cv2.getRotationMatrix2D((191.5, 191.5), 0.0, 2.5)
+    for k, im in enumerate(images):
+        close = cv2.warpAffine(im, A, (384, 384), flags=cv2.INTER_LINEAR)
+        cv2.imwrite(str(tmp_path / f"{k:04d}.png"), cv2.cvtColor(close, cv2.COLOR_RGB2BGR))
+    config = ReconConfig(source=str(tmp_path))
+    observed = observe(config)
+    assert all(f is not None for f in observed.faces)
+    _, stats = bake_observed(config, observed)
+    assert stats.frames_tracked == 8
+    assert any(w.startswith("frames 0-7 (8 frames): the picture's edge cuts the face's mouth and brows") for w in
+               stats.warnings)
