@@ -653,7 +653,6 @@ def test_mirror_runs_the_network_mirror_averaged(monkeypatch):
     assert [p.flip for p in made] == [True, False]
 
 
-
 def test_the_bake_reads_the_network_s_depth_with_its_own_tilt(monkeypatch):
     """The point clouds read each crop's depths with the loaded network's tilt (core.runtime.Predictor.depth_tilt: the
     shipped network's OPTICAL_TILT, none for one exported as trained along the crop's axis)."""
