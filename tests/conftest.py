@@ -20,6 +20,19 @@ def head():
 
 
 @pytest.fixture(scope="session")
+def enlarged():
+    """``enlarged(images, factor)``: the frames' centres enlarged ``factor`` times, the rest cut off (a camera held
+    closer, as ``reshoots.reshoot`` "zoomF" makes a clip), and the 2x3 map from the frames' pixels to the copies'."""
+    import cv2
+
+    def enlarge(images: list, factor: float):
+        h, w = images[0].shape[:2]
+        A = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), 0.0, factor)
+        return [cv2.warpAffine(im, A, (w, h), flags=cv2.INTER_LINEAR) for im in images], A
+    return enlarge
+
+
+@pytest.fixture(scope="session")
 def footage_dir():
     if not FOOTAGE.is_dir():
         pytest.skip("../shared/footage is absent")

@@ -1157,7 +1157,7 @@ def test_a_bake_names_the_frames_whose_lips_leave_the_picture(head, fusion):
                                                                "face's mouth:")
 
 
-def test_a_face_that_fills_the_picture_is_baked_and_its_cut_parts_named(tmp_path):
+def test_a_face_that_fills_the_picture_is_baked_and_its_cut_parts_named(tmp_path, enlarged):
     """The sample clip's first 8 frames enlarged 2.5 times (its face about 540 px in the 384-px frame, too large for
     the face detector there: core.track's search on a grey canvas finds it), as an image folder: every frame is
     observed and baked, and the warnings name the frames where the picture's edge cuts the mouth and the brows."""
@@ -1167,9 +1167,7 @@ def test_a_face_that_fills_the_picture_is_baked_and_its_cut_parts_named(tmp_path
     from core.footage import open_footage
     with open_footage(str(SAMPLE_CLIP), end=8) as src:
         images = [f.image for f in src]
-    A = cv2.getRotationMatrix2D((191.5, 191.5), 0.0, 2.5)
-    for k, im in enumerate(images):
-        close = cv2.warpAffine(im, A, (384, 384), flags=cv2.INTER_LINEAR)
+    for k, close in enumerate(enlarged(images, 2.5)[0]):
         cv2.imwrite(str(tmp_path / f"{k:04d}.png"), cv2.cvtColor(close, cv2.COLOR_RGB2BGR))
     config = ReconConfig(source=str(tmp_path))
     observed = observe(config)

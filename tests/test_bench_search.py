@@ -56,14 +56,12 @@ def test_one_search_is_timed_each_way_and_the_detail_left_as_shipped():
     assert all(t > 0 for t in times.values()) and core.track.DIAGONAL_DETAIL == kept
 
 
-def test_a_face_too_close_is_read_only_with_the_search_on_the_grey_canvas():
+def test_a_face_too_close_is_read_only_with_the_search_on_the_grey_canvas(enlarged):
     """The sample frames enlarged 2.5 times (the face too large for the detectors on the frame): read with the search
     on the grey canvas, not without it (``--without canvas``), which then searches every frame in vain."""
     with open_footage(str(ASSETS / "sample_clip.mp4"), end=3) as src:
         images = [f.image for f in src]
-    A = cv2.getRotationMatrix2D((191.5, 191.5), 0.0, 2.5)
-    close = [cv2.warpAffine(im, A, (384, 384), flags=cv2.INTER_LINEAR) for im in images]
+    close, _ = enlarged(images, 2.5)
     shipped, without = bench_search.read(close), bench_search.read(close, "canvas")
     assert shipped["read"] == 3 and without["read"] == 0
     assert shipped["detector_calls"] < without["detector_calls"]
-    assert "_on_canvas" not in vars(core.track.FaceTracker())

@@ -831,21 +831,14 @@ def test_a_profile_turning_toward_the_camera_is_found_on_its_upright_detection(t
     assert first == (37 if margin is None else 39)
 
 
-def _zoomed(images: list, factor: float) -> tuple[list, np.ndarray]:
-    """``images``' centres enlarged ``factor`` times, the rest cut off (a camera held closer), and the 2x3 map."""
-    h, w = images[0].shape[:2]
-    A = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), 0.0, factor)
-    return [cv2.warpAffine(im, A, (w, h), flags=cv2.INTER_LINEAR) for im in images], A
-
-
-def test_a_face_too_large_for_the_detectors_is_found_on_a_grey_canvas(clip_frames, monkeypatch):
+def test_a_face_too_large_for_the_detectors_is_found_on_a_grey_canvas(clip_frames, enlarged, monkeypatch):
     """The sample clip enlarged 2.5 times (its face some 540 px in a 384-px frame, chin and brow cut off): neither
     detector finds it on the frame, both find it on the frame set on a grey canvas (``CANVAS_MARGIN``), and every frame
     is read, its eye corners where the clip as shot puts them, enlarged (within a tenth of the eye distance); without
     the canvas no frame is read."""
     import core.track
     frames = clip_frames[:8]
-    zoomed, A = _zoomed(frames, 2.5)
+    zoomed, A = enlarged(frames, 2.5)
     tracker = FaceTracker()
     assert not tracker.models.detect_faces(zoomed[0], False) and not tracker.models.detect_faces(zoomed[0], True)
     assert tracker._on_canvas(zoomed[0], 1.0)
