@@ -23,17 +23,19 @@ CUT_SHARE = 0.25     # a part counts as cut on a frame where at least this share
 PARTS = (("mouth", lt.LIPS), ("eyes", lt.RIGHT_EYE + lt.LEFT_EYE), ("brows", lt.RIGHT_BROW + lt.LEFT_BROW))
 
 
+def outside(points: np.ndarray, image_size: tuple) -> np.ndarray:
+    """(...) bool: which of ``points`` (..., >=2) frame pixels lie outside the frame of (width, height) (NaN: none)."""
+    w, h = (float(v) for v in image_size[:2])
+    p = np.asarray(points, np.float64)
+    return (p[..., 0] < 0) | (p[..., 0] > w) | (p[..., 1] < 0) | (p[..., 1] > h)        # NaN compares False
+
+
 def cut_parts(landmarks: np.ndarray, image_size: tuple) -> np.ndarray:
     """(T, len(PARTS)) bool: on which frames each of ``PARTS`` is cut (``CUT_SHARE`` of its points outside the frame),
     from the tracker's landmarks (T, 478, >=2) frame pixels (NaN where no face was read: never cut) and the frame's
     (width, height)."""
-    w, h = (float(v) for v in image_size[:2])
-    out = np.zeros((len(landmarks), len(PARTS)), bool)
-    for k, (_, points) in enumerate(PARTS):
-        p = np.asarray(landmarks, np.float64)[:, list(points), :2]
-        outside = (p[..., 0] < 0) | (p[..., 0] > w) | (p[..., 1] < 0) | (p[..., 1] > h)    # NaN compares False
-        out[:, k] = outside.mean(1) >= CUT_SHARE
-    return out
+    marks = np.asarray(landmarks, np.float64)
+    return np.stack([outside(marks[:, list(points)], image_size).mean(1) >= CUT_SHARE for _, points in PARTS], 1)
 
 
 def cut_warnings(landmarks: np.ndarray, image_size: tuple, frames: np.ndarray, most: int = 3) -> list[str]:

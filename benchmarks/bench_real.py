@@ -443,13 +443,11 @@ def cut_frames(states: list, image_size: tuple) -> dict:
     """How many frames with a face the picture's edge cuts each part of it on, as the bake's warnings name them
     (bake.cut_faces.cut_parts: ``CUT_SHARE`` of the part's landmarks outside the frame), and on how many any part;
     with the frames whose lips have any point outside it (``lips_any``)."""
-    from bake.cut_faces import PARTS, cut_parts
+    from bake.cut_faces import PARTS, cut_parts, outside
     from core.landmark_template import LIPS
     marks = np.array([s.landmarks[:, :2] for s in states if s is not None], np.float64).reshape(-1, 478, 2)
     cut = cut_parts(marks, image_size)
-    w, h = image_size[:2]
-    lips = marks[:, list(LIPS)]
-    lips_any = ((lips[..., 0] < 0) | (lips[..., 0] > w) | (lips[..., 1] < 0) | (lips[..., 1] > h)).any(1)
+    lips_any = outside(marks[:, list(LIPS)], image_size).any(1)
     return dict(frames=len(marks), **{name: int(cut[:, k].sum()) for k, (name, _) in enumerate(PARTS)},
                 any=int(cut.any(1).sum()), lips_any=int(lips_any.sum()))
 
